@@ -1,0 +1,61 @@
+# leadnb: the two README commands are `make report` and `make test`.
+# Everything is installed into .venv from the package index; nothing else is needed but Python 3.11.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+DEMO := data/demo
+PARAMS ?= params/demo.yaml
+PYTEST_ARGS ?=
+
+.PHONY: report test lab notebooks bench bench-quick demo-data lint format clean venv
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --no-warn-script-location -e ".[test,postgres,dask,bench]"
+	$(PY) -m ipykernel install --sys-prefix --name leadnb --display-name "leadnb (Python 3.11)" >/dev/null
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+$(DEMO)/leads.csv: $(STAMP)
+	$(BIN)/leadnb sample --out $(DEMO)
+
+demo-data: $(DEMO)/leads.csv
+
+report: $(STAMP) demo-data
+	$(BIN)/leadnb run $(PARAMS) --jobs 2
+
+test: $(STAMP) demo-data
+	$(BIN)/ruff check leadnb tests benchmarks
+	$(BIN)/ruff format --check leadnb tests benchmarks
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:randomly --nbval-lax --nbval-kernel-name leadnb --nbval-sanitize-with notebooks/sanitize.cfg notebooks
+
+lab: $(STAMP) demo-data
+	$(BIN)/jupyter lab notebooks
+
+notebooks: $(STAMP) demo-data
+	$(PY) -m leadnb.goldens notebooks
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks.run --quick
+
+lint: $(STAMP)
+	$(BIN)/ruff check leadnb tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format leadnb tests benchmarks
+	$(BIN)/ruff check --fix leadnb tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(DEMO) outputs/*/ outputs/index.html outputs/latest

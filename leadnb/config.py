@@ -1,0 +1,325 @@
+"""The params file: one YAML document, checked strictly, turned into typed settings.
+
+Design: this module owns the top level (``run``, ``data`` and the key check) and delegates each
+analysis section to the module that uses it (``scoring`` -> :mod:`leadnb.scoring`, ``funnel`` ->
+:mod:`leadnb.funnel`, ``roi`` -> :mod:`leadnb.roi`, ``experiments`` -> :mod:`leadnb.experiments`).
+Each of those exposes ``<Section>Config.from_dict(d, base_dir)`` and uses :func:`check_keys` so an
+unknown or mistyped key is an error that names the section and the key, never a warning. The
+per-notebook sections (``scoring_calibration``, ``cohort_conversion``, ``nurture_roi``,
+``ab_testing``) are kept as plain dicts: the runner checks them against the parameters each
+notebook declares.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from leadnb.errors import Issue, ParamsError
+
+TABLES = ("leads", "events", "stages", "costs", "assignments", "orders")
+NOTEBOOKS = ("scoring_calibration", "cohort_conversion", "nurture_roi", "ab_testing")
+# section name -> "module:ClassName" whose from_dict(d, base_dir) parses it
+SECTION_PARSERS = {
+    "scoring": "leadnb.scoring:ScoringConfig",
+    "funnel": "leadnb.funnel:FunnelConfig",
+    "roi": "leadnb.roi:RoiConfig",
+    "experiments": "leadnb.experiments:ExperimentsConfig",
+}
+TOP_LEVEL = ("run", "data", *SECTION_PARSERS, *NOTEBOOKS)
+
+
+def check_keys(
+    d: Any,
+    allowed: Iterable[str],
+    where: str,
+    *,
+    file: str | None = None,
+    required: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Check that ``d`` is a mapping whose keys are all in ``allowed`` and has every ``required``.
+
+    Returns ``d`` as a dict (``None`` reads as empty). Raises :class:`ParamsError` naming
+    ``where`` (e.g. ``"funnel"`` or ``"scoring.rules[3] 'pricing page'"``) and the bad keys.
+    """
+    if d is None:
+        d = {}
+    if not isinstance(d, Mapping):
+        raise ParamsError(
+            f"{where} must be a mapping of key: value, got {type(d).__name__}",
+            file=file,
+            fix=f"write {where} as indented 'key: value' lines",
+        )
+    allowed = list(allowed)
+    unknown = [k for k in d if k not in allowed]
+    if unknown:
+        raise ParamsError(
+            f"unknown key(s) in {where}: {', '.join(map(str, unknown))}",
+            file=file,
+            fix=f"allowed keys in {where} are: {', '.join(allowed)}",
+        )
+    missing = [k for k in required if k not in d]
+    if missing:
+        raise ParamsError(
+            f"missing key(s) in {where}: {', '.join(missing)}",
+            file=file,
+            fix=f"add {', '.join(missing)} to {where}",
+        )
+    return dict(d)
+
+
+def expect_type(value: Any, types: type | tuple[type, ...], where: str, *, file: str | None = None) -> Any:
+    """Raise :class:`ParamsError` unless ``value`` is an instance of ``types`` (bool is not int)."""
+    tt = types if isinstance(types, tuple) else (types,)
+    ok = isinstance(value, tt) and not (isinstance(value, bool) and bool not in tt)
+    if not ok:
+        names = " or ".join(t.__name__ for t in tt)
+        raise ParamsError(
+            f"{where} must be {names}, got {value!r} ({type(value).__name__})",
+            file=file,
+            fix=f"set {where} to a {names}",
+        )
+    return value
+
+
+def parse_date(value: Any, where: str, *, file: str | None = None) -> pd.Timestamp:
+    """Parse a YYYY-MM-DD date from the params file into a day-resolution ``Timestamp``."""
+    if isinstance(value, dt.date | dt.datetime | pd.Timestamp):
+        return pd.Timestamp(value).normalize()
+    if isinstance(value, str):
+        try:
+            return pd.Timestamp(dt.date.fromisoformat(value.strip()))
+        except ValueError:
+            pass
+    raise ParamsError(
+        f"{where} must be a date written YYYY-MM-DD, got {value!r}",
+        file=file,
+        fix=f'write {where} as e.g. "2026-06-30"',
+    )
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "leadnb"
+    as_of: pd.Timestamp | None = None
+
+    @classmethod
+    def from_dict(cls, d: Any, base_dir: Path, *, file: str | None = None) -> RunConfig:
+        d = check_keys(d, ("name", "as_of"), "run", file=file)
+        name = expect_type(d.get("name", "leadnb"), str, "run.name", file=file)
+        as_of = d.get("as_of")
+        return cls(
+            name=name, as_of=None if as_of in (None, "") else parse_date(as_of, "run.as_of", file=file)
+        )
+
+
+TABLE_KEYS = (
+    "source",  # a path (.csv, .tsv, .txt, .parquet, .xlsx, .xls) relative to the params file
+    "sql",  # a SQL query, instead of source
+    "url_env",  # with sql: the environment variable holding the SQLAlchemy URL
+    "columns",  # mapping: source column name -> canonical name
+    "placeholders",  # values read as missing
+    "date_format",  # strftime format for every date column; default ISO 8601
+    "dayfirst",  # for ambiguous non-ISO dates
+    "sep",  # CSV separator; default detected
+    "encoding",  # file encoding; default utf-8 (others detected and reported)
+    "sheet",  # Excel sheet name or index
+    "stage_map",  # stages: source stage name -> canonical stage (merged with funnel.aliases)
+)
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where one input table comes from and how its columns map onto the canonical names."""
+
+    table: str
+    path: Path | None = None
+    sql: str | None = None
+    url_env: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    placeholders: tuple[str, ...] = ()
+    date_format: str | None = None
+    dayfirst: bool = False
+    sep: str | None = None
+    encoding: str | None = None
+    sheet: str | int | None = None
+    stage_map: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How errors name this source: the file path, or ``sql (env VAR)``."""
+        if self.path is not None:
+            return str(self.path)
+        return f"SQL query via ${self.url_env}"
+
+    @classmethod
+    def from_dict(cls, table: str, d: Any, base_dir: Path, *, file: str | None = None) -> TableSource:
+        where = f"data.{table}"
+        if isinstance(d, str):
+            d = {"source": d}
+        d = check_keys(d, TABLE_KEYS, where, file=file)
+        if ("source" in d) == ("sql" in d):
+            raise ParamsError(
+                f"{where} needs exactly one of 'source' (a file) or 'sql' (a query)",
+                file=file,
+                fix=f"set {where}.source: path/to/{table}.csv, or {where}.sql with {where}.url_env",
+            )
+        if "sql" in d and not d.get("url_env"):
+            raise ParamsError(
+                f"{where}.sql needs {where}.url_env: the name of the environment variable that holds "
+                "the database URL",
+                file=file,
+                fix=f"add {where}.url_env: LEADNB_DB_URL and export LEADNB_DB_URL=postgresql+psycopg://...",
+            )
+        columns = check_keys(d.get("columns"), d.get("columns") or {}, f"{where}.columns", file=file)
+        for k, v in columns.items():
+            expect_type(v, str, f"{where}.columns[{k!r}]", file=file)
+        stage_map = check_keys(d.get("stage_map"), d.get("stage_map") or {}, f"{where}.stage_map", file=file)
+        placeholders = d.get("placeholders") or []
+        expect_type(placeholders, list, f"{where}.placeholders", file=file)
+        sheet = d.get("sheet")
+        if sheet is not None:
+            expect_type(sheet, (str, int), f"{where}.sheet", file=file)
+        path = None
+        if "source" in d:
+            src = expect_type(d["source"], str, f"{where}.source", file=file)
+            path = (base_dir / src).resolve() if not Path(src).is_absolute() else Path(src)
+        return cls(
+            table=table,
+            path=path,
+            sql=expect_type(d["sql"], str, f"{where}.sql", file=file) if "sql" in d else None,
+            url_env=d.get("url_env"),
+            columns={str(k): str(v) for k, v in columns.items()},
+            placeholders=tuple(str(p) for p in placeholders),
+            date_format=d.get("date_format"),
+            dayfirst=bool(expect_type(d.get("dayfirst", False), bool, f"{where}.dayfirst", file=file)),
+            sep=d.get("sep"),
+            encoding=d.get("encoding"),
+            sheet=sheet,
+            stage_map={str(k): str(v) for k, v in stage_map.items()},
+        )
+
+
+@dataclass
+class Params:
+    """A checked params file. Sections are parsed objects; notebook sections are dicts."""
+
+    path: Path | None
+    raw: dict[str, Any]
+    run: RunConfig
+    data: dict[str, TableSource]
+    sections: dict[str, Any]
+    notebooks: dict[str, dict[str, Any]]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    @property
+    def scoring(self) -> Any:
+        return self.sections["scoring"]
+
+    @property
+    def funnel(self) -> Any:
+        return self.sections["funnel"]
+
+    @property
+    def roi(self) -> Any:
+        return self.sections["roi"]
+
+    @property
+    def experiments(self) -> Any:
+        return self.sections["experiments"]
+
+    def notebook(self, name: str) -> dict[str, Any]:
+        """The notebook's own parameter section (empty when the file has none)."""
+        return dict(self.notebooks.get(name, {}))
+
+    def as_of(self, override: str | None = None) -> pd.Timestamp:
+        """The analysis date: ``override`` if given, else ``run.as_of``; an error when neither."""
+        if override:
+            return parse_date(override, "as_of")
+        if self.run.as_of is None:
+            raise ParamsError(
+                "no analysis date: run.as_of is not set and none was given",
+                file=str(self.path) if self.path else None,
+                fix='set run.as_of: "YYYY-MM-DD" in the params file, or pass --as-of YYYY-MM-DD',
+            )
+        return self.run.as_of
+
+
+def _section_parser(name: str) -> Any:
+    mod, cls = SECTION_PARSERS[name].split(":")
+    return getattr(importlib.import_module(mod), cls)
+
+
+def params_from_dict(raw: Any, *, path: Path | None = None) -> Params:
+    """Check and parse an already-loaded params mapping. ``path`` is used for relative paths."""
+    file = str(path) if path is not None else None
+    base_dir = path.parent if path is not None else Path.cwd()
+    raw = check_keys(raw, TOP_LEVEL, "the params file (top level)", file=file)
+    run = RunConfig.from_dict(raw.get("run"), base_dir, file=file)
+    data_raw = check_keys(raw.get("data"), TABLES, "data", file=file)
+    data = {t: TableSource.from_dict(t, spec, base_dir, file=file) for t, spec in data_raw.items()}
+    sections = {}
+    for name in SECTION_PARSERS:
+        try:
+            sections[name] = _section_parser(name).from_dict(raw.get(name) or {}, base_dir)
+        except ParamsError as err:
+            for issue in err.issues:
+                issue.file = issue.file or file
+            raise
+    notebooks = {}
+    for nb in NOTEBOOKS:
+        sec = raw.get(nb) or {}
+        check_keys(sec, list(sec) if isinstance(sec, Mapping) else [], nb, file=file)
+        notebooks[nb] = dict(sec)
+    return Params(path=path, raw=raw, run=run, data=data, sections=sections, notebooks=notebooks)
+
+
+def load_params(path: str | Path) -> Params:
+    """Read, check and parse a params YAML file. Raises :class:`ParamsError` on any problem."""
+    path = Path(path).resolve()
+    if not path.exists():
+        raise ParamsError(
+            f"params file not found: {path}",
+            file=str(path),
+            fix="pass the path of a params YAML file, e.g. params/demo.yaml",
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParamsError(
+            f"the params file is not valid YAML{at}: {getattr(exc, 'problem', exc)}",
+            file=str(path),
+            fix="check indentation and quoting near that line",
+        ) from None
+    except UnicodeDecodeError:
+        raise ParamsError(
+            "the params file is not UTF-8 text", file=str(path), fix="save it as UTF-8"
+        ) from None
+    return params_from_dict(raw, path=path)
+
+
+__all__ = [
+    "NOTEBOOKS",
+    "TABLES",
+    "Issue",
+    "Params",
+    "RunConfig",
+    "TableSource",
+    "check_keys",
+    "expect_type",
+    "load_params",
+    "params_from_dict",
+    "parse_date",
+]
