@@ -36,7 +36,7 @@ test: $(STAMP) demo-data
 	$(BIN)/ruff check leadnb tests benchmarks
 	$(BIN)/ruff format --check leadnb tests benchmarks
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
-	$(BIN)/pytest -p no:randomly --nbval-lax --nbval-kernel-name leadnb --nbval-sanitize-with notebooks/sanitize.cfg notebooks
+	$(BIN)/pytest --nbval-lax --nbval-kernel-name leadnb --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
 lab: $(STAMP) demo-data
 	$(BIN)/jupyter lab notebooks

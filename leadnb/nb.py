@@ -1,0 +1,165 @@
+"""The thin layer every notebook starts with: load, check, and write outputs.
+
+A notebook calls :func:`start` once with its parameters; the returned :class:`NotebookContext`
+holds the checked params, the analysis date and the loaded canonical tables, and knows where the
+run folder for this notebook is. Writing is a no-op when ``out_dir`` is empty (analysts iterating
+in JupyterLab, nbval), so the same notebook serves both. Nothing here computes a statistic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadnb.config import Params, load_params
+from leadnb.errors import DataError, Report
+
+
+@dataclass
+class NotebookContext:
+    """What a notebook works with after :func:`start`."""
+
+    name: str
+    params: Params
+    as_of: pd.Timestamp
+    tables: dict[str, pd.DataFrame]
+    out_dir: Path | None = None
+    report: Report = field(default_factory=Report)
+
+    def has(self, table: str) -> bool:
+        """True when ``table`` is configured in the params file and was loaded."""
+        return table in self.tables
+
+    def missing(self, table: str, why: str) -> None:
+        """Print the one-line notice for a section skipped because ``table`` is not configured."""
+        print(
+            f"Skipped: {why}. The params file has no `data.{table}` table "
+            f"(add data.{table}.source to {self.params.path.name if self.params.path else 'the params file'})."
+        )
+
+    @property
+    def section(self) -> dict[str, Any]:
+        """This notebook's own section of the params file."""
+        return self.params.notebook(self.name)
+
+    def save_table(self, df: pd.DataFrame, name: str, *, index: bool = False) -> pd.DataFrame:
+        """Write ``df`` as CSV to the run folder (when there is one) and return it unchanged."""
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            df.to_csv(self.out_dir / name, index=index)
+        return df
+
+    def save_figure(self, fig: Any, name: str) -> Any:
+        """Save a matplotlib figure as ``figures/<name>.png`` in the run folder; return it."""
+        if self.out_dir is not None:
+            figdir = self.out_dir / "figures"
+            figdir.mkdir(parents=True, exist_ok=True)
+            fig.savefig(figdir / f"{name}.png")
+        return fig
+
+    def write_metrics(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``metrics`` into ``metrics.json`` in the run folder; return the merged dict."""
+        clean = {k: _jsonable(v) for k, v in metrics.items()}
+        if self.out_dir is None:
+            return clean
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / "metrics.json"
+        merged = json.loads(path.read_text()) if path.exists() else {}
+        merged.update(clean)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(merged, indent=2, sort_keys=True))
+        tmp.replace(path)
+        return merged
+
+
+def _jsonable(v: Any) -> Any:
+    """Turn numpy/pandas scalars into plain JSON values (NaN becomes null)."""
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.strftime("%Y-%m-%d")
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def start(
+    name: str,
+    *,
+    params_path: str | Path,
+    as_of: str = "",
+    out_dir: str = "",
+    tables: Iterable[str] = ("leads",),
+) -> NotebookContext:
+    """Load the params file and the tables a notebook needs, check them, set the chart theme.
+
+    Tables that are requested but not configured are simply absent (``ctx.has(t)`` is False):
+    the notebook prints ``ctx.missing(t, why)`` and skips that section. A configured table that
+    fails validation raises :class:`DataError` with the report, before any analysis.
+    """
+    from leadnb.plots import set_theme
+
+    params = load_params(params_path)
+    when = params.as_of(as_of or None)
+    wanted = [t for t in tables if t in params.data]
+    loaded: dict[str, pd.DataFrame] = {}
+    report = Report()
+    if wanted:
+        from leadnb import io, validate
+
+        # leads are always needed to check the keys of every other table
+        to_load = list(dict.fromkeys(["leads", *wanted])) if "leads" in params.data else wanted
+        loaded = io.load_tables(params, to_load)
+        report = validate.validate_tables(
+            loaded,
+            {t: params.data[t] for t in to_load},
+            funnel=params.funnel,
+            as_of=when,
+        )
+        if report.errors:
+            raise DataError(issues=report.errors)
+        loaded = validate.clean_tables(loaded, report)
+        loaded = {t: loaded[t] for t in wanted}
+        for w in report.warnings:
+            print(w.render())
+    set_theme()
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.width", 160)
+    return NotebookContext(
+        name=name,
+        params=params,
+        as_of=when,
+        tables=loaded,
+        out_dir=Path(out_dir).resolve() if out_dir else None,
+        report=report,
+    )
+
+
+def show(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int = 3) -> Any:
+    """Display a table for a reader: rounded numbers, at most ``n`` rows, optional caption."""
+    from IPython.display import display
+
+    shown = df.head(n).round(digits)
+    styler = shown.style.format(precision=digits, na_rep="–", thousands=",").hide(axis="index")
+    if caption:
+        styler = styler.set_caption(caption)
+    display(styler)
+    if len(df) > n:
+        print(f"({len(df) - n:,} more rows in the CSV)")
+    return styler
+
+
+__all__ = ["NotebookContext", "show", "start"]
