@@ -12,6 +12,7 @@ notebook declares.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import importlib
 from collections.abc import Iterable, Mapping
@@ -75,7 +76,9 @@ def check_keys(
     return dict(d)
 
 
-def expect_type(value: Any, types: type | tuple[type, ...], where: str, *, file: str | None = None) -> Any:
+def expect_type(
+    value: Any, types: type | tuple[type, ...], where: str, *, file: str | None = None
+) -> Any:
     """Raise :class:`ParamsError` unless ``value`` is an instance of ``types`` (bool is not int)."""
     tt = types if isinstance(types, tuple) else (types,)
     ok = isinstance(value, tt) and not (isinstance(value, bool) and bool not in tt)
@@ -116,7 +119,8 @@ class RunConfig:
         name = expect_type(d.get("name", "leadnb"), str, "run.name", file=file)
         as_of = d.get("as_of")
         return cls(
-            name=name, as_of=None if as_of in (None, "") else parse_date(as_of, "run.as_of", file=file)
+            name=name,
+            as_of=None if as_of in (None, "") else parse_date(as_of, "run.as_of", file=file),
         )
 
 
@@ -160,7 +164,9 @@ class TableSource:
         return f"SQL query via ${self.url_env}"
 
     @classmethod
-    def from_dict(cls, table: str, d: Any, base_dir: Path, *, file: str | None = None) -> TableSource:
+    def from_dict(
+        cls, table: str, d: Any, base_dir: Path, *, file: str | None = None
+    ) -> TableSource:
         where = f"data.{table}"
         if isinstance(d, str):
             d = {"source": d}
@@ -178,12 +184,44 @@ class TableSource:
                 file=file,
                 fix=f"add {where}.url_env: LEADNB_DB_URL and export LEADNB_DB_URL=postgresql+psycopg://...",
             )
-        columns = check_keys(d.get("columns"), d.get("columns") or {}, f"{where}.columns", file=file)
+        columns = check_keys(
+            d.get("columns"), d.get("columns") or {}, f"{where}.columns", file=file
+        )
         for k, v in columns.items():
             expect_type(v, str, f"{where}.columns[{k!r}]", file=file)
-        stage_map = check_keys(d.get("stage_map"), d.get("stage_map") or {}, f"{where}.stage_map", file=file)
+        stage_map = check_keys(
+            d.get("stage_map"), d.get("stage_map") or {}, f"{where}.stage_map", file=file
+        )
+        for k, v in stage_map.items():
+            expect_type(v, str, f"{where}.stage_map[{k!r}]", file=file)
         placeholders = d.get("placeholders") or []
         expect_type(placeholders, list, f"{where}.placeholders", file=file)
+        for key in ("date_format", "sep", "encoding", "url_env"):
+            if d.get(key) is not None:
+                expect_type(d[key], str, f"{where}.{key}", file=file)
+        if d.get("url_env") is not None and not d["url_env"].isidentifier():
+            raise ParamsError(
+                f"{where}.url_env must be the NAME of an environment variable, got a value that "
+                "is not a variable name",
+                file=file,
+                fix=f"set {where}.url_env: LEADNB_DB_URL and export LEADNB_DB_URL=<the URL>; "
+                "never put the URL itself in the params file",
+            )
+        if d.get("encoding"):
+            try:
+                codecs.lookup(d["encoding"])
+            except LookupError:
+                raise ParamsError(
+                    f"{where}.encoding: unknown encoding {d['encoding']!r}",
+                    file=file,
+                    fix="use a codec name such as utf-8, cp1252, latin-1 or utf-16",
+                ) from None
+        if d.get("sep") is not None and len(d["sep"]) != 1:
+            raise ParamsError(
+                f"{where}.sep must be one character, got {d['sep']!r}",
+                file=file,
+                fix=f'set {where}.sep: ";" (or "," or "\\t" for a tab)',
+            )
         sheet = d.get("sheet")
         if sheet is not None:
             expect_type(sheet, (str, int), f"{where}.sheet", file=file)
@@ -199,7 +237,9 @@ class TableSource:
             columns={str(k): str(v) for k, v in columns.items()},
             placeholders=tuple(str(p) for p in placeholders),
             date_format=d.get("date_format"),
-            dayfirst=bool(expect_type(d.get("dayfirst", False), bool, f"{where}.dayfirst", file=file)),
+            dayfirst=bool(
+                expect_type(d.get("dayfirst", False), bool, f"{where}.dayfirst", file=file)
+            ),
             sep=d.get("sep"),
             encoding=d.get("encoding"),
             sheet=sheet,

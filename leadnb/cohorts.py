@@ -1,0 +1,117 @@
+"""Creation-cohort conversion matrix: cumulative conversion by months since creation.
+
+Design: a CRM's "conversions this month" mixes leads of every age. Here each lead belongs to the
+cohort of its creation period (month by default) and is followed for ``k`` months from its *own*
+creation date: cell ``(cohort, k)`` is the share of the cohort's leads that reached the stage
+within ``k`` calendar months of creation (``<stage>_at <= created_at + k months``; a stage dated
+before creation counts as reached). Rates are cumulative, so they never fall with age.
+
+A cell is shown only when every lead of the cohort has been observed for the full ``k`` months
+by ``as_of`` (last day of the cohort period + ``k`` months <= ``as_of``); cells a cohort cannot
+have reached yet are ``NaN`` (``converted`` and ``rate``), never zero. Loops run over ages only;
+each age is one vectorised comparison over all leads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from leadnb.errors import DataError
+from leadnb.funnel import day_end, wilson
+
+FREQS = {"M": "M", "Q": "Q", "W": "W"}
+
+
+def _check(wide: pd.DataFrame, stage: str) -> pd.Series:
+    col = f"{stage}_at"
+    for c in ("created_at", col):
+        if c not in wide.columns:
+            raise DataError(
+                f"the stage-date frame has no column {c}",
+                column=c,
+                fix="build it with leadnb.funnel.stage_dates and pick a stage from funnel.stages",
+            )
+    return wide[col]
+
+
+def cohort_labels(created_at: pd.Series, freq: str = "M") -> pd.Series:
+    """The creation-period label of each lead (``"2025-01"`` for months, ``"2025Q1"``...)."""
+    if freq not in FREQS:
+        raise DataError(f"unknown cohort frequency {freq!r}", fix=f"use one of {', '.join(FREQS)}")
+    return created_at.dt.to_period(FREQS[freq]).astype("str")
+
+
+def cohort_matrix(
+    wide: pd.DataFrame,
+    stage: str,
+    as_of: pd.Timestamp,
+    *,
+    freq: str = "M",
+    max_age: int | None = None,
+) -> pd.DataFrame:
+    """Long cohort table: ``cohort, age_months, n, converted, rate, ci_low, ci_high``.
+
+    ``cohort`` is the creation period (``freq``: ``M`` month, ``Q`` quarter, ``W`` week) of
+    leads created by ``as_of``; ``age_months`` runs 1..``max_age`` (default: the oldest cohort's
+    observable age). ``converted``/``rate`` are cumulative and ``NaN`` where the cell is not yet
+    fully observed. ``ci_low``/``ci_high`` are 95% Wilson intervals.
+    """
+    at = _check(wide, stage)
+    as_of = pd.Timestamp(as_of).normalize()
+    end = day_end(as_of)
+    keep = wide["created_at"].notna() & (wide["created_at"] < end)
+    created = wide.loc[keep, "created_at"].astype("datetime64[us]")
+    at = at[keep].astype("datetime64[us]")
+    if freq not in FREQS:
+        raise DataError(f"unknown cohort frequency {freq!r}", fix=f"use one of {', '.join(FREQS)}")
+    cols = ["cohort", "age_months", "n", "converted", "rate", "ci_low", "ci_high"]
+    if created.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols}).astype(
+            {"cohort": "str", "age_months": "int64", "n": "int64"}
+        )
+    period = created.dt.to_period(FREQS[freq])
+    labels = period.astype("str")
+    cohorts = pd.Series(period.unique()).sort_values()
+    cohort_end = pd.Series(
+        [p.end_time.normalize() for p in cohorts], index=cohorts.astype("str").to_numpy()
+    )
+    codes = pd.Index(cohort_end.index).get_indexer(labels)
+    n = pd.Series(np.bincount(codes, minlength=len(cohort_end)), index=cohort_end.index)
+    if max_age is None:
+        oldest = cohort_end.min()
+        months = (as_of.year - oldest.year) * 12 + (as_of.month - oldest.month)
+        max_age = max(int(months), 1)
+    frames = []
+    for k in range(1, max_age + 1):
+        offset = pd.DateOffset(months=k)
+        hit = (at <= created + offset) & (at < end)
+        conv = np.bincount(codes[hit.to_numpy()], minlength=len(cohort_end))
+        mature = (cohort_end + offset) <= as_of
+        frames.append(
+            pd.DataFrame(
+                {
+                    "cohort": cohort_end.index,
+                    "age_months": k,
+                    "n": n.to_numpy(),
+                    "converted": np.where(mature.to_numpy(), conv.astype(float), np.nan),
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["cohort"] = out["cohort"].astype("str")
+    out = out.sort_values(["cohort", "age_months"], ignore_index=True)
+    out["rate"] = out["converted"] / out["n"].where(out["n"] > 0)
+    lo, hi = wilson(out["converted"].fillna(0), out["n"])
+    mature = out["converted"].notna().to_numpy()
+    out["ci_low"] = np.where(mature, lo, np.nan)
+    out["ci_high"] = np.where(mature, hi, np.nan)
+    return out[cols]
+
+
+def cohort_pivot(matrix: pd.DataFrame, value: str = "rate") -> pd.DataFrame:
+    """Cohorts as rows, ``age_months`` as columns, ``value`` in the cells (NaN stays NaN)."""
+    return matrix.pivot(index="cohort", columns="age_months", values=value).sort_index()
+
+
+__all__ = ["cohort_labels", "cohort_matrix", "cohort_pivot"]

@@ -1,0 +1,339 @@
+"""Experiment design: sample size, minimum detectable effect and calendar duration.
+
+Design: small pure functions on plain numbers, one formula each, so the notebook's calculator
+and the design table call the same code.
+
+The formula (the normal approximation for comparing two independent proportions, as in Fleiss,
+Levin and Paik, *Statistical Methods for Rates and Proportions*, 3rd ed., eq. 4.14, without the
+continuity correction) sizes the variant arm as::
+
+    n_v = ((z_{1-a} * sd0 + z_{power} * sd1) / d) ** 2
+    sd0 = sqrt(pbar * (1 - pbar) * (1 + 1/r))        # pooled proportion under H0
+    sd1 = sqrt(p_v * (1 - p_v) + p_c * (1 - p_c) / r) # unpooled under H1
+    pbar = (p_v + r * p_c) / (1 + r),   r = n_c / n_v,   d = p_v - p_c
+
+with ``a = alpha / 2`` for a two-sided test (the far tail is ignored, which is negligible when the
+effect is not tiny). This is exactly statsmodels'
+``samplesize_proportions_2indep_onetail`` (10% -> 12%, alpha 0.05 two-sided, power 0.80, 1:1 gives
+3840.85, i.e. 3841 per arm); the tests check it against statsmodels.
+
+With ``k`` arms (one control and ``k - 1`` variants, each compared with control) the
+per-comparison alpha is ``alpha / (k - 1)`` for Bonferroni; for Holm the same alpha is used for
+planning, because Holm's first (strictest) step is Bonferroni's threshold, so the n guarantees the
+power for every comparison (Holm can only reject more). The minimum detectable effect for a given
+n is the ``d`` at which the power equals the target, solved with :func:`scipy.optimize.brentq`.
+
+Calendar duration: a fixed-window outcome (e.g. "reached SQL within 30 days") cannot be read
+before the window of the last enrolled lead has closed, so
+``days_needed = ceil(total_n / daily_inflow) + window_days``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from leadnb.errors import ParamsError
+
+Alternative = Literal["two-sided", "larger", "smaller"]
+Correction = Literal["holm", "bonferroni", "none"]
+
+DESIGN_COLUMNS = [
+    "experiment_id",
+    "baseline_rate",
+    "mde",
+    "alpha",
+    "power",
+    "n_per_arm",
+    "days_needed",
+]
+
+
+def _check_rate(p: float, name: str) -> None:
+    if not (0.0 < p < 1.0):
+        raise ParamsError(
+            f"{name} must be a proportion strictly between 0 and 1, got {p!r}",
+            fix=f"write {name} as a share, e.g. 0.08 for 8%",
+        )
+
+
+def _check_design(alpha: float, power: float, ratio: float) -> None:
+    if not (0.0 < alpha < 1.0):
+        raise ParamsError(f"alpha must be between 0 and 1, got {alpha!r}", fix="use e.g. 0.05")
+    if not (alpha < power < 1.0):
+        raise ParamsError(f"power must be between alpha and 1, got {power!r}", fix="use e.g. 0.8")
+    if not ratio > 0:
+        raise ParamsError(f"ratio must be positive, got {ratio!r}", fix="use e.g. 1.0 for 1:1")
+
+
+def adjusted_alpha(alpha: float, k_arms: int = 2, correction: Correction = "holm") -> float:
+    """Per-comparison alpha for planning ``k_arms`` arms (``k_arms - 1`` comparisons with control).
+
+    Bonferroni and Holm both plan at ``alpha / (k_arms - 1)`` (Holm's strictest step); ``"none"``
+    keeps ``alpha``.
+    """
+    if k_arms < 2:
+        raise ParamsError(f"an experiment needs at least 2 arms, got {k_arms}", fix="add a variant")
+    if correction not in ("holm", "bonferroni", "none"):
+        raise ParamsError(f"unknown correction {correction!r}", fix="use holm, bonferroni or none")
+    m = k_arms - 1
+    return alpha if correction == "none" or m == 1 else alpha / m
+
+
+def _sds(p_c: float, p_v: float, r: float) -> tuple[float, float]:
+    """Standard deviations (per sqrt(n_v)) of the difference under H0 (pooled) and H1."""
+    pbar = (p_v + r * p_c) / (1.0 + r)
+    sd0 = math.sqrt(pbar * (1.0 - pbar) * (1.0 + 1.0 / r))
+    sd1 = math.sqrt(p_v * (1.0 - p_v) + p_c * (1.0 - p_c) / r)
+    return sd0, sd1
+
+
+def _crit(alpha: float, alternative: Alternative) -> float:
+    if alternative not in ("two-sided", "larger", "smaller"):
+        raise ParamsError(
+            f"unknown alternative {alternative!r}", fix="use two-sided, larger or smaller"
+        )
+    return float(stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha))
+
+
+def sample_size_raw(
+    baseline: float,
+    effect: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    ratio: float = 1.0,
+    alternative: Alternative = "two-sided",
+) -> float:
+    """Unrounded n of the variant arm (pooled-under-H0 / unpooled-under-H1 formula, see module).
+
+    ``baseline`` is the control rate, ``effect`` the absolute difference to detect (variant minus
+    control, either sign), ``ratio`` = n_variant / n_control.
+    """
+    _check_rate(baseline, "baseline")
+    _check_rate(baseline + effect, "baseline + effect")
+    _check_design(alpha, power, ratio)
+    if effect == 0:
+        raise ParamsError(
+            "the effect to detect must not be 0", fix="set a target effect, e.g. 0.02"
+        )
+    sd0, sd1 = _sds(baseline, baseline + effect, 1.0 / ratio)
+    z_a = _crit(alpha, alternative)
+    z_b = float(stats.norm.ppf(power))
+    return max(z_a * sd0 + z_b * sd1, 0.0) ** 2 / effect**2
+
+
+def sample_size(
+    baseline: float,
+    effect: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    ratio: float = 1.0,
+    k_arms: int = 2,
+    correction: Correction = "holm",
+    alternative: Alternative = "two-sided",
+) -> dict[str, int]:
+    """Leads needed per arm to detect ``effect`` (absolute) over ``baseline``.
+
+    Returns ``{"n_control": ..., "n_variant": ..., "n_total": ...}`` where ``n_total`` counts all
+    ``k_arms`` arms (every variant gets ``n_variant``). ``ratio`` = n_variant / n_control (1.0 for
+    equal allocation). Each n is rounded up. With ``k_arms > 2`` the alpha is adjusted as in
+    :func:`adjusted_alpha`.
+
+    >>> sample_size(0.10, 0.02)
+    {'n_control': 3841, 'n_variant': 3841, 'n_total': 7682}
+    """
+    a = adjusted_alpha(alpha, k_arms, correction)
+    n_v = sample_size_raw(
+        baseline, effect, alpha=a, power=power, ratio=ratio, alternative=alternative
+    )
+    n_variant = math.ceil(n_v - 1e-9)
+    n_control = math.ceil(n_v / ratio - 1e-9)
+    return {
+        "n_control": n_control,
+        "n_variant": n_variant,
+        "n_total": n_control + (k_arms - 1) * n_variant,
+    }
+
+
+def power(
+    baseline: float,
+    effect: float,
+    n_variant: float,
+    *,
+    alpha: float = 0.05,
+    ratio: float = 1.0,
+    alternative: Alternative = "two-sided",
+) -> float:
+    """Power of the pooled two-proportion z-test with ``n_variant`` leads in the variant arm.
+
+    Same normal approximation as :func:`sample_size_raw` (far tail ignored), so
+    ``power(b, d, sample_size_raw(b, d, power=0.8)) == 0.8``.
+    """
+    _check_rate(baseline, "baseline")
+    _check_rate(baseline + effect, "baseline + effect")
+    if n_variant <= 0:
+        return float("nan")
+    sd0, sd1 = _sds(baseline, baseline + effect, 1.0 / ratio)
+    z_a = _crit(alpha, alternative)
+    if alternative == "smaller":
+        effect = -effect
+    elif alternative == "two-sided":
+        effect = abs(effect)
+    return float(stats.norm.cdf((effect * math.sqrt(n_variant) - z_a * sd0) / sd1))
+
+
+def mde(
+    baseline: float,
+    n_variant: float,
+    *,
+    alpha: float = 0.05,
+    power_target: float = 0.8,
+    ratio: float = 1.0,
+    k_arms: int = 2,
+    correction: Correction = "holm",
+) -> float:
+    """Smallest absolute increase over ``baseline`` detectable with ``n_variant`` leads per variant.
+
+    Solves ``power(baseline, d, n_variant) = power_target`` for ``d > 0`` numerically (Brent's
+    method); NaN when even the largest possible effect (rate 1) is not detectable.
+    """
+    _check_rate(baseline, "baseline")
+    a = adjusted_alpha(alpha, k_arms, correction)
+    _check_design(a, power_target, ratio)
+    hi = (1.0 - baseline) * (1 - 1e-9)
+    lo = 1e-9
+
+    def gap(d: float) -> float:
+        return power(baseline, d, n_variant, alpha=a, ratio=ratio) - power_target
+
+    if gap(hi) < 0:
+        return float("nan")
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-10))
+
+
+def weekly_inflow(created_at: pd.Series, as_of: pd.Timestamp, *, weeks: int = 12) -> float:
+    """Average new leads per week over the ``weeks`` weeks up to ``as_of`` (from ``created_at``)."""
+    if weeks <= 0:
+        raise ParamsError(f"weeks must be positive, got {weeks}", fix="use e.g. 12")
+    as_of = pd.Timestamp(as_of)
+    start = as_of - pd.Timedelta(weeks=weeks)
+    ts = pd.to_datetime(created_at)
+    n = int(((ts > start) & (ts <= as_of)).sum())
+    return n / weeks
+
+
+def days_needed(
+    n_total: int,
+    inflow_per_week: float,
+    window_days: int,
+    *,
+    eligible_share: float = 1.0,
+) -> float:
+    """Calendar days until a fixed-window outcome can be read for ``n_total`` enrolled leads.
+
+    ``ceil(n_total / (inflow_per_week * eligible_share / 7)) + window_days``: enrolment at the
+    observed inflow (the share of new leads that enter the experiment), plus the conversion window
+    of the last enrolled lead. NaN when the inflow is zero.
+    """
+    daily = inflow_per_week * eligible_share / 7.0
+    if not daily > 0:
+        return float("nan")
+    return float(math.ceil(n_total / daily - 1e-9) + int(window_days))
+
+
+def design_row(
+    experiment_id: str,
+    baseline: float,
+    effect: float,
+    *,
+    alpha: float = 0.05,
+    power_target: float = 0.8,
+    allocation: Mapping[str, float] | None = None,
+    control: str | None = None,
+    inflow_per_week: float = float("nan"),
+    window_days: int = 0,
+    correction: Correction = "holm",
+) -> dict[str, object]:
+    """One row of ``design.csv``: the n per arm and the days needed for one registered experiment.
+
+    With an ``allocation`` (arm -> share) the variant/control ratio is the smallest variant share
+    over the control share, and ``n_per_arm`` is the control arm's n (every arm is listed in
+    ``n_by_arm``). The total enrolled is divided by the inflow to give ``days_needed``.
+    """
+    if allocation:
+        arms = list(allocation)
+        ctrl = control if control is not None else arms[0]
+        shares = {a: float(s) for a, s in allocation.items()}
+        variants = [a for a in arms if a != ctrl]
+        ratio = min(shares[v] for v in variants) / shares[ctrl]
+        k = len(arms)
+    else:
+        shares, ratio, k = {}, 1.0, 2
+    ss = sample_size(
+        baseline,
+        effect,
+        alpha=alpha,
+        power=power_target,
+        ratio=ratio,
+        k_arms=k,
+        correction=correction,
+    )
+    if shares:
+        # enrolment is fixed by the arm that needs most leads relative to its share
+        total = max(ss["n_control"] / shares[ctrl], ss["n_variant"] / (ratio * shares[ctrl]))
+        n_by_arm = {a: math.ceil(total * s - 1e-9) for a, s in shares.items()}
+        n_total = sum(n_by_arm.values())
+    else:
+        n_by_arm = {}
+        n_total = ss["n_total"]
+    return {
+        "experiment_id": experiment_id,
+        "baseline_rate": baseline,
+        "mde": effect,
+        "alpha": alpha,
+        "power": power_target,
+        "n_per_arm": ss["n_control"],
+        "n_variant": ss["n_variant"],
+        "n_total": n_total,
+        "inflow_per_week": inflow_per_week,
+        "window_days": window_days,
+        "days_needed": days_needed(n_total, inflow_per_week, window_days),
+        "n_by_arm": n_by_arm,
+    }
+
+
+def mde_curve(
+    baseline: float,
+    ns: Iterable[float],
+    *,
+    alpha: float = 0.05,
+    power_target: float = 0.8,
+    ratio: float = 1.0,
+) -> pd.DataFrame:
+    """MDE for each n per arm in ``ns``: columns n_per_arm, mde, mde_relative (for a chart)."""
+    ns = np.asarray(list(ns), dtype=float)
+    m = [mde(baseline, n, alpha=alpha, power_target=power_target, ratio=ratio) for n in ns]
+    out = pd.DataFrame({"n_per_arm": ns, "mde": np.asarray(m, dtype=float)})
+    out["mde_relative"] = out["mde"] / baseline
+    return out
+
+
+__all__ = [
+    "DESIGN_COLUMNS",
+    "adjusted_alpha",
+    "days_needed",
+    "design_row",
+    "mde",
+    "mde_curve",
+    "power",
+    "sample_size",
+    "sample_size_raw",
+    "weekly_inflow",
+]

@@ -1,0 +1,1014 @@
+"""``leadnb run``: check everything, execute the notebooks with Papermill, publish one run folder.
+
+Design, in the order a run goes:
+
+1. **Plan** (:func:`plan_run`): load and validate the params file and every configured table
+   (:func:`leadnb.validate.validate_params_file`), resolve the analysis date, find each
+   notebook, and check the notebook's own params section against the parameters its
+   ``parameters`` cell declares (names and simple annotated types). Papermill only warns about an
+   unknown parameter; here it is a :class:`~leadnb.errors.ParamsError` (exit 2). Nothing is
+   written while planning, not even the output folder.
+2. **Execute** (:func:`execute_task`): one Papermill execution per notebook on the ``leadnb``
+   kernel with the notebooks folder as working directory. With ``jobs > 1`` each notebook runs in
+   its own worker process (``python -m leadnb.runner``, the task sent through a pipe), so every
+   process starts its own kernel and nothing is shared between kernel start-ups (no port or
+   connection-file races, no re-import of the caller's ``__main__`` as multiprocessing's spawn
+   does). A dead kernel is retried once. A failed notebook is
+   kept as Papermill saved it (with its error banner); the others still run unless
+   ``fail_fast``. Each notebook is then scrubbed of secrets and rendered to HTML without code.
+3. **Publish** (:func:`run`): the run is written under ``OUT/.tmp-<run_id>/`` and renamed to
+   ``OUT/<run_id>/`` only when complete (manifest and index included), so a reader or a second
+   run never sees half a run. ``OUT/index.html`` is rewritten through a temporary file under a
+   lock; ``OUT/latest`` (a symlink, swapped atomically) moves only after a fully successful run,
+   and never to a run with an older analysis date than the one it points at (backfills).
+
+Secrets: a params file names environment variables (``data.<table>.url_env``); their values and
+the passwords inside them are replaced in every text file of the run (notebook outputs, HTML,
+CSV, JSON) and in the manifest; a binary file that contains one is removed and the removal is
+recorded. Notebooks receive only ``params_path``, ``as_of``, ``out_dir``, ``interactive`` and their
+own section, never a secret value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import difflib
+import hashlib
+import inspect
+import json
+import os
+import re
+import secrets as _random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leadnb.errors import DataError, LeadnbError, ParamsError
+
+KERNEL_NAME = "leadnb"
+STANDARD_PARAMETERS = ("params_path", "as_of", "out_dir", "interactive")
+TEXT_SUFFIXES = {".ipynb", ".html", ".htm", ".csv", ".tsv", ".json", ".txt", ".md", ".svg", ".log"}
+MIN_SECRET_LEN = 4
+PACKAGES = (
+    "leadnb",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "lifelines",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "nbformat",
+    "nbclient",
+    "ipykernel",
+    "pyarrow",
+    "sqlalchemy",
+)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^\s:/@'\"]+:)(?P<pw>[^\s@/'\"]+)(?=@)")
+
+
+def skip_slow_optional_imports() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` in leadnb's own processes.
+
+    When that optional package is installed, ``import nbformat`` (through jsonschema) compiles
+    about forty Lark grammars, which takes ~3 s per process; nbformat never validates the
+    ``iri`` format it is for, and jsonschema skips the format when the import fails. Called by
+    the command line and the worker processes, not on import of this module.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def default_notebook_dir() -> Path:
+    """The repository's ``notebooks/`` folder (next to the ``leadnb`` package)."""
+    import leadnb
+
+    return Path(leadnb.__file__).resolve().parents[1] / "notebooks"
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value to mask: ``value`` is replaced by ``mask`` wherever it appears."""
+
+    value: str
+    mask: str
+
+
+@dataclass(frozen=True)
+class NotebookTask:
+    """Everything one worker needs to execute and render one notebook (picklable)."""
+
+    name: str
+    input_path: Path
+    run_dir: Path
+    parameters: dict[str, Any]
+    cwd: Path
+    kernel_name: str = KERNEL_NAME
+    secrets: tuple[Secret, ...] = ()
+    final_run_dir: Path | None = None
+    max_attempts: int = 2
+
+    @property
+    def out_dir(self) -> Path:
+        return self.run_dir / self.name
+
+
+@dataclass
+class NotebookResult:
+    """How one notebook went: ``status`` is success, failed or skipped."""
+
+    name: str
+    status: str
+    seconds: float = 0.0
+    attempts: int = 0
+    error: str | None = None
+    title: str | None = None
+    tables: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunPlan:
+    """A checked run: what will execute, with which parameters. Nothing written yet."""
+
+    params: Any
+    params_path: Path
+    as_of: str
+    notebook_dir: Path
+    notebooks: list[str]
+    parameters: dict[str, dict[str, Any]]
+    secrets: tuple[Secret, ...]
+    inputs: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` did: the published folder and the exit code for the CLI."""
+
+    run_id: str
+    run_dir: Path
+    status: str
+    exit_code: int
+    index_path: Path
+    notebooks: list[NotebookResult]
+    latest_moved: bool
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets
+
+
+def collect_secrets(params: Any, environ: Mapping[str, str] | None = None) -> tuple[Secret, ...]:
+    """The secret values named by the params file: each ``url_env`` variable's value and password.
+
+    Longer values come first so a URL is masked whole before its password alone is.
+    """
+    env = os.environ if environ is None else environ
+    found: dict[str, str] = {}
+    for src in params.data.values():
+        var = getattr(src, "url_env", None)
+        value = env.get(var, "") if var else ""
+        if len(value) < MIN_SECRET_LEN:
+            continue
+        found.setdefault(value, f"[secret ${var}]")
+        password = _url_password(value)
+        if password and len(password) >= MIN_SECRET_LEN:
+            found.setdefault(password, "***")
+    ordered = sorted(found.items(), key=lambda kv: -len(kv[0]))
+    return tuple(Secret(v, m) for v, m in ordered)
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password
+    except Exception:
+        m = _URL_PASSWORD.search(url)
+        return m.group("pw") if m else None
+
+
+def mask_text(text: str, secrets: Iterable[Secret]) -> str:
+    """``text`` with every secret value replaced, and any ``scheme://user:password@`` masked."""
+    for s in secrets:
+        if s.value in text:
+            text = text.replace(s.value, s.mask)
+    return _URL_PASSWORD.sub(r"\g<head>***", text)
+
+
+def mask_value(value: Any, secrets: Iterable[Secret]) -> Any:
+    """A JSON-able copy of ``value`` (dicts, lists, scalars, dates) with secrets masked."""
+    secrets = tuple(secrets)
+    if isinstance(value, Mapping):
+        return {str(k): mask_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_value(v, secrets) for v in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return mask_text(value, secrets)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return mask_text(str(value), secrets)
+
+
+def scrub_folder(
+    folder: Path, secrets: Sequence[Secret], replacements: Sequence[tuple[str, str]] = ()
+) -> list[str]:
+    """Mask secrets (and apply plain ``replacements``) in every text file under ``folder``.
+
+    A binary file containing a secret value is deleted; the deleted paths are returned.
+    """
+    removed: list[str] = []
+    needles = [s.value.encode() for s in secrets]
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        if path.suffix.lower() in TEXT_SUFFIXES:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None:
+                new = text
+                for old, repl in replacements:
+                    new = new.replace(old, repl)
+                new = mask_text(new, secrets)
+                if new != text:
+                    path.write_text(new, encoding="utf-8")
+                continue
+        if needles:
+            data = path.read_bytes()
+            if any(n in data for n in needles):
+                path.unlink()
+                removed.append(str(path.relative_to(folder)))
+    return removed
+
+
+# --------------------------------------------------------------------------------------------
+# Planning: validation before anything runs
+
+
+def _type_ok(value: Any, annotation: str) -> bool:
+    """Whether a YAML value fits a parameter annotation such as ``int``, ``list[str]``, ``str | None``."""
+    checks: dict[str, Callable[[Any], bool]] = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "bool": lambda v: isinstance(v, bool),
+        "list": lambda v: isinstance(v, list),
+        "tuple": lambda v: isinstance(v, list | tuple),
+        "dict": lambda v: isinstance(v, dict),
+        "None": lambda v: v is None,
+        "NoneType": lambda v: v is None,
+    }
+    text = annotation.strip().replace("typing.", "")
+    if not text or text == "None":
+        return True  # not annotated: anything papermill can write
+    m = re.fullmatch(r"Optional\[(.*)\]", text)
+    if m:
+        text = f"{m.group(1)} | None"
+    alternatives = [a.strip().split("[", 1)[0].strip().lower() for a in text.split("|")]
+    alternatives = ["None" if a in ("none", "nonetype") else a for a in alternatives]
+    if any(a not in checks for a in alternatives):
+        return True  # an annotation we do not model: do not guess
+    return any(checks[a](value) for a in alternatives)
+
+
+def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares in its ``parameters`` cell (papermill's inspection).
+
+    Raises :class:`ParamsError` when the notebook has no cell tagged ``parameters``.
+    """
+    import nbformat
+    import papermill
+
+    nb = nbformat.read(notebook, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise ParamsError(
+            f"notebook {notebook.stem} has no cell tagged 'parameters'",
+            file=str(notebook),
+            fix="tag the notebook's first code cell 'parameters' (View > Cell toolbar > Tags) "
+            f"and declare {', '.join(STANDARD_PARAMETERS)} there",
+        )
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_notebook_parameters(
+    notebook: Path, section: Mapping[str, Any], *, params_file: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Check a notebook's params section against what the notebook declares.
+
+    Every key must be a declared parameter (not one of the four the runner sets itself), and a
+    value must fit the parameter's annotation. Returns the declared parameters; raises
+    :class:`ParamsError` naming the notebook, the key and the declared names.
+    """
+    name = notebook.stem
+    declared = declared_parameters(notebook)
+    missing = [p for p in STANDARD_PARAMETERS if p not in declared]
+    if missing:
+        raise ParamsError(
+            f"notebook {name} does not declare the parameter(s) {', '.join(missing)} that "
+            "leadnb run passes to every notebook",
+            file=str(notebook),
+            fix='add them to its parameters cell, e.g. out_dir: str = ""  # folder for outputs',
+        )
+    own = [p for p in declared if p not in STANDARD_PARAMETERS]
+    reserved = [k for k in section if k in STANDARD_PARAMETERS]
+    if reserved:
+        raise ParamsError(
+            f"{name}.{reserved[0]} cannot be set in the params file: leadnb run sets it",
+            file=params_file,
+            fix=f"remove {name}.{reserved[0]}; use run.as_of or --as-of for the analysis date",
+        )
+    unknown = [k for k in section if k not in declared]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), own, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ParamsError(
+            f"unknown parameter(s) for notebook {name}: {', '.join(map(str, unknown))}{hint}",
+            file=params_file,
+            fix=f"notebook {name} declares: {', '.join(own) or '(no parameters of its own)'}; "
+            f"rename or remove the key in the {name}: section",
+        )
+    for key, value in section.items():
+        annotation = str(declared[key].get("inferred_type_name") or "")
+        if not _type_ok(value, annotation):
+            raise ParamsError(
+                f"{name}.{key} must be {annotation}, got {value!r} ({type(value).__name__})",
+                file=params_file,
+                fix=f"notebook {name} declares {key}: {annotation} = {declared[key].get('default')}",
+            )
+    return declared
+
+
+def _jsonable_section(section: Mapping[str, Any]) -> dict[str, Any]:
+    """YAML dates become ISO strings so papermill can write them as literals."""
+    return {
+        k: mask_value(v, ()) if isinstance(v, dt.date | list | dict) else v
+        for k, v in section.items()
+    }
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint_inputs(params: Any, tables: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """(table, path, rows, sha256) of each configured input, plus the params file itself.
+
+    Files are hashed byte for byte; a SQL table is hashed from its loaded rows (pandas' row
+    hashes), so the fingerprint changes when the query result does.
+    """
+    out: list[dict[str, Any]] = []
+    if params.path is not None:
+        out.append(
+            {
+                "table": "params",
+                "path": str(params.path),
+                "rows": None,
+                "sha256": _sha256_file(params.path),
+            }
+        )
+    for table, src in params.data.items():
+        df = tables.get(table)
+        rows = None if df is None else len(df)
+        if src.path is not None:
+            digest = _sha256_file(src.path) if src.path.exists() else None
+            path = str(src.path)
+        else:
+            import pandas as pd
+
+            digest = (
+                hashlib.sha256(
+                    pd.util.hash_pandas_object(df, index=False).values.tobytes()
+                ).hexdigest()
+                if df is not None
+                else None
+            )
+            path = f"sql via ${src.url_env}"
+        out.append({"table": table, "path": path, "rows": rows, "sha256": digest})
+    return out
+
+
+def _check_kernel(kernel_name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        raise ParamsError(
+            f"the Jupyter kernel {kernel_name!r} is not installed",
+            fix=f"run `make venv`, or: python -m ipykernel install --sys-prefix --name {kernel_name}",
+        ) from None
+
+
+def plan_run(
+    params_path: str | Path,
+    *,
+    notebooks: Sequence[str] | None = None,
+    as_of: str | None = None,
+    notebook_dir: str | Path | None = None,
+    kernel_name: str = KERNEL_NAME,
+) -> RunPlan:
+    """Check the params, the tables, the notebooks and their parameters; write nothing.
+
+    Raises :class:`ParamsError` or :class:`DataError` (exit code 2) on the first kind of problem
+    found; data problems are reported all together.
+    """
+    from leadnb import config, validate
+
+    path = Path(params_path).resolve()
+    kwargs = {}
+    if as_of and "as_of" in inspect.signature(validate.validate_params_file).parameters:
+        kwargs["as_of"] = as_of  # checks such as "assigned after as_of" use the override
+    report, params, tables = validate.validate_params_file(path, **kwargs)
+    if params is None:
+        raise ParamsError(issues=report.errors)
+    if report.errors:
+        raise DataError(issues=report.errors)
+    when = params.as_of(as_of or None).strftime("%Y-%m-%d")
+
+    nb_dir = Path(notebook_dir).resolve() if notebook_dir else default_notebook_dir()
+    if not nb_dir.is_dir():
+        raise ParamsError(
+            f"notebook folder not found: {nb_dir}",
+            fix="pass --notebook-dir DIR (the folder holding the .ipynb files)",
+        )
+    names = list(notebooks) if notebooks else list(config.NOTEBOOKS)
+    names = list(dict.fromkeys(n.strip().removesuffix(".ipynb") for n in names if n.strip()))
+    available = sorted(p.stem for p in nb_dir.glob("*.ipynb"))
+    absent = [n for n in names if not (nb_dir / f"{n}.ipynb").is_file()]
+    if absent:
+        raise ParamsError(
+            f"notebook(s) not found in {nb_dir}: {', '.join(absent)}",
+            fix=f"available notebooks: {', '.join(available) or '(none)'}",
+        )
+    if not names:
+        raise ParamsError("no notebooks to run", fix="pass --notebooks a,b or omit it for all")
+
+    _check_kernel(kernel_name)
+    secrets = collect_secrets(params)
+    parameters: dict[str, dict[str, Any]] = {}
+    for name in names:
+        section = params.notebook(name)
+        check_notebook_parameters(nb_dir / f"{name}.ipynb", section, params_file=str(path))
+        parameters[name] = {
+            "params_path": str(path),
+            "as_of": when,
+            "out_dir": "",  # set per run folder in run()
+            "interactive": False,
+            **_jsonable_section(section),
+        }
+    return RunPlan(
+        params=params,
+        params_path=path,
+        as_of=when,
+        notebook_dir=nb_dir,
+        notebooks=names,
+        parameters=parameters,
+        secrets=secrets,
+        inputs=fingerprint_inputs(params, tables),
+        warnings=[w.render() for w in report.warnings],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Executing one notebook (runs in a worker process when jobs > 1)
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _short_error(exc: BaseException) -> str:
+    ename = getattr(exc, "ename", None)
+    if ename:
+        evalue = str(getattr(exc, "evalue", "") or "").strip()
+        return f"{ename}: {evalue}" if evalue else str(ename)
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+
+
+def _papermill_execute(task: NotebookTask, output: Path) -> None:
+    import papermill
+
+    papermill.execute_notebook(
+        str(task.input_path),
+        str(output),
+        parameters=task.parameters,
+        kernel_name=task.kernel_name,
+        cwd=str(task.cwd),
+        progress_bar=False,
+        log_output=False,
+        request_save_on_cell_execute=True,
+    )
+
+
+def execute_task(
+    task: NotebookTask, execute: Callable[[NotebookTask, Path], None] | None = None
+) -> NotebookResult:
+    """Execute, scrub and render one notebook into ``task.out_dir``; never raises for a failure.
+
+    ``execute`` (default: Papermill) is injectable for tests. A dead kernel (nbclient's
+    ``DeadKernelError``) is retried once from a clean folder; any other failure is final.
+    """
+    from nbclient.exceptions import DeadKernelError
+
+    run = execute or _papermill_execute
+    out_dir = task.out_dir
+    output = out_dir / f"{task.name}.ipynb"
+    t0 = time.perf_counter()
+    status, error, attempts = "success", None, 0
+    while attempts < task.max_attempts:
+        attempts += 1
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True)
+        try:
+            run(task, output)
+            status, error = "success", None
+            break
+        except DeadKernelError as exc:
+            status, error = "failed", f"the kernel died ({_short_error(exc)})"
+            if attempts < task.max_attempts:
+                _progress(f"[retry] {task.name}: the kernel died; running it again")
+                continue
+            error += f" on each of {attempts} attempts"
+        except Exception as exc:  # a notebook error, a timeout, a missing kernel
+            status, error = "failed", _short_error(exc)
+        break
+    seconds = time.perf_counter() - t0
+
+    replacements = []
+    if task.final_run_dir is not None:
+        replacements.append((str(task.run_dir), str(task.final_run_dir)))
+    removed = scrub_folder(out_dir, task.secrets, replacements)
+    title = None
+    if output.exists():
+        try:
+            title = _render_html(task, output)
+        except Exception as exc:
+            status = "failed"
+            error = (error + "; " if error else "") + f"HTML rendering failed: {_short_error(exc)}"
+    removed += scrub_folder(out_dir, task.secrets)
+    tables = sorted(p.name for p in out_dir.glob("*.csv"))
+    if error:
+        error = mask_text(error, task.secrets)
+    return NotebookResult(
+        name=task.name,
+        status=status,
+        seconds=round(seconds, 2),
+        attempts=attempts,
+        error=error,
+        title=title,
+        tables=tables,
+        removed=removed,
+    )
+
+
+def _render_html(task: NotebookTask, ipynb: Path) -> str:
+    import nbformat
+
+    from leadnb import report
+
+    nb = nbformat.read(ipynb, as_version=4)
+    title = report.notebook_title(nb, report.metric_label(task.name))
+    bar = '<a href="../index.html">&larr; All reports of this run</a>'
+    html = report.render_notebook_html(nb, title=title, bar_html=bar)
+    (task.out_dir / f"{task.name}.html").write_text(mask_text(html, task.secrets), encoding="utf-8")
+    return title
+
+
+def task_to_json(task: NotebookTask) -> str:
+    """Serialise a task for a worker process (sent through a pipe, never written to disk)."""
+    d = asdict(task)
+    for key in ("input_path", "run_dir", "cwd", "final_run_dir"):
+        d[key] = None if d[key] is None else str(d[key])
+    return json.dumps(d)
+
+
+def task_from_json(text: str) -> NotebookTask:
+    """The inverse of :func:`task_to_json`."""
+    d = json.loads(text)
+    for key in ("input_path", "run_dir", "cwd", "final_run_dir"):
+        d[key] = None if d[key] is None else Path(d[key])
+    d["secrets"] = tuple(Secret(**s) for s in d["secrets"])
+    return NotebookTask(**d)
+
+
+def _worker_main(argv: Sequence[str]) -> int:
+    """``python -m leadnb.runner RESULT.json``: run the task read from stdin, write the result."""
+    skip_slow_optional_imports()
+    task = task_from_json(sys.stdin.read())
+    result = execute_task(task)
+    Path(argv[0]).write_text(json.dumps(asdict(result)), encoding="utf-8")
+    return 0
+
+
+def _finish_line(result: NotebookResult, done: int, total: int) -> str:
+    mark = "ok" if result.status == "success" else result.status.upper()
+    tail = f": {result.error}" if result.error else ""
+    return f"[{done}/{total}] {mark:6} {result.name} ({result.seconds:.1f} s){tail}"
+
+
+def _start_worker(task: NotebookTask, result_path: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leadnb.runner", str(result_path)],
+        stdin=subprocess.PIPE,
+        stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(task_to_json(task))
+    proc.stdin.close()
+    return proc
+
+
+def _has_fileno(stream: Any) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+def _collect_worker(
+    task: NotebookTask, proc: subprocess.Popen, result_path: Path
+) -> NotebookResult:
+    try:
+        data = json.loads(result_path.read_text(encoding="utf-8"))
+        result_path.unlink()
+        return NotebookResult(**data)
+    except (OSError, ValueError, TypeError):
+        return NotebookResult(
+            task.name, "failed", error=f"the worker process exited with code {proc.returncode}"
+        )
+
+
+def execute_all(
+    tasks: Sequence[NotebookTask], *, jobs: int = 1, fail_fast: bool = False
+) -> dict[str, NotebookResult]:
+    """Run the tasks; return results by name, in task order.
+
+    With ``jobs`` 1 they run one after the other in this process. Above 1, each notebook runs in
+    its own worker process (``python -m leadnb.runner``), at most ``jobs`` at a time: every worker
+    starts its own kernel, so kernel start-ups share nothing. With ``fail_fast`` the first failure
+    stops notebooks that have not started (they are ``skipped``); running ones finish.
+    """
+    results: dict[str, NotebookResult] = {}
+    total = len(tasks)
+
+    def stop() -> bool:
+        return fail_fast and any(r.status == "failed" for r in results.values())
+
+    if jobs <= 1 or total == 1:
+        for task in tasks:
+            if stop():
+                break
+            _progress(f"[start] {task.name}")
+            res = execute_task(task)
+            results[task.name] = res
+            _progress(_finish_line(res, len(results), total))
+    else:
+        queue = list(tasks)
+        running: list[tuple[NotebookTask, subprocess.Popen, Path]] = []
+        try:
+            while queue or running:
+                while queue and len(running) < jobs and not stop():
+                    task = queue.pop(0)
+                    result_path = task.run_dir / f".{task.name}.result.json"
+                    running.append((task, _start_worker(task, result_path), result_path))
+                    _progress(f"[start] {task.name}")
+                if stop():
+                    queue.clear()
+                for item in [r for r in running if r[1].poll() is not None]:
+                    running.remove(item)
+                    res = _collect_worker(*item)
+                    results[res.name] = res
+                    _progress(_finish_line(res, len(results), total))
+                if running:
+                    time.sleep(0.1)
+        except BaseException:
+            for _, proc, _ in running:
+                proc.terminate()
+            for _, proc, _ in running:
+                proc.wait()
+            raise
+    skipped = NotebookResult(
+        "", "skipped", error="not run: an earlier notebook failed (--fail-fast)"
+    )
+    return {
+        t.name: results.get(t.name) or NotebookResult(**{**asdict(skipped), "name": t.name})
+        for t in tasks
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The run folder
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")
+    return s or "run"
+
+
+def reserve_run_dir(
+    out: Path, name: str, as_of: str, now: dt.datetime | None = None
+) -> tuple[str, Path]:
+    """Pick a run id and create its temporary folder ``OUT/.tmp-<run_id>`` exclusively.
+
+    The id is ``<YYYYmmdd-HHMMSS>-<name>-<as_of>`` (wall-clock start time), with a short random
+    suffix when a run with that id already exists or is being written.
+    """
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{_slug(name)}-{as_of}"
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = base
+    for _ in range(100):
+        tmp = out / f".tmp-{run_id}"
+        try:
+            tmp.mkdir()
+        except FileExistsError:
+            run_id = f"{base}-{_random.token_hex(2)}"
+            continue
+        if (out / run_id).exists():
+            tmp.rmdir()
+            run_id = f"{base}-{_random.token_hex(2)}"
+            continue
+        return run_id, tmp
+    raise LeadnbError(f"could not reserve a run folder under {out}")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a result depends on (and Python's)."""
+    from importlib import metadata
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """An exclusive lock on ``OUT/.lock`` (no-op where ``fcntl`` is unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: index rewrites are still atomic, just not serialised
+        yield
+        return
+    with (out / ".lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_manifests(out: Path) -> list[dict[str, Any]]:
+    """The manifests of every published run under ``out`` (temporary folders excluded)."""
+    found = []
+    for d in out.iterdir() if out.is_dir() else []:
+        if d.name.startswith(".") or d.is_symlink() or not d.is_dir():
+            continue
+        m = d / "manifest.json"
+        if m.is_file():
+            try:
+                found.append(json.loads(m.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def latest_run_id(out: Path) -> str | None:
+    """The run ``OUT/latest`` points at (symlink, or the fallback text file), if any."""
+    link = out / "latest"
+    if link.is_symlink():
+        return Path(os.readlink(link)).name
+    if link.is_file():
+        return link.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+def move_latest(out: Path, run_id: str) -> None:
+    """Point ``OUT/latest`` at ``run_id``: a new symlink under a temporary name, then ``os.replace``.
+
+    Where symlinks cannot be made, ``latest`` becomes a text file holding the run id and
+    ``latest.html`` redirects to the run's index.
+    """
+    from leadnb import report
+
+    tmp = out / f".latest-{run_id}-{_random.token_hex(3)}"
+    try:
+        os.symlink(run_id, tmp, target_is_directory=True)
+    except (OSError, NotImplementedError):
+        report.write_text_atomic(out / "latest", run_id + "\n")
+    else:
+        try:
+            os.replace(tmp, out / "latest")
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+    target = f"{run_id}/index.html"
+    report.write_text_atomic(
+        out / "latest.html",
+        f'<!DOCTYPE html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={target}">'
+        f'<title>Latest leadnb run</title><a href="{target}">Latest run: {run_id}</a>\n',
+    )
+
+
+def _recency(manifest: Mapping[str, Any]) -> tuple[str, str]:
+    """How ``latest`` orders successful runs: by analysis date, then by start time (a backfill
+    with an older ``--as-of`` never takes ``latest`` away from a newer analysis date)."""
+    return (str(manifest.get("as_of", "")), str(manifest.get("started_at", "")))
+
+
+def _publish_indexes(out: Path, manifest: Mapping[str, Any], move: bool) -> bool:
+    """Under the lock: move latest (if ``move`` and no more recent run holds it), rewrite
+    ``OUT/index.html``. Returns whether latest moved."""
+    from leadnb import report
+
+    moved = False
+    with _locked(out):
+        if move:
+            current = latest_run_id(out)
+            runs = {m.get("run_id"): m for m in read_manifests(out)}
+            cur = runs.get(current) if current else None
+            if cur is None or _recency(cur) <= _recency(manifest):
+                try:
+                    move_latest(out, str(manifest["run_id"]))
+                    moved = True
+                except OSError as exc:  # e.g. someone made OUT/latest a real folder
+                    _progress(f"warning: could not point {out / 'latest'} at this run: {exc}")
+        html = report.render_outputs_index(read_manifests(out), latest=latest_run_id(out))
+        report.write_text_atomic(out / "index.html", html)
+    return moved
+
+
+def _read_metrics(folder: Path) -> dict[str, Any]:
+    path = folder / "metrics.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def run(
+    params_path: str | Path,
+    *,
+    notebooks: Sequence[str] | None = None,
+    out: str | Path = "outputs",
+    as_of: str | None = None,
+    jobs: int = 1,
+    fail_fast: bool = False,
+    notebook_dir: str | Path | None = None,
+    kernel_name: str = KERNEL_NAME,
+    now: dt.datetime | None = None,
+) -> RunResult:
+    """Validate, execute every notebook, and publish the run folder (CONTRACT.md section 4).
+
+    Raises :class:`ParamsError`/:class:`DataError` (exit 2) before writing anything; otherwise
+    returns a :class:`RunResult` whose ``exit_code`` is 0 when every notebook succeeded, else 1.
+    """
+    plan = plan_run(
+        params_path,
+        notebooks=notebooks,
+        as_of=as_of,
+        notebook_dir=notebook_dir,
+        kernel_name=kernel_name,
+    )
+    for w in plan.warnings:
+        _progress(w)
+    out_root = Path(out).resolve()
+    if out_root.exists() and not out_root.is_dir():
+        raise ParamsError(f"--out {out_root} exists and is not a folder", fix="pass a folder path")
+    started = now or dt.datetime.now()
+    run_id, tmp_dir = reserve_run_dir(out_root, plan.params.run.name, plan.as_of, started)
+    final_dir = out_root / run_id
+    _progress(
+        f"leadnb run {run_id}: {len(plan.notebooks)} notebook(s), as of {plan.as_of}, jobs {jobs}"
+    )
+    tasks = [
+        NotebookTask(
+            name=name,
+            input_path=plan.notebook_dir / f"{name}.ipynb",
+            run_dir=tmp_dir,
+            parameters={**plan.parameters[name], "out_dir": str(tmp_dir / name)},
+            cwd=plan.notebook_dir,
+            kernel_name=kernel_name,
+            secrets=plan.secrets,
+            final_run_dir=final_dir,
+        )
+        for name in plan.notebooks
+    ]
+    results = execute_all(tasks, jobs=max(1, jobs), fail_fast=fail_fast)
+    status = "success" if all(r.status == "success" for r in results.values()) else "failed"
+    finished = dt.datetime.now()
+
+    entries = []
+    for name, res in results.items():
+        folder = tmp_dir / name
+        entry = {k: v for k, v in asdict(res).items() if k not in ("tables", "removed", "title")}
+        entry["title"] = res.title
+        entry["folder"] = name
+        entry["ipynb"] = f"{name}/{name}.ipynb" if (folder / f"{name}.ipynb").exists() else None
+        entry["html"] = f"{name}/{name}.html" if (folder / f"{name}.html").exists() else None
+        entry["tables"] = res.tables
+        if res.removed:
+            entry["removed_for_secrets"] = res.removed
+        entries.append(entry)
+    manifest = {
+        "run_id": run_id,
+        "name": plan.params.run.name,
+        "as_of": plan.as_of,
+        "status": status,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": finished.isoformat(timespec="seconds"),
+        "seconds": round((finished - started).total_seconds(), 2),
+        "params_file": str(plan.params_path),
+        "params": mask_value(plan.params.raw, plan.secrets),
+        "inputs": mask_value(plan.inputs, plan.secrets),
+        "packages": package_versions(),
+        "kernel": kernel_name,
+        "notebook_dir": str(plan.notebook_dir),
+        "options": {"notebooks": plan.notebooks, "jobs": jobs, "fail_fast": fail_fast},
+        "notebooks": entries,
+    }
+    manifest = mask_value(manifest, plan.secrets)
+    from leadnb import report
+
+    metrics = {name: _read_metrics(tmp_dir / name) for name in results}
+    titles = {name: r.title or "" for name, r in results.items()}
+    tables = {name: r.tables for name, r in results.items()}
+    (tmp_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (tmp_dir / "index.html").write_text(
+        mask_text(report.render_run_index(manifest, metrics, titles, tables), plan.secrets),
+        encoding="utf-8",
+    )
+    os.rename(tmp_dir, final_dir)
+    moved = _publish_indexes(out_root, manifest, move=status == "success")
+    index = final_dir / "index.html"
+    failed = [r.name for r in results.values() if r.status != "success"]
+    if failed:
+        _progress(f"FAILED: {', '.join(failed)} (outputs kept; latest not moved)")
+    return RunResult(
+        run_id=run_id,
+        run_dir=final_dir,
+        status=status,
+        exit_code=0 if status == "success" else 1,
+        index_path=index,
+        notebooks=list(results.values()),
+        latest_moved=moved,
+    )
+
+
+__all__ = [
+    "KERNEL_NAME",
+    "NotebookResult",
+    "NotebookTask",
+    "RunPlan",
+    "RunResult",
+    "Secret",
+    "check_notebook_parameters",
+    "collect_secrets",
+    "declared_parameters",
+    "default_notebook_dir",
+    "execute_all",
+    "execute_task",
+    "fingerprint_inputs",
+    "latest_run_id",
+    "mask_text",
+    "mask_value",
+    "move_latest",
+    "package_versions",
+    "plan_run",
+    "read_manifests",
+    "reserve_run_dir",
+    "run",
+    "scrub_folder",
+]
+
+
+if __name__ == "__main__":
+    raise SystemExit(_worker_main(sys.argv[1:]))

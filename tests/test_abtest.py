@@ -1,0 +1,393 @@
+"""leadnb.abtest: every number against statsmodels, scipy, lifelines or a hand example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+from leadnb import abtest
+from leadnb.errors import DataError, ParamsError
+from leadnb.experiments import Registration
+
+AS_OF = pd.Timestamp("2026-06-30")
+
+
+def reg(**over: Any) -> Registration:
+    d = {
+        "id": "exp-a",
+        "hypothesis": "weekly beats monthly",
+        "variable": "cadence",
+        "control": "monthly",
+        "variants": ["weekly"],
+        "primary_metric": {"stage": "sql", "window_days": 30},
+        "target_effect": 0.02,
+        "planned_n_per_arm": 1000,
+        "start": "2026-01-01",
+        "end": "2026-03-31",
+        "decision_rule": "ship if p < 0.05",
+    }
+    d.update(over)
+    return Registration.from_dict(d)
+
+
+def make_data(
+    arms: dict[str, tuple[int, int]],
+    *,
+    assigned: str = "2026-02-01",
+    days_to_sql: int = 10,
+    prefix: str = "",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assignments + wide stage dates: arm -> (n, conversions), converters reach sql after N days."""
+    asg, wide = [], []
+    for arm, (n, x) in arms.items():
+        ids = [f"{prefix}{arm}-{i}" for i in range(n)]
+        at = pd.Timestamp(assigned)
+        sql = [at + pd.Timedelta(days=days_to_sql) if i < x else pd.NaT for i in range(n)]
+        asg.append(
+            pd.DataFrame(
+                {"lead_id": ids, "experiment_id": "exp-a", "variant": arm, "assigned_at": at}
+            )
+        )
+        wide.append(
+            pd.DataFrame({"lead_id": ids, "created_at": at - pd.Timedelta(days=5), "sql_at": sql})
+        )
+    a = pd.concat(asg, ignore_index=True)
+    w = pd.concat(wide, ignore_index=True)
+    for df, cols in ((a, ["assigned_at"]), (w, ["created_at", "sql_at"])):
+        for c in cols:
+            df[c] = pd.to_datetime(df[c]).astype("datetime64[us]")
+    w["lost_at"] = pd.Series(pd.NaT, index=w.index).astype("datetime64[us]")
+    return a, w
+
+
+# ---------------------------------------------------------------------------- reference numbers
+
+
+def test_reference_z_test_p() -> None:
+    # DOMAIN.md: 120/1000 vs 150/1000, pooled two-sided z-test p = 0.049640
+    p = abtest.z_test_p(120, 1000, 150, 1000)
+    assert round(p, 6) == 0.049640
+    assert p == pytest.approx(proportions_ztest([150, 120], [1000, 1000])[1], rel=1e-12)
+
+
+def test_reference_holm() -> None:
+    p = [0.01, 0.04, 0.03, 0.005]
+    adj = abtest.holm(p)
+    assert list(adj < 0.05) == [True, False, False, True]  # rejects the first and last only
+    np.testing.assert_allclose(adj, [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(adj, multipletests(p, method="holm")[1])
+    assert np.isnan(abtest.holm([0.01, np.nan])[1])
+
+
+def test_reference_srm() -> None:
+    # DOMAIN.md: 5000 vs 5200 at 50/50 -> p = 0.047670, not an SRM at 0.001
+    p = abtest.srm_p_value({"a": 5000, "b": 5200}, {"a": 0.5, "b": 0.5})
+    assert round(p, 6) == 0.047670
+    assert p == pytest.approx(stats.chisquare([5000, 5200]).pvalue)
+    assert p > abtest.SRM_THRESHOLD
+    # an arm with no leads counts as 0; unequal allocation uses the planned shares
+    assert abtest.srm_p_value({"a": 10}, {"a": 0.5, "b": 0.5}) < 0.01
+    assert abtest.srm_p_value({"a": 250, "b": 750}, {"a": 0.25, "b": 0.75}) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------- comparisons
+
+
+def test_compare_arms_intervals_match_statsmodels() -> None:
+    r = abtest.compare_arms(120, 1000, 150, 1000)
+    lo, hi = confint_proportions_2indep(150, 1000, 120, 1000, method="newcomb", compare="diff")
+    assert r["diff"] == pytest.approx(0.03)
+    assert (r["diff_ci_low"], r["diff_ci_high"]) == pytest.approx((lo, hi))
+    lo, hi = confint_proportions_2indep(150, 1000, 120, 1000, method="log", compare="ratio")
+    assert r["rel_lift"] == pytest.approx(0.25)
+    assert (r["rel_lift_ci_low"], r["rel_lift_ci_high"]) == pytest.approx((lo - 1, hi - 1))
+    # hand check of the log (Katz) interval for the ratio
+    se = np.sqrt(1 / 150 - 1 / 1000 + 1 / 120 - 1 / 1000)
+    assert r["rel_lift_ci_low"] == pytest.approx(1.25 * np.exp(-1.959964 * se) - 1, rel=1e-5)
+    assert r["test"] == "z"
+    assert r["p_value"] == pytest.approx(0.049640, abs=1e-6)
+
+
+def test_fisher_when_expected_counts_are_small() -> None:
+    assert abtest.needs_exact(3, 40, 9, 40)
+    assert not abtest.needs_exact(120, 1000, 150, 1000)
+    r = abtest.compare_arms(3, 40, 9, 40)
+    assert r["test"] == "fisher"
+    assert r["p_value"] == pytest.approx(stats.fisher_exact([[9, 31], [3, 37]]).pvalue)
+    # zero conversions in the variant: the ratio interval falls back to log-adjusted
+    r0 = abtest.compare_arms(5, 40, 0, 40)
+    lo, _ = confint_proportions_2indep(0, 40, 5, 40, method="log-adjusted", compare="ratio")
+    assert r0["rel_lift_ci_low"] == pytest.approx(lo - 1)
+    assert np.isnan(abtest.compare_arms(0, 0, 1, 10)["diff"])
+
+
+def test_prob_beat_control_against_monte_carlo_and_integration() -> None:
+    x_c, n_c, x_v, n_v = 120, 1000, 150, 1000
+    exact = abtest.prob_beat_control(x_c, n_c, x_v, n_v)
+    draws = 400_000
+    mc = abtest.prob_beat_control_mc(x_c, n_c, x_v, n_v, draws=draws, seed=20260630)
+    se = np.sqrt(exact * (1 - exact) / draws)
+    assert abs(exact - mc) < 4 * se
+    # independent: integrate pdf_v(t) * cdf_c(t) over [0, 1]
+    bc, bv = stats.beta(x_c + 1, n_c - x_c + 1), stats.beta(x_v + 1, n_v - x_v + 1)
+    quad, _ = integrate.quad(
+        lambda t: bv.pdf(t) * bc.cdf(t), 0, 0.4, points=[0.12, 0.15], limit=200
+    )
+    assert exact == pytest.approx(quad, abs=1e-8)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    n_c=st.integers(1, 300),
+    n_v=st.integers(1, 300),
+    fc=st.floats(0, 1),
+    fv=st.floats(0, 1),
+)
+def test_prob_beat_control_is_a_probability_and_symmetric(
+    n_c: int, n_v: int, fc: float, fv: float
+) -> None:
+    x_c, x_v = round(fc * n_c), round(fv * n_v)
+    p = abtest.prob_beat_control(x_c, n_c, x_v, n_v)
+    q = abtest.prob_beat_control(x_v, n_v, x_c, n_c)
+    assert 0 <= p <= 1
+    assert p + q == pytest.approx(1.0, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------- outcomes
+
+
+def test_outcomes_from_stages_hand_example() -> None:
+    a = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c", "d", "e"],
+            "variant": "monthly",
+            "assigned_at": pd.to_datetime(
+                ["2026-05-01", "2026-05-01", "2026-05-01", "2026-06-20", "2026-06-20"]
+            ).astype("datetime64[us]"),
+        }
+    )
+    w = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c", "d", "e"],
+            "sql_at": pd.to_datetime(
+                ["2026-05-11", "2026-06-15", "2026-04-01", "2026-06-25", "2026-07-05"]
+            ).astype("datetime64[us]"),
+        }
+    )
+    out = abtest.outcomes_from_stages(a, w, "sql", 30, AS_OF).set_index("lead_id")
+    # a: sql after 10 days -> 1; b: after 45 days -> 0; c: before assignment -> prior
+    # d: converted after 5 days but window open -> immature; e: sql after as_of -> not reached yet
+    assert out["converted"].tolist()[:2] == [1.0, 0.0]
+    assert out["prior"].tolist() == [False, False, True, False, False]
+    assert out["mature"].tolist() == [True, True, True, False, False]
+    assert np.isnan(out.loc["d", "converted"]) and np.isnan(out.loc["e", "converted"])
+    assert out["event"].tolist() == [True, False, False, True, False]
+    assert out["duration"].tolist() == [10.0, 30.0, 30.0, 5.0, 10.0]
+    with pytest.raises(ParamsError, match="not a funnel stage"):
+        abtest.outcomes_from_stages(a, w, "opportunity", 30, AS_OF)
+
+
+def test_immature_leads_would_flip_the_verdict_if_counted_as_failures() -> None:
+    # 1,000 mature leads per arm: 120 vs 150 SQLs (p = 0.0496). 1,000 more per arm were assigned
+    # 9 days before as_of; none has converted yet (they convert after 15 days).
+    a1, w1 = make_data({"monthly": (1000, 120), "weekly": (1000, 150)}, assigned="2026-03-01")
+    a2, w2 = make_data(
+        {"monthly": (1000, 100), "weekly": (1000, 130)},
+        assigned="2026-03-22",
+        days_to_sql=15,
+        prefix="new-",
+    )
+    asg, wide = pd.concat([a1, a2], ignore_index=True), pd.concat([w1, w2], ignore_index=True)
+    as_of = pd.Timestamp("2026-03-31")
+    ro = abtest.readout(reg(), asg, wide, as_of)
+    p = ro.primary.set_index("variant")
+    assert p.loc["weekly", "n"] == 1000 and p.loc["weekly", "n_immature"] == 1000
+    assert p.loc["weekly", "p_value"] == pytest.approx(0.049640, abs=1e-6)
+    assert ro.verdict.startswith("weekly beat monthly")
+    assert "1,000 leads" not in ro.verdict and "2,000 leads whose 30-day window" in ro.verdict
+    # the naive readout (immature leads counted as failures) is no longer significant
+    naive = proportions_ztest([150, 120], [2000, 2000])[1]
+    assert naive > 0.05
+    # the Kaplan-Meier curve uses all 4,000 leads (the new ones censored at day 9); it equals the
+    # share converted by day 10 among the mature leads
+    curves = ro.curves
+    assert curves.groupby("variant")["at_risk"].max().to_dict() == {
+        "monthly": 2000.0,
+        "weekly": 2000.0,
+    }
+    assert abtest.km_at(curves, "weekly", 10)[0] == pytest.approx(0.15)
+    assert p.loc["weekly", "km_rate"] == pytest.approx(0.15)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # lifelines vs pandas 4 deprecation
+def test_km_equals_fixed_window_rate_when_all_mature_and_logrank_matches_lifelines() -> None:
+    from lifelines.statistics import logrank_test
+
+    asg, wide = make_data({"monthly": (400, 40), "weekly": (400, 70)})
+    ro = abtest.readout(reg(planned_n_per_arm=400, target_effect=0.1), asg, wide, AS_OF)
+    p = ro.primary.set_index("variant")
+    assert p["km_rate"].to_numpy() == pytest.approx(p["rate"].to_numpy())
+    out = abtest.outcomes_from_stages(asg, wide, "sql", 30, AS_OF)
+    v, c = out[out["variant"] == "weekly"], out[out["variant"] == "monthly"]
+    lr = logrank_test(c["duration"], v["duration"], c["event"], v["event"])
+    assert p.loc["weekly", "logrank_p"] == pytest.approx(lr.p_value)
+    # with all leads mature the readout is final and has no caveats
+    assert not ro.interim
+    assert "caveats" not in ro.verdict
+    assert p.loc["weekly", "p_value"] == pytest.approx(proportions_ztest([70, 40], [400, 400])[1])
+
+
+def test_outcome_column_path_without_stages() -> None:
+    rows = []
+    for arm, n, x, unknown in (("monthly", 500, 40, 20), ("weekly", 500, 65, 25)):
+        y = [1.0] * x + [0.0] * (n - x - unknown) + [np.nan] * unknown
+        rows.append(
+            pd.DataFrame({"lead_id": [f"{arm}{i}" for i in range(n)], "variant": arm, "outcome": y})
+        )
+    asg = pd.concat(rows, ignore_index=True).assign(experiment_id="exp-a")
+    r = reg(primary_metric={"outcome": "outcome"}, planned_n_per_arm=None)
+    ro = abtest.readout(r, asg, None, AS_OF)
+    p = ro.primary.set_index("variant")
+    assert p.loc["monthly", "n"] == 480 and p.loc["weekly", "n"] == 475
+    assert p["n_immature"].tolist() == [20, 25]
+    assert "45 leads whose outcome is not known yet are not counted" in ro.verdict
+    assert p.loc["weekly", "p_value"] == pytest.approx(proportions_ztest([65, 40], [475, 480])[1])
+    assert ro.curves.empty and np.isnan(p.loc["weekly", "km_rate"])
+    bad = asg.assign(outcome=asg["outcome"].fillna(2.0))
+    with pytest.raises(DataError, match="other than 0, 1"):
+        abtest.readout(r, bad, None, AS_OF)
+    with pytest.raises(DataError, match="needs stage dates"):
+        abtest.readout(reg(), asg.assign(assigned_at=pd.Timestamp("2026-02-01")), None, AS_OF)
+
+
+def test_three_arms_use_holm() -> None:
+    asg, wide = make_data({"monthly": (800, 80), "weekly": (800, 110), "daily": (800, 95)})
+    r = reg(variants=["weekly", "daily"], planned_n_per_arm=800)
+    ro = abtest.readout(r, asg, wide, AS_OF)
+    p = ro.primary.set_index("variant")
+    raw = [p.loc["weekly", "p_value"], p.loc["daily", "p_value"]]
+    np.testing.assert_allclose(
+        [p.loc["weekly", "p_adjusted"], p.loc["daily", "p_adjusted"]],
+        multipletests(raw, method="holm")[1],
+    )
+    assert ro.verdict.count(".") >= 2  # one sentence per variant
+
+
+def test_interim_srm_underpowered_and_guardrail_caveats() -> None:
+    asg, wide = make_data({"monthly": (300, 30), "weekly": (500, 60)})
+    lost = wide["lead_id"].str.startswith("weekly") & (wide.index % 5 == 0)
+    wide.loc[lost, "lost_at"] = pd.Timestamp("2026-02-05")
+    r = reg(
+        end="2026-12-31",
+        guardrail_metrics=[{"stage": "lost", "window_days": 30, "worse_if": "higher"}],
+    )
+    ro = abtest.readout(r, asg, wide, AS_OF)
+    assert ro.interim
+    for words in (
+        "interim look",
+        "repeated looks",
+        "sample ratio mismatch",
+        "underpowered",
+        "guardrail",
+    ):
+        assert words in ro.verdict
+    g = ro.results[ro.results["role"] == "guardrail"].set_index("variant")
+    assert g.loc["weekly", "rate"] == pytest.approx(0.2)
+    assert ro.results["interim"].all()
+    assert list(ro.results.columns[:18]) == abtest.RESULT_COLUMNS[:18]
+
+
+def test_a_different_primary_metric_is_refused() -> None:
+    asg, wide = make_data({"monthly": (100, 10), "weekly": (100, 12)})
+    with pytest.raises(ParamsError, match="registered the primary metric"):
+        abtest.readout(reg(), asg, wide, AS_OF, metric={"stage": "sql", "window_days": 60})
+    with pytest.raises(ParamsError, match="not allowed"):
+        abtest.readout(reg(), asg, wide, AS_OF, metric="mql@30")
+    ro = abtest.readout(reg(), asg, wide, AS_OF, metric="sql@30")  # restating it is fine
+    assert len(ro.primary) == 2
+
+
+def test_prior_converters_and_bad_rows_are_in_the_exclusion_table() -> None:
+    asg, wide = make_data({"monthly": (100, 10), "weekly": (100, 12)})
+    wide.loc[wide["lead_id"] == "weekly-50", "sql_at"] = pd.Timestamp("2026-01-15")
+    extra = pd.DataFrame(
+        {
+            "lead_id": ["monthly-1"],
+            "experiment_id": "exp-a",
+            "variant": "weekly",
+            "assigned_at": asg["assigned_at"][:1],
+        }
+    )
+    ro = abtest.readout(reg(), pd.concat([asg, extra], ignore_index=True), wide, AS_OF)
+    ex = ro.exclusions.set_index("reason")
+    assert ex.loc["reached sql before assignment", "rows"] == 1
+    assert ex.loc["lead in more than one variant", "rows"].sum() == 2
+    p = ro.primary.set_index("variant")
+    assert p.loc["weekly", "n"] == 99 and p.loc["monthly", "n"] == 99
+    assert "2 assignment rows excluded" in ro.verdict
+
+
+def test_log_rows_and_design_table() -> None:
+    asg, wide = make_data({"monthly": (1000, 120), "weekly": (1000, 150)})
+    ro = abtest.readout(reg(), asg, wide, AS_OF)
+    log = abtest.log_rows(ro, "run-1")
+    assert log.loc[0, "diff"] == pytest.approx(0.03)
+    assert log.loc[0, "as_of"] == "2026-06-30" and log.loc[0, "run"] == "run-1"
+    d = abtest.design_table([reg(baseline_rate=0.10)], inflow_per_week=700)
+    assert d.loc[0, "n_per_arm"] == 3841
+    assert d.loc[0, "days_needed"] == np.ceil(7682 / 100) + 30
+    d2 = abtest.design_table([reg()], inflow_per_week=700, baselines={"exp-a": 0.10})
+    assert d2.loc[0, "n_per_arm"] == 3841
+    assert np.isnan(abtest.design_table([reg()], inflow_per_week=700).loc[0, "n_per_arm"])
+
+
+def test_headline_metrics_and_plots() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from leadnb.plots import experiments as ab_plots
+
+    asg, wide = make_data({"monthly": (1000, 120), "weekly": (1000, 150)})
+    ro = abtest.readout(reg(), asg, wide, AS_OF)
+    m = abtest.headline_metrics([ro])
+    assert m["n_experiments"] == 1 and m["n_significant"] == 1 and m["n_interim"] == 0
+    assert m["diff"] == pytest.approx(0.03) and m["variant"] == "weekly"
+    assert m["experiments"]["exp-a"]["p_value"] == pytest.approx(0.049640, abs=1e-6)
+    fig = ab_plots.plot_rates(ro.primary)
+    assert fig.axes[0].get_title() == "weekly converts 15.0% vs 12.0% for monthly (+3.0 pts)"
+    fig2 = ab_plots.plot_km(ro.curves, window_days=30)
+    assert "monthly 12.0% vs weekly 15.0%" in fig2.axes[0].get_title()
+    fig3 = ab_plots.plot_diff(ro.results, target_effect=0.02)
+    assert fig3.axes[0].get_title() == "sql_30d +3.0 pts for weekly (interval excludes 0)"
+    # a readout with no difference says so
+    asg0, wide0 = make_data({"monthly": (500, 50), "weekly": (500, 52)})
+    ro0 = abtest.readout(reg(), asg0, wide0, AS_OF)
+    assert ab_plots.rates_title(ro0.primary).startswith("No detectable difference")
+    assert ro0.verdict.startswith("No detectable difference between weekly and monthly")
+    plt.close("all")
+
+
+def test_no_closed_window_yet_still_reads_the_curves() -> None:
+    # every lead assigned 10 days before as_of: no fixed-window rate yet, but the KM curve
+    # already shows the conversions so far (10% vs 12% by day 10)
+    asg, wide = make_data({"monthly": (100, 10), "weekly": (100, 12)}, assigned="2026-06-20")
+    ro = abtest.readout(reg(end="2026-12-31"), asg, wide, AS_OF)
+    p = ro.primary.set_index("variant")
+    assert p["n"].tolist() == [0, 0] and p["n_immature"].tolist() == [100, 100]
+    assert p["km_rate"].tolist() == pytest.approx([0.10, 0.12])
+    assert ro.verdict.startswith("No readout yet for weekly vs monthly: no lead's 30-day window")
+    assert ro.interim and np.isnan(abtest.headline_metrics([ro])["diff"])
+    # no assignments at all for the experiment: an empty readout, not a crash
+    empty = abtest.readout(reg(), asg.iloc[:0], wide, AS_OF)
+    assert empty.primary["n_enrolled"].tolist() == [0, 0]
+    assert np.isnan(empty.primary["srm_p_value"].iloc[0])

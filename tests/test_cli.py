@@ -1,0 +1,163 @@
+"""The ``leadnb`` command: argument parsing, dispatch and exit codes (0, 1, 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadnb import cli, runner
+from leadnb.errors import DataError, Report
+
+
+def test_help_runs_as_module() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "leadnb", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0
+    for command in ("sample", "validate", "run"):
+        assert command in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["frobnicate"],
+        ["run"],
+        ["run", "p.yaml", "--as-of", "30/06/2026"],
+        ["run", "p.yaml", "--jobs", "0"],
+        ["sample"],
+        ["sample", "--out", "d", "--format", "xlsx"],
+    ],
+)
+def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert "usage: leadnb" in capsys.readouterr().err
+
+
+def test_run_passes_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(params: Path, **kwargs: Any) -> runner.RunResult:
+        seen.update(params=params, **kwargs)
+        run_dir = tmp_path / "out" / "rid"
+        return runner.RunResult("rid", run_dir, "success", 0, run_dir / "index.html", [], True)
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    code = cli.main(
+        [
+            "run",
+            "p.yaml",
+            "--notebooks",
+            "a, b,",
+            "--out",
+            str(tmp_path / "out"),
+            "--as-of",
+            "2026-03-31",
+            "--jobs",
+            "2",
+            "--fail-fast",
+            "--notebook-dir",
+            "nbs",
+        ]
+    )
+    assert code == 0
+    assert seen == {
+        "params": Path("p.yaml"),
+        "notebooks": ["a", "b"],
+        "out": tmp_path / "out",
+        "as_of": "2026-03-31",
+        "jobs": 2,
+        "fail_fast": True,
+        "notebook_dir": Path("nbs"),
+    }
+    out = capsys.readouterr().out
+    assert f"Index: {tmp_path / 'out' / 'rid' / 'index.html'}" in out
+    assert f"Latest: {tmp_path / 'out' / 'latest' / 'index.html'}" in out
+
+
+def test_run_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(params: Path, **kwargs: Any) -> runner.RunResult:
+        seen.update(kwargs)
+        return runner.RunResult("r", tmp_path, "failed", 1, tmp_path / "index.html", [], False)
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    assert cli.main(["run", "p.yaml"]) == 1  # a failed notebook: exit 1
+    assert seen == {
+        "notebooks": None,
+        "out": Path("outputs"),
+        "as_of": None,
+        "jobs": 1,
+        "fail_fast": False,
+        "notebook_dir": None,
+    }
+
+
+def test_leadnb_error_is_printed_without_traceback(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    def fake_run(params: Path, **kwargs: Any) -> None:
+        raise DataError("2 duplicate lead_id values", table="leads", fix="remove duplicates")
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    assert cli.main(["run", "p.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "duplicate lead_id" in err and "fix: remove duplicates" in err
+    assert "Traceback" not in err
+
+
+def fake_validate_module(report: Report, params: object) -> types.ModuleType:
+    mod = types.ModuleType("leadnb.validate")
+    mod.validate_params_file = lambda path: (report, params, {})  # type: ignore[attr-defined]
+    mod.format_report = lambda r: f"REPORT with {len(r.errors)} error(s)"  # type: ignore[attr-defined]
+    return mod
+
+
+def test_validate_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    clean = Report()
+    clean.warn("a placeholder value was read as missing")
+    monkeypatch.setitem(sys.modules, "leadnb.validate", fake_validate_module(clean, object()))
+    assert cli.main(["validate", "p.yaml"]) == 0
+    assert "REPORT with 0 error(s)" in capsys.readouterr().out
+
+    bad = Report()
+    bad.error("column lead_id is missing", table="leads")
+    monkeypatch.setitem(sys.modules, "leadnb.validate", fake_validate_module(bad, None))
+    assert cli.main(["validate", "p.yaml", "--as-of", "2026-06-30"]) == 2
+    assert "REPORT with 1 error(s)" in capsys.readouterr().out
+
+
+def test_sample_calls_write_sample(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
+    seen: dict[str, Any] = {}
+    mod = types.ModuleType("leadnb.sample")
+
+    def write_sample(out: Path, **kwargs: Any) -> dict[str, Path]:
+        seen.update(out=out, **kwargs)
+        return {"leads": out / "leads.csv"}
+
+    mod.write_sample = write_sample  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "leadnb.sample", mod)
+    code = cli.main(
+        ["sample", "--out", str(tmp_path), "--leads", "500", "--seed", "3", "--format", "parquet"]
+    )
+    assert code == 0
+    assert seen == {"out": tmp_path, "n_leads": 500, "seed": 3, "fmt": "parquet"}
+    assert str(tmp_path / "leads.csv") in capsys.readouterr().out
+
+
+def test_sample_defaults_come_from_the_sample_module(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: dict[str, Any] = {}
+    mod = types.ModuleType("leadnb.sample")
+    mod.write_sample = lambda out, **kw: seen.update(kw)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "leadnb.sample", mod)
+    assert cli.main(["sample", "--out", str(tmp_path)]) == 0
+    assert seen == {"fmt": "csv"}

@@ -1,0 +1,103 @@
+"""Tests for leadnb.cohorts: hand example, immature cells NaN, monotone cumulative rates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats.proportion import proportion_confint
+
+from leadnb.cohorts import cohort_labels, cohort_matrix, cohort_pivot
+from leadnb.errors import DataError
+
+
+def frame(created: list[str], sql: list[str | None]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "created_at": pd.to_datetime(pd.Series(created)).astype("datetime64[us]"),
+            "sql_at": pd.to_datetime(pd.Series(sql)).astype("datetime64[us]"),
+        }
+    )
+
+
+def test_hand_example() -> None:
+    w = frame(
+        ["2025-01-10", "2025-01-20", "2025-01-31", "2025-02-15", "2025-02-16", "2025-04-01"],
+        ["2025-01-15", "2025-03-25", None, "2025-03-14", None, "2025-04-02"],
+    )
+    as_of = pd.Timestamp("2025-04-30")
+    m = cohort_matrix(w, "sql", as_of)
+    p = cohort_pivot(m)
+    assert list(p.index) == ["2025-01", "2025-02", "2025-04"]
+    assert list(p.columns) == [1, 2, 3]  # oldest cohort observable for 3 months
+    jan = m[m.cohort == "2025-01"].set_index("age_months")
+    # lead 1 converts within 1 month; lead 2 on 2025-03-25 > 2025-03-20 (2 months) -> month 3
+    assert jan.loc[1, "converted"] == 1 and jan.loc[2, "converted"] == 1
+    assert jan.loc[3, "converted"] == 2 and jan.loc[1, "n"] == 3
+    assert jan.loc[3, "rate"] == pytest.approx(2 / 3)
+    lo, hi = proportion_confint(2, 3, method="wilson")
+    assert (jan.loc[3, "ci_low"], jan.loc[3, "ci_high"]) == pytest.approx((lo, hi))
+    feb = m[m.cohort == "2025-02"].set_index("age_months")
+    # Feb cohort ends 2025-02-28: age 1 mature (03-28 <= 04-30), age 2 (04-28) mature, 3 not
+    assert feb.loc[1, "converted"] == 1 and feb.loc[2, "converted"] == 1
+    assert np.isnan(feb.loc[3, "converted"]) and np.isnan(feb.loc[3, "rate"])
+    apr = m[m.cohort == "2025-04"]
+    assert apr["rate"].isna().all() and (apr["n"] == 1).all()  # immature: NaN, not zero
+    assert "2025-03" not in set(m.cohort)  # no leads created in March
+    assert list(m.columns) == [
+        "cohort",
+        "age_months",
+        "n",
+        "converted",
+        "rate",
+        "ci_low",
+        "ci_high",
+    ]
+    # leads created after as_of are not in any cohort; a stage after as_of is not counted
+    w2 = pd.concat([w, frame(["2025-06-01"], ["2025-06-02"])], ignore_index=True)
+    pd.testing.assert_frame_equal(cohort_matrix(w2, "sql", as_of), m)
+    q = cohort_matrix(w, "sql", as_of, freq="Q", max_age=2)
+    assert set(q.cohort) == {"2025Q1", "2025Q2"} and q.age_months.max() == 2
+
+
+def test_errors() -> None:
+    w = frame(["2025-01-10"], [None])
+    with pytest.raises(DataError):
+        cohort_matrix(w, "customer", pd.Timestamp("2025-06-01"))
+    with pytest.raises(DataError):
+        cohort_matrix(w, "sql", pd.Timestamp("2025-06-01"), freq="Y")
+    assert cohort_labels(w["created_at"]).tolist() == ["2025-01"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 400), st.one_of(st.none(), st.integers(-5, 300))),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(100, 500),
+)
+def test_cumulative_rates_monotone_and_nan_suffix(rows, as_of_day) -> None:
+    t0 = pd.Timestamp("2025-01-01")
+    created = [t0 + pd.Timedelta(days=c) for c, _ in rows]
+    sql = [None if d is None else t0 + pd.Timedelta(days=c + d) for c, d in rows]
+    w = pd.DataFrame(
+        {
+            "created_at": pd.Series(created, dtype="datetime64[us]"),
+            "sql_at": pd.Series(sql, dtype="datetime64[us]"),
+        }
+    )
+    as_of = t0 + pd.Timedelta(days=as_of_day)
+    m = cohort_matrix(w, "sql", as_of)
+    assert m["n"].groupby(m["cohort"]).first().sum() == (w.created_at <= as_of).sum()
+    for _, g in m.groupby("cohort"):
+        r = g.sort_values("age_months")["rate"].to_numpy()
+        seen = r[~np.isnan(r)]
+        assert (np.diff(seen) >= -1e-12).all()
+        # NaN cells are a suffix: once immature, older ages are immature too
+        nan = np.isnan(r)
+        assert not (nan[:-1] & ~nan[1:]).any()
+        assert ((seen >= 0) & (seen <= 1)).all()

@@ -1,0 +1,167 @@
+"""Tests for leadnb.config: the params file is checked strictly, with errors that say the fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from leadnb.config import (
+    Params,
+    TableSource,
+    check_keys,
+    expect_type,
+    load_params,
+    params_from_dict,
+    parse_date,
+)
+from leadnb.errors import ParamsError
+
+
+def test_minimal_params_and_paths(tmp_path: Path, write_params) -> None:
+    path = write_params(
+        {
+            "run": {"name": "crm", "as_of": "2026-06-30"},
+            "data": {
+                "leads": "exports/leads.csv",
+                "events": {"source": "/abs/events.parquet", "placeholders": ["-", 0]},
+            },
+            "cohort_conversion": {"cohort_stage": "sql"},
+        }
+    )
+    p = load_params(path)
+    assert isinstance(p, Params) and p.path == path.resolve() and p.base_dir == tmp_path
+    assert p.run.name == "crm" and p.as_of() == pd.Timestamp("2026-06-30")
+    assert p.as_of("2026-01-31") == pd.Timestamp("2026-01-31")
+    assert p.data["leads"].path == (tmp_path / "exports" / "leads.csv").resolve()
+    assert p.data["events"].path == Path("/abs/events.parquet")
+    assert p.data["events"].placeholders == ("-", "0")
+    assert p.data["leads"].label == str(p.data["leads"].path)
+    assert p.notebook("cohort_conversion") == {"cohort_stage": "sql"}
+    assert p.notebook("ab_testing") == {}
+
+
+def test_sql_source(write_params) -> None:
+    p = load_params(
+        write_params({"data": {"leads": {"sql": "select * from leads", "url_env": "CRM_DB_URL"}}})
+    )
+    src = p.data["leads"]
+    assert src.path is None and src.sql == "select * from leads" and src.url_env == "CRM_DB_URL"
+    assert src.label == "SQL query via $CRM_DB_URL"
+
+
+def test_no_as_of_is_an_error_only_when_asked(write_params) -> None:
+    p = load_params(write_params({"data": {"leads": "l.csv"}}))
+    with pytest.raises(ParamsError, match="no analysis date") as err:
+        p.as_of()
+    assert "--as-of" in err.value.fix
+
+
+@pytest.mark.parametrize(
+    ("raw", "match", "fix"),
+    [
+        ({"runn": {}}, "unknown key(s) in the params file (top level): runn", "allowed keys"),
+        ({"data": {"lead": "x.csv"}}, "unknown key(s) in data: lead", "leads"),
+        ({"data": {"leads": {"source": "x.csv", "colums": {}}}}, "data.leads: colums", "columns"),
+        ({"data": {"leads": {}}}, "exactly one of 'source'", "source"),
+        ({"data": {"leads": {"source": "a.csv", "sql": "q"}}}, "exactly one of", "sql"),
+        ({"data": {"leads": {"sql": "select 1"}}}, "needs data.leads.url_env", "export"),
+        ({"data": {"leads": {"source": 3}}}, "data.leads.source must be str", "str"),
+        ({"data": {"leads": {"source": "a.csv", "columns": ["a"]}}}, "must be a mapping", "key"),
+        (
+            {"data": {"leads": {"source": "a.csv", "columns": {"A": 1}}}},
+            "data.leads.columns['A'] must be str",
+            "str",
+        ),
+        (
+            {"data": {"leads": {"source": "a.csv", "placeholders": "Select"}}},
+            "must be list",
+            "list",
+        ),
+        ({"data": {"leads": {"source": "a.csv", "dayfirst": "yes"}}}, "dayfirst must be bool", ""),
+        ({"data": {"leads": {"source": "a.csv", "sheet": 1.5}}}, "sheet must be str or int", ""),
+        ({"data": {"leads": {"source": "a.csv", "sep": ";;"}}}, "one character", ";"),
+        (
+            {"data": {"leads": {"source": "a.csv", "encoding": "klingon"}}},
+            "unknown encoding",
+            "cp1252",
+        ),
+        ({"data": {"leads": {"source": "a.csv", "date_format": 5}}}, "date_format must be str", ""),
+        (
+            {"data": {"stages": {"source": "a.csv", "stage_map": {"Won": 1}}}},
+            "stage_map['Won'] must be str",
+            "",
+        ),
+        ({"run": {"as_of": "30/06/2026"}}, "run.as_of must be a date written YYYY-MM-DD", "2026"),
+        ({"run": {"name": 5}}, "run.name must be str", ""),
+        ({"ab_testing": ["x"]}, "ab_testing must be a mapping", ""),
+    ],
+)
+def test_bad_params_name_the_key_and_the_fix(write_params, raw, match, fix) -> None:
+    path = write_params(raw)
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert match in str(err.value)
+    assert err.value.file == str(path)
+    assert fix in (err.value.fix or "")
+
+
+def test_url_env_holding_a_url_is_refused_without_echoing_it(write_params) -> None:
+    url = "postgresql://crm:hunter2@db.example/crm"
+    path = write_params({"data": {"leads": {"sql": "select 1", "url_env": url}}})
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert "NAME of an environment variable" in str(err.value)
+    assert "hunter2" not in str(err.value)
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("run:\n  name: x\n data: [\n")
+    with pytest.raises(ParamsError, match=r"not valid YAML at line 3") as err:
+        load_params(path)
+    assert err.value.file == str(path.resolve())
+
+
+def test_missing_and_non_utf8_files(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError, match="params file not found"):
+        load_params(tmp_path / "nope.yaml")
+    path = tmp_path / "p.yaml"
+    path.write_bytes("run:\n  name: Société\n".encode("cp1252"))
+    with pytest.raises(ParamsError, match="not UTF-8"):
+        load_params(path)
+
+
+def test_empty_file_is_all_defaults(tmp_path: Path, sections) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("# nothing yet\n")
+    p = load_params(path)
+    assert p.data == {} and p.run.as_of is None and p.run.name == "leadnb"
+
+
+def test_params_from_dict_without_path(sections) -> None:
+    p = params_from_dict({"data": {"leads": "l.csv"}})
+    assert p.path is None and p.data["leads"].path == (Path.cwd() / "l.csv").resolve()
+
+
+def test_helpers() -> None:
+    assert check_keys(None, ["a"], "x") == {}
+    with pytest.raises(ParamsError, match="missing key"):
+        check_keys({"a": 1}, ["a", "b"], "x", required=["b"])
+    assert expect_type(3, int, "n") == 3
+    with pytest.raises(ParamsError, match="must be int"):
+        expect_type(True, int, "n")  # a bool is not an int here
+    assert expect_type(True, bool, "flag") is True
+    assert parse_date("2026-06-30", "d") == pd.Timestamp("2026-06-30")
+    assert parse_date(dt.date(2026, 6, 30), "d") == pd.Timestamp("2026-06-30")
+    assert parse_date(pd.Timestamp("2026-06-30 13:45"), "d") == pd.Timestamp("2026-06-30")
+    with pytest.raises(ParamsError):
+        parse_date(20260630, "d")
+
+
+def test_table_source_from_dict_shorthand(tmp_path: Path) -> None:
+    src = TableSource.from_dict("costs", "costs.csv", tmp_path)
+    assert src.table == "costs" and src.path == (tmp_path / "costs.csv").resolve()
+    assert src.columns == {} and src.placeholders == () and src.dayfirst is False

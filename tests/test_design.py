@@ -1,0 +1,139 @@
+"""leadnb.design: sample size, power, MDE and calendar time, checked against statsmodels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats.proportion import (
+    power_proportions_2indep,
+    samplesize_proportions_2indep_onetail,
+)
+
+from leadnb import design
+from leadnb.errors import ParamsError
+
+
+def test_reference_sample_size_3841() -> None:
+    # DOMAIN.md: 10% -> 12%, alpha 0.05 two-sided, power 0.8, 1:1 -> 3840.85 -> 3841 per arm
+    raw = design.sample_size_raw(0.10, 0.02, alpha=0.05, power=0.8)
+    assert raw == pytest.approx(3840.85, abs=0.005)
+    assert raw == pytest.approx(samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8), rel=1e-12)
+    assert design.sample_size(0.10, 0.02) == {"n_control": 3841, "n_variant": 3841, "n_total": 7682}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    baseline=st.floats(0.02, 0.6),
+    effect=st.floats(0.005, 0.2),
+    ratio=st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0]),
+    alpha=st.sampled_from([0.01, 0.05, 0.1]),
+    power=st.sampled_from([0.7, 0.8, 0.9]),
+)
+def test_sample_size_equals_statsmodels(
+    baseline: float, effect: float, ratio: float, alpha: float, power: float
+) -> None:
+    # statsmodels: nobs1 is the arm with prop2 + diff (our variant), ratio = nobs2 / nobs1
+    ours = design.sample_size_raw(baseline, effect, alpha=alpha, power=power, ratio=ratio)
+    sm = samplesize_proportions_2indep_onetail(
+        effect, baseline, power, ratio=1 / ratio, alpha=alpha
+    )
+    assert ours == pytest.approx(sm, rel=1e-9)
+    # the power at that n is the target, and statsmodels' power (with the far tail) agrees
+    assert design.power(baseline, effect, ours, alpha=alpha, ratio=ratio) == pytest.approx(power)
+    sm_power = power_proportions_2indep(
+        effect, baseline, ours, ratio=1 / ratio, alpha=alpha, return_results=False
+    )
+    assert sm_power == pytest.approx(power, abs=2e-3)
+
+
+def test_unequal_allocation_and_rounding() -> None:
+    # 2 variant leads for every control lead is ratio 2; statsmodels ratio = n_control / n_variant
+    ss = design.sample_size(0.08, 0.04, ratio=2.0)
+    sm = samplesize_proportions_2indep_onetail(0.04, 0.08, 0.8, ratio=0.5)
+    assert ss["n_variant"] == math.ceil(sm)
+    assert ss["n_control"] == math.ceil(sm * 0.5)
+    assert ss["n_total"] == ss["n_control"] + ss["n_variant"]
+
+
+def test_k_arms_holm_and_bonferroni_plan_at_alpha_over_comparisons() -> None:
+    sm = samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8, alpha=0.05 / 2)
+    for corr in ("holm", "bonferroni"):
+        ss = design.sample_size(0.10, 0.02, k_arms=3, correction=corr)
+        assert ss["n_variant"] == math.ceil(sm)
+        assert ss["n_total"] == 3 * math.ceil(sm)
+    assert design.sample_size(0.10, 0.02, k_arms=3, correction="none")["n_variant"] == 3841
+    assert design.adjusted_alpha(0.05, 5, "holm") == pytest.approx(0.0125)
+    with pytest.raises(ParamsError):
+        design.adjusted_alpha(0.05, 1)
+
+
+def test_mde_solves_the_power_equation() -> None:
+    m = design.mde(0.10, 3841)
+    assert m == pytest.approx(0.02, abs=1e-4)
+    sm_power = power_proportions_2indep(m, 0.10, 3841, return_results=False)
+    assert sm_power == pytest.approx(0.8, abs=2e-3)
+    curve = design.mde_curve(0.08, [500, 1000, 2000, 4000])
+    assert np.all(np.diff(curve["mde"]) < 0)  # more leads, smaller detectable effect
+    assert curve["mde_relative"].iloc[0] == pytest.approx(curve["mde"].iloc[0] / 0.08)
+    # with 3 arms the MDE is larger (stricter alpha)
+    assert design.mde(0.10, 3841, k_arms=3) > m
+    # too few leads: no effect up to rate 1 is detectable
+    assert math.isnan(design.mde(0.5, 2, power_target=0.99))
+
+
+def test_days_needed_is_enrolment_plus_window() -> None:
+    # 6,000 leads at 700 a week = 100 a day -> 60 days of enrolment, + a 30-day window
+    assert design.days_needed(6000, 700, 30) == 90
+    assert design.days_needed(6000, 700, 30, eligible_share=0.5) == 150
+    assert design.days_needed(6001, 700, 0) == 61
+    assert math.isnan(design.days_needed(100, 0, 30))
+
+
+def test_weekly_inflow_counts_the_weeks_before_as_of() -> None:
+    as_of = pd.Timestamp("2026-06-30")
+    created = pd.Series(
+        pd.to_datetime(["2026-06-30", "2026-06-01", "2026-04-07", "2026-04-08", "2026-07-01"])
+    )
+    # 12 weeks back from 2026-06-30 is 2026-04-07 (excluded); 2026-07-01 is after as_of
+    assert design.weekly_inflow(created, as_of, weeks=12) == pytest.approx(3 / 12)
+
+
+def test_design_row_with_allocation() -> None:
+    row = design.design_row(
+        "e",
+        0.10,
+        0.02,
+        allocation={"c": 0.5, "v": 0.5},
+        control="c",
+        inflow_per_week=700,
+        window_days=30,
+    )
+    assert row["n_per_arm"] == 3841
+    assert row["n_total"] == 7682
+    assert row["days_needed"] == math.ceil(7682 / 100) + 30
+    # 2:1 for the variant: the control is the smaller arm
+    row2 = design.design_row("e", 0.10, 0.02, allocation={"c": 1 / 3, "v": 2 / 3}, control="c")
+    sm = samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8, ratio=0.5)
+    assert row2["n_variant"] == math.ceil(sm)
+    assert row2["n_by_arm"]["v"] >= row2["n_variant"]
+    assert row2["n_by_arm"]["c"] >= row2["n_per_arm"]
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"baseline": 0.0, "effect": 0.02}, "baseline"),
+        ({"baseline": 0.95, "effect": 0.1}, r"baseline \+ effect"),
+        ({"baseline": 0.1, "effect": 0.0}, "must not be 0"),
+    ],
+)
+def test_bad_inputs_raise(kw: dict, msg: str) -> None:
+    with pytest.raises(ParamsError, match=msg):
+        design.sample_size_raw(**kw)
+    with pytest.raises(ParamsError, match="power"):
+        design.sample_size_raw(0.1, 0.02, power=0.01)

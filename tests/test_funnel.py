@@ -1,0 +1,411 @@
+"""Tests for leadnb.funnel: config, stage dates (long = wide), quality table, helpers, rates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats.proportion import proportion_confint
+
+from leadnb.errors import DataError, ParamsError
+from leadnb.funnel import (
+    FunnelConfig,
+    classify_new_old,
+    conversion_pairs,
+    reached_within,
+    stage_conversion,
+    stage_dates,
+    stage_quality,
+)
+
+STAGES = ["mql", "sql", "opportunity", "customer", "lost"]
+T0 = pd.Timestamp("2025-01-01")
+
+
+def ts(s: str) -> pd.Timestamp:
+    return pd.Timestamp(s)
+
+
+def leads_frame(ids: list[str], created: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Series(ids, dtype="str"),
+            "created_at": pd.to_datetime(pd.Series(created)).astype("datetime64[us]"),
+            "source": pd.Series(["web" if i % 2 else "event" for i in range(len(ids))]),
+        }
+    )
+
+
+def long_frame(rows: list[tuple[str, str, str | None]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Series([r[0] for r in rows], dtype="str"),
+            "stage": pd.Series([r[1] for r in rows], dtype="str"),
+            "entered_at": pd.to_datetime(pd.Series([r[2] for r in rows])).astype("datetime64[us]"),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_config_defaults_and_parse(tmp_path: Path) -> None:
+    c = FunnelConfig.from_dict({}, tmp_path)
+    assert c == FunnelConfig()
+    assert c.stages == ("lead", "mql", "sql", "opportunity", "customer")
+    assert c.lost_stage == "lost" and c.qualified_stage == "sql" and c.new_lead_days == 30
+    c = FunnelConfig.from_dict(
+        {
+            "stages": ["lead", "mql", "sql", "won"],
+            "lost_stage": "dead",
+            "aliases": {"Closed Won": "won", "Closed Lost": "dead"},
+            "qualified_stage": "mql",
+            "new_lead_days": 14,
+            "lvr_period": "28D",
+            "skipped_stages": "strict",
+            "qualification_change": "2025-06-01",
+        },
+        tmp_path,
+    )
+    assert c.stages == ("lead", "mql", "sql", "won")
+    assert c.qualification_change == ts("2025-06-01")
+    assert c.date_columns == ["lead_at", "mql_at", "sql_at", "won_at", "dead_at"]
+
+
+@pytest.mark.parametrize(
+    "d",
+    [
+        {"stagez": ["lead", "mql"]},
+        {"stages": ["lead"]},
+        {"stages": ["lead", "lead"]},
+        {"stages": ["lead", "Sales Qualified"]},
+        {"lost_stage": "sql"},
+        {"aliases": {"Won": "customers"}},
+        {"qualified_stage": "lead"},
+        {"qualified_stage": "nope"},
+        {"new_lead_days": 0},
+        {"new_lead_days": "30"},
+        {"lvr_period": "week"},
+        {"lvr_period": "0D"},
+        {"skipped_stages": "fill"},
+        {"qualification_change": "June 2025"},
+    ],
+)
+def test_config_rejects_bad_values(d: dict, tmp_path: Path) -> None:
+    with pytest.raises(ParamsError):
+        FunnelConfig.from_dict(d, tmp_path)
+
+
+def test_config_through_params_file(write_params) -> None:
+    from leadnb.config import load_params
+
+    path = write_params({"run": {"as_of": "2026-06-30"}, "funnel": {"lvr_period": "quarter"}})
+    assert load_params(path).funnel.lvr_period == "quarter"
+    path = write_params({"funnel": {"lvr_perid": "quarter"}})
+    with pytest.raises(ParamsError, match="lvr_perid"):
+        load_params(path)
+
+
+# --------------------------------------------------------------------------- stage dates
+
+
+def test_stage_dates_first_entry_imply_and_strict() -> None:
+    leads = leads_frame(["a", "b", "c", "d"], ["2025-01-01", "2025-02-01", "2025-03-01", None])
+    hist = long_frame(
+        [
+            ("a", "Marketing Qualified", "2025-01-05"),
+            ("a", "sql", "2025-01-10"),
+            ("a", "mql", "2025-01-20"),  # re-entry after a backward move
+            ("b", "customer", "2025-03-01"),  # skipped mql..opportunity
+            ("b", "lost", "2025-04-01"),
+            ("c", "opportunity", "2025-03-05"),
+            ("c", "mql", "2025-03-09"),  # recorded after opportunity
+        ]
+    )
+    cfg = FunnelConfig(aliases={"Marketing Qualified": "mql"})
+    w = stage_dates(leads, hist, cfg).set_index("lead_id")
+    assert list(w.columns) == [
+        "created_at",
+        "lead_at",
+        "mql_at",
+        "sql_at",
+        "opportunity_at",
+        "customer_at",
+        "lost_at",
+    ]
+    assert (w["lead_at"].dropna() == w["created_at"].dropna()).all()
+    assert w.loc["a", "mql_at"] == ts("2025-01-05") and w.loc["a", "sql_at"] == ts("2025-01-10")
+    assert pd.isna(w.loc["a", "opportunity_at"])
+    # imply: b's earlier stages dated at the customer date; lost never implied
+    for s in ("mql", "sql", "opportunity", "customer"):
+        assert w.loc["b", f"{s}_at"] == ts("2025-03-01")
+    assert w.loc["b", "lost_at"] == ts("2025-04-01") and pd.isna(w.loc["a", "lost_at"])
+    # c: mql recorded after opportunity -> earliest later date (monotone)
+    assert w.loc["c", "mql_at"] == ts("2025-03-05") == w.loc["c", "sql_at"]
+    assert w.loc["d"].drop("created_at").isna().all() or pd.isna(w.loc["d", "created_at"])
+    strict = stage_dates(leads, hist, FunnelConfig(aliases=cfg.aliases, skipped_stages="strict"))
+    strict = strict.set_index("lead_id")
+    assert pd.isna(strict.loc["b", "mql_at"]) and strict.loc["b", "customer_at"] == ts("2025-03-01")
+    assert strict.loc["c", "mql_at"] == ts("2025-03-09") and pd.isna(strict.loc["c", "sql_at"])
+    assert str(w["mql_at"].dtype) == "datetime64[us]"
+
+
+def test_stage_dates_keep_columns_and_errors() -> None:
+    leads = leads_frame(["a", "b"], ["2025-01-01", "2025-01-02"])
+    hist = long_frame([("a", "mql", "2025-01-03")])
+    w = stage_dates(leads, hist, keep=["source"])
+    assert list(w["source"]) == list(leads["source"])
+    with pytest.raises(DataError):
+        stage_dates(leads, hist, keep=["nope"])
+    with pytest.raises(DataError, match="no stage history"):
+        stage_dates(leads)
+    with pytest.raises(DataError, match="created_at"):
+        stage_dates(leads.drop(columns="created_at"), hist)
+    with pytest.raises(DataError, match="entered_at"):
+        stage_dates(leads, hist.drop(columns="entered_at"))
+
+
+def _oracle(leads: pd.DataFrame, rows: list[tuple[str, str, str]], imply: bool) -> dict:
+    """Plain-Python reference for stage_dates (loops are fine in a test)."""
+    order = ["mql", "sql", "opportunity", "customer"]
+    out = {}
+    for lid in leads["lead_id"]:
+        d: dict[str, pd.Timestamp | None] = dict.fromkeys(STAGES)
+        for r_lid, stage, at in rows:
+            if r_lid == lid:
+                t = pd.Timestamp(at)
+                if d[stage] is None or t < d[stage]:
+                    d[stage] = t
+        if imply:
+            best = None
+            for s in reversed(order):
+                if d[s] is not None and (best is None or d[s] < best):
+                    best = d[s]
+                d[s] = best
+        out[lid] = d
+    return out
+
+
+rows_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["l0", "l1", "l2", "l3", "l4", "zz"]),
+        st.sampled_from(STAGES),
+        st.integers(0, 400),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows_strategy, st.booleans())
+def test_stage_dates_long_equals_wide_equals_oracle(raw, imply) -> None:
+    ids = ["l0", "l1", "l2", "l3", "l4"]
+    leads = leads_frame(ids, [str((T0 + pd.Timedelta(days=10 * i)).date()) for i in range(5)])
+    rows = [(lid, s, str((T0 + pd.Timedelta(days=n)).date())) for lid, s, n in raw]
+    cfg = FunnelConfig(skipped_stages="imply" if imply else "strict")
+    long = long_frame(rows) if rows else long_frame([("l0", "mql", None)])
+    w_long = stage_dates(leads, long, cfg)
+    # wide input: first entry per stage as <stage>_at columns on leads
+    wide_leads = leads.copy()
+    oracle_first = _oracle(leads, rows, imply=False)
+    for s in STAGES:
+        wide_leads[f"{s}_at"] = pd.Series([oracle_first[i][s] for i in ids], dtype="datetime64[us]")
+    w_wide = stage_dates(wide_leads, None, cfg)
+    pd.testing.assert_frame_equal(w_long, w_wide)
+    oracle = _oracle(leads, rows, imply=imply)
+    for i, lid in enumerate(ids):
+        for s in STAGES:
+            got = w_long.loc[i, f"{s}_at"]
+            exp = oracle[lid][s]
+            assert (pd.isna(got) and exp is None) or got == exp
+    if imply:  # monotone along the funnel (after the entry stage)
+        cols = ["mql_at", "sql_at", "opportunity_at", "customer_at"]
+        for a, b in zip(cols[:-1], cols[1:], strict=True):
+            both = w_long[a].notna() & w_long[b].notna()
+            assert (w_long.loc[both, a] <= w_long.loc[both, b]).all()
+            assert not (w_long[a].isna() & w_long[b].notna()).any()
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def test_stage_quality_reports_every_problem() -> None:
+    leads = leads_frame(["a", "b", "c"], ["2025-01-01", "2025-02-01", "2025-03-01"])
+    hist = long_frame(
+        [
+            ("a", "mql", "2025-01-05"),
+            ("a", "sql", "2025-01-10"),
+            ("a", "mql", "2025-01-20"),
+            ("b", "customer", "2025-03-01"),
+            ("b", "Churned??", "2025-03-02"),
+            ("x", "mql", "2025-01-01"),
+            ("c", "mql", "2025-02-01"),  # before creation
+            ("c", "sql", None),
+        ]
+    )
+    q = stage_quality(leads, hist).set_index("check")
+    assert q.loc["re_entry", "count"] == 1 and q.loc["re_entry", "example_lead_ids"] == "a"
+    assert q.loc["backward_move", "count"] == 1
+    assert q.loc["before_creation", "count"] == 1
+    assert q.loc["before_creation", "example_lead_ids"] == "c"
+    assert q.loc["unknown_stage", "count"] == 1 and "Churned??" in q.loc["unknown_stage", "meaning"]
+    assert q.loc["unknown_lead", "example_lead_ids"] == "x"
+    assert q.loc["missing_date", "count"] == 1
+    assert q.loc["skipped_stage", "example_lead_ids"] == "b"
+    # the pre-creation stage is kept, not dropped
+    w = stage_dates(leads, hist).set_index("lead_id")
+    assert w.loc["c", "mql_at"] == ts("2025-02-01")
+    clean = stage_quality(leads, long_frame([("a", "mql", "2025-01-05")]))
+    assert (clean["count"] == 0).all()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def test_reached_within_and_maturity() -> None:
+    wide = pd.DataFrame(
+        {
+            "created_at": pd.to_datetime(["2026-01-01"] * 5),
+            "sql_at": pd.to_datetime(["2026-01-20", "2026-03-01", None, None, "2025-12-01"]),
+        },
+        index=[10, 11, 12, 13, 14],
+    )
+    start = pd.Series(
+        pd.to_datetime(["2026-01-05", "2026-01-05", "2026-01-05", "2026-03-01", "2026-01-05"])
+    )
+    r = reached_within(wide, "sql", start, 30, ts("2026-03-15"))
+    assert list(r.index) == [10, 11, 12, 13, 14]
+    assert list(r["reached"]) == [True, False, False, False, False]
+    # 13: window ends 2026-03-31 > as_of and not reached -> immature
+    assert list(r["mature"]) == [True, True, True, False, True]
+    assert list(r["prior"]) == [False, False, False, False, True]
+    # reached after as_of does not count
+    r2 = reached_within(wide, "sql", start, 30, ts("2026-01-10"))
+    assert not r2["reached"].any() and not r2["mature"].any()
+
+
+def test_classify_new_old() -> None:
+    wide = pd.DataFrame(
+        {
+            "created_at": pd.to_datetime(["2026-01-01"] * 4),
+            "sql_at": pd.to_datetime(["2026-01-30", "2026-01-31", None, "2025-12-31"]),
+        }
+    )
+    got = classify_new_old(wide, "sql", 30)
+    assert got.iloc[:2].tolist() == ["new", "old"]
+    assert pd.isna(got.iloc[2]) and got.iloc[3] == "new"
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def test_stage_conversion_matches_statsmodels() -> None:
+    rng = np.random.default_rng(3)
+    n = 500
+    created = T0 + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
+    mql = created + pd.to_timedelta(np.where(rng.random(n) < 0.4, 5, np.nan), unit="D")
+    sql = mql + pd.to_timedelta(np.where(rng.random(n) < 0.3, 10, np.nan), unit="D")
+    wide = pd.DataFrame(
+        {
+            "lead_id": [str(i) for i in range(n)],
+            "created_at": created,
+            "lead_at": created,
+            "mql_at": mql,
+            "sql_at": sql,
+            "opportunity_at": pd.NaT,
+            "customer_at": pd.NaT,
+            "lost_at": pd.NaT,
+            "source": rng.choice(["web", "event"], n),
+        }
+    )
+    as_of = ts("2025-09-01")
+    out = stage_conversion(wide, FunnelConfig(), as_of=as_of)
+    assert [tuple(p) for p in out[["from_stage", "to_stage"]].to_numpy()] == conversion_pairs(
+        FunnelConfig()
+    )
+    row = out[(out.from_stage == "mql") & (out.to_stage == "sql")].iloc[0]
+    n_from = int((wide.mql_at <= as_of).sum())
+    n_to = int(((wide.mql_at <= as_of) & (wide.sql_at <= as_of)).sum())
+    lo, hi = proportion_confint(n_to, n_from, method="wilson")
+    assert (row.n_from, row.n_to) == (n_from, n_to)
+    assert row.rate == pytest.approx(n_to / n_from)
+    assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi))
+    empty = out[(out.from_stage == "opportunity")].iloc[0]
+    assert empty.n_from == 0 and np.isnan(empty.rate) and np.isnan(empty.ci_low)
+    by = stage_conversion(wide, FunnelConfig(), by="source", as_of=as_of)
+    sub = by[(by.from_stage == "lead") & (by.to_stage == "mql")].set_index("source")
+    for src in ("web", "event"):
+        m = (wide.source == src) & (wide.lead_at <= as_of)
+        assert sub.loc[src, "n_from"] == m.sum()
+        assert sub.loc[src, "n_to"] == (m & (wide.mql_at <= as_of)).sum()
+    with pytest.raises(DataError):
+        stage_conversion(wide, FunnelConfig(), by="nope", as_of=as_of)
+
+
+# --------------------------------------------------------------------------- plots (smoke)
+
+
+def test_plots_return_figures_with_titles() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from leadnb.cohorts import cohort_matrix
+    from leadnb.lvr import age_hazard, lvr, new_vs_old
+    from leadnb.plots import funnel as pf
+    from leadnb.survival import survival_curves
+    from leadnb.value_map import value_groups
+
+    rng = np.random.default_rng(4)
+    n = 300
+    leads = pd.DataFrame(
+        {
+            "lead_id": pd.Series([f"l{i}" for i in range(n)], dtype="str"),
+            "created_at": (T0 + pd.to_timedelta(rng.integers(0, 300, n), unit="D")).astype(
+                "datetime64[us]"
+            ),
+        }
+    )
+    leads["mql_at"] = leads.created_at + pd.to_timedelta(
+        np.where(rng.random(n) < 0.5, rng.integers(0, 60, n), np.nan), unit="D"
+    )
+    leads["sql_at"] = leads.mql_at + pd.to_timedelta(
+        np.where(rng.random(n) < 0.5, rng.integers(0, 60, n), np.nan), unit="D"
+    )
+    cfg = FunnelConfig(qualification_change=ts("2025-05-01"))
+    wide = stage_dates(leads, None, cfg)
+    as_of = ts("2025-12-31")
+    m = cohort_matrix(wide, "sql", as_of)
+    figs = [
+        pf.plot_stage_conversion(stage_conversion(wide, cfg, as_of=as_of)),
+        pf.plot_cohort_heatmap(m, "sql"),
+        pf.plot_time_to_stage(survival_curves(wide, "lead", "sql", as_of)),
+        pf.plot_lvr(lvr(wide, cfg, as_of), change=cfg.qualification_change),
+        pf.plot_new_vs_old(new_vs_old(wide, cfg, as_of), nurture_start=ts("2025-06-01")),
+        pf.plot_age_hazard(age_hazard(wide, "sql", as_of, split=ts("2025-06-01"))),
+        pf.plot_value_map(
+            value_groups(
+                pd.DataFrame(
+                    {
+                        "lead_id": leads.lead_id[:40],
+                        "order_date": leads.created_at[:40],
+                        "amount": rng.uniform(10, 100, 40),
+                    }
+                )
+            )
+        ),
+    ]
+    for fig in figs:
+        assert isinstance(fig, matplotlib.figure.Figure)
+        assert fig.axes[0].get_title()
+    # heatmap: immature (NaN) cells are masked, i.e. drawn blank, never as 0
+    mesh = figs[1].axes[0].collections[0]
+    arr = mesh.get_array()
+    assert np.ma.is_masked(arr) and int(np.ma.getmaskarray(arr).sum()) == int(m.rate.isna().sum())
+    assert "nurture" in figs[4].axes[0].get_title()
+    plt.close("all")

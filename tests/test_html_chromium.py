@@ -1,0 +1,177 @@
+"""The stakeholder pages in a real headless Chromium, with the network unreachable.
+
+A run of the ``ok`` fixture notebook is loaded as a reader would open it (``file://``): the run's
+``index.html`` and the report. Chromium dumps the DOM after loading and takes a screenshot. The
+checks: no code cell and no injected-parameters cell is shown, the chart is an embedded image,
+every local ``src``/``href`` exists, and nothing is fetched over http(s).
+
+Skipped when Chromium is not installed, unless ``LEADNB_REQUIRE_CHROMIUM=1`` (CI), then it fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+from leadnb import cli
+
+pytestmark = pytest.mark.chromium
+
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+)
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if CHROMIUM is None:
+        if os.environ.get("LEADNB_REQUIRE_CHROMIUM") == "1":
+            pytest.fail("LEADNB_REQUIRE_CHROMIUM=1 but chromium is not installed")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+def urls(dom: BeautifulSoup) -> list[tuple[str, str]]:
+    """(tag name, url) of every src and href in the DOM."""
+    return [(el.name, el[k]) for el in dom.find_all(True) for k in ("src", "href") if el.get(k)]
+
+
+def load(browser: str, page: Path, shot: Path, profile: Path) -> BeautifulSoup:
+    """Open ``page`` in headless Chromium with DNS blackholed; return its DOM, save a screenshot."""
+    proc = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}",
+            "--window-size=1200,1400",
+            f"--screenshot={shot}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+    return BeautifulSoup(proc.stdout, "html.parser")
+
+
+def check_resources(dom: BeautifulSoup, page: Path) -> None:
+    """No http(s) resource; every local src/href points at a file that exists."""
+    for tag, url in urls(dom):
+        parsed = urlparse(url)
+        if parsed.scheme in ("http", "https"):
+            assert tag == "a", f"<{tag}> loads {url} from the network"
+            continue
+        if parsed.scheme in ("data", "mailto") or url.startswith("#"):
+            continue
+        target = (
+            Path(unquote(parsed.path))
+            if parsed.scheme == "file"
+            else page.parent / unquote(parsed.path)
+        )
+        assert target.exists(), f"<{tag}> points at a missing file: {url}"
+
+
+@contextlib.contextmanager
+def stub_missing_sections():
+    """Let the params file load while a section module (leadnb.scoring, ...) is not written yet."""
+    from types import SimpleNamespace
+
+    from leadnb import config
+
+    real = config._section_parser
+
+    class Stub:
+        @classmethod
+        def from_dict(cls, d: dict, base_dir: Path) -> SimpleNamespace:
+            return SimpleNamespace(stages=["lead", "mql", "sql"], lost_stage="lost", aliases={})
+
+    def parser(name: str):
+        try:
+            return real(name)
+        except ModuleNotFoundError:
+            return Stub
+
+    config._section_parser = parser
+    try:
+        yield
+    finally:
+        config._section_parser = real
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run of the ok fixture notebook; returns OUT/latest."""
+    root = tmp_path_factory.mktemp("chromium")
+    (root / "leads.csv").write_text("lead_id,created_at\nL1,2026-01-02\nL2,2026-02-03\n")
+    (root / "params.yaml").write_text(
+        'run: {name: demo, as_of: "2026-06-30"}\ndata:\n  leads: {source: leads.csv}\n'
+    )
+    (root / "nbs").mkdir()
+    shutil.copy(FIXTURES / "ok.ipynb", root / "nbs" / "ok.ipynb")
+    out = root / "outputs"
+    with stub_missing_sections():
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = cli.main(
+                [
+                    "run",
+                    str(root / "params.yaml"),
+                    "--notebooks",
+                    "ok",
+                    "--out",
+                    str(out),
+                    "--notebook-dir",
+                    str(root / "nbs"),
+                ]
+            )
+    assert code == 0
+    return out / "latest"
+
+
+def test_run_index_in_chromium(chromium: str, run_dir: Path, tmp_path: Path) -> None:
+    page = run_dir / "index.html"
+    dom = load(chromium, page, tmp_path / "index.png", tmp_path / "profile")
+    check_resources(dom, page)
+    hrefs = [a["href"] for a in dom.find_all("a", href=True)]
+    assert "ok/ok.html" in hrefs and "../index.html" in hrefs
+    text = dom.get_text(" ")
+    assert "Fixture report that succeeds" in text and "Succeeded" in text
+    assert "12,345" in text and "4.6%" in text
+    assert not dom.find_all("script")
+
+
+def test_report_in_chromium_shows_no_code(chromium: str, run_dir: Path, tmp_path: Path) -> None:
+    page = run_dir / "ok" / "ok.html"
+    dom = load(chromium, page, tmp_path / "report.png", tmp_path / "profile")
+    check_resources(dom, page)
+    assert dom.select(".jp-CodeCell"), "the code cells' outputs are there"
+    assert not dom.select(".jp-CodeCell .jp-InputArea, .jp-InputArea-editor, .jp-CodeMirrorEditor")
+    assert not dom.select(".jp-InputPrompt, .jp-OutputPrompt")
+    for el in dom(["script", "style"]):
+        el.decompose()
+    text = dom.get_text(" ")
+    for code in ("plt.subplots", "to_csv", "params_path", "# Parameters", "NBVAL_CHECK_OUTPUT"):
+        assert code not in text
+    assert "Fixture report that succeeds" in text and "rows 3, greeting hello" in text
+    images = [img["src"] for img in dom.find_all("img")]
+    assert images and all(src.startswith("data:image/png;base64,") for src in images)
+    assert dom.find("table") is not None

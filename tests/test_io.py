@@ -1,0 +1,499 @@
+"""Tests for leadnb.io: every file loader path and every bad input the loader reports."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import BANK_DIR
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadnb import io
+from leadnb.config import TableSource
+from leadnb.errors import DataError, ParamsError, Report
+
+
+def source(table: str, path: Path, **kw) -> TableSource:
+    return TableSource(table=table, path=path, **kw)
+
+
+def crm_leads(n: int = 6, seed: int = 1) -> pd.DataFrame:
+    """A CRM-style export: other column names, dd/mm/yyyy dates, 'Select' placeholders."""
+    rng = np.random.default_rng(seed)
+    days = rng.integers(0, 300, n)
+    created = pd.Timestamp("2025-01-01") + pd.to_timedelta(days, unit="D")
+    company = np.where(rng.random(n) < 0.5, "Select", [f"Co {i}" for i in range(n)])
+    return pd.DataFrame(
+        {
+            "Lead Number": [f"{i:05d}" for i in range(1, n + 1)],
+            "Lead Created On": created.strftime("%d/%m/%Y"),
+            "Company": company,
+            "Converted": rng.integers(0, 2, n).astype(str),
+            "Favourite Colour": ["red"] * n,
+        }
+    )
+
+
+CRM_COLUMNS = {
+    "Lead Number": "lead_id",
+    "Lead Created On": "created_at",
+    "Company": "company",
+    "Converted": "converted",
+}
+
+
+def expected_crm(raw: pd.DataFrame) -> pd.DataFrame:
+    """The canonical leads table for :func:`crm_leads`, built independently of the loader."""
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Series(raw["Lead Number"].tolist(), dtype="str"),
+            "created_at": pd.Series(
+                [pd.Timestamp(int(d[6:]), int(d[3:5]), int(d[:2])) for d in raw["Lead Created On"]],
+                dtype="datetime64[us]",
+            ),
+            "company": pd.Series(
+                [None if c == "Select" else c for c in raw["Company"]], dtype="str"
+            ),
+            "converted": raw["Converted"].astype(float).to_numpy(),
+            "Favourite Colour": pd.Series(raw["Favourite Colour"].tolist(), dtype="str"),
+        }
+    )
+
+
+def crm_source(path: Path, **kw) -> TableSource:
+    return source(
+        "leads",
+        path,
+        columns=CRM_COLUMNS,
+        placeholders=("Select",),
+        date_format="%d/%m/%Y",
+        **kw,
+    )
+
+
+# ------------------------------------------------------------------ file formats
+
+
+def test_csv_maps_columns_placeholders_and_dates(tmp_path: Path) -> None:
+    raw = crm_leads()
+    path = tmp_path / "leads.csv"
+    raw.to_csv(path, index=False)
+    df = io.load_table(crm_source(path))
+    pd.testing.assert_frame_equal(df, expected_crm(raw))
+    assert df["lead_id"].iloc[0] == "00001"  # leading zeros kept: IDs are strings
+
+
+def test_tsv_by_suffix(tmp_path: Path) -> None:
+    raw = crm_leads()
+    path = tmp_path / "leads.tsv"
+    raw.to_csv(path, index=False, sep="\t")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a .tsv read as tab-separated warns about nothing
+        df = io.load_table(crm_source(path))
+    pd.testing.assert_frame_equal(df, expected_crm(raw))
+
+
+def test_semicolon_separated_is_detected_and_said(tmp_path: Path) -> None:
+    raw = crm_leads()
+    path = tmp_path / "leads.csv"
+    raw.to_csv(path, index=False, sep=";")
+    with pytest.warns(io.LeadnbWarning, match=r"';'-separated") as rec:
+        df = io.load_table(crm_source(path))
+    pd.testing.assert_frame_equal(df, expected_crm(raw))
+    text = str(rec[0].message)
+    assert "table leads" in text and str(path) in text and 'sep: ";"' in text
+    report = Report()
+    io.load_table(crm_source(path), report=report)
+    assert [i.level for i in report.issues] == ["warning"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # declared: silent
+        io.load_table(crm_source(path, sep=";"))
+
+
+def test_tab_separated_csv_is_detected(tmp_path: Path) -> None:
+    raw = crm_leads()
+    path = tmp_path / "leads.csv"
+    raw.to_csv(path, index=False, sep="\t")
+    with pytest.warns(io.LeadnbWarning, match="tab-separated"):
+        df = io.load_table(crm_source(path))
+    pd.testing.assert_frame_equal(df, expected_crm(raw))
+
+
+def test_excel_sheet_native_types(tmp_path: Path) -> None:
+    path = tmp_path / "crm.xlsx"
+    leads = pd.DataFrame(
+        {
+            "Lead Number": [101, 102, 103],  # numbers in Excel: IDs without ".0"
+            "Created": pd.to_datetime(["2025-01-02 10:30", "2025-02-03 00:00", "2025-03-04 00:00"]),
+            "Phone": [4420001, None, 4420003],
+            "Title": ["CTO", "Select", None],
+        }
+    )
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        pd.DataFrame({"x": [1]}).to_excel(xw, sheet_name="Notes", index=False)
+        leads.to_excel(xw, sheet_name="Leads", index=False)
+    src = source(
+        "leads",
+        path,
+        sheet="Leads",
+        columns={
+            "Lead Number": "lead_id",
+            "Created": "created_at",
+            "Phone": "phone",
+            "Title": "title",
+        },
+        placeholders=("Select",),
+    )
+    df = io.load_table(src)
+    assert df["lead_id"].tolist() == ["101", "102", "103"]
+    assert df["lead_id"].dtype == "str"
+    assert df["created_at"].dtype == "datetime64[us]"
+    assert df["created_at"].iloc[0] == pd.Timestamp("2025-01-02 10:30")
+    assert df["phone"].tolist()[0] == "4420001" and pd.isna(df["phone"].iloc[1])
+    assert df["title"].isna().tolist() == [False, True, True]
+
+
+def test_excel_missing_sheet_lists_sheets(tmp_path: Path) -> None:
+    path = tmp_path / "crm.xlsx"
+    pd.DataFrame({"lead_id": [1]}).to_excel(path, sheet_name="Export", index=False)
+    with pytest.raises(DataError) as err:
+        io.load_table(source("leads", path, sheet="Leads"))
+    assert "no sheet 'Leads'" in str(err.value) and "Export" in str(err.value)
+    assert err.value.table == "leads" and "data.leads.sheet" in err.value.fix
+
+
+def test_parquet_float_ids_and_aware_times(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    ts = pd.to_datetime(["2025-01-01 12:00", "2025-01-02 00:30", "2025-07-03 09:00"]).tz_localize(
+        "Europe/Berlin"
+    )
+    pd.DataFrame(
+        {
+            "lead_id": [1.0, np.nan, 3.0],  # pandas writes an int column with gaps as float
+            "ts": ts,
+            "event_type": ["email_open", "link_open", "tag_added"],
+            "duration_s": [1, 2, 3],
+        }
+    ).to_parquet(path)
+    df = io.load_table(source("events", path))
+    assert df["lead_id"].tolist()[0] == "1" and pd.isna(df["lead_id"].iloc[1])
+    assert df["ts"].dtype == "datetime64[us]"
+    assert df["ts"].tolist() == [pd.Timestamp(t).tz_convert("UTC").tz_localize(None) for t in ts]
+    assert df["duration_s"].dtype == "float64"
+    assert df["event_type"].dtype == "str"
+
+
+def test_id_written_as_float_text_loses_point_zero(tmp_path: Path) -> None:
+    path = tmp_path / "stages.csv"
+    path.write_text("lead_id,stage,entered_at\n12.0,mql,2025-01-01\n13.0,sql,2025-01-02\n")
+    df = io.load_table(source("stages", path))
+    assert df["lead_id"].tolist() == ["12", "13"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.one_of(st.integers(-(10**12), 10**12), st.none()), min_size=1, max_size=20))
+def test_to_id_of_float_column_matches_str_of_int(values: list[int | None]) -> None:
+    s = pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
+    got = io.to_id(s).tolist()
+    want = [None if v is None else str(v) for v in values]
+    assert [None if pd.isna(g) else g for g in got] == want
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(min_value=pd.Timestamp("1990-01-01"), max_value=pd.Timestamp("2040-12-31")),
+        min_size=1,
+        max_size=20,
+    ),
+    st.sampled_from(["%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"]),
+)
+def test_parse_datetimes_roundtrips_a_declared_format(values, fmt) -> None:
+    text = pd.Series([v.strftime(fmt) for v in values], dtype="str")
+    parsed, bad = io.parse_datetimes(text, date_format=fmt)
+    assert not bad.any()
+    assert parsed.dtype == "datetime64[us]"
+    assert parsed.tolist() == [pd.Timestamp(v.replace(second=0, microsecond=0)) for v in values]
+
+
+def test_dayfirst_without_format(tmp_path: Path) -> None:
+    path = tmp_path / "costs.csv"
+    path.write_text("period_start,amount\n01/02/2025,10\n13/02/2025,20.5\n")
+    df = io.load_table(source("costs", path, dayfirst=True))
+    assert df["period_start"].tolist() == [pd.Timestamp("2025-02-01"), pd.Timestamp("2025-02-13")]
+    assert df["amount"].tolist() == [10.0, 20.5]
+
+
+def test_utf8_bom_header(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes("lead_id,name\n1,Zoë\n".encode("utf-8-sig"))
+    df = io.load_table(source("leads", path))
+    assert list(df.columns) == ["lead_id", "name"] and df["name"].iloc[0] == "Zoë"
+
+
+def test_stage_names_mapped_by_aliases_and_stage_map(tmp_path: Path) -> None:
+    path = tmp_path / "stages.csv"
+    path.write_text(
+        "lead_id,stage,entered_at\n"
+        "1, Marketing Qualified ,2025-01-01\n2,SALES QUALIFIED,2025-01-02\n"
+        "3,Opportunity,2025-01-03\n4,Closed Won,2025-01-04\n5,Mystery,2025-01-05\n"
+    )
+    df = io.load_table(
+        source("stages", path, stage_map={"Closed Won": "customer"}),
+        funnel_aliases={"Marketing Qualified": "mql", "Sales Qualified": "sql", "Closed Won": "x"},
+        funnel_stages=["lead", "mql", "sql", "opportunity", "customer", "lost"],
+    )
+    assert df["stage"].tolist() == ["mql", "sql", "opportunity", "customer", "Mystery"]
+
+
+# ------------------------------------------------------------------ bad inputs
+
+
+def test_not_utf8_undeclared_is_an_error_naming_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes("lead_id,company\n1,Acme\n2,Société Générale\n".encode("cp1252"))
+    with pytest.raises(DataError) as err:
+        io.load_table(source("leads", path))
+    text = str(err.value)
+    assert "not UTF-8" in text and "cp1252" in text and "line 3" in text
+    assert "Société" in text  # the offending line, decoded with the guess
+    assert "data.leads.encoding: cp1252" in err.value.fix and err.value.table == "leads"
+    # declared: loads
+    df = io.load_table(source("leads", path, encoding="cp1252"))
+    assert df["company"].tolist() == ["Acme", "Société Générale"]
+    # with a report: error recorded, table still loaded so other problems can be listed
+    report = Report()
+    df = io.load_table(source("leads", path), report=report)
+    assert len(df) == 2 and len(report.errors) == 1
+
+
+def test_utf16_is_recognised(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes("lead_id,name\n1,A\n".encode("utf-16"))
+    with pytest.raises(DataError, match="UTF-16"):
+        io.load_table(source("leads", path))
+
+
+def test_unparseable_dates_name_rows_and_raw_values(tmp_path: Path) -> None:
+    raw = crm_leads(8)
+    raw.loc[[2, 5], "Lead Created On"] = ["2025-13-45", "yesterday"]
+    path = tmp_path / "leads.csv"
+    raw.to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        io.load_table(crm_source(path))
+    e = err.value
+    assert e.table == "leads" and e.column == "created_at" and e.file == str(path)
+    assert e.issues[0].count == 2
+    assert e.rows.index.tolist() == [4, 7]  # file lines (header is line 1)
+    assert e.rows["created_at"].tolist() == ["2025-13-45", "yesterday"]
+    assert e.rows["lead_id"].tolist() == ["00003", "00006"]
+    assert '"Lead Created On"' in str(e) and "date_format" in e.fix
+
+
+def test_wrong_date_format_suggests_the_right_one(tmp_path: Path) -> None:
+    raw = crm_leads(5)
+    path = tmp_path / "leads.csv"
+    raw.to_csv(path, index=False)
+    src = source("leads", path, columns=CRM_COLUMNS, placeholders=("Select",))  # no date_format
+    with pytest.raises(DataError) as err:
+        io.load_table(src)
+    assert "ISO 8601" in str(err.value)
+    assert "%d/%m/%Y" in err.value.fix or "%m/%d/%Y" in err.value.fix
+
+
+def test_non_numeric_costs_are_listed(tmp_path: Path) -> None:
+    path = tmp_path / "costs.csv"
+    path.write_text(
+        "month,spend,program\n2025-01-01,1000,nurture\n2025-02-01,€1200,nurture\n"
+        "2025-03-01,1.300,lead_generation\n2025-04-01,n/a,nurture\n2025-05-01,12 k,nurture\n"
+    )
+    src = source("costs", path, columns={"month": "period_start", "spend": "amount"})
+    with pytest.raises(DataError) as err:
+        io.load_table(src)
+    e = err.value
+    assert e.table == "costs" and e.column == "amount" and e.issues[0].count == 2
+    assert e.rows["amount"].tolist() == ["€1200", "12 k"]
+    assert e.rows.index.tolist() == [3, 6]
+    assert '"spend"' in str(e)
+
+
+def test_unmatched_column_mapping_suggests_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    crm_leads().to_csv(path, index=False)
+    src = source("leads", path, columns={"Lead Nmber": "lead_id"})
+    with pytest.raises(DataError) as err:
+        io.load_table(src)
+    text = str(err.value)
+    assert 'no column "Lead Nmber"' in text and 'did you mean "Lead Number"' in text
+    assert err.value.column == "lead_id" and err.value.table == "leads"
+
+
+def test_two_columns_mapped_onto_one_name(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("lead_id,Id\n1,2\n")
+    with pytest.raises(DataError, match="more than once") as err:
+        io.load_table(source("leads", path, columns={"Id": "lead_id"}))
+    assert err.value.column == "lead_id"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("leads.csv", None, "does not exist"),
+        ("leads.json", "{}", "unsupported file type '.json'"),
+        ("leads.csv", "", "file is empty"),
+        ("leads.xls", "x", "save it as .xlsx"),
+        ("leads.parquet", "not parquet", "as Parquet"),
+        ("leads.xlsx", "not a workbook", "Excel workbook"),
+        ("leads.csv", 'lead_id,name\n1,"unterminated\n', "cannot parse"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, name: str, content: str | None, match: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(DataError, match=match) as err:
+        io.load_table(source("leads", path))
+    assert err.value.table == "leads" and err.value.file == str(path) and err.value.fix
+
+
+def test_sql_url_variable_missing_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEADNB_NO_SUCH_URL", raising=False)
+    src = TableSource("leads", sql="select 1", url_env="LEADNB_NO_SUCH_URL")
+    with pytest.raises(ParamsError) as err:
+        io.load_table(src)
+    assert "LEADNB_NO_SUCH_URL" in str(err.value) and err.value.table == "leads"
+    assert "export LEADNB_NO_SUCH_URL=" in err.value.fix
+
+
+def test_mask_url_hides_the_password() -> None:
+    url = "postgresql+psycopg://alice:s3cr3t@db.example:5432/crm"
+    masked = io.mask_url(f"could not connect to {url} as alice (password s3cr3t)", url)
+    assert "s3cr3t" not in masked and "alice@db.example" not in masked
+    assert "***" in masked
+
+
+# ------------------------------------------------------------------ load_tables
+
+
+def test_load_tables_loads_configured_ones(tmp_path: Path, write_params) -> None:
+    from leadnb.config import load_params
+
+    crm_leads().to_csv(tmp_path / "leads.csv", index=False)
+    (tmp_path / "stages.csv").write_text(
+        "lead_id,stage,entered_at\n00001,Marketing Qualified,2025-06-01\n"
+    )
+    path = write_params(
+        {
+            "run": {"as_of": "2026-06-30"},
+            "data": {
+                "leads": {
+                    "source": "leads.csv",
+                    "columns": CRM_COLUMNS,
+                    "placeholders": ["Select"],
+                    "date_format": "%d/%m/%Y",
+                },
+                "stages": "stages.csv",
+            },
+            "funnel": {"aliases": {"Marketing Qualified": "mql"}},
+        }
+    )
+    params = load_params(path)
+    tables = io.load_tables(params)
+    assert set(tables) == {"leads", "stages"}
+    assert tables["stages"]["stage"].tolist() == ["mql"]
+    assert list(io.load_tables(params, ["stages", "costs"])) == ["stages"]
+    with pytest.raises(ParamsError, match="unknown table"):
+        io.load_tables(params, ["lead"])
+
+
+def test_table_schemas_follow_the_contract() -> None:
+    s = io.TABLE_SCHEMAS
+    assert set(s) == {"leads", "events", "stages", "costs", "assignments", "orders"}
+    assert s["leads"].required == ("lead_id",)
+    assert s["events"].required == ("lead_id", "ts", "event_type")
+    assert s["stages"].required == ("lead_id", "stage", "entered_at")
+    assert s["costs"].required == ("period_start", "amount")
+    assert s["assignments"].required == ("lead_id", "experiment_id", "variant")
+    assert s["orders"].one_of == (("account_id", "lead_id"),)
+    assert s["leads"].kind("mql_at") == "date" and s["events"].kind("mql_at") is None
+
+
+# ------------------------------------------------------------------ the real bank dataset
+
+BANK = BANK_DIR / "bank-full.csv"
+needs_bank = pytest.mark.skipif(not BANK.exists(), reason=f"{BANK} not present")
+
+
+@needs_bank
+def test_bank_without_an_id_column_says_what_to_map(tmp_path: Path, write_params) -> None:
+    from leadnb.validate import validate_params_file
+
+    path = write_params(
+        {"data": {"leads": {"source": str(BANK), "columns": {"job": "title", "y": "outcome_y"}}}}
+    )
+    report, params, tables = validate_params_file(path)
+    assert params is not None
+    (err,) = report.errors
+    assert err.message.startswith("missing required column lead_id in the leads table")
+    assert "age" in err.message and "balance" in err.message  # the columns that exist
+    assert "data.leads.columns" in err.fix and "lead_id" in err.fix
+    (warn,) = report.warnings
+    assert "';'-separated" in warn.message  # and the separator was detected
+
+
+@needs_bank
+def test_bank_with_an_id_column_loads(tmp_path: Path) -> None:
+    from leadnb.validate import validate_tables
+
+    bank = pd.read_csv(BANK, sep=";")
+    bank.insert(0, "customer_no", np.arange(1, len(bank) + 1))
+    path = tmp_path / "bank.csv"
+    bank.to_csv(path, sep=";", index=False)
+    src = source(
+        "leads",
+        path,
+        sep=";",
+        columns={"customer_no": "lead_id", "job": "title"},
+        placeholders=("unknown",),
+    )
+    df = io.load_table(src)
+    assert len(df) == len(bank) == 45211
+    assert df["lead_id"].dtype == "str" and df["lead_id"].iloc[-1] == "45211"
+    assert df["title"].isna().sum() == (bank["job"] == "unknown").sum() > 0
+    assert validate_tables({"leads": df}, {"leads": src}).ok
+
+
+@pytest.mark.parametrize(
+    ("values", "fmt"),
+    [
+        (["03/02/2025", "13/02/2025"], "%d/%m/%Y"),
+        (["02/13/2025", "03/02/2025"], "%m/%d/%Y"),
+        (["03.02.25 10:00"], "%d.%m.%y %H:%M"),
+    ],
+)
+def test_date_fix_guesses_the_format(values: list[str], fmt: str) -> None:
+    fix = io.date_fix(TableSource("leads"), values)
+    assert f'date_format: "{fmt}"' in fix and "data.leads.date_format" in fix
+    text = pd.Series(values, dtype="str")
+    assert not io.parse_datetimes(text, date_format=fmt)[1].any()  # the guess really parses
+
+
+def test_excel_mixed_cells_placeholders_and_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "costs.xlsx"
+    pd.DataFrame(
+        {
+            "period_start": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
+            "amount": [100.5, "-", 300],  # a placeholder among numbers
+            "channel": [7, "Select", "web"],
+        }
+    ).to_excel(path, index=False)
+    df = io.load_table(source("costs", path, placeholders=("Select", "-")))
+    assert df["amount"].tolist()[0] == 100.5 and pd.isna(df["amount"].iloc[1])
+    assert df["amount"].iloc[2] == 300.0
+    assert df["channel"].iloc[0] == "7" and pd.isna(df["channel"].iloc[1])
+    assert df["channel"].dtype == "str"

@@ -1,0 +1,266 @@
+"""Stakeholder HTML: metric formatting, run index, outputs index, code-free notebook pages."""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from leadnb import report
+
+
+def tiny_png() -> bytes:
+    """A valid 2x2 red PNG built by hand (no image library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def executed_notebook() -> nbformat.NotebookNode:
+    """What papermill leaves behind: parameters cell, injected cell, outputs of every kind."""
+    nb = new_notebook()
+    params = new_code_cell('params_path: str = ""  # params file\nSECRET_MARKER_PARAMS = 1')
+    params.metadata.tags = ["parameters"]
+    injected = new_code_cell('# Parameters\nparams_path = "/abs/params.yaml"\nINJECTED_MARKER = 1')
+    injected.metadata.tags = ["injected-parameters"]
+    plot = new_code_cell("fig = make_chart()  # CODE_MARKER")
+    plot.outputs = [
+        new_output(
+            "display_data",
+            data={
+                "image/png": base64.b64encode(tiny_png()).decode(),
+                "text/plain": "<Figure>",
+            },
+        )
+    ]
+    table = new_code_cell("show(table)  # CODE_MARKER")
+    table.outputs = [
+        new_output(
+            "display_data",
+            data={"text/html": "<table><tr><td>TABLE_MARKER</td></tr></table>", "text/plain": "t"},
+        )
+    ]
+    widget = new_code_cell("slider  # CODE_MARKER")
+    widget.outputs = [
+        new_output(
+            "display_data",
+            data={
+                "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2},
+                "text/plain": "IntSlider(WIDGET_MARKER)",
+            },
+        )
+    ]
+    printed = new_code_cell('print("AUC 0.712")  # CODE_MARKER')
+    printed.outputs = [new_output("stream", name="stdout", text="AUC 0.712\n")]
+    nb.cells = [
+        new_markdown_cell("# Does the score predict conversion?\n\nText for a reader."),
+        params,
+        injected,
+        plot,
+        table,
+        widget,
+        printed,
+    ]
+    nb.metadata.widgets = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    return nb
+
+
+# --------------------------------------------------------------------------------------------
+# formatting
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("conversion_rate", 0.04567, "4.6%"),
+        ("rate", 0.5, "50.0%"),
+        ("share_old", 0.3333, "33.3%"),
+        ("prob_beat_control", 0.97, "97.0%"),
+        ("n_leads", 20000, "20,000"),
+        ("conversions", 912.0, "912"),
+        ("sql_total", 180, "180"),
+        ("cost_per_sql", 749.6, "750"),
+        ("spend", 90000, "90,000"),
+        ("cost_per_click", 1.234, "1.23"),
+        ("auc", 0.71234, "0.712"),
+        ("brier", 0.0812, "0.081"),
+        ("p_value", 0.0002, "<0.001"),
+        ("p_value", 0.049640, "0.050"),
+        ("lvr_pct", 12.345, "12.3%"),
+        ("days_needed", 63.4, "63.4"),
+        ("diff", 0.0347, "+3.5 pts"),
+        ("diff_ci_low", -0.0105, "-1.1 pts"),
+        ("lift", 1.8, "1.80×"),
+        ("rel_lift", 0.37, "37.0%"),
+        ("flag", True, "Yes"),
+        ("missing", None, "–"),
+        ("nan", float("nan"), "–"),
+        ("verdict", "ship it", "ship it"),
+    ],
+)
+def test_format_metric(key: str, value: object, expected: str) -> None:
+    assert report.format_metric(key, value) == expected
+
+
+def test_metric_label() -> None:
+    assert report.metric_label("auc_ci_low") == "AUC CI low"
+    assert report.metric_label("conversion_rate") == "Conversion rate"
+    assert report.metric_label("n_leads") == "Leads"
+    assert report.metric_label("n_control") == "N control"
+    assert report.metric_label("cost_per_sql") == "Cost per SQL"
+    assert report.metric_label("lvr_pct") == "LVR %"
+
+
+def test_headline_items_pairs_intervals_and_skips_nested() -> None:
+    metrics = {
+        "auc": 0.7123,
+        "auc_ci_low": 0.69,
+        "auc_ci_high": 0.73,
+        "by_band": {"a": 1},
+        "conversion_rate": 0.05,
+    }
+    items = report.headline_items(metrics)
+    assert items == [("AUC", "0.712 [0.690 – 0.730]"), ("Conversion rate", "5.0%")]
+
+
+def test_headline_items_pairs_rate_with_its_interval() -> None:
+    metrics = {"lead_to_mql_ci_high": 0.228, "lead_to_mql_ci_low": 0.199, "lead_to_mql_rate": 0.213}
+    assert report.headline_items(metrics) == [("Lead to MQL rate", "21.3% [19.9% – 22.8%]")]
+
+
+def test_headline_list_chooses_and_orders() -> None:
+    metrics = {"a_rate": 0.1, "auc": 0.7, "n_leads": 500, "headline": ["n_leads", "auc", "nope"]}
+    assert report.headline_items(metrics) == [("Leads", "500"), ("AUC", "0.700")]
+
+
+def test_headline_items_limit() -> None:
+    metrics = {f"n_{i}": i for i in range(20)}
+    assert len(report.headline_items(metrics, limit=8)) == 8
+
+
+# --------------------------------------------------------------------------------------------
+# notebook page
+
+
+def test_notebook_title_is_first_heading() -> None:
+    nb = executed_notebook()
+    assert report.notebook_title(nb, "fallback") == "Does the score predict conversion?"
+    assert report.notebook_title(new_notebook(), "fallback") == "fallback"
+
+
+def test_strip_for_readers_drops_parameter_cells_and_widgets() -> None:
+    nb = executed_notebook()
+    clean = report.strip_for_readers(nb)
+    sources = "\n".join(c.source for c in clean.cells)
+    assert "INJECTED_MARKER" not in sources and "SECRET_MARKER_PARAMS" not in sources
+    assert "widgets" not in clean.metadata
+    assert not any("WIDGET_MARKER" in str(c.get("outputs")) for c in clean.cells)
+    # the input is not modified
+    assert len(nb.cells) == 7 and "widgets" in nb.metadata
+
+
+def test_render_notebook_html_hides_code_and_needs_no_network() -> None:
+    page = report.render_notebook_html(
+        executed_notebook(), title="Score report", bar_html='<a href="../index.html">back</a>'
+    )
+    assert "CODE_MARKER" not in page
+    assert "INJECTED_MARKER" not in page and "/abs/params.yaml" not in page
+    assert "WIDGET_MARKER" not in page
+    assert "TABLE_MARKER" in page and "AUC 0.712" in page
+    assert "data:image/png;base64," + base64.b64encode(tiny_png()).decode() in page
+    assert "<title>Score report</title>" in page
+    assert 'href="../index.html"' in page
+    # no script or stylesheet from anywhere but this file
+    assert not re.search(r"<script[^>]+src=", page)
+    assert not re.search(r"<link[^>]+href=[\"']https?:", page)
+    assert "cdnjs" not in page and "unpkg" not in page
+
+
+# --------------------------------------------------------------------------------------------
+# index pages
+
+
+def manifest(run_id: str, status: str, started: str, notebooks: list[dict]) -> dict:
+    return {
+        "run_id": run_id,
+        "name": "demo",
+        "as_of": "2026-06-30",
+        "status": status,
+        "started_at": started,
+        "finished_at": started,
+        "inputs": [{"table": "leads", "rows": 20000, "sha256": "ab" * 32}],
+        "notebooks": notebooks,
+    }
+
+
+def test_run_index_links_reports_with_headline_numbers() -> None:
+    m = manifest(
+        "20260701-020000-demo-2026-06-30",
+        "failed",
+        "2026-07-01T02:00:00",
+        [
+            {
+                "name": "scoring_calibration",
+                "status": "success",
+                "seconds": 12.3,
+                "html": "scoring_calibration/scoring_calibration.html",
+                "ipynb": "scoring_calibration/scoring_calibration.ipynb",
+            },
+            {
+                "name": "ab_testing",
+                "status": "failed",
+                "seconds": 2.0,
+                "error": "ValueError: <bad> input",
+                "html": "ab_testing/ab_testing.html",
+            },
+        ],
+    )
+    metrics = {"scoring_calibration": {"n_leads": 20000, "conversion_rate": 0.0456, "auc": 0.71}}
+    page = report.render_run_index(
+        m,
+        metrics,
+        titles={"scoring_calibration": "Does the score predict?"},
+        tables={"scoring_calibration": ["scores.csv"]},
+    )
+    assert 'href="scoring_calibration/scoring_calibration.html"' in page
+    assert 'href="scoring_calibration/scores.csv"' in page
+    assert "Does the score predict?" in page
+    assert "20,000" in page and "4.6%" in page and "0.710" in page
+    assert "Succeeded" in page and "Failed" in page
+    assert "&lt;bad&gt;" in page and "<bad>" not in page
+    assert 'href="../index.html"' in page and 'href="manifest.json"' in page
+    assert "http://" not in page and "https://" not in page
+
+
+def test_outputs_index_newest_first_with_latest() -> None:
+    old = manifest("20260601-020000-demo-2026-05-31", "success", "2026-06-01T02:00:00", [])
+    new = manifest("20260701-020000-demo-2026-06-30", "failed", "2026-07-01T02:00:00", [])
+    page = report.render_outputs_index([old, new], latest=old["run_id"])
+    table = page[page.index('<table class="runs">') :]
+    assert table.index(new["run_id"]) < table.index(old["run_id"])
+    assert 'href="latest/index.html"' in page
+    assert f'href="{new["run_id"]}/index.html"' in page
+    assert "No successful run yet" in report.render_outputs_index([new], latest=None)
+
+
+def test_write_text_atomic_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "index.html"
+    report.write_text_atomic(target, "one")
+    report.write_text_atomic(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]

@@ -1,0 +1,237 @@
+"""The nurture ROI notebook: its shape, and every golden number it commits, checked against an
+independent computation (plain arithmetic for the worked example; plain pandas, a month-by-month
+exposure oracle and statsmodels for the demo data)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "nurture_roi.ipynb"
+DEMO_PARAMS = REPO / "params" / "demo.yaml"
+DEMO = REPO / "data" / "demo"
+GOLDEN = "# NBVAL_CHECK_OUTPUT"
+
+
+def golden_outputs() -> list[str]:
+    """The committed text output of each golden cell, in order."""
+    book = nbformat.read(NOTEBOOK, as_version=4)
+    out = []
+    for cell in book.cells:
+        if cell.cell_type == "code" and cell.source.startswith(GOLDEN):
+            out.append(
+                "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            )
+    return out
+
+
+def test_notebook_shape() -> None:
+    book = nbformat.read(NOTEBOOK, as_version=4)
+    assert book.metadata["kernelspec"]["name"] == "leadnb"
+    code = [c for c in book.cells if c.cell_type == "code"]
+    first = code[0]
+    assert "parameters" in first.metadata.get("tags", [])
+    names = re.findall(r"^(\w+): \w+ = .+  # .+$", first.source, flags=re.M)
+    assert names[:4] == ["params_path", "as_of", "out_dir", "interactive"]
+    # the notebook's own parameters are exactly the keys of its section in demo.yaml
+    section = yaml.safe_load(DEMO_PARAMS.read_text())["nurture_roi"] or {}
+    assert names[4:] == list(section)
+    assert 'params_path: str = "../params/demo.yaml"' in first.source
+    # only golden cells carry outputs (text only) and an execution count (nbval needs one)
+    for c in code:
+        if c.source.startswith(GOLDEN):
+            assert c.outputs and all(o.output_type == "stream" for o in c.outputs)
+            assert c.execution_count is not None
+        else:
+            assert not c.outputs and c.execution_count is None
+
+
+def test_worked_example_golden_matches_the_article() -> None:
+    # the article (DOMAIN.md section 2), by plain arithmetic
+    new, old_before, lift, budget = 80, 40, 2.5, 90_000
+    old_after = old_before * lift
+    before, after = new + old_before, new + old_after
+    opp_before, opp_after = 200 + 100, 200 + 200
+    expected = [
+        f"SQLs a month: 80 new + 40 old = {before} -> 80 new + 100 old = {after:.0f} (+50.0%)",
+        f"Cost per SQL (lead-generation budget 90,000): {budget // before} -> {budget / after:.0f} (-33.3%)",
+        f"Opportunities: 200 + 100 = {opp_before} -> 200 + 200 = {opp_after} (+33.3%)",
+        "Old leads' share of opportunities: 33.3% -> 50.0%",
+    ]
+    text = golden_outputs()[0]
+    for line in expected:
+        assert line in text
+
+
+# --------------------------------------------------------------------------------------------
+# The demo data
+
+
+@pytest.fixture(scope="module")
+def demo():
+    if not (DEMO / "leads.csv").exists():
+        pytest.skip("no demo data: run `leadnb sample --out data/demo`")
+    from leadnb import funnel, nb
+
+    ctx = nb.start(
+        "nurture_roi", params_path=DEMO_PARAMS, tables=("leads", "stages", "costs", "assignments")
+    )
+    sd = funnel.stage_dates(ctx.tables["leads"], ctx.tables.get("stages"), ctx.params.funnel)
+    return ctx, sd
+
+
+def _months(ctx) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Complete months before (from the first lead's month) and after the nurture start."""
+    start = ctx.params.roi.nurture_start
+    first = ctx.tables["leads"]["created_at"].min().to_period("M").to_timestamp()
+    end = (ctx.as_of + pd.Timedelta(days=1)).to_period("M").to_timestamp()
+    months = pd.date_range(first, end, freq="MS", inclusive="left")
+    return months[months + pd.offsets.MonthBegin(1) <= start], months[months >= start]
+
+
+def lexis(ctx, sd: pd.DataFrame) -> pd.DataFrame:
+    """Old-lead SQLs and exposure by month and age band, by brute force (a loop over months and
+    bands, each a plain overlap of day intervals), with leads leaving at their first experiment
+    assignment."""
+    cfg, days = ctx.params.roi, ctx.params.funnel.new_lead_days
+
+    def d(x) -> np.ndarray:  # datetimes as float days
+        return ((pd.Series(x) - pd.Timestamp("2000-01-01")) / pd.Timedelta(days=1)).to_numpy(
+            float, copy=True
+        )
+
+    end_all = (ctx.as_of + pd.Timedelta(days=1)).to_period("M").to_timestamp()
+    assigned = ctx.tables["assignments"].groupby("lead_id")["assigned_at"].min()
+    cens = d(sd["lead_id"].map(assigned))
+    created = d(sd["created_at"])
+    sql = d(sd["sql_at"].where(sd["sql_at"] < ctx.as_of + pd.Timedelta(days=1)))
+    sql[sql >= cens] = np.nan
+    stop = d(sd[["sql_at", "opportunity_at", "customer_at"]].min(axis=1).fillna(end_all))
+    stop = np.fmin(stop, cens)
+    age = sql - created
+    before, after = _months(ctx)
+    edges = [days, *[b for b in cfg.age_bands if b > days], np.inf]
+    rows = []
+    for period, months in (("before", before), ("after", after)):
+        for m in months:
+            m0, m1 = d([m])[0], d([m + pd.offsets.MonthBegin(1)])[0]
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+                a = np.maximum(created + lo, m0)
+                b = np.minimum(np.minimum(stop, created + hi), m1)
+                e = np.clip(b - a, 0, None).sum() / (m1 - m0)
+                k = int(((sql >= m0) & (sql < m1) & (age >= lo) & (age < hi)).sum())
+                rows.append((period, m, lo, k, e))
+    t = pd.DataFrame(rows, columns=["period", "month", "band", "k", "e"])
+    total = t.groupby("month")["e"].transform("sum")
+    return t.loc[(t["period"] == "after") | (total > 0)]
+
+
+@pytest.fixture(scope="module")
+def demo_lexis(demo) -> pd.DataFrame:
+    return lexis(*demo)
+
+
+def band_model(t: pd.DataFrame) -> tuple[float, float]:
+    """Lift and its quasi-Poisson standard error (log scale) of the band model, without a GLM
+    library: iterative proportional fitting, then the Fisher information by hand."""
+    t = t.loc[(t["e"] > 0) & (t.groupby("band")["k"].transform("sum") > 0)]
+    after = (t["period"] == "after").to_numpy()
+    bands = sorted(t["band"].unique())
+    nb = t.loc[~after].groupby("band")[["k", "e"]].sum().reindex(bands, fill_value=0)
+    na = t.loc[after].groupby("band")[["k", "e"]].sum().reindex(bands, fill_value=0)
+    kb, eb, ka, ea = (f.to_numpy(float) for f in (nb["k"], nb["e"], na["k"], na["e"]))
+    theta = 1.0
+    for _ in range(100_000):
+        lam = (kb + ka) / (eb + theta * ea)
+        theta, old = ka.sum() / (ea * lam).sum(), theta
+        if abs(theta - old) < 1e-13 * theta:
+            break
+    x = np.column_stack([(t["band"] == b).to_numpy(float) for b in bands] + [after.astype(float)])
+    mu = t["e"].to_numpy() * t["band"].map(dict(zip(bands, lam, strict=True))).to_numpy()
+    mu = mu * np.where(after, theta, 1.0)
+    cov = np.linalg.inv(x.T @ (x * mu[:, None]))
+    pearson = (((t["k"].to_numpy() - mu) ** 2) / mu).sum() / (len(t) - x.shape[1])
+    return float(theta), float(np.sqrt(cov[-1, -1] * max(1.0, pearson)))
+
+
+def test_demo_golden_numbers(demo, demo_lexis) -> None:
+    ctx, sd = demo
+    cfg = ctx.params.roi
+    t = demo_lexis
+    lift, se = band_model(t)
+    lo, hi = lift * np.exp(-1.959963984540054 * se), lift * np.exp(1.959963984540054 * se)
+    text = golden_outputs()[1]
+    assert f"Nurture lift on old leads' SQL rate: {lift:.2f}x (95% CI {lo:.2f}-{hi:.2f})" in text
+    sql_after = t.loc[t["period"] == "after", "k"].sum()
+    incremental = sql_after * (1 - 1 / lift)
+    assert f"Incremental SQLs from old leads: {incremental:,.0f}" in text
+
+    # cost per SQL (lead-generation basis): spend over SQLs in the period's complete months
+    before, after = _months(ctx)
+    costs = ctx.tables["costs"]
+    cost_month = costs["period_start"].dt.to_period("M").dt.to_timestamp()
+    sql = sd["sql_at"].where(sd["sql_at"] < ctx.as_of + pd.Timedelta(days=1))
+    sql_month = sql.dt.to_period("M").dt.to_timestamp()
+    cps = {}
+    for name, months in (("before", before), ("after", after)):
+        spend = costs.loc[
+            (costs["program"] == cfg.lead_gen_program) & cost_month.isin(months), "amount"
+        ]
+        cps[name] = spend.sum() / sql_month.isin(months).sum()
+    assert (
+        f"Cost per SQL (lead-generation): {cps['before']:,.0f} before -> {cps['after']:,.0f} after"
+        in text
+    )
+
+    # ROI: incremental SQLs x P(opportunity | SQL) x win rate x deal value, against nurture spend
+    cost = costs.loc[
+        (costs["program"] == cfg.nurture_program) & cost_month.isin(after), "amount"
+    ].sum()
+    mature = ctx.as_of - pd.Timedelta(days=cfg.conversion_window_days)
+    sqls = sd.loc[sd["sql_at"] <= mature]
+    opps = sd.loc[sd["opportunity_at"] <= mature]
+    p_opp = sqls["opportunity_at"].notna().mean()
+    win = cfg.win_rate if cfg.win_rate is not None else opps["customer_at"].notna().mean()
+    roi = (incremental * p_opp * win * cfg.deal_value - cost) / cost
+    assert (
+        f"Nurture ROI (before/after, confounded by season and mix): {roi:.0%}; nurture cost {cost:,.0f}"
+        in text
+    )
+    assert f"Cost per incremental SQL (before/after): {cost / incremental:,.0f}" in text
+
+
+def test_demo_holdout_golden(demo) -> None:
+    ctx, sd = demo
+    h = ctx.params.roi.holdout
+    a = ctx.tables["assignments"]
+    a = a.loc[a["experiment_id"] == h.experiment_id].merge(sd[["lead_id", "sql_at"]], on="lead_id")
+    window = pd.Timedelta(days=h.window_days)
+    a = a.loc[(a["assigned_at"] + window <= ctx.as_of) & ~(a["sql_at"] < a["assigned_at"])]
+    hit = (a["sql_at"] >= a["assigned_at"]) & (a["sql_at"] <= a["assigned_at"] + window)
+    rate = hit.groupby(a["variant"]).mean()
+    diff = rate[h.treatment_variant] - rate[h.control_variant]
+    text = golden_outputs()[2]
+    assert (
+        f"Randomised: {h.treatment_variant} {rate[h.treatment_variant]:.1%} vs {h.control_variant} "
+        f"{rate[h.control_variant]:.1%} SQL within {h.window_days} days, difference {diff * 100:+.1f} points"
+    ) in text
+    assert (
+        f"Cost per incremental SQL (randomised, preferred): {h.cost_per_treated_lead / diff:,.0f}"
+        in text
+    )
+
+
+def test_demo_effect_close_to_the_generator(demo_lexis) -> None:
+    from leadnb import sample
+
+    lift, se = band_model(demo_lexis)
+    truth = sample.NURTURE_LIFT
+    assert lift == pytest.approx(truth, rel=0.25)
+    assert lift * np.exp(-1.96 * se) < truth < lift * np.exp(1.96 * se)

@@ -1,0 +1,278 @@
+"""notebooks/scoring_calibration.ipynb: its parameters, its stored outputs, and its golden numbers.
+
+The golden numbers are recomputed here from data/demo with plain pandas (tables read with
+``pd.read_csv``/``pd.read_parquet``, stage names mapped by hand, the outcome and the decision-time
+population built here), scipy (Mann-Whitney U for the AUC), placement values for DeLong's
+interval, statsmodels (GLM for the Brier score, Wilson and score intervals) and brute force for
+the threshold. Only the per-lead points come from :func:`leadnb.scoring.score`, which
+tests/test_scoring.py checks against a slow reference. Each is compared with the text the
+notebook's golden cells store (what nbval checks).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import yaml
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from leadnb.scoring import ScoringConfig, score
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "scoring_calibration.ipynb"
+PARAMS = REPO / "params" / "demo.yaml"
+DEMO = REPO / "data" / "demo"
+AS_OF = pd.Timestamp("2026-06-30")
+DAY_END = AS_OF + pd.Timedelta(days=1)
+
+needs_demo = pytest.mark.skipif(
+    not (DEMO / "events.parquet").exists(), reason="demo data not generated (make demo-data)"
+)
+
+
+def _notebook() -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOK, as_version=4)
+
+
+def _is_golden(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "code" and cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")
+
+
+def _golden_text() -> str:
+    out = []
+    for c in _notebook().cells:
+        if _is_golden(c):
+            out.extend(o.get("text", "") for o in c.outputs if o.get("output_type") == "stream")
+    return "".join(out)
+
+
+def _num(text: str) -> float:
+    return float(text.replace(",", "").rstrip("%")) / (100 if text.endswith("%") else 1)
+
+
+def _find(pattern: str) -> tuple[float, ...]:
+    m = re.search(pattern, _golden_text(), flags=re.M)
+    assert m is not None, pattern
+    return tuple(_num(g) for g in m.groups())
+
+
+# ------------------------------------------------------------------ the file itself
+
+
+def test_parameters_cell_matches_the_params_section() -> None:
+    nb = _notebook()
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert next(c for c in nb.cells if c.cell_type == "code") is tagged[0]
+    src = tagged[0].source
+    names = re.findall(r"^(\w+): [\w\[\]| ]+ = .+?  # .+$", src, flags=re.M)
+    assert names[:4] == ["params_path", "as_of", "out_dir", "interactive"]
+    assert len(names) == len(src.strip().splitlines())  # every line annotated, with help
+    section = yaml.safe_load(PARAMS.read_text())["scoring_calibration"]
+    assert set(section) == set(names[4:])
+    for key, value in section.items():  # the params file repeats the notebook's defaults
+        m = re.search(rf"^{key}: [^=]+= (.+?)  #", src, flags=re.M)
+        assert m is not None
+        assert yaml.safe_load(m.group(1).replace('""', "''")) == value, key
+
+
+def test_only_golden_text_outputs_are_stored() -> None:
+    nb = _notebook()
+    assert nb.metadata["kernelspec"]["name"] == "leadnb"
+    goldens = 0
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        if not _is_golden(c):
+            assert c.outputs == [] and c.execution_count is None
+            continue
+        goldens += 1
+        assert c.outputs, "golden cell without stored output"
+        for o in c.outputs:
+            assert o["output_type"] == "stream" and o["name"] == "stdout"
+    assert goldens >= 6
+    text = _golden_text()
+    assert "@" not in text  # never an e-mail address in what the report shows
+
+
+# ------------------------------------------------------------------ golden numbers, recomputed
+
+
+@pytest.fixture(scope="module")
+def demo() -> dict:
+    if not (DEMO / "events.parquet").exists():
+        pytest.skip("demo data not generated (make demo-data)")
+    params = yaml.safe_load(PARAMS.read_text())
+    leads = pd.read_csv(DEMO / "leads.csv", dtype=str, na_values=["Select", "-"])
+    leads["lead_id"] = leads["lead_id"].astype("str")
+    leads["created_at"] = pd.to_datetime(leads["created_at"])
+    events = pd.read_parquet(DEMO / "events.parquet")
+    events["lead_id"] = events["lead_id"].astype("str")
+    stages = pd.read_csv(DEMO / "stages.csv", dtype=str)
+    aliases = {k.lower(): v for k, v in params["funnel"]["aliases"].items()}
+    stages["stage"] = stages["stage"].str.strip().str.lower().map(aliases)
+    stages["entered_at"] = pd.to_datetime(stages["entered_at"])
+    # reaching a later stage implies sql, at the later date (skipped_stages: imply)
+    later = stages[stages["stage"].isin(["sql", "opportunity", "customer"])]
+    sql_at = later.groupby("lead_id")["entered_at"].min().reindex(leads["lead_id"])
+    converted = sql_at.notna() & (sql_at < DAY_END)
+    # decision: 7 days after creation; leads already SQL by then are not decided there
+    at = pd.Series((leads["created_at"] + pd.Timedelta(days=7)).to_numpy(), index=leads["lead_id"])
+    keep = (at < DAY_END) & ~(sql_at.notna() & (sql_at <= at))
+    pop_ids = at.index[keep.to_numpy()]
+    cfg = ScoringConfig.from_dict({"rules": params["scoring"]["rules"]}, PARAMS.parent)
+    scored = score(leads, events, cfg, AS_OF, at=at[pop_ids]).set_index("lead_id")
+    pop = scored.loc[pop_ids]
+    y = converted.reindex(pop_ids).to_numpy(dtype=float)
+    return {"leads": leads, "events": events, "converted": converted, "pop": pop, "y": y,
+            "cfg": cfg, "created": leads.set_index("lead_id")["created_at"], "sql_at": sql_at}  # fmt: skip
+
+
+@needs_demo
+def test_counts_and_outcome(demo: dict) -> None:
+    n_leads, n_events, n_rules = _find(
+        r"^Analysis date 2026-06-30; ([\d,]+) leads, ([\d,]+) events; (\d+)"
+    )
+    assert (n_leads, n_events) == (len(demo["leads"]), len(demo["events"]))
+    assert n_rules == len(demo["cfg"].rules)
+    conv, rate = _find(r"^Outcome: reached sql; ([\d,]+) leads converted \(([\d.]+%)\)")
+    assert conv == demo["converted"].sum()
+    assert rate == pytest.approx(demo["converted"].mean(), abs=0.0005)
+    n, c, r = _find(r"^Calibration: .*: ([\d,]+) leads, ([\d,]+) converted \(([\d.]+%)\)")
+    assert (n, c) == (len(demo["y"]), demo["y"].sum())
+
+
+@needs_demo
+def test_auc_brier_and_bands(demo: dict) -> None:
+    s, y = demo["pop"]["score"].to_numpy(), demo["y"]
+    pos, neg = s[y == 1], s[y == 0]
+    auc, lo, hi = _find(r"^AUC ([\d.]+) \(95% CI ([\d.]+) to ([\d.]+), DeLong")
+    u = stats.mannwhitneyu(pos, neg).statistic
+    assert auc == pytest.approx(u / (len(pos) * len(neg)), abs=0.0005)
+    # DeLong from placement values computed with searchsorted (not ranks)
+    sn, sp = np.sort(neg), np.sort(pos)
+    v10 = (np.searchsorted(sn, pos, "left") + np.searchsorted(sn, pos, "right")) / (2 * len(neg))
+    v01 = 1 - (np.searchsorted(sp, neg, "left") + np.searchsorted(sp, neg, "right")) / (
+        2 * len(pos)
+    )
+    se = np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    z = stats.norm.ppf(0.975)
+    assert (lo, hi) == pytest.approx((v10.mean() - z * se, v10.mean() + z * se), abs=0.0005)
+    assert auc > 0.5 and lo > 0.5  # on the demo, the day-7 score beats a coin toss
+    brier, ref = _find(r"^Brier score ([\d.]+) vs ([\d.]+)")
+    p = sm.GLM(y, sm.add_constant(s), family=sm.families.Binomial()).fit().predict()
+    assert brier == pytest.approx(np.mean((p - y) ** 2), abs=0.00005)
+    assert ref == pytest.approx(y.mean() * (1 - y.mean()), abs=0.00005)
+    m = re.search(
+        r"Lowest band \((-?\d+) to (-?\d+) points\): ([\d.]+%) of ([\d,]+); "
+        r"highest band \((-?\d+) to (-?\d+)\): ([\d.]+%) of ([\d,]+)",
+        _golden_text(),
+    )
+    assert m is not None
+    top_n = int(_num(m.group(8)))
+    top = np.sort(s)[-top_n:]  # the highest band holds the top_n scores
+    assert np.sort(s)[-top_n - 1] < top.min()  # and its lower edge does not split ties
+    assert _num(m.group(7)) == pytest.approx(y[s >= top.min()].mean(), abs=0.0005)
+    bottom_n = int(_num(m.group(4)))
+    cut = np.sort(s)[bottom_n - 1]
+    assert (s <= cut).sum() == bottom_n
+    assert _num(m.group(3)) == pytest.approx(y[s <= cut].mean(), abs=0.0005)
+
+
+@needs_demo
+def test_recommended_threshold_by_brute_force(demo: dict) -> None:
+    s, y = demo["pop"]["score"].to_numpy(), demo["y"]
+    thr, cap, per_week, prec, rec = _find(
+        r"^Recommended threshold ([\d.]+) points for (\d+) leads/week: ([\d.]+) leads/week, "
+        r"precision ([\d.]+%), recall ([\d.]+%)"
+    )
+    created = demo["created"].reindex(demo["pop"].index)
+    weeks = (created.max() - created.min()) / pd.Timedelta(days=7)
+    # the printed threshold is rounded: the leads above it are those above some score in
+    # [thr - 0.05, thr + 0.05], or above the first score past that window
+    u = np.unique(s)
+    options = np.concatenate([u[(u >= thr - 0.05) & (u <= thr + 0.05)], u[u > thr + 0.05][:1]])
+    fits = [t for t in options if abs((s >= t).sum() / weeks - per_week) < 0.05]
+    assert fits, "no score near the printed threshold gives the printed workload"
+    exact = fits[0]
+    above = s >= exact
+    assert per_week <= cap
+    assert prec == pytest.approx(y[above].mean(), abs=0.0005)
+    assert rec == pytest.approx(y[above].sum() / y.sum(), abs=0.0005)
+    # one point lower would be over capacity (the sweep's candidates are at most 200 apart)
+    assert (s >= exact - 1).sum() / weeks > cap
+
+
+@needs_demo
+def test_rule_lift_lines(demo: dict) -> None:
+    pop, y = demo["pop"], demo["y"]
+    lines = re.findall(
+        r"^(.+) \(([+-]\d+) pts\): x([\d.]+) \(95% CI ([\d.]+) to ([\d.]+); fired for ([\d,]+)\)$",
+        _golden_text(),
+        flags=re.M,
+    )
+    assert len(lines) == len(demo["cfg"].rules)
+    for name, pts, lift, lo, hi, n_with in lines:
+        hit = pop[f"rule:{name}"].to_numpy() != 0
+        c1, n1, c0, n0 = y[hit].sum(), hit.sum(), y[~hit].sum(), (~hit).sum()
+        assert int(n_with.replace(",", "")) == n1
+        assert float(pts) == demo["cfg"].rule(name).points
+        assert float(lift) == pytest.approx((c1 / n1) / (c0 / n0), abs=0.005)
+        clo, chi = confint_proportions_2indep(c1, n1, c0, n0, compare="ratio", method="score")
+        assert (float(lo), float(hi)) == pytest.approx((clo, chi), abs=0.005)
+    best = lines[0][0]
+    assert best in ("asked for pricing or a demo", "contact sales form")
+
+
+@needs_demo
+def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> None:
+    leads, events = demo["leads"], demo["events"]
+    ev = events[events["ts"] < DAY_END]
+    domain = leads["email"].str.rsplit("@", n=1).str[-1].str.lower()
+    tagged = set(ev.loc[(ev.event_type == "tag_added") & (ev.value == "competitor"), "lead_id"])
+    comp = (
+        domain.isin(["rivalcrm.example", "pipelinepro.example"])
+        | leads["tags"].fillna("").str.contains("competitor")
+        | leads["lead_id"].isin(tagged)
+    ).to_numpy()
+    ids = leads["lead_id"].to_numpy()
+    conv = demo["converted"].to_numpy()
+    seg = {}
+    for m in re.finditer(
+        r"^(\w+): ([\d,]+) leads, mean score ([\d.]+), converted ([\d.]+%) "
+        r"\(95% CI ([\d.]+%) to ([\d.]+%)\)",
+        _golden_text(),
+        flags=re.M,
+    ):
+        seg[m.group(1)] = [_num(g) for g in m.groups()[1:]]
+    assert set(seg) == {"high_intent", "engaged_nurture", "competitor", "other"}
+    assert sum(v[0] for v in seg.values()) == len(leads)
+    n, mean_score, rate, lo, hi = seg["competitor"]
+    assert n == comp.sum() and rate == 0 and conv[comp].sum() == 0
+    now = score(leads, events, demo["cfg"], AS_OF).set_index("lead_id")["score"]
+    assert mean_score == pytest.approx(now.reindex(ids[comp]).mean(), abs=0.05)
+    assert (lo, hi) == pytest.approx(proportion_confint(0, int(n), method="wilson"), abs=0.0005)
+    # the article's point: competitors have the highest mean score, high intent the best rate
+    assert mean_score == max(v[1] for v in seg.values())
+    assert seg["high_intent"][2] == max(v[2] for v in seg.values())
+    assert seg["high_intent"][1] < mean_score
+    # high intent: not a competitor, and reached SQL or asked for sales within 30 days
+    created = demo["created"].reindex(ids).to_numpy()
+    sql_at = demo["sql_at"].reindex(ids).to_numpy()
+    fast_sql = conv & ((sql_at - created) <= np.timedelta64(30, "D"))
+    asks = ev[
+        ((ev.event_type == "form_submit") & (ev.value == "contact_sales"))
+        | ((ev.event_type == "tag_added") & ev.value.isin(["pricing_request", "demo_request"]))
+    ]
+    first_ask = asks.groupby("lead_id")["ts"].min().reindex(ids).to_numpy()
+    fast_ask = (first_ask - created) <= np.timedelta64(30, "D")  # NaT compares False
+    high = ~comp & (fast_sql | fast_ask)
+    assert seg["high_intent"][0] == high.sum()
+    assert seg["high_intent"][2] == pytest.approx(conv[high].mean(), abs=0.0005)

@@ -1,0 +1,287 @@
+"""Tests for leadnb.segments (segment rules, summary, the SDR list) and the scoring charts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from leadnb.errors import ParamsError
+from leadnb.segments import (
+    PII_COLUMNS,
+    competitor_mask,
+    high_quality_leads,
+    read_account_list,
+    segment_bands,
+    segment_counts,
+    segment_leads,
+    segment_summary,
+)
+
+matplotlib.use("Agg")
+
+AS_OF = pd.Timestamp("2026-06-30")
+D = pd.Timestamp
+
+
+def leads() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Series(list("abcdefgh"), dtype="str"),
+            "created_at": pd.to_datetime(
+                [
+                    "2026-01-01",
+                    "2026-01-01",
+                    "2026-02-01",
+                    "2026-02-01",
+                    "2026-03-01",
+                    "2026-03-01",
+                    "2026-04-01",
+                    "2026-04-01",
+                ]  # fmt: skip
+            ).astype("datetime64[us]"),
+            "account_id": pd.Series(["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8"], dtype="str"),
+            "name": pd.Series(list("ABCDEFGH"), dtype="str"),
+            "email": pd.Series(
+                [
+                    "x@RivalCRM.example",
+                    "y@mail.pipelinepro.example",
+                    "z@acme.example",
+                    "w@acme.example",
+                    pd.NA,
+                    "v@notrivalcrm.example",
+                    "u@ok.example",
+                    "t@ok.example",
+                ],
+                dtype="str",
+            ),  # fmt: skip
+            "phone": pd.Series(["1"] * 8, dtype="str"),
+            "company": pd.Series(
+                ["Rival", "P", "Acme", "Spy Corp", "E", "F", "G", "H"], dtype="str"
+            ),
+            "industry": pd.Series(
+                [
+                    "software",
+                    "software",
+                    "Software",
+                    "retail",
+                    "manufacturing",
+                    "retail",
+                    "software",
+                    pd.NA,
+                ],
+                dtype="str",
+            ),  # fmt: skip
+            "tags": pd.Series(
+                [pd.NA, pd.NA, "newsletter;Competitor ", pd.NA, pd.NA, pd.NA, pd.NA, pd.NA],
+                dtype="str",
+            ),  # fmt: skip
+        }
+    )
+
+
+def events() -> pd.DataFrame:
+    rows = [
+        ("d", "2026-02-02", "tag_added", "competitor"),
+        ("e", "2026-03-05", "form_submit", "contact_sales"),  # asked for sales fast
+        ("f", "2026-05-15", "tag_added", "pricing_request"),  # asked, but 75 days in
+        ("h", "2026-07-02", "tag_added", "competitor"),  # after as_of: ignored
+    ]
+    for i in range(6):  # g: engaged (6 events, 2 sign-ups) and not converted
+        rows.append(("g", f"2026-04-{10 + i:02d}", "event_signup" if i < 2 else "email_open", "x"))
+    rows.append(("g", "2026-07-05", "event_signup", "x"))  # after as_of: not counted
+    for i in range(3):
+        rows.append(("h", f"2026-05-{10 + i:02d}", "email_open", "m"))
+    df = pd.DataFrame(rows, columns=["lead_id", "ts", "event_type", "value"])
+    return df.assign(ts=pd.to_datetime(df["ts"]).astype("datetime64[us]")).astype(
+        {"lead_id": "str", "event_type": "str", "value": "str"}
+    )
+
+
+def stage_dates() -> pd.DataFrame:
+    lf = leads()
+    sql = pd.to_datetime([None, None, "2026-02-05", None, None, "2026-06-01", None, "2026-04-10"])
+    return pd.DataFrame(
+        {
+            "lead_id": lf["lead_id"],
+            "created_at": lf["created_at"],
+            "sql_at": sql.astype("datetime64[us]"),
+        }
+    )
+
+
+def segs() -> pd.Series:
+    return segment_leads(
+        leads(), events(), None, stage_dates(), as_of=AS_OF,
+        competitor_domains=["rivalcrm.example", "PipelinePro.example"],
+        competitor_companies=["spy corp"], engaged_min_events=5, fast_days=30,
+    )  # fmt: skip
+
+
+def test_competitor_mask_by_domain_subdomain_tag_event_and_company():
+    m = competitor_mask(leads(), events(), as_of=AS_OF,
+                        competitor_domains=["rivalcrm.example", "pipelinepro.example"])  # fmt: skip
+    # a: domain (case ignored); b: subdomain; c: tag on the lead; d: tag event; f: look-alike
+    # domain is not a competitor; h: competitor tag only after as_of
+    assert m.to_dict() == {"a": True, "b": True, "c": True, "d": True, "e": False, "f": False,
+                           "g": False, "h": False}  # fmt: skip
+    m2 = competitor_mask(leads(), None, as_of=AS_OF, competitor_tags=(),
+                         competitor_companies=["SPY CORP"])  # fmt: skip
+    assert m2[m2].index.tolist() == ["d"]
+
+
+def test_segment_rules_and_their_order():
+    s = segs()
+    assert list(s.cat.categories) == ["high_intent", "engaged_nurture", "competitor", "other"]
+    assert s.to_dict() == {
+        "a": "competitor",
+        "b": "competitor",
+        "c": "competitor",  # converted fast, but competitor wins
+        "d": "competitor",  # company list and a tag event
+        "e": "high_intent",  # contact_sales form 4 days after creation
+        "f": "other",  # converted after 92 days, asked after 75: not fast; few events
+        "g": "engaged_nurture",  # 6 events by as_of, not fast
+        "h": "high_intent",  # reached sql 9 days after creation, with a low score
+    }
+
+
+def test_segment_without_stage_history_uses_converted():
+    lf = leads().assign(converted=[0, 0, 0, 0, 0, 0, 1.0, 0])
+    s = segment_leads(lf, events(), None, None, as_of=AS_OF, engaged_min_events=5)
+    assert s["g"] == "engaged_nurture"  # converted later (no date): still an engaged lead
+    assert s["e"] == "high_intent"
+    assert s["h"] == "other"  # no stage dates: its quick SQL is unknown, and no sales ask
+
+
+def test_segment_summary_against_hand_counts():
+    s = pd.Series(["competitor"] * 4 + ["high_intent"] * 3 + ["other"] * 3,
+                  index=[str(i) for i in range(10)])  # fmt: skip
+    sc = pd.Series([90, 80, 70, 60, 5, 10, 15, 20, 30, 40.0], index=s.index)
+    y = pd.Series([0, 0, 0, 0, 1, 1, 0, 0, 1, 0.0], index=s.index)
+    t = segment_summary(s, sc, y).set_index("segment")
+    assert list(t.index) == ["high_intent", "competitor", "other"]
+    assert t.loc["competitor", "mean_score"] == 75 and t.loc["competitor", "rate"] == 0
+    assert t.loc["high_intent", "conversions"] == 2 and t.loc["high_intent", "n"] == 3
+    lo, hi = proportion_confint(2, 3, method="wilson")
+    assert (t.loc["high_intent", "ci_low"], t.loc["high_intent", "ci_high"]) == pytest.approx(
+        (lo, hi)
+    )
+    assert t["share_of_conversions"].sum() == pytest.approx(1.0)
+    b = segment_bands(s, sc, y, edges=[0, 50, 100])
+    assert b.loc[b["segment"] == "competitor", "n"].tolist() == [4]
+    assert b.loc[b["segment"] == "high_intent", "band"].tolist() == [0]
+
+
+def test_high_quality_leads_filters_cadence_and_no_pii():
+    lf, ev = leads(), events()
+    scores = pd.DataFrame({"lead_id": lf["lead_id"], "score": [50, 40, 45, 30, 5, 20, 35, 12.0]})
+    converted = stage_dates().set_index("lead_id")["sql_at"].notna()
+    hq = high_quality_leads(
+        lf, ev, scores, segs(), as_of=AS_OF,
+        target_industries=["software", "manufacturing"], abm_accounts=["A6"],
+        follow_up_days=14, converted=converted,
+    )  # fmt: skip
+    # a-d competitors; f (A6 on the ABM list) and h converted; so e (manufacturing) and g
+    assert sorted(hq["lead_id"]) == ["e", "g"]
+    assert not set(PII_COLUMNS) & set(hq.columns)
+    g = hq.set_index("lead_id").loc["g"]
+    assert g["interactions"] == 6 and g["event_signups"] == 2
+    assert g["last_touch"] == D("2026-04-15")
+    # cadence from 2026-04-15 every 14 days: ..., 06-24, 07-08 -> first date >= as_of is 07-08
+    assert g["next_follow_up"] == D("2026-07-08")
+    assert g["overdue_days"] == 6  # 06-24 was missed
+    e = hq.set_index("lead_id").loc["e"]
+    assert e["last_touch"] == D("2026-03-05") and e["next_follow_up"] == D("2026-07-09")
+    assert hq["lead_id"].tolist() == ["g", "e"]  # sorted by next follow-up
+    assert list(hq.columns[:5]) == ["lead_id", "account_id", "industry", "segment", "score"]
+    # no ICP filter and no converted filter: every non-competitor with an event
+    everyone = high_quality_leads(lf, ev, scores, segs(), as_of=AS_OF, follow_up_days=7)
+    assert sorted(everyone["lead_id"]) == ["e", "f", "g", "h"]
+    assert (everyone["next_follow_up"] >= AS_OF).all()
+    assert (
+        (everyone["next_follow_up"] - everyone["last_touch"].dt.normalize()).dt.days % 7 == 0
+    ).all()
+    c = segment_counts(everyone, AS_OF).set_index("segment")
+    assert c["leads"].sum() == 4 and c.loc["high_intent", "leads"] == 2
+    with pytest.raises(ParamsError):
+        high_quality_leads(lf, ev, scores, segs(), as_of=AS_OF, follow_up_days=0)
+
+
+def test_next_follow_up_on_the_day_of_touch_is_a_full_cycle_later():
+    lf = leads().iloc[[6]]
+    ev = events().assign(ts=D("2026-06-30"))
+    sc = pd.DataFrame({"lead_id": ["g"], "score": [1.0]})
+    hq = high_quality_leads(lf, ev.loc[ev["lead_id"] == "g"], sc, segs(), as_of=AS_OF,
+                            follow_up_days=10)  # fmt: skip
+    assert hq["next_follow_up"].iloc[0] == D("2026-07-10") and hq["overdue_days"].iloc[0] == 0
+
+
+def test_read_account_list(tmp_path: Path):
+    (tmp_path / "abm.csv").write_text("account_id,name\nA1,Acme\nA2,Beta\nA1,Acme\n")
+    assert read_account_list("abm.csv", tmp_path) == ["A1", "A2"]
+    (tmp_path / "one.csv").write_text("account_id\nA000008\nA000013\n")  # one column
+    assert read_account_list(tmp_path / "one.csv") == ["A000008", "A000013"]
+    (tmp_path / "semi.csv").write_text("Account_ID;x\nB1;1\n")
+    assert read_account_list(tmp_path / "semi.csv") == ["B1"]
+    (tmp_path / "abm.txt").write_text("A9\n\nA3\n")
+    assert read_account_list(tmp_path / "abm.txt") == ["A3", "A9"]
+    assert read_account_list("", tmp_path) == []
+    (tmp_path / "bad.csv").write_text("id,account\n1,2\n")
+    with pytest.raises(ParamsError, match="account_id"):
+        read_account_list(tmp_path / "bad.csv")
+    with pytest.raises(ParamsError, match="not found"):
+        read_account_list("missing.csv", tmp_path)
+
+
+def test_scoring_charts_state_their_findings():
+    from leadnb.calibration import rule_lift, score_bands, threshold_sweep
+    from leadnb.plots.scoring import (
+        plot_rule_lift,
+        plot_score_bands,
+        plot_score_vs_conversion_by_segment,
+        plot_segment_bands,
+        plot_threshold_sweep,
+    )
+    from leadnb.scoring import ScoringConfig
+
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 50, 400).astype(float)
+    y = (rng.random(400) < 0.1 + s / 200).astype(float)
+    fig = plot_score_bands(score_bands(s, y, n_bands=5), y.mean())
+    assert "Top score band converts at" in fig.axes[0].get_title(loc="left")
+    sw = threshold_sweep(s, y, weeks=10, capacity_per_week=8)
+    fig = plot_threshold_sweep(sw, 8, recommended=float(sw["threshold"].iloc[5]))
+    assert "fits 8 leads/week" in fig.axes[0].get_title(loc="left")
+    cfg = ScoringConfig.from_dict(
+        {"rules": [{"name": "hi", "category": "tags", "points": 5, "when": {"event_type": "x"}}]},
+        Path("."),
+    )
+    frame = pd.DataFrame({"rule:hi": (s > 25) * 5.0})
+    fig = plot_rule_lift(rule_lift(frame, y, cfg))
+    assert "'hi' predicts conversion best" in fig.axes[0].get_title(loc="left")
+    seg = pd.Series(np.where(s > 40, "competitor", np.where(s < 10, "high_intent", "other")))
+    summ = segment_summary(seg, pd.Series(s), pd.Series(y))
+    fig = plot_score_vs_conversion_by_segment(summ)
+    assert fig.axes[0].get_title(loc="left").startswith("A high score is not high intent")
+    fig = plot_segment_bands(segment_bands(seg, pd.Series(s), pd.Series(y), [0, 10, 25, 50]))
+    assert "convert most" in fig.axes[0].get_title(loc="left")
+    matplotlib.pyplot.close("all")
+
+
+def test_without_events_table():
+    lf = leads()
+    s = segment_leads(
+        lf, None, None, stage_dates(), as_of=AS_OF, competitor_domains=["rivalcrm.example"]
+    )
+    assert s["a"] == "competitor" and s["c"] == "competitor"  # domain; tag on the lead
+    assert s["h"] == "high_intent" and s["g"] == "other"  # fast SQL still counts; no activity
+    sc = pd.DataFrame({"lead_id": lf["lead_id"], "score": 1.0})
+    hq = high_quality_leads(lf, None, sc, s, as_of=AS_OF, min_interactions=0)
+    assert (hq["interactions"] == 0).all() and (hq["event_signups"] == 0).all()
+    # no events: the last touch is the creation date
+    b = hq.set_index("lead_id").loc["b"]
+    assert b["last_touch"] == D("2026-01-01") and b["next_follow_up"] == D("2026-07-02")

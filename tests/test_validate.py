@@ -1,0 +1,443 @@
+"""Tests for leadnb.validate: each bad input gives an issue naming table, column, rows and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadnb import io
+from leadnb.config import TableSource
+from leadnb.validate import (
+    DropIssue,
+    clean_tables,
+    format_report,
+    guess_stage,
+    suggest_column,
+    validate_params_file,
+    validate_tables,
+)
+
+FUNNEL = {
+    "stages": ["lead", "mql", "sql", "opportunity", "customer"],
+    "lost_stage": "lost",
+    "aliases": {},
+}
+AS_OF = pd.Timestamp("2026-06-30")
+
+
+def dt(values) -> pd.Series:
+    return pd.Series(pd.to_datetime(values), dtype="datetime64[us]")
+
+
+def s(values) -> pd.Series:
+    return pd.Series(values, dtype="str")
+
+
+def make_tables(n: int = 40, seed: int = 3) -> dict[str, pd.DataFrame]:
+    """Small clean canonical tables (what io.load_table returns)."""
+    rng = np.random.default_rng(seed)
+    ids = [f"L{i:03d}" for i in range(n)]
+    created = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    leads = pd.DataFrame({"lead_id": s(ids), "created_at": dt(created)})
+    ev_idx = rng.integers(0, n, 3 * n)
+    events = pd.DataFrame(
+        {
+            "lead_id": s([ids[i] for i in ev_idx]),
+            "ts": dt(created[ev_idx] + pd.Timedelta(days=3)),
+            "event_type": s(["email_open"] * (3 * n)),
+        }
+    )
+    stages = pd.DataFrame(
+        {
+            "lead_id": s(ids),
+            "stage": s(["mql"] * n),
+            "entered_at": dt(created + pd.Timedelta(days=10)),
+        }
+    )
+    assignments = pd.DataFrame(
+        {
+            "lead_id": s(ids),
+            "experiment_id": s(["exp1"] * n),
+            "variant": s(np.where(np.arange(n) % 2 == 0, "control", "weekly")),
+            "assigned_at": dt([pd.Timestamp("2026-01-05")] * n),
+            "outcome": (np.arange(n) % 3 == 0).astype(float),
+        }
+    )
+    costs = pd.DataFrame(
+        {
+            "period_start": dt(pd.date_range("2025-01-01", periods=6, freq="MS")),
+            "amount": [1000.0, 1100, 900, 1000, 1200, 950],
+            "program": s(["lead_generation"] * 6),
+        }
+    )
+    return {
+        "leads": leads,
+        "events": events,
+        "stages": stages,
+        "assignments": assignments,
+        "costs": costs,
+    }
+
+
+def sources(tables, tmp: Path = Path("/data")) -> dict[str, TableSource]:
+    return {t: TableSource(t, path=tmp / f"{t}.csv") for t in tables}
+
+
+def check(tables, **kw):
+    return validate_tables(tables, sources(tables), funnel=FUNNEL, as_of=AS_OF, **kw)
+
+
+def only(issues, level="error"):
+    assert len(issues) == 1, [i.render() for i in issues]
+    issue = issues[0]
+    assert issue.level == level and issue.fix
+    return issue
+
+
+def test_clean_tables_pass() -> None:
+    report = check(make_tables())
+    assert report.ok and not report.warnings, report.render()
+
+
+def test_missing_required_column_suggests_mapping() -> None:
+    t = make_tables()
+    t["events"] = t["events"].rename(columns={"event_type": "Activity Type"})
+    issue = only(check(t).errors)
+    assert issue.table == "events" and issue.column == "event_type"
+    assert issue.file == "/data/events.csv"
+    assert "lead_id, ts, Activity Type" in issue.message  # the columns that exist
+    assert 'data.events.columns: {"Activity Type": event_type}' in issue.fix
+
+
+def test_orders_need_account_or_lead_id() -> None:
+    orders = pd.DataFrame({"order_date": dt(["2025-01-01"]), "amount": [5.0]})
+    issue = only(check({"orders": orders}).errors)
+    assert issue.column == "account_id or lead_id"
+
+
+def test_duplicate_lead_id_lists_rows() -> None:
+    t = make_tables()
+    t["leads"].loc[[5, 9, 12], "lead_id"] = "L001"
+    issue = only(check({"leads": t["leads"]}).errors)
+    assert issue.table == "leads" and issue.column == "lead_id"
+    assert issue.count == 4 and "1 lead_id value(s) appear more than once" in issue.message
+    assert issue.rows["lead_id"].tolist() == ["L001"] * 4
+    assert issue.rows.index.tolist() == [3, 7, 11, 14]  # file lines (header is line 1)
+    assert issue.rows.index.name == "line"
+
+
+def test_unparseable_dates_in_text_frames() -> None:
+    t = {
+        "leads": pd.DataFrame(
+            {"lead_id": s(["a", "b", "c"]), "created_at": s(["2025-01-01", "31/12/2025", None])}
+        )
+    }
+    issue = only(check(t).errors)
+    assert issue.column == "created_at" and issue.count == 1
+    assert issue.rows["created_at"].tolist() == ["31/12/2025"]
+    assert issue.rows["lead_id"].tolist() == ["b"]
+    assert "%d/%m/%Y" in issue.fix
+
+
+def test_negative_costs() -> None:
+    t = make_tables()
+    t["costs"].loc[[2, 4], "amount"] = [-5.0, -100.0]
+    issue = only(check(t).errors)
+    assert (issue.table, issue.column, issue.count) == ("costs", "amount", 2)
+    assert issue.rows["amount"].tolist() == [-5.0, -100.0]
+
+
+def test_non_numeric_costs_in_text_frames() -> None:
+    costs = pd.DataFrame(
+        {"period_start": dt(["2025-01-01", "2025-02-01"]), "amount": s(["10", "ten"])}
+    )
+    issue = only(check({"costs": costs}).errors)
+    assert issue.column == "amount" and issue.rows["amount"].tolist() == ["ten"]
+
+
+def test_orphans_under_five_percent_warn_and_are_dropped() -> None:
+    t = make_tables(n=40)
+    n_ev = len(t["events"])  # 120 rows: 5 orphans = 4.2%
+    t["events"].loc[[0, 7, 50, 51, 119], "lead_id"] = ["X1", "X2", "X3", "X3", "X4"]
+    report = check(t)
+    assert report.ok
+    issue = only(report.warnings, "warning")
+    assert isinstance(issue, DropIssue)
+    assert issue.table == "events" and issue.column == "lead_id" and issue.count == 5
+    assert f"5 of {n_ev} events rows (4.2%)" in issue.message and "dropped" in issue.message
+    assert issue.rows["lead_id"].tolist() == ["X1", "X2", "X3", "X3", "X4"]
+    cleaned = clean_tables(t, report)
+    # oracle: rows whose lead_id is in the set of lead ids
+    known = set(t["leads"]["lead_id"])
+    expect = t["events"][[x in known for x in t["events"]["lead_id"]]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(cleaned["events"], expect)
+    assert cleaned["events"].attrs["leadnb_dropped"] == 5
+    assert len(t["events"]) == n_ev  # input untouched
+    assert cleaned["leads"] is t["leads"]
+
+
+def test_orphans_at_five_percent_or_more_are_an_error() -> None:
+    t = make_tables(n=40)
+    t["stages"].loc[[1, 2], "lead_id"] = ["nope1", "nope2"]  # 2 of 40 = 5%
+    issue = only(check(t).errors)
+    assert issue.table == "stages" and issue.count == 2 and "(5.0%)" in issue.message
+    assert issue.rows["lead_id"].tolist() == ["nope1", "nope2"]
+
+
+def test_stage_before_creation_warns_with_rows() -> None:
+    t = make_tables()
+    t["stages"].loc[3, "entered_at"] = t["leads"].loc[3, "created_at"] - pd.Timedelta(days=2)
+    # same day but earlier hour is not flagged
+    t["stages"].loc[4, "entered_at"] = t["leads"].loc[4, "created_at"] - pd.Timedelta(hours=0)
+    issue = only(check(t).warnings, "warning")
+    assert (issue.table, issue.column, issue.count) == ("stages", "entered_at", 1)
+    assert issue.rows["lead_id"].tolist() == ["L003"]
+    assert issue.rows["created_at"].iloc[0] == t["leads"].loc[3, "created_at"]
+
+
+def test_wide_stage_date_before_creation_warns() -> None:
+    t = make_tables()
+    leads = t["leads"].assign(mql_at=t["leads"]["created_at"] + pd.Timedelta(days=1))
+    leads.loc[7, "mql_at"] = leads.loc[7, "created_at"] - pd.Timedelta(days=30)
+    issue = only(check({"leads": leads}).warnings, "warning")
+    assert issue.column == "mql_at" and issue.rows["lead_id"].tolist() == ["L007"]
+
+
+def test_lead_in_two_variants_is_an_error() -> None:
+    t = make_tables()
+    extra = t["assignments"].iloc[[0, 1]].assign(variant=["weekly", "control"])
+    same = t["assignments"].iloc[[2]]  # a repeated identical row is not a switch
+    other_exp = t["assignments"].iloc[[3]].assign(experiment_id="exp2", variant="x")
+    t["assignments"] = pd.concat([t["assignments"], extra, same, other_exp], ignore_index=True)
+    issue = only(check(t).errors)
+    assert issue.table == "assignments" and issue.column == "variant"
+    assert "2 lead(s) are in more than one variant" in issue.message and issue.count == 4
+    assert sorted(issue.rows["lead_id"].unique()) == ["L000", "L001"]
+
+
+def test_assignments_after_as_of_warn() -> None:
+    t = make_tables()
+    t["assignments"].loc[[5, 6], "assigned_at"] = pd.Timestamp("2026-07-02")
+    issue = only(check(t).warnings, "warning")
+    assert (issue.column, issue.count) == ("assigned_at", 2) and "2026-06-30" in issue.message
+
+
+def test_outcome_must_be_binary() -> None:
+    t = make_tables()
+    t["assignments"].loc[4, "outcome"] = 2.0
+    issue = only(check(t).errors)
+    assert issue.column == "outcome" and issue.rows["outcome"].tolist() == [2.0]
+
+
+@pytest.mark.parametrize("table", ["leads", "events", "costs"])
+def test_empty_tables_are_errors(table: str) -> None:
+    t = make_tables()
+    t[table] = t[table].iloc[0:0]
+    issue = only(check(t).errors)
+    assert issue.table == table and issue.count == 0 and "empty" in issue.message
+
+
+def test_unknown_stage_names_list_them_and_the_alias_fix() -> None:
+    t = make_tables()
+    t["stages"].loc[[0, 1, 2], "stage"] = ["Sales Qualified", "Sales Qualified", "Closed Won"]
+    issue = only(check(t).errors)
+    assert issue.table == "stages" and issue.column == "stage" and issue.count == 3
+    assert '"Sales Qualified" (2)' in issue.message and '"Closed Won" (1)' in issue.message
+    assert "funnel.aliases" in issue.fix and '"Sales Qualified": sql' in issue.fix
+    # after aliases (as the loader applies them) the table is clean
+    fixed = dict(t)
+    fixed["stages"] = t["stages"].assign(
+        stage=io.map_stages(
+            t["stages"]["stage"], {"sales qualified": "sql", "Closed Won": "customer"}
+        )
+    )
+    assert check(fixed).ok
+    lost = t["stages"].assign(stage=s(["lost"] * len(t["stages"])))
+    assert check({**t, "stages": lost}).ok  # the lost stage is a known name
+
+
+def test_required_values_missing() -> None:
+    t = make_tables()
+    t["events"].loc[[3], "ts"] = pd.NaT
+    issue = only(check(t).errors)
+    assert (issue.table, issue.column, issue.count) == ("events", "ts", 1)
+
+
+def test_mapping_onto_unknown_canonical_name_warns() -> None:
+    t = make_tables()
+    src = sources(t)
+    src["events"] = TableSource(
+        "events", path=Path("/data/events.csv"), columns={"Type": "evnt_type"}
+    )
+    report = validate_tables(t, src, funnel=FUNNEL)
+    issue = only(report.warnings, "warning")
+    assert 'did you mean "event_type"' in issue.message
+
+
+# ------------------------------------------------------------------ from a params file
+
+
+def write_csvs(tmp_path: Path, tables: dict[str, pd.DataFrame]) -> None:
+    for name, df in tables.items():
+        df.to_csv(tmp_path / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+
+
+def params_for(tables) -> dict:
+    return {
+        "run": {"as_of": "2026-06-30"},
+        "data": {t: f"{t}.csv" for t in tables},
+        "funnel": FUNNEL,
+    }
+
+
+def test_validate_params_file_clean_and_writes_nothing(tmp_path: Path, write_params) -> None:
+    t = make_tables()
+    write_csvs(tmp_path, t)
+    path = write_params(params_for(t))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    report, params, tables = validate_params_file(path)
+    assert report.ok and not report.issues, report.render()
+    assert params is not None and set(tables) == set(t)
+    pd.testing.assert_frame_equal(tables["events"], t["events"])
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert format_report(report).endswith("OK: no errors, 0 warning(s).")
+
+
+def test_validate_params_file_collects_every_issue(tmp_path: Path, write_params) -> None:
+    t = make_tables()
+    t["leads"].loc[4, "lead_id"] = "L003"  # duplicate
+    write_csvs(tmp_path, t)
+    (tmp_path / "costs.csv").write_text("period_start,amount\n2025-01-01,100\n2025-02-30,-3\n")
+    t2 = t["stages"].astype({"entered_at": "str"})
+    t2.loc[1, "entered_at"] = "soon"
+    t2.to_csv(tmp_path / "stages.csv", index=False, sep=";")
+    (tmp_path / "events.csv").write_bytes(
+        "lead_id,ts,event_type\nL001,2025-03-01,lecture é\n".encode("latin-1")
+    )
+    path = write_params(params_for(t))
+    report, params, tables = validate_params_file(path)
+    msgs = [(i.level, i.table, i.column) for i in report.issues]
+    assert ("error", "leads", "lead_id") in msgs  # duplicate
+    assert ("error", "costs", "period_start") in msgs  # 2025-02-30
+    assert ("error", "costs", "amount") in msgs  # negative
+    assert ("error", "stages", "entered_at") in msgs  # "soon"
+    assert ("warning", "stages", None) in msgs  # ';'-separated
+    assert ("error", "events", None) in msgs  # not UTF-8
+    bad_date = next(i for i in report.errors if i.table == "stages" and "not dates" in i.message)
+    assert bad_date.rows["entered_at"].tolist() == ["soon"] and bad_date.rows.index.tolist() == [3]
+    text = format_report(report)
+    assert text.startswith("[1/") and "FAILED" in text and "nothing was written" in text
+    assert str(tmp_path / "stages.csv") in text
+
+
+def test_params_errors_become_report_errors(tmp_path: Path, write_params) -> None:
+    path = write_params({"data": {"leads": {"source": "leads.csv", "colums": {}}}})
+    report, params, tables = validate_params_file(path)
+    assert params is None and tables == {}
+    issue = only(report.errors)
+    assert "colums" in issue.message and issue.file == str(path)
+    path = write_params({"data": {"leads": {"source": "leads.csv", "dayfirst": "yes"}}})
+    issue = only(validate_params_file(path)[0].errors)
+    assert "data.leads.dayfirst must be bool" in issue.message
+
+
+def test_missing_leads_table_and_missing_file(tmp_path: Path, write_params) -> None:
+    write_csvs(tmp_path, {"events": make_tables()["events"]})
+    path = write_params({"data": {"events": "events.csv", "costs": "nope.csv"}})
+    report, params, tables = validate_params_file(path)
+    tables_named = {i.table for i in report.errors}
+    assert tables_named == {"leads", "costs"}
+    assert set(tables) == {"events"}
+
+
+def test_sql_missing_variable_in_report(tmp_path: Path, write_params, monkeypatch) -> None:
+    monkeypatch.delenv("LEADNB_TEST_NOPE", raising=False)
+    write_csvs(tmp_path, {"leads": make_tables()["leads"]})
+    path = write_params(
+        {
+            "data": {
+                "leads": "leads.csv",
+                "events": {"sql": "select 1", "url_env": "LEADNB_TEST_NOPE"},
+            }
+        }
+    )
+    report, _, tables = validate_params_file(path)
+    issue = only(report.errors)
+    assert "LEADNB_TEST_NOPE" in issue.message and issue.table == "events"
+    assert set(tables) == {"leads"}
+
+
+@pytest.mark.parametrize(
+    ("name", "stage"),
+    [
+        ("Lead", "lead"),
+        ("Marketing Qualified", "mql"),
+        ("Marketing Qualified Lead", "mql"),
+        ("Sales Qualified", "sql"),
+        ("Opportunity", "opportunity"),
+        ("Closed Won", "customer"),
+        ("Closed Lost", "lost"),
+        ("zzz", "<stage>"),
+    ],
+)
+def test_guess_stage_for_suggested_aliases(name: str, stage: str) -> None:
+    assert guess_stage(name, [*FUNNEL["stages"], "lost"]) == stage
+
+
+def test_as_of_override_moves_the_assignment_check(tmp_path: Path, write_params) -> None:
+    t = make_tables()
+    write_csvs(tmp_path, t)
+    path = write_params(params_for(t))
+    assert validate_params_file(path)[0].ok
+    report = validate_params_file(path, as_of="2026-01-01")[0]
+    issue = only(report.warnings, "warning")
+    assert issue.column == "assigned_at" and issue.count == len(t["assignments"])
+    assert "2026-01-01" in issue.message
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 60), st.integers(0, 10**6))
+def test_orphan_rule_and_cleaning(m: int, k: int, seed: int) -> None:
+    """k orphan rows among m events: a warning (and dropped) below 5%, an error from 5%."""
+    k = min(k, m)
+    rng = np.random.default_rng(seed)
+    leads = pd.DataFrame({"lead_id": s([f"L{i}" for i in range(5)])})
+    ids = np.array([f"L{i}" for i in rng.integers(0, 5, m)], dtype=object)
+    bad = rng.choice(m, k, replace=False)
+    ids[bad] = [f"X{i}" for i in range(k)]
+    events = pd.DataFrame(
+        {"lead_id": s(ids), "ts": dt(["2025-01-01"] * m), "event_type": s(["e"] * m)}
+    )
+    tables = {"leads": leads, "events": events}
+    report = validate_tables(tables, sources(tables))
+    if k == 0:
+        assert not report.issues
+    elif k / m < 0.05:
+        assert report.ok and only(report.warnings, "warning").count == k
+    else:
+        assert only(report.errors).count == k
+    cleaned = clean_tables(tables, report)["events"]
+    want = m - k if 0 < k / m < 0.05 else m
+    assert len(cleaned) == want
+    if report.ok:
+        assert cleaned["lead_id"].str.startswith("L").all()
+
+
+@pytest.mark.parametrize(
+    ("target", "columns", "want"),
+    [
+        ("lead_id", ["Lead Created On", "Lead Number", "Company"], "Lead Number"),
+        ("event_type", ["Contact", "When", "Activity Type"], "Activity Type"),
+        ("ts", ["Contact", "When", "Activity Type"], "When"),
+        ("amount", ["Month", "Spend (EUR)"], "Spend (EUR)"),
+        ("lead_id", ["age", "education", "balance"], None),
+        ("variant", ["Variannt"], "Variannt"),
+    ],
+)
+def test_suggest_column(target: str, columns: list[str], want: str | None) -> None:
+    assert suggest_column(target, columns) == want

@@ -1,0 +1,116 @@
+"""Tests for leadnb.value_map: hand-worked groups, cut-offs, movement, errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from leadnb.errors import DataError
+from leadnb.value_map import (
+    DAYS_PER_MONTH,
+    customer_values,
+    value_groups,
+    value_movement,
+    value_summary,
+)
+
+
+def orders_frame(rows: list[tuple[str | None, str | None, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": pd.Series([r[0] for r in rows], dtype="str"),
+            "lead_id": pd.Series([r[1] for r in rows], dtype="str"),
+            "order_date": pd.to_datetime(pd.Series([r[2] for r in rows])).astype("datetime64[us]"),
+            "amount": [float(r[3]) for r in rows],
+        }
+    )
+
+
+LEADS = pd.DataFrame(
+    {
+        "lead_id": pd.Series(["l1", "l2", "y"], dtype="str"),
+        "account_id": pd.Series(["a", "e", None], dtype="str"),
+    }
+)
+
+
+def test_groups_with_median_cuts() -> None:
+    o = orders_frame(
+        [
+            ("a", None, "2025-02-01", 100),
+            ("a", None, "2025-08-01", 300),
+            ("b", None, "2025-03-01", 50),
+            ("c", None, "2025-01-05", 10),
+            ("c", None, "2025-04-05", 10),
+            ("c", None, "2025-09-05", 10),
+            ("d", None, "2025-10-01", 500),
+            (None, "x", "2025-05-01", 80),
+        ]
+    )
+    g = value_groups(
+        o, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31"), leads=LEADS
+    ).set_index("key")
+    months = 365 / DAYS_PER_MONTH
+    assert g.loc["a", "aov"] == 200 and g.loc["c", "frequency"] == pytest.approx(3 / months)
+    # medians over the five customers: aov 80 (x), frequency 1 order
+    assert g.attrs["value_cut"] == 80 and g.attrs["frequency_cut"] == pytest.approx(1 / months)
+    expect = {"a": "E", "b": "B", "c": "D", "d": "C", "lead:x": "B", "e": "A", "lead:y": "A"}
+    assert g["group"].to_dict() == expect
+    s = value_summary(g).set_index("group")
+    assert s["n"].to_dict() == {"A": 2, "B": 2, "C": 1, "D": 1, "E": 1}
+    assert s.loc["B", "revenue"] == 130 and s["share"].sum() == pytest.approx(1)
+    assert s.loc["E", "label"] == "high value, frequent"
+    cv = customer_values(o, pd.Timestamp("2025-06-01"), pd.Timestamp("2025-12-31"))
+    assert set(cv.key) == {"a", "c", "d"}
+
+
+def test_movement_between_two_windows() -> None:
+    o = orders_frame(
+        [
+            ("a", None, "2025-02-01", 100),
+            ("b", None, "2025-03-01", 50),
+            ("c", None, "2025-01-05", 10),
+            ("c", None, "2025-04-05", 10),
+            (None, "x", "2025-05-01", 80),
+            ("a", None, "2025-08-01", 300),
+            ("c", None, "2025-09-05", 10),
+            ("d", None, "2025-10-01", 500),
+        ]
+    )
+    mv = value_movement(
+        o,
+        pd.Timestamp("2025-07-01"),
+        pd.Timestamp("2025-12-31"),
+        start=pd.Timestamp("2025-01-01"),
+        leads=LEADS,
+        value_cut=60,
+        frequency_cut=0.25,
+    )
+    assert len(mv) == 25
+    moved = {(r.from_group, r.to_group): r.n for r in mv.itertuples() if r.n}
+    assert moved == {
+        ("C", "C"): 1,  # a
+        ("B", "A"): 1,  # b lapsed
+        ("D", "B"): 1,  # c
+        ("A", "C"): 1,  # d new customer
+        ("C", "A"): 1,  # x
+        ("A", "A"): 2,  # e, y
+    }
+    assert mv.set_index(["from_group", "to_group"]).loc[("A", "C"), "share_of_from"] == 1 / 3
+    # default cut-offs come from the first window and are reused for the second
+    mv2 = value_movement(o, pd.Timestamp("2025-07-01"), pd.Timestamp("2025-12-31"))
+    first = value_groups(o, o.order_date.min(), pd.Timestamp("2025-07-01"), end_inclusive=False)
+    assert mv2.attrs["value_cut"] == first.attrs["value_cut"] == 65  # median of 100, 50, 10, 80
+    with pytest.raises(DataError):
+        value_movement(o, pd.Timestamp("2024-01-01"), pd.Timestamp("2025-12-31"))
+
+
+def test_bad_orders_are_errors() -> None:
+    o = orders_frame([(None, None, "2025-01-01", 10), ("a", None, "2025-01-02", 20)])
+    with pytest.raises(DataError) as exc:
+        value_groups(o)
+    assert exc.value.issues[0].count == 1
+    with pytest.raises(DataError):
+        value_groups(o.drop(columns=["account_id", "lead_id"]))
+    with pytest.raises(DataError):
+        value_groups(o.drop(columns="amount"))
