@@ -58,4 +58,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix leadnb tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(DEMO) outputs/*/ outputs/index.html outputs/latest
+	rm -rf $(VENV) $(DEMO) .bench outputs/*/ outputs/.tmp-* outputs/index.html outputs/latest outputs/latest.html outputs/.lock

@@ -8,8 +8,9 @@ mode, which compares only the cells marked ``# NBVAL_CHECK_OUTPUT`` (first line)
    ``parameters`` cell, nothing injected) on the ``leadnb`` kernel, in the notebook's folder;
 2. keep the outputs of golden cells only, and of those only text: ``stdout`` streams and the
    ``text/plain`` part of results (no images, no HTML, no stderr, no widget state);
-3. clear every execution count and the volatile cell metadata nbclient adds (timings), then
-   write the notebook back through a temporary file.
+3. number the golden cells 1, 2, 3 ... and clear every other execution count (nbval treats a
+   cell with outputs but no count as "unrun" and fails it), drop the volatile cell metadata
+   nbclient adds (timings), then write the notebook back through a temporary file.
 
 A notebook that fails to execute is left untouched and the command exits 1 naming the cell.
 """
@@ -66,14 +67,24 @@ def text_outputs(outputs: Iterable[nbformat.NotebookNode]) -> list[nbformat.Note
 
 
 def strip_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Keep golden cells' text outputs, drop all other outputs, counts and volatile metadata."""
+    """Keep golden cells' text outputs (numbered 1..k), drop all other outputs, counts and
+    volatile metadata."""
+    count = 0
     for cell in nb.cells:
         for key in VOLATILE_CELL_METADATA:
             cell.get("metadata", {}).pop(key, None)
         if cell.get("cell_type") != "code":
             continue
-        cell.outputs = text_outputs(cell.get("outputs", [])) if is_golden(cell) else []
-        cell.execution_count = None
+        if is_golden(cell):
+            count += 1
+            cell.outputs = text_outputs(cell.get("outputs", []))
+            cell.execution_count = count
+            for out in cell.outputs:
+                if out.get("output_type") == "execute_result":
+                    out["execution_count"] = count
+        else:
+            cell.outputs = []
+            cell.execution_count = None
     for key in VOLATILE_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
     return nb

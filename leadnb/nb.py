@@ -152,7 +152,9 @@ def show(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int 
     """Display a table for a reader: rounded numbers, at most ``n`` rows, optional caption."""
     from IPython.display import display
 
-    shown = df.head(n).round(digits)
+    shown = df.head(n)
+    floats = [c for c in shown.columns if pd.api.types.is_float_dtype(shown[c].dtype)]
+    shown = shown.assign(**{str(c): shown[c].round(digits) for c in floats}) if floats else shown
     styler = shown.style.format(precision=digits, na_rep="–", thousands=",").hide(axis="index")
     if caption:
         styler = styler.set_caption(caption)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from leadnb import io
 from leadnb.config import Params, TableSource, load_params
-from leadnb.errors import Issue, ParamsError, Report
+from leadnb.errors import Issue, LeadnbError, ParamsError, Report
 
 ORPHAN_ERROR_SHARE = 0.05  # share of rows with an unknown lead_id from which it is an error
 CHILD_TABLES = ("events", "stages", "assignments")  # tables whose lead_id must be in leads
@@ -526,12 +526,16 @@ def validate_params_file(
         report.issues.extend(err.issues)
         return report, None, {}
     file = str(params.path)
-    if "leads" not in params.data:
+    if params.data and "leads" not in params.data:
+        others = ", ".join(f"data.{t}" for t in params.data)
         report.error(
-            "the params file configures no leads table (data.leads); it is always needed",
+            f"the params file configures {others} but no leads table (data.leads); every other "
+            "table hangs off leads",
             file=file,
             table="leads",
-            fix="add data.leads.source: path/to/leads.csv (relative to the params file)",
+            fix="add data.leads.source: path/to/leads.csv (relative to the params file), or "
+            "remove the data section for a params file that only holds inputs (like "
+            "params/roi_worked_example.yaml)",
         )
     when = params.run.as_of
     if as_of:
@@ -543,7 +547,52 @@ def validate_params_file(
     report.issues.extend(
         validate_tables(tables, params.data, funnel=params.funnel, as_of=when).issues
     )
-    return report, params, clean_tables(tables, report)
+    cleaned = clean_tables(tables, report)
+    if not report.errors and "leads" in cleaned:
+        _check_analysis_inputs(report, params, cleaned)
+    return report, params, cleaned
+
+
+# stage_quality checks that validate_tables does not already report itself
+_FUNNEL_WARNINGS = ("re_entry", "backward_move", "skipped_stage", "missing_date")
+
+
+def _check_analysis_inputs(
+    report: Report, params: Params, tables: Mapping[str, pd.DataFrame]
+) -> None:
+    """Checks that need the parsed analysis sections: scoring rules against the data (a field
+    that is not a column is an error, an event type never seen a warning) and the funnel's
+    data-quality table (re-entries, backward moves, skipped stages: warnings, counted)."""
+    from leadnb import funnel as fn
+    from leadnb import scoring
+
+    leads = tables["leads"]
+    config = params.scoring
+    if config.rules:
+        report.issues.extend(scoring.validate_rules(config, leads, tables.get("events")))
+    fconf = params.funnel
+    stages = tables.get("stages")
+    has_wide = any(c in leads.columns for c in fconf.date_columns[1:])
+    if (stages is None and not has_wide) or "created_at" not in leads.columns:
+        return
+    try:
+        quality = fn.stage_quality(leads, stages, fconf)
+    except LeadnbError as err:  # a shape problem validate_tables has already reported
+        report.issues.extend(err.issues)
+        return
+    src = params.data.get("stages") or params.data.get("leads")
+    for row in quality[
+        quality["check"].isin(_FUNNEL_WARNINGS) & (quality["count"] > 0)
+    ].itertuples():
+        report.warn(
+            f"stage history check {row.check}: {row.count:,} row(s) for {row.leads:,} lead(s): "
+            f"{row.meaning} (e.g. lead_id {row.example_lead_ids})",
+            file=src.label if src else None,
+            table="stages" if stages is not None else "leads",
+            count=int(row.count),
+            fix="nothing to do if the CRM really recorded these moves; the cohort-conversion "
+            "notebook shows this table and funnel.skipped_stages chooses imply or strict",
+        )
 
 
 def format_report(report: Report, *, title: str | None = None) -> str:

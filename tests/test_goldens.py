@@ -53,11 +53,12 @@ def test_strip_notebook_keeps_only_golden_text() -> None:
     assert [o.output_type for o in golden.outputs] == ["stream", "execute_result"]
     assert golden.outputs[0].text == "AUC 0.712\n"
     assert dict(golden.outputs[1].data) == {"text/plain": "0.712"}
-    assert golden.outputs[1].execution_count is None
+    assert golden.execution_count == 1 and golden.outputs[1].execution_count == 1
+    assert tagged.execution_count == 2
     assert "execution" not in golden.metadata
     assert tagged.outputs[0].text == "3\n"
     assert other.outputs == [] and later.outputs == []
-    assert all(c.execution_count is None for c in nb.cells if c.cell_type == "code")
+    assert other.execution_count is None and later.execution_count is None
     assert "papermill" not in nb.metadata and "widgets" not in nb.metadata
     nbformat.validate(nb)
 

@@ -441,3 +441,50 @@ def test_orphan_rule_and_cleaning(m: int, k: int, seed: int) -> None:
 )
 def test_suggest_column(target: str, columns: list[str], want: str | None) -> None:
     assert suggest_column(target, columns) == want
+
+
+def test_params_file_without_data_is_fine(tmp_path: Path, write_params) -> None:
+    """A file that only holds inputs (params/roi_worked_example.yaml) validates clean."""
+    path = write_params({"run": {"as_of": "2026-06-30"}})
+    report, params, tables = validate_params_file(path)
+    assert report.ok and not report.issues and params is not None and tables == {}
+
+
+def test_scoring_rule_on_unknown_field_is_an_error_naming_the_rule(
+    tmp_path: Path, write_params
+) -> None:
+    t = make_tables()
+    write_csvs(tmp_path, t)
+    raw = params_for(t)
+    raw["scoring"] = {
+        "rules": [
+            {
+                "name": "has_title",
+                "category": "profile",
+                "points": 5,
+                "when": {"field": "job_titel", "present": True},
+            },
+            {
+                "name": "webinar",
+                "category": "content",
+                "points": 3,
+                "when": {"event_type": "webinar"},
+            },
+        ]
+    }
+    report, params, _ = validate_params_file(write_params(raw))
+    err = only(report.errors)
+    assert "has_title" in err.message and "job_titel" in err.message
+    warn = next(i for i in report.warnings if "webinar" in i.message)
+    assert "email_open" in warn.message  # lists the event types the data has
+
+
+def test_stage_history_problems_are_counted_warnings(tmp_path: Path, write_params) -> None:
+    t = make_tables()
+    again = t["stages"].head(3).assign(entered_at=lambda d: d["entered_at"] + pd.Timedelta(days=5))
+    t["stages"] = pd.concat([t["stages"], again], ignore_index=True)
+    write_csvs(tmp_path, t)
+    report, _, _ = validate_params_file(write_params(params_for(t)))
+    assert report.ok
+    warn = next(i for i in report.warnings if "re_entry" in i.message)
+    assert warn.count == 3 and warn.table == "stages" and "L000" in warn.message

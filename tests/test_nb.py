@@ -1,0 +1,88 @@
+"""leadnb.nb: the notebook context writes only when there is a run folder, and show() is quiet."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leadnb import nb
+from leadnb.errors import DataError
+
+
+@pytest.fixture
+def params_file(tmp_path: Path) -> Path:
+    leads = pd.DataFrame(
+        {"lead_id": ["L1", "L2", "L3"], "created_at": ["2026-01-01", "2026-01-02", "2026-01-03"]}
+    )
+    leads.to_csv(tmp_path / "leads.csv", index=False)
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "run: {as_of: 2026-06-30}\ndata:\n  leads: leads.csv\n"
+        "scoring_calibration: {capacity_per_week: 40}\n"
+    )
+    return path
+
+
+def test_start_loads_configured_tables_only(params_file: Path) -> None:
+    ctx = nb.start("scoring_calibration", params_path=params_file, tables=("leads", "costs"))
+    assert ctx.has("leads") and not ctx.has("costs")
+    assert ctx.as_of == pd.Timestamp("2026-06-30")
+    assert ctx.tables["leads"]["lead_id"].tolist() == ["L1", "L2", "L3"]
+    assert ctx.section == {"capacity_per_week": 40}
+    ctx2 = nb.start("scoring_calibration", params_path=params_file, as_of="2026-03-01")
+    assert ctx2.as_of == pd.Timestamp("2026-03-01")
+
+
+def test_without_out_dir_nothing_is_written(params_file: Path, tmp_path: Path) -> None:
+    before = sorted(tmp_path.rglob("*"))
+    ctx = nb.start("x", params_path=params_file)
+    df = pd.DataFrame({"a": [1]})
+    assert ctx.save_table(df, "t.csv") is df
+    assert ctx.write_metrics({"auc": np.float64(0.5), "n": np.int64(3)}) == {"auc": 0.5, "n": 3}
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_outputs_go_to_the_run_folder(params_file: Path, tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    out = tmp_path / "run"
+    ctx = nb.start("x", params_path=params_file, out_dir=str(out))
+    ctx.save_table(pd.DataFrame({"a": [1, 2]}), "t.csv")
+    fig, _ = plt.subplots()
+    ctx.save_figure(fig, "chart")
+    plt.close(fig)
+    ctx.write_metrics({"auc": 0.7, "missing": float("nan"), "day": pd.Timestamp("2026-01-02")})
+    merged = ctx.write_metrics({"n": 5})
+    assert pd.read_csv(out / "t.csv")["a"].tolist() == [1, 2]
+    assert (out / "figures" / "chart.png").stat().st_size > 0
+    on_disk = json.loads((out / "metrics.json").read_text())
+    assert on_disk == merged == {"auc": 0.7, "missing": None, "day": "2026-01-02", "n": 5}
+
+
+def test_bad_table_raises_before_analysis(params_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text("lead_id,created_at\nL1,2026-01-01\nL1,2026-01-02\n")
+    with pytest.raises(DataError) as info:
+        nb.start("x", params_path=params_file)
+    assert "more than once" in str(info.value)
+
+
+def test_show_rounds_floats_and_leaves_dates_alone(capsys) -> None:
+    df = pd.DataFrame(
+        {
+            "rate": [0.123456, 0.5],
+            "day": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+            "n": [10, 20],
+            "name": ["a", "b"],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        styler = nb.show(df, caption="Rates", n=1)
+    assert styler.data["rate"].tolist() == [0.123]
+    assert styler.data["day"].tolist() == [pd.Timestamp("2026-01-01")]
+    assert "(1 more rows in the CSV)" in capsys.readouterr().out
