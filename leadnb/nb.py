@@ -148,20 +148,35 @@ def start(
     )
 
 
-def show(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int = 3) -> Any:
-    """Display a table for a reader: rounded numbers, at most ``n`` rows, optional caption."""
+def show(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int = 3) -> None:
+    """Display a table for a reader: at most ``n`` rows, optional caption, numbers formatted.
+
+    Float columns holding only whole numbers (counts, points) show without decimals, other floats
+    with ``digits`` decimals; dates and text are shown as they are; missing values as a dash.
+    Returns nothing, so a cell ending in ``show(...)`` does not display the table twice.
+    """
     from IPython.display import display
 
-    shown = df.head(n)
-    floats = [c for c in shown.columns if pd.api.types.is_float_dtype(shown[c].dtype)]
-    shown = shown.assign(**{str(c): shown[c].round(digits) for c in floats}) if floats else shown
-    styler = shown.style.format(precision=digits, na_rep="–", thousands=",").hide(axis="index")
-    if caption:
-        styler = styler.set_caption(caption)
-    display(styler)
+    display(styled(df, caption=caption, n=n, digits=digits))
     if len(df) > n:
         print(f"({len(df) - n:,} more rows in the CSV)")
+
+
+def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int = 3) -> Any:
+    """The pandas Styler :func:`show` displays (first ``n`` rows of ``df``)."""
+    shown = df.head(n)
+    whole, decimal = [], []
+    for c in shown.columns:
+        if pd.api.types.is_float_dtype(shown[c].dtype):
+            v = shown[c].dropna().to_numpy()
+            (whole if len(v) and np.all(np.isfinite(v) & (v == np.round(v))) else decimal).append(c)
+    styler = shown.style.hide(axis="index")
+    styler = styler.format(precision=digits, na_rep="–", thousands=",")
+    if whole:
+        styler = styler.format("{:,.0f}", subset=whole, na_rep="–")
+    if caption:
+        styler = styler.set_caption(caption)
     return styler
 
 
-__all__ = ["NotebookContext", "show", "start"]
+__all__ = ["NotebookContext", "show", "start", "styled"]

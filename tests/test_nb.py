@@ -71,18 +71,20 @@ def test_bad_table_raises_before_analysis(params_file: Path, tmp_path: Path) -> 
     assert "more than once" in str(info.value)
 
 
-def test_show_rounds_floats_and_leaves_dates_alone(capsys) -> None:
+def test_show_formats_numbers_and_leaves_dates_alone(capsys) -> None:
     df = pd.DataFrame(
         {
             "rate": [0.123456, 0.5],
+            "points": [10.0, np.nan],
             "day": pd.to_datetime(["2026-01-01", "2026-02-01"]),
-            "n": [10, 20],
+            "n": [1000, 20],
             "name": ["a", "b"],
         }
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        styler = nb.show(df, caption="Rates", n=1)
-    assert styler.data["rate"].tolist() == [0.123]
-    assert styler.data["day"].tolist() == [pd.Timestamp("2026-01-01")]
+        assert nb.show(df, caption="Rates", n=1) is None
+        html = nb.styled(df, caption="Rates", n=2).to_html()
     assert "(1 more rows in the CSV)" in capsys.readouterr().out
+    assert ">0.123<" in html and ">10<" in html and ">1,000<" in html and ">–<" in html
+    assert "10.000" not in html and "2026-01-01" in html and "Rates" in html
