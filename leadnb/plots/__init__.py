@@ -7,8 +7,18 @@ for every chart is set by :func:`set_theme`, called once by :func:`leadnb.nb.sta
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.axis
 
 PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a6a6a6"]
+
+
+def plain_log_axis(axis: matplotlib.axis.Axis) -> None:
+    """Label a log-scaled axis with plain numbers (0.5, 1, 2) instead of powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.10g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def set_theme() -> None:

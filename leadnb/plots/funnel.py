@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from leadnb.plots import PALETTE
+from leadnb.plots import PALETTE, plain_log_axis
 
 
 def _pct(x: float) -> str:
@@ -295,6 +295,7 @@ def plot_value_map(groups: pd.DataFrame, *, title: str | None = None) -> Figure:
         ax.axvline(fc, color="grey", linestyle="--", linewidth=1)
     if len(g) and (g["aov"] > 0).all():
         ax.set_yscale("log")
+        plain_log_axis(ax.yaxis)
     ax.set_xlabel("orders per month")
     ax.set_ylabel("average order value")
     ax.legend(title="group", fontsize=8)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from leadnb.plots import PALETTE
+from leadnb.plots import PALETTE, plain_log_axis
 
 SEGMENT_COLORS: Mapping[str, str] = {
     "high_intent": PALETTE[2],
@@ -151,6 +151,7 @@ def plot_rule_lift(lift: pd.DataFrame) -> Figure:
     )
     ax.axvline(1, color="black", lw=1)
     ax.set_xscale("log")
+    plain_log_axis(ax.xaxis)
     labels = [f"{r} ({p:+g} pts, n={n:,}){' – too rare' if t else ''}" for r, p, n, t in
               zip(d["rule"], d["points"], d["n_with"], rare, strict=True)]  # fmt: skip
     ax.set_yticks(y, labels, fontsize=8)
