@@ -96,6 +96,16 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def data_notes(report: Report) -> str:
+    """The warnings of the data checks in a few lines for a reader of the report (one line each,
+    naming the table and column); ``leadnb validate`` prints them in full with example rows."""
+    lines = [f"Data notes ({len(report.warnings)}; `leadnb validate` lists the rows):"]
+    for w in report.warnings:
+        where = ".".join(x for x in (w.table, w.column) if x)
+        lines.append(f"- {w.message}" + (f" [{where}]" if where else ""))
+    return "\n".join(lines)
+
+
 def start(
     name: str,
     *,
@@ -133,8 +143,8 @@ def start(
             raise DataError(issues=report.errors)
         loaded = validate.clean_tables(loaded, report)
         loaded = {t: loaded[t] for t in wanted}
-        for w in report.warnings:
-            print(w.render())
+        if report.warnings:
+            print(data_notes(report))
     set_theme()
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)
@@ -179,4 +189,4 @@ def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: in
     return styler
 
 
-__all__ = ["NotebookContext", "show", "start", "styled"]
+__all__ = ["NotebookContext", "data_notes", "show", "start", "styled"]

@@ -88,3 +88,18 @@ def test_show_formats_numbers_and_leaves_dates_alone(capsys) -> None:
     assert "(1 more rows in the CSV)" in capsys.readouterr().out
     assert ">0.123<" in html and ">10<" in html and ">1,000<" in html and ">–<" in html
     assert "10.000" not in html and "2026-01-01" in html and "Rates" in html
+
+
+def test_data_warnings_are_one_line_each(params_file: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "stages.csv").write_text(
+        "lead_id,stage,entered_at\nL1,mql,2025-12-01\nL2,mql,2026-01-05\n"
+    )
+    text = params_file.read_text().replace(
+        "  leads: leads.csv\n", "  leads: leads.csv\n  stages: stages.csv\n"
+    )
+    params_file.write_text(text)
+    ctx = nb.start("x", params_path=params_file, tables=("leads", "stages"))
+    out = capsys.readouterr().out
+    assert ctx.report.warnings and out.startswith("Data notes (1;")
+    assert "before the lead was created" in out and "[stages.entered_at]" in out
+    assert "offending rows" not in out
