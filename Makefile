@@ -44,10 +44,10 @@ lab: $(STAMP) demo-data
 notebooks: $(STAMP) demo-data
 	$(PY) -m leadnb.goldens notebooks
 
-bench: $(STAMP)
+bench: $(STAMP) demo-data
 	$(PY) -m benchmarks.run
 
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) demo-data
 	$(PY) -m benchmarks.run --quick
 
 lint: $(STAMP)

@@ -33,12 +33,12 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
-    proportion_confint,
     test_proportions_2indep,
 )
 
 from leadnb.errors import DataError, ParamsError
 from leadnb.scoring import ScoringConfig, score
+from leadnb.stats import wilson
 
 DECISIONS = ("at_mql", "at_created_plus_days", "as_of")
 
@@ -66,17 +66,6 @@ def _arrays(scores: Any, outcome: Any) -> tuple[np.ndarray, np.ndarray]:
             fix="drop leads without an outcome (not yet decided) before calibrating",
         )
     return s, y
-
-
-def wilson(count: Any, nobs: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of ``count / nobs`` (statsmodels); NaN where ``nobs`` is 0."""
-    count = np.asarray(count, dtype="float64")
-    nobs = np.asarray(nobs, dtype="float64")
-    safe = np.where(nobs > 0, nobs, 1.0)
-    lo, hi = proportion_confint(count, safe, alpha=alpha, method="wilson")
-    lo = np.where(nobs > 0, lo, np.nan)
-    hi = np.where(nobs > 0, hi, np.nan)
-    return lo, hi
 
 
 def decision_outcomes(

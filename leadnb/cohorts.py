@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from leadnb.errors import DataError
-from leadnb.funnel import day_end, wilson
+from leadnb.funnel import day_end
+from leadnb.stats import wilson
 
 FREQS = {"M": "M", "Q": "Q", "W": "W"}
 
@@ -70,13 +71,10 @@ def cohort_matrix(
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols}).astype(
             {"cohort": "str", "age_months": "int64", "n": "int64"}
         )
-    period = created.dt.to_period(FREQS[freq])
-    labels = period.astype("str")
-    cohorts = pd.Series(period.unique()).sort_values()
+    codes, cohorts = pd.factorize(created.dt.to_period(FREQS[freq]), sort=True)
     cohort_end = pd.Series(
         [p.end_time.normalize() for p in cohorts], index=cohorts.astype("str").to_numpy()
     )
-    codes = pd.Index(cohort_end.index).get_indexer(labels)
     n = pd.Series(np.bincount(codes, minlength=len(cohort_end)), index=cohort_end.index)
     if max_age is None:
         oldest = cohort_end.min()

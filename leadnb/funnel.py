@@ -36,10 +36,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
+from leadnb.arrays import index_positions
 from leadnb.config import check_keys, expect_type, parse_date
 from leadnb.errors import DataError, ParamsError
+from leadnb.stats import wilson
 
 DEFAULT_STAGES = ("lead", "mql", "sql", "opportunity", "customer")
 FUNNEL_KEYS = (
@@ -53,6 +54,8 @@ FUNNEL_KEYS = (
     "qualification_change",
 )
 _PERIOD_RE = re.compile(r"^([1-9][0-9]*)D$")
+_NAT = np.iinfo(np.int64).min  # NaT as int64
+_NOT_REACHED = np.iinfo(np.int64).max  # a missing stage date while taking minimums
 
 
 @dataclass(frozen=True)
@@ -168,11 +171,16 @@ class FunnelConfig:
 
 
 def _map_names(stage: pd.Series, config: FunnelConfig) -> pd.Series:
-    """Map stage names through the aliases and the canonical names (case/spaces ignored)."""
+    """Map stage names through the aliases and the canonical names (case/spaces ignored).
+
+    A history has millions of rows but a handful of names: only the distinct names are mapped.
+    """
     lookup = {s.casefold(): s for s in config.all_stages}
     lookup.update({str(k).strip().casefold(): v for k, v in config.aliases.items()})
-    text = stage.astype("str")
-    return text.str.strip().str.casefold().map(lookup).fillna(text).astype("str")
+    codes, uniques = pd.factorize(stage.astype("str"))
+    text = pd.Series(uniques, dtype="str")
+    names = text.str.strip().str.casefold().map(lookup).fillna(text).astype("str")
+    return pd.Series(names.array.take(codes, allow_fill=True), index=stage.index, dtype="str")
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
@@ -250,27 +258,35 @@ def stage_dates(
         )
     entries = stage_entries(leads, stages, config)
     ids = leads["lead_id"].astype("str")
-    entries = entries[
-        entries["stage"].isin(config.all_stages[1:])
-        & entries["entered_at"].notna()
-        & entries["lead_id"].isin(ids)
-    ]
-    first = entries.groupby(["lead_id", "stage"], sort=False)["entered_at"].min()
-    wide = first.unstack("stage")
+    # one row per distinct lead_id; with duplicated ids, every copy gets the same dates
+    keys = pd.Index(ids)
+    row = None
+    if not keys.is_unique:
+        keys = keys.unique()
+        row = index_positions(ids, keys)
+    # first entry per (stage, lead): a minimum over int64 microseconds, NaT (missing) as +inf
+    later = config.all_stages[1:]
+    pos = index_positions(entries["lead_id"], keys)
+    code = index_positions(entries["stage"], pd.Index(later, dtype="str"))
+    when = np.asarray(entries["entered_at"]).astype("datetime64[us]", copy=False).view("int64")
+    ok = (pos >= 0) & (code >= 0) & (when != _NAT)
+    first = np.full((len(later), len(keys)), _NOT_REACHED, dtype="int64")
+    np.minimum.at(first, (code[ok], pos[ok]), when[ok])
+    if config.skipped_stages == "imply":
+        # each funnel stage's date becomes the earliest of itself and every later stage
+        funnel_rows = len(config.stages) - 1  # the lost stage (last row) is never implied
+        first[:funnel_rows] = np.minimum.accumulate(first[:funnel_rows][::-1], axis=0)[::-1]
+    if row is not None:
+        first = first[:, row]
     out = pd.DataFrame(
         {"lead_id": ids.to_numpy(), "created_at": pd.to_datetime(leads["created_at"]).to_numpy()}
     )
     out["created_at"] = out["created_at"].astype("datetime64[us]")
     out["lead_at"] = out["created_at"]
-    wide = wide.reindex(ids.to_numpy())
-    for stage in config.all_stages[1:]:
-        col = wide[stage] if stage in wide.columns else pd.Series(pd.NaT, index=wide.index)
-        out[f"{stage}_at"] = pd.to_datetime(col).astype("datetime64[us]").to_numpy()
-    if config.skipped_stages == "imply":
-        order = [f"{s}_at" for s in config.stages[1:]]
-        for earlier, later in zip(order[-2::-1], order[:0:-1], strict=True):
-            a, b = out[earlier], out[later]
-            out[earlier] = a.mask(a.isna() | (b < a), b)
+    for i, stage in enumerate(later):
+        out[f"{stage}_at"] = np.where(first[i] == _NOT_REACHED, _NAT, first[i]).view(
+            "datetime64[us]"
+        )
     for c in keep:
         out[c] = leads[c].to_numpy()
     return out
@@ -445,17 +461,6 @@ def conversion_pairs(config: FunnelConfig) -> list[tuple[str, str]]:
     pairs = [p for p in ARTICLE_PAIRS if p[0] in config.stages and p[1] in config.stages]
     adjacent = list(zip(config.stages[:-1], config.stages[1:], strict=True))
     return pairs + [p for p in adjacent if p not in pairs]
-
-
-def wilson(k: Any, n: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval (statsmodels ``proportion_confint``); NaN where ``n`` is 0."""
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    safe = np.where(n > 0, n, 1.0)
-    lo, hi = proportion_confint(k, safe, alpha=alpha, method="wilson")
-    lo = np.where(n > 0, lo, np.nan)
-    hi = np.where(n > 0, hi, np.nan)
-    return lo, hi
 
 
 def stage_conversion(

@@ -39,7 +39,8 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
 from leadnb.errors import DataError
-from leadnb.funnel import FunnelConfig, classify_new_old, day_end, wilson
+from leadnb.funnel import FunnelConfig, classify_new_old, day_end
+from leadnb.stats import wilson
 
 DAYS_PER_MONTH = 365.25 / 12
 DEFAULT_BUCKETS = (0, 30, 60, 90, 180, 365, np.inf)

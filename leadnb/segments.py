@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadnb.calibration import wilson
 from leadnb.errors import DataError, ParamsError
+from leadnb.stats import wilson
 
 SEGMENTS = ("high_intent", "engaged_nurture", "competitor", "other")
 DEFAULT_SALES_SIGNALS: Mapping[str, tuple[str, ...]] = {

@@ -25,7 +25,6 @@ from leadnb.calibration import (
     scores_at_decision,
     suggested_weights,
     threshold_sweep,
-    wilson,
 )
 from leadnb.errors import DataError, ParamsError
 from leadnb.scoring import ScoringConfig, score
@@ -40,25 +39,7 @@ def synthetic(n: int = 2000, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return s, (rng.random(n) < p).astype(float)
 
 
-def wilson_by_hand(k: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
 # ------------------------------------------------------------------ bands
-
-
-def test_wilson_equals_statsmodels_and_formula():
-    k, n = np.array([0, 3, 17, 40]), np.array([10, 25, 60, 40])
-    lo, hi = wilson(k, n)
-    slo, shi = proportion_confint(k, n, method="wilson")
-    np.testing.assert_allclose(lo, slo)
-    np.testing.assert_allclose(hi, shi)
-    for i in range(4):
-        np.testing.assert_allclose((lo[i], hi[i]), wilson_by_hand(k[i], n[i]), atol=1e-12)
-    assert np.isnan(wilson([0], [0])[0][0])
 
 
 def test_score_bands_quantiles_counts_and_intervals():

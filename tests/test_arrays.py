@@ -1,0 +1,52 @@
+"""leadnb.arrays.index_positions: every lead_id mapped to its lead's row, whatever its dtype."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadnb.arrays import index_positions
+
+KEYS = pd.Index(["L1", "L2", "L3"], dtype="str")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["L3", "L1", "X", None, "L3"], dtype="str"),  # Arrow-backed (pyarrow path)
+        pd.Series(["L3", "L1", "X", None, "L3"], dtype="object"),
+        pd.Series(["L3", "L1", "X", None, "L3"], dtype="category"),
+        pd.Series(["L3", "L1", "X", None, "L3"], dtype=pd.StringDtype("python")),
+    ],
+    ids=["str", "object", "category", "python-string"],
+)
+def test_positions_with_absent_and_missing(values):
+    np.testing.assert_array_equal(index_positions(values, KEYS), [2, 0, -1, -1, 2])
+
+
+def test_numbers_are_compared_as_text():
+    pos = index_positions(pd.Series([2, 1, 7]), pd.Index(["1", "2"], dtype="str"))
+    np.testing.assert_array_equal(pos, [1, 0, -1])
+
+
+def test_empty_inputs():
+    assert len(index_positions(pd.Series([], dtype="str"), KEYS)) == 0
+    np.testing.assert_array_equal(
+        index_positions(pd.Series(["L1"], dtype="object"), pd.Index([], dtype="str")), [-1]
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abc", max_size=3), unique=True, max_size=8),
+    st.lists(st.text(alphabet="abcd", max_size=3), max_size=30),
+)
+def test_matches_get_indexer(keys, values):
+    index = pd.Index(keys, dtype="str")
+    expected = index.get_indexer(pd.Index(values, dtype="str"))
+    for dtype in ("str", "object"):
+        got = index_positions(pd.Series(values, dtype=dtype), index)
+        np.testing.assert_array_equal(got, expected)

@@ -1,0 +1,182 @@
+"""The benchmark's three implementations agree, and `make bench --quick` prints its report.
+
+No timing is asserted here: speed is what the benchmark prints, not what tests check. What is
+checked is that leadnb, the DuckDB SQL and the pandas baseline compute the same numbers (on
+hand-made edge cases with hand-computed answers, and on the quick sample), so the comparison the
+benchmark prints is a comparison of equals.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks import baseline, duck  # benchmarks/ lives at the root (pytest pythonpath)
+from benchmarks import run as bench
+from leadnb import funnel, scoring
+
+AS_OF = pd.Timestamp("2026-01-31")
+
+
+@pytest.fixture(scope="module")
+def con():
+    c = duck.connect(threads=1)
+    yield c
+    c.close()
+
+
+def _rules() -> scoring.ScoringConfig:
+    return scoring.ScoringConfig.from_dict(
+        {
+            "categories": {"content": {"cap": 6}},
+            "rules": [
+                {"name": "reads", "category": "content", "points": 2, "cap": 5,
+                 "window_days": 10, "when": {"event_type": "content_read"}},
+                {"name": "long read", "category": "content", "points": 4, "half_life_days": 5,
+                 "when": {"event_type": "content_read", "min_duration_s": 100}},
+                {"name": "pricing", "category": "tags", "points": 10, "once": True,
+                 "when": {"event_type": "tag_added", "value": ["pricing_request"]}},
+                {"name": "left group", "category": "behaviour", "points": -3, "cap": 4,
+                 "when": {"event_type": "group_leave"}},
+                {"name": "phone", "category": "profile", "points": 5,
+                 "when": {"field": "phone", "present": True}},
+                {"name": "icp", "category": "profile", "points": 2,
+                 "when": {"field": "industry", "in": ["Software"]}},
+            ],
+        },
+        Path("."),
+    )  # fmt: skip
+
+
+def _edge_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c"],
+            "phone": ["  ", "123", None],
+            "industry": [" software ", None, "retail"],
+        }
+    ).astype("str")
+    rows = [
+        ("a", "2026-01-30 10:00", "content_read", None, 200.0),  # 14 hours old: both rules
+        ("a", "2026-01-10 10:00", "content_read", None, 50.0),  # outside the 10-day window
+        ("a", "2026-01-31 18:00", "content_read", None, None),  # later on the as_of day: age 0
+        ("a", "2026-02-01 09:00", "content_read", None, 500.0),  # after as_of: never counts
+        ("a", "2026-01-01 09:00", "tag_added", "pricing_request", None),
+        ("a", "2026-01-20 09:00", "tag_added", "pricing_request", None),  # once: counted once
+        ("a", "2026-01-05 09:00", "group_leave", None, None),
+        ("a", "2026-01-06 09:00", "group_leave", None, None),  # -6, capped at -4
+        ("b", None, "content_read", None, 300.0),  # no timestamp: ignored
+        ("b", "2026-01-02 09:00", "tag_added", None, None),  # no value: no points
+        ("zz", "2026-01-02 09:00", "tag_added", "pricing_request", None),  # unknown lead
+    ]
+    events = pd.DataFrame(rows, columns=["lead_id", "ts", "event_type", "value", "duration_s"])
+    events = events.astype({"lead_id": "str", "event_type": "str", "value": "str"})
+    events["ts"] = pd.to_datetime(events["ts"]).astype("datetime64[us]")
+    return leads, events
+
+
+def test_scoring_three_ways_on_edge_cases_match_hand_computed_points(con) -> None:
+    leads, events = _edge_tables()
+    cfg = _rules()
+    ours = scoring.score(leads, events, cfg, AS_OF)
+    sql = duck.score(con, leads, events, cfg, AS_OF)
+    plain = baseline.score(leads, events, cfg, AS_OF)
+    # hand-computed: lead a reads twice within 10 days (4 points), one long read 14 hours
+    # before as_of (4 * 0.5 ** (14 / 24 / 5)), content capped at 6; pricing once 10; left twice
+    # -6 capped at -4; blank phone is missing; " software " is in the ICP list.
+    long_read = 4 * 0.5 ** (14 / 24 / 5)
+    expected = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c"],
+            "score": [6 + 10 - 4 + 2, 5.0, 0.0],
+            "rule:reads": [4.0, 0, 0],
+            "rule:long read": [long_read, 0, 0],
+            "content": [6.0, 0, 0],
+            "rule:pricing": [10.0, 0, 0],
+            "rule:left group": [-4.0, 0, 0],
+            "rule:phone": [0.0, 5, 0],
+            "rule:icp": [2.0, 0, 0],
+        }
+    )
+    for got in (ours, sql, plain):
+        got = got.set_index("lead_id").loc[["a", "b", "c"]]
+        for col in expected.columns[1:]:
+            np.testing.assert_allclose(got[col].to_numpy(float), expected[col], err_msg=col)
+    assert bench.compare_scores(ours, sql, "sql") < 1e-12
+    assert bench.compare_scores(ours, plain, "pandas") < 1e-12
+
+
+def test_compare_scores_detects_a_difference() -> None:
+    leads, events = _edge_tables()
+    ours = scoring.score(leads, events, _rules(), AS_OF)
+    other = ours.copy()
+    other.loc[1, "rule:phone"] = 4.0
+    with pytest.raises(bench.Mismatch, match="rule:phone"):
+        bench.compare_scores(ours, other, "changed")
+
+
+def test_stage_dates_three_ways_on_messy_history(con) -> None:
+    cfg = funnel.FunnelConfig.from_dict({"aliases": {"Sales Qualified": "sql", "Won": "customer"}})
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c"],
+            "created_at": pd.to_datetime(["2025-01-10", "2025-01-20", "2025-02-03"]),
+        }
+    ).astype({"lead_id": "str", "created_at": "datetime64[us]"})
+    stages = pd.DataFrame(
+        [
+            ("a", " mql ", "2025-01-15"),
+            ("a", "MQL", "2025-01-12"),  # re-entry: the first date counts
+            ("a", "sales qualified", "2025-03-01"),
+            ("b", "Won", "2025-02-20"),  # skipped stages: implied at the won date
+            ("b", "Lost", "2025-02-01"),
+            ("b", "Nurturing", "2025-01-25"),  # unknown stage: ignored
+            ("zz", "mql", "2025-01-25"),  # unknown lead: ignored
+            ("c", "mql", None),  # no date: ignored
+        ],
+        columns=["lead_id", "stage", "entered_at"],
+    ).astype({"lead_id": "str", "stage": "str"})
+    stages["entered_at"] = pd.to_datetime(stages["entered_at"]).astype("datetime64[us]")
+    ours = funnel.stage_dates(leads, stages, cfg)
+    sql_wide, _ = duck.stage_dates_and_cohorts(con, leads, stages, cfg, "sql", AS_OF, 2)
+    plain = baseline.stage_dates(leads, stages, cfg)
+    assert ours.loc[0, "mql_at"] == pd.Timestamp("2025-01-12")
+    assert ours.loc[0, "sql_at"] == pd.Timestamp("2025-03-01")
+    assert (
+        ours.loc[1, ["mql_at", "sql_at", "opportunity_at", "customer_at"]]
+        .eq(pd.Timestamp("2025-02-20"))
+        .all()
+    )
+    assert ours.loc[1, "lost_at"] == pd.Timestamp("2025-02-01")
+    assert ours.loc[2, ["mql_at", "lost_at"]].isna().all()
+    bench.compare_wide(ours, sql_wide, "sql")
+    bench.compare_wide(ours, plain, "pandas")
+
+
+def test_quick_benchmark_runs_agrees_and_prints_report(tmp_path, capsys) -> None:
+    assert bench.main(["--quick", "--data-root", str(tmp_path), "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    for expected in (
+        "leadnb benchmark: 2,000 leads",
+        "DuckDB threads: 1",
+        "1. Scoring, demo rules (15 rules)",
+        "leadnb score()",
+        "DuckDB SQL to pandas",
+        "DuckDB, query alone",
+        "pandas merge/groupby",
+        "agree: yes (score, categories and 15 rule columns",
+        "ratio leadnb / DuckDB",
+        "peak extra memory of one leadnb score() call",
+        "2. Per-lead stage dates + cohort matrix",
+        "3. Full demo run: not run",
+        "Targets (from issue 8)",
+        "stage dates + cohort matrix < 3 s at 1M leads",
+    ):
+        assert expected in out, expected
+    assert sum(line.startswith(("  PASS", "  MISS", "  ----")) for line in out.splitlines()) == 5
+    saved = json.loads((tmp_path / "results-2000.json").read_text())
+    assert saved["data"]["leads"] == 2000 and saved["stages"]["cells"] > 0
