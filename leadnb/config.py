@@ -112,15 +112,28 @@ def parse_date(value: Any, where: str, *, file: str | None = None) -> pd.Timesta
 class RunConfig:
     name: str = "leadnb"
     as_of: pd.Timestamp | None = None
+    # where per-lead work (scoring, stage dates) runs: unset = this process, "local" = a Dask
+    # LocalCluster, or a scheduler address such as tcp://10.0.0.5:8786 (see leadnb.scale)
+    dask_scheduler: str | None = None
 
     @classmethod
     def from_dict(cls, d: Any, base_dir: Path, *, file: str | None = None) -> RunConfig:
-        d = check_keys(d, ("name", "as_of"), "run", file=file)
+        d = check_keys(d, ("name", "as_of", "dask_scheduler"), "run", file=file)
         name = expect_type(d.get("name", "leadnb"), str, "run.name", file=file)
         as_of = d.get("as_of")
+        scheduler = d.get("dask_scheduler")
+        if scheduler is not None:
+            scheduler = expect_type(scheduler, str, "run.dask_scheduler", file=file).strip()
+            if scheduler and scheduler != "local" and "://" not in scheduler:
+                raise ParamsError(
+                    f"run.dask_scheduler must be 'local' or a scheduler address, got {scheduler!r}",
+                    file=file,
+                    fix="write the address with its protocol, e.g. tcp://10.0.0.5:8786",
+                )
         return cls(
             name=name,
             as_of=None if as_of in (None, "") else parse_date(as_of, "run.as_of", file=file),
+            dask_scheduler=scheduler or None,
         )
 
 

@@ -45,6 +45,11 @@ class NotebookContext:
         )
 
     @property
+    def scheduler(self) -> str | None:
+        """The params file's ``run.dask_scheduler``: where per-lead work runs (None: here)."""
+        return self.params.run.dask_scheduler
+
+    @property
     def section(self) -> dict[str, Any]:
         """This notebook's own section of the params file."""
         return self.params.notebook(self.name)

@@ -43,6 +43,20 @@ def test_minimal_params_and_paths(tmp_path: Path, write_params) -> None:
     assert p.notebook("ab_testing") == {}
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("local", "local"),
+        (" tcp://10.0.0.5:8786 ", "tcp://10.0.0.5:8786"),
+    ],
+)
+def test_dask_scheduler(write_params, value, expected) -> None:
+    run = {"name": "crm"} if value is None else {"dask_scheduler": value}
+    assert load_params(write_params({"run": run})).run.dask_scheduler == expected
+
+
 def test_sql_source(write_params) -> None:
     p = load_params(
         write_params({"data": {"leads": {"sql": "select * from leads", "url_env": "CRM_DB_URL"}}})
@@ -96,6 +110,8 @@ def test_no_as_of_is_an_error_only_when_asked(write_params) -> None:
         ),
         ({"run": {"as_of": "30/06/2026"}}, "run.as_of must be a date written YYYY-MM-DD", "2026"),
         ({"run": {"name": 5}}, "run.name must be str", ""),
+        ({"run": {"dask_scheduler": 8786}}, "run.dask_scheduler must be str", ""),
+        ({"run": {"dask_scheduler": "10.0.0.5:8786"}}, "'local' or a scheduler address", "tcp://"),
         ({"ab_testing": ["x"]}, "ab_testing must be a mapping", ""),
     ],
 )
