@@ -337,6 +337,25 @@ def params_from_dict(raw: Any, *, path: Path | None = None) -> Params:
     return Params(path=path, raw=raw, run=run, data=data, sections=sections, notebooks=notebooks)
 
 
+def read_yaml(path: Path, what: str) -> Any:
+    """Parse a YAML file; invalid YAML or non-UTF-8 text raises :class:`ParamsError` naming
+    ``what`` (e.g. "the params file"), the file, and the line and column of the problem."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParamsError(
+            f"{what} is not valid YAML{at}: {getattr(exc, 'problem', exc)}",
+            file=str(path),
+            fix="check indentation and quoting near that line",
+        ) from None
+    except UnicodeDecodeError:
+        raise ParamsError(
+            f"{what} is not UTF-8 text", file=str(path), fix="save it as UTF-8"
+        ) from None
+
+
 def load_params(path: str | Path) -> Params:
     """Read, check and parse a params YAML file. Raises :class:`ParamsError` on any problem."""
     path = Path(path).resolve()
@@ -346,20 +365,7 @@ def load_params(path: str | Path) -> Params:
             file=str(path),
             fix="pass the path of a params YAML file, e.g. params/demo.yaml",
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParamsError(
-            f"the params file is not valid YAML{at}: {getattr(exc, 'problem', exc)}",
-            file=str(path),
-            fix="check indentation and quoting near that line",
-        ) from None
-    except UnicodeDecodeError:
-        raise ParamsError(
-            "the params file is not UTF-8 text", file=str(path), fix="save it as UTF-8"
-        ) from None
+    raw = read_yaml(path, "the params file")
     return params_from_dict(raw, path=path)
 
 
@@ -373,6 +379,7 @@ __all__ = [
     "check_keys",
     "expect_type",
     "load_params",
+    "read_yaml",
     "params_from_dict",
     "parse_date",
 ]

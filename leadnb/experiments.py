@@ -40,9 +40,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 
-from leadnb.config import check_keys, expect_type, parse_date
+from leadnb.config import check_keys, expect_type, parse_date, read_yaml
 from leadnb.errors import DataError, ParamsError
 
 REGISTRATION_KEYS = (
@@ -389,16 +388,7 @@ def describe(reg: Registration) -> str:
 def load_registration(path: str | Path) -> Registration:
     """Read one registration YAML file."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise ParamsError(
-            f"the registration file is not valid YAML{at}: {getattr(exc, 'problem', exc)}",
-            file=str(path),
-            fix="check indentation and quoting near that line",
-        ) from None
+    raw = read_yaml(path, "the registration file")
     if isinstance(raw, list):
         raise ParamsError(
             "a registration file holds one experiment (a mapping), not a list",

@@ -53,10 +53,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from leadnb.arrays import index_positions
-from leadnb.config import check_keys, expect_type
+from leadnb.config import check_keys, expect_type, read_yaml
 from leadnb.errors import DataError, Issue, ParamsError
 
 FAMILIES = ("tags", "content", "behaviour", "profile")
@@ -190,16 +189,7 @@ def _read_rules_file(path: Path) -> tuple[Any, Any]:
             file=str(path),
             fix="check scoring.rules in the params file (a path relative to the params file)",
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise ParamsError(
-            f"the scoring rules file is not valid YAML{at}: {getattr(exc, 'problem', exc)}",
-            file=str(path),
-            fix="check indentation and quoting near that line",
-        ) from None
+    raw = read_yaml(path, "the scoring rules file")
     if isinstance(raw, list):
         return None, raw
     raw = check_keys(raw, ("categories", "rules"), "the rules file (top level)", file=str(path))
