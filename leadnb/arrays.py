@@ -6,12 +6,37 @@ helpers do it without a Python object per row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["index_positions"]
+__all__ = ["NAT_US", "index_positions", "per_distinct", "to_us"]
+
+NAT_US = np.iinfo(np.int64).min  # NaT as int64 microseconds
+
+
+def to_us(values: Any) -> np.ndarray:
+    """Datetimes (any unit) as int64 microseconds; NaT becomes :data:`NAT_US`.
+
+    A ``datetime64[us]`` column (the canonical dtype) is viewed, not copied.
+    """
+    arr = np.asarray(pd.to_datetime(values)).astype("datetime64[us]", copy=False)
+    return arr.view("int64")
+
+
+def per_distinct(s: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``func`` applied to ``s`` as text, computed once per distinct value (NA stays NA).
+
+    A column such as industry or stage name has millions of rows but a few dozen values, and
+    string methods such as ``casefold`` run in Python per value.
+    """
+    codes, uniques = pd.factorize(s.astype("str"))
+    done = func(pd.Series(uniques, dtype="str"))
+    return pd.Series(done.array.take(codes, allow_fill=True), index=s.index, dtype="str")
 
 
 def _arrow_text(s: pd.Series) -> pa.ChunkedArray | None:

@@ -337,9 +337,12 @@ def params_from_dict(raw: Any, *, path: Path | None = None) -> Params:
     return Params(path=path, raw=raw, run=run, data=data, sections=sections, notebooks=notebooks)
 
 
-def read_yaml(path: Path, what: str) -> Any:
+def read_yaml(path: Path, what: str, *, missing_fix: str | None = None) -> Any:
     """Parse a YAML file; invalid YAML or non-UTF-8 text raises :class:`ParamsError` naming
-    ``what`` (e.g. "the params file"), the file, and the line and column of the problem."""
+    ``what`` (e.g. "the params file"), the file, and the line and column of the problem. With
+    ``missing_fix``, a missing file is a :class:`ParamsError` with that fix."""
+    if missing_fix is not None and not path.exists():
+        raise ParamsError(f"{what} not found: {path}", file=str(path), fix=missing_fix)
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -359,13 +362,11 @@ def read_yaml(path: Path, what: str) -> Any:
 def load_params(path: str | Path) -> Params:
     """Read, check and parse a params YAML file. Raises :class:`ParamsError` on any problem."""
     path = Path(path).resolve()
-    if not path.exists():
-        raise ParamsError(
-            f"params file not found: {path}",
-            file=str(path),
-            fix="pass the path of a params YAML file, e.g. params/demo.yaml",
-        )
-    raw = read_yaml(path, "the params file")
+    raw = read_yaml(
+        path,
+        "the params file",
+        missing_fix="pass the path of a params YAML file, e.g. params/demo.yaml",
+    )
     return params_from_dict(raw, path=path)
 
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadnb.arrays import index_positions
+from leadnb.arrays import NAT_US, index_positions, per_distinct, to_us
 from leadnb.config import check_keys, expect_type, parse_date
 from leadnb.errors import DataError, ParamsError
 from leadnb.stats import wilson
@@ -54,7 +54,6 @@ FUNNEL_KEYS = (
     "qualification_change",
 )
 _PERIOD_RE = re.compile(r"^([1-9][0-9]*)D$")
-_NAT = np.iinfo(np.int64).min  # NaT as int64
 _NOT_REACHED = np.iinfo(np.int64).max  # a missing stage date while taking minimums
 
 
@@ -177,10 +176,9 @@ def _map_names(stage: pd.Series, config: FunnelConfig) -> pd.Series:
     """
     lookup = {s.casefold(): s for s in config.all_stages}
     lookup.update({str(k).strip().casefold(): v for k, v in config.aliases.items()})
-    codes, uniques = pd.factorize(stage.astype("str"))
-    text = pd.Series(uniques, dtype="str")
-    names = text.str.strip().str.casefold().map(lookup).fillna(text).astype("str")
-    return pd.Series(names.array.take(codes, allow_fill=True), index=stage.index, dtype="str")
+    return per_distinct(
+        stage, lambda text: text.str.strip().str.casefold().map(lookup).fillna(text).astype("str")
+    )
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
@@ -268,8 +266,8 @@ def stage_dates(
     later = config.all_stages[1:]
     pos = index_positions(entries["lead_id"], keys)
     code = index_positions(entries["stage"], pd.Index(later, dtype="str"))
-    when = np.asarray(entries["entered_at"]).astype("datetime64[us]", copy=False).view("int64")
-    ok = (pos >= 0) & (code >= 0) & (when != _NAT)
+    when = to_us(entries["entered_at"])
+    ok = (pos >= 0) & (code >= 0) & (when != NAT_US)
     first = np.full((len(later), len(keys)), _NOT_REACHED, dtype="int64")
     np.minimum.at(first, (code[ok], pos[ok]), when[ok])
     if config.skipped_stages == "imply":
@@ -284,7 +282,7 @@ def stage_dates(
     out["created_at"] = out["created_at"].astype("datetime64[us]")
     out["lead_at"] = out["created_at"]
     for i, stage in enumerate(later):
-        out[f"{stage}_at"] = np.where(first[i] == _NOT_REACHED, _NAT, first[i]).view(
+        out[f"{stage}_at"] = np.where(first[i] == _NOT_REACHED, NAT_US, first[i]).view(
             "datetime64[us]"
         )
     for c in keep:

@@ -204,7 +204,7 @@ def _npartitions(frames: Sequence[Any], npartitions: int | None) -> int:
 
 def _score_part(
     leads: pd.DataFrame,
-    events: pd.DataFrame | None,
+    events: pd.DataFrame | None = None,
     *,
     config: scoring.ScoringConfig,
     as_of: pd.Timestamp,
@@ -244,26 +244,8 @@ def score(
     leads_d, events_d = partition_by_lead(leads, events, npartitions=n)
     kwargs = {"config": config, "as_of": as_of, "at": at}
     if events_d is None:
-        return _apply(_score_leads_only, (leads_d,), **kwargs)
+        return _apply(_score_part, (leads_d,), **kwargs)
     return _apply(_score_part, (leads_d, events_d), **kwargs)
-
-
-def _score_leads_only(leads: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
-    return _score_part(leads, None, **kwargs)
-
-
-def _dates_part(
-    leads: pd.DataFrame,
-    stages: pd.DataFrame | None,
-    *,
-    config: funnel.FunnelConfig,
-    keep: tuple[str, ...],
-) -> pd.DataFrame:
-    return funnel.stage_dates(leads, stages, config, keep=keep)
-
-
-def _dates_leads_only(leads: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
-    return _dates_part(leads, None, **kwargs)
 
 
 def stage_dates(
@@ -287,10 +269,10 @@ def stage_dates(
         if not _is_dask(leads_d):
             n = _npartitions((leads_d,), npartitions)
             leads_d = dd.from_pandas(_lead_column(leads_d, "leads"), npartitions=n, sort=False)
-        return _apply(_dates_leads_only, (leads_d,), **kwargs)
+        return _apply(funnel.stage_dates, (leads_d,), **kwargs)
     n = _npartitions((leads, stages), npartitions)
     leads_d, stages_d = partition_by_lead(leads, stages, npartitions=n)
-    return _apply(_dates_part, (leads_d, stages_d), **kwargs)
+    return _apply(funnel.stage_dates, (leads_d, stages_d), **kwargs)
 
 
 def client_for(

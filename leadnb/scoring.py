@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadnb.arrays import index_positions
+from leadnb.arrays import NAT_US, index_positions, per_distinct, to_us
 from leadnb.config import check_keys, expect_type, read_yaml
 from leadnb.errors import DataError, Issue, ParamsError
 
@@ -77,7 +77,6 @@ RULE_PREFIX = "rule:"
 _TRUE_TOKENS = ("yes", "true", "y", "1", "t")
 _FALSE_TOKENS = ("no", "false", "n", "0", "f")
 _US_PER_DAY = 86_400_000_000
-_NAT = np.iinfo(np.int64).min
 
 
 @dataclass(frozen=True)
@@ -183,13 +182,11 @@ class ScoringConfig:
 
 
 def _read_rules_file(path: Path) -> tuple[Any, Any]:
-    if not path.exists():
-        raise ParamsError(
-            f"scoring rules file not found: {path}",
-            file=str(path),
-            fix="check scoring.rules in the params file (a path relative to the params file)",
-        )
-    raw = read_yaml(path, "the scoring rules file")
+    raw = read_yaml(
+        path,
+        "the scoring rules file",
+        missing_fix="check scoring.rules in the params file (a path relative to the params file)",
+    )
     if isinstance(raw, list):
         return None, raw
     raw = check_keys(raw, ("categories", "rules"), "the rules file (top level)", file=str(path))
@@ -459,15 +456,6 @@ class _Encoded:
     value_cats: pd.Index  # the values named by the rules
 
 
-def _to_us(values: Any) -> np.ndarray:
-    """Datetimes (any unit) as int64 microseconds; NaT becomes the minimum int64.
-
-    A ``datetime64[us]`` column (the canonical dtype) is viewed, not copied.
-    """
-    arr = np.asarray(pd.to_datetime(values)).astype("datetime64[us]", copy=False)
-    return arr.view("int64")
-
-
 def _encode(
     events: pd.DataFrame, lead_index: pd.Index, cutoff_us: np.ndarray, rules: Sequence[Rule]
 ) -> _Encoded:
@@ -497,7 +485,7 @@ def _encode(
             for t in with_values
         }
         pos = pos_job.result()
-    ts = _to_us(events["ts"])
+    ts = to_us(events["ts"])
     duration = None
     if with_duration:
         dur = events["duration_s"]
@@ -508,7 +496,7 @@ def _encode(
     for t, idx in rows.items():
         p, when, val = pos[idx], ts[idx], values.get(t)
         limit = cutoff_us[np.maximum(p, 0)] if cutoff_us.ndim else cutoff_us
-        ok = (p >= 0) & (when != _NAT) & (when <= limit)
+        ok = (p >= 0) & (when != NAT_US) & (when <= limit)
         if not ok.all():  # usually every event is usable: then nothing is copied
             idx, p, when = idx[ok], p[ok], when[ok]
             val = None if val is None else val[ok]
@@ -555,14 +543,8 @@ def _event_rule(rule: Rule, enc: _Encoded, ref_us: np.ndarray, n: int) -> np.nda
 
 
 def _text(s: pd.Series) -> pd.Series:
-    """``s`` as stripped, case-folded text (NA stays NA).
-
-    Folded once per distinct value: a leads column such as industry has a million rows but a
-    few dozen values, and ``casefold`` runs in Python.
-    """
-    codes, uniques = pd.factorize(s.astype("str"))
-    folded = pd.Series(uniques, dtype="str").str.strip().str.casefold()
-    return pd.Series(folded.array.take(codes, allow_fill=True), index=s.index, dtype="str")
+    """``s`` as stripped, case-folded text (NA stays NA)."""
+    return per_distinct(s, lambda text: text.str.strip().str.casefold())
 
 
 def field_mask(leads: pd.DataFrame, cond: FieldCondition) -> np.ndarray:
@@ -625,8 +607,8 @@ def _cutoffs(
     broadcast, so no per-event lookup of the lead's cutoff is needed.
     """
     as_of = pd.Timestamp(as_of)
-    as_of_us = _to_us([as_of])[0]
-    last_us = _to_us([as_of.normalize() + pd.Timedelta(days=1)])[0] - 1
+    as_of_us = to_us([as_of])[0]
+    last_us = to_us([as_of.normalize() + pd.Timedelta(days=1)])[0] - 1
     n = len(leads)
     if at is None:
         return np.asarray(last_us, dtype="int64"), np.asarray(as_of_us, dtype="int64")
@@ -636,7 +618,7 @@ def _cutoffs(
         aligned = at
     else:
         aligned = at.reindex(pd.Index(leads["lead_id"].astype("str")))
-    vals = _to_us(aligned)
+    vals = to_us(aligned)
     nat = np.iinfo(np.int64).min
     # no decision time, or one on/after as_of: scored as of as_of (the whole day)
     vals = np.where((vals == nat) | (vals >= as_of_us), last_us, vals)
