@@ -54,7 +54,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadnb.arrays import NAT_US, index_positions, per_distinct, to_us
+from leadnb.arrays import (
+    NAT_US,
+    code_pieces,
+    codes_at,
+    index_positions,
+    to_us,
+)
 from leadnb.config import check_keys, expect_type, read_yaml
 from leadnb.errors import DataError, Issue, ParamsError
 
@@ -437,91 +443,157 @@ def validate_rules(
 # Scoring
 
 
-@dataclass(frozen=True)
-class _TypeRows:
-    """The usable events of one event type (known lead, dated, not after the lead's cutoff) as
-    compact columns, one entry per event."""
-
-    pos: np.ndarray  # lead position
-    ts: np.ndarray  # microseconds since epoch
-    value: np.ndarray | None  # position in the rules' values; -1 for any other value or NA
-    duration: np.ndarray | None  # duration_s (NaN when missing)
+def _small_int(k: int) -> type[np.signedinteger[Any]]:
+    """The narrowest signed integer type holding codes -1 .. k-1."""
+    return np.int8 if k < 127 else np.int16 if k < 32_767 else np.int32
 
 
-@dataclass(frozen=True)
-class _Encoded:
-    """The events the rules look at, split once by event type (see :func:`_encode`)."""
+def _event_points(
+    events: pd.DataFrame,
+    lead_index: pd.Index,
+    cutoff_us: np.ndarray,
+    ref_us: np.ndarray,
+    rules: Sequence[Rule],
+    out: Mapping[str, np.ndarray],
+) -> None:
+    """Add every event rule's points into ``out[rule.column]`` (one float per lead, zeros).
 
-    types: dict[str, _TypeRows]
-    value_cats: pd.Index  # the values named by the rules
+    Two passes over the events, so that no temporary is as long as the events table but the
+    lead positions and a one-byte code per event:
 
+    1. codes: every event's lead_id becomes a lead position (one Arrow hash of 20 million
+       strings against a million leads, the costliest step, in a second thread) while this
+       thread turns each event type into a one-byte code (-1 for types no rule names) and, for
+       the types that have value rules, each value into a code too.
+    2. rules, a piece of at most :data:`~leadnb.arrays.PIECE_ROWS` events at a time: each rule's events
+       are picked from the piece by code, checked against the lead's cutoff, weighted by window
+       and decay, and added to their leads with ``np.add.at`` (or ``np.maximum.at`` for
+       ``once``). The piece's temporaries fit in the CPU cache and their memory is reused from
+       piece to piece, so the work touches little fresh memory (on VMs, where first touches of
+       memory are slow, that is most of the difference).
 
-def _encode(
-    events: pd.DataFrame, lead_index: pd.Index, cutoff_us: np.ndarray, rules: Sequence[Rule]
-) -> _Encoded:
-    """Split the events the rules use by event type, into compact per-type columns.
-
-    The longest step is mapping every event's lead_id onto a lead position (one hash of 20
-    million strings for a million leads); it runs in a second thread (Arrow releases the GIL)
-    while this one finds each type's rows and, for types with value rules, their values. Event
-    types no rule names (e.g. email opens) are never looked at again.
+    Each lead's points are summed in event order, exactly as one ``np.bincount`` would.
     """
     conds = [r.when for r in rules if isinstance(r.when, EventCondition)]
     type_cats = pd.Index(sorted({c.event_type for c in conds}), dtype="str")
     value_cats = pd.Index(sorted({v for c in conds for v in c.values or ()}), dtype="str")
-    with_values = {c.event_type for c in conds if c.values is not None} if "value" in events else ()
-    with_duration = (
-        {c.event_type for c in conds if c.min_duration_s is not None}
-        if "duration_s" in events
-        else ()
-    )
+    has_values = "value" in events.columns
+    has_duration = "duration_s" in events.columns
+    by_type: dict[int, list[Rule]] = {}
+    for r in rules:
+        assert isinstance(r.when, EventCondition)
+        if (r.when.values is not None and not has_values) or (
+            r.when.min_duration_s is not None and not has_duration
+        ):
+            continue  # the column the rule needs is absent: it never fires
+        by_type.setdefault(int(type_cats.get_loc(r.when.event_type)), []).append(r)
+    value_types = [i for i, rs in by_type.items() if any(r.when.values is not None for r in rs)]
+    # a value is stored as its position in value_cats + 1 (0: any other value, or none), so a
+    # rule's values are a lookup table: wanted[code] is True for the values the rule names
+    wanted: dict[str, np.ndarray] = {}
+    for rs in by_type.values():
+        for r in rs:
+            if isinstance(r.when, EventCondition) and r.when.values is not None:
+                wanted[r.name] = np.zeros(len(value_cats) + 1, dtype=bool)
+                wanted[r.name][value_cats.get_indexer(list(r.when.values)) + 1] = True
+    is_value_type = np.zeros(len(type_cats) + 1, dtype=bool)  # by type code + 1
+    is_value_type[np.asarray(value_types, dtype=int) + 1] = True
+    n_events = len(events)
+    type_code = np.empty(n_events, dtype=_small_int(len(type_cats)))
+    value_code = np.empty(n_events, dtype=_small_int(len(value_cats) + 1)) if value_types else None
+    value_col = events["value"] if value_code is not None else None
+    counts = np.zeros(len(type_cats) + 1, dtype="int64")  # events per type code + 1
+
+    def fill_values(pieces: Sequence[tuple[int, int]]) -> None:
+        assert value_code is not None and value_col is not None
+        for start, stop in pieces:
+            local = np.flatnonzero(is_value_type[type_code[start:stop] + 1])
+            value_code[start + local] = codes_at(value_col, value_cats, start, local) + 1
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         pos_job = pool.submit(index_positions, events["lead_id"], lead_index)
-        type_codes = index_positions(events["event_type"], type_cats)
-        rows = {t: np.flatnonzero(type_codes == i) for i, t in enumerate(type_cats)}
-        del type_codes
-        values = {
-            t: index_positions(pd.Series(events["value"].array.take(rows[t])), value_cats)
-            for t in with_values
-        }
+        pieces: list[tuple[int, int]] = []  # (start, stop) of each piece of events
+        for start, codes in code_pieces(events["event_type"], type_cats):
+            type_code[start : start + len(codes)] = codes
+            counts += np.bincount(codes + 1, minlength=len(counts))
+            pieces.append((start, start + len(codes)))
+        if value_code is not None:  # half of the values here, half once the positions are done
+            half = len(pieces) // 2
+            values_job = pool.submit(fill_values, pieces[half:])
+            fill_values(pieces[:half])
+            values_job.result()
         pos = pos_job.result()
     ts = to_us(events["ts"])
     duration = None
-    if with_duration:
+    if any(r.when.min_duration_s is not None for rs in by_type.values() for r in rs):
         dur = events["duration_s"]
         if not pd.api.types.is_numeric_dtype(dur):
             dur = pd.to_numeric(dur, errors="coerce")
         duration = dur.to_numpy(dtype="float64", na_value=np.nan)  # float64: a view, no copy
-    types = {}
-    for t, idx in rows.items():
-        p, when, val = pos[idx], ts[idx], values.get(t)
-        limit = cutoff_us[np.maximum(p, 0)] if cutoff_us.ndim else cutoff_us
-        ok = (p >= 0) & (when != NAT_US) & (when <= limit)
-        if not ok.all():  # usually every event is usable: then nothing is copied
-            idx, p, when = idx[ok], p[ok], when[ok]
-            val = None if val is None else val[ok]
-        dur = duration[idx] if duration is not None and t in with_duration else None
-        types[t] = _TypeRows(pos=p, ts=when, value=val, duration=dur)
-    return _Encoded(types=types, value_cats=value_cats)
+
+    def score_types(type_ids: Sequence[int]) -> None:
+        for start, stop in pieces:
+            piece = slice(start, stop)
+            codes = type_code[piece]
+            for i in type_ids:
+                local = np.flatnonzero(codes == i)
+                if not len(local):
+                    continue
+                p, when = pos[piece][local], ts[piece][local]
+                limit = cutoff_us[np.maximum(p, 0)] if cutoff_us.ndim else cutoff_us
+                ok = (p >= 0) & (when != NAT_US) & (when <= limit)
+                if not ok.all():
+                    local, p, when = local[ok], p[ok], when[ok]
+                val = None if value_code is None else value_code[piece][local]
+                dur = None if duration is None else duration[piece][local]
+                for r in by_type[i]:
+                    _add_rule(r, p, when, val, dur, wanted.get(r.name), ref_us, out[r.column])
+
+    # two threads, each with whole event types (so each lead's points are still summed in event
+    # order, and no two threads write the same column); NumPy releases the GIL in its loops
+    halves = _split_by_weight({i: int(counts[i + 1]) for i in by_type}, 2)
+    if halves:
+        with ThreadPoolExecutor(max_workers=len(halves)) as pool:
+            for job in [pool.submit(score_types, h) for h in halves]:
+                job.result()
+    for r in rules:
+        out[r.column] *= r.points
 
 
-def _event_rule(rule: Rule, enc: _Encoded, ref_us: np.ndarray, n: int) -> np.ndarray:
+def _split_by_weight(weights: Mapping[int, int], parts: int) -> list[list[int]]:
+    """Keys dealt into at most ``parts`` non-empty groups of similar total weight (largest first,
+    each to the lightest group)."""
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    totals = [0] * parts
+    for key in sorted(weights, key=lambda k: -weights[k]):
+        g = totals.index(min(totals))
+        groups[g].append(key)
+        totals[g] += weights[key]
+    return [g for g in groups if g]
+
+
+def _add_rule(
+    rule: Rule,
+    pos: np.ndarray,
+    ts: np.ndarray,
+    value: np.ndarray | None,
+    duration: np.ndarray | None,
+    wanted: np.ndarray | None,
+    ref_us: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Add one piece's matching events of ``rule`` to ``out`` (counts or weights; the caller
+    multiplies by the points once at the end)."""
     cond = rule.when
     assert isinstance(cond, EventCondition)
-    rows = enc.types.get(cond.event_type)
-    if rows is None:
-        return np.zeros(n)
     keep = None
-    if cond.values is not None:
-        if rows.value is None:
-            return np.zeros(n)
-        keep = np.isin(rows.value, enc.value_cats.get_indexer(list(cond.values)))
-    if cond.min_duration_s is not None:
-        if rows.duration is None:
-            return np.zeros(n)
-        long_enough = rows.duration >= cond.min_duration_s  # NaN duration never passes
+    if wanted is not None and value is not None:
+        keep = wanted[value]
+    if cond.min_duration_s is not None and duration is not None:
+        long_enough = duration >= cond.min_duration_s  # NaN duration never passes
         keep = long_enough if keep is None else keep & long_enough
-    pos, ts = (rows.pos, rows.ts) if keep is None else (rows.pos[keep], rows.ts[keep])
+    if keep is not None:
+        pos, ts = pos[keep], ts[keep]
     weight = None  # each event counts 1 unless its points decay
     if rule.window_days is not None or rule.half_life_days is not None:
         # an event later on the as_of day is "now": age 0, never a weight above 1
@@ -533,28 +605,34 @@ def _event_rule(rule: Rule, enc: _Encoded, ref_us: np.ndarray, n: int) -> np.nda
         if rule.half_life_days is not None:
             weight = np.power(0.5, age_days / rule.half_life_days)
     if rule.once:
-        best = np.zeros(n)
         if weight is None:
-            best[pos] = 1.0
+            out[pos] = 1.0
         else:
-            np.maximum.at(best, pos, weight)
-        return best * rule.points
-    return np.bincount(pos, weights=weight, minlength=n) * rule.points
-
-
-def _text(s: pd.Series) -> pd.Series:
-    """``s`` as stripped, case-folded text (NA stays NA)."""
-    return per_distinct(s, lambda text: text.str.strip().str.casefold())
+            np.maximum.at(out, pos, weight)
+    else:
+        np.add.at(out, pos, 1.0 if weight is None else weight)
 
 
 def field_mask(leads: pd.DataFrame, cond: FieldCondition) -> np.ndarray:
-    """Boolean array: which leads satisfy a field condition (missing values never do)."""
+    """Boolean array: which leads satisfy a field condition (missing values never do).
+
+    A text field is factorised once: its few thousand distinct values are stripped, case-folded
+    and tested, and the answers spread back to the million leads by code.
+    """
     s = leads[cond.field]
-    present = s.notna().to_numpy()
+    op, arg = cond.op, cond.arg
     is_text = not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s))
     if is_text:
-        present = present & (s.astype("str").str.strip() != "").fillna(False).to_numpy(dtype=bool)
-    op, arg = cond.op, cond.arg
+        codes, uniques = pd.factorize(s.astype("str"), use_na_sentinel=True)
+        distinct = pd.Series(uniques, dtype="str").str.strip()
+
+        def per_lead(hit: pd.Series) -> np.ndarray:
+            """A per-distinct-value answer as a per-lead one (missing: False)."""
+            return np.append(hit.fillna(False).to_numpy(dtype=bool), False)[codes]
+
+        present = per_lead(distinct != "")
+    else:
+        present = s.notna().to_numpy()
     if op == "present":
         return present if arg else ~present
 
@@ -565,7 +643,7 @@ def field_mask(leads: pd.DataFrame, cond: FieldCondition) -> np.ndarray:
                 tokens.update(_TRUE_TOKENS if v else _FALSE_TOKENS)
             else:
                 tokens.add(str(v).strip().casefold())
-        return _text(s).isin(tokens).fillna(False).to_numpy(dtype=bool)
+        return per_lead(distinct.str.casefold().isin(tokens))
 
     if op in ("equals", "in"):
         vals = list(arg) if op == "in" else [arg]
@@ -579,8 +657,7 @@ def field_mask(leads: pd.DataFrame, cond: FieldCondition) -> np.ndarray:
         return out & present
     if op == "contains":
         needle = str(arg).strip().casefold()
-        hit = _text(s).str.contains(needle, regex=False)
-        return hit.fillna(False).to_numpy(dtype=bool) & present
+        return per_lead(distinct.str.casefold().str.contains(needle, regex=False)) & present
     lo, hi = {"gte": (arg, None), "lte": (None, arg), "between": arg}[op]
     if isinstance(lo, pd.Timestamp) or isinstance(hi, pd.Timestamp):
         vals = pd.to_datetime(s, errors="coerce")
@@ -659,8 +736,11 @@ def score(
     ids = pd.Index(leads["lead_id"].astype("str"))
     n = len(ids)
     cutoff_us, ref_us = _cutoffs(leads, as_of, at)
+    names = ["score", *config.categories, *config.rule_columns]
+    # the output's float columns as one block, filled in place: building the frame copies nothing
+    block = np.zeros((len(names), n))
+    column = dict(zip(names, block, strict=True))
     event_rules = [r for r in config.rules if r.is_event]
-    enc = None
     if event_rules and events is not None and len(events):
         missing = [c for c in ("lead_id", "ts", "event_type") if c not in events.columns]
         if missing:
@@ -681,12 +761,9 @@ def score(
                 count=len(dup),
                 fix="make lead_id unique in the leads table (leadnb validate lists them)",
             )
-        enc = _encode(events, ids, cutoff_us, event_rules)
-    names = ["score", *config.categories, *config.rule_columns]
-    # the output's float columns as one block, filled in place: building the frame copies nothing
-    block = np.zeros((len(names), n))
-    column = dict(zip(names, block, strict=True))
+        _event_points(events, ids, cutoff_us, ref_us, event_rules, column)
     for r in config.rules:
+        vals = column[r.column]
         if isinstance(r.when, FieldCondition):
             if r.when.field not in leads.columns:
                 raise DataError(
@@ -695,14 +772,10 @@ def score(
                     column=r.when.field,
                     fix="correct the rule's field or add the column (validate_rules lists these)",
                 )
-            vals = field_mask(leads, r.when) * r.points
-        elif enc is None:
-            vals = np.zeros(n)
-        else:
-            vals = _event_rule(r, enc, ref_us, n)
+            np.multiply(field_mask(leads, r.when), r.points, out=vals)
         if r.cap is not None:
-            vals = np.clip(vals, -r.cap, r.cap)
-        np.add(vals, 0.0, out=column[r.column])  # + 0.0 turns -0.0 into 0.0
+            np.clip(vals, -r.cap, r.cap, out=vals)
+        vals += 0.0  # turns -0.0 into 0.0
     for cat, cap in config.categories.items():
         total = column[cat]
         for r in config.rules:

@@ -50,3 +50,40 @@ def test_matches_get_indexer(keys, values):
     for dtype in ("str", "object"):
         got = index_positions(pd.Series(values, dtype=dtype), index)
         np.testing.assert_array_equal(got, expected)
+
+
+def _chunked_str(values: list, size: int) -> pd.Series:
+    import pyarrow as pa
+
+    arr = pa.array(values, type=pa.large_string())
+    return pa.chunked_array(
+        [arr.slice(i, size) for i in range(0, len(arr), size)] or [arr]
+    ).to_pandas()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", None]), max_size=25),
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.sampled_from(["chunked", "object"]),
+)
+def test_code_pieces_and_codes_at_match_index_positions(values, piece_rows, chunk_rows, kind):
+    from leadnb import arrays
+
+    index = pd.Index(["b", "c"], dtype="str")
+    s = _chunked_str(values, chunk_rows) if kind == "chunked" else pd.Series(values, dtype=object)
+    expected = index.get_indexer(pd.Index(values, dtype="str"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrays, "PIECE_ROWS", piece_rows)
+        pieces = list(arrays.code_pieces(s, index))
+    assert [start for start, _ in pieces] == list(range(0, len(values), piece_rows))
+    assert all(len(codes) <= piece_rows for _, codes in pieces)
+    got = np.concatenate([c for _, c in pieces]) if pieces else np.empty(0, dtype=int)
+    np.testing.assert_array_equal(got, expected)
+    for start, codes in pieces:
+        rows = np.flatnonzero(np.arange(len(codes)) % 2 == 0)  # every other row of the piece
+        np.testing.assert_array_equal(
+            arrays.codes_at(s, index, start, rows), expected[start + rows]
+        )
+        assert arrays.codes_at(s, index, start, rows[:0]).shape == (0,)

@@ -499,3 +499,58 @@ def test_events_after_as_of_change_nothing(rows, late):
     s0 = score(PLEADS, base, PCFG, AS_OF)
     s1 = score(PLEADS, ev([*rows, *late_rows]), PCFG, AS_OF)
     pd.testing.assert_frame_equal(s0, s1)
+
+
+def chunked(frame: pd.DataFrame, size: int) -> pd.DataFrame:
+    """``frame`` with every text column held as several Arrow chunks of ``size`` rows (as a
+    Parquet or CSV reader leaves them)."""
+    import pyarrow as pa
+
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype == "str" and len(s):
+            arr = pa.array(s.to_numpy(dtype=object), type=pa.large_string())
+            parts = [arr.slice(i, size) for i in range(0, len(arr), size)]
+            out[col] = pa.chunked_array(parts).to_pandas()
+        else:
+            out[col] = s
+    return pd.DataFrame(out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(event_st, max_size=30),
+    st.integers(1, 7),
+    st.integers(1, 5),
+    st.sampled_from([None, 0, 3]),
+)
+def test_pieces_and_chunks_do_not_change_scores(rows, piece_rows, chunk_rows, decision_days):
+    """Scores are the same however the events are cut: Arrow chunks of any size, and pieces of
+    any size in the engine (``PIECE_ROWS``), with and without per-lead decision times."""
+    from leadnb import arrays
+
+    e = ev(rows) if rows else ev([("l0", 1000, "x", "x", 0)])
+    at = None if decision_days is None else pd.Series(days_ago(decision_days), index=["l1"])
+    whole = score(PLEADS, e, PCFG, AS_OF, at=at)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrays, "PIECE_ROWS", piece_rows)
+        cut = score(PLEADS, chunked(e, chunk_rows), PCFG, AS_OF, at=at)
+    pd.testing.assert_frame_equal(whole, cut)  # exact: each lead's points are added in order
+    if at is None:
+        ref = reference_score(e, PCFG, AS_OF)
+        got = whole.set_index("lead_id")["score"]
+        assert all(got[lead] == pytest.approx(v, abs=1e-9) for lead, v in ref.items())
+
+
+def test_split_by_weight_balances_and_keeps_every_key():
+    from leadnb.scoring import _split_by_weight
+
+    groups = _split_by_weight({0: 70, 1: 10, 2: 30, 3: 25, 4: 5}, 2)
+    assert sorted(k for g in groups for k in g) == [0, 1, 2, 3, 4]
+    assert sorted(sum({0: 70, 1: 10, 2: 30, 3: 25, 4: 5}[k] for k in g) for g in groups) == [
+        70,
+        70,
+    ]
+    assert _split_by_weight({5: 1}, 2) == [[5]]
+    assert _split_by_weight({}, 2) == []
