@@ -62,10 +62,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
-from statsmodels.genmod import families
-from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from leadnb.config import check_keys, expect_type, parse_date
 from leadnb.errors import DataError, ParamsError
@@ -786,6 +782,8 @@ def conversion_before_after(
     within the window. Wilson intervals (statsmodels). Columns: from_stage, to_stage, period,
     cohort_start, cohort_end, n_from, n_to, rate, ci_low, ci_high.
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     if config.nurture_start is None:
         raise ParamsError(
             "roi.nurture_start is not set: there is no before/after split",
@@ -966,6 +964,10 @@ def nurture_effect(old_table: pd.DataFrame, alpha: float = 0.05) -> NurtureEffec
     """Compare old leads' SQL rate after vs before the start, same age with same age, from
     :func:`old_lead_table` (see :class:`NurtureEffect`). Before-months without old leads (the first
     month of the data) carry no information and are left out; transition months too."""
+    from scipy.stats import norm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
     b, a = _split(old_table)
     cells = pd.concat([b, a])
     cells = cells.loc[cells["exposure"] > 0]
@@ -1052,6 +1054,8 @@ def sql_value(
     qualified_stage: str = "sql",
 ) -> SqlValue:
     """Measure what one SQL is worth in expected won value (see :class:`SqlValue`)."""
+    from statsmodels.stats.proportion import proportion_confint
+
     if config.deal_value is None:
         raise ParamsError(
             "roi.deal_value is not set: an SQL cannot be valued",
@@ -1239,6 +1243,8 @@ def holdout_incremental(
     alpha: float = 0.05,
 ) -> HoldoutResult:
     """Incremental SQLs and cost per incremental SQL from a randomised nurture holdout."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
     _need(
         assignments,
         ["lead_id", "experiment_id", "variant", "assigned_at"],

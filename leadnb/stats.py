@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from statsmodels.stats.proportion import proportion_confint
 
 __all__ = ["wilson"]
 
@@ -14,6 +13,10 @@ def wilson(count: Any, nobs: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.n
     """Wilson score interval of ``count / nobs`` (statsmodels ``proportion_confint``); NaN where
     ``nobs`` is 0 (a rate with no denominator has no interval). The bounds at 0 and at ``nobs``
     conversions are exactly 0 and 1 (statsmodels leaves rounding residue such as 1.7e-18)."""
+    # imported here: statsmodels takes over a second to import, and the command line imports
+    # this module (through the funnel config) only to check params
+    from statsmodels.stats.proportion import proportion_confint
+
     count = np.asarray(count, dtype="float64")
     nobs = np.asarray(nobs, dtype="float64")
     safe = np.where(nobs > 0, nobs, 1.0)

@@ -291,6 +291,20 @@ def test_collect_secrets_and_mask_text() -> None:
 
 def test_mask_text_masks_any_url_password() -> None:
     assert runner.mask_text("see mysql://bob:hunter22@host/db", ()) == "see mysql://bob:***@host/db"
+    for url, masked in [
+        ("'postgresql+psycopg2://u:p4ss@h:5432/d'", "'postgresql+psycopg2://u:***@h:5432/d'"),
+        ('"url": "mssql+pyodbc://sa:Pw.1@srv/db"', '"url": "mssql+pyodbc://sa:***@srv/db"'),
+        ("(xhttps://a:b@c)", "(xhttps://a:***@c)"),
+        ("no password https://host/path:8@x", "no password https://host/path:8@x"),
+    ]:
+        assert runner.mask_text(url, ()) == masked
+
+
+def test_mask_text_leaves_base64_and_plain_links_alone() -> None:
+    blob = "iVBORw0KGgoAAAANSUhEUgAA+/9k" * 20_000  # an embedded image, half a megabyte
+    text = f'<img src="data:image/png;base64,{blob}"> <a href="https://example.com/a:b">x</a>'
+    assert runner.mask_text(text, ()) == text
+    assert runner.mask_text(blob + " postgresql://u:pw@h", ()) == blob + " postgresql://u:***@h"
 
 
 def test_mask_value_handles_nested_and_dates() -> None:
