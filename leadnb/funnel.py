@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadnb.arrays import NAT_US, index_positions, per_distinct, to_us
+from leadnb.arrays import NAT_US, in_set, index_positions, per_distinct, to_us
 from leadnb.config import check_keys, expect_type, parse_date
 from leadnb.errors import DataError, ParamsError
 from leadnb.stats import wilson
@@ -319,9 +319,9 @@ def stage_quality(
     e = stage_entries(leads, stages, config)
     ids = leads["lead_id"].astype("str")
     created = pd.Series(pd.to_datetime(leads["created_at"]).to_numpy(), index=ids.to_numpy())
-    known_lead = e["lead_id"].isin(ids)
-    known_stage = e["stage"].isin(config.all_stages)
-    dated = e["entered_at"].notna()
+    known_lead = in_set(e["lead_id"], ids)
+    known_stage = e["stage"].isin(config.all_stages).to_numpy(dtype=bool)
+    dated = e["entered_at"].notna().to_numpy()
     ok = e[known_lead & known_stage & dated].copy()
     rank = {s: i for i, s in enumerate(config.stages)}
     ok["rank"] = ok["stage"].map(rank)  # lost -> NaN

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from leadnb import io
+from leadnb.arrays import in_set
 from leadnb.config import Params, TableSource, load_params
 from leadnb.errors import Issue, LeadnbError, ParamsError, Report
 
@@ -249,7 +250,8 @@ def _check_orphans(
     report: Report, table: str, df: pd.DataFrame, leads: pd.DataFrame, sources: Mapping
 ) -> None:
     src = sources.get(table)
-    orphan = df["lead_id"].notna() & ~df["lead_id"].isin(leads["lead_id"].dropna())
+    ids = df["lead_id"]
+    orphan = pd.Series(ids.notna().to_numpy() & ~in_set(ids, leads["lead_id"]), index=df.index)
     n = int(orphan.sum())
     if not n:
         return

@@ -87,3 +87,22 @@ def test_code_pieces_and_codes_at_match_index_positions(values, piece_rows, chun
             arrays.codes_at(s, index, start, rows), expected[start + rows]
         )
         assert arrays.codes_at(s, index, start, rows[:0]).shape == (0,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", None]), max_size=20),
+    st.lists(st.sampled_from(["a", "b", "d", None]), max_size=8),
+    st.sampled_from(["str", "chunked", "object"]),
+)
+def test_in_set_matches_python_membership(values, universe, kind):
+    from leadnb.arrays import in_set
+
+    if kind == "chunked":
+        s = _chunked_str(values, 3)
+    else:
+        s = pd.Series(values, dtype=kind)
+    u = pd.Series(universe, dtype="str" if kind != "object" else "object")
+    known = {v for v in universe if v is not None}
+    expected = [v is not None and v in known for v in values]
+    np.testing.assert_array_equal(in_set(s, u), np.array(expected, dtype=bool))
