@@ -630,6 +630,56 @@ def test_broken_notebook_run(runs: SimpleNamespace) -> None:
     assert not [p for p in runs.out.iterdir() if p.name.startswith(".tmp-")]
 
 
+def _engine_run(tmp_path: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """Run a small notebook with leadnb's Papermill engine; count the output file's writes."""
+    import papermill
+    import papermill.engines
+
+    writes: list[str] = []
+    real = papermill.engines.write_ipynb
+
+    def counting(nb: Any, path: str) -> None:
+        writes.append(path)
+        real(nb, path)
+
+    monkeypatch.setattr(papermill.engines, "write_ipynb", counting)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, src)
+    runner._register_engine()
+    err = None
+    try:
+        papermill.execute_notebook(
+            str(src), str(out), engine_name=runner.ENGINE, kernel_name=runner.KERNEL_NAME,
+            progress_bar=False,
+        )  # fmt: skip
+    except Exception as exc:  # the failing cases
+        err = exc
+    return writes, nbformat.read(out, as_version=4) if out.exists() else None, err
+
+
+@pytest.mark.slow
+def test_engine_writes_the_notebook_once_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes, nb, err = _engine_run(tmp_path, ["x = 1", "print(x + 1)", "x * 3"], monkeypatch)
+    assert err is None and len(writes) == 1  # Papermill's own engine: 8 writes for 3 cells
+    assert nb.cells[1].outputs[0]["text"] == "2\n"
+    assert nb.metadata.papermill["duration"] > 0
+    assert all(c.metadata.papermill["status"] == "completed" for c in nb.cells)
+
+
+@pytest.mark.slow
+def test_engine_writes_the_partial_notebook_when_the_kernel_dies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells = ["print('before')", "import os\nos._exit(1)", "print('never')"]
+    writes, nb, err = _engine_run(tmp_path, cells, monkeypatch)
+    assert err is not None and "DeadKernel" in type(err).__name__
+    assert len(writes) == 1
+    assert nb.cells[0].outputs[0]["text"] == "before\n" and not nb.cells[2].outputs
+
+
 @pytest.mark.slow
 def test_two_runs_at_once(tmp_path: Path) -> None:
     params = make_project(tmp_path / "p")
