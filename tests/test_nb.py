@@ -53,13 +53,15 @@ def test_outputs_go_to_the_run_folder(params_file: Path, tmp_path: Path) -> None
     out = tmp_path / "run"
     ctx = nb.start("x", params_path=params_file, out_dir=str(out))
     ctx.save_table(pd.DataFrame({"a": [1, 2]}), "t.csv")
-    fig, _ = plt.subplots()
-    ctx.save_figure(fig, "chart")
-    plt.close(fig)
+    fig, _ = plt.subplots(figsize=(4, 3))
+    assert ctx.save_figure(fig, "chart") is fig
+    assert not plt.fignum_exists(fig.number)  # drawn once: plt.show() will not draw it again
     ctx.write_metrics({"auc": 0.7, "missing": float("nan"), "day": pd.Timestamp("2026-01-02")})
     merged = ctx.write_metrics({"n": 5})
     assert pd.read_csv(out / "t.csv")["a"].tolist() == [1, 2]
-    assert (out / "figures" / "chart.png").stat().st_size > 0
+    png = (out / "figures" / "chart.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 100 < int.from_bytes(png[16:20], "big") < 1000  # width in pixels
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk == merged == {"auc": 0.7, "missing": None, "day": "2026-01-02", "n": 5}
 
@@ -103,3 +105,25 @@ def test_data_warnings_are_one_line_each(params_file: Path, tmp_path: Path, caps
     assert ctx.report.warnings and out.startswith("Data notes (1;")
     assert "before the lead was created" in out and "[stages.entered_at]" in out
     assert "offending rows" not in out
+
+
+def test_saved_figure_is_shown_once_at_screen_size(
+    params_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import IPython.display
+    import matplotlib.pyplot as plt
+
+    shown: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    ctx = nb.start("x", params_path=params_file, out_dir=str(tmp_path / "run"))
+    monkeypatch.setitem(plt.rcParams, "savefig.dpi", 150)
+    fig, _ = plt.subplots(figsize=(4, 3), dpi=100)
+    ctx.save_figure(fig, "chart")
+    png = (tmp_path / "run" / "figures" / "chart.png").read_bytes()
+    assert len(shown) == 1 and shown[0].data == png  # the saved file is what is shown
+    assert shown[0].width == round(int.from_bytes(png[16:20], "big") * 100 / 150)
+    # without a run folder nothing is drawn here: plt.show() shows the figure as usual
+    fig2, _ = plt.subplots()
+    assert nb.start("x", params_path=params_file).save_figure(fig2, "c") is fig2
+    assert plt.fignum_exists(fig2.number) and len(shown) == 1
+    plt.close(fig2)
