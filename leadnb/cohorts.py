@@ -80,11 +80,14 @@ def cohort_matrix(
         oldest = cohort_end.min()
         months = (as_of.year - oldest.year) * 12 + (as_of.month - oldest.month)
         max_age = max(int(months), 1)
+    # only leads that reached the stage by as_of can count: calendar offsets for those alone
+    reached = (at.notna() & (at < end)).to_numpy()
+    r_created, r_at, r_codes = created[reached], at[reached], codes[reached]
     frames = []
     for k in range(1, max_age + 1):
         offset = pd.DateOffset(months=k)
-        hit = (at <= created + offset) & (at < end)
-        conv = np.bincount(codes[hit.to_numpy()], minlength=len(cohort_end))
+        hit = (r_at <= r_created + offset).to_numpy()
+        conv = np.bincount(r_codes[hit], minlength=len(cohort_end))
         mature = (cohort_end + offset) <= as_of
         frames.append(
             pd.DataFrame(

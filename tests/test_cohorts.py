@@ -101,3 +101,41 @@ def test_cumulative_rates_monotone_and_nan_suffix(rows, as_of_day) -> None:
         nan = np.isnan(r)
         assert not (nan[:-1] & ~nan[1:]).any()
         assert ((seen >= 0) & (seen <= 1)).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 400),
+            st.one_of(st.none(), st.integers(-5, 300)),
+            st.integers(0, 23),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(100, 500),
+)
+def test_converted_counts_match_a_per_lead_reference(rows, as_of_day) -> None:
+    """Each mature cell counts the leads of the cohort whose stage date is by creation + k
+    calendar months (DateOffset: Jan 31 + 1 month is Feb 28) and by the end of as_of."""
+    t0 = pd.Timestamp("2025-01-31")  # month ends exercise the calendar clipping
+    created = [t0 + pd.Timedelta(days=c, hours=h) for c, _, h in rows]
+    sql = [None if d is None else t0 + pd.Timedelta(days=c + d) for c, d, _ in rows]
+    w = pd.DataFrame(
+        {
+            "created_at": pd.Series(created, dtype="datetime64[us]"),
+            "sql_at": pd.Series(sql, dtype="datetime64[us]"),
+        }
+    )
+    as_of = t0 + pd.Timedelta(days=as_of_day)
+    end = as_of.normalize() + pd.Timedelta(days=1)
+    m = cohort_matrix(w, "sql", as_of)
+    for cell in m.dropna(subset=["converted"]).itertuples():
+        k = pd.DateOffset(months=cell.age_months)
+        expected = sum(
+            1
+            for c, s in zip(created, sql, strict=True)
+            if c < end and f"{c:%Y-%m}" == cell.cohort and s is not None and s <= c + k and s < end
+        )
+        assert cell.converted == expected
