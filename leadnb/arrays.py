@@ -29,11 +29,19 @@ PIECE_ROWS = 1 << 18  # rows per piece in :func:`code_pieces`: small enough to s
 
 
 def to_us(values: Any) -> np.ndarray:
-    """Datetimes (any unit) as int64 microseconds; NaT becomes :data:`NAT_US`.
+    """Datetimes (any unit) as int64 microseconds; NaT becomes :data:`NAT_US`. Zone-aware
+    datetimes count in UTC (as :mod:`leadnb.io` reads them).
 
     A ``datetime64[us]`` column (the canonical dtype) is viewed, not copied.
     """
     dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.DatetimeTZDtype):  # zone-aware: UTC wall time, as the loader does
+        values = (
+            pd.to_datetime(values, utc=True).tz_localize(None)
+            if isinstance(values, pd.Index)
+            else values.dt.tz_convert("UTC").dt.tz_localize(None)
+        )
+        dtype = values.dtype
     if isinstance(dtype, np.dtype) and dtype.kind == "M":  # naive datetimes: no conversion
         arr = np.asarray(values)  # pd.to_datetime would build a new Series, a copy
     else:
@@ -102,7 +110,7 @@ def index_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     """
     arr = _arrow_text(values)
     if arr is not None:
-        return _int_codes(pc.index_in(arr, value_set=_value_set(index, arr.type)))
+        return _int_codes(pc.index_in(arr, value_set=_value_set(index, arr.type), skip_nulls=True))
     return _factorised_positions(values, index)
 
 
@@ -134,7 +142,12 @@ def code_pieces(values: pd.Series, index: pd.Index) -> Iterator[tuple[int, np.nd
         return
     value_set = _value_set(index, arr.type)
     for start in range(0, len(arr), PIECE_ROWS):  # a slice of Arrow chunks is not a copy
-        yield start, _int_codes(pc.index_in(arr.slice(start, PIECE_ROWS), value_set=value_set))
+        yield (
+            start,
+            _int_codes(
+                pc.index_in(arr.slice(start, PIECE_ROWS), value_set=value_set, skip_nulls=True)
+            ),
+        )
 
 
 def codes_at(values: pd.Series, index: pd.Index, start: int, rows: np.ndarray) -> np.ndarray:
@@ -146,19 +159,20 @@ def codes_at(values: pd.Series, index: pd.Index, start: int, rows: np.ndarray) -
     if arr is None:
         return _factorised_positions(values.iloc[start + rows], index).astype("int32")
     piece = arr.slice(start, int(rows[-1]) + 1).take(pa.array(rows))
-    return _int_codes(pc.index_in(piece, value_set=_value_set(index, arr.type)))
+    return _int_codes(pc.index_in(piece, value_set=_value_set(index, arr.type), skip_nulls=True))
 
 
 def in_set(values: pd.Series, universe: pd.Series) -> np.ndarray:
-    """Boolean array: which of ``values`` occur in ``universe`` (duplicates allowed; a missing
-    value never matches).
+    """Boolean array: which of ``values`` occur in ``universe``, compared as text (as lead ids
+    are; duplicates allowed; a missing value never matches).
 
-    For Arrow-backed text this is one ``pyarrow.compute.is_in`` hash pass; pandas' ``isin`` on
-    such columns converts every value of ``universe`` to a Python object first (a fifth of a
-    second for twenty thousand lead ids, minutes for millions).
+    One ``pyarrow.compute.is_in`` hash pass; pandas' ``isin`` on Arrow text converts every value
+    of ``universe`` to a Python object first (a fifth of a second for twenty thousand lead ids,
+    minutes for millions).
     """
-    arr, keys = _arrow_text(values), _arrow_text(universe)
-    if arr is None or keys is None:
+    arr = _arrow_text(values.astype("str"))
+    keys = _arrow_text(universe.dropna().astype("str"))
+    if arr is None or keys is None:  # text without Arrow (pandas' "python" string storage)
         return (values.isin(universe.dropna()) & values.notna()).to_numpy(dtype=bool)
     hit = pc.is_in(arr, value_set=keys.combine_chunks().cast(arr.type), skip_nulls=True)
     return np.asarray(hit.fill_null(False), dtype=bool)

@@ -72,11 +72,13 @@ PACKAGES = (
     "pyarrow",
     "sqlalchemy",
 )
-# scheme://user:password@ ; the scheme must start a word and be at most 40 characters, so a
-# page of base64 image data is scanned in linear time (an unbounded scheme made every position
-# of a base64 run a new attempt that read to the run's end: seconds per report)
+# scheme://user:password@ ; the scheme starts after a non-letter and is at most 40 characters,
+# so a page of base64 image data is scanned in linear time (an unbounded scheme made every
+# position of a base64 run a new attempt that read to the run's end: seconds per report). Only
+# a letter may not precede it: a colour code ("\x1b[43m") or digit right before the URL, as in
+# IPython's tracebacks, must not hide a password.
 _URL_PASSWORD = re.compile(
-    r"(?<![\w+.-])(?P<head>[a-zA-Z][\w+.-]{0,40}://[^\s:/@'\"]+:)(?P<pw>[^\s@/'\"]+)(?=@)"
+    r"(?<![A-Za-z])(?P<head>[a-zA-Z][\w+.-]{0,40}://[^\s:/@'\"]+:)(?P<pw>[^\s@/'\"]+)(?=@)"
 )
 
 

@@ -762,7 +762,8 @@ def score(
                 count=len(dup),
                 fix="make lead_id unique in the leads table (leadnb validate lists them)",
             )
-        _event_points(events, ids, cutoff_us, ref_us, event_rules, column)
+        if n:
+            _event_points(events, ids, cutoff_us, ref_us, event_rules, column)
     for r in config.rules:
         vals = column[r.column]
         if isinstance(r.when, FieldCondition):

@@ -93,7 +93,7 @@ def test_code_pieces_and_codes_at_match_index_positions(values, piece_rows, chun
 @given(
     st.lists(st.sampled_from(["a", "b", "c", None]), max_size=20),
     st.lists(st.sampled_from(["a", "b", "d", None]), max_size=8),
-    st.sampled_from(["str", "chunked", "object"]),
+    st.sampled_from(["str", "chunked", "object", "category"]),
 )
 def test_in_set_matches_python_membership(values, universe, kind):
     from leadnb.arrays import in_set
@@ -102,7 +102,23 @@ def test_in_set_matches_python_membership(values, universe, kind):
         s = _chunked_str(values, 3)
     else:
         s = pd.Series(values, dtype=kind)
-    u = pd.Series(universe, dtype="str" if kind != "object" else "object")
+    u = pd.Series(universe, dtype={"object": "object", "category": "category"}.get(kind, "str"))
     known = {v for v in universe if v is not None}
     expected = [v is not None and v in known for v in values]
     np.testing.assert_array_equal(in_set(s, u), np.array(expected, dtype=bool))
+
+
+@pytest.mark.parametrize("dtype", ["str", "object", "category"])
+def test_missing_ids_never_match_a_missing_key(dtype):
+    keys = pd.Index(["L1", None, "L2"], dtype="str")
+    values = pd.Series([None, "L2", "L1", None], dtype=dtype)
+    np.testing.assert_array_equal(index_positions(values, keys), [-1, 2, 0, -1])
+
+
+def test_to_us_counts_zone_aware_times_in_utc():
+    from leadnb.arrays import to_us
+
+    local = pd.Series(pd.to_datetime(["2026-01-01 09:00", None]).tz_localize("Europe/Berlin"))
+    expected = pd.Series(pd.to_datetime(["2026-01-01 08:00", None])).astype("datetime64[us]")
+    np.testing.assert_array_equal(to_us(local), expected.to_numpy().view("int64"))
+    np.testing.assert_array_equal(to_us(pd.DatetimeIndex(local)), to_us(local))

@@ -295,6 +295,12 @@ def test_mask_text_masks_any_url_password() -> None:
         ("'postgresql+psycopg2://u:p4ss@h:5432/d'", "'postgresql+psycopg2://u:***@h:5432/d'"),
         ('"url": "mssql+pyodbc://sa:Pw.1@srv/db"', '"url": "mssql+pyodbc://sa:***@srv/db"'),
         ("(xhttps://a:b@c)", "(xhttps://a:***@c)"),
+        (
+            "\x1b[30;43mpostgresql+psycopg2://an:Sup3r@db/crm",
+            "\x1b[30;43mpostgresql+psycopg2://an:***@db/crm",
+        ),
+        ("1postgresql://u:pw@h", "1postgresql://u:***@h"),
+        ("+mysql://u:pw@h", "+mysql://u:***@h"),
         ("no password https://host/path:8@x", "no password https://host/path:8@x"),
     ]:
         assert runner.mask_text(url, ()) == masked

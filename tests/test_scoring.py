@@ -554,3 +554,14 @@ def test_split_by_weight_balances_and_keeps_every_key():
     ]
     assert _split_by_weight({5: 1}, 2) == [[5]]
     assert _split_by_weight({}, 2) == []
+
+
+def test_events_without_a_lead_id_score_for_nobody_and_no_leads_is_empty():
+    rule = {"name": "reads", "category": "content", "points": 1,
+            "when": {"event_type": "content_read"}}  # fmt: skip
+    leads = pd.DataFrame({"lead_id": pd.Series(["a", None], dtype="str")})
+    e = ev([("a", 1, "content_read", "x", 1), (None, 1, "content_read", "x", 1)])
+    s = score(leads, e, cfg([rule]), AS_OF)
+    assert s["rule:reads"].tolist() == [1.0, 0.0]
+    none = score(LEADS.iloc[:0], e, cfg([rule]), AS_OF, at=pd.Series(days_ago(1), index=["a"]))
+    assert len(none) == 0 and "rule:reads" in none.columns
