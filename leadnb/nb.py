@@ -86,7 +86,9 @@ class NotebookContext:
         saved_dpi = matplotlib.rcParams["savefig.dpi"]
         scale = 1.0 if saved_dpi == "figure" else fig.dpi / float(saved_dpi)
         width = int.from_bytes(png[16:20], "big")  # PNG header: IHDR width
-        display(Image(data=png, format="png", width=round(width * scale)))
+        shown = Image(data=png, format="png", width=round(width * scale))
+        shown.metadata = {"alt": figure_text(fig, name)}  # the report's alt text
+        display(shown)
         plt.close(fig)
         return fig
 
@@ -103,6 +105,15 @@ class NotebookContext:
         tmp.write_text(json.dumps(merged, indent=2, sort_keys=True))
         tmp.replace(path)
         return merged
+
+
+def figure_text(fig: Any, name: str) -> str:
+    """A short description of a chart for readers who cannot see it: its title and the titles
+    of its panels, else its file name in words."""
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    titles += [ax.get_title(loc) for ax in fig.axes for loc in ("left", "center", "right")]
+    titles = [t.strip() for t in titles if t and t.strip()]
+    return "; ".join(dict.fromkeys(titles)) or name.replace("_", " ").replace("-", " ")
 
 
 def _jsonable(v: Any) -> Any:

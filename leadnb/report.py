@@ -116,6 +116,18 @@ main { max-width: 1100px; margin: 0 auto; padding: 8px 16px 40px; }
 {{ super() }}
 {%- if resources.leadnb_bar -%}<div class="leadnb-bar">{{ resources.leadnb_bar }}</div>{%- endif -%}
 {%- endblock body_header -%}
+{%- block data_png scoped -%}
+{%- set alt = output | get_metadata('alt', 'image/png') -%}
+{%- if alt -%}
+{%- set width = output | get_metadata('width', 'image/png') -%}
+<div class="jp-RenderedImage jp-OutputArea-output">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+alt="{{ alt | escape_html }}"{% if width is not none %} width="{{ width | escape_html }}"{% endif %}>
+</div>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{%- endblock data_png -%}
 """
 
 

@@ -121,9 +121,24 @@ def test_saved_figure_is_shown_once_at_screen_size(
     ctx.save_figure(fig, "chart")
     png = (tmp_path / "run" / "figures" / "chart.png").read_bytes()
     assert len(shown) == 1 and shown[0].data == png  # the saved file is what is shown
+    assert shown[0].metadata == {"alt": "chart"}  # no title: the file name is the description
     assert shown[0].width == round(int.from_bytes(png[16:20], "big") * 100 / 150)
     # without a run folder nothing is drawn here: plt.show() shows the figure as usual
     fig2, _ = plt.subplots()
     assert nb.start("x", params_path=params_file).save_figure(fig2, "c") is fig2
     assert plt.fignum_exists(fig2.number) and len(shown) == 1
     plt.close(fig2)
+
+
+def test_figure_text_uses_titles_of_every_panel() -> None:
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2)
+    fig.suptitle("Rates rise")
+    a.set_title("Before", loc="left")
+    b.set_title("After")
+    assert nb.figure_text(fig, "x") == "Rates rise; Before; After"
+    plt.close(fig)
+    fig, _ = plt.subplots()
+    assert nb.figure_text(fig, "score_vs-conversion") == "score vs conversion"
+    plt.close(fig)

@@ -6,6 +6,7 @@ import base64
 import re
 import struct
 import zlib
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -189,6 +190,32 @@ def test_render_notebook_html_hides_code_and_needs_no_network() -> None:
     assert not re.search(r"<script[^>]+src=", page)
     assert not re.search(r"<link[^>]+href=[\"']https?:", page)
     assert "cdnjs" not in page and "unpkg" not in page
+
+
+def test_chart_alt_text_and_width_reach_the_page() -> None:
+    png = base64.b64encode(tiny_png()).decode()
+    described = new_output(
+        "display_data",
+        data={"image/png": png},
+        metadata={"image/png": {"alt": 'Rate "A" < 5% & falling', "width": 40}},
+    )
+    plain = new_output("display_data", data={"image/png": png})
+    nb = new_notebook(cells=[new_code_cell("x", outputs=[described]), new_code_cell("y", outputs=[plain])])  # fmt: skip
+    page = report.render_notebook_html(nb, title="t")
+
+    class Images(HTMLParser):
+        found: list[dict] = []
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            if tag == "img":
+                self.found.append(dict(attrs))
+
+    parser = Images()
+    parser.feed(page)
+    described_img, plain_img = parser.found
+    assert described_img["alt"] == 'Rate "A" < 5% & falling' and described_img["width"] == "40"
+    assert described_img["src"] == f"data:image/png;base64,{png}"
+    assert plain_img["alt"]  # nbconvert's generic text where a chart has no description
 
 
 # --------------------------------------------------------------------------------------------
