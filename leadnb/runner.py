@@ -516,6 +516,11 @@ def _short_error(exc: BaseException) -> str:
 
 
 ENGINE = "leadnb"  # the Papermill engine name leadnb registers (see _register_engine)
+# the kernel's own log is kept out of the run's log: it says at every start that local TCP
+# (Jupyter's default transport, on 127.0.0.1) is unencrypted, and now and then, as an "error",
+# that the interrupt jupyter_client sends before shutting a kernel down found it idle. What
+# matters is not lost: a cell's error is in the notebook and a dead kernel fails the notebook.
+KERNEL_ARGS = ("--IPKernelApp.log_level=CRITICAL",)
 SAVE_EVERY_S = 30.0  # while a notebook runs, its output file is rewritten at most this often
 
 
@@ -585,6 +590,7 @@ def _papermill_execute(task: NotebookTask, output: Path) -> None:
         cwd=str(task.cwd),
         progress_bar=False,
         log_output=False,
+        extra_arguments=list(KERNEL_ARGS),
     )
 
 

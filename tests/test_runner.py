@@ -652,13 +652,10 @@ def _engine_run(tmp_path: Path, sources: list[str], monkeypatch: pytest.MonkeyPa
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
     nbformat.write(nb, src)
-    runner._register_engine()
+    task = runner.NotebookTask("t", src, tmp_path, {}, tmp_path)
     err = None
     try:
-        papermill.execute_notebook(
-            str(src), str(out), engine_name=runner.ENGINE, kernel_name=runner.KERNEL_NAME,
-            progress_bar=False,
-        )  # fmt: skip
+        runner._papermill_execute(task, out)  # as a run does
     except Exception as exc:  # the failing cases
         err = exc
     return writes, nbformat.read(out, as_version=4) if out.exists() else None, err
@@ -666,9 +663,10 @@ def _engine_run(tmp_path: Path, sources: list[str], monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.slow
 def test_engine_writes_the_notebook_once_at_the_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     writes, nb, err = _engine_run(tmp_path, ["x = 1", "print(x + 1)", "x * 3"], monkeypatch)
+    assert "without encryption" not in capfd.readouterr().err  # the kernel's warning is off
     assert err is None and len(writes) == 1  # Papermill's own engine: 8 writes for 3 cells
     assert nb.cells[1].outputs[0]["text"] == "2\n"
     assert nb.metadata.papermill["duration"] > 0
