@@ -273,11 +273,15 @@ def stage_dates(
     if config.skipped_stages == "imply":
         # each funnel stage's date becomes the earliest of itself and every later stage
         funnel_rows = len(config.stages) - 1  # the lost stage (last row) is never implied
-        first[:funnel_rows] = np.minimum.accumulate(first[:funnel_rows][::-1], axis=0)[::-1]
+        for i in range(funnel_rows - 2, -1, -1):  # row by row: contiguous, in place
+            np.minimum(first[i], first[i + 1], out=first[i])
     if row is not None:
         first = first[:, row]
     out = pd.DataFrame(
-        {"lead_id": ids.to_numpy(), "created_at": pd.to_datetime(leads["created_at"]).to_numpy()}
+        {  # .array: the text stays Arrow (to_numpy would make a Python string per lead)
+            "lead_id": ids.array,
+            "created_at": pd.to_datetime(leads["created_at"]).to_numpy(),
+        }
     )
     out["created_at"] = out["created_at"].astype("datetime64[us]")
     out["lead_at"] = out["created_at"]
