@@ -17,15 +17,16 @@ import pyarrow.compute as pc
 __all__ = [
     "NAT_US",
     "PIECE_ROWS",
-    "code_pieces",
-    "codes_at",
+    "TextCodes",
+    "in_set",
     "index_positions",
     "per_distinct",
+    "text_codes",
     "to_us",
 ]
 
 NAT_US = np.iinfo(np.int64).min  # NaT as int64 microseconds
-PIECE_ROWS = 1 << 18  # rows per piece in :func:`code_pieces`: small enough to stay in cache
+PIECE_ROWS = 1 << 18  # rows per piece in :meth:`TextCodes.pieces`: small enough for the cache
 
 
 def to_us(values: Any) -> np.ndarray:
@@ -55,9 +56,15 @@ def per_distinct(s: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Ser
     A column such as industry or stage name has millions of rows but a few dozen values, and
     string methods such as ``casefold`` run in Python per value.
     """
-    codes, uniques = pd.factorize(s.astype("str"))
-    done = func(pd.Series(uniques, dtype="str"))
+    codes, distinct = text_codes(s)
+    done = func(distinct)
     return pd.Series(done.array.take(codes, allow_fill=True), index=s.index, dtype="str")
+
+
+def text_codes(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``s`` as text, factorised: each row's code (-1 where missing) and the distinct values."""
+    codes, uniques = pd.factorize(s.astype("str"))
+    return codes, pd.Series(uniques, dtype="str")
 
 
 def _arrow_text(s: pd.Series) -> pa.ChunkedArray | None:
@@ -88,30 +95,71 @@ def _int_codes(found: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return out
 
 
-def _value_set(index: pd.Index, like: pa.DataType) -> pa.Array:
-    keys = pd.Series(index.astype("str"))
-    key_arr = _arrow_text(keys)
-    value_set = (
-        key_arr.combine_chunks()
-        if key_arr is not None
-        else pa.array(keys.to_numpy(dtype=object), type=pa.large_string())
-    )
-    return value_set.cast(like)
+class TextCodes:
+    """The position of each of ``values`` in ``index`` (unique keys, compared as text; -1 where
+    the value is absent or missing), with what the lookup needs prepared once: for the whole
+    column (:meth:`all`), a piece at a time (:meth:`pieces`), or at chosen rows (:meth:`at`).
+
+    Arrow-backed text (the canonical ``str`` dtype) is matched by ``pyarrow.compute.index_in``,
+    without a Python string per row (int32 codes); other dtypes are factorised first, so only
+    their distinct values are looked up (int64 codes).
+    """
+
+    def __init__(self, values: pd.Series, index: pd.Index) -> None:
+        self.values, self.index = values, index
+        self.arrow = _arrow_text(values)
+        self.value_set = None
+        if self.arrow is not None:
+            keys = pd.Series(index.astype("str"))
+            key_arr = _arrow_text(keys)
+            value_set = (
+                key_arr.combine_chunks()
+                if key_arr is not None
+                else pa.array(keys.to_numpy(dtype=object), type=pa.large_string())
+            )
+            self.value_set = value_set.cast(self.arrow.type)
+
+    def _find(self, arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        return _int_codes(pc.index_in(arr, value_set=self.value_set, skip_nulls=True))
+
+    def all(self) -> np.ndarray:
+        """Every row's code: mapping 20 million event lead_ids onto a million leads is one hash
+        pass, well under a second."""
+        if self.arrow is None:
+            return _factorised_positions(self.values, self.index)
+        return self._find(self.arrow)
+
+    def pieces(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first row, codes)`` for pieces of at most :data:`PIECE_ROWS` rows, starting at
+        multiples of it whatever the Arrow chunks are.
+
+        A whole-column code array for 20 million events is 80 MB of fresh memory (twice with the
+        null fill) that is read once and thrown away; pieces of a quarter of a million rows are
+        processed while they are in the CPU cache and their buffers are reused.
+        """
+        if self.arrow is None:
+            codes = self.all()
+            for start in range(0, len(codes), PIECE_ROWS):
+                yield start, codes[start : start + PIECE_ROWS]
+            return
+        for start in range(0, len(self.arrow), PIECE_ROWS):  # a slice of chunks is not a copy
+            yield start, self._find(self.arrow.slice(start, PIECE_ROWS))
+
+    def at(self, start: int, rows: np.ndarray) -> np.ndarray:
+        """The codes of rows ``start + rows`` only (``rows`` ascending, within one piece)."""
+        if not len(rows):
+            return np.empty(0, dtype="int32")
+        if self.arrow is None:
+            picked = self.values.iloc[start + rows]
+            return _factorised_positions(picked, self.index).astype("int32")
+        return self._find(self.arrow.slice(start, int(rows[-1]) + 1).take(pa.array(rows)))
 
 
 def index_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     """Position of each of ``values`` in ``index`` (unique keys, compared as text); -1 where the
-    value is absent or missing. Returns int32 for Arrow-backed text, else int64.
-
-    Arrow-backed text (the canonical ``str`` dtype) is matched in one hash pass by
-    ``pyarrow.compute.index_in``, without a Python string per row: mapping 20 million event
-    lead_ids onto a million leads takes well under a second. Other dtypes are factorised first,
-    so only their distinct values are looked up.
-    """
-    arr = _arrow_text(values)
-    if arr is not None:
-        return _int_codes(pc.index_in(arr, value_set=_value_set(index, arr.type), skip_nulls=True))
-    return _factorised_positions(values, index)
+    value is absent or missing. Returns int32 for Arrow-backed text, else int64 (see
+    :class:`TextCodes`)."""
+    return TextCodes(values, index).all()
 
 
 def _factorised_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
@@ -123,43 +171,6 @@ def _factorised_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     if not len(lookup):
         return np.full(len(values), -1, dtype="int64")
     return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1)
-
-
-def code_pieces(values: pd.Series, index: pd.Index) -> Iterator[tuple[int, np.ndarray]]:
-    """:func:`index_positions` against a small ``index`` (event types, rule values), a piece of
-    at most :data:`PIECE_ROWS` rows at a time: ``(first row, int32 codes)``.
-
-    A whole-column code array for 20 million events is 80 MB of fresh memory (twice with the
-    null fill) that is read once and thrown away; pieces of a quarter of a million rows are
-    processed while they are in the CPU cache and their buffers are reused from piece to piece.
-    Pieces start at multiples of :data:`PIECE_ROWS` whatever the Arrow chunks are.
-    """
-    arr = _arrow_text(values)
-    if arr is None:
-        codes = _factorised_positions(values, index)
-        for start in range(0, len(codes), PIECE_ROWS):
-            yield start, codes[start : start + PIECE_ROWS]
-        return
-    value_set = _value_set(index, arr.type)
-    for start in range(0, len(arr), PIECE_ROWS):  # a slice of Arrow chunks is not a copy
-        yield (
-            start,
-            _int_codes(
-                pc.index_in(arr.slice(start, PIECE_ROWS), value_set=value_set, skip_nulls=True)
-            ),
-        )
-
-
-def codes_at(values: pd.Series, index: pd.Index, start: int, rows: np.ndarray) -> np.ndarray:
-    """:func:`index_positions` of ``values`` at rows ``start + rows`` only (``rows`` ascending,
-    within one piece of :func:`code_pieces`): int32 codes, -1 where absent or missing."""
-    if not len(rows):
-        return np.empty(0, dtype="int32")
-    arr = _arrow_text(values)
-    if arr is None:
-        return _factorised_positions(values.iloc[start + rows], index).astype("int32")
-    piece = arr.slice(start, int(rows[-1]) + 1).take(pa.array(rows))
-    return _int_codes(pc.index_in(piece, value_set=_value_set(index, arr.type), skip_nulls=True))
 
 
 def in_set(values: pd.Series, universe: pd.Series) -> np.ndarray:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import inspect
 import json
@@ -521,17 +522,18 @@ ENGINE = "leadnb"  # the Papermill engine name leadnb registers (see _register_e
 # that the interrupt jupyter_client sends before shutting a kernel down found it idle. What
 # matters is not lost: a cell's error is in the notebook and a dead kernel fails the notebook.
 KERNEL_ARGS = ("--IPKernelApp.log_level=CRITICAL",)
-SAVE_EVERY_S = 30.0  # while a notebook runs, its output file is rewritten at most this often
 
 
+@functools.cache
 def _register_engine() -> None:
     """Register Papermill's nbclient engine under :data:`ENGINE`, saving less often.
 
     Papermill's own engine writes the output notebook (validated JSON, images included) before
     and after every cell: about 60 writes and 0.7 s of CPU per report. The run folder is not
     read until the notebook ends, so this engine writes when the notebook ends (whatever the
-    outcome, as Papermill does) and, during a long run, at most every :data:`SAVE_EVERY_S`
-    seconds so a stuck cell still shows its progress.
+    outcome, as Papermill does) and, during a long run, at most as often as Papermill's own
+    ``autosave_cell_every`` (30 s), so a stuck cell still shows its progress. Registered once
+    per process.
     """
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
@@ -540,7 +542,7 @@ def _register_engine() -> None:
 
         def save(self, **kwargs: Any) -> None:
             waited = (self.now() - self.last_save_time).total_seconds()
-            if self.final or waited >= SAVE_EVERY_S:
+            if self.final or waited >= self.autosave_cell_every:
                 super().save(**kwargs)
 
         def notebook_complete(self, **kwargs: Any) -> None:

@@ -83,11 +83,16 @@ def _lead_column(df: Any, table: str) -> Any:
     )
 
 
-def _with_part(df: pd.DataFrame, npartitions: int) -> pd.DataFrame:
-    """Add the partition number of each row: a stable hash of ``lead_id`` (as text) modulo n."""
+def _part_of(df: pd.DataFrame, npartitions: int) -> np.ndarray:
+    """The partition number of each row: a stable hash of ``lead_id`` (as text) modulo n."""
     ids = df["lead_id"].astype("str")
     hashed = pd.util.hash_pandas_object(ids, index=False).to_numpy()
-    return df.assign(**{PART: (hashed % np.uint64(npartitions)).astype("int64")})
+    return (hashed % np.uint64(npartitions)).astype("int64")
+
+
+def _with_part(df: pd.DataFrame, npartitions: int) -> pd.DataFrame:
+    """``df`` with its partition numbers (:func:`_part_of`) as the column :data:`PART`."""
+    return df.assign(**{PART: _part_of(df, npartitions)})
 
 
 def _by_lead_index(df: Any) -> bool:
@@ -98,7 +103,7 @@ def _by_lead_index(df: Any) -> bool:
 def _split(df: pd.DataFrame, npartitions: int) -> list[pd.DataFrame]:
     """A pandas frame cut into ``npartitions`` pieces by the hash of ``lead_id`` (some may be
     empty): piece *i* holds every row whose lead hashes to *i*."""
-    part = _with_part(df, npartitions)[PART].to_numpy()
+    part = _part_of(df, npartitions)
     order = np.argsort(part, kind="stable")
     bounds = np.cumsum(np.bincount(part, minlength=npartitions))[:-1]
     rows = df.take(order)

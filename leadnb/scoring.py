@@ -55,13 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadnb.arrays import (
-    NAT_US,
-    code_pieces,
-    codes_at,
-    index_positions,
-    to_us,
-)
+from leadnb.arrays import NAT_US, TextCodes, index_positions, text_codes, to_us
 from leadnb.config import check_keys, expect_type, read_yaml
 from leadnb.errors import DataError, Issue, ParamsError
 
@@ -488,33 +482,32 @@ def _event_points(
         ):
             continue  # the column the rule needs is absent: it never fires
         by_type.setdefault(int(type_cats.get_loc(r.when.event_type)), []).append(r)
-    value_types = [i for i, rs in by_type.items() if any(r.when.values is not None for r in rs)]
     # a value is stored as its position in value_cats + 1 (0: any other value, or none), so a
     # rule's values are a lookup table: wanted[code] is True for the values the rule names
     wanted: dict[str, np.ndarray] = {}
-    for rs in by_type.values():
+    is_value_type = np.zeros(len(type_cats) + 1, dtype=bool)  # by type code + 1
+    for i, rs in by_type.items():
         for r in rs:
-            if isinstance(r.when, EventCondition) and r.when.values is not None:
+            if r.when.values is not None:
                 wanted[r.name] = np.zeros(len(value_cats) + 1, dtype=bool)
                 wanted[r.name][value_cats.get_indexer(list(r.when.values)) + 1] = True
-    is_value_type = np.zeros(len(type_cats) + 1, dtype=bool)  # by type code + 1
-    is_value_type[np.asarray(value_types, dtype=int) + 1] = True
+                is_value_type[i + 1] = True
     n_events = len(events)
     type_code = np.empty(n_events, dtype=_small_int(len(type_cats)))
-    value_code = np.empty(n_events, dtype=_small_int(len(value_cats) + 1)) if value_types else None
-    value_col = events["value"] if value_code is not None else None
+    value_code = np.empty(n_events, dtype=_small_int(len(value_cats) + 1)) if wanted else None
+    values = TextCodes(events["value"], value_cats) if wanted else None
     counts = np.zeros(len(type_cats) + 1, dtype="int64")  # events per type code + 1
 
     def fill_values(pieces: Sequence[tuple[int, int]]) -> None:
-        assert value_code is not None and value_col is not None
+        assert value_code is not None and values is not None
         for start, stop in pieces:
             local = np.flatnonzero(is_value_type[type_code[start:stop] + 1])
-            value_code[start + local] = codes_at(value_col, value_cats, start, local) + 1
+            value_code[start + local] = values.at(start, local) + 1
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pos_job = pool.submit(index_positions, events["lead_id"], lead_index)
         pieces: list[tuple[int, int]] = []  # (start, stop) of each piece of events
-        for start, codes in code_pieces(events["event_type"], type_cats):
+        for start, codes in TextCodes(events["event_type"], type_cats).pieces():
             type_code[start : start + len(codes)] = codes
             counts += np.bincount(codes + 1, minlength=len(counts))
             pieces.append((start, start + len(codes)))
@@ -624,8 +617,8 @@ def field_mask(leads: pd.DataFrame, cond: FieldCondition) -> np.ndarray:
     op, arg = cond.op, cond.arg
     is_text = not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s))
     if is_text:
-        codes, uniques = pd.factorize(s.astype("str"), use_na_sentinel=True)
-        distinct = pd.Series(uniques, dtype="str").str.strip()
+        codes, distinct = text_codes(s)
+        distinct = distinct.str.strip()
 
         def per_lead(hit: pd.Series) -> np.ndarray:
             """A per-distinct-value answer as a per-lead one (missing: False)."""

@@ -68,7 +68,7 @@ def _chunked_str(values: list, size: int) -> pd.Series:
     st.integers(1, 6),
     st.sampled_from(["chunked", "object"]),
 )
-def test_code_pieces_and_codes_at_match_index_positions(values, piece_rows, chunk_rows, kind):
+def test_pieces_and_chosen_rows_match_index_positions(values, piece_rows, chunk_rows, kind):
     from leadnb import arrays
 
     index = pd.Index(["b", "c"], dtype="str")
@@ -76,17 +76,16 @@ def test_code_pieces_and_codes_at_match_index_positions(values, piece_rows, chun
     expected = index.get_indexer(pd.Index(values, dtype="str"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(arrays, "PIECE_ROWS", piece_rows)
-        pieces = list(arrays.code_pieces(s, index))
+        coder = arrays.TextCodes(s, index)
+        pieces = list(coder.pieces())
     assert [start for start, _ in pieces] == list(range(0, len(values), piece_rows))
     assert all(len(codes) <= piece_rows for _, codes in pieces)
     got = np.concatenate([c for _, c in pieces]) if pieces else np.empty(0, dtype=int)
     np.testing.assert_array_equal(got, expected)
     for start, codes in pieces:
         rows = np.flatnonzero(np.arange(len(codes)) % 2 == 0)  # every other row of the piece
-        np.testing.assert_array_equal(
-            arrays.codes_at(s, index, start, rows), expected[start + rows]
-        )
-        assert arrays.codes_at(s, index, start, rows[:0]).shape == (0,)
+        np.testing.assert_array_equal(coder.at(start, rows), expected[start + rows])
+        assert coder.at(start, rows[:0]).shape == (0,)
 
 
 @settings(max_examples=60, deadline=None)
