@@ -52,7 +52,7 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from leadnb import design
+from leadnb import asof, design
 from leadnb.errors import DataError, ParamsError
 from leadnb.experiments import EXCLUSION_COLUMNS, Metric, Registration, prepare_assignments
 from leadnb.funnel import reached_within
@@ -275,13 +275,13 @@ def outcomes_from_stages(
     # converters of an open window do not bias the fixed-window rate upwards.
     rw = reached_within(df, stage, df["assigned_at"], window_days, as_of)
     day = pd.Timedelta(days=1)
-    reached = df[col].where(df[col] <= as_of)
+    reached = asof.upto(df[col], as_of)
     days = ((reached - df["assigned_at"]) / day).astype(float)
-    elapsed = ((as_of - df["assigned_at"]) / day).astype(float)
+    elapsed = ((asof.day_end(as_of) - df["assigned_at"]) / day).astype(float)
     hit = rw["reached"].to_numpy(bool)
     df["days"] = days
     df["prior"] = rw["prior"].to_numpy(bool)
-    df["mature"] = (elapsed >= window_days).fillna(False).astype(bool)
+    df["mature"] = (elapsed > window_days).fillna(False).astype(bool)
     df["converted"] = np.where(df["mature"], hit.astype(float), np.nan)
     df["event"] = hit
     df["duration"] = np.where(

@@ -36,6 +36,7 @@ from statsmodels.stats.proportion import (
     test_proportions_2indep,
 )
 
+from leadnb import asof
 from leadnb.errors import DataError, ParamsError
 from leadnb.scoring import ScoringConfig, score
 from leadnb.stats import wilson
@@ -101,7 +102,7 @@ def decision_outcomes(
             fix="set scoring_calibration.decision: at_mql",
         )
     as_of = pd.Timestamp(as_of)
-    day_end = as_of.normalize() + pd.Timedelta(days=1)  # as_of is a whole day (leadnb.funnel)
+    day_end = asof.day_end(as_of)
     col = f"{outcome_stage}_at"
     if stage_dates is None or col not in stage_dates.columns:
         if leads is None or "converted" not in leads.columns:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from leadnb.asof import day_end
 from leadnb.errors import DataError
-from leadnb.funnel import day_end
 from leadnb.stats import wilson
 
 FREQS = {"M": "M", "Q": "Q", "W": "W"}

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from leadnb import asof
 from leadnb.errors import ParamsError
 
 Alternative = Literal["two-sided", "larger", "smaller"]
@@ -223,9 +224,10 @@ def weekly_inflow(created_at: pd.Series, as_of: pd.Timestamp, *, weeks: int = 12
     if weeks <= 0:
         raise ParamsError(f"weeks must be positive, got {weeks}", fix="use e.g. 12")
     as_of = pd.Timestamp(as_of)
-    start = as_of - pd.Timedelta(weeks=weeks)
+    end = asof.day_end(as_of)
+    start = end - pd.Timedelta(weeks=weeks)
     ts = pd.to_datetime(created_at)
-    n = int(((ts > start) & (ts <= as_of)).sum())
+    n = int(((ts >= start) & (ts < end)).sum())
     return n / weeks
 
 

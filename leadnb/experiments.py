@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from leadnb import asof
 from leadnb.config import check_keys, expect_type, parse_date, read_yaml
 from leadnb.errors import DataError, ParamsError
 
@@ -515,7 +516,7 @@ def prepare_assignments(
             g.outcome is None for g in reg.guardrail_metrics
         ):
             mark(at.isna(), "no assigned_at")
-        mark(at > as_of, "assigned after as_of")
+        mark(~asof.known(at, as_of) & at.notna(), "assigned after as_of")
         outside = at < reg.start
         if reg.end is not None:
             outside |= at >= reg.end + pd.Timedelta(days=1)

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb.arrays import NAT_US, in_set, index_positions, per_distinct, to_us
+from leadnb.asof import day_end
 from leadnb.config import check_keys, expect_type, parse_date
 from leadnb.errors import DataError, ParamsError
 from leadnb.stats import wilson
@@ -382,12 +383,6 @@ def stage_quality(
 
 # --------------------------------------------------------------------------------------------
 # Helpers used by other modules
-
-
-def day_end(as_of: pd.Timestamp) -> pd.Timestamp:
-    """The exclusive upper bound of the analysis date: ``as_of`` is a whole day, so anything
-    dated before ``as_of + 1 day`` (midnight) counts as known by ``as_of``."""
-    return pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
 
 
 def _col(wide: pd.DataFrame, stage: str) -> pd.Series:

@@ -38,8 +38,9 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
+from leadnb.asof import day_end
 from leadnb.errors import DataError
-from leadnb.funnel import FunnelConfig, classify_new_old, day_end
+from leadnb.funnel import FunnelConfig, classify_new_old
 from leadnb.stats import wilson
 
 DAYS_PER_MONTH = 365.25 / 12

@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadnb import asof
 from leadnb.config import check_keys, expect_type, parse_date
 from leadnb.errors import DataError, ParamsError
 from leadnb.funnel import classify_new_old
@@ -559,8 +560,8 @@ def _need(df: pd.DataFrame, cols: Iterable[str], table: str, why: str) -> None:
 
 def _clip_as_of(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Leads created by ``as_of``, with every stage date after ``as_of`` treated as not reached."""
-    sd = stage_dates.loc[stage_dates["created_at"] <= as_of].copy()
-    end = as_of + pd.Timedelta(days=1)  # as_of is a whole day
+    sd = stage_dates.loc[asof.known(stage_dates["created_at"], as_of)].copy()
+    end = asof.day_end(as_of)
     for c in sd.columns:
         if c.endswith("_at") and c != "created_at":
             sd[c] = sd[c].where(sd[c] < end)
@@ -571,7 +572,7 @@ def _month_edges(start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DatetimeIndex:
     """Month starts from ``start``'s month through the last month complete on ``as_of``,
     plus the closing edge."""
     first = start.to_period("M").to_timestamp()
-    last_complete = (as_of + pd.Timedelta(days=1)).to_period("M").to_timestamp()
+    last_complete = asof.day_end(as_of).to_period("M").to_timestamp()
     return pd.date_range(first, last_complete, freq="MS")
 
 
@@ -1277,10 +1278,9 @@ def holdout_incremental(
                 fix=f"set roi.holdout.{key} to one of: {', '.join(map(str, variants))}",
             )
     x = x.merge(stage_dates[["lead_id", q]], on="lead_id", how="left")
-    end = as_of + pd.Timedelta(days=1)
-    sql_at = x[q].where(x[q] < end)
+    sql_at = asof.upto(x[q], as_of)
     w = pd.Timedelta(days=holdout.window_days)
-    mature = x["assigned_at"] + w <= as_of
+    mature = x["assigned_at"] + w < asof.day_end(as_of)
     already = sql_at.notna() & (sql_at < x["assigned_at"])
     keep = mature & ~already
     y = x.loc[keep]

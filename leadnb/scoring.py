@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadnb import asof
 from leadnb.arrays import NAT_US, TextCodes, index_positions, text_codes, to_us
 from leadnb.config import check_keys, expect_type, read_yaml
 from leadnb.errors import DataError, Issue, ParamsError
@@ -679,7 +680,7 @@ def _cutoffs(
     """
     as_of = pd.Timestamp(as_of)
     as_of_us = to_us([as_of])[0]
-    last_us = to_us([as_of.normalize() + pd.Timedelta(days=1)])[0] - 1
+    last_us = to_us([asof.day_end(as_of)])[0] - 1
     n = len(leads)
     if at is None:
         return np.asarray(last_us, dtype="int64"), np.asarray(as_of_us, dtype="int64")

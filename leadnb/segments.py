@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadnb import asof
 from leadnb.errors import DataError, ParamsError
 from leadnb.stats import wilson
 
@@ -53,7 +54,7 @@ def _events_upto(events: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFra
         return pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "ts": pd.Series([], dtype="datetime64[us]"),
                              "event_type": pd.Series([], dtype="str"), "value": pd.Series([], dtype="str")})  # fmt: skip
     cols = [c for c in ("lead_id", "ts", "event_type", "value") if c in events.columns]
-    ev = events.loc[events["ts"] <= as_of, cols]
+    ev = events.loc[asof.known(events["ts"], as_of), cols]
     if "value" not in ev.columns:
         ev = ev.assign(value=pd.Series(pd.NA, index=ev.index, dtype="str"))
     return ev
@@ -175,7 +176,7 @@ def _converted(
             pd.to_datetime(stage_dates[col]).to_numpy(),
             index=pd.Index(stage_dates["lead_id"].astype("str")),
         ).reindex(ids)
-        conv = reached.notna() & (reached <= as_of)
+        conv = asof.known(reached, as_of)
         fast = conv & ((reached - created) <= pd.Timedelta(days=fast_days)).fillna(False)
         return conv, fast
     if "converted" in leads.columns:

@@ -34,8 +34,8 @@ import pandas as pd
 from lifelines import AalenJohansenFitter, KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
+from leadnb.asof import day_end
 from leadnb.errors import DataError
-from leadnb.funnel import day_end
 
 HORIZONS = (30, 60, 90)
 JITTER = 1e-4

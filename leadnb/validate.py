@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from leadnb import io
+from leadnb import asof, io
 from leadnb.arrays import in_set
 from leadnb.config import Params, TableSource, load_params
 from leadnb.errors import Issue, LeadnbError, ParamsError, Report
@@ -400,7 +400,7 @@ def _check_assignments(
         and "assigned_at" in asg.columns
         and pd.api.types.is_datetime64_any_dtype(asg["assigned_at"].dtype)
     ):
-        late = asg["assigned_at"] > pd.Timestamp(as_of)
+        late = asg["assigned_at"] >= asof.day_end(as_of)
         if late.any():
             report.warn(
                 f"{int(late.sum())} assignment(s) are after the analysis date "

@@ -184,24 +184,25 @@ def test_outcomes_from_stages_hand_example() -> None:
     )
     out = abtest.outcomes_from_stages(a, w, "sql", 30, AS_OF).set_index("lead_id")
     # a: sql after 10 days -> 1; b: after 45 days -> 0; c: before assignment -> prior
-    # d: converted after 5 days but window open -> immature; e: sql after as_of -> not reached yet
+    # d: converted after 5 days but window open -> immature; e: sql after as_of -> not reached yet,
+    # censored at the end of the as_of day (11 days after assignment: leadnb.asof.day_end)
     assert out["converted"].tolist()[:2] == [1.0, 0.0]
     assert out["prior"].tolist() == [False, False, True, False, False]
     assert out["mature"].tolist() == [True, True, True, False, False]
     assert np.isnan(out.loc["d", "converted"]) and np.isnan(out.loc["e", "converted"])
     assert out["event"].tolist() == [True, False, False, True, False]
-    assert out["duration"].tolist() == [10.0, 30.0, 30.0, 5.0, 10.0]
+    assert out["duration"].tolist() == [10.0, 30.0, 30.0, 5.0, 11.0]
     with pytest.raises(ParamsError, match="not a funnel stage"):
         abtest.outcomes_from_stages(a, w, "opportunity", 30, AS_OF)
 
 
 def test_immature_leads_would_flip_the_verdict_if_counted_as_failures() -> None:
     # 1,000 mature leads per arm: 120 vs 150 SQLs (p = 0.0496). 1,000 more per arm were assigned
-    # 9 days before as_of; none has converted yet (they convert after 15 days).
+    # 9 days before the end of the as_of day; none has converted yet (they convert after 15 days).
     a1, w1 = make_data({"monthly": (1000, 120), "weekly": (1000, 150)}, assigned="2026-03-01")
     a2, w2 = make_data(
         {"monthly": (1000, 100), "weekly": (1000, 130)},
-        assigned="2026-03-22",
+        assigned="2026-03-23",
         days_to_sql=15,
         prefix="new-",
     )
