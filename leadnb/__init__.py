@@ -5,8 +5,8 @@ pandas DataFrames with the canonical column names of the public contract; ``as_o
 argument, never the clock.
 """
 
-from leadnb.errors import DataError, LeadnbError, ParamsError
+from leadnb.errors import DataError, LeadnbError, NotEnoughData, ParamsError
 
 __version__ = "0.1.0"
 
-__all__ = ["DataError", "LeadnbError", "ParamsError", "__version__"]
+__all__ = ["DataError", "LeadnbError", "NotEnoughData", "ParamsError", "__version__"]

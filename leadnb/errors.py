@@ -140,6 +140,28 @@ class NotebookError(LeadnbError):
     exit_code = 1
 
 
+class NotEnoughData(LeadnbError):
+    """A section lacks what it needs: a normal state of real data, not a failure.
+
+    ``what`` says what is missing and ``when`` when or how it will appear, each as plain words;
+    :meth:`sentence` joins them into the one sentence a report shows in place of the section
+    (``leadnb.nb.section`` catches this error and prints it; the rest of the report runs).
+    Exit code 0 when it escapes to the command line: nothing was wrong with the input.
+    """
+
+    exit_code = 0
+
+    def __init__(self, what: str, when: str = "", **kw: Any) -> None:
+        self.what = what.strip().rstrip(".")
+        self.when = when.strip().rstrip(".")
+        super().__init__(self.sentence(), **kw)
+
+    def sentence(self) -> str:
+        """``"<what>; <when>."`` with a capital first letter."""
+        text = self.what + (f"; {self.when}" if self.when else "") + "."
+        return text[:1].upper() + text[1:]
+
+
 @dataclass
 class Report:
     """Collects issues during validation; errors and warnings are both kept and counted."""

@@ -8,10 +8,11 @@ in JupyterLab, nbval), so the same notebook serves both. Nothing here computes a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb.config import Params, load_params
-from leadnb.errors import DataError, Report
+from leadnb.errors import DataError, NotEnoughData, Report
 
 
 @dataclass
@@ -133,6 +134,26 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+@contextlib.contextmanager
+def section(title: str) -> Iterator[list[str]]:
+    """Run one section of a report; when it lacks data, say so in one sentence and go on.
+
+    Inside ``with nb.section("Before vs after the nurture start"):`` a
+    :class:`~leadnb.errors.NotEnoughData` raised by a leadnb function (or by the notebook itself)
+    ends the section with the line ``Not computed (<title>): <what is missing>; <when it will
+    appear>.`` instead of failing the notebook. Any other error still fails it (exit 1). The
+    yielded list collects the sentences of the sections skipped, so a later cell can tell
+    whether the section ran (empty list: it did).
+    """
+    skipped: list[str] = []
+    try:
+        yield skipped
+    except NotEnoughData as exc:
+        line = f"Not computed ({title}): {exc.sentence()}"
+        skipped.append(line)
+        print(line)
+
+
 def data_notes(report: Report) -> str:
     """The warnings of the data checks in a few lines for a reader of the report (one line each,
     naming the table and column); ``leadnb validate`` prints them in full with example rows."""
@@ -226,4 +247,4 @@ def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: in
     return styler
 
 
-__all__ = ["NotebookContext", "data_notes", "show", "start", "styled"]
+__all__ = ["NotebookContext", "data_notes", "section", "show", "start", "styled"]

@@ -142,3 +142,26 @@ def test_figure_text_uses_titles_of_every_panel() -> None:
     fig, _ = plt.subplots()
     assert nb.figure_text(fig, "score_vs-conversion") == "score vs conversion"
     plt.close(fig)
+
+
+def test_section_prints_one_sentence_for_not_enough_data_and_reraises_other_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from leadnb.errors import NotEnoughData
+
+    with nb.section("Before vs after") as skipped:
+        raise NotEnoughData(
+            "the programme has 1 complete month after its start, 2 are needed",
+            "this section appears with the run of 2026-12-01",
+        )
+    out = capsys.readouterr().out
+    assert out == (
+        "Not computed (Before vs after): The programme has 1 complete month after its start, "
+        "2 are needed; this section appears with the run of 2026-12-01.\n"
+    )
+    assert skipped == [out.strip()]
+    with nb.section("Fine") as skipped:
+        pass
+    assert skipped == [] and capsys.readouterr().out == ""
+    with pytest.raises(ZeroDivisionError), nb.section("Broken"):
+        raise ZeroDivisionError
