@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadnb import safe
 from leadnb.config import Params, load_params
 from leadnb.errors import DataError, NotEnoughData, Report
 
@@ -56,15 +57,29 @@ class NotebookContext:
         """This notebook's own section of the params file."""
         return self.params.notebook(self.name)
 
-    def save_table(self, df: pd.DataFrame, name: str, *, index: bool = False) -> pd.DataFrame:
-        """Write ``df`` as CSV to the run folder (when there is one) and return it unchanged."""
+    def save_table(
+        self, df: pd.DataFrame, name: str, *, index: bool = False, raw: bool = False
+    ) -> pd.DataFrame:
+        """Write ``df`` as CSV to the run folder (when there is one) and return it unchanged.
+
+        Every CSV a notebook writes is for people (opened in Excel): text cells that a
+        spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab, CR)
+        are written with a leading ``'`` (:func:`leadnb.safe.neutralise_csv_cells`); numbers are
+        untouched. ``raw=True`` writes the values as they are, for files only programs read.
+        ``name`` is made a plain file name in the run folder (:func:`leadnb.safe.file_name`).
+        """
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            df.to_csv(self.out_dir / name, index=index)
+            shown = df if raw else safe.neutralise_csv_cells(df, index=index)
+            shown.to_csv(self.out_dir / safe.file_name(name), index=index)
         return df
 
     def save_figure(self, fig: Any, name: str) -> Any:
         """Save a matplotlib figure as ``figures/<name>.png`` in the run folder; return it.
+
+        ``name`` (often built from an experiment id) is made a plain file name first
+        (:func:`leadnb.safe.file_name`: ``[A-Za-z0-9_.-]``, a hash when it had to change), so
+        no name writes outside ``figures/``.
 
         With a run folder the figure is drawn once: the saved PNG is what the notebook shows
         (at the on-screen size the inline backend would give it), and the figure is closed so
@@ -83,7 +98,7 @@ class NotebookContext:
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         png = buf.getvalue()
-        (figdir / f"{name}.png").write_bytes(png)
+        (figdir / safe.file_name(name, suffix=".png")).write_bytes(png)
         saved_dpi = matplotlib.rcParams["savefig.dpi"]
         scale = 1.0 if saved_dpi == "figure" else fig.dpi / float(saved_dpi)
         width = int.from_bytes(png[16:20], "big")  # PNG header: IHDR width
@@ -231,20 +246,37 @@ def show(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int 
 
 
 def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int = 3) -> Any:
-    """The pandas Styler :func:`show` displays (first ``n`` rows of ``df``)."""
+    """The pandas Styler :func:`show` displays (first ``n`` rows of ``df``).
+
+    Every value, column header and the caption are HTML-escaped: a company name such as
+    ``<script>...</script>`` is shown as that text, never run (text from a CRM is data).
+    """
     shown = df.head(n)
-    whole, decimal = [], []
+    whole, decimal, other = [], [], []
     for c in shown.columns:
-        if pd.api.types.is_float_dtype(shown[c].dtype):
+        dtype = shown[c].dtype
+        if pd.api.types.is_float_dtype(dtype):
             v = shown[c].dropna().to_numpy()
             (whole if len(v) and np.all(np.isfinite(v) & (v == np.round(v))) else decimal).append(c)
+        elif pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+            other.append(c)  # may hold any object: shown as its escaped str()
     styler = shown.style.hide(axis="index")
-    styler = styler.format(precision=digits, na_rep="–", thousands=",")
+    styler = styler.format(precision=digits, na_rep="–", thousands=",", escape="html")
     if whole:
         styler = styler.format("{:,.0f}", subset=whole, na_rep="–")
+    if other:
+        styler = styler.format(_escaped_text, subset=other, na_rep="–")
+    styler = styler.format_index(escape="html", axis="columns")
+    styler = styler.format_index(escape="html", axis="index")
+    if shown.columns.names != [None] * shown.columns.nlevels:
+        styler = styler.hide(axis="columns", names=True)
     if caption:
-        styler = styler.set_caption(caption)
+        styler = styler.set_caption(safe.escape(caption))
     return styler
+
+
+def _escaped_text(value: Any) -> str:
+    return safe.escape(value)
 
 
 __all__ = ["NotebookContext", "data_notes", "section", "show", "start", "styled"]

@@ -30,8 +30,15 @@ from typing import Any
 
 import nbformat
 
+from leadnb import safe
+from leadnb.config import NOTEBOOKS
+
 HIDDEN_CELL_TAGS = ("parameters", "injected-parameters")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+IMAGE_MIMES = ("image/png", "image/jpeg")
+TEXT_MIMES = ("text/html", "text/markdown", "text/plain")
+"""Output types a report shows; any other (JavaScript, SVG, LaTeX, widget views) is dropped."""
+MAX_ERROR_CHARS = 200
 MAX_HEADLINES = 8
 _ACRONYMS = {
     "auc": "AUC",
@@ -91,7 +98,10 @@ a { color: var(--accent); }
 .nums td.v { text-align:right; font-weight:600; font-variant-numeric: tabular-nums;
   padding-right: 0; overflow-wrap: anywhere; }
 .links a { margin-right: 14px; font-size: 14px; }
-.error { color:var(--bad); font-size:13px; white-space:pre-wrap; }
+.error { color:var(--bad); font-size:13px; overflow-wrap:anywhere; margin: 0 0 6px; }
+.fix { font-size:13px; margin: 0 0 10px; overflow-wrap:anywhere; }
+.failure p { margin: 0 0 12px; }
+.failure h2 { margin: 14px 0 4px; font-size: 15px; }
 table.runs { width:100%; border-collapse:collapse; background:#fff; border:1px solid var(--line);
   border-radius:10px; overflow:hidden; }
 table.runs th, table.runs td { padding:9px 12px; text-align:left; border-bottom:1px solid var(--line); }
@@ -102,6 +112,10 @@ table.runs th { background:#fafbfc; font-size:13px; color:var(--muted); font-wei
 """
 
 _NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head -%}
+{{ resources.leadnb_csp }}
+{{ super() }}
+{%- endblock html_head -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -150,9 +164,15 @@ def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
 
 
 def strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` without parameter cells, papermill's cell metadata and widget views.
+    """A copy of ``nb`` as readers see it: no parameter cells, widgets, tracebacks or live HTML.
 
-    Widget outputs are dropped entirely (the static report never depends on a widget); the
+    Markdown *cells* are the project's own text and stay as written. Outputs are data (a
+    company name, a variant name, an experiment id can be anything) and are made inert:
+    ``text/html`` outputs are sanitised (:func:`leadnb.safe.sanitize_html`), ``text/markdown``
+    outputs are rendered with raw HTML escaped, streams and ``text/plain`` are escaped by
+    nbconvert, images keep only their alt text, width and height (the template escapes them),
+    and every other output type (JavaScript, SVG, LaTeX, widget views) is dropped, as are
+    error outputs (a traceback is for analysts: it stays in the executed notebook). The
     notebook-level widget state goes too, so the template adds no widget manager script.
     """
     out = copy.deepcopy(nb)
@@ -162,19 +182,68 @@ def strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if any(t in HIDDEN_CELL_TAGS for t in tags):
             continue
         if cell.cell_type == "code":
-            cell.outputs = [
-                o for o in cell.get("outputs", []) if WIDGET_MIME not in o.get("data", {})
-            ]
+            outputs = (_inert_output(o) for o in cell.get("outputs", []))
+            cell.outputs = [o for o in outputs if o is not None]
         kept.append(cell)
     out.cells = kept
     out.metadata.pop("widgets", None)
     return out
 
 
+def _inert_output(output: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
+    """One output as a reader may see it (see :func:`strip_for_readers`); None to drop it."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return output
+    if kind not in ("display_data", "execute_result"):
+        return None  # error outputs: tracebacks and code never reach a stakeholder
+    data = output.get("data", {})
+    if WIDGET_MIME in data:
+        return None
+    clean: dict[str, Any] = {}
+    for mime in IMAGE_MIMES:
+        if isinstance(data.get(mime), str):
+            clean[mime] = data[mime]
+    if isinstance(data.get("text/html"), str | list):
+        clean["text/html"] = safe.sanitize_html(_joined(data["text/html"]))
+    elif isinstance(data.get("text/markdown"), str | list):
+        clean["text/html"] = safe.markdown_to_safe_html(_joined(data["text/markdown"]))
+    if isinstance(data.get("text/plain"), str | list):
+        clean["text/plain"] = _joined(data["text/plain"])
+    if not clean:
+        return None
+    output.data = nbformat.NotebookNode(clean)
+    meta: dict[str, Any] = {}
+    for mime in IMAGE_MIMES:
+        m = output.get("metadata", {}).get(mime, {})
+        if mime in clean and isinstance(m, dict):
+            kept = {k: m[k] for k in ("alt",) if isinstance(m.get(k), str)}
+            kept |= {k: int(m[k]) for k in ("width", "height") if _whole(m.get(k))}
+            if kept:
+                meta[mime] = kept
+    output.metadata = nbformat.NotebookNode(meta)
+    return output
+
+
+def _joined(text: str | list[str]) -> str:
+    return text if isinstance(text, str) else "".join(str(t) for t in text)
+
+
+def _whole(value: Any) -> bool:
+    """A width or height the template may write unquoted: a non-negative whole number."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value >= 0
+    return isinstance(value, str) and value.isdigit() and value.isascii()
+
+
 def render_notebook_html(nb: nbformat.NotebookNode, *, title: str, bar_html: str = "") -> str:
     """Render an executed notebook as one self-contained HTML page with all code hidden.
 
     ``bar_html`` is trusted HTML shown in a bar at the top (e.g. a link back to the run index).
+    Outputs are made inert first (:func:`strip_for_readers`), and the page carries the
+    Content-Security-Policy :data:`leadnb.safe.CSP` (no script runs, even one that got in).
     """
     import jinja2
     from nbconvert import HTMLExporter
@@ -191,7 +260,12 @@ def render_notebook_html(nb: nbformat.NotebookNode, *, title: str, bar_html: str
     clean = strip_for_readers(nb)
     clean.metadata["title"] = title
     body, _ = exporter.from_notebook_node(
-        clean, resources={"metadata": {"name": title}, "leadnb_bar": bar_html}
+        clean,
+        resources={
+            "metadata": {"name": title},
+            "leadnb_bar": bar_html,
+            "leadnb_csp": safe.CSP_META,
+        },
     )
     return body
 
@@ -334,6 +408,7 @@ def _badge(status: str) -> str:
 def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"{safe.CSP_META}\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
         f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
@@ -380,13 +455,23 @@ def render_run_index(
             for label, text in headline_items(metrics.get(nbname, {}))
         )
         nums = f'<table class="nums">{rows}</table>' if rows else ""
-        err = entry.get("error")
-        err_html = f'<p class="error">{html.escape(str(err))}</p>' if err else ""
+        err_html = ""
+        failed = status == "failed"
+        if failed or entry.get("error"):
+            reason = one_line(entry.get("error")) or "the report could not be produced"
+            err_html = f'<p class="error">{html.escape(reason)}</p>'
+            fix = one_line(entry.get("fix"))
+            if fix:
+                err_html += f'<p class="fix"><b>Fix:</b> {html.escape(fix)}</p>'
         links = []
         if entry.get("html"):
-            links.append(f'<a href="{_href(entry["html"])}"><b>Open report</b></a>')
+            label = "What went wrong" if failed else "Open report"
+            links.append(f'<a href="{_href(entry["html"])}"><b>{label}</b></a>')
+        if failed and entry.get("log"):
+            links.append(f'<a href="{_href(entry["log"])}">Run log</a>')
         if entry.get("ipynb"):
-            links.append(f'<a href="{_href(entry["ipynb"])}">Notebook</a>')
+            label = "Notebook (for analysts)" if failed else "Notebook"
+            links.append(f'<a href="{_href(entry["ipynb"])}">{label}</a>')
         for csv in tables.get(nbname, []):
             links.append(f'<a href="{_href(nbname + "/" + csv)}">{html.escape(csv)}</a>')
         cards.append(
@@ -416,10 +501,28 @@ def render_run_index(
     return _page(f"Lead analytics: {name}, as of {manifest.get('as_of', '')}", body)
 
 
+def subset_notebooks(manifest: Mapping[str, Any]) -> list[str] | None:
+    """The notebooks of a run that was not a full report set (``None`` for a full one).
+
+    A run is full when its ``options.notebooks`` (else its notebook entries) include all of
+    :data:`leadnb.config.NOTEBOOKS`.
+    """
+    options = manifest.get("options")
+    chosen = options.get("notebooks") if isinstance(options, Mapping) else None
+    if not isinstance(chosen, list | tuple):
+        chosen = [e.get("name") for e in manifest.get("notebooks", []) if isinstance(e, Mapping)]
+    names = [str(n) for n in chosen if n]
+    if set(NOTEBOOKS) <= set(names):
+        return None
+    return names
+
+
 def render_outputs_index(manifests: Iterable[Mapping[str, Any]], latest: str | None = None) -> str:
     """All runs, newest first, with status and a link to each run's index page.
 
-    ``latest`` is the id of the run ``latest/`` points at (shown with a link).
+    ``latest`` is the id of the run ``latest/`` points at (shown with a link). A run of only
+    some of the notebooks says so ("Partial run: 2 of 4 reports: ab_testing, nurture_roi"), so
+    nobody takes it for a full report set.
     """
     ordered = sorted(
         manifests,
@@ -432,11 +535,18 @@ def render_outputs_index(manifests: Iterable[Mapping[str, Any]], latest: str | N
         nbs = m.get("notebooks", [])
         ok = sum(1 for e in nbs if e.get("status") == "success")
         mark = " <small>(latest)</small>" if latest and rid == latest else ""
+        reports = f"{ok}/{len(nbs)} reports"
+        subset = subset_notebooks(m)
+        if subset is not None:
+            reports += (
+                f'<br><small class="subset">Partial run: {len(subset)} of {len(NOTEBOOKS)} '
+                f"reports: {html.escape(', '.join(subset))}</small>"
+            )
         rows.append(
             f'<tr><td><a href="{_href(rid + "/index.html")}">{html.escape(rid)}</a>{mark}</td>'
             f"<td>{html.escape(str(m.get('as_of', '')))}</td>"
             f"<td>{html.escape(_date_text(m.get('started_at')))}</td>"
-            f"<td>{ok}/{len(nbs)} reports</td><td>{_badge(str(m.get('status', 'failed')))}</td></tr>"
+            f"<td>{reports}</td><td>{_badge(str(m.get('status', 'failed')))}</td></tr>"
         )
     latest_line = (
         f'<p class="sub">Latest successful report (newest analysis date): <a href="latest/index.html">{html.escape(latest)}</a></p>'
@@ -450,6 +560,70 @@ def render_outputs_index(manifests: Iterable[Mapping[str, Any]], latest: str | N
         else "<p>No runs yet.</p>"
     )
     return _page("leadnb runs", f"<h1>Lead analytics runs</h1>{latest_line}{table}")
+
+
+def one_line(text: Any, limit: int = MAX_ERROR_CHARS) -> str:
+    """The one line of an error a stakeholder may see: never a traceback, at most ``limit`` chars.
+
+    The first non-empty line, or the last one when the text is a Python traceback (its
+    ``ValueError: ...`` line), whitespace collapsed, cut at ``limit`` with an ellipsis.
+
+    >>> one_line("Traceback (most recent call last):\\n  File 'x.py'\\nValueError: bad date")
+    'ValueError: bad date'
+    """
+    if text is None:
+        return ""
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    line = " ".join(line.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def render_failure_page(
+    *,
+    notebook: str,
+    title: str,
+    reason: str,
+    fix: str,
+    log_href: str,
+    ipynb_href: str | None,
+) -> str:
+    """The page a stakeholder sees instead of a report that failed (``<notebook>/<notebook>.html``).
+
+    Which report failed, the one-line reason, the fix, a link to the run log and (when it was
+    kept) to the executed notebook for analysts. Never a traceback or code: ``reason`` and
+    ``fix`` are cut to one line each (:func:`one_line`). Same look and Content-Security-Policy
+    as the run index; links are relative to the notebook's folder.
+    """
+    name = title or metric_label(notebook)
+    links = [f'<a href="{_href(log_href)}">Run log</a>']
+    if ipynb_href:
+        links.append(f'<a href="{_href(ipynb_href)}">Executed notebook (for analysts)</a>')
+    body = (
+        f"<h1>{html.escape(name)} {_badge('failed')}</h1>"
+        f'<p class="sub">This report could not be produced in this run ({html.escape(notebook)}). '
+        f'<a href="../index.html">All reports of this run</a></p>'
+        f'<section class="card failure"><h2>What went wrong</h2>'
+        f'<p class="error">{html.escape(one_line(reason) or "the notebook failed")}</p>'
+        f"<h2>How to fix it</h2><p>{html.escape(one_line(fix) or 'see the run log')}</p>"
+        f'<div class="links">{" ".join(links)}</div></section>'
+    )
+    return _page(f"{name}: not produced", body)
+
+
+def render_latest_redirect(run_id: str) -> str:
+    """``OUT/latest.html``: a page that sends the reader to the newest complete run's index."""
+    target = _href(f"{run_id}/index.html")
+    return _page(
+        "Latest leadnb run",
+        f'<p>Latest run: <a href="{target}">{html.escape(run_id)}</a></p>',
+    ).replace(
+        '<meta name="viewport"',
+        f'<meta http-equiv="refresh" content="0; url={target}">\n<meta name="viewport"',
+        1,
+    )
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -471,9 +645,13 @@ __all__ = [
     "headline_items",
     "metric_label",
     "notebook_title",
+    "one_line",
+    "render_failure_page",
+    "render_latest_redirect",
     "render_notebook_html",
     "render_outputs_index",
     "render_run_index",
     "strip_for_readers",
+    "subset_notebooks",
     "write_text_atomic",
 ]
