@@ -35,6 +35,10 @@ SECTION_PARSERS = {
     "experiments": "leadnb.experiments:ExperimentsConfig",
 }
 TOP_LEVEL = ("run", "data", *SECTION_PARSERS, *NOTEBOOKS)
+MAX_RUN_NAME = 200  # characters of run.name (the runner shortens what goes into folder names)
+# YAML anchors and aliases: a file may reuse a block a few times, never expand into a bomb
+MAX_YAML_ALIASES = 100  # alias nodes (*name) in one file
+MAX_YAML_NODES = 100_000  # nodes of the document with every alias expanded
 
 
 def check_keys(
@@ -120,6 +124,13 @@ class RunConfig:
     def from_dict(cls, d: Any, base_dir: Path, *, file: str | None = None) -> RunConfig:
         d = check_keys(d, ("name", "as_of", "dask_scheduler"), "run", file=file)
         name = expect_type(d.get("name", "leadnb"), str, "run.name", file=file)
+        if len(name) > MAX_RUN_NAME:
+            raise ParamsError(
+                f"run.name is {len(name)} characters long; at most {MAX_RUN_NAME} are allowed",
+                file=file,
+                fix="shorten run.name to a few words, e.g. name: weekly-leads (it titles the "
+                "index page and names the run folder)",
+            )
         as_of = d.get("as_of")
         scheduler = d.get("dask_scheduler")
         if scheduler is not None:
@@ -337,14 +348,98 @@ def params_from_dict(raw: Any, *, path: Path | None = None) -> Params:
     return Params(path=path, raw=raw, run=run, data=data, sections=sections, notebooks=notebooks)
 
 
+class _YamlTooLarge(Exception):
+    """Raised inside the loader when a document's aliases expand beyond the limits."""
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """A SafeLoader that counts alias nodes while composing (refusing more than
+    :data:`MAX_YAML_ALIASES`) so a billion-laughs document is refused before it is built."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.n_aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.n_aliases += 1
+            if self.n_aliases > MAX_YAML_ALIASES:
+                raise _YamlTooLarge(f"more than {MAX_YAML_ALIASES} aliases (*name)")
+        return super().compose_node(parent, index)
+
+
+def expanded_size(node: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
+    """Number of nodes of a composed YAML graph with every alias expanded (shared nodes counted
+    each time they are used), computed without expanding: each node's size once, memoised.
+    Stops with :class:`_YamlTooLarge` above ``limit`` or on a recursive alias."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(n: yaml.Node) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise _YamlTooLarge("a recursive alias (a block that contains itself)")
+        busy.add(key)
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            for child in n.value:
+                total += size(child)
+                if total > limit:
+                    break
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                total += size(k) + size(v)
+                if total > limit:
+                    break
+        busy.discard(key)
+        if total > limit:
+            raise _YamlTooLarge(f"more than {limit:,} values once its aliases are expanded")
+        sizes[key] = total
+        return total
+
+    return size(node)
+
+
+def _safe_load_guarded(text: str) -> Any:
+    loader = _GuardedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path, what: str, *, missing_fix: str | None = None) -> Any:
     """Parse a YAML file; invalid YAML or non-UTF-8 text raises :class:`ParamsError` naming
     ``what`` (e.g. "the params file"), the file, and the line and column of the problem. With
-    ``missing_fix``, a missing file is a :class:`ParamsError` with that fix."""
+    ``missing_fix``, a missing file is a :class:`ParamsError` with that fix.
+
+    Anchors and aliases (``&name`` / ``*name``) are allowed within limits: more than
+    :data:`MAX_YAML_ALIASES` aliases, a recursive alias, or a document of more than
+    :data:`MAX_YAML_NODES` values once aliases are expanded (a "billion laughs" bomb) is refused
+    with a :class:`ParamsError` before anything is built from it."""
     if missing_fix is not None and not path.exists():
         raise ParamsError(f"{what} not found: {path}", file=str(path), fix=missing_fix)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _safe_load_guarded(path.read_text(encoding="utf-8"))
+    except _YamlTooLarge as exc:
+        raise ParamsError(
+            f"{what} uses YAML anchors/aliases too much: {exc}",
+            file=str(path),
+            fix="write the values out instead of reusing blocks with &anchor / *alias (a few "
+            "aliases are fine); a file that expands into huge lists is refused as unsafe",
+        ) from None
+    except RecursionError:
+        raise ParamsError(
+            f"{what} is nested too deeply to read",
+            file=str(path),
+            fix="flatten the nesting of lists and mappings",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -371,6 +466,9 @@ def load_params(path: str | Path) -> Params:
 
 
 __all__ = [
+    "MAX_RUN_NAME",
+    "MAX_YAML_ALIASES",
+    "MAX_YAML_NODES",
     "NOTEBOOKS",
     "TABLES",
     "Issue",
@@ -378,6 +476,7 @@ __all__ = [
     "RunConfig",
     "TableSource",
     "check_keys",
+    "expanded_size",
     "expect_type",
     "load_params",
     "read_yaml",

@@ -27,6 +27,7 @@ import csv
 import difflib
 import os
 import re
+import urllib.parse
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -318,7 +319,7 @@ def _read(source: TableSource, found: _Found) -> pd.DataFrame:
         return _read_csv(source, found)
     if suffix in PARQUET_SUFFIXES:
         try:
-            return pd.read_parquet(path)
+            return _plain_index(pd.read_parquet(path))
         except Exception as exc:  # pyarrow raises several unrelated types
             raise DataError(
                 f"cannot read the {source.table} file as Parquet: {exc}",
@@ -341,6 +342,20 @@ def _read(source: TableSource, found: _Found) -> pd.DataFrame:
         table=source.table,
         fix="use a .csv, .tsv, .txt, .parquet or .xlsx file, or a SQL query (sql: + url_env:)",
     )
+
+
+def _plain_index(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame read with a stored index (pandas ``set_index(...).to_parquet``) with that index
+    turned back into columns (named levels not already columns) and a plain 0..n-1 index, so a
+    duplicated or non-default index never reaches canonicalisation."""
+    if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
+        return df
+    names = [n for n in df.index.names if n is not None and n not in df.columns]
+    if names:
+        drop = [n for n in df.index.names if n not in names]
+        out = df.reset_index(level=drop, drop=True) if drop else df
+        return out.reset_index()
+    return df.reset_index(drop=True)
 
 
 def _sniff_sep(path: Path, encoding: str, default: str) -> str | None:
@@ -493,20 +508,80 @@ def _read_excel(source: TableSource) -> pd.DataFrame:
         return pd.read_excel(book, sheet_name=sheet)
 
 
-def mask_url(text: str, url: str) -> str:
-    """``text`` with the database URL and its password replaced by a masked form."""
-    try:
-        from sqlalchemy.engine import make_url
+_URL_SCHEME = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.\-]{0,40}://")
 
-        parsed = make_url(url)
-        safe = parsed.render_as_string(hide_password=True)
-        password = parsed.password
-    except Exception:
-        safe, password = "<database URL>", None
-    text = text.replace(url, safe)
+
+def split_url(url: str) -> tuple[str, str, str] | None:
+    """``(scheme://, credentials, rest)`` of a URL, the credentials being everything between the
+    scheme and the LAST ``@`` (so an unencoded ``@`` in a password stays inside them); ``None``
+    when the URL has no scheme or no ``@``."""
+    m = _URL_SCHEME.match(url)
+    if m is None:
+        return None
+    head, tail = url[: m.end()], url[m.end() :]
+    at = tail.rfind("@")
+    if at < 0:
+        return None
+    return head, tail[:at], tail[at + 1 :]
+
+
+def masked_url(url: str) -> str:
+    """The URL with everything between the scheme and the last ``@`` replaced by ``***``:
+    ``postgresql://***@db.example:5432/crm``."""
+    parts = split_url(url)
+    if parts is None:
+        return url
+    head, _, rest = parts
+    return f"{head}***@{rest}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The strings of ``url`` no message may show, longest first: its credentials (between the
+    scheme and the last ``@``), the password as written, percent-decoded and percent-encoded, and
+    its pieces between ``@ : / ? #`` (what a parser that mistook an unencoded ``@`` for the end
+    of the password would echo as a host or port); all but the whole credentials only from 3
+    characters."""
+    parts = split_url(url)
+    if parts is None:
+        return []
+    creds = parts[1]
+    password = creds.partition(":")[2]
+    found = {creds}
     if password:
-        text = text.replace(str(password), "***")
+        plain = urllib.parse.unquote(password)
+        found |= {password, plain, urllib.parse.quote(plain, safe="")}
+        found |= {p for p in re.split(r"[@:/?#]", password) if len(p) >= 3}
+        found |= {p for p in re.split(r"[@:/?#]", plain) if len(p) >= 3}
+    # the credentials whole always; a fragment only from 3 characters (masking every "p" of a
+    # message would destroy it, and a shorter password is no secret)
+    return sorted((s for s in found if s == creds or len(s) >= 3), key=len, reverse=True)
+
+
+def mask_url(text: str, url: str) -> str:
+    """``text`` with the database URL masked (:func:`masked_url`) and every other trace of its
+    credentials (:func:`url_secrets`) replaced by ``***``."""
+    if url:
+        text = text.replace(url, masked_url(url))
+    for secret in url_secrets(url):
+        text = text.replace(secret, "***")
     return text
+
+
+def _check_url_shape(var: str, url: str, source: TableSource) -> None:
+    """Refuse a URL whose credentials hold an unencoded ``@``: every parser would cut the
+    password at its first ``@`` and send the rest to the network as a host name."""
+    parts = split_url(url)
+    if parts is None or "@" not in parts[1]:
+        return
+    raise ParamsError(
+        f"${var} holds a database URL whose user name or password contains an unencoded '@' "
+        f"({masked_url(url)})",
+        file=source.label,
+        table=source.table,
+        fix="percent-encode special characters of the password in the URL ('@' as %40, ':' as "
+        "%3A, '/' as %2F), e.g. with python -c \"import urllib.parse, getpass; "
+        "print(urllib.parse.quote(getpass.getpass(), safe=''))\"",
+    )
 
 
 def _read_sql(source: TableSource) -> pd.DataFrame:
@@ -525,21 +600,24 @@ def _read_sql(source: TableSource) -> pd.DataFrame:
             fix=f"export {var}=postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME before running "
             "(keep the URL out of the params file)",
         )
+    _check_url_shape(var, url, source)
     try:
         engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, ValueError) as exc:
+        lines = str(exc).strip().splitlines()
         raise ParamsError(
-            f"${var} does not hold a usable SQLAlchemy database URL: "
-            f"{mask_url(str(exc).splitlines()[0], url)}",
+            f"${var} does not hold a usable SQLAlchemy database URL ({masked_url(url)}): "
+            f"{mask_url(lines[0] if lines else type(exc).__name__, url)}",
             file=label,
             table=table,
             fix=f"set {var} to a URL like postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME or "
-            "sqlite:///path/to/file.db; for PostgreSQL install the extra: pip install leadnb[postgres]",
+            "sqlite:///path/to/file.db (the port a number, special characters of the password "
+            "percent-encoded); for PostgreSQL install the extra: pip install leadnb[postgres]",
         ) from None
     try:
         with engine.connect() as conn:
             return pd.read_sql_query(source.sql, conn)
-    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError, ValueError, ImportError) as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, sa.exc.SQLAlchemyError) else exc
         detail = str(getattr(cause, "orig", None) or cause).strip().splitlines()
         reason = mask_url(" ".join(detail[:3]), url)
@@ -548,7 +626,7 @@ def _read_sql(source: TableSource) -> pd.DataFrame:
             file=label,
             table=table,
             fix=f"check data.{table}.sql, and that ${var} points at the right database "
-            f"({mask_url(url, url)})",
+            f"({masked_url(url)})",
         ) from None
     finally:
         engine.dispose()
@@ -829,6 +907,9 @@ __all__ = [
     "load_tables",
     "map_stages",
     "mask_url",
+    "masked_url",
+    "split_url",
+    "url_secrets",
     "parse_datetimes",
     "parse_numbers",
     "row_labels",

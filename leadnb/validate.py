@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from leadnb import asof, io
+from leadnb import asof, checks, config, io
 from leadnb.arrays import in_set
 from leadnb.config import Params, TableSource, load_params
 from leadnb.errors import Issue, LeadnbError, ParamsError, Report
@@ -513,13 +513,22 @@ def validate_params_file(
     path: str | Path,
     *,
     as_of: str | pd.Timestamp | None = None,
+    notebooks: Sequence[str] | None = None,
+    notebook_dir: str | Path | None = None,
 ) -> tuple[Report, Params | None, dict[str, pd.DataFrame]]:
-    """Load the params file and every configured table, and check them all.
+    """Load the params file and every configured table, and check everything a run needs.
 
     Returns ``(report, params, tables)``: ``params`` is ``None`` when the params file itself is
     wrong; ``tables`` are the tables that could be loaded, cleaned as :func:`clean_tables` does.
-    ``as_of`` (default ``run.as_of``) is the analysis date for date checks. Problems are
+    ``as_of`` (default ``run.as_of``) is the analysis date for date checks. ``notebooks``
+    (default: all of :data:`leadnb.config.NOTEBOOKS`) in ``notebook_dir`` (default
+    :func:`leadnb.runner.default_notebook_dir`) are the notebooks whose needs are checked: their
+    params sections (names, types, values), the files they name, the columns they need (missing
+    optional ones are warnings naming the sections that will say "Not computed"), and the
+    analysis date within the data's range (:func:`leadnb.checks.check_as_of`). Problems are
     collected (not raised) so one run lists everything. Nothing is written.
+
+    ``leadnb validate`` and ``leadnb run`` both call this one function.
     """
     report = Report()
     try:
@@ -545,14 +554,116 @@ def validate_params_file(
             when = params.as_of(str(as_of)[:10])
         except ParamsError as err:
             report.issues.extend(err.issues)
+            when = None
+    names = _check_notebooks(report, params, notebooks, notebook_dir)
     tables = io.load_tables(params, report=report)
     report.issues.extend(
         validate_tables(tables, params.data, funnel=params.funnel, as_of=when).issues
     )
     cleaned = clean_tables(tables, report)
+    if params.data:
+        labels = {t: src.label for t, src in params.data.items()}
+        if "leads" in cleaned:
+            seen = {(i.table, i.column) for i in report.errors}
+            for name in names:
+                found = checks.check_inputs(name, cleaned, params, labels=labels)
+                report.issues.extend(
+                    i for i in found if i.level != "error" or (i.table, i.column) not in seen
+                )
+        report.issues.extend(checks.check_as_of(when, cleaned, file=file))
+        if when is None and names:
+            report.warn(
+                "no analysis date: run.as_of is not set, so the analysis date was not checked "
+                "against the data",
+                file=file,
+                fix='set run.as_of: "YYYY-MM-DD" in the params file, or pass --as-of to '
+                "validate and run",
+            )
     if not report.errors and "leads" in cleaned:
         _check_analysis_inputs(report, params, cleaned)
     return report, params, cleaned
+
+
+FILE_KEYS = {k for keys in checks.FILE_PARAMS.values() for k in keys}
+_NOTEBOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}")
+
+
+def _check_notebooks(
+    report: Report,
+    params: Params,
+    notebooks: Sequence[str] | None,
+    notebook_dir: str | Path | None,
+) -> list[str]:
+    """Check each requested notebook's params section (names and types against what the
+    notebook declares, then values, then the files it names); returns the notebooks found."""
+    from leadnb import runner
+
+    file = str(params.path)
+    nb_dir = Path(notebook_dir).resolve() if notebook_dir else runner.default_notebook_dir()
+    wanted = list(config.NOTEBOOKS) if notebooks is None else list(notebooks)
+    wanted = list(dict.fromkeys(str(n).strip().removesuffix(".ipynb") for n in wanted))
+    found: list[str] = []
+    for name in wanted:
+        path = nb_dir / f"{name}.ipynb"
+        if not _NOTEBOOK_NAME.fullmatch(name) or not path.is_file():
+            available = sorted(p.stem for p in nb_dir.glob("*.ipynb")) if nb_dir.is_dir() else []
+            report.error(
+                f"notebook {name!r} not found in {nb_dir}",
+                fix=f"name notebooks by their plain name: {', '.join(available) or '(none)'}",
+            )
+            continue
+        found.append(name)
+        section = params.notebook(name)
+        declared, wrong = _check_declared(report, path, section, file)
+        if declared is None:
+            continue
+        values = checks.effective_values(declared, section)
+        values = {k: v for k, v in values.items() if k in declared}
+        report.issues.extend(
+            checks.check_values(
+                name,
+                values,
+                params,
+                explicit=list(section),
+                skip=wrong,
+                defaults=checks.effective_values(declared, {}),
+                file=file,
+            )
+        )
+        if params.data or FILE_KEYS & set(section):  # a file of inputs only runs no scoring
+            report.issues.extend(
+                checks.check_files(name, values, params.base_dir, explicit=list(section), file=file)
+            )
+    return found
+
+
+def _check_declared(
+    report: Report, notebook: Path, section: Mapping[str, Any], file: str
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """:func:`leadnb.runner.check_notebook_parameters` on the section, then key by key when it
+    refuses it, so every unknown key and wrong type is listed. Returns ``(declared parameters or
+    None when the notebook cannot be inspected, keys refused)``."""
+    from leadnb import runner
+
+    try:
+        return runner.check_notebook_parameters(notebook, section, params_file=file), []
+    except ParamsError as err:
+        first = err
+    try:
+        declared = runner.check_notebook_parameters(notebook, {}, params_file=file)
+    except ParamsError:  # the notebook itself is wrong (no parameters cell...)
+        report.issues.extend(first.issues)
+        return None, list(section)
+    wrong: list[str] = []
+    for key, value in section.items():
+        try:
+            runner.check_notebook_parameters(notebook, {key: value}, params_file=file)
+        except ParamsError as err:
+            wrong.append(key)
+            report.issues.extend(err.issues)
+    if not wrong:
+        report.issues.extend(first.issues)
+    return declared, wrong
 
 
 # stage_quality checks that validate_tables does not already report itself

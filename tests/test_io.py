@@ -442,8 +442,7 @@ def test_bank_without_an_id_column_says_what_to_map(tmp_path: Path, write_params
     assert err.message.startswith("missing required column lead_id in the leads table")
     assert "age" in err.message and "balance" in err.message  # the columns that exist
     assert "data.leads.columns" in err.fix and "lead_id" in err.fix
-    (warn,) = report.warnings
-    assert "';'-separated" in warn.message  # and the separator was detected
+    assert any("';'-separated" in w.message for w in report.warnings)  # separator detected
 
 
 @needs_bank
