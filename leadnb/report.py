@@ -102,6 +102,7 @@ a { color: var(--accent); }
 .fix { font-size:13px; margin: 0 0 10px; overflow-wrap:anywhere; }
 .failure p { margin: 0 0 12px; }
 .failure h2 { margin: 14px 0 4px; font-size: 15px; }
+.failure .error { font-size: 15px; }
 table.runs { width:100%; border-collapse:collapse; background:#fff; border:1px solid var(--line);
   border-radius:10px; overflow:hidden; }
 table.runs th, table.runs td { padding:9px 12px; text-align:left; border-bottom:1px solid var(--line); }

@@ -120,7 +120,7 @@ def stub_missing_sections():
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real run of the ok fixture notebook; returns OUT/latest."""
+    """A real run of the ok fixture notebook; returns its run folder OUT/<run_id>."""
     root = tmp_path_factory.mktemp("chromium")
     (root / "leads.csv").write_text("lead_id,created_at\nL1,2026-01-02\nL2,2026-02-03\n")
     (root / "params.yaml").write_text(
@@ -144,7 +144,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 ]
             )
     assert code == 0
-    return out / "latest"
+    # a run of one notebook is not a complete report set: latest stays put; use the run folder
+    (run,) = [p for p in out.iterdir() if (p / "manifest.json").is_file() and not p.is_symlink()]
+    return run
 
 
 def test_run_index_in_chromium(chromium: str, run_dir: Path, tmp_path: Path) -> None:
@@ -175,3 +177,63 @@ def test_report_in_chromium_shows_no_code(chromium: str, run_dir: Path, tmp_path
     images = [img["src"] for img in dom.find_all("img")]
     assert images and all(src.startswith("data:image/png;base64,") for src in images)
     assert dom.find("table") is not None
+
+
+def test_every_page_carries_the_csp_and_still_renders(
+    chromium: str, run_dir: Path, tmp_path: Path
+) -> None:
+    """The CSP forbids scripts but not the inline CSS or the embedded chart images."""
+    from leadnb import safe
+
+    page = run_dir / "ok" / "ok.html"
+    dom = load(chromium, page, tmp_path / "report.png", tmp_path / "profile")
+    meta = dom.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    assert meta is not None and meta["content"] == safe.CSP
+    for index in (run_dir / "index.html", run_dir.parent / "index.html"):
+        idom = BeautifulSoup(index.read_text(encoding="utf-8"), "html.parser")
+        assert idom.find("meta", attrs={"http-equiv": "Content-Security-Policy"}) is not None
+    # the screenshot shows the chart: a large image, not a blank page or a broken-image icon
+    assert (tmp_path / "report.png").stat().st_size > 30_000
+
+
+def test_csp_stops_a_script_that_got_in(chromium: str, tmp_path: Path) -> None:
+    """The second wall: even a live <script> (or handler) in a page leadnb rendered never runs."""
+    from leadnb import report
+
+    page = tmp_path / "page.html"
+    body = (
+        '<p id="target">untouched</p>'
+        "<script>document.getElementById('target').textContent='SCRIPT_RAN';</script>"
+        '<img src="data:image/png;base64,AAAA" onerror="document.body.append(\'HANDLER_RAN\')">'
+    )
+    page.write_text(report._page("t", body), encoding="utf-8")
+    dom = load(chromium, page, tmp_path / "shot.png", tmp_path / "profile")
+    assert dom.find(id="target").get_text() == "untouched"
+    assert "SCRIPT_RAN" not in dom.get_text() and "HANDLER_RAN" not in dom.get_text()
+
+
+def test_failure_page_in_chromium(chromium: str, tmp_path: Path) -> None:
+    from leadnb import report
+
+    folder = tmp_path / "nurture_roi"
+    folder.mkdir()
+    (tmp_path / "run.log").write_text("log\n")
+    (folder / "nurture_roi.ipynb").write_text("{}")
+    (tmp_path / "index.html").write_text("index")
+    page = folder / "nurture_roi.html"
+    page.write_text(
+        report.render_failure_page(
+            notebook="nurture_roi",
+            title="Nurture ROI <script>alert(1)</script>",
+            reason="DataError: the costs table is empty",
+            fix="add data.costs.source to the params file",
+            log_href="../run.log",
+            ipynb_href="nurture_roi.ipynb",
+        ),
+        encoding="utf-8",
+    )
+    dom = load(chromium, page, tmp_path / "failure.png", tmp_path / "profile")
+    check_resources(dom, page)
+    assert not dom.find_all("script")
+    text = dom.get_text(" ")
+    assert "Nurture ROI <script>alert(1)</script>" in text and "the costs table is empty" in text

@@ -165,3 +165,82 @@ def test_section_prints_one_sentence_for_not_enough_data_and_reraises_other_erro
     assert skipped == [] and capsys.readouterr().out == ""
     with pytest.raises(ZeroDivisionError), nb.section("Broken"):
         raise ZeroDivisionError
+
+
+# --------------------------------------------------------------------------------------------
+# hostile values: tables escaped, CSVs neutralised, names kept inside the run folder
+
+XSS = "<script>alert(document.domain)</script>"
+IMG = '"><img src=x onerror=alert(1)>'
+
+
+def test_styled_escapes_values_headers_and_caption() -> None:
+    from bs4 import BeautifulSoup
+
+    df = pd.DataFrame(
+        {
+            XSS: [IMG, "plain"],
+            "n": [1.0, 2.0],
+            "obj": pd.Series([[XSS], None], dtype=object),
+            "cat": pd.Categorical([IMG, "x"]),
+        }
+    )
+    wide = pd.DataFrame({"variant": [XSS, IMG], "rate": [0.1, 0.2]}).pivot_table(
+        columns="variant", values="rate"
+    )  # variant names become column headers (and the columns get a name)
+    for table, caption in ((df, f"Experiment {IMG}"), (wide, XSS)):
+        html = nb.styled(table, caption=caption).to_html()
+        dom = BeautifulSoup(html, "html.parser")
+        assert not dom.find_all(["script", "img"]), html
+        assert not [a for el in dom.find_all(True) for a in el.attrs if a.startswith("on")]
+        text = dom.get_text(" ")
+        assert caption in dom.caption.get_text()
+        assert XSS in text and IMG in text
+    assert "[&#x27;&lt;script&gt;" in nb.styled(df).to_html()  # any object: its escaped str()
+
+
+def test_save_table_neutralises_formulas_unless_raw(params_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    ctx = nb.start("x", params_path=params_file, out_dir=str(out))
+    df = pd.DataFrame(
+        {
+            "lead_id": ['=HYPERLINK("http://evil.example/x","x")', "+cmd|' /C calc'!A0", "L3"],
+            "industry": pd.Series(["@SUM(1)", "-2+3", None], dtype="str"),
+            "diff": [-0.5, 0.25, -1.0],
+            "n": [-3, 4, 5],
+        }
+    )
+    assert ctx.save_table(df, "hq.csv") is df  # the notebook keeps its values
+    back = pd.read_csv(out / "hq.csv")
+    assert back["lead_id"].tolist() == [
+        '\'=HYPERLINK("http://evil.example/x","x")',
+        "'+cmd|' /C calc'!A0",
+        "L3",
+    ]
+    assert back["industry"].tolist()[:2] == ["'@SUM(1)", "'-2+3"]
+    assert back["diff"].tolist() == [-0.5, 0.25, -1.0] and back["n"].tolist() == [-3, 4, 5]
+    ctx.save_table(df, "machine.csv", raw=True)
+    assert pd.read_csv(out / "machine.csv")["lead_id"].tolist() == df["lead_id"].tolist()
+
+
+def test_names_never_leave_the_run_folder(params_file: Path, tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    out = tmp_path / "deep" / "run"
+    out.mkdir(parents=True)
+    ctx = nb.start("x", params_path=params_file, out_dir=str(out))
+    before = {p for p in tmp_path.rglob("*") if not p.is_relative_to(out)}
+    for name in ("../../x_exp", ".._.._x_exp", "/etc/x_exp", ".hidden"):
+        fig, _ = plt.subplots(figsize=(2, 2))
+        ctx.save_figure(fig, name + "_rates")
+        ctx.save_table(pd.DataFrame({"a": [1]}), name + ".csv")
+    after = {p for p in tmp_path.rglob("*") if not p.is_relative_to(out)}
+    assert after == before
+    pngs = sorted(p.name for p in (out / "figures").iterdir())
+    csvs = sorted(p.name for p in out.glob("*.csv"))
+    assert len(pngs) == 4 and len(csvs) == 4  # two ids that slug alike still get two files
+    assert all(not n.startswith(".") and n.endswith(".png") for n in pngs)
+    assert all(not n.startswith(".") and n.endswith(".csv") for n in csvs)
+    assert not list(tmp_path.glob("x_exp*")) and not list(out.parent.glob("*x_exp*"))
+    ctx.save_table(pd.DataFrame({"a": [1]}), "score_bands.csv")
+    assert (out / "score_bands.csv").exists()  # plain names are kept as they are

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 import struct
 import zlib
@@ -291,3 +292,190 @@ def test_write_text_atomic_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
     report.write_text_atomic(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
+
+
+# --------------------------------------------------------------------------------------------
+# hostile outputs, CSP, failure page, failed cards, partial runs
+
+XSS = "<script>alert(document.domain)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+CSP_ATTRS = {"http-equiv": "Content-Security-Policy"}
+
+
+def parse(page: str):
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(page, "html.parser")
+
+
+def assert_inert(page: str) -> None:
+    dom = parse(page)
+    assert not dom.find_all(["script", "iframe", "object", "embed", "svg"])
+    for el in dom.find_all(True):
+        for attr, value in el.attrs.items():
+            assert not attr.startswith("on"), f"<{el.name} {attr}>"
+            if attr in ("href", "src"):
+                assert not str(value).strip().lower().startswith(("javascript:", "data:text"))
+    meta = dom.find("meta", attrs=CSP_ATTRS)
+    assert meta is not None and meta["content"] == report.safe.CSP
+    assert dom.head.find("meta", attrs=CSP_ATTRS) is meta  # in <head>, where it applies
+
+
+def hostile_notebook() -> nbformat.NotebookNode:
+    png = base64.b64encode(tiny_png()).decode()
+    outputs = [
+        new_output(
+            "display_data",
+            data={
+                # an escaped caption (as nb.styled writes it) and live elements that got in
+                "text/html": f"<table><caption>{html.escape(XSS)}</caption><tr>"
+                f"<td onclick=alert(1)>cell</td></tr></table>{XSS}<iframe src=x></iframe>"
+                '<a href="javascript:alert(1)">link</a><style>td{color:red}</style>',
+                "text/plain": "t",
+            },
+        ),  # fmt: skip
+        new_output("display_data", data={"text/markdown": f"### Experiment {IMG}\n\n{XSS}"}),
+        new_output("display_data", data={"application/javascript": "alert('JS_MARKER')"}),
+        new_output("display_data", data={"image/svg+xml": "<svg onload=alert(1)>SVG_MARKER</svg>"}),
+        new_output("stream", name="stdout", text=f"Verdict: {XSS}\n"),
+        new_output("execute_result", data={"text/plain": f"'{IMG}'"}, execution_count=1),
+        new_output(
+            "display_data",
+            data={"image/png": png},
+            metadata={
+                "image/png": {"alt": f'{IMG}" onmouseover="x', "width": "1 onerror=alert(1)"},
+                "filenames": {"image/png": "javascript:alert(1)"},
+            },
+        ),  # fmt: skip
+        new_output(
+            "error",
+            ename="ValueError",
+            evalue="TRACEBACK_MARKER",
+            traceback=["Traceback (most recent call last)", "TRACEBACK_MARKER"],
+        ),  # fmt: skip
+    ]
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# Report\n\nProject text with **bold**."),
+            new_code_cell("x", outputs=outputs),
+        ]
+    )
+
+
+def test_report_outputs_are_inert_and_hostile_text_is_shown() -> None:
+    page = report.render_notebook_html(hostile_notebook(), title="Report")
+    assert_inert(page)
+    dom = parse(page)
+    text = dom.get_text(" ")
+    assert text.count(XSS) == 3 and IMG in text  # caption, markdown, stream (the live one: gone)
+    assert dom.find("h3").get_text() == f"Experiment {IMG}"  # markdown output still formatted
+    assert dom.find("caption").get_text() == XSS
+    assert "JS_MARKER" not in page and "SVG_MARKER" not in page
+    assert "TRACEBACK_MARKER" not in page and "Traceback" not in page
+    assert "td{color:red}" not in page and "<strong>bold</strong>" in page  # project markdown
+    img = dom.find("img")
+    assert img["alt"] == f'{IMG}" onmouseover="x' and "width" not in img.attrs
+    assert img["src"].startswith("data:image/png;base64,")
+
+
+def test_strip_for_readers_keeps_only_safe_output_types() -> None:
+    clean = report.strip_for_readers(hostile_notebook())
+    outs = clean.cells[1].outputs
+    kinds = [sorted(o.get("data", {})) or o.output_type for o in outs]
+    assert kinds == [["text/html", "text/plain"], ["text/html"], "stream", ["text/plain"], ["image/png"]]  # fmt: skip
+    assert outs[-1].metadata == {"image/png": {"alt": f'{IMG}" onmouseover="x'}}
+    assert "<script" not in outs[0].data["text/html"] and "&lt;script&gt;" in outs[1].data["text/html"]  # fmt: skip
+
+
+def failed_manifest(error: str, **extra: object) -> dict:
+    entry = {
+        "name": "nurture_roi",
+        "status": "failed",
+        "error": error,
+        "fix": "add data.costs.source to params.yaml",
+        "log": "run.log",
+        "html": "nurture_roi/nurture_roi.html",
+        "ipynb": "nurture_roi/nurture_roi.ipynb",
+        **extra,
+    }
+    return manifest("r1", "failed", "2026-07-01T02:00:00", [entry])
+
+
+def test_failed_card_shows_one_line_reason_fix_and_links() -> None:
+    tb = (
+        'Traceback (most recent call last):\n  File "/x/leadnb/roi.py", line 3, in f\n'
+        "    raise DataError(x)\nDataError: costs table has no rows " + "x" * 400 + XSS
+    )
+    page = report.render_run_index(failed_manifest(tb), {})
+    assert_inert(page)
+    card = parse(page).find("section", id="nurture_roi")
+    reason = card.find(class_="error").get_text()
+    assert reason.startswith("DataError: costs table has no rows") and len(reason) <= 200
+    assert "Traceback" not in page and "roi.py" not in page and "raise" not in page
+    assert "Fix: add data.costs.source to params.yaml" in " ".join(card.get_text(" ").split())
+    hrefs = {a.get_text(): a["href"] for a in card.find_all("a")}
+    assert hrefs["What went wrong"] == "nurture_roi/nurture_roi.html"
+    assert hrefs["Run log"] == "run.log"
+    assert hrefs["Notebook (for analysts)"] == "nurture_roi/nurture_roi.ipynb"
+    page = report.render_run_index(failed_manifest(f"bad value {XSS}\nsecond line"), {})
+    assert "second line" not in page and f"bad value {XSS}" in parse(page).get_text()
+
+
+def test_failure_page_is_a_stakeholder_page_without_code() -> None:
+    page = report.render_failure_page(
+        notebook="nurture_roi",
+        title=f"Nurture ROI {XSS}",
+        reason="Traceback (most recent call last):\n  File 'x'\nDataError: the costs table is empty",
+        fix=f"add costs rows for 2025 {IMG}\nmore",
+        log_href="../run.log",
+        ipynb_href="nurture_roi.ipynb",
+    )
+    assert_inert(page)
+    dom = parse(page)
+    text = dom.get_text(" ")
+    assert f"Nurture ROI {XSS}" in dom.h1.get_text() and "Failed" in text
+    assert "DataError: the costs table is empty" in text and "Traceback" not in text
+    assert f"add costs rows for 2025 {IMG}" in text and "more" not in text
+    hrefs = {a.get_text(): a["href"] for a in dom.find_all("a")}
+    assert hrefs["Run log"] == "../run.log"
+    assert hrefs["Executed notebook (for analysts)"] == "nurture_roi.ipynb"
+    assert hrefs["All reports of this run"] == "../index.html"
+    assert "<style>" in page  # the same inline look as the index pages
+    no_nb = report.render_failure_page(
+        notebook="ab_testing", title="", reason="x", fix="y", log_href="run.log", ipynb_href=None
+    )
+    assert "for analysts" not in no_nb and "Ab testing" in no_nb
+
+
+def test_every_page_carries_the_csp() -> None:
+    m = manifest("r1", "success", "2026-07-01T02:00:00", [])
+    pages = [
+        report.render_notebook_html(executed_notebook(), title="t"),
+        report.render_run_index(m, {}),
+        report.render_outputs_index([m], latest="r1"),
+        report.render_latest_redirect("r1"),
+        report.render_failure_page(
+            notebook="a", title="A", reason="r", fix="f", log_href="l", ipynb_href=None
+        ),
+    ]
+    for page in pages:
+        assert_inert(page)
+        assert "script-src 'none'" in report.safe.CSP and "default-src 'none'" in report.safe.CSP
+    redirect = parse(pages[3]).find("meta", attrs={"http-equiv": "refresh"})
+    assert redirect["content"] == "0; url=r1/index.html"
+
+
+def test_outputs_index_names_partial_runs() -> None:
+    def run(rid: str, names: list[str]) -> dict:
+        m = manifest(rid, "success", f"2026-07-0{rid[-1]}T02:00:00", [{"name": n, "status": "success"} for n in names])  # fmt: skip
+        m["options"] = {"notebooks": names}
+        return m
+
+    full = run("r1", ["scoring_calibration", "cohort_conversion", "nurture_roi", "ab_testing"])
+    part = run("r2", ["ab_testing", "nurture_roi"])
+    page = report.render_outputs_index([full, part], latest="r1")
+    rows = parse(page).find_all("tr")[1:]
+    assert "Partial run: 2 of 4 reports: ab_testing, nurture_roi" in rows[0].get_text(" ")
+    assert "Partial run" not in rows[1].get_text(" ")
+    assert report.subset_notebooks(full) is None
+    assert report.subset_notebooks({"notebooks": [{"name": "ab_testing"}]}) == ["ab_testing"]
