@@ -5,13 +5,14 @@ Design: argparse only parses and dispatches; each command calls one library func
 :func:`leadnb.runner.run`), imported when the command runs so ``leadnb --help`` stays fast.
 Exit codes: 0 success, 1 a notebook failed (outputs kept), 2 bad usage or bad parameters/data
 found before anything ran. A :class:`~leadnb.errors.LeadnbError` is printed as its readable
-message on stderr, without a traceback, and its ``exit_code`` is returned.
+message on stderr, without a traceback, and its ``exit_code`` is returned; an ``OSError`` (an
+``--out`` under a file, a folder that cannot be written, a name too long) is one line, exit 2.
+Everything printed has URL passwords from the environment masked.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -113,14 +114,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from leadnb.validate import format_report, validate_params_file
 
-    kwargs = {}
-    if args.as_of:
-        if "as_of" in inspect.signature(validate_params_file).parameters:
-            kwargs["as_of"] = args.as_of
-        else:
-            print("note: --as-of is not used by this version of validate", file=sys.stderr)
-    report, _params, _tables = validate_params_file(args.params, **kwargs)
-    print(format_report(report))
+    report, _params, _tables = validate_params_file(args.params, as_of=args.as_of)
+    print(_masked(format_report(report)))
     return 2 if report.errors else 0
 
 
@@ -138,6 +133,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         notebook_dir=args.notebook_dir,
     )
     print(f"Run {result.run_id}: {result.status}")
+    for res in result.notebooks:
+        if res.status != "success":
+            print(f"  {res.name}: {res.status}: {res.error or ''}")
     print(f"Index: {result.index_path}")
     if result.latest_moved:
         print(f"Latest: {result.run_dir.parent / 'latest' / 'index.html'}")
@@ -145,6 +143,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"sample": cmd_sample, "validate": cmd_validate, "run": cmd_run}
+
+
+def _masked(text: str) -> str:
+    """``text`` with the passwords of URLs held in environment variables masked."""
+    from leadnb.runner import environ_secrets, mask_text
+
+    return mask_text(text, environ_secrets())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,8 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except LeadnbError as err:
-        print(str(err), file=sys.stderr)
+        print(_masked(str(err)), file=sys.stderr)
         return err.exit_code
+    except OSError as err:  # OUT under a file, not writable, a name too long...
+        where = f" ({err.filename})" if err.filename else ""
+        what = err.strerror or str(err)
+        print(_masked(f"ERROR: {what}{where}"), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

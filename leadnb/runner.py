@@ -22,11 +22,21 @@ Design, in the order a run goes:
    lock; ``OUT/latest`` (a symlink, swapped atomically) moves only after a fully successful run,
    and never to a run with an older analysis date than the one it points at (backfills).
 
-Secrets: a params file names environment variables (``data.<table>.url_env``); their values and
-the passwords inside them are replaced in every text file of the run (notebook outputs, HTML,
-CSV, JSON) and in the manifest; a binary file that contains one is removed and the removal is
-recorded. Notebooks receive only ``params_path``, ``as_of``, ``out_dir``, ``interactive`` and their
-own section, never a secret value.
+Secrets: a params file names environment variables (``data.<table>.url_env``); their values,
+their userinfo and the passwords inside them (plain, percent-encoded, and the part after an
+``@`` inside the password) are replaced in every text file of the run (notebook outputs, HTML,
+CSV, JSON, ``run.log``), in the manifest and in every line printed; any ``scheme://...@`` URL has
+everything between the scheme and its last ``@`` masked. A binary file that contains a secret is
+removed and the removal is recorded. Notebooks receive only ``params_path``, ``as_of``,
+``out_dir``, ``interactive`` and their own section, never a secret value.
+
+Safety: notebook names are plain names (``[A-Za-z0-9_]+``) of files in the notebook folder, run
+names are slugged and truncated, and nothing is ever deleted outside the run's own temporary
+folder. Workers die with the runner (Linux parent-death signal, own process group) and take their
+kernel with them; a temporary folder whose owner process is gone is removed by the next run.
+``OUT/latest`` moves only for a successful run of all four notebooks; a failed notebook gets a
+short failure page for stakeholders, its traceback stays in the executed notebook and
+``OUT/<run_id>/run.log``.
 """
 
 from __future__ import annotations
@@ -36,15 +46,17 @@ import datetime as dt
 import difflib
 import functools
 import hashlib
-import inspect
 import json
 import os
 import re
 import secrets as _random
 import shutil
+import signal
 import subprocess
 import sys
 import time
+import traceback
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,6 +65,11 @@ from typing import Any
 from leadnb.errors import DataError, LeadnbError, ParamsError
 
 KERNEL_NAME = "leadnb"
+OWN_KERNEL = "own-interpreter"  # what the manifest calls the fallback kernel (sys.executable)
+NOTEBOOK_NAME = re.compile(r"[A-Za-z0-9_]+")
+RUN_NAME_MAX = 60  # characters of run.name kept in the run id (a file name)
+RUN_LOG = "run.log"
+OWNER_FILE = ".owner"  # in OUT/.tmp-<run_id>/: "<pid> <process start time>" of the run writing it
 STANDARD_PARAMETERS = ("params_path", "as_of", "out_dir", "interactive")
 TEXT_SUFFIXES = {".ipynb", ".html", ".htm", ".csv", ".tsv", ".json", ".txt", ".md", ".svg", ".log"}
 MIN_SECRET_LEN = 4
@@ -78,9 +95,14 @@ PACKAGES = (
 # position of a base64 run a new attempt that read to the run's end: seconds per report). Only
 # a letter may not precede it: a colour code ("\x1b[43m") or digit right before the URL, as in
 # IPython's tracebacks, must not hide a password.
+# Everything between "scheme://" and the LAST "@" of the URL (a password may hold "@", ":" or
+# "/" unencoded) is masked; the userinfo must start "user:" (or ":") so a link such as
+# https://host/path:8@x or https://medium.com/@name is left alone.
 _URL_PASSWORD = re.compile(
-    r"(?<![A-Za-z])(?P<head>[a-zA-Z][\w+.-]{0,40}://[^\s:/@'\"]+:)(?P<pw>[^\s@/'\"]+)(?=@)"
+    r"(?<![A-Za-z])(?P<head>[a-zA-Z][\w+.-]{0,40}://)(?P<userinfo>[^\s:/@'\"]*:[^\s'\"]*)@"
 )
+_ENV_URL = re.compile(r"[a-zA-Z][\w+.-]*://")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def skip_slow_optional_imports() -> None:
@@ -127,6 +149,7 @@ class NotebookTask:
     secrets: tuple[Secret, ...] = ()
     final_run_dir: Path | None = None
     max_attempts: int = 2
+    own_kernel: bool = False  # the named kernel is missing: run one on sys.executable
 
     @property
     def out_dir(self) -> Path:
@@ -145,6 +168,8 @@ class NotebookResult:
     title: str | None = None
     tables: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    fix: str | None = None  # failed: what to do about it (one line)
+    detail: str | None = None  # failed: the full error (traceback), for run.log only
 
 
 @dataclass
@@ -160,6 +185,7 @@ class RunPlan:
     secrets: tuple[Secret, ...]
     inputs: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    kernel: KernelChoice | None = None
 
 
 @dataclass
@@ -179,44 +205,85 @@ class RunResult:
 # Secrets
 
 
-def collect_secrets(params: Any, environ: Mapping[str, str] | None = None) -> tuple[Secret, ...]:
-    """The secret values named by the params file: each ``url_env`` variable's value and password.
+def url_secret_forms(url: str) -> list[str]:
+    """The parts of a ``scheme://user:password@host`` URL that must never be written.
 
-    Longer values come first so a URL is masked whole before its password alone is.
+    The userinfo is everything between the scheme and the LAST ``@`` (a password may hold an
+    unencoded ``@``, ``:`` or ``/``). Returned: the userinfo and the password, each plain,
+    percent-decoded and percent-encoded, plus the partial forms a parser that splits at the
+    FIRST ``@`` would print (the part of the password after each of its ``@``). Shorter than
+    :data:`MIN_SECRET_LEN` characters: left out (it would mask ordinary words).
+
+    >>> url_secret_forms("postgresql://me:p@ss:w0rd/x@y@db:5432/crm")[:2]
+    ['me:p@ss:w0rd/x@y', 'p@ss:w0rd/x@y']
+    """
+    m = _ENV_URL.match(url.strip())
+    if not m:
+        return []
+    rest = url.strip()[m.end() :]
+    if "@" not in rest:
+        return []
+    userinfo = rest.rsplit("@", 1)[0]
+    password = userinfo.split(":", 1)[1] if ":" in userinfo else ""
+    forms: list[str] = []
+    for base in (userinfo, password):
+        for v in (base, urllib.parse.unquote(base)):
+            forms += [
+                v,
+                urllib.parse.quote(v, safe=""),
+                urllib.parse.quote(v),
+                urllib.parse.quote_plus(v),
+            ]
+            pieces = v.split("@")
+            forms += ["@".join(pieces[i:]) for i in range(1, len(pieces))]
+    seen: dict[str, None] = {}
+    for f in forms:
+        if len(f) >= MIN_SECRET_LEN:
+            seen.setdefault(f)
+    return list(seen)
+
+
+def collect_secrets(params: Any, environ: Mapping[str, str] | None = None) -> tuple[Secret, ...]:
+    """The secret values to mask in a run: each ``url_env`` variable's value and its parts.
+
+    For every variable the params file names: the whole value (masked ``[secret $VAR]``) and the
+    forms of :func:`url_secret_forms` (masked ``***``). Any other environment variable holding a
+    URL with a password (``http_proxy=http://u:pw@proxy``...) is masked the same way. Longer
+    values come first so a URL is masked whole before its password alone is.
     """
     env = os.environ if environ is None else environ
+    named = [getattr(src, "url_env", None) for src in params.data.values()]
     found: dict[str, str] = {}
-    for src in params.data.values():
-        var = getattr(src, "url_env", None)
-        value = env.get(var, "") if var else ""
-        if len(value) < MIN_SECRET_LEN:
+    for var in [v for v in named if v] + sorted(k for k in env if k not in named):
+        value = env.get(var, "")
+        forms = url_secret_forms(value)
+        if var not in named and not forms:
             continue
-        found.setdefault(value, f"[secret ${var}]")
-        password = _url_password(value)
-        if password and len(password) >= MIN_SECRET_LEN:
-            found.setdefault(password, "***")
+        if len(value) >= MIN_SECRET_LEN:
+            found.setdefault(value, f"[secret ${var}]")
+        for form in forms:
+            found.setdefault(form, "***")
     ordered = sorted(found.items(), key=lambda kv: -len(kv[0]))
     return tuple(Secret(v, m) for v, m in ordered)
 
 
-def _url_password(url: str) -> str | None:
-    try:
-        from sqlalchemy.engine import make_url
+def environ_secrets(environ: Mapping[str, str] | None = None) -> tuple[Secret, ...]:
+    """The URL secrets of every environment variable (for messages printed before a params file
+    is read): :func:`collect_secrets` without a params file."""
+    from types import SimpleNamespace
 
-        return make_url(url).password
-    except Exception:
-        m = _URL_PASSWORD.search(url)
-        return m.group("pw") if m else None
+    return collect_secrets(SimpleNamespace(data={}), environ)
 
 
 def mask_text(text: str, secrets: Iterable[Secret]) -> str:
-    """``text`` with every secret value replaced, and any ``scheme://user:password@`` masked."""
+    """``text`` with every secret value replaced, and any ``scheme://userinfo@`` masked up to
+    the URL's last ``@`` (``scheme://***@host``)."""
     for s in secrets:
         if s.value in text:
             text = text.replace(s.value, s.mask)
     if "://" not in text:
         return text
-    return _URL_PASSWORD.sub(r"\g<head>***", text)
+    return _URL_PASSWORD.sub(r"\g<head>***@", text)
 
 
 def mask_value(value: Any, secrets: Iterable[Secret]) -> Any:
@@ -380,53 +447,136 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def fingerprint_inputs(params: Any, tables: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """(table, path, rows, sha256) of each configured input, plus the params file itself.
+def _file_print(kind: str, path: Path | str, rows: int | None = None) -> dict[str, Any]:
+    path = Path(path)
+    digest = _sha256_file(path) if path.is_file() else None
+    return {"table": kind, "path": str(path), "rows": rows, "sha256": digest}
 
-    Files are hashed byte for byte; a SQL table is hashed from its loaded rows (pandas' row
-    hashes), so the fingerprint changes when the query result does.
+
+def _abm_accounts_file(params: Any, notebook_dir: Path | None) -> Path | None:
+    """The ABM account list the scoring notebook will read: its params section's value, else
+    the default its parameters cell declares; relative to the params file (as the notebook
+    resolves it). ``None`` when there is none."""
+    value = params.notebook("scoring_calibration").get("abm_accounts_file")
+    if value is None and notebook_dir is not None:
+        nb = notebook_dir / "scoring_calibration.ipynb"
+        if nb.is_file():
+            declared = declared_parameters(nb).get("abm_accounts_file") or {}
+            default = str(declared.get("default") or "")
+            value = default.strip().strip("\"'")
+    if not value or not str(value).strip():
+        return None
+    path = Path(str(value))
+    return path if path.is_absolute() else (params.base_dir / path).resolve()
+
+
+def fingerprint_inputs(
+    params: Any,
+    tables: Mapping[str, Any],
+    *,
+    notebooks: Sequence[str] = (),
+    notebook_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """(table, path, rows, sha256) of every input that changes results.
+
+    The params file, each configured table, the scoring rules file, every registration file of
+    the experiments registry, and (when the scoring notebook runs) the ABM account list. Files
+    are hashed byte for byte; a SQL table is hashed from its loaded rows (pandas' row hashes),
+    so the fingerprint changes when the query result does.
     """
     out: list[dict[str, Any]] = []
     if params.path is not None:
-        out.append(
-            {
-                "table": "params",
-                "path": str(params.path),
-                "rows": None,
-                "sha256": _sha256_file(params.path),
-            }
-        )
+        out.append(_file_print("params", params.path))
     for table, src in params.data.items():
         df = tables.get(table)
         rows = None if df is None else len(df)
         if src.path is not None:
-            digest = _sha256_file(src.path) if src.path.exists() else None
-            path = str(src.path)
-        else:
-            import pandas as pd
+            out.append(_file_print(table, src.path, rows))
+            continue
+        import pandas as pd
 
-            digest = (
-                hashlib.sha256(
-                    pd.util.hash_pandas_object(df, index=False).values.tobytes()
-                ).hexdigest()
-                if df is not None
-                else None
-            )
-            path = f"sql via ${src.url_env}"
-        out.append({"table": table, "path": path, "rows": rows, "sha256": digest})
+        digest = (
+            hashlib.sha256(pd.util.hash_pandas_object(df, index=False).values.tobytes()).hexdigest()
+            if df is not None
+            else None
+        )
+        out.append(
+            {"table": table, "path": f"sql via ${src.url_env}", "rows": rows, "sha256": digest}
+        )
+    rules = params.scoring.file
+    if rules:
+        out.append(_file_print("scoring_rules", rules))
+    registry = params.experiments.registry
+    if registry is not None:
+        for f in sorted([*Path(registry).glob("*.yaml"), *Path(registry).glob("*.yml")]):
+            out.append(_file_print("registration", f))
+    if "scoring_calibration" in notebooks:
+        abm = _abm_accounts_file(params, notebook_dir)
+        if abm is not None:
+            out.append(_file_print("abm_accounts", abm))
     return out
 
 
-def _check_kernel(kernel_name: str) -> None:
+@dataclass(frozen=True)
+class KernelChoice:
+    """The kernel a run uses: the named Jupyter kernel, or the runner's own interpreter."""
+
+    name: str
+    own_interpreter: bool
+    argv: tuple[str, ...]
+
+    def describe(self) -> str:
+        if self.own_interpreter:
+            return (
+                f"{OWN_KERNEL} ({self.argv[0]}; the Jupyter kernel {self.name!r} is not installed)"
+            )
+        return f"{self.name} ({' '.join(self.argv[:3])})"
+
+
+def own_kernel_argv() -> tuple[str, ...]:
+    """The command of a kernel on the runner's own interpreter (nbclient fills the file)."""
+    return (sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}")
+
+
+def resolve_kernel(kernel_name: str) -> KernelChoice:
+    """The Jupyter kernel ``kernel_name`` if installed, else a kernel on ``sys.executable``.
+
+    A plain ``pip install leadnb`` has no ``leadnb`` kernelspec; the runner's own interpreter
+    has ipykernel and every package the notebooks import, so it is used instead (and said so).
+    """
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
-        KernelSpecManager().get_kernel_spec(kernel_name)
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel:
-        raise ParamsError(
-            f"the Jupyter kernel {kernel_name!r} is not installed",
-            fix=f"run `make venv`, or: python -m ipykernel install --sys-prefix --name {kernel_name}",
-        ) from None
+        return KernelChoice(kernel_name, True, own_kernel_argv())
+    return KernelChoice(kernel_name, False, tuple(spec.argv))
+
+
+def check_notebook_names(names: Sequence[str], nb_dir: Path) -> list[str]:
+    """The requested notebook names, checked: plain names of ``.ipynb`` files in ``nb_dir``.
+
+    A name must match ``[A-Za-z0-9_]+`` (a trailing ``.ipynb`` is dropped) and the file must be
+    there; anything else (a path, ``..``, a space) is a one-line :class:`ParamsError` (exit 2).
+    """
+    available = sorted(p.stem for p in nb_dir.glob("*.ipynb") if NOTEBOOK_NAME.fullmatch(p.stem))
+    hint = f"available in {nb_dir}: {', '.join(available) or '(none)'}"
+    out: list[str] = []
+    for raw in names:
+        name = str(raw).strip().removesuffix(".ipynb")
+        if not name:
+            continue
+        if not NOTEBOOK_NAME.fullmatch(name):
+            raise ParamsError(
+                f"notebook name {str(raw)[:80]!r} is not a plain name (letters, digits, _); {hint}"
+            )
+        if not (nb_dir / f"{name}.ipynb").is_file():
+            raise ParamsError(f"notebook(s) not found: {name}; {hint}")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise ParamsError("no notebooks to run: pass --notebooks a,b or omit it for all four")
+    return out
 
 
 def plan_run(
@@ -437,43 +587,33 @@ def plan_run(
     notebook_dir: str | Path | None = None,
     kernel_name: str = KERNEL_NAME,
 ) -> RunPlan:
-    """Check the params, the tables, the notebooks and their parameters; write nothing.
+    """Check the notebook names, the params, the tables and the notebooks' parameters; write
+    nothing.
 
     Raises :class:`ParamsError` or :class:`DataError` (exit code 2) on the first kind of problem
     found; data problems are reported all together.
     """
     from leadnb import config, validate
 
+    nb_dir = Path(notebook_dir).resolve() if notebook_dir else default_notebook_dir()
+    if not nb_dir.is_dir():
+        raise ParamsError(
+            f"notebook folder not found: {nb_dir}; pass --notebook-dir DIR (the folder holding "
+            "the .ipynb files)"
+        )
+    names = check_notebook_names(list(notebooks) if notebooks else list(config.NOTEBOOKS), nb_dir)
+
     path = Path(params_path).resolve()
-    kwargs = {}
-    if as_of and "as_of" in inspect.signature(validate.validate_params_file).parameters:
-        kwargs["as_of"] = as_of  # checks such as "assigned after as_of" use the override
-    report, params, tables = validate.validate_params_file(path, **kwargs)
+    report, params, tables = validate.validate_params_file(
+        path, as_of=as_of or None, notebooks=names, notebook_dir=nb_dir
+    )
     if params is None:
         raise ParamsError(issues=report.errors)
     if report.errors:
         raise DataError(issues=report.errors)
     when = params.as_of(as_of or None).strftime("%Y-%m-%d")
 
-    nb_dir = Path(notebook_dir).resolve() if notebook_dir else default_notebook_dir()
-    if not nb_dir.is_dir():
-        raise ParamsError(
-            f"notebook folder not found: {nb_dir}",
-            fix="pass --notebook-dir DIR (the folder holding the .ipynb files)",
-        )
-    names = list(notebooks) if notebooks else list(config.NOTEBOOKS)
-    names = list(dict.fromkeys(n.strip().removesuffix(".ipynb") for n in names if n.strip()))
-    available = sorted(p.stem for p in nb_dir.glob("*.ipynb"))
-    absent = [n for n in names if not (nb_dir / f"{n}.ipynb").is_file()]
-    if absent:
-        raise ParamsError(
-            f"notebook(s) not found in {nb_dir}: {', '.join(absent)}",
-            fix=f"available notebooks: {', '.join(available) or '(none)'}",
-        )
-    if not names:
-        raise ParamsError("no notebooks to run", fix="pass --notebooks a,b or omit it for all")
-
-    _check_kernel(kernel_name)
+    kernel = resolve_kernel(kernel_name)
     secrets = collect_secrets(params)
     parameters: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -494,8 +634,9 @@ def plan_run(
         notebooks=names,
         parameters=parameters,
         secrets=secrets,
-        inputs=fingerprint_inputs(params, tables),
+        inputs=fingerprint_inputs(params, tables, notebooks=names, notebook_dir=nb_dir),
         warnings=[w.render() for w in report.warnings],
+        kernel=kernel,
     )
 
 
@@ -507,13 +648,48 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in _ANSI.sub("", text).splitlines() if ln.strip()]
+    return lines[0] if lines else ""
+
+
 def _short_error(exc: BaseException) -> str:
+    """One line: ``ExceptionName: first line of its message``."""
     ename = getattr(exc, "ename", None)
     if ename:
-        evalue = str(getattr(exc, "evalue", "") or "").strip()
+        evalue = _first_line(str(getattr(exc, "evalue", "") or ""))
         return f"{ename}: {evalue}" if evalue else str(ename)
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+    return f"{type(exc).__name__}: {_first_line(str(exc))}".strip()
+
+
+DEFAULT_FIX = (
+    "open the executed notebook {nb}.ipynb (for analysts) to see the failing cell; "
+    "run `leadnb validate PARAMS` to check the data"
+)
+
+
+def _error_fix(exc: BaseException, name: str) -> str:
+    """The ``fix:`` line of a :class:`LeadnbError` message (as a notebook's error shows it),
+    else the default advice."""
+    text = str(getattr(exc, "evalue", "") or "") or str(exc)
+    m = re.search(r"^\s*fix: (.+)$", _ANSI.sub("", text), re.M)
+    return m.group(1).strip() if m else DEFAULT_FIX.format(nb=name)
+
+
+def _error_detail(exc: BaseException) -> str:
+    """The full error: a notebook cell's traceback (colour codes removed), else Python's."""
+    tb = getattr(exc, "traceback", None)
+    if isinstance(tb, list) and tb:
+        return _ANSI.sub("", "\n".join(str(t) for t in tb))
+    return "".join(traceback.format_exception(exc)).rstrip()
+
+
+def _remove_tree(path: Path, root: Path) -> None:
+    """``shutil.rmtree(path)``, only when ``path`` lies strictly inside ``root`` (resolved)."""
+    target, base = path.resolve(), root.resolve()
+    if target == base or base not in target.parents:
+        raise RuntimeError(f"refusing to delete {target}: it is not inside {base}")
+    shutil.rmtree(target)
 
 
 ENGINE = "leadnb"  # the Papermill engine name leadnb registers (see _register_engine)
@@ -579,10 +755,33 @@ def _register_engine() -> None:
     papermill_engines.register(ENGINE, Engine)
 
 
+@functools.cache
+def _own_kernel_manager() -> type:
+    """A kernel manager whose kernel is ``sys.executable -m ipykernel_launcher`` whatever the
+    kernel name (used when the named kernelspec is not installed)."""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class OwnInterpreterKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        @property
+        def kernel_spec(self) -> KernelSpec:
+            return KernelSpec(
+                argv=list(own_kernel_argv()),
+                display_name=f"Python ({sys.executable})",
+                language="python",
+                resource_dir="",
+            )
+
+    return OwnInterpreterKernelManager
+
+
 def _papermill_execute(task: NotebookTask, output: Path) -> None:
     import papermill
 
     _register_engine()
+    extra: dict[str, Any] = {}
+    if task.own_kernel:
+        extra["kernel_manager_class"] = _own_kernel_manager()
     papermill.execute_notebook(
         str(task.input_path),
         str(output),
@@ -593,6 +792,7 @@ def _papermill_execute(task: NotebookTask, output: Path) -> None:
         progress_bar=False,
         log_output=False,
         extra_arguments=list(KERNEL_ARGS),
+        **extra,
     )
 
 
@@ -602,32 +802,43 @@ def execute_task(
     """Execute, scrub and render one notebook into ``task.out_dir``; never raises for a failure.
 
     ``execute`` (default: Papermill) is injectable for tests. A dead kernel (nbclient's
-    ``DeadKernelError``) is retried once from a clean folder; any other failure is final.
+    ``DeadKernelError``) is retried once from a clean folder; any other failure is final. A
+    failed notebook's HTML is a short failure page (the reason in one line, the fix, links to
+    the run log and the executed notebook); its full error goes to ``detail`` (the run log).
     """
     from nbclient.exceptions import DeadKernelError
 
+    if not NOTEBOOK_NAME.fullmatch(task.name):
+        return NotebookResult(task.name, "failed", error="not a plain notebook name")
     run = execute or _papermill_execute
     out_dir = task.out_dir
     output = out_dir / f"{task.name}.ipynb"
     t0 = time.perf_counter()
     status, error, attempts = "success", None, 0
+    fix = detail = None
     while attempts < task.max_attempts:
         attempts += 1
         if out_dir.exists():
-            shutil.rmtree(out_dir)
+            _remove_tree(out_dir, task.run_dir)
         out_dir.mkdir(parents=True)
         try:
             run(task, output)
-            status, error = "success", None
+            status, error, fix, detail = "success", None, None, None
             break
         except DeadKernelError as exc:
             status, error = "failed", f"the kernel died ({_short_error(exc)})"
+            fix = (
+                "the kernel ran out of memory or crashed: run the notebook again, or with "
+                "fewer rows; the run log has the details"
+            )
+            detail = _error_detail(exc)
             if attempts < task.max_attempts:
                 _progress(f"[retry] {task.name}: the kernel died; running it again")
                 continue
             error += f" on each of {attempts} attempts"
         except Exception as exc:  # a notebook error, a timeout, a missing kernel
             status, error = "failed", _short_error(exc)
+            fix, detail = _error_fix(exc, task.name), _error_detail(exc)
         break
     seconds = time.perf_counter() - t0
 
@@ -636,16 +847,19 @@ def execute_task(
         replacements.append((str(task.run_dir), str(task.final_run_dir)))
     removed = scrub_folder(out_dir, task.secrets, replacements)
     title = None
-    if output.exists():
+    if status == "success" and output.exists():
         try:
             title = _render_html(task, output)
         except Exception as exc:
             status = "failed"
-            error = (error + "; " if error else "") + f"HTML rendering failed: {_short_error(exc)}"
+            error = f"HTML rendering failed: {_short_error(exc)}"
+            fix, detail = DEFAULT_FIX.format(nb=task.name), _error_detail(exc)
+    if status != "success":
+        error = mask_text(error or "failed", task.secrets)
+        fix = mask_text(fix or DEFAULT_FIX.format(nb=task.name), task.secrets)
+        title = _write_failure_page(task, output, error, fix)
     removed += scrub_folder(out_dir, task.secrets)
     tables = sorted(p.name for p in out_dir.glob("*.csv"))
-    if error:
-        error = mask_text(error, task.secrets)
     return NotebookResult(
         name=task.name,
         status=status,
@@ -655,7 +869,33 @@ def execute_task(
         title=title,
         tables=tables,
         removed=removed,
+        fix=fix,
+        detail=mask_text(detail, task.secrets) if detail else None,
     )
+
+
+def _write_failure_page(task: NotebookTask, ipynb: Path, reason: str, fix: str) -> str:
+    """``<nb>/<nb>.html`` for a failed notebook: what failed, why, the fix, where the log is.
+    Returns the report's title."""
+    from leadnb import report
+
+    title = report.metric_label(task.name)
+    if ipynb.exists():
+        with contextlib.suppress(Exception):
+            import nbformat
+
+            title = report.notebook_title(nbformat.read(ipynb, as_version=4), title)
+    html = report.render_failure_page(
+        notebook=task.name,
+        title=title,
+        reason=reason,
+        fix=fix,
+        log_href=f"../{RUN_LOG}",
+        ipynb_href=f"{task.name}.ipynb",
+    )
+    task.out_dir.mkdir(parents=True, exist_ok=True)
+    (task.out_dir / f"{task.name}.html").write_text(mask_text(html, task.secrets), encoding="utf-8")
+    return title
 
 
 def _render_html(task: NotebookTask, ipynb: Path) -> str:
@@ -679,6 +919,52 @@ def task_to_json(task: NotebookTask) -> str:
     return json.dumps(d)
 
 
+def _descendants() -> list[Any]:
+    import psutil
+
+    try:
+        return psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def end_descendants(timeout: float = 3.0) -> None:
+    """SIGTERM every process this one started (kernels included: jupyter_client starts them in
+    their own session, so a process-group signal would miss them), SIGKILL what is left."""
+    import psutil
+
+    procs = _descendants()
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    end_descendants()
+    os._exit(128 + signum)
+
+
+def die_with_parent(parent_pid: int | None) -> None:
+    """Make this worker end (with its kernel) when the runner ends, however it ends.
+
+    On Linux the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``); SIGTERM ends
+    this process's children first. Exits at once when the parent is already gone.
+    """
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if parent_pid and os.getppid() != parent_pid:
+        os._exit(128 + int(signal.SIGTERM))
+
+
 def task_from_json(text: str) -> NotebookTask:
     """The inverse of :func:`task_to_json`."""
     d = json.loads(text)
@@ -689,7 +975,9 @@ def task_from_json(text: str) -> NotebookTask:
 
 
 def _worker_main(argv: Sequence[str]) -> int:
-    """``python -m leadnb.runner RESULT.json``: run the task read from stdin, write the result."""
+    """``python -m leadnb.runner RESULT.json [PARENT_PID]``: run the task read from stdin, write
+    the result."""
+    die_with_parent(int(argv[1]) if len(argv) > 1 else None)
     skip_slow_optional_imports()
     task = task_from_json(sys.stdin.read())
     result = execute_task(task)
@@ -705,8 +993,9 @@ def _finish_line(result: NotebookResult, done: int, total: int) -> str:
 
 def _start_worker(task: NotebookTask, result_path: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "leadnb.runner", str(result_path)],
+        [sys.executable, "-m", "leadnb.runner", str(result_path), str(os.getpid())],
         stdin=subprocess.PIPE,
+        start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which ends them
         stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
         text=True,
     )
@@ -738,7 +1027,11 @@ def _collect_worker(
 
 
 def execute_all(
-    tasks: Sequence[NotebookTask], *, jobs: int = 1, fail_fast: bool = False
+    tasks: Sequence[NotebookTask],
+    *,
+    jobs: int = 1,
+    fail_fast: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, NotebookResult]:
     """Run the tasks; return results by name, in task order.
 
@@ -746,7 +1039,9 @@ def execute_all(
     its own worker process (``python -m leadnb.runner``), at most ``jobs`` at a time: every worker
     starts its own kernel, so kernel start-ups share nothing. With ``fail_fast`` the first failure
     stops notebooks that have not started (they are ``skipped``); running ones finish.
+    ``progress`` receives each progress line (default: stderr).
     """
+    say = progress or _progress
     results: dict[str, NotebookResult] = {}
     total = len(tasks)
 
@@ -757,10 +1052,10 @@ def execute_all(
         for task in tasks:
             if stop():
                 break
-            _progress(f"[start] {task.name}")
+            say(f"[start] {task.name}")
             res = execute_task(task)
             results[task.name] = res
-            _progress(_finish_line(res, len(results), total))
+            say(_finish_line(res, len(results), total))
     else:
         queue = list(tasks)
         running: list[tuple[NotebookTask, subprocess.Popen, Path]] = []
@@ -770,21 +1065,25 @@ def execute_all(
                     task = queue.pop(0)
                     result_path = task.run_dir / f".{task.name}.result.json"
                     running.append((task, _start_worker(task, result_path), result_path))
-                    _progress(f"[start] {task.name}")
+                    say(f"[start] {task.name}")
                 if stop():
                     queue.clear()
                 for item in [r for r in running if r[1].poll() is not None]:
                     running.remove(item)
                     res = _collect_worker(*item)
                     results[res.name] = res
-                    _progress(_finish_line(res, len(results), total))
+                    say(_finish_line(res, len(results), total))
                 if running:
                     time.sleep(0.1)
         except BaseException:
             for _, proc, _ in running:
-                proc.terminate()
+                proc.terminate()  # the worker ends its kernel, then itself
             for _, proc, _ in running:
-                proc.wait()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
             raise
     skipped = NotebookResult(
         "", "skipped", error="not run: an earlier notebook failed (--fail-fast)"
@@ -799,35 +1098,93 @@ def execute_all(
 # The run folder
 
 
-def _slug(text: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")
+def _slug(text: str, limit: int = RUN_NAME_MAX) -> str:
+    """``text`` as a file-name piece: runs of other characters become ``-``, at most ``limit``
+    characters."""
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:limit].strip("-.")
     return s or "run"
 
 
+def _process_start(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def _owner_alive(tmp: Path) -> bool:
+    """Whether the process recorded in ``tmp/.owner`` (pid and start time) still runs."""
+    try:
+        pid_s, started_s = (tmp / OWNER_FILE).read_text(encoding="utf-8").split()[:2]
+        pid, started = int(pid_s), float(started_s)
+    except (OSError, ValueError):
+        return False
+    now_started = _process_start(pid)
+    return now_started is not None and abs(now_started - started) < 1.0
+
+
+def remove_stale_tmp(out: Path, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Remove ``OUT/.tmp-*`` folders no live run owns (call under the OUT lock).
+
+    A run writes its pid and process start time into ``.tmp-<id>/.owner`` under the same lock
+    it creates the folder under, so a folder without a live owner is left from a killed or
+    crashed run. Says so in one line; returns the removed names.
+    """
+    removed = []
+    for tmp in sorted(out.glob(".tmp-*")):
+        if tmp.is_symlink() or not tmp.is_dir() or _owner_alive(tmp):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp.name)
+    if removed:
+        (progress or _progress)(
+            f"removed {len(removed)} temporary folder(s) left by runs that are no longer "
+            f"running: {', '.join(removed)}"
+        )
+    return removed
+
+
 def reserve_run_dir(
-    out: Path, name: str, as_of: str, now: dt.datetime | None = None
+    out: Path,
+    name: str,
+    as_of: str,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[str, Path]:
     """Pick a run id and create its temporary folder ``OUT/.tmp-<run_id>`` exclusively.
 
-    The id is ``<YYYYmmdd-HHMMSS>-<name>-<as_of>`` (wall-clock start time), with a short random
-    suffix when a run with that id already exists or is being written.
+    The id is ``<YYYYmmdd-HHMMSS>-<name>-<as_of>`` (wall-clock start time, the name slugged to
+    at most :data:`RUN_NAME_MAX` characters), with a short random suffix when a run with that id
+    already exists or is being written. Under the OUT lock: stale temporary folders are removed
+    first, and this process is recorded as the new folder's owner.
     """
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
     base = f"{stamp}-{_slug(name)}-{as_of}"
     out.mkdir(parents=True, exist_ok=True)
     run_id = base
-    for _ in range(100):
-        tmp = out / f".tmp-{run_id}"
-        try:
-            tmp.mkdir()
-        except FileExistsError:
-            run_id = f"{base}-{_random.token_hex(2)}"
-            continue
-        if (out / run_id).exists():
-            tmp.rmdir()
-            run_id = f"{base}-{_random.token_hex(2)}"
-            continue
-        return run_id, tmp
+    with _locked(out):
+        remove_stale_tmp(out, progress)
+        for _ in range(100):
+            tmp = out / f".tmp-{run_id}"
+            try:
+                tmp.mkdir()
+            except FileExistsError:
+                run_id = f"{base}-{_random.token_hex(2)}"
+                continue
+            if (out / run_id).exists():
+                tmp.rmdir()
+                run_id = f"{base}-{_random.token_hex(2)}"
+                continue
+            try:
+                (tmp / OWNER_FILE).write_text(
+                    f"{os.getpid()} {_process_start(os.getpid()) or 0}\n", encoding="utf-8"
+                )
+            except OSError:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            return run_id, tmp
     raise LeadnbError(f"could not reserve a run folder under {out}")
 
 
@@ -918,13 +1275,37 @@ def _recency(manifest: Mapping[str, Any]) -> tuple[str, str]:
     return (str(manifest.get("as_of", "")), str(manifest.get("started_at", "")))
 
 
-def _publish_indexes(out: Path, manifest: Mapping[str, Any], move: bool) -> bool:
-    """Under the lock: move latest (if ``move`` and no more recent run holds it), rewrite
-    ``OUT/index.html``. Returns whether latest moved."""
+def _publish_experiment_log(plan: RunPlan, final_dir: Path) -> bool:
+    """Append the A/B readout of a published run to the cumulative experiment log (call under
+    the OUT lock, after the rename). Returns whether there was a readout to append."""
+    rows_csv = final_dir / "ab_testing" / "experiment_log_rows.csv"
+    if not rows_csv.is_file():
+        return False
+    from leadnb import experiments
+
+    experiments.append_log(
+        experiments.log_path(plan.params.experiments, final_dir / "ab_testing"),
+        experiments.read_log_rows(rows_csv),
+    )
+    return True
+
+
+def _publish_indexes(
+    out: Path,
+    manifest: Mapping[str, Any],
+    move: bool,
+    before: Callable[[], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> bool:
+    """Under the lock: run ``before`` (the experiment log), move latest (if ``move`` and no more
+    recent run holds it), rewrite ``OUT/index.html``. Returns whether latest moved."""
     from leadnb import report
 
+    say = progress or _progress
     moved = False
     with _locked(out):
+        if before is not None:
+            before()
         if move:
             current = latest_run_id(out)
             runs = {m.get("run_id"): m for m in read_manifests(out)}
@@ -934,7 +1315,7 @@ def _publish_indexes(out: Path, manifest: Mapping[str, Any], move: bool) -> bool
                     move_latest(out, str(manifest["run_id"]))
                     moved = True
                 except OSError as exc:  # e.g. someone made OUT/latest a real folder
-                    _progress(f"warning: could not point {out / 'latest'} at this run: {exc}")
+                    say(f"warning: could not point {out / 'latest'} at this run: {exc}")
         html = report.render_outputs_index(read_manifests(out), latest=latest_run_id(out))
         report.write_text_atomic(out / "index.html", html)
     return moved
@@ -947,6 +1328,54 @@ def _read_metrics(folder: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+class RunLog:
+    """Progress lines: printed on stderr and kept in ``<run>/run.log``, secrets masked."""
+
+    def __init__(self, secrets: Sequence[Secret] = ()) -> None:
+        self.secrets = tuple(secrets)
+        self.lines: list[str] = []
+        self.path: Path | None = None
+
+    def __call__(self, line: str) -> None:
+        line = mask_text(line, self.secrets)
+        _progress(line)
+        self.write(line)
+
+    def write(self, text: str) -> None:
+        """Add ``text`` (masked) to the log file only."""
+        text = mask_text(text, self.secrets)
+        self.lines.append(text)
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+
+    def attach(self, path: Path) -> None:
+        """Write the lines so far to ``path`` and append later ones there."""
+        path.write_text("".join(line + "\n" for line in self.lines), encoding="utf-8")
+        self.path = path
+
+
+def _manifest_entry(res: NotebookResult, folder: Path) -> dict[str, Any]:
+    name = res.name
+    skip = ("tables", "removed", "title", "fix", "detail")
+    entry = {k: v for k, v in asdict(res).items() if k not in skip}
+    entry["title"] = res.title
+    entry["folder"] = name
+    entry["ipynb"] = f"{name}/{name}.ipynb" if (folder / f"{name}.ipynb").exists() else None
+    entry["html"] = f"{name}/{name}.html" if (folder / f"{name}.html").exists() else None
+    entry["tables"] = res.tables
+    if res.status != "success":
+        entry["fix"] = res.fix or DEFAULT_FIX.format(nb=name)
+        entry["log"] = RUN_LOG
+    if res.removed:
+        entry["removed_for_secrets"] = res.removed
+    return entry
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 def run(
@@ -963,9 +1392,15 @@ def run(
 ) -> RunResult:
     """Validate, execute every notebook, and publish the run folder (CONTRACT.md section 4).
 
-    Raises :class:`ParamsError`/:class:`DataError` (exit 2) before writing anything; otherwise
-    returns a :class:`RunResult` whose ``exit_code`` is 0 when every notebook succeeded, else 1.
+    Raises :class:`ParamsError`/:class:`DataError` (exit 2) before writing anything, and
+    ``OSError`` when OUT cannot be made or written (the CLI says so in one line, exit 2). A
+    write that fails later (disk full, permissions) removes the temporary folder, leaves the
+    previous runs and ``latest`` as they were and raises :class:`LeadnbError` (exit 1).
+    Otherwise returns a :class:`RunResult` whose ``exit_code`` is 0 when every notebook
+    succeeded, else 1. ``OUT/latest`` moves only for a successful run of all four notebooks.
     """
+    from leadnb import config
+
     plan = plan_run(
         params_path,
         notebooks=notebooks,
@@ -973,17 +1408,87 @@ def run(
         notebook_dir=notebook_dir,
         kernel_name=kernel_name,
     )
+    log = RunLog(plan.secrets)
     for w in plan.warnings:
-        _progress(w)
+        log(w)
     out_root = Path(out).resolve()
     if out_root.exists() and not out_root.is_dir():
-        raise ParamsError(f"--out {out_root} exists and is not a folder", fix="pass a folder path")
+        raise ParamsError(f"--out {out_root} exists and is not a folder: pass a folder path")
     started = now or dt.datetime.now()
-    run_id, tmp_dir = reserve_run_dir(out_root, plan.params.run.name, plan.as_of, started)
+    run_id, tmp_dir = reserve_run_dir(out_root, plan.params.run.name, plan.as_of, started, log)
     final_dir = out_root / run_id
-    _progress(
-        f"leadnb run {run_id}: {len(plan.notebooks)} notebook(s), as of {plan.as_of}, jobs {jobs}"
+    try:
+        log.attach(tmp_dir / RUN_LOG)
+        results, manifest = _execute_into(
+            plan, run_id, tmp_dir, final_dir, jobs, fail_fast, log, started
+        )
+        (tmp_dir / OWNER_FILE).unlink(missing_ok=True)
+        os.rename(tmp_dir, final_dir)
+    except BaseException as exc:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise LeadnbError(
+                mask_text(
+                    f"run {run_id} not published: {exc.strerror or exc} "
+                    f"({exc.filename or out_root}); earlier runs and latest are unchanged",
+                    plan.secrets,
+                )
+            ) from None
+        raise
+    log.path = final_dir / RUN_LOG
+    status = manifest["status"]
+    complete = set(config.NOTEBOOKS) <= set(plan.notebooks)
+    exit_code = 0 if status == "success" else 1
+    try:
+        moved = _publish_indexes(
+            out_root,
+            manifest,
+            move=status == "success" and complete,
+            before=lambda: _publish_experiment_log(plan, final_dir),
+            progress=log,
+        )
+    except OSError as exc:
+        log(
+            f"warning: run {run_id} is published but OUT/index.html or the experiment log "
+            f"could not be written: {exc}"
+        )
+        moved, exit_code = False, 1
+    failed = [r.name for r in results.values() if r.status != "success"]
+    if failed:
+        log(
+            f"FAILED: {', '.join(failed)} (outputs kept; latest not moved; see {final_dir / RUN_LOG})"
+        )
+    elif not complete:
+        log(
+            f"latest not moved: a run of {', '.join(plan.notebooks)} is not the complete report set"
+        )
+    return RunResult(
+        run_id=run_id,
+        run_dir=final_dir,
+        status=status,
+        exit_code=exit_code,
+        index_path=final_dir / "index.html",
+        notebooks=list(results.values()),
+        latest_moved=moved,
     )
+
+
+def _execute_into(
+    plan: RunPlan,
+    run_id: str,
+    tmp_dir: Path,
+    final_dir: Path,
+    jobs: int,
+    fail_fast: bool,
+    log: RunLog,
+    started: dt.datetime,
+) -> tuple[dict[str, NotebookResult], dict[str, Any]]:
+    """Execute the plan's notebooks into ``tmp_dir``; write the manifest, index and run log."""
+    from leadnb import report
+
+    kernel = plan.kernel or resolve_kernel(KERNEL_NAME)
+    log(f"leadnb run {run_id}: {len(plan.notebooks)} notebook(s), as of {plan.as_of}, jobs {jobs}")
+    log(f"kernel: {kernel.describe()}")
     tasks = [
         NotebookTask(
             name=name,
@@ -991,28 +1496,21 @@ def run(
             run_dir=tmp_dir,
             parameters={**plan.parameters[name], "out_dir": str(tmp_dir / name)},
             cwd=plan.notebook_dir,
-            kernel_name=kernel_name,
+            kernel_name=kernel.name,
             secrets=plan.secrets,
             final_run_dir=final_dir,
+            own_kernel=kernel.own_interpreter,
         )
         for name in plan.notebooks
     ]
-    results = execute_all(tasks, jobs=max(1, jobs), fail_fast=fail_fast)
+    results = execute_all(tasks, jobs=max(1, jobs), fail_fast=fail_fast, progress=log)
+    for res in results.values():
+        if res.status == "failed":
+            log.write(f"\n=== {res.name} failed: {res.error}\nfix: {res.fix}\n")
+            if res.detail:
+                log.write(res.detail + "\n")
     status = "success" if all(r.status == "success" for r in results.values()) else "failed"
     finished = dt.datetime.now()
-
-    entries = []
-    for name, res in results.items():
-        folder = tmp_dir / name
-        entry = {k: v for k, v in asdict(res).items() if k not in ("tables", "removed", "title")}
-        entry["title"] = res.title
-        entry["folder"] = name
-        entry["ipynb"] = f"{name}/{name}.ipynb" if (folder / f"{name}.ipynb").exists() else None
-        entry["html"] = f"{name}/{name}.html" if (folder / f"{name}.html").exists() else None
-        entry["tables"] = res.tables
-        if res.removed:
-            entry["removed_for_secrets"] = res.removed
-        entries.append(entry)
     manifest = {
         "run_id": run_id,
         "name": plan.params.run.name,
@@ -1025,50 +1523,42 @@ def run(
         "params": mask_value(plan.params.raw, plan.secrets),
         "inputs": mask_value(plan.inputs, plan.secrets),
         "packages": package_versions(),
-        "kernel": kernel_name,
+        "kernel": OWN_KERNEL if kernel.own_interpreter else kernel.name,
+        "kernel_argv": list(kernel.argv),
         "notebook_dir": str(plan.notebook_dir),
         "options": {"notebooks": plan.notebooks, "jobs": jobs, "fail_fast": fail_fast},
-        "notebooks": entries,
+        "notebooks": [_manifest_entry(r, tmp_dir / r.name) for r in results.values()],
+        "log": RUN_LOG,
     }
     manifest = mask_value(manifest, plan.secrets)
-    from leadnb import report
-
     metrics = {name: _read_metrics(tmp_dir / name) for name in results}
     titles = {name: r.title or "" for name, r in results.items()}
     tables = {name: r.tables for name, r in results.items()}
-    (tmp_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _write_json(tmp_dir / "manifest.json", manifest)
     (tmp_dir / "index.html").write_text(
         mask_text(report.render_run_index(manifest, metrics, titles, tables), plan.secrets),
         encoding="utf-8",
     )
-    os.rename(tmp_dir, final_dir)
-    moved = _publish_indexes(out_root, manifest, move=status == "success")
-    index = final_dir / "index.html"
-    failed = [r.name for r in results.values() if r.status != "success"]
-    if failed:
-        _progress(f"FAILED: {', '.join(failed)} (outputs kept; latest not moved)")
-    return RunResult(
-        run_id=run_id,
-        run_dir=final_dir,
-        status=status,
-        exit_code=0 if status == "success" else 1,
-        index_path=index,
-        notebooks=list(results.values()),
-        latest_moved=moved,
-    )
+    return results, manifest
 
 
 __all__ = [
     "KERNEL_NAME",
+    "KernelChoice",
+    "RunLog",
     "NotebookResult",
     "NotebookTask",
     "RunPlan",
     "RunResult",
     "Secret",
+    "check_notebook_names",
     "check_notebook_parameters",
     "collect_secrets",
     "declared_parameters",
     "default_notebook_dir",
+    "die_with_parent",
+    "end_descendants",
+    "environ_secrets",
     "execute_all",
     "execute_task",
     "fingerprint_inputs",
@@ -1079,9 +1569,12 @@ __all__ = [
     "package_versions",
     "plan_run",
     "read_manifests",
+    "remove_stale_tmp",
     "reserve_run_dir",
+    "resolve_kernel",
     "run",
     "scrub_folder",
+    "url_secret_forms",
 ]
 
 

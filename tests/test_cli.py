@@ -113,9 +113,17 @@ def test_leadnb_error_is_printed_without_traceback(monkeypatch: pytest.MonkeyPat
     assert "Traceback" not in err
 
 
-def fake_validate_module(report: Report, params: object) -> types.ModuleType:
+def fake_validate_module(
+    report: Report, params: object, seen: dict[str, Any] | None = None
+) -> types.ModuleType:
     mod = types.ModuleType("leadnb.validate")
-    mod.validate_params_file = lambda path: (report, params, {})  # type: ignore[attr-defined]
+
+    def validate_params_file(path: Path, *, as_of: str | None = None) -> tuple:
+        if seen is not None:
+            seen["as_of"] = as_of
+        return report, params, {}
+
+    mod.validate_params_file = validate_params_file  # type: ignore[attr-defined]
     mod.format_report = lambda r: f"REPORT with {len(r.errors)} error(s)"  # type: ignore[attr-defined]
     return mod
 
@@ -129,9 +137,47 @@ def test_validate_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
 
     bad = Report()
     bad.error("column lead_id is missing", table="leads")
-    monkeypatch.setitem(sys.modules, "leadnb.validate", fake_validate_module(bad, None))
+    seen: dict[str, Any] = {}
+    monkeypatch.setitem(sys.modules, "leadnb.validate", fake_validate_module(bad, None, seen))
     assert cli.main(["validate", "p.yaml", "--as-of", "2026-06-30"]) == 2
     assert "REPORT with 1 error(s)" in capsys.readouterr().out
+    assert seen == {"as_of": "2026-06-30"}
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        NotADirectoryError(20, "Not a directory", "/data/somefile/sub"),
+        PermissionError(13, "Permission denied", "/srv/outputs/.tmp-x"),
+        OSError(36, "File name too long", "/srv/" + "o" * 300),
+    ],
+)
+def test_os_error_is_one_line_exit_2(monkeypatch: pytest.MonkeyPatch, capsys, exc: OSError) -> None:
+    def fake_run(params: Path, **kwargs: Any) -> None:
+        raise exc
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    assert cli.main(["run", "p.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ERROR: ") and exc.strerror in err
+    assert exc.filename in err and "Traceback" not in err
+
+
+def test_printed_errors_mask_environment_url_passwords(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("LEADNB_TEST_CLI_URL", "postgresql://me:p@ss:w0rd/x@yQ7@db:5432/crm")
+
+    def fake_run(params: Path, **kwargs: Any) -> None:
+        raise DataError(
+            "could not connect: user 'me' password 'p@ss:w0rd/x@yQ7' host 'ss:w0rd/x@yQ7@db'",
+            fix="check postgresql://me:p@ss:w0rd/x@yQ7@db:5432/crm",
+        )
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    assert cli.main(["run", "p.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "w0rd" not in err and "could not connect" in err
 
 
 def test_sample_calls_write_sample(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:

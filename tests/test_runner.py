@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,70 +26,25 @@ import nbformat
 import pytest
 import yaml
 
-from leadnb import cli, runner
+from leadnb import cli, config, runner
 from leadnb.errors import ParamsError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 SECRET_TOKEN = "Zq7SecretToken4Runner"
 SECRET_VAR = "LEADNB_TEST_DB_URL"
-
-# Lets a params file load while a section module (leadnb.scoring, ...) is not written yet; an
-# existing module is always used. The same code runs in-process and in subprocesses.
-STUB = """
-from types import SimpleNamespace
-from leadnb import config
-
-_real = config._section_parser
-
-
-class _Stub:
-    @classmethod
-    def from_dict(cls, d, base_dir):
-        return SimpleNamespace(**{"stages": ["lead", "mql", "sql", "opportunity", "customer"],
-                                  "lost_stage": "lost", "aliases": {}, **(d or {})})
-
-
-def _parser(name):
-    try:
-        return _real(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != config.SECTION_PARSERS[name].split(":")[0]:
-            raise
-        return _Stub
-
-
-config._section_parser = _parser
-"""
-CLI_BOOT = (
-    STUB
-    + """
-import sys
-from leadnb.cli import main
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
-"""
-)
-
-
-@contextlib.contextmanager
-def stub_sections() -> Iterator[None]:
-    from leadnb import config
-
-    real = config._section_parser
-    scope: dict[str, Any] = {}
-    exec(STUB, scope)
-    try:
-        yield
-    finally:
-        config._section_parser = real
+# a URL the fixture notebooks print and raise with (not named by the params file): its password
+# has an unencoded '@', ':' and '/', and no form of it may reach any output
+PG_VAR = "LEADNB_TEST_LEAK_URL"
+PG_PASSWORD = "p@ss:w0rd/x@yZq9"
+PG_URL = f"postgresql://analyst:{PG_PASSWORD}@127.0.0.1:9/crm"
 
 
 def make_project(
     root: Path, sections: dict[str, Any] | None = None, leads: str | None = None
 ) -> Path:
     """A tiny project: leads.csv, a SQLite costs table behind a secret URL, params.yaml, and a
-    notebook folder holding the fixtures plus ``nurture_roi.ipynb`` (a copy of ok.ipynb, so the
-    params file can give it a section)."""
+    notebook folder holding the fixtures plus the four report names (copies of ok.ipynb, so a
+    run of "all four" is cheap and the params file can give them sections)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "leads.csv").write_text(
         leads
@@ -114,7 +70,8 @@ def make_project(
     nbdir.mkdir(exist_ok=True)
     for nb in FIXTURES.glob("*.ipynb"):
         shutil.copy(nb, nbdir / nb.name)
-    shutil.copy(FIXTURES / "ok.ipynb", nbdir / "nurture_roi.ipynb")
+    for name in config.NOTEBOOKS:
+        shutil.copy(FIXTURES / "ok.ipynb", nbdir / f"{name}.ipynb")
     return params
 
 
@@ -212,10 +169,27 @@ def test_notebook_without_standard_parameters(tmp_path: Path) -> None:
         ),
         ({"nurture_roi": {"n_rows": "three"}}, None, "nurture_roi", ["nurture_roi.n_rows", "int"]),
         ({}, "lead_id,email\nL1,a@x\nL1,b@x\n", "ok", ["lead_id"]),
-        ({}, None, "ok,no_such_notebook", ["no_such_notebook", "available notebooks"]),
+        (
+            {},
+            None,
+            "ok,no_such_notebook",
+            ["no_such_notebook", "available in", "ab_testing, broken"],
+        ),
         ({"nurture_roi": {"as_of": "2026-01-01"}}, None, "nurture_roi", ["as_of"]),
+        ({}, None, "ok,../../victim", ["../../victim", "not a plain name"]),
+        ({}, None, "nbs/ok", ["nbs/ok", "not a plain name"]),
+        ({}, None, "ok.ipynb,o k", ["o k", "not a plain name"]),
     ],
-    ids=["unknown-param", "mistyped-param", "duplicate-lead-ids", "unknown-notebook", "reserved"],
+    ids=[
+        "unknown-param",
+        "mistyped-param",
+        "duplicate-lead-ids",
+        "unknown-notebook",
+        "reserved",
+        "traversal",
+        "subfolder",
+        "space",
+    ],
 )
 def test_refused_runs_exit_2_and_write_nothing(
     tmp_path: Path,
@@ -228,19 +202,18 @@ def test_refused_runs_exit_2_and_write_nothing(
     params = make_project(tmp_path / "p", sections, leads)
     monkeypatch.setenv(SECRET_VAR, secret_url(tmp_path / "p"))
     out = tmp_path / "outputs"
-    with stub_sections():
-        code, stdout, stderr = run_cli(
-            [
-                "run",
-                str(params),
-                "--notebooks",
-                notebooks,
-                "--out",
-                str(out),
-                "--notebook-dir",
-                str(params.parent / "nbs"),
-            ]
-        )
+    code, stdout, stderr = run_cli(
+        [
+            "run",
+            str(params),
+            "--notebooks",
+            notebooks,
+            "--out",
+            str(out),
+            "--notebook-dir",
+            str(params.parent / "nbs"),
+        ]
+    )
     assert code == 2
     for word in expect:
         assert word in stderr
@@ -251,19 +224,18 @@ def test_refused_runs_exit_2_and_write_nothing(
 def test_missing_secret_variable_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     params = make_project(tmp_path / "p")
     monkeypatch.delenv(SECRET_VAR, raising=False)
-    with stub_sections():
-        code, _, stderr = run_cli(
-            [
-                "run",
-                str(params),
-                "--notebooks",
-                "ok",
-                "--out",
-                str(tmp_path / "o"),
-                "--notebook-dir",
-                str(params.parent / "nbs"),
-            ]
-        )
+    code, _, stderr = run_cli(
+        [
+            "run",
+            str(params),
+            "--notebooks",
+            "ok",
+            "--out",
+            str(tmp_path / "o"),
+            "--notebook-dir",
+            str(params.parent / "nbs"),
+        ]
+    )
     assert code == 2 and SECRET_VAR in stderr
     assert not (tmp_path / "o").exists()
 
@@ -281,7 +253,13 @@ def params_with_env(var: str) -> Any:
 def test_collect_secrets_and_mask_text() -> None:
     url = "postgresql+psycopg://analyst:S3cretPassw0rd@db.internal:5432/crm"
     found = runner.collect_secrets(params_with_env("DB"), {"DB": url})
-    assert [s.value for s in found] == [url, "S3cretPassw0rd"]
+    assert [s.value for s in found] == [
+        url,
+        "analyst%3AS3cretPassw0rd",
+        "analyst:S3cretPassw0rd",
+        "S3cretPassw0rd",
+    ]
+    assert [s.mask for s in found] == ["[secret $DB]", "***", "***", "***"]
     text = f"failed to connect to {url}; password S3cretPassw0rd rejected"
     masked = runner.mask_text(text, found)
     assert "S3cretPassw0rd" not in masked and url not in masked
@@ -290,18 +268,22 @@ def test_collect_secrets_and_mask_text() -> None:
 
 
 def test_mask_text_masks_any_url_password() -> None:
-    assert runner.mask_text("see mysql://bob:hunter22@host/db", ()) == "see mysql://bob:***@host/db"
+    assert runner.mask_text("see mysql://bob:hunter22@host/db", ()) == "see mysql://***@host/db"
     for url, masked in [
-        ("'postgresql+psycopg2://u:p4ss@h:5432/d'", "'postgresql+psycopg2://u:***@h:5432/d'"),
-        ('"url": "mssql+pyodbc://sa:Pw.1@srv/db"', '"url": "mssql+pyodbc://sa:***@srv/db"'),
-        ("(xhttps://a:b@c)", "(xhttps://a:***@c)"),
+        ("'postgresql+psycopg2://u:p4ss@h:5432/d'", "'postgresql+psycopg2://***@h:5432/d'"),
+        ('"url": "mssql+pyodbc://sa:Pw.1@srv/db"', '"url": "mssql+pyodbc://***@srv/db"'),
+        ("(xhttps://a:b@c)", "(xhttps://***@c)"),
         (
             "\x1b[30;43mpostgresql+psycopg2://an:Sup3r@db/crm",
-            "\x1b[30;43mpostgresql+psycopg2://an:***@db/crm",
+            "\x1b[30;43mpostgresql+psycopg2://***@db/crm",
         ),
-        ("1postgresql://u:pw@h", "1postgresql://u:***@h"),
-        ("+mysql://u:pw@h", "+mysql://u:***@h"),
+        ("1postgresql://u:pw@h", "1postgresql://***@h"),
+        ("+mysql://u:pw@h", "+mysql://***@h"),
         ("no password https://host/path:8@x", "no password https://host/path:8@x"),
+        ("a profile https://medium.com/@name", "a profile https://medium.com/@name"),
+        # a password with unencoded '@', ':' and '/': everything up to the LAST '@' goes
+        ("pg postgresql://user:p@ss:w0rd/x@y@host:5432/db", "pg postgresql://***@host:5432/db"),
+        ("redis://:tok3n@cache:6379/0", "redis://***@cache:6379/0"),
     ]:
         assert runner.mask_text(url, ()) == masked
 
@@ -310,7 +292,7 @@ def test_mask_text_leaves_base64_and_plain_links_alone() -> None:
     blob = "iVBORw0KGgoAAAANSUhEUgAA+/9k" * 20_000  # an embedded image, half a megabyte
     text = f'<img src="data:image/png;base64,{blob}"> <a href="https://example.com/a:b">x</a>'
     assert runner.mask_text(text, ()) == text
-    assert runner.mask_text(blob + " postgresql://u:pw@h", ()) == blob + " postgresql://u:***@h"
+    assert runner.mask_text(blob + " postgresql://u:pw@h", ()) == blob + " postgresql://***@h"
 
 
 def test_mask_value_handles_nested_and_dates() -> None:
@@ -514,12 +496,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         if not done.exists():
             params = make_project(root, {"nurture_roi": {"greeting": "from the params file"}})
             common = ["--out", str(root / "outputs"), "--notebook-dir", str(root / "nbs")]
-            with pytest.MonkeyPatch.context() as mp, stub_sections():
+            four = ",".join(config.NOTEBOOKS)
+            with pytest.MonkeyPatch.context() as mp:
                 mp.setenv(SECRET_VAR, secret_url(root))
+                mp.setenv(PG_VAR, PG_URL)
                 mp.setenv("LEADNB_TEST_DIE_ONCE", str(root / "died-once.marker"))
-                first = run_cli(
-                    ["run", str(params), "--notebooks", "nurture_roi,leaky,dies", *common]
-                )
+                first = run_cli(["run", str(params), "--notebooks", f"{four},leaky,dies", *common])
+                # the second run finds no 'leadnb' kernel: it runs on the runner's interpreter
+                real = runner.resolve_kernel
+                mp.setattr(runner, "resolve_kernel", lambda name: real("leadnb-no-such-kernel"))
                 second = run_cli(
                     [
                         "run",
@@ -557,7 +542,7 @@ def test_successful_run_folder(runs: SimpleNamespace) -> None:
     m = manifest_of(run_dir)
     assert m["status"] == "success" and m["as_of"] == "2026-06-30" and m["name"] == "test"
     assert m["run_id"] == run_dir.name and run_dir.name.endswith("-test-2026-06-30")
-    assert [n["name"] for n in m["notebooks"]] == ["nurture_roi", "leaky", "dies"]
+    assert [n["name"] for n in m["notebooks"]] == [*config.NOTEBOOKS, "leaky", "dies"]
     assert all(n["status"] == "success" and n["seconds"] > 0 for n in m["notebooks"])
     leads = next(i for i in m["inputs"] if i["table"] == "leads")
     assert leads["rows"] == 3 and len(leads["sha256"]) == 64
@@ -572,7 +557,11 @@ def test_successful_run_folder(runs: SimpleNamespace) -> None:
     index = (run_dir / "index.html").read_text()
     assert 'href="nurture_roi/nurture_roi.html"' in index and "12,345" in index
     assert f"Index: {run_dir / 'index.html'}" in stdout
-    assert "[start] nurture_roi" in stderr and "[3/3]" in stderr
+    assert "[start] nurture_roi" in stderr and "[6/6]" in stderr
+    assert m["kernel"] == "leadnb" and "kernel: leadnb" in stderr
+    assert (runs.out / "latest").resolve() == run_dir.resolve()  # all four succeeded
+    assert "fix" not in m["notebooks"][0] and (run_dir / "run.log").is_file()
+    assert not (run_dir / ".owner").exists()
 
 
 @pytest.mark.slow
@@ -603,7 +592,20 @@ def test_secret_never_written(runs: SimpleNamespace) -> None:
     assert len(files) > 10
     for path in files:
         assert SECRET_TOKEN.encode() not in path.read_bytes(), path
+    forms = [
+        PG_PASSWORD,
+        urllib.parse.quote(PG_PASSWORD, safe=""),
+        urllib.parse.quote(PG_PASSWORD),
+        PG_PASSWORD.split("@", 1)[1],  # what a parser that splits at the first '@' prints
+        f"analyst:{PG_PASSWORD}",
+    ]
+    printed = "".join(runs.first[1:] + runs.second[1:])
+    for form in forms:
+        assert form not in printed
+        for path in files:
+            assert form.encode() not in path.read_bytes(), (form, path)
     leaky = runs.dirs[0] / "leaky"
+    assert f"[secret ${PG_VAR}]" in (leaky / "connection.csv").read_text()
     # the notebook did print the URL: it was masked, not absent
     assert f"[secret ${SECRET_VAR}]" in (leaky / "leaky.ipynb").read_text()
     assert f"[secret ${SECRET_VAR}]" in (leaky / "leaky.html").read_text()
@@ -623,6 +625,16 @@ def test_broken_notebook_run(runs: SimpleNamespace) -> None:
     assert status["nurture_roi"]["status"] == "success"
     assert status["broken"]["status"] == "failed"
     assert "fixture failure: the broken notebook" in status["broken"]["error"]
+    assert status["broken"]["log"] == "run.log" and "leadnb validate" in status["broken"]["fix"]
+    assert "fix" not in status["nurture_roi"]
+    log = (bad / "run.log").read_text()
+    assert "[start] broken" in log and "FAILED: broken" in log
+    assert "Traceback" in log or "ValueError" in log.split("=== broken failed")[1]
+    assert f"[secret ${PG_VAR}]" in log
+    assert m["kernel"] == "own-interpreter" and "own-interpreter" in stderr  # no leadnb kernel
+    page = (bad / "broken" / "broken.html").read_text()
+    assert 'href="../run.log"' in page and "fixture failure" in page
+    assert "raise ValueError" not in page  # no code, no traceback for stakeholders
     kept = nbformat.read(bad / "broken" / "broken.ipynb", as_version=4)
     assert "papermill-error-cell-tag" in kept.cells[0].metadata.get("tags", [])
     assert (bad / "broken" / "partial.csv").is_file() and (bad / "broken" / "broken.html").is_file()
@@ -691,8 +703,8 @@ def test_two_runs_at_once(tmp_path: Path) -> None:
     env = {**os.environ, SECRET_VAR: secret_url(tmp_path / "p")}
     cmd = [
         sys.executable,
-        "-c",
-        CLI_BOOT,
+        "-m",
+        "leadnb",
         "run",
         str(params),
         "--notebooks",
@@ -716,5 +728,5 @@ def test_two_runs_at_once(tmp_path: Path) -> None:
         assert (d / "ok" / "metrics.json").is_file() and (d / "ok" / "ok.html").is_file()
     index = (out / "index.html").read_text()
     assert all(d.name in index for d in dirs)
-    assert os.readlink(out / "latest") in {d.name for d in dirs}
+    assert not (out / "latest").exists()  # runs of one notebook never take latest
     assert not [p for p in out.iterdir() if p.name.startswith((".tmp-", ".latest"))]
