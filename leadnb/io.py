@@ -527,10 +527,11 @@ def split_url(url: str) -> tuple[str, str, str] | None:
 
 def masked_url(url: str) -> str:
     """The URL with everything between the scheme and the last ``@`` replaced by ``***``:
-    ``postgresql://***@db.example:5432/crm``."""
+    ``postgresql://***@db.example:5432/crm``. A URL without credentials is returned as it is;
+    a text that is not a URL at all (no ``scheme://``) as ``***``: where its secret is is unknown."""
     parts = split_url(url)
     if parts is None:
-        return url
+        return url if _URL_SCHEME.match(url) else "***"
     head, _, rest = parts
     return f"{head}***@{rest}"
 
@@ -538,9 +539,9 @@ def masked_url(url: str) -> str:
 def url_secrets(url: str) -> list[str]:
     """The strings of ``url`` no message may show, longest first: its credentials (between the
     scheme and the last ``@``), the password as written, percent-decoded and percent-encoded, and
-    its pieces between ``@ : / ? #`` (what a parser that mistook an unencoded ``@`` for the end
-    of the password would echo as a host or port); all but the whole credentials only from 3
-    characters."""
+    what a parser that mistook an unencoded ``@``, ``:`` or ``/`` for a delimiter would echo as a
+    host, port or path: the password's parts before and after each of ``@ : / ? #`` and between
+    them. All but the whole credentials only from 3 characters."""
     parts = split_url(url)
     if parts is None:
         return []
@@ -550,8 +551,10 @@ def url_secrets(url: str) -> list[str]:
     if password:
         plain = urllib.parse.unquote(password)
         found |= {password, plain, urllib.parse.quote(plain, safe="")}
-        found |= {p for p in re.split(r"[@:/?#]", password) if len(p) >= 3}
-        found |= {p for p in re.split(r"[@:/?#]", plain) if len(p) >= 3}
+        for text in (password, plain):
+            cuts = [m.start() for m in re.finditer(r"[@:/?#]", text)]
+            found |= {text[i + 1 :] for i in cuts} | {text[:i] for i in cuts}  # tails, heads
+            found |= set(re.split(r"[@:/?#]", text))  # and the pieces between
     # the credentials whole always; a fragment only from 3 characters (masking every "p" of a
     # message would destroy it, and a shorter password is no secret)
     return sorted((s for s in found if s == creds or len(s) >= 3), key=len, reverse=True)

@@ -9,13 +9,17 @@ import pandas as pd
 import pytest
 
 from leadnb.config import (
+    MAX_RUN_NAME,
+    MAX_YAML_ALIASES,
     Params,
     TableSource,
     check_keys,
+    expanded_size,
     expect_type,
     load_params,
     params_from_dict,
     parse_date,
+    read_yaml,
 )
 from leadnb.errors import ParamsError
 
@@ -181,3 +185,87 @@ def test_table_source_from_dict_shorthand(tmp_path: Path) -> None:
     src = TableSource.from_dict("costs", "costs.csv", tmp_path)
     assert src.table == "costs" and src.path == (tmp_path / "costs.csv").resolve()
     assert src.columns == {} and src.placeholders == () and src.dayfirst is False
+
+
+# ------------------------------------------------------------------ run.name and YAML aliases
+
+
+def test_run_name_longer_than_the_limit_is_refused(write_params) -> None:
+    assert load_params(write_params({"run": {"name": "n" * MAX_RUN_NAME}})).run.name == (
+        "n" * MAX_RUN_NAME
+    )
+    with pytest.raises(ParamsError, match=f"run.name is {MAX_RUN_NAME + 1} characters") as err:
+        load_params(write_params({"run": {"name": "n" * (MAX_RUN_NAME + 1)}}))
+    assert "shorten run.name" in err.value.fix
+
+
+def laughs(levels: int = 9, width: int = 9, indent: str = "  ") -> str:
+    """The billion-laughs bomb as YAML list items: level k is ``width`` aliases of level k-1."""
+    lines = [f"{indent}- &l0 [{', '.join(['lol'] * width)}]"]
+    for k in range(1, levels):
+        lines.append(f"{indent}- &l{k} [{', '.join([f'*l{k - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_in_a_notebook_list_is_refused_by_validate(tmp_path: Path, sections) -> None:
+    from leadnb.validate import validate_params_file
+
+    path = tmp_path / "p.yaml"
+    path.write_text("run:\n  name: x\nscoring_calibration:\n  target_industries:\n" + laughs())
+    report, params, tables = validate_params_file(path)
+    (issue,) = report.errors
+    assert params is None and tables == {}
+    assert "anchors/aliases" in issue.message and "100,000 values" in issue.message
+    assert issue.file == str(path.resolve()) and "&anchor" in issue.fix
+
+
+def test_expanded_size_counts_aliases_without_expanding() -> None:
+    import yaml
+
+    node = yaml.compose("a: &x [1, 2, 3]\nb: [*x, *x]\n")
+    # mapping 1 + keys a, b 2 + list x (4) + list b (1 + 4 + 4)
+    assert expanded_size(node) == 1 + 2 + 4 + 9
+    with pytest.raises(Exception, match="more than 10 values"):
+        expanded_size(node, limit=10)
+    big = yaml.compose("v:\n" + laughs(levels=6, width=9))
+    with pytest.raises(Exception, match="100,000"):
+        expanded_size(big)  # 9**6 = 531,441 laughs: refused without building them
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (
+            "a: &a [x]\nb: [" + ", ".join(["*a"] * (MAX_YAML_ALIASES + 1)) + "]\n",
+            "more than 100 al",
+        ),
+        ("a: &a [1, *a]\n", "recursive alias"),
+    ],
+)
+def test_too_many_or_recursive_aliases_are_refused(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    with pytest.raises(ParamsError, match=match) as err:
+        read_yaml(path, "the rules file")
+    assert "the rules file uses YAML anchors/aliases too much" in str(err.value)
+
+
+def test_ordinary_anchors_still_work(write_params, tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "run: {name: x}\n"
+        "scoring_calibration:\n"
+        "  target_industries: &icp [software, manufacturing]\n"
+        "  competitor_companies: *icp\n"
+        "cohort_conversion:\n"
+        "  hazard_buckets: &b [0, 30, 60]\n"
+    )
+    p = load_params(path)
+    assert p.notebook("scoring_calibration")["competitor_companies"] == [
+        "software",
+        "manufacturing",
+    ]
+    assert read_yaml(path, "x")["cohort_conversion"]["hazard_buckets"] == [0, 30, 60]
+    empty = tmp_path / "e.yaml"
+    empty.write_text("")
+    assert read_yaml(empty, "x") is None

@@ -187,6 +187,28 @@ def test_parquet_float_ids_and_aware_times(tmp_path: Path) -> None:
     assert df["event_type"].dtype == "str"
 
 
+@pytest.mark.parametrize("key", ["company", ["company", "lead_id"], "lead_id", None])
+def test_parquet_with_a_stored_index_loads(tmp_path: Path, key) -> None:
+    """pandas ``set_index(...).to_parquet`` stores the index (here duplicated): it becomes
+    columns again (lead_id included) and the rows keep their order."""
+    frame = pd.DataFrame(
+        {
+            "lead_id": ["a1", "a2", "a3", "a4"],
+            "created_at": ["2025-01-01", "2025-01-02", "2025-01-02", "2025-02-01"],
+            "company": ["Acme", "Acme", "Beta", "Acme"],
+        }
+    )
+    path = tmp_path / "leads.parquet"
+    stored = frame.set_index(key) if key is not None else frame.set_index(pd.Index([5, 5, 7, 5]))
+    assert not stored.index.is_unique or key == "lead_id" or isinstance(key, list)
+    stored.to_parquet(path)
+    df = io.load_table(source("leads", path))
+    assert df["lead_id"].tolist() == ["a1", "a2", "a3", "a4"]
+    assert df["company"].tolist() == ["Acme", "Acme", "Beta", "Acme"]
+    assert df.index.equals(pd.RangeIndex(4))
+    assert df["created_at"].dt.day.tolist() == [1, 2, 2, 1]
+
+
 def test_id_written_as_float_text_loses_point_zero(tmp_path: Path) -> None:
     path = tmp_path / "stages.csv"
     path.write_text("lead_id,stage,entered_at\n12.0,mql,2025-01-01\n13.0,sql,2025-01-02\n")
@@ -375,6 +397,40 @@ def test_mask_url_hides_the_password() -> None:
     masked = io.mask_url(f"could not connect to {url} as alice (password s3cr3t)", url)
     assert "s3cr3t" not in masked and "alice@db.example" not in masked
     assert "***" in masked
+
+
+@pytest.mark.parametrize(
+    ("url", "leaks"),
+    [
+        (
+            "postgresql://user:p@ss:w0rd/x@y@127.0.0.1:5432/crm",
+            ["p@ss:w0rd/x@y", "p%40ss%3Aw0rd%2Fx%40y", "ss:w0rd", "w0rd", "x@y", "user:p"],
+        ),
+        ("postgresql://user:Pa%40ss@127.0.0.1/crm", ["Pa%40ss", "Pa@ss", "user:Pa"]),
+        ("postgresql://user:pa@tPassw0rd@127.0.0.1/db", ["tPassw0rd", "pa@t"]),
+    ],
+)
+def test_mask_url_masks_up_to_the_last_at(url: str, leaks: list[str]) -> None:
+    head, creds, rest = io.split_url(url)
+    assert head == "postgresql://" and rest.startswith("127.0.0.1")
+    assert io.masked_url(url) == f"postgresql://***@{rest}"
+    message = (
+        f"cannot connect to {url}; host {rest.split('/')[0]}; password {creds.partition(':')[2]}"
+        f"; port {creds.split(':')[-1]}"
+    )
+    masked = io.mask_url(message, url)
+    for leak in leaks:
+        assert leak not in masked, leak
+    assert "127.0.0.1" in masked  # the host stays readable
+
+
+def test_url_without_credentials_is_unchanged() -> None:
+    assert io.split_url("sqlite:///tmp/crm.db") is None
+    assert io.masked_url("sqlite:///tmp/crm.db") == "sqlite:///tmp/crm.db"
+    assert io.mask_url("no such table: x", "sqlite:///tmp/crm.db") == "no such table: x"
+    assert io.url_secrets("not a url") == []
+    # a one-letter password is masked inside the credentials only, not letter by letter
+    assert io.mask_url("table p", "postgresql://u:p@host/db") == "table p"
 
 
 # ------------------------------------------------------------------ load_tables

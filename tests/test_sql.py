@@ -307,3 +307,87 @@ def test_postgres_demo_tables_equal_files(pg_url, pg_schema, monkeypatch, sectio
             df.sort_values(cols, kind="stable", ignore_index=True),
             obj=t,
         )
+
+
+# ------------------------------------------------------------------ passwords never leak
+
+RAW_PW = "p@ss:w0rd/x@y"  # unencoded: every URL parser cuts it at its first @
+ENCODED_PW = "p%40ss%3Aw0rd%2Fx%40y"  # the same password written correctly
+PCT_PW = "Pa%40ss"  # a percent-encoded @: the password is Pa@ss
+
+
+def leaked_forms(password: str) -> list[str]:
+    """The password plain, percent-decoded, percent-encoded and in parts (without its first or
+    last character, and each piece of 3+ characters between URL delimiters)."""
+    import re
+    import urllib.parse
+
+    plain = urllib.parse.unquote(password)
+    forms = {password, plain, urllib.parse.quote(plain, safe="")}
+    for f in list(forms):
+        forms |= {f[1:], f[:-1]}
+        forms |= {p for p in re.split(r"[@:/?#%]", f) if len(p) >= 3}
+    return sorted(forms)
+
+
+def assert_no_leak(text: str, password: str) -> None:
+    for form in leaked_forms(password):
+        assert form not in text, f"{form!r} leaked in: {text}"
+
+
+def url_error(monkeypatch: pytest.MonkeyPatch, url: str) -> str:
+    monkeypatch.setenv(URL_ENV, url)
+    with pytest.raises((ParamsError, DataError)) as err:
+        io.load_table(TableSource("leads", sql="SELECT 1", url_env=URL_ENV))
+    assert err.value.exit_code == 2
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "password", "says"),
+    [
+        (f"postgresql://crm:{RAW_PW}@127.0.0.1:1/crm", RAW_PW, "unencoded '@'"),
+        (f"postgresql+psycopg://crm:{RAW_PW}@127.0.0.1/crm", RAW_PW, "unencoded '@'"),
+        (f"postgresql://crm:{ENCODED_PW}@host:notaport/db", ENCODED_PW, "invalid literal"),
+        (f"postgresql://crm:{PCT_PW}@host:notaport/db", PCT_PW, "notaport"),
+        (f"nosuchdb://crm:{PCT_PW}@host/db", PCT_PW, "nosuchdb"),
+        (f"nosuchdb://crm:{ENCODED_PW}@host/db", ENCODED_PW, "usable SQLAlchemy"),
+    ],
+)
+def test_url_errors_never_show_the_password(monkeypatch, url, password, says) -> None:
+    text = url_error(monkeypatch, url)
+    assert says in text and URL_ENV in text
+    assert_no_leak(text, password)
+    assert "***@" in text  # the URL is shown, masked up to its last @
+
+
+@pytest.mark.parametrize("password", [ENCODED_PW, PCT_PW])
+def test_connection_failure_never_shows_the_password(monkeypatch, password) -> None:
+    pytest.importorskip("psycopg")
+    text = url_error(
+        monkeypatch, f"postgresql+psycopg://crm:{password}@127.0.0.1:1/crm?connect_timeout=2"
+    )
+    assert "the SQL query for the leads table failed" in text
+    assert_no_leak(text, password)
+
+
+@pytest.mark.parametrize(
+    ("password", "port"),
+    [(RAW_PW, "5432"), (PCT_PW, "notaport"), (ENCODED_PW, "notaport")],
+)
+def test_validate_cli_exit_2_one_message_no_password(
+    tmp_path: Path, monkeypatch, capsys, write_params, password: str, port: str
+) -> None:
+    from leadnb.cli import main
+
+    monkeypatch.setenv(URL_ENV, f"postgresql://crm:{password}@127.0.0.1:{port}/crm")
+    path = write_params(
+        {"run": {"as_of": "2026-06-30"}, "data": {"leads": {"sql": "SELECT 1", "url_env": URL_ENV}}}
+    )
+    assert main(["validate", str(path)]) == 2
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "Traceback" not in text and "FAILED: 1 error(s)" in text
+    assert_no_leak(text, password)
+    (tmp_path / "nothing").mkdir()  # validate wrote nothing next to the params file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nothing", "params.yaml"]
