@@ -252,13 +252,17 @@ def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: in
     ``<script>...</script>`` is shown as that text, never run (text from a CRM is data).
     """
     shown = df.head(n)
+    labels = None
+    if not shown.columns.is_unique and shown.columns.nlevels == 1:
+        labels = [safe.escape(c) for c in shown.columns]  # shown as they are, styled by position
+        shown = shown.set_axis(range(shown.shape[1]), axis="columns")
     whole, decimal, other = [], [], []
-    for c in shown.columns:
-        dtype = shown[c].dtype
-        if pd.api.types.is_float_dtype(dtype):
-            v = shown[c].dropna().to_numpy()
+    for i, c in enumerate(shown.columns):
+        col = shown.iloc[:, i]
+        if pd.api.types.is_float_dtype(col.dtype):
+            v = col.dropna().to_numpy()
             (whole if len(v) and np.all(np.isfinite(v) & (v == np.round(v))) else decimal).append(c)
-        elif pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        elif pd.api.types.is_object_dtype(col.dtype) or isinstance(col.dtype, pd.CategoricalDtype):
             other.append(c)  # may hold any object: shown as its escaped str()
     styler = shown.style.hide(axis="index")
     styler = styler.format(precision=digits, na_rep="–", thousands=",", escape="html")
@@ -266,8 +270,11 @@ def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: in
         styler = styler.format("{:,.0f}", subset=whole, na_rep="–")
     if other:
         styler = styler.format(_escaped_text, subset=other, na_rep="–")
-    styler = styler.format_index(escape="html", axis="columns")
     styler = styler.format_index(escape="html", axis="index")
+    if labels is None:
+        styler = styler.format_index(escape="html", axis="columns")
+    else:
+        styler = styler.relabel_index(labels, axis="columns")
     if shown.columns.names != [None] * shown.columns.nlevels:
         styler = styler.hide(axis="columns", names=True)
     if caption:

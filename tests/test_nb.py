@@ -244,3 +244,15 @@ def test_names_never_leave_the_run_folder(params_file: Path, tmp_path: Path) -> 
     assert not list(tmp_path.glob("x_exp*")) and not list(out.parent.glob("*x_exp*"))
     ctx.save_table(pd.DataFrame({"a": [1]}), "score_bands.csv")
     assert (out / "score_bands.csv").exists()  # plain names are kept as they are
+
+
+def test_styled_copes_with_odd_shapes() -> None:
+    from bs4 import BeautifulSoup
+
+    dup = pd.DataFrame([[1.0, XSS, 0.5]], columns=[IMG, IMG, "rate"])
+    dom = BeautifulSoup(nb.styled(dup).to_html(), "html.parser")
+    assert [th.get_text() for th in dom.find_all("th")] == [IMG, IMG, "rate"]
+    assert [td.get_text() for td in dom.find_all("td")] == ["1", XSS, "0.500"]
+    assert not dom.find_all(["script", "img"])
+    for df in (pd.DataFrame(), pd.DataFrame({"a": pd.Series([], dtype=float)})):
+        assert "<table" in nb.styled(df, caption="empty").to_html()
