@@ -95,9 +95,7 @@ class NotebookContext:
 
         figdir = self.out_dir / "figures"
         figdir.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        png = buf.getvalue()
+        png = _png(fig)
         (figdir / safe.file_name(name, suffix=".png")).write_bytes(png)
         saved_dpi = matplotlib.rcParams["savefig.dpi"]
         scale = 1.0 if saved_dpi == "figure" else fig.dpi / float(saved_dpi)
@@ -121,6 +119,25 @@ class NotebookContext:
         tmp.write_text(json.dumps(merged, indent=2, sort_keys=True))
         tmp.replace(path)
         return merged
+
+
+def _png(fig: Any) -> bytes:
+    """The figure as PNG bytes. Text from data (a variant named ``$\\alert$``) that is not
+    valid mathtext makes matplotlib fail to draw; then every text of the figure is drawn as
+    written (no math) instead of failing the report."""
+    import matplotlib
+    import matplotlib.text
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png")
+    except ValueError:  # mathtext parse errors are ValueErrors
+        for text in fig.findobj(matplotlib.text.Text):
+            text.set_parse_math(False)
+        buf = io.BytesIO()
+        with matplotlib.rc_context({"text.parse_math": False}):
+            fig.savefig(buf, format="png")
+    return buf.getvalue()
 
 
 def figure_text(fig: Any, name: str) -> str:

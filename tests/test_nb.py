@@ -256,3 +256,19 @@ def test_styled_copes_with_odd_shapes() -> None:
     assert not dom.find_all(["script", "img"])
     for df in (pd.DataFrame(), pd.DataFrame({"a": pd.Series([], dtype=float)})):
         assert "<table" in nb.styled(df, caption="empty").to_html()
+
+
+def test_saved_figure_survives_text_that_is_not_mathtext(
+    params_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import IPython.display
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: None)
+    ctx = nb.start("x", params_path=params_file, out_dir=str(tmp_path / "run"))
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.barh([r"$\alert(1)$", "$x^$"], [1, 2])  # category names from data: tick labels
+    ax.set_title(r"Sources: $\alert(1)$")
+    ctx.save_figure(fig, "by_source")
+    png = (tmp_path / "run" / "figures" / "by_source.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
