@@ -404,7 +404,7 @@ def _check_assignments(
         if late.any():
             report.warn(
                 f"{int(late.sum())} assignment(s) are after the analysis date "
-                f"{pd.Timestamp(as_of):%Y-%m-%d}; they are not counted",
+                f"{pd.Timestamp(as_of).date().isoformat()}; they are not counted",
                 file=file,
                 table="assignments",
                 column="assigned_at",
@@ -571,7 +571,7 @@ def validate_params_file(
                     i for i in found if i.level != "error" or (i.table, i.column) not in seen
                 )
         report.issues.extend(checks.check_as_of(when, cleaned, file=file))
-        if when is None and names:
+        if when is None and names and not as_of:
             report.warn(
                 "no analysis date: run.as_of is not set, so the analysis date was not checked "
                 "against the data",

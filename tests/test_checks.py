@@ -136,6 +136,8 @@ def test_primary_metric_must_restate_each_read_experiment() -> None:
     assert "exp-b" in issue.message and "reached mql within 14 days" in issue.message
     (issue,) = problems("ab_testing", primary_metric="sql@30", experiment_ids=["exp-b"])
     assert "exp-b" in issue.message
+    (issue,) = problems("ab_testing", primary_metric="sql@soon", experiment_ids=["exp-a"])
+    assert "window_days must be int" in issue.message
 
 
 def test_cross_rules() -> None:
