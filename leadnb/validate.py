@@ -10,9 +10,12 @@ Rows of events, stages or assignments whose ``lead_id`` is not in leads are a wa
 are under :data:`ORPHAN_ERROR_SHARE` of the table: :func:`clean_tables` then drops them (and the
 report says so); at or above that share they are an error (probably the wrong file or ID column).
 
-:func:`validate_params_file` is what ``leadnb validate PARAMS.yaml`` runs: it loads the params and
-every configured table, collecting issues instead of stopping at the first, and
-:func:`format_report` renders the result for a terminal.
+:func:`validate_params_file` is what ``leadnb validate PARAMS.yaml`` and ``leadnb run`` (before
+anything is written) both run: it loads the params and every configured table, checks what each
+requested notebook needs (its params section's names, types and values, the files it names, the
+columns it needs, the analysis date within the data's range; see :mod:`leadnb.checks`),
+collecting issues instead of stopping at the first, and :func:`format_report` renders the result
+for a terminal.
 """
 
 from __future__ import annotations
