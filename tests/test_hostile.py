@@ -43,6 +43,7 @@ HOSTILE = (
     "-2+3",
     "javascript:alert(1)",
     '"><svg onload=alert(1)>',
+    r"$\alert(1)$ budget",  # not valid mathtext: a chart must still draw it
 )
 EXP_HTML = "<img src=x onerror=alert(2)>"  # a hostile id without a slash: a valid file name
 EXP_PATH = "../../../../x_exp"  # an id that would climb out of the figures folder
