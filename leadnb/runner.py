@@ -2,25 +2,29 @@
 
 Design, in the order a run goes:
 
-1. **Plan** (:func:`plan_run`): load and validate the params file and every configured table
-   (:func:`leadnb.validate.validate_params_file`), resolve the analysis date, find each
-   notebook, and check the notebook's own params section against the parameters its
+1. **Plan** (:func:`plan_run`): check the notebook names, load and validate the params file,
+   every configured table and what each requested notebook needs
+   (:func:`leadnb.validate.validate_params_file`, the same check as ``leadnb validate``),
+   resolve the analysis date and the kernel, and check the notebook's own params section against the parameters its
    ``parameters`` cell declares (names and simple annotated types). Papermill only warns about an
    unknown parameter; here it is a :class:`~leadnb.errors.ParamsError` (exit 2). Nothing is
    written while planning, not even the output folder.
 2. **Execute** (:func:`execute_task`): one Papermill execution per notebook on the ``leadnb``
-   kernel with the notebooks folder as working directory. With ``jobs > 1`` each notebook runs in
+   kernel (or, when it is not installed, a kernel on the runner's own interpreter) with the
+   notebooks folder as working directory. With ``jobs > 1`` each notebook runs in
    its own worker process (``python -m leadnb.runner``, the task sent through a pipe), so every
    process starts its own kernel and nothing is shared between kernel start-ups (no port or
    connection-file races, no re-import of the caller's ``__main__`` as multiprocessing's spawn
    does). A dead kernel is retried once. A failed notebook is
    kept as Papermill saved it (with its error banner); the others still run unless
-   ``fail_fast``. Each notebook is then scrubbed of secrets and rendered to HTML without code.
+   ``fail_fast``. Each notebook is then scrubbed of secrets and rendered to HTML without code
+   (a failed one: a short failure page instead).
 3. **Publish** (:func:`run`): the run is written under ``OUT/.tmp-<run_id>/`` and renamed to
    ``OUT/<run_id>/`` only when complete (manifest and index included), so a reader or a second
    run never sees half a run. ``OUT/index.html`` is rewritten through a temporary file under a
-   lock; ``OUT/latest`` (a symlink, swapped atomically) moves only after a fully successful run,
-   and never to a run with an older analysis date than the one it points at (backfills).
+   lock; ``OUT/latest`` (a symlink, swapped atomically) moves only after a successful run of all
+   four notebooks, and never to a run with an older analysis date than the one it points at
+   (backfills). The A/B readout is appended to the experiment log only then, under the lock.
 
 Secrets: a params file names environment variables (``data.<table>.url_env``); their values,
 their userinfo and the passwords inside them (plain, percent-encoded, and the part after an
@@ -530,7 +534,7 @@ class KernelChoice:
             return (
                 f"{OWN_KERNEL} ({self.argv[0]}; the Jupyter kernel {self.name!r} is not installed)"
             )
-        return f"{self.name} ({' '.join(self.argv[:3])})"
+        return f"{self.name} ({self.argv[0] if self.argv else 'kernelspec'})"
 
 
 def own_kernel_argv() -> tuple[str, ...]:
@@ -1439,17 +1443,31 @@ def run(
     status = manifest["status"]
     complete = set(config.NOTEBOOKS) <= set(plan.notebooks)
     exit_code = 0 if status == "success" else 1
+    log_failed: list[str] = []
+
+    def experiment_log() -> None:
+        try:
+            _publish_experiment_log(plan, final_dir)
+        except Exception as exc:  # the run is published; say what is missing, exit 1
+            log_failed.append(_short_error(exc))
+            log(
+                f"warning: the experiment log was not updated: {_short_error(exc)}; the run's "
+                "rows are in ab_testing/experiment_log_rows.csv"
+            )
+
     try:
         moved = _publish_indexes(
             out_root,
             manifest,
             move=status == "success" and complete,
-            before=lambda: _publish_experiment_log(plan, final_dir),
+            before=experiment_log,
             progress=log,
         )
+        if log_failed:
+            exit_code = 1
     except OSError as exc:
         log(
-            f"warning: run {run_id} is published but OUT/index.html or the experiment log "
+            f"warning: run {run_id} is published but OUT/index.html or latest "
             f"could not be written: {exc}"
         )
         moved, exit_code = False, 1

@@ -373,6 +373,25 @@ def test_experiment_log_written_only_when_published(
     assert code == 1 and (out / "experiment_log.csv").read_text() == before
 
 
+def test_experiment_log_failure_is_said_and_exit_1(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def rows(task: runner.NotebookTask) -> None:
+        (task.out_dir / "experiment_log_rows.csv").write_text("experiment_id,as_of\nexp-1,x\n")
+
+    def broken_append(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("the log is locked by a spreadsheet")
+
+    monkeypatch.setattr(experiments, "append_log", broken_append)
+    out = tmp_path / "out"
+    code, _, stderr = fake_run(project, out, extra=rows)
+    assert code == 1 and "the experiment log was not updated" in stderr
+    (run_dir,) = published(out)
+    assert runner.latest_run_id(out) == run_dir.name  # the run itself is complete
+    assert run_dir.name in (out / "index.html").read_text()
+    assert "experiment log was not updated" in (run_dir / "run.log").read_text()
+
+
 def _enospc(*args: Any, **kwargs: Any) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "manifest.json")
 
