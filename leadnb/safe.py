@@ -181,25 +181,45 @@ def neutralise_csv_cells(df: pd.DataFrame, *, index: bool = False) -> pd.DataFra
     out = df.copy()
     for i in range(out.shape[1]):
         col = out.iloc[:, i]
-        if not _is_text(col):
-            continue
-        values = col.to_numpy(dtype=object, na_value=None)
-        hit = [isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in values]
-        if any(hit):
-            fixed = pd.Series(
-                [_neutral(v) for v in values], index=col.index, dtype=_text_dtype(col)
-            )
-            out.isetitem(i, fixed)
+        if _is_text(col):
+            fixed = _neutral_column(col)
+            if fixed is not col:
+                out.isetitem(i, fixed)
     out.columns = _neutral_labels(out.columns)
     if index:
         out.index = _neutral_labels(out.index)
     return out
 
 
-def _text_dtype(col: pd.Series) -> Any:
-    if isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(col.dtype):
-        return object
-    return col.dtype
+def _neutral_column(col: pd.Series) -> pd.Series:
+    """``col`` with formula-like text quoted (``col`` itself when nothing needs it).
+
+    Columns holding only text (and missing values) are checked in one vectorised pass; a
+    column mixing text with other objects falls back to a check per cell.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = _neutral_labels(col.cat.categories)
+        if cats is col.cat.categories:
+            return col
+        if cats.is_unique:
+            return col.cat.rename_categories(cats)
+        col = col.astype(object)
+    if pd.api.types.is_object_dtype(col.dtype):
+        kind = pd.api.types.infer_dtype(col, skipna=True)
+        text = col.astype("str") if kind in ("string", "empty") else None
+    else:
+        text = col
+    if text is None:  # mixed objects
+        values = col.to_numpy(dtype=object)
+        if not any(isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in values):
+            return col
+        return pd.Series([_neutral(v) for v in values], index=col.index, dtype=object)
+    hit = text.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+    if not hit.any():
+        return col
+    fixed = text.copy()
+    fixed.loc[hit] = "'" + text.loc[hit]
+    return fixed
 
 
 def _neutral_labels(labels: pd.Index) -> pd.Index:

@@ -290,11 +290,16 @@ def test_neutralise_quotes_formula_text_and_leaves_numbers(texts: list, nums: li
     n = min(len(texts), len(nums))
     df = pd.DataFrame({"t": pd.Series(texts[:n], dtype="str"), "x": nums[:n]})
     df["o"] = pd.Series(texts[:n], dtype=object)
+    df["m"] = pd.Series([t if i % 2 else -i for i, t in enumerate(texts[:n])], dtype=object)
+    df["c"] = pd.Categorical(texts[:n])
     out = safe.neutralise_csv_cells(df)
     assert out["x"].dtype == df["x"].dtype and out["x"].equals(df["x"])
-    for col in ("t", "o"):
+    assert [v for v in out["m"] if not isinstance(v, str)] == [v for v in df["m"] if not isinstance(v, str)]  # fmt: skip
+    for col in ("t", "o", "m", "c"):
         for before, after in zip(df[col], out[col], strict=True):
-            if isinstance(before, str):
+            if isinstance(before, int):
+                assert after == before  # numbers stay numbers, even in a mixed column
+            elif isinstance(before, str):
                 expected = "'" + before if before[:1] in safe.FORMULA_PREFIXES else before
                 assert after == expected
                 assert not after.startswith(safe.FORMULA_PREFIXES)
