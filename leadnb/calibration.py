@@ -37,11 +37,13 @@ from statsmodels.stats.proportion import (
 )
 
 from leadnb import asof
-from leadnb.errors import DataError, ParamsError
+from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.scoring import ScoringConfig, score
 from leadnb.stats import wilson
 
 DECISIONS = ("at_mql", "at_created_plus_days", "as_of")
+# The shortest date format of a sentence in a report (NotEnoughData's "when").
+_DAY = "%Y-%m-%d"
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,6 +97,9 @@ def decision_outcomes(
     leads are not counted as failures). ``as_of`` is a whole day, as in :mod:`leadnb.funnel`.
     Without stage history (``stage_dates`` is None or lacks ``<outcome_stage>_at``) the outcome is
     ``leads.converted`` and only ``decision="as_of"`` is possible.
+
+    Raises :class:`~leadnb.errors.NotEnoughData` when there is no outcome at all (no stage
+    history and no ``leads.converted``) or ``at_created_plus_days`` has no creation dates.
     """
     if decision not in DECISIONS:
         raise ParamsError(
@@ -106,13 +111,7 @@ def decision_outcomes(
     col = f"{outcome_stage}_at"
     if stage_dates is None or col not in stage_dates.columns:
         if leads is None or "converted" not in leads.columns:
-            raise DataError(
-                f"no outcome: the stage dates have no {col} column and leads has no converted column",
-                table="leads",
-                column="converted",
-                fix="configure data.stages (or <stage>_at columns on leads), or add a 0/1 "
-                "converted column to leads",
-            )
+            raise _no_outcome(col)
         if decision != "as_of":
             raise ParamsError(
                 f"decision {decision!r} needs stage dates ({col}, mql_at); this data only has "
@@ -140,6 +139,13 @@ def decision_outcomes(
         at = sd["mql_at"]
         keep = at.notna() & (at < day_end)
     elif decision == "at_created_plus_days":
+        if "created_at" not in sd.columns or (len(sd) and not sd["created_at"].notna().any()):
+            raise NotEnoughData(
+                f"scoring each lead {days} days after its creation needs the leads' creation "
+                "dates, and leads has no created_at",
+                "map the CRM's creation-date column to created_at in data.leads, or use "
+                "decision: at_mql",
+            )
         at = sd["created_at"] + pd.Timedelta(days=days)
         keep = at.notna() & (at < day_end) & ~(reached.notna() & (reached <= at))
     else:
@@ -158,6 +164,119 @@ def decision_outcomes(
         }
     )
     return out.loc[keep.fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def _no_outcome(col: str) -> NotEnoughData:
+    return NotEnoughData(
+        f"there is no outcome to calibrate against: no stage history with {col} and no "
+        "converted column on leads",
+        "configure data.stages (or <stage>_at columns on leads), or add a 0/1 converted column "
+        "to leads",
+    )
+
+
+def leads_known(leads: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    """The leads created by the analysis date (``leadnb.asof.known``); all of them when the
+    table has no ``created_at`` (nothing tells their creation apart from the analysis date).
+
+    A backfill at an early date must not count leads that did not exist yet.
+    """
+    if "created_at" not in leads.columns:
+        return leads
+    created = pd.to_datetime(leads["created_at"])
+    keep = asof.known(created, as_of) | created.isna()
+    return leads.loc[keep.to_numpy(dtype=bool)]
+
+
+def converted_by(
+    stage_dates: pd.DataFrame | None,
+    leads: pd.DataFrame | None = None,
+    *,
+    as_of: Any,
+    outcome_stage: str = "sql",
+) -> pd.Series:
+    """Each lead's outcome by the analysis date (0.0/1.0, index ``lead_id``): reached
+    ``outcome_stage`` by the end of ``as_of`` (``leadnb.asof.known``), or ``leads.converted``
+    (missing values left out) when the stage dates lack ``<outcome_stage>_at``.
+
+    Raises :class:`~leadnb.errors.NotEnoughData` when there is neither.
+    """
+    col = f"{outcome_stage}_at"
+    if stage_dates is not None and col in stage_dates.columns:
+        reached = stage_dates[col]
+        return pd.Series(
+            asof.known(reached, as_of).to_numpy(dtype="float64"),
+            index=pd.Index(stage_dates["lead_id"].astype("str"), name="lead_id"),
+            name="converted",
+        )
+    if leads is None or "converted" not in leads.columns:
+        raise _no_outcome(col)
+    conv = pd.to_numeric(leads["converted"], errors="coerce")
+    out = pd.Series(
+        conv.to_numpy(dtype="float64", na_value=np.nan),
+        index=pd.Index(leads["lead_id"].astype("str"), name="lead_id"),
+        name="converted",
+    )
+    return out.dropna()
+
+
+def population_label(decision: str, days: int = 30) -> str:
+    """How a calibration population is scored, in words: "scored 7 days after creation"."""
+    return {
+        "at_mql": "scored at MQL",
+        "at_created_plus_days": f"scored {days} days after creation",
+        "as_of": "scored on the analysis date",
+    }.get(decision, f"scored at {decision}")
+
+
+def require_population(
+    outcome: Any,
+    *,
+    decision: str,
+    outcome_stage: str = "sql",
+    days: int = 30,
+    first_created: Any = None,
+    both: bool = True,
+) -> None:
+    """Raise :class:`~leadnb.errors.NotEnoughData` unless the calibration population can be
+    judged: at least one lead, at least one that converted and (``both``) one that did not.
+
+    The sentence says what is missing and when it will appear: with ``at_created_plus_days``
+    the first run date that has a decided lead (``first_created`` + ``days``).
+
+    >>> require_population([], decision="at_created_plus_days", days=7,
+    ...                    first_created=pd.Timestamp("2025-01-01 10:00"))
+    Traceback (most recent call last):
+    ...
+    leadnb.errors.NotEnoughData: No lead is old enough to be scored 7 days after creation yet; ...
+    """
+    y = _arrays(np.zeros(len(outcome)), outcome)[1]
+    n, n_pos = len(y), int(y.sum())
+    desc = population_label(decision, days)
+    if n == 0:
+        if decision == "at_created_plus_days":
+            what = f"no lead is old enough to be scored {days} days after creation yet"
+            when = "it appears once a lead is that old"
+            if first_created is not None and pd.notna(first_created):
+                first = pd.Timestamp(first_created).normalize() + pd.Timedelta(days=days)
+                when = f"it appears in the run of {first:{_DAY}} or later"
+            raise NotEnoughData(what, when)
+        if decision == "at_mql":
+            raise NotEnoughData("no lead has become MQL yet", "it appears once one does")
+        raise NotEnoughData("there are no leads to score yet", "it appears once leads exist")
+    leads_desc = f"{n:,} lead{'' if n == 1 else 's'} {desc}"
+    if n_pos == 0:
+        raise NotEnoughData(
+            f"there is no conversion to predict yet: {leads_desc}, "
+            f"{'and it has not' if n == 1 else 'and none has'} reached {outcome_stage}",
+            f"it appears once one reaches {outcome_stage}",
+        )
+    if both and n_pos == n:
+        raise NotEnoughData(
+            f"there is no lead that did not convert to compare with: "
+            f"{'the one lead' if n == 1 else f'all {n:,} leads'} {desc} reached {outcome_stage}",
+            f"it appears once the population holds leads that did not reach {outcome_stage}",
+        )
 
 
 def scores_at_decision(
@@ -198,8 +317,8 @@ def compare_decisions(
                 stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage,
                 days=days,
             )  # fmt: skip
-        except DataError:
-            continue  # e.g. no mql stage: that decision time does not exist here
+        except (DataError, NotEnoughData):
+            continue  # e.g. no mql stage or no created_at: that decision time does not exist
         pop = scores_at_decision(leads, events, config, dec, as_of)
         a = auc_with_ci(pop["score"], pop["outcome"], alpha)
         label = f"at_created_plus_{days}_days" if decision == "at_created_plus_days" else decision
@@ -234,9 +353,12 @@ def score_bands(
 
     Bands are quantiles of the score (``n_bands``; tied scores stay in one band, so there can be
     fewer bands) or fixed ``edges`` (bins ``[e0, e1), [e1, e2), ...``, the last one closed; scores
-    outside the edges are left out). Intervals are Wilson (statsmodels).
+    outside the edges are left out). Intervals are Wilson (statsmodels). No leads at all raise
+    :class:`~leadnb.errors.NotEnoughData`.
     """
     s, y = _arrays(scores, outcome)
+    if len(s) == 0:
+        raise NotEnoughData("there are no scored leads to put in score bands")
     if edges is not None:
         e = np.asarray(sorted(edges), dtype="float64")
         band = np.searchsorted(e, s, side="right") - 1
@@ -352,10 +474,13 @@ def brier(score: Any, outcome: Any, alpha: float = 0.05) -> BrierResult:
     ref = p_bar * (1 - p_bar)
     if len(y) == 0 or np.unique(y).size < 2 or np.unique(s).size < 2:
         return BrierResult(ref, ref, 0.0, len(y), np.nan, np.nan, np.nan, np.nan)
-    res = fit_probability(s, y)
-    p = res.predict()
+    try:
+        res = fit_probability(s, y)
+        p = res.predict()
+        ci = np.asarray(res.conf_int(alpha))
+    except np.linalg.LinAlgError:  # a singular fit: no probability to judge, only the reference
+        return BrierResult(np.nan, ref, np.nan, len(y), np.nan, np.nan, np.nan, np.nan)
     b = float(np.mean((p - y) ** 2))
-    ci = np.asarray(res.conf_int(alpha))
     return BrierResult(
         brier=b,
         brier_reference=ref,
@@ -387,19 +512,25 @@ def threshold_sweep(
     weekly_workload, within_capacity``, highest threshold first.
 
     ``weekly_workload`` = leads_above / weeks, where ``weeks`` is given or is the span of
-    ``created_at`` (the inflow period the leads came from) in weeks. Candidates are the distinct
-    scores (thinned to ``max_thresholds`` quantiles when there are more).
+    ``created_at`` (the inflow period the leads came from) in weeks, at least one. Candidates are
+    the distinct scores (thinned to ``max_thresholds`` quantiles when there are more). No scores,
+    or neither ``weeks`` nor a creation date, raise :class:`~leadnb.errors.NotEnoughData`.
     """
     s, y = _arrays(scores, outcome)
+    if len(s) == 0:
+        raise NotEnoughData("there are no scored leads to set a threshold for")
     if weeks is None:
-        if created_at is None:
-            raise ParamsError(
-                "threshold_sweep needs weeks or created_at to turn counts into weekly workload",
-                fix="pass created_at (the leads' creation dates) or weeks=",
+        c = None if created_at is None else pd.to_datetime(pd.Series(np.asarray(created_at)))
+        if c is None or not c.notna().any():
+            raise NotEnoughData(
+                "the weekly workload of a threshold needs the leads' creation dates, and leads "
+                "has no created_at",
+                "map the CRM's creation-date column to created_at in data.leads",
             )
-        c = pd.to_datetime(pd.Series(np.asarray(created_at)))
         weeks = (c.max() - c.min()) / pd.Timedelta(days=7)
-        weeks = max(float(weeks), 1.0) if pd.notna(weeks) else 1.0
+        weeks = max(float(weeks), 1.0)
+    elif not np.isfinite(weeks) or weeks <= 0:
+        raise ParamsError(f"weeks must be a positive number, got {weeks!r}", fix="e.g. weeks=13")
     cand = np.unique(s)
     if len(cand) > max_thresholds:
         cand = np.unique(np.quantile(s, np.linspace(0, 1, max_thresholds)))
@@ -441,7 +572,7 @@ def recommend_threshold(sweep: pd.DataFrame, capacity_per_week: float) -> Thresh
     returned with ``within_capacity=False``.
     """
     if sweep.empty:
-        raise DataError("the threshold sweep is empty (no scored leads)")
+        raise NotEnoughData("the threshold sweep is empty (no scored leads)")
     fits = sweep.loc[sweep["weekly_workload"] <= capacity_per_week]
     if fits.empty:
         row = sweep.loc[sweep["threshold"].idxmax()]
@@ -463,6 +594,13 @@ def recommend_threshold(sweep: pd.DataFrame, capacity_per_week: float) -> Thresh
 # Which rules predict?
 
 
+def _real(x: Any) -> float:
+    """A statistic as a float; NaN when the solver returned a complex number (a score interval
+    whose equation has no real root, e.g. when every lead with the rule converted)."""
+    z = complex(x)
+    return z.real if abs(z.imag) <= 1e-12 * max(1.0, abs(z.real)) else float("nan")
+
+
 def rule_lift(
     scores: pd.DataFrame,
     outcome: Any,
@@ -476,10 +614,13 @@ def rule_lift(
     rate_without, lift (= rate_with / rate_without), ci_low, ci_high (score interval for that
     **ratio**), diff, diff_ci_low, diff_ci_high (Newcombe interval for the difference), p_value
     (score test of equal rates), too_rare (fewer than ``min_n`` leads with or without the rule).
+    No rules raise :class:`~leadnb.errors.NotEnoughData`.
     """
     y = _arrays(np.zeros(len(outcome)), outcome)[1]
     if len(scores) != len(y):
         raise DataError("scores and outcome have different lengths", table="scores")
+    if not config.rules:
+        raise NotEnoughData("no scoring rules are configured", "add rules to scoring.rules")
     rows = []
     for r in config.rules:
         hit = scores[r.column].to_numpy() != 0
@@ -512,12 +653,12 @@ def rule_lift(
                         c1, n1, c0, n0, compare="diff", method="score"
                     ).pvalue
         row.update(
-            ci_low=float(lo),
-            ci_high=float(hi),
+            ci_low=_real(lo),
+            ci_high=_real(hi),
             diff=row["rate_with"] - row["rate_without"],
-            diff_ci_low=float(dlo),
-            diff_ci_high=float(dhi),
-            p_value=float(p),
+            diff_ci_low=_real(dlo),
+            diff_ci_high=_real(dhi),
+            p_value=_real(p),
             too_rare=bool(n1 < min_n or n0 < min_n),
         )
         rows.append(row)
@@ -604,16 +745,25 @@ def suggested_weights(
                 terms[cat] = x
     else:
         raise ParamsError(f"by must be 'rule' or 'category', got {by!r}")
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["term", "category", "configured_points", "n_with", "note"])
     for c in ("coef", "ci_low", "ci_high", "p_value", "odds_ratio", "suggested_points"):
         out[c] = np.nan
     if not terms or np.unique(y).size < 2:
         return out
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
     X = sm.add_constant(pd.DataFrame(terms), has_constant="add")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = sm.Logit(y, X).fit(disp=0, maxiter=200)
-    ci = res.conf_int(alpha)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sm.Logit(y, X).fit(disp=0, maxiter=200)
+            ci = res.conf_int(alpha)
+    except (np.linalg.LinAlgError, PerfectSeparationError, ValueError):
+        # rules that always fire together, or that split the outcome perfectly together
+        out.loc[out["term"].isin(list(terms)), "note"] = (
+            "no joint fit: these terms fire together or separate the outcome perfectly"
+        )
+        return out
     idx = out["term"].isin(list(terms))
     names = out.loc[idx, "term"]
     out.loc[idx, "coef"] = res.params[names].to_numpy()
@@ -642,9 +792,13 @@ __all__ = [
     "auc_with_ci",
     "brier",
     "compare_decisions",
+    "converted_by",
     "decision_outcomes",
     "fit_probability",
+    "leads_known",
+    "population_label",
     "recommend_threshold",
+    "require_population",
     "rule_lift",
     "score_bands",
     "scores_at_decision",

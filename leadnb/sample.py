@@ -934,6 +934,8 @@ def sample_params(files: dict[str, str]) -> dict[str, Any]:
         "funnel": {"aliases": dict(FUNNEL_ALIASES)},
         "roi": {"nurture_start": TRUTH["nurture_start"]},
         "experiments": {"registrations": [DEMO_EXPERIMENT]},
+        # the ABM list written next to the tables (the notebook's own default is no list)
+        "scoring_calibration": {"abm_accounts_file": "abm_accounts.csv"},
     }
 
 

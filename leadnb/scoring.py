@@ -818,7 +818,9 @@ def rules_table(config: ScoringConfig) -> pd.DataFrame:
                 "half_life_days": r.half_life_days,
             }
         )
-    return pd.DataFrame(rows)
+    cols = ["rule", "category", "condition", "points", "once", "cap", "window_days",
+            "half_life_days"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)  # the same columns when no rule is configured
 
 
 __all__ = [

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb import asof
-from leadnb.errors import DataError, ParamsError
+from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.stats import wilson
 
 SEGMENTS = ("high_intent", "engaged_nurture", "competitor", "other")
@@ -197,7 +197,7 @@ def segment_summary(
 ) -> pd.DataFrame:
     """Per segment: ``segment, n, mean_score, median_score, conversions, rate, ci_low, ci_high,
     share_of_conversions`` (Wilson intervals). The three Series are indexed by lead_id; only leads
-    present in all three count.
+    present in all three count. No such lead raises :class:`~leadnb.errors.NotEnoughData`.
     """
     df = pd.concat(
         {
@@ -208,6 +208,8 @@ def segment_summary(
         axis=1,
         join="inner",  # fmt: skip
     ).dropna()
+    if df.empty:
+        raise NotEnoughData("there are no leads with a score and an outcome to put in segments")
     g = df.groupby("segment", sort=False)
     out = g.agg(
         n=("y", "size"),
@@ -234,7 +236,18 @@ def segment_bands(
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Conversion by segment x score band (fixed ``edges``, bins ``[e_i, e_i+1)``, last closed):
-    ``segment, band, score_min, score_max, n, conversions, rate, ci_low, ci_high``."""
+    ``segment, band, score_min, score_max, n, conversions, rate, ci_low, ci_high``.
+
+    Fewer than two distinct edges (every lead has the same score) raise
+    :class:`~leadnb.errors.NotEnoughData`: there are no bands to compare.
+    """
+    if len(scores) == 0:
+        raise NotEnoughData("there are no scored leads to put in score bands")
+    if len(np.unique(np.asarray(edges, dtype="float64"))) < 2:
+        raise NotEnoughData(
+            "every lead has the same score, so there are no score bands to compare within segments",
+            "it appears once leads earn different points",
+        )
     df = pd.concat(
         {
             "segment": segments.astype("str"),
@@ -259,6 +272,41 @@ def segment_bands(
     out["ci_low"], out["ci_high"] = wilson(out["conversions"], out["n"], alpha)
     return out[["segment", "band", "score_min", "score_max", "n", "conversions", "rate",
                 "ci_low", "ci_high"]]  # fmt: skip
+
+
+def score_edges(scores: pd.Series, n_bands: int = 5) -> np.ndarray:
+    """Quantile edges of ``scores`` for :func:`segment_bands` (distinct values, lowest first)."""
+    s = pd.to_numeric(pd.Series(scores), errors="coerce").dropna().to_numpy(dtype="float64")
+    if len(s) == 0:
+        return np.array([], dtype="float64")
+    return np.unique(np.quantile(s, np.linspace(0, 1, n_bands + 1)))
+
+
+def profile_notes(
+    leads: pd.DataFrame,
+    *,
+    competitor_domains: Sequence[str] = (),
+    competitor_companies: Sequence[str] = (),
+    target_industries: Sequence[str] = (),
+    abm_accounts: Sequence[str] = (),
+) -> list[str]:
+    """One sentence per configured criterion the leads table cannot support (a column is
+    missing): the segments and the list then run without it, and the report says so.
+
+    >>> profile_notes(pd.DataFrame({"lead_id": ["a"]}), competitor_domains=["x.example"])
+    ['Competitor e-mail domains are not checked: leads has no email column (map it in data.leads).']
+    """
+    notes = []
+    checks = (
+        (competitor_domains, "email", "Competitor e-mail domains are not checked"),
+        (competitor_companies, "company", "Competitor company names are not checked"),
+        (target_industries, "industry", "Target industries are not checked for the list"),
+        (abm_accounts, "account_id", "The ABM account list is not checked for the list"),
+    )
+    for configured, column, what in checks:
+        if len(configured) and column not in leads.columns:
+            notes.append(f"{what}: leads has no {column} column (map it in data.leads).")
+    return notes
 
 
 def read_account_list(path: str | Path | None, base_dir: Path | None = None) -> list[str]:
@@ -321,7 +369,9 @@ def high_quality_leads(
     """The high-quality list SDRs revisit on a cadence (no names, e-mails or phones).
 
     Keeps leads that match the ICP (industry in ``target_industries`` OR account in
-    ``abm_accounts``; no filter when both are empty), are not in an ``exclude`` segment
+    ``abm_accounts``; no filter when both are empty; a criterion whose column is missing is
+    left out, and :class:`~leadnb.errors.NotEnoughData` is raised when none can be checked), are
+    not in an ``exclude`` segment
     (competitors), are not already converted (``converted``: bool Series by lead_id), have
     ``score >= min_score`` and at least ``min_interactions`` events by ``as_of``.
 
@@ -334,6 +384,17 @@ def high_quality_leads(
     """
     if follow_up_days < 1:
         raise ParamsError(f"follow_up_days must be >= 1, got {follow_up_days}", fix="use e.g. 14")
+    usable_inds = len(target_industries) > 0 and "industry" in leads.columns
+    usable_accts = len(abm_accounts) > 0 and "account_id" in leads.columns
+    if (len(target_industries) or len(abm_accounts)) and not (usable_inds or usable_accts):
+        raise NotEnoughData(
+            "the target profile (target industries or ABM accounts) cannot be matched: leads has "
+            + ("no industry column" if len(target_industries) else "")
+            + (" and " if len(target_industries) and len(abm_accounts) else "")
+            + ("no account_id column" if len(abm_accounts) else ""),
+            "map those columns in data.leads, or set target_industries: [] and "
+            'abm_accounts_file: "" to list leads of any profile',
+        )
     as_of = pd.Timestamp(as_of)
     ids = pd.Index(leads["lead_id"].astype("str"))
     sc = scores.set_index(scores["lead_id"].astype("str"))["score"].reindex(ids)
@@ -419,7 +480,9 @@ __all__ = [
     "SEGMENTS",
     "competitor_mask",
     "high_quality_leads",
+    "profile_notes",
     "read_account_list",
+    "score_edges",
     "segment_bands",
     "segment_counts",
     "segment_leads",

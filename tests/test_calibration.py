@@ -18,15 +18,18 @@ from leadnb.calibration import (
     auc_with_ci,
     brier,
     compare_decisions,
+    converted_by,
     decision_outcomes,
+    leads_known,
     recommend_threshold,
+    require_population,
     rule_lift,
     score_bands,
     scores_at_decision,
     suggested_weights,
     threshold_sweep,
 )
-from leadnb.errors import DataError, ParamsError
+from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.scoring import ScoringConfig, score
 
 BANK = Path(__file__).resolve().parents[2] / "shared" / "data" / "bank" / "bank-full.csv"
@@ -149,8 +152,12 @@ def test_threshold_sweep_against_brute_force():
         assert r.recall == pytest.approx(y[above].sum() / y.sum())
         assert r.weekly_workload == pytest.approx(above.sum() / weeks)
         assert r.within_capacity == (above.sum() / weeks <= 20)
-    with pytest.raises(ParamsError):
+    with pytest.raises(NotEnoughData, match="(?i)creation dates.*created_at"):
         threshold_sweep(s, y, capacity_per_week=1)
+    with pytest.raises(NotEnoughData, match="creation dates"):
+        threshold_sweep(s, y, pd.Series(pd.NaT, index=range(500)), capacity_per_week=1)
+    with pytest.raises(ParamsError, match="weeks"):
+        threshold_sweep(s, y, weeks=0, capacity_per_week=1)
     thin = threshold_sweep(s, y, weeks=4, capacity_per_week=5, max_thresholds=10)
     assert len(thin) <= 10
 
@@ -293,8 +300,9 @@ def test_decision_outcomes_from_converted_column():
     assert o["lead_id"].tolist() == ["a", "b"] and o["outcome"].tolist() == [1.0, 0.0]
     with pytest.raises(ParamsError, match="needs stage dates"):
         decision_outcomes(None, as_of=pd.Timestamp("2026-01-01"), leads=leads)
-    with pytest.raises(DataError, match="no outcome"):
+    with pytest.raises(NotEnoughData, match="(?i)no outcome.*no converted column") as err:
         decision_outcomes(None, as_of=pd.Timestamp("2026-01-01"), leads=leads[["lead_id"]])
+    assert "configure data.stages" in err.value.when
 
 
 def test_scores_at_decision_and_compare_decisions():
@@ -378,3 +386,124 @@ def test_bank_campaign_field_rules_predict_subscription():
     lift = rule_lift(s, y, cfg).set_index("rule")
     assert lift.loc["previous success", "ci_low"] > 4
     assert lift.loc["personal loan", "ci_high"] < 1
+
+
+# ------------------------------------------------------------------ too little data: one sentence
+
+
+def test_require_population_names_what_is_missing_and_when():
+    with pytest.raises(NotEnoughData) as err:
+        require_population(
+            [],
+            decision="at_created_plus_days",
+            days=7,
+            first_created=pd.Timestamp("2025-01-01 10:00"),
+        )
+    assert err.value.sentence() == (
+        "No lead is old enough to be scored 7 days after creation yet; "
+        "it appears in the run of 2025-01-08 or later."
+    )
+    with pytest.raises(NotEnoughData, match="(?i)no lead has become MQL"):
+        require_population([], decision="at_mql")
+    with pytest.raises(
+        NotEnoughData, match=r"(?i)no conversion to predict yet: 3 leads scored at MQL"
+    ):
+        require_population([0, 0, 0], decision="at_mql")
+    with pytest.raises(
+        NotEnoughData, match="(?i)1 lead scored on the analysis date, and it has not"
+    ):
+        require_population([0], decision="as_of")
+    with pytest.raises(
+        NotEnoughData, match="(?i)all 2 leads scored 30 days after creation reached sql"
+    ):
+        require_population([1, 1], decision="at_created_plus_days")
+    require_population([1, 1], decision="as_of", both=False)  # a threshold needs only conversions
+    require_population([0, 1], decision="as_of")
+
+
+def test_empty_or_undecided_inputs_raise_not_enough_data():
+    with pytest.raises(NotEnoughData, match="(?i)no scored leads to put in score bands"):
+        score_bands([], [])
+    with pytest.raises(NotEnoughData, match="(?i)no scored leads to set a threshold"):
+        threshold_sweep([], [], weeks=1, capacity_per_week=5)
+    empty = threshold_sweep([1.0], [1.0], weeks=1, capacity_per_week=5).iloc[0:0]
+    with pytest.raises(NotEnoughData, match="(?i)sweep is empty"):
+        recommend_threshold(empty, 5)
+    _, _, cfg = rule_frame()
+    with pytest.raises(NotEnoughData, match="(?i)no scoring rules"):
+        rule_lift(
+            pd.DataFrame({"lead_id": ["a"]}),
+            [1.0],
+            ScoringConfig.from_dict({"rules": []}, Path(".")),
+        )
+    sd = stage_frame().drop(columns=["created_at"])
+    with pytest.raises(NotEnoughData, match="(?i)7 days after its creation needs.*created_at"):
+        decision_outcomes(
+            sd, as_of=pd.Timestamp("2026-06-30"), decision="at_created_plus_days", days=7
+        )
+    # compare_decisions leaves that moment out and keeps the others
+    t = compare_decisions(
+        pd.DataFrame({"lead_id": sd["lead_id"]}), None, cfg, sd.assign(created_at=pd.NaT),
+        as_of=pd.Timestamp("2026-06-30"), days=14,
+    )  # fmt: skip
+    assert list(t["decision"]) == ["as_of", "at_mql"]
+
+
+def test_small_samples_two_bands_and_perfect_separation_do_not_fail():
+    s = np.array([0.0, 0.0, 5.0, 5.0, 9.0])
+    y = np.array([0.0, 0.0, 1.0, 1.0, 1.0])
+    b = score_bands(s, y, n_bands=10)  # 3 distinct scores: at most 3 bands, ties kept
+    assert b["n"].tolist() == [2, 2, 1] and b["rate"].tolist() == [0.0, 1.0, 1.0]
+    two = score_bands(s, y, n_bands=2)
+    assert two["n"].sum() == 5 and len(two) == 2
+    assert auc_with_ci(s, y).auc == 1.0
+    br = brier(s, y)  # perfectly separated: a finite Brier near 0, no exception
+    assert 0 <= br.brier < 0.01 and br.brier_reference == pytest.approx(0.6 * 0.4)
+    one = score_bands([3.0, 3.0], [0.0, 1.0], n_bands=10)
+    assert one["n"].tolist() == [2]
+
+
+def test_rule_lift_when_every_lead_with_the_rule_converts():
+    # rate_with = 1: the score interval for the ratio has no real root (complex): NaN, no warning
+    df, y, cfg = rule_frame()
+    hit = df["rule:good"].to_numpy() != 0
+    y = np.where(hit, 1.0, y)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lift = rule_lift(df, y, cfg).set_index("rule")
+    r = lift.loc["good"]
+    assert r.rate_with == 1.0
+    for v in (r.ci_low, r.ci_high, r.diff_ci_low, r.diff_ci_high, r.p_value):
+        assert isinstance(v, float)
+
+
+def test_suggested_weights_rules_that_always_fire_together():
+    rng = np.random.default_rng(5)
+    n = 400
+    both = rng.random(n) < 0.4
+    y = (rng.random(n) < np.where(both, 0.3, 0.1)).astype(float)
+    cfg = ScoringConfig.from_dict(
+        {"rules": [{"name": k, "category": "tags", "points": 5, "when": {"event_type": k}}
+                   for k in ("a", "b")]},
+        Path("."),
+    )  # fmt: skip
+    df = pd.DataFrame(
+        {"lead_id": [str(i) for i in range(n)], "rule:a": 5.0 * both, "rule:b": 5.0 * both}
+    )
+    w = suggested_weights(df, y, cfg, by="rule").set_index("term")  # singular design: no exception
+    assert w["coef"].isna().all() and w["note"].str.contains("no joint fit").all()
+
+
+def test_converted_by_and_leads_known_use_the_analysis_cut():
+    sd = stage_frame()
+    c = converted_by(sd, as_of=pd.Timestamp("2026-01-05"))
+    assert c.to_dict() == {"a": 0.0, "b": 1.0, "c": 0.0, "d": 0.0, "e": 0.0}  # b at 01-05 counts
+    leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "converted": ["1", "0", None]})
+    assert converted_by(None, leads, as_of="2026-01-01").to_dict() == {"a": 1.0, "b": 0.0}
+    with pytest.raises(NotEnoughData, match="(?i)no outcome"):
+        converted_by(None, leads[["lead_id"]], as_of="2026-01-01")
+    known = leads_known(sd, pd.Timestamp("2026-03-01"))
+    assert known["lead_id"].tolist() == ["a", "b", "c", "e"]  # d created 2026-06-20
+    assert leads_known(leads, "2020-01-01") is leads  # no created_at: every lead

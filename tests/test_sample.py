@@ -487,6 +487,10 @@ def test_write_sample_writes_tables_and_loadable_params(tmp_path: Path) -> None:
     assert raw["scoring"] == {"rules": "scoring_rules.yaml"}
     assert raw["roi"] == {"nurture_start": "2025-10-01"}
     assert raw["experiments"]["registrations"] == [DEMO_EXPERIMENT]
+    # the ABM list the sample writes, relative to the params file (the notebook default is none)
+    assert raw["scoring_calibration"] == {"abm_accounts_file": "abm_accounts.csv"}
+    abm = pd.read_csv(out / raw["scoring_calibration"]["abm_accounts_file"], dtype=str)
+    assert list(abm.columns) == ["account_id"] and len(abm) > 0
     assert yaml.safe_load((out / "scoring_rules.yaml").read_text()) == DEMO_RULES
     for spec in raw["data"].values():
         assert not Path(spec["source"]).is_absolute() and (out / spec["source"]).exists()

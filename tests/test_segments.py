@@ -10,12 +10,14 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from leadnb.errors import ParamsError
+from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.segments import (
     PII_COLUMNS,
     competitor_mask,
     high_quality_leads,
+    profile_notes,
     read_account_list,
+    score_edges,
     segment_bands,
     segment_counts,
     segment_leads,
@@ -285,3 +287,56 @@ def test_without_events_table():
     # no events: the last touch is the creation date
     b = hq.set_index("lead_id").loc["b"]
     assert b["last_touch"] == D("2026-01-01") and b["next_follow_up"] == D("2026-07-02")
+
+
+# ------------------------------------------------------------------ missing columns, too little data
+
+
+def test_without_account_industry_and_email_columns():
+    lf = leads().drop(columns=["account_id", "industry", "email"])
+    notes = profile_notes(
+        lf, competitor_domains=["rivalcrm.example"], target_industries=["software"],
+        abm_accounts=["A1"], competitor_companies=["spy corp"],
+    )  # fmt: skip
+    assert notes == [
+        "Competitor e-mail domains are not checked: leads has no email column (map it in data.leads).",
+        "Target industries are not checked for the list: leads has no industry column (map it in data.leads).",
+        "The ABM account list is not checked for the list: leads has no account_id column (map it in data.leads).",
+    ]  # fmt: skip
+    assert profile_notes(leads(), competitor_domains=["x"], target_industries=["software"]) == []
+    s = segment_leads(lf, events(), None, stage_dates(), as_of=AS_OF,
+                      competitor_domains=["rivalcrm.example"], competitor_companies=["spy corp"])  # fmt: skip
+    assert s["a"] != "competitor"  # by domain only: cannot be seen without e-mails
+    assert s["c"] == "competitor" and s["d"] == "competitor"  # tag; company name
+    sc = pd.DataFrame({"lead_id": lf["lead_id"], "score": 1.0})
+    with pytest.raises(
+        NotEnoughData, match="(?i)no industry column and no account_id column"
+    ) as err:
+        high_quality_leads(lf, events(), sc, s, as_of=AS_OF, target_industries=["software"],
+                           abm_accounts=["A1"])  # fmt: skip
+    assert "target_industries: []" in err.value.when
+    # no ICP asked for: the list runs without those columns (account_id and industry empty)
+    hq = high_quality_leads(lf, events(), sc, s, as_of=AS_OF)
+    assert sorted(hq["lead_id"]) == ["e", "f", "g", "h"] and hq["industry"].isna().all()
+    # one criterion left: the ABM list alone still filters
+    only_abm = high_quality_leads(leads().drop(columns=["industry"]), events(), sc, s, as_of=AS_OF,
+                                  target_industries=["software"], abm_accounts=["A6"])  # fmt: skip
+    assert only_abm["lead_id"].tolist() == ["f"]
+
+
+def test_segments_with_no_leads_or_one_score_say_so():
+    empty = pd.Series([], dtype="float64")
+    with pytest.raises(NotEnoughData, match="(?i)no leads with a score and an outcome"):
+        segment_summary(pd.Series([], dtype="str"), empty, empty)
+    s = segs()
+    flat = pd.Series(7.0, index=s.index)
+    y = pd.Series(0.0, index=s.index)
+    edges = score_edges(flat)
+    assert edges.tolist() == [7.0]
+    with pytest.raises(NotEnoughData, match="(?i)every lead has the same score"):
+        segment_bands(s, flat, y, edges)
+    with pytest.raises(NotEnoughData, match="(?i)no scored leads"):
+        segment_bands(s.iloc[0:0], empty, empty, [0, 1])
+    summary = segment_summary(s, flat, y)  # no conversions at all: rates 0, shares undefined
+    assert summary["rate"].eq(0).all() and summary["share_of_conversions"].isna().all()
+    assert score_edges(pd.Series([0.0, 10.0, 20.0]), n_bands=2).tolist() == [0.0, 10.0, 20.0]
