@@ -65,10 +65,11 @@ import pandas as pd
 
 from leadnb import asof
 from leadnb.config import check_keys, expect_type, parse_date
-from leadnb.errors import DataError, ParamsError
+from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.funnel import classify_new_old
 
 NUMBER = (int, float)
+MIN_MONTHS = 2  # complete months with old leads needed on each side of the nurture start
 DEFAULT_AGE_BANDS = (60, 90, 120, 180, 270, 365)  # lead-age band edges (days) for old leads
 STAGE_PAIRS = (("lead", "mql"), ("mql", "sql"), ("mql", "opportunity"), ("mql", "customer"))
 ROI_COLUMNS = (
@@ -576,6 +577,86 @@ def _month_edges(start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DatetimeIndex:
     return pd.date_range(first, last_complete, freq="MS")
 
 
+def _d(ts: pd.Timestamp) -> str:
+    return f"{ts:%Y-%m-%d}"
+
+
+def _month_start(ts: pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(ts).to_period("M").to_timestamp()
+
+
+def _first_month_from(start: pd.Timestamp) -> pd.Timestamp:
+    """The first calendar month that begins on or after ``start`` (its first day)."""
+    m = _month_start(start)
+    return m if m == start else m + pd.offsets.MonthBegin(1)
+
+
+def run_date_for(month_start: pd.Timestamp) -> pd.Timestamp:
+    """The first analysis date on which the month beginning ``month_start`` is complete (its last
+    day: the analysis day counts whole, see :mod:`leadnb.asof`).
+
+    >>> run_date_for(pd.Timestamp("2025-11-01"))
+    Timestamp('2025-11-30 00:00:00')
+    """
+    return _month_start(month_start) + pd.offsets.MonthBegin(1) - asof.ONE_DAY
+
+
+def comparison_date(
+    first_created: pd.Timestamp,
+    nurture_start: pd.Timestamp,
+    *,
+    new_lead_days: int = 30,
+    min_months: int = MIN_MONTHS,
+) -> pd.Timestamp | None:
+    """The first analysis date from which the before/after comparison of old leads can run.
+
+    It needs ``min_months`` complete calendar months on each side of the nurture start: after,
+    months that begin on or after the start (a mid-month start leaves its month out); before,
+    months that end by the start and in which some lead is old (``new_lead_days`` after the first
+    lead's creation). The date is the last day of the ``min_months``-th month after the start;
+    ``None`` when the before side can never have ``min_months`` months with old leads (a start too
+    soon after the first lead).
+
+    >>> comparison_date(pd.Timestamp("2025-01-01 10:00"), pd.Timestamp("2025-10-01"))
+    Timestamp('2025-11-30 00:00:00')
+    >>> comparison_date(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-10-15"))
+    Timestamp('2025-12-31 00:00:00')
+    >>> comparison_date(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01")) is None
+    True
+    """
+    first_old = pd.Timestamp(first_created) + pd.Timedelta(days=new_lead_days)
+    before_end = _month_start(first_old) + pd.offsets.MonthBegin(min_months)
+    if before_end > pd.Timestamp(nurture_start):
+        return None
+    return run_date_for(_first_month_from(nurture_start) + pd.offsets.MonthBegin(min_months - 1))
+
+
+def _complete_months(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DatetimeIndex:
+    """Month edges (see :func:`_month_edges`) from the first lead known on ``as_of``;
+    :class:`NotEnoughData` when no calendar month is complete yet."""
+    created = stage_dates["created_at"]
+    if created.notna().sum() == 0:
+        raise NotEnoughData(
+            "the leads table has no lead with a creation date",
+            "the monthly figures appear once leads with created_at are loaded",
+        )
+    first = created.min()
+    if not asof.known(created, as_of).any():
+        raise NotEnoughData(
+            f"no lead was created by the analysis date {_d(as_of)} (the first lead is dated "
+            f"{_d(first)})",
+            f"the monthly figures appear in the run of {_d(run_date_for(first))} or later",
+        )
+    edges = _month_edges(first, as_of)
+    if len(edges) < 2:
+        raise NotEnoughData(
+            f"no calendar month is complete on {_d(as_of)} (the first lead was created on "
+            f"{_d(first)})",
+            f"the monthly figures appear in the run of {_d(run_date_for(first))} or later",
+        )
+    return edges
+
+
 def _days(s: Any) -> np.ndarray:
     """Datetimes as float days since 1970 (NaT -> NaN), whatever the datetime unit."""
     s = pd.Series(s)
@@ -618,22 +699,13 @@ def monthly_roi(
     cost_per_sql (lead generation / SQLs), cost_per_sql_loaded (all spend / SQLs),
     cost_per_opportunity and cpa (all spend / opportunities, / customers), share_old (old leads'
     share of opportunities), sql_share_old. Stage dates after ``as_of`` are ignored; costs without
-    a ``program`` column count as lead generation.
+    a ``program`` column count as lead generation. :class:`NotEnoughData` (with the first run date
+    that has one) when no calendar month is complete yet.
     """
     _need(stage_dates, ["created_at", _col(qualified_stage)], "stage dates", "monthly SQL counts")
-    if len(stage_dates) == 0:
-        raise DataError("the stage-date frame has no leads", table="leads", fix="load some leads")
     as_of = pd.Timestamp(as_of)
+    edges = _complete_months(stage_dates, as_of)
     sd = _clip_as_of(stage_dates, as_of)
-    edges = _month_edges(sd["created_at"].min(), as_of)
-    if len(edges) < 2:
-        raise DataError(
-            f"no complete month between the first lead ({sd['created_at'].min():%Y-%m-%d}) and "
-            f"as_of ({as_of:%Y-%m-%d})",
-            table="leads",
-            column="created_at",
-            fix="use a later as_of or more history",
-        )
     months = edges[:-1]
     out = pd.DataFrame({"month": months})
     start = config.nurture_start
@@ -782,6 +854,10 @@ def conversion_before_after(
     after the start and at least the window before ``as_of``. The from-stage must also be reached
     within the window. Wilson intervals (statsmodels). Columns: from_stage, to_stage, period,
     cohort_start, cohort_end, n_from, n_to, rate, ci_low, ci_high.
+
+    :class:`NotEnoughData` when one side has no cohort yet: no lead created at least the window
+    before the start (it cannot appear with this start date), or no lead created since the start
+    whose window has closed (the sentence names the first run date that has one).
     """
     from statsmodels.stats.proportion import proportion_confint
 
@@ -793,9 +869,29 @@ def conversion_before_after(
     as_of = pd.Timestamp(as_of)
     sd = _clip_as_of(stage_dates, as_of)
     w = pd.Timedelta(days=config.conversion_window_days)
+    days = config.conversion_window_days
     start = config.nurture_start
+    first = stage_dates["created_at"].min()
+    if pd.isna(first) or not first < start - w:
+        shown = "" if pd.isna(first) else f" (the first lead was created on {_d(first)})"
+        raise NotEnoughData(
+            f"no lead was created at least {days} days (roi.conversion_window_days) before the "
+            f"nurture start ({_d(start)}){shown}, so there are no before cohorts",
+            "the conversion rates cannot appear with this start date (a shorter "
+            "roi.conversion_window_days would allow them)",
+        )
+    since = sd.loc[sd["created_at"] >= start, "created_at"]
+    if not (since < as_of - w).any():
+        # the first after-cohort lead counts once as_of - window is past its creation
+        c0 = since.min() if len(since) else start
+        raise NotEnoughData(
+            f"no lead created since the nurture start ({_d(start)}) has had its {days}-day window "
+            f"close by {_d(as_of)}",
+            f"the conversion rates appear in the run of {_d((c0 + w).floor('D') + asof.ONE_DAY)} "
+            "or later",
+        )
     cohorts = {
-        "before": (sd["created_at"].min().normalize(), start - w),
+        "before": (first.normalize(), start - w),
         "after": (start, as_of - w),
     }
     rows = []
@@ -857,12 +953,17 @@ def old_lead_table(
     censored (``censor_at``, a Series indexed by lead_id, e.g. :func:`experiment_censoring`) or the
     month ends. ``exposure`` is in lead-months; ``sql_old`` counts the qualifications of such leads
     in that month and band. Columns: month, period, age_from, age_to, sql_old, exposure.
+
+    The frame's ``attrs`` record what :func:`nurture_effect` needs to say when a comparison that
+    lacks months will appear: ``nurture_start``, ``as_of``, ``new_lead_days`` and
+    ``first_created`` (the first lead's creation). :class:`NotEnoughData` when no calendar month
+    is complete yet.
     """
     q = _col(qualified_stage)
     _need(stage_dates, ["lead_id", "created_at", q], "stage dates", "old leads' SQL rates")
     as_of = pd.Timestamp(as_of)
+    edges = _complete_months(stage_dates, as_of)
     sd = _clip_as_of(stage_dates, as_of)
-    edges = _month_edges(sd["created_at"].min(), as_of)
     months = edges[:-1]
     edge_days = _days(edges)
     month_days = np.diff(edge_days)
@@ -903,7 +1004,14 @@ def old_lead_table(
                 }
             )
         )
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs.update(
+        nurture_start=start,
+        as_of=as_of,
+        new_lead_days=new_lead_days,
+        first_created=sd["created_at"].min(),
+    )
+    return out
 
 
 @dataclass(frozen=True)
@@ -945,26 +1053,96 @@ class NurtureEffect:
 
 
 def _split(old_table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The before (months with old leads) and after rows of an :func:`old_lead_table`."""
+    """The before (months with old leads) and after rows of an :func:`old_lead_table`;
+    :class:`NotEnoughData` (see :func:`comparison_missing`) unless each side has
+    :data:`MIN_MONTHS` complete months."""
     t = old_table
     total = t.groupby("month")["exposure"].transform("sum")
     b = t.loc[(t["period"] == "before") & (total > 0)]
     a = t.loc[t["period"] == "after"]
     nb_, na = b["month"].nunique(), a["month"].nunique()
-    if nb_ < 2 or na < 2:
-        raise DataError(
-            f"need at least 2 complete months with old leads before and 2 after the nurture start "
-            f"(found {nb_} before, {na} after)",
-            table="stages",
-            fix="check roi.nurture_start and as_of, or load more history",
-        )
+    if nb_ < MIN_MONTHS or na < MIN_MONTHS:
+        raise comparison_missing(nb_, na, **old_table.attrs)
     return b, a
+
+
+def comparison_missing(
+    months_before: int,
+    months_after: int,
+    *,
+    nurture_start: pd.Timestamp | None = None,
+    as_of: pd.Timestamp | None = None,
+    new_lead_days: int | None = None,
+    first_created: pd.Timestamp | None = None,
+) -> NotEnoughData:
+    """The :class:`NotEnoughData` of a before/after comparison with too few complete months
+    (``months_before`` with old leads, ``months_after``): what is missing, and the run date from
+    which it appears (:func:`comparison_date`), or why it cannot appear with this start date.
+
+    >>> print(comparison_missing(9, 1, nurture_start=pd.Timestamp("2025-10-01"),
+    ...     as_of=pd.Timestamp("2025-11-15"), new_lead_days=30,
+    ...     first_created=pd.Timestamp("2025-01-01")).sentence())
+    The before/after comparison needs 2 complete months after the nurture start (2025-10-01) and has 1 (2025-10); it appears in the run of 2025-11-30 or later.
+    """
+    need = MIN_MONTHS
+    if nurture_start is None or as_of is None or first_created is None or pd.isna(first_created):
+        return NotEnoughData(
+            f"the before/after comparison needs {need} complete months with old leads on each "
+            f"side of the nurture start and has {months_before} before, {months_after} after",
+            "it appears once both sides have them",
+        )
+    days = 30 if new_lead_days is None else int(new_lead_days)
+    start, as_of = pd.Timestamp(nurture_start), pd.Timestamp(as_of)
+    first_old = pd.Timestamp(first_created) + pd.Timedelta(days=days)
+    ready = comparison_date(first_created, start, new_lead_days=days, min_months=need)
+    earliest_start = _month_start(first_old) + pd.offsets.MonthBegin(need)
+    never = (
+        f"it cannot appear with this start date: the first lead turned old on {_d(first_old)}, "
+        f"so roi.nurture_start must be {_d(earliest_start)} or later (or load earlier history)"
+    )
+    when = never if ready is None else f"it appears in the run of {_d(ready)} or later"
+    if first_old >= asof.day_end(as_of):
+        return NotEnoughData(
+            f"no lead is old yet on {_d(as_of)} (a lead is old {days} days after it is created; "
+            f"the first lead turns old on {_d(first_old)}), so there is no before/after comparison",
+            when,
+        )
+    if as_of < start:
+        return NotEnoughData(
+            f"the analysis date {_d(as_of)} is before the nurture start ({_d(start)}): the "
+            f"before/after comparison needs {need} complete months after the start and has none",
+            when,
+        )
+    if months_after < need:
+        first_after = _first_month_from(start)
+        shown = "" if months_after == 0 else f" ({first_after:%Y-%m})"
+        return NotEnoughData(
+            f"the before/after comparison needs {need} complete months after the nurture start "
+            f"({_d(start)}) and has {months_after}{shown}",
+            when,
+        )
+    if ready is None:
+        return NotEnoughData(
+            f"the before/after comparison needs {need} complete months with old leads before the "
+            f"nurture start ({_d(start)}) and has {months_before}",
+            never,
+        )
+    return NotEnoughData(
+        f"the before/after comparison needs {need} complete months with old leads (leads not yet "
+        f"qualified {days} days or more after their creation) before the nurture start "
+        f"({_d(start)}) and has {months_before}: leads qualified before they turned old",
+        "it cannot appear with this start date and stage history",
+    )
 
 
 def nurture_effect(old_table: pd.DataFrame, alpha: float = 0.05) -> NurtureEffect:
     """Compare old leads' SQL rate after vs before the start, same age with same age, from
     :func:`old_lead_table` (see :class:`NurtureEffect`). Before-months without old leads (the first
-    month of the data) carry no information and are left out; transition months too."""
+    month of the data) carry no information and are left out; transition months too.
+
+    :class:`NotEnoughData` when either side has fewer than :data:`MIN_MONTHS` complete months
+    (the sentence names the first run date that has them, :func:`comparison_missing`) or no
+    old-lead SQL."""
     from scipy.stats import norm
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
@@ -977,12 +1155,20 @@ def nurture_effect(old_table: pd.DataFrame, alpha: float = 0.05) -> NurtureEffec
     cells = cells.loc[with_sql]
     sb, sa = float(b["sql_old"].sum()), float(a["sql_old"].sum())
     eb, ea = float(b["exposure"].sum()), float(a["exposure"].sum())
-    if sb == 0 or sa == 0:
-        raise DataError(
-            f"old leads have no SQLs {'before' if sb == 0 else 'after'} the nurture start: "
-            "the lift cannot be estimated",
-            table="stages",
-            fix="check roi.nurture_start, funnel.new_lead_days and the stage history",
+    start = old_table.attrs.get("nurture_start")
+    at = "" if start is None else f" ({_d(start)})"
+    if sb == 0:
+        raise NotEnoughData(
+            f"old leads had no SQLs in the {b['month'].nunique()} complete months before the "
+            f"nurture start{at}, so there is no rate to compare with and no lift",
+            "it cannot appear with this start date and stage history (check roi.nurture_start, "
+            "funnel.new_lead_days and funnel.qualified_stage)",
+        )
+    if sa == 0:
+        raise NotEnoughData(
+            f"old leads have no SQLs in the {a['month'].nunique()} complete months after the "
+            f"nurture start{at}, so the lift cannot be estimated",
+            "it appears in the first run after an old lead qualifies",
         )
     exog = pd.get_dummies(cells["age_from"], prefix="band", dtype=float)
     exog["after"] = (cells["period"] == "after").to_numpy(float)
@@ -1070,12 +1256,19 @@ def sql_value(
     sqls = sd.loc[sd[q] <= mature]
     n_sql = len(sqls)
     n_sq_opp = int(sqls["opportunity_at"].notna().sum())
+    window = f"roi.conversion_window_days, {config.conversion_window_days} days"
     if n_sql == 0 or n_sq_opp == 0:
-        raise DataError(
-            f"no matured SQLs with an opportunity (SQLs reached by {mature:%Y-%m-%d}: {n_sql})",
-            table="stages",
-            column=qualified_stage,
-            fix="load stage history with opportunities, or use an earlier nurture analysis date",
+        later = sd.loc[sd["opportunity_at"].notna(), q].dropna()
+        when = (
+            f"it appears in the run of {_d(_ready_on(later.min(), config))} or later"
+            if len(later)
+            else "it appears once SQLs reach the opportunity stage and are "
+            f"{config.conversion_window_days} days old"
+        )
+        raise NotEnoughData(
+            f"no SQL reached by {_d(mature)} (old enough to judge: {window}) has become an "
+            f"opportunity on {_d(as_of)} ({n_sql:,} such SQLs)",
+            f"the value of an SQL and the ROI need one; {when}",
         )
     if config.win_rate is not None:
         n_opp, n_won, win, given = 0, 0, config.win_rate, True
@@ -1086,11 +1279,12 @@ def sql_value(
         n_opp = len(opps)
         n_won = int(opps["customer_at"].notna().sum())
         if n_opp == 0:
-            raise DataError(
-                "no matured opportunities to measure the win rate from",
-                table="stages",
-                column="opportunity",
-                fix="set roi.win_rate in the params file",
+            first_opp = sd["opportunity_at"].min()
+            raise NotEnoughData(
+                f"no opportunity was reached by {_d(mature)} (old enough to judge: {window}), "
+                "so there is no win rate to measure",
+                f"it appears in the run of {_d(_ready_on(first_opp, config))} or later, or set "
+                "roi.win_rate in the params file",
             )
         win, given = n_won / n_opp, False
         win_ci = tuple(float(x) for x in proportion_confint(n_won, n_opp, method="wilson"))
@@ -1110,6 +1304,12 @@ def sql_value(
         ),
         win_rate_ci=win_ci,  # type: ignore[arg-type]
     )
+
+
+def _ready_on(ts: pd.Timestamp, config: RoiConfig) -> pd.Timestamp:
+    """The first analysis date on which a stage reached at ``ts`` counts as matured in
+    :func:`sql_value` (``ts <= as_of - conversion_window_days``)."""
+    return (pd.Timestamp(ts) + pd.Timedelta(days=config.conversion_window_days)).ceil("D")
 
 
 @dataclass(frozen=True)
@@ -1158,16 +1358,22 @@ def nurture_roi(
     months was tried and rejected: with 8-9 months per period its percentile interval covered the
     true lift in only about 75% of simulated datasets (nominal 95%); resampling leads ignores the
     month-level shocks that the quasi-Poisson dispersion captures.
+
+    :class:`NotEnoughData` when the after months have no nurture spend in the costs table.
     """
     after = monthly.loc[monthly["period"] == "after"]
     cost = float(after["spend_nurture"].sum())
+    if len(after) and after["spend_nurture"].isna().all():
+        raise NotEnoughData(
+            "the ROI needs the nurture spend after the start, and no costs table is loaded",
+            f"it appears once data.costs holds it (program '{config.nurture_program}')",
+        )
     if not cost > 0:
-        raise DataError(
-            "no nurture spend after the nurture start: ROI is undefined",
-            table="costs",
-            column="program",
-            fix=f"add monthly rows with program '{config.nurture_program}' to the costs table "
-            "(or set roi.nurture_program to the name your costs use)",
+        raise NotEnoughData(
+            f"the ROI needs the nurture spend of the {len(after)} complete months after the start, "
+            f"and the costs table has none with program '{config.nurture_program}'",
+            f"it appears once the costs table holds that spend (program "
+            f"'{config.nurture_program}', or set roi.nurture_program to the name your costs use)",
         )
     incr = effect.incremental_sqls
     inc_value = incr * value.value_per_sql
@@ -1203,11 +1409,16 @@ class HoldoutResult:
     """Randomised nurture comparison: the preferred measure of incremental SQLs.
 
     Outcome: reached the qualified stage within ``window_days`` of assignment; only assignments
-    whose window ended by ``as_of``, and leads not already qualified when assigned. ``diff`` is the
-    treatment minus control rate with a Newcombe interval (statsmodels
+    known on ``as_of`` whose window ended by then, and leads not already qualified when assigned.
+    ``diff`` is the treatment minus control rate with a Newcombe interval (statsmodels
     ``confint_proportions_2indep``); cost per incremental SQL = cost per treated lead / diff, its
     interval the same transformation of the diff interval (upper end infinite when the diff
     interval reaches 0).
+
+    ``interim`` (with ``interim_reason``) follows the A/B readout's rule when the experiment is
+    registered (enrolment still open, or an arm below its planned n: see
+    :func:`holdout_interim`); without a registration, while any assignment's window is still open
+    or assignment goes on after ``as_of``. An interim result is not a final one.
     """
 
     experiment_id: str
@@ -1228,10 +1439,60 @@ class HoldoutResult:
     cost_per_incremental_sql_ci: tuple[float, float]
     excluded_already_qualified: int
     excluded_immature: int
+    interim: bool = False
+    interim_reason: str = ""
     label: str = "randomised holdout: preferred measure"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _closed_from(window_end: pd.Timestamp) -> pd.Timestamp:
+    """The first analysis date by whose end a window ending at ``window_end`` has closed
+    (``window_end < asof.day_end(as_of)``)."""
+    return (pd.Timestamp(window_end) - asof.ONE_DAY).floor("D") + asof.ONE_DAY
+
+
+def holdout_interim(
+    assignments: pd.DataFrame,
+    holdout: HoldoutConfig,
+    as_of: pd.Timestamp,
+    registration: Any = None,
+) -> tuple[bool, str]:
+    """Whether a holdout readout on ``as_of`` is interim, and why (``""`` when final).
+
+    With the experiment's :class:`~leadnb.experiments.Registration`, the A/B readout's own rule
+    (:mod:`leadnb.abtest`): interim while enrolment is open (``as_of`` before the registered
+    ``end``) or an arm has fewer enrolled leads than planned, the arms counted as the A/B readout
+    counts them (:func:`leadnb.experiments.prepare_assignments`). Without one: interim while any
+    assignment known on ``as_of`` has a window still open at the end of that day, or the table
+    holds assignments dated after ``as_of`` (assignment still going on).
+    """
+    as_of = pd.Timestamp(as_of)
+    if registration is not None:
+        from leadnb import abtest
+        from leadnb.experiments import prepare_assignments
+
+        clean, _ = prepare_assignments(assignments, registration, as_of)
+        n = clean.groupby("variant").size().reindex(list(registration.arms), fill_value=0)
+        counts = pd.DataFrame({"variant": n.index, "n_enrolled": n.to_numpy()})
+        # the A/B module's rule, not a copy of it (leadnb.abtest keeps it private for now)
+        return abtest._is_interim(registration, counts, as_of)
+    x = assignments.loc[assignments["experiment_id"] == holdout.experiment_id]
+    at = x["assigned_at"]
+    known = asof.known(at, as_of)
+    ends = at[known] + pd.Timedelta(days=holdout.window_days)
+    open_ = ends >= asof.day_end(as_of)
+    why = []
+    if open_.any():
+        why.append(
+            f"{int(open_.sum()):,} assignments' {holdout.window_days}-day windows are still open "
+            f"(the last closes on {_d(_closed_from(ends.max()))})"
+        )
+    later = int((at.notna() & ~known).sum())
+    if later:
+        why.append(f"assignment goes on after {_d(as_of)} ({later:,} later assignments)")
+    return bool(why), "; ".join(why)
 
 
 def holdout_incremental(
@@ -1242,8 +1503,16 @@ def holdout_incremental(
     *,
     qualified_stage: str = "sql",
     alpha: float = 0.05,
+    registration: Any = None,
 ) -> HoldoutResult:
-    """Incremental SQLs and cost per incremental SQL from a randomised nurture holdout."""
+    """Incremental SQLs and cost per incremental SQL from a randomised nurture holdout.
+
+    ``registration`` (the experiment's :class:`~leadnb.experiments.Registration`, if any) sets
+    the interim rule (:func:`holdout_interim`). :class:`NotEnoughData` when the experiment has no
+    rows in the assignments table, has only one arm, or has no closed window in an arm yet (the
+    sentence names the first run date with one); a configured variant that is not among two or
+    more variants present is a :class:`DataError`.
+    """
     from statsmodels.stats.proportion import confint_proportions_2indep
 
     _need(
@@ -1254,32 +1523,59 @@ def holdout_incremental(
     )
     q = _col(qualified_stage)
     as_of = pd.Timestamp(as_of)
-    x = assignments.loc[assignments["experiment_id"] == holdout.experiment_id]
-    if x.empty:
-        raise DataError(
-            f"experiment {holdout.experiment_id!r} is not in the assignments table",
-            table="assignments",
-            column="experiment_id",
-            rows=assignments["experiment_id"].drop_duplicates().head(5).to_frame(),
-            fix="set roi.holdout.experiment_id to one of the experiment ids listed",
+    eid = holdout.experiment_id
+    w = pd.Timedelta(days=holdout.window_days)
+    every = assignments.loc[assignments["experiment_id"] == eid]
+    if every.empty:
+        ids = assignments["experiment_id"].dropna().drop_duplicates().astype(str).head(5)
+        listed = f" (it holds {', '.join(ids)})" if len(ids) else " (it is empty)"
+        raise NotEnoughData(
+            f"experiment {eid!r} (roi.holdout.experiment_id) has no rows in the assignments "
+            f"table{listed}",
+            "the holdout result appears once its assignments are loaded, or set "
+            "roi.holdout.experiment_id to the experiment that holds leads out of nurturing",
         )
-    variants = x["variant"].drop_duplicates().tolist()
+
+    def ready(rows: pd.DataFrame) -> str:
+        """'it appears in the run of D or later', D the first date every arm has a closed window."""
+        firsts = (rows["assigned_at"] + w).groupby(rows["variant"]).min().dropna()
+        if len(firsts) < 2:
+            return "it appears once both arms have assignments"
+        return f"it appears in the run of {_d(_closed_from(firsts.max()))} or later"
+
+    x = every.loc[asof.known(every["assigned_at"], as_of)]
+    all_variants = every["variant"].dropna().drop_duplicates().tolist()
+    variants = x["variant"].dropna().drop_duplicates().tolist()
     treat = holdout.treatment_variant
     if treat is None:
-        others = [v for v in variants if v != holdout.control_variant]
+        others = [v for v in all_variants if v != holdout.control_variant]
         treat = others[0] if len(others) == 1 else None
-    for v, key in ((holdout.control_variant, "control_variant"), (treat, "treatment_variant")):
-        if v is None or v not in variants:
-            raise DataError(
-                f"variant {v!r} (roi.holdout.{key}) is not in experiment {holdout.experiment_id!r}",
-                table="assignments",
-                column="variant",
-                rows=pd.DataFrame({"variant": variants}),
-                fix=f"set roi.holdout.{key} to one of: {', '.join(map(str, variants))}",
-            )
+    arms = {"control_variant": holdout.control_variant, "treatment_variant": treat}
+    absent = {k: v for k, v in arms.items() if v is None or v not in all_variants}
+    if absent and len(all_variants) >= 2:
+        key, v = next(iter(absent.items()))
+        raise DataError(
+            f"variant {v!r} (roi.holdout.{key}) is not in experiment {eid!r}",
+            table="assignments",
+            column="variant",
+            rows=pd.DataFrame({"variant": all_variants}),
+            fix=f"set roi.holdout.{key} to one of: {', '.join(map(str, all_variants))}",
+        )
+    if absent:
+        raise NotEnoughData(
+            f"experiment {eid!r} has one arm only ({', '.join(map(str, all_variants))}): the "
+            f"holdout compares {holdout.control_variant!r} with a treated arm",
+            "it appears once both arms have assignments",
+        )
+    if x.empty or len(set(variants) & {holdout.control_variant, treat}) < 2:
+        first = every["assigned_at"].min()
+        raise NotEnoughData(
+            f"experiment {eid!r} has not assigned leads to both arms by {_d(as_of)} (its first "
+            f"assignment is dated {_d(first)})",
+            ready(every.loc[every["variant"].isin([holdout.control_variant, treat])]),
+        )
     x = x.merge(stage_dates[["lead_id", q]], on="lead_id", how="left")
     sql_at = asof.upto(x[q], as_of)
-    w = pd.Timedelta(days=holdout.window_days)
     mature = x["assigned_at"] + w < asof.day_end(as_of)
     already = sql_at.notna() & (sql_at < x["assigned_at"])
     keep = mature & ~already
@@ -1291,10 +1587,20 @@ def holdout_incremental(
     k_c = int(hit[arm == holdout.control_variant].sum())
     k_t = int(hit[arm == treat].sum())
     if n_c == 0 or n_t == 0:
-        raise DataError(
-            f"experiment {holdout.experiment_id!r} has no matured assignments in one arm",
-            table="assignments",
-            fix="wait until the outcome window has passed, or use a later as_of",
+        empty = holdout.control_variant if n_c == 0 else treat
+        in_arm = x["variant"] == empty
+        if not (in_arm & ~already).any():
+            raise NotEnoughData(
+                f"every lead of arm {empty!r} of experiment {eid!r} assigned by {_d(as_of)} had "
+                f"already reached {qualified_stage} when assigned, so the arm has no outcome",
+                "the holdout result appears once the experiment assigns leads not yet qualified",
+            )
+        eligible = every.loc[every["variant"].isin([holdout.control_variant, treat])]
+        eligible = eligible.loc[~eligible["lead_id"].isin(x.loc[already, "lead_id"])]
+        raise NotEnoughData(
+            f"no {holdout.window_days}-day window of arm {empty!r} of experiment {eid!r} has "
+            f"closed by {_d(as_of)}",
+            f"the holdout result needs one in each arm; {ready(eligible)}",
         )
     diff = k_t / n_t - k_c / n_c
     low, high = confint_proportions_2indep(k_t, n_t, k_c, n_c, compare="diff", alpha=alpha)
@@ -1307,8 +1613,9 @@ def holdout_incremental(
             cost / high if high > 0 else math.inf,
             cost / low if low > 0 else math.inf,
         )
+    interim, why = holdout_interim(assignments, holdout, as_of, registration)
     return HoldoutResult(
-        experiment_id=holdout.experiment_id,
+        experiment_id=eid,
         control_variant=holdout.control_variant,
         treatment_variant=str(treat),
         n_control=n_c,
@@ -1326,7 +1633,23 @@ def holdout_incremental(
         cost_per_incremental_sql_ci=(float(cpi_ci[0]), float(cpi_ci[1])),
         excluded_already_qualified=int((mature & already).sum()),
         excluded_immature=int((~mature).sum()),
+        interim=interim,
+        interim_reason=why,
+        label=(
+            "randomised holdout, interim: not a final result"
+            if interim
+            else "randomised holdout: preferred measure"
+        ),
     )
+
+
+def holdout_registration(experiments: Any, holdout: HoldoutConfig | None) -> Any:
+    """The registration of the holdout's experiment in the ``experiments`` section (its
+    :class:`~leadnb.experiments.ExperimentsConfig`), or ``None`` when it is not registered."""
+    if holdout is None:
+        return None
+    regs = getattr(experiments, "registrations", ()) or ()
+    return next((r for r in regs if r.id == holdout.experiment_id), None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1370,7 +1693,8 @@ def roi_metrics(
     roi: RoiResult | None = None,
     holdout: HoldoutResult | None = None,
 ) -> dict[str, Any]:
-    """Headline numbers for ``metrics.json`` (flat keys; absent parts are left out)."""
+    """Headline numbers for ``metrics.json`` (flat keys; absent parts are left out).
+    ``holdout_interim`` is true when the holdout numbers are an interim look, not final."""
     m: dict[str, Any] = {}
     if scenario is not None:
         s = scenario.set_index("scenario")
@@ -1422,6 +1746,7 @@ def roi_metrics(
             holdout_diff_ci_low=holdout.diff_ci_low,
             holdout_diff_ci_high=holdout.diff_ci_high,
             holdout_cost_per_incremental_sql=holdout.cost_per_incremental_sql,
+            holdout_interim=holdout.interim,
         )
     return m
 
@@ -1435,8 +1760,12 @@ __all__ = [
     "ScenarioInputs",
     "SensitivityConfig",
     "SqlValue",
+    "comparison_date",
+    "comparison_missing",
     "conversion_before_after",
     "holdout_incremental",
+    "holdout_interim",
+    "holdout_registration",
     "matches_article",
     "monthly_roi",
     "nurture_effect",
@@ -1446,6 +1775,7 @@ __all__ = [
     "period_summary",
     "roi_metrics",
     "roi_table",
+    "run_date_for",
     "scenario_summary",
     "scenario_table",
     "sensitivity_grid",

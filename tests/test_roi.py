@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from leadnb.errors import DataError, ParamsError
+from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.roi import (
     HoldoutConfig,
     RoiConfig,
@@ -375,7 +375,7 @@ def test_measured_win_rate(hand, hand_config) -> None:
 
 def test_data_errors(hand, hand_costs, hand_config) -> None:
     m = monthly_roi(hand, hand_costs, hand_config, AS_OF)
-    with pytest.raises(DataError, match="nurture spend"):
+    with pytest.raises(NotEnoughData, match="nurture spend"):
         nurture_roi(
             nurture_effect(old_lead_table(hand, hand_config, AS_OF)),
             m.assign(spend_nurture=0.0),
@@ -383,10 +383,8 @@ def test_data_errors(hand, hand_costs, hand_config) -> None:
             hand_config,
         )
     old = old_lead_table(hand, hand_config, AS_OF)
-    with pytest.raises(DataError, match="at least 2 complete months"):
+    with pytest.raises(NotEnoughData, match="needs 2 complete months with old leads"):
         nurture_effect(old.loc[old["month"] > "2025-01-01"])
-    with pytest.raises(DataError, match="no SQLs before"):
-        nurture_effect(old.assign(sql_old=[0.0, 0.0, 1.0, 1.0]))
     with pytest.raises(DataError, match="sql_at"):
         monthly_roi(hand.drop(columns="sql_at"), hand_costs, hand_config, AS_OF)
     from dataclasses import replace
@@ -640,8 +638,12 @@ def test_holdout_incremental_by_hand() -> None:
         holdout_incremental(
             sd, asg, HoldoutConfig("nurture-holdout", "control"), pd.Timestamp("2026-06-30")
         )
-    with pytest.raises(DataError, match="not in the assignments"):
+    with pytest.raises(NotEnoughData) as absent:
         holdout_incremental(sd, asg, HoldoutConfig("other", "holdout"), pd.Timestamp("2026-06-30"))
+    assert absent.value.sentence().startswith(
+        "Experiment 'other' (roi.holdout.experiment_id) has no rows in the assignments table "
+        "(it holds nurture-holdout)"
+    )
 
 
 # --------------------------------------------------------------------------------------------

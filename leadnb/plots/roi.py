@@ -4,6 +4,8 @@ beyond reading the table, and no theme is set here (:func:`leadnb.plots.set_them
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -16,6 +18,13 @@ NEW, OLD = PALETTE[0], PALETTE[1]
 
 def _money(x: float) -> str:
     return f"{x:,.0f}"
+
+
+def _top(values: Any, margin: float) -> float:
+    """An upper y limit: the largest finite value times ``margin`` (1 when there is none)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.max()) * margin if len(v) and v.max() > 0 else 1.0
 
 
 def plot_scenario(table: pd.DataFrame) -> Figure:
@@ -31,7 +40,7 @@ def plot_scenario(table: pd.DataFrame) -> Figure:
     ax1.set_xticks(x, ["before nurturing", "after nurturing"])
     ax1.set_ylabel("SQLs a month")
     ax1.legend(loc="upper left", frameon=False)
-    ax1.set_ylim(0, t["sql_total"].max() * 1.18)
+    ax1.set_ylim(0, _top(t["sql_total"], 1.18))
     w = 0.38
     ax2.bar(x - w / 2, t["cost_per_sql"], w, color=NEW, label="lead-generation budget only")
     ax2.bar(
@@ -48,7 +57,7 @@ def plot_scenario(table: pd.DataFrame) -> Figure:
     ax2.set_xticks(x, ["before nurturing", "after nurturing"])
     ax2.set_ylabel("cost per SQL")
     ax2.legend(loc="upper right", frameon=False)
-    ax2.set_ylim(0, t[["cost_per_sql", "cost_per_sql_loaded"]].to_numpy().max() * 1.25)
+    ax2.set_ylim(0, _top(t[["cost_per_sql", "cost_per_sql_loaded"]].to_numpy(), 1.25))
     b, a = t.iloc[0], t.iloc[1]
     gain = (a["sql_total"] - b["sql_total"]) / b["sql_total"] * 100
     fig.suptitle(
@@ -100,7 +109,8 @@ def plot_monthly(
         ax2.plot(m["month"] + pd.Timedelta(days=12), m["old_sql_rate"] * 100, marker="o", color=OLD)
         ax2.set_ylabel("old leads' SQLs per 100\nold lead-months")
     title = "Monthly SQLs by lead age"
-    if nurture_start is not None:
+    last = m["month"].max() + pd.offsets.MonthBegin(1) if len(m) else None
+    if nurture_start is not None and last is not None and nurture_start <= last:
         for ax in (ax1, ax2):
             ax.axvline(nurture_start, color="black", linestyle="--", linewidth=1)
         ax1.text(nurture_start, ax1.get_ylim()[1] * 0.95, " nurture starts", va="top")
@@ -111,7 +121,13 @@ def plot_monthly(
                 f"Old leads reach SQL {lift:.1f}x as often since nurturing started "
                 "(compared with leads of the same age before)"
             )
-        elif len(before) and len(after) and before["old_exposure"].sum() > 0:
+        elif (
+            len(before)
+            and len(after)
+            and before["old_exposure"].sum() > 0
+            and after["old_exposure"].sum() > 0
+            and before["sql_old"].sum() > 0
+        ):
             rb = before["sql_old"].sum() / before["old_exposure"].sum() * 100
             ra = after["sql_old"].sum() / after["old_exposure"].sum() * 100
             title = (
@@ -121,6 +137,16 @@ def plot_monthly(
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig
+
+
+def interval_errors(rate: Any, low: Any, high: Any) -> np.ndarray:
+    """Error-bar lengths (2 x n: below, above) of ``rate`` within [``low``, ``high``], never
+    negative and 0 where a bound or the rate is missing, so matplotlib always accepts them (an
+    interval computed in floating point can end a hair inside its rate, e.g. a Wilson interval of
+    a rate of 100%)."""
+    r, lo, hi = (np.asarray(v, dtype=float) for v in (rate, low, high))
+    err = np.vstack([r - lo, hi - r])
+    return np.clip(np.nan_to_num(err, nan=0.0, posinf=0.0, neginf=0.0), 0.0, None)
 
 
 def plot_conversion(conversion: pd.DataFrame) -> Figure:
@@ -134,13 +160,13 @@ def plot_conversion(conversion: pd.DataFrame) -> Figure:
     for k, (period, color) in enumerate((("before", PALETTE[6]), ("after", OLD))):
         d = c.loc[c["period"] == period].set_index("pair").reindex(pairs)
         yy = y + (k - 0.5) * 0.3
-        err = np.vstack([d["rate"] - d["ci_low"], d["ci_high"] - d["rate"]]) * 100
+        err = interval_errors(d["rate"], d["ci_low"], d["ci_high"]) * 100
         ax.errorbar(d["rate"] * 100, yy, xerr=err, fmt="o", color=color, capsize=3, label=period)
     ax.set_yticks(y, pairs)
     ax.invert_yaxis()
     ax.set_xlabel("conversion within the window (%), with 95% interval")
     ax.legend(frameon=False)
-    d = c.set_index(["pair", "period"])["rate"]
+    d = c.set_index(["pair", "period"])["rate"].dropna()
     moved = [p for p in pairs if (p, "after") in d and (p, "before") in d]
     if moved:
         best = max(moved, key=lambda p: d[(p, "after")] - d[(p, "before")])
@@ -192,4 +218,10 @@ def plot_sensitivity(
     return fig
 
 
-__all__ = ["plot_conversion", "plot_monthly", "plot_scenario", "plot_sensitivity"]
+__all__ = [
+    "interval_errors",
+    "plot_conversion",
+    "plot_monthly",
+    "plot_scenario",
+    "plot_sensitivity",
+]
