@@ -23,6 +23,7 @@ import copy
 import html
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ IMAGE_MIMES = ("image/png", "image/jpeg")
 TEXT_MIMES = ("text/html", "text/markdown", "text/plain")
 """Output types a report shows; any other (JavaScript, SVG, LaTeX, widget views) is dropped."""
 MAX_ERROR_CHARS = 200
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MAX_HEADLINES = 8
 _ACRONYMS = {
     "auc": "AUC",
@@ -574,7 +576,8 @@ def one_line(text: Any, limit: int = MAX_ERROR_CHARS) -> str:
     """
     if text is None:
         return ""
-    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    plain = _ANSI.sub("", str(text))  # terminal colours from a kernel's traceback
+    lines = [ln.strip() for ln in plain.splitlines() if ln.strip()]
     if not lines:
         return ""
     line = lines[-1] if lines[0].startswith("Traceback") else lines[0]

@@ -417,6 +417,10 @@ def test_failed_card_shows_one_line_reason_fix_and_links() -> None:
     assert hrefs["What went wrong"] == "nurture_roi/nurture_roi.html"
     assert hrefs["Run log"] == "run.log"
     assert hrefs["Notebook (for analysts)"] == "nurture_roi/nurture_roi.ipynb"
+    coloured = (
+        "\x1b[31mTraceback (most recent call last)\x1b[0m\n  x\n\x1b[31mValueError\x1b[0m: bad"
+    )
+    assert report.one_line(coloured) == "ValueError: bad"
     page = report.render_run_index(failed_manifest(f"bad value {XSS}\nsecond line"), {})
     assert "second line" not in page and f"bad value {XSS}" in parse(page).get_text()
 
