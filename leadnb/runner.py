@@ -992,7 +992,8 @@ def _worker_main(argv: Sequence[str]) -> int:
 def _finish_line(result: NotebookResult, done: int, total: int) -> str:
     mark = "ok" if result.status == "success" else result.status.upper()
     tail = f": {result.error}" if result.error else ""
-    return f"[{done}/{total}] {mark:6} {result.name} ({result.seconds:.1f} s){tail}"
+    tries = f", {result.attempts} attempts" if result.attempts > 1 else ""
+    return f"[{done}/{total}] {mark:6} {result.name} ({result.seconds:.1f} s{tries}){tail}"
 
 
 def _start_worker(task: NotebookTask, result_path: Path) -> subprocess.Popen:

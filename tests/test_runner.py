@@ -569,6 +569,8 @@ def test_dead_kernel_retried_in_a_real_run(runs: SimpleNamespace) -> None:
     m = manifest_of(runs.dirs[0])
     dies = next(n for n in m["notebooks"] if n["name"] == "dies")
     assert dies["attempts"] == 2 and dies["status"] == "success"
+    assert "ok     dies (" in runs.first[2] and "s, 2 attempts)" in runs.first[2]
+    assert "s, 2 attempts)" in (runs.dirs[0] / "run.log").read_text()
 
 
 @pytest.mark.slow
