@@ -14,7 +14,17 @@ from a CDN, and every link relative, so a run folder can be zipped and mailed.
 * :func:`render_run_index` shows each report with its status and headline numbers from its
   ``metrics.json``, formatted by :func:`format_metric` (rates as %, counts with thousands
   separators, intervals as ``[low - high]``).
-* :func:`render_outputs_index` lists every run, newest first, with its status.
+* :func:`render_outputs_index` lists every run, newest first, with its status; a run of only
+  some notebooks says which ("Partial run: 2 of 4 reports: ...").
+* :func:`render_failure_page` is what a stakeholder sees instead of a report that failed: the
+  one-line reason, the fix, links to the run log and the executed notebook; never a traceback.
+* :func:`render_latest_redirect` is ``OUT/latest.html``.
+
+Data is text, never code: every page carries the Content-Security-Policy
+:data:`leadnb.safe.CSP` (no script at all, images only embedded, styles only inline); values in
+the index pages are escaped; a notebook's *outputs* are made inert before rendering
+(:func:`strip_for_readers`: HTML sanitised, Markdown outputs with raw HTML escaped, no
+JavaScript/SVG/error outputs). Markdown *cells* are the project's own text and are kept.
 """
 
 from __future__ import annotations
