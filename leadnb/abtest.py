@@ -53,8 +53,15 @@ from statsmodels.stats.proportion import (
 )
 
 from leadnb import asof, design
-from leadnb.errors import DataError, ParamsError
-from leadnb.experiments import EXCLUSION_COLUMNS, Metric, Registration, prepare_assignments
+from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.experiments import (
+    EXCLUSION_COLUMNS,
+    LOG_COLUMNS,
+    Metric,
+    Registration,
+    prepare_assignments,
+    registration_fingerprint,
+)
 from leadnb.funnel import reached_within
 
 SRM_THRESHOLD = 0.001
@@ -324,11 +331,11 @@ def metric_outcomes(
     if metric.outcome is not None:
         return outcomes_from_column(assignments, metric.outcome)
     if wide is None:
-        raise DataError(
-            f"{metric.label} needs stage dates, but no stages were given",
-            table="stages",
-            fix="configure data.stages (or stage date columns on leads), or register "
-            "{outcome: outcome} with a 0/1 outcome column on the assignments",
+        raise NotEnoughData(
+            f"the metric '{metric.label}' needs stage dates, and the params file configures "
+            "no stages table (nor stage date columns on the leads)",
+            "add data.stages to the params file, or register a 0/1 outcome column on the "
+            "assignments as primary_metric: {outcome: outcome}",
         )
     return outcomes_from_stages(
         assignments, wide, metric.stage or "", metric.window_days or 0, as_of
@@ -560,14 +567,44 @@ def verdict_sentence(
     row: Mapping[str, Any],
     control_row: Mapping[str, Any],
     caveats: Sequence[str],
+    *,
+    first_readout: pd.Timestamp | None = None,
 ) -> str:
-    """One plain-language sentence for a variant vs control on the primary metric, with caveats."""
+    """One plain-language sentence for a variant vs control on the primary metric, with caveats.
+
+    Without a comparison it says why: an arm with no leads in the data (named), an arm whose
+    leads all reached the stage before assignment, or no closed window yet (with
+    ``first_readout``, the analysis date from which the first window has closed).
+    """
     m = reg.primary_metric.label
     v, c = row["variant"], reg.control
-    if not (row["n"] > 0 and control_row["n"] > 0):
+    empty = [
+        f"{a}{' (control)' if a == c else ''}"
+        for a, r in ((c, control_row), (v, row))
+        if int(r.get("n_enrolled", r["n"])) == 0
+    ]
+    all_prior = [
+        a
+        for a, r in ((c, control_row), (v, row))
+        if r["n"] == 0 and r.get("n_immature", 0) == 0 and r.get("n_enrolled", 0) > 0
+    ]
+    if empty:
+        head = (
+            f"No readout for {v} vs {c}: the arm {empty[0]} has no leads"
+            if len(empty) == 1
+            else f"No readout for {v} vs {c}: the arms {' and '.join(empty)} have no leads"
+        )
+    elif all_prior:
+        head = (
+            f"No readout for {v} vs {c}: every lead of {' and '.join(all_prior)} had reached "
+            f"{reg.primary_metric.stage} before assignment"
+        )
+    elif not (row["n"] > 0 and control_row["n"] > 0):
         w = reg.primary_metric.window_days
         known = f"no lead's {w}-day window has closed" if w else "no lead's outcome is known"
         head = f"No readout yet for {v} vs {c}: {known} yet"
+        if first_readout is not None and not pd.isna(first_readout):
+            head += f" (the first closes on {pd.Timestamp(first_readout):%Y-%m-%d})"
     else:
         ci = f"95% CI {_pts(row['diff_ci_low'])} to {_pts(row['diff_ci_high'])}"
         if reg.alpha != 0.05:
@@ -595,6 +632,50 @@ def verdict_sentence(
     return head + "."
 
 
+def no_leads(
+    reg: Registration, assignments: pd.DataFrame, exclusions: pd.DataFrame, as_of: pd.Timestamp
+) -> NotEnoughData:
+    """The one sentence for an experiment without a single analysable assignment row.
+
+    Says which case it is (enrolment not started by ``as_of``, leads assigned only after
+    ``as_of``, no row with the registered id, every row set aside for a data problem) and when or
+    how the readout will appear.
+    """
+    as_of = pd.Timestamp(as_of)
+    rid = reg.id
+    w = reg.primary_metric.window_days or 0
+    mine = assignments.loc[assignments["experiment_id"] == rid]
+    day = f"{as_of:%Y-%m-%d}"
+    reasons = exclusions.groupby("reason", sort=True)["rows"].sum()
+    later = not mine.empty and set(reasons.index) <= {"assigned after as_of"}
+    first_at = mine["assigned_at"].min() if later and "assigned_at" in mine.columns else pd.NaT
+    if as_of < reg.start and (mine.empty or later):
+        first = (reg.start if pd.isna(first_at) else first_at.normalize()) + pd.Timedelta(days=w)
+        return NotEnoughData(
+            f"experiment {rid} has no leads yet: enrolment starts on {reg.start:%Y-%m-%d}, "
+            f"after the analysis date {day}",
+            f"its first readout appears in the run of {first:%Y-%m-%d} or later",
+        )
+    if mine.empty:
+        return NotEnoughData(
+            f"experiment {rid} has no leads in the assignments table",
+            f"its readout appears once assignments with experiment_id {rid} are in the data "
+            "(check that the data's experiment ids match the registration id)",
+        )
+    if later and not pd.isna(first_at):
+        first = first_at.normalize() + pd.Timedelta(days=w)
+        return NotEnoughData(
+            f"experiment {rid} has no leads assigned by the analysis date {day} (the first was "
+            f"assigned on {first_at:%Y-%m-%d})",
+            f"its first readout appears in the run of {first:%Y-%m-%d} or later",
+        )
+    why = "; ".join(f"{r}: {int(n):,}" for r, n in reasons.items())
+    return NotEnoughData(
+        f"none of the {len(mine):,} assignment rows of experiment {rid} can be analysed ({why})",
+        "fix the assignments or the registration (leadnb validate lists the rows)",
+    )
+
+
 def readout(
     reg: Registration,
     assignments: pd.DataFrame,
@@ -610,6 +691,11 @@ def readout(
     :class:`ParamsError` (choosing the metric after seeing the data is not allowed). ``wide`` is
     the wide stage-date frame (``None`` when the metrics use the ``outcome`` column). A look before
     the end date or the planned n is labelled interim, with a warning about peeking.
+
+    Raises :class:`~leadnb.errors.NotEnoughData` (one sentence: what is missing and when the
+    readout will appear, see :func:`no_leads`) when no assignment row of the experiment can be
+    analysed, or when a stage metric has no stage dates (``wide is None``). An arm without leads
+    gives a readout whose verdict names that arm.
     """
     as_of = pd.Timestamp(as_of)
     if metric is not None:
@@ -624,6 +710,8 @@ def readout(
                 "guardrail in a new experiment",
             )
     clean, excl = prepare_assignments(assignments, reg, as_of, on_problem=on_problem)
+    if clean.empty:
+        raise no_leads(reg, assignments, excl, as_of)
     tables, extra_excl = [], []
     curves = pd.DataFrame()
     for role, met in [
@@ -697,10 +785,14 @@ def readout(
             caveats.append(
                 f"guardrail '{g.label}' got worse for {r['variant']} ({_pts(r['diff'])})"
             )
+    first = None
+    w = reg.primary_metric.window_days
+    if w and "assigned_at" in clean.columns and clean["assigned_at"].notna().any():
+        first = clean["assigned_at"].min().normalize() + pd.Timedelta(days=w)
     verdicts = {}
     for _, r in variants.iterrows():
         own = [c for c in caveats if not c.startswith("guardrail") or f"for {r['variant']} (" in c]
-        verdicts[r["variant"]] = verdict_sentence(reg, r, ctrl, own)
+        verdicts[r["variant"]] = verdict_sentence(reg, r, ctrl, own, first_readout=first)
     mask = (results["role"] == "primary") & ~results["is_control"]
     results.loc[mask, "verdict"] = results.loc[mask, "variant"].map(verdicts)
     results.loc[results["is_control"], "verdict"] = "control"
@@ -732,6 +824,7 @@ def log_rows(ro: Readout, run: str) -> pd.DataFrame:
             "experiment_id": reg.id,
             "run": str(run),
             "as_of": ro.as_of.strftime("%Y-%m-%d"),
+            "registration": registration_fingerprint(reg),
             "metric": reg.primary_metric.name,
             "control": reg.control,
             "variant": v["variant"].to_numpy(),
@@ -754,6 +847,14 @@ def log_rows(ro: Readout, run: str) -> pd.DataFrame:
         }
     )
     return out
+
+
+def log_table(readouts: Sequence[Readout], run: str) -> pd.DataFrame:
+    """This run's experiment-log rows (:func:`log_rows` of every readout; the log's columns)."""
+    frames = [log_rows(ro, run) for ro in readouts]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in LOG_COLUMNS})
+    return pd.concat(frames, ignore_index=True)[LOG_COLUMNS]
 
 
 def headline_metrics(readouts: Sequence[Readout]) -> dict[str, Any]:
@@ -859,9 +960,11 @@ __all__ = [
     "km_at",
     "km_curves",
     "log_rows",
+    "log_table",
     "logrank_p",
     "metric_outcomes",
     "needs_exact",
+    "no_leads",
     "outcomes_from_column",
     "outcomes_from_stages",
     "prob_beat_control",

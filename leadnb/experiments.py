@@ -5,8 +5,10 @@ at a time, a control group, the target value defined up front) and is the only s
 primary metric, the target effect, alpha, power and the planned n. This module parses it strictly
 into a frozen :class:`Registration` (every mistake names the file and the experiment id), prepares
 an experiment's assignments against it (every problem row is either an error or a line of an
-explicit exclusion table with counts, never silently dropped), and keeps the cumulative experiment
-log (one CSV that every readout is appended to, so past tests and their decisions stay visible).
+explicit exclusion table with counts, never silently dropped), names the experiments found in the
+data without a registration (:func:`unregistered`), and keeps the cumulative experiment log (one CSV
+with one row per experiment, analysis date and registration fingerprint and variant, so past tests
+and their decisions stay visible; see :func:`append_log`).
 The statistics live in :mod:`leadnb.abtest`; sample size and duration in :mod:`leadnb.design`.
 
 Registration keys (one YAML mapping per file in the registry folder, or inline under
@@ -33,8 +35,14 @@ Registration keys (one YAML mapping per file in the registry folder, or inline u
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
+import json
 import math
-from collections.abc import Mapping
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -83,6 +91,7 @@ LOG_COLUMNS = [
     "experiment_id",
     "run",
     "as_of",
+    "registration",
     "metric",
     "control",
     "variant",
@@ -103,7 +112,25 @@ LOG_COLUMNS = [
     "hypothesis",
     "decision_rule",
 ]
-LOG_KEY = ["experiment_id", "as_of", "run"]
+#: One log row per (experiment, analysis date, registration fingerprint) and variant: re-running
+#: an analysis date replaces its rows; a changed registration gets rows of its own.
+LOG_KEY = ("experiment_id", "as_of", "registration")
+LOG_TEXT = (
+    "experiment_id",
+    "run",
+    "as_of",
+    "registration",
+    "metric",
+    "control",
+    "variant",
+    "verdict",
+    "hypothesis",
+    "decision_rule",
+)
+LOG_INTS = ("n_control", "n", "n_immature")
+LOG_BOOLS = ("interim",)
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -358,32 +385,64 @@ class Registration:
 
 
 def describe(reg: Registration) -> str:
-    """The registration in a few Markdown lines for a reader (hypothesis, arms, metric, target)."""
+    """The registration in a few plain-text lines for a reader (hypothesis, arms, metric, target).
+
+    Plain text, not Markdown: the hypothesis, names and decision rule are user text and are shown
+    as they are written (a notebook prints them; nothing in them is rendered).
+    """
     dates = f"from {reg.start:%Y-%m-%d}" + (
         f" to {reg.end:%Y-%m-%d}" if reg.end is not None else ""
     )
     alloc = ", ".join(f"{a} {s:.0%}" for a, s in reg.allocation.items())
     guards = "; ".join(g.label for g in reg.guardrail_metrics) or "none"
     lines = [
-        f"**Hypothesis.** {reg.hypothesis}",
-        "",
-        f"- **One variable changed:** {reg.variable}",
-        f"- **Groups:** {alloc} (control: {reg.control})",
-        f"- **Primary metric:** {reg.primary_metric.label}"
+        f"Hypothesis: {reg.hypothesis}",
+        f"  One variable changed: {reg.variable}",
+        f"  Groups: {alloc} (control: {reg.control})",
+        f"  Primary metric: {reg.primary_metric.label}"
         + ("" if reg.primary_metric.outcome else " of assignment"),
-        f"- **Target:** {reg.target_effect * 100:+.1f} percentage points; alpha {reg.alpha:g}, "
+        f"  Target: {reg.target_effect * 100:+.1f} percentage points; alpha {reg.alpha:g}, "
         f"power {reg.power:.0%}"
         + (
             f", {reg.planned_n_per_arm:,} leads planned for the control group"
             if reg.planned_n_per_arm
             else ""
         ),
-        f"- **Guardrails:** {guards}",
-        f"- **Enrolment:** {dates}",
+        f"  Guardrails: {guards}",
+        f"  Enrolment: {dates}",
     ]
     if reg.decision_rule:
-        lines.append(f"- **Decision rule:** {reg.decision_rule}")
+        lines.append(f"  Decision rule: {reg.decision_rule}")
     return "\n".join(lines)
+
+
+def _canonical(v: Any) -> Any:
+    """A registration's content as plain JSON values (dates as YYYY-MM-DD; no file path)."""
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {
+            f.name: _canonical(getattr(v, f.name))
+            for f in dataclasses.fields(v)
+            if f.name != "file"
+        }
+    if isinstance(v, Mapping):
+        return {str(k): _canonical(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_canonical(x) for x in v]
+    return v
+
+
+def registration_fingerprint(reg: Registration) -> str:
+    """Short sha256 (12 hex digits) of the registration's canonical content.
+
+    Every field counts (hypothesis, arms, allocation, metrics, target, alpha, power, dates,
+    decision rule, owner, notes) except where the file lives, so moving a registration file
+    keeps its fingerprint and editing it after the start gives its readouts a new one (the log
+    keeps both). Dates count by day, allocations by their float value.
+    """
+    text = json.dumps(_canonical(reg), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def load_registration(path: str | Path) -> Registration:
@@ -558,6 +617,38 @@ def prepare_assignments(
     return clean, excl
 
 
+def unregistered(
+    assignments: pd.DataFrame | None,
+    registered: Iterable[str],
+    as_of: pd.Timestamp | str | None = None,
+) -> list[str]:
+    """Experiment ids present in the assignments table without a registration, sorted.
+
+    With ``as_of`` and an ``assigned_at`` column, only experiments with a row assigned by the
+    analysis date (or undated) count: an experiment that starts later is not in the data yet.
+    Missing ids are ignored. An empty list when there is no assignments table.
+    """
+    if assignments is None or "experiment_id" not in assignments.columns:
+        return []
+    ids = assignments["experiment_id"]
+    if as_of is not None and "assigned_at" in assignments.columns:
+        at = assignments["assigned_at"]
+        ids = ids.loc[(asof.known(at, as_of) | at.isna()).to_numpy()]
+    found = {str(x) for x in ids.dropna().unique()}
+    return sorted(found - {str(r) for r in registered})
+
+
+def unregistered_sentence(ids: Iterable[str]) -> str:
+    """The line a report prints for :func:`unregistered` ids (empty text when there are none)."""
+    ids = list(ids)
+    if not ids:
+        return ""
+    return (
+        f"Experiment(s) in the data without a registration: {', '.join(ids)} "
+        "(add params/experiments/<id>.yaml to read them out)"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # The cumulative experiment log
 
@@ -588,52 +679,206 @@ def run_label(out_dir: str | Path | None) -> str:
     return name.removeprefix(".tmp-")
 
 
+def _empty_log() -> pd.DataFrame:
+    return _coerce_log(pd.DataFrame(index=pd.RangeIndex(0)))
+
+
+_BOOL_WORDS = {"true": True, "1": True, "1.0": True, "false": False, "0": False, "0.0": False}
+
+
+def _to_bool(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("boolean")
+    words = s.astype("str").str.strip().str.lower()
+    return words.map(_BOOL_WORDS).astype("boolean")
+
+
+def _coerce_column(name: str, col: pd.Series) -> pd.Series:
+    if name in LOG_TEXT:
+        return col.astype("str")
+    if name in LOG_INTS:
+        return pd.to_numeric(col, errors="coerce").round().astype("Int64")
+    if name in LOG_BOOLS:
+        return _to_bool(col)
+    return pd.to_numeric(col, errors="coerce").astype("float64")
+
+
+def _coerce_log(rows: pd.DataFrame) -> pd.DataFrame:
+    """Log rows with every :data:`LOG_COLUMNS` column (first, in order) and one dtype each.
+
+    Text columns (:data:`LOG_TEXT`) are text, counts nullable integers, ``interim`` a nullable
+    boolean, every other log column a float. Extra columns are kept after the log's own.
+    """
+    if _is_coerced(rows):
+        return rows.reset_index(drop=True)
+    rows = rows.reset_index(drop=True)
+    index = rows.index
+    cols: dict[str, pd.Series] = {}
+    for c in LOG_COLUMNS:
+        raw = rows[c] if c in rows.columns else pd.Series(pd.NA, index=index, dtype="object")
+        cols[c] = _coerce_column(c, raw)
+    for c in rows.columns:
+        if c not in cols:
+            cols[c] = rows[c]
+    return pd.DataFrame(cols, index=index)
+
+
+_LOG_DTYPES: list[Any] = []
+
+
+def _is_coerced(df: pd.DataFrame) -> bool:
+    """True when ``df`` already has the log's columns first, with the log's dtypes."""
+    if not _LOG_DTYPES:
+        _LOG_DTYPES.extend(
+            _coerce_column(c, pd.Series([], dtype="object")).dtype for c in LOG_COLUMNS
+        )
+    head = list(df.columns[: len(LOG_COLUMNS)])
+    return head == LOG_COLUMNS and list(df.dtypes.iloc[: len(LOG_COLUMNS)]) == _LOG_DTYPES
+
+
+_QUOTED = r"'[=+\-@\t\r']"  # a neutralising quote before a formula character (or a quote)
+_RISKY = r"[=+\-@\t\r']"
+
+
+def _text_columns(df: pd.DataFrame) -> list[str]:
+    """The log's text columns and any extra text column (not the log's numeric ones)."""
+    numeric = set(LOG_COLUMNS) - set(LOG_TEXT)
+    return [
+        c
+        for c in df.columns
+        if c not in numeric and (pd.api.types.is_string_dtype(df[c].dtype) or df[c].dtype == object)
+    ]
+
+
+def _strip_quote(df: pd.DataFrame) -> pd.DataFrame:
+    """Undo CSV formula neutralising: one leading ``'`` before = + - @ tab CR or ``'``."""
+    out = df.copy()
+    for c in _text_columns(out):
+        col = out[c].astype("str")
+        quoted = col.str.match(_QUOTED).fillna(False).astype(bool)
+        if quoted.any():
+            out[c] = col.where(~quoted, col.str.slice(1))
+    return out
+
+
+def _neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells starting with = + - @ tab CR or ``'`` (numbers stay numbers).
+
+    Quoting a leading ``'`` too makes :func:`_strip_quote` the exact inverse.
+    """
+    out = df.copy()
+    for c in _text_columns(out):
+        col = out[c].astype("str")
+        risky = col.str.match(_RISKY).fillna(False).astype(bool)
+        if risky.any():
+            out[c] = col.where(~risky, "'" + col)
+    return out
+
+
+def _read_csv_text(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""])
+
+
 def read_log(path: str | Path | None) -> pd.DataFrame:
-    """The cumulative log (empty with :data:`LOG_COLUMNS` when the file does not exist yet)."""
+    """The cumulative log (empty with :data:`LOG_COLUMNS` when the file does not exist yet).
+
+    Columns come back with the dtypes of :func:`append_log`'s rows (ids and dates as text, counts
+    as integers, ``interim`` as a boolean), and text cells as they were before the formula
+    quoting the file is written with.
+    """
     if path is None or not Path(path).exists():
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in LOG_COLUMNS})
-    log = pd.read_csv(path, dtype={"experiment_id": "str", "run": "str", "as_of": "str"})
-    return log
+        return _empty_log()
+    return _coerce_log(_strip_quote(_read_csv_text(Path(path))))
+
+
+def read_log_rows(csv_path: str | Path) -> pd.DataFrame:
+    """A run's own log rows (``ab_testing/experiment_log_rows.csv``) read back for :func:`append_log`.
+
+    That CSV is written for people, so text cells that started with = + - @ may carry a leading
+    single quote (formula neutralising): one leading ``'`` before such a character (or before
+    another ``'``) is removed. The dtypes are the log's (see :func:`read_log`).
+    """
+    return _coerce_log(_strip_quote(_read_csv_text(Path(csv_path))))
+
+
+def _key_index(df: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_frame(df[list(LOG_KEY)].astype("str").fillna(""))
+
+
+def merged_log(log: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The log with ``rows`` added: rows of ``log`` whose key (:data:`LOG_KEY`) is in ``rows`` are
+    replaced by ``rows``, so the same analysis date of the same registration is never duplicated.
+
+    Pure: nothing is read or written. ``rows`` come after the log's kept rows; within ``rows`` the
+    last row of a repeated (key, variant) wins.
+    """
+    old, new = _coerce_log(log), _coerce_log(rows)
+    new = new.loc[~new.duplicated([*LOG_KEY, "variant"], keep="last")]
+    if len(old) and len(new):
+        old = old.loc[~_key_index(old).isin(_key_index(new))]
+    frames = [f for f in (old, new) if len(f)]
+    if len(frames) < 2:
+        return (frames[0] if frames else new).reset_index(drop=True)
+    both = pd.concat(frames, ignore_index=True)
+    return (
+        both if (both.dtypes[LOG_COLUMNS] == new.dtypes[LOG_COLUMNS]).all() else _coerce_log(both)
+    )
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An exclusive ``fcntl.flock`` on ``<path>.lock`` (a no-op where fcntl does not exist)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock = path.with_name(path.name + ".lock")
+    with open(lock, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def append_log(path: str | Path | None, readout_rows: pd.DataFrame) -> pd.DataFrame:
-    """Append a readout to the cumulative log and return the whole log.
+    """Add a run's readout rows to the cumulative log and return the whole log.
 
-    Rows whose (experiment_id, as_of, run) already appear in the log are replaced by the new ones,
-    so re-running the same run does not duplicate a readout. The file is written atomically (a
-    temporary file renamed over it). With ``path=None`` nothing is written and the readout rows
-    alone are returned.
+    Idempotent on :data:`LOG_KEY` (experiment, analysis date, registration fingerprint): rows with
+    a key already in the log replace the old ones (:func:`merged_log`), so re-running a date never
+    duplicates it. Safe under concurrency: the read-merge-write holds an exclusive ``fcntl.flock``
+    on ``<path>.lock``, and the file is written to a temporary file in the same folder and moved
+    over the log with ``os.replace`` (readers never see half a file). Text cells that a
+    spreadsheet would read as a formula are written with a leading ``'`` (:func:`read_log` removes
+    it). With ``path=None`` nothing is written and the rows alone are returned.
+
+    The notebook does not call this: it saves its rows as ``experiment_log_rows.csv`` and the
+    runner appends them (:func:`read_log_rows`) when it publishes the run, so a run that is never
+    published writes no log row.
     """
-    rows = readout_rows.copy()
-    for c in LOG_COLUMNS:
-        if c not in rows.columns:
-            rows[c] = pd.NA
-    rows = rows[LOG_COLUMNS + [c for c in rows.columns if c not in LOG_COLUMNS]]
-    for c in LOG_KEY:
-        rows[c] = rows[c].astype("str")
     if path is None:
-        return rows.reset_index(drop=True)
+        return merged_log(_empty_log(), readout_rows)
     path = Path(path)
-    old = read_log(path)
-    if len(old):
-        keys = rows[LOG_KEY].drop_duplicates()
-        old_key = old[LOG_KEY].astype("str")
-        hit = old_key.merge(keys, on=LOG_KEY, how="left", indicator=True)["_merge"].eq("both")
-        old = old.loc[~hit.to_numpy()]
-        frames = [f for f in (old, rows) if len(f)]
-        log = pd.concat(frames, ignore_index=True) if frames else rows
-    else:
-        log = rows.reset_index(drop=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    log.to_csv(tmp, index=False)
-    tmp.replace(path)
-    return log.reset_index(drop=True)
+    with _exclusive(path):
+        log = merged_log(read_log(path), readout_rows)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+                _neutralise(log).to_csv(fh, index=False)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return log
 
 
 __all__ = [
     "EXCLUSION_COLUMNS",
     "LOG_COLUMNS",
+    "LOG_KEY",
     "ExperimentsConfig",
     "Metric",
     "Registration",
@@ -641,7 +886,12 @@ __all__ = [
     "describe",
     "load_registration",
     "log_path",
+    "merged_log",
     "prepare_assignments",
     "read_log",
+    "read_log_rows",
+    "registration_fingerprint",
     "run_label",
+    "unregistered",
+    "unregistered_sentence",
 ]

@@ -14,8 +14,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from leadnb import abtest
-from leadnb.errors import DataError, ParamsError
-from leadnb.experiments import Registration
+from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.experiments import LOG_COLUMNS, Registration, registration_fingerprint
 
 AS_OF = pd.Timestamp("2026-06-30")
 
@@ -265,8 +265,10 @@ def test_outcome_column_path_without_stages() -> None:
     bad = asg.assign(outcome=asg["outcome"].fillna(2.0))
     with pytest.raises(DataError, match="other than 0, 1"):
         abtest.readout(r, bad, None, AS_OF)
-    with pytest.raises(DataError, match="needs stage dates"):
+    # a stage metric without any stage dates: one sentence, not a failure
+    with pytest.raises(NotEnoughData, match="needs stage dates") as info:
         abtest.readout(reg(), asg.assign(assigned_at=pd.Timestamp("2026-02-01")), None, AS_OF)
+    assert "add data.stages" in info.value.sentence()
 
 
 def test_three_arms_use_holm() -> None:
@@ -342,6 +344,9 @@ def test_log_rows_and_design_table() -> None:
     log = abtest.log_rows(ro, "run-1")
     assert log.loc[0, "diff"] == pytest.approx(0.03)
     assert log.loc[0, "as_of"] == "2026-06-30" and log.loc[0, "run"] == "run-1"
+    assert log.loc[0, "registration"] == registration_fingerprint(reg())
+    assert list(abtest.log_table([ro, ro], "run-1").columns) == LOG_COLUMNS
+    assert list(abtest.log_table([], "run-1").columns) == LOG_COLUMNS
     d = abtest.design_table([reg(baseline_rate=0.10)], inflow_per_week=700)
     assert d.loc[0, "n_per_arm"] == 3841
     assert d.loc[0, "days_needed"] == np.ceil(7682 / 100) + 30
@@ -386,9 +391,146 @@ def test_no_closed_window_yet_still_reads_the_curves() -> None:
     p = ro.primary.set_index("variant")
     assert p["n"].tolist() == [0, 0] and p["n_immature"].tolist() == [100, 100]
     assert p["km_rate"].tolist() == pytest.approx([0.10, 0.12])
-    assert ro.verdict.startswith("No readout yet for weekly vs monthly: no lead's 30-day window")
+    assert ro.verdict.startswith(
+        "No readout yet for weekly vs monthly: no lead's 30-day window has closed yet "
+        "(the first closes on 2026-07-20)"
+    )
     assert ro.interim and np.isnan(abtest.headline_metrics([ro])["diff"])
-    # no assignments at all for the experiment: an empty readout, not a crash
-    empty = abtest.readout(reg(), asg.iloc[:0], wide, AS_OF)
-    assert empty.primary["n_enrolled"].tolist() == [0, 0]
-    assert np.isnan(empty.primary["srm_p_value"].iloc[0])
+    # the first window closes 30 days after the first assignment: the readout then has leads
+    later = abtest.readout(reg(end="2026-12-31"), asg, wide, pd.Timestamp("2026-07-20"))
+    assert later.primary["n"].tolist() == [100, 100]
+    before = abtest.readout(reg(end="2026-12-31"), asg, wide, pd.Timestamp("2026-07-19"))
+    assert before.primary["n"].tolist() == [0, 0]
+
+
+def test_no_analysable_assignment_says_why_in_one_sentence() -> None:
+    asg, wide = make_data({"monthly": (50, 5), "weekly": (50, 6)}, assigned="2026-02-01")
+    r = reg(start="2026-02-01")
+    # before enrolment starts
+    with pytest.raises(NotEnoughData) as info:
+        abtest.readout(r, asg, wide, pd.Timestamp("2026-01-15"))
+    assert info.value.sentence() == (
+        "Experiment exp-a has no leads yet: enrolment starts on 2026-02-01, after the analysis "
+        "date 2026-01-15; its first readout appears in the run of 2026-03-03 or later."
+    )
+    # a registration without any assignment rows
+    with pytest.raises(NotEnoughData, match="no leads in the assignments table") as info:
+        abtest.readout(r, asg.assign(experiment_id="other"), wide, AS_OF)
+    assert "experiment_id exp-a" in info.value.sentence()
+    # rows exist, but all after the analysis date (which is past the registered start)
+    with pytest.raises(NotEnoughData, match="no leads assigned by the analysis date 2026-01-31"):
+        abtest.readout(reg(start="2026-01-01"), asg, wide, pd.Timestamp("2026-01-31"))
+    # every row set aside for a data problem: named with counts
+    bad = asg.assign(variant="biweekly")
+    with pytest.raises(NotEnoughData, match="None of the 100 assignment rows") as info:
+        abtest.readout(r, bad, wide, AS_OF)
+    assert "variant not in the registration: 100" in info.value.sentence()
+
+
+def test_lead_reaching_the_stage_late_on_the_as_of_day_counts_with_a_duration() -> None:
+    # regression (lifelines "NaNs were detected"): SQL at 23:00 on the analysis date counted as
+    # reached but without a duration when A/B outcomes were cut at midnight of as_of
+    asg, wide = make_data({"monthly": (40, 4), "weekly": (40, 6)}, assigned="2026-06-10")
+    late = wide["lead_id"] == "weekly-39"
+    wide.loc[late, "sql_at"] = pd.Timestamp("2026-06-30 23:00")
+    out = abtest.outcomes_from_stages(asg, wide, "sql", 30, AS_OF).set_index("lead_id")
+    assert bool(out.loc["weekly-39", "event"])
+    assert out.loc["weekly-39", "duration"] == pytest.approx(20 + 23 / 24)
+    assert out["duration"].notna().all()
+    ro = abtest.readout(reg(end="2026-12-31"), asg, wide, AS_OF)
+    assert abtest.km_at(ro.curves, "weekly", 30)[0] == pytest.approx(7 / 40)
+    # the next minute (the day after as_of) is not known yet
+    wide.loc[late, "sql_at"] = pd.Timestamp("2026-07-01 00:00")
+    out = abtest.outcomes_from_stages(asg, wide, "sql", 30, AS_OF).set_index("lead_id")
+    assert not bool(out.loc["weekly-39", "event"]) and out.loc["weekly-39", "duration"] == 21.0
+
+
+def _draw(fig: Any) -> None:
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig.savefig(io.BytesIO(), format="png", dpi=20)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("missing", ["weekly", "monthly"])
+def test_an_arm_without_leads_is_named_and_charts_still_draw(missing: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from leadnb.plots import experiments as ab_plots
+
+    arms = {"monthly": (300, 30), "weekly": (300, 45)}
+    del arms[missing]
+    asg, wide = make_data(arms)
+    r = reg(guardrail_metrics=[{"stage": "lost", "window_days": 30, "worse_if": "higher"}])
+    ro = abtest.readout(r, asg, wide, AS_OF)
+    arm = "monthly (control)" if missing == "monthly" else "weekly"
+    assert ro.verdict.startswith(f"No readout for weekly vs monthly: the arm {arm} has no leads")
+    assert "window" not in ro.verdict.split(";")[0]  # not blamed on immature windows
+    assert ab_plots.rates_title(ro.primary) == f"No comparison: {missing} has no leads"
+    _draw(ab_plots.plot_rates(ro.primary))
+    _draw(ab_plots.plot_diff(ro.results, target_effect=0.02))
+    _draw(ab_plots.plot_km(ro.curves, window_days=30))
+    m = abtest.headline_metrics([ro])
+    assert m["n_significant"] == 0 and np.isnan(m["diff"])
+    assert len(abtest.log_rows(ro, "r")) == 1
+
+
+@pytest.mark.parametrize(
+    ("arms", "words"),
+    [
+        # n = 37: the Wilson bound of 37/37 is a rounding error below 100% (and of 0/37 above
+        # 0%), which gave matplotlib "'xerr' must not contain negative values"
+        ({"monthly": (200, 20), "weekly": (37, 0)}, "weekly did worse than monthly"),
+        ({"monthly": (37, 37), "weekly": (37, 37)}, "No detectable difference"),
+        ({"monthly": (37, 0), "weekly": (37, 0)}, "No detectable difference"),
+    ],
+)
+def test_zero_and_all_conversions_read_out_and_draw(arms: dict, words: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from leadnb.plots import experiments as ab_plots
+
+    asg, wide = make_data(arms)
+    ro = abtest.readout(reg(), asg, wide, AS_OF)
+    assert words in ro.verdict
+    p = ro.primary
+    assert (
+        (p["rate_ci_low"] <= p["rate"] + 1e-12) & (p["rate"] <= p["rate_ci_high"] + 1e-12)
+    ).all()
+    _draw(ab_plots.plot_rates(p))
+    _draw(ab_plots.plot_diff(ro.results, target_effect=0.02))
+    _draw(ab_plots.plot_km(ro.curves, window_days=30))
+
+
+def test_error_bars_never_negative_or_missing() -> None:
+    from leadnb.plots.experiments import error_bars
+
+    # a Wilson upper bound a rounding error below a rate of 100%, an inverted and a NaN interval
+    err = error_bars(
+        [1.0, 0.5, np.nan, 0.2], [0.98, 0.6, np.nan, 0.1], [1.0 - 1e-16, 0.4, 0.3, 0.3]
+    )
+    assert err.shape == (2, 4)
+    np.testing.assert_allclose(err, [[0.02, 0.0, 0.0, 0.1], [0.0, 0.0, 0.0, 0.1]], atol=1e-12)
+
+
+def test_chart_text_from_user_names_is_drawn_as_written() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from leadnb.plots import experiments as ab_plots
+
+    v = "$\\frac{x$"  # a broken mathtext command: fails at draw time if parsed as math
+    asg, wide = make_data({"monthly": (300, 30), v: (300, 60)})
+    asg["experiment_id"] = "a$b$c"
+    r = reg(id="a$b$c", variants=[v])
+    ro = abtest.readout(r, asg, wide, AS_OF)
+    fig = ab_plots.plot_rates(ro.primary)
+    assert fig.axes[0].get_title().startswith(ab_plots.plain(v))
+    _draw(fig)
+    _draw(ab_plots.plot_diff(ro.results))
+    _draw(ab_plots.plot_km(ro.curves, window_days=30, metric_label="a$b$"))
+    assert ab_plots.plain("a$b$") == "a\\$b\\$"

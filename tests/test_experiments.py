@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +16,7 @@ import yaml
 from leadnb.errors import DataError, ParamsError
 from leadnb.experiments import (
     LOG_COLUMNS,
+    LOG_KEY,
     ExperimentsConfig,
     Metric,
     Registration,
@@ -19,9 +24,14 @@ from leadnb.experiments import (
     describe,
     load_registration,
     log_path,
+    merged_log,
     prepare_assignments,
     read_log,
+    read_log_rows,
+    registration_fingerprint,
     run_label,
+    unregistered,
+    unregistered_sentence,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -210,24 +220,162 @@ def test_prepare_assignments_error_mode_and_missing_dates() -> None:
     }
 
 
-def test_append_log_dedupes_by_experiment_as_of_run(tmp_path: Path) -> None:
+def _rows(run: str, as_of: str, diff: float, registration: str = "fp1", **kw: Any) -> pd.DataFrame:
+    d = {
+        "experiment_id": ["exp-a"],
+        "run": [run],
+        "as_of": [as_of],
+        "registration": [registration],
+        "variant": ["weekly"],
+        "n": [100],
+        "diff": [diff],
+        "interim": [False],
+    }
+    d.update({k: [v] for k, v in kw.items()})
+    return pd.DataFrame(d)
+
+
+def test_append_log_is_idempotent_on_experiment_as_of_registration(tmp_path: Path) -> None:
+    assert LOG_KEY == ("experiment_id", "as_of", "registration")
     path = tmp_path / "out" / "experiment_log.csv"
-
-    def rows(run: str, as_of: str, diff: float) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"experiment_id": ["exp-a"], "run": [run], "as_of": [as_of], "diff": [diff]}
-        )
-
-    log = append_log(path, rows("r1", "2026-06-30", 0.01))
+    log = append_log(path, _rows("r1", "2026-06-30", 0.01))
     assert len(log) == 1 and list(log.columns[: len(LOG_COLUMNS)]) == LOG_COLUMNS
-    log = append_log(path, rows("r1", "2026-06-30", 0.02))  # same readout re-run: replaced
-    assert len(log) == 1 and log["diff"].iloc[0] == 0.02
-    log = append_log(path, rows("r2", "2026-06-30", 0.03))  # new run: appended
-    log = append_log(path, rows("r2", "2026-07-31", 0.04))  # new date: appended
+    log = append_log(path, _rows("r2", "2026-06-30", 0.02))  # same date re-run: replaced
+    assert len(log) == 1 and log["diff"].iloc[0] == 0.02 and log["run"].iloc[0] == "r2"
+    log = append_log(path, _rows("r3", "2026-06-30", 0.03, registration="fp2"))  # edited reg
+    log = append_log(path, _rows("r4", "2026-07-31", 0.04))  # new date: appended
     assert list(log["diff"]) == [0.02, 0.03, 0.04]
-    assert read_log(path)["diff"].tolist() == [0.02, 0.03, 0.04]
-    assert len(append_log(None, rows("r9", "2026-06-30", 0.5))) == 1
+    back = read_log(path)
+    assert back["diff"].tolist() == [0.02, 0.03, 0.04]
+    assert back["registration"].tolist() == ["fp1", "fp2", "fp1"]
+    assert back["n"].dtype == "Int64" and back["interim"].dtype == "boolean"
+    assert len(append_log(None, _rows("r9", "2026-06-30", 0.5))) == 1
     assert list(read_log(tmp_path / "none.csv").columns) == LOG_COLUMNS
+    assert not list(path.parent.glob("*.tmp"))  # the temporary file was moved over the log
+    assert (path.parent / "experiment_log.csv.lock").exists()
+
+
+def test_log_text_round_trips_and_is_quoted_against_formulas(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    hostile = ['=HYPERLINK("http://evil.example")', "'quoted", "-1 pts", "@x", "0123e45"]
+    for i, text in enumerate(hostile):
+        append_log(
+            path, _rows("r", f"2026-06-{10 + i}", 0.01, verdict=text, registration="0123e45")
+        )
+    raw = pd.read_csv(path, dtype="str")["verdict"].tolist()
+    assert raw[:4] == ['\'=HYPERLINK("http://evil.example")', "''quoted", "'-1 pts", "'@x"]
+    back = read_log(path)
+    assert back["verdict"].tolist() == hostile  # numbers-looking text stays text
+    assert back["registration"].tolist() == ["0123e45"] * 5
+    # re-appending the same key still replaces after the round trip
+    assert len(append_log(path, _rows("r", "2026-06-10", 0.9, registration="0123e45"))) == 5
+
+
+def test_merged_log_is_pure_with_append_logs_rule(tmp_path: Path) -> None:
+    old = pd.concat([_rows("r1", "2026-06-01", 0.1), _rows("r1", "2026-06-02", 0.2)])
+    new = pd.concat(
+        [_rows("r2", "2026-06-02", 0.3), _rows("r2", "2026-06-02", 0.3, variant="daily")]
+    )
+    got = merged_log(old, new)
+    assert got[["as_of", "variant", "diff"]].values.tolist() == [
+        ["2026-06-01", "weekly", 0.1],
+        ["2026-06-02", "weekly", 0.3],
+        ["2026-06-02", "daily", 0.3],
+    ]
+    assert list(tmp_path.iterdir()) == []
+    path = tmp_path / "log.csv"
+    append_log(path, old)
+    pd.testing.assert_frame_equal(append_log(path, new), got)
+    assert len(merged_log(read_log(None), new.iloc[:0])) == 0
+
+
+def test_read_log_rows_strips_one_formula_quote_and_sets_dtypes(tmp_path: Path) -> None:
+    csv = tmp_path / "experiment_log_rows.csv"
+    csv.write_text(
+        "experiment_id,run,as_of,registration,variant,n,n_control,diff,p_value,interim,verdict\n"
+        "'=exp,run-1,2026-06-30,00001234,'-weekly,120,118,-0.02,0.5,True,'@x won\n"
+        "'plain',run-1,2026-06-30,1e5,''x,7,,0.01,,False,ok\n"
+    )
+    rows = read_log_rows(csv)
+    assert list(rows.columns[: len(LOG_COLUMNS)]) == LOG_COLUMNS
+    assert rows["experiment_id"].tolist() == ["=exp", "'plain'"]
+    assert rows["variant"].tolist() == ["-weekly", "'x"]
+    assert rows["verdict"].tolist() == ["@x won", "ok"]
+    assert rows["registration"].tolist() == ["00001234", "1e5"]
+    assert rows["as_of"].tolist() == ["2026-06-30"] * 2
+    assert rows["n"].tolist() == [120, 7] and rows["n"].dtype == "Int64"
+    assert rows["n_control"].isna().tolist() == [False, True]
+    assert rows["diff"].tolist() == [-0.02, 0.01] and rows["diff"].dtype == "float64"
+    assert rows["interim"].tolist() == [True, False]
+
+
+_WRITER = """
+import sys
+import pandas as pd
+from leadnb.experiments import append_log
+path, worker = sys.argv[1], int(sys.argv[2])
+for i in range(40):
+    append_log(path, pd.DataFrame({"experiment_id": [f"exp-{worker}"], "run": ["r"],
+        "as_of": [f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}"], "registration": ["fp"],
+        "variant": ["v"], "diff": [worker + i / 100]}))
+"""
+
+
+def test_concurrent_appends_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "experiment_log.csv"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(w)], env=env)
+        for w in range(4)
+    ]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0, 0, 0]
+    log = read_log(path)
+    assert len(log) == 160
+    assert not log.duplicated(list(LOG_KEY)).any()
+    want = sorted(w + i / 100 for w in range(4) for i in range(40))
+    assert sorted(log["diff"]) == pytest.approx(want)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_append_log_without_fcntl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl raises ImportError
+    path = tmp_path / "log.csv"
+    append_log(path, _rows("r1", "2026-06-30", 0.1))
+    assert read_log(path)["diff"].tolist() == [0.1]
+
+
+def test_registration_fingerprint() -> None:
+    reg = Registration.from_dict(reg_dict())
+    fp = registration_fingerprint(reg)
+    assert len(fp) == 12 and int(fp, 16) >= 0
+    assert registration_fingerprint(Registration.from_dict(reg_dict())) == fp
+    assert registration_fingerprint(replace(reg, file="/elsewhere/exp-a.yaml")) == fp
+    for over in (
+        {"target_effect": 0.03},
+        {"decision_rule": "ship if p < 0.01"},
+        {"end": "2026-03-30"},
+        {"primary_metric": {"stage": "sql", "window_days": 31}},
+    ):
+        assert registration_fingerprint(Registration.from_dict(reg_dict(**over))) != fp
+
+
+def test_unregistered_experiments_are_named_with_the_fix() -> None:
+    asg = _asg()  # exp-a (registered) and exp-b (not)
+    assert unregistered(asg, ["exp-a"]) == ["exp-b"]
+    assert unregistered(asg, ["exp-a", "exp-b"]) == []
+    extra = pd.DataFrame(
+        {"lead_id": ["Z1", "Z2"], "experiment_id": ["exp-c", None], "variant": "x"}
+    ).assign(assigned_at=pd.Timestamp("2026-08-01"))
+    both = pd.concat([asg, extra], ignore_index=True)
+    assert unregistered(both, ["exp-a"]) == ["exp-b", "exp-c"]
+    # an experiment that starts after the analysis date is not in the data yet
+    assert unregistered(both, ["exp-a"], pd.Timestamp("2026-06-30")) == ["exp-b"]
+    assert unregistered(None, []) == []
+    assert unregistered_sentence(["exp-b", "exp-c"]) == (
+        "Experiment(s) in the data without a registration: exp-b, exp-c "
+        "(add params/experiments/<id>.yaml to read them out)"
+    )
+    assert unregistered_sentence([]) == ""
 
 
 def test_log_path_default_is_next_to_the_run_folders(tmp_path: Path) -> None:
@@ -241,7 +389,10 @@ def test_log_path_default_is_next_to_the_run_folders(tmp_path: Path) -> None:
 def test_describe_and_run_label(tmp_path: Path) -> None:
     reg = Registration.from_dict(reg_dict())
     text = describe(reg)
-    assert "**One variable changed:** cadence" in text
+    assert "One variable changed: cadence" in text
+    assert "*" not in text and "#" not in text  # plain text, not Markdown
+    assert text.splitlines()[0] == "Hypothesis: weekly beats monthly"
+    assert "Decision rule: ship if p < 0.05" in text
     assert "monthly 50%, weekly 50% (control: monthly)" in text
     assert "+2.0 percentage points" in text and "reached lost within 30 days" in text
     assert run_label("") == "interactive"
