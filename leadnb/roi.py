@@ -1484,14 +1484,21 @@ def holdout_interim(
     ends = at[known] + pd.Timedelta(days=holdout.window_days)
     open_ = ends >= asof.day_end(as_of)
     why = []
-    if open_.any():
+    n_open = int(open_.sum())
+    if n_open:
+        windows = (
+            "assignment's {}-day window is" if n_open == 1 else "assignments' {}-day windows are"
+        )
         why.append(
-            f"{int(open_.sum()):,} assignments' {holdout.window_days}-day windows are still open "
+            f"{n_open:,} {windows.format(holdout.window_days)} still open "
             f"(the last closes on {_d(_closed_from(ends.max()))})"
         )
     later = int((at.notna() & ~known).sum())
     if later:
-        why.append(f"assignment goes on after {_d(as_of)} ({later:,} later assignments)")
+        why.append(
+            f"assignment goes on after {_d(as_of)} "
+            f"({later:,} later assignment{'' if later == 1 else 's'})"
+        )
     return bool(why), "; ".join(why)
 
 

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import pytest
 
 from leadnb.plots import PALETTE, plain_log_axis, set_theme
 
@@ -30,3 +31,39 @@ def test_set_theme_uses_the_palette() -> None:
     colors = [to_hex(c["color"]) for c in matplotlib.rcParams["axes.prop_cycle"]]
     assert colors[: len(PALETTE)] == [c.lower() for c in PALETTE]
     assert matplotlib.rcParams["savefig.bbox"] == "tight"
+
+
+# --------------------------------------------------------------------------------------------
+# ROI charts on degenerate numbers
+
+
+def test_roi_interval_errors_never_negative() -> None:
+    import numpy as np
+
+    from leadnb.plots.roi import interval_errors
+
+    # a rate of 100% whose upper bound came out a hair below it, a missing rate, an inverted
+    # interval: lengths are clipped at 0 and missing ones are 0
+    err = interval_errors([1.0, np.nan, 0.5], [0.8, np.nan, 0.6], [1.0 - 1e-12, np.nan, 0.4])
+    assert err.tolist() == [[pytest.approx(0.2), 0.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_roi_conversion_chart_with_every_lead_converted() -> None:
+    import pandas as pd
+    from statsmodels.stats.proportion import proportion_confint
+
+    from leadnb.plots.roi import plot_conversion
+
+    lo, hi = proportion_confint(7, 7, method="wilson")  # every lead converted
+    rows = []
+    for period, (n_from, n_to) in (("before", (7, 7)), ("after", (0, 0))):
+        rate = n_to / n_from if n_from else float("nan")
+        low, high = (lo, hi) if n_from else (float("nan"), float("nan"))
+        rows.append(("mql", "sql", period, n_from, n_to, rate, low, min(high, rate - 1e-12)))
+    conv = pd.DataFrame(
+        rows,
+        columns=["from_stage", "to_stage", "period", "n_from", "n_to", "rate", "ci_low", "ci_high"],
+    )
+    fig = plot_conversion(conv)  # matplotlib refused negative xerr here before
+    assert fig.axes[0].get_title() == ""  # no period pair to compare: no claim in the title
+    plt.close(fig)

@@ -676,3 +676,291 @@ def test_plots_state_the_finding(sim) -> None:
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# --------------------------------------------------------------------------------------------
+# Not enough data: one sentence, and the run date from which the section appears. Every date
+# below is worked out by hand from the hand-built dataset (leads from 2025-01-01 00:00, nurture
+# from 2025-03-01, new_lead_days 30: the first lead turns old on 2025-01-31).
+
+
+def not_enough(call, *args, **kw) -> str:
+    with pytest.raises(NotEnoughData) as err:
+        call(*args, **kw)
+    return err.value.sentence()
+
+
+def effect_at(hand: pd.DataFrame, cfg: RoiConfig, as_of: str, **kw) -> str:
+    return not_enough(lambda: nurture_effect(old_lead_table(hand, cfg, pd.Timestamp(as_of), **kw)))
+
+
+def test_too_few_months_after_the_start_names_the_first_run_date(hand, hand_config) -> None:
+    # March is the only complete month after the start on 31 March and on 29 April; April is
+    # complete on its last day, 30 April, the first run with 2 months after the start
+    expected = (
+        "The before/after comparison needs 2 complete months after the nurture start (2025-03-01) "
+        "and has 1 (2025-03); it appears in the run of 2025-04-30 or later."
+    )
+    assert effect_at(hand, hand_config, "2025-03-31") == expected
+    assert effect_at(hand, hand_config, "2025-04-29") == expected
+    assert nurture_effect(old_lead_table(hand, hand_config, pd.Timestamp("2025-04-30"))).lift > 0
+    # on 1 March the start's own month is not complete: none after yet
+    assert effect_at(hand, hand_config, "2025-03-01").startswith(
+        "The before/after comparison needs 2 complete months after the nurture start "
+        "(2025-03-01) and has 0; it appears in the run of 2025-04-30 or later"
+    )
+    # a mid-month start leaves its month out: March 15 -> April and May -> 31 May
+    from dataclasses import replace
+
+    mid = replace(hand_config, nurture_start=pd.Timestamp("2025-03-15"))
+    assert effect_at(hand, mid, "2025-04-30").endswith(
+        "has 1 (2025-04); it appears in the run of 2025-05-31 or later."
+    )
+
+
+def test_analysis_date_before_the_start(hand, hand_config) -> None:
+    assert effect_at(hand, hand_config, "2025-02-20") == (
+        "The analysis date 2025-02-20 is before the nurture start (2025-03-01): the before/after "
+        "comparison needs 2 complete months after the start and has none; it appears in the run "
+        "of 2025-04-30 or later."
+    )
+
+
+def test_young_data_no_old_lead_yet(hand, hand_config) -> None:
+    from dataclasses import replace
+
+    # new_lead_days 60: the first lead turns old on 2 March; on 28 February no lead is old.
+    # With the start on 1 June, the before side has March..May: the comparison needs June and
+    # July after it, complete on 31 July.
+    june = replace(hand_config, nurture_start=pd.Timestamp("2025-06-01"))
+    assert effect_at(hand, june, "2025-02-28", new_lead_days=60) == (
+        "No lead is old yet on 2025-02-28 (a lead is old 60 days after it is created; the first "
+        "lead turns old on 2025-03-02), so there is no before/after comparison; it appears in the "
+        "run of 2025-07-31 or later."
+    )
+    # with the start on 1 March, no complete month before it can hold an old lead: never
+    assert effect_at(hand, hand_config, "2025-02-28", new_lead_days=60).endswith(
+        "it cannot appear with this start date: the first lead turned old on 2025-03-02, so "
+        "roi.nurture_start must be 2025-05-01 or later (or load earlier history)."
+    )
+
+
+def test_no_complete_month_yet(hand, hand_costs, hand_config) -> None:
+    expected = (
+        "No calendar month is complete on 2025-01-15 (the first lead was created on 2025-01-01); "
+        "the monthly figures appear in the run of 2025-01-31 or later."
+    )
+    as_of = pd.Timestamp("2025-01-15")
+    assert not_enough(monthly_roi, hand, hand_costs, hand_config, as_of) == expected
+    assert not_enough(old_lead_table, hand, hand_config, as_of) == expected
+    assert len(monthly_roi(hand, hand_costs, hand_config, pd.Timestamp("2025-01-31"))) == 1
+    before_any = not_enough(monthly_roi, hand, hand_costs, hand_config, pd.Timestamp("2024-12-31"))
+    assert before_any.startswith("No lead was created by the analysis date 2024-12-31")
+    assert before_any.endswith("appear in the run of 2025-01-31 or later.")
+
+
+def test_comparison_date_and_the_never_case() -> None:
+    from leadnb.roi import comparison_date, comparison_missing, run_date_for
+
+    assert run_date_for(pd.Timestamp("2024-02-01")) == pd.Timestamp("2024-02-29")
+    first = pd.Timestamp("2025-01-01 10:00")  # old from 31 January: January has an old lead
+    assert comparison_date(first, pd.Timestamp("2025-03-01")) == pd.Timestamp("2025-04-30")
+    assert comparison_date(first, pd.Timestamp("2025-02-28")) is None  # only January before
+    assert comparison_date(first, pd.Timestamp("2025-03-02")) == pd.Timestamp("2025-05-31")
+    # before months missing although the start is late enough: leads qualified while new
+    s = comparison_missing(
+        0,
+        2,
+        nurture_start=pd.Timestamp("2025-03-01"),
+        as_of=pd.Timestamp("2025-04-30"),
+        new_lead_days=30,
+        first_created=first,
+    ).sentence()
+    assert s.endswith(
+        "has 0: leads qualified before they turned old; it cannot appear with this "
+        "start date and stage history."
+    )
+
+
+def test_no_old_lead_sqls(hand, hand_config) -> None:
+    old = old_lead_table(hand, hand_config, AS_OF)
+    s = not_enough(nurture_effect, old.assign(sql_old=[0.0, 0.0, 1.0, 1.0]))
+    assert s.startswith(
+        "Old leads had no SQLs in the 2 complete months before the nurture start (2025-03-01)"
+    )
+    s = not_enough(nurture_effect, old.assign(sql_old=[0.0, 1.0, 0.0, 0.0]))
+    assert s.startswith(
+        "Old leads have no SQLs in the 2 complete months after the nurture start (2025-03-01)"
+    )
+
+
+def test_conversion_rates_wait_for_a_closed_window(hand, hand_config) -> None:
+    # window 30 days; E (created 1 March) is the first lead since the start; its window closes
+    # on 31 March, so it counts from the run of 1 April (created_at < as_of - 30 days)
+    s = not_enough(conversion_before_after, hand, hand_config, pd.Timestamp("2025-03-31"))
+    assert s == (
+        "No lead created since the nurture start (2025-03-01) has had its 30-day window close by "
+        "2025-03-31; the conversion rates appear in the run of 2025-04-01 or later."
+    )
+    c = conversion_before_after(hand, hand_config, pd.Timestamp("2025-04-01"))
+    assert c.loc[c["period"] == "after", "n_from"].max() == 1
+    from dataclasses import replace
+
+    s = not_enough(
+        conversion_before_after, hand, replace(hand_config, conversion_window_days=90), AS_OF
+    )
+    assert s.startswith(
+        "No lead was created at least 90 days (roi.conversion_window_days) before the nurture "
+        "start (2025-03-01)"
+    )
+    assert "cannot appear with this start date" in s
+
+
+def test_sql_value_waits_for_matured_opportunities(hand, hand_config) -> None:
+    from dataclasses import replace
+
+    # A: SQL 10 January, opportunity 20 January; with a 30-day window the SQL is judged from
+    # the run of 9 February (SQL on or before as_of - 30 days)
+    s = not_enough(sql_value, hand, hand_config, pd.Timestamp("2025-02-05"))
+    assert s.startswith("No SQL reached by 2025-01-06 (old enough to judge")
+    assert s.endswith("it appears in the run of 2025-02-09 or later.")
+    assert sql_value(hand, hand_config, pd.Timestamp("2025-02-09")).n_sql == 1
+    # the measured win rate waits for A's opportunity (20 January) to be 30 days old
+    measured = replace(hand_config, win_rate=None)
+    s = not_enough(sql_value, hand, measured, pd.Timestamp("2025-02-18"))
+    assert s.endswith(
+        "it appears in the run of 2025-02-19 or later, or set roi.win_rate in the params file."
+    )
+    assert sql_value(hand, measured, pd.Timestamp("2025-02-19")).n_opportunity == 1
+
+
+def test_roi_without_nurture_spend_or_costs(hand, hand_costs, hand_config) -> None:
+    e = nurture_effect(old_lead_table(hand, hand_config, AS_OF))
+    v = sql_value(hand, hand_config, AS_OF)
+    no_nurture = hand_costs.loc[hand_costs["program"] != "nurture"]
+    m = monthly_roi(hand, no_nurture, hand_config, AS_OF)
+    assert not_enough(nurture_roi, e, m, v, hand_config).startswith(
+        "The ROI needs the nurture spend of the 2 complete months after the start, and the costs "
+        "table has none with program 'nurture'"
+    )
+    m = monthly_roi(hand, None, hand_config, AS_OF)
+    assert not_enough(nurture_roi, e, m, v, hand_config).startswith(
+        "The ROI needs the nurture spend after the start, and no costs table is loaded"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Holdout: not enough data, and the interim label
+
+
+def holdout_case(*, late: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """10 control and 10 treated leads assigned on 10 January 2026 (control: 1 SQL within 30
+    days; treated: 4), optionally with one more treated lead assigned on 20 June."""
+    n = 10
+    assigned = pd.Timestamp("2026-01-10")
+    ids = [f"c{i}" for i in range(n)] + [f"t{i}" for i in range(n)]
+    sql = [assigned + pd.Timedelta(days=5)] + [pd.NaT] * (n - 1)
+    sql += [assigned + pd.Timedelta(days=d) for d in (1, 10, 20, 30)] + [pd.NaT] * (n - 4)
+    variants = ["holdout"] * n + ["nurture"] * n
+    dates = [assigned] * (2 * n)
+    if late:
+        ids, sql, variants = ids + ["late"], sql + [pd.NaT], variants + ["nurture"]
+        dates = dates + [pd.Timestamp("2026-06-20")]
+    sd = pd.DataFrame(
+        {"lead_id": pd.Series(ids, dtype="str"), "sql_at": pd.Series(sql, dtype="datetime64[us]")}
+    )
+    sd["created_at"] = pd.Timestamp("2025-06-01")
+    sd["created_at"] = sd["created_at"].astype("datetime64[us]")
+    asg = pd.DataFrame(
+        {
+            "lead_id": pd.Series(ids, dtype="str"),
+            "experiment_id": "nurture-holdout",
+            "variant": pd.Series(variants, dtype="str"),
+            "assigned_at": pd.Series(dates, dtype="datetime64[us]"),
+        }
+    )
+    return sd, asg
+
+
+HOLDOUT = HoldoutConfig("nurture-holdout", "holdout", window_days=30, cost_per_treated_lead=3.0)
+
+
+def test_holdout_not_enough_data() -> None:
+    sd, asg = holdout_case()
+    # before the first assignment, and before the first window (10 Jan + 30 days) closes
+    s = not_enough(holdout_incremental, sd, asg, HOLDOUT, pd.Timestamp("2026-01-05"))
+    assert s == (
+        "Experiment 'nurture-holdout' has not assigned leads to both arms by 2026-01-05 (its "
+        "first assignment is dated 2026-01-10); it appears in the run of 2026-02-09 or later."
+    )
+    s = not_enough(holdout_incremental, sd, asg, HOLDOUT, pd.Timestamp("2026-02-08"))
+    assert s == (
+        "No 30-day window of arm 'holdout' of experiment 'nurture-holdout' has closed by "
+        "2026-02-08; the holdout result needs one in each arm; it appears in the run of "
+        "2026-02-09 or later."
+    )
+    assert holdout_incremental(sd, asg, HOLDOUT, pd.Timestamp("2026-02-09")).n_control == 10
+    # one arm only
+    one = asg.loc[asg["variant"] == "holdout"]
+    s = not_enough(holdout_incremental, sd, one, HOLDOUT, pd.Timestamp("2026-06-30"))
+    assert s.startswith("Experiment 'nurture-holdout' has one arm only (holdout)")
+
+
+def registration(**kw):
+    from leadnb.experiments import Registration
+
+    d = {
+        "id": "nurture-holdout",
+        "hypothesis": "nurturing old leads makes more of them qualify",
+        "variable": "nurture e-mails",
+        "control": "holdout",
+        "variants": ["nurture"],
+        "primary_metric": {"stage": "sql", "window_days": 30},
+        "target_effect": 0.1,
+        "start": "2026-01-10",
+    }
+    return Registration.from_dict({**d, **kw})
+
+
+def test_holdout_interim_without_a_registration() -> None:
+    sd, asg = holdout_case()
+    # the late lead's window (20 June + 30 days) is open on 30 June: interim
+    h = holdout_incremental(sd, asg, HOLDOUT, pd.Timestamp("2026-06-30"))
+    assert h.interim and h.label.startswith("randomised holdout, interim")
+    assert h.interim_reason == (
+        "1 assignment's 30-day window is still open (the last closes on 2026-07-20)"
+    )
+    assert roi_metrics(holdout=h)["holdout_interim"] is True
+    # on 1 March the late lead is not assigned yet: assignment goes on after the analysis date
+    h = holdout_incremental(sd, asg, HOLDOUT, pd.Timestamp("2026-03-01"))
+    assert (
+        h.interim and h.interim_reason == "assignment goes on after 2026-03-01 (1 later assignment)"
+    )
+    # every window closed and nothing assigned later: final
+    sd, asg = holdout_case(late=False)
+    h = holdout_incremental(sd, asg, HOLDOUT, pd.Timestamp("2026-03-01"))
+    assert (h.interim, h.interim_reason) == (False, "")
+    assert h.label == "randomised holdout: preferred measure"
+    assert roi_metrics(holdout=h)["holdout_interim"] is False
+
+
+def test_holdout_interim_follows_the_ab_readout_with_a_registration() -> None:
+    from leadnb.abtest import readout
+
+    sd, asg = holdout_case()
+    cases = [
+        # enrolment open until 31 July: interim, as the A/B readout says
+        (registration(end="2026-07-31"), "enrolment runs to 2026-07-31"),
+        # enrolment over, but the holdout arm has 10 of its planned 11
+        (registration(end="2026-06-25", planned_n_per_arm=11), "below planned n (holdout 10 of 11"),
+        # enrolment over and the planned n reached: final, although the late window is open
+        (registration(end="2026-06-25", planned_n_per_arm=10), ""),
+    ]
+    as_of = pd.Timestamp("2026-06-30")
+    for reg, why in cases:
+        h = holdout_incremental(sd, asg, HOLDOUT, as_of, registration=reg)
+        ab = readout(reg, asg, sd, as_of)
+        assert h.interim == ab.interim == bool(why)
+        assert h.interim_reason.startswith(why)
+        if why:
+            assert f"interim look ({h.interim_reason})" in ab.verdict
