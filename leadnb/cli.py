@@ -13,6 +13,7 @@ Everything printed has URL passwords from the environment masked.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,19 +120,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 2 if report.errors else 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from leadnb import runner
 
     names = [n.strip() for n in args.notebooks.split(",") if n.strip()] if args.notebooks else None
-    result = runner.run(
-        args.params,
-        notebooks=names,
-        out=args.out,
-        as_of=args.as_of,
-        jobs=args.jobs,
-        fail_fast=args.fail_fast,
-        notebook_dir=args.notebook_dir,
-    )
+    # a scheduler's SIGTERM (timeout, shutdown) ends the run as Ctrl-C does: workers and their
+    # kernels are stopped and the temporary run folder is removed
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        result = runner.run(
+            args.params,
+            notebooks=names,
+            out=args.out,
+            as_of=args.as_of,
+            jobs=args.jobs,
+            fail_fast=args.fail_fast,
+            notebook_dir=args.notebook_dir,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(f"Run {result.run_id}: {result.status}")
     for res in result.notebooks:
         if res.status != "success":

@@ -207,3 +207,20 @@ def test_sample_defaults_come_from_the_sample_module(
     monkeypatch.setitem(sys.modules, "leadnb.sample", mod)
     assert cli.main(["sample", "--out", str(tmp_path)]) == 0
     assert seen == {"fmt": "csv"}
+
+
+def test_sigterm_ends_a_run_as_ctrl_c_does(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import os
+    import signal
+    import time
+
+    def fake_run(params: Path, **kwargs: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this
+        raise AssertionError("not interrupted")
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    before = signal.getsignal(signal.SIGTERM)
+    assert cli.main(["run", "p.yaml"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) == before  # restored after the run

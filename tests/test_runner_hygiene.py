@@ -432,6 +432,24 @@ def test_disk_full_keeps_the_previous_run_and_latest(
     assert (out / "index.html").read_text() == index
 
 
+def test_interrupted_run_removes_its_temporary_folder(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert fake_run(project, out)[0] == 0
+    before = sorted(p.name for p in out.iterdir())
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "execute_all", interrupted)
+        code, _, stderr = run_cli(
+            ["run", str(project), "--out", str(out)]
+            + ["--notebook-dir", str(project.parent / "nbs")]
+        )
+    assert code == 130 and "interrupted" in stderr
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
 def test_stale_temporary_folders_are_removed(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
