@@ -75,7 +75,7 @@ def competitor_mask(
     tags = _norm(competitor_tags)
     if tags and "tags" in leads.columns:
         split = leads["tags"].astype("str").str.casefold().str.split(";").reset_index(drop=True)
-        ex = split.explode().str.strip()
+        ex = split.explode().astype("str").str.strip()  # all-missing tags explode to floats
         has = ex.isin(tags).fillna(False).groupby(level=0).any()
         has = has.reindex(pd.RangeIndex(len(leads)), fill_value=False)
         hit = hit | has.to_numpy(dtype=bool)

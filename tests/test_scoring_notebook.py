@@ -280,3 +280,121 @@ def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> Non
     high = ~comp & (fast_sql | fast_ask)
     assert seg["high_intent"][0] == high.sum()
     assert seg["high_intent"][2] == pytest.approx(conv[high].mean(), abs=0.0005)
+
+
+# ------------------------------------------------------------------ real dates, degenerate shapes
+# Each test runs the notebook once through the scheduler's path (leadnb.runner.run) on a small
+# sample changed with pandas, and checks exit 0 and the one sentence of each skipped section.
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from leadnb import cli
+
+    out = tmp_path_factory.mktemp("scoring_sample") / "s"
+    assert cli.main(["sample", "--out", str(out), "--leads", "400", "--seed", "11"]) == 0
+    return out
+
+
+def _run(params: Path, out: Path, as_of: str | None = None) -> tuple[str, dict]:
+    """Run the notebook alone; return the text it printed and its metrics (exit 0 asserted)."""
+    import json
+
+    from leadnb import runner
+
+    result = runner.run(params, notebooks=["scoring_calibration"], out=out, as_of=as_of)
+    folder = result.run_dir / "scoring_calibration"
+    executed = nbformat.read(folder / "scoring_calibration.ipynb", as_version=4)
+    text = "".join(
+        o.get("text", "")
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
+    assert result.exit_code == 0, text[-3000:]
+    return text, json.loads((folder / "metrics.json").read_text())
+
+
+def _variant(
+    sample: Path, name: str, *, leads: pd.DataFrame, drop: tuple[str, ...] = (), **changes: object
+) -> Path:
+    """A copy of the sample's params (in the sample folder) with its own leads table."""
+    raw = yaml.safe_load((sample / "params.yaml").read_text())
+    leads.to_csv(sample / f"leads_{name}.csv", index=False)
+    raw["data"]["leads"]["source"] = f"leads_{name}.csv"
+    for table in drop:
+        raw["data"].pop(table)
+    for key, value in changes.items():
+        raw[key] = value
+    path = sample / f"params_{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def test_sample_params_run_as_written(sample_dir: Path, tmp_path: Path) -> None:
+    # `leadnb sample --out D` then `leadnb run D/params.yaml`: the ABM list is the sample's own
+    text, metrics = _run(sample_dir / "params.yaml", tmp_path)
+    n_abm = len(pd.read_csv(sample_dir / "abm_accounts.csv"))
+    assert f"{n_abm:,} ABM accounts" in text
+    assert metrics["n_leads"] == 400 and metrics["auc"] is not None
+
+
+def test_first_week_of_data_says_when_the_calibration_appears(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    leads = pd.read_csv(sample_dir / "leads.csv", dtype=str)
+    first = pd.to_datetime(leads["created_at"]).min().normalize()
+    as_of = first + pd.Timedelta(days=3)
+    text, metrics = _run(sample_dir / "params.yaml", tmp_path, as_of=f"{as_of:%Y-%m-%d}")
+    ready = first + pd.Timedelta(days=7)
+    expected = (
+        "Not computed (Does the score predict conversion?): No lead is old enough to be scored "
+        f"7 days after creation yet; it appears in the run of {ready:%Y-%m-%d} or later."
+    )
+    assert expected in text
+    assert "Not computed (An MQL threshold from SDR capacity): No lead is old enough" in text
+    created = pd.to_datetime(leads["created_at"])
+    assert metrics["n_leads"] == int((created < as_of + pd.Timedelta(days=1)).sum())  # no future
+    assert metrics["auc"] is None and metrics["recommended_threshold"] is None
+
+
+def test_no_created_at_account_industry_or_email(sample_dir: Path, tmp_path: Path) -> None:
+    leads = pd.read_csv(sample_dir / "leads.csv", dtype=str)
+    rules = yaml.safe_load((sample_dir / "scoring_rules.yaml").read_text())
+    rules["rules"] = [r for r in rules["rules"] if r["when"].get("field") != "industry"]
+    params = _variant(
+        sample_dir, "bare", leads=leads.drop(columns=["created_at", "account_id", "industry", "email"]),
+        scoring={"rules": rules["rules"], "categories": rules["categories"]},
+    )  # fmt: skip
+    text, metrics = _run(params, tmp_path)
+    assert "Leads have no created_at: each lead is scored when it became MQL" in text
+    assert (
+        "Not computed (An MQL threshold from SDR capacity): The weekly workload of a threshold "
+        "needs the leads' creation dates, and leads has no created_at" in text
+    )
+    assert "Competitor e-mail domains are not checked: leads has no email column" in text
+    assert (
+        "Not computed (The high-quality list for SDRs): The target profile (target industries or "
+        "ABM accounts) cannot be matched: leads has no industry column and no account_id column"
+        in text
+    )
+    assert metrics["decision"] == "at_mql" and metrics["high_quality_leads"] is None
+
+
+def test_every_lead_converted_without_stages_or_events(sample_dir: Path, tmp_path: Path) -> None:
+    leads = pd.read_csv(sample_dir / "leads.csv", dtype=str).assign(converted="1")
+    section = {"abm_accounts_file": "abm_accounts.csv", "n_bands": 2}
+    params = _variant(
+        sample_dir, "all", leads=leads, drop=("stages", "events"), scoring_calibration=section
+    )
+    text, metrics = _run(params, tmp_path)
+    assert (
+        "Not computed (Does the score predict conversion?): There is no lead that did not convert "
+        "to compare with: all 400 leads scored on the analysis date reached sql" in text
+    )
+    assert (
+        "Not computed (AUC by the moment the score is taken): Comparing moments needs a stage "
+        "history, and there is none" in text
+    )
+    assert metrics["conversion_rate"] == 1.0 and metrics["auc"] is None

@@ -340,3 +340,10 @@ def test_segments_with_no_leads_or_one_score_say_so():
     summary = segment_summary(s, flat, y)  # no conversions at all: rates 0, shares undefined
     assert summary["rate"].eq(0).all() and summary["share_of_conversions"].isna().all()
     assert score_edges(pd.Series([0.0, 10.0, 20.0]), n_bands=2).tolist() == [0.0, 10.0, 20.0]
+
+
+def test_competitor_mask_when_no_lead_has_tags():
+    # an early analysis date: the few leads created so far have no tags at all
+    lf = leads().assign(tags=pd.Series([pd.NA] * 8, dtype="str"))
+    hit = competitor_mask(lf, None, as_of=AS_OF, competitor_domains=["rivalcrm.example"])
+    assert hit[hit].index.tolist() == ["a"]
