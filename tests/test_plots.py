@@ -67,3 +67,44 @@ def test_roi_conversion_chart_with_every_lead_converted() -> None:
     fig = plot_conversion(conv)  # matplotlib refused negative xerr here before
     assert fig.axes[0].get_title() == ""  # no period pair to compare: no claim in the title
     plt.close(fig)
+
+
+def test_scoring_charts_draw_degenerate_tables() -> None:
+    # NaN or inverted intervals, undefined recall, no bands: each chart draws and says so
+    import numpy as np
+    import pandas as pd
+
+    from leadnb.plots import scoring as sp
+
+    nan = np.nan
+    segments = pd.DataFrame(
+        {"segment": ["competitor", "other"], "n": [3, 5], "mean_score": [10.0, 2.0],
+         "rate": [0.5, 0.0], "ci_low": [0.6, nan], "ci_high": [0.4, nan], "conversions": [1, 0]}
+    )  # fmt: skip
+    bands = pd.DataFrame(
+        {"band": [1], "score_min": [1.0], "score_max": [2.0], "n": [3], "rate": [0.5],
+         "ci_low": [0.7], "ci_high": [nan]}
+    )  # fmt: skip
+    lift = pd.DataFrame(
+        {"rule": ["a"], "points": [1.0], "n_with": [1], "lift": [nan], "ci_low": [nan],
+         "ci_high": [nan], "too_rare": [False]}
+    )  # fmt: skip
+    sweep = pd.DataFrame(
+        {"threshold": [1.0, 2.0], "leads_above": [2, 1], "precision": [nan, nan],
+         "precision_ci_low": [nan, nan], "precision_ci_high": [nan, nan], "recall": [nan, nan],
+         "weekly_workload": [2.0, 1.0]}
+    )  # fmt: skip
+    empty = pd.DataFrame(columns=["segment", "band", "score_min", "score_max", "n", "rate"])
+    figs = [
+        sp.plot_score_vs_conversion_by_segment(segments),
+        sp.plot_score_bands(bands, nan),
+        sp.plot_rule_lift(lift),
+        sp.plot_threshold_sweep(sweep, 5, 1.0),
+        sp.plot_segment_bands(empty),
+    ]
+    titles = [f.axes[0].get_title(loc="left") for f in figs]
+    for fig in figs:
+        fig.canvas.draw()  # the error bars are clipped, not rejected
+        plt.close(fig)
+    assert titles[2] == "Every rule fires too rarely to judge"
+    assert "n/a of conversions" in titles[3] and titles[4] == "No leads to show"
