@@ -1342,6 +1342,7 @@ class RunLog:
         self.secrets = tuple(secrets)
         self.lines: list[str] = []
         self.path: Path | None = None
+        self.strict = True  # a failed write raises (while the run is being written)
 
     def __call__(self, line: str) -> None:
         line = mask_text(line, self.secrets)
@@ -1353,8 +1354,12 @@ class RunLog:
         text = mask_text(text, self.secrets)
         self.lines.append(text)
         if self.path is not None:
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            try:
+                with self.path.open("a", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
+            except OSError:
+                if self.strict:
+                    raise
 
     def attach(self, path: Path) -> None:
         """Write the lines so far to ``path`` and append later ones there."""
@@ -1440,7 +1445,7 @@ def run(
                 )
             ) from None
         raise
-    log.path = final_dir / RUN_LOG
+    log.path, log.strict = final_dir / RUN_LOG, False  # published: a later line is best effort
     status = manifest["status"]
     complete = set(config.NOTEBOOKS) <= set(plan.notebooks)
     exit_code = 0 if status == "success" else 1
@@ -1481,6 +1486,8 @@ def run(
         log(
             f"latest not moved: a run of {', '.join(plan.notebooks)} is not the complete report set"
         )
+    elif not moved and exit_code == 0:
+        log(f"latest not moved: it shows {latest_run_id(out_root)}, of a later analysis date")
     return RunResult(
         run_id=run_id,
         run_dir=final_dir,

@@ -287,8 +287,9 @@ def test_latest_moves_only_for_a_complete_successful_run(project: Path, tmp_path
     assert code == 0 and runner.latest_run_id(out) == full
     code, _, _ = fake_run(project, out, fail=["cohort_conversion"])  # all four, one fails
     assert code == 1 and runner.latest_run_id(out) == full
-    code, _, _ = fake_run(project, out, as_of="2026-03-31")  # a complete backfill
+    code, _, stderr = fake_run(project, out, as_of="2026-03-31")  # a complete backfill
     assert code == 0 and runner.latest_run_id(out) == full
+    assert f"latest not moved: it shows {full}, of a later analysis date" in stderr
     assert len(published(out)) == 5
     index = (out / "index.html").read_text()
     assert all(d.name in index for d in published(out))
