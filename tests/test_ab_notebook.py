@@ -180,9 +180,11 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     text = _golden_text()
     assert text, "run the notebook and keep its golden outputs (python -m leadnb.goldens notebooks)"
     # design calculator: statsmodels' sample size and the inflow counted by hand
+    # (the weeks up to the end of the as_of day: midnight after it, exclusive)
     leads = ctx.tables["leads"]
-    start = ctx.as_of - pd.Timedelta(weeks=sec["inflow_weeks"])
-    inflow = ((leads["created_at"] > start) & (leads["created_at"] <= ctx.as_of)).sum() / sec[
+    end = ctx.as_of.normalize() + pd.Timedelta(days=1)
+    start = end - pd.Timedelta(weeks=sec["inflow_weeks"])
+    inflow = ((leads["created_at"] >= start) & (leads["created_at"] < end)).sum() / sec[
         "inflow_weeks"
     ]
     n = int(np.ceil(samplesize_proportions_2indep_onetail(
@@ -205,3 +207,109 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     lo, hi = confint_proportions_2indep(x_v, n_v, x_c, n_c, method="newcomb")
     assert nums[4:7] == pytest.approx([x_v / n_v - x_c / n_c, lo, hi], abs=5e-5)
     assert nums[7] == pytest.approx(proportions_ztest([x_v, x_c], [n_v, n_c])[1], rel=1e-3)
+
+
+# ------------------------------------------------------------------ real dates, degenerate shapes
+# Each test runs the notebook once through the scheduler's path (leadnb.runner.run) on a small
+# sample changed with pandas, and checks exit 0 and the one sentence the report prints.
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from leadnb import cli
+
+    out = tmp_path_factory.mktemp("ab_sample") / "s"
+    assert cli.main(["sample", "--out", str(out), "--leads", "400", "--seed", "11"]) == 0
+    return out
+
+
+def _variant(sample: Path, name: str, assignments: pd.DataFrame) -> Path:
+    """A copy of the sample's params (in the sample folder) with its own assignments table."""
+    raw = yaml.safe_load((sample / "params.yaml").read_text())
+    assignments.to_csv(sample / f"assignments_{name}.csv", index=False)
+    raw["data"]["assignments"]["source"] = f"assignments_{name}.csv"
+    path = sample / f"params_{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def _run(params: Path, out: Path, as_of: str | None = None) -> tuple[str, Path, Any]:
+    """Run the notebook alone: the text it printed, its folder, the executed notebook (exit 0)."""
+    from leadnb import runner
+
+    result = runner.run(params, notebooks=["ab_testing"], out=out, as_of=as_of)
+    folder = result.run_dir / "ab_testing"
+    executed = nbformat.read(folder / "ab_testing.ipynb", as_version=4)
+    text = "".join(
+        o.get("text", "")
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
+    assert result.exit_code == 0, text[-3000:]
+    # user text (ids, names, hypothesis, verdicts) is never rendered as Markdown
+    for c in executed.cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            assert "text/markdown" not in o.get("data", {})
+    return text, folder, executed
+
+
+def _assignments(sample: Path) -> pd.DataFrame:
+    return pd.read_csv(sample / "assignments.csv")
+
+
+def test_one_arm_in_the_data_names_the_arm(sample_dir: Path, tmp_path: Path) -> None:
+    asg = _assignments(sample_dir)
+    params = _variant(sample_dir, "one_arm", asg[asg["variant"] == "monthly_newsletter"])
+    text, folder, _ = _run(params, tmp_path / "out")
+    verdict = next(ln for ln in text.splitlines() if ln.startswith("Verdict: "))
+    assert verdict.startswith(
+        "Verdict: No readout for weekly_digest vs monthly_newsletter: the arm weekly_digest has "
+        "no leads"
+    )
+    assert "window" not in verdict.split(";")[0]
+    results = pd.read_csv(folder / "ab_results.csv")
+    prim = results[results["role"] == "primary"].set_index("variant")
+    assert prim.loc["weekly_digest", "n_enrolled"] == 0
+    assert prim.loc["monthly_newsletter", "n"] == (asg["variant"] == "monthly_newsletter").sum()
+    assert (folder / "figures").is_dir()
+
+
+def test_during_enrolment_no_window_closed_yet(sample_dir: Path, tmp_path: Path) -> None:
+    from leadnb import experiments
+
+    asg = _assignments(sample_dir)
+    first = pd.to_datetime(asg["assigned_at"]).min().normalize()
+    as_of = first + pd.Timedelta(days=12)
+    text, folder, _ = _run(sample_dir / "params.yaml", tmp_path / "out", f"{as_of:%Y-%m-%d}")
+    closes = first + pd.Timedelta(days=30)
+    assert (
+        "no lead's 30-day window has closed yet (the first closes on "
+        f"{closes:%Y-%m-%d}); caveats: interim look" in text
+    )
+    # this run's log rows are saved for the runner (which appends them when it publishes)
+    rows = experiments.read_log_rows(folder / "experiment_log_rows.csv")
+    assert rows["as_of"].tolist() == [f"{as_of:%Y-%m-%d}"]
+    assert rows["registration"].str.fullmatch(r"[0-9a-f]{12}").all()
+    assert rows["interim"].tolist() == [True] and rows["n"].tolist() == [0]
+    shown = experiments.read_log_rows(folder / "experiment_log.csv")
+    assert len(shown) >= 1 and f"{as_of:%Y-%m-%d}" in shown["as_of"].tolist()
+
+
+def test_unregistered_experiments_are_named(sample_dir: Path, tmp_path: Path) -> None:
+    asg = _assignments(sample_dir)
+    odd = asg.index % 2 == 1
+    asg["experiment_id"] = np.where(odd, "exp-y", "exp-x")
+    params = _variant(sample_dir, "unregistered", asg)
+    text, folder, _ = _run(params, tmp_path / "out")
+    assert (
+        "Experiment(s) in the data without a registration: exp-x, exp-y "
+        "(add params/experiments/<id>.yaml to read them out)"
+    ) in text
+    assert (
+        f"Not computed (Readout of {EXPERIMENT}): Experiment {EXPERIMENT} has no leads in the "
+        "assignments table; "
+    ) in text
+    assert "0 of 1 registered experiment(s) read out" in text
+    assert pd.read_csv(folder / "ab_results.csv").empty
