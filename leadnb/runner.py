@@ -1266,12 +1266,7 @@ def move_latest(out: Path, run_id: str) -> None:
         except OSError:
             tmp.unlink(missing_ok=True)
             raise
-    target = f"{run_id}/index.html"
-    report.write_text_atomic(
-        out / "latest.html",
-        f'<!DOCTYPE html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={target}">'
-        f'<title>Latest leadnb run</title><a href="{target}">Latest run: {run_id}</a>\n',
-    )
+    report.write_text_atomic(out / "latest.html", report.render_latest_redirect(run_id))
 
 
 def _recency(manifest: Mapping[str, Any]) -> tuple[str, str]:
