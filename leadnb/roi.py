@@ -578,7 +578,8 @@ def _month_edges(start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DatetimeIndex:
 
 
 def _d(ts: pd.Timestamp) -> str:
-    return f"{ts:%Y-%m-%d}"
+    """A date for a sentence (``"an unknown date"`` when missing)."""
+    return "an unknown date" if pd.isna(ts) else f"{pd.Timestamp(ts):%Y-%m-%d}"
 
 
 def _month_start(ts: pd.Timestamp) -> pd.Timestamp:
@@ -1576,9 +1577,13 @@ def holdout_incremental(
         )
     if x.empty or len(set(variants) & {holdout.control_variant, treat}) < 2:
         first = every["assigned_at"].min()
+        dated = (
+            "no assignment has an assigned_at date"
+            if pd.isna(first)
+            else f"its first assignment is dated {_d(first)}"
+        )
         raise NotEnoughData(
-            f"experiment {eid!r} has not assigned leads to both arms by {_d(as_of)} (its first "
-            f"assignment is dated {_d(first)})",
+            f"experiment {eid!r} has not assigned leads to both arms by {_d(as_of)} ({dated})",
             ready(every.loc[every["variant"].isin([holdout.control_variant, treat])]),
         )
     x = x.merge(stage_dates[["lead_id", q]], on="lead_id", how="left")
