@@ -300,11 +300,11 @@ def outcomes_from_stages(
 def outcomes_from_column(assignments: pd.DataFrame, column: str) -> pd.DataFrame:
     """Per assignment: a precomputed 0/1 ``column``; NaN means not known yet (immature)."""
     if column not in assignments.columns:
-        raise DataError(
-            f"the registered outcome column {column!r} is not in the assignments table",
+        raise NotEnoughData(
+            f"the registered outcome column {column} is not in the assignments table",
+            f"add a 0/1 {column} column to the assignments, or register a stage metric",
             table="assignments",
             column=column,
-            fix=f"add a 0/1 {column} column to the assignments, or register a stage metric",
         )
     df = assignments.copy()
     y = pd.to_numeric(df[column], errors="coerce").astype(float)
@@ -332,10 +332,10 @@ def metric_outcomes(
         return outcomes_from_column(assignments, metric.outcome)
     if wide is None:
         raise NotEnoughData(
-            f"the metric '{metric.label}' needs stage dates, and the params file configures "
-            "no stages table (nor stage date columns on the leads)",
-            "add data.stages to the params file, or register a 0/1 outcome column on the "
-            "assignments as primary_metric: {outcome: outcome}",
+            f"the metric '{metric.label}' needs stage dates (a stages table or stage date "
+            "columns, and the leads' created_at), and the data has none",
+            "add data.stages (and leads.created_at) to the params file, or register a 0/1 "
+            "outcome column on the assignments as primary_metric: {outcome: outcome}",
         )
     return outcomes_from_stages(
         assignments, wide, metric.stage or "", metric.window_days or 0, as_of

@@ -311,6 +311,38 @@ def design_row(
     }
 
 
+def inflow_text(inflow_per_week: float, weeks: int) -> str:
+    """The inflow line of the calculator: ``New leads a week (last 12 weeks): 294.8``.
+
+    NaN (a leads table without ``created_at``) says so instead of printing ``nan``.
+    """
+    if isinstance(inflow_per_week, int | float) and math.isfinite(inflow_per_week):
+        return f"New leads a week (last {weeks} weeks): {inflow_per_week:,.1f}"
+    return (
+        f"New leads a week (last {weeks} weeks): not known, the leads table has no created_at "
+        "(map the lead creation date onto created_at to plan calendar time)"
+    )
+
+
+def calendar_text(row: Mapping[str, object]) -> str:
+    """The calendar line of a :func:`design_row`: ``Calendar time: 183 days (153 to enrol + 30
+    for the outcome)``, or one sentence saying why it cannot be computed (no inflow)."""
+    days = float(row["days_needed"])  # type: ignore[arg-type]
+    window = int(row["window_days"])  # type: ignore[call-overload]
+    if math.isfinite(days):
+        return (
+            f"Calendar time: {days:,.0f} days ({days - window:,.0f} to enrol + {window} for the "
+            "outcome)"
+        )
+    inflow = float(row["inflow_per_week"])  # type: ignore[arg-type]
+    why = (
+        "no lead creation dates to measure the inflow"
+        if math.isnan(inflow)
+        else "no new leads in the weeks before the analysis date"
+    )
+    return f"Calendar time: not computed ({why}); it needs the weekly inflow of new leads"
+
+
 def mde_curve(
     baseline: float,
     ns: Iterable[float],
@@ -330,8 +362,10 @@ def mde_curve(
 __all__ = [
     "DESIGN_COLUMNS",
     "adjusted_alpha",
+    "calendar_text",
     "days_needed",
     "design_row",
+    "inflow_text",
     "mde",
     "mde_curve",
     "power",

@@ -51,7 +51,7 @@ import pandas as pd
 
 from leadnb import asof
 from leadnb.config import check_keys, expect_type, parse_date, read_yaml
-from leadnb.errors import DataError, ParamsError
+from leadnb.errors import DataError, NotEnoughData, ParamsError
 
 REGISTRATION_KEYS = (
     "id",
@@ -536,6 +536,9 @@ def prepare_assignments(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows of ``reg``'s experiment that can be analysed, and an exclusion table.
 
+    An experiment whose metrics need a window but whose assignments have no ``assigned_at`` column
+    raises :class:`~leadnb.errors.NotEnoughData` (one sentence with the fix).
+
     Each problem row gets the first reason that applies: a variant not in the registration; no
     ``assigned_at`` when the metric needs a window; assigned after ``as_of``; assigned outside the
     registered start..end dates; a lead in more than one variant (all its rows); a repeated row for
@@ -553,14 +556,15 @@ def prepare_assignments(
             fix="map your columns onto lead_id, experiment_id, variant in data.assignments.columns",
         )
     df = assignments.loc[assignments["experiment_id"] == reg.id].copy()
-    if reg.primary_metric.outcome is None and "assigned_at" not in df.columns:
-        raise DataError(
-            f"experiment {reg.id!r} measures {reg.primary_metric.label} from assignment, but the "
+    windowed = [m for m in (reg.primary_metric, *reg.guardrail_metrics) if m.outcome is None]
+    if windowed and "assigned_at" not in df.columns:
+        raise NotEnoughData(
+            f"experiment {reg.id} measures {windowed[0].label} from assignment, but the "
             "assignments table has no assigned_at column",
+            "add assigned_at (the date each lead entered the experiment) to the assignments, or "
+            "register a precomputed 0/1 outcome: primary_metric: {outcome: outcome}",
             table="assignments",
             column="assigned_at",
-            fix="add assigned_at (the date each lead entered the experiment), or register a "
-            "precomputed 0/1 outcome: primary_metric: {outcome: outcome}",
         )
     has_date = "assigned_at" in df.columns
     reason = pd.Series(pd.NA, index=df.index, dtype="object")

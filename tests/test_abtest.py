@@ -265,6 +265,8 @@ def test_outcome_column_path_without_stages() -> None:
     bad = asg.assign(outcome=asg["outcome"].fillna(2.0))
     with pytest.raises(DataError, match="other than 0, 1"):
         abtest.readout(r, bad, None, AS_OF)
+    with pytest.raises(NotEnoughData, match="outcome column outcome is not in the assignments"):
+        abtest.readout(r, asg.drop(columns="outcome"), None, AS_OF)
     # a stage metric without any stage dates: one sentence, not a failure
     with pytest.raises(NotEnoughData, match="needs stage dates") as info:
         abtest.readout(reg(), asg.assign(assigned_at=pd.Timestamp("2026-02-01")), None, AS_OF)

@@ -137,3 +137,21 @@ def test_bad_inputs_raise(kw: dict, msg: str) -> None:
         design.sample_size_raw(**kw)
     with pytest.raises(ParamsError, match="power"):
         design.sample_size_raw(0.1, 0.02, power=0.01)
+
+
+def test_calculator_lines_and_their_degenerate_forms() -> None:
+    assert design.inflow_text(294.75, 12) == "New leads a week (last 12 weeks): 294.8"
+    assert "no created_at" in design.inflow_text(float("nan"), 12)
+    row = design.design_row("c", 0.08, 0.02, inflow_per_week=294.75, window_days=30)
+    n_total = int(row["n_total"])
+    enrol = math.ceil(n_total / (294.75 / 7) - 1e-9)
+    assert design.calendar_text(row) == (
+        f"Calendar time: {enrol + 30} days ({enrol} to enrol + 30 for the outcome)"
+    )
+    no_dates = design.design_row("c", 0.08, 0.02, window_days=30)
+    assert design.calendar_text(no_dates) == (
+        "Calendar time: not computed (no lead creation dates to measure the inflow); it needs "
+        "the weekly inflow of new leads"
+    )
+    none_new = design.design_row("c", 0.08, 0.02, inflow_per_week=0.0, window_days=30)
+    assert "no new leads in the weeks before the analysis date" in design.calendar_text(none_new)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from leadnb.errors import DataError, ParamsError
+from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.experiments import (
     LOG_COLUMNS,
     LOG_KEY,
@@ -205,8 +205,13 @@ def test_prepare_assignments_error_mode_and_missing_dates() -> None:
     with pytest.raises(DataError, match="cannot be analysed") as info:
         prepare_assignments(_asg(), reg, pd.Timestamp("2026-06-30"), on_problem="error")
     assert "lead in more than one variant: 2" in str(info.value)
-    with pytest.raises(DataError, match="no assigned_at column"):
+    with pytest.raises(NotEnoughData, match="no assigned_at column") as info:
         prepare_assignments(_asg().drop(columns="assigned_at"), reg, pd.Timestamp("2026-06-30"))
+    assert info.value.sentence().endswith("primary_metric: {outcome: outcome}.")
+    # a windowed guardrail needs the dates too, even with an outcome-column primary metric
+    reg_g = Registration.from_dict(reg_dict(primary_metric={"outcome": "outcome"}))
+    with pytest.raises(NotEnoughData, match="reached lost within 30 days from assignment"):
+        prepare_assignments(_asg().drop(columns="assigned_at"), reg_g, pd.Timestamp("2026-06-30"))
     # an outcome-column experiment does not need dates
     reg_o = Registration.from_dict(
         reg_dict(primary_metric={"outcome": "outcome"}, guardrail_metrics=[])
