@@ -8,8 +8,12 @@ before creation counts as reached). Rates are cumulative, so they never fall wit
 
 A cell is shown only when every lead of the cohort has been observed for the full ``k`` months
 by ``as_of`` (last day of the cohort period + ``k`` months <= ``as_of``); cells a cohort cannot
-have reached yet are ``NaN`` (``converted`` and ``rate``), never zero. Loops run over ages only;
-each age is one vectorised comparison over all leads.
+have reached yet are ``NaN`` (``converted`` and ``rate``), never zero. When no cell is observable
+yet (no lead created by ``as_of``, or the oldest cohort younger than one month plus its own
+length) :class:`~leadnb.errors.NotEnoughData` says when the first one will be. The default ages
+stop where the data stops (past the latest date in the frame every older age repeats the last
+one), so an analysis date long after the data does not build an enormous table. Loops run over
+ages only; each age is one vectorised comparison over all leads.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb.asof import day_end
-from leadnb.errors import DataError
+from leadnb.errors import DataError, NotEnoughData
 from leadnb.stats import wilson
 
 FREQS = {"M": "M", "Q": "Q", "W": "W"}
@@ -55,8 +59,10 @@ def cohort_matrix(
 
     ``cohort`` is the creation period (``freq``: ``M`` month, ``Q`` quarter, ``W`` week) of
     leads created by ``as_of``; ``age_months`` runs 1..``max_age`` (default: the oldest cohort's
-    observable age). ``converted``/``rate`` are cumulative and ``NaN`` where the cell is not yet
-    fully observed. ``ci_low``/``ci_high`` are 95% Wilson intervals.
+    observable age, at most the months from its start to the latest date in ``wide`` plus one).
+    ``converted``/``rate`` are cumulative and ``NaN`` where the cell is not yet fully observed.
+    ``ci_low``/``ci_high`` are 95% Wilson intervals. Raises :class:`NotEnoughData` when no cell
+    is observable by ``as_of``.
     """
     at = _check(wide, stage)
     as_of = pd.Timestamp(as_of).normalize()
@@ -68,18 +74,30 @@ def cohort_matrix(
         raise DataError(f"unknown cohort frequency {freq!r}", fix=f"use one of {', '.join(FREQS)}")
     cols = ["cohort", "age_months", "n", "converted", "rate", "ci_low", "ci_high"]
     if created.empty:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols}).astype(
-            {"cohort": "str", "age_months": "int64", "n": "int64"}
+        raise NotEnoughData(
+            f"no lead was created by the analysis date {as_of:%Y-%m-%d}",
+            "it appears in the first run after the first lead's creation date",
         )
     codes, cohorts = pd.factorize(created.dt.to_period(FREQS[freq]), sort=True)
     cohort_end = pd.Series(
         [p.end_time.normalize() for p in cohorts], index=cohorts.astype("str").to_numpy()
     )
+    first_mature = cohort_end.min() + pd.DateOffset(months=1)
+    if first_mature > as_of:
+        raise NotEnoughData(
+            f"no creation cohort has been followed for a full month yet (the first, "
+            f"{cohort_end.index[0]}, completes its first month on {first_mature:%Y-%m-%d})",
+            f"it appears in the run of {first_mature:%Y-%m-%d} or later",
+        )
     n = pd.Series(np.bincount(codes, minlength=len(cohort_end)), index=cohort_end.index)
     if max_age is None:
         oldest = cohort_end.min()
         months = (as_of.year - oldest.year) * 12 + (as_of.month - oldest.month)
-        max_age = max(int(months), 1)
+        # past the latest date in the data every older age repeats the last one
+        start = pd.Timestamp(cohorts[0].start_time)
+        latest = max(created.max(), at[at < end].max() if (at < end).any() else created.max())
+        span = (latest.year - start.year) * 12 + (latest.month - start.month) + 1
+        max_age = max(min(int(months), int(span)), 1)
     # only leads that reached the stage by as_of can count: calendar offsets for those alone
     reached = (at.notna() & (at < end)).to_numpy()
     r_created, r_at, r_codes = created[reached], at[reached], codes[reached]

@@ -40,7 +40,7 @@ import pandas as pd
 from leadnb.arrays import NAT_US, in_set, index_positions, per_distinct, to_us
 from leadnb.asof import day_end
 from leadnb.config import check_keys, expect_type, parse_date
-from leadnb.errors import DataError, ParamsError
+from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.stats import wilson
 
 DEFAULT_STAGES = ("lead", "mql", "sql", "opportunity", "customer")
@@ -296,6 +296,67 @@ def stage_dates(
 
 
 # --------------------------------------------------------------------------------------------
+# What a report section needs (NotEnoughData: the section says so in one sentence)
+
+NO_HISTORY = "the stage history is missing (see the stage history note at the top)"
+
+
+def require_stage_history(
+    leads: pd.DataFrame, stages: pd.DataFrame | None, config: FunnelConfig | None = None
+) -> None:
+    """Raise :class:`NotEnoughData` when there is nothing to build stage dates from.
+
+    That is: ``leads`` has no ``created_at`` values, or there is neither a ``stages`` table nor
+    a ``<stage>_at`` column on ``leads``. A configured but empty stage history is not missing
+    (every lead is then simply at the entry stage).
+    """
+    config = config or FunnelConfig()
+    if "created_at" not in leads.columns or not leads["created_at"].notna().any():
+        raise NotEnoughData(
+            "the leads table has no created_at dates, so no lead can be followed through the funnel",
+            "it appears when data.leads.columns maps the lead creation date onto created_at",
+        )
+    if stages is None and not _wide_columns(leads, config):
+        raise NotEnoughData(
+            "there is no stage history (no stages table and no "
+            f"{', '.join(config.date_columns[1:-1])} columns on leads)",
+            "it appears when data.stages (lead_id, stage, entered_at) is configured or leads "
+            "carries those columns",
+        )
+
+
+def require_reached(wide: pd.DataFrame | None, stage: str, as_of: Any) -> pd.DataFrame:
+    """``wide`` when at least one lead reached ``stage`` (``lead``: was created) by the ``as_of``
+    day; otherwise :class:`NotEnoughData` saying so. ``wide`` None (no stage history) also
+    raises."""
+    if wide is None:
+        raise NotEnoughData(NO_HISTORY, "it appears once the stage history is configured")
+    day = pd.Timestamp(as_of)
+    ts = wide["created_at"] if stage == "lead" else _col(wide, stage)
+    if not bool((ts < day_end(day)).any()):
+        if stage == "lead":
+            raise NotEnoughData(
+                f"no lead was created by the analysis date {day:%Y-%m-%d}",
+                "it appears in the first run after the first lead's creation date",
+            )
+        raise NotEnoughData(
+            f"no lead has reached {stage} by {day:%Y-%m-%d}",
+            f"it appears in the first run after a lead reaches {stage}",
+        )
+    return wide
+
+
+def require_column(df: pd.DataFrame, column: str, table: str = "leads") -> None:
+    """:class:`NotEnoughData` when ``df`` has no ``column`` or only missing values in it."""
+    if column not in df.columns or not df[column].notna().any():
+        raise NotEnoughData(
+            f"the {table} table has no {column} column"
+            + (" values" if column in df.columns else ""),
+            f"it appears when data.{table}.columns maps a column onto {column}",
+        )
+
+
+# --------------------------------------------------------------------------------------------
 # Data quality
 
 
@@ -528,6 +589,9 @@ __all__ = [
     "conversion_pairs",
     "day_end",
     "reached_within",
+    "require_column",
+    "require_reached",
+    "require_stage_history",
     "stage_conversion",
     "stage_dates",
     "stage_entries",

@@ -39,11 +39,12 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
 from leadnb.asof import day_end
-from leadnb.errors import DataError
+from leadnb.errors import DataError, NotEnoughData
 from leadnb.funnel import FunnelConfig, classify_new_old
 from leadnb.stats import wilson
 
 DAYS_PER_MONTH = 365.25 / 12
+MAX_PERIODS = 1200  # a per-period table longer than this means an analysis date far off the data
 DEFAULT_BUCKETS = (0, 30, 60, 90, 180, 365, np.inf)
 
 
@@ -71,13 +72,7 @@ def assign_periods(dates: pd.Series, period: str, as_of: pd.Timestamp) -> pd.Dat
         start = p.dt.start_time.astype("datetime64[us]")
         end = p.dt.end_time.dt.normalize().astype("datetime64[us]")
         return pd.DataFrame({"period": p.astype("str"), "period_start": start, "period_end": end})
-    m = re.fullmatch(r"([1-9][0-9]*)D", period)
-    if not m:
-        raise DataError(
-            f"unknown period {period!r}",
-            fix='use month, quarter, or an N-day cycle such as "28D"',
-        )
-    n = int(m.group(1))
+    n = _cycle_days(period)
     k = np.floor(((as_of - d) / pd.Timedelta(days=1)) / n)
     end = as_of - pd.to_timedelta(k * n, unit="D")
     start = end - pd.Timedelta(days=n - 1)
@@ -91,10 +86,56 @@ def assign_periods(dates: pd.Series, period: str, as_of: pd.Timestamp) -> pd.Dat
 
 
 def _period_frame(first: pd.Timestamp, as_of: pd.Timestamp, period: str) -> pd.DataFrame:
-    """Every period from the one containing ``first`` to the one containing ``as_of``."""
-    days = pd.Series(pd.date_range(first.normalize(), as_of.normalize(), freq="D"))
+    """Every period from the one containing ``first`` to the one containing ``as_of``.
+
+    Built from the periods themselves (not from every day), and refused with
+    :class:`NotEnoughData` beyond :data:`MAX_PERIODS` periods: that many only arise when the
+    analysis date lies far after (or the data far before) everything else.
+    """
+    first, as_of = pd.Timestamp(first).normalize(), pd.Timestamp(as_of).normalize()
+    if period in ("month", "quarter"):
+        f = "M" if period == "month" else "Q"
+        count = as_of.to_period(f).ordinal - first.to_period(f).ordinal + 1
+        _check_count(count, first, as_of, period)
+        starts = pd.Series(pd.period_range(first.to_period(f), as_of.to_period(f), freq=f))
+        days = starts.dt.start_time
+    else:
+        n = _cycle_days(period)
+        k_max = int(((as_of - first) / pd.Timedelta(days=1)) // n)
+        _check_count(k_max + 1, first, as_of, period)
+        days = pd.Series(as_of - pd.to_timedelta(np.arange(k_max, -1, -1) * n, unit="D"))
     table = assign_periods(days, period, as_of).drop_duplicates("period")
     return table.sort_values("period_start", ignore_index=True)
+
+
+def _cycle_days(period: str) -> int:
+    m = re.fullmatch(r"([1-9][0-9]*)D", period)
+    if not m:
+        raise DataError(
+            f"unknown period {period!r}",
+            fix='use month, quarter, or an N-day cycle such as "28D"',
+        )
+    return int(m.group(1))
+
+
+def _check_count(count: int, first: pd.Timestamp, as_of: pd.Timestamp, period: str) -> None:
+    if count > MAX_PERIODS:
+        raise NotEnoughData(
+            f"from the first date in the data ({first:%Y-%m-%d}) to the analysis date "
+            f"({as_of:%Y-%m-%d}) there are {count:,} periods of {period}, more than the "
+            f"{MAX_PERIODS:,} a report table can show",
+            "it appears with an analysis date within the data's range",
+        )
+
+
+def _second_complete_end(data_start: pd.Timestamp, period: str) -> pd.Timestamp:
+    """The last day of the second period that lies wholly after ``data_start``."""
+    if period in ("month", "quarter"):
+        p = data_start.to_period("M" if period == "month" else "Q")
+        if p.start_time < data_start:
+            p += 1
+        return (p + 1).end_time.normalize()
+    return data_start + pd.Timedelta(days=2 * _cycle_days(period) - 1)
 
 
 def lvr_interval(this: np.ndarray, last: np.ndarray, alpha: float = 0.05) -> tuple:
@@ -121,7 +162,8 @@ def lvr(
     """Lead Velocity Rate per ``config.lvr_period`` of ``config.qualified_stage``.
 
     Columns: ``period, period_start, period_end, complete, qualified, lvr_pct, ci_low, ci_high,
-    lvr_trailing3_pct, after_change, crosses_change``.
+    lvr_trailing3_pct, after_change, crosses_change``. Raises :class:`NotEnoughData` when fewer
+    than two periods are complete by ``as_of`` (no LVR can be computed), saying when they will be.
     """
     config = config or FunnelConfig()
     if as_of is None:
@@ -141,6 +183,14 @@ def lvr(
     out["qualified"] = out["period"].map(counts).fillna(0).astype(int)
     data_start = pd.Timestamp(created.min()).normalize() if len(created) else as_of.normalize()
     out["complete"] = (out["period_end"] <= as_of.normalize()) & (out["period_start"] >= data_start)
+    if int(out["complete"].sum()) < 2:
+        ready = _second_complete_end(data_start, config.lvr_period)
+        raise NotEnoughData(
+            f"the Lead Velocity Rate compares two complete periods ({config.lvr_period}) in a row "
+            f"and {int(out['complete'].sum())} are complete by {as_of:%Y-%m-%d} (the first lead "
+            f"was created on {data_start:%Y-%m-%d})",
+            f"it appears in the run of {max(ready, as_of.normalize()):%Y-%m-%d} or later",
+        )
     last = out["qualified"].shift()
     both = out["complete"] & out["complete"].shift(fill_value=False)
     out["lvr_pct"] = _growth(out["qualified"].astype(float), last).where(both)

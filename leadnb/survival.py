@@ -35,7 +35,7 @@ from lifelines import AalenJohansenFitter, KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 from leadnb.asof import day_end
-from leadnb.errors import DataError
+from leadnb.errors import DataError, NotEnoughData
 
 HORIZONS = (30, 60, 90)
 JITTER = 1e-4
@@ -249,7 +249,8 @@ def survival_curves(
 
     Columns: ``from_stage, to_stage, [by], days, converted`` (Kaplan-Meier ``1 - S``),
     ``ci_low, ci_high`` (its 95% band), ``at_risk`` and ``cif`` (Aalen-Johansen, lost
-    competing). Days beyond the longest follow-up of a group are dropped.
+    competing). Days beyond the longest follow-up of a group are dropped. Raises
+    :class:`NotEnoughData` when no lead reached ``from_stage`` by ``as_of`` (nothing to draw).
     """
     data = survival_data(wide, from_stage, to_stage, as_of, lost_stage=lost_stage)
     frames = []
@@ -279,8 +280,10 @@ def survival_curves(
             f.insert(2, by, key)
         frames.append(f)
     if not frames:
-        return pd.DataFrame(
-            columns=["from_stage", "to_stage", *([by] if by else []), "days", "converted"]
+        raise NotEnoughData(
+            f"no lead has reached {from_stage} by {pd.Timestamp(as_of):%Y-%m-%d}, so there is no "
+            f"time from {from_stage} to {to_stage} to draw",
+            f"it appears in the first run after a lead reaches {from_stage}",
         )
     return pd.concat(frames, ignore_index=True)
 

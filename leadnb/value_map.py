@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leadnb.errors import DataError
+from leadnb import asof
+from leadnb.errors import DataError, NotEnoughData
 
 GROUPS = ("A", "B", "C", "D", "E")
 GROUP_LABELS = {
@@ -101,6 +102,40 @@ def customer_values(
     g["aov"] = g["amount"] / g["orders"]
     g["frequency"] = g["orders"] / months
     return g
+
+
+def value_window(
+    orders: pd.DataFrame | None, as_of: pd.Timestamp, split: pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+    """The orders known by ``as_of`` and the two periods of the map: ``(known, split, end)``.
+
+    ``end`` is the analysis date; ``split`` is the given date when it lies after the first
+    known order and on or before ``as_of``, else the middle of that span. Raises
+    :class:`NotEnoughData` when there is no orders table (``None``), no order by ``as_of``, or
+    no order before the analysis date (two periods cannot be formed).
+    """
+    if orders is None:
+        raise NotEnoughData(
+            "the params file has no orders table",
+            "it appears when data.orders (account_id or lead_id, order_date, amount) is configured",
+        )
+    day = pd.Timestamp(as_of).normalize()
+    known = orders[asof.known(orders["order_date"], day).to_numpy()]
+    if known.empty:
+        raise NotEnoughData(
+            f"no order is dated on or before the analysis date {day:%Y-%m-%d}",
+            "it appears in the first run after the first order date",
+        )
+    first = pd.Timestamp(known["order_date"].min())
+    if not first < day:
+        raise NotEnoughData(
+            f"the first order is dated {first:%Y-%m-%d}, the analysis date itself, and the value "
+            "map compares a period before a split date with one after it",
+            f"it appears in the run of {asof.day_end(first):%Y-%m-%d} or later",
+        )
+    if split is None or pd.isna(split) or not (first < pd.Timestamp(split) <= day):
+        split = first + (day - first) / 2
+    return known, pd.Timestamp(split), day
 
 
 def classify(values: pd.DataFrame, value_cut: float, frequency_cut: float) -> pd.Series:
@@ -230,4 +265,5 @@ __all__ = [
     "value_groups",
     "value_movement",
     "value_summary",
+    "value_window",
 ]

@@ -409,3 +409,40 @@ def test_plots_return_figures_with_titles() -> None:
     assert np.ma.is_masked(arr) and int(np.ma.getmaskarray(arr).sum()) == int(m.rate.isna().sum())
     assert "nurture" in figs[4].axes[0].get_title()
     plt.close("all")
+
+
+def test_require_helpers_say_what_is_missing() -> None:
+    from leadnb.errors import NotEnoughData
+    from leadnb.funnel import require_column, require_reached, require_stage_history
+
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["a", "b"],
+            "created_at": pd.to_datetime(["2025-01-01", "2025-01-03"]),
+            "source": [None, None],
+        }
+    )
+    with pytest.raises(NotEnoughData, match="no stage history.*mql_at, sql_at"):
+        require_stage_history(leads, None)
+    with pytest.raises(NotEnoughData, match="no created_at"):
+        require_stage_history(leads.drop(columns="created_at"), None)
+    require_stage_history(leads.assign(sql_at=pd.NaT), None)  # a wide column is a history
+    stages = pd.DataFrame(
+        {"lead_id": ["a"], "stage": ["sql"], "entered_at": pd.to_datetime(["2025-01-02"])}
+    )
+    require_stage_history(leads, stages)
+    wide = stage_dates(leads, stages)
+    with pytest.raises(NotEnoughData, match="stage history is missing"):
+        require_reached(None, "lead", pd.Timestamp("2025-01-05"))
+    with pytest.raises(NotEnoughData, match="No lead was created by the analysis date 2024-12-31"):
+        require_reached(wide, "lead", pd.Timestamp("2024-12-31"))
+    assert require_reached(wide, "lead", pd.Timestamp("2025-01-01")) is wide
+    with pytest.raises(NotEnoughData, match="No lead has reached customer by 2025-01-05"):
+        require_reached(wide, "customer", pd.Timestamp("2025-01-05"))
+    with pytest.raises(NotEnoughData, match="No lead has reached sql by 2025-01-01"):
+        require_reached(wide, "sql", pd.Timestamp("2025-01-01"))
+    require_reached(wide, "sql", pd.Timestamp("2025-01-02"))
+    with pytest.raises(NotEnoughData, match="no source column values"):
+        require_column(leads, "source")
+    with pytest.raises(NotEnoughData, match="leads table has no country column;"):
+        require_column(leads, "country")

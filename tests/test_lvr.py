@@ -171,3 +171,34 @@ def test_age_hazard_exposure_conserved(rows, split_day) -> None:
     s = age_hazard(w, "sql", as_of, split=t0 + pd.Timedelta(days=split_day))
     assert s.lead_months.sum() == pytest.approx(h.lead_months.sum())
     assert s.conversions.sum() == h.conversions.sum()
+
+
+def test_lvr_needs_two_complete_periods_and_says_when() -> None:
+    from leadnb.errors import NotEnoughData
+
+    w = counts_frame({"2025-01": 3, "2025-02": 2}, created="2025-01-15")
+    # January starts before the first lead: February is the first complete month, March the second
+    with pytest.raises(NotEnoughData, match="1 are complete by 2025-03-30.*run of 2025-03-31"):
+        lvr(w, FunnelConfig(), pd.Timestamp("2025-03-30"))
+    assert lvr(w, FunnelConfig(), pd.Timestamp("2025-03-31")).lvr_pct.notna().sum() == 1
+    with pytest.raises(NotEnoughData, match="run of 2025-02-11"):  # 15 Jan + 2 x 14 days - 1
+        lvr(w, FunnelConfig(lvr_period="14D"), pd.Timestamp("2025-02-10"))
+    assert lvr(w, FunnelConfig(lvr_period="14D"), pd.Timestamp("2025-02-11")).complete.sum() == 2
+
+
+def test_period_tables_bounded_far_after_the_data() -> None:
+    """Two years after the data: one row per period (built from periods, not days); an
+    absurd date (9999-12-31) is refused in one sentence instead of building 95,700 rows."""
+    from leadnb.errors import NotEnoughData
+
+    w = counts_frame({"2025-01": 10, "2025-02": 12})
+    far = pd.Timestamp("2027-02-28")
+    out = lvr(w, FunnelConfig(), far)
+    assert len(out) == 26 and out.qualified.sum() == 22 and out.period.is_unique
+    days = pd.Series(pd.date_range("2025-01-01", far, freq="D"))  # the old, per-day reference
+    ref = assign_periods(days, "28D", far).drop_duplicates("period")
+    c = lvr(w, FunnelConfig(lvr_period="28D"), far)
+    assert c.period.tolist() == ref.sort_values("period_start").period.tolist()
+    for fn in (lambda a: lvr(w, FunnelConfig(), a), lambda a: new_vs_old(w, FunnelConfig(), a)):
+        with pytest.raises(NotEnoughData, match="95,700 periods"):
+            fn(pd.Timestamp("9999-12-31"))

@@ -153,3 +153,24 @@ def test_by_group_and_errors() -> None:
         time_to_stage(w, "lead", "customer", AS_OF)
     with pytest.raises(DataError):
         time_to_stage(w, "lead", "sql", AS_OF, by="nope")
+
+
+def test_curves_without_any_lead_at_the_start_stage_say_so() -> None:
+    from leadnb.errors import NotEnoughData
+    from leadnb.survival import survival_curves, time_to_stage
+
+    w = pd.DataFrame(
+        {
+            "created_at": pd.Series(pd.to_datetime(["2025-01-05"]), dtype="datetime64[us]"),
+            "mql_at": pd.Series([pd.NaT], dtype="datetime64[us]"),
+            "sql_at": pd.Series([pd.NaT], dtype="datetime64[us]"),
+        }
+    )
+    w["lead_at"] = w["created_at"]
+    with pytest.raises(NotEnoughData, match="No lead has reached mql by 2025-02-01"):
+        survival_curves(w, "mql", "sql", pd.Timestamp("2025-02-01"))
+    # one subject, no event: a flat curve of zeros, and the table row has no median
+    c = survival_curves(w, "lead", "sql", pd.Timestamp("2025-02-01"))
+    assert c.days.max() == 28 and (c.converted == 0).all() and (c.cif == 0).all()
+    row = time_to_stage(w, "lead", "sql", pd.Timestamp("2025-02-01")).iloc[0]
+    assert row.n == 1 and row.events == 0 and np.isnan(row.median_days) and np.isnan(row.p30)

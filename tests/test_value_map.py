@@ -114,3 +114,39 @@ def test_bad_orders_are_errors() -> None:
         value_groups(o.drop(columns=["account_id", "lead_id"]))
     with pytest.raises(DataError):
         value_groups(o.drop(columns="amount"))
+
+
+def test_value_window_says_what_is_missing() -> None:
+    from leadnb.errors import NotEnoughData
+    from leadnb.value_map import value_window
+
+    o = orders_frame(
+        [
+            ("a", None, "2025-03-01 00:00:00.000000", 10),
+            ("b", None, "2025-03-05 23:59:59.999999", 20),
+        ]
+        + [("c", None, "2025-03-06 00:00:00.000000", 30)]
+    )
+    with pytest.raises(NotEnoughData, match="no orders table"):
+        value_window(None, pd.Timestamp("2025-03-05"))
+    with pytest.raises(NotEnoughData, match="No order is dated on or before .* 2025-02-28"):
+        value_window(o, pd.Timestamp("2025-02-28"))
+    with pytest.raises(NotEnoughData, match="run of 2025-03-02 or later"):
+        value_window(o, pd.Timestamp("2025-03-01"))
+    known, split, end = value_window(o, pd.Timestamp("2025-03-05"))
+    # the whole as_of day is known (23:59:59.999999), the next midnight is not
+    assert known.account_id.tolist() == ["a", "b"] and end == pd.Timestamp("2025-03-05")
+    assert split == pd.Timestamp("2025-03-03")  # middle of first order .. as_of
+    assert value_window(o, pd.Timestamp("2025-03-05"), pd.Timestamp("2025-03-02"))[1] == (
+        pd.Timestamp("2025-03-02")
+    )
+    # a split outside (first order, as_of] falls back to the middle
+    assert value_window(o, pd.Timestamp("2025-03-05"), pd.Timestamp("2025-03-09"))[1] == split
+
+
+def test_no_repeat_customers_still_map() -> None:
+    o = orders_frame([(k, None, f"2025-0{i + 1}-10", 10 * (i + 1)) for i, k in enumerate("abcd")])
+    g = value_groups(o, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-30"))
+    assert (g.orders == 1).all() and set(g.group) <= {"B", "C"}  # nobody is frequent
+    mv = value_movement(o, pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-30"))
+    assert mv.n.sum() == 4

@@ -298,7 +298,8 @@ def plot_value_map(groups: pd.DataFrame, *, title: str | None = None) -> Figure:
         plain_log_axis(ax.yaxis)
     ax.set_xlabel("orders per month")
     ax.set_ylabel("average order value")
-    ax.legend(title="group", fontsize=8)
+    if len(g):
+        ax.legend(title="group", fontsize=8)
     if title is None:
         n_a = int((groups["group"] == "A").sum())
         n_e = int((groups["group"] == "E").sum())
