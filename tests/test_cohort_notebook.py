@@ -255,3 +255,102 @@ def test_value_map_groups(demo) -> None:
     )
     _has(golden, "Accounts per group: " + ", ".join(f"{k} {counts[k]:,}" for k in "ABCDE"))
     assert math.isclose(sum(counts.values()), len(universe))
+
+
+# ------------------------------------------------------------------------- degenerate data, end to end
+# Each test runs the notebook once through the scheduler's path (leadnb.runner.run) on a small
+# sample changed in code, asserts exit 0 and the one-sentence notices of the sections it skips.
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from leadnb import cli
+
+    out = tmp_path_factory.mktemp("cohort_sample") / "s"
+    assert cli.main(["sample", "--out", str(out), "--leads", "400", "--seed", "3"]) == 0
+    return out
+
+
+def _run_variant(sample: Path, tmp: Path, name: str, as_of: str, change=None) -> tuple[str, dict]:
+    """Params next to the sample (changed by ``change(raw, sample)``); run; exit 0; return the
+    executed notebook's printed text and metrics.json."""
+    import json
+    import re
+
+    from leadnb import runner
+
+    raw = yaml.safe_load((sample / "params.yaml").read_text(encoding="utf-8"))
+    if change is not None:
+        change(raw, sample)
+    params = sample / f"params_{name}.yaml"
+    params.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    result = runner.run(params, notebooks=["cohort_conversion"], out=tmp / "out", as_of=as_of)
+    folder = result.run_dir / "cohort_conversion"
+    book = nbformat.read(folder / "cohort_conversion.ipynb", as_version=4)
+    text = "".join(
+        o.get("text", "") + "".join(o.get("traceback", []))
+        for c in book.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
+    assert result.exit_code == 0, text[-3000:]
+    for line in re.findall(r"^Not computed .*$", text, flags=re.M):
+        assert re.fullmatch(r"Not computed \([^)]+\): [A-Z][^\n]+\.", line), line
+    return text, json.loads((folder / "metrics.json").read_text())
+
+
+def test_e2e_first_week(sample_dir: Path, tmp_path: Path) -> None:
+    text, metrics = _run_variant(sample_dir, tmp_path, "first_week", "2025-01-05")
+    assert (
+        "Not computed (Cohorts): No creation cohort has been followed for a full month yet (the "
+        "first, 2025-01, completes its first month on 2025-02-28); it appears in the run of "
+        "2025-02-28 or later." in text
+    )
+    assert "Not computed (Lead Velocity Rate): " in text
+    assert "Not computed (Customer value map): No order is dated on or before" in text
+    assert "Lead -> MQL: " in text  # the to-date rates are still there
+    assert "lvr_pct" not in metrics and metrics["n_leads"] == 400
+
+
+def test_e2e_no_stage_history_and_no_orders(sample_dir: Path, tmp_path: Path) -> None:
+    def drop(raw: dict, _: Path) -> None:
+        del raw["data"]["stages"], raw["data"]["orders"]
+
+    text, metrics = _run_variant(sample_dir, tmp_path, "no_stages", "2026-06-30", drop)
+    assert (
+        "Not computed (Stage history): There is no stage history (no stages table and no mql_at, "
+        "sql_at, opportunity_at, customer_at columns on leads); it appears when data.stages" in text
+    )
+    for title in ("Stage conversion rates", "Cohorts", "Time to stage", "Lead Velocity Rate"):
+        assert f"Not computed ({title}): The stage history is missing" in text
+    assert "Not computed (Customer value map): The params file has no orders table" in text
+    assert metrics["n_leads"] == 400 and "lead_to_mql_rate" not in metrics
+
+
+def test_e2e_no_source_never_qualified_no_repeat_orders_weekly(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    def change(raw: dict, folder: Path) -> None:
+        leads = pd.read_csv(folder / "leads.csv").drop(columns="source")
+        leads.to_csv(folder / "leads_nosource.csv", index=False)
+        stages = pd.read_csv(folder / "stages.csv")
+        keep = stages["stage"].isin(["Lead", "Marketing Qualified", "Closed Lost"])
+        stages[keep].to_csv(folder / "stages_nosql.csv", index=False)
+        orders = pd.read_csv(folder / "orders.csv").drop_duplicates("account_id")
+        orders.to_csv(folder / "orders_once.csv", index=False)
+        raw["data"]["leads"]["source"] = "leads_nosource.csv"
+        raw["data"]["stages"]["source"] = "stages_nosql.csv"
+        raw["data"]["orders"]["source"] = "orders_once.csv"
+        raw["cohort_conversion"] = {"cohort_freq": "W", "max_age_months": 0}
+
+    text, metrics = _run_variant(sample_dir, tmp_path, "degenerate", "2026-06-30", change)
+    assert (
+        "Not computed (Conversion by lead source): The leads table has no source column; it "
+        "appears when data.leads.columns maps a column onto source." in text
+    )
+    assert "Not computed (Time to stage by source): The leads table has no source column" in text
+    assert "Not computed (New versus old leads): No lead has reached sql by 2026-06-30" in text
+    assert "Not computed (Lead Velocity Rate): No lead has reached sql by 2026-06-30" in text
+    assert "MQL -> SQL: 0.0% (95% CI 0.0% to " in text  # a true zero, with its interval
+    assert "Not computed (Cohorts)" not in text and "Not computed (Customer value map)" not in text
+    assert metrics["mql_to_sql_rate"] == 0 and "lvr_pct" not in metrics
