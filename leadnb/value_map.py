@@ -90,11 +90,15 @@ def customer_values(
     *,
     end_inclusive: bool = True,
 ) -> pd.DataFrame:
-    """Per account with orders in the window: ``key, orders, amount, aov, frequency``."""
+    """Per account with orders in the window: ``key, orders, amount, aov, frequency``.
+
+    An inclusive ``end`` is a whole day (:func:`leadnb.asof.known`: an order at 23:59:59 on
+    ``end`` is inside), as ``as_of`` is everywhere.
+    """
     o = _orders(orders)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     inside = (o["order_date"] >= start) & (
-        (o["order_date"] <= end) if end_inclusive else (o["order_date"] < end)
+        asof.known(o["order_date"], end) if end_inclusive else (o["order_date"] < end)
     )
     g = o[inside].groupby("key")["amount"].agg(orders="size", amount="sum").reset_index()
     months = max(((end - start) / pd.Timedelta(days=1) + (1 if end_inclusive else 0)), 1.0)

@@ -150,3 +150,14 @@ def test_no_repeat_customers_still_map() -> None:
     assert (g.orders == 1).all() and set(g.group) <= {"B", "C"}  # nobody is frequent
     mv = value_movement(o, pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-30"))
     assert mv.n.sum() == 4
+
+
+def test_inclusive_end_is_the_whole_day() -> None:
+    o = orders_frame(
+        [
+            ("a", None, "2025-03-05 23:59:59.999999", 10),
+            ("b", None, "2025-03-06 00:00:00.000000", 20),
+        ]
+    )
+    v = customer_values(o, pd.Timestamp("2025-03-01"), pd.Timestamp("2025-03-05"))
+    assert v["key"].tolist() == ["a"]
