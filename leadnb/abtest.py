@@ -541,7 +541,7 @@ class Readout:
         return self.results.loc[self.results["role"] == "primary"].reset_index(drop=True)
 
 
-def _is_interim(reg: Registration, counts: pd.DataFrame, as_of: pd.Timestamp) -> tuple[bool, str]:
+def is_interim(reg: Registration, counts: pd.DataFrame, as_of: pd.Timestamp) -> tuple[bool, str]:
     """Interim when enrolment is still open (as_of before end) or an arm is below its planned n."""
     why = []
     if reg.end is not None and as_of < reg.end:
@@ -737,7 +737,7 @@ def readout(
 
     prim = results.loc[results["role"] == "primary"]
     ctrl = prim.loc[prim["is_control"]].iloc[0]
-    interim, why = _is_interim(reg, prim, as_of)
+    interim, why = is_interim(reg, prim, as_of)
     caveats: list[str] = []
     if interim:
         caveats.append(
@@ -951,6 +951,7 @@ __all__ = [
     "SRM_THRESHOLD",
     "Readout",
     "analyze_metric",
+    "is_interim",
     "arm_counts",
     "compare_arms",
     "design_table",

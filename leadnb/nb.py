@@ -145,7 +145,8 @@ def figure_text(fig: Any, name: str) -> str:
     of its panels, else its file name in words."""
     titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
     titles += [ax.get_title(loc) for ax in fig.axes for loc in ("left", "center", "right")]
-    titles = [t.strip() for t in titles if t and t.strip()]
+    # chart code escapes "$" in user text so matplotlib never reads it as math; readers see "$"
+    titles = [t.strip().replace("\\$", "$") for t in titles if t and t.strip()]
     return "; ".join(dict.fromkeys(titles)) or name.replace("_", " ").replace("-", " ")
 
 

@@ -1478,7 +1478,7 @@ def holdout_interim(
         n = clean.groupby("variant").size().reindex(list(registration.arms), fill_value=0)
         counts = pd.DataFrame({"variant": n.index, "n_enrolled": n.to_numpy()})
         # the A/B module's rule, not a copy of it (leadnb.abtest keeps it private for now)
-        return abtest._is_interim(registration, counts, as_of)
+        return abtest.is_interim(registration, counts, as_of)
     x = assignments.loc[assignments["experiment_id"] == holdout.experiment_id]
     at = x["assigned_at"]
     known = asof.known(at, as_of)

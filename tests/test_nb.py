@@ -272,3 +272,15 @@ def test_saved_figure_survives_text_that_is_not_mathtext(
     ctx.save_figure(fig, "by_source")
     png = (tmp_path / "run" / "figures" / "by_source.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figure_text_shows_dollar_signs_that_charts_escape() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_title(r"weekly \$5 digest beat monthly")
+    assert nb.figure_text(fig, "x") == "weekly $5 digest beat monthly"
+    plt.close(fig)
