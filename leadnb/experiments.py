@@ -582,7 +582,7 @@ def prepare_assignments(
         mark(~asof.known(at, as_of) & at.notna(), "assigned after as_of")
         outside = at < reg.start
         if reg.end is not None:
-            outside |= at >= reg.end + pd.Timedelta(days=1)
+            outside |= ~asof.known(at, reg.end) & at.notna()
         mark(outside, "assigned outside the registered start..end dates")
     ok = reason.isna()
     per_lead = df.loc[ok].groupby("lead_id", sort=False)["variant"].nunique()
