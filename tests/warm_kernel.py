@@ -24,7 +24,9 @@ from papermill.parameterize import parameterize_notebook
 
 from leadnb.runner import KERNEL_ARGS, KERNEL_NAME
 
-RESET = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')"
+# a clean namespace per run; charts drawn by the Agg backend only (the run folder's PNGs are still
+# rendered by ``save_figure``), not a second time for inline display
+RESET = "%reset -f\nimport matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as _plt\n_plt.close('all')"
 
 
 class WarmNotebook:
