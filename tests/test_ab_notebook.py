@@ -235,19 +235,9 @@ def _variant(sample: Path, name: str, assignments: pd.DataFrame) -> Path:
 
 def _run(params: Path, out: Path, as_of: str | None = None) -> tuple[str, Path, Any]:
     """Run the notebook alone: the text it printed, its folder, the executed notebook (exit 0)."""
-    from leadnb import runner
+    from tests.warm_kernel import run_alone
 
-    result = runner.run(params, notebooks=["ab_testing"], out=out, as_of=as_of)
-    folder = result.run_dir / "ab_testing"
-    executed = nbformat.read(folder / "ab_testing.ipynb", as_version=4)
-    text = "".join(
-        o.get("text", "")
-        for c in executed.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-        if o.get("output_type") == "stream"
-    )
-    assert result.exit_code == 0, text[-3000:]
+    text, folder, executed = run_alone(params, "ab_testing", out, as_of)
     # user text (ids, names, hypothesis, verdicts) is never rendered as Markdown
     for c in executed.cells:
         for o in c.get("outputs", []) if c.cell_type == "code" else []:

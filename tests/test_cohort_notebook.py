@@ -275,27 +275,15 @@ def _run_variant(sample: Path, tmp: Path, name: str, as_of: str, change=None) ->
     """Params next to the sample (changed by ``change(raw, sample)``); run; exit 0; return the
     executed notebook's printed text and metrics.json."""
     import json
-    import re
 
-    from leadnb import runner
+    from tests.warm_kernel import run_alone
 
     raw = yaml.safe_load((sample / "params.yaml").read_text(encoding="utf-8"))
     if change is not None:
         change(raw, sample)
     params = sample / f"params_{name}.yaml"
     params.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    result = runner.run(params, notebooks=["cohort_conversion"], out=tmp / "out", as_of=as_of)
-    folder = result.run_dir / "cohort_conversion"
-    book = nbformat.read(folder / "cohort_conversion.ipynb", as_version=4)
-    text = "".join(
-        o.get("text", "") + "".join(o.get("traceback", []))
-        for c in book.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-    )
-    assert result.exit_code == 0, text[-3000:]
-    for line in re.findall(r"^Not computed .*$", text, flags=re.M):
-        assert re.fullmatch(r"Not computed \([^)]+\): [A-Z][^\n]+\.", line), line
+    text, folder, _ = run_alone(params, "cohort_conversion", tmp / "out", as_of)
     return text, json.loads((folder / "metrics.json").read_text())
 
 

@@ -257,7 +257,7 @@ def _run(small: Path, tmp: Path, as_of: str, change=None) -> tuple[str, dict]:
     the executed notebook's printed text and its metrics.json."""
     import json
 
-    from leadnb import runner
+    from tests.warm_kernel import run_alone
 
     raw = yaml.safe_load((small / "params.yaml").read_text(encoding="utf-8"))
     for entry in raw["data"].values():
@@ -273,19 +273,7 @@ def _run(small: Path, tmp: Path, as_of: str, change=None) -> tuple[str, dict]:
         change(raw, tmp)
     params = tmp / "params.yaml"
     params.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    result = runner.run(params, notebooks=["nurture_roi"], out=tmp / "out", as_of=as_of)
-    assert result.exit_code == 0, [n for n in result.notebooks]
-    folder = result.run_dir / "nurture_roi"
-    book = nbformat.read(folder / "nurture_roi.ipynb", as_version=4)
-    text = "".join(
-        o.get("text", "")
-        for c in book.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-        if o.output_type == "stream"
-    )
-    for line in re.findall(r"^Not computed .*$", text, flags=re.M):
-        assert re.fullmatch(r"Not computed \([^)]+\): [A-Z].+\.", line), line
+    text, folder, _ = run_alone(params, "nurture_roi", tmp / "out", as_of)
     return text, json.loads((folder / "metrics.json").read_text())
 
 

@@ -300,19 +300,9 @@ def _run(params: Path, out: Path, as_of: str | None = None) -> tuple[str, dict]:
     """Run the notebook alone; return the text it printed and its metrics (exit 0 asserted)."""
     import json
 
-    from leadnb import runner
+    from tests.warm_kernel import run_alone
 
-    result = runner.run(params, notebooks=["scoring_calibration"], out=out, as_of=as_of)
-    folder = result.run_dir / "scoring_calibration"
-    executed = nbformat.read(folder / "scoring_calibration.ipynb", as_version=4)
-    text = "".join(
-        o.get("text", "")
-        for c in executed.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-        if o.get("output_type") == "stream"
-    )
-    assert result.exit_code == 0, text[-3000:]
+    text, folder, _ = run_alone(params, "scoring_calibration", out, as_of)
     return text, json.loads((folder / "metrics.json").read_text())
 
 

@@ -80,3 +80,33 @@ def output_text(nb: nbformat.NotebookNode) -> str:
             elif "data" in out and "text/plain" in out["data"]:
                 parts.append(str(out["data"]["text/plain"]))
     return "".join(parts)
+
+
+def printed(nb: nbformat.NotebookNode) -> str:
+    """What the executed notebook's code cells printed (stream outputs and tracebacks)."""
+    return "".join(
+        o.get("text", "") + "".join(o.get("traceback", []))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
+
+
+def run_alone(
+    params: Path, notebook: str, out: Path, as_of: str | None = None
+) -> tuple[str, Path, nbformat.NotebookNode]:
+    """``leadnb run PARAMS --notebooks NOTEBOOK`` in process; asserts exit 0 and that every
+    skipped section reads as one sentence naming it. Returns (printed text, the notebook's run
+    folder, the executed notebook)."""
+    import re
+
+    from leadnb import runner
+
+    result = runner.run(params, notebooks=[notebook], out=out, as_of=as_of)
+    folder = result.run_dir / notebook
+    executed = nbformat.read(folder / f"{notebook}.ipynb", as_version=4)
+    text = printed(executed)
+    assert result.exit_code == 0, text[-3000:]
+    for line in re.findall(r"^Not computed .*$", text, flags=re.M):
+        assert re.fullmatch(r"Not computed \([^)]+\): [A-Z][^\n]+\.", line), line
+    return text, folder, executed
