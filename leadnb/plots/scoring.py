@@ -226,7 +226,8 @@ def plot_segment_bands(table: pd.DataFrame) -> Figure:
     ax.set_xlabel("score band (midpoint, points)")
     ax.set_ylabel("converted")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # no segment drawn: no empty legend
+        ax.legend(fontsize=8)
     if len(table):
         tot = table.groupby("segment")[["conversions", "n"]].sum()
         best = (tot["conversions"] / tot["n"]).idxmax()
