@@ -41,6 +41,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ import pandas as pd
 from leadnb import asof
 from leadnb.config import check_keys, expect_type, parse_date, read_yaml
 from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.safe import FORMULA_PREFIXES
 
 REGISTRATION_KEYS = (
     "id",
@@ -129,8 +131,6 @@ LOG_TEXT = (
 )
 LOG_INTS = ("n_control", "n", "n_immature")
 LOG_BOOLS = ("interim",)
-#: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -740,8 +740,10 @@ def _is_coerced(df: pd.DataFrame) -> bool:
     return head == LOG_COLUMNS and list(df.dtypes.iloc[: len(LOG_COLUMNS)]) == _LOG_DTYPES
 
 
-_QUOTED = r"'[=+\-@\t\r']"  # a neutralising quote before a formula character (or a quote)
-_RISKY = r"[=+\-@\t\r']"
+# the formula characters of leadnb.safe (one list), plus the quote itself so that stripping one
+# leading quote is the exact inverse of adding it
+_RISKY = "[" + re.escape("".join(FORMULA_PREFIXES)) + "']"
+_QUOTED = "'" + _RISKY  # a neutralising quote before a formula character (or a quote)
 
 
 def _text_columns(df: pd.DataFrame) -> list[str]:
