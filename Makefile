@@ -42,7 +42,7 @@ lab: $(STAMP) demo-data
 	$(BIN)/jupyter lab notebooks
 
 notebooks: $(STAMP) demo-data
-	$(PY) -m leadnb.goldens notebooks
+	$(PY) -m leadnb.run.goldens notebooks
 
 bench: $(STAMP) demo-data
 	$(PY) -m benchmarks.run

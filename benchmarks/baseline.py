@@ -12,15 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leadnb.funnel import FunnelConfig, day_end
-from leadnb.scoring import EventCondition, FieldCondition, ScoringConfig, field_mask
-from leadnb.stats import wilson
+from leadnb.funnel.stages import FunnelConfig, day_end
+from leadnb.intervals import wilson
+from leadnb.scoring.engine import EventCondition, FieldCondition, ScoringConfig, field_mask
 
 
 def score(
     leads: pd.DataFrame, events: pd.DataFrame, config: ScoringConfig, as_of: pd.Timestamp
 ) -> pd.DataFrame:
-    """Per-lead scores like :func:`leadnb.scoring.score` (as of one date)."""
+    """Per-lead scores like :func:`leadnb.scoring.engine.score` (as of one date)."""
     as_of = pd.Timestamp(as_of)
     known = events[events["ts"] < day_end(as_of)]
     out = leads[["lead_id"]].copy()

@@ -1,6 +1,6 @@
 """The same computations as leadnb, written as DuckDB SQL over the same pandas frames.
 
-Design: the SQL is generated from the parsed rules (:class:`leadnb.scoring.ScoringConfig`) and
+Design: the SQL is generated from the parsed rules (:class:`leadnb.scoring.engine.ScoringConfig`) and
 the funnel settings, so the two sides always implement the same thing. The queries are written
 the way a competent SQL user would write them: one pass over the events with one conditional
 aggregate per rule (``FILTER``/``CASE``), one ``GROUP BY lead_id``, a left join onto the leads;
@@ -19,8 +19,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from leadnb.funnel import FunnelConfig, day_end
-from leadnb.scoring import (
+from leadnb.funnel.stages import FunnelConfig, day_end
+from leadnb.scoring.engine import (
     _FALSE_TOKENS,
     _TRUE_TOKENS,
     EventCondition,
@@ -75,7 +75,7 @@ def _event_expr(rule: Rule) -> str:
 
 
 def _field_expr(cond: FieldCondition, dtype: object) -> str:
-    """A 0/1 expression on the leads columns, following leadnb.scoring.field_mask."""
+    """A 0/1 expression on the leads columns, following leadnb.scoring.engine.field_mask."""
     col = _ident(cond.field)
     numeric = pd.api.types.is_numeric_dtype(dtype)
     dated = pd.api.types.is_datetime64_any_dtype(dtype)
@@ -112,7 +112,7 @@ def _field_expr(cond: FieldCondition, dtype: object) -> str:
 
 def scoring_sql(config: ScoringConfig, as_of: pd.Timestamp, lead_dtypes: pd.Series) -> str:
     """The scoring query over tables ``leads`` and ``events``: one row per lead, the same
-    columns as :func:`leadnb.scoring.score` (row order not guaranteed)."""
+    columns as :func:`leadnb.scoring.engine.score` (row order not guaranteed)."""
     as_of = pd.Timestamp(as_of)
     last = day_end(as_of) - pd.Timedelta(microseconds=1)
     event_rules = [r for r in config.rules if r.is_event]

@@ -4,13 +4,13 @@ Design. One process, one dataset, three implementations of the same work on the 
 frames, so only the code differs:
 
 1. data: ``leadnb sample --leads N --seed S`` into ``.bench/data-<N>-s<S>`` (reused when present),
-   loaded through :mod:`leadnb.io` exactly as the notebooks load it (canonical dtypes). Loading is
+   loaded through :mod:`leadnb.data.loading` exactly as the notebooks load it (canonical dtypes). Loading is
    timed and reported, but is not part of any comparison.
-2. scoring with the demo rules (``params/scoring_rules.yaml``): :func:`leadnb.scoring.score`,
+2. scoring with the demo rules (``params/scoring_rules.yaml``): :func:`leadnb.scoring.engine.score`,
    the SQL of :mod:`benchmarks.duck` and the pandas of :mod:`benchmarks.baseline`; every
    per-lead number (score, categories, rules) must agree.
-3. per-lead stage dates plus the monthly cohort matrix (:func:`leadnb.funnel.stage_dates`,
-   :func:`leadnb.cohorts.cohort_matrix`) against the same two baselines; results must agree.
+3. per-lead stage dates plus the monthly cohort matrix (:func:`leadnb.funnel.stages.stage_dates`,
+   :func:`leadnb.funnel.cohorts.cohort_matrix`) against the same two baselines; results must agree.
 4. the whole ``leadnb run params/demo.yaml --jobs 2`` in a subprocess, into a temporary folder,
    with a breakdown of where the time goes (kernel start, notebook cells, HTML rendering).
 
@@ -44,8 +44,11 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import baseline, duck
-from leadnb import cohorts, funnel, io, scoring
-from leadnb.config import load_params
+from leadnb.data import loading as io
+from leadnb.data.params import load_params
+from leadnb.funnel import cohorts
+from leadnb.funnel import stages as funnel
+from leadnb.scoring import engine as scoring
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL_LEADS = 1_000_000
@@ -512,7 +515,7 @@ def report(results: dict[str, Any]) -> str:
         f"{d['stage_entries']:,} stage entries (seed {d['seed']})",
         f"machine: {m['cpu']}, {m['cores']} cores, {ram}; Python {m['python']}, "
         f"pandas {m['pandas']}, numpy {m['numpy']}, pyarrow {m['pyarrow']}, duckdb {m['duckdb']}",
-        f"data: {d['folder']} ({made}); loaded through leadnb.io in {d['load_seconds']:.1f} s "
+        f"data: {d['folder']} ({made}); loaded through leadnb.data.loading in {d['load_seconds']:.1f} s "
         "(not part of the comparisons)",
         f"events frame in memory: {_mb(sc['events_bytes'])} (memory_usage(deep=True))",
         f"repeats: {results['repeats']} (median wall time shown, implementations interleaved; "

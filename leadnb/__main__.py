@@ -1,6 +1,6 @@
 """``python -m leadnb``: the same as the ``leadnb`` command."""
 
-from leadnb.cli import main
+from leadnb.run.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -31,7 +31,7 @@ PIECE_ROWS = 1 << 18  # rows per piece in :meth:`TextCodes.pieces`: small enough
 
 def to_us(values: Any) -> np.ndarray:
     """Datetimes (any unit) as int64 microseconds; NaT becomes :data:`NAT_US`. Zone-aware
-    datetimes count in UTC (as :mod:`leadnb.io` reads them).
+    datetimes count in UTC (as :mod:`leadnb.data.loading` reads them).
 
     A ``datetime64[us]`` column (the canonical dtype) is viewed, not copied.
     """

@@ -145,7 +145,7 @@ class NotEnoughData(LeadnbError):
 
     ``what`` says what is missing and ``when`` when or how it will appear, each as plain words;
     :meth:`sentence` joins them into the one sentence a report shows in place of the section
-    (``leadnb.nb.section`` catches this error and prints it; the rest of the report runs).
+    (``leadnb.report.notebook.section`` catches this error and prints it; the rest of the report runs).
     Exit code 0 when it escapes to the command line: nothing was wrong with the input.
     """
 

@@ -27,11 +27,11 @@ class _StubSection:
 
 @pytest.fixture
 def sections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let params files load while a section module (leadnb.funnel, ...) does not exist yet.
+    """Let params files load while a section module (leadnb.funnel.stages, ...) does not exist yet.
 
     Only a module that is missing altogether is stubbed; an existing module is always used.
     """
-    from leadnb import config
+    from leadnb.data import params as config
 
     real = config._section_parser
 

@@ -2,7 +2,7 @@
 
 The golden numbers are recomputed here without leadnb's outcome code: per-arm counts straight from
 the stages and assignments tables with plain pandas, statistics from statsmodels and scipy, and the
-Bayesian probability by Monte Carlo. They are compared with what :func:`leadnb.abtest.readout`
+Bayesian probability by Monte Carlo. They are compared with what :func:`leadnb.experiments.readout.readout`
 returns and with the golden outputs stored in the notebook (the ones nbval checks).
 """
 
@@ -86,7 +86,10 @@ def test_outputs_other_than_goldens_are_cleared() -> None:
 @pytest.fixture(scope="module")
 def demo() -> dict[str, Any]:
     """What the notebook computes on the demo data (same calls as its cells)."""
-    from leadnb import abtest, design, funnel, nb
+    from leadnb.experiments import design
+    from leadnb.experiments import readout as abtest
+    from leadnb.funnel import stages as funnel
+    from leadnb.report import notebook as nb
 
     ctx = nb.start("ab_testing", params_path=PARAMS, tables=("leads", "stages", "assignments"))
     reg = ctx.params.experiments.get(EXPERIMENT)
@@ -124,7 +127,8 @@ def _numbers(line: str) -> list[float]:
 
 @needs_demo
 def test_readout_matches_independent_oracles_and_truth(demo: dict[str, Any]) -> None:
-    from leadnb import abtest, sample
+    from leadnb.data import demo as sample
+    from leadnb.experiments import readout as abtest
 
     ctx, reg, ro = demo["ctx"], demo["reg"], demo["ro"]
     counts = _oracle_counts(ctx, reg)
@@ -157,8 +161,8 @@ def test_outcome_column_path_gives_the_same_readout(demo: dict[str, Any]) -> Non
     """The same experiment with a precomputed 0/1 outcome column and no stages at all."""
     from dataclasses import replace
 
-    from leadnb import abtest
-    from leadnb.experiments import Metric
+    from leadnb.experiments import readout as abtest
+    from leadnb.experiments.registry import Metric
 
     ctx, reg, ro = demo["ctx"], demo["reg"], demo["ro"]
     asg = ctx.tables["assignments"]
@@ -178,7 +182,9 @@ def test_outcome_column_path_gives_the_same_readout(demo: dict[str, Any]) -> Non
 def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     ctx, reg, sec = demo["ctx"], demo["reg"], demo["section"]
     text = _golden_text()
-    assert text, "run the notebook and keep its golden outputs (python -m leadnb.goldens notebooks)"
+    assert text, (
+        "run the notebook and keep its golden outputs (python -m leadnb.run.goldens notebooks)"
+    )
     # design calculator: statsmodels' sample size and the inflow counted by hand
     # (the weeks up to the end of the as_of day: midnight after it, exclusive)
     leads = ctx.tables["leads"]
@@ -210,13 +216,13 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------ real dates, degenerate shapes
-# Each test runs the notebook once through the scheduler's path (leadnb.runner.run) on a small
+# Each test runs the notebook once through the scheduler's path (leadnb.run.runner.run) on a small
 # sample changed with pandas, and checks exit 0 and the one sentence the report prints.
 
 
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from leadnb import cli
+    from leadnb.run import cli
 
     out = tmp_path_factory.mktemp("ab_sample") / "s"
     assert cli.main(["sample", "--out", str(out), "--leads", "400", "--seed", "11"]) == 0
@@ -267,7 +273,7 @@ def test_one_arm_in_the_data_names_the_arm(sample_dir: Path, tmp_path: Path) -> 
 
 
 def test_during_enrolment_no_window_closed_yet(sample_dir: Path, tmp_path: Path) -> None:
-    from leadnb import experiments
+    from leadnb.experiments import registry as experiments
 
     asg = _assignments(sample_dir)
     first = pd.to_datetime(asg["assigned_at"]).min().normalize()

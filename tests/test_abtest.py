@@ -1,4 +1,4 @@
-"""leadnb.abtest: every number against statsmodels, scipy, lifelines or a hand example."""
+"""leadnb.experiments.readout: every number against statsmodels, scipy, lifelines or a hand example."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from scipy import integrate, stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from leadnb import abtest
 from leadnb.errors import DataError, NotEnoughData, ParamsError
-from leadnb.experiments import LOG_COLUMNS, Registration, registration_fingerprint
+from leadnb.experiments import readout as abtest
+from leadnb.experiments.registry import LOG_COLUMNS, Registration, registration_fingerprint
 
 AS_OF = pd.Timestamp("2026-06-30")
 
@@ -363,7 +363,7 @@ def test_headline_metrics_and_plots() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from leadnb.plots import experiments as ab_plots
+    from leadnb.report.plots import experiments as ab_plots
 
     asg, wide = make_data({"monthly": (1000, 120), "weekly": (1000, 150)})
     ro = abtest.readout(reg(), asg, wide, AS_OF)
@@ -461,7 +461,7 @@ def test_an_arm_without_leads_is_named_and_charts_still_draw(missing: str) -> No
     import matplotlib
 
     matplotlib.use("Agg")
-    from leadnb.plots import experiments as ab_plots
+    from leadnb.report.plots import experiments as ab_plots
 
     arms = {"monthly": (300, 30), "weekly": (300, 45)}
     del arms[missing]
@@ -494,7 +494,7 @@ def test_zero_and_all_conversions_read_out_and_draw(arms: dict, words: str) -> N
     import matplotlib
 
     matplotlib.use("Agg")
-    from leadnb.plots import experiments as ab_plots
+    from leadnb.report.plots import experiments as ab_plots
 
     asg, wide = make_data(arms)
     ro = abtest.readout(reg(), asg, wide, AS_OF)
@@ -509,7 +509,7 @@ def test_zero_and_all_conversions_read_out_and_draw(arms: dict, words: str) -> N
 
 
 def test_error_bars_never_negative_or_missing() -> None:
-    from leadnb.plots.experiments import error_bars
+    from leadnb.report.plots.experiments import error_bars
 
     # a Wilson upper bound a rounding error below a rate of 100%, an inverted and a NaN interval
     err = error_bars(
@@ -523,7 +523,7 @@ def test_chart_text_from_user_names_is_drawn_as_written() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from leadnb.plots import experiments as ab_plots
+    from leadnb.report.plots import experiments as ab_plots
 
     v = "$\\frac{x$"  # a broken mathtext command: fails at draw time if parsed as math
     asg, wide = make_data({"monthly": (300, 30), v: (300, 60)})

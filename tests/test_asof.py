@@ -17,9 +17,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadnb import abtest, asof, calibration, cohorts, funnel, lvr, roi, segments, survival
-from leadnb.experiments import Registration, prepare_assignments
-from leadnb.scoring import ScoringConfig, score
+from leadnb import asof
+from leadnb.experiments import readout as abtest
+from leadnb.experiments.registry import Registration, prepare_assignments
+from leadnb.funnel import cohorts, survival
+from leadnb.funnel import stages as funnel
+from leadnb.funnel import velocity as lvr
+from leadnb.roi import nurture as roi
+from leadnb.scoring import calibration, segments
+from leadnb.scoring.engine import ScoringConfig, score
 
 AS_OF = pd.Timestamp("2025-03-31")
 EDGE = pd.Timestamp("2025-03-31 23:59:59.999999")

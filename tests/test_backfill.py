@@ -23,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadnb.config import NOTEBOOKS
-from leadnb.sample import write_sample
+from leadnb.data.demo import write_sample
+from leadnb.data.params import NOTEBOOKS
 from tests.warm_kernel import output_text, warm
 
 REPO = Path(__file__).resolve().parents[1]

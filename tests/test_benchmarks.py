@@ -17,7 +17,8 @@ import pytest
 
 from benchmarks import baseline, duck  # benchmarks/ lives at the root (pytest pythonpath)
 from benchmarks import run as bench
-from leadnb import funnel, scoring
+from leadnb.funnel import stages as funnel
+from leadnb.scoring import engine as scoring
 
 AS_OF = pd.Timestamp("2026-01-31")
 

@@ -1,4 +1,4 @@
-"""Tests for leadnb.calibration against independent oracles (scipy, statsmodels, hand formulas),
+"""Tests for leadnb.scoring.calibration against independent oracles (scipy, statsmodels, hand formulas),
 and on the real bank-marketing campaign data with field rules (skipped when it is absent)."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from leadnb.calibration import (
+from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.scoring.calibration import (
     auc_with_ci,
     brier,
     compare_decisions,
@@ -29,8 +30,7 @@ from leadnb.calibration import (
     suggested_weights,
     threshold_sweep,
 )
-from leadnb.errors import DataError, NotEnoughData, ParamsError
-from leadnb.scoring import ScoringConfig, score
+from leadnb.scoring.engine import ScoringConfig, score
 
 BANK = Path(__file__).resolve().parents[2] / "shared" / "data" / "bank" / "bank-full.csv"
 

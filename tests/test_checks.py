@@ -1,4 +1,4 @@
-"""Tests for leadnb.checks and the notebook checks of validate_params_file: every value a notebook
+"""Tests for leadnb.data.param_checks and the notebook checks of validate_params_file: every value a notebook
 cannot use, every file it names, the columns it needs and the analysis date are found by
 ``leadnb validate`` before anything runs."""
 
@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadnb import checks, config, runner
-from leadnb.cli import main
+from leadnb.data import param_checks as checks
+from leadnb.data import params as config
+from leadnb.data.validation import validate_params_file
 from leadnb.errors import Issue
-from leadnb.validate import validate_params_file
+from leadnb.run import runner
+from leadnb.run.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
@@ -123,7 +125,8 @@ def test_every_numeric_or_choice_parameter_has_a_rule() -> None:
 
 
 def test_choice_lists_match_the_modules() -> None:
-    from leadnb import calibration, cohorts
+    from leadnb.funnel import cohorts
+    from leadnb.scoring import calibration
 
     assert tuple(checks.DECISIONS) == tuple(calibration.DECISIONS)
     assert tuple(checks.COHORT_FREQS) == tuple(cohorts.FREQS)
@@ -376,7 +379,7 @@ def test_demo_params_validate_clean(capsys) -> None:
 
 
 def test_sample_params_validate_clean(tmp_path: Path, capsys) -> None:
-    from leadnb.sample import write_sample
+    from leadnb.data.demo import write_sample
 
     write_sample(tmp_path / "s", n_leads=300)
     assert main(["validate", str(tmp_path / "s" / "params.yaml")]) == 0

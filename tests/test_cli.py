@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from leadnb import cli, runner
 from leadnb.errors import DataError, Report
+from leadnb.run import cli, runner
 
 
 def test_help_runs_as_module() -> None:
@@ -116,7 +116,7 @@ def test_leadnb_error_is_printed_without_traceback(monkeypatch: pytest.MonkeyPat
 def fake_validate_module(
     report: Report, params: object, seen: dict[str, Any] | None = None
 ) -> types.ModuleType:
-    mod = types.ModuleType("leadnb.validate")
+    mod = types.ModuleType("leadnb.data.validation")
 
     def validate_params_file(path: Path, *, as_of: str | None = None) -> tuple:
         if seen is not None:
@@ -131,14 +131,18 @@ def fake_validate_module(
 def test_validate_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     clean = Report()
     clean.warn("a placeholder value was read as missing")
-    monkeypatch.setitem(sys.modules, "leadnb.validate", fake_validate_module(clean, object()))
+    monkeypatch.setitem(
+        sys.modules, "leadnb.data.validation", fake_validate_module(clean, object())
+    )
     assert cli.main(["validate", "p.yaml"]) == 0
     assert "REPORT with 0 error(s)" in capsys.readouterr().out
 
     bad = Report()
     bad.error("column lead_id is missing", table="leads")
     seen: dict[str, Any] = {}
-    monkeypatch.setitem(sys.modules, "leadnb.validate", fake_validate_module(bad, None, seen))
+    monkeypatch.setitem(
+        sys.modules, "leadnb.data.validation", fake_validate_module(bad, None, seen)
+    )
     assert cli.main(["validate", "p.yaml", "--as-of", "2026-06-30"]) == 2
     assert "REPORT with 1 error(s)" in capsys.readouterr().out
     assert seen == {"as_of": "2026-06-30"}
@@ -182,14 +186,14 @@ def test_printed_errors_mask_environment_url_passwords(
 
 def test_sample_calls_write_sample(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
     seen: dict[str, Any] = {}
-    mod = types.ModuleType("leadnb.sample")
+    mod = types.ModuleType("leadnb.data.demo")
 
     def write_sample(out: Path, **kwargs: Any) -> dict[str, Path]:
         seen.update(out=out, **kwargs)
         return {"leads": out / "leads.csv"}
 
     mod.write_sample = write_sample  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "leadnb.sample", mod)
+    monkeypatch.setitem(sys.modules, "leadnb.data.demo", mod)
     code = cli.main(
         ["sample", "--out", str(tmp_path), "--leads", "500", "--seed", "3", "--format", "parquet"]
     )
@@ -202,9 +206,9 @@ def test_sample_defaults_come_from_the_sample_module(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     seen: dict[str, Any] = {}
-    mod = types.ModuleType("leadnb.sample")
+    mod = types.ModuleType("leadnb.data.demo")
     mod.write_sample = lambda out, **kw: seen.update(kw)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "leadnb.sample", mod)
+    monkeypatch.setitem(sys.modules, "leadnb.data.demo", mod)
     assert cli.main(["sample", "--out", str(tmp_path)]) == 0
     assert seen == {"fmt": "csv"}
 

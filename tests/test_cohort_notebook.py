@@ -2,7 +2,7 @@
 
 The golden cells (``# NBVAL_CHECK_OUTPUT``) of notebooks/cohort_conversion.ipynb print the
 headline numbers on data/demo. Here each is recomputed from the same loaded tables with plain
-pandas, statsmodels and scipy (never through leadnb.funnel/cohorts/survival/lvr/value_map) and
+pandas, statsmodels and scipy (never through leadnb.funnel.stages/cohorts/survival/lvr/value_map) and
 the expected line must appear verbatim in the stored golden text. Skipped without data/demo.
 """
 
@@ -81,7 +81,7 @@ def demo():
     golden = _golden_text()
     if not golden.strip():
         pytest.skip("the notebook has no golden outputs yet (make notebooks)")
-    from leadnb import nb
+    from leadnb.report import notebook as nb
 
     ctx = nb.start(
         "cohort_conversion", params_path=str(PARAMS), tables=("leads", "stages", "orders")
@@ -258,13 +258,13 @@ def test_value_map_groups(demo) -> None:
 
 
 # ------------------------------------------------------------------------- degenerate data, end to end
-# Each test runs the notebook once through the scheduler's path (leadnb.runner.run) on a small
+# Each test runs the notebook once through the scheduler's path (leadnb.run.runner.run) on a small
 # sample changed in code, asserts exit 0 and the one-sentence notices of the sections it skips.
 
 
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from leadnb import cli
+    from leadnb.run import cli
 
     out = tmp_path_factory.mktemp("cohort_sample") / "s"
     assert cli.main(["sample", "--out", str(out), "--leads", "400", "--seed", "3"]) == 0

@@ -1,4 +1,4 @@
-"""Tests for leadnb.cohorts: hand example, immature cells NaN, monotone cumulative rates."""
+"""Tests for leadnb.funnel.cohorts: hand example, immature cells NaN, monotone cumulative rates."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
-from leadnb.cohorts import cohort_labels, cohort_matrix, cohort_pivot
 from leadnb.errors import DataError, NotEnoughData
+from leadnb.funnel.cohorts import cohort_labels, cohort_matrix, cohort_pivot
 
 
 def frame(created: list[str], sql: list[str | None]) -> pd.DataFrame:

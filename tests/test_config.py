@@ -1,4 +1,4 @@
-"""Tests for leadnb.config: the params file is checked strictly, with errors that say the fix."""
+"""Tests for leadnb.data.params: the params file is checked strictly, with errors that say the fix."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadnb.config import (
+from leadnb.data.params import (
     MAX_RUN_NAME,
     MAX_YAML_ALIASES,
     Params,
@@ -208,7 +208,7 @@ def laughs(levels: int = 9, width: int = 9, indent: str = "  ") -> str:
 
 
 def test_alias_bomb_in_a_notebook_list_is_refused_by_validate(tmp_path: Path, sections) -> None:
-    from leadnb.validate import validate_params_file
+    from leadnb.data.validation import validate_params_file
 
     path = tmp_path / "p.yaml"
     path.write_text("run:\n  name: x\nscoring_calibration:\n  target_industries:\n" + laughs())

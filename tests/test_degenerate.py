@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from leadnb.config import NOTEBOOKS
-from leadnb.sample import write_sample
+from leadnb.data.demo import write_sample
+from leadnb.data.params import NOTEBOOKS
 from tests.warm_kernel import output_text, warm
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""leadnb.design: sample size, power, MDE and calendar time, checked against statsmodels."""
+"""leadnb.experiments.design: sample size, power, MDE and calendar time, checked against statsmodels."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from statsmodels.stats.proportion import (
     samplesize_proportions_2indep_onetail,
 )
 
-from leadnb import design
 from leadnb.errors import ParamsError
+from leadnb.experiments import design
 
 
 def test_reference_sample_size_3841() -> None:

@@ -1,4 +1,4 @@
-"""leadnb.experiments: registrations, assignment checks and the cumulative experiment log."""
+"""leadnb.experiments.registry: registrations, assignment checks and the cumulative experiment log."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
-from leadnb.experiments import (
+from leadnb.experiments.registry import (
     LOG_COLUMNS,
     LOG_KEY,
     ExperimentsConfig,
@@ -317,7 +317,7 @@ def test_read_log_rows_strips_one_formula_quote_and_sets_dtypes(tmp_path: Path) 
 _WRITER = """
 import sys
 import pandas as pd
-from leadnb.experiments import append_log
+from leadnb.experiments.registry import append_log
 path, worker = sys.argv[1], int(sys.argv[2])
 for i in range(40):
     append_log(path, pd.DataFrame({"experiment_id": [f"exp-{worker}"], "run": ["r"],

@@ -1,4 +1,4 @@
-"""Tests for leadnb.funnel: config, stage dates (long = wide), quality table, helpers, rates."""
+"""Tests for leadnb.funnel.stages: config, stage dates (long = wide), quality table, helpers, rates."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from leadnb.errors import DataError, ParamsError
-from leadnb.funnel import (
+from leadnb.funnel.stages import (
     FunnelConfig,
     classify_new_old,
     conversion_pairs,
@@ -101,7 +101,7 @@ def test_config_rejects_bad_values(d: dict, tmp_path: Path) -> None:
 
 
 def test_config_through_params_file(write_params) -> None:
-    from leadnb.config import load_params
+    from leadnb.data.params import load_params
 
     path = write_params({"run": {"as_of": "2026-06-30"}, "funnel": {"lvr_period": "quarter"}})
     assert load_params(path).funnel.lvr_period == "quarter"
@@ -355,11 +355,11 @@ def test_plots_return_figures_with_titles() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from leadnb.cohorts import cohort_matrix
-    from leadnb.lvr import age_hazard, lvr, new_vs_old
-    from leadnb.plots import funnel as pf
-    from leadnb.survival import survival_curves
-    from leadnb.value_map import value_groups
+    from leadnb.funnel.cohorts import cohort_matrix
+    from leadnb.funnel.survival import survival_curves
+    from leadnb.funnel.value_map import value_groups
+    from leadnb.funnel.velocity import age_hazard, lvr, new_vs_old
+    from leadnb.report.plots import funnel as pf
 
     rng = np.random.default_rng(4)
     n = 300
@@ -413,7 +413,7 @@ def test_plots_return_figures_with_titles() -> None:
 
 def test_require_helpers_say_what_is_missing() -> None:
     from leadnb.errors import NotEnoughData
-    from leadnb.funnel import require_column, require_reached, require_stage_history
+    from leadnb.funnel.stages import require_column, require_reached, require_stage_history
 
     leads = pd.DataFrame(
         {

@@ -1,4 +1,4 @@
-"""``python -m leadnb.goldens``: keep only golden cells' text outputs; the nbval sanitize file."""
+"""``python -m leadnb.run.goldens``: keep only golden cells' text outputs; the nbval sanitize file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from leadnb import goldens
+from leadnb.run import goldens
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 SANITIZE = Path(__file__).resolve().parents[1] / "notebooks" / "sanitize.cfg"

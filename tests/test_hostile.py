@@ -15,7 +15,7 @@ read back:
 * nothing is written outside the output folder, and inside it only the run's own files.
 
 The unit tests of each rule are in tests/test_nb.py and tests/test_report.py (and below for
-:mod:`leadnb.safe`).
+:mod:`leadnb.report.safe`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadnb import safe
+from leadnb.report import safe
 
 HOSTILE = (
     "<script>alert(document.domain)</script>",
@@ -52,7 +52,7 @@ FORMULA = tuple("=+-@")
 
 def hostile_dataset(folder: Path, n_leads: int = 1500) -> Path:
     """Write the hostile dataset and its params file into ``folder``; return the params path."""
-    from leadnb import sample
+    from leadnb.data import demo as sample
 
     tables = sample.generate(n_leads, seed=7)
     leads = tables["leads"].copy()
@@ -115,7 +115,7 @@ def listing(root: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from leadnb import runner
+    from leadnb.run import runner
 
     root = tmp_path_factory.mktemp("hostile")
     params = hostile_dataset(root / "data")
@@ -231,7 +231,7 @@ def test_nothing_written_outside_the_run(hostile_run: dict) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# leadnb.safe, rule by rule
+# leadnb.report.safe, rule by rule
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from leadnb import cli
+from leadnb.run import cli
 
 pytestmark = pytest.mark.chromium
 
@@ -93,10 +93,10 @@ def check_resources(dom: BeautifulSoup, page: Path) -> None:
 
 @contextlib.contextmanager
 def stub_missing_sections():
-    """Let the params file load while a section module (leadnb.scoring, ...) is not written yet."""
+    """Let the params file load while a section module (leadnb.scoring.engine, ...) is not written yet."""
     from types import SimpleNamespace
 
-    from leadnb import config
+    from leadnb.data import params as config
 
     real = config._section_parser
 
@@ -183,7 +183,7 @@ def test_every_page_carries_the_csp_and_still_renders(
     chromium: str, run_dir: Path, tmp_path: Path
 ) -> None:
     """The CSP forbids scripts but not the inline CSS or the embedded chart images."""
-    from leadnb import safe
+    from leadnb.report import safe
 
     page = run_dir / "ok" / "ok.html"
     dom = load(chromium, page, tmp_path / "report.png", tmp_path / "profile")
@@ -198,7 +198,7 @@ def test_every_page_carries_the_csp_and_still_renders(
 
 def test_csp_stops_a_script_that_got_in(chromium: str, tmp_path: Path) -> None:
     """The second wall: even a live <script> (or handler) in a page leadnb rendered never runs."""
-    from leadnb import report
+    from leadnb.report import pages as report
 
     page = tmp_path / "page.html"
     body = (
@@ -213,7 +213,7 @@ def test_csp_stops_a_script_that_got_in(chromium: str, tmp_path: Path) -> None:
 
 
 def test_failure_page_in_chromium(chromium: str, tmp_path: Path) -> None:
-    from leadnb import report
+    from leadnb.report import pages as report
 
     folder = tmp_path / "nurture_roi"
     folder.mkdir()

@@ -1,4 +1,4 @@
-"""Tests for leadnb.io: every file loader path and every bad input the loader reports."""
+"""Tests for leadnb.data.loading: every file loader path and every bad input the loader reports."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from conftest import BANK_DIR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadnb import io
-from leadnb.config import TableSource
+from leadnb.data import loading as io
+from leadnb.data.params import TableSource
 from leadnb.errors import DataError, ParamsError, Report
 
 
@@ -437,7 +437,7 @@ def test_url_without_credentials_is_unchanged() -> None:
 
 
 def test_load_tables_loads_configured_ones(tmp_path: Path, write_params) -> None:
-    from leadnb.config import load_params
+    from leadnb.data.params import load_params
 
     crm_leads().to_csv(tmp_path / "leads.csv", index=False)
     (tmp_path / "stages.csv").write_text(
@@ -487,7 +487,7 @@ needs_bank = pytest.mark.skipif(not BANK.exists(), reason=f"{BANK} not present")
 
 @needs_bank
 def test_bank_without_an_id_column_says_what_to_map(tmp_path: Path, write_params) -> None:
-    from leadnb.validate import validate_params_file
+    from leadnb.data.validation import validate_params_file
 
     path = write_params(
         {"data": {"leads": {"source": str(BANK), "columns": {"job": "title", "y": "outcome_y"}}}}
@@ -503,7 +503,7 @@ def test_bank_without_an_id_column_says_what_to_map(tmp_path: Path, write_params
 
 @needs_bank
 def test_bank_with_an_id_column_loads(tmp_path: Path) -> None:
-    from leadnb.validate import validate_tables
+    from leadnb.data.validation import validate_tables
 
     bank = pd.read_csv(BANK, sep=";")
     bank.insert(0, "customer_no", np.arange(1, len(bank) + 1))

@@ -1,4 +1,4 @@
-"""Tests for leadnb.lvr: LVR hand example and intervals, new vs old, age hazard."""
+"""Tests for leadnb.funnel.velocity: LVR hand example and intervals, new vs old, age hazard."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from scipy.stats import binomtest, chi2
 from statsmodels.stats.proportion import proportion_confint
 
 from leadnb.errors import DataError
-from leadnb.funnel import FunnelConfig
-from leadnb.lvr import (
+from leadnb.funnel.stages import FunnelConfig
+from leadnb.funnel.velocity import (
     DAYS_PER_MONTH,
     age_hazard,
     assign_periods,

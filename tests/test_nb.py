@@ -1,4 +1,4 @@
-"""leadnb.nb: the notebook context writes only when there is a run folder, and show() is quiet."""
+"""leadnb.report.notebook: the notebook context writes only when there is a run folder, and show() is quiet."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadnb import nb
 from leadnb.errors import DataError
+from leadnb.report import notebook as nb
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""leadnb.plots: the shared theme and axis helpers."""
+"""leadnb.report.plots: the shared theme and axis helpers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from leadnb.plots import PALETTE, plain_log_axis, set_theme
+from leadnb.report.plots import PALETTE, plain_log_axis, set_theme
 
 
 def test_plain_log_axis_labels_are_plain_numbers() -> None:
@@ -40,7 +40,7 @@ def test_set_theme_uses_the_palette() -> None:
 def test_roi_interval_errors_never_negative() -> None:
     import numpy as np
 
-    from leadnb.plots.roi import interval_errors
+    from leadnb.report.plots.roi import interval_errors
 
     # a rate of 100% whose upper bound came out a hair below it, a missing rate, an inverted
     # interval: lengths are clipped at 0 and missing ones are 0
@@ -52,7 +52,7 @@ def test_roi_conversion_chart_with_every_lead_converted() -> None:
     import pandas as pd
     from statsmodels.stats.proportion import proportion_confint
 
-    from leadnb.plots.roi import plot_conversion
+    from leadnb.report.plots.roi import plot_conversion
 
     lo, hi = proportion_confint(7, 7, method="wilson")  # every lead converted
     rows = []
@@ -74,7 +74,7 @@ def test_scoring_charts_draw_degenerate_tables() -> None:
     import numpy as np
     import pandas as pd
 
-    from leadnb.plots import scoring as sp
+    from leadnb.report.plots import scoring as sp
 
     nan = np.nan
     segments = pd.DataFrame(

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from leadnb import report
+from leadnb.report import pages as report
 
 
 def tiny_png() -> bytes:

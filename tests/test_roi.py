@@ -1,4 +1,4 @@
-"""Tests of leadnb.roi: the article's worked example figure by figure, cost per SQL and ROI on a
+"""Tests of leadnb.roi.nurture: the article's worked example figure by figure, cost per SQL and ROI on a
 hand-built dataset (expected values worked out by hand below), the bootstrap, the holdout, and
 invariants of the calculator (hypothesis)."""
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
-from leadnb.roi import (
+from leadnb.roi.nurture import (
     HoldoutConfig,
     RoiConfig,
     ScenarioInputs,
@@ -48,7 +48,7 @@ def ts(s: str | None) -> pd.Timestamp:
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
-    """A wide stage-date frame (as leadnb.funnel.stage_dates returns) from a few dict rows."""
+    """A wide stage-date frame (as leadnb.funnel.stages.stage_dates returns) from a few dict rows."""
     cols = ["created_at", "lead_at", "mql_at", "sql_at", "opportunity_at", "customer_at", "lost_at"]
     df = pd.DataFrame(
         {
@@ -68,7 +68,7 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 
 @pytest.fixture
 def worked(sections: None) -> pd.DataFrame:
-    from leadnb.config import load_params
+    from leadnb.data.params import load_params
 
     params = load_params(WORKED)
     assert "leads" not in params.data  # a calculator-only params file
@@ -651,7 +651,7 @@ def test_holdout_incremental_by_hand() -> None:
 
 
 def test_plots_state_the_finding(sim) -> None:
-    from leadnb.plots import roi as plots
+    from leadnb.report.plots import roi as plots
 
     inputs = ScenarioInputs(nurture_cost=10_000, win_rate=0.2, deal_value=24_000)
     fig = plots.plot_scenario(scenario_table(inputs))
@@ -760,7 +760,7 @@ def test_no_complete_month_yet(hand, hand_costs, hand_config) -> None:
 
 
 def test_comparison_date_and_the_never_case() -> None:
-    from leadnb.roi import comparison_date, comparison_missing, run_date_for
+    from leadnb.roi.nurture import comparison_date, comparison_missing, run_date_for
 
     assert run_date_for(pd.Timestamp("2024-02-01")) == pd.Timestamp("2024-02-29")
     first = pd.Timestamp("2025-01-01 10:00")  # old from 31 January: January has an old lead
@@ -907,7 +907,7 @@ def test_holdout_not_enough_data() -> None:
 
 
 def registration(**kw):
-    from leadnb.experiments import Registration
+    from leadnb.experiments.registry import Registration
 
     d = {
         "id": "nurture-holdout",
@@ -945,7 +945,7 @@ def test_holdout_interim_without_a_registration() -> None:
 
 
 def test_holdout_interim_follows_the_ab_readout_with_a_registration() -> None:
-    from leadnb.abtest import readout
+    from leadnb.experiments.readout import readout
 
     sd, asg = holdout_case()
     cases = [

@@ -78,7 +78,8 @@ def test_worked_example_golden_matches_the_article() -> None:
 def demo():
     if not (DEMO / "leads.csv").exists():
         pytest.skip("no demo data: run `leadnb sample --out data/demo`")
-    from leadnb import funnel, nb
+    from leadnb.funnel import stages as funnel
+    from leadnb.report import notebook as nb
 
     ctx = nb.start(
         "nurture_roi", params_path=DEMO_PARAMS, tables=("leads", "stages", "costs", "assignments")
@@ -229,7 +230,7 @@ def test_demo_holdout_golden(demo) -> None:
 
 
 def test_demo_effect_close_to_the_generator(demo_lexis) -> None:
-    from leadnb import sample
+    from leadnb.data import demo as sample
 
     lift, se = band_model(demo_lexis)
     truth = sample.NURTURE_LIFT
@@ -245,7 +246,7 @@ def test_demo_effect_close_to_the_generator(demo_lexis) -> None:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1,000-lead sample with the demo's ROI settings (deal value, holdout) and absolute paths."""
-    from leadnb.sample import write_sample
+    from leadnb.data.demo import write_sample
 
     base = tmp_path_factory.mktemp("roi_e2e") / "sample"
     write_sample(base, n_leads=1000, seed=5)

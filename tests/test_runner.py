@@ -26,8 +26,9 @@ import nbformat
 import pytest
 import yaml
 
-from leadnb import cli, config, runner
+from leadnb.data import params as config
 from leadnb.errors import ParamsError
+from leadnb.run import cli, runner
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 SECRET_TOKEN = "Zq7SecretToken4Runner"

@@ -5,7 +5,7 @@ full disk, ``OUT/latest`` only for the complete report set, the failure page and
 experiment log written only when a run is published, the fingerprints of every input, the
 kernel fallback, and workers that die with a killed runner.
 
-Most tests run :func:`leadnb.runner.run` for real with ``execute_all`` replaced by a fake that
+Most tests run :func:`leadnb.run.runner.run` for real with ``execute_all`` replaced by a fake that
 writes what a notebook would (no Jupyter kernel); one test starts real kernels and kills the
 runner with SIGKILL.
 """
@@ -31,7 +31,9 @@ import pytest
 import yaml
 from test_runner import FIXTURES, SECRET_VAR, make_project, run_cli, secret_url
 
-from leadnb import config, experiments, runner
+from leadnb.data import params as config
+from leadnb.experiments import registry as experiments
+from leadnb.run import runner
 
 PASSWORD = "p@ss:w0rd/x@yQ7"
 LEAK_VAR = "LEADNB_TEST_LEAK_URL"

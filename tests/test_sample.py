@@ -1,4 +1,4 @@
-"""Tests of the demo data generator (leadnb.sample): determinism, contract, rates, truth, writing.
+"""Tests of the demo data generator (leadnb.data.demo): determinism, contract, rates, truth, writing.
 
 Every rate is recomputed here from the raw tables with plain pandas (not with leadnb's own
 funnel or scoring code), and statistical checks use scipy as the oracle.
@@ -16,9 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from leadnb import sample
-from leadnb.errors import LeadnbError
-from leadnb.sample import (
+from leadnb.data import demo as sample
+from leadnb.data.demo import (
     AS_OF,
     DEMO_EXPERIMENT,
     DEMO_RULES,
@@ -28,6 +27,7 @@ from leadnb.sample import (
     generate,
     write_sample,
 )
+from leadnb.errors import LeadnbError
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = pd.Timedelta(days=1)
@@ -495,7 +495,7 @@ def test_write_sample_writes_tables_and_loadable_params(tmp_path: Path) -> None:
     for spec in raw["data"].values():
         assert not Path(spec["source"]).is_absolute() and (out / spec["source"]).exists()
 
-    from leadnb.config import load_params
+    from leadnb.data.params import load_params
 
     params = load_params(out / "params.yaml")
     assert params.as_of() == pd.Timestamp("2026-06-30")
@@ -513,8 +513,8 @@ def test_write_sample_writes_tables_and_loadable_params(tmp_path: Path) -> None:
 
 
 def test_write_sample_loads_through_leadnb_io(tmp_path: Path) -> None:
-    io = pytest.importorskip("leadnb.io")
-    from leadnb.config import load_params
+    io = pytest.importorskip("leadnb.data.loading")
+    from leadnb.data.params import load_params
 
     write_sample(tmp_path / "demo", n_leads=800, seed=1)
     params = load_params(tmp_path / "demo" / "params.yaml")

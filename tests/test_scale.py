@@ -1,4 +1,4 @@
-"""leadnb.scale: scoring and stage dates on Dask, on a two-worker LocalCluster, equal to pandas.
+"""leadnb.data.distributed: scoring and stage dates on Dask, on a two-worker LocalCluster, equal to pandas.
 
 The reference is the pandas function on the whole table; every Dask path (pandas input cut by
 lead, Dask input shuffled by lead, Dask input already indexed by lead) must give the same frame,
@@ -12,10 +12,13 @@ import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
 
-from leadnb import funnel, io, scale, scoring
-from leadnb.config import load_params
+from leadnb.data import distributed as scale
+from leadnb.data import loading as io
+from leadnb.data.demo import write_sample
+from leadnb.data.params import load_params
 from leadnb.errors import DataError, LeadnbError
-from leadnb.sample import write_sample
+from leadnb.funnel import stages as funnel
+from leadnb.scoring import engine as scoring
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +192,7 @@ def test_run_with_dask_scheduler_in_params(demo, tmp_path):
     separate kernel process connects over TCP) and its tables equal a run without it."""
     import yaml
 
-    from leadnb import runner
+    from leadnb.run import runner
 
     params, _ = demo
     raw = yaml.safe_load(params.path.read_text(encoding="utf-8"))

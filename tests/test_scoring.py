@@ -1,4 +1,4 @@
-"""Tests for leadnb.scoring: every rule kind against hand-computed points, the rules parser, and
+"""Tests for leadnb.scoring.engine: every rule kind against hand-computed points, the rules parser, and
 invariants (hypothesis) checked against a slow per-lead reference implementation."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadnb.errors import ParamsError
-from leadnb.scoring import ScoringConfig, rule_hits, rules_table, score, validate_rules
+from leadnb.scoring.engine import ScoringConfig, rule_hits, rules_table, score, validate_rules
 
 AS_OF = pd.Timestamp("2026-01-31")
 
@@ -228,7 +228,7 @@ def test_field_ops(when, expected):
 
 
 def test_placeholders_read_as_missing_are_not_present():
-    from leadnb.io import clean_text
+    from leadnb.data.loading import clean_text
 
     raw = pd.Series(["Select", "+1 555", "-", "N/A", ""], dtype="str")
     leads = pd.DataFrame(
@@ -544,7 +544,7 @@ def test_pieces_and_chunks_do_not_change_scores(rows, piece_rows, chunk_rows, de
 
 
 def test_split_by_weight_balances_and_keeps_every_key():
-    from leadnb.scoring import _split_by_weight
+    from leadnb.scoring.engine import _split_by_weight
 
     groups = _split_by_weight({0: 70, 1: 10, 2: 30, 3: 25, 4: 5}, 2)
     assert sorted(k for g in groups for k in g) == [0, 1, 2, 3, 4]

@@ -4,7 +4,7 @@ The golden numbers are recomputed here from data/demo with plain pandas (tables 
 ``pd.read_csv``/``pd.read_parquet``, stage names mapped by hand, the outcome and the decision-time
 population built here), scipy (Mann-Whitney U for the AUC), placement values for DeLong's
 interval, statsmodels (GLM for the Brier score, Wilson and score intervals) and brute force for
-the threshold. Only the per-lead points come from :func:`leadnb.scoring.score`, which
+the threshold. Only the per-lead points come from :func:`leadnb.scoring.engine.score`, which
 tests/test_scoring.py checks against a slow reference. Each is compared with the text the
 notebook's golden cells store (what nbval checks).
 """
@@ -23,7 +23,7 @@ import yaml
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from leadnb.scoring import ScoringConfig, score
+from leadnb.scoring.engine import ScoringConfig, score
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "scoring_calibration.ipynb"
@@ -283,13 +283,13 @@ def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> Non
 
 
 # ------------------------------------------------------------------ real dates, degenerate shapes
-# Each test runs the notebook once through the scheduler's path (leadnb.runner.run) on a small
+# Each test runs the notebook once through the scheduler's path (leadnb.run.runner.run) on a small
 # sample changed with pandas, and checks exit 0 and the one sentence of each skipped section.
 
 
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from leadnb import cli
+    from leadnb.run import cli
 
     out = tmp_path_factory.mktemp("scoring_sample") / "s"
     assert cli.main(["sample", "--out", str(out), "--leads", "400", "--seed", "11"]) == 0

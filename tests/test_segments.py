@@ -1,4 +1,4 @@
-"""Tests for leadnb.segments (segment rules, summary, the SDR list) and the scoring charts."""
+"""Tests for leadnb.scoring.segments (segment rules, summary, the SDR list) and the scoring charts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from leadnb.errors import NotEnoughData, ParamsError
-from leadnb.segments import (
+from leadnb.scoring.segments import (
     PII_COLUMNS,
     competitor_mask,
     high_quality_leads,
@@ -240,15 +240,15 @@ def test_read_account_list(tmp_path: Path):
 
 
 def test_scoring_charts_state_their_findings():
-    from leadnb.calibration import rule_lift, score_bands, threshold_sweep
-    from leadnb.plots.scoring import (
+    from leadnb.report.plots.scoring import (
         plot_rule_lift,
         plot_score_bands,
         plot_score_vs_conversion_by_segment,
         plot_segment_bands,
         plot_threshold_sweep,
     )
-    from leadnb.scoring import ScoringConfig
+    from leadnb.scoring.calibration import rule_lift, score_bands, threshold_sweep
+    from leadnb.scoring.engine import ScoringConfig
 
     rng = np.random.default_rng(0)
     s = rng.integers(0, 50, 400).astype(float)

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from leadnb import io
-from leadnb.config import TableSource
+from leadnb.data import loading as io
+from leadnb.data.params import TableSource
+from leadnb.data.validation import validate_tables
 from leadnb.errors import DataError, ParamsError
-from leadnb.validate import validate_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ENV = "LEADNB_TEST_PG_URL"
@@ -184,7 +184,7 @@ def test_connection_failure_masks_the_password(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_params_driven_sql_source(tmp_path, monkeypatch, write_params) -> None:
-    from leadnb.config import load_params
+    from leadnb.data.params import load_params
 
     url = f"sqlite:///{tmp_path / 'crm.db'}"
     engine = sa.create_engine(url)
@@ -284,7 +284,7 @@ DEMO = ROOT / "data" / "demo"
     not (DEMO / "leads.csv").exists(), reason="no demo data: run `leadnb sample --out data/demo`"
 )
 def test_postgres_demo_tables_equal_files(pg_url, pg_schema, monkeypatch, sections) -> None:
-    from leadnb.config import load_params
+    from leadnb.data.params import load_params
 
     params_path = DEMO / "params.yaml"
     params = load_params(params_path if params_path.exists() else ROOT / "params" / "demo.yaml")
@@ -378,7 +378,7 @@ def test_connection_failure_never_shows_the_password(monkeypatch, password) -> N
 def test_validate_cli_exit_2_one_message_no_password(
     tmp_path: Path, monkeypatch, capsys, write_params, password: str, port: str
 ) -> None:
-    from leadnb.cli import main
+    from leadnb.run.cli import main
 
     monkeypatch.setenv(URL_ENV, f"postgresql://crm:{password}@127.0.0.1:{port}/crm")
     path = write_params(

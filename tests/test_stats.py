@@ -1,4 +1,4 @@
-"""leadnb.stats: the Wilson interval every rate table carries."""
+"""leadnb.intervals: the Wilson interval every rate table carries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
-from leadnb.stats import wilson
+from leadnb.intervals import wilson
 
 
 def wilson_by_hand(k: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Tests for leadnb.survival against lifelines AND statsmodels (two independent oracles)."""
+"""Tests for leadnb.funnel.survival against lifelines AND statsmodels (two independent oracles)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from scipy.stats import norm
 from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
 
 from leadnb.errors import DataError
-from leadnb.survival import survival_curves, survival_data, time_to_stage, time_to_stage_table
+from leadnb.funnel.survival import (
+    survival_curves,
+    survival_data,
+    time_to_stage,
+    time_to_stage_table,
+)
 
 AS_OF = pd.Timestamp("2026-06-30")
 
@@ -157,7 +162,7 @@ def test_by_group_and_errors() -> None:
 
 def test_curves_without_any_lead_at_the_start_stage_say_so() -> None:
     from leadnb.errors import NotEnoughData
-    from leadnb.survival import survival_curves, time_to_stage
+    from leadnb.funnel.survival import survival_curves, time_to_stage
 
     w = pd.DataFrame(
         {

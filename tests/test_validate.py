@@ -1,4 +1,4 @@
-"""Tests for leadnb.validate: each bad input gives an issue naming table, column, rows and fix."""
+"""Tests for leadnb.data.validation: each bad input gives an issue naming table, column, rows and fix."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadnb import io
-from leadnb.config import TableSource
-from leadnb.validate import (
+from leadnb.data import loading as io
+from leadnb.data.params import TableSource
+from leadnb.data.validation import (
     DropIssue,
     clean_tables,
     format_report,

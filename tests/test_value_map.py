@@ -1,4 +1,4 @@
-"""Tests for leadnb.value_map: hand-worked groups, cut-offs, movement, errors."""
+"""Tests for leadnb.funnel.value_map: hand-worked groups, cut-offs, movement, errors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from leadnb.errors import DataError
-from leadnb.value_map import (
+from leadnb.funnel.value_map import (
     DAYS_PER_MONTH,
     customer_values,
     value_groups,
@@ -118,7 +118,7 @@ def test_bad_orders_are_errors() -> None:
 
 def test_value_window_says_what_is_missing() -> None:
     from leadnb.errors import NotEnoughData
-    from leadnb.value_map import value_window
+    from leadnb.funnel.value_map import value_window
 
     o = orders_frame(
         [

@@ -22,7 +22,7 @@ from nbclient import NotebookClient
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from leadnb.runner import KERNEL_ARGS, KERNEL_NAME
+from leadnb.run.runner import KERNEL_ARGS, KERNEL_NAME
 
 # a clean namespace per run; charts drawn by the Agg backend only (the run folder's PNGs are still
 # rendered by ``save_figure``), not a second time for inline display
@@ -100,7 +100,7 @@ def run_alone(
     folder, the executed notebook)."""
     import re
 
-    from leadnb import runner
+    from leadnb.run import runner
 
     result = runner.run(params, notebooks=[notebook], out=out, as_of=as_of)
     folder = result.run_dir / notebook

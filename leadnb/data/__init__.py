@@ -1,0 +1,1 @@
+"""Shared data layer: the params file, loading tables from any source, validation, demo data."""

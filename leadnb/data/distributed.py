@@ -1,0 +1,353 @@
+"""Beyond one machine: scoring and per-lead stage dates on Dask DataFrames.
+
+Both computations are per lead: one lead's score needs only that lead's events, its stage dates
+only its own stage history. So the tables are co-partitioned by ``lead_id`` (every row of a lead,
+in every table, lands in the same partition number) and each partition goes through the very
+pandas function that runs on one machine, :func:`leadnb.scoring.engine.score` or
+:func:`leadnb.funnel.stages.stage_dates`. The results are the same numbers by construction; the tests
+check it on a two-worker ``LocalCluster``.
+
+Typical use, on data that does not fit one machine::
+
+    import dask.dataframe as dd
+    from leadnb.data import distributed as scale
+
+    leads = dd.read_parquet("s3://crm/leads/")
+    events = dd.read_parquet("s3://crm/events/")
+    with scale.client_for("tcp://scheduler:8786"):
+        scores = scale.score(leads, events, rules, as_of, npartitions=64)
+        scores.to_parquet("s3://crm/scores/")
+
+Any frames work: pandas frames are split first, Dask frames are hash-partitioned on ``lead_id``
+(a shuffle) unless :func:`partition_by_lead` already did it. Reading, validation and the
+notebooks' statistics stay on one machine; the params file's ``run.dask_scheduler`` sends the
+notebooks' scoring and stage-date steps to a cluster (:func:`score_on`, :func:`stage_dates_on`).
+
+Dask is an optional extra (``pip install "leadnb[dask]"``), imported only when used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from leadnb.arrays import index_positions
+from leadnb.errors import DataError, LeadnbError
+from leadnb.funnel import stages as funnel
+from leadnb.scoring import engine as scoring
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    from distributed import Client
+
+__all__ = [
+    "client_for",
+    "partition_by_lead",
+    "score",
+    "score_on",
+    "stage_dates",
+    "stage_dates_on",
+]
+
+PART = "_leadnb_part"  # the partition-number column while shuffling (dropped afterwards)
+ROWS_PER_PARTITION = 250_000  # default partition size for pandas input (events rows)
+_FIX = 'install the Dask extra: pip install "leadnb[dask]"'
+
+
+def _dask() -> Any:
+    try:
+        import dask.dataframe as dd
+    except ImportError as err:  # pragma: no cover - the test environment has the extra
+        raise LeadnbError(f"Dask is not installed ({err})", fix=_FIX) from err
+    return dd
+
+
+def _is_dask(df: Any) -> bool:
+    return type(df).__module__.startswith("dask")
+
+
+def _lead_column(df: Any, table: str) -> Any:
+    """``df`` with ``lead_id`` as a column (moved out of the index when it is the index)."""
+    if "lead_id" in df.columns:
+        return df
+    if getattr(df.index, "name", None) == "lead_id":
+        return df.reset_index()
+    raise DataError(
+        f"the {table} table has no lead_id column",
+        table=table,
+        column="lead_id",
+        fix="map the source's id column to lead_id in data.<table>.columns",
+    )
+
+
+def _part_of(df: pd.DataFrame, npartitions: int) -> np.ndarray:
+    """The partition number of each row: a stable hash of ``lead_id`` (as text) modulo n."""
+    ids = df["lead_id"].astype("str")
+    hashed = pd.util.hash_pandas_object(ids, index=False).to_numpy()
+    return (hashed % np.uint64(npartitions)).astype("int64")
+
+
+def _with_part(df: pd.DataFrame, npartitions: int) -> pd.DataFrame:
+    """``df`` with its partition numbers (:func:`_part_of`) as the column :data:`PART`."""
+    return df.assign(**{PART: _part_of(df, npartitions)})
+
+
+def _by_lead_index(df: Any) -> bool:
+    """A Dask frame indexed by ``lead_id`` with known divisions: already partitioned by lead."""
+    return _is_dask(df) and df.index.name == "lead_id" and df.known_divisions
+
+
+def _split(df: pd.DataFrame, npartitions: int) -> list[pd.DataFrame]:
+    """A pandas frame cut into ``npartitions`` pieces by the hash of ``lead_id`` (some may be
+    empty): piece *i* holds every row whose lead hashes to *i*."""
+    part = _part_of(df, npartitions)
+    order = np.argsort(part, kind="stable")
+    bounds = np.cumsum(np.bincount(part, minlength=npartitions))[:-1]
+    rows = df.take(order)
+    return [rows.iloc[a:b] for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(df)], strict=True)]
+
+
+def _identity(piece: pd.DataFrame) -> pd.DataFrame:
+    return piece
+
+
+def _from_pieces(pieces: list[pd.DataFrame], meta: pd.DataFrame) -> dd.DataFrame:
+    """A Dask frame with one partition per pandas piece. With a distributed client the pieces
+    are scattered to the workers first, instead of travelling inside the task graph."""
+    dd = _dask()
+    try:
+        from distributed import default_client
+
+        client = default_client()
+    except (ImportError, ValueError):
+        client = None
+    if client is None:
+        return dd.from_map(_identity, pieces, meta=meta, enforce_metadata=False)
+    return dd.from_delayed(client.scatter(pieces), meta=meta, verify_meta=False)
+
+
+def partition_by_lead(*frames: Any, npartitions: int) -> tuple[dd.DataFrame, ...]:
+    """Co-partition tables on ``lead_id``: partition *i* of every returned frame holds exactly
+    the rows of the same set of leads. ``None`` passes through as ``None``.
+
+    * Dask frames indexed by ``lead_id`` with the same known divisions (e.g. ``read_parquet`` of
+      datasets sorted by lead, ``calculate_divisions=True``) are already partitioned by lead and
+      are returned as they are, without a shuffle.
+    * pandas frames are cut by a stable hash of ``lead_id`` (as text) modulo ``npartitions``.
+    * any other Dask frame is hash-shuffled on the same partition number into ``npartitions``
+      partitions, so partition *i* means the same leads in every shuffled frame.
+
+    Row order inside a partition is not meaningful.
+    """
+    dd = _dask()
+    if npartitions < 1:
+        raise LeadnbError(f"npartitions must be at least 1, got {npartitions}")
+    given = [f for f in frames if f is not None]
+    if given and all(_by_lead_index(f) for f in given):
+        if len({tuple(f.divisions) for f in given}) == 1:
+            return tuple(frames)
+    shuffle = any(_is_dask(f) for f in given)
+    out = []
+    for i, df in enumerate(frames):
+        if df is None:
+            out.append(None)
+            continue
+        df = _lead_column(df, f"input {i + 1}")
+        if not shuffle:
+            out.append(_from_pieces(_split(df, npartitions), df.iloc[:0]))
+            continue
+        if not _is_dask(df):
+            chunks = max(1, min(npartitions, -(-len(df) // ROWS_PER_PARTITION)))
+            df = dd.from_pandas(df, npartitions=chunks, sort=False)
+        meta = _with_part(df._meta, npartitions)
+        keyed = df.map_partitions(_with_part, npartitions, meta=meta)
+        shuffled = keyed.shuffle(on=PART, npartitions=npartitions, ignore_index=True)
+        out.append(shuffled.drop(columns=[PART]))
+    return tuple(out)
+
+
+def _plain(df: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A partition as the pandas functions take it: ``lead_id`` a column, a fresh index."""
+    if df is None:
+        return None
+    if df.index.name == "lead_id" and "lead_id" not in df.columns:
+        return df.reset_index()
+    return df.reset_index(drop=True)
+
+
+def _apply(func: Any, frames: Sequence[Any], **kwargs: Any) -> dd.DataFrame:
+    """``func`` on matching partitions of co-partitioned frames (see :func:`partition_by_lead`)."""
+    dd = _dask()
+    meta = func(*(_plain(f._meta) for f in frames), **kwargs)
+    return dd.map_partitions(
+        _call_plain,
+        func,
+        *frames,
+        meta=meta,
+        align_dataframes=False,
+        clear_divisions=True,
+        **kwargs,
+    )
+
+
+def _call_plain(func: Any, *parts: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    return func(*(_plain(p) for p in parts), **kwargs)
+
+
+def _npartitions(frames: Sequence[Any], npartitions: int | None) -> int:
+    if npartitions is not None:
+        return int(npartitions)
+    parts = [f.npartitions for f in frames if f is not None and _is_dask(f)]
+    if parts:
+        return max(parts)
+    rows = max(len(f) for f in frames if f is not None)
+    return max(1, -(-rows // ROWS_PER_PARTITION))
+
+
+def _score_part(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    config: scoring.ScoringConfig,
+    as_of: pd.Timestamp,
+    at: str | None,
+) -> pd.DataFrame:
+    when = None
+    if at is not None:
+        when = pd.Series(leads[at].to_numpy(), index=leads["lead_id"].astype("str"))
+    return scoring.score(leads, events, config, as_of, at=when)
+
+
+def score(
+    leads: Any,
+    events: Any,
+    config: scoring.ScoringConfig,
+    as_of: pd.Timestamp,
+    *,
+    at: str | None = None,
+    npartitions: int | None = None,
+) -> dd.DataFrame:
+    """:func:`leadnb.scoring.engine.score` on Dask: one row per lead, the same columns and numbers.
+
+    ``leads`` and ``events`` are Dask or pandas frames; they are co-partitioned by ``lead_id``
+    (:func:`partition_by_lead`) into ``npartitions`` (default: the larger input's partition
+    count). ``at`` names a column of ``leads`` holding each lead's decision time (the pandas
+    function's ``at`` argument). Returns a lazy Dask frame; rows are grouped by partition, not in
+    the order of ``leads``.
+    """
+    if at is not None and at not in leads.columns:
+        raise DataError(
+            f"leads has no column {at!r} for the decision times",
+            table="leads",
+            column=at,
+            fix="add the per-lead decision time as a column of leads, or leave at unset",
+        )
+    n = _npartitions((leads, events), npartitions)
+    leads_d, events_d = partition_by_lead(leads, events, npartitions=n)
+    kwargs = {"config": config, "as_of": as_of, "at": at}
+    if events_d is None:
+        return _apply(_score_part, (leads_d,), **kwargs)
+    return _apply(_score_part, (leads_d, events_d), **kwargs)
+
+
+def stage_dates(
+    leads: Any,
+    stages: Any = None,
+    config: funnel.FunnelConfig | None = None,
+    *,
+    keep: Sequence[str] = (),
+    npartitions: int | None = None,
+) -> dd.DataFrame:
+    """:func:`leadnb.funnel.stages.stage_dates` on Dask: one row per lead with its first date per stage.
+
+    With a long ``stages`` history both tables are co-partitioned by ``lead_id``; with wide
+    ``<stage>_at`` columns on ``leads`` (``stages=None``) every partition of ``leads`` is already
+    complete. Returns a lazy Dask frame; rows are grouped by partition.
+    """
+    dd = _dask()
+    kwargs = {"config": config or funnel.FunnelConfig(), "keep": tuple(keep)}
+    if stages is None:
+        leads_d = leads
+        if not _is_dask(leads_d):
+            n = _npartitions((leads_d,), npartitions)
+            leads_d = dd.from_pandas(_lead_column(leads_d, "leads"), npartitions=n, sort=False)
+        return _apply(funnel.stage_dates, (leads_d,), **kwargs)
+    n = _npartitions((leads, stages), npartitions)
+    leads_d, stages_d = partition_by_lead(leads, stages, npartitions=n)
+    return _apply(funnel.stage_dates, (leads_d, stages_d), **kwargs)
+
+
+def client_for(
+    scheduler: str | None, *, timeout: str = "10s"
+) -> AbstractContextManager[Client | None]:
+    """A context manager connecting to the Dask scheduler a params file names.
+
+    ``None`` or ``""``: no cluster (yields ``None``; Dask's default threads, or plain pandas in
+    :func:`score_on`). ``"local"``: a ``LocalCluster`` on this machine, closed on exit. Anything
+    else is a scheduler address such as ``tcp://10.0.0.5:8786``; the client disconnects on exit
+    and leaves the cluster running. ``timeout``: how long to try reaching the scheduler.
+    """
+    if not scheduler:
+        return nullcontext(None)
+    _dask()
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:  # pragma: no cover - the test environment has the extra
+        raise LeadnbError(f"dask.distributed is not installed ({err})", fix=_FIX) from err
+    if scheduler == "local":
+        return Client(LocalCluster(dashboard_address=None))
+    try:
+        return Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError) as err:
+        raise LeadnbError(
+            f"cannot reach the Dask scheduler at {scheduler} ({err})",
+            fix="start the scheduler (dask scheduler) and workers, check the address in "
+            "run.dask_scheduler, or remove the key to run on this machine",
+        ) from err
+
+
+def _in_lead_order(result: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a computed per-lead result put back in the order of ``leads``."""
+    result = result.drop_duplicates("lead_id").reset_index(drop=True)
+    pos = index_positions(leads["lead_id"].astype("str"), pd.Index(result["lead_id"]))
+    return result.take(pos).reset_index(drop=True)
+
+
+def score_on(
+    scheduler: str | None,
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    config: scoring.ScoringConfig,
+    as_of: pd.Timestamp,
+    *,
+    npartitions: int | None = None,
+) -> pd.DataFrame:
+    """Score pandas tables on the named scheduler (see :func:`client_for`); without one, exactly
+    :func:`leadnb.scoring.engine.score`. Rows come back in the order of ``leads`` either way."""
+    if not scheduler:
+        return scoring.score(leads, events, config, as_of)
+    with client_for(scheduler):
+        result = score(leads, events, config, as_of, npartitions=npartitions).compute()
+    return _in_lead_order(result, leads)
+
+
+def stage_dates_on(
+    scheduler: str | None,
+    leads: pd.DataFrame,
+    stages: pd.DataFrame | None = None,
+    config: funnel.FunnelConfig | None = None,
+    *,
+    keep: Sequence[str] = (),
+    npartitions: int | None = None,
+) -> pd.DataFrame:
+    """Per-lead stage dates of pandas tables on the named scheduler; without one, exactly
+    :func:`leadnb.funnel.stages.stage_dates`. Rows come back in the order of ``leads`` either way."""
+    if not scheduler:
+        return funnel.stage_dates(leads, stages, config, keep=keep)
+    with client_for(scheduler):
+        result = stage_dates(leads, stages, config, keep=keep, npartitions=npartitions).compute()
+    return _in_lead_order(result, leads)

@@ -1,0 +1,920 @@
+"""Loaders: turn a user's CSV, TSV, Parquet, Excel file or SQL query into a canonical table.
+
+Design: reading and canonicalising are two steps. A reader (one per source kind) returns the raw
+frame exactly as the source holds it; :func:`canonicalize` then applies the params file's
+``columns:`` map, reads ``placeholders:`` (and blank cells) as missing, and converts every known
+column to its kind from :data:`TABLE_SCHEMAS`:
+
+* ``id`` columns become strings (dtype ``"str"``); a numeric ID never gains a ``.0``;
+* ``date`` columns become naive ``datetime64[us]``, parsed explicitly with the source's
+  ``date_format`` (default ISO 8601) or ``dayfirst``; time-zone aware values are converted to UTC;
+* ``number`` columns become ``float64``; ``str`` columns become ``"str"``.
+
+Any other column is kept as read (field rules may use it). Stage names are mapped through
+``funnel.aliases`` merged with the source's ``stage_map`` (case and surrounding spaces ignored).
+
+Problems are :class:`~leadnb.errors.Issue` values. Without a ``report`` the loader raises one
+:class:`~leadnb.errors.DataError` listing every bad value of the table and sends warnings (e.g. a
+``;``-separated file) through :mod:`warnings`; with a ``report`` (what ``leadnb validate`` does)
+it records them there, reads bad values as missing and carries on, so one run lists everything.
+Nothing here writes a file. Every conversion is vectorised.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import os
+import re
+import urllib.parse
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadnb.data.params import TABLES, Params, TableSource
+from leadnb.errors import DataError, Issue, LeadnbError, ParamsError, Report
+
+# --------------------------------------------------------------------------------------------
+# The data contract (CONTRACT.md section 2)
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """Required and optional canonical columns of one input table, and each column's kind.
+
+    ``kind`` is one of ``"id"``, ``"date"``, ``"number"``, ``"str"``. ``one_of`` lists groups of
+    columns of which at least one must be present (orders: ``account_id`` or ``lead_id``).
+    ``wide_dates``: any other column named ``<something>_at`` is a date (per-stage dates on leads).
+    """
+
+    table: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    kinds: Mapping[str, str]
+    one_of: tuple[tuple[str, ...], ...] = ()
+    wide_dates: bool = False
+    description: str = ""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every canonical column this table knows, required first."""
+        return self.required + tuple(c for g in self.one_of for c in g) + self.optional
+
+    def kind(self, column: str) -> str | None:
+        """The kind of ``column``, or ``None`` for a column outside the contract."""
+        if column in self.kinds:
+            return self.kinds[column]
+        if self.wide_dates and column.endswith("_at"):
+            return "date"
+        return None
+
+
+TABLE_SCHEMAS: dict[str, TableSchema] = {
+    "leads": TableSchema(
+        "leads",
+        required=("lead_id",),
+        optional=(
+            "created_at",
+            "account_id",
+            "name",
+            "email",
+            "phone",
+            "company",
+            "title",
+            "industry",
+            "country",
+            "source",
+            "tags",
+            "converted",
+        ),
+        kinds={
+            "lead_id": "id",
+            "created_at": "date",
+            "account_id": "id",
+            **{
+                c: "str"
+                for c in (
+                    "name",
+                    "email",
+                    "phone",
+                    "company",
+                    "title",
+                    "industry",
+                    "country",
+                    "source",
+                    "tags",
+                )
+            },
+            "converted": "number",
+        },
+        wide_dates=True,
+        description="one row per lead; per-stage dates may come as <stage>_at columns",
+    ),
+    "events": TableSchema(
+        "events",
+        required=("lead_id", "ts", "event_type"),
+        optional=("value", "duration_s"),
+        kinds={
+            "lead_id": "id",
+            "ts": "date",
+            "event_type": "str",
+            "value": "str",
+            "duration_s": "number",
+        },
+        description="one row per behaviour: tag, content read, group join/leave, link, form, event",
+    ),
+    "stages": TableSchema(
+        "stages",
+        required=("lead_id", "stage", "entered_at"),
+        optional=(),
+        kinds={"lead_id": "id", "stage": "str", "entered_at": "date"},
+        description="long form stage history: one row per lead and stage reached",
+    ),
+    "costs": TableSchema(
+        "costs",
+        required=("period_start", "amount"),
+        optional=("program", "channel"),
+        kinds={"period_start": "date", "amount": "number", "program": "str", "channel": "str"},
+        description="spend per period, e.g. monthly, split by program (lead_generation, nurture)",
+    ),
+    "assignments": TableSchema(
+        "assignments",
+        required=("lead_id", "experiment_id", "variant"),
+        optional=("assigned_at", "outcome"),
+        kinds={
+            "lead_id": "id",
+            "experiment_id": "id",
+            "variant": "str",
+            "assigned_at": "date",
+            "outcome": "number",
+        },
+        description="which variant of which experiment each lead was assigned to",
+    ),
+    "orders": TableSchema(
+        "orders",
+        required=("order_date", "amount"),
+        optional=(),
+        kinds={"account_id": "id", "lead_id": "id", "order_date": "date", "amount": "number"},
+        one_of=(("account_id", "lead_id"),),
+        description="orders of customers, by account and/or lead",
+    ),
+}
+
+# Cell values read as missing in every text column, on top of the source's ``placeholders``
+# (pandas' usual missing markers; compared after stripping surrounding spaces).
+MISSING_TOKENS = ("", "NA", "N/A", "n/a", "#N/A", "NULL", "null", "NaN", "nan", "None", "<NA>")
+
+CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+UNREADABLE_ATTR = "leadnb_unreadable"  # DataFrame.attrs key: column -> positions read as missing
+
+
+class LeadnbWarning(UserWarning):
+    """A problem the loader handled (e.g. it detected a ``;`` separator) but you should know."""
+
+
+@dataclass
+class _Found:
+    """Issues found while loading one table."""
+
+    source: TableSource
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(self, message: str, level: str = "error", **kw: Any) -> None:
+        kw.setdefault("file", self.source.label)
+        kw.setdefault("table", self.source.table)
+        self.issues.append(Issue(message, level=level, **kw))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def load_table(
+    source: TableSource,
+    *,
+    funnel_aliases: Mapping[str, str] | None = None,
+    funnel_stages: Iterable[str] | None = None,
+    report: Report | None = None,
+) -> pd.DataFrame:
+    """Load one configured table and return it in canonical form.
+
+    ``funnel_aliases`` (``funnel.aliases``) and the source's ``stage_map`` (which wins) map the
+    ``stages`` table's stage names; names equal to one of ``funnel_stages`` apart from case are
+    normalised to it. Raises :class:`DataError` (bad file or values) or :class:`ParamsError`
+    (SQL URL variable missing). With ``report``, value-level problems are recorded there instead
+    and the bad values read as missing; a table that cannot be read at all still raises.
+    """
+    found = _Found(source)
+    raw = _read(source, found)
+    df = canonicalize(
+        raw,
+        source,
+        funnel_aliases=funnel_aliases,
+        funnel_stages=funnel_stages,
+        _found=found,
+    )
+    _emit(found, report)
+    return df
+
+
+def load_tables(
+    params: Params,
+    tables: Iterable[str] | None = None,
+    *,
+    report: Report | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Load the configured tables among ``tables`` (default: every configured one).
+
+    Tables not configured in the params file are left out. With ``report``, a table that cannot
+    be loaded is recorded as an error and left out; otherwise the first failure raises.
+    """
+    wanted = list(TABLES if tables is None else tables)
+    unknown = [t for t in wanted if t not in TABLES]
+    if unknown:
+        raise ParamsError(
+            f"unknown table name(s): {', '.join(unknown)}",
+            fix=f"tables are: {', '.join(TABLES)}",
+        )
+    aliases, stages = _funnel_names(params)
+    out: dict[str, pd.DataFrame] = {}
+    for t in wanted:
+        if t not in params.data:
+            continue
+        try:
+            out[t] = load_table(
+                params.data[t], funnel_aliases=aliases, funnel_stages=stages, report=report
+            )
+        except LeadnbError as err:
+            if report is None:
+                raise
+            report.issues.extend(err.issues)
+    return out
+
+
+def _funnel_names(params: Params) -> tuple[dict[str, str], list[str]]:
+    try:
+        funnel = params.funnel
+    except (KeyError, AttributeError):
+        return {}, []
+    return funnel_names(funnel)
+
+
+def funnel_names(funnel: Any) -> tuple[dict[str, str], list[str]]:
+    """``(aliases, stage names incl. the lost stage)`` from a FunnelConfig, a dict or ``None``."""
+    if funnel is None:
+        return {}, []
+
+    def get(name: str, default: Any) -> Any:
+        if isinstance(funnel, Mapping):
+            return funnel.get(name, default)
+        return getattr(funnel, name, default)
+
+    aliases = {str(k): str(v) for k, v in (get("aliases", None) or {}).items()}
+    stages = [str(s) for s in (get("stages", None) or ())]
+    lost = get("lost_stage", None)
+    if lost:
+        stages.append(str(lost))
+    return aliases, stages
+
+
+def row_labels(source: TableSource | None, index: pd.Index) -> pd.Index:
+    """How messages number rows: the line in the file (header is line 1) for CSV and Excel,
+    else the 0-based row position of the query result or Parquet file."""
+    path = source.path if source is not None else None
+    if path is not None and path.suffix.lower() in CSV_SUFFIXES + EXCEL_SUFFIXES + (".xls",):
+        return pd.Index(np.asarray(index) + 2, name="line")
+    return pd.Index(np.asarray(index), name="row")
+
+
+# --------------------------------------------------------------------------------------------
+# Readers: source -> raw DataFrame
+
+
+def _read(source: TableSource, found: _Found) -> pd.DataFrame:
+    if source.sql is not None:
+        return _read_sql(source)
+    path = source.path
+    where = f"data.{source.table}.source"
+    if path is None:
+        raise ParamsError(f"data.{source.table} has neither a file nor a SQL query", fix=where)
+    if not path.exists():
+        raise DataError(
+            f"the {source.table} file does not exist: {path}",
+            file=str(path),
+            table=source.table,
+            fix=f"check {where}; a relative path is relative to the params file's folder",
+        )
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return _read_csv(source, found)
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            return _plain_index(pd.read_parquet(path))
+        except Exception as exc:  # pyarrow raises several unrelated types
+            raise DataError(
+                f"cannot read the {source.table} file as Parquet: {exc}",
+                file=str(path),
+                table=source.table,
+                fix="check that the file is a Parquet file (written by pandas, Spark, DuckDB...)",
+            ) from None
+    if suffix in EXCEL_SUFFIXES:
+        return _read_excel(source)
+    if suffix == ".xls":
+        raise DataError(
+            "old-style .xls Excel files are not supported",
+            file=str(path),
+            table=source.table,
+            fix="open it in Excel or LibreOffice and save it as .xlsx (or CSV UTF-8)",
+        )
+    raise DataError(
+        f"unsupported file type {suffix or '(no suffix)'!r} for the {source.table} table",
+        file=str(path),
+        table=source.table,
+        fix="use a .csv, .tsv, .txt, .parquet or .xlsx file, or a SQL query (sql: + url_env:)",
+    )
+
+
+def _plain_index(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame read with a stored index (pandas ``set_index(...).to_parquet``) with that index
+    turned back into columns (named levels not already columns) and a plain 0..n-1 index, so a
+    duplicated or non-default index never reaches canonicalisation."""
+    if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
+        return df
+    names = [n for n in df.index.names if n is not None and n not in df.columns]
+    if names:
+        drop = [n for n in df.index.names if n not in names]
+        out = df.reset_index(level=drop, drop=True) if drop else df
+        return out.reset_index()
+    return df.reset_index(drop=True)
+
+
+def _sniff_sep(path: Path, encoding: str, default: str) -> str | None:
+    """The separator the header row really uses when ``default`` leaves it one column."""
+    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
+        header = fh.readline()
+    if not header.strip():
+        return None
+    if len(next(csv.reader([header], delimiter=default), [])) > 1:
+        return None
+    for cand in (";", "\t", ",", "|"):
+        if cand != default and cand in header:
+            if len(next(csv.reader([header], delimiter=cand), [])) > 1:
+                return cand
+    return None
+
+
+def _describe_sep(sep: str) -> str:
+    return {"\t": "tab", ";": "';'", ",": "','", "|": "'|'"}.get(sep, repr(sep))
+
+
+def _encoding_error(path: Path, table: str, declared: str | None, found: _Found) -> str:
+    """Record why the file is not in ``declared``/UTF-8; return the encoding to read it with."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        guess, what = "utf-16", "UTF-16 (Excel's 'Unicode Text')"
+    else:
+        guess, what = "cp1252", "cp1252 (Windows-1252, as Excel on Windows saves CSV)"
+        try:
+            raw.decode("cp1252")
+        except UnicodeDecodeError:
+            guess, what = "latin-1", "latin-1 (ISO-8859-1)"
+    enc = declared or "utf-8"
+    try:
+        raw.decode(enc)
+        pos, line_no = 0, 1
+    except UnicodeDecodeError as exc:
+        pos = exc.start
+        line_no = raw.count(b"\n", 0, pos) + 1
+    start = raw.rfind(b"\n", 0, pos) + 1
+    end = raw.find(b"\n", pos)
+    line = raw[start : end if end >= 0 else len(raw)].decode(guess, errors="replace").rstrip("\r")
+    byte = raw[pos : pos + 1].hex() if pos < len(raw) else ""
+    key = f"data.{table}.encoding"
+    if declared:
+        msg = f"the file is not valid {declared} (byte 0x{byte} on line {line_no}); it looks like {what}"
+        fix = f"set {key}: {guess} in the params file, or re-save the file as UTF-8"
+    else:
+        msg = f"the file is not UTF-8 (byte 0x{byte} on line {line_no}); it looks like {what}"
+        fix = (
+            f"add {key}: {guess} to the params file, or re-save the file as UTF-8 "
+            "(Excel: Save As > 'CSV UTF-8')"
+        )
+    found.add(
+        msg, rows=pd.DataFrame({"text": [line]}, index=pd.Index([line_no], name="line")), fix=fix
+    )
+    return guess
+
+
+def _read_csv(source: TableSource, found: _Found) -> pd.DataFrame:
+    path = source.path
+    assert path is not None
+    table = source.table
+    encoding = source.encoding or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ParamsError(
+            f"unknown encoding {encoding!r} in data.{table}.encoding",
+            table=table,
+            fix="use a Python codec name such as utf-8, cp1252, latin-1 or utf-16",
+        ) from None
+    sep = source.sep
+    if sep is None:
+        default = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+        sniffed = _sniff_sep(path, encoding, default)
+        sep = sniffed or default
+        if sniffed:
+            found.add(
+                f"the file is {_describe_sep(sniffed)}-separated, not {_describe_sep(default)}-"
+                f"separated; read it with sep={sniffed!r}",
+                level="warning",
+                fix=f'set data.{table}.sep: "{sniffed.encode("unicode_escape").decode()}" '
+                "in the params file to say so (and silence this warning)",
+            )
+
+    def read(enc: str) -> pd.DataFrame:
+        return pd.read_csv(
+            path,
+            sep=sep,
+            dtype="str",
+            keep_default_na=False,
+            na_values=[""],
+            encoding=enc,
+            skipinitialspace=False,
+        )
+
+    is_utf8 = codecs.lookup(encoding).name == "utf-8"
+    try:
+        try:
+            return read("utf-8-sig" if is_utf8 else encoding)
+        except UnicodeDecodeError:
+            # not in the declared encoding (or not UTF-8 when none is declared): an error that
+            # says which encoding it looks like; read with that guess to find any other problem
+            guess = _encoding_error(path, table, source.encoding, found)
+            return read(guess)
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            "the file is empty (not even a header row)",
+            file=str(path),
+            table=table,
+            fix="export the table again with its header row",
+        ) from None
+    except pd.errors.ParserError as exc:
+        raise DataError(
+            f"cannot parse the file as {_describe_sep(sep)}-separated text: {exc}".strip(),
+            file=str(path),
+            table=table,
+            fix=f"check quoting on that line, or set data.{table}.sep to the real separator",
+        ) from None
+
+
+def _read_excel(source: TableSource) -> pd.DataFrame:
+    path = source.path
+    assert path is not None
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises several unrelated types on a bad file
+        raise DataError(
+            f"cannot open the {source.table} file as an Excel workbook: {exc}",
+            file=str(path),
+            table=source.table,
+            fix="check that it is an .xlsx file (save it from Excel as 'Excel Workbook')",
+        ) from None
+    with book:
+        sheet = source.sheet if source.sheet is not None else 0
+        names = book.sheet_names
+        if (
+            isinstance(sheet, str)
+            and sheet not in names
+            or isinstance(sheet, int)
+            and not (0 <= sheet < len(names))
+        ):
+            raise DataError(
+                f"the workbook has no sheet {sheet!r}; its sheets are: {', '.join(names)}",
+                file=str(path),
+                table=source.table,
+                fix=f"set data.{source.table}.sheet to one of: {', '.join(names)} (or its 0-based index)",
+            )
+        return pd.read_excel(book, sheet_name=sheet)
+
+
+_URL_SCHEME = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.\-]{0,40}://")
+
+
+def split_url(url: str) -> tuple[str, str, str] | None:
+    """``(scheme://, credentials, rest)`` of a URL, the credentials being everything between the
+    scheme and the LAST ``@`` (so an unencoded ``@`` in a password stays inside them); ``None``
+    when the URL has no scheme or no ``@``."""
+    m = _URL_SCHEME.match(url)
+    if m is None:
+        return None
+    head, tail = url[: m.end()], url[m.end() :]
+    at = tail.rfind("@")
+    if at < 0:
+        return None
+    return head, tail[:at], tail[at + 1 :]
+
+
+def masked_url(url: str) -> str:
+    """The URL with everything between the scheme and the last ``@`` replaced by ``***``:
+    ``postgresql://***@db.example:5432/crm``. A URL without credentials is returned as it is;
+    a text that is not a URL at all (no ``scheme://``) as ``***``: where its secret is is unknown."""
+    parts = split_url(url)
+    if parts is None:
+        return url if _URL_SCHEME.match(url) else "***"
+    head, _, rest = parts
+    return f"{head}***@{rest}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The strings of ``url`` no message may show, longest first: its credentials (between the
+    scheme and the last ``@``), the password as written, percent-decoded and percent-encoded, and
+    what a parser that mistook an unencoded ``@``, ``:`` or ``/`` for a delimiter would echo as a
+    host, port or path: the password's parts before and after each of ``@ : / ? #`` and between
+    them. All but the whole credentials only from 3 characters."""
+    parts = split_url(url)
+    if parts is None:
+        return []
+    creds = parts[1]
+    password = creds.partition(":")[2]
+    found = {creds}
+    if password:
+        plain = urllib.parse.unquote(password)
+        found |= {password, plain, urllib.parse.quote(plain, safe="")}
+        for text in (password, plain):
+            cuts = [m.start() for m in re.finditer(r"[@:/?#]", text)]
+            found |= {text[i + 1 :] for i in cuts} | {text[:i] for i in cuts}  # tails, heads
+            found |= set(re.split(r"[@:/?#]", text))  # and the pieces between
+    # the credentials whole always; a fragment only from 3 characters (masking every "p" of a
+    # message would destroy it, and a shorter password is no secret)
+    return sorted((s for s in found if s == creds or len(s) >= 3), key=len, reverse=True)
+
+
+def mask_url(text: str, url: str) -> str:
+    """``text`` with the database URL masked (:func:`masked_url`) and every other trace of its
+    credentials (:func:`url_secrets`) replaced by ``***``."""
+    if url:
+        text = text.replace(url, masked_url(url))
+    for secret in url_secrets(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _check_url_shape(var: str, url: str, source: TableSource) -> None:
+    """Refuse a URL whose credentials hold an unencoded ``@``: every parser would cut the
+    password at its first ``@`` and send the rest to the network as a host name."""
+    parts = split_url(url)
+    if parts is None or "@" not in parts[1]:
+        return
+    raise ParamsError(
+        f"${var} holds a database URL whose user name or password contains an unencoded '@' "
+        f"({masked_url(url)})",
+        file=source.label,
+        table=source.table,
+        fix="percent-encode special characters of the password in the URL ('@' as %40, ':' as "
+        "%3A, '/' as %2F), e.g. with python -c \"import urllib.parse, getpass; "
+        "print(urllib.parse.quote(getpass.getpass(), safe=''))\"",
+    )
+
+
+def _read_sql(source: TableSource) -> pd.DataFrame:
+    import sqlalchemy as sa
+
+    var = source.url_env or ""
+    table = source.table
+    label = source.label
+    url = os.environ.get(var, "")
+    if not url.strip():
+        raise ParamsError(
+            f"the environment variable {var} is not set; data.{table}.url_env names it as the "
+            "database URL",
+            file=label,
+            table=table,
+            fix=f"export {var}=postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME before running "
+            "(keep the URL out of the params file)",
+        )
+    _check_url_shape(var, url, source)
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, ValueError) as exc:
+        lines = str(exc).strip().splitlines()
+        raise ParamsError(
+            f"${var} does not hold a usable SQLAlchemy database URL ({masked_url(url)}): "
+            f"{mask_url(lines[0] if lines else type(exc).__name__, url)}",
+            file=label,
+            table=table,
+            fix=f"set {var} to a URL like postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME or "
+            "sqlite:///path/to/file.db (the port a number, special characters of the password "
+            "percent-encoded); for PostgreSQL install the extra: pip install leadnb[postgres]",
+        ) from None
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql_query(source.sql, conn)
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError, ValueError, ImportError) as exc:
+        cause = exc.__cause__ if isinstance(exc.__cause__, sa.exc.SQLAlchemyError) else exc
+        detail = str(getattr(cause, "orig", None) or cause).strip().splitlines()
+        reason = mask_url(" ".join(detail[:3]), url)
+        raise DataError(
+            f"the SQL query for the {table} table failed: {reason}",
+            file=label,
+            table=table,
+            fix=f"check data.{table}.sql, and that ${var} points at the right database "
+            f"({masked_url(url)})",
+        ) from None
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical form
+
+
+def _is_text(s: pd.Series) -> bool:
+    if isinstance(s.dtype, pd.StringDtype):
+        return True
+    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+
+
+def clean_text(s: pd.Series, placeholders: Iterable[str] = (), *, strip: bool = True) -> pd.Series:
+    """Strip spaces; blank cells, :data:`MISSING_TOKENS` and ``placeholders`` become missing.
+
+    ``strip=False`` skips stripping (typed sources such as Parquet, where it costs time for
+    nothing); blank and placeholder values still become missing.
+    """
+    stripped = s.astype("str")
+    if strip:
+        stripped = stripped.str.strip()
+    missing = set(MISSING_TOKENS) | {str(p).strip() for p in placeholders}
+    return stripped.mask(stripped.isin(list(missing)))
+
+
+def to_id(s: pd.Series) -> pd.Series:
+    """IDs as strings: integral numbers lose their ``.0`` (also when written ``123.0`` as text)."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("str")
+    if pd.api.types.is_float_dtype(s.dtype):
+        vals = s.to_numpy(dtype="float64", na_value=np.nan)
+        finite = vals[~np.isnan(vals)]
+        if np.all(np.mod(finite, 1) == 0):
+            return s.astype("Int64").astype("str")
+        return s.astype("str")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.astype("str")
+    out = s.astype("str")
+    first = out.first_valid_index()
+    pattern = r"[+-]?\d+\.0+"
+    if (
+        first is not None
+        and re.fullmatch(pattern, out[first])
+        and out.dropna().str.fullmatch(pattern).all()
+    ):
+        out = out.str.replace(r"\.0+$", "", regex=True)
+    return out
+
+
+def date_fix(source: TableSource | None, sample: Iterable[Any]) -> str:
+    """The fix for unreadable dates: a ``date_format`` guessed from a few bad values."""
+    table = source.table if source is not None else "<table>"
+    values = [str(v) for v in sample]
+    guess = None
+    matches = [
+        m
+        for v in values
+        if (m := re.fullmatch(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2,4})(.*)", v)) is not None
+    ]
+    if matches:
+        m = matches[0]
+        sepc = m.group(2)
+        year = "%Y" if len(m.group(4)) == 4 else "%y"
+        time = " %H:%M" if m.group(5).strip() else ""
+        # month first only when some second number cannot be a month and no first one
+        month_first = any(int(x.group(3)) > 12 for x in matches) and not any(
+            int(x.group(1)) > 12 for x in matches
+        )
+        order = ("%m", "%d") if month_first else ("%d", "%m")
+        guess = f"{order[0]}{sepc}{order[1]}{sepc}{year}{time}"
+    if values and all(re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}([ T].*)?", v) for v in values):
+        return (
+            "those are written like ISO dates but are not real calendar dates or times "
+            "(e.g. 2025-02-30): correct them in the source"
+        )
+    base = f"set data.{table}.date_format to the format the file uses"
+    if guess:
+        return f'{base}, e.g. date_format: "{guess}" (or dayfirst: true); or fix those cells'
+    return f'{base} (e.g. "%d/%m/%Y"), or fix those cells; the default is ISO 8601 (2026-06-30)'
+
+
+def parse_datetimes(
+    s: pd.Series, *, date_format: str | None = None, dayfirst: bool = False
+) -> tuple[pd.Series, pd.Series]:
+    """Parse ``s`` into naive ``datetime64[us]``; return ``(parsed, bad)``.
+
+    ``bad`` is True where a value is present but cannot be read as a date with ``date_format``
+    (default ISO 8601; with ``dayfirst`` and no format, the format is inferred day-first).
+    Aware values are converted to UTC before the zone is dropped.
+    """
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]"), pd.Series(
+            False, index=s.index
+        )
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        return s.astype("datetime64[us]"), pd.Series(False, index=s.index)
+    present = s.notna()
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]"), present
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("datetime", "date"):
+        vals = pd.to_datetime(s, errors="coerce", utc=True)
+    else:
+        fmt = date_format if date_format else (None if dayfirst else "ISO8601")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "could not infer format" noise
+            vals = pd.to_datetime(s, format=fmt, dayfirst=dayfirst, errors="coerce", utc=True)
+    parsed = vals.dt.tz_localize(None).astype("datetime64[us]")
+    return parsed, present & parsed.isna()
+
+
+def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse ``s`` into ``float64``; return ``(parsed, bad)`` (present but not a number)."""
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        return s.astype("float64"), pd.Series(False, index=s.index)
+    present = s.notna()
+    text = s.astype("str").str.strip() if _is_text(s) else s
+    parsed = pd.to_numeric(text, errors="coerce").astype("float64")
+    return parsed, present & parsed.isna()
+
+
+def _bad_rows(
+    df: pd.DataFrame, column: str, raw: pd.Series, bad: pd.Series, source: TableSource | None
+) -> pd.DataFrame:
+    cols = {}
+    if "lead_id" in df.columns and column != "lead_id":
+        cols["lead_id"] = df.loc[bad, "lead_id"]
+    cols[column] = raw[bad]
+    rows = pd.DataFrame(cols)
+    rows.index = row_labels(source, rows.index)
+    return rows
+
+
+def canonicalize(
+    df: pd.DataFrame,
+    source: TableSource,
+    *,
+    funnel_aliases: Mapping[str, str] | None = None,
+    funnel_stages: Iterable[str] | None = None,
+    report: Report | None = None,
+    _found: _Found | None = None,
+) -> pd.DataFrame:
+    """Apply ``source``'s column map and placeholders and convert columns to their kinds.
+
+    Works on a raw frame from any reader (or one you built yourself). Problems are raised or put
+    in ``report`` exactly as :func:`load_table` does.
+    """
+    found = _found if _found is not None else _Found(source)
+    table = source.table
+    schema = TABLE_SCHEMAS[table]
+    df = df.set_axis([str(c).strip() for c in df.columns], axis=1)  # a new frame, data shared
+    # text from files people edit (CSV, Excel) and from SQL is stripped; Parquet is left as is
+    strip = source.path is None or source.path.suffix.lower() not in PARQUET_SUFFIXES
+    mapping = {str(k).strip(): v for k, v in source.columns.items()}
+    unmatched = [k for k in mapping if k not in df.columns]
+    for k in unmatched:
+        close = difflib.get_close_matches(k, list(df.columns), n=1, cutoff=0.6)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        found.add(
+            f'data.{table}.columns maps "{k}" -> {mapping[k]}, but the table has no column "{k}"'
+            f"{hint}; its columns are: {', '.join(map(str, df.columns))}",
+            column=mapping[k],
+            fix=f"write the source column name exactly as in the file's header in data.{table}.columns",
+        )
+    df = df.rename(columns={k: v for k, v in mapping.items() if k in df.columns})
+    origin = {v: f' (source column "{k}")' for k, v in mapping.items() if k != v}
+    dup = df.columns[df.columns.duplicated()].unique().tolist()
+    if dup:
+        found.add(
+            f"after applying data.{table}.columns the table has the column(s) {', '.join(dup)} "
+            "more than once; the first is used",
+            column=dup[0],
+            fix=f"map only one source column onto each canonical name in data.{table}.columns",
+        )
+        df = df.loc[:, ~df.columns.duplicated()]
+    placeholders = source.placeholders
+    out: dict[str, pd.Series] = {}
+    unreadable: dict[str, np.ndarray] = {}
+    missing = list(set(MISSING_TOKENS) | {str(p).strip() for p in placeholders})
+    for col in df.columns:
+        s = df[col]
+        kind = schema.kind(col)
+        text = _is_text(s)
+        if text:
+            s = clean_text(s, placeholders, strip=strip)
+        elif s.dtype == object:  # mixed cells (Excel: numbers and text): placeholders still count
+            s = s.mask(s.isin(missing))
+        if kind == "id" or kind == "str":
+            if not text:  # numbers as text without ".0", then the same cleaning as text
+                s = clean_text(to_id(s), placeholders, strip=strip)
+            elif kind == "id":
+                s = to_id(s)
+            else:
+                s = s.astype("str")
+        elif kind == "date":
+            parsed, bad = parse_datetimes(
+                s, date_format=source.date_format, dayfirst=source.dayfirst
+            )
+            if bad.any():
+                found.add(
+                    f"{int(bad.sum())} value(s) in {col}{origin.get(col, '')} are not dates in "
+                    f"the expected format "
+                    f"({source.date_format or ('day-first' if source.dayfirst else 'ISO 8601')})",
+                    column=col,
+                    rows=_bad_rows(df, col, s, bad, source),
+                    count=int(bad.sum()),
+                    fix=date_fix(source, s[bad].head(50)),
+                )
+            s = parsed
+            if bad.any():
+                unreadable[col] = np.flatnonzero(bad.to_numpy())
+        elif kind == "number":
+            parsed, bad = parse_numbers(s)
+            if bad.any():
+                found.add(
+                    f"{int(bad.sum())} value(s) in {col}{origin.get(col, '')} are not numbers",
+                    column=col,
+                    rows=_bad_rows(df, col, s, bad, source),
+                    count=int(bad.sum()),
+                    fix=f"write plain numbers in {col} (no currency symbols, units or thousands "
+                    "separators; '.' as decimal point)",
+                )
+            s = parsed
+            if bad.any():
+                unreadable[col] = np.flatnonzero(bad.to_numpy())
+        out[col] = s
+    result = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    if unreadable:
+        # row positions already reported as unreadable: validation does not report them twice
+        result.attrs[UNREADABLE_ATTR] = unreadable
+    if table == "stages" and "stage" in result.columns:
+        result["stage"] = map_stages(
+            result["stage"], {**dict(funnel_aliases or {}), **source.stage_map}, funnel_stages
+        )
+    if _found is None:
+        _emit(found, report)
+    return result
+
+
+def map_stages(
+    stage: pd.Series, aliases: Mapping[str, str], funnel_stages: Iterable[str] | None = None
+) -> pd.Series:
+    """Map stage names through ``aliases`` (case and surrounding spaces ignored); names equal to
+    a funnel stage apart from case become that stage; anything else is kept as written."""
+    lookup = {str(s).strip().casefold(): str(s) for s in (funnel_stages or ())}
+    lookup.update({str(k).strip().casefold(): str(v) for k, v in aliases.items()})
+    if not lookup:
+        return stage
+    key = stage.str.strip().str.casefold()
+    return key.map(lookup).fillna(stage).astype("str")
+
+
+def _emit(found: _Found, report: Report | None) -> None:
+    """Hand the issues found to ``report``, or raise errors and warn about warnings."""
+    if report is not None:
+        report.issues.extend(found.issues)
+        return
+    for issue in found.issues:
+        if issue.level == "warning":
+            warnings.warn(issue.render(), LeadnbWarning, stacklevel=3)
+    errors = [i for i in found.issues if i.level == "error"]
+    if errors:
+        raise DataError(issues=errors)
+
+
+__all__ = [
+    "MISSING_TOKENS",
+    "TABLE_SCHEMAS",
+    "LeadnbWarning",
+    "TableSchema",
+    "canonicalize",
+    "clean_text",
+    "date_fix",
+    "funnel_names",
+    "load_table",
+    "load_tables",
+    "map_stages",
+    "mask_url",
+    "masked_url",
+    "split_url",
+    "url_secrets",
+    "parse_datetimes",
+    "parse_numbers",
+    "row_labels",
+    "to_id",
+]

@@ -1,0 +1,600 @@
+"""The funnel: stage definitions, per-lead stage dates, data quality and stage conversion rates.
+
+Design: everything downstream (cohorts, time to stage, LVR, new versus old, A/B outcomes) works
+from one *wide stage-date frame* built here by :func:`stage_dates`: one row per lead with
+``lead_id``, ``created_at``, one ``<stage>_at`` column per funnel stage (``lead_at`` is
+``created_at``) and ``lost_at``; ``NaT`` where the lead has not reached the stage.
+
+Stage history may come in long form (the ``stages`` table: one row per lead and stage entry) or
+in wide form (``<stage>_at`` columns on ``leads``). Wide input is melted to long form first, so
+both go through the same code and give identical frames. Rules, applied in this order:
+
+1. stage names are mapped through ``funnel.aliases`` (case and surrounding spaces ignored);
+2. a lead's date for a stage is its **first** entry (re-entries and backward moves count once);
+3. entries for unknown stages or unknown leads, and entries without a date, are ignored here
+   and reported by :func:`stage_quality` (so is every entry dated before the lead's creation:
+   it is kept as dated, never dropped silently);
+4. skipped stages (``funnel.skipped_stages``): ``imply`` (default) means reaching a later stage
+   implies every earlier one, dated at the later date; formally each stage's date becomes the
+   earliest date of itself and every later stage (a reverse cumulative minimum), so stage dates
+   never decrease along the funnel. ``strict`` keeps unreached stages ``NaT`` and keeps dates as
+   recorded. The lost stage is outside the order and is never implied.
+
+Conversion rates (:func:`stage_conversion`) carry n and a Wilson interval from statsmodels.
+
+``as_of`` is a whole day everywhere in the funnel modules: a stage dated on the ``as_of`` day (at
+any hour) is known by ``as_of``; follow-up runs to the end of that day (:func:`day_end`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadnb.arrays import NAT_US, in_set, index_positions, per_distinct, to_us
+from leadnb.asof import day_end
+from leadnb.data.params import check_keys, expect_type, parse_date
+from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.intervals import wilson
+
+DEFAULT_STAGES = ("lead", "mql", "sql", "opportunity", "customer")
+FUNNEL_KEYS = (
+    "stages",
+    "lost_stage",
+    "aliases",
+    "qualified_stage",
+    "new_lead_days",
+    "lvr_period",
+    "skipped_stages",
+    "qualification_change",
+)
+_PERIOD_RE = re.compile(r"^([1-9][0-9]*)D$")
+_NOT_REACHED = np.iinfo(np.int64).max  # a missing stage date while taking minimums
+
+
+@dataclass(frozen=True)
+class FunnelConfig:
+    """The ``funnel`` section of the params file.
+
+    ``stages`` is ordered, first is the entry stage (dated at ``created_at``); ``lost_stage`` is
+    the terminal drop-out stage; ``aliases`` maps source stage names to canonical ones;
+    ``qualified_stage`` is the stage LVR counts; ``new_lead_days``: younger than this at
+    conversion is a new lead; ``lvr_period`` is ``month``, ``quarter`` or ``"<N>D"``;
+    ``skipped_stages`` is ``imply`` or ``strict``; ``qualification_change`` is the date the
+    qualification rule changed (a break in LVR), or ``None``.
+    """
+
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    lost_stage: str = "lost"
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    qualified_stage: str = "sql"
+    new_lead_days: int = 30
+    lvr_period: str = "month"
+    skipped_stages: str = "imply"
+    qualification_change: pd.Timestamp | None = None
+
+    @property
+    def all_stages(self) -> tuple[str, ...]:
+        """The ordered stages followed by the lost stage."""
+        return (*self.stages, self.lost_stage)
+
+    @property
+    def date_columns(self) -> list[str]:
+        """``<stage>_at`` for every stage and the lost stage, in order."""
+        return [f"{s}_at" for s in self.all_stages]
+
+    @classmethod
+    def from_dict(cls, d: Any, base_dir: Path | None = None) -> FunnelConfig:
+        """Parse and check the ``funnel`` section; every key is optional (defaults above)."""
+        d = check_keys(d, FUNNEL_KEYS, "funnel")
+        stages = d.get("stages", list(DEFAULT_STAGES))
+        expect_type(stages, list, "funnel.stages")
+        for i, s in enumerate(stages):
+            expect_type(s, str, f"funnel.stages[{i}]")
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", s):
+                raise ParamsError(
+                    f"funnel.stages[{i}] {s!r} is not a valid stage name",
+                    fix="use lower-case names of letters, digits and _ (they become <stage>_at columns)",
+                )
+        if len(stages) < 2 or len(set(stages)) != len(stages):
+            raise ParamsError(
+                f"funnel.stages needs at least two distinct stages, got {stages!r}",
+                fix="list the stages in order, e.g. [lead, mql, sql, opportunity, customer]",
+            )
+        lost = expect_type(d.get("lost_stage", "lost"), str, "funnel.lost_stage")
+        if lost in stages:
+            raise ParamsError(
+                f"funnel.lost_stage {lost!r} is also one of funnel.stages",
+                fix="the lost stage is terminal and outside the ordered stages; remove it from funnel.stages",
+            )
+        aliases = d.get("aliases") or {}
+        if not isinstance(aliases, Mapping):
+            raise ParamsError(
+                "funnel.aliases must be a mapping of source stage name -> canonical stage",
+                fix='write e.g. aliases: {"Sales Qualified": sql}',
+            )
+        known = (*stages, lost)
+        bad = {k: v for k, v in aliases.items() if v not in known}
+        if bad:
+            raise ParamsError(
+                f"funnel.aliases map onto unknown stage(s): {bad!r}",
+                fix=f"map each source name onto one of: {', '.join(known)}",
+            )
+        qualified = expect_type(d.get("qualified_stage", "sql"), str, "funnel.qualified_stage")
+        if qualified not in stages[1:]:
+            raise ParamsError(
+                f"funnel.qualified_stage {qualified!r} is not one of the stages after the first",
+                fix=f"choose one of: {', '.join(stages[1:])}",
+            )
+        new_days = expect_type(d.get("new_lead_days", 30), int, "funnel.new_lead_days")
+        if new_days <= 0:
+            raise ParamsError(
+                f"funnel.new_lead_days must be positive, got {new_days}",
+                fix="set funnel.new_lead_days: 30",
+            )
+        period = expect_type(d.get("lvr_period", "month"), str, "funnel.lvr_period")
+        if period not in ("month", "quarter") and not _PERIOD_RE.match(period):
+            raise ParamsError(
+                f"funnel.lvr_period must be month, quarter or an N-day cycle like 28D, got {period!r}",
+                fix='set funnel.lvr_period: month (or quarter, or "28D")',
+            )
+        skipped = expect_type(d.get("skipped_stages", "imply"), str, "funnel.skipped_stages")
+        if skipped not in ("imply", "strict"):
+            raise ParamsError(
+                f"funnel.skipped_stages must be imply or strict, got {skipped!r}",
+                fix="set funnel.skipped_stages: imply (reaching a later stage implies earlier ones)",
+            )
+        change = d.get("qualification_change")
+        change_ts = (
+            None if change in (None, "") else parse_date(change, "funnel.qualification_change")
+        )
+        return cls(
+            stages=tuple(stages),
+            lost_stage=lost,
+            aliases={str(k): str(v) for k, v in aliases.items()},
+            qualified_stage=qualified,
+            new_lead_days=new_days,
+            lvr_period=period,
+            skipped_stages=skipped,
+            qualification_change=change_ts,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Stage history -> long entries
+
+
+def _map_names(stage: pd.Series, config: FunnelConfig) -> pd.Series:
+    """Map stage names through the aliases and the canonical names (case/spaces ignored).
+
+    A history has millions of rows but a handful of names: only the distinct names are mapped.
+    """
+    lookup = {s.casefold(): s for s in config.all_stages}
+    lookup.update({str(k).strip().casefold(): v for k, v in config.aliases.items()})
+    return per_distinct(
+        stage, lambda text: text.str.strip().str.casefold().map(lookup).fillna(text).astype("str")
+    )
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"table {table} lacks column(s) {', '.join(missing)}",
+            table=table,
+            column=missing[0],
+            fix=f"map the source columns onto {', '.join(missing)} in the params file's data.{table}.columns",
+        )
+
+
+def _wide_columns(leads: pd.DataFrame, config: FunnelConfig) -> list[str]:
+    """The ``<stage>_at`` columns on leads (the entry stage's ``lead_at`` is ignored)."""
+    return [c for c in config.date_columns[1:] if c in leads.columns]
+
+
+def stage_entries(
+    leads: pd.DataFrame, stages: pd.DataFrame | None, config: FunnelConfig
+) -> pd.DataFrame:
+    """All stage entries in long form: ``lead_id, stage, entered_at`` (names mapped, as recorded).
+
+    From ``stages`` when given; else melted from the ``<stage>_at`` columns on ``leads``. Raises
+    :class:`DataError` when there is neither.
+    """
+    if stages is not None:
+        _require(stages, ("lead_id", "stage", "entered_at"), "stages")
+        out = stages[["lead_id", "stage", "entered_at"]].copy()
+        out["stage"] = _map_names(out["stage"], config)
+        out["lead_id"] = out["lead_id"].astype("str")
+        out["entered_at"] = pd.to_datetime(out["entered_at"])
+        return out.reset_index(drop=True)
+    cols = _wide_columns(leads, config)
+    if not cols:
+        raise DataError(
+            "no stage history: there is no stages table and leads has no <stage>_at columns",
+            table="leads",
+            fix="configure data.stages (lead_id, stage, entered_at) or add per-stage date "
+            f"columns to leads: {', '.join(config.date_columns[1:])}",
+        )
+    long = leads[["lead_id", *cols]].melt(
+        id_vars="lead_id", var_name="stage", value_name="entered_at"
+    )
+    long = long[long["entered_at"].notna()]
+    long["stage"] = long["stage"].str.removesuffix("_at").astype("str")
+    long["lead_id"] = long["lead_id"].astype("str")
+    long["entered_at"] = pd.to_datetime(long["entered_at"])
+    return long.reset_index(drop=True)
+
+
+def stage_dates(
+    leads: pd.DataFrame,
+    stages: pd.DataFrame | None = None,
+    config: FunnelConfig | None = None,
+    *,
+    keep: Sequence[str] = (),
+) -> pd.DataFrame:
+    """One row per lead: ``lead_id, created_at, <stage>_at ..., lost_at`` (first entry per stage).
+
+    ``stages`` is the long stage history; when ``None`` the ``<stage>_at`` columns on ``leads``
+    are used (identical result for the same information). ``lead_at`` is ``created_at``.
+    Skipped stages follow ``config.skipped_stages`` (module docstring). ``keep`` names extra
+    columns of ``leads`` (e.g. ``source``) appended at the end. Rows keep the order of ``leads``.
+    """
+    config = config or FunnelConfig()
+    _require(leads, ("lead_id", "created_at"), "leads")
+    missing_keep = [c for c in keep if c not in leads.columns]
+    if missing_keep:
+        raise DataError(
+            f"leads has no column(s) {', '.join(missing_keep)} to keep",
+            table="leads",
+            column=missing_keep[0],
+            fix="map the column in data.leads.columns or drop it from keep",
+        )
+    entries = stage_entries(leads, stages, config)
+    ids = leads["lead_id"].astype("str")
+    # one row per distinct lead_id; with duplicated ids, every copy gets the same dates
+    keys = pd.Index(ids)
+    row = None
+    if not keys.is_unique:
+        keys = keys.unique()
+        row = index_positions(ids, keys)
+    # first entry per (stage, lead): a minimum over int64 microseconds, NaT (missing) as +inf
+    later = config.all_stages[1:]
+    pos = index_positions(entries["lead_id"], keys)
+    code = index_positions(entries["stage"], pd.Index(later, dtype="str"))
+    when = to_us(entries["entered_at"])
+    ok = (pos >= 0) & (code >= 0) & (when != NAT_US)
+    first = np.full((len(later), len(keys)), _NOT_REACHED, dtype="int64")
+    np.minimum.at(first, (code[ok], pos[ok]), when[ok])
+    if config.skipped_stages == "imply":
+        # each funnel stage's date becomes the earliest of itself and every later stage
+        funnel_rows = len(config.stages) - 1  # the lost stage (last row) is never implied
+        for i in range(funnel_rows - 2, -1, -1):  # row by row: contiguous, in place
+            np.minimum(first[i], first[i + 1], out=first[i])
+    if row is not None:
+        first = first[:, row]
+    out = pd.DataFrame(
+        {  # .array: the text stays Arrow (to_numpy would make a Python string per lead)
+            "lead_id": ids.array,
+            "created_at": pd.to_datetime(leads["created_at"]).to_numpy(),
+        }
+    )
+    out["created_at"] = out["created_at"].astype("datetime64[us]")
+    out["lead_at"] = out["created_at"]
+    for i, stage in enumerate(later):
+        out[f"{stage}_at"] = np.where(first[i] == _NOT_REACHED, NAT_US, first[i]).view(
+            "datetime64[us]"
+        )
+    for c in keep:
+        out[c] = leads[c].to_numpy()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# What a report section needs (NotEnoughData: the section says so in one sentence)
+
+NO_HISTORY = "the stage history is missing (see the stage history note at the top)"
+
+
+def require_stage_history(
+    leads: pd.DataFrame, stages: pd.DataFrame | None, config: FunnelConfig | None = None
+) -> None:
+    """Raise :class:`NotEnoughData` when there is nothing to build stage dates from.
+
+    That is: ``leads`` has no ``created_at`` values, or there is neither a ``stages`` table nor
+    a ``<stage>_at`` column on ``leads``. A configured but empty stage history is not missing
+    (every lead is then simply at the entry stage).
+    """
+    config = config or FunnelConfig()
+    if "created_at" not in leads.columns or not leads["created_at"].notna().any():
+        raise NotEnoughData(
+            "the leads table has no created_at dates, so no lead can be followed through the funnel",
+            "it appears when data.leads.columns maps the lead creation date onto created_at",
+        )
+    if stages is None and not _wide_columns(leads, config):
+        raise NotEnoughData(
+            "there is no stage history (no stages table and no "
+            f"{', '.join(config.date_columns[1:-1])} columns on leads)",
+            "it appears when data.stages (lead_id, stage, entered_at) is configured or leads "
+            "carries those columns",
+        )
+
+
+def require_reached(wide: pd.DataFrame | None, stage: str, as_of: Any) -> pd.DataFrame:
+    """``wide`` when at least one lead reached ``stage`` (``lead``: was created) by the ``as_of``
+    day; otherwise :class:`NotEnoughData` saying so. ``wide`` None (no stage history) also
+    raises."""
+    if wide is None:
+        raise NotEnoughData(NO_HISTORY, "it appears once the stage history is configured")
+    day = pd.Timestamp(as_of)
+    ts = wide["created_at"] if stage == "lead" else _col(wide, stage)
+    if not bool((ts < day_end(day)).any()):
+        if stage == "lead":
+            raise NotEnoughData(
+                f"no lead was created by the analysis date {day:%Y-%m-%d}",
+                "it appears in the first run after the first lead's creation date",
+            )
+        raise NotEnoughData(
+            f"no lead has reached {stage} by {day:%Y-%m-%d}",
+            f"it appears in the first run after a lead reaches {stage}",
+        )
+    return wide
+
+
+def require_column(df: pd.DataFrame, column: str, table: str = "leads") -> None:
+    """:class:`NotEnoughData` when ``df`` has no ``column`` or only missing values in it."""
+    if column not in df.columns or not df[column].notna().any():
+        raise NotEnoughData(
+            f"the {table} table has no {column} column"
+            + (" values" if column in df.columns else ""),
+            f"it appears when data.{table}.columns maps a column onto {column}",
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Data quality
+
+
+def _examples(ids: pd.Series, n: int = 3) -> str:
+    return ", ".join(ids.astype("str").drop_duplicates().head(n))
+
+
+def stage_quality(
+    leads: pd.DataFrame,
+    stages: pd.DataFrame | None = None,
+    config: FunnelConfig | None = None,
+) -> pd.DataFrame:
+    """Data-quality table of the stage history: one row per check, always every check.
+
+    Columns: ``check, count`` (entries affected), ``leads`` (distinct leads), ``example_lead_ids``
+    (up to three) and ``meaning``. Checks: ``re_entry`` (a lead entered the same stage again;
+    counted once), ``backward_move`` (an entry into an earlier stage than the previous entry),
+    ``before_creation`` (dated before the lead's ``created_at``; kept as dated),
+    ``unknown_stage`` (a stage name that is neither a funnel stage nor an alias; ignored),
+    ``unknown_lead`` (lead_id not in leads; ignored), ``missing_date`` (no entry date; ignored)
+    and ``skipped_stage`` (a lead reached a stage without an earlier one; implied or kept
+    missing per ``funnel.skipped_stages``).
+    """
+    config = config or FunnelConfig()
+    _require(leads, ("lead_id", "created_at"), "leads")
+    e = stage_entries(leads, stages, config)
+    ids = leads["lead_id"].astype("str")
+    created = pd.Series(pd.to_datetime(leads["created_at"]).to_numpy(), index=ids.to_numpy())
+    known_lead = in_set(e["lead_id"], ids)
+    known_stage = e["stage"].isin(config.all_stages).to_numpy(dtype=bool)
+    dated = e["entered_at"].notna().to_numpy()
+    ok = e[known_lead & known_stage & dated].copy()
+    rank = {s: i for i, s in enumerate(config.stages)}
+    ok["rank"] = ok["stage"].map(rank)  # lost -> NaN
+    dup = ok.duplicated(["lead_id", "stage"], keep="first")
+    fun = ok[ok["rank"].notna()].sort_values(["lead_id", "entered_at"], kind="stable")
+    prev_rank = fun.groupby("lead_id")["rank"].shift()
+    back = fun[fun["rank"] < prev_rank]
+    before = ok[ok["entered_at"] < ok["lead_id"].map(created)]
+    reached = fun.drop_duplicates(["lead_id", "stage"]).pivot_table(
+        index="lead_id", columns="rank", values="entered_at", aggfunc="size", fill_value=0
+    )
+    skipped_ids = pd.Series([], dtype="str")
+    if len(reached):
+        full = reached.reindex(columns=range(1, len(config.stages)), fill_value=0) > 0
+        # a stage missing while some later stage is reached
+        later_any = full.iloc[:, ::-1].cummax(axis=1).iloc[:, ::-1]
+        later_strict = later_any.shift(-1, axis=1, fill_value=False)
+        skipped = (~full & later_strict).any(axis=1)
+        skipped_ids = pd.Series(full.index[skipped.to_numpy()], dtype="str")
+    rows = [
+        ("re_entry", ok.loc[dup, "lead_id"], "entered the same stage again; first entry used"),
+        ("backward_move", back["lead_id"], "moved to an earlier stage; counted once"),
+        (
+            "before_creation",
+            before["lead_id"],
+            "stage dated before the lead was created; kept as dated, check created_at",
+        ),
+        ("unknown_stage", e.loc[~known_stage, "lead_id"], "stage name not in funnel; ignored"),
+        ("unknown_lead", e.loc[~known_lead, "lead_id"], "lead_id not in leads; ignored"),
+        ("missing_date", e.loc[~dated, "lead_id"], "entry without a date; ignored"),
+        (
+            "skipped_stage",
+            skipped_ids,
+            "reached a stage without an earlier one; "
+            + ("earlier ones implied" if config.skipped_stages == "imply" else "kept missing"),
+        ),
+    ]
+    unknown_names = e.loc[~known_stage, "stage"].drop_duplicates().head(5).tolist()
+    table = pd.DataFrame(
+        {
+            "check": [r[0] for r in rows],
+            "count": [len(r[1]) for r in rows],
+            "leads": [r[1].nunique() for r in rows],
+            "example_lead_ids": [_examples(r[1]) for r in rows],
+            "meaning": [r[2] for r in rows],
+        }
+    )
+    if unknown_names:
+        table.loc[table["check"] == "unknown_stage", "meaning"] += (
+            f" (e.g. {', '.join(map(repr, unknown_names))}: add them to funnel.aliases)"
+        )
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers used by other modules
+
+
+def _col(wide: pd.DataFrame, stage: str) -> pd.Series:
+    name = f"{stage}_at"
+    if name not in wide.columns:
+        raise DataError(
+            f"the stage-date frame has no column {name}",
+            column=name,
+            fix="build it with leadnb.funnel.stages.stage_dates and use a stage from funnel.stages",
+        )
+    return wide[name]
+
+
+def reached_within(
+    wide: pd.DataFrame,
+    stage: str,
+    start: pd.Series,
+    window_days: float,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """Did each lead reach ``stage`` within ``window_days`` of ``start``, and is that known yet?
+
+    ``start`` is aligned with ``wide`` by position (e.g. ``assigned_at``). Returns a frame with
+    ``wide``'s index and columns ``reached`` (``start <= <stage>_at <= start + window``, dated
+    on or before the ``as_of`` day), ``mature`` (the outcome is final: reached, or the whole
+    window ended by the end of the ``as_of`` day) and ``prior`` (already at the stage before ``start``; not ``reached``:
+    callers usually exclude these leads). A missing ``start`` gives False everywhere.
+    """
+    at = _col(wide, stage).to_numpy()
+    st = pd.to_datetime(pd.Series(start)).to_numpy()
+    at = pd.to_datetime(pd.Series(at)).astype("datetime64[us]")
+    st = pd.Series(st).astype("datetime64[us]")
+    window = pd.Timedelta(days=window_days)
+    end = day_end(as_of)
+    reached = (at >= st) & (at <= st + window) & (at < end)
+    prior = at < st
+    mature = reached | (st + window < end)
+    out = pd.DataFrame(
+        {
+            "reached": reached.fillna(False).to_numpy(bool),
+            "mature": mature.fillna(False).to_numpy(bool) & st.notna().to_numpy(),
+            "prior": prior.fillna(False).to_numpy(bool),
+        },
+        index=wide.index,
+    )
+    return out
+
+
+def age_at(wide: pd.DataFrame, stage: str) -> pd.Series:
+    """Days from ``created_at`` to ``<stage>_at`` (NaN where not reached)."""
+    return (_col(wide, stage) - wide["created_at"]) / pd.Timedelta(days=1)
+
+
+def classify_new_old(wide: pd.DataFrame, stage: str, new_lead_days: float = 30) -> pd.Series:
+    """``"new"`` when the lead was younger than ``new_lead_days`` when it reached ``stage``,
+    ``"old"`` otherwise, NA when it has not reached it (or has no ``created_at``).
+
+    A stage dated before creation (negative age) counts as new.
+    """
+    age = age_at(wide, stage)
+    lab = np.where(age < new_lead_days, "new", "old")
+    return pd.Series(lab, index=wide.index, dtype="str").where(age.notna())
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion rates
+
+ARTICLE_PAIRS = (("lead", "mql"), ("mql", "sql"), ("mql", "opportunity"), ("mql", "customer"))
+
+
+def conversion_pairs(config: FunnelConfig) -> list[tuple[str, str]]:
+    """The article's four rates (those whose stages exist) followed by every adjacent step."""
+    pairs = [p for p in ARTICLE_PAIRS if p[0] in config.stages and p[1] in config.stages]
+    adjacent = list(zip(config.stages[:-1], config.stages[1:], strict=True))
+    return pairs + [p for p in adjacent if p not in pairs]
+
+
+def stage_conversion(
+    wide: pd.DataFrame,
+    config: FunnelConfig | None = None,
+    *,
+    by: str | None = None,
+    as_of: pd.Timestamp,
+    pairs: Iterable[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """Share of leads that reached ``from_stage`` that also reached ``to_stage`` (both dated on
+    or before the ``as_of`` day).
+
+    Columns: ``from_stage, to_stage, n_from, n_to, rate, ci_low, ci_high`` (95% Wilson), plus
+    the ``by`` column (e.g. ``source`` or a creation period) when given. Pairs default to
+    :func:`conversion_pairs`. Rates are to-date (leads still in progress count as not converted);
+    use :mod:`leadnb.funnel.cohorts` or :mod:`leadnb.funnel.survival` for censoring-aware views.
+    """
+    config = config or FunnelConfig()
+    end = day_end(as_of)
+    pairs = list(pairs) if pairs is not None else conversion_pairs(config)
+    if by is not None and by not in wide.columns:
+        raise DataError(
+            f"the stage-date frame has no column {by!r} to group by",
+            column=by,
+            fix=f"build it with stage_dates(..., keep=[{by!r}])",
+        )
+    frames = []
+    for a, b in pairs:
+        ra = _col(wide, a) < end
+        rb = ra & (_col(wide, b) < end)
+        d = pd.DataFrame({"n_from": ra.astype(int), "n_to": rb.astype(int)})
+        if by is not None:
+            d[by] = wide[by].to_numpy()
+            g = d.groupby(by, sort=True, observed=True, dropna=False)[["n_from", "n_to"]].sum()
+            g = g.reset_index()
+        else:
+            g = d[["n_from", "n_to"]].sum().to_frame().T
+        g.insert(0, "from_stage", a)
+        g.insert(1, "to_stage", b)
+        frames.append(g)
+    out = pd.concat(frames, ignore_index=True)
+    out["n_from"] = out["n_from"].astype(int)
+    out["n_to"] = out["n_to"].astype(int)
+    out["rate"] = np.where(
+        out["n_from"] > 0, out["n_to"] / out["n_from"].where(out["n_from"] > 0), np.nan
+    )
+    out["ci_low"], out["ci_high"] = wilson(out["n_to"], out["n_from"])
+    cols = [
+        "from_stage",
+        "to_stage",
+        *([by] if by else []),
+        "n_from",
+        "n_to",
+        "rate",
+        "ci_low",
+        "ci_high",
+    ]
+    return out[cols]
+
+
+__all__ = [
+    "ARTICLE_PAIRS",
+    "DEFAULT_STAGES",
+    "FunnelConfig",
+    "age_at",
+    "classify_new_old",
+    "conversion_pairs",
+    "day_end",
+    "reached_within",
+    "require_column",
+    "require_reached",
+    "require_stage_history",
+    "stage_conversion",
+    "stage_dates",
+    "stage_entries",
+    "stage_quality",
+    "wilson",
+]

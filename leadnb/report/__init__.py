@@ -1,0 +1,1 @@
+"""Shared report layer: the notebook context, tables and charts, and the HTML pages."""

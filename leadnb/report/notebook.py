@@ -1,0 +1,308 @@
+"""The thin layer every notebook starts with: load, check, and write outputs.
+
+A notebook calls :func:`start` once with its parameters; the returned :class:`NotebookContext`
+holds the checked params, the analysis date and the loaded canonical tables, and knows where the
+run folder for this notebook is. Writing is a no-op when ``out_dir`` is empty (analysts iterating
+in JupyterLab, nbval), so the same notebook serves both. Nothing here computes a statistic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadnb.data.params import Params, load_params
+from leadnb.errors import DataError, NotEnoughData, Report
+from leadnb.report import safe
+
+
+@dataclass
+class NotebookContext:
+    """What a notebook works with after :func:`start`."""
+
+    name: str
+    params: Params
+    as_of: pd.Timestamp
+    tables: dict[str, pd.DataFrame]
+    out_dir: Path | None = None
+    report: Report = field(default_factory=Report)
+
+    def has(self, table: str) -> bool:
+        """True when ``table`` is configured in the params file and was loaded."""
+        return table in self.tables
+
+    def missing(self, table: str, why: str) -> None:
+        """Print the one-line notice for a section skipped because ``table`` is not configured."""
+        print(
+            f"Skipped: {why}. The params file has no `data.{table}` table "
+            f"(add data.{table}.source to {self.params.path.name if self.params.path else 'the params file'})."
+        )
+
+    @property
+    def scheduler(self) -> str | None:
+        """The params file's ``run.dask_scheduler``: where per-lead work runs (None: here)."""
+        return self.params.run.dask_scheduler
+
+    @property
+    def section(self) -> dict[str, Any]:
+        """This notebook's own section of the params file."""
+        return self.params.notebook(self.name)
+
+    def save_table(
+        self, df: pd.DataFrame, name: str, *, index: bool = False, raw: bool = False
+    ) -> pd.DataFrame:
+        """Write ``df`` as CSV to the run folder (when there is one) and return it unchanged.
+
+        Every CSV a notebook writes is for people (opened in Excel): text cells that a
+        spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab, CR)
+        are written with a leading ``'`` (:func:`leadnb.report.safe.neutralise_csv_cells`); numbers are
+        untouched. ``raw=True`` writes the values as they are, for files only programs read.
+        ``name`` is made a plain file name in the run folder (:func:`leadnb.report.safe.file_name`).
+        """
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            shown = df if raw else safe.neutralise_csv_cells(df, index=index)
+            shown.to_csv(self.out_dir / safe.file_name(name), index=index)
+        return df
+
+    def save_figure(self, fig: Any, name: str) -> Any:
+        """Save a matplotlib figure as ``figures/<name>.png`` in the run folder; return it.
+
+        ``name`` (often built from an experiment id) is made a plain file name first
+        (:func:`leadnb.report.safe.file_name`: ``[A-Za-z0-9_.-]``, a hash when it had to change), so
+        no name writes outside ``figures/``.
+
+        With a run folder the figure is drawn once: the saved PNG is what the notebook shows
+        (at the on-screen size the inline backend would give it), and the figure is closed so
+        the ``plt.show()`` after it does not draw it a second time (drawing is a quarter of a
+        second per chart). Without a run folder (analysts, nbval) the figure is left to
+        ``plt.show()`` as usual.
+        """
+        if self.out_dir is None:
+            return fig
+        import matplotlib
+        import matplotlib.pyplot as plt
+        from IPython.display import Image, display
+
+        figdir = self.out_dir / "figures"
+        figdir.mkdir(parents=True, exist_ok=True)
+        png = _png(fig)
+        (figdir / safe.file_name(name, suffix=".png")).write_bytes(png)
+        saved_dpi = matplotlib.rcParams["savefig.dpi"]
+        scale = 1.0 if saved_dpi == "figure" else fig.dpi / float(saved_dpi)
+        width = int.from_bytes(png[16:20], "big")  # PNG header: IHDR width
+        shown = Image(data=png, format="png", width=round(width * scale))
+        shown.metadata = {"alt": figure_text(fig, name)}  # the report's alt text
+        display(shown)
+        plt.close(fig)
+        return fig
+
+    def write_metrics(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``metrics`` into ``metrics.json`` in the run folder; return the merged dict."""
+        clean = {k: _jsonable(v) for k, v in metrics.items()}
+        if self.out_dir is None:
+            return clean
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / "metrics.json"
+        merged = json.loads(path.read_text()) if path.exists() else {}
+        merged.update(clean)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(merged, indent=2, sort_keys=True))
+        tmp.replace(path)
+        return merged
+
+
+def _png(fig: Any) -> bytes:
+    """The figure as PNG bytes. Text from data (a variant named ``$\\alert$``) that is not
+    valid mathtext makes matplotlib fail to draw; then every text of the figure is drawn as
+    written (no math) instead of failing the report."""
+    import matplotlib
+    import matplotlib.text
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png")
+    except ValueError:  # mathtext parse errors are ValueErrors
+        for text in fig.findobj(matplotlib.text.Text):
+            text.set_parse_math(False)
+        buf = io.BytesIO()
+        with matplotlib.rc_context({"text.parse_math": False}):
+            fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def figure_text(fig: Any, name: str) -> str:
+    """A short description of a chart for readers who cannot see it: its title and the titles
+    of its panels, else its file name in words."""
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    titles += [ax.get_title(loc) for ax in fig.axes for loc in ("left", "center", "right")]
+    # chart code escapes "$" in user text so matplotlib never reads it as math; readers see "$"
+    titles = [t.strip().replace("\\$", "$") for t in titles if t and t.strip()]
+    return "; ".join(dict.fromkeys(titles)) or name.replace("_", " ").replace("-", " ")
+
+
+def _jsonable(v: Any) -> Any:
+    """Turn numpy/pandas scalars into plain JSON values (NaN becomes null)."""
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.strftime("%Y-%m-%d")
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+@contextlib.contextmanager
+def section(title: str) -> Iterator[list[str]]:
+    """Run one section of a report; when it lacks data, say so in one sentence and go on.
+
+    Inside ``with nb.section("Before vs after the nurture start"):`` a
+    :class:`~leadnb.errors.NotEnoughData` raised by a leadnb function (or by the notebook itself)
+    ends the section with the line ``Not computed (<title>): <what is missing>; <when it will
+    appear>.`` instead of failing the notebook. Any other error still fails it (exit 1). The
+    yielded list collects the sentences of the sections skipped, so a later cell can tell
+    whether the section ran (empty list: it did).
+    """
+    skipped: list[str] = []
+    try:
+        yield skipped
+    except NotEnoughData as exc:
+        line = f"Not computed ({title}): {exc.sentence()}"
+        skipped.append(line)
+        print(line)
+
+
+def data_notes(report: Report) -> str:
+    """The warnings of the data checks in a few lines for a reader of the report (one line each,
+    naming the table and column); ``leadnb validate`` prints them in full with example rows."""
+    lines = [f"Data notes ({len(report.warnings)}; `leadnb validate` lists the rows):"]
+    for w in report.warnings:
+        where = ".".join(x for x in (w.table, w.column) if x)
+        lines.append(f"- {w.message}" + (f" [{where}]" if where else ""))
+    return "\n".join(lines)
+
+
+def start(
+    name: str,
+    *,
+    params_path: str | Path,
+    as_of: str = "",
+    out_dir: str = "",
+    tables: Iterable[str] = ("leads",),
+) -> NotebookContext:
+    """Load the params file and the tables a notebook needs, check them, set the chart theme.
+
+    Tables that are requested but not configured are simply absent (``ctx.has(t)`` is False):
+    the notebook prints ``ctx.missing(t, why)`` and skips that section. A configured table that
+    fails validation raises :class:`DataError` with the report, before any analysis.
+    """
+    from leadnb.report.plots import set_theme
+
+    params = load_params(params_path)
+    when = params.as_of(as_of or None)
+    wanted = [t for t in tables if t in params.data]
+    loaded: dict[str, pd.DataFrame] = {}
+    report = Report()
+    if wanted:
+        from leadnb.data import loading as io
+        from leadnb.data import validation as validate
+
+        # leads are always needed to check the keys of every other table
+        to_load = list(dict.fromkeys(["leads", *wanted])) if "leads" in params.data else wanted
+        loaded = io.load_tables(params, to_load)
+        report = validate.validate_tables(
+            loaded,
+            {t: params.data[t] for t in to_load},
+            funnel=params.funnel,
+            as_of=when,
+        )
+        if report.errors:
+            raise DataError(issues=report.errors)
+        loaded = validate.clean_tables(loaded, report)
+        loaded = {t: loaded[t] for t in wanted}
+        if report.warnings:
+            print(data_notes(report))
+    set_theme()
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.width", 160)
+    return NotebookContext(
+        name=name,
+        params=params,
+        as_of=when,
+        tables=loaded,
+        out_dir=Path(out_dir).resolve() if out_dir else None,
+        report=report,
+    )
+
+
+def show(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int = 3) -> None:
+    """Display a table for a reader: at most ``n`` rows, optional caption, numbers formatted.
+
+    Float columns holding only whole numbers (counts, points) show without decimals, other floats
+    with ``digits`` decimals; dates and text are shown as they are; missing values as a dash.
+    Returns nothing, so a cell ending in ``show(...)`` does not display the table twice.
+    """
+    from IPython.display import display
+
+    display(styled(df, caption=caption, n=n, digits=digits))
+    if len(df) > n:
+        print(f"({len(df) - n:,} more rows in the CSV)")
+
+
+def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int = 3) -> Any:
+    """The pandas Styler :func:`show` displays (first ``n`` rows of ``df``).
+
+    Every value, column header and the caption are HTML-escaped: a company name such as
+    ``<script>...</script>`` is shown as that text, never run (text from a CRM is data).
+    """
+    shown = df.head(n)
+    labels = None
+    if not shown.columns.is_unique and shown.columns.nlevels == 1:
+        labels = [safe.escape(c) for c in shown.columns]  # shown as they are, styled by position
+        shown = shown.set_axis(range(shown.shape[1]), axis="columns")
+    whole, decimal, other = [], [], []
+    for i, c in enumerate(shown.columns):
+        col = shown.iloc[:, i]
+        if pd.api.types.is_float_dtype(col.dtype):
+            v = col.dropna().to_numpy()
+            (whole if len(v) and np.all(np.isfinite(v) & (v == np.round(v))) else decimal).append(c)
+        elif pd.api.types.is_object_dtype(col.dtype) or isinstance(col.dtype, pd.CategoricalDtype):
+            other.append(c)  # may hold any object: shown as its escaped str()
+    styler = shown.style.hide(axis="index")
+    styler = styler.format(precision=digits, na_rep="–", thousands=",", escape="html")
+    if whole:
+        styler = styler.format("{:,.0f}", subset=whole, na_rep="–")
+    if other:
+        styler = styler.format(_escaped_text, subset=other, na_rep="–")
+    styler = styler.format_index(escape="html", axis="index")
+    if labels is None:
+        styler = styler.format_index(escape="html", axis="columns")
+    else:
+        styler = styler.relabel_index(labels, axis="columns")
+    if shown.columns.names != [None] * shown.columns.nlevels:
+        styler = styler.hide(axis="columns", names=True)
+    if caption:
+        styler = styler.set_caption(safe.escape(caption))
+    return styler
+
+
+def _escaped_text(value: Any) -> str:
+    return safe.escape(value)
+
+
+__all__ = ["NotebookContext", "data_notes", "section", "show", "start", "styled"]

@@ -1,0 +1,671 @@
+"""Stakeholder pages: a notebook rendered without its code, a run's index, the index of all runs.
+
+Design: three pure renderers that take plain data (a notebook node, a run manifest, a list of
+manifests) and return an HTML string; writing files is the runner's job (except the small
+:func:`write_text_atomic` helper both use). Every page is self-contained: CSS inline, images
+embedded as ``data:`` URIs (nbconvert does that for PNG outputs), no script or stylesheet fetched
+from a CDN, and every link relative, so a run folder can be zipped and mailed.
+
+* :func:`render_notebook_html` uses nbconvert's ``HTMLExporter`` (lab template) with
+  ``exclude_input`` and both prompts excluded, after removing the ``parameters`` and
+  ``injected-parameters`` cells and any widget views. A small template extending the lab one
+  drops require.js, MathJax, Mermaid and the widget manager (all CDN scripts, none needed for
+  content) and adds a bar linking back to the run's index.
+* :func:`render_run_index` shows each report with its status and headline numbers from its
+  ``metrics.json``, formatted by :func:`format_metric` (rates as %, counts with thousands
+  separators, intervals as ``[low - high]``).
+* :func:`render_outputs_index` lists every run, newest first, with its status; a run of only
+  some notebooks says which ("Partial run: 2 of 4 reports: ...").
+* :func:`render_failure_page` is what a stakeholder sees instead of a report that failed: the
+  one-line reason, the fix, links to the run log and the executed notebook; never a traceback.
+* :func:`render_latest_redirect` is ``OUT/latest.html``.
+
+Data is text, never code: every page carries the Content-Security-Policy
+:data:`leadnb.report.safe.CSP` (no script at all, images only embedded, styles only inline); values in
+the index pages are escaped; a notebook's *outputs* are made inert before rendering
+(:func:`strip_for_readers`: HTML sanitised, Markdown outputs with raw HTML escaped, no
+JavaScript/SVG/error outputs). Markdown *cells* are the project's own text and are kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from leadnb.data.params import NOTEBOOKS
+from leadnb.report import safe
+
+HIDDEN_CELL_TAGS = ("parameters", "injected-parameters")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+IMAGE_MIMES = ("image/png", "image/jpeg")
+TEXT_MIMES = ("text/html", "text/markdown", "text/plain")
+"""Output types a report shows; any other (JavaScript, SVG, LaTeX, widget views) is dropped."""
+MAX_ERROR_CHARS = 200
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+MAX_HEADLINES = 8
+_ACRONYMS = {
+    "auc": "AUC",
+    "sql": "SQL",
+    "sqls": "SQLs",
+    "mql": "MQL",
+    "mqls": "MQLs",
+    "lvr": "LVR",
+    "roi": "ROI",
+    "cpa": "CPA",
+    "srm": "SRM",
+    "ci": "CI",
+    "mde": "MDE",
+    "abm": "ABM",
+    "icp": "ICP",
+    "sdr": "SDR",
+    "id": "ID",
+    "pct": "%",
+    "n": "N",
+}
+_PERCENT_WORDS = ("rate", "share", "precision", "recall", "rel_lift", "prob", "power", "mde")
+_MONEY_WORDS = ("cost", "spend", "budget", "revenue", "amount", "value", "cpa", "price")
+_COUNT_PREFIXES = ("n_", "num_", "count")
+_COUNT_WORDS = ("conversions", "leads", "sqls", "mqls", "opportunities", "customers", "deals")
+
+STATUS_LABELS = {
+    "success": ("Succeeded", "ok"),
+    "failed": ("Failed", "bad"),
+    "skipped": ("Not run", "muted"),
+    "running": ("Running", "muted"),
+}
+
+_CSS = """
+:root { --ink:#1f2933; --muted:#616e7c; --line:#e4e7eb; --bg:#f5f7fa; --ok:#1d7a46;
+  --okbg:#e3f6ea; --bad:#b42318; --badbg:#fde8e6; --accent:#1f5fae; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--ink);
+  font:15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1080px; margin: 0 auto; padding: 28px 24px 48px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 0; }
+a { color: var(--accent); }
+.sub { color: var(--muted); margin: 0 0 20px; }
+.badge { display:inline-block; padding:2px 10px; border-radius:999px; font-size:12px;
+  font-weight:600; letter-spacing:.02em; vertical-align: middle; }
+.badge.ok { color:var(--ok); background:var(--okbg); }
+.badge.bad { color:var(--bad); background:var(--badbg); }
+.badge.muted { color:var(--muted); background:var(--line); }
+.cards { display:grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap:16px; }
+.card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:18px 20px; }
+.card header { display:flex; justify-content:space-between; align-items:center; gap:8px;
+  margin-bottom:10px; }
+.card .what { color:var(--muted); font-size:13px; margin:0 0 10px; }
+.nums { width:100%; border-collapse:collapse; margin: 6px 0 12px; }
+.nums td { padding:5px 0; border-bottom:1px solid var(--line); }
+.nums td { padding-right: 12px; width: 50%; }
+.nums td.v { text-align:right; font-weight:600; font-variant-numeric: tabular-nums;
+  padding-right: 0; overflow-wrap: anywhere; }
+.links a { margin-right: 14px; font-size: 14px; }
+.error { color:var(--bad); font-size:13px; overflow-wrap:anywhere; margin: 0 0 6px; }
+.fix { font-size:13px; margin: 0 0 10px; overflow-wrap:anywhere; }
+.failure p { margin: 0 0 12px; }
+.failure h2 { margin: 14px 0 4px; font-size: 15px; }
+.failure .error { font-size: 15px; }
+table.runs { width:100%; border-collapse:collapse; background:#fff; border:1px solid var(--line);
+  border-radius:10px; overflow:hidden; }
+table.runs th, table.runs td { padding:9px 12px; text-align:left; border-bottom:1px solid var(--line); }
+table.runs th { background:#fafbfc; font-size:13px; color:var(--muted); font-weight:600; }
+.foot { color:var(--muted); font-size:13px; margin-top:28px; }
+.foot table { border-collapse:collapse; }
+.foot td { padding: 2px 14px 2px 0; }
+"""
+
+_NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head -%}
+{{ resources.leadnb_csp }}
+{{ super() }}
+{%- endblock html_head -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}<style type="text/css">
+main { max-width: 1100px; margin: 0 auto; padding: 8px 16px 40px; }
+.leadnb-bar { font: 14px/1.4 -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
+  background: #f5f7fa; border-bottom: 1px solid #e4e7eb; padding: 10px 24px; color: #616e7c; }
+.leadnb-bar a { color: #1f5fae; margin-right: 16px; }
+</style>{% endblock extra_css %}
+{%- block body_header -%}
+{{ super() }}
+{%- if resources.leadnb_bar -%}<div class="leadnb-bar">{{ resources.leadnb_bar }}</div>{%- endif -%}
+{%- endblock body_header -%}
+{%- block data_png scoped -%}
+{%- set alt = output | get_metadata('alt', 'image/png') -%}
+{%- if alt -%}
+{%- set width = output | get_metadata('width', 'image/png') -%}
+<div class="jp-RenderedImage jp-OutputArea-output">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+alt="{{ alt | escape_html }}"{% if width is not none %} width="{{ width | escape_html }}"{% endif %}>
+</div>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{%- endblock data_png -%}
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook HTML
+
+
+def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
+    """The text of the notebook's first markdown heading, else ``default``."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("#"):
+                text = stripped.lstrip("#").strip()
+                if text:
+                    return text
+    return default
+
+
+def strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` as readers see it: no parameter cells, widgets, tracebacks or live HTML.
+
+    Markdown *cells* are the project's own text and stay as written. Outputs are data (a
+    company name, a variant name, an experiment id can be anything) and are made inert:
+    ``text/html`` outputs are sanitised (:func:`leadnb.report.safe.sanitize_html`), ``text/markdown``
+    outputs are rendered with raw HTML escaped, streams and ``text/plain`` are escaped by
+    nbconvert, images keep only their alt text, width and height (the template escapes them),
+    and every other output type (JavaScript, SVG, LaTeX, widget views) is dropped, as are
+    error outputs (a traceback is for analysts: it stays in the executed notebook). The
+    notebook-level widget state goes too, so the template adds no widget manager script.
+    """
+    out = copy.deepcopy(nb)
+    kept = []
+    for cell in out.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if any(t in HIDDEN_CELL_TAGS for t in tags):
+            continue
+        if cell.cell_type == "code":
+            outputs = (_inert_output(o) for o in cell.get("outputs", []))
+            cell.outputs = [o for o in outputs if o is not None]
+        kept.append(cell)
+    out.cells = kept
+    out.metadata.pop("widgets", None)
+    return out
+
+
+def _inert_output(output: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
+    """One output as a reader may see it (see :func:`strip_for_readers`); None to drop it."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return output
+    if kind not in ("display_data", "execute_result"):
+        return None  # error outputs: tracebacks and code never reach a stakeholder
+    data = output.get("data", {})
+    if WIDGET_MIME in data:
+        return None
+    clean: dict[str, Any] = {}
+    for mime in IMAGE_MIMES:
+        if isinstance(data.get(mime), str):
+            clean[mime] = data[mime]
+    if isinstance(data.get("text/html"), str | list):
+        clean["text/html"] = safe.sanitize_html(_joined(data["text/html"]))
+    elif isinstance(data.get("text/markdown"), str | list):
+        clean["text/html"] = safe.markdown_to_safe_html(_joined(data["text/markdown"]))
+    if isinstance(data.get("text/plain"), str | list):
+        clean["text/plain"] = _joined(data["text/plain"])
+    if not clean:
+        return None
+    output.data = nbformat.NotebookNode(clean)
+    meta: dict[str, Any] = {}
+    for mime in IMAGE_MIMES:
+        m = output.get("metadata", {}).get(mime, {})
+        if mime in clean and isinstance(m, dict):
+            kept = {k: m[k] for k in ("alt",) if isinstance(m.get(k), str)}
+            kept |= {k: int(m[k]) for k in ("width", "height") if _whole(m.get(k))}
+            if kept:
+                meta[mime] = kept
+    output.metadata = nbformat.NotebookNode(meta)
+    return output
+
+
+def _joined(text: str | list[str]) -> str:
+    return text if isinstance(text, str) else "".join(str(t) for t in text)
+
+
+def _whole(value: Any) -> bool:
+    """A width or height the template may write unquoted: a non-negative whole number."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value >= 0
+    return isinstance(value, str) and value.isdigit() and value.isascii()
+
+
+def render_notebook_html(nb: nbformat.NotebookNode, *, title: str, bar_html: str = "") -> str:
+    """Render an executed notebook as one self-contained HTML page with all code hidden.
+
+    ``bar_html`` is trusted HTML shown in a bar at the top (e.g. a link back to the run index).
+    Outputs are made inert first (:func:`strip_for_readers`), and the page carries the
+    Content-Security-Policy :data:`leadnb.report.safe.CSP` (no script runs, even one that got in).
+    """
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"leadnb_report.html.j2": _NOTEBOOK_TEMPLATE})],
+        template_file="leadnb_report.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    clean = strip_for_readers(nb)
+    clean.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(
+        clean,
+        resources={
+            "metadata": {"name": title},
+            "leadnb_bar": bar_html,
+            "leadnb_csp": safe.CSP_META,
+        },
+    )
+    return body
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics formatting
+
+
+def metric_label(key: str) -> str:
+    """``"auc_ci_low"`` -> ``"AUC CI low"``; ``"conversion_rate"`` -> ``"Conversion rate"``."""
+    words = [w for w in key.replace("-", "_").split("_") if w]
+    if len(words) == 2 and words[0].lower() == "n" and words[1].endswith("s"):
+        words = words[1:]  # n_leads -> Leads (but n_control stays "N control")
+    out = [_ACRONYMS.get(w.lower(), w) for w in words]
+    if not out:
+        return key
+    first = out[0]
+    out[0] = first if first.isupper() or first == "%" else first[:1].upper() + first[1:]
+    return " ".join(out)
+
+
+def _is_percent(key: str) -> bool:
+    k = key.lower()
+    return any(w in k for w in _PERCENT_WORDS) and not k.endswith("_pct")
+
+
+def _is_count(key: str, value: float) -> bool:
+    k = key.lower()
+    named = k.startswith(_COUNT_PREFIXES) or any(
+        k == w or k.endswith("_" + w) for w in _COUNT_WORDS
+    )
+    return named or (float(value).is_integer() and abs(value) >= 1 and not _is_money(k))
+
+
+def _is_money(key: str) -> bool:
+    k = key.lower()
+    return any(w in k for w in _MONEY_WORDS)
+
+
+def format_metric(key: str, value: Any) -> str:
+    """Format one headline number for a reader, choosing the form from the metric's name.
+
+    >>> format_metric("conversion_rate", 0.04567)
+    '4.6%'
+    >>> format_metric("n_leads", 20000)
+    '20,000'
+    >>> format_metric("cost_per_sql", 749.6)
+    '750'
+    >>> format_metric("auc", 0.71234)
+    '0.712'
+    >>> format_metric("p_value", 0.0002)
+    '<0.001'
+    >>> format_metric("lvr_pct", 12.345)
+    '12.3%'
+    """
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if not isinstance(value, int | float):
+        return str(value)
+    v = float(value)
+    if math.isnan(v) or math.isinf(v):
+        return "–"
+    k = key.lower()
+    if k.endswith("_pct") or k == "pct":
+        return f"{v:,.1f}%"
+    if "p_value" in k or k.startswith("p_") or k == "p":
+        return "<0.001" if v < 0.001 else f"{v:.3f}"
+    if k == "diff" or k.endswith("_diff") or k.startswith("diff_"):
+        return f"{v * 100:+,.1f} pts"
+    if k == "lift" or (k.endswith("_lift") and "rel_lift" not in k):
+        return f"{v:,.2f}×"
+    if _is_percent(k):
+        return f"{v * 100:,.1f}%"
+    if _is_money(k):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+    if _is_count(k, v):
+        return f"{v:,.0f}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:,.1f}"
+    return f"{v:.3f}"
+
+
+def _ci_prefix(key: str, metrics: Mapping[str, Any]) -> str | None:
+    """The ``P`` of ``P_ci_low``/``P_ci_high`` that belong to ``key`` (``key`` itself, or
+    ``key`` without a ``_rate``/``_pct``/``_value`` ending)."""
+    candidates = [key] + [
+        key[: -len(end)] for end in ("_rate", "_pct", "_value") if key.endswith(end)
+    ]
+    for p in candidates:
+        if f"{p}_ci_low" in metrics and f"{p}_ci_high" in metrics:
+            return p
+    return None
+
+
+def headline_items(metrics: Mapping[str, Any], limit: int = MAX_HEADLINES) -> list[tuple[str, str]]:
+    """(label, formatted value) pairs for a metrics dict: scalars only, at most ``limit``.
+
+    A notebook chooses what its card shows with a ``"headline"`` list of keys in its
+    ``metrics.json``; without one, the first ``limit`` scalars are shown in file order.
+    ``P_ci_low``/``P_ci_high`` are shown with ``P`` (or ``P_rate``) as ``value [low – high]``.
+    """
+    scalar = {
+        k: v for k, v in metrics.items() if v is None or isinstance(v, int | float | str | bool)
+    }
+    chosen = metrics.get("headline")
+    if isinstance(chosen, list) and chosen:
+        keys = [k for k in chosen if isinstance(k, str) and k in scalar]
+    else:
+        keys = list(scalar)
+    prefixes = {k: _ci_prefix(k, scalar) for k in keys}
+    paired = {f"{p}_ci_{end}" for p in prefixes.values() if p for end in ("low", "high")}
+    items: list[tuple[str, str]] = []
+    for k in keys:
+        if k in paired:
+            continue
+        text = format_metric(k, scalar[k])
+        p = prefixes[k]
+        lo, hi = (scalar.get(f"{p}_ci_low"), scalar.get(f"{p}_ci_high")) if p else (None, None)
+        if lo is not None and hi is not None:
+            text += f" [{format_metric(k, lo)} – {format_metric(k, hi)}]"
+        items.append((metric_label(k), text))
+        if len(items) >= limit:
+            break
+    return items
+
+
+# --------------------------------------------------------------------------------------------
+# Run index and outputs index
+
+
+def _badge(status: str) -> str:
+    label, cls = STATUS_LABELS.get(status, (status.title(), "muted"))
+    return f'<span class="badge {cls}">{html.escape(label)}</span>'
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"{safe.CSP_META}\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _href(path: str) -> str:
+    """A relative link, each path segment URL-quoted."""
+    from urllib.parse import quote
+
+    return html.escape(quote(path), quote=True)
+
+
+def _date_text(iso: str | None) -> str:
+    if not iso:
+        return "–"
+    return iso.replace("T", " ")[:16]
+
+
+def render_run_index(
+    manifest: Mapping[str, Any],
+    metrics: Mapping[str, Mapping[str, Any]],
+    titles: Mapping[str, str] | None = None,
+    tables: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The page a stakeholder opens first: every report of one run with its headline numbers.
+
+    ``metrics`` maps notebook name to its ``metrics.json`` content, ``titles`` to the report's
+    title, ``tables`` to the CSV file names the notebook wrote. Links are relative to the run
+    folder.
+    """
+    titles = titles or {}
+    tables = tables or {}
+    name = str(manifest.get("name", "leadnb"))
+    cards = []
+    for entry in manifest.get("notebooks", []):
+        nbname = entry["name"]
+        status = entry.get("status", "skipped")
+        title = titles.get(nbname) or metric_label(nbname)
+        seconds = entry.get("seconds")
+        timing = f" · {seconds:.0f} s" if isinstance(seconds, int | float) else ""
+        rows = "".join(
+            f'<tr><td>{html.escape(label)}</td><td class="v">{html.escape(text)}</td></tr>'
+            for label, text in headline_items(metrics.get(nbname, {}))
+        )
+        nums = f'<table class="nums">{rows}</table>' if rows else ""
+        err_html = ""
+        failed = status == "failed"
+        if failed or entry.get("error"):
+            reason = one_line(entry.get("error")) or "the report could not be produced"
+            err_html = f'<p class="error">{html.escape(reason)}</p>'
+            fix = one_line(entry.get("fix"))
+            if fix:
+                err_html += f'<p class="fix"><b>Fix:</b> {html.escape(fix)}</p>'
+        links = []
+        if entry.get("html"):
+            label = "What went wrong" if failed else "Open report"
+            links.append(f'<a href="{_href(entry["html"])}"><b>{label}</b></a>')
+        if failed and entry.get("log"):
+            links.append(f'<a href="{_href(entry["log"])}">Run log</a>')
+        if entry.get("ipynb"):
+            label = "Notebook (for analysts)" if failed else "Notebook"
+            links.append(f'<a href="{_href(entry["ipynb"])}">{label}</a>')
+        for csv in tables.get(nbname, []):
+            links.append(f'<a href="{_href(nbname + "/" + csv)}">{html.escape(csv)}</a>')
+        cards.append(
+            f'<section class="card" id="{html.escape(nbname)}"><header><h2>{html.escape(title)}</h2>'
+            f"{_badge(status)}</header>"
+            f'<p class="what">{html.escape(nbname)}{timing}</p>{err_html}{nums}'
+            f'<div class="links">{" ".join(links)}</div></section>'
+        )
+    inputs = "".join(
+        f"<tr><td>{html.escape(str(i.get('table', '')))}</td>"
+        f"<td>{format_metric('rows', i['rows']) + ' rows' if i.get('rows') is not None else ''}</td>"
+        f"<td><code>{html.escape(str(i.get('sha256', ''))[:12])}</code></td></tr>"
+        for i in manifest.get("inputs", [])
+    )
+    overall = str(manifest.get("status", "failed"))
+    body = (
+        f"<h1>Lead analytics: {html.escape(name)} {_badge(overall)}</h1>"
+        f'<p class="sub">Data as of <b>{html.escape(str(manifest.get("as_of", "")))}</b> · run '
+        f"{html.escape(str(manifest.get('run_id', '')))} · finished "
+        f"{html.escape(_date_text(manifest.get('finished_at')))} · "
+        f'<a href="../index.html">all runs</a></p>'
+        f'<div class="cards">{"".join(cards)}</div>'
+        f'<div class="foot"><p>Inputs</p><table>{inputs}</table>'
+        f'<p><a href="manifest.json">manifest.json</a> lists parameters, input fingerprints and '
+        f"package versions.</p></div>"
+    )
+    return _page(f"Lead analytics: {name}, as of {manifest.get('as_of', '')}", body)
+
+
+def subset_notebooks(manifest: Mapping[str, Any]) -> list[str] | None:
+    """The notebooks of a run that was not a full report set (``None`` for a full one).
+
+    A run is full when its ``options.notebooks`` (else its notebook entries) include all of
+    :data:`leadnb.data.params.NOTEBOOKS`.
+    """
+    options = manifest.get("options")
+    chosen = options.get("notebooks") if isinstance(options, Mapping) else None
+    if not isinstance(chosen, list | tuple):
+        chosen = [e.get("name") for e in manifest.get("notebooks", []) if isinstance(e, Mapping)]
+    names = [str(n) for n in chosen if n]
+    if set(NOTEBOOKS) <= set(names):
+        return None
+    return names
+
+
+def render_outputs_index(manifests: Iterable[Mapping[str, Any]], latest: str | None = None) -> str:
+    """All runs, newest first, with status and a link to each run's index page.
+
+    ``latest`` is the id of the run ``latest/`` points at (shown with a link). A run of only
+    some of the notebooks says so ("Partial run: 2 of 4 reports: ab_testing, nurture_roi"), so
+    nobody takes it for a full report set.
+    """
+    ordered = sorted(
+        manifests,
+        key=lambda m: (str(m.get("started_at", "")), str(m.get("run_id", ""))),
+        reverse=True,
+    )
+    rows = []
+    for m in ordered:
+        rid = str(m.get("run_id", ""))
+        nbs = m.get("notebooks", [])
+        ok = sum(1 for e in nbs if e.get("status") == "success")
+        mark = " <small>(latest)</small>" if latest and rid == latest else ""
+        reports = f"{ok}/{len(nbs)} reports"
+        subset = subset_notebooks(m)
+        if subset is not None:
+            reports += (
+                f'<br><small class="subset">Partial run: {len(subset)} of {len(NOTEBOOKS)} '
+                f"reports: {html.escape(', '.join(subset))}</small>"
+            )
+        rows.append(
+            f'<tr><td><a href="{_href(rid + "/index.html")}">{html.escape(rid)}</a>{mark}</td>'
+            f"<td>{html.escape(str(m.get('as_of', '')))}</td>"
+            f"<td>{html.escape(_date_text(m.get('started_at')))}</td>"
+            f"<td>{reports}</td><td>{_badge(str(m.get('status', 'failed')))}</td></tr>"
+        )
+    latest_line = (
+        f'<p class="sub">Latest successful report (newest analysis date): <a href="latest/index.html">{html.escape(latest)}</a></p>'
+        if latest
+        else '<p class="sub">No successful run yet.</p>'
+    )
+    table = (
+        '<table class="runs"><tr><th>Run</th><th>Data as of</th><th>Started</th>'
+        f"<th>Reports</th><th>Status</th></tr>{''.join(rows)}</table>"
+        if rows
+        else "<p>No runs yet.</p>"
+    )
+    return _page("leadnb runs", f"<h1>Lead analytics runs</h1>{latest_line}{table}")
+
+
+def one_line(text: Any, limit: int = MAX_ERROR_CHARS) -> str:
+    """The one line of an error a stakeholder may see: never a traceback, at most ``limit`` chars.
+
+    The first non-empty line, or the last one when the text is a Python traceback (its
+    ``ValueError: ...`` line), whitespace collapsed, cut at ``limit`` with an ellipsis.
+
+    >>> one_line("Traceback (most recent call last):\\n  File 'x.py'\\nValueError: bad date")
+    'ValueError: bad date'
+    """
+    if text is None:
+        return ""
+    plain = _ANSI.sub("", str(text))  # terminal colours from a kernel's traceback
+    lines = [ln.strip() for ln in plain.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    line = " ".join(line.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def render_failure_page(
+    *,
+    notebook: str,
+    title: str,
+    reason: str,
+    fix: str,
+    log_href: str,
+    ipynb_href: str | None,
+) -> str:
+    """The page a stakeholder sees instead of a report that failed (``<notebook>/<notebook>.html``).
+
+    Which report failed, the one-line reason, the fix, a link to the run log and (when it was
+    kept) to the executed notebook for analysts. Never a traceback or code: ``reason`` and
+    ``fix`` are cut to one line each (:func:`one_line`). Same look and Content-Security-Policy
+    as the run index; links are relative to the notebook's folder.
+    """
+    name = title or metric_label(notebook)
+    links = [f'<a href="{_href(log_href)}">Run log</a>']
+    if ipynb_href:
+        links.append(f'<a href="{_href(ipynb_href)}">Executed notebook (for analysts)</a>')
+    body = (
+        f"<h1>{html.escape(name)} {_badge('failed')}</h1>"
+        f'<p class="sub">This report could not be produced in this run ({html.escape(notebook)}). '
+        f'<a href="../index.html">All reports of this run</a></p>'
+        f'<section class="card failure"><h2>What went wrong</h2>'
+        f'<p class="error">{html.escape(one_line(reason) or "the notebook failed")}</p>'
+        f"<h2>How to fix it</h2><p>{html.escape(one_line(fix) or 'see the run log')}</p>"
+        f'<div class="links">{" ".join(links)}</div></section>'
+    )
+    return _page(f"{name}: not produced", body)
+
+
+def render_latest_redirect(run_id: str) -> str:
+    """``OUT/latest.html``: a page that sends the reader to the newest complete run's index."""
+    target = _href(f"{run_id}/index.html")
+    return _page(
+        "Latest leadnb run",
+        f'<p>Latest run: <a href="{target}">{html.escape(run_id)}</a></p>',
+    ).replace(
+        '<meta name="viewport"',
+        f'<meta http-equiv="refresh" content="0; url={target}">\n<meta name="viewport"',
+        1,
+    )
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a unique temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = [
+    "format_metric",
+    "headline_items",
+    "metric_label",
+    "notebook_title",
+    "one_line",
+    "render_failure_page",
+    "render_latest_redirect",
+    "render_notebook_html",
+    "render_outputs_index",
+    "render_run_index",
+    "strip_for_readers",
+    "subset_notebooks",
+    "write_text_atomic",
+]

@@ -1,0 +1,1 @@
+"""Question 3, nurture ROI: does nurturing the leads we already have pay?"""

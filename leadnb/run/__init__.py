@@ -1,0 +1,1 @@
+"""Running the notebooks: the command line, scheduled runs with Papermill, golden outputs."""

@@ -1,0 +1,187 @@
+"""The ``leadnb`` command: ``sample``, ``validate`` and ``run`` (CONTRACT.md section 1).
+
+Design: argparse only parses and dispatches; each command calls one library function
+(:func:`leadnb.data.demo.write_sample`, :func:`leadnb.data.validation.validate_params_file`,
+:func:`leadnb.run.runner.run`), imported when the command runs so ``leadnb --help`` stays fast.
+Exit codes: 0 success, 1 a notebook failed (outputs kept), 2 bad usage or bad parameters/data
+found before anything ran. A :class:`~leadnb.errors.LeadnbError` is printed as its readable
+message on stderr, without a traceback, and its ``exit_code`` is returned; an ``OSError`` (an
+``--out`` under a file, a folder that cannot be written, a name too long) is one line, exit 2.
+Everything printed has URL passwords from the environment masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from leadnb.errors import LeadnbError
+
+
+def _as_of(text: str) -> str:
+    """argparse type for --as-of: a YYYY-MM-DD date, returned as that string."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date written YYYY-MM-DD, got {text!r}"
+        ) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``leadnb`` command."""
+    parser = argparse.ArgumentParser(
+        prog="leadnb",
+        description="Lead scoring calibration, cohort conversion, nurture ROI and A/B test "
+        "notebooks: make demo data, check a params file, run the notebooks into a report folder.",
+    )
+    from leadnb import __version__
+
+    parser.add_argument("--version", action="version", version=f"leadnb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("sample", help="write the synthetic demo dataset and a params file for it")
+    p.add_argument("--out", required=True, type=Path, help="folder to write the tables into")
+    p.add_argument("--leads", type=_positive_int, default=None, help="number of leads (20000)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (42)")
+    p.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        dest="fmt",
+        help="file format of the main tables (csv)",
+    )
+
+    p = sub.add_parser("validate", help="check a params file and every table it configures")
+    p.add_argument("params", type=Path, help="params YAML file")
+    p.add_argument("--as-of", type=_as_of, default=None, help="analysis date YYYY-MM-DD")
+
+    p = sub.add_parser("run", help="execute the notebooks into a new run folder with HTML reports")
+    p.add_argument("params", type=Path, help="params YAML file")
+    p.add_argument(
+        "--notebooks",
+        default=None,
+        help="comma-separated notebook names (default: all four)",
+    )
+    p.add_argument("--out", type=Path, default=Path("outputs"), help="output root (outputs/)")
+    p.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        help="analysis date YYYY-MM-DD (default: run.as_of of the params file); for backfills",
+    )
+    p.add_argument("--jobs", type=_positive_int, default=1, help="notebooks run in parallel (1)")
+    p.add_argument(
+        "--fail-fast", action="store_true", help="stop starting notebooks after the first failure"
+    )
+    p.add_argument(
+        "--notebook-dir",
+        type=Path,
+        default=None,
+        help="folder of the .ipynb files (default: the notebooks/ folder of the leadnb checkout)",
+    )
+    return parser
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from leadnb.data.demo import write_sample
+
+    options = {"n_leads": args.leads, "seed": args.seed}
+    kwargs = {k: v for k, v in options.items() if v is not None}
+    written = write_sample(args.out, fmt=args.fmt, **kwargs)
+    print(f"Demo data written to {args.out}")
+    if isinstance(written, dict | list | tuple):
+        items = written.values() if isinstance(written, dict) else written
+        for path in items:
+            print(f"  {path}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from leadnb.data.validation import format_report, validate_params_file
+
+    report, _params, _tables = validate_params_file(args.params, as_of=args.as_of)
+    print(_masked(format_report(report)))
+    return 2 if report.errors else 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from leadnb.run import runner
+
+    names = [n.strip() for n in args.notebooks.split(",") if n.strip()] if args.notebooks else None
+    # a scheduler's SIGTERM (timeout, shutdown) ends the run as Ctrl-C does: workers and their
+    # kernels are stopped and the temporary run folder is removed
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        result = runner.run(
+            args.params,
+            notebooks=names,
+            out=args.out,
+            as_of=args.as_of,
+            jobs=args.jobs,
+            fail_fast=args.fail_fast,
+            notebook_dir=args.notebook_dir,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(f"Run {result.run_id}: {result.status}")
+    for res in result.notebooks:
+        if res.status != "success":
+            print(f"  {res.name}: {res.status}: {res.error or ''}")
+    print(f"Index: {result.index_path}")
+    if result.latest_moved:
+        print(f"Latest: {result.run_dir.parent / 'latest' / 'index.html'}")
+    return result.exit_code
+
+
+COMMANDS = {"sample": cmd_sample, "validate": cmd_validate, "run": cmd_run}
+
+
+def _masked(text: str) -> str:
+    """``text`` with the passwords of URLs held in environment variables masked."""
+    from leadnb.run.runner import environ_secrets, mask_text
+
+    return mask_text(text, environ_secrets())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``leadnb`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    from leadnb.run.runner import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
+    try:
+        return COMMANDS[args.command](args)
+    except LeadnbError as err:
+        print(_masked(str(err)), file=sys.stderr)
+        return err.exit_code
+    except OSError as err:  # OUT under a file, not writable, a name too long...
+        where = f" ({err.filename})" if err.filename else ""
+        what = err.strerror or str(err)
+        print(_masked(f"ERROR: {what}{where}"), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,1 @@
+"""Question 1, scoring calibration: does our lead score predict anything?"""

@@ -1,0 +1,808 @@
+"""Does the score predict conversion? Bands, AUC, Brier, thresholds, per-rule lift, weights.
+
+Design. Every function takes plain arrays/Series (a score per lead and a 0/1 outcome, aligned
+position by position) and returns a DataFrame or a small typed ``NamedTuple`` that carries its n
+and a confidence interval. The statistics come from well-kept libraries wherever one exists:
+
+* rates: Wilson score interval, ``statsmodels.stats.proportion.proportion_confint``;
+* per-rule lift: the **ratio** of conversion rates (with / without the rule) and its
+  Miettinen-Nurminen score interval, ``confint_proportions_2indep(compare="ratio",
+  method="score")``, which stays finite when a rule's leads never convert (the lower bound is 0);
+  the difference with its Newcombe interval and the score-test p-value are there too;
+* AUC = Mann-Whitney U / (n1 n0) from mid-ranks (ties count one half), with the **DeLong**
+  variance (DeLong, DeLong & Clarke-Pearson 1988, computed from placement values as in Sun & Xu
+  2014) and a normal interval clipped to [0, 1];
+* Brier score of a logistic regression of the outcome on the score (``statsmodels`` Logit), next
+  to the reference Brier of always predicting the base rate;
+* suggested weights: ``statsmodels`` Logit of conversion on rule hits or category scores.
+
+:func:`decision_outcomes` builds the calibration population without leakage: each lead is scored
+at its own decision time (when it became MQL, N days after creation, or as_of) and its outcome is
+"reached ``outcome_stage``" from the wide stage-date frame (``leadnb.funnel.stages.stage_dates``), or
+``leads.converted`` when there is no stage history.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    test_proportions_2indep,
+)
+
+from leadnb import asof
+from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.intervals import wilson
+from leadnb.scoring.engine import ScoringConfig, score
+
+DECISIONS = ("at_mql", "at_created_plus_days", "as_of")
+# The shortest date format of a sentence in a report (NotEnoughData's "when").
+_DAY = "%Y-%m-%d"
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+
+
+def _arrays(scores: Any, outcome: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Scores as float64 and a 0/1 outcome as float64, same length, no missing values."""
+    s = np.asarray(pd.to_numeric(pd.Series(np.asarray(scores)), errors="coerce"), dtype="float64")
+    y = pd.to_numeric(pd.Series(np.asarray(outcome, dtype=object)), errors="coerce")
+    y = np.asarray(y, dtype="float64")
+    if len(s) != len(y):
+        raise DataError(
+            f"scores ({len(s)}) and outcome ({len(y)}) have different lengths",
+            fix="pass one score and one outcome per lead, in the same order",
+        )
+    bad = np.isnan(s) | np.isnan(y) | ~np.isin(y, (0.0, 1.0))
+    if bad.any():
+        raise DataError(
+            "scores must be numbers and the outcome must be 0/1, with no missing values",
+            rows=pd.DataFrame({"score": s[bad], "outcome": y[bad]}),
+            count=int(bad.sum()),
+            fix="drop leads without an outcome (not yet decided) before calibrating",
+        )
+    return s, y
+
+
+def decision_outcomes(
+    stage_dates: pd.DataFrame | None,
+    *,
+    as_of: pd.Timestamp,
+    decision: Literal["at_mql", "at_created_plus_days", "as_of"] = "at_mql",
+    outcome_stage: str = "sql",
+    days: int = 30,
+    horizon_days: int | None = None,
+    leads: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The calibration population: ``lead_id, decision_at, outcome`` (one row per decided lead).
+
+    * ``at_mql``: leads that became MQL by ``as_of``, scored at ``mql_at``; the outcome is reaching
+      ``outcome_stage`` by ``as_of`` (at or after the MQL date).
+    * ``at_created_plus_days``: leads created at least ``days`` before ``as_of``, scored at
+      ``created_at + days``; leads that had already reached ``outcome_stage`` by then are left out
+      (they were decided before this decision point).
+    * ``as_of``: every lead scored at ``as_of``; the outcome is reaching ``outcome_stage`` by then.
+      This is what scoring tools do and it leaks (points earned after the conversion count); keep it
+      for comparison.
+
+    ``horizon_days``: count the outcome only within that many days of the decision (``reached <
+    decision + horizon``), and keep only leads whose decision is at least that old (so recent
+    leads are not counted as failures). ``as_of`` is a whole day, as in :mod:`leadnb.funnel.stages`.
+    Without stage history (``stage_dates`` is None or lacks ``<outcome_stage>_at``) the outcome is
+    ``leads.converted`` and only ``decision="as_of"`` is possible.
+
+    Raises :class:`~leadnb.errors.NotEnoughData` when there is no outcome at all (no stage
+    history and no ``leads.converted``) or ``at_created_plus_days`` has no creation dates.
+    """
+    if decision not in DECISIONS:
+        raise ParamsError(
+            f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}",
+            fix="set scoring_calibration.decision: at_mql",
+        )
+    as_of = pd.Timestamp(as_of)
+    day_end = asof.day_end(as_of)
+    col = f"{outcome_stage}_at"
+    if stage_dates is None or col not in stage_dates.columns:
+        if leads is None or "converted" not in leads.columns:
+            raise _no_outcome(col)
+        if decision != "as_of":
+            raise ParamsError(
+                f"decision {decision!r} needs stage dates ({col}, mql_at); this data only has "
+                "leads.converted",
+                fix="set scoring_calibration.decision: as_of, or configure data.stages",
+            )
+        conv = pd.to_numeric(leads["converted"], errors="coerce")
+        out = pd.DataFrame(
+            {
+                "lead_id": leads["lead_id"].astype("str").to_numpy(),
+                "decision_at": as_of,
+                "outcome": conv.to_numpy(dtype="float64", na_value=np.nan),
+            }
+        )
+        return out.loc[out["outcome"].notna()].reset_index(drop=True)
+    sd = stage_dates
+    reached = sd[col]
+    if decision == "at_mql":
+        if "mql_at" not in sd.columns:
+            raise DataError(
+                "decision at_mql needs an mql_at column in the stage dates",
+                column="mql_at",
+                fix="add mql to funnel.stages, or use decision: at_created_plus_days",
+            )
+        at = sd["mql_at"]
+        keep = at.notna() & (at < day_end)
+    elif decision == "at_created_plus_days":
+        if "created_at" not in sd.columns or (len(sd) and not sd["created_at"].notna().any()):
+            raise NotEnoughData(
+                f"scoring each lead {days} days after its creation needs the leads' creation "
+                "dates, and leads has no created_at",
+                "map the CRM's creation-date column to created_at in data.leads, or use "
+                "decision: at_mql",
+            )
+        at = sd["created_at"] + pd.Timedelta(days=days)
+        keep = at.notna() & (at < day_end) & ~(reached.notna() & (reached <= at))
+    else:
+        at = pd.Series(as_of, index=sd.index)
+        keep = pd.Series(True, index=sd.index)
+    end = pd.Series(day_end, index=sd.index)
+    if horizon_days is not None:
+        end = at + pd.Timedelta(days=horizon_days)
+        keep = keep & (end < day_end)
+    outcome = (reached.notna() & (reached < end)).astype("float64")
+    out = pd.DataFrame(
+        {
+            "lead_id": sd["lead_id"].astype("str"),
+            "decision_at": at.astype("datetime64[us]"),
+            "outcome": outcome,
+        }
+    )
+    return out.loc[keep.fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def _no_outcome(col: str) -> NotEnoughData:
+    return NotEnoughData(
+        f"there is no outcome to calibrate against: no stage history with {col} and no "
+        "converted column on leads",
+        "configure data.stages (or <stage>_at columns on leads), or add a 0/1 converted column "
+        "to leads",
+    )
+
+
+def leads_known(leads: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    """The leads created by the analysis date (``leadnb.asof.known``); all of them when the
+    table has no ``created_at`` (nothing tells their creation apart from the analysis date).
+
+    A backfill at an early date must not count leads that did not exist yet.
+    """
+    if "created_at" not in leads.columns:
+        return leads
+    created = pd.to_datetime(leads["created_at"])
+    keep = asof.known(created, as_of) | created.isna()
+    return leads.loc[keep.to_numpy(dtype=bool)]
+
+
+def converted_by(
+    stage_dates: pd.DataFrame | None,
+    leads: pd.DataFrame | None = None,
+    *,
+    as_of: Any,
+    outcome_stage: str = "sql",
+) -> pd.Series:
+    """Each lead's outcome by the analysis date (0.0/1.0, index ``lead_id``): reached
+    ``outcome_stage`` by the end of ``as_of`` (``leadnb.asof.known``), or ``leads.converted``
+    (missing values left out) when the stage dates lack ``<outcome_stage>_at``.
+
+    Raises :class:`~leadnb.errors.NotEnoughData` when there is neither.
+    """
+    col = f"{outcome_stage}_at"
+    if stage_dates is not None and col in stage_dates.columns:
+        reached = stage_dates[col]
+        return pd.Series(
+            asof.known(reached, as_of).to_numpy(dtype="float64"),
+            index=pd.Index(stage_dates["lead_id"].astype("str"), name="lead_id"),
+            name="converted",
+        )
+    if leads is None or "converted" not in leads.columns:
+        raise _no_outcome(col)
+    conv = pd.to_numeric(leads["converted"], errors="coerce")
+    out = pd.Series(
+        conv.to_numpy(dtype="float64", na_value=np.nan),
+        index=pd.Index(leads["lead_id"].astype("str"), name="lead_id"),
+        name="converted",
+    )
+    return out.dropna()
+
+
+def population_label(decision: str, days: int = 30) -> str:
+    """How a calibration population is scored, in words: "scored 7 days after creation"."""
+    return {
+        "at_mql": "scored at MQL",
+        "at_created_plus_days": f"scored {days} days after creation",
+        "as_of": "scored on the analysis date",
+    }.get(decision, f"scored at {decision}")
+
+
+def require_population(
+    outcome: Any,
+    *,
+    decision: str,
+    outcome_stage: str = "sql",
+    days: int = 30,
+    first_created: Any = None,
+    both: bool = True,
+) -> None:
+    """Raise :class:`~leadnb.errors.NotEnoughData` unless the calibration population can be
+    judged: at least one lead, at least one that converted and (``both``) one that did not.
+
+    The sentence says what is missing and when it will appear: with ``at_created_plus_days``
+    the first run date that has a decided lead (``first_created`` + ``days``).
+
+    >>> require_population([], decision="at_created_plus_days", days=7,
+    ...                    first_created=pd.Timestamp("2025-01-01 10:00"))
+    Traceback (most recent call last):
+    ...
+    leadnb.errors.NotEnoughData: No lead is old enough to be scored 7 days after creation yet; ...
+    """
+    y = _arrays(np.zeros(len(outcome)), outcome)[1]
+    n, n_pos = len(y), int(y.sum())
+    desc = population_label(decision, days)
+    if n == 0:
+        if decision == "at_created_plus_days":
+            what = f"no lead is old enough to be scored {days} days after creation yet"
+            when = "it appears once a lead is that old"
+            if first_created is not None and pd.notna(first_created):
+                first = pd.Timestamp(first_created).normalize() + pd.Timedelta(days=days)
+                when = f"it appears in the run of {first:{_DAY}} or later"
+            raise NotEnoughData(what, when)
+        if decision == "at_mql":
+            raise NotEnoughData("no lead has become MQL yet", "it appears once one does")
+        raise NotEnoughData("there are no leads to score yet", "it appears once leads exist")
+    leads_desc = f"{n:,} lead{'' if n == 1 else 's'} {desc}"
+    if n_pos == 0:
+        raise NotEnoughData(
+            f"there is no conversion to predict yet: {leads_desc}, "
+            f"{'and it has not' if n == 1 else 'and none has'} reached {outcome_stage}",
+            f"it appears once one reaches {outcome_stage}",
+        )
+    if both and n_pos == n:
+        raise NotEnoughData(
+            f"there is no lead that did not convert to compare with: "
+            f"{'the one lead' if n == 1 else f'all {n:,} leads'} {desc} reached {outcome_stage}",
+            f"it appears once the population holds leads that did not reach {outcome_stage}",
+        )
+
+
+def scores_at_decision(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    config: ScoringConfig,
+    decisions: pd.DataFrame,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """The :func:`decision_outcomes` rows joined to each lead's score at its decision time.
+
+    Columns: ``lead_id, decision_at, outcome, score, <category>..., rule:<name>...``.
+    """
+    at = decisions.set_index(decisions["lead_id"].astype("str"))["decision_at"]
+    scored = score(leads, events, config, as_of, at=at)
+    return decisions.merge(scored, on="lead_id", how="inner", validate="one_to_one")
+
+
+def compare_decisions(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    config: ScoringConfig,
+    stage_dates: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    outcome_stage: str = "sql",
+    days: int = 30,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """AUC of the same rules under each decision time: ``decision, n, conversions, rate, auc,
+    auc_ci_low, auc_ci_high``. Scoring as of today (``as_of``) counts points earned after the
+    conversion; the gap between its AUC and the decision-time ones is that leakage.
+    """
+    rows = []
+    for decision in ("as_of", "at_mql", "at_created_plus_days"):
+        try:
+            dec = decision_outcomes(
+                stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage,
+                days=days,
+            )  # fmt: skip
+        except (DataError, NotEnoughData):
+            continue  # e.g. no mql stage or no created_at: that decision time does not exist
+        pop = scores_at_decision(leads, events, config, dec, as_of)
+        a = auc_with_ci(pop["score"], pop["outcome"], alpha)
+        label = f"at_created_plus_{days}_days" if decision == "at_created_plus_days" else decision
+        rows.append(
+            {
+                "decision": label,
+                "n": a.n,
+                "conversions": a.n_pos,
+                "rate": a.n_pos / a.n if a.n else np.nan,
+                "auc": a.auc,
+                "auc_ci_low": a.ci_low,
+                "auc_ci_high": a.ci_high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Bands and AUC
+
+
+def score_bands(
+    scores: Any,
+    outcome: Any,
+    *,
+    n_bands: int = 10,
+    edges: Sequence[float] | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Conversion by score band: ``band, score_min, score_max, n, conversions, rate, ci_low,
+    ci_high, lift`` (lift = band rate / overall rate), lowest band first.
+
+    Bands are quantiles of the score (``n_bands``; tied scores stay in one band, so there can be
+    fewer bands) or fixed ``edges`` (bins ``[e0, e1), [e1, e2), ...``, the last one closed; scores
+    outside the edges are left out). Intervals are Wilson (statsmodels). No leads at all raise
+    :class:`~leadnb.errors.NotEnoughData`.
+    """
+    s, y = _arrays(scores, outcome)
+    if len(s) == 0:
+        raise NotEnoughData("there are no scored leads to put in score bands")
+    if edges is not None:
+        e = np.asarray(sorted(edges), dtype="float64")
+        band = np.searchsorted(e, s, side="right") - 1
+        band = np.where(s == e[-1], len(e) - 2, band)
+        ok = (band >= 0) & (band <= len(e) - 2)
+    else:
+        if n_bands < 1:
+            raise ParamsError(f"n_bands must be >= 1, got {n_bands}", fix="use e.g. 10")
+        # rank-based quantile bands on unique score values: ties never split
+        q = np.quantile(s, np.linspace(0, 1, n_bands + 1)[1:-1]) if len(s) else np.array([])
+        cuts = np.unique(q)
+        band = np.searchsorted(cuts, s, side="left")
+        ok = np.ones(len(s), dtype=bool)
+    df = pd.DataFrame({"band": band[ok], "score": s[ok], "y": y[ok]})
+    g = df.groupby("band", sort=True)
+    out = g.agg(
+        score_min=("score", "min"),
+        score_max=("score", "max"),
+        n=("y", "size"),
+        conversions=("y", "sum"),
+    ).reset_index()
+    out["band"] = np.arange(1, len(out) + 1)
+    out["n"] = out["n"].astype("int64")
+    out["rate"] = out["conversions"] / out["n"]
+    out["ci_low"], out["ci_high"] = wilson(out["conversions"], out["n"], alpha)
+    overall = y.mean() if len(y) else np.nan
+    out["lift"] = out["rate"] / overall if overall > 0 else np.nan
+    return out
+
+
+class AucResult(NamedTuple):
+    """AUC with its DeLong confidence interval and counts."""
+
+    auc: float
+    ci_low: float
+    ci_high: float
+    se: float
+    n: int
+    n_pos: int
+    n_neg: int
+    method: str = "delong"
+
+
+def auc_with_ci(score: Any, outcome: Any, alpha: float = 0.05) -> AucResult:
+    """AUC = Mann-Whitney U / (n1 n0) (ties count 1/2) with a DeLong interval.
+
+    The standard error is DeLong's nonparametric one, from each lead's placement value; the
+    interval is AUC +/- z se, clipped to [0, 1]. NaN when one class is empty.
+
+    >>> auc_with_ci([1, 2, 3, 4], [0, 0, 1, 1]).auc
+    1.0
+    """
+    s, y = _arrays(score, outcome)
+    pos, neg = s[y == 1], s[y == 0]
+    n1, n0 = len(pos), len(neg)
+    if n1 == 0 or n0 == 0:
+        return AucResult(np.nan, np.nan, np.nan, np.nan, len(s), n1, n0)
+    r_all = stats.rankdata(np.concatenate([pos, neg]))
+    r_pos = stats.rankdata(pos)
+    r_neg = stats.rankdata(neg)
+    v10 = (r_all[:n1] - r_pos) / n0  # share of negatives below each positive
+    v01 = 1.0 - (r_all[n1:] - r_neg) / n1  # share of positives above each negative
+    auc = float(v10.mean())
+    var = (v10.var(ddof=1) / n1 if n1 > 1 else 0.0) + (v01.var(ddof=1) / n0 if n0 > 1 else 0.0)
+    se = float(np.sqrt(var))
+    z = stats.norm.ppf(1 - alpha / 2)
+    return AucResult(
+        auc=auc,
+        ci_low=float(max(0.0, auc - z * se)),
+        ci_high=float(min(1.0, auc + z * se)),
+        se=se,
+        n=len(s),
+        n_pos=n1,
+        n_neg=n0,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Brier score of a fitted probability
+
+
+class BrierResult(NamedTuple):
+    """Brier score of P(convert | score) from a logistic fit, and the base-rate reference."""
+
+    brier: float
+    brier_reference: float  # always predicting the base rate
+    skill: float  # 1 - brier / brier_reference (0: no better than the base rate)
+    n: int
+    intercept: float
+    slope: float  # log-odds per score point
+    slope_ci_low: float
+    slope_ci_high: float
+
+
+def fit_probability(score: Any, outcome: Any) -> Any:
+    """Logistic regression ``outcome ~ 1 + score`` (statsmodels Logit results object)."""
+    import statsmodels.api as sm
+
+    s, y = _arrays(score, outcome)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sm.Logit(y, sm.add_constant(s, has_constant="add")).fit(disp=0, maxiter=200)
+
+
+def brier(score: Any, outcome: Any, alpha: float = 0.05) -> BrierResult:
+    """Brier score (mean squared error) of the probability a logistic fit on the score gives.
+
+    The fit is in-sample (two parameters, so optimism is negligible at CRM sizes). Compare with
+    ``brier_reference`` = p(1-p), the Brier of predicting the base rate p for everyone.
+    """
+    s, y = _arrays(score, outcome)
+    p_bar = float(y.mean()) if len(y) else np.nan
+    ref = p_bar * (1 - p_bar)
+    if len(y) == 0 or np.unique(y).size < 2 or np.unique(s).size < 2:
+        return BrierResult(ref, ref, 0.0, len(y), np.nan, np.nan, np.nan, np.nan)
+    try:
+        res = fit_probability(s, y)
+        p = res.predict()
+        ci = np.asarray(res.conf_int(alpha))
+    except np.linalg.LinAlgError:  # a singular fit: no probability to judge, only the reference
+        return BrierResult(np.nan, ref, np.nan, len(y), np.nan, np.nan, np.nan, np.nan)
+    b = float(np.mean((p - y) ** 2))
+    return BrierResult(
+        brier=b,
+        brier_reference=ref,
+        skill=1 - b / ref if ref > 0 else np.nan,
+        n=len(y),
+        intercept=float(res.params[0]),
+        slope=float(res.params[1]),
+        slope_ci_low=float(ci[1, 0]),
+        slope_ci_high=float(ci[1, 1]),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Thresholds against SDR capacity
+
+
+def threshold_sweep(
+    scores: Any,
+    outcome: Any,
+    created_at: Any = None,
+    *,
+    capacity_per_week: float,
+    weeks: float | None = None,
+    max_thresholds: int = 200,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """For each candidate MQL threshold t (leads with score >= t go to sales): ``threshold,
+    leads_above, conversions_captured, precision, precision_ci_low, precision_ci_high, recall,
+    weekly_workload, within_capacity``, highest threshold first.
+
+    ``weekly_workload`` = leads_above / weeks, where ``weeks`` is given or is the span of
+    ``created_at`` (the inflow period the leads came from) in weeks, at least one. Candidates are
+    the distinct scores (thinned to ``max_thresholds`` quantiles when there are more). No scores,
+    or neither ``weeks`` nor a creation date, raise :class:`~leadnb.errors.NotEnoughData`.
+    """
+    s, y = _arrays(scores, outcome)
+    if len(s) == 0:
+        raise NotEnoughData("there are no scored leads to set a threshold for")
+    if weeks is None:
+        c = None if created_at is None else pd.to_datetime(pd.Series(np.asarray(created_at)))
+        if c is None or not c.notna().any():
+            raise NotEnoughData(
+                "the weekly workload of a threshold needs the leads' creation dates, and leads "
+                "has no created_at",
+                "map the CRM's creation-date column to created_at in data.leads",
+            )
+        weeks = (c.max() - c.min()) / pd.Timedelta(days=7)
+        weeks = max(float(weeks), 1.0)
+    elif not np.isfinite(weeks) or weeks <= 0:
+        raise ParamsError(f"weeks must be a positive number, got {weeks!r}", fix="e.g. weeks=13")
+    cand = np.unique(s)
+    if len(cand) > max_thresholds:
+        cand = np.unique(np.quantile(s, np.linspace(0, 1, max_thresholds)))
+    order = np.sort(s)
+    # leads with score >= t: n - (number strictly below t)
+    above = len(s) - np.searchsorted(order, cand, side="left")
+    conv_sorted = np.concatenate([[0.0], np.cumsum(y[np.argsort(s, kind="stable")])])
+    total_conv = conv_sorted[-1]
+    captured = total_conv - conv_sorted[np.searchsorted(order, cand, side="left")]
+    out = pd.DataFrame(
+        {
+            "threshold": cand,
+            "leads_above": above.astype("int64"),
+            "conversions_captured": captured,
+        }
+    )
+    out["precision"] = np.where(above > 0, captured / np.maximum(above, 1), np.nan)
+    out["precision_ci_low"], out["precision_ci_high"] = wilson(captured, above, alpha)
+    out["recall"] = captured / total_conv if total_conv > 0 else np.nan
+    out["weekly_workload"] = above / weeks
+    out["within_capacity"] = out["weekly_workload"] <= capacity_per_week
+    return out.sort_values("threshold", ascending=False).reset_index(drop=True)
+
+
+class ThresholdChoice(NamedTuple):
+    """The recommended MQL threshold and what it means for sales."""
+
+    threshold: float
+    leads_above: int
+    weekly_workload: float
+    precision: float
+    recall: float
+    within_capacity: bool
+
+
+def recommend_threshold(sweep: pd.DataFrame, capacity_per_week: float) -> ThresholdChoice:
+    """The lowest threshold whose weekly workload fits ``capacity_per_week`` (most conversions
+    captured that SDRs can handle). When even the highest threshold is over capacity, that one is
+    returned with ``within_capacity=False``.
+    """
+    if sweep.empty:
+        raise NotEnoughData("the threshold sweep is empty (no scored leads)")
+    fits = sweep.loc[sweep["weekly_workload"] <= capacity_per_week]
+    if fits.empty:
+        row = sweep.loc[sweep["threshold"].idxmax()]
+        ok = False
+    else:
+        row = fits.loc[fits["threshold"].idxmin()]
+        ok = True
+    return ThresholdChoice(
+        threshold=float(row["threshold"]),
+        leads_above=int(row["leads_above"]),
+        weekly_workload=float(row["weekly_workload"]),
+        precision=float(row["precision"]),
+        recall=float(row["recall"]),
+        within_capacity=ok,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Which rules predict?
+
+
+def _real(x: Any) -> float:
+    """A statistic as a float; NaN when the solver returned a complex number (a score interval
+    whose equation has no real root, e.g. when every lead with the rule converted)."""
+    z = complex(x)
+    return z.real if abs(z.imag) <= 1e-12 * max(1.0, abs(z.real)) else float("nan")
+
+
+def rule_lift(
+    scores: pd.DataFrame,
+    outcome: Any,
+    config: ScoringConfig,
+    min_n: int = 30,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Conversion with vs without each rule firing (``rule:<name>`` column non-zero).
+
+    Columns: rule, category, points, n_with, conversions_with, rate_with, n_without,
+    rate_without, lift (= rate_with / rate_without), ci_low, ci_high (score interval for that
+    **ratio**), diff, diff_ci_low, diff_ci_high (Newcombe interval for the difference), p_value
+    (score test of equal rates), too_rare (fewer than ``min_n`` leads with or without the rule).
+    No rules raise :class:`~leadnb.errors.NotEnoughData`.
+    """
+    y = _arrays(np.zeros(len(outcome)), outcome)[1]
+    if len(scores) != len(y):
+        raise DataError("scores and outcome have different lengths", table="scores")
+    if not config.rules:
+        raise NotEnoughData("no scoring rules are configured", "add rules to scoring.rules")
+    rows = []
+    for r in config.rules:
+        hit = scores[r.column].to_numpy() != 0
+        n1, n0 = int(hit.sum()), int((~hit).sum())
+        c1, c0 = float(y[hit].sum()), float(y[~hit].sum())
+        row: dict[str, Any] = {
+            "rule": r.name,
+            "category": r.category,
+            "points": r.points,
+            "n_with": n1,
+            "conversions_with": c1,
+            "rate_with": c1 / n1 if n1 else np.nan,
+            "n_without": n0,
+            "rate_without": c0 / n0 if n0 else np.nan,
+        }
+        row["lift"] = row["rate_with"] / row["rate_without"] if c0 > 0 else np.nan
+        lo = hi = dlo = dhi = p = np.nan
+        if n1 > 0 and n0 > 0:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if c0 > 0:
+                    lo, hi = confint_proportions_2indep(
+                        c1, n1, c0, n0, compare="ratio", method="score", alpha=alpha
+                    )
+                dlo, dhi = confint_proportions_2indep(
+                    c1, n1, c0, n0, compare="diff", method="newcomb", alpha=alpha
+                )
+                if c1 + c0 > 0:
+                    p = test_proportions_2indep(
+                        c1, n1, c0, n0, compare="diff", method="score"
+                    ).pvalue
+        row.update(
+            ci_low=_real(lo),
+            ci_high=_real(hi),
+            diff=row["rate_with"] - row["rate_without"],
+            diff_ci_low=_real(dlo),
+            diff_ci_high=_real(dhi),
+            p_value=_real(p),
+            too_rare=bool(n1 < min_n or n0 < min_n),
+        )
+        rows.append(row)
+    cols = [
+        "rule", "category", "points", "n_with", "conversions_with", "rate_with", "n_without",
+        "rate_without", "lift", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high",
+        "p_value", "too_rare",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def suggested_weights(
+    scores: pd.DataFrame,
+    outcome: Any,
+    config: ScoringConfig,
+    *,
+    by: Literal["rule", "category"] = "rule",
+    min_n: int = 30,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Logistic regression of conversion on rule hits (0/1) or category scores (statsmodels Logit).
+
+    Columns: term, category, configured_points, n_with, coef (log-odds), ci_low, ci_high,
+    p_value, odds_ratio, suggested_points, note.
+
+    * ``by="rule"``: one 0/1 term per rule. Rules that fire for fewer than ``min_n`` leads (or all
+      but ``min_n``), or whose leads all or never convert (perfect separation: no finite
+      coefficient) are left out with a note. ``suggested_points`` rescales the coefficients so their
+      total absolute size equals the configured points' total over the same rules.
+    * ``by="category"``: one term per category score (points), with the same exclusions (counting
+      leads with non-zero points); ``configured_points`` is 1 (a
+      point is worth a point today) and ``suggested_points`` is the coefficient divided by the mean
+      positive coefficient: the multiplier that would make each category's points worth what they
+      predict.
+    """
+    import statsmodels.api as sm
+
+    y = _arrays(np.zeros(len(outcome)), outcome)[1]
+    rows: list[dict[str, Any]] = []
+    terms: dict[str, np.ndarray] = {}
+    if by == "rule":
+        for r in config.rules:
+            hit = (scores[r.column].to_numpy() != 0).astype("float64")
+            n1 = int(hit.sum())
+            c1 = float(y[hit == 1].sum())
+            note = ""
+            if n1 < min_n or len(hit) - n1 < min_n:
+                note = f"too rare to judge (fires for {n1} of {len(hit)})"
+            elif c1 == 0 or c1 == n1:
+                note = "all or none of these leads converted: no finite weight"
+            rows.append(
+                {
+                    "term": r.name,
+                    "category": r.category,
+                    "configured_points": r.points,
+                    "n_with": n1,
+                    "note": note,
+                }  # fmt: skip
+            )
+            if not note:
+                terms[r.name] = hit
+    elif by == "category":
+        for cat in config.categories:
+            x = scores[cat].to_numpy(dtype="float64")
+            nz = x != 0
+            n1, c1 = int(nz.sum()), float(y[nz].sum())
+            note = ""
+            if np.unique(x).size < 2:
+                note = "no variation: every lead has the same points"
+            elif n1 < min_n or len(x) - n1 < min_n:
+                note = f"too rare to judge (points for {n1} of {len(x)})"
+            elif c1 == 0 or c1 == n1:
+                note = "all or none of these leads converted: no finite weight"
+            rows.append(
+                {
+                    "term": cat,
+                    "category": cat,
+                    "configured_points": 1.0,
+                    "n_with": n1,
+                    "note": note,
+                }  # fmt: skip
+            )
+            if not note:
+                terms[cat] = x
+    else:
+        raise ParamsError(f"by must be 'rule' or 'category', got {by!r}")
+    out = pd.DataFrame(rows, columns=["term", "category", "configured_points", "n_with", "note"])
+    for c in ("coef", "ci_low", "ci_high", "p_value", "odds_ratio", "suggested_points"):
+        out[c] = np.nan
+    if not terms or np.unique(y).size < 2:
+        return out
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
+    X = sm.add_constant(pd.DataFrame(terms), has_constant="add")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sm.Logit(y, X).fit(disp=0, maxiter=200)
+            ci = res.conf_int(alpha)
+    except (np.linalg.LinAlgError, PerfectSeparationError, ValueError):
+        # rules that always fire together, or that split the outcome perfectly together
+        out.loc[out["term"].isin(list(terms)), "note"] = (
+            "no joint fit: these terms fire together or separate the outcome perfectly"
+        )
+        return out
+    idx = out["term"].isin(list(terms))
+    names = out.loc[idx, "term"]
+    out.loc[idx, "coef"] = res.params[names].to_numpy()
+    out.loc[idx, "ci_low"] = ci.loc[names, 0].to_numpy()
+    out.loc[idx, "ci_high"] = ci.loc[names, 1].to_numpy()
+    out.loc[idx, "p_value"] = res.pvalues[names].to_numpy()
+    out["odds_ratio"] = np.exp(out["coef"])
+    coef = out.loc[idx, "coef"]
+    if by == "rule":
+        scale = out.loc[idx, "configured_points"].abs().sum() / coef.abs().sum()
+        out.loc[idx, "suggested_points"] = coef * scale
+    else:
+        pos = coef[coef > 0]
+        if len(pos):
+            out.loc[idx, "suggested_points"] = coef / pos.mean()
+    if not res.mle_retvals.get("converged", True):
+        out.loc[idx, "note"] = "the fit did not converge: read with care"
+    return out
+
+
+__all__ = [
+    "DECISIONS",
+    "AucResult",
+    "BrierResult",
+    "ThresholdChoice",
+    "auc_with_ci",
+    "brier",
+    "compare_decisions",
+    "converted_by",
+    "decision_outcomes",
+    "fit_probability",
+    "leads_known",
+    "population_label",
+    "recommend_threshold",
+    "require_population",
+    "rule_lift",
+    "score_bands",
+    "scores_at_decision",
+    "suggested_weights",
+    "threshold_sweep",
+    "wilson",
+]

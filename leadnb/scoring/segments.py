@@ -1,0 +1,490 @@
+"""High score is not high intent: segment leads, and build the high-quality list SDRs revisit.
+
+Design. :func:`segment_leads` assigns each lead to exactly one segment, by these rules, in this
+order (the first that applies wins):
+
+1. ``competitor``: a competitor tag (in ``leads.tags``, ``;``-separated, or a ``tag_added`` event
+   with that value at or before ``as_of``), an e-mail domain in ``competitor_domains`` (the domain
+   or any subdomain of it), or a company in ``competitor_companies`` (what the team knows: the
+   "operator impression"). Case is ignored.
+2. ``high_intent``: reached the outcome stage (default ``sql``) within ``fast_days`` of creation,
+   or asked for sales within ``fast_days`` of creation (``sales_signals``: by default a
+   ``contact_sales`` form, or a ``pricing_request`` / ``demo_request`` tag) - whatever the score.
+3. ``engaged_nurture``: at least ``engaged_min_events`` events by ``as_of`` (high activity) and
+   not high intent. Whether they convert later (nurtured) is deliberately *not* part of the rule,
+   so the segment's conversion rate says how many active leads nurturing turned into SQLs instead
+   of being zero by construction; the SDR list drops the converted ones separately.
+4. ``other``: everyone else (few events, not fast; slow converters who were never very active).
+
+:func:`segment_summary` gives n, mean score, conversions and rate with a Wilson interval per
+segment. :func:`high_quality_leads` is the list SDRs work from: ICP first (target industries or an
+ABM account list), competitors and already-converted leads out, a score and interaction floor,
+and each lead's last touch and next follow-up on a fixed cadence. It never carries names, e-mails
+or phone numbers (the table is written next to the HTML report).
+All steps are vectorised (groupby over events; no loop over leads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadnb import asof
+from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.intervals import wilson
+
+SEGMENTS = ("high_intent", "engaged_nurture", "competitor", "other")
+DEFAULT_SALES_SIGNALS: Mapping[str, tuple[str, ...]] = {
+    "form_submit": ("contact_sales",),
+    "tag_added": ("pricing_request", "demo_request"),
+}
+PII_COLUMNS = ("name", "email", "phone", "first_name", "last_name", "mobile")
+
+
+def _norm(values: Iterable[Any]) -> set[str]:
+    return {str(v).strip().casefold() for v in values if str(v).strip()}
+
+
+def _events_upto(events: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:
+    if events is None:
+        return pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "ts": pd.Series([], dtype="datetime64[us]"),
+                             "event_type": pd.Series([], dtype="str"), "value": pd.Series([], dtype="str")})  # fmt: skip
+    cols = [c for c in ("lead_id", "ts", "event_type", "value") if c in events.columns]
+    ev = events.loc[asof.known(events["ts"], as_of), cols]
+    if "value" not in ev.columns:
+        ev = ev.assign(value=pd.Series(pd.NA, index=ev.index, dtype="str"))
+    return ev
+
+
+def competitor_mask(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    *,
+    as_of: pd.Timestamp,
+    competitor_domains: Sequence[str] = (),
+    competitor_tags: Sequence[str] = ("competitor",),
+    competitor_companies: Sequence[str] = (),
+) -> pd.Series:
+    """Boolean Series (index = lead_id): competitor by tag, e-mail domain or company name."""
+    ids = leads["lead_id"].astype("str")
+    hit = pd.Series(False, index=pd.Index(ids))
+    tags = _norm(competitor_tags)
+    if tags and "tags" in leads.columns:
+        split = leads["tags"].astype("str").str.casefold().str.split(";").reset_index(drop=True)
+        ex = split.explode().astype("str").str.strip()  # all-missing tags explode to floats
+        has = ex.isin(tags).fillna(False).groupby(level=0).any()
+        has = has.reindex(pd.RangeIndex(len(leads)), fill_value=False)
+        hit = hit | has.to_numpy(dtype=bool)
+    if tags and events is not None:
+        ev = _events_upto(events, as_of)
+        tagged = ev.loc[
+            (ev["event_type"] == "tag_added") & ev["value"].astype("str").str.casefold().isin(tags)
+        ]
+        hit = hit | hit.index.isin(tagged["lead_id"].astype("str").unique())
+    domains = _norm(competitor_domains)
+    if domains and "email" in leads.columns:
+        dom = leads["email"].astype("str").str.rsplit("@", n=1).str[-1].str.strip().str.casefold()
+        dom = dom.where(leads["email"].astype("str").str.contains("@", regex=False))
+        match = dom.isin(domains)
+        for d in domains:  # subdomains (mail.rivalcrm.example): loop over domains, not leads
+            match = match | dom.str.endswith("." + d)
+        hit = hit | match.fillna(False).to_numpy(dtype=bool)
+    companies = _norm(competitor_companies)
+    if companies and "company" in leads.columns:
+        comp = leads["company"].astype("str").str.strip().str.casefold().isin(companies)
+        hit = hit | comp.fillna(False).to_numpy(dtype=bool)
+    return hit.astype(bool)
+
+
+def segment_leads(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    scores: pd.DataFrame | None,
+    stage_dates: pd.DataFrame | None,
+    *,
+    as_of: pd.Timestamp,
+    competitor_domains: Sequence[str] = (),
+    competitor_tags: Sequence[str] = ("competitor",),
+    competitor_companies: Sequence[str] = (),
+    outcome_stage: str = "sql",
+    fast_days: int = 30,
+    engaged_min_events: int = 25,
+    sales_signals: Mapping[str, Sequence[str]] = DEFAULT_SALES_SIGNALS,
+) -> pd.Series:
+    """One segment per lead (index = lead_id, categorical with :data:`SEGMENTS`).
+
+    See the module docstring for the rules and their order. ``scores`` is not used by the rules (a
+    high score is deliberately not a criterion) and may be None; it is accepted so callers can
+    pass the same frames to every function here. Without stage dates, ``leads.converted`` counts
+    as converted and "fast" cannot be judged from stages (only sales signals are used).
+    """
+    del scores  # documented: the segment rules never look at the score
+    as_of = pd.Timestamp(as_of)
+    ids = pd.Index(leads["lead_id"].astype("str"))
+    created = pd.Series(
+        pd.to_datetime(leads["created_at"]).to_numpy() if "created_at" in leads else pd.NaT,
+        index=ids,
+    )
+    comp = competitor_mask(
+        leads,
+        events,
+        as_of=as_of,
+        competitor_domains=competitor_domains,
+        competitor_tags=competitor_tags,
+        competitor_companies=competitor_companies,
+    )
+    _, fast_conv = _converted(leads, stage_dates, ids, created, as_of, outcome_stage, fast_days)
+    ev = _events_upto(events, as_of)
+    n_events = ev.groupby("lead_id", observed=True).size().reindex(ids, fill_value=0)
+    asked = pd.Series(False, index=ids)
+    if len(ev) and sales_signals:
+        sig = pd.Series(False, index=ev.index)
+        for et, values in sales_signals.items():
+            sig = sig | ((ev["event_type"] == et) & ev["value"].isin(list(values))).fillna(False)
+        first = ev.loc[sig.to_numpy(dtype=bool)].groupby("lead_id", observed=True)["ts"].min()
+        first = first.reindex(ids)
+        asked = ((first - created) <= pd.Timedelta(days=fast_days)).fillna(False)
+    seg = np.select(
+        [
+            comp.to_numpy(dtype=bool),
+            (fast_conv | asked).to_numpy(dtype=bool),
+            (n_events >= engaged_min_events).to_numpy(dtype=bool),
+        ],
+        ["competitor", "high_intent", "engaged_nurture"],
+        default="other",
+    )
+    return pd.Series(pd.Categorical(seg, categories=SEGMENTS), index=ids, name="segment")
+
+
+def _converted(
+    leads: pd.DataFrame,
+    stage_dates: pd.DataFrame | None,
+    ids: pd.Index,
+    created: pd.Series,
+    as_of: pd.Timestamp,
+    outcome_stage: str,
+    fast_days: int,
+) -> tuple[pd.Series, pd.Series]:
+    """(converted by as_of, converted within fast_days of creation), both indexed by lead_id."""
+    col = f"{outcome_stage}_at"
+    if stage_dates is not None and col in stage_dates.columns:
+        reached = pd.Series(
+            pd.to_datetime(stage_dates[col]).to_numpy(),
+            index=pd.Index(stage_dates["lead_id"].astype("str")),
+        ).reindex(ids)
+        conv = asof.known(reached, as_of)
+        fast = conv & ((reached - created) <= pd.Timedelta(days=fast_days)).fillna(False)
+        return conv, fast
+    if "converted" in leads.columns:
+        conv = pd.Series(
+            pd.to_numeric(leads["converted"], errors="coerce").fillna(0).to_numpy() == 1, index=ids
+        )
+        return conv, pd.Series(False, index=ids)
+    none = pd.Series(False, index=ids)
+    return none, none
+
+
+def segment_summary(
+    segments: pd.Series,
+    scores: pd.Series,
+    outcome: pd.Series,
+    *,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Per segment: ``segment, n, mean_score, median_score, conversions, rate, ci_low, ci_high,
+    share_of_conversions`` (Wilson intervals). The three Series are indexed by lead_id; only leads
+    present in all three count. No such lead raises :class:`~leadnb.errors.NotEnoughData`.
+    """
+    df = pd.concat(
+        {
+            "segment": segments.astype("str"),
+            "score": scores.astype("float64"),
+            "y": outcome.astype("float64"),
+        },
+        axis=1,
+        join="inner",  # fmt: skip
+    ).dropna()
+    if df.empty:
+        raise NotEnoughData("there are no leads with a score and an outcome to put in segments")
+    g = df.groupby("segment", sort=False)
+    out = g.agg(
+        n=("y", "size"),
+        mean_score=("score", "mean"),
+        median_score=("score", "median"),
+        conversions=("y", "sum"),
+    )
+    order = [s for s in SEGMENTS if s in out.index] + [s for s in out.index if s not in SEGMENTS]
+    out = out.reindex(order).reset_index()
+    out["n"] = out["n"].astype("int64")
+    out["rate"] = out["conversions"] / out["n"]
+    out["ci_low"], out["ci_high"] = wilson(out["conversions"], out["n"], alpha)
+    total = out["conversions"].sum()
+    out["share_of_conversions"] = out["conversions"] / total if total > 0 else np.nan
+    return out
+
+
+def segment_bands(
+    segments: pd.Series,
+    scores: pd.Series,
+    outcome: pd.Series,
+    edges: Sequence[float],
+    *,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Conversion by segment x score band (fixed ``edges``, bins ``[e_i, e_i+1)``, last closed):
+    ``segment, band, score_min, score_max, n, conversions, rate, ci_low, ci_high``.
+
+    Fewer than two distinct edges (every lead has the same score) raise
+    :class:`~leadnb.errors.NotEnoughData`: there are no bands to compare.
+    """
+    if len(scores) == 0:
+        raise NotEnoughData("there are no scored leads to put in score bands")
+    if len(np.unique(np.asarray(edges, dtype="float64"))) < 2:
+        raise NotEnoughData(
+            "every lead has the same score, so there are no score bands to compare within segments",
+            "it appears once leads earn different points",
+        )
+    df = pd.concat(
+        {
+            "segment": segments.astype("str"),
+            "score": scores.astype("float64"),
+            "y": outcome.astype("float64"),
+        },
+        axis=1,
+        join="inner",  # fmt: skip
+    ).dropna()
+    e = np.asarray(sorted(edges), dtype="float64")
+    b = np.searchsorted(e, df["score"].to_numpy(), side="right") - 1
+    b = np.where(df["score"].to_numpy() == e[-1], len(e) - 2, b)
+    df = df.assign(band=b).loc[(b >= 0) & (b <= len(e) - 2)]
+    out = (
+        df.groupby(["segment", "band"], sort=True)
+        .agg(n=("y", "size"), conversions=("y", "sum"))
+        .reset_index()
+    )
+    out["score_min"] = e[out["band"].to_numpy()]
+    out["score_max"] = e[out["band"].to_numpy() + 1]
+    out["rate"] = out["conversions"] / out["n"]
+    out["ci_low"], out["ci_high"] = wilson(out["conversions"], out["n"], alpha)
+    return out[["segment", "band", "score_min", "score_max", "n", "conversions", "rate",
+                "ci_low", "ci_high"]]  # fmt: skip
+
+
+def score_edges(scores: pd.Series, n_bands: int = 5) -> np.ndarray:
+    """Quantile edges of ``scores`` for :func:`segment_bands` (distinct values, lowest first)."""
+    s = pd.to_numeric(pd.Series(scores), errors="coerce").dropna().to_numpy(dtype="float64")
+    if len(s) == 0:
+        return np.array([], dtype="float64")
+    return np.unique(np.quantile(s, np.linspace(0, 1, n_bands + 1)))
+
+
+def profile_notes(
+    leads: pd.DataFrame,
+    *,
+    competitor_domains: Sequence[str] = (),
+    competitor_companies: Sequence[str] = (),
+    target_industries: Sequence[str] = (),
+    abm_accounts: Sequence[str] = (),
+) -> list[str]:
+    """One sentence per configured criterion the leads table cannot support (a column is
+    missing): the segments and the list then run without it, and the report says so.
+
+    >>> profile_notes(pd.DataFrame({"lead_id": ["a"]}), competitor_domains=["x.example"])
+    ['Competitor e-mail domains are not checked: leads has no email column (map it in data.leads).']
+    """
+    notes = []
+    checks = (
+        (competitor_domains, "email", "Competitor e-mail domains are not checked"),
+        (competitor_companies, "company", "Competitor company names are not checked"),
+        (target_industries, "industry", "Target industries are not checked for the list"),
+        (abm_accounts, "account_id", "The ABM account list is not checked for the list"),
+    )
+    for configured, column, what in checks:
+        if len(configured) and column not in leads.columns:
+            notes.append(f"{what}: leads has no {column} column (map it in data.leads).")
+    return notes
+
+
+def read_account_list(path: str | Path | None, base_dir: Path | None = None) -> list[str]:
+    """Read an ABM account list: a CSV with an ``account_id`` column, or one id per line.
+
+    An empty or None path gives an empty list (no ABM filter).
+    """
+    if path is None or str(path).strip() == "":
+        return []
+    p = Path(path)
+    if not p.is_absolute() and base_dir is not None:
+        p = (base_dir / p).resolve()
+    if not p.exists():
+        raise ParamsError(
+            f"ABM account list not found: {p}",
+            file=str(p),
+            fix="set scoring_calibration.abm_accounts_file to a CSV with an account_id column "
+            '(relative to the params file), or to "" for no ABM list',
+        )
+    lines = [ln.strip() for ln in p.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+    if not lines:
+        return []
+    header = [h.strip().strip('"').casefold() for h in lines[0].replace(";", ",").split(",")]
+    if "account_id" not in header and len(header) > 1:
+        raise ParamsError(
+            f"the ABM account list has several columns but none is account_id "
+            f"(first line: {lines[0][:80]})",
+            file=str(p),
+            fix="name the column account_id, or write one account id per line",
+        )
+    if "account_id" in header:
+        sep = next((c for c in (",", ";", "\t") if c in lines[0]), ",")
+        df = pd.read_csv(p, dtype="str", sep=sep, encoding="utf-8-sig")
+        df.columns = [str(c).strip().strip('"').casefold() for c in df.columns]
+        if "account_id" not in df.columns:
+            raise ParamsError(
+                f"the ABM account list has no account_id column (columns: {', '.join(df.columns)})",
+                file=str(p),
+                fix="name the column account_id, or write one account id per line",
+            )
+        return sorted(set(df["account_id"].dropna().str.strip()))
+    return sorted(set(lines))
+
+
+def high_quality_leads(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    scores: pd.DataFrame,
+    segments: pd.Series,
+    *,
+    as_of: pd.Timestamp,
+    target_industries: Sequence[str] = (),
+    abm_accounts: Sequence[str] = (),
+    follow_up_days: int = 14,
+    min_score: float = 0.0,
+    min_interactions: int = 1,
+    exclude: Sequence[str] = ("competitor",),
+    converted: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The high-quality list SDRs revisit on a cadence (no names, e-mails or phones).
+
+    Keeps leads that match the ICP (industry in ``target_industries`` OR account in
+    ``abm_accounts``; no filter when both are empty; a criterion whose column is missing is
+    left out, and :class:`~leadnb.errors.NotEnoughData` is raised when none can be checked), are
+    not in an ``exclude`` segment
+    (competitors), are not already converted (``converted``: bool Series by lead_id), have
+    ``score >= min_score`` and at least ``min_interactions`` events by ``as_of``.
+
+    Columns: lead_id, account_id, industry, segment, score, interactions, event_signups (past
+    participation: event sign-ups by as_of), events_attended, last_touch (last event, else
+    created_at), days_since_touch, next_follow_up (the first date >= as_of on the cadence
+    last_touch + k * follow_up_days, k >= 1), overdue_days (days since the previous cadence date
+    that was missed, 0 when none). Sorted for SDRs: next follow-up first, then highest score,
+    then most interactions.
+    """
+    if follow_up_days < 1:
+        raise ParamsError(f"follow_up_days must be >= 1, got {follow_up_days}", fix="use e.g. 14")
+    usable_inds = len(target_industries) > 0 and "industry" in leads.columns
+    usable_accts = len(abm_accounts) > 0 and "account_id" in leads.columns
+    if (len(target_industries) or len(abm_accounts)) and not (usable_inds or usable_accts):
+        raise NotEnoughData(
+            "the target profile (target industries or ABM accounts) cannot be matched: leads has "
+            + ("no industry column" if len(target_industries) else "")
+            + (" and " if len(target_industries) and len(abm_accounts) else "")
+            + ("no account_id column" if len(abm_accounts) else ""),
+            "map those columns in data.leads, or set target_industries: [] and "
+            'abm_accounts_file: "" to list leads of any profile',
+        )
+    as_of = pd.Timestamp(as_of)
+    ids = pd.Index(leads["lead_id"].astype("str"))
+    sc = scores.set_index(scores["lead_id"].astype("str"))["score"].reindex(ids)
+    if sc.isna().all() and len(ids):
+        raise DataError(
+            "scores do not match any lead_id of leads", table="scores", column="lead_id"
+        )
+    ev = _events_upto(events, as_of)
+    g = ev.groupby("lead_id", observed=True)
+    interactions = g.size().reindex(ids, fill_value=0)
+    last_event = g["ts"].max().reindex(ids)
+    signups = ev.loc[ev["event_type"] == "event_signup"].groupby("lead_id", observed=True).size()
+    attended = ev.loc[ev["event_type"] == "event_attended"].groupby("lead_id", observed=True).size()
+    created = (
+        pd.Series(pd.to_datetime(leads["created_at"]).to_numpy(), index=ids)
+        if "created_at" in leads
+        else pd.Series(pd.NaT, index=ids, dtype="datetime64[us]")
+    )
+    last_touch = last_event.fillna(created).astype("datetime64[us]")
+    seg = segments.reindex(ids).astype("str")
+    out = pd.DataFrame(
+        {
+            "lead_id": ids,
+            "account_id": leads["account_id"].astype("str").to_numpy() if "account_id" in leads
+            else pd.Series(pd.NA, index=ids, dtype="str"),
+            "industry": leads["industry"].astype("str").to_numpy() if "industry" in leads
+            else pd.Series(pd.NA, index=ids, dtype="str"),
+            "segment": seg.to_numpy(),
+            "score": sc.to_numpy(dtype="float64"),
+            "interactions": interactions.to_numpy(dtype="int64"),
+            "event_signups": signups.reindex(ids, fill_value=0).to_numpy(dtype="int64"),
+            "events_attended": attended.reindex(ids, fill_value=0).to_numpy(dtype="int64"),
+            "last_touch": last_touch.to_numpy(),
+        },
+        index=ids.rename(None),
+    )  # fmt: skip
+    keep = pd.Series(True, index=ids)
+    inds, accts = _norm(target_industries), {str(a).strip() for a in abm_accounts}
+    if inds or accts:
+        icp = out["industry"].str.strip().str.casefold().isin(inds).fillna(False)
+        icp = icp | out["account_id"].str.strip().isin(accts).fillna(False)
+        keep = keep & icp
+    keep = keep & ~out["segment"].isin(list(exclude))
+    if converted is not None:
+        conv = converted.reindex(ids).fillna(False).astype(bool)
+        keep = keep & ~conv
+    keep = keep & (out["score"] >= min_score).fillna(False)
+    keep = keep & (out["interactions"] >= min_interactions)
+    out = out.loc[keep.to_numpy(dtype=bool)].copy()
+    last_day = out["last_touch"].dt.normalize()
+    step = pd.Timedelta(days=follow_up_days)
+    days_since = (as_of.normalize() - last_day) / pd.Timedelta(days=1)
+    k = np.maximum(1, np.ceil(days_since / follow_up_days)).fillna(1)
+    out["days_since_touch"] = days_since
+    out["next_follow_up"] = (last_day + k.astype("int64") * step).astype("datetime64[us]")
+    missed = np.floor(days_since / follow_up_days).clip(lower=0)
+    prev_due = last_day + missed.fillna(0).astype("int64") * step
+    out["overdue_days"] = np.where(
+        missed >= 1, (as_of.normalize() - prev_due) / pd.Timedelta(days=1), 0.0
+    )
+    out = out.sort_values(
+        ["next_follow_up", "score", "interactions", "lead_id"],
+        ascending=[True, False, False, True],
+        kind="stable",
+    ).reset_index(drop=True)
+    leaked = [c for c in out.columns if c in PII_COLUMNS]
+    assert not leaked, leaked
+    return out
+
+
+def segment_counts(hq: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Counts for the HTML report: ``segment, leads, due_this_week`` (follow-up within 7 days of
+    ``as_of``), no lead-level detail."""
+    if hq.empty:
+        return pd.DataFrame({"segment": [], "leads": [], "due_this_week": []})
+    week_end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=7)
+    g = hq.assign(due=hq["next_follow_up"] < week_end).groupby("segment", sort=False)
+    return g.agg(leads=("lead_id", "size"), due_this_week=("due", "sum")).reset_index()
+
+
+__all__ = [
+    "DEFAULT_SALES_SIGNALS",
+    "SEGMENTS",
+    "competitor_mask",
+    "high_quality_leads",
+    "profile_notes",
+    "read_account_list",
+    "score_edges",
+    "segment_bands",
+    "segment_counts",
+    "segment_leads",
+    "segment_summary",
+]
