@@ -11,7 +11,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from leadnb.report import pages as report
@@ -86,39 +85,6 @@ def executed_notebook() -> nbformat.NotebookNode:
 # formatting
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "expected"),
-    [
-        ("conversion_rate", 0.04567, "4.6%"),
-        ("rate", 0.5, "50.0%"),
-        ("share_old", 0.3333, "33.3%"),
-        ("prob_beat_control", 0.97, "97.0%"),
-        ("n_leads", 20000, "20,000"),
-        ("conversions", 912.0, "912"),
-        ("sql_total", 180, "180"),
-        ("cost_per_sql", 749.6, "750"),
-        ("spend", 90000, "90,000"),
-        ("cost_per_click", 1.234, "1.23"),
-        ("auc", 0.71234, "0.712"),
-        ("brier", 0.0812, "0.081"),
-        ("p_value", 0.0002, "<0.001"),
-        ("p_value", 0.049640, "0.050"),
-        ("lvr_pct", 12.345, "12.3%"),
-        ("days_needed", 63.4, "63.4"),
-        ("diff", 0.0347, "+3.5 pts"),
-        ("diff_ci_low", -0.0105, "-1.1 pts"),
-        ("lift", 1.8, "1.80×"),
-        ("rel_lift", 0.37, "37.0%"),
-        ("flag", True, "Yes"),
-        ("missing", None, "–"),
-        ("nan", float("nan"), "–"),
-        ("verdict", "ship it", "ship it"),
-    ],
-)
-def test_format_metric(key: str, value: object, expected: str) -> None:
-    assert report.format_metric(key, value) == expected
-
-
 def test_metric_label() -> None:
     assert report.metric_label("auc_ci_low") == "AUC CI low"
     assert report.metric_label("conversion_rate") == "Conversion rate"
@@ -136,18 +102,36 @@ def test_headline_items_pairs_intervals_and_skips_nested() -> None:
         "by_band": {"a": 1},
         "conversion_rate": 0.05,
     }
-    items = report.headline_items(metrics)
+    kinds = {
+        "auc": "ratio",
+        "auc_ci_low": "ratio",
+        "auc_ci_high": "ratio",
+        "conversion_rate": "rate",
+    }
+    items = report.headline_items(metrics, kinds)
     assert items == [("AUC", "0.712 [0.690 – 0.730]"), ("Conversion rate", "5.0%")]
 
 
 def test_headline_items_pairs_rate_with_its_interval() -> None:
     metrics = {"lead_to_mql_ci_high": 0.228, "lead_to_mql_ci_low": 0.199, "lead_to_mql_rate": 0.213}
-    assert report.headline_items(metrics) == [("Lead to MQL rate", "21.3% [19.9% – 22.8%]")]
+    kinds = {"lead_to_mql_rate": "rate"}
+    assert report.headline_items(metrics, kinds) == [("Lead to MQL rate", "21.3% [19.9% – 22.8%]")]
 
 
 def test_headline_list_chooses_and_orders() -> None:
     metrics = {"a_rate": 0.1, "auc": 0.7, "n_leads": 500, "headline": ["n_leads", "auc", "nope"]}
-    assert report.headline_items(metrics) == [("Leads", "500"), ("AUC", "0.700")]
+    kinds = {"n_leads": "count", "auc": "ratio"}
+    assert report.headline_items(metrics, kinds) == [("Leads", "500"), ("AUC", "0.700")]
+
+
+def test_a_number_without_a_declared_kind_is_not_guessed_from_its_name() -> None:
+    # "roi" used to be shown as 3.128 and "share" names as %, by guessing; now only kinds count
+    metrics = {"roi": 3.128, "share_old": 0.3333}
+    assert report.headline_items(metrics) == [("ROI", "3.13"), ("Share old", "0.333")]
+    assert report.headline_items(metrics, {"roi": "multiplier", "share_old": "rate"}) == [
+        ("ROI", "3.13×"),
+        ("Share old", "33.3%"),
+    ]
 
 
 def test_headline_items_limit() -> None:
@@ -264,6 +248,9 @@ def test_run_index_links_reports_with_headline_numbers() -> None:
         metrics,
         titles={"scoring_calibration": "Does the score predict?"},
         tables={"scoring_calibration": ["scores.csv"]},
+        kinds={
+            "scoring_calibration": {"n_leads": "count", "conversion_rate": "rate", "auc": "ratio"}
+        },
     )
     assert 'href="scoring_calibration/scoring_calibration.html"' in page
     assert 'href="scoring_calibration/scores.csv"' in page

@@ -24,6 +24,9 @@ from leadnb.data.params import Params, load_params
 from leadnb.errors import DataError, NotEnoughData, Report
 from leadnb.report import safe
 
+METRIC_KINDS_FILE = "metric_kinds.json"
+"""Beside ``metrics.json``: each number's declared kind (:class:`leadnb.results.Kind`)."""
+
 
 @dataclass
 class NotebookContext:
@@ -107,18 +110,31 @@ class NotebookContext:
         return fig
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge ``metrics`` into ``metrics.json`` in the run folder; return the merged dict."""
+        """Merge ``metrics`` into ``metrics.json`` in the run folder; return the merged dict.
+
+        When ``metrics`` is a :class:`~leadnb.results.Metrics` (values with their declared
+        kinds), the kinds are merged into ``metric_kinds.json`` beside it: the index cards and
+        any downstream reader format each number from there (a rate as %, a multiple as ×).
+        """
         clean = {k: _jsonable(v) for k, v in metrics.items()}
         if self.out_dir is None:
             return clean
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / "metrics.json"
-        merged = json.loads(path.read_text()) if path.exists() else {}
-        merged.update(clean)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(merged, indent=2, sort_keys=True))
-        tmp.replace(path)
+        merged = _merge_json(self.out_dir / "metrics.json", clean)
+        kinds = getattr(metrics, "kinds", None)
+        if kinds:
+            _merge_json(self.out_dir / METRIC_KINDS_FILE, {k: str(v) for k, v in kinds.items()})
         return merged
+
+
+def _merge_json(path: Path, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``values`` into the JSON object in ``path`` (written atomically); return it."""
+    merged = json.loads(path.read_text()) if path.exists() else {}
+    merged.update(values)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(merged, indent=2, sort_keys=True))
+    tmp.replace(path)
+    return merged
 
 
 def _png(fig: Any) -> bytes:

@@ -12,8 +12,8 @@ from a CDN, and every link relative, so a run folder can be zipped and mailed.
   drops require.js, MathJax, Mermaid and the widget manager (all CDN scripts, none needed for
   content) and adds a bar linking back to the run's index.
 * :func:`render_run_index` shows each report with its status and headline numbers from its
-  ``metrics.json``, formatted by :func:`format_metric` (rates as %, counts with thousands
-  separators, intervals as ``[low - high]``).
+  ``metrics.json``, each formatted from the kind its notebook declared in
+  ``metric_kinds.json`` (:mod:`leadnb.results`), intervals as ``[low - high]``.
 * :func:`render_outputs_index` lists every run, newest first, with its status; a run of only
   some notebooks says which ("Partial run: 2 of 4 reports: ...").
 * :func:`render_failure_page` is what a stakeholder sees instead of a report that failed: the
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import html
-import math
 import os
 import re
 import tempfile
@@ -43,6 +42,7 @@ import nbformat
 
 from leadnb.data.params import NOTEBOOKS
 from leadnb.report import safe
+from leadnb.results import Kind, format_interval, format_value
 
 HIDDEN_CELL_TAGS = ("parameters", "injected-parameters")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -71,10 +71,6 @@ _ACRONYMS = {
     "pct": "%",
     "n": "N",
 }
-_PERCENT_WORDS = ("rate", "share", "precision", "recall", "rel_lift", "prob", "power", "mde")
-_MONEY_WORDS = ("cost", "spend", "budget", "revenue", "amount", "value", "cpa", "price")
-_COUNT_PREFIXES = ("n_", "num_", "count")
-_COUNT_WORDS = ("conversions", "leads", "sqls", "mqls", "opportunities", "customers", "deals")
 
 STATUS_LABELS = {
     "success": ("Succeeded", "ok"),
@@ -300,71 +296,6 @@ def metric_label(key: str) -> str:
     return " ".join(out)
 
 
-def _is_percent(key: str) -> bool:
-    k = key.lower()
-    return any(w in k for w in _PERCENT_WORDS) and not k.endswith("_pct")
-
-
-def _is_count(key: str, value: float) -> bool:
-    k = key.lower()
-    named = k.startswith(_COUNT_PREFIXES) or any(
-        k == w or k.endswith("_" + w) for w in _COUNT_WORDS
-    )
-    return named or (float(value).is_integer() and abs(value) >= 1 and not _is_money(k))
-
-
-def _is_money(key: str) -> bool:
-    k = key.lower()
-    return any(w in k for w in _MONEY_WORDS)
-
-
-def format_metric(key: str, value: Any) -> str:
-    """Format one headline number for a reader, choosing the form from the metric's name.
-
-    >>> format_metric("conversion_rate", 0.04567)
-    '4.6%'
-    >>> format_metric("n_leads", 20000)
-    '20,000'
-    >>> format_metric("cost_per_sql", 749.6)
-    '750'
-    >>> format_metric("auc", 0.71234)
-    '0.712'
-    >>> format_metric("p_value", 0.0002)
-    '<0.001'
-    >>> format_metric("lvr_pct", 12.345)
-    '12.3%'
-    """
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if not isinstance(value, int | float):
-        return str(value)
-    v = float(value)
-    if math.isnan(v) or math.isinf(v):
-        return "–"
-    k = key.lower()
-    if k.endswith("_pct") or k == "pct":
-        return f"{v:,.1f}%"
-    if "p_value" in k or k.startswith("p_") or k == "p":
-        return "<0.001" if v < 0.001 else f"{v:.3f}"
-    if k == "diff" or k.endswith("_diff") or k.startswith("diff_"):
-        return f"{v * 100:+,.1f} pts"
-    if k == "lift" or (k.endswith("_lift") and "rel_lift" not in k):
-        return f"{v:,.2f}×"
-    if _is_percent(k):
-        return f"{v * 100:,.1f}%"
-    if _is_money(k):
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
-    if _is_count(k, v):
-        return f"{v:,.0f}"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    if abs(v) >= 10:
-        return f"{v:,.1f}"
-    return f"{v:.3f}"
-
-
 def _ci_prefix(key: str, metrics: Mapping[str, Any]) -> str | None:
     """The ``P`` of ``P_ci_low``/``P_ci_high`` that belong to ``key`` (``key`` itself, or
     ``key`` without a ``_rate``/``_pct``/``_value`` ending)."""
@@ -377,13 +308,24 @@ def _ci_prefix(key: str, metrics: Mapping[str, Any]) -> str | None:
     return None
 
 
-def headline_items(metrics: Mapping[str, Any], limit: int = MAX_HEADLINES) -> list[tuple[str, str]]:
+def headline_items(
+    metrics: Mapping[str, Any],
+    kinds: Mapping[str, Kind | str] | None = None,
+    limit: int = MAX_HEADLINES,
+) -> list[tuple[str, str]]:
     """(label, formatted value) pairs for a metrics dict: scalars only, at most ``limit``.
 
-    A notebook chooses what its card shows with a ``"headline"`` list of keys in its
-    ``metrics.json``; without one, the first ``limit`` scalars are shown in file order.
-    ``P_ci_low``/``P_ci_high`` are shown with ``P`` (or ``P_rate``) as ``value [low – high]``.
+    Each number is formatted from its declared kind (``kinds``, from the notebook's
+    ``metric_kinds.json``; see :mod:`leadnb.results`), never guessed from its name; a number
+    without a declared kind is shown with three significant digits. A notebook chooses what its
+    card shows with a ``"headline"`` list of keys in its ``metrics.json``; without one, the first
+    ``limit`` scalars are shown in file order. ``P_ci_low``/``P_ci_high`` are shown with ``P``
+    (or ``P_rate``) as ``value [low – high]``.
+
+    >>> headline_items({"roi": 3.128, "n_leads": 500}, {"roi": "multiplier", "n_leads": "count"})
+    [('ROI', '3.13×'), ('Leads', '500')]
     """
+    kinds = kinds or {}
     scalar = {
         k: v for k, v in metrics.items() if v is None or isinstance(v, int | float | str | bool)
     }
@@ -398,12 +340,9 @@ def headline_items(metrics: Mapping[str, Any], limit: int = MAX_HEADLINES) -> li
     for k in keys:
         if k in paired:
             continue
-        text = format_metric(k, scalar[k])
         p = prefixes[k]
         lo, hi = (scalar.get(f"{p}_ci_low"), scalar.get(f"{p}_ci_high")) if p else (None, None)
-        if lo is not None and hi is not None:
-            text += f" [{format_metric(k, lo)} – {format_metric(k, hi)}]"
-        items.append((metric_label(k), text))
+        items.append((metric_label(k), format_interval(scalar[k], lo, hi, kinds.get(k))))
         if len(items) >= limit:
             break
     return items
@@ -446,13 +385,15 @@ def render_run_index(
     metrics: Mapping[str, Mapping[str, Any]],
     titles: Mapping[str, str] | None = None,
     tables: Mapping[str, Sequence[str]] | None = None,
+    kinds: Mapping[str, Mapping[str, Kind | str]] | None = None,
 ) -> str:
     """The page a stakeholder opens first: every report of one run with its headline numbers.
 
-    ``metrics`` maps notebook name to its ``metrics.json`` content, ``titles`` to the report's
-    title, ``tables`` to the CSV file names the notebook wrote. Links are relative to the run
-    folder.
+    ``metrics`` maps notebook name to its ``metrics.json`` content, ``kinds`` to its
+    ``metric_kinds.json`` (how each number is shown), ``titles`` to the report's title,
+    ``tables`` to the CSV file names the notebook wrote. Links are relative to the run folder.
     """
+    kinds = kinds or {}
     titles = titles or {}
     tables = tables or {}
     name = str(manifest.get("name", "leadnb"))
@@ -465,7 +406,7 @@ def render_run_index(
         timing = f" · {seconds:.0f} s" if isinstance(seconds, int | float) else ""
         rows = "".join(
             f'<tr><td>{html.escape(label)}</td><td class="v">{html.escape(text)}</td></tr>'
-            for label, text in headline_items(metrics.get(nbname, {}))
+            for label, text in headline_items(metrics.get(nbname, {}), kinds.get(nbname))
         )
         nums = f'<table class="nums">{rows}</table>' if rows else ""
         err_html = ""
@@ -495,7 +436,7 @@ def render_run_index(
         )
     inputs = "".join(
         f"<tr><td>{html.escape(str(i.get('table', '')))}</td>"
-        f"<td>{format_metric('rows', i['rows']) + ' rows' if i.get('rows') is not None else ''}</td>"
+        f"<td>{format_value(i['rows'], Kind.COUNT) + ' rows' if i.get('rows') is not None else ''}</td>"
         f"<td><code>{html.escape(str(i.get('sha256', ''))[:12])}</code></td></tr>"
         for i in manifest.get("inputs", [])
     )
@@ -655,7 +596,6 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 __all__ = [
-    "format_metric",
     "headline_items",
     "metric_label",
     "notebook_title",

@@ -1322,8 +1322,8 @@ def _publish_indexes(
     return moved
 
 
-def _read_metrics(folder: Path) -> dict[str, Any]:
-    path = folder / "metrics.json"
+def _read_metrics(folder: Path, name: str = "metrics.json") -> dict[str, Any]:
+    path = folder / name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -1554,11 +1554,12 @@ def _execute_into(
     }
     manifest = mask_value(manifest, plan.secrets)
     metrics = {name: _read_metrics(tmp_dir / name) for name in results}
+    kinds = {name: _read_metrics(tmp_dir / name, "metric_kinds.json") for name in results}
     titles = {name: r.title or "" for name, r in results.items()}
     tables = {name: r.tables for name, r in results.items()}
     _write_json(tmp_dir / "manifest.json", manifest)
     (tmp_dir / "index.html").write_text(
-        mask_text(report.render_run_index(manifest, metrics, titles, tables), plan.secrets),
+        mask_text(report.render_run_index(manifest, metrics, titles, tables, kinds), plan.secrets),
         encoding="utf-8",
     )
     return results, manifest

@@ -1,0 +1,260 @@
+"""One shape for every analysis result, and one declaration of what kind of number each field is.
+
+Design. A headline number is only readable when the reader knows what it is: 0.0457 is a rate
+("4.6%"), 3.128 is a return multiple ("313%" of the cost back, or "3.13×"), 749.6 is money. The
+old index cards guessed that from the key's name, so the ROI card showed "3.128" where the report
+said 313%. Here each number declares its :class:`Kind` once, where it is computed, and everything
+that shows it (the notebook's tables, the index cards, ``metric_kinds.json`` next to
+``metrics.json``) formats it with :func:`format_value` from that declaration.
+
+* :class:`Result` is the base of every analysis result: a frozen dataclass whose fields are
+  declared with :func:`value` (kind and a one-line meaning). Intervals follow one convention,
+  learned from lifelines' ``summary`` and tea-tasting's result frames: a field ``x`` with
+  ``x_ci_low`` and ``x_ci_high`` beside it, never a tuple. ``to_frame()`` gives one row per
+  number (name, value, kind, ci_low, ci_high, meaning) and ``_repr_html_`` shows that frame,
+  formatted, in Jupyter.
+* :class:`Metrics` is what a notebook writes to ``metrics.json``: values and their kinds, built
+  from results (:meth:`Result.metrics`) or declared directly, and merged with ``|``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+from collections.abc import Iterator, Mapping
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import pandas as pd
+
+__all__ = ["Kind", "Metrics", "Result", "format_value", "value"]
+
+
+class Kind(StrEnum):
+    """What kind of number a field holds; it decides how the number is shown."""
+
+    RATE = "rate"  #: a share in [0, 1], shown as a percentage: 0.0457 -> "4.6%"
+    POINTS = "points"  #: a difference of two rates, shown in points: 0.048 -> "+4.8 pts"
+    PERCENT = "percent"  #: already in percent units: 12.345 -> "12.3%"
+    COUNT = "count"  #: a whole number of things (fractional when modelled): "20,000"
+    MONEY = "money"  #: an amount in the data's currency: "750", "12.50"
+    RATIO = "ratio"  #: a unitless statistic (AUC, Brier score, a rate ratio): "0.712"
+    MULTIPLIER = "multiplier"  #: "times as much": a lift, a return on cost: 3.128 -> "3.13×"
+    P_VALUE = "p_value"  #: a p-value: "<0.001", "0.043"
+    DAYS = "days"  #: a duration in days: "12.5 days"
+    SCORE = "score"  #: a lead score in points: "45"
+    TEXT = "text"  #: a label, an id, a sentence: shown as it is
+    DATE = "date"  #: an ISO date: shown as it is
+    FLAG = "flag"  #: yes or no
+
+
+def _number(v: Any) -> float | None:
+    if v is None or isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    f = float(v)
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+def format_value(v: Any, kind: Kind | str | None) -> str:
+    """Format one number for a reader, from its declared kind.
+
+    Missing values (None, NaN) are an en dash. A value without a declared kind is shown with
+    three significant digits, never guessed.
+
+    >>> format_value(0.04567, Kind.RATE)
+    '4.6%'
+    >>> format_value(20000, "count")
+    '20,000'
+    >>> format_value(749.6, Kind.MONEY), format_value(12.5, Kind.MONEY)
+    ('750', '12.50')
+    >>> format_value(3.128, Kind.MULTIPLIER)
+    '3.13×'
+    >>> format_value(0.048, Kind.POINTS), format_value(0.0002, Kind.P_VALUE)
+    ('+4.8 pts', '<0.001')
+    >>> format_value(float("nan"), Kind.RATE), format_value(True, Kind.FLAG)
+    ('–', 'Yes')
+    >>> format_value(0.123456, None)
+    '0.123'
+    """
+    kind = Kind(kind) if kind is not None else None
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if kind is Kind.FLAG or isinstance(v, bool):
+        return "Yes" if v else "No"
+    if kind in (Kind.TEXT, Kind.DATE) or not isinstance(v, int | float):
+        return str(v)
+    f = _number(v)
+    if f is None:
+        return "–"
+    if kind is Kind.RATE:
+        return f"{f * 100:,.1f}%"
+    if kind is Kind.POINTS:
+        return f"{f * 100:+,.1f} pts"
+    if kind is Kind.PERCENT:
+        return f"{f:,.1f}%"
+    if kind is Kind.COUNT or kind is Kind.SCORE:
+        return f"{f:,.0f}" if f.is_integer() or abs(f) >= 100 else f"{f:,.1f}"
+    if kind is Kind.MONEY:
+        return f"{f:,.0f}" if abs(f) >= 100 else f"{f:,.2f}"
+    if kind is Kind.MULTIPLIER:
+        return f"{f:,.2f}×"
+    if kind is Kind.P_VALUE:
+        return "<0.001" if f < 0.001 else f"{f:.3f}"
+    if kind is Kind.DAYS:
+        return f"{f:,.1f} days"
+    if kind is Kind.RATIO:
+        return f"{f:,.3f}" if abs(f) < 10 else f"{f:,.1f}"
+    return f"{f:,.3g}" if abs(f) < 1000 else f"{f:,.0f}"
+
+
+def format_interval(v: Any, low: Any, high: Any, kind: Kind | str | None) -> str:
+    """``"4.6% [4.3% – 4.9%]"``; the bracket is left out when either bound is missing.
+
+    >>> format_interval(0.213, 0.199, 0.228, Kind.RATE)
+    '21.3% [19.9% – 22.8%]'
+    >>> format_interval(0.213, None, 0.228, Kind.RATE)
+    '21.3%'
+    """
+    text = format_value(v, kind)
+    if _number(low) is None or _number(high) is None:
+        return text
+    return f"{text} [{format_value(low, kind)} – {format_value(high, kind)}]"
+
+
+def value(kind: Kind, meaning: str = "", **field_kwargs: Any) -> Any:
+    """Declare a :class:`Result` field: its kind and a one-line meaning (shown in ``to_frame``).
+
+    ``x_ci_low``/``x_ci_high`` fields take the kind of ``x`` when declared with the same kind.
+    """
+    return dataclasses.field(metadata={"kind": Kind(kind), "meaning": meaning}, **field_kwargs)
+
+
+class Metrics(Mapping[str, Any]):
+    """Headline numbers with their kinds: what ``metrics.json`` and the index cards show.
+
+    >>> m = Metrics({"n_leads": 500}, {"n_leads": Kind.COUNT})
+    >>> m = m | Metrics({"auc": 0.7123}, {"auc": "ratio"})
+    >>> dict(m), m.kinds["auc"]
+    ({'n_leads': 500, 'auc': 0.7123}, <Kind.RATIO: 'ratio'>)
+    >>> m.formatted("auc")
+    '0.712'
+    """
+
+    def __init__(self, values: Mapping[str, Any], kinds: Mapping[str, Kind | str]) -> None:
+        unknown = sorted(set(kinds) - set(values))
+        if unknown:
+            raise ValueError(f"kinds given for numbers that are not there: {unknown}")
+        self._values = dict(values)
+        self.kinds: dict[str, Kind] = {k: Kind(v) for k, v in kinds.items()}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __or__(self, other: Mapping[str, Any]) -> Metrics:
+        kinds = {**self.kinds, **getattr(other, "kinds", {})}
+        return Metrics({**self._values, **other}, kinds)
+
+    def __repr__(self) -> str:
+        return f"Metrics({self._values!r})"
+
+    def formatted(self, key: str) -> str:
+        """The value of ``key`` formatted from its kind, with its interval when it has one."""
+        return format_interval(
+            self._values[key],
+            self._values.get(f"{key}_ci_low"),
+            self._values.get(f"{key}_ci_high"),
+            self.kinds.get(key),
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per number: ``name``, ``value``, ``kind``, ``shown`` (formatted)."""
+        rows = [
+            {"name": k, "value": v, "kind": str(self.kinds.get(k, "")), "shown": self.formatted(k)}
+            for k, v in self._values.items()
+        ]
+        return pd.DataFrame(rows, columns=["name", "value", "kind", "shown"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Base of every analysis result: typed fields, each with a declared :class:`Kind`.
+
+    A subclass is a frozen dataclass whose number fields use :func:`value`; it may set
+    ``prefix`` so its numbers land in ``metrics.json`` as ``<prefix><field>``.
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Auc(Result):
+    ...     n: int = value(Kind.COUNT, "decided leads")
+    ...     auc: float = value(Kind.RATIO, "area under the ROC curve")
+    ...     auc_ci_low: float = value(Kind.RATIO)
+    ...     auc_ci_high: float = value(Kind.RATIO)
+    >>> r = Auc(n=400, auc=0.71, auc_ci_low=0.66, auc_ci_high=0.76)
+    >>> r.to_frame()[["name", "value", "ci_low", "ci_high"]].to_dict("records")
+    [{'name': 'n', 'value': 400, 'ci_low': nan, 'ci_high': nan}, {'name': 'auc', 'value': 0.71, 'ci_low': 0.66, 'ci_high': 0.76}]
+    >>> r.metrics().formatted("auc")
+    '0.710 [0.660 – 0.760]'
+    """
+
+    prefix: ClassVar[str] = ""
+
+    @classmethod
+    def kinds(cls) -> dict[str, Kind]:
+        """Field name -> declared kind, for every field declared with :func:`value`."""
+        return {f.name: f.metadata["kind"] for f in dataclasses.fields(cls) if "kind" in f.metadata}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, by name (intervals as ``x_ci_low``/``x_ci_high`` fields)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def metrics(self, *, prefix: str | None = None) -> Metrics:
+        """The declared numbers as :class:`Metrics`, keys prefixed with ``prefix``."""
+        p = self.prefix if prefix is None else prefix
+        kinds = self.kinds()
+        return Metrics(
+            {p + k: getattr(self, k) for k in kinds}, {p + k: kind for k, kind in kinds.items()}
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per number with its interval: name, value, ci_low, ci_high, kind, meaning."""
+        kinds = self.kinds()
+        meaning = {f.name: f.metadata.get("meaning", "") for f in dataclasses.fields(self)}
+        bounds = {f"{k}_ci_{end}" for k in kinds for end in ("low", "high")}
+        rows = []
+        for k, kind in kinds.items():
+            if k in bounds and k.rsplit("_ci_", 1)[0] in kinds:
+                continue
+            lo = getattr(self, f"{k}_ci_low", None)
+            hi = getattr(self, f"{k}_ci_high", None)
+            rows.append(
+                {
+                    "name": k,
+                    "value": getattr(self, k),
+                    "ci_low": float("nan") if lo is None else lo,
+                    "ci_high": float("nan") if hi is None else hi,
+                    "kind": str(kind),
+                    "meaning": meaning[k],
+                }
+            )
+        frame = pd.DataFrame(
+            rows, columns=["name", "value", "ci_low", "ci_high", "kind", "meaning"]
+        )
+        frame["value"] = pd.Series([r["value"] for r in rows], dtype=object)  # 400 stays 400
+        return frame
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame()
+        m = self.metrics(prefix="")
+        cells = "".join(
+            f"<tr><th>{html.escape(str(r.name))}</th><td>{html.escape(m.formatted(r.name))}</td>"
+            f"<td>{html.escape(str(r.meaning))}</td></tr>"
+            for r in frame.itertuples()
+        )
+        title = html.escape(type(self).__name__)
+        return f"<table><caption>{title}</caption><tbody>{cells}</tbody></table>"

@@ -1,0 +1,133 @@
+"""leadnb.results: one result shape, and every number formatted from its declared kind."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leadnb.report.notebook import METRIC_KINDS_FILE, NotebookContext
+from leadnb.results import Kind, Metrics, Result, format_interval, format_value, value
+
+
+@pytest.mark.parametrize(
+    ("v", "kind", "expected"),
+    [
+        (0.04567, Kind.RATE, "4.6%"),
+        (0.5, Kind.RATE, "50.0%"),
+        (20000, Kind.COUNT, "20,000"),
+        (912.0, Kind.COUNT, "912"),
+        (72.2222, Kind.COUNT, "72.2"),  # modelled SQLs are fractional
+        (749.6, Kind.MONEY, "750"),
+        (90000, Kind.MONEY, "90,000"),
+        (1.234, Kind.MONEY, "1.23"),
+        (0.71234, Kind.RATIO, "0.712"),
+        (3.128, Kind.MULTIPLIER, "3.13×"),
+        (0.0002, Kind.P_VALUE, "<0.001"),
+        (0.049640, Kind.P_VALUE, "0.050"),
+        (12.345, Kind.PERCENT, "12.3%"),
+        (63.4, Kind.DAYS, "63.4 days"),
+        (0.0347, Kind.POINTS, "+3.5 pts"),
+        (-0.0105, Kind.POINTS, "-1.1 pts"),
+        (45, Kind.SCORE, "45"),
+        (True, Kind.FLAG, "Yes"),
+        (None, Kind.RATE, "–"),
+        (float("nan"), Kind.MONEY, "–"),
+        (float("inf"), Kind.MONEY, "–"),
+        ("ship it", Kind.TEXT, "ship it"),
+        ("2026-06-30", Kind.DATE, "2026-06-30"),
+        (0.123456, None, "0.123"),
+        (123456.7, None, "123,457"),
+    ],
+)
+def test_format_value(v: object, kind: Kind | None, expected: str) -> None:
+    assert format_value(v, kind) == expected
+
+
+@given(st.floats(min_value=0, max_value=1, allow_nan=False))
+def test_rate_is_shown_as_the_percentage_it_is(x: float) -> None:
+    shown = format_value(x, Kind.RATE)
+    assert shown.endswith("%")
+    assert math.isclose(float(shown[:-1].replace(",", "")), x * 100, abs_tol=0.05 + 1e-9)
+
+
+def test_interval_needs_both_bounds() -> None:
+    assert format_interval(0.5, 0.4, 0.6, Kind.RATE) == "50.0% [40.0% – 60.0%]"
+    assert format_interval(0.5, float("nan"), 0.6, Kind.RATE) == "50.0%"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Effect(Result):
+    prefix = "effect_"
+    n: int = value(Kind.COUNT, "leads")
+    lift: float = value(Kind.MULTIPLIER, "times as many SQLs")
+    lift_ci_low: float = value(Kind.MULTIPLIER)
+    lift_ci_high: float = value(Kind.MULTIPLIER)
+    label: str = "not a number"
+
+
+def test_result_frame_has_one_row_per_number_with_its_interval() -> None:
+    r = _Effect(n=10, lift=1.5, lift_ci_low=1.1, lift_ci_high=2.0)
+    frame = r.to_frame()
+    assert list(frame["name"]) == ["n", "lift"]
+    row = frame.set_index("name").loc["lift"]
+    assert (row["value"], row["ci_low"], row["ci_high"], row["kind"]) == (
+        1.5,
+        1.1,
+        2.0,
+        "multiplier",
+    )
+    assert row["meaning"] == "times as many SQLs"
+    assert math.isnan(frame.set_index("name").loc["n", "ci_low"])
+
+
+def test_result_metrics_are_prefixed_and_keep_kinds() -> None:
+    m = _Effect(n=10, lift=1.5, lift_ci_low=1.1, lift_ci_high=2.0).metrics()
+    assert dict(m) == {
+        "effect_n": 10,
+        "effect_lift": 1.5,
+        "effect_lift_ci_low": 1.1,
+        "effect_lift_ci_high": 2.0,
+    }
+    assert m.kinds["effect_lift"] is Kind.MULTIPLIER
+    assert m.formatted("effect_lift") == "1.50× [1.10× – 2.00×]"
+
+
+def test_result_html_escapes_and_formats() -> None:
+    html = _Effect(n=10, lift=1.5, lift_ci_low=1.1, lift_ci_high=2.0)._repr_html_()
+    assert "1.50× [1.10× – 2.00×]" in html and "<caption>_Effect</caption>" in html
+
+
+def test_metrics_refuse_kinds_for_missing_numbers() -> None:
+    with pytest.raises(ValueError, match="not there"):
+        Metrics({"a": 1}, {"b": Kind.COUNT})
+
+
+def test_metrics_merge_values_and_kinds() -> None:
+    m = Metrics({"a": 1}, {"a": Kind.COUNT}) | {"b": "x"}
+    assert dict(m) == {"a": 1, "b": "x"} and m.kinds == {"a": Kind.COUNT}
+    assert m.to_frame().to_dict("records")[0] == {
+        "name": "a",
+        "value": 1,
+        "kind": "count",
+        "shown": "1",
+    }
+
+
+def test_context_writes_kinds_beside_metrics(tmp_path: Path) -> None:
+    ctx = NotebookContext(
+        name="x", params=None, as_of=pd.Timestamp("2026-01-01"), tables={}, out_dir=tmp_path
+    )  # type: ignore[arg-type]
+    ctx.write_metrics(Metrics({"roi": 3.128}, {"roi": Kind.MULTIPLIER}))
+    ctx.write_metrics({"headline": ["roi"]})
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {
+        "headline": ["roi"],
+        "roi": 3.128,
+    }
+    assert json.loads((tmp_path / METRIC_KINDS_FILE).read_text()) == {"roi": "multiplier"}
