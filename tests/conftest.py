@@ -1,10 +1,13 @@
-"""Shared test fixtures: small and generated in code."""
+"""Shared test fixtures: small and generated in code.
+
+Params files load through the real section parsers (``leadnb.scoring``, ``leadnb.funnel``,
+``leadnb.roi``, ``leadnb.experiments``): a missing package module is an import error that fails
+the test, never a stand-in.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 import yaml
@@ -12,42 +15,17 @@ import yaml
 BANK_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "bank"
 
 
-class _StubSection:
-    """Stands in for a section parser whose module is not written yet (plain namespace)."""
-
-    @classmethod
-    def from_dict(cls, d: dict, base_dir: Path) -> Any:
-        defaults = {
-            "stages": ["lead", "mql", "sql", "opportunity", "customer"],
-            "lost_stage": "lost",
-            "aliases": {},
-        }
-        return SimpleNamespace(**{**defaults, **(d or {})})
-
-
 @pytest.fixture
-def sections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let params files load while a section module (leadnb.funnel.stages, ...) does not exist yet.
+def sections() -> None:
+    """Does nothing: kept so that tests which still request it by name keep running.
 
-    Only a module that is missing altogether is stubbed; an existing module is always used.
+    It used to stand in for section modules not yet written; params now always load through the
+    real modules. New tests should not request it.
     """
-    from leadnb.data import params as config
-
-    real = config._section_parser
-
-    def parser(name: str) -> Any:
-        try:
-            return real(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != config.SECTION_PARSERS[name].split(":")[0]:
-                raise
-            return _StubSection
-
-    monkeypatch.setattr(config, "_section_parser", parser)
 
 
 @pytest.fixture
-def write_params(tmp_path: Path, sections: None):
+def write_params(tmp_path: Path):
     """``write_params(dict) -> Path``: write a params YAML file into ``tmp_path``."""
 
     def write(raw: dict, name: str = "params.yaml") -> Path:
@@ -56,3 +34,25 @@ def write_params(tmp_path: Path, sections: None):
         return path
 
     return write
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_DIR = ROOT / "data" / "demo"
+
+
+def require_demo_data() -> Path:
+    """``data/demo``, or fail (never skip) saying how to build it: a test that needs the demo
+    dataset and silently skips checks nothing."""
+    if not (DEMO_DIR / "leads.csv").is_file():
+        pytest.fail(
+            f"the demo dataset is missing ({DEMO_DIR / 'leads.csv'}): build it with "
+            "`make demo-data` (or `.venv/bin/leadnb sample --out data/demo`)",
+            pytrace=False,
+        )
+    return DEMO_DIR
+
+
+@pytest.fixture
+def demo_data() -> Path:
+    """The demo dataset folder ``data/demo``; the test fails when it has not been built."""
+    return require_demo_data()

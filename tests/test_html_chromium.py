@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -91,31 +92,18 @@ def check_resources(dom: BeautifulSoup, page: Path) -> None:
         assert target.exists(), f"<{tag}> points at a missing file: {url}"
 
 
-@contextlib.contextmanager
-def stub_missing_sections():
-    """Let the params file load while a section module (leadnb.scoring.engine, ...) is not written yet."""
-    from types import SimpleNamespace
+KINDS = {"n_leads": "count", "conversion_rate": "rate", "auc": "ratio"}
 
-    from leadnb.data import params as config
 
-    real = config._section_parser
-
-    class Stub:
-        @classmethod
-        def from_dict(cls, d: dict, base_dir: Path) -> SimpleNamespace:
-            return SimpleNamespace(stages=["lead", "mql", "sql"], lost_stage="lost", aliases={})
-
-    def parser(name: str):
-        try:
-            return real(name)
-        except ModuleNotFoundError:
-            return Stub
-
-    config._section_parser = parser
-    try:
-        yield
-    finally:
-        config._section_parser = real
+def write_with_declared_kinds(src: Path, dst: Path) -> None:
+    """Copy the ok fixture notebook, its metrics cell also writing ``metric_kinds.json`` (what
+    ``NotebookContext.write_metrics(Metrics)`` writes): the index card formats from those kinds."""
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    (cell,) = [c for c in nb["cells"] if '"metrics.json"' in "".join(c["source"])]
+    cell["source"] = "".join(cell["source"]).rstrip("\n") + (
+        f'\n    (Path(out_dir) / "metric_kinds.json").write_text(json.dumps({KINDS!r}))\n'
+    )
+    dst.write_text(json.dumps(nb, indent=1), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -127,22 +115,21 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         'run: {name: demo, as_of: "2026-06-30"}\ndata:\n  leads: {source: leads.csv}\n'
     )
     (root / "nbs").mkdir()
-    shutil.copy(FIXTURES / "ok.ipynb", root / "nbs" / "ok.ipynb")
+    write_with_declared_kinds(FIXTURES / "ok.ipynb", root / "nbs" / "ok.ipynb")
     out = root / "outputs"
-    with stub_missing_sections():
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = cli.main(
-                [
-                    "run",
-                    str(root / "params.yaml"),
-                    "--notebooks",
-                    "ok",
-                    "--out",
-                    str(out),
-                    "--notebook-dir",
-                    str(root / "nbs"),
-                ]
-            )
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = cli.main(
+            [
+                "run",
+                str(root / "params.yaml"),
+                "--notebooks",
+                "ok",
+                "--out",
+                str(out),
+                "--notebook-dir",
+                str(root / "nbs"),
+            ]
+        )
     assert code == 0
     # a run of one notebook is not a complete report set: latest stays put; use the run folder
     (run,) = [p for p in out.iterdir() if (p / "manifest.json").is_file() and not p.is_symlink()]
@@ -157,7 +144,8 @@ def test_run_index_in_chromium(chromium: str, run_dir: Path, tmp_path: Path) -> 
     assert "ok/ok.html" in hrefs and "../index.html" in hrefs
     text = dom.get_text(" ")
     assert "Fixture report that succeeds" in text and "Succeeded" in text
-    assert "12,345" in text and "4.6%" in text
+    assert "12,345" in text and "4.6%" in text  # count and rate, formatted from their kinds
+    assert "0.712 [0.690" in text  # a ratio with its interval
     assert not dom.find_all("script")
 
 

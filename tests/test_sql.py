@@ -276,17 +276,11 @@ def _copy_frame(df: pd.DataFrame, engine: sa.Engine, schema: str, name: str) -> 
             cp.write(df.to_csv(index=False, header=False))
 
 
-DEMO = ROOT / "data" / "demo"
-
-
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    not (DEMO / "leads.csv").exists(), reason="no demo data: run `leadnb sample --out data/demo`"
-)
-def test_postgres_demo_tables_equal_files(pg_url, pg_schema, monkeypatch, sections) -> None:
+def test_postgres_demo_tables_equal_files(pg_url, pg_schema, monkeypatch, demo_data) -> None:
     from leadnb.data.params import load_params
 
-    params_path = DEMO / "params.yaml"
+    params_path = demo_data / "params.yaml"
     params = load_params(params_path if params_path.exists() else ROOT / "params" / "demo.yaml")
     from_files = io.load_tables(params)
     engine = sa.create_engine(pg_url)
