@@ -108,14 +108,14 @@ def test_auc_equals_mann_whitney_and_delong_pairwise(rows):
     auc, se = delong_pairwise(s, y)
     assert res.auc == pytest.approx(auc) and res.se == pytest.approx(se, abs=1e-12)
     assert res.n == len(s) and res.n_pos + res.n_neg == len(s)
-    assert 0 <= res.ci_low <= res.auc <= res.ci_high <= 1
+    assert 0 <= res.auc_ci_low <= res.auc <= res.auc_ci_high <= 1
 
 
 def test_auc_ci_width_and_degenerate():
     s, y = synthetic(4000)
     r = auc_with_ci(s, y)
     z = stats.norm.ppf(0.975)
-    assert r.ci_high - r.auc == pytest.approx(z * r.se)
+    assert r.auc_ci_high - r.auc == pytest.approx(z * r.se)
     assert r.auc > 0.6 and r.method == "delong"
     assert np.isnan(auc_with_ci([1, 2], [1, 1]).auc)
 
@@ -380,7 +380,7 @@ def test_bank_campaign_field_rules_predict_subscription():
     assert res.n == 45211 and res.n_pos == 5289
     u = stats.mannwhitneyu(s["score"][y == 1], s["score"][y == 0]).statistic
     assert res.auc == pytest.approx(u / (res.n_pos * res.n_neg))
-    assert res.ci_low > 0.6  # noticeably better than chance, with its interval
+    assert res.auc_ci_low > 0.6  # noticeably better than chance, with its interval
     bands = score_bands(s["score"], y, n_bands=5)
     assert bands["rate"].iloc[-1] > 3 * bands["rate"].iloc[0]
     lift = rule_lift(s, y, cfg).set_index("rule")

@@ -1,10 +1,12 @@
 """Does the score predict conversion? Bands, AUC, Brier, thresholds, per-rule lift, weights.
 
 Design. Every function takes plain arrays/Series (a score per lead and a 0/1 outcome, aligned
-position by position) and returns a DataFrame or a small typed ``NamedTuple`` that carries its n
-and a confidence interval. The statistics come from well-kept libraries wherever one exists:
+position by position) and returns a DataFrame or a :class:`~leadnb.results.Result`
+(:class:`AucResult`, :class:`BrierResult`, :class:`ThresholdChoice`) that carries its n and its
+interval as ``x``, ``x_ci_low``, ``x_ci_high``, each field with a declared kind. The statistics
+come from well-kept libraries wherever one exists:
 
-* rates: Wilson score interval, ``statsmodels.stats.proportion.proportion_confint``;
+* rates: the Wilson score interval, :func:`leadnb.intervals.wilson` (statsmodels);
 * per-rule lift: the **ratio** of conversion rates (with / without the rule) and its
   Miettinen-Nurminen score interval, ``confint_proportions_2indep(compare="ratio",
   method="score")``, which stays finite when a rule's leads never convert (the lower bound is 0);
@@ -26,24 +28,26 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, Literal, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    test_proportions_2indep,
-)
+from statsmodels.stats.proportion import confint_proportions_2indep
+from statsmodels.stats.proportion import test_proportions_2indep as _score_test_2indep
 
 from leadnb import asof
+from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
+from leadnb.results import Kind, Result, value
 from leadnb.scoring.engine import ScoringConfig, score
 
 DECISIONS = ("at_mql", "at_created_plus_days", "as_of")
 # The shortest date format of a sentence in a report (NotEnoughData's "when").
 _DAY = "%Y-%m-%d"
+_SCORES_FIX = "pass the frame leadnb.scoring.engine.score returns for the same rules"
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,12 +134,12 @@ def decision_outcomes(
     sd = stage_dates
     reached = sd[col]
     if decision == "at_mql":
-        if "mql_at" not in sd.columns:
-            raise DataError(
-                "decision at_mql needs an mql_at column in the stage dates",
-                column="mql_at",
-                fix="add mql to funnel.stages, or use decision: at_created_plus_days",
-            )
+        require_columns(
+            sd,
+            ["mql_at"],
+            table="the stage dates",
+            fix="add mql to funnel.stages, or use decision: at_created_plus_days",
+        )
         at = sd["mql_at"]
         keep = at.notna() & (at < day_end)
     elif decision == "at_created_plus_days":
@@ -244,11 +248,12 @@ def require_population(
     The sentence says what is missing and when it will appear: with ``at_created_plus_days``
     the first run date that has a decided lead (``first_created`` + ``days``).
 
-    >>> require_population([], decision="at_created_plus_days", days=7,
-    ...                    first_created=pd.Timestamp("2025-01-01 10:00"))
-    Traceback (most recent call last):
-    ...
-    leadnb.errors.NotEnoughData: No lead is old enough to be scored 7 days after creation yet; ...
+    >>> try:
+    ...     require_population([], decision="at_created_plus_days", days=7,
+    ...                        first_created=pd.Timestamp("2025-01-01 10:00"))
+    ... except NotEnoughData as e:
+    ...     print(e.what, e.when, sep="; ")
+    no lead is old enough to be scored 7 days after creation yet; it appears in the run of 2025-01-08 or later
     """
     y = _arrays(np.zeros(len(outcome)), outcome)[1]
     n, n_pos = len(y), int(y.sum())
@@ -329,8 +334,8 @@ def compare_decisions(
                 "conversions": a.n_pos,
                 "rate": a.n_pos / a.n if a.n else np.nan,
                 "auc": a.auc,
-                "auc_ci_low": a.ci_low,
-                "auc_ci_high": a.ci_high,
+                "auc_ci_low": a.auc_ci_low,
+                "auc_ci_high": a.auc_ci_high,
             }
         )
     return pd.DataFrame(rows)
@@ -389,17 +394,18 @@ def score_bands(
     return out
 
 
-class AucResult(NamedTuple):
+@dataclass(frozen=True)
+class AucResult(Result):
     """AUC with its DeLong confidence interval and counts."""
 
-    auc: float
-    ci_low: float
-    ci_high: float
-    se: float
-    n: int
-    n_pos: int
-    n_neg: int
-    method: str = "delong"
+    auc: float = value(Kind.RATIO, "chance that a converted lead outscores one that did not")
+    auc_ci_low: float = value(Kind.RATIO, "lower bound of the DeLong interval")
+    auc_ci_high: float = value(Kind.RATIO, "upper bound of the DeLong interval")
+    se: float = value(Kind.RATIO, "DeLong standard error of the AUC")
+    n: int = value(Kind.COUNT, "leads with an outcome")
+    n_pos: int = value(Kind.COUNT, "leads that converted")
+    n_neg: int = value(Kind.COUNT, "leads that did not convert")
+    method: str = value(Kind.TEXT, "how the interval is computed", default="delong")
 
 
 def auc_with_ci(score: Any, outcome: Any, alpha: float = 0.05) -> AucResult:
@@ -415,7 +421,10 @@ def auc_with_ci(score: Any, outcome: Any, alpha: float = 0.05) -> AucResult:
     pos, neg = s[y == 1], s[y == 0]
     n1, n0 = len(pos), len(neg)
     if n1 == 0 or n0 == 0:
-        return AucResult(np.nan, np.nan, np.nan, np.nan, len(s), n1, n0)
+        return AucResult(
+            auc=np.nan, auc_ci_low=np.nan, auc_ci_high=np.nan, se=np.nan, n=len(s), n_pos=n1,
+            n_neg=n0,
+        )  # fmt: skip
     r_all = stats.rankdata(np.concatenate([pos, neg]))
     r_pos = stats.rankdata(pos)
     r_neg = stats.rankdata(neg)
@@ -427,8 +436,8 @@ def auc_with_ci(score: Any, outcome: Any, alpha: float = 0.05) -> AucResult:
     z = stats.norm.ppf(1 - alpha / 2)
     return AucResult(
         auc=auc,
-        ci_low=float(max(0.0, auc - z * se)),
-        ci_high=float(min(1.0, auc + z * se)),
+        auc_ci_low=float(max(0.0, auc - z * se)),
+        auc_ci_high=float(min(1.0, auc + z * se)),
         se=se,
         n=len(s),
         n_pos=n1,
@@ -440,17 +449,18 @@ def auc_with_ci(score: Any, outcome: Any, alpha: float = 0.05) -> AucResult:
 # Brier score of a fitted probability
 
 
-class BrierResult(NamedTuple):
+@dataclass(frozen=True)
+class BrierResult(Result):
     """Brier score of P(convert | score) from a logistic fit, and the base-rate reference."""
 
-    brier: float
-    brier_reference: float  # always predicting the base rate
-    skill: float  # 1 - brier / brier_reference (0: no better than the base rate)
-    n: int
-    intercept: float
-    slope: float  # log-odds per score point
-    slope_ci_low: float
-    slope_ci_high: float
+    brier: float = value(Kind.RATIO, "mean squared error of the fitted probability")
+    brier_reference: float = value(Kind.RATIO, "Brier of always predicting the base rate")
+    skill: float = value(Kind.RATE, "1 - brier / brier_reference (0: no better than the base rate)")
+    n: int = value(Kind.COUNT, "leads with an outcome")
+    intercept: float = value(Kind.RATIO, "log-odds of converting at score 0")
+    slope: float = value(Kind.RATIO, "log-odds per score point")
+    slope_ci_low: float = value(Kind.RATIO, "lower bound of the slope's Wald interval")
+    slope_ci_high: float = value(Kind.RATIO, "upper bound of the slope's Wald interval")
 
 
 def fit_probability(score: Any, outcome: Any) -> Any:
@@ -555,15 +565,16 @@ def threshold_sweep(
     return out.sort_values("threshold", ascending=False).reset_index(drop=True)
 
 
-class ThresholdChoice(NamedTuple):
+@dataclass(frozen=True)
+class ThresholdChoice(Result):
     """The recommended MQL threshold and what it means for sales."""
 
-    threshold: float
-    leads_above: int
-    weekly_workload: float
-    precision: float
-    recall: float
-    within_capacity: bool
+    threshold: float = value(Kind.SCORE, "leads scoring at least this go to sales")
+    leads_above: int = value(Kind.COUNT, "leads at or above the threshold")
+    weekly_workload: float = value(Kind.COUNT, "leads per week sent to sales")
+    precision: float = value(Kind.RATE, "share of those leads that converted")
+    recall: float = value(Kind.RATE, "share of all conversions among those leads")
+    within_capacity: bool = value(Kind.FLAG, "the weekly workload fits SDR capacity")
 
 
 def recommend_threshold(sweep: pd.DataFrame, capacity_per_week: float) -> ThresholdChoice:
@@ -621,6 +632,7 @@ def rule_lift(
         raise DataError("scores and outcome have different lengths", table="scores")
     if not config.rules:
         raise NotEnoughData("no scoring rules are configured", "add rules to scoring.rules")
+    require_columns(scores, config.rule_columns, table="scores", fix=_SCORES_FIX)
     rows = []
     for r in config.rules:
         hit = scores[r.column].to_numpy() != 0
@@ -649,9 +661,7 @@ def rule_lift(
                     c1, n1, c0, n0, compare="diff", method="newcomb", alpha=alpha
                 )
                 if c1 + c0 > 0:
-                    p = test_proportions_2indep(
-                        c1, n1, c0, n0, compare="diff", method="score"
-                    ).pvalue
+                    p = _score_test_2indep(c1, n1, c0, n0, compare="diff", method="score").pvalue
         row.update(
             ci_low=_real(lo),
             ci_high=_real(hi),
@@ -697,6 +707,8 @@ def suggested_weights(
     import statsmodels.api as sm
 
     y = _arrays(np.zeros(len(outcome)), outcome)[1]
+    needed = config.rule_columns if by == "rule" else list(config.categories)
+    require_columns(scores, needed, table="scores", fix=_SCORES_FIX)
     rows: list[dict[str, Any]] = []
     terms: dict[str, np.ndarray] = {}
     if by == "rule":
@@ -804,5 +816,4 @@ __all__ = [
     "scores_at_decision",
     "suggested_weights",
     "threshold_sweep",
-    "wilson",
 ]

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb import asof
+from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
 
@@ -53,6 +54,7 @@ def _events_upto(events: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFra
     if events is None:
         return pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "ts": pd.Series([], dtype="datetime64[us]"),
                              "event_type": pd.Series([], dtype="str"), "value": pd.Series([], dtype="str")})  # fmt: skip
+    require_columns(events, ["lead_id", "ts", "event_type"], table="events")
     cols = [c for c in ("lead_id", "ts", "event_type", "value") if c in events.columns]
     ev = events.loc[asof.known(events["ts"], as_of), cols]
     if "value" not in ev.columns:
@@ -70,6 +72,7 @@ def competitor_mask(
     competitor_companies: Sequence[str] = (),
 ) -> pd.Series:
     """Boolean Series (index = lead_id): competitor by tag, e-mail domain or company name."""
+    require_columns(leads, ["lead_id"], table="leads")
     ids = leads["lead_id"].astype("str")
     hit = pd.Series(False, index=pd.Index(ids))
     tags = _norm(competitor_tags)
@@ -123,6 +126,7 @@ def segment_leads(
     as converted and "fast" cannot be judged from stages (only sales signals are used).
     """
     del scores  # documented: the segment rules never look at the score
+    require_columns(leads, ["lead_id"], table="leads")
     as_of = pd.Timestamp(as_of)
     ids = pd.Index(leads["lead_id"].astype("str"))
     created = pd.Series(
@@ -395,6 +399,11 @@ def high_quality_leads(
             "map those columns in data.leads, or set target_industries: [] and "
             'abm_accounts_file: "" to list leads of any profile',
         )
+    require_columns(leads, ["lead_id"], table="leads")
+    require_columns(
+        scores, ["lead_id", "score"], table="scores",
+        fix="pass the frame leadnb.scoring.engine.score returns",
+    )  # fmt: skip
     as_of = pd.Timestamp(as_of)
     ids = pd.Index(leads["lead_id"].astype("str"))
     sc = scores.set_index(scores["lead_id"].astype("str"))["score"].reindex(ids)

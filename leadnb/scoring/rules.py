@@ -1,0 +1,463 @@
+"""Scoring rules: the ``scoring`` section of the params file, parsed and checked.
+
+Design. A rules file (or an inline list in the params ``scoring`` section) is parsed by
+:meth:`ScoringConfig.from_dict` into frozen, typed :class:`Rule` values; every mistake is a
+:class:`~leadnb.errors.ParamsError` that names the rule (index and name) and the key. Problems that
+depend on the data (a field the leads table lacks, an event type that never occurs) are found by
+:func:`validate_rules`, which returns :class:`~leadnb.errors.Issue` values for the validator.
+:mod:`leadnb.scoring.engine` turns the parsed rules into points; this module never looks at
+events.
+
+Rule semantics (the README repeats them for users):
+
+* An **event rule** (``when: {event_type, value?, min_duration_s?}``) adds ``points`` for every
+  matching event at or before the lead's decision time ``cutoff = min(at, as_of)`` (``at`` is
+  optional; without it ``cutoff = as_of``). ``as_of`` is a whole day, as in
+  :mod:`leadnb.funnel.stages`: events at any hour of that day count, later ones never do.
+* ``window_days``: only events with ``cutoff - ts <= window_days`` count.
+* ``half_life_days``: each event's points are multiplied by ``0.5 ** (age_days / half_life)``,
+  with age measured from the cutoff (the decision time), not from the clock.
+* ``once: true``: the rule counts at most one event (the most recent one, so with decay it gets the
+  largest weight).
+* ``cap``: the rule's contribution is clipped to ``[-cap, cap]`` (a bound on its size, whatever the
+  sign of ``points``).
+* A **field rule** (``when: {field, <op>}``) adds ``points`` once when the lead's field satisfies
+  the op: ``present`` (true/false), ``equals``, ``in``, ``contains`` (text ops are
+  case-insensitive and ignore surrounding spaces), ``gte``, ``lte``, ``between`` (inclusive,
+  numbers or dates). Missing values (NA, blank, and the params file's placeholders, which the
+  loader has already read as NA) never satisfy an op except ``present: false``. A YAML boolean
+  compared with a text column matches yes/true/y/1 (or no/false/n/0), because YAML reads ``no``
+  as ``false``. Field rules use the lead's current profile (there is no field history), so
+  ``window_days``/``half_life_days``/``once``/``cap`` are errors on them.
+* A **category cap** (``categories: {content: {cap: 40}}``) clips the category total from above
+  (negative totals are kept). The total ``score`` is the sum of the (capped) category columns; the
+  ``rule:<name>`` columns show each rule before the category cap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from leadnb.data.params import check_keys, expect_type, read_yaml
+from leadnb.errors import Issue, ParamsError
+
+FAMILIES = ("tags", "content", "behaviour", "profile")
+FIELD_OPS = ("present", "equals", "in", "contains", "gte", "lte", "between")
+EVENT_WHEN_KEYS = ("event_type", "value", "min_duration_s")
+RULE_KEYS = (
+    "name",
+    "category",
+    "when",
+    "points",
+    "once",
+    "cap",
+    "window_days",
+    "half_life_days",
+    "description",
+)
+CATEGORY_KEYS = ("cap", "description")
+RULE_PREFIX = "rule:"
+_TRUE_TOKENS = ("yes", "true", "y", "1", "t")
+_FALSE_TOKENS = ("no", "false", "n", "0", "f")
+
+
+@dataclass(frozen=True)
+class EventCondition:
+    """Matches events of one type, optionally with given values and a minimum duration."""
+
+    event_type: str
+    values: tuple[str, ...] | None = None
+    min_duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class FieldCondition:
+    """Matches leads whose ``field`` satisfies ``op`` (one of :data:`FIELD_OPS`) with ``arg``."""
+
+    field: str
+    op: str
+    arg: Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One scoring rule. ``when`` is an :class:`EventCondition` or a :class:`FieldCondition`."""
+
+    name: str
+    category: str
+    when: EventCondition | FieldCondition
+    points: float
+    once: bool = False
+    cap: float | None = None
+    window_days: float | None = None
+    half_life_days: float | None = None
+    description: str = ""
+
+    @property
+    def column(self) -> str:
+        """The name of this rule's column in the :func:`score` output."""
+        return RULE_PREFIX + self.name
+
+    @property
+    def is_event(self) -> bool:
+        return isinstance(self.when, EventCondition)
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """The parsed ``scoring`` section: rules and categories (name -> cap or ``None``)."""
+
+    rules: tuple[Rule, ...] = ()
+    categories: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(FAMILIES))
+    file: str | None = None
+
+    @property
+    def rule_columns(self) -> list[str]:
+        return [r.column for r in self.rules]
+
+    def rule(self, name: str) -> Rule:
+        """The rule called ``name`` (KeyError if there is none)."""
+        for r in self.rules:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    @classmethod
+    def from_dict(cls, d: Any, base_dir: Path) -> ScoringConfig:
+        """Parse the params ``scoring`` section.
+
+        ``rules`` is a path (relative to ``base_dir``) to a rules YAML file with ``categories`` and
+        ``rules``, or an inline list of rules; ``categories`` here add to (and override) the ones in
+        the rules file. ``from_dict({}, base_dir)`` gives no rules and the four families uncapped.
+        """
+        d = check_keys(d, ("rules", "categories"), "scoring")
+        file: str | None = None
+        file_categories: Any = None
+        rules_raw: Any = d.get("rules") or []
+        if isinstance(rules_raw, str):
+            path = Path(rules_raw)
+            path = path if path.is_absolute() else (Path(base_dir) / path).resolve()
+            file = str(path)
+            file_categories, rules_raw = _read_rules_file(path)
+        elif not isinstance(rules_raw, list):
+            raise ParamsError(
+                f"scoring.rules must be a path to a rules file or a list of rules, got "
+                f"{type(rules_raw).__name__}",
+                fix="write scoring.rules: scoring_rules.yaml, or a list of '- name: ...' rules",
+            )
+        categories: dict[str, float | None] = dict.fromkeys(FAMILIES)
+        categories.update(_parse_categories(file_categories, "categories", file))
+        categories.update(_parse_categories(d.get("categories"), "scoring.categories", None))
+        rules = tuple(
+            _parse_rule(raw, i, categories, file) for i, raw in enumerate(rules_raw or [])
+        )
+        seen: dict[str, int] = {}
+        for i, r in enumerate(rules):
+            if r.name in seen:
+                raise ParamsError(
+                    f"rules[{i}] '{r.name}': key name: the name is already used by rules[{seen[r.name]}]",
+                    file=file,
+                    fix="give every rule a distinct name (it becomes a column of the scores table)",
+                )
+            seen[r.name] = i
+        return cls(rules=rules, categories=categories, file=file)
+
+
+def _read_rules_file(path: Path) -> tuple[Any, Any]:
+    raw = read_yaml(
+        path,
+        "the scoring rules file",
+        missing_fix="check scoring.rules in the params file (a path relative to the params file)",
+    )
+    if isinstance(raw, list):
+        return None, raw
+    raw = check_keys(raw, ("categories", "rules"), "the rules file (top level)", file=str(path))
+    rules = raw.get("rules") or []
+    if not isinstance(rules, list):
+        raise ParamsError(
+            "rules in the rules file must be a list of rules",
+            file=str(path),
+            fix="write each rule as an item starting with '- name: ...'",
+        )
+    return raw.get("categories"), rules
+
+
+def _parse_categories(raw: Any, where: str, file: str | None) -> dict[str, float | None]:
+    raw = check_keys(raw, list(raw) if isinstance(raw, Mapping) else [], where, file=file)
+    out: dict[str, float | None] = {}
+    for name, spec in raw.items():
+        w = f"{where}.{name}"
+        if spec is None:
+            out[str(name)] = None
+            continue
+        spec = check_keys(spec, CATEGORY_KEYS, w, file=file)
+        cap = spec.get("cap")
+        if cap is not None:
+            expect_type(cap, (int, float), f"{w}.cap", file=file)
+            if cap < 0:
+                raise ParamsError(
+                    f"{w}.cap must be >= 0, got {cap}", file=file, fix="use a positive cap"
+                )
+            cap = float(cap)
+        out[str(name)] = cap
+    return out
+
+
+def _num(v: Any, where: str, file: str | None, *, positive: bool = False) -> float:
+    expect_type(v, (int, float), where, file=file)
+    if positive and not v > 0:
+        raise ParamsError(f"{where} must be > 0, got {v}", file=file, fix="use a positive number")
+    return float(v)
+
+
+def _parse_rule(raw: Any, i: int, categories: Mapping[str, Any], file: str | None) -> Rule:
+    name = raw.get("name") if isinstance(raw, Mapping) else None
+    where = f"rules[{i}]" + (f" '{name}'" if isinstance(name, str) else "")
+    d = check_keys(
+        raw, RULE_KEYS, where, file=file, required=("name", "category", "when", "points")
+    )
+    expect_type(d["name"], str, f"{where}: key name", file=file)
+    if not d["name"].strip():
+        raise ParamsError(f"{where}: key name is empty", file=file, fix="name the rule")
+    category = expect_type(d["category"], str, f"{where}: key category", file=file)
+    if category not in categories:
+        raise ParamsError(
+            f"{where}: key category: unknown category {category!r}",
+            file=file,
+            fix=f"use one of {', '.join(categories)}, or declare it under categories: "
+            f"{{{category}: {{cap: null}}}}",
+        )
+    points = _num(d["points"], f"{where}: key points", file)
+    once = expect_type(d.get("once", False), bool, f"{where}: key once", file=file)
+    cap = d.get("cap")
+    cap = None if cap is None else _num(cap, f"{where}: key cap", file, positive=True)
+    window = d.get("window_days")
+    window = (
+        None if window is None else _num(window, f"{where}: key window_days", file, positive=True)
+    )
+    half = d.get("half_life_days")
+    half = None if half is None else _num(half, f"{where}: key half_life_days", file, positive=True)
+    when_raw = d["when"]
+    if isinstance(when_raw, Mapping) and "field" in when_raw:
+        when: EventCondition | FieldCondition = _parse_field_when(when_raw, where, file)
+        for key, val in (("once", d.get("once")), ("cap", cap), ("window_days", window),
+                         ("half_life_days", half)):  # fmt: skip
+            if val not in (None, False):
+                raise ParamsError(
+                    f"{where}: key {key} applies only to event rules, not to a field rule",
+                    file=file,
+                    fix=f"remove {key} from this rule (a field rule adds its points once)",
+                )
+    else:
+        when = _parse_event_when(when_raw, where, file)
+    desc = d.get("description") or ""
+    expect_type(desc, str, f"{where}: key description", file=file)
+    return Rule(
+        name=d["name"].strip(),
+        category=category,
+        when=when,
+        points=points,
+        once=bool(once),
+        cap=cap,
+        window_days=window,
+        half_life_days=half,
+        description=desc,
+    )
+
+
+def _parse_event_when(raw: Any, where: str, file: str | None) -> EventCondition:
+    w = f"{where}: key when"
+    d = check_keys(raw, EVENT_WHEN_KEYS, w, file=file, required=("event_type",))
+    et = expect_type(d["event_type"], str, f"{w}.event_type", file=file)
+    values = d.get("value")
+    if values is not None:
+        if isinstance(values, str | int | float) and not isinstance(values, bool):
+            values = [values]
+        expect_type(values, list, f"{w}.value", file=file)
+        if not values:
+            raise ParamsError(
+                f"{w}.value is an empty list", file=file, fix="list values or drop it"
+            )
+        for v in values:
+            expect_type(v, (str, int, float), f"{w}.value", file=file)
+        values = tuple(str(v) for v in values)
+    md = d.get("min_duration_s")
+    md = None if md is None else _num(md, f"{w}.min_duration_s", file)
+    return EventCondition(event_type=et, values=values, min_duration_s=md)
+
+
+def _parse_field_when(raw: Mapping[str, Any], where: str, file: str | None) -> FieldCondition:
+    w = f"{where}: key when"
+    d = check_keys(raw, ("field", *FIELD_OPS), w, file=file)
+    fld = expect_type(d["field"], str, f"{w}.field", file=file)
+    ops = [k for k in d if k != "field"]
+    if len(ops) != 1:
+        raise ParamsError(
+            f"{w}: a field rule needs exactly one op, got {', '.join(ops) or 'none'}",
+            file=file,
+            fix=f"add one of {', '.join(FIELD_OPS)}, e.g. when: {{field: {fld}, present: true}}",
+        )
+    op = ops[0]
+    arg = d[op]
+    key = f"{w}.{op}"
+    scalar = (str, int, float, bool)
+    if op == "present":
+        expect_type(arg, bool, key, file=file)
+    elif op in ("equals", "contains"):
+        expect_type(arg, scalar, key, file=file)
+    elif op == "in":
+        expect_type(arg, list, key, file=file)
+        if not arg:
+            raise ParamsError(f"{key} is an empty list", file=file, fix="list at least one value")
+        for v in arg:
+            expect_type(v, scalar, key, file=file)
+        arg = tuple(arg)
+    elif op in ("gte", "lte"):
+        arg = _bound(arg, key, file)
+    else:  # between
+        if not isinstance(arg, list) or len(arg) != 2:
+            raise ParamsError(
+                f"{key} must be a list [low, high], got {arg!r}",
+                file=file,
+                fix=f"write {op}: [1000, 5000]",
+            )
+        arg = (_bound(arg[0], key, file), _bound(arg[1], key, file))
+    return FieldCondition(field=fld, op=op, arg=arg)
+
+
+def _bound(v: Any, key: str, file: str | None) -> float | pd.Timestamp:
+    if isinstance(v, bool):
+        expect_type(v, (int, float), key, file=file)
+    if isinstance(v, int | float):
+        return float(v)
+    try:
+        return pd.Timestamp(v)
+    except (ValueError, TypeError):
+        raise ParamsError(
+            f"{key} must be a number or a date YYYY-MM-DD, got {v!r}",
+            file=file,
+            fix=f'write {key} as e.g. 1000 or "2025-01-01"',
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Data-dependent checks
+
+
+def validate_rules(
+    config: ScoringConfig, leads: pd.DataFrame, events: pd.DataFrame | None
+) -> list[Issue]:
+    """Problems that depend on the data: unknown fields (errors), unseen event types (warnings).
+
+    A field rule on a column the leads table lacks is an error naming the rule. An event rule whose
+    ``event_type`` never occurs (or whose values never occur with it) is a warning listing what the
+    data does have, so a typo shows up before the scores are all zero.
+    """
+    issues: list[Issue] = []
+    types: list[str] = []
+    if events is not None and "event_type" in events:
+        types = sorted(map(str, pd.unique(events["event_type"].dropna())))
+    for i, r in enumerate(config.rules):
+        where = f"rules[{i}] '{r.name}'"
+        if isinstance(r.when, FieldCondition):
+            if r.when.field not in leads.columns:
+                issues.append(
+                    Issue(
+                        f"{where}: field {r.when.field!r} is not a column of the leads table",
+                        level="error",
+                        file=config.file,
+                        table="leads",
+                        column=r.when.field,
+                        fix="use one of: " + ", ".join(map(str, leads.columns)),
+                    )
+                )
+            continue
+        if events is None:
+            issues.append(
+                Issue(
+                    f"{where}: there is no events table, so this event rule scores 0 for everyone",
+                    level="warning",
+                    file=config.file,
+                    table="events",
+                    fix="configure data.events in the params file",
+                )
+            )
+            continue
+        if r.when.event_type not in types:
+            issues.append(
+                Issue(
+                    f"{where}: event_type {r.when.event_type!r} never occurs in the events table; "
+                    f"the types that occur are: {', '.join(types) or '(none)'}",
+                    level="warning",
+                    file=config.file,
+                    table="events",
+                    column="event_type",
+                    fix="correct the event_type (spelling and case matter)",
+                )
+            )
+        elif r.when.values is not None and "value" in events:
+            seen = events.loc[events["event_type"] == r.when.event_type, "value"].dropna()
+            seen_values = set(map(str, pd.unique(seen)))
+            absent = [v for v in r.when.values if v not in seen_values]
+            if absent:
+                shown = sorted(seen_values)[:20]
+                issues.append(
+                    Issue(
+                        f"{where}: value(s) {', '.join(absent)} never occur with event_type "
+                        f"{r.when.event_type!r}; values that occur include: {', '.join(shown)}",
+                        level="warning",
+                        file=config.file,
+                        table="events",
+                        column="value",
+                        fix="correct the value (spelling and case matter)",
+                    )
+                )
+    return issues
+
+
+def rules_table(config: ScoringConfig) -> pd.DataFrame:
+    """The configured rules as a readable table (rule, category, condition, points, options)."""
+    rows = []
+    for r in config.rules:
+        if isinstance(r.when, FieldCondition):
+            arg = r.when.arg
+            cond = f"{r.when.field} {r.when.op} {list(arg) if isinstance(arg, tuple) else arg}"
+        else:
+            cond = r.when.event_type
+            if r.when.values:
+                cond += " = " + " | ".join(r.when.values)
+            if r.when.min_duration_s is not None:
+                cond += f", duration >= {r.when.min_duration_s:g}s"
+        rows.append(
+            {
+                "rule": r.name,
+                "category": r.category,
+                "condition": cond,
+                "points": r.points,
+                "once": r.once,
+                "cap": r.cap,
+                "window_days": r.window_days,
+                "half_life_days": r.half_life_days,
+            }
+        )
+    cols = ["rule", "category", "condition", "points", "once", "cap", "window_days",
+            "half_life_days"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)  # the same columns when no rule is configured
+
+
+__all__ = [
+    "FAMILIES",
+    "FIELD_OPS",
+    "RULE_PREFIX",
+    "EventCondition",
+    "FieldCondition",
+    "Rule",
+    "ScoringConfig",
+    "rules_table",
+    "validate_rules",
+]

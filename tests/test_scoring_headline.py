@@ -1,0 +1,131 @@
+"""leadnb.scoring.headline: the scoring report's metrics.json numbers and their declared kinds."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leadnb.results import Kind, Metrics
+from leadnb.scoring.calibration import (
+    AucResult,
+    BrierResult,
+    ThresholdChoice,
+    auc_with_ci,
+    brier,
+    recommend_threshold,
+    threshold_sweep,
+)
+from leadnb.scoring.headline import HEADLINE, headline_metrics
+
+KEYS = {
+    "n_leads", "conversions", "conversion_rate", "outcome_stage", "decision", "calibration_n",
+    "calibration_conversions", "auc", "auc_ci_low", "auc_ci_high", "brier", "brier_reference",
+    "recommended_threshold", "recommended_weekly_workload", "recommended_precision",
+    "recommended_recall", "competitor_mean_score", "competitor_conversion_rate",
+    "high_intent_mean_score", "high_intent_conversion_rate", "high_quality_leads", "headline",
+}  # fmt: skip
+
+
+def _inputs() -> dict:
+    rng = np.random.default_rng(3)
+    s = rng.integers(0, 40, 300).astype(float)
+    y = (rng.random(300) < 0.05 + s / 200).astype(float)
+    pop = pd.DataFrame({"lead_id": [f"L{i}" for i in range(300)], "score": s, "outcome": y})
+    sweep = threshold_sweep(s, y, capacity_per_week=10, weeks=13)
+    summary = pd.DataFrame(
+        {
+            "segment": ["high_intent", "competitor", "other"],
+            "mean_score": [30.5, 61.25, 12.0],
+            "rate": [0.25, 0.0, 0.03],
+        }
+    )
+    return {
+        "n_leads": 320,
+        "converted": pd.Series(np.r_[y, np.zeros(20)]),
+        "outcome_stage": "sql",
+        "decision": "at_mql",
+        "population": pop,
+        "auc": auc_with_ci(s, y),
+        "brier": brier(s, y),
+        "threshold": recommend_threshold(sweep, 10),
+        "segments": summary,
+        "high_quality": pd.DataFrame({"lead_id": ["L1", "L2", "L3"]}),
+    }
+
+
+def test_every_headline_key_has_a_declared_kind() -> None:
+    m = headline_metrics(**_inputs())
+    assert isinstance(m, Metrics)
+    assert m["headline"] == list(HEADLINE)
+    missing = [k for k in m["headline"] if k not in m.kinds]
+    assert not missing, f"headline keys without a kind in metric_kinds.json: {missing}"
+    # every number has a kind; only the headline list itself (not a number) has none
+    assert set(m) == KEYS and set(m) - set(m.kinds) == {"headline"}
+
+
+def test_values_are_the_results_numbers() -> None:
+    inp = _inputs()
+    m = headline_metrics(**inp)
+    y = inp["population"]["outcome"].to_numpy()
+    assert m["n_leads"] == 320 and m["calibration_n"] == 300
+    assert m["conversions"] == int(y.sum()) and isinstance(m["conversions"], int)
+    assert m["conversion_rate"] == pytest.approx(y.sum() / 320)
+    assert m["calibration_conversions"] == int(y.sum())
+    a, b, t = inp["auc"], inp["brier"], inp["threshold"]
+    assert (m["auc"], m["auc_ci_low"], m["auc_ci_high"]) == (
+        a.auc, a.auc_ci_low, a.auc_ci_high
+    )  # fmt: skip
+    assert m["auc_ci_low"] < m["auc"] < m["auc_ci_high"]
+    assert (m["brier"], m["brier_reference"]) == (b.brier, b.brier_reference)
+    assert m["brier_reference"] == pytest.approx(y.mean() * (1 - y.mean()))
+    assert m["recommended_threshold"] == t.threshold
+    assert m["recommended_weekly_workload"] == pytest.approx(t.leads_above / 13)
+    assert m["recommended_precision"] == t.precision and m["recommended_recall"] == t.recall
+    assert m["competitor_mean_score"] == 61.25 and m["competitor_conversion_rate"] == 0.0
+    assert m["high_intent_mean_score"] == 30.5 and m["high_intent_conversion_rate"] == 0.25
+    assert m["high_quality_leads"] == 3
+    assert (m["outcome_stage"], m["decision"]) == ("sql", "at_mql")
+
+
+def test_kinds_come_from_the_result_declarations() -> None:
+    m = headline_metrics(**_inputs())
+    assert m.kinds["auc"] is AucResult.kinds()["auc"] is Kind.RATIO
+    assert m.kinds["brier"] is BrierResult.kinds()["brier"]
+    assert m.kinds["recommended_threshold"] is ThresholdChoice.kinds()["threshold"] is Kind.SCORE
+    assert m.kinds["conversion_rate"] is Kind.RATE
+    assert m.kinds["high_quality_leads"] is Kind.COUNT
+    assert m.formatted("competitor_mean_score") == "61.2"
+
+
+def test_sections_not_computed_are_null_with_the_same_keys() -> None:
+    m = headline_metrics(
+        n_leads=5, converted=None, outcome_stage="sql", decision="as_of", population=None,
+        auc=None, brier=None, threshold=None, segments=None, high_quality=None,
+    )  # fmt: skip
+    assert set(m) == KEYS and m["n_leads"] == 5
+    assert all(m[k] is None for k in KEYS - {"n_leads", "outcome_stage", "decision", "headline"})
+    empty = headline_metrics(**{**_inputs(), "converted": pd.Series([], dtype=float)})
+    assert empty["conversions"] == 0 and empty["conversion_rate"] is None
+
+
+def test_results_are_the_one_result_shape() -> None:
+    a = auc_with_ci([1, 2, 3, 4, 5, 6], [0, 1, 0, 1, 1, 1])
+    assert dataclasses.is_dataclass(a) and not isinstance(a, tuple)
+    frame = a.to_frame().set_index("name")
+    assert (
+        frame.loc["auc", "ci_low"] == a.auc_ci_low and frame.loc["auc", "ci_high"] == a.auc_ci_high
+    )
+    assert "auc_ci_low" not in frame.index  # bounds sit beside their number, not as rows
+    b = brier([1, 2, 3, 4, 5, 6], [0, 1, 0, 1, 1, 1])
+    assert b.to_frame().set_index("name").loc["slope", "ci_low"] == b.slope_ci_low
+    t = ThresholdChoice(5.0, 10, 2.5, 0.2, 0.5, True)
+    assert t.metrics(prefix="recommended_").formatted("recommended_precision") == "20.0%"
+    assert "<table>" in t._repr_html_()
+    json.dumps(a.as_dict())  # plain values, no tuple intervals
+    assert all(not isinstance(v, tuple) for v in a.as_dict().values())
+    assert math.isnan(auc_with_ci([1, 2], [1, 1]).auc_ci_low)
