@@ -446,3 +446,122 @@ def test_require_helpers_say_what_is_missing() -> None:
         require_column(leads, "source")
     with pytest.raises(NotEnoughData, match="leads table has no country column;"):
         require_column(leads, "country")
+
+
+# --------------------------------------------------------------------------- headline numbers
+
+
+def _headline_inputs() -> dict:
+    conv = pd.DataFrame(
+        {
+            "from_stage": ["lead", "mql", "mql", "mql", "sql"],
+            "to_stage": ["mql", "sql", "opportunity", "customer", "opportunity"],
+            "n_from": [400, 100, 100, 100, 30],
+            "n_to": [100, 30, 12, 5, 12],
+            "rate": [0.25, 0.3, 0.12, 0.05, 0.4],
+            "ci_low": [0.21, 0.22, 0.07, 0.02, 0.25],
+            "ci_high": [0.29, 0.4, 0.2, 0.11, 0.57],
+        }
+    )
+    tts = pd.DataFrame(
+        {
+            "from_stage": ["lead", "lead", "mql"],
+            "to_stage": ["mql", "sql", "sql"],
+            "median_days": [40.0, np.nan, 12.0],
+            "p30": [0.2, 0.05, 0.3],
+            "p60": [0.3, 0.06, 0.35],
+            "p90": [0.4, 0.075, 0.4],
+            "cif90": [0.39, 0.07, 0.38],
+        }
+    )
+    lvr = pd.DataFrame(
+        {
+            "period": ["2026-04", "2026-05", "2026-06", "2026-07"],
+            "complete": [True, True, True, False],
+            "lvr_pct": [np.nan, 10.0, -20.0, np.nan],
+            "ci_low": [np.nan, -5.0, -40.0, np.nan],
+            "ci_high": [np.nan, 30.0, 5.0, np.nan],
+        }
+    )
+    eras = pd.DataFrame(
+        {
+            "stage": ["sql", "sql"],
+            "era": ["before", "after"],
+            "conversions": [10, 20],
+            "from_old": [2, 15],
+            "share_old": [0.2, 0.75],
+        }
+    )
+    summary = pd.DataFrame({"group": list("ABCDE"), "n": [50, 4, 3, 2, 1]})
+    return {
+        "n_leads": 400,
+        "as_of": ts("2026-07-15"),
+        "qualified_stage": "sql",
+        "conversion": conv,
+        "lead_to_qualified_rate": 0.04,
+        "time_to_stage": tts,
+        "lvr": lvr,
+        "share_old": eras,
+        "value_summary": summary,
+    }
+
+
+def test_headline_metrics_values_and_kinds() -> None:
+    from leadnb.funnel.stages import headline_metrics
+    from leadnb.results import Kind
+
+    m = headline_metrics(**_headline_inputs())
+    assert m["n_leads"] == 400 and m["as_of"] == "2026-07-15" and m["qualified_stage"] == "sql"
+    # the article's four rates with their intervals; the sql -> opportunity step is not one
+    assert (m["mql_to_customer_rate"], m["mql_to_customer_ci_low"]) == (0.05, 0.02)
+    assert m["mql_to_sql_ci_high"] == 0.4 and "sql_to_opportunity_rate" not in m
+    assert m["lead_to_sql_rate"] == 0.04
+    # time to stage: the lead -> qualified row only
+    assert m["lead_to_sql_p90"] == 0.075 and np.isnan(m["lead_to_sql_median_days"])
+    assert "lead_to_mql_p90" not in m
+    # LVR: the latest complete period with a value (2026-07 is incomplete)
+    assert (m["lvr_period"], m["lvr_pct"], m["lvr_ci_low"], m["lvr_ci_high"]) == (
+        "2026-06",
+        -20.0,
+        -40.0,
+        5.0,
+    )
+    assert m["share_old_sql_before"] == 0.2 and m["share_old_sql_after"] == 0.75
+    assert [m[f"value_group_{g}"] for g in "ABCDE"] == [50, 4, 3, 2, 1]
+    assert m["headline"] == [
+        "n_leads",
+        "lead_to_mql_rate",
+        "mql_to_sql_rate",
+        "mql_to_opportunity_rate",
+        "mql_to_customer_rate",
+        "lvr_pct",
+        "lead_to_sql_p90",
+        "share_old_sql_after",
+    ]
+    # every headline key is there and declares its kind; so does every other number
+    assert set(m["headline"]) <= set(m.kinds)
+    assert set(m) - set(m.kinds) == {"headline"}
+    assert m.kinds["lead_to_mql_rate"] is Kind.RATE and m.kinds["lvr_pct"] is Kind.PERCENT
+    assert m.kinds["lead_to_sql_median_days"] is Kind.DAYS
+    assert m.kinds["value_group_E"] is Kind.COUNT and m.kinds["as_of"] is Kind.DATE
+    assert m.formatted("lvr_pct") == "-20.0%"  # percent units, not a share
+    assert m.formatted("mql_to_sql_ci_high") == "40.0%"
+
+
+def test_headline_metrics_missing_sections_add_no_keys() -> None:
+    from leadnb.funnel.stages import headline_metrics
+
+    m = headline_metrics(n_leads=7, as_of=ts("2026-01-31"), qualified_stage="opportunity")
+    assert set(m) == {"n_leads", "as_of", "qualified_stage", "headline"}
+    assert "lead_to_opportunity_p90" in m["headline"]  # named from the qualified stage
+    # a funnel with other stage names: only the article's pairs that exist are written
+    inputs = _headline_inputs()
+    conv = inputs["conversion"]
+    m = headline_metrics(
+        n_leads=400,
+        as_of=ts("2026-07-15"),
+        qualified_stage="sql",
+        conversion=conv[conv.to_stage != "customer"],
+    )
+    assert "mql_to_customer_rate" not in m and "mql_to_customer_rate" not in m.kinds
+    assert m["mql_to_opportunity_rate"] == 0.12

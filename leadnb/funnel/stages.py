@@ -42,6 +42,7 @@ from leadnb.asof import day_end
 from leadnb.data.params import check_keys, expect_type, parse_date
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
+from leadnb.results import Kind, Metrics
 
 DEFAULT_STAGES = ("lead", "mql", "sql", "opportunity", "customer")
 FUNNEL_KEYS = (
@@ -580,6 +581,129 @@ def stage_conversion(
     return out[cols]
 
 
+# --------------------------------------------------------------------------------------------
+# Headline numbers of the cohort report
+
+_TIME_KEYS = {
+    "median_days": Kind.DAYS,
+    "p30": Kind.RATE,
+    "p60": Kind.RATE,
+    "p90": Kind.RATE,
+    "cif90": Kind.RATE,
+}
+
+
+def headline_metrics(
+    *,
+    n_leads: int,
+    as_of: pd.Timestamp,
+    qualified_stage: str,
+    conversion: pd.DataFrame | None = None,
+    lead_to_qualified_rate: float | None = None,
+    time_to_stage: pd.DataFrame | None = None,
+    lvr: pd.DataFrame | None = None,
+    share_old: pd.DataFrame | None = None,
+    value_summary: pd.DataFrame | None = None,
+) -> Metrics:
+    """The cohort report's headline numbers, each with its kind, for ``metrics.json``.
+
+    Every table is optional: a report section that could not be computed (``None``) adds no key.
+
+    Parameters
+    ----------
+    n_leads
+        Leads in the report.
+    as_of
+        The analysis date.
+    qualified_stage
+        ``funnel.qualified_stage``; it names the time-to-stage and share-old keys.
+    conversion
+        :func:`stage_conversion` table; its :data:`ARTICLE_PAIRS` rows give
+        ``<a>_to_<b>_rate``, ``<a>_to_<b>_ci_low`` and ``<a>_to_<b>_ci_high``.
+    lead_to_qualified_rate
+        To-date lead to qualified-stage rate: ``lead_to_<qualified>_rate``.
+    time_to_stage
+        :func:`leadnb.funnel.survival.time_to_stage_table`; its lead to qualified-stage row
+        gives ``lead_to_<qualified>_median_days``, ``_p30``, ``_p60``, ``_p90`` and ``_cif90``.
+    lvr
+        :func:`leadnb.funnel.velocity.lvr` table; the latest complete period with an LVR gives
+        ``lvr_period``, ``lvr_pct``, ``lvr_ci_low`` and ``lvr_ci_high`` (percent).
+    share_old
+        :func:`leadnb.funnel.velocity.share_old_by_era` rows (``stage, era, share_old``):
+        ``share_old_<stage>_<era>``.
+    value_summary
+        :func:`leadnb.funnel.value_map.value_summary` (``group, n``): ``value_group_<group>``.
+
+    Returns
+    -------
+    Metrics
+        The numbers with their kinds (rates as ``rate``, LVR in ``percent``, counts, days),
+        plus ``headline``: the keys the run index card shows, in order (``n_leads``, the four
+        article rates, ``lvr_pct``, ``lead_to_<qualified>_p90``,
+        ``share_old_<qualified>_after``).
+
+    Examples
+    --------
+    >>> conv = pd.DataFrame({"from_stage": ["lead"], "to_stage": ["mql"], "n_from": [200],
+    ...                      "n_to": [50], "rate": [0.25], "ci_low": [0.19], "ci_high": [0.31]})
+    >>> m = headline_metrics(n_leads=200, as_of=pd.Timestamp("2026-06-30"),
+    ...                      qualified_stage="sql", conversion=conv)
+    >>> m.formatted("lead_to_mql_rate"), m.kinds["n_leads"]
+    ('25.0%', <Kind.COUNT: 'count'>)
+    >>> m["headline"][:3]
+    ['n_leads', 'lead_to_mql_rate', 'mql_to_sql_rate']
+    """
+    q = qualified_stage
+    values: dict[str, Any] = {"n_leads": n_leads, "as_of": f"{pd.Timestamp(as_of):%Y-%m-%d}"}
+    kinds: dict[str, Kind] = {"n_leads": Kind.COUNT, "as_of": Kind.DATE}
+    values["qualified_stage"], kinds["qualified_stage"] = q, Kind.TEXT
+
+    def put(key: str, v: Any, kind: Kind) -> None:
+        values[key], kinds[key] = v, kind
+
+    if conversion is not None:
+        for a, b in ARTICLE_PAIRS:
+            row = conversion[(conversion["from_stage"] == a) & (conversion["to_stage"] == b)]
+            if len(row):
+                for col, key in (("rate", "rate"), ("ci_low", "ci_low"), ("ci_high", "ci_high")):
+                    put(f"{a}_to_{b}_{key}", row[col].iloc[0], Kind.RATE)
+    if lead_to_qualified_rate is not None:
+        put(f"lead_to_{q}_rate", lead_to_qualified_rate, Kind.RATE)
+    if time_to_stage is not None:
+        tq = time_to_stage[
+            (time_to_stage["from_stage"] == "lead") & (time_to_stage["to_stage"] == q)
+        ]
+        if len(tq):
+            for k, kind in _TIME_KEYS.items():
+                put(f"lead_to_{q}_{k}", tq[k].iloc[0], kind)
+    if lvr is not None:
+        done = lvr[lvr["complete"] & lvr["lvr_pct"].notna()]
+        if len(done):
+            put("lvr_period", done["period"].iloc[-1], Kind.TEXT)
+            for col, key in (
+                ("lvr_pct", "lvr_pct"),
+                ("ci_low", "lvr_ci_low"),
+                ("ci_high", "lvr_ci_high"),
+            ):
+                put(key, done[col].iloc[-1], Kind.PERCENT)
+    if share_old is not None:
+        for stage, era, share in zip(
+            share_old["stage"], share_old["era"], share_old["share_old"], strict=True
+        ):
+            put(f"share_old_{stage}_{era}", share, Kind.RATE)
+    if value_summary is not None:
+        for group, n in zip(value_summary["group"], value_summary["n"], strict=True):
+            put(f"value_group_{group}", n, Kind.COUNT)
+    values["headline"] = [
+        "n_leads",
+        *(f"{a}_to_{b}_rate" for a, b in ARTICLE_PAIRS),
+        "lvr_pct",
+        f"lead_to_{q}_p90",
+        f"share_old_{q}_after",
+    ]
+    return Metrics(values, kinds)
+
+
 __all__ = [
     "ARTICLE_PAIRS",
     "DEFAULT_STAGES",
@@ -588,6 +712,7 @@ __all__ = [
     "classify_new_old",
     "conversion_pairs",
     "day_end",
+    "headline_metrics",
     "reached_within",
     "require_column",
     "require_reached",
