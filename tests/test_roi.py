@@ -1,4 +1,4 @@
-"""Tests of leadnb.roi.nurture: the article's worked example figure by figure, cost per SQL and ROI on a
+"""Tests of leadnb.roi (params, whatif, monthly, effect, tables) and leadnb.experiments.holdout: the article's worked example figure by figure, cost per SQL and ROI on a
 hand-built dataset (expected values worked out by hand below), the bootstrap, the holdout, and
 invariants of the calculator (hypothesis)."""
 
@@ -16,26 +16,18 @@ from hypothesis import strategies as st
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
-from leadnb.roi.nurture import (
-    HoldoutConfig,
-    RoiConfig,
-    ScenarioInputs,
-    conversion_before_after,
+from leadnb.experiments.holdout import holdout_incremental
+from leadnb.roi.effect import (
     experiment_censoring,
-    holdout_incremental,
-    matches_article,
-    monthly_roi,
     nurture_effect,
     nurture_roi,
     old_lead_table,
-    period_summary,
-    roi_metrics,
-    roi_table,
-    scenario_summary,
-    scenario_table,
-    sensitivity_grid,
     sql_value,
 )
+from leadnb.roi.monthly import conversion_before_after, monthly_roi, period_summary
+from leadnb.roi.params import HoldoutConfig, RoiConfig, ScenarioInputs
+from leadnb.roi.tables import roi_metrics, roi_table
+from leadnb.roi.whatif import matches_article, scenario_summary, scenario_table, sensitivity_grid
 
 matplotlib.use("Agg")
 
@@ -760,7 +752,7 @@ def test_no_complete_month_yet(hand, hand_costs, hand_config) -> None:
 
 
 def test_comparison_date_and_the_never_case() -> None:
-    from leadnb.roi.nurture import comparison_date, comparison_missing, run_date_for
+    from leadnb.roi.monthly import comparison_date, comparison_missing, run_date_for
 
     assert run_date_for(pd.Timestamp("2024-02-01")) == pd.Timestamp("2024-02-29")
     first = pd.Timestamp("2025-01-01 10:00")  # old from 31 January: January has an old lead
@@ -907,7 +899,7 @@ def test_holdout_not_enough_data() -> None:
 
 
 def registration(**kw):
-    from leadnb.experiments.registry import Registration
+    from leadnb.experiments.registration import Registration
 
     d = {
         "id": "nurture-holdout",

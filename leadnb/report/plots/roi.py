@@ -1,4 +1,4 @@
-"""Charts of the nurture ROI notebook. Each takes a table computed by :mod:`leadnb.roi.nurture` and
+"""Charts of the nurture ROI notebook. Each takes a table computed by :mod:`leadnb.roi` and
 returns a matplotlib Figure whose title states the finding; nothing here computes a statistic
 beyond reading the table, and no theme is set here (:func:`leadnb.report.plots.set_theme` does it)."""
 
@@ -29,7 +29,7 @@ def _top(values: Any, margin: float) -> float:
 
 def plot_scenario(table: pd.DataFrame) -> Figure:
     """SQLs a month from new and old leads, and cost per SQL, before vs after nurturing
-    (from :func:`leadnb.roi.nurture.scenario_table`)."""
+    (from :func:`leadnb.roi.whatif.scenario_table`)."""
     t = table.set_index("scenario").loc[["before", "after"]]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
     x = np.arange(2)
@@ -77,9 +77,9 @@ def plot_monthly(
 ) -> Figure:
     """Monthly SQLs from new and old leads (top) and old leads' SQL rate per 100 old lead-months
     (bottom, all ages together), with the nurture start marked (from
-    :func:`leadnb.roi.nurture.monthly_roi`). ``old_table`` (:func:`leadnb.roi.nurture.old_lead_table`) makes the
+    :func:`leadnb.roi.monthly.monthly_roi`). ``old_table`` (:func:`leadnb.roi.effect.old_lead_table`) makes the
     bottom panel the rate the lift is measured on (leads in experiments left out); ``lift`` (of
-    :func:`leadnb.roi.nurture.nurture_effect`) goes in the title; without it the title states the rates."""
+    :func:`leadnb.roi.effect.nurture_effect`) goes in the title; without it the title states the rates."""
     m = monthly
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
     width = pd.Timedelta(days=24)
@@ -151,7 +151,7 @@ def interval_errors(rate: Any, low: Any, high: Any) -> np.ndarray:
 
 def plot_conversion(conversion: pd.DataFrame) -> Figure:
     """The four conversion rates, before vs after, with their intervals
-    (from :func:`leadnb.roi.nurture.conversion_before_after`)."""
+    (from :func:`leadnb.roi.monthly.conversion_before_after`)."""
     c = conversion.copy()
     c["pair"] = c["from_stage"].str.upper() + " -> " + c["to_stage"].str.upper()
     pairs = list(dict.fromkeys(c["pair"]))
@@ -180,7 +180,7 @@ def plot_sensitivity(
     grid: pd.DataFrame, value: str = "cost_per_sql", budget: str = "lead_gen_budget"
 ) -> Figure:
     """Heatmap of ``value`` (cost_per_sql, cost_per_sql_loaded or roi) over nurture lift x budget
-    (from :func:`leadnb.roi.nurture.sensitivity_grid`)."""
+    (from :func:`leadnb.roi.whatif.sensitivity_grid`)."""
     import seaborn as sns
 
     pivot = grid.pivot(index=budget, columns="nurture_lift", values=value).sort_index(

@@ -1,0 +1,499 @@
+"""Monthly accounting from data: SQLs, opportunities and spend per calendar month, before and after.
+
+Design. From the wide stage-date frame (:func:`leadnb.funnel.stages.stage_dates`), the costs
+table, :class:`~leadnb.roi.params.RoiConfig` and ``as_of``:
+
+* :func:`monthly_roi` counts, per complete calendar month, SQLs from new and old leads (age at
+  SQL below ``new_lead_days`` is new), opportunities and customers by the same split, spend by
+  programme, and the exposure of old leads: the lead-months during which a lead was old (past
+  ``new_lead_days``) and not yet an SQL. These are *period* counts (events in the month they
+  happened), so they are not biased by immature cohorts. :func:`period_summary` averages them
+  over the months before and after the nurture start.
+* :func:`conversion_before_after` gives *cohort* conversion rates, which immature cohorts do
+  bias, so it counts conversion within ``conversion_window_days`` of creation and only for
+  cohorts whose whole window lies before the nurture start (before) or between the start and
+  ``as_of`` (after).
+* :func:`comparison_date` and :func:`comparison_missing` say from which run date a before/after
+  comparison has the complete months it needs, and why it is missing until then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadnb import asof
+from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.funnel.stages import ARTICLE_PAIRS, classify_new_old
+from leadnb.roi.params import RoiConfig
+from leadnb.roi.whatif import safe_div
+
+MIN_MONTHS = 2  # complete months with old leads needed on each side of the nurture start
+
+
+def _col(stage: str) -> str:
+    return f"{stage}_at"
+
+
+def _need(df: pd.DataFrame, cols: Iterable[str], table: str, why: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"{table} has no column(s) {', '.join(missing)}: {why}",
+            table=table,
+            column=missing[0],
+            fix=f"pass a frame with {', '.join(missing)} (leadnb.funnel.stages.stage_dates builds it)",
+        )
+
+
+def _clip_as_of(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Leads created by ``as_of``, with every stage date after ``as_of`` treated as not reached."""
+    sd = stage_dates.loc[asof.known(stage_dates["created_at"], as_of)].copy()
+    end = asof.day_end(as_of)
+    for c in sd.columns:
+        if c.endswith("_at") and c != "created_at":
+            sd[c] = sd[c].where(sd[c] < end)
+    return sd
+
+
+def _month_edges(start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DatetimeIndex:
+    """Month starts from ``start``'s month through the last month complete on ``as_of``,
+    plus the closing edge."""
+    first = start.to_period("M").to_timestamp()
+    last_complete = asof.day_end(as_of).to_period("M").to_timestamp()
+    return pd.date_range(first, last_complete, freq="MS")
+
+
+def _d(ts: pd.Timestamp) -> str:
+    """A date for a sentence (``"an unknown date"`` when missing)."""
+    return "an unknown date" if pd.isna(ts) else f"{pd.Timestamp(ts):%Y-%m-%d}"
+
+
+def _month_start(ts: pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(ts).to_period("M").to_timestamp()
+
+
+def _first_month_from(start: pd.Timestamp) -> pd.Timestamp:
+    """The first calendar month that begins on or after ``start`` (its first day)."""
+    m = _month_start(start)
+    return m if m == start else m + pd.offsets.MonthBegin(1)
+
+
+def run_date_for(month_start: pd.Timestamp) -> pd.Timestamp:
+    """The first analysis date on which the month beginning ``month_start`` is complete (its last
+    day: the analysis day counts whole, see :mod:`leadnb.asof`).
+
+    >>> run_date_for(pd.Timestamp("2025-11-01"))
+    Timestamp('2025-11-30 00:00:00')
+    """
+    return _month_start(month_start) + pd.offsets.MonthBegin(1) - asof.ONE_DAY
+
+
+def comparison_date(
+    first_created: pd.Timestamp,
+    nurture_start: pd.Timestamp,
+    *,
+    new_lead_days: int = 30,
+    min_months: int = MIN_MONTHS,
+) -> pd.Timestamp | None:
+    """The first analysis date from which the before/after comparison of old leads can run.
+
+    It needs ``min_months`` complete calendar months on each side of the nurture start: after,
+    months that begin on or after the start (a mid-month start leaves its month out); before,
+    months that end by the start and in which some lead is old (``new_lead_days`` after the first
+    lead's creation). The date is the last day of the ``min_months``-th month after the start;
+    ``None`` when the before side can never have ``min_months`` months with old leads (a start too
+    soon after the first lead).
+
+    >>> comparison_date(pd.Timestamp("2025-01-01 10:00"), pd.Timestamp("2025-10-01"))
+    Timestamp('2025-11-30 00:00:00')
+    >>> comparison_date(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-10-15"))
+    Timestamp('2025-12-31 00:00:00')
+    >>> comparison_date(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01")) is None
+    True
+    """
+    first_old = pd.Timestamp(first_created) + pd.Timedelta(days=new_lead_days)
+    before_end = _month_start(first_old) + pd.offsets.MonthBegin(min_months)
+    if before_end > pd.Timestamp(nurture_start):
+        return None
+    return run_date_for(_first_month_from(nurture_start) + pd.offsets.MonthBegin(min_months - 1))
+
+
+def _complete_months(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DatetimeIndex:
+    """Month edges (see :func:`_month_edges`) from the first lead known on ``as_of``;
+    :class:`NotEnoughData` when no calendar month is complete yet."""
+    created = stage_dates["created_at"]
+    if created.notna().sum() == 0:
+        raise NotEnoughData(
+            "the leads table has no lead with a creation date",
+            "the monthly figures appear once leads with created_at are loaded",
+        )
+    first = created.min()
+    if not asof.known(created, as_of).any():
+        raise NotEnoughData(
+            f"no lead was created by the analysis date {_d(as_of)} (the first lead is dated "
+            f"{_d(first)})",
+            f"the monthly figures appear in the run of {_d(run_date_for(first))} or later",
+        )
+    edges = _month_edges(first, as_of)
+    if len(edges) < 2:
+        raise NotEnoughData(
+            f"no calendar month is complete on {_d(as_of)} (the first lead was created on "
+            f"{_d(first)})",
+            f"the monthly figures appear in the run of {_d(run_date_for(first))} or later",
+        )
+    return edges
+
+
+def _days(s: Any) -> np.ndarray:
+    """Datetimes as float days since 1970 (NaT -> NaN), whatever the datetime unit."""
+    s = pd.Series(s)
+    return ((s - pd.Timestamp(0)) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _overlap_integral(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Sum over intervals [s, e) of their overlap with each [edges[k], edges[k+1]) (in days).
+
+    Uses F(x) = sum_{s<x}(x - s) - sum_{e<x}(x - e), the total overlap with (-inf, x), computed with
+    sorted cumulative sums: O(n log n), no lead x month matrix.
+    """
+    keep = ends > starts
+    s = np.sort(starts[keep])
+    e = np.sort(ends[keep])
+    cs = np.concatenate([[0.0], np.cumsum(s)])
+    ce = np.concatenate([[0.0], np.cumsum(e)])
+    ks = np.searchsorted(s, edges, side="left")
+    ke = np.searchsorted(e, edges, side="left")
+    f = (edges * ks - cs[ks]) - (edges * ke - ce[ke])
+    return np.diff(f)
+
+
+def monthly_roi(
+    stage_dates: pd.DataFrame,
+    costs: pd.DataFrame | None,
+    config: RoiConfig,
+    as_of: pd.Timestamp,
+    *,
+    new_lead_days: int = 30,
+    qualified_stage: str = "sql",
+) -> pd.DataFrame:
+    """One row per complete calendar month from the first lead's month to ``as_of``.
+
+    Columns: month, period ("before", "after", or "transition" for a month the start date falls
+    inside), leads_created, sql_new, sql_old, sql_total, old_exposure (lead-months during which
+    leads were old and not yet qualified), old_sql_rate (old SQLs per old lead-month),
+    opportunities_new, opportunities_old, opportunities, customers, spend_lead_gen,
+    spend_nurture, spend_other, spend (= spend_lead_gen, the article's basis), spend_total,
+    cost_per_sql (lead generation / SQLs), cost_per_sql_loaded (all spend / SQLs),
+    cost_per_opportunity and cpa (all spend / opportunities, / customers), share_old (old leads'
+    share of opportunities), sql_share_old. Stage dates after ``as_of`` are ignored; costs without
+    a ``program`` column count as lead generation. :class:`NotEnoughData` (with the first run date
+    that has one) when no calendar month is complete yet.
+    """
+    _need(stage_dates, ["created_at", _col(qualified_stage)], "stage dates", "monthly SQL counts")
+    as_of = pd.Timestamp(as_of)
+    edges = _complete_months(stage_dates, as_of)
+    sd = _clip_as_of(stage_dates, as_of)
+    months = edges[:-1]
+    out = pd.DataFrame({"month": months})
+    start = config.nurture_start
+    if start is None:
+        out["period"] = "before"
+    else:
+        out["period"] = np.where(
+            months >= start, "after", np.where(edges[1:] <= start, "before", "transition")
+        )
+
+    def per_month(ts: pd.Series) -> np.ndarray:
+        m = ts.dt.to_period("M").dt.to_timestamp()
+        return m.value_counts().reindex(months, fill_value=0).to_numpy(dtype=float)
+
+    out["leads_created"] = per_month(sd["created_at"])
+    q = _col(qualified_stage)
+    cls = classify_new_old(sd, qualified_stage, new_lead_days)
+    out["sql_new"] = per_month(sd.loc[cls == "new", q])
+    out["sql_old"] = per_month(sd.loc[cls == "old", q])
+    out["sql_total"] = out["sql_new"] + out["sql_old"]
+
+    # exposure: from the day a lead turns old until it qualifies (or reaches a later stage) or the
+    # last month ends; a lead marked lost stays at risk (nurturing works on exactly those leads)
+    later = [c for c in (_col(s) for s in (qualified_stage, "opportunity", "customer")) if c in sd]
+    stop = sd[later].min(axis=1) if later else pd.Series(pd.NaT, index=sd.index)
+    old_from = _days(sd["created_at"] + pd.Timedelta(days=new_lead_days))
+    until = _days(stop)
+    until = np.where(np.isnan(until), _days([edges[-1]])[0], until)
+    edge_days = _days(edges)
+    lead_days = _overlap_integral(old_from, until, edge_days)
+    out["old_exposure"] = lead_days / np.diff(edge_days)
+    out["old_sql_rate"] = safe_div(out["sql_old"], out["old_exposure"])
+
+    if "opportunity_at" in sd:
+        ocls = classify_new_old(sd, "opportunity", new_lead_days)
+        out["opportunities_new"] = per_month(sd.loc[ocls == "new", "opportunity_at"])
+        out["opportunities_old"] = per_month(sd.loc[ocls == "old", "opportunity_at"])
+    else:
+        out["opportunities_new"] = np.nan
+        out["opportunities_old"] = np.nan
+    out["opportunities"] = out["opportunities_new"] + out["opportunities_old"]
+    out["customers"] = per_month(sd["customer_at"].dropna()) if "customer_at" in sd else np.nan
+
+    spend = _monthly_spend(costs, config, months, as_of)
+    out = pd.concat([out, spend], axis=1)
+    out["spend"] = out["spend_lead_gen"]
+    out["spend_total"] = out["spend_lead_gen"] + out["spend_nurture"] + out["spend_other"]
+    out["cost_per_sql"] = safe_div(out["spend"], out["sql_total"])
+    out["cost_per_sql_loaded"] = safe_div(out["spend_total"], out["sql_total"])
+    out["cost_per_opportunity"] = safe_div(out["spend_total"], out["opportunities"])
+    out["cpa"] = safe_div(out["spend_total"], out["customers"])
+    out["share_old"] = safe_div(out["opportunities_old"], out["opportunities"])
+    out["sql_share_old"] = safe_div(out["sql_old"], out["sql_total"])
+    return out
+
+
+def _monthly_spend(
+    costs: pd.DataFrame | None, config: RoiConfig, months: pd.DatetimeIndex, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """spend_lead_gen, spend_nurture, spend_other per month (NaN for all when there are no costs)."""
+    cols = ["spend_lead_gen", "spend_nurture", "spend_other"]
+    if costs is None:
+        return pd.DataFrame(np.nan, index=range(len(months)), columns=cols)
+    _need(costs, ["period_start", "amount"], "costs", "spend per month")
+    c = costs.loc[costs["period_start"] <= as_of]
+    month = c["period_start"].dt.to_period("M").dt.to_timestamp()
+    if "program" in c:
+        prog = c["program"].astype("str").fillna("")
+        kind = np.where(
+            prog == config.lead_gen_program,
+            "spend_lead_gen",
+            np.where(prog == config.nurture_program, "spend_nurture", "spend_other"),
+        )
+    else:
+        kind = np.full(len(c), "spend_lead_gen")
+    frame = pd.DataFrame(
+        {"month": month.to_numpy(), "kind": kind, "amount": c["amount"].to_numpy()}
+    )
+    table = frame.pivot_table(index="month", columns="kind", values="amount", aggfunc="sum")
+    table = table.reindex(index=months, columns=cols).fillna(0.0)
+    return table.reset_index(drop=True).astype(float)
+
+
+def period_summary(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Before and after rows from :func:`monthly_roi` (transition months left out).
+
+    Counts and spend are monthly averages; ratios are ratios of the period's sums (not means of
+    monthly ratios). Columns: period, months, first_month, last_month, the monthly columns, and
+    old_sql_rate (old SQLs per old lead-month over the period).
+    """
+    rows = []
+    for period in ("before", "after"):
+        m = monthly.loc[monthly["period"] == period]
+        if m.empty:
+            continue
+        n = len(m)
+        sums = m.drop(columns=["month", "period"]).sum(min_count=1)
+        row: dict[str, Any] = {
+            "period": period,
+            "months": n,
+            "first_month": m["month"].min(),
+            "last_month": m["month"].max(),
+        }
+        for col in (
+            "leads_created",
+            "sql_new",
+            "sql_old",
+            "sql_total",
+            "old_exposure",
+            "opportunities_new",
+            "opportunities_old",
+            "opportunities",
+            "customers",
+            "spend_lead_gen",
+            "spend_nurture",
+            "spend_other",
+            "spend",
+            "spend_total",
+        ):
+            row[col] = sums[col] / n
+        row["old_sql_rate"] = safe_div(sums["sql_old"], sums["old_exposure"])
+        row["cost_per_sql"] = safe_div(sums["spend"], sums["sql_total"])
+        row["cost_per_sql_loaded"] = safe_div(sums["spend_total"], sums["sql_total"])
+        row["cost_per_opportunity"] = safe_div(sums["spend_total"], sums["opportunities"])
+        row["cpa"] = safe_div(sums["spend_total"], sums["customers"])
+        row["share_old"] = safe_div(sums["opportunities_old"], sums["opportunities"])
+        row["sql_share_old"] = safe_div(sums["sql_old"], sums["sql_total"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def conversion_before_after(
+    stage_dates: pd.DataFrame,
+    config: RoiConfig,
+    as_of: pd.Timestamp,
+    *,
+    qualified_stage: str = "sql",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """The four conversion rates (lead->mql, mql->sql, mql->opportunity, mql->customer) for lead
+    cohorts created before vs after the nurture start, like with like.
+
+    A lead counts as converted when it reached the stage within ``conversion_window_days`` of its
+    creation. Only cohorts whose whole window is observed and on one side of the start are used:
+    before = created at least ``conversion_window_days`` before the start; after = created on or
+    after the start and at least the window before ``as_of``. The from-stage must also be reached
+    within the window. Wilson intervals (statsmodels). Columns: from_stage, to_stage, period,
+    cohort_start, cohort_end, n_from, n_to, rate, ci_low, ci_high.
+
+    :class:`NotEnoughData` when one side has no cohort yet: no lead created at least the window
+    before the start (it cannot appear with this start date), or no lead created since the start
+    whose window has closed (the sentence names the first run date that has one).
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    if config.nurture_start is None:
+        raise ParamsError(
+            "roi.nurture_start is not set: there is no before/after split",
+            fix='set roi.nurture_start: "YYYY-MM-DD" (the date the nurture programme started)',
+        )
+    as_of = pd.Timestamp(as_of)
+    sd = _clip_as_of(stage_dates, as_of)
+    w = pd.Timedelta(days=config.conversion_window_days)
+    days = config.conversion_window_days
+    start = config.nurture_start
+    first = stage_dates["created_at"].min()
+    if pd.isna(first) or not first < start - w:
+        shown = "" if pd.isna(first) else f" (the first lead was created on {_d(first)})"
+        raise NotEnoughData(
+            f"no lead was created at least {days} days (roi.conversion_window_days) before the "
+            f"nurture start ({_d(start)}){shown}, so there are no before cohorts",
+            "the conversion rates cannot appear with this start date (a shorter "
+            "roi.conversion_window_days would allow them)",
+        )
+    since = sd.loc[sd["created_at"] >= start, "created_at"]
+    if not (since < as_of - w).any():
+        # the first after-cohort lead counts once as_of - window is past its creation
+        c0 = since.min() if len(since) else start
+        raise NotEnoughData(
+            f"no lead created since the nurture start ({_d(start)}) has had its {days}-day window "
+            f"close by {_d(as_of)}",
+            f"the conversion rates appear in the run of {_d((c0 + w).floor('D') + asof.ONE_DAY)} "
+            "or later",
+        )
+    cohorts = {
+        "before": (first.normalize(), start - w),
+        "after": (start, as_of - w),
+    }
+    rows = []
+    for frm, to in ARTICLE_PAIRS:
+        to = qualified_stage if to == "sql" else to
+        frm_col = "created_at" if frm == "lead" else _col(frm)
+        if frm_col not in sd or _col(to) not in sd:
+            continue
+        for period, (lo, hi) in cohorts.items():
+            c = sd.loc[(sd["created_at"] >= lo) & (sd["created_at"] < hi)]
+            deadline = c["created_at"] + w
+            reached_from = c[frm_col].notna() & (c[frm_col] <= deadline)
+            reached_to = reached_from & c[_col(to)].notna() & (c[_col(to)] <= deadline)
+            n_from, n_to = int(reached_from.sum()), int(reached_to.sum())
+            low, high = (
+                proportion_confint(n_to, n_from, alpha=alpha, method="wilson")
+                if n_from
+                else (np.nan, np.nan)
+            )
+            rows.append(
+                {
+                    "from_stage": frm,
+                    "to_stage": to,
+                    "period": period,
+                    "cohort_start": lo,
+                    "cohort_end": hi - pd.Timedelta(days=1),
+                    "n_from": n_from,
+                    "n_to": n_to,
+                    "rate": n_to / n_from if n_from else np.nan,
+                    "ci_low": float(low),
+                    "ci_high": float(high),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def comparison_missing(
+    months_before: int,
+    months_after: int,
+    *,
+    nurture_start: pd.Timestamp | None = None,
+    as_of: pd.Timestamp | None = None,
+    new_lead_days: int | None = None,
+    first_created: pd.Timestamp | None = None,
+) -> NotEnoughData:
+    """The :class:`NotEnoughData` of a before/after comparison with too few complete months
+    (``months_before`` with old leads, ``months_after``): what is missing, and the run date from
+    which it appears (:func:`comparison_date`), or why it cannot appear with this start date.
+
+    >>> print(comparison_missing(9, 1, nurture_start=pd.Timestamp("2025-10-01"),
+    ...     as_of=pd.Timestamp("2025-11-15"), new_lead_days=30,
+    ...     first_created=pd.Timestamp("2025-01-01")).sentence())
+    The before/after comparison needs 2 complete months after the nurture start (2025-10-01) and has 1 (2025-10); it appears in the run of 2025-11-30 or later.
+    """
+    need = MIN_MONTHS
+    if nurture_start is None or as_of is None or first_created is None or pd.isna(first_created):
+        return NotEnoughData(
+            f"the before/after comparison needs {need} complete months with old leads on each "
+            f"side of the nurture start and has {months_before} before, {months_after} after",
+            "it appears once both sides have them",
+        )
+    days = 30 if new_lead_days is None else int(new_lead_days)
+    start, as_of = pd.Timestamp(nurture_start), pd.Timestamp(as_of)
+    first_old = pd.Timestamp(first_created) + pd.Timedelta(days=days)
+    ready = comparison_date(first_created, start, new_lead_days=days, min_months=need)
+    earliest_start = _month_start(first_old) + pd.offsets.MonthBegin(need)
+    never = (
+        f"it cannot appear with this start date: the first lead turned old on {_d(first_old)}, "
+        f"so roi.nurture_start must be {_d(earliest_start)} or later (or load earlier history)"
+    )
+    when = never if ready is None else f"it appears in the run of {_d(ready)} or later"
+    if first_old >= asof.day_end(as_of):
+        return NotEnoughData(
+            f"no lead is old yet on {_d(as_of)} (a lead is old {days} days after it is created; "
+            f"the first lead turns old on {_d(first_old)}), so there is no before/after comparison",
+            when,
+        )
+    if as_of < start:
+        return NotEnoughData(
+            f"the analysis date {_d(as_of)} is before the nurture start ({_d(start)}): the "
+            f"before/after comparison needs {need} complete months after the start and has none",
+            when,
+        )
+    if months_after < need:
+        first_after = _first_month_from(start)
+        shown = "" if months_after == 0 else f" ({first_after:%Y-%m})"
+        return NotEnoughData(
+            f"the before/after comparison needs {need} complete months after the nurture start "
+            f"({_d(start)}) and has {months_after}{shown}",
+            when,
+        )
+    if ready is None:
+        return NotEnoughData(
+            f"the before/after comparison needs {need} complete months with old leads before the "
+            f"nurture start ({_d(start)}) and has {months_before}",
+            never,
+        )
+    return NotEnoughData(
+        f"the before/after comparison needs {need} complete months with old leads (leads not yet "
+        f"qualified {days} days or more after their creation) before the nurture start "
+        f"({_d(start)}) and has {months_before}: leads qualified before they turned old",
+        "it cannot appear with this start date and stage history",
+    )
+
+
+__all__ = [
+    "MIN_MONTHS",
+    "comparison_date",
+    "comparison_missing",
+    "conversion_before_after",
+    "monthly_roi",
+    "period_summary",
+    "run_date_for",
+]
