@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,8 +13,11 @@ import pytest
 from leadnb.data.params import (
     MAX_RUN_NAME,
     MAX_YAML_ALIASES,
+    SECTIONS,
+    TOP_LEVEL,
     Params,
     TableSource,
+    _section_parser,
     check_keys,
     expanded_size,
     expect_type,
@@ -154,14 +159,58 @@ def test_missing_and_non_utf8_files(tmp_path: Path) -> None:
         load_params(path)
 
 
-def test_empty_file_is_all_defaults(tmp_path: Path, sections) -> None:
+def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("# nothing yet\n")
     p = load_params(path)
     assert p.data == {} and p.run.as_of is None and p.run.name == "leadnb"
 
 
-def test_params_from_dict_without_path(sections) -> None:
+def test_each_section_is_parsed_by_its_package() -> None:
+    from leadnb.experiments import ExperimentsConfig
+    from leadnb.funnel.stages import FunnelConfig
+    from leadnb.roi import RoiConfig
+    from leadnb.scoring import ScoringConfig
+
+    expected = {
+        "scoring": ScoringConfig,
+        "funnel": FunnelConfig,
+        "roi": RoiConfig,
+        "experiments": ExperimentsConfig,
+    }
+    assert {name: _section_parser(name) for name in SECTIONS} == expected
+    assert set(SECTIONS) <= set(TOP_LEVEL)
+    p = params_from_dict({"funnel": {"new_lead_days": 45}, "roi": {"nurture_start": "2025-10-01"}})
+    assert {name: type(p.sections[name]) for name in SECTIONS} == expected
+    assert p.funnel.new_lead_days == 45
+    assert p.roi.nurture_start == pd.Timestamp("2025-10-01")
+    with pytest.raises(KeyError, match="no params section 'nurture_roi'"):
+        _section_parser("nurture_roi")
+
+
+def test_a_section_error_names_the_params_file(write_params) -> None:
+    path = write_params({"funnel": {"new_lead_dayz": 45}})
+    with pytest.raises(ParamsError, match="new_lead_dayz") as err:
+        load_params(path)
+    assert err.value.issues[0].file == str(path.resolve())
+
+
+def test_importing_params_loads_no_analysis_package() -> None:
+    """The section parsers are imported when a params file is parsed, not before (leadnb --help
+    and the analysis packages' own imports of this module stay light and free of cycles)."""
+    code = (
+        "import sys, leadnb.data.params\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('leadnb'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "leadnb.data.params" in out
+    assert not [m for m in out if m.split(".")[1:2] in (["scoring"], ["funnel"], ["roi"])]
+    assert not [m for m in out if m.startswith("leadnb.experiments")]
+
+
+def test_params_from_dict_without_path() -> None:
     p = params_from_dict({"data": {"leads": "l.csv"}})
     assert p.path is None and p.data["leads"].path == (Path.cwd() / "l.csv").resolve()
 
@@ -207,7 +256,7 @@ def laughs(levels: int = 9, width: int = 9, indent: str = "  ") -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_alias_bomb_in_a_notebook_list_is_refused_by_validate(tmp_path: Path, sections) -> None:
+def test_alias_bomb_in_a_notebook_list_is_refused_by_validate(tmp_path: Path) -> None:
     from leadnb.data.validation import validate_params_file
 
     path = tmp_path / "p.yaml"

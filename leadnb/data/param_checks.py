@@ -150,7 +150,7 @@ def metric_problem(v: Any, c: Context) -> str | None:
     primary metric of a requested experiment (changing it after the start is not allowed)."""
     if v in ("", None):
         return None
-    from leadnb.experiments.registry import Metric
+    from leadnb.experiments.registration import Metric
 
     try:
         asked = Metric.parse(v, "ab_testing.primary_metric")

@@ -1,40 +1,41 @@
 """The params file: one YAML document, checked strictly, turned into typed settings.
 
-Design: this module owns the top level (``run``, ``data`` and the key check) and delegates each
-analysis section to the module that uses it (``scoring`` -> :mod:`leadnb.scoring.engine`, ``funnel`` ->
-:mod:`leadnb.funnel.stages`, ``roi`` -> :mod:`leadnb.roi.nurture`, ``experiments`` -> :mod:`leadnb.experiments.registry`).
-Each of those exposes ``<Section>Config.from_dict(d, base_dir)`` and uses :func:`check_keys` so an
-unknown or mistyped key is an error that names the section and the key, never a warning. The
-per-notebook sections (``scoring_calibration``, ``cohort_conversion``, ``nurture_roi``,
-``ab_testing``) are kept as plain dicts: the runner checks them against the parameters each
-notebook declares.
+Design. This module owns the top level (``run``, ``data`` and the key check) and delegates each
+analysis section to the package that uses it; :func:`_section_parser` is the one place that
+names them (``scoring`` -> :class:`leadnb.scoring.ScoringConfig`, ``funnel`` ->
+:class:`leadnb.funnel.stages.FunnelConfig`, ``roi`` -> :class:`leadnb.roi.RoiConfig`,
+``experiments`` -> :class:`leadnb.experiments.ExperimentsConfig`). Each of those exposes
+``from_dict(d, base_dir)`` and uses :func:`check_keys` so an unknown or mistyped key is an error
+that names the section and the key, never a warning. The per-notebook sections
+(``scoring_calibration``, ``cohort_conversion``, ``nurture_roi``, ``ab_testing``) are kept as
+plain dicts: the runner checks them against the parameters each notebook declares.
 """
 
 from __future__ import annotations
 
 import codecs
 import datetime as dt
-import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
 
 from leadnb.errors import Issue, ParamsError
 
+if TYPE_CHECKING:
+    from leadnb.experiments import ExperimentsConfig
+    from leadnb.funnel.stages import FunnelConfig
+    from leadnb.roi import RoiConfig
+    from leadnb.scoring import ScoringConfig
+
 TABLES = ("leads", "events", "stages", "costs", "assignments", "orders")
 NOTEBOOKS = ("scoring_calibration", "cohort_conversion", "nurture_roi", "ab_testing")
-# section name -> "module:ClassName" whose from_dict(d, base_dir) parses it
-SECTION_PARSERS = {
-    "scoring": "leadnb.scoring.engine:ScoringConfig",
-    "funnel": "leadnb.funnel.stages:FunnelConfig",
-    "roi": "leadnb.roi.nurture:RoiConfig",
-    "experiments": "leadnb.experiments.registry:ExperimentsConfig",
-}
-TOP_LEVEL = ("run", "data", *SECTION_PARSERS, *NOTEBOOKS)
+# the analysis sections, each parsed by the class that _section_parser names
+SECTIONS = ("scoring", "funnel", "roi", "experiments")
+TOP_LEVEL = ("run", "data", *SECTIONS, *NOTEBOOKS)
 MAX_RUN_NAME = 200  # characters of run.name (the runner shortens what goes into folder names)
 # YAML anchors and aliases: a file may reuse a block a few times, never expand into a bomb
 MAX_YAML_ALIASES = 100  # alias nodes (*name) in one file
@@ -287,19 +288,23 @@ class Params:
         return self.path.parent if self.path is not None else Path.cwd()
 
     @property
-    def scoring(self) -> Any:
+    def scoring(self) -> ScoringConfig:
+        """The parsed ``scoring`` section."""
         return self.sections["scoring"]
 
     @property
-    def funnel(self) -> Any:
+    def funnel(self) -> FunnelConfig:
+        """The parsed ``funnel`` section."""
         return self.sections["funnel"]
 
     @property
-    def roi(self) -> Any:
+    def roi(self) -> RoiConfig:
+        """The parsed ``roi`` section."""
         return self.sections["roi"]
 
     @property
-    def experiments(self) -> Any:
+    def experiments(self) -> ExperimentsConfig:
+        """The parsed ``experiments`` section."""
         return self.sections["experiments"]
 
     def notebook(self, name: str) -> dict[str, Any]:
@@ -319,9 +324,45 @@ class Params:
         return self.run.as_of
 
 
-def _section_parser(name: str) -> Any:
-    mod, cls = SECTION_PARSERS[name].split(":")
-    return getattr(importlib.import_module(mod), cls)
+def _section_parser(name: str) -> type:
+    """The class whose ``from_dict(d, base_dir)`` parses the params section ``name``.
+
+    Design. The imports are inside the function on purpose: each of those modules imports
+    :func:`check_keys` and friends from this one (a cycle if they were imported at the top), and
+    ``leadnb --help`` or a params check should not load the analysis packages it does not need.
+
+    Parameters
+    ----------
+    name : {"scoring", "funnel", "roi", "experiments"}
+        A section of :data:`SECTIONS`.
+
+    Returns
+    -------
+    type
+        The section's config class.
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not an analysis section.
+
+    Examples
+    --------
+    >>> _section_parser("funnel").__name__
+    'FunnelConfig'
+    """
+    match name:
+        case "scoring":
+            from leadnb.scoring import ScoringConfig as parser
+        case "funnel":
+            from leadnb.funnel.stages import FunnelConfig as parser
+        case "roi":
+            from leadnb.roi import RoiConfig as parser
+        case "experiments":
+            from leadnb.experiments import ExperimentsConfig as parser
+        case _:
+            raise KeyError(f"no params section {name!r}; the sections are {', '.join(SECTIONS)}")
+    return parser
 
 
 def params_from_dict(raw: Any, *, path: Path | None = None) -> Params:
@@ -333,7 +374,7 @@ def params_from_dict(raw: Any, *, path: Path | None = None) -> Params:
     data_raw = check_keys(raw.get("data"), TABLES, "data", file=file)
     data = {t: TableSource.from_dict(t, spec, base_dir, file=file) for t, spec in data_raw.items()}
     sections = {}
-    for name in SECTION_PARSERS:
+    for name in SECTIONS:
         try:
             sections[name] = _section_parser(name).from_dict(raw.get(name) or {}, base_dir)
         except ParamsError as err:
