@@ -22,22 +22,12 @@ import numpy as np
 import pandas as pd
 
 from leadnb.asof import day_end
+from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData
+from leadnb.funnel.stages import WIDE, WIDE_FIX
 from leadnb.intervals import wilson
 
 FREQS = {"M": "M", "Q": "Q", "W": "W"}
-
-
-def _check(wide: pd.DataFrame, stage: str) -> pd.Series:
-    col = f"{stage}_at"
-    for c in ("created_at", col):
-        if c not in wide.columns:
-            raise DataError(
-                f"the stage-date frame has no column {c}",
-                column=c,
-                fix="build it with leadnb.funnel.stages.stage_dates and pick a stage from funnel.stages",
-            )
-    return wide[col]
 
 
 def cohort_labels(created_at: pd.Series, freq: str = "M") -> pd.Series:
@@ -64,7 +54,8 @@ def cohort_matrix(
     ``ci_low``/``ci_high`` are 95% Wilson intervals. Raises :class:`NotEnoughData` when no cell
     is observable by ``as_of``.
     """
-    at = _check(wide, stage)
+    require_columns(wide, ["created_at", f"{stage}_at"], table=WIDE, fix=WIDE_FIX)
+    at = wide[f"{stage}_at"]
     as_of = pd.Timestamp(as_of).normalize()
     end = day_end(as_of)
     keep = wide["created_at"].notna() & (wide["created_at"] < end)

@@ -39,6 +39,7 @@ import pandas as pd
 
 from leadnb.arrays import NAT_US, in_set, index_positions, per_distinct, to_us
 from leadnb.asof import day_end
+from leadnb.data.columns import require_columns
 from leadnb.data.params import check_keys, expect_type, parse_date
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
@@ -183,17 +184,6 @@ def _map_names(stage: pd.Series, config: FunnelConfig) -> pd.Series:
     )
 
 
-def _require(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise DataError(
-            f"table {table} lacks column(s) {', '.join(missing)}",
-            table=table,
-            column=missing[0],
-            fix=f"map the source columns onto {', '.join(missing)} in the params file's data.{table}.columns",
-        )
-
-
 def _wide_columns(leads: pd.DataFrame, config: FunnelConfig) -> list[str]:
     """The ``<stage>_at`` columns on leads (the entry stage's ``lead_at`` is ignored)."""
     return [c for c in config.date_columns[1:] if c in leads.columns]
@@ -208,7 +198,7 @@ def stage_entries(
     :class:`DataError` when there is neither.
     """
     if stages is not None:
-        _require(stages, ("lead_id", "stage", "entered_at"), "stages")
+        require_columns(stages, ("lead_id", "stage", "entered_at"), table="stages")
         out = stages[["lead_id", "stage", "entered_at"]].copy()
         out["stage"] = _map_names(out["stage"], config)
         out["lead_id"] = out["lead_id"].astype("str")
@@ -247,15 +237,10 @@ def stage_dates(
     columns of ``leads`` (e.g. ``source``) appended at the end. Rows keep the order of ``leads``.
     """
     config = config or FunnelConfig()
-    _require(leads, ("lead_id", "created_at"), "leads")
-    missing_keep = [c for c in keep if c not in leads.columns]
-    if missing_keep:
-        raise DataError(
-            f"leads has no column(s) {', '.join(missing_keep)} to keep",
-            table="leads",
-            column=missing_keep[0],
-            fix="map the column in data.leads.columns or drop it from keep",
-        )
+    require_columns(leads, ("lead_id", "created_at"), table="leads")
+    require_columns(
+        leads, keep, table="leads", fix="map the column in data.leads.columns or drop it from keep"
+    )
     entries = stage_entries(leads, stages, config)
     ids = leads["lead_id"].astype("str")
     # one row per distinct lead_id; with duplicated ids, every copy gets the same dates
@@ -382,7 +367,7 @@ def stage_quality(
     missing per ``funnel.skipped_stages``).
     """
     config = config or FunnelConfig()
-    _require(leads, ("lead_id", "created_at"), "leads")
+    require_columns(leads, ("lead_id", "created_at"), table="leads")
     e = stage_entries(leads, stages, config)
     ids = leads["lead_id"].astype("str")
     created = pd.Series(pd.to_datetime(leads["created_at"]).to_numpy(), index=ids.to_numpy())
@@ -447,14 +432,13 @@ def stage_quality(
 # Helpers used by other modules
 
 
+WIDE = "the stage-date frame"  # how the column guard names the frame stage_dates builds
+WIDE_FIX = "build it with leadnb.funnel.stages.stage_dates and pick a stage from funnel.stages"
+
+
 def _col(wide: pd.DataFrame, stage: str) -> pd.Series:
     name = f"{stage}_at"
-    if name not in wide.columns:
-        raise DataError(
-            f"the stage-date frame has no column {name}",
-            column=name,
-            fix="build it with leadnb.funnel.stages.stage_dates and use a stage from funnel.stages",
-        )
+    require_columns(wide, [name], table=WIDE, fix=WIDE_FIX)
     return wide[name]
 
 
@@ -541,11 +525,9 @@ def stage_conversion(
     config = config or FunnelConfig()
     end = day_end(as_of)
     pairs = list(pairs) if pairs is not None else conversion_pairs(config)
-    if by is not None and by not in wide.columns:
-        raise DataError(
-            f"the stage-date frame has no column {by!r} to group by",
-            column=by,
-            fix=f"build it with stage_dates(..., keep=[{by!r}])",
+    if by is not None:
+        require_columns(
+            wide, [by], table=WIDE, fix=f"build it with stage_dates(..., keep=[{by!r}])"
         )
     frames = []
     for a, b in pairs:
@@ -721,5 +703,4 @@ __all__ = [
     "stage_dates",
     "stage_entries",
     "stage_quality",
-    "wilson",
 ]

@@ -35,7 +35,9 @@ from lifelines import AalenJohansenFitter, KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 from leadnb.asof import day_end
-from leadnb.errors import DataError, NotEnoughData
+from leadnb.data.columns import require_columns
+from leadnb.errors import NotEnoughData
+from leadnb.funnel.stages import WIDE, WIDE_FIX
 
 HORIZONS = (30, 60, 90)
 JITTER = 1e-4
@@ -61,12 +63,7 @@ TABLE_COLUMNS = [
 
 def _col(wide: pd.DataFrame, stage: str) -> pd.Series:
     name = "created_at" if stage == "lead" and "lead_at" not in wide.columns else f"{stage}_at"
-    if name not in wide.columns:
-        raise DataError(
-            f"the stage-date frame has no column {name}",
-            column=name,
-            fix="build it with leadnb.funnel.stages.stage_dates and pick stages from funnel.stages",
-        )
+    require_columns(wide, [name], table=WIDE, fix=WIDE_FIX)
     return wide[name].astype("datetime64[us]")
 
 
@@ -117,12 +114,7 @@ def _groups(
 ) -> list[tuple[object, pd.DataFrame]]:
     if by is None:
         return [(None, data)]
-    if by not in wide.columns:
-        raise DataError(
-            f"the stage-date frame has no column {by!r} to group by",
-            column=by,
-            fix=f"build it with stage_dates(..., keep=[{by!r}])",
-        )
+    require_columns(wide, [by], table=WIDE, fix=f"build it with stage_dates(..., keep=[{by!r}])")
     keys = wide.loc[data.index, by]
     return [(k, g) for k, g in data.groupby(keys.to_numpy(), sort=True, dropna=True)]
 

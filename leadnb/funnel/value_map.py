@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb import asof
+from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData
 
 GROUPS = ("A", "B", "C", "D", "E")
@@ -56,14 +57,7 @@ def account_key(df: pd.DataFrame, table: str) -> pd.Series:
 
 
 def _orders(orders: pd.DataFrame) -> pd.DataFrame:
-    for c in ("order_date", "amount"):
-        if c not in orders.columns:
-            raise DataError(
-                f"orders has no column {c}",
-                table="orders",
-                column=c,
-                fix=f"map the source column onto {c} in data.orders.columns",
-            )
+    require_columns(orders, ("order_date", "amount"), table="orders")
     key = account_key(orders, "orders")
     bad = key.isna() | orders["order_date"].isna() | orders["amount"].isna()
     if bad.any():
@@ -123,6 +117,7 @@ def value_window(
             "the params file has no orders table",
             "it appears when data.orders (account_id or lead_id, order_date, amount) is configured",
         )
+    require_columns(orders, ("order_date", "amount"), table="orders")
     day = pd.Timestamp(as_of).normalize()
     known = orders[asof.known(orders["order_date"], day).to_numpy()]
     if known.empty:
