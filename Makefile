@@ -36,6 +36,8 @@ test: $(STAMP) demo-data
 	$(BIN)/ruff check leadnb tests benchmarks
 	$(BIN)/ruff format --check leadnb tests benchmarks
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -q --doctest-modules leadnb
+	$(PY) -m leadnb.run.goldens --check notebooks
 	$(BIN)/pytest --nbval-lax --nbval-kernel-name leadnb --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
 lab: $(STAMP) demo-data

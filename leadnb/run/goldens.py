@@ -13,6 +13,12 @@ mode, which compares only the cells marked ``# NBVAL_CHECK_OUTPUT`` (first line)
    nbclient adds (timings), then write the notebook back through a temporary file.
 
 A notebook that fails to execute is left untouched and the command exits 1 naming the cell.
+
+``python -m leadnb.run.goldens --check notebooks`` (run by ``make test``) executes nothing: it
+exits 1 when a notebook has no golden cell, or a golden cell has no stored text output or no
+execution count. Design: nbval compares only what is stored; a golden cell stripped of its
+outputs and count (``nbstripout``, "Clear all outputs") is an "unrun" cell nbval passes without
+comparing, so stripped goldens would check nothing. This check makes that a failure.
 """
 
 from __future__ import annotations
@@ -90,6 +96,68 @@ def strip_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def unchecked_goldens(nb: nbformat.NotebookNode) -> list[str]:
+    """Why nbval would compare nothing for some golden cells of ``nb``: one line per problem.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        A notebook as stored (not executed).
+
+    Returns
+    -------
+    list of str
+        Empty when every golden cell has a stored text output and an execution count and there
+        is at least one golden cell; otherwise one sentence per problem, naming the cell by its
+        position (0-based, markdown cells counted).
+
+    Examples
+    --------
+    >>> from nbformat.v4 import new_code_cell, new_notebook, new_output
+    >>> golden = new_code_cell("# NBVAL_CHECK_OUTPUT\\nprint(1)", execution_count=1)
+    >>> golden.outputs = [new_output("stream", name="stdout", text="1\\n")]
+    >>> unchecked_goldens(new_notebook(cells=[golden]))
+    []
+    >>> golden.outputs, golden.execution_count = [], None
+    >>> unchecked_goldens(new_notebook(cells=[golden]))
+    ['cell 0: golden but no stored output', 'cell 0: golden but no execution count (nbval skips it)']
+    >>> unchecked_goldens(new_notebook(cells=[new_code_cell("print(1)")]))
+    ['no golden cell (first line # NBVAL_CHECK_OUTPUT)']
+    """
+    problems: list[str] = []
+    golden = [(i, c) for i, c in enumerate(nb.cells) if is_golden(c)]
+    if not golden:
+        return [f"no golden cell (first line {GOLDEN_MARK})"]
+    for i, cell in golden:
+        kept = text_outputs(cell.get("outputs", []))
+        if not any(
+            (o.get("text") or o.get("data", {}).get("text/plain", "")).strip() for o in kept
+        ):
+            problems.append(f"cell {i}: golden but no stored output")
+        if cell.get("execution_count") is None:
+            problems.append(f"cell {i}: golden but no execution count (nbval skips it)")
+    return problems
+
+
+def check(paths: Iterable[Path]) -> int:
+    """Print every golden cell nbval would not compare; return how many notebooks have one."""
+    import nbformat
+
+    bad = 0
+    for path in paths:
+        problems = unchecked_goldens(nbformat.read(path, as_version=4))
+        if problems:
+            bad += 1
+            print(f"{path}: " + "; ".join(problems), file=sys.stderr)
+    if bad:
+        print(
+            "golden outputs are missing: nbval would check nothing there; restore them with "
+            "`make notebooks` (needs the demo data: `make demo-data`)",
+            file=sys.stderr,
+        )
+    return bad
+
+
 def execute(
     path: Path, *, kernel_name: str = KERNEL_NAME, timeout: int = 1200
 ) -> nbformat.NotebookNode:
@@ -164,16 +232,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", help="notebooks or folders of notebooks")
     parser.add_argument("--kernel", default=KERNEL_NAME, help="Jupyter kernel name (leadnb)")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="execute nothing: exit 1 if a golden cell has no stored output or count",
+    )
     args = parser.parse_args(argv)
-    from leadnb.run.runner import skip_slow_optional_imports
-
-    skip_slow_optional_imports()
-    failed = 0
     try:
         notebooks = find_notebooks(args.paths)
     except LeadnbError as err:
         print(str(err), file=sys.stderr)
         return 2
+    if args.check:
+        return 1 if check(notebooks) else 0
+    from leadnb.run.runner import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
+    failed = 0
     for path in notebooks:
         try:
             n = refresh(path, kernel_name=args.kernel, timeout=args.timeout)
@@ -187,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 __all__ = [
     "GOLDEN_MARK",
+    "check",
     "execute",
     "find_notebooks",
     "is_golden",
@@ -194,6 +270,7 @@ __all__ = [
     "refresh",
     "strip_notebook",
     "text_outputs",
+    "unchecked_goldens",
 ]
 
 if __name__ == "__main__":
