@@ -5,7 +5,6 @@ cannot use, every file it names, the columns it needs and the analysis date are 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ import pytest
 
 from leadnb.data import param_checks as checks
 from leadnb.data import params as config
+from leadnb.data.demo import DEMO_EXPERIMENT
 from leadnb.data.validation import validate_params_file
 from leadnb.errors import Issue
 from leadnb.run import runner
@@ -23,28 +23,20 @@ NB_DIR = ROOT / "notebooks"
 STAGES = ["lead", "mql", "sql", "opportunity", "customer"]
 
 
-def metric(stage: str, days: int) -> SimpleNamespace:
-    def same_as(other) -> bool:
-        return (other.stage, other.window_days, other.outcome) == (stage, days, None)
-
-    return SimpleNamespace(
-        stage=stage,
-        window_days=days,
-        outcome=None,
-        label=f"reached {stage} within {days} days",
-        same_as=same_as,
-    )
+def registration(exp_id: str, stage: str, days: int) -> dict:
+    """The demo pre-registration with another id and primary metric."""
+    primary = {"stage": stage, "window_days": days}
+    return {**DEMO_EXPERIMENT, "id": exp_id, "primary_metric": primary}
 
 
-PARAMS = SimpleNamespace(
-    funnel=SimpleNamespace(stages=STAGES),
-    experiments=SimpleNamespace(
-        ids=["exp-a", "exp-b"],
-        registrations=(
-            SimpleNamespace(id="exp-a", primary_metric=metric("sql", 30)),
-            SimpleNamespace(id="exp-b", primary_metric=metric("mql", 14)),
-        ),
-    ),
+# real parsed params (funnel stages, two registered experiments) that the rules read
+PARAMS = config.params_from_dict(
+    {
+        "funnel": {"stages": STAGES, "lost_stage": "lost"},
+        "experiments": {
+            "registrations": [registration("exp-a", "sql", 30), registration("exp-b", "mql", 14)]
+        },
+    }
 )
 
 
