@@ -128,7 +128,7 @@ def _numbers(line: str) -> list[float]:
 @needs_demo
 def test_readout_matches_independent_oracles_and_truth(demo: dict[str, Any]) -> None:
     from leadnb.data import demo as sample
-    from leadnb.experiments import readout as abtest
+    from leadnb.experiments import comparisons
 
     ctx, reg, ro = demo["ctx"], demo["reg"], demo["ro"]
     counts = _oracle_counts(ctx, reg)
@@ -146,7 +146,7 @@ def test_readout_matches_independent_oracles_and_truth(demo: dict[str, Any]) -> 
     srm = stats.chisquare(enrolled.value_counts().reindex([c, v]).to_numpy()).pvalue
     assert prim.loc[v, "srm_p_value"] == pytest.approx(srm)
     draws = 400_000
-    mc = abtest.prob_beat_control_mc(x_c, n_c, x_v, n_v, draws=draws, seed=7)
+    mc = comparisons.prob_beat_control_mc(x_c, n_c, x_v, n_v, draws=draws, seed=7)
     p = prim.loc[v, "prob_beat_control"]
     assert abs(p - mc) < 4 * np.sqrt(max(p * (1 - p), 1e-6) / draws)
     # the generator's true effect lies inside the reported interval
@@ -162,7 +162,7 @@ def test_outcome_column_path_gives_the_same_readout(demo: dict[str, Any]) -> Non
     from dataclasses import replace
 
     from leadnb.experiments import readout as abtest
-    from leadnb.experiments.registry import Metric
+    from leadnb.experiments.registration import Metric
 
     ctx, reg, ro = demo["ctx"], demo["reg"], demo["ro"]
     asg = ctx.tables["assignments"]
@@ -273,7 +273,7 @@ def test_one_arm_in_the_data_names_the_arm(sample_dir: Path, tmp_path: Path) -> 
 
 
 def test_during_enrolment_no_window_closed_yet(sample_dir: Path, tmp_path: Path) -> None:
-    from leadnb.experiments import registry as experiments
+    from leadnb.experiments import log as experiments
 
     asg = _assignments(sample_dir)
     first = pd.to_datetime(asg["assigned_at"]).min().normalize()

@@ -14,8 +14,11 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.experiments import comparisons, design, outcomes
+from leadnb.experiments import log as exp_log
 from leadnb.experiments import readout as abtest
-from leadnb.experiments.registry import LOG_COLUMNS, Registration, registration_fingerprint
+from leadnb.experiments.log import LOG_COLUMNS
+from leadnb.experiments.registration import Registration, registration_fingerprint
 
 AS_OF = pd.Timestamp("2026-06-30")
 
@@ -73,67 +76,69 @@ def make_data(
 
 def test_reference_z_test_p() -> None:
     # DOMAIN.md: 120/1000 vs 150/1000, pooled two-sided z-test p = 0.049640
-    p = abtest.z_test_p(120, 1000, 150, 1000)
+    p = comparisons.z_test_p(120, 1000, 150, 1000)
     assert round(p, 6) == 0.049640
     assert p == pytest.approx(proportions_ztest([150, 120], [1000, 1000])[1], rel=1e-12)
 
 
 def test_reference_holm() -> None:
     p = [0.01, 0.04, 0.03, 0.005]
-    adj = abtest.holm(p)
+    adj = comparisons.holm(p)
     assert list(adj < 0.05) == [True, False, False, True]  # rejects the first and last only
     np.testing.assert_allclose(adj, [0.03, 0.06, 0.06, 0.02])
     np.testing.assert_allclose(adj, multipletests(p, method="holm")[1])
-    assert np.isnan(abtest.holm([0.01, np.nan])[1])
+    assert np.isnan(comparisons.holm([0.01, np.nan])[1])
 
 
 def test_reference_srm() -> None:
     # DOMAIN.md: 5000 vs 5200 at 50/50 -> p = 0.047670, not an SRM at 0.001
-    p = abtest.srm_p_value({"a": 5000, "b": 5200}, {"a": 0.5, "b": 0.5})
+    p = comparisons.srm_p_value({"a": 5000, "b": 5200}, {"a": 0.5, "b": 0.5})
     assert round(p, 6) == 0.047670
     assert p == pytest.approx(stats.chisquare([5000, 5200]).pvalue)
-    assert p > abtest.SRM_THRESHOLD
+    assert p > comparisons.SRM_THRESHOLD
     # an arm with no leads counts as 0; unequal allocation uses the planned shares
-    assert abtest.srm_p_value({"a": 10}, {"a": 0.5, "b": 0.5}) < 0.01
-    assert abtest.srm_p_value({"a": 250, "b": 750}, {"a": 0.25, "b": 0.75}) == pytest.approx(1.0)
+    assert comparisons.srm_p_value({"a": 10}, {"a": 0.5, "b": 0.5}) < 0.01
+    assert comparisons.srm_p_value({"a": 250, "b": 750}, {"a": 0.25, "b": 0.75}) == pytest.approx(
+        1.0
+    )
 
 
 # ---------------------------------------------------------------------------- comparisons
 
 
 def test_compare_arms_intervals_match_statsmodels() -> None:
-    r = abtest.compare_arms(120, 1000, 150, 1000)
+    r = comparisons.compare_arms(120, 1000, 150, 1000)
     lo, hi = confint_proportions_2indep(150, 1000, 120, 1000, method="newcomb", compare="diff")
-    assert r["diff"] == pytest.approx(0.03)
-    assert (r["diff_ci_low"], r["diff_ci_high"]) == pytest.approx((lo, hi))
+    assert r.diff == pytest.approx(0.03)
+    assert (r.diff_ci_low, r.diff_ci_high) == pytest.approx((lo, hi))
     lo, hi = confint_proportions_2indep(150, 1000, 120, 1000, method="log", compare="ratio")
-    assert r["rel_lift"] == pytest.approx(0.25)
-    assert (r["rel_lift_ci_low"], r["rel_lift_ci_high"]) == pytest.approx((lo - 1, hi - 1))
+    assert r.rel_lift == pytest.approx(0.25)
+    assert (r.rel_lift_ci_low, r.rel_lift_ci_high) == pytest.approx((lo - 1, hi - 1))
     # hand check of the log (Katz) interval for the ratio
     se = np.sqrt(1 / 150 - 1 / 1000 + 1 / 120 - 1 / 1000)
-    assert r["rel_lift_ci_low"] == pytest.approx(1.25 * np.exp(-1.959964 * se) - 1, rel=1e-5)
-    assert r["test"] == "z"
-    assert r["p_value"] == pytest.approx(0.049640, abs=1e-6)
+    assert r.rel_lift_ci_low == pytest.approx(1.25 * np.exp(-1.959964 * se) - 1, rel=1e-5)
+    assert r.test == "z"
+    assert r.p_value == pytest.approx(0.049640, abs=1e-6)
 
 
 def test_fisher_when_expected_counts_are_small() -> None:
-    assert abtest.needs_exact(3, 40, 9, 40)
-    assert not abtest.needs_exact(120, 1000, 150, 1000)
-    r = abtest.compare_arms(3, 40, 9, 40)
-    assert r["test"] == "fisher"
-    assert r["p_value"] == pytest.approx(stats.fisher_exact([[9, 31], [3, 37]]).pvalue)
+    assert comparisons.needs_exact(3, 40, 9, 40)
+    assert not comparisons.needs_exact(120, 1000, 150, 1000)
+    r = comparisons.compare_arms(3, 40, 9, 40)
+    assert r.test == "fisher"
+    assert r.p_value == pytest.approx(stats.fisher_exact([[9, 31], [3, 37]]).pvalue)
     # zero conversions in the variant: the ratio interval falls back to log-adjusted
-    r0 = abtest.compare_arms(5, 40, 0, 40)
+    r0 = comparisons.compare_arms(5, 40, 0, 40)
     lo, _ = confint_proportions_2indep(0, 40, 5, 40, method="log-adjusted", compare="ratio")
-    assert r0["rel_lift_ci_low"] == pytest.approx(lo - 1)
-    assert np.isnan(abtest.compare_arms(0, 0, 1, 10)["diff"])
+    assert r0.rel_lift_ci_low == pytest.approx(lo - 1)
+    assert np.isnan(comparisons.compare_arms(0, 0, 1, 10).diff)
 
 
 def test_prob_beat_control_against_monte_carlo_and_integration() -> None:
     x_c, n_c, x_v, n_v = 120, 1000, 150, 1000
-    exact = abtest.prob_beat_control(x_c, n_c, x_v, n_v)
+    exact = comparisons.prob_beat_control(x_c, n_c, x_v, n_v)
     draws = 400_000
-    mc = abtest.prob_beat_control_mc(x_c, n_c, x_v, n_v, draws=draws, seed=20260630)
+    mc = comparisons.prob_beat_control_mc(x_c, n_c, x_v, n_v, draws=draws, seed=20260630)
     se = np.sqrt(exact * (1 - exact) / draws)
     assert abs(exact - mc) < 4 * se
     # independent: integrate pdf_v(t) * cdf_c(t) over [0, 1]
@@ -155,8 +160,8 @@ def test_prob_beat_control_is_a_probability_and_symmetric(
     n_c: int, n_v: int, fc: float, fv: float
 ) -> None:
     x_c, x_v = round(fc * n_c), round(fv * n_v)
-    p = abtest.prob_beat_control(x_c, n_c, x_v, n_v)
-    q = abtest.prob_beat_control(x_v, n_v, x_c, n_c)
+    p = comparisons.prob_beat_control(x_c, n_c, x_v, n_v)
+    q = comparisons.prob_beat_control(x_v, n_v, x_c, n_c)
     assert 0 <= p <= 1
     assert p + q == pytest.approx(1.0, abs=1e-9)
 
@@ -182,7 +187,7 @@ def test_outcomes_from_stages_hand_example() -> None:
             ).astype("datetime64[us]"),
         }
     )
-    out = abtest.outcomes_from_stages(a, w, "sql", 30, AS_OF).set_index("lead_id")
+    out = outcomes.outcomes_from_stages(a, w, "sql", 30, AS_OF).set_index("lead_id")
     # a: sql after 10 days -> 1; b: after 45 days -> 0; c: before assignment -> prior
     # d: converted after 5 days but window open -> immature; e: sql after as_of -> not reached yet,
     # censored at the end of the as_of day (11 days after assignment: leadnb.asof.day_end)
@@ -193,7 +198,7 @@ def test_outcomes_from_stages_hand_example() -> None:
     assert out["event"].tolist() == [True, False, False, True, False]
     assert out["duration"].tolist() == [10.0, 30.0, 30.0, 5.0, 11.0]
     with pytest.raises(ParamsError, match="not a funnel stage"):
-        abtest.outcomes_from_stages(a, w, "opportunity", 30, AS_OF)
+        outcomes.outcomes_from_stages(a, w, "opportunity", 30, AS_OF)
 
 
 def test_immature_leads_would_flip_the_verdict_if_counted_as_failures() -> None:
@@ -224,7 +229,7 @@ def test_immature_leads_would_flip_the_verdict_if_counted_as_failures() -> None:
         "monthly": 2000.0,
         "weekly": 2000.0,
     }
-    assert abtest.km_at(curves, "weekly", 10)[0] == pytest.approx(0.15)
+    assert outcomes.km_at(curves, "weekly", 10).converted == pytest.approx(0.15)
     assert p.loc["weekly", "km_rate"] == pytest.approx(0.15)
 
 
@@ -236,7 +241,7 @@ def test_km_equals_fixed_window_rate_when_all_mature_and_logrank_matches_lifelin
     ro = abtest.readout(reg(planned_n_per_arm=400, target_effect=0.1), asg, wide, AS_OF)
     p = ro.primary.set_index("variant")
     assert p["km_rate"].to_numpy() == pytest.approx(p["rate"].to_numpy())
-    out = abtest.outcomes_from_stages(asg, wide, "sql", 30, AS_OF)
+    out = outcomes.outcomes_from_stages(asg, wide, "sql", 30, AS_OF)
     v, c = out[out["variant"] == "weekly"], out[out["variant"] == "monthly"]
     lr = logrank_test(c["duration"], v["duration"], c["event"], v["event"])
     assert p.loc["weekly", "logrank_p"] == pytest.approx(lr.p_value)
@@ -343,18 +348,18 @@ def test_prior_converters_and_bad_rows_are_in_the_exclusion_table() -> None:
 def test_log_rows_and_design_table() -> None:
     asg, wide = make_data({"monthly": (1000, 120), "weekly": (1000, 150)})
     ro = abtest.readout(reg(), asg, wide, AS_OF)
-    log = abtest.log_rows(ro, "run-1")
+    log = exp_log.log_rows(ro, "run-1")
     assert log.loc[0, "diff"] == pytest.approx(0.03)
     assert log.loc[0, "as_of"] == "2026-06-30" and log.loc[0, "run"] == "run-1"
     assert log.loc[0, "registration"] == registration_fingerprint(reg())
-    assert list(abtest.log_table([ro, ro], "run-1").columns) == LOG_COLUMNS
-    assert list(abtest.log_table([], "run-1").columns) == LOG_COLUMNS
-    d = abtest.design_table([reg(baseline_rate=0.10)], inflow_per_week=700)
+    assert list(exp_log.log_table([ro, ro], "run-1").columns) == LOG_COLUMNS
+    assert list(exp_log.log_table([], "run-1").columns) == LOG_COLUMNS
+    d = design.design_table([reg(baseline_rate=0.10)], inflow_per_week=700)
     assert d.loc[0, "n_per_arm"] == 3841
     assert d.loc[0, "days_needed"] == np.ceil(7682 / 100) + 30
-    d2 = abtest.design_table([reg()], inflow_per_week=700, baselines={"exp-a": 0.10})
+    d2 = design.design_table([reg()], inflow_per_week=700, baselines={"exp-a": 0.10})
     assert d2.loc[0, "n_per_arm"] == 3841
-    assert np.isnan(abtest.design_table([reg()], inflow_per_week=700).loc[0, "n_per_arm"])
+    assert np.isnan(design.design_table([reg()], inflow_per_week=700).loc[0, "n_per_arm"])
 
 
 def test_headline_metrics_and_plots() -> None:
@@ -435,15 +440,15 @@ def test_lead_reaching_the_stage_late_on_the_as_of_day_counts_with_a_duration() 
     asg, wide = make_data({"monthly": (40, 4), "weekly": (40, 6)}, assigned="2026-06-10")
     late = wide["lead_id"] == "weekly-39"
     wide.loc[late, "sql_at"] = pd.Timestamp("2026-06-30 23:00")
-    out = abtest.outcomes_from_stages(asg, wide, "sql", 30, AS_OF).set_index("lead_id")
+    out = outcomes.outcomes_from_stages(asg, wide, "sql", 30, AS_OF).set_index("lead_id")
     assert bool(out.loc["weekly-39", "event"])
     assert out.loc["weekly-39", "duration"] == pytest.approx(20 + 23 / 24)
     assert out["duration"].notna().all()
     ro = abtest.readout(reg(end="2026-12-31"), asg, wide, AS_OF)
-    assert abtest.km_at(ro.curves, "weekly", 30)[0] == pytest.approx(7 / 40)
+    assert outcomes.km_at(ro.curves, "weekly", 30).converted == pytest.approx(7 / 40)
     # the next minute (the day after as_of) is not known yet
     wide.loc[late, "sql_at"] = pd.Timestamp("2026-07-01 00:00")
-    out = abtest.outcomes_from_stages(asg, wide, "sql", 30, AS_OF).set_index("lead_id")
+    out = outcomes.outcomes_from_stages(asg, wide, "sql", 30, AS_OF).set_index("lead_id")
     assert not bool(out.loc["weekly-39", "event"]) and out.loc["weekly-39", "duration"] == 21.0
 
 
@@ -477,7 +482,7 @@ def test_an_arm_without_leads_is_named_and_charts_still_draw(missing: str) -> No
     _draw(ab_plots.plot_km(ro.curves, window_days=30))
     m = abtest.headline_metrics([ro])
     assert m["n_significant"] == 0 and np.isnan(m["diff"])
-    assert len(abtest.log_rows(ro, "r")) == 1
+    assert len(exp_log.log_rows(ro, "r")) == 1
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,8 @@ import pytest
 
 from leadnb import asof
 from leadnb.experiments import readout as abtest
-from leadnb.experiments.registry import Registration, prepare_assignments
+from leadnb.experiments.assignments import prepare_assignments
+from leadnb.experiments.registration import Registration
 from leadnb.funnel import cohorts, survival
 from leadnb.funnel import stages as funnel
 from leadnb.funnel import velocity as lvr

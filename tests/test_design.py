@@ -23,7 +23,9 @@ def test_reference_sample_size_3841() -> None:
     raw = design.sample_size_raw(0.10, 0.02, alpha=0.05, power=0.8)
     assert raw == pytest.approx(3840.85, abs=0.005)
     assert raw == pytest.approx(samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8), rel=1e-12)
-    assert design.sample_size(0.10, 0.02) == {"n_control": 3841, "n_variant": 3841, "n_total": 7682}
+    assert design.sample_size(0.10, 0.02) == design.SampleSize(
+        n_control=3841, n_variant=3841, n_total=7682
+    )
 
 
 @settings(max_examples=50, deadline=None)
@@ -55,18 +57,18 @@ def test_unequal_allocation_and_rounding() -> None:
     # 2 variant leads for every control lead is ratio 2; statsmodels ratio = n_control / n_variant
     ss = design.sample_size(0.08, 0.04, ratio=2.0)
     sm = samplesize_proportions_2indep_onetail(0.04, 0.08, 0.8, ratio=0.5)
-    assert ss["n_variant"] == math.ceil(sm)
-    assert ss["n_control"] == math.ceil(sm * 0.5)
-    assert ss["n_total"] == ss["n_control"] + ss["n_variant"]
+    assert ss.n_variant == math.ceil(sm)
+    assert ss.n_control == math.ceil(sm * 0.5)
+    assert ss.n_total == ss.n_control + ss.n_variant
 
 
 def test_k_arms_holm_and_bonferroni_plan_at_alpha_over_comparisons() -> None:
     sm = samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8, alpha=0.05 / 2)
     for corr in ("holm", "bonferroni"):
         ss = design.sample_size(0.10, 0.02, k_arms=3, correction=corr)
-        assert ss["n_variant"] == math.ceil(sm)
-        assert ss["n_total"] == 3 * math.ceil(sm)
-    assert design.sample_size(0.10, 0.02, k_arms=3, correction="none")["n_variant"] == 3841
+        assert ss.n_variant == math.ceil(sm)
+        assert ss.n_total == 3 * math.ceil(sm)
+    assert design.sample_size(0.10, 0.02, k_arms=3, correction="none").n_variant == 3841
     assert design.adjusted_alpha(0.05, 5, "holm") == pytest.approx(0.0125)
     with pytest.raises(ParamsError):
         design.adjusted_alpha(0.05, 1)
@@ -113,15 +115,15 @@ def test_design_row_with_allocation() -> None:
         inflow_per_week=700,
         window_days=30,
     )
-    assert row["n_per_arm"] == 3841
-    assert row["n_total"] == 7682
-    assert row["days_needed"] == math.ceil(7682 / 100) + 30
+    assert row.n_per_arm == 3841
+    assert row.n_total == 7682
+    assert row.days_needed == math.ceil(7682 / 100) + 30
     # 2:1 for the variant: the control is the smaller arm
     row2 = design.design_row("e", 0.10, 0.02, allocation={"c": 1 / 3, "v": 2 / 3}, control="c")
     sm = samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8, ratio=0.5)
-    assert row2["n_variant"] == math.ceil(sm)
-    assert row2["n_by_arm"]["v"] >= row2["n_variant"]
-    assert row2["n_by_arm"]["c"] >= row2["n_per_arm"]
+    assert row2.n_variant == math.ceil(sm)
+    assert row2.n_by_arm["v"] >= row2.n_variant
+    assert row2.n_by_arm["c"] >= row2.n_per_arm
 
 
 @pytest.mark.parametrize(
@@ -143,7 +145,7 @@ def test_calculator_lines_and_their_degenerate_forms() -> None:
     assert design.inflow_text(294.75, 12) == "New leads a week (last 12 weeks): 294.8"
     assert "no created_at" in design.inflow_text(float("nan"), 12)
     row = design.design_row("c", 0.08, 0.02, inflow_per_week=294.75, window_days=30)
-    n_total = int(row["n_total"])
+    n_total = int(row.n_total)
     enrol = math.ceil(n_total / (294.75 / 7) - 1e-9)
     assert design.calendar_text(row) == (
         f"Calendar time: {enrol + 30} days ({enrol} to enrol + 30 for the outcome)"

@@ -1,4 +1,4 @@
-"""leadnb.experiments.registry: registrations, assignment checks and the cumulative experiment log."""
+"""leadnb.experiments.registration, .assignments and .log: registrations, assignment checks, the log."""
 
 from __future__ import annotations
 
@@ -14,24 +14,28 @@ import pytest
 import yaml
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
-from leadnb.experiments.registry import (
+from leadnb.experiments.assignments import (
+    prepare_assignments,
+    unregistered,
+    unregistered_sentence,
+)
+from leadnb.experiments.log import (
     LOG_COLUMNS,
     LOG_KEY,
+    append_log,
+    log_path,
+    merged_log,
+    read_log,
+    read_log_rows,
+    run_label,
+)
+from leadnb.experiments.registration import (
     ExperimentsConfig,
     Metric,
     Registration,
-    append_log,
     describe,
     load_registration,
-    log_path,
-    merged_log,
-    prepare_assignments,
-    read_log,
-    read_log_rows,
     registration_fingerprint,
-    run_label,
-    unregistered,
-    unregistered_sentence,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -262,18 +266,59 @@ def test_append_log_is_idempotent_on_experiment_as_of_registration(tmp_path: Pat
 
 def test_log_text_round_trips_and_is_quoted_against_formulas(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
-    hostile = ['=HYPERLINK("http://evil.example")', "'quoted", "-1 pts", "@x", "0123e45"]
+    hostile = [
+        '=HYPERLINK("http://evil.example")',
+        "'quoted",
+        "-1 pts",
+        "@x",
+        "0123e45",
+        "'=already quoted",  # the edge case: must not lose its quote on read-back
+        "''@twice",
+        "'",
+    ]
     for i, text in enumerate(hostile):
         append_log(
             path, _rows("r", f"2026-06-{10 + i}", 0.01, verdict=text, registration="0123e45")
         )
-    raw = pd.read_csv(path, dtype="str")["verdict"].tolist()
-    assert raw[:4] == ['\'=HYPERLINK("http://evil.example")', "''quoted", "'-1 pts", "'@x"]
+    raw = pd.read_csv(path, dtype="str", keep_default_na=False)["verdict"].tolist()
+    assert raw == [
+        '\'=HYPERLINK("http://evil.example")',
+        "'quoted",  # harmless: written as it is
+        "'-1 pts",
+        "'@x",
+        "0123e45",
+        "''=already quoted",
+        "'" + "''@twice",
+        "'",
+    ]
     back = read_log(path)
     assert back["verdict"].tolist() == hostile  # numbers-looking text stays text
-    assert back["registration"].tolist() == ["0123e45"] * 5
+    assert back["registration"].tolist() == ["0123e45"] * len(hostile)
     # re-appending the same key still replaces after the round trip
-    assert len(append_log(path, _rows("r", "2026-06-10", 0.9, registration="0123e45"))) == 5
+    again = append_log(path, _rows("r", "2026-06-10", 0.9, registration="0123e45"))
+    assert len(again) == len(hostile)
+
+
+def test_run_csv_written_by_the_notebook_reads_back_exactly(tmp_path: Path) -> None:
+    """The notebook saves its rows with csv_cells (ctx.save_table(..., raw=True)); the runner
+    reads them back with read_log_rows: every text cell, quoted or not, comes back as it was."""
+    from leadnb.experiments.log import csv_cells
+    from leadnb.report.safe import neutralise_csv_cells
+
+    texts = ["=1+1", "'=1+1", "''=1+1", "'-x", "'plain", "plain", "@", "'"]
+    rows = pd.concat(
+        [_rows("r", "2026-06-30", 0.0, variant=f"v{i}", verdict=t) for i, t in enumerate(texts)],
+        ignore_index=True,
+    ).assign(experiment_id="=exp")
+    csv = tmp_path / "experiment_log_rows.csv"
+    csv_cells(rows).to_csv(csv, index=False)
+    back = read_log_rows(csv)
+    assert back["verdict"].tolist() == texts
+    assert back["experiment_id"].tolist() == ["=exp"] * len(texts)
+    # the safe rule alone is not enough: "'=1+1" and "=1+1" would be written alike
+    plain = neutralise_csv_cells(rows)["verdict"].tolist()
+    assert plain[0] == plain[1] == "'=1+1"
+    assert csv_cells(rows)["verdict"].tolist()[:3] == ["'=1+1", "''=1+1", "'" + "''=1+1"]
 
 
 def test_merged_log_is_pure_with_append_logs_rule(tmp_path: Path) -> None:
@@ -299,13 +344,13 @@ def test_read_log_rows_strips_one_formula_quote_and_sets_dtypes(tmp_path: Path) 
     csv.write_text(
         "experiment_id,run,as_of,registration,variant,n,n_control,diff,p_value,interim,verdict\n"
         "'=exp,run-1,2026-06-30,00001234,'-weekly,120,118,-0.02,0.5,True,'@x won\n"
-        "'plain',run-1,2026-06-30,1e5,''x,7,,0.01,,False,ok\n"
+        "'plain',run-1,2026-06-30,1e5,''-x,7,,0.01,,False,''\n"
     )
     rows = read_log_rows(csv)
     assert list(rows.columns[: len(LOG_COLUMNS)]) == LOG_COLUMNS
     assert rows["experiment_id"].tolist() == ["=exp", "'plain'"]
-    assert rows["variant"].tolist() == ["-weekly", "'x"]
-    assert rows["verdict"].tolist() == ["@x won", "ok"]
+    assert rows["variant"].tolist() == ["-weekly", "'-x"]
+    assert rows["verdict"].tolist() == ["@x won", "''"]
     assert rows["registration"].tolist() == ["00001234", "1e5"]
     assert rows["as_of"].tolist() == ["2026-06-30"] * 2
     assert rows["n"].tolist() == [120, 7] and rows["n"].dtype == "Int64"
@@ -317,7 +362,7 @@ def test_read_log_rows_strips_one_formula_quote_and_sets_dtypes(tmp_path: Path) 
 _WRITER = """
 import sys
 import pandas as pd
-from leadnb.experiments.registry import append_log
+from leadnb.experiments.log import append_log
 path, worker = sys.argv[1], int(sys.argv[2])
 for i in range(40):
     append_log(path, pd.DataFrame({"experiment_id": [f"exp-{worker}"], "run": ["r"],

@@ -32,7 +32,7 @@ import yaml
 from test_runner import FIXTURES, SECRET_VAR, make_project, run_cli, secret_url
 
 from leadnb.data import params as config
-from leadnb.experiments import registry as experiments
+from leadnb.experiments import log as experiments
 from leadnb.run import runner
 
 PASSWORD = "p@ss:w0rd/x@yQ7"

@@ -30,9 +30,10 @@ before the window of the last enrolled lead has closed, so
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Mapping
-from typing import Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,10 @@ from scipy import optimize, stats
 
 from leadnb import asof
 from leadnb.errors import ParamsError
+from leadnb.results import Kind, Result, value
+
+if TYPE_CHECKING:
+    from leadnb.experiments.registration import Registration
 
 Alternative = Literal["two-sided", "larger", "smaller"]
 Correction = Literal["holm", "bonferroni", "none"]
@@ -53,6 +58,33 @@ DESIGN_COLUMNS = [
     "n_per_arm",
     "days_needed",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleSize(Result):
+    """Leads needed per arm (:func:`sample_size`), each n rounded up."""
+
+    n_control: int = value(Kind.COUNT, "leads in the control arm")
+    n_variant: int = value(Kind.COUNT, "leads in each variant arm")
+    n_total: int = value(Kind.COUNT, "leads in all arms")
+
+
+@dataclasses.dataclass(frozen=True)
+class DesignRow(Result):
+    """One experiment's design (:func:`design_row`): a row of ``design.csv``."""
+
+    experiment_id: str = value(Kind.TEXT, "the experiment (or 'calculator')")
+    baseline_rate: float = value(Kind.RATE, "control conversion rate the test is sized for")
+    mde: float = value(Kind.POINTS, "absolute difference to detect")
+    alpha: float = value(Kind.P_VALUE, "two-sided significance level")
+    power: float = value(Kind.RATE, "chance of detecting the mde if it is real")
+    n_per_arm: int = value(Kind.COUNT, "leads in the control arm")
+    n_variant: int = value(Kind.COUNT, "leads in each variant arm")
+    n_total: int = value(Kind.COUNT, "leads in all arms")
+    inflow_per_week: float = value(Kind.COUNT, "new leads a week entering the test")
+    window_days: int = value(Kind.DAYS, "days the outcome needs after assignment")
+    days_needed: float = value(Kind.DAYS, "calendar days: enrolment plus the window")
+    n_by_arm: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def _check_rate(p: float, name: str) -> None:
@@ -139,16 +171,36 @@ def sample_size(
     k_arms: int = 2,
     correction: Correction = "holm",
     alternative: Alternative = "two-sided",
-) -> dict[str, int]:
+) -> SampleSize:
     """Leads needed per arm to detect ``effect`` (absolute) over ``baseline``.
 
-    Returns ``{"n_control": ..., "n_variant": ..., "n_total": ...}`` where ``n_total`` counts all
-    ``k_arms`` arms (every variant gets ``n_variant``). ``ratio`` = n_variant / n_control (1.0 for
-    equal allocation). Each n is rounded up. With ``k_arms > 2`` the alpha is adjusted as in
-    :func:`adjusted_alpha`.
+    Parameters
+    ----------
+    baseline
+        The control arm's conversion rate.
+    effect
+        The absolute difference to detect (variant minus control, either sign).
+    alpha, power
+        Two-sided significance level and the chance of detecting ``effect`` if it is real.
+    ratio
+        n_variant / n_control (1.0 for equal allocation).
+    k_arms, correction
+        With ``k_arms > 2`` the alpha is adjusted as in :func:`adjusted_alpha`.
+    alternative
+        ``"two-sided"``, ``"larger"`` or ``"smaller"``.
 
+    Returns
+    -------
+    SampleSize
+        ``n_control``, ``n_variant`` (every variant gets it) and ``n_total`` (all ``k_arms``
+        arms), each rounded up.
+
+    Examples
+    --------
     >>> sample_size(0.10, 0.02)
-    {'n_control': 3841, 'n_variant': 3841, 'n_total': 7682}
+    SampleSize(n_control=3841, n_variant=3841, n_total=7682)
+    >>> sample_size(0.10, 0.02, k_arms=3).n_total  # two comparisons, each at alpha 0.025
+    13956
     """
     a = adjusted_alpha(alpha, k_arms, correction)
     n_v = sample_size_raw(
@@ -156,11 +208,9 @@ def sample_size(
     )
     n_variant = math.ceil(n_v - 1e-9)
     n_control = math.ceil(n_v / ratio - 1e-9)
-    return {
-        "n_control": n_control,
-        "n_variant": n_variant,
-        "n_total": n_control + (k_arms - 1) * n_variant,
-    }
+    return SampleSize(
+        n_control=n_control, n_variant=n_variant, n_total=n_control + (k_arms - 1) * n_variant
+    )
 
 
 def power(
@@ -262,12 +312,40 @@ def design_row(
     inflow_per_week: float = float("nan"),
     window_days: int = 0,
     correction: Correction = "holm",
-) -> dict[str, object]:
-    """One row of ``design.csv``: the n per arm and the days needed for one registered experiment.
+) -> DesignRow:
+    """One row of ``design.csv``: the n per arm and the days needed for one experiment.
 
-    With an ``allocation`` (arm -> share) the variant/control ratio is the smallest variant share
-    over the control share, and ``n_per_arm`` is the control arm's n (every arm is listed in
-    ``n_by_arm``). The total enrolled is divided by the inflow to give ``days_needed``.
+    Parameters
+    ----------
+    experiment_id
+        The experiment (the notebook's calculator uses ``"calculator"``).
+    baseline, effect
+        Control rate and the absolute difference to detect.
+    alpha, power_target
+        Two-sided significance level and power.
+    allocation, control
+        Arm -> share and the control arm. The variant/control ratio is then the smallest variant
+        share over the control share, and enrolment is fixed by the arm that needs most leads
+        relative to its share. Without an allocation: two equal arms.
+    inflow_per_week
+        New leads a week entering the test (NaN when not known: ``days_needed`` is NaN).
+    window_days
+        Days the outcome needs after assignment, added to the enrolment time.
+    correction
+        Multiple-comparison correction for three or more arms (:func:`adjusted_alpha`).
+
+    Returns
+    -------
+    DesignRow
+        experiment_id, baseline_rate, mde, alpha, power, n_per_arm (the control arm's n),
+        n_variant, n_total, inflow_per_week, window_days, days_needed (:func:`days_needed`),
+        and n_by_arm (every arm's n, with an allocation).
+
+    Examples
+    --------
+    >>> row = design_row("e", 0.10, 0.02, inflow_per_week=700, window_days=30)
+    >>> row.n_per_arm, row.n_total, row.days_needed
+    (3841, 7682, 107.0)
     """
     if allocation:
         arms = list(allocation)
@@ -289,26 +367,26 @@ def design_row(
     )
     if shares:
         # enrolment is fixed by the arm that needs most leads relative to its share
-        total = max(ss["n_control"] / shares[ctrl], ss["n_variant"] / (ratio * shares[ctrl]))
+        total = max(ss.n_control / shares[ctrl], ss.n_variant / (ratio * shares[ctrl]))
         n_by_arm = {a: math.ceil(total * s - 1e-9) for a, s in shares.items()}
         n_total = sum(n_by_arm.values())
     else:
         n_by_arm = {}
-        n_total = ss["n_total"]
-    return {
-        "experiment_id": experiment_id,
-        "baseline_rate": baseline,
-        "mde": effect,
-        "alpha": alpha,
-        "power": power_target,
-        "n_per_arm": ss["n_control"],
-        "n_variant": ss["n_variant"],
-        "n_total": n_total,
-        "inflow_per_week": inflow_per_week,
-        "window_days": window_days,
-        "days_needed": days_needed(n_total, inflow_per_week, window_days),
-        "n_by_arm": n_by_arm,
-    }
+        n_total = ss.n_total
+    return DesignRow(
+        experiment_id=experiment_id,
+        baseline_rate=baseline,
+        mde=effect,
+        alpha=alpha,
+        power=power_target,
+        n_per_arm=ss.n_control,
+        n_variant=ss.n_variant,
+        n_total=n_total,
+        inflow_per_week=inflow_per_week,
+        window_days=window_days,
+        days_needed=days_needed(n_total, inflow_per_week, window_days),
+        n_by_arm=n_by_arm,
+    )
 
 
 def inflow_text(inflow_per_week: float, weeks: int) -> str:
@@ -324,17 +402,35 @@ def inflow_text(inflow_per_week: float, weeks: int) -> str:
     )
 
 
-def calendar_text(row: Mapping[str, object]) -> str:
-    """The calendar line of a :func:`design_row`: ``Calendar time: 183 days (153 to enrol + 30
-    for the outcome)``, or one sentence saying why it cannot be computed (no inflow)."""
-    days = float(row["days_needed"])  # type: ignore[arg-type]
-    window = int(row["window_days"])  # type: ignore[call-overload]
+def calendar_text(row: DesignRow) -> str:
+    """The calendar line of a :func:`design_row`, or one sentence saying why there is none.
+
+    Parameters
+    ----------
+    row
+        The design (its days_needed, window_days and inflow_per_week).
+
+    Returns
+    -------
+    str
+        ``Calendar time: 183 days (153 to enrol + 30 for the outcome)``, or, without an inflow,
+        ``Calendar time: not computed (...); it needs the weekly inflow of new leads``.
+
+    Examples
+    --------
+    >>> calendar_text(design_row("c", 0.08, 0.02, inflow_per_week=294.75, window_days=30))
+    'Calendar time: 183 days (153 to enrol + 30 for the outcome)'
+    >>> calendar_text(design_row("c", 0.08, 0.02, window_days=30))
+    'Calendar time: not computed (no lead creation dates to measure the inflow); it needs the weekly inflow of new leads'
+    """
+    days = float(row.days_needed)
+    window = int(row.window_days)
     if math.isfinite(days):
         return (
             f"Calendar time: {days:,.0f} days ({days - window:,.0f} to enrol + {window} for the "
             "outcome)"
         )
-    inflow = float(row["inflow_per_week"])  # type: ignore[arg-type]
+    inflow = float(row.inflow_per_week)
     why = (
         "no lead creation dates to measure the inflow"
         if math.isnan(inflow)
@@ -359,12 +455,69 @@ def mde_curve(
     return out
 
 
+def design_table(
+    regs: Sequence[Registration],
+    *,
+    inflow_per_week: float,
+    baselines: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """``design.csv``: per registered experiment, the n per arm and the calendar days needed.
+
+    Parameters
+    ----------
+    regs
+        The registrations.
+    inflow_per_week
+        New leads a week that can enter an experiment.
+    baselines
+        Experiment id -> control rate, used when a registration has no ``baseline_rate``
+        (e.g. the observed control rate).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per registration: experiment_id, baseline_rate, mde, alpha, power, n_per_arm,
+        days_needed (:data:`DESIGN_COLUMNS`), then n_variant, n_total, inflow_per_week,
+        window_days. A registration without a usable baseline has only experiment_id,
+        baseline_rate and mde (the rest NaN). Outcome-column metrics have no window (0 days
+        added).
+    """
+    rows: list[dict[str, object]] = []
+    for r in regs:
+        base = r.baseline_rate if r.baseline_rate is not None else (baselines or {}).get(r.id)
+        if base is None or not (0 < base < 1) or not (0 < base + r.target_effect < 1):
+            rows.append({"experiment_id": r.id, "baseline_rate": base, "mde": r.target_effect})
+            continue
+        row = design_row(
+            r.id,
+            float(base),
+            r.target_effect,
+            alpha=r.alpha,
+            power_target=r.power,
+            allocation=r.allocation,
+            control=r.control,
+            inflow_per_week=inflow_per_week,
+            window_days=r.primary_metric.window_days or 0,
+            correction=r.correction,
+        )
+        rows.append(row.as_dict())
+    df = pd.DataFrame(rows)
+    for c in DESIGN_COLUMNS:
+        if c not in df.columns:
+            df[c] = np.nan
+    extra = [c for c in df.columns if c not in DESIGN_COLUMNS and c != "n_by_arm"]
+    return df[DESIGN_COLUMNS + extra]
+
+
 __all__ = [
     "DESIGN_COLUMNS",
+    "DesignRow",
+    "SampleSize",
     "adjusted_alpha",
     "calendar_text",
     "days_needed",
     "design_row",
+    "design_table",
     "inflow_text",
     "mde",
     "mde_curve",

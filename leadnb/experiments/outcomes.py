@@ -1,0 +1,310 @@
+"""Per-lead outcomes of an experiment, aware of outcomes that mature slowly, and their per-arm counts.
+
+Design. A lead whose window (assigned_at + window_days) has not closed by ``as_of`` is
+*immature*. It is excluded from the fixed-window rate (counting it as a failure biases every
+rate down and shrinks the difference; dropping it silently hides it) and counted in
+``n_immature``. All leads, immature ones included, enter a per-arm Kaplan-Meier curve of time
+from assignment to the stage, censored at as_of and at the window (lifelines). Whether a lead
+reached the stage in its window (and whether it was already there before assignment) comes from
+:func:`leadnb.funnel.stages.reached_within`; maturity is stricter than that helper's ``mature``
+(which also counts an early converter of an open window as final): only a closed window counts,
+so early converters cannot inflate the rate of an interim look.
+
+Outcomes come from the stage dates (:func:`outcomes_from_stages`) or from a precomputed 0/1
+column of the assignments (:func:`outcomes_from_column`); :func:`metric_outcomes` picks the one a
+registered metric asks for. :func:`arm_counts` turns them into per-arm counts and Wilson rates
+(:func:`leadnb.intervals.wilson`), :func:`km_curves` into time-to-stage curves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from leadnb import asof
+from leadnb.data.columns import require_columns
+from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.experiments.registration import Metric
+from leadnb.funnel.stages import reached_within
+from leadnb.intervals import wilson
+from leadnb.results import Kind, Result, value
+
+__all__ = [
+    "KM_COLUMNS",
+    "KmShare",
+    "arm_counts",
+    "km_at",
+    "km_curves",
+    "metric_outcomes",
+    "outcomes_from_column",
+    "outcomes_from_stages",
+]
+
+KM_COLUMNS = ["variant", "day", "at_risk", "converted", "ci_low", "ci_high"]
+"""Columns of :func:`km_curves`."""
+
+
+def outcomes_from_stages(
+    assignments: pd.DataFrame,
+    wide: pd.DataFrame,
+    stage: str,
+    window_days: int,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """Per assignment: whether the lead reached ``stage`` within ``window_days`` of assigned_at.
+
+    ``wide`` is the wide stage-date frame (lead_id, ``<stage>_at``; from
+    :func:`leadnb.funnel.stages.stage_dates`); stage dates after ``as_of`` count as not reached. Returns
+    the assignments with: ``days`` (assignment to stage, NaN if not reached), ``prior`` (reached
+    before assignment), ``mature`` (window closed by as_of), ``converted`` (0/1 for mature leads,
+    NaN for immature ones), and the survival inputs ``duration`` (days, capped at the window and
+    at as_of) and ``event`` (reached within the window by as_of).
+    """
+    col = f"{stage}_at"
+    if col not in wide.columns:
+        have = [c[:-3] for c in wide.columns if c.endswith("_at") and c != "created_at"]
+        raise ParamsError(
+            f"metric stage {stage!r} is not a funnel stage (no {col} in the stage dates)",
+            fix=f"use one of: {', '.join(have)}",
+        )
+    as_of = pd.Timestamp(as_of)
+    dates = wide[["lead_id", col]].drop_duplicates("lead_id")
+    df = assignments.merge(dates, on="lead_id", how="left", validate="many_to_one")
+    # reached / prior from the funnel helper; maturity is stricter here (see module docstring):
+    # a lead is mature only when its whole window has closed, converted or not, so that early
+    # converters of an open window do not bias the fixed-window rate upwards.
+    rw = reached_within(df, stage, df["assigned_at"], window_days, as_of)
+    day = pd.Timedelta(days=1)
+    reached = asof.upto(df[col], as_of)
+    days = ((reached - df["assigned_at"]) / day).astype(float)
+    elapsed = ((asof.day_end(as_of) - df["assigned_at"]) / day).astype(float)
+    hit = rw["reached"].to_numpy(bool)
+    df["days"] = days
+    df["prior"] = rw["prior"].to_numpy(bool)
+    df["mature"] = (elapsed > window_days).fillna(False).astype(bool)
+    df["converted"] = np.where(df["mature"], hit.astype(float), np.nan)
+    df["event"] = hit
+    df["duration"] = np.where(
+        hit, days.clip(lower=0), np.minimum(elapsed.fillna(0), window_days)
+    ).astype(float)
+    return df.drop(columns=[col])
+
+
+def outcomes_from_column(assignments: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per assignment: a precomputed 0/1 ``column``; NaN means not known yet (immature)."""
+    if column not in assignments.columns:
+        raise NotEnoughData(
+            f"the registered outcome column {column} is not in the assignments table",
+            f"add a 0/1 {column} column to the assignments, or register a stage metric",
+            table="assignments",
+            column=column,
+        )
+    df = assignments.copy()
+    y = pd.to_numeric(df[column], errors="coerce").astype(float)
+    bad = y.notna() & ~y.isin([0.0, 1.0])
+    if bad.any():
+        raise DataError(
+            f"outcome column {column!r} has values other than 0, 1 or empty",
+            table="assignments",
+            column=column,
+            rows=df.loc[bad].head(5),
+            count=int(bad.sum()),
+            fix="code the outcome as 1 (converted), 0 (not converted) or empty (not known yet)",
+        )
+    df["converted"] = y
+    df["mature"] = y.notna()
+    df["prior"] = False
+    return df
+
+
+def metric_outcomes(
+    assignments: pd.DataFrame, metric: Metric, wide: pd.DataFrame | None, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Outcomes for ``metric``: from the stage dates or from the outcome column."""
+    if metric.outcome is not None:
+        return outcomes_from_column(assignments, metric.outcome)
+    if wide is None:
+        raise NotEnoughData(
+            f"the metric '{metric.label}' needs stage dates (a stages table or stage date "
+            "columns, and the leads' created_at), and the data has none",
+            "add data.stages (and leads.created_at) to the params file, or register a 0/1 "
+            "outcome column on the assignments as primary_metric: {outcome: outcome}",
+        )
+    return outcomes_from_stages(
+        assignments, wide, metric.stage or "", metric.window_days or 0, as_of
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Per arm: counts and rates, and Kaplan-Meier curves
+
+
+def arm_counts(outcomes: pd.DataFrame, arms: Sequence[str], *, alpha: float = 0.05) -> pd.DataFrame:
+    """Per arm: how many leads were enrolled, set aside and counted, and the rate with its interval.
+
+    Parameters
+    ----------
+    outcomes
+        Per-lead outcomes (:func:`metric_outcomes`): variant, prior, mature, converted.
+    arms
+        The arms in the order wanted (control first); an arm without a lead gets zeros.
+    alpha
+        The rate interval is a ``1 - alpha`` Wilson interval (:func:`leadnb.intervals.wilson`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per arm: variant, n_enrolled, n_prior (reached the stage before assignment),
+        n_immature (window still open), n (mature leads counted), conversions, rate,
+        rate_ci_low, rate_ci_high (NaN where n is 0).
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"variant": ["a", "a", "a", "b"], "prior": [False, False, True, False],
+    ...                     "mature": [True, True, True, False], "converted": [1.0, 0.0, 1.0, None]})
+    >>> arm_counts(out, ["a", "b", "c"])[["variant", "n_enrolled", "n_prior", "n_immature", "n",
+    ...                                   "conversions", "rate"]]
+      variant  n_enrolled  n_prior  n_immature  n  conversions  rate
+    0       a           3        1           0  2            1   0.5
+    1       b           1        0           1  0            0   NaN
+    2       c           0        0           0  0            0   NaN
+    """
+    require_columns(
+        outcomes, ["variant", "prior", "mature", "converted"], table="the per-lead outcomes"
+    )
+    g = outcomes.groupby("variant", sort=False)
+    base = pd.DataFrame(index=pd.Index(list(arms), name="variant"))
+    eligible = outcomes.loc[~outcomes["prior"]]
+    mature = eligible.loc[eligible["mature"]]
+    base["n_enrolled"] = g.size().reindex(base.index, fill_value=0)
+    base["n_prior"] = (
+        outcomes.loc[outcomes["prior"]].groupby("variant").size().reindex(base.index, fill_value=0)
+    )
+    base["n_immature"] = (
+        eligible.loc[~eligible["mature"]]
+        .groupby("variant")
+        .size()
+        .reindex(base.index, fill_value=0)
+    )
+    base["n"] = mature.groupby("variant").size().reindex(base.index, fill_value=0)
+    base["conversions"] = (
+        mature.groupby("variant")["converted"].sum().reindex(base.index, fill_value=0).round()
+    )
+    base = base.astype(int)
+    n = base["n"].to_numpy()
+    x = base["conversions"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base["rate"] = np.where(n > 0, x / np.maximum(n, 1), np.nan)
+    base["rate_ci_low"], base["rate_ci_high"] = wilson(x, n, alpha=alpha)
+    return base.reset_index()
+
+
+def km_curves(outcomes: pd.DataFrame, arms: Sequence[str], *, alpha: float = 0.05) -> pd.DataFrame:
+    """Per arm, the Kaplan-Meier share converted by each day since assignment (lifelines).
+
+    Every lead counts, immature ones included: each is followed for as long as it has been seen
+    (``duration``) and is censored there unless it converted (``event``).
+
+    Parameters
+    ----------
+    outcomes
+        Per-lead outcomes from :func:`outcomes_from_stages`: variant, duration, event.
+    arms
+        The arms to draw; an arm without leads has no rows.
+    alpha
+        The band is a ``1 - alpha`` interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KM_COLUMNS`: variant, day, at_risk, converted (1 - S(day)), ci_low, ci_high
+        (lifelines' exponential Greenwood interval, flipped).
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"variant": "a", "duration": [2.0, 5.0, 30.0, 30.0],
+    ...                     "event": [True, True, False, False]})
+    >>> km_curves(out, ["a", "b"])[["variant", "day", "at_risk", "converted"]]
+      variant   day  at_risk  converted
+    0       a   0.0      4.0       0.00
+    1       a   2.0      4.0       0.25
+    2       a   5.0      3.0       0.50
+    3       a  30.0      2.0       0.50
+    """
+    from lifelines import KaplanMeierFitter
+
+    require_columns(outcomes, ["variant", "duration", "event"], table="the per-lead outcomes")
+    frames = []
+    for arm in arms:
+        d = outcomes.loc[outcomes["variant"] == arm]
+        if d.empty:
+            continue
+        kmf = KaplanMeierFitter(alpha=alpha)
+        kmf.fit(d["duration"].to_numpy(), d["event"].to_numpy(), label=str(arm))
+        sf = kmf.survival_function_.iloc[:, 0]
+        ci = kmf.confidence_interval_survival_function_
+        frames.append(
+            pd.DataFrame(
+                {
+                    "variant": arm,
+                    "day": sf.index.to_numpy(dtype=float),
+                    "at_risk": kmf.event_table["at_risk"].reindex(sf.index).to_numpy(dtype=float),
+                    "converted": 1.0 - sf.to_numpy(),
+                    "ci_low": 1.0 - ci.iloc[:, 1].to_numpy(),
+                    "ci_high": 1.0 - ci.iloc[:, 0].to_numpy(),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=KM_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class KmShare(Result):
+    """The Kaplan-Meier share of an arm converted by a day since assignment (:func:`km_at`)."""
+
+    day: float = value(Kind.DAYS, "days since assignment")
+    converted: float = value(Kind.RATE, "share converted by that day (1 - S)")
+    converted_ci_low: float = value(Kind.RATE, "Greenwood interval, low")
+    converted_ci_high: float = value(Kind.RATE, "Greenwood interval, high")
+
+
+def km_at(curves: pd.DataFrame, arm: str, day: float) -> KmShare:
+    """The Kaplan-Meier share of ``arm`` converted by ``day`` (the curve is a step function).
+
+    Parameters
+    ----------
+    curves
+        :func:`km_curves` output.
+    arm
+        The variant.
+    day
+        Days since assignment.
+
+    Returns
+    -------
+    KmShare
+        ``converted`` with ``converted_ci_low``/``converted_ci_high``; NaN when the arm has no
+        curve.
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"variant": "a", "duration": [2.0, 5.0, 30.0, 30.0],
+    ...                     "event": [True, True, False, False]})
+    >>> round(km_at(km_curves(out, ["a"]), "a", 3).converted, 6)
+    0.25
+    >>> km_at(km_curves(out, ["a"]), "b", 3).converted
+    nan
+    """
+    c = curves.loc[(curves["variant"] == arm) & (curves["day"] <= day)]
+    if c.empty:
+        nan = float("nan")
+        return KmShare(float(day), nan, nan, nan)
+    last = c.iloc[-1]
+    return KmShare(
+        float(day), float(last["converted"]), float(last["ci_low"]), float(last["ci_high"])
+    )

@@ -1,0 +1,485 @@
+"""Pre-registration: what an experiment promised before it started, parsed strictly.
+
+Design. A registration is written *before* an experiment starts (the article's rules: one
+variable at a time, a control group, the target value defined up front) and is the only source
+of the primary metric, the target effect, alpha, power and the planned n. This module parses it
+into a frozen :class:`Registration` (every mistake names the file and the experiment id),
+describes it for a reader (:func:`describe`), fingerprints its content so a registration edited
+after the start shows up in the experiment log (:func:`registration_fingerprint`), and reads the
+params file's ``experiments`` section (:class:`ExperimentsConfig`). Which assignment rows can be
+analysed lives in :mod:`leadnb.experiments.assignments`; the statistics in
+:mod:`leadnb.experiments.comparisons` and :mod:`leadnb.experiments.readout`; sample size and
+duration in :mod:`leadnb.experiments.design`; the cumulative log in :mod:`leadnb.experiments.log`.
+
+Registration keys (one YAML mapping per file in the registry folder, or inline under
+``experiments.registrations``)::
+
+    id: nurture-cadence-2026q1          # required
+    hypothesis: "..."                   # required
+    variable: email cadence             # required: the single variable changed
+    control: monthly_newsletter         # required
+    variants: [weekly_digest]           # required: the other arms
+    allocation: {monthly_newsletter: 0.5, weekly_digest: 0.5}   # default equal shares
+    primary_metric: {stage: sql, window_days: 30}   # or {outcome: outcome} (a 0/1 column)
+    guardrail_metrics: [{stage: lost, window_days: 30, worse_if: higher}]
+    target_effect: 0.03                 # required: absolute difference the test is sized for
+    alpha: 0.05
+    power: 0.8
+    planned_n_per_arm: 3000             # the control arm's planned n (others scale by share)
+    start: "2026-01-05"                 # required: first assignment date
+    end: "2026-03-29"                   # last assignment date
+    decision_rule: "..."
+    # optional: baseline_rate (control rate used for the design), correction (holm|bonferroni),
+    # owner, notes
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from leadnb.data.params import check_keys, expect_type, parse_date, read_yaml
+from leadnb.errors import ParamsError
+
+__all__ = [
+    "REGISTRATION_KEYS",
+    "REQUIRED_KEYS",
+    "ExperimentsConfig",
+    "Metric",
+    "Registration",
+    "describe",
+    "load_registration",
+    "registration_fingerprint",
+]
+
+REGISTRATION_KEYS = (
+    "id",
+    "hypothesis",
+    "variable",
+    "control",
+    "variants",
+    "allocation",
+    "primary_metric",
+    "guardrail_metrics",
+    "target_effect",
+    "alpha",
+    "power",
+    "planned_n_per_arm",
+    "start",
+    "end",
+    "decision_rule",
+    "baseline_rate",
+    "correction",
+    "owner",
+    "notes",
+)
+REQUIRED_KEYS = (
+    "id",
+    "hypothesis",
+    "variable",
+    "control",
+    "variants",
+    "primary_metric",
+    "target_effect",
+    "start",
+)
+METRIC_KEYS = ("stage", "window_days", "outcome", "worse_if")
+SECTION_KEYS = ("registry", "registrations", "log")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """An experiment outcome: a stage reached within ``window_days`` of assignment, or a column.
+
+    ``worse_if`` is only used for guardrails: which direction of change is harmful.
+    """
+
+    stage: str | None = None
+    window_days: int | None = None
+    outcome: str | None = None
+    worse_if: Literal["lower", "higher"] = "lower"
+
+    @property
+    def name(self) -> str:
+        """Short machine name, e.g. ``sql_30d`` or ``outcome``."""
+        if self.outcome is not None:
+            return self.outcome
+        return f"{self.stage}_{self.window_days}d"
+
+    @property
+    def label(self) -> str:
+        """Plain-language name, e.g. ``reached sql within 30 days``."""
+        if self.outcome is not None:
+            return f"{self.outcome} (precomputed 0/1)"
+        return f"reached {self.stage} within {self.window_days} days"
+
+    def same_as(self, other: Metric) -> bool:
+        """True when both define the same outcome (``worse_if`` is ignored)."""
+        return (self.stage, self.window_days, self.outcome) == (
+            other.stage,
+            other.window_days,
+            other.outcome,
+        )
+
+    @classmethod
+    def parse(cls, d: Any, where: str, *, file: str | None = None) -> Metric:
+        """Parse ``{stage, window_days}``, ``{outcome}`` or the short text ``"sql@30"``."""
+        if isinstance(d, str):
+            if "@" in d:
+                stage, _, days = d.partition("@")
+                d = {"stage": stage.strip(), "window_days": days.strip()}
+                try:
+                    d["window_days"] = int(d["window_days"])
+                except ValueError:
+                    pass
+            else:
+                d = {"outcome": d.strip()}
+        d = check_keys(d, METRIC_KEYS, where, file=file)
+        worse_if = d.get("worse_if", "lower")
+        if worse_if not in ("lower", "higher"):
+            raise ParamsError(
+                f"{where}.worse_if must be 'lower' or 'higher', got {worse_if!r}",
+                file=file,
+                fix="lower: a drop is harmful (e.g. reached mql); higher: a rise is (e.g. lost)",
+            )
+        if "outcome" in d:
+            if "stage" in d or "window_days" in d:
+                raise ParamsError(
+                    f"{where} has both 'outcome' and 'stage'/'window_days'",
+                    file=file,
+                    fix="use either {stage: sql, window_days: 30} or {outcome: outcome}",
+                )
+            out = expect_type(d["outcome"], str, f"{where}.outcome", file=file)
+            return cls(outcome=out, worse_if=worse_if)
+        if "stage" not in d or "window_days" not in d:
+            raise ParamsError(
+                f"{where} needs 'stage' and 'window_days' (or 'outcome')",
+                file=file,
+                fix="e.g. {stage: sql, window_days: 30}: reached SQL within 30 days of assignment",
+            )
+        stage = expect_type(d["stage"], str, f"{where}.stage", file=file)
+        days = expect_type(d["window_days"], int, f"{where}.window_days", file=file)
+        if days <= 0:
+            raise ParamsError(
+                f"{where}.window_days must be a positive number of days, got {days}",
+                file=file,
+                fix="e.g. window_days: 30",
+            )
+        return cls(stage=stage, window_days=days, worse_if=worse_if)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One pre-registered experiment (see the module docstring for the keys)."""
+
+    id: str
+    hypothesis: str
+    variable: str
+    control: str
+    variants: tuple[str, ...]
+    allocation: dict[str, float]
+    primary_metric: Metric
+    target_effect: float
+    start: pd.Timestamp
+    guardrail_metrics: tuple[Metric, ...] = ()
+    alpha: float = 0.05
+    power: float = 0.8
+    planned_n_per_arm: int | None = None
+    end: pd.Timestamp | None = None
+    decision_rule: str = ""
+    baseline_rate: float | None = None
+    correction: Literal["holm", "bonferroni"] = "holm"
+    owner: str = ""
+    notes: str = ""
+    file: str | None = None
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """Control first, then the variants."""
+        return (self.control, *self.variants)
+
+    def planned_n(self) -> dict[str, int] | None:
+        """Planned n per arm: ``planned_n_per_arm`` is the control's; others scale by share."""
+        if self.planned_n_per_arm is None:
+            return None
+        c = self.allocation[self.control]
+        return {
+            a: math.ceil(self.planned_n_per_arm * s / c - 1e-9) for a, s in self.allocation.items()
+        }
+
+    @classmethod
+    def from_dict(
+        cls, d: Any, *, file: str | None = None, index: int | None = None
+    ) -> Registration:
+        """Parse and check one registration mapping; errors name ``file`` and the experiment id."""
+        rid = d.get("id") if isinstance(d, Mapping) else None
+        label = (
+            f"experiment {rid!r}"
+            if isinstance(rid, str) and rid
+            else (f"registration #{index + 1}" if index is not None else "registration")
+        )
+        d = check_keys(d, REGISTRATION_KEYS, label, file=file, required=REQUIRED_KEYS)
+
+        def err(msg: str, fix: str) -> ParamsError:
+            return ParamsError(f"{label}: {msg}", file=file, fix=fix)
+
+        def text(key: str, default: str | None = None) -> str:
+            v = d.get(key, default)
+            if key in REQUIRED_KEYS and (not isinstance(v, str) or not v.strip()):
+                raise err(f"{key} must be a non-empty text", f"write {key}: <text>")
+            return str(expect_type(v, str, f"{label}.{key}", file=file)).strip()
+
+        rid = text("id")
+        variable = d.get("variable")
+        if isinstance(variable, list):
+            raise err(
+                f"variable lists {len(variable)} things ({', '.join(map(str, variable))}); "
+                "change one variable at a time",
+                "split it into one experiment per variable, each against the control",
+            )
+        control = text("control")
+        variants = d.get("variants")
+        if isinstance(variants, str):
+            variants = [variants]
+        expect_type(variants, list, f"{label}.variants", file=file)
+        if not variants:
+            raise err(
+                "variants is empty", "list at least one variant, e.g. variants: [weekly_digest]"
+            )
+        variants = [str(expect_type(v, str, f"{label}.variants[]", file=file)) for v in variants]
+        if control in variants:
+            raise err(
+                f"the control {control!r} is also listed as a variant", "remove it from variants"
+            )
+        if len(set(variants)) != len(variants):
+            raise err("variants has duplicates", "list each variant once")
+        arms = [control, *variants]
+        alloc_raw = d.get("allocation")
+        if alloc_raw is None:
+            allocation = {a: 1.0 / len(arms) for a in arms}
+        else:
+            alloc_raw = check_keys(alloc_raw, arms, f"{label}.allocation", file=file, required=arms)
+            allocation = {}
+            for a in arms:
+                s = expect_type(alloc_raw[a], (int, float), f"{label}.allocation[{a!r}]", file=file)
+                if not s > 0:
+                    raise err(
+                        f"allocation of {a!r} must be positive, got {s}", "use shares like 0.5"
+                    )
+                allocation[a] = float(s)
+            total = sum(allocation.values())
+            if abs(total - 1.0) > 1e-3:
+                raise err(
+                    f"allocation shares add up to {total:g}, not 1",
+                    "give each arm its share of leads, e.g. {control: 0.5, variant: 0.5}",
+                )
+        primary = Metric.parse(d["primary_metric"], f"{label}.primary_metric", file=file)
+        guard_raw = d.get("guardrail_metrics") or []
+        expect_type(guard_raw, list, f"{label}.guardrail_metrics", file=file)
+        guards = tuple(
+            Metric.parse(g, f"{label}.guardrail_metrics[{i}]", file=file)
+            for i, g in enumerate(guard_raw)
+        )
+        effect = float(
+            expect_type(d["target_effect"], (int, float), f"{label}.target_effect", file=file)
+        )
+        if effect == 0 or abs(effect) >= 1:
+            raise err(
+                f"target_effect must be an absolute difference between -1 and 1, not 0; got {effect}",
+                "e.g. target_effect: 0.03 for +3 percentage points",
+            )
+        alpha = float(expect_type(d.get("alpha", 0.05), (int, float), f"{label}.alpha", file=file))
+        power = float(expect_type(d.get("power", 0.8), (int, float), f"{label}.power", file=file))
+        if not 0 < alpha < 1:
+            raise err(f"alpha must be between 0 and 1, got {alpha}", "e.g. alpha: 0.05")
+        if not alpha < power < 1:
+            raise err(f"power must be between alpha and 1, got {power}", "e.g. power: 0.8")
+        planned = d.get("planned_n_per_arm")
+        if planned is not None:
+            expect_type(planned, int, f"{label}.planned_n_per_arm", file=file)
+            if planned <= 0:
+                raise err(f"planned_n_per_arm must be positive, got {planned}", "e.g. 3000")
+        start = parse_date(d["start"], f"{label}.start", file=file)
+        end = d.get("end")
+        end = None if end in (None, "") else parse_date(end, f"{label}.end", file=file)
+        if end is not None and end < start:
+            raise err(f"end {end:%Y-%m-%d} is before start {start:%Y-%m-%d}", "swap the dates")
+        baseline = d.get("baseline_rate")
+        if baseline is not None:
+            baseline = float(
+                expect_type(baseline, (int, float), f"{label}.baseline_rate", file=file)
+            )
+            if not 0 < baseline < 1:
+                raise err(f"baseline_rate must be between 0 and 1, got {baseline}", "e.g. 0.08")
+        correction = d.get("correction", "holm")
+        if correction not in ("holm", "bonferroni"):
+            raise err(f"correction must be holm or bonferroni, got {correction!r}", "use holm")
+        return cls(
+            id=rid,
+            hypothesis=text("hypothesis"),
+            variable=text("variable"),
+            control=control,
+            variants=tuple(variants),
+            allocation=allocation,
+            primary_metric=primary,
+            guardrail_metrics=guards,
+            target_effect=effect,
+            alpha=alpha,
+            power=power,
+            planned_n_per_arm=planned,
+            start=start,
+            end=end,
+            decision_rule=text("decision_rule", ""),
+            baseline_rate=baseline,
+            correction=correction,
+            owner=text("owner", ""),
+            notes=text("notes", ""),
+            file=file,
+        )
+
+
+def describe(reg: Registration) -> str:
+    """The registration in a few plain-text lines for a reader (hypothesis, arms, metric, target).
+
+    Plain text, not Markdown: the hypothesis, names and decision rule are user text and are shown
+    as they are written (a notebook prints them; nothing in them is rendered).
+    """
+    dates = f"from {reg.start:%Y-%m-%d}" + (
+        f" to {reg.end:%Y-%m-%d}" if reg.end is not None else ""
+    )
+    alloc = ", ".join(f"{a} {s:.0%}" for a, s in reg.allocation.items())
+    guards = "; ".join(g.label for g in reg.guardrail_metrics) or "none"
+    lines = [
+        f"Hypothesis: {reg.hypothesis}",
+        f"  One variable changed: {reg.variable}",
+        f"  Groups: {alloc} (control: {reg.control})",
+        f"  Primary metric: {reg.primary_metric.label}"
+        + ("" if reg.primary_metric.outcome else " of assignment"),
+        f"  Target: {reg.target_effect * 100:+.1f} percentage points; alpha {reg.alpha:g}, "
+        f"power {reg.power:.0%}"
+        + (
+            f", {reg.planned_n_per_arm:,} leads planned for the control group"
+            if reg.planned_n_per_arm
+            else ""
+        ),
+        f"  Guardrails: {guards}",
+        f"  Enrolment: {dates}",
+    ]
+    if reg.decision_rule:
+        lines.append(f"  Decision rule: {reg.decision_rule}")
+    return "\n".join(lines)
+
+
+def _canonical(v: Any) -> Any:
+    """A registration's content as plain JSON values (dates as YYYY-MM-DD; no file path)."""
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {
+            f.name: _canonical(getattr(v, f.name))
+            for f in dataclasses.fields(v)
+            if f.name != "file"
+        }
+    if isinstance(v, Mapping):
+        return {str(k): _canonical(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_canonical(x) for x in v]
+    return v
+
+
+def registration_fingerprint(reg: Registration) -> str:
+    """Short sha256 (12 hex digits) of the registration's canonical content.
+
+    Every field counts (hypothesis, arms, allocation, metrics, target, alpha, power, dates,
+    decision rule, owner, notes) except where the file lives, so moving a registration file
+    keeps its fingerprint and editing it after the start gives its readouts a new one (the log
+    keeps both). Dates count by day, allocations by their float value.
+    """
+    text = json.dumps(_canonical(reg), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def load_registration(path: str | Path) -> Registration:
+    """Read one registration YAML file."""
+    path = Path(path)
+    raw = read_yaml(path, "the registration file")
+    if isinstance(raw, list):
+        raise ParamsError(
+            "a registration file holds one experiment (a mapping), not a list",
+            file=str(path),
+            fix="write one YAML file per experiment",
+        )
+    return Registration.from_dict(raw, file=str(path))
+
+
+@dataclass(frozen=True)
+class ExperimentsConfig:
+    """The ``experiments`` section: where registrations are, and where the cumulative log is.
+
+    ``registry`` is a folder of ``*.yaml``/``*.yml`` registration files (relative to the params
+    file); ``registrations`` an inline list; both may be used, ids must be unique. ``log`` is the
+    cumulative experiment log CSV; when unset, :func:`log_path` puts it next to the run folders.
+    """
+
+    registry: Path | None = None
+    registrations: tuple[Registration, ...] = ()
+    log: Path | None = None
+    file: str | None = field(default=None, compare=False)
+
+    @property
+    def ids(self) -> list[str]:
+        return [r.id for r in self.registrations]
+
+    def get(self, experiment_id: str) -> Registration:
+        """The registration with this id; :class:`ParamsError` listing the known ids otherwise."""
+        for r in self.registrations:
+            if r.id == experiment_id:
+                return r
+        raise ParamsError(
+            f"no registration for experiment {experiment_id!r}",
+            file=str(self.registry) if self.registry else self.file,
+            fix=f"registered experiments: {', '.join(self.ids) or 'none'}; add a YAML file to the "
+            "registry folder before analysing an experiment",
+        )
+
+    @classmethod
+    def from_dict(cls, d: Any, base_dir: Path, *, file: str | None = None) -> ExperimentsConfig:
+        d = check_keys(d, SECTION_KEYS, "experiments", file=file)
+        regs: list[Registration] = []
+        registry = None
+        if d.get("registry") not in (None, ""):
+            reg_s = expect_type(d["registry"], str, "experiments.registry", file=file)
+            registry = Path(reg_s) if Path(reg_s).is_absolute() else (base_dir / reg_s).resolve()
+            if not registry.is_dir():
+                raise ParamsError(
+                    f"experiments.registry folder not found: {registry}",
+                    file=file,
+                    fix="create the folder with one YAML file per experiment, or remove the key",
+                )
+            files = sorted([*registry.glob("*.yaml"), *registry.glob("*.yml")])
+            regs.extend(load_registration(f) for f in files)
+        inline = d.get("registrations") or []
+        expect_type(inline, list, "experiments.registrations", file=file)
+        regs.extend(Registration.from_dict(r, file=file, index=i) for i, r in enumerate(inline))
+        seen: dict[str, str | None] = {}
+        for r in regs:
+            if r.id in seen:
+                raise ParamsError(
+                    f"experiment {r.id!r} is registered twice ({seen[r.id]} and {r.file})",
+                    file=r.file,
+                    fix="give every experiment a unique id",
+                )
+            seen[r.id] = r.file
+        log = None
+        if d.get("log") not in (None, ""):
+            log_s = expect_type(d["log"], str, "experiments.log", file=file)
+            log = Path(log_s) if Path(log_s).is_absolute() else (base_dir / log_s).resolve()
+        return cls(registry=registry, registrations=tuple(regs), log=log, file=file)
