@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from leadnb import asof
+from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData
 from leadnb.experiments.assignments import prepare_assignments
 from leadnb.experiments.comparisons import compare_arms
 from leadnb.experiments.outcomes import outcomes_from_stages
 from leadnb.experiments.readout import is_interim
-from leadnb.roi.monthly import _d, _need
+from leadnb.roi.monthly import _d
 from leadnb.roi.params import HoldoutConfig
 
 
@@ -141,11 +142,8 @@ def holdout_incremental(
     sentence names the first run date with one); a configured variant that is not among two or
     more variants present is a :class:`DataError`.
     """
-    _need(
-        assignments,
-        ["lead_id", "experiment_id", "variant", "assigned_at"],
-        "assignments",
-        "a holdout",
+    require_columns(
+        assignments, ["lead_id", "experiment_id", "variant", "assigned_at"], table="assignments"
     )
     as_of = pd.Timestamp(as_of)
     eid = holdout.experiment_id

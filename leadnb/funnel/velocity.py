@@ -39,24 +39,25 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
 from leadnb.asof import day_end
+from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData
+from leadnb.funnel import exposure
+from leadnb.funnel.exposure import DAYS_PER_MONTH
 from leadnb.funnel.stages import FunnelConfig, classify_new_old
 from leadnb.intervals import wilson
 
-DAYS_PER_MONTH = 365.25 / 12
 MAX_PERIODS = 1200  # a per-period table longer than this means an analysis date far off the data
 DEFAULT_BUCKETS = (0, 30, 60, 90, 180, 365, np.inf)
 
 
 def _col(wide: pd.DataFrame, stage: str) -> pd.Series:
     name = f"{stage}_at"
-    for c in ("created_at", name):
-        if c not in wide.columns:
-            raise DataError(
-                f"the stage-date frame has no column {c}",
-                column=c,
-                fix="build it with leadnb.funnel.stages.stage_dates and use a stage from funnel.stages",
-            )
+    require_columns(
+        wide,
+        ["created_at", name],
+        table="the stage-date frame",
+        fix="build it with leadnb.funnel.stages.stage_dates and use a stage from funnel.stages",
+    )
     return wide[name].astype("datetime64[us]")
 
 
@@ -330,31 +331,29 @@ def age_hazard(
     converted = at.notna() & (at < as_of)
     exit_at = at.where(converted, as_of)
     exit_at = exit_at.where(exit_at >= created, created)  # dated before creation: age 0
-    day = pd.Timedelta(days=1)
-    eras: list[tuple[str | None, pd.Timestamp, pd.Timestamp]]
     lo_all = created.min() if len(created) else as_of
+    eras: list[str | None]
     if split is None:
-        eras = [(None, lo_all, as_of)]
-    else:
-        split = pd.Timestamp(split)
-        eras = [("before", lo_all, split), ("after", split, as_of)]
+        eras, bounds = [None], [lo_all, as_of]
+    else:  # the split, kept inside the follow-up so both eras are intervals (maybe empty)
+        cut = min(max(pd.Timestamp(split), lo_all), as_of)
+        eras, bounds = ["before", "after"], [lo_all, cut, as_of]
+    # time at risk by age bucket x era, from the one exposure engine (lead-days)
+    at_risk = exposure.at_risk_days(
+        exposure.to_days(created), exposure.to_days(exit_at), buckets, exposure.to_days(bounds)
+    )
     rows = []
     labels = bucket_labels(buckets)
-    for era, e0, e1 in eras:
-        for lab, a, b in zip(labels, buckets[:-1], buckets[1:], strict=True):
-            b0 = created + pd.Timedelta(days=a)
-            b1 = (
-                created + pd.Timedelta(days=b)
-                if np.isfinite(b)
-                else pd.Series(pd.Timestamp.max.floor("D"), index=created.index).astype(
-                    "datetime64[us]"
-                )
+    for i, (era, e0, e1) in enumerate(zip(eras, bounds[:-1], bounds[1:], strict=True)):
+        if era is not None:
+            e0, e1 = (
+                (lo_all, pd.Timestamp(split)) if era == "before" else (pd.Timestamp(split), as_of)
             )
-            lo = b0.where(b0 > e0, e0)
-            hi = b1.where(b1 < exit_at, exit_at)
-            hi = hi.where(hi < e1, e1)
-            exposure = ((hi - lo) / day).clip(lower=0)
-            ev = converted & (exit_at >= b0) & (exit_at < b1) & (exit_at >= e0)
+        for j, (lab, a, b) in enumerate(zip(labels, buckets[:-1], buckets[1:], strict=True)):
+            b0 = created + pd.Timedelta(days=a)
+            b1 = created + pd.Timedelta(days=b) if np.isfinite(b) else None
+            in_bucket = exit_at >= b0 if b1 is None else (exit_at >= b0) & (exit_at < b1)
+            ev = converted & in_bucket & (exit_at >= e0)
             ev = ev & ((exit_at < e1) if era == "before" else (exit_at <= e1))
             rows.append(
                 {
@@ -362,7 +361,7 @@ def age_hazard(
                     "age_from": a,
                     "age_to": b,
                     "era": era,
-                    "lead_months": float(exposure.sum()) / DAYS_PER_MONTH,
+                    "lead_months": float(at_risk[j, i]) / DAYS_PER_MONTH,
                     "conversions": int(ev.sum()),
                 }
             )

@@ -32,16 +32,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
+from leadnb.funnel import exposure
+from leadnb.intervals import wilson
 from leadnb.roi.monthly import (
     MIN_MONTHS,
-    _clip_as_of,
+    STAGE_FIX,
     _col,
     _complete_months,
     _d,
-    _days,
-    _need,
-    _overlap_integral,
+    clip_as_of,
     comparison_missing,
 )
 from leadnb.roi.params import RoiConfig
@@ -79,23 +80,22 @@ def old_lead_table(
     is complete yet.
     """
     q = _col(qualified_stage)
-    _need(stage_dates, ["lead_id", "created_at", q], "stage dates", "old leads' SQL rates")
+    require_columns(stage_dates, ["lead_id", "created_at", q], table="stage dates", fix=STAGE_FIX)
     as_of = pd.Timestamp(as_of)
     edges = _complete_months(stage_dates, as_of)
-    sd = _clip_as_of(stage_dates, as_of)
+    sd = clip_as_of(stage_dates, as_of)
     months = edges[:-1]
-    edge_days = _days(edges)
-    month_days = np.diff(edge_days)
+    edge_days = exposure.to_days(edges)
     later = [_col(s) for s in (qualified_stage, "opportunity", "customer") if _col(s) in sd]
-    stop = _days(sd[later].min(axis=1))
+    stop = exposure.to_days(sd[later].min(axis=1))
     stop = np.where(np.isnan(stop), edge_days[-1], stop)
-    sql = _days(sd[q])
+    sql = exposure.to_days(sd[q])
     if censor_at is not None:
-        cens = _days(sd["lead_id"].map(censor_at))
+        cens = exposure.to_days(sd["lead_id"].map(censor_at))
         has = ~np.isnan(cens)
         stop = np.where(has, np.minimum(stop, cens), stop)
         sql = np.where(has & (sql >= cens), np.nan, sql)  # qualified inside the experiment
-    created = _days(sd["created_at"])
+    created = exposure.to_days(sd["created_at"])
     age_sql = sql - created
     sql_month = np.searchsorted(edge_days, sql, side="right") - 1  # index of the SQL's month
     cuts = [new_lead_days, *(b for b in config.age_bands if b > new_lead_days), np.inf]
@@ -106,9 +106,11 @@ def old_lead_table(
         period = np.where(
             months >= start, "after", np.where(edges[1:] <= start, "before", "transition")
         )
+    at_risk = exposure.lead_months(
+        exposure.at_risk_days(created, stop, cuts, edge_days), edge_days, month="calendar"
+    )
     parts = []
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):  # loop over a few age bands
-        exposure = _overlap_integral(created + lo, np.minimum(created + hi, stop), edge_days)
+    for lo, hi, months_at_risk in zip(cuts[:-1], cuts[1:], at_risk, strict=True):  # a few bands
         in_band = (age_sql >= lo) & (age_sql < hi) & (sql_month >= 0) & (sql_month < len(months))
         counts = np.bincount(sql_month[in_band].astype(int), minlength=len(months))
         parts.append(
@@ -119,7 +121,7 @@ def old_lead_table(
                     "age_from": float(lo),
                     "age_to": float(hi),
                     "sql_old": counts[: len(months)].astype(float),
-                    "exposure": exposure / month_days,
+                    "exposure": months_at_risk,
                 }
             )
         )
@@ -291,19 +293,17 @@ def sql_value(
     qualified_stage: str = "sql",
 ) -> SqlValue:
     """Measure what one SQL is worth in expected won value (see :class:`SqlValue`)."""
-    from statsmodels.stats.proportion import proportion_confint
-
     if config.deal_value is None:
         raise ParamsError(
             "roi.deal_value is not set: an SQL cannot be valued",
             fix="set roi.deal_value: the average value of a won deal, e.g. 24000",
         )
     q = _col(qualified_stage)
-    _need(stage_dates, [q, "opportunity_at"], "stage dates", "valuing an SQL")
+    require_columns(stage_dates, [q, "opportunity_at"], table="stage dates", fix=STAGE_FIX)
     as_of = pd.Timestamp(as_of)
-    sd = _clip_as_of(stage_dates, as_of)
-    mature = as_of - pd.Timedelta(days=config.conversion_window_days)
-    sqls = sd.loc[sd[q] <= mature]
+    sd = clip_as_of(stage_dates, as_of)
+    mature = _matured_by(as_of, config)
+    sqls = sd.loc[_matured(sd[q], as_of, config)]
     n_sql = len(sqls)
     n_sq_opp = int(sqls["opportunity_at"].notna().sum())
     window = f"roi.conversion_window_days, {config.conversion_window_days} days"
@@ -324,8 +324,8 @@ def sql_value(
         n_opp, n_won, win, given = 0, 0, config.win_rate, True
         win_ci = (config.win_rate, config.win_rate)
     else:
-        _need(stage_dates, ["customer_at"], "stage dates", "measuring the win rate")
-        opps = sd.loc[sd["opportunity_at"] <= mature]
+        require_columns(stage_dates, ["customer_at"], table="stage dates", fix=STAGE_FIX)
+        opps = sd.loc[_matured(sd["opportunity_at"], as_of, config)]
         n_opp = len(opps)
         n_won = int(opps["customer_at"].notna().sum())
         if n_opp == 0:
@@ -337,7 +337,7 @@ def sql_value(
                 "roi.win_rate in the params file",
             )
         win, given = n_won / n_opp, False
-        win_ci = tuple(float(x) for x in proportion_confint(n_won, n_opp, method="wilson"))
+        win_ci = tuple(float(x) for x in wilson(n_won, n_opp))
     p = n_sq_opp / n_sql
     return SqlValue(
         n_sql=n_sql,
@@ -349,16 +349,31 @@ def sql_value(
         win_rate_given=given,
         deal_value=config.deal_value,
         value_per_sql=p * win * config.deal_value,
-        sql_to_opportunity_ci=tuple(
-            float(x) for x in proportion_confint(n_sq_opp, n_sql, method="wilson")
-        ),
+        sql_to_opportunity_ci=tuple(float(x) for x in wilson(n_sq_opp, n_sql)),
         win_rate_ci=win_ci,  # type: ignore[arg-type]
     )
 
 
+def _matured(ts: pd.Series, as_of: pd.Timestamp, config: RoiConfig) -> pd.Series:
+    """Stages old enough to judge in :func:`sql_value`: reached at or before midnight
+    ``conversion_window_days`` before the analysis day (``ts <= as_of - window``).
+
+    Design. This cut is not :func:`leadnb.asof.known` on ``as_of - window`` (which would also
+    count stages reached later that day, as the A/B maturity rule does): the two agree on data
+    with dates only, and the published numbers use this one (on the demo, ``known`` would add
+    the 7 SQLs and 4 opportunities of 2026-04-01 to the 2026-06-30 run).
+    """
+    return (ts <= _matured_by(as_of, config)).fillna(False).astype(bool)
+
+
+def _matured_by(as_of: pd.Timestamp, config: RoiConfig) -> pd.Timestamp:
+    """Midnight ``conversion_window_days`` before the analysis day (see :func:`_matured`)."""
+    return pd.Timestamp(as_of).normalize() - pd.Timedelta(days=config.conversion_window_days)
+
+
 def _ready_on(ts: pd.Timestamp, config: RoiConfig) -> pd.Timestamp:
     """The first analysis date on which a stage reached at ``ts`` counts as matured in
-    :func:`sql_value` (``ts <= as_of - conversion_window_days``)."""
+    :func:`sql_value` (see :func:`_matured`)."""
     return (pd.Timestamp(ts) + pd.Timedelta(days=config.conversion_window_days)).ceil("D")
 
 

@@ -19,15 +19,17 @@ table, :class:`~leadnb.roi.params.RoiConfig` and ``as_of``:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from leadnb import asof
-from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.data.columns import require_columns
+from leadnb.errors import NotEnoughData, ParamsError
+from leadnb.funnel import exposure
 from leadnb.funnel.stages import ARTICLE_PAIRS, classify_new_old
+from leadnb.intervals import wilson
 from leadnb.roi.params import RoiConfig
 from leadnb.roi.whatif import safe_div
 
@@ -38,24 +40,32 @@ def _col(stage: str) -> str:
     return f"{stage}_at"
 
 
-def _need(df: pd.DataFrame, cols: Iterable[str], table: str, why: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise DataError(
-            f"{table} has no column(s) {', '.join(missing)}: {why}",
-            table=table,
-            column=missing[0],
-            fix=f"pass a frame with {', '.join(missing)} (leadnb.funnel.stages.stage_dates builds it)",
-        )
+STAGE_FIX = "build it with leadnb.funnel.stages.stage_dates"
 
 
-def _clip_as_of(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Leads created by ``as_of``, with every stage date after ``as_of`` treated as not reached."""
+def clip_as_of(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Leads created by ``as_of``, with every stage date after ``as_of`` treated as not reached.
+
+    The analysis cut of :mod:`leadnb.asof` applied to a stage-date frame: rows whose
+    ``created_at`` is known on ``as_of``, and every other ``*_at`` column through
+    :func:`leadnb.asof.upto`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stage_dates``' rows and columns, later dates made NaT.
+
+    Examples
+    --------
+    >>> sd = pd.DataFrame({"created_at": pd.to_datetime(["2025-01-05", "2025-02-01"]),
+    ...                    "sql_at": pd.to_datetime(["2025-01-31 23:59", "2025-02-02"])})
+    >>> clip_as_of(sd, "2025-01-31")["sql_at"].tolist()
+    [Timestamp('2025-01-31 23:59:00')]
+    """
     sd = stage_dates.loc[asof.known(stage_dates["created_at"], as_of)].copy()
-    end = asof.day_end(as_of)
     for c in sd.columns:
         if c.endswith("_at") and c != "created_at":
-            sd[c] = sd[c].where(sd[c] < end)
+            sd[c] = asof.upto(sd[c], as_of)
     return sd
 
 
@@ -148,29 +158,6 @@ def _complete_months(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.Datet
     return edges
 
 
-def _days(s: Any) -> np.ndarray:
-    """Datetimes as float days since 1970 (NaT -> NaN), whatever the datetime unit."""
-    s = pd.Series(s)
-    return ((s - pd.Timestamp(0)) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
-
-
-def _overlap_integral(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Sum over intervals [s, e) of their overlap with each [edges[k], edges[k+1]) (in days).
-
-    Uses F(x) = sum_{s<x}(x - s) - sum_{e<x}(x - e), the total overlap with (-inf, x), computed with
-    sorted cumulative sums: O(n log n), no lead x month matrix.
-    """
-    keep = ends > starts
-    s = np.sort(starts[keep])
-    e = np.sort(ends[keep])
-    cs = np.concatenate([[0.0], np.cumsum(s)])
-    ce = np.concatenate([[0.0], np.cumsum(e)])
-    ks = np.searchsorted(s, edges, side="left")
-    ke = np.searchsorted(e, edges, side="left")
-    f = (edges * ks - cs[ks]) - (edges * ke - ce[ke])
-    return np.diff(f)
-
-
 def monthly_roi(
     stage_dates: pd.DataFrame,
     costs: pd.DataFrame | None,
@@ -193,10 +180,12 @@ def monthly_roi(
     a ``program`` column count as lead generation. :class:`NotEnoughData` (with the first run date
     that has one) when no calendar month is complete yet.
     """
-    _need(stage_dates, ["created_at", _col(qualified_stage)], "stage dates", "monthly SQL counts")
+    require_columns(
+        stage_dates, ["created_at", _col(qualified_stage)], table="stage dates", fix=STAGE_FIX
+    )
     as_of = pd.Timestamp(as_of)
     edges = _complete_months(stage_dates, as_of)
-    sd = _clip_as_of(stage_dates, as_of)
+    sd = clip_as_of(stage_dates, as_of)
     months = edges[:-1]
     out = pd.DataFrame({"month": months})
     start = config.nurture_start
@@ -222,12 +211,12 @@ def monthly_roi(
     # last month ends; a lead marked lost stays at risk (nurturing works on exactly those leads)
     later = [c for c in (_col(s) for s in (qualified_stage, "opportunity", "customer")) if c in sd]
     stop = sd[later].min(axis=1) if later else pd.Series(pd.NaT, index=sd.index)
-    old_from = _days(sd["created_at"] + pd.Timedelta(days=new_lead_days))
-    until = _days(stop)
-    until = np.where(np.isnan(until), _days([edges[-1]])[0], until)
-    edge_days = _days(edges)
-    lead_days = _overlap_integral(old_from, until, edge_days)
-    out["old_exposure"] = lead_days / np.diff(edge_days)
+    edge_days = exposure.to_days(edges)
+    until = exposure.to_days(stop)
+    until = np.where(np.isnan(until), edge_days[-1], until)
+    created = exposure.to_days(sd["created_at"])
+    days = exposure.at_risk_days(created, until, [new_lead_days, np.inf], edge_days)
+    out["old_exposure"] = exposure.lead_months(days, edge_days, month="calendar")[0]
     out["old_sql_rate"] = safe_div(out["sql_old"], out["old_exposure"])
 
     if "opportunity_at" in sd:
@@ -260,7 +249,7 @@ def _monthly_spend(
     cols = ["spend_lead_gen", "spend_nurture", "spend_other"]
     if costs is None:
         return pd.DataFrame(np.nan, index=range(len(months)), columns=cols)
-    _need(costs, ["period_start", "amount"], "costs", "spend per month")
+    require_columns(costs, ["period_start", "amount"], table="costs")
     c = costs.loc[costs["period_start"] <= as_of]
     month = c["period_start"].dt.to_period("M").dt.to_timestamp()
     if "program" in c:
@@ -350,15 +339,13 @@ def conversion_before_after(
     before the start (it cannot appear with this start date), or no lead created since the start
     whose window has closed (the sentence names the first run date that has one).
     """
-    from statsmodels.stats.proportion import proportion_confint
-
     if config.nurture_start is None:
         raise ParamsError(
             "roi.nurture_start is not set: there is no before/after split",
             fix='set roi.nurture_start: "YYYY-MM-DD" (the date the nurture programme started)',
         )
     as_of = pd.Timestamp(as_of)
-    sd = _clip_as_of(stage_dates, as_of)
+    sd = clip_as_of(stage_dates, as_of)
     w = pd.Timedelta(days=config.conversion_window_days)
     days = config.conversion_window_days
     start = config.nurture_start
@@ -397,11 +384,7 @@ def conversion_before_after(
             reached_from = c[frm_col].notna() & (c[frm_col] <= deadline)
             reached_to = reached_from & c[_col(to)].notna() & (c[_col(to)] <= deadline)
             n_from, n_to = int(reached_from.sum()), int(reached_to.sum())
-            low, high = (
-                proportion_confint(n_to, n_from, alpha=alpha, method="wilson")
-                if n_from
-                else (np.nan, np.nan)
-            )
+            low, high = wilson(n_to, n_from, alpha=alpha)
             rows.append(
                 {
                     "from_stage": frm,

@@ -5,7 +5,7 @@ and ``tests/test_asof.py`` reaches the analysis cut here; both move to ``leadnb.
 and :func:`leadnb.roi.monthly.clip_as_of`, then this module goes.
 """
 
-from leadnb.roi.monthly import _clip_as_of
+from leadnb.roi.monthly import clip_as_of as _clip_as_of
 from leadnb.roi.params import RoiConfig
 
 __all__ = ["RoiConfig", "_clip_as_of"]

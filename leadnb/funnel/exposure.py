@@ -1,0 +1,154 @@
+"""Time at risk: lead-days by lead age and calendar interval, the one exposure engine.
+
+Design. A rate per lead-month needs the time each lead spent *at risk* (created, old enough, not
+yet converted, not censored), split by the lead's age and by the calendar interval it fell in (a
+Lexis table). Two analyses need it: the age hazard of the cohort report
+(:func:`leadnb.funnel.velocity.age_hazard`, intervals = before/after a split date) and the
+nurture effect of the ROI report (:func:`leadnb.roi.effect.old_lead_table` and
+:func:`leadnb.roi.monthly.monthly_roi`, intervals = calendar months). Both call
+:func:`at_risk_days`, which never builds a lead x interval matrix: the overlap of many intervals
+``[s, e)`` with each calendar interval comes from sorted cumulative sums (:func:`overlap_days`),
+O(n log n) in the number of leads.
+
+Lead-days become lead-months in one of two declared ways (:func:`lead_months`):
+
+* ``month="average"``: days / :data:`DAYS_PER_MONTH` (365.25 / 12). A hazard over eras of any
+  length is a rate per 30.44 lead-days (the age hazard).
+* ``month="calendar"``: each calendar month's days / that month's length: a lead at risk through
+  the whole of February counts one lead-month, as in every other monthly figure of the ROI
+  report (SQLs *a month*), so the monthly rate is SQLs per lead at risk that month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+DAYS_PER_MONTH = 365.25 / 12
+
+__all__ = ["DAYS_PER_MONTH", "at_risk_days", "lead_months", "overlap_days", "to_days"]
+
+
+def to_days(ts: Any) -> np.ndarray:
+    """Datetimes as float days since 1970-01-01 (NaT -> NaN), whatever the datetime unit.
+
+    >>> to_days(pd.to_datetime(["1970-01-02 12:00", None])).tolist()
+    [1.5, nan]
+    """
+    s = pd.Series(ts)
+    return ((s - pd.Timestamp(0)) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+
+
+def overlap_days(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Total overlap of the intervals ``[starts[i], ends[i])`` with each ``[edges[k], edges[k+1])``.
+
+    Parameters
+    ----------
+    starts, ends
+        Interval bounds in days (:func:`to_days`); an interval with ``end <= start`` (or a NaN
+        bound) adds nothing.
+    edges
+        Increasing interval edges in days.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``len(edges) - 1`` sums of overlap, in days. Computed as
+        ``F(x) = sum_{s<x}(x - s) - sum_{e<x}(x - e)`` (the total overlap with ``(-inf, x)``)
+        from sorted cumulative sums, so no lead x interval matrix is built.
+
+    Examples
+    --------
+    >>> overlap_days(np.array([0.0, 5.0]), np.array([10.0, 30.0]), np.array([0.0, 10.0, 20.0]))
+    array([15., 10.])
+    """
+    keep = ends > starts
+    s = np.sort(starts[keep])
+    e = np.sort(ends[keep])
+    cs = np.concatenate([[0.0], np.cumsum(s)])
+    ce = np.concatenate([[0.0], np.cumsum(e)])
+    ks = np.searchsorted(s, edges, side="left")
+    ke = np.searchsorted(e, edges, side="left")
+    f = (edges * ks - cs[ks]) - (edges * ke - ce[ke])
+    return np.diff(f)
+
+
+def at_risk_days(
+    created: np.ndarray, stop: np.ndarray, ages: Sequence[float], edges: np.ndarray
+) -> np.ndarray:
+    """Lead-days at risk by lead-age band and calendar interval (a Lexis table of exposure).
+
+    Parameters
+    ----------
+    created
+        Each lead's creation, in days (:func:`to_days`).
+    stop
+        When each lead leaves the risk set (converts, is censored, or follow-up ends), in days.
+    ages
+        Increasing age edges in days; the last may be ``inf``. A lead is in band
+        ``[ages[j], ages[j+1])`` from ``created + ages[j]`` to ``created + ages[j+1]``.
+    edges
+        Increasing calendar edges in days (:func:`to_days` of month starts, or of era bounds).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(ages) - 1, len(edges) - 1)``: lead-days at risk in each age band (row) and
+        calendar interval (column).
+
+    Examples
+    --------
+    One lead created on day 0 and at risk until day 50, bands 0-30 and 30+, intervals of 20 days:
+
+    >>> at_risk_days(np.array([0.0]), np.array([50.0]), [0, 30, np.inf],
+    ...              np.array([0.0, 20.0, 40.0, 60.0])).tolist()
+    [[20.0, 10.0, 0.0], [0.0, 10.0, 10.0]]
+    """
+    created = np.asarray(created, dtype=float)
+    stop = np.asarray(stop, dtype=float)
+    edges = np.asarray(edges, dtype=float)
+    ages = [float(a) for a in ages]
+    return np.vstack(
+        [
+            overlap_days(created + lo, np.minimum(created + hi, stop), edges)
+            for lo, hi in zip(ages[:-1], ages[1:], strict=True)  # a few age bands
+        ]
+    )
+
+
+def lead_months(
+    days: np.ndarray, edges: np.ndarray, *, month: Literal["average", "calendar"]
+) -> np.ndarray:
+    """Lead-days of :func:`at_risk_days` as lead-months (see the module docstring).
+
+    Parameters
+    ----------
+    days
+        Lead-days, one column per calendar interval of ``edges``.
+    edges
+        The calendar edges (days) the columns were computed with.
+    month
+        ``"average"`` divides by :data:`DAYS_PER_MONTH`; ``"calendar"`` divides each column by
+        the length of its own interval (a calendar month).
+
+    Returns
+    -------
+    numpy.ndarray
+        Lead-months, the shape of ``days``.
+
+    Examples
+    --------
+    >>> feb = to_days(pd.to_datetime(["2025-02-01", "2025-03-01"]))
+    >>> lead_months(np.array([[28.0]]), feb, month="calendar").tolist()
+    [[1.0]]
+    >>> round(float(lead_months(np.array([[28.0]]), feb, month="average")[0, 0]), 4)
+    0.9199
+    """
+    if month == "average":
+        return np.asarray(days, dtype=float) / DAYS_PER_MONTH
+    if month == "calendar":
+        return np.asarray(days, dtype=float) / np.diff(np.asarray(edges, dtype=float))
+    raise ValueError(f"month must be 'average' or 'calendar', got {month!r}")
