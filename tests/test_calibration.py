@@ -476,7 +476,9 @@ def test_rule_lift_when_every_lead_with_the_rule_converts():
     r = lift.loc["good"]
     assert r.rate_with == 1.0
     for v in (r.ci_low, r.ci_high, r.diff_ci_low, r.diff_ci_high, r.p_value):
-        assert isinstance(v, float)
+        assert isinstance(v, float) and np.isfinite(v)  # real (never complex), not NaN here
+    assert r.ci_low < r.lift < r.ci_high and r.diff_ci_low < r["diff"] < r.diff_ci_high
+    assert r["diff"] == pytest.approx(1.0 - y[~hit].mean()) and r.p_value < 1e-6
 
 
 def test_suggested_weights_rules_that_always_fire_together():

@@ -1,17 +1,19 @@
 """notebooks/scoring_calibration.ipynb: its parameters, its stored outputs, and its golden numbers.
 
-The golden numbers are recomputed here from data/demo with plain pandas (tables read with
-``pd.read_csv``/``pd.read_parquet``, stage names mapped by hand, the outcome and the decision-time
-population built here), scipy (Mann-Whitney U for the AUC), placement values for DeLong's
-interval, statsmodels (GLM for the Brier score, Wilson and score intervals) and brute force for
-the threshold. Only the per-lead points come from :func:`leadnb.scoring.engine.score`, which
-tests/test_scoring.py checks against a slow reference. Each is compared with the text the
-notebook's golden cells store (what nbval checks).
+Every ``# NBVAL_CHECK_OUTPUT`` cell's printed numbers are recomputed here from data/demo with
+plain pandas (tables read with ``pd.read_csv``/``pd.read_parquet``, stage names mapped by hand,
+the outcome, the decision-time populations, the segments and the SDR list built here), scipy
+(Mann-Whitney U for the AUC), placement values for DeLong's interval, statsmodels (GLM for the
+Brier score, Wilson and score intervals) and brute force for the threshold. Only the per-lead
+points come from :func:`leadnb.scoring.engine.score`, which tests/test_scoring.py checks against a
+slow reference. Missing demo data or golden outputs fail these tests with a message; they never
+skip.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -32,9 +34,16 @@ DEMO = REPO / "data" / "demo"
 AS_OF = pd.Timestamp("2026-06-30")
 DAY_END = AS_OF + pd.Timedelta(days=1)
 
-needs_demo = pytest.mark.skipif(
-    not (DEMO / "events.parquet").exists(), reason="demo data not generated (make demo-data)"
-)
+
+def _require_demo() -> None:
+    """Fail (never skip) when the demo data is missing: a test that skips checks nothing."""
+    missing = [f for f in ("leads.csv", "events.parquet", "stages.csv") if not (DEMO / f).exists()]
+    if missing:
+        pytest.fail(
+            f"demo data missing in {DEMO}: {', '.join(missing)}; run `make demo-data` "
+            "(leadnb sample --out data/demo) before the tests",
+            pytrace=False,
+        )
 
 
 def _notebook() -> nbformat.NotebookNode:
@@ -46,10 +55,17 @@ def _is_golden(cell: nbformat.NotebookNode) -> bool:
 
 
 def _golden_text() -> str:
+    """The text every ``# NBVAL_CHECK_OUTPUT`` cell stores; fails when none is stored."""
     out = []
     for c in _notebook().cells:
         if _is_golden(c):
             out.extend(o.get("text", "") for o in c.outputs if o.get("output_type") == "stream")
+    if not "".join(out).strip():
+        pytest.fail(
+            f"{NOTEBOOK.name} stores no golden output (cells marked # NBVAL_CHECK_OUTPUT have "
+            "no printed text): run `make notebooks` to store them",
+            pytrace=False,
+        )
     return "".join(out)
 
 
@@ -59,7 +75,7 @@ def _num(text: str) -> float:
 
 def _find(pattern: str) -> tuple[float, ...]:
     m = re.search(pattern, _golden_text(), flags=re.M)
-    assert m is not None, pattern
+    assert m is not None, f"no golden line of {NOTEBOOK.name} matches {pattern!r}"
     return tuple(_num(g) for g in m.groups())
 
 
@@ -106,13 +122,30 @@ def test_only_golden_text_outputs_are_stored() -> None:
     assert "@" not in text  # never an e-mail address in what the report shows
 
 
+def test_missing_goldens_or_demo_data_fail_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the checks above must fail, never skip, when what they compare is gone
+    module = sys.modules[__name__]
+    stripped = _notebook()
+    for c in stripped.cells:
+        if c.cell_type == "code":
+            c.outputs = []
+    nbformat.write(stripped, tmp_path / NOTEBOOK.name)
+    monkeypatch.setattr(module, "NOTEBOOK", tmp_path / NOTEBOOK.name)
+    with pytest.raises(pytest.fail.Exception, match="stores no golden output.*make notebooks"):
+        _golden_text()
+    monkeypatch.setattr(module, "DEMO", tmp_path / "no_demo")
+    with pytest.raises(pytest.fail.Exception, match="demo data missing.*make demo-data"):
+        _require_demo()
+
+
 # ------------------------------------------------------------------ golden numbers, recomputed
 
 
 @pytest.fixture(scope="module")
 def demo() -> dict:
-    if not (DEMO / "events.parquet").exists():
-        pytest.skip("demo data not generated (make demo-data)")
+    _require_demo()
     params = yaml.safe_load(PARAMS.read_text())
     leads = pd.read_csv(DEMO / "leads.csv", dtype=str, na_values=["Select", "-"])
     leads["lead_id"] = leads["lead_id"].astype("str")
@@ -126,6 +159,8 @@ def demo() -> dict:
     # reaching a later stage implies sql, at the later date (skipped_stages: imply)
     later = stages[stages["stage"].isin(["sql", "opportunity", "customer"])]
     sql_at = later.groupby("lead_id")["entered_at"].min().reindex(leads["lead_id"])
+    mql_or_later = stages[stages["stage"].isin(["mql", "sql", "opportunity", "customer"])]
+    mql_at = mql_or_later.groupby("lead_id")["entered_at"].min().reindex(leads["lead_id"])
     converted = sql_at.notna() & (sql_at < DAY_END)
     # decision: 7 days after creation; leads already SQL by then are not decided there
     at = pd.Series((leads["created_at"] + pd.Timedelta(days=7)).to_numpy(), index=leads["lead_id"])
@@ -135,11 +170,71 @@ def demo() -> dict:
     scored = score(leads, events, cfg, AS_OF, at=at[pop_ids]).set_index("lead_id")
     pop = scored.loc[pop_ids]
     y = converted.reindex(pop_ids).to_numpy(dtype=float)
+    now = score(leads, events, cfg, AS_OF).set_index("lead_id")["score"]
     return {"leads": leads, "events": events, "converted": converted, "pop": pop, "y": y,
-            "cfg": cfg, "created": leads.set_index("lead_id")["created_at"], "sql_at": sql_at}  # fmt: skip
+            "cfg": cfg, "created": leads.set_index("lead_id")["created_at"], "sql_at": sql_at,
+            "mql_at": mql_at, "now": now, "segments": _segments(leads, events, converted, sql_at)}  # fmt: skip
 
 
-@needs_demo
+def _segments(
+    leads: pd.DataFrame, events: pd.DataFrame, converted: pd.Series, sql_at: pd.Series
+) -> pd.Series:
+    """Each lead's segment by the notebook's rules (its defaults), by hand, indexed by lead_id."""
+    ids = leads["lead_id"].to_numpy()
+    ev = events[events["ts"] < DAY_END]
+    domain = leads["email"].str.rsplit("@", n=1).str[-1].str.lower()
+    tagged = set(ev.loc[(ev.event_type == "tag_added") & (ev.value == "competitor"), "lead_id"])
+    comp = (
+        domain.isin(["rivalcrm.example", "pipelinepro.example"])
+        | leads["tags"].fillna("").str.contains("competitor")
+        | leads["lead_id"].isin(tagged)
+    ).to_numpy()
+    # high intent: reached SQL or asked for sales within 30 days of creation
+    created = leads["created_at"].to_numpy()
+    conv = converted.to_numpy()
+    fast_sql = conv & ((sql_at.reindex(ids).to_numpy() - created) <= np.timedelta64(30, "D"))
+    asks = ev[
+        ((ev.event_type == "form_submit") & (ev.value == "contact_sales"))
+        | ((ev.event_type == "tag_added") & ev.value.isin(["pricing_request", "demo_request"]))
+    ]
+    first_ask = asks.groupby("lead_id")["ts"].min().reindex(ids).to_numpy()
+    fast_ask = (first_ask - created) <= np.timedelta64(30, "D")  # NaT compares False
+    n_events = ev.groupby("lead_id").size().reindex(ids, fill_value=0).to_numpy()
+    seg = np.where(
+        comp, "competitor",
+        np.where(fast_sql | fast_ask, "high_intent",
+                 np.where(n_events >= 25, "engaged_nurture", "other")),
+    )  # fmt: skip
+    return pd.Series(seg, index=ids)
+
+
+def _delong(s: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """AUC (Mann-Whitney U from scipy) and its DeLong 95% interval from placement values
+    computed with searchsorted (not ranks), clipped to [0, 1]."""
+    pos, neg = s[y == 1], s[y == 0]
+    auc = stats.mannwhitneyu(pos, neg).statistic / (len(pos) * len(neg))
+    sn, sp = np.sort(neg), np.sort(pos)
+    v10 = (np.searchsorted(sn, pos, "left") + np.searchsorted(sn, pos, "right")) / (2 * len(neg))
+    v01 = 1 - (np.searchsorted(sp, neg, "left") + np.searchsorted(sp, neg, "right")) / (
+        2 * len(pos)
+    )
+    assert v10.mean() == pytest.approx(auc)
+    se = np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    z = stats.norm.ppf(0.975)
+    return auc, max(0.0, auc - z * se), min(1.0, auc + z * se)
+
+
+def _recommended_threshold(s: np.ndarray, weeks: float, capacity: float) -> float:
+    """The notebook's rule by brute force: the lowest candidate threshold whose weekly workload
+    (leads scoring at least it, per week) fits the capacity; candidates are the distinct scores,
+    or 200 evenly spaced quantiles of them when there are more than 200."""
+    cand = np.unique(s)
+    if len(cand) > 200:
+        cand = np.unique(np.quantile(s, np.linspace(0, 1, 200)))
+    fits = [t for t in cand if (s >= t).sum() / weeks <= capacity]
+    return min(fits)
+
+
 def test_counts_and_outcome(demo: dict) -> None:
     n_leads, n_events, n_rules = _find(
         r"^Analysis date 2026-06-30; ([\d,]+) leads, ([\d,]+) events; (\d+)"
@@ -153,22 +248,13 @@ def test_counts_and_outcome(demo: dict) -> None:
     assert (n, c) == (len(demo["y"]), demo["y"].sum())
 
 
-@needs_demo
 def test_auc_brier_and_bands(demo: dict) -> None:
     s, y = demo["pop"]["score"].to_numpy(), demo["y"]
     pos, neg = s[y == 1], s[y == 0]
     auc, lo, hi = _find(r"^AUC ([\d.]+) \(95% CI ([\d.]+) to ([\d.]+), DeLong")
-    u = stats.mannwhitneyu(pos, neg).statistic
-    assert auc == pytest.approx(u / (len(pos) * len(neg)), abs=0.0005)
-    # DeLong from placement values computed with searchsorted (not ranks)
-    sn, sp = np.sort(neg), np.sort(pos)
-    v10 = (np.searchsorted(sn, pos, "left") + np.searchsorted(sn, pos, "right")) / (2 * len(neg))
-    v01 = 1 - (np.searchsorted(sp, neg, "left") + np.searchsorted(sp, neg, "right")) / (
-        2 * len(pos)
-    )
-    se = np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
-    z = stats.norm.ppf(0.975)
-    assert (lo, hi) == pytest.approx((v10.mean() - z * se, v10.mean() + z * se), abs=0.0005)
+    assert (auc, lo, hi) == pytest.approx(_delong(s, y), abs=0.0005)
+    n_pos, n_neg = _find(r"DeLong; ([\d,]+) converted, ([\d,]+) not\)")
+    assert (n_pos, n_neg) == (len(pos), len(neg))
     assert auc > 0.5 and lo > 0.5  # on the demo, the day-7 score beats a coin toss
     brier, ref = _find(r"^Brier score ([\d.]+) vs ([\d.]+)")
     p = sm.GLM(y, sm.add_constant(s), family=sm.families.Binomial()).fit().predict()
@@ -190,7 +276,6 @@ def test_auc_brier_and_bands(demo: dict) -> None:
     assert _num(m.group(3)) == pytest.approx(y[s <= cut].mean(), abs=0.0005)
 
 
-@needs_demo
 def test_recommended_threshold_by_brute_force(demo: dict) -> None:
     s, y = demo["pop"]["score"].to_numpy(), demo["y"]
     thr, cap, per_week, prec, rec = _find(
@@ -214,7 +299,6 @@ def test_recommended_threshold_by_brute_force(demo: dict) -> None:
     assert (s >= exact - 1).sum() / weeks > cap
 
 
-@needs_demo
 def test_rule_lift_lines(demo: dict) -> None:
     pop, y = demo["pop"], demo["y"]
     lines = re.findall(
@@ -235,51 +319,119 @@ def test_rule_lift_lines(demo: dict) -> None:
     assert best in ("asked for pricing or a demo", "contact sales form")
 
 
-@needs_demo
 def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> None:
-    leads, events = demo["leads"], demo["events"]
-    ev = events[events["ts"] < DAY_END]
-    domain = leads["email"].str.rsplit("@", n=1).str[-1].str.lower()
-    tagged = set(ev.loc[(ev.event_type == "tag_added") & (ev.value == "competitor"), "lead_id"])
-    comp = (
-        domain.isin(["rivalcrm.example", "pipelinepro.example"])
-        | leads["tags"].fillna("").str.contains("competitor")
-        | leads["lead_id"].isin(tagged)
-    ).to_numpy()
+    leads, seg_of = demo["leads"], demo["segments"]
     ids = leads["lead_id"].to_numpy()
     conv = demo["converted"].to_numpy()
     seg = {}
     for m in re.finditer(
         r"^(\w+): ([\d,]+) leads, mean score ([\d.]+), converted ([\d.]+%) "
-        r"\(95% CI ([\d.]+%) to ([\d.]+%)\)",
+        r"\(95% CI ([\d.]+%) to ([\d.]+%)\), (\d+)% of conversions",
         _golden_text(),
         flags=re.M,
     ):
-        seg[m.group(1)] = [_num(g) for g in m.groups()[1:]]
+        seg[m.group(1)] = [_num(g) for g in m.groups()[1:6]] + [int(m.group(7)) / 100]
     assert set(seg) == {"high_intent", "engaged_nurture", "competitor", "other"}
     assert sum(v[0] for v in seg.values()) == len(leads)
-    n, mean_score, rate, lo, hi = seg["competitor"]
-    assert n == comp.sum() and rate == 0 and conv[comp].sum() == 0
-    now = score(leads, events, demo["cfg"], AS_OF).set_index("lead_id")["score"]
-    assert mean_score == pytest.approx(now.reindex(ids[comp]).mean(), abs=0.05)
-    assert (lo, hi) == pytest.approx(proportion_confint(0, int(n), method="wilson"), abs=0.0005)
-    # the article's point: competitors have the highest mean score, high intent the best rate
-    assert mean_score == max(v[1] for v in seg.values())
+    now = demo["now"].reindex(ids).to_numpy()
+    for name, (n, mean_score, rate, lo, hi, share) in seg.items():
+        inside = (seg_of.reindex(ids) == name).to_numpy()
+        assert n == inside.sum(), name
+        assert mean_score == pytest.approx(now[inside].mean(), abs=0.05), name
+        assert rate == pytest.approx(conv[inside].mean(), abs=0.0005), name
+        c = int(conv[inside].sum())
+        assert (lo, hi) == pytest.approx(proportion_confint(c, int(n), method="wilson"), abs=0.0005)
+        assert share == pytest.approx(c / conv.sum(), abs=0.005), name
+    # the article's point: competitors have the highest mean score and never convert; high
+    # intent converts best with fewer points
+    n, mean_score, rate = seg["competitor"][:3]
+    assert rate == 0 and mean_score == max(v[1] for v in seg.values())
     assert seg["high_intent"][2] == max(v[2] for v in seg.values())
     assert seg["high_intent"][1] < mean_score
-    # high intent: not a competitor, and reached SQL or asked for sales within 30 days
-    created = demo["created"].reindex(ids).to_numpy()
-    sql_at = demo["sql_at"].reindex(ids).to_numpy()
-    fast_sql = conv & ((sql_at - created) <= np.timedelta64(30, "D"))
-    asks = ev[
-        ((ev.event_type == "form_submit") & (ev.value == "contact_sales"))
-        | ((ev.event_type == "tag_added") & ev.value.isin(["pricing_request", "demo_request"]))
-    ]
-    first_ask = asks.groupby("lead_id")["ts"].min().reindex(ids).to_numpy()
-    fast_ask = (first_ask - created) <= np.timedelta64(30, "D")  # NaT compares False
-    high = ~comp & (fast_sql | fast_ask)
-    assert seg["high_intent"][0] == high.sum()
-    assert seg["high_intent"][2] == pytest.approx(conv[high].mean(), abs=0.0005)
+
+
+def test_auc_by_moment_the_score_is_taken(demo: dict) -> None:
+    # the golden lines of "AUC by the moment the score is taken", each population built here
+    leads, events, cfg = demo["leads"], demo["events"], demo["cfg"]
+    found = {
+        m.group(1): (float(m.group(2)), float(m.group(3)), float(m.group(4)), _num(m.group(5)))
+        for m in re.finditer(
+            r"^(as_of|at_mql|at_created_plus_7_days): AUC ([\d.]+) \(([\d.]+) to ([\d.]+)\), "
+            r"n=([\d,]+)$",
+            _golden_text(),
+            flags=re.M,
+        )
+    }
+    assert set(found) == {"as_of", "at_mql", "at_created_plus_7_days"}
+    sql_at, mql_at = demo["sql_at"], demo["mql_at"]
+    # as_of: every lead scored on the analysis date (the leaky comparison)
+    now = demo["now"].reindex(leads["lead_id"]).to_numpy()
+    y_now = demo["converted"].to_numpy(dtype=float)
+    # at_mql: leads that became MQL (or a later stage) by as_of, scored at that moment
+    mql = mql_at[mql_at.notna() & (mql_at < DAY_END)]
+    at_mql = score(leads, events, cfg, AS_OF, at=mql).set_index("lead_id")["score"]
+    y_mql = (sql_at.reindex(mql.index) < DAY_END).to_numpy(dtype=float)
+    expected = {
+        "as_of": (now, y_now),
+        "at_mql": (at_mql.reindex(mql.index).to_numpy(), y_mql),
+        "at_created_plus_7_days": (demo["pop"]["score"].to_numpy(), demo["y"]),
+    }
+    for moment, (s, y) in expected.items():
+        auc, lo, hi, n = found[moment]
+        assert n == len(s), moment
+        assert (auc, lo, hi) == pytest.approx(_delong(s, y), abs=0.0005), moment
+    # scoring today flatters the score: points earned after the conversion count
+    assert found["as_of"][0] > found["at_created_plus_7_days"][0] > 0.5
+
+
+def test_high_quality_list_counts(demo: dict) -> None:
+    # the golden lines of "The high-quality list for SDRs", with the notebook's defaults: the
+    # three target industries, no ABM list, high intent or engaged, not converted, at least the
+    # recommended threshold's points today, at least one event; follow-up every 14 days
+    text = _golden_text()
+    m = re.search(
+        r"^High-quality list: ([\d,]+) leads \(ICP: (\d+) industries, ([\d,]+) ABM accounts; "
+        r"score >= ([\d.]+); follow up every (\d+) days\)$",
+        text,
+        flags=re.M,
+    )
+    assert m is not None, "no golden line for the high-quality list"
+    n_list, n_ind, n_abm, thr, every = (_num(g) for g in m.groups())
+    assert (n_ind, n_abm, every) == (3, 0, 14)
+    leads, events = demo["leads"], demo["events"]
+    ids = leads["lead_id"].to_numpy()
+    created = demo["created"].reindex(demo["pop"].index)
+    weeks = max((created.max() - created.min()) / pd.Timedelta(days=7), 1.0)
+    t = _recommended_threshold(demo["pop"]["score"].to_numpy(), weeks, 60)
+    assert f"{t:.1f}" == f"{thr:.1f}"
+    ev = events[events["ts"] < DAY_END]
+    n_events = ev.groupby("lead_id").size().reindex(ids, fill_value=0).to_numpy()
+    icp = (
+        leads["industry"]
+        .str.strip()
+        .str.lower()
+        .isin(["software", "manufacturing", "financial_services"])
+    )
+    seg = demo["segments"].reindex(ids).to_numpy()
+    keep = (
+        icp.to_numpy()
+        & np.isin(seg, ["high_intent", "engaged_nurture"])
+        & ~demo["converted"].to_numpy()
+        & (demo["now"].reindex(ids).to_numpy() >= t)
+        & (n_events >= 1)
+    )
+    assert n_list == keep.sum(), f"the list has {keep.sum()} leads by hand"
+    # next follow-up: the first date on the cadence last touch + 14 k (k >= 1) on or after
+    # as_of; due within 7 days when it falls before as_of + 7 days
+    last = ev.groupby("lead_id")["ts"].max().reindex(ids[keep]).dt.normalize()
+    since = (AS_OF - last).dt.days.to_numpy()
+    k = np.maximum(1, -(-since // 14))
+    due = (last + pd.to_timedelta(14 * k, unit="D")) < AS_OF + pd.Timedelta(days=7)
+    lines = re.findall(r"^(\w+): ([\d,]+) leads, ([\d,]+) due within 7 days$", text, flags=re.M)
+    assert {name for name, _, _ in lines} == {"high_intent", "engaged_nurture"}
+    for name, n, n_due in lines:
+        inside = seg[keep] == name
+        assert (_num(n), _num(n_due)) == (inside.sum(), due.to_numpy()[inside].sum()), name
 
 
 # ------------------------------------------------------------------ real dates, degenerate shapes

@@ -141,7 +141,7 @@ def decision_outcomes(
             fix="add mql to funnel.stages, or use decision: at_created_plus_days",
         )
         at = sd["mql_at"]
-        keep = at.notna() & (at < day_end)
+        keep = asof.known(at, as_of)
     elif decision == "at_created_plus_days":
         if "created_at" not in sd.columns or (len(sd) and not sd["created_at"].notna().any()):
             raise NotEnoughData(
@@ -151,14 +151,14 @@ def decision_outcomes(
                 "decision: at_mql",
             )
         at = sd["created_at"] + pd.Timedelta(days=days)
-        keep = at.notna() & (at < day_end) & ~(reached.notna() & (reached <= at))
+        keep = asof.known(at, as_of) & ~(reached.notna() & (reached <= at))
     else:
         at = pd.Series(as_of, index=sd.index)
         keep = pd.Series(True, index=sd.index)
     end = pd.Series(day_end, index=sd.index)
     if horizon_days is not None:
         end = at + pd.Timedelta(days=horizon_days)
-        keep = keep & (end < day_end)
+        keep = keep & asof.known(end, as_of)  # the whole horizon is known
     outcome = (reached.notna() & (reached < end)).astype("float64")
     out = pd.DataFrame(
         {
