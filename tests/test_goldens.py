@@ -13,7 +13,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from leadnb.run import goldens
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
-SANITIZE = Path(__file__).resolve().parents[1] / "notebooks" / "sanitize.cfg"
+ROOT = Path(__file__).resolve().parents[1]
+SANITIZE = ROOT / "notebooks" / "sanitize.cfg"
 
 
 def executed() -> nbformat.NotebookNode:
@@ -109,10 +110,35 @@ def sanitize(text: str) -> str:
         ("run 20261122-080701-demo-2026-06-30 done", "run RUN-ID done"),
         ("<Figure at 0x7f3a2b1c9d90>", "<Figure at 0xADDRESS>"),
         ("wrote /work/main/outputs/x/scores.csv", "wrote PATH"),
+        ("saved to '/tmp/run/a.csv'", "saved to 'PATH'"),
+        ("in ~/leadnb/outputs/ today", "in PATH today"),
+        ("(/home/ana/params.yaml)", "(PATH)"),
+        ("wrote outputs/20261122-080701-demo/scoring_calibration/scores.csv", "wrote PATH"),
+        ("see outputs/20261122-080701-demo/", "see PATH"),
+        ("/srv/out/20261122-080701-demo/ab_testing", "PATH"),
         ("wrote C:\\Users\\ana\\scores.csv", "wrote PATH"),
-        # not volatile: analysis dates and numbers stay as they are
+        # not volatile: analysis dates, numbers and slashed lists stay as they are
         ("as of 2026-06-30: AUC 0.712, rate 4.5% (n=20,000), 3/4 of leads", None),
+        ("median not reached; within 30/60/90 days 12.2%", None),
+        ("Moved A -> B/C/D/E (became customers): 131; moved B/C/D -> E: 6", None),
+        ("rate 12/345, mql/sql/opportunity, 2026/06/30, and/or", None),
+        ("data/demo/leads.csv and ../params/demo.yaml", None),  # relative paths do not vary
     ],
 )
 def test_sanitize_file(text: str, expected: str | None) -> None:
     assert sanitize(text) == (text if expected is None else expected)
+
+
+def test_sanitize_file_leaves_every_golden_line_but_volatile_ones() -> None:
+    """The stored golden outputs of the four notebooks hold no timestamp, run id or path, so
+    the sanitizer must leave every one of their lines as it is (a rule that rewrites analysis
+    text hides a change in it)."""
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if not goldens.is_golden(cell):
+                continue
+            for out in cell.outputs:
+                text = out.get("text") or out.get("data", {}).get("text/plain", "")
+                for line in text.splitlines():
+                    assert sanitize(line) == line, f"{path.name} cell {i}: {line!r}"
