@@ -1,15 +1,18 @@
-"""The cohort_conversion notebook: structure, and its golden numbers recomputed independently.
+"""The cohort_conversion notebook: structure, and every golden output recomputed independently.
 
-The golden cells (``# NBVAL_CHECK_OUTPUT``) of notebooks/cohort_conversion.ipynb print the
-headline numbers on data/demo. Here each is recomputed from the same loaded tables with plain
-pandas, statsmodels and scipy (never through leadnb.funnel.stages/cohorts/survival/lvr/value_map) and
-the expected line must appear verbatim in the stored golden text. Skipped without data/demo.
+Each cell marked ``# NBVAL_CHECK_OUTPUT`` in notebooks/cohort_conversion.ipynb prints headline
+numbers on data/demo; nbval checks that a re-run prints the same text. Here each such cell's
+whole stored output is recomputed from the same loaded tables with plain pandas, numpy, scipy and
+statsmodels (never through leadnb.funnel) and must equal it line for line, so a golden line that
+is wrong, or that no test recomputes, fails. A golden cell without a test here fails too
+(:func:`test_every_golden_cell_has_an_independent_check`). Missing demo data or golden outputs
+fail with a message saying how to make them: a test that skips would check nothing.
 """
 
 from __future__ import annotations
 
 import ast
-import math
+import json
 from pathlib import Path
 
 import nbformat
@@ -18,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 from scipy.stats import binomtest, chi2
-from statsmodels.duration.survfunc import SurvfuncRight
+from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
 from statsmodels.stats.proportion import proportion_confint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,20 +30,35 @@ PARAMS = ROOT / "params" / "demo.yaml"
 DEMO = ROOT / "data" / "demo"
 MARK = "# NBVAL_CHECK_OUTPUT"
 STAGES = ["lead", "mql", "sql", "opportunity", "customer"]
+DAY = pd.Timedelta(days=1)
+DAYS_PER_MONTH = 365.25 / 12
+#: each golden cell, named by a phrase only its source contains
+GOLDEN = {
+    "header": "Analysis date",
+    "quality": "quality.itertuples()",
+    "conversion": "conv.itertuples()",
+    "cohorts": "m3 = matrix",
+    "time_to_stage": "tts.itertuples()",
+    "lvr": "lvr_tbl.complete",
+    "new_vs_old": "share_old_by_era",
+    "value_map": "groups.attrs",
+}
 
 
 def _nb() -> nbformat.NotebookNode:
     return nbformat.read(NOTEBOOK, as_version=4)
 
 
-def _golden_text() -> str:
-    parts = []
+def _golden_cells() -> list[tuple[str, str]]:
+    """(source, printed text) of every golden cell, in notebook order."""
+    cells = []
     for c in _nb().cells:
         if c.cell_type == "code" and c.source.lstrip().startswith(MARK):
-            for o in c.get("outputs", []):
-                if o.get("output_type") == "stream":
-                    parts.append(o.get("text", ""))
-    return "".join(parts)
+            text = "".join(
+                o.get("text", "") for o in c.get("outputs", []) if o.get("output_type") == "stream"
+            )
+            cells.append((c.source, text))
+    return cells
 
 
 # ------------------------------------------------------------------------- structure
@@ -74,13 +92,33 @@ def test_parameters_cell_matches_params_file() -> None:
 # ------------------------------------------------------------------------- golden numbers
 
 
+def test_every_golden_cell_has_an_independent_check() -> None:
+    """Each golden cell is one of GOLDEN (recomputed below); a new one needs a test here."""
+    names = [[n for n, phrase in GOLDEN.items() if phrase in src] for src, _ in _golden_cells()]
+    assert all(len(n) == 1 for n in names), f"golden cells without exactly one check: {names}"
+    assert sorted(n[0] for n in names) == sorted(GOLDEN)
+
+
 @pytest.fixture(scope="module")
 def demo():
     if not (DEMO / "leads.csv").exists():
-        pytest.skip("data/demo not generated (leadnb sample --out data/demo)")
-    golden = _golden_text()
-    if not golden.strip():
-        pytest.skip("the notebook has no golden outputs yet (make notebooks)")
+        pytest.fail(
+            f"the demo data is missing ({DEMO / 'leads.csv'}): the golden numbers are checked "
+            "against it. Make it with `leadnb sample --out data/demo` (or `make report`).",
+            pytrace=False,
+        )
+    golden = {}
+    for src, text in _golden_cells():
+        name = next((n for n, phrase in GOLDEN.items() if phrase in src), None)
+        if name is not None:
+            golden[name] = text
+    empty = sorted(n for n in GOLDEN if not golden.get(n, "").strip())
+    if empty:
+        pytest.fail(
+            f"{NOTEBOOK.name} has no stored output in its golden cell(s) {', '.join(empty)}: "
+            "nothing would be checked. Store them with `make notebooks`.",
+            pytrace=False,
+        )
     from leadnb.report import notebook as nb
 
     ctx = nb.start(
@@ -94,11 +132,30 @@ def demo():
     later = w[STAGES[1:]].iloc[:, ::-1]
     w[STAGES[1:]] = later.cummin(axis=1).ffill(axis=1).iloc[:, ::-1]
     w["source"] = leads.set_index("lead_id")["source"]
-    return {"ctx": ctx, "wide": w, "golden": golden, "end": ctx.as_of + pd.Timedelta(days=1)}
+    raw = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
+    return {
+        "ctx": ctx,
+        "raw": raw,
+        "wide": w,
+        "golden": golden,
+        "as_of": pd.Timestamp(raw["run"]["as_of"]),
+        "end": pd.Timestamp(raw["run"]["as_of"]) + DAY,
+        "nurture_start": pd.Timestamp(raw["roi"]["nurture_start"]),
+    }
 
 
-def _has(golden: str, line: str) -> None:
-    assert line in golden, f"expected golden line not found:\n{line}\n--- golden ---\n{golden}"
+def _same(demo: dict, name: str, lines: list[str]) -> None:
+    got = demo["golden"][name].splitlines()
+    assert got == lines, (
+        f"golden cell {name!r} differs from its independent recomputation\n--- stored ---\n"
+        + "\n".join(got)
+        + "\n--- recomputed ---\n"
+        + "\n".join(lines)
+    )
+
+
+def _pct(v: float) -> str:
+    return "n/a" if pd.isna(v) else f"{v:.1%}"
 
 
 NAMES = {
@@ -110,151 +167,274 @@ NAMES = {
 }
 
 
+def test_header(demo) -> None:
+    leads, raw, as_of = demo["ctx"].tables["leads"], demo["raw"], demo["as_of"]
+    f = raw["funnel"]
+    created = leads["created_at"]
+    _same(
+        demo,
+        "header",
+        [
+            f"Analysis date {as_of:%Y-%m-%d}; {len(leads):,} leads created "
+            f"{created.min():%Y-%m-%d} to {created.max():%Y-%m-%d}",
+            f"Funnel: {' > '.join(f['stages'])} (lost: {f['lost_stage']}); qualified stage "
+            f"{f['qualified_stage']}; new lead: younger than {f['new_lead_days']} days; "
+            f"skipped stages: {f['skipped_stages']}",
+            f"Nurture programme start: {demo['nurture_start']:%Y-%m-%d}",
+        ],
+    )
+
+
+def test_stage_history_quality(demo) -> None:
+    leads, e = demo["ctx"].tables["leads"], demo["ctx"].tables["stages"]
+    known_lead = e["lead_id"].isin(set(leads["lead_id"]))
+    known_stage = e["stage"].isin([*STAGES, "lost"])
+    dated = e["entered_at"].notna()
+    ok = e[known_lead & known_stage & dated]
+    re_entry = ok[ok.duplicated(["lead_id", "stage"])]["lead_id"]
+    # a move back: an entry ranked below the lead's previous entry in time
+    f = ok[ok["stage"].isin(STAGES)].assign(rank=lambda d: d["stage"].map(STAGES.index))
+    f = f.sort_values(["lead_id", "entered_at"], kind="stable")
+    back = f[f["rank"] < f.groupby("lead_id")["rank"].shift()]["lead_id"]
+    created = ok["lead_id"].map(leads.set_index("lead_id")["created_at"])
+    before = ok[ok["entered_at"] < created]["lead_id"]
+    # skipped: the highest stage reached is above the number of distinct stages reached
+    reached = f[f["rank"] > 0].groupby("lead_id")["rank"].agg(["max", "nunique"])
+    skipped = reached.index[reached["max"] > reached["nunique"]].to_series()
+    checks = [
+        ("re_entry", re_entry),
+        ("backward_move", back),
+        ("before_creation", before),
+        ("unknown_stage", e[~known_stage]["lead_id"]),
+        ("unknown_lead", e[~known_lead]["lead_id"]),
+        ("missing_date", e[~dated]["lead_id"]),
+        ("skipped_stage", skipped),
+    ]
+    _same(
+        demo,
+        "quality",
+        [f"{name}: {len(ids):,} entries, {ids.nunique():,} leads" for name, ids in checks],
+    )
+
+
 def test_conversion_rates(demo) -> None:
-    w, end, golden = demo["wide"], demo["end"], demo["golden"]
+    w, end = demo["wide"], demo["end"]
     reached = {s: (w["created_at"] if s == "lead" else w[s]) < end for s in STAGES}
-    for a, b in [("lead", "mql"), ("mql", "sql"), ("mql", "opportunity"), ("mql", "customer")]:
+    # the article's four rates, then the adjacent steps not among them
+    pairs = [("lead", "mql"), ("mql", "sql"), ("mql", "opportunity"), ("mql", "customer")]
+    pairs += [("sql", "opportunity"), ("opportunity", "customer")]
+    lines = []
+    for a, b in pairs:
         n = int(reached[a].sum())
         k = int((reached[a] & reached[b]).sum())
         lo, hi = proportion_confint(k, n, method="wilson")
-        _has(
-            golden,
-            f"{NAMES[a]} -> {NAMES[b]}: {k / n:.1%} (95% CI {lo:.1%} to {hi:.1%}; {k:,} of {n:,})",
+        lines.append(
+            f"{NAMES[a]} -> {NAMES[b]}: {k / n:.1%} (95% CI {lo:.1%} to {hi:.1%}; {k:,} of {n:,})"
         )
+    q = demo["raw"]["funnel"]["qualified_stage"]
+    rate = (reached["lead"] & reached[q]).sum() / reached["lead"].sum()
+    lines.append(
+        f"Lead -> {q}: {rate:.1%} (the article's benchmark for good nurturers: about 4-5%)"
+    )
+    _same(demo, "conversion", lines)
 
 
-def test_cohort_three_months(demo) -> None:
-    w, ctx, golden = demo["wide"], demo["ctx"], demo["golden"]
-    w = w[w["created_at"] < demo["end"]]
+def test_cohorts(demo) -> None:
+    w, as_of, end = demo["wide"], demo["as_of"], demo["end"]
+    ages = demo["raw"]["cohort_conversion"]["max_age_months"]
+    w = w[w["created_at"] < end]
     cohort = w["created_at"].dt.to_period("M")
+    periods = sorted(cohort.unique())
+    # a cell (cohort, k months) is blank until the cohort's last day + k months
+    blank = sum(
+        p.end_time.normalize() + pd.DateOffset(months=k) > as_of
+        for p in periods
+        for k in range(1, ages + 1)
+    )
     within = w["sql"] <= w["created_at"] + pd.DateOffset(months=3)
     rows = []
-    for p in sorted(cohort.unique()):
-        if p.end_time.normalize() + pd.DateOffset(months=3) <= ctx.as_of:
+    for p in periods:
+        if p.end_time.normalize() + pd.DateOffset(months=3) <= as_of:
             m = cohort == p
             rows.append((str(p), within[m].mean(), int(m.sum())))
     (c0, r0, n0), (c1, r1, n1) = rows[0], rows[-1]
-    _has(
-        golden,
-        f"Reached sql within 3 months: cohort {c0} {r0:.1%} (n={n0:,}); "
-        f"latest observable cohort {c1} {r1:.1%} (n={n1:,})",
+    _same(
+        demo,
+        "cohorts",
+        [
+            f"Cohorts: {len(periods)}; cells not observable yet (blank): {blank} of "
+            f"{len(periods) * ages}",
+            f"Reached sql within 3 months: cohort {c0} {r0:.1%} (n={n0:,}); "
+            f"latest observable cohort {c1} {r1:.1%} (n={n1:,})",
+        ],
     )
+
+
+def _step(times: np.ndarray, values: np.ndarray, t: float, at0: float) -> float:
+    i = np.searchsorted(times, t, side="right") - 1
+    return at0 if i < 0 else float(values[i])
 
 
 def test_time_to_stage_statsmodels(demo) -> None:
-    w, end, golden = demo["wide"], demo["end"], demo["golden"]
-    day = pd.Timedelta(days=1)
-    for a in ("lead", "mql"):
-        start = w["created_at"] if a == "lead" else w["mql"]
+    """Kaplan-Meier (statsmodels SurvfuncRight) and, for "before being lost", the
+    Aalen-Johansen cumulative incidence with lost as the competing event (statsmodels
+    CumIncidenceRight)."""
+    w, end = demo["wide"], demo["end"]
+    pairs = [("lead", "mql"), ("lead", "sql"), ("mql", "sql"), ("lead", "customer")]
+    pairs += [("mql", "customer")]
+    lines = []
+    for a, b in pairs:
+        start = w["created_at"] if a == "lead" else w[a]
         d = w[start < end]
         s = start[start < end]
-        hit = d["sql"] < end
-        dur = ((d["sql"].where(hit, end) - s) / day).clip(lower=0)
+        hit = d[b] < end
+        dur = ((d[b].where(hit, end) - s) / DAY).clip(lower=0)
         sf = SurvfuncRight(dur.to_numpy(float), hit.to_numpy(int))
-        surv = [
-            sf.surv_prob[np.searchsorted(sf.surv_times, t, side="right") - 1] for t in (30, 60, 90)
-        ]
-        p30, p60, p90 = (1 - x for x in surv)
+        p30, p60, p90 = (1 - _step(sf.surv_times, sf.surv_prob, t, 1.0) for t in (30, 60, 90))
         med = "not reached" if sf.surv_prob.min() > 0.5 else f"{sf.quantile(0.5):.0f} days"
-        _has(
-            golden,
-            f"{a} -> sql: n={len(d):,}, converted {int(hit.sum()):,}; median {med}; "
-            f"within 30/60/90 days {p30:.1%} / {p60:.1%} / {p90:.1%}",
+        lost = d["lost"]
+        lost_first = lost.notna() & (lost < end) & (~hit | (lost < d[b]))
+        cr_event = np.where(lost_first, 2, hit.astype(int))
+        cr_dur = np.where(lost_first, ((lost - s) / DAY).clip(lower=0), dur)
+        ci = CumIncidenceRight(cr_dur.astype(float), cr_event)
+        cif90 = _step(ci.times, ci.cinc[0], 90, 0.0)
+        lines.append(
+            f"{a} -> {b}: n={len(d):,}, converted {int(hit.sum()):,}; median {med}; "
+            f"within 30/60/90 days {p30:.1%} / {p60:.1%} / {p90:.1%}; "
+            f"before being lost {cif90:.1%} at 90 days"
         )
+    _same(demo, "time_to_stage", lines)
 
 
-def test_lvr_latest_month(demo) -> None:
-    w, ctx, golden = demo["wide"], demo["ctx"], demo["golden"]
-    q = w["sql"][w["sql"] < demo["end"]].dt.to_period("M").value_counts()
-    last = ctx.as_of.to_period("M")
-    if ctx.as_of != last.end_time.normalize():
-        last = last - 1
-    this, prev = int(q.get(last, 0)), int(q.get(last - 1, 0))
+def _growth(this: float, last: float) -> str:
+    return f"{(this - last) / last * 100:+.1f}%"
+
+
+def test_lvr(demo) -> None:
+    """Monthly SQL counts; the latest complete month's LVR with the exact conditional (binomial)
+    interval, and the trailing LVR: the same formula on three-month rolling totals."""
+    w, as_of, end = demo["wide"], demo["as_of"], demo["end"]
+    created = w["created_at"][w["created_at"] < end]
+    months = pd.period_range(created.min().to_period("M"), as_of.to_period("M"), freq="M")
+    complete = [
+        p
+        for p in months
+        if p.end_time.normalize() <= as_of and p.start_time >= created.min().normalize()
+    ]
+    q = w["sql"][w["sql"] < end].dt.to_period("M").value_counts()
+    counts = [int(q.get(p, 0)) for p in complete]
+    this, prev = counts[-1], counts[-2]
     ci = binomtest(this, this + prev).proportion_ci(method="exact")
     lo = (ci.low / (1 - ci.low) - 1) * 100
     hi = (ci.high / (1 - ci.high) - 1) * 100
-    _has(
-        golden,
-        f"Latest complete period {last}: {this:,} qualified, LVR {(this - prev) / prev * 100:+.1f}% "
-        f"(95% CI {lo:+.1f}% to {hi:+.1f}%)",
+    _same(
+        demo,
+        "lvr",
+        [
+            f"LVR of sql per month; periods: {len(months)}, complete: {len(complete)}",
+            f"Latest complete period {complete[-1]}: {this:,} qualified, LVR {_growth(this, prev)} "
+            f"(95% CI {lo:+.1f}% to {hi:+.1f}%); trailing three periods "
+            f"{_growth(sum(counts[-3:]), sum(counts[-4:-1]))}",
+        ],
     )
 
 
-def test_old_share_rises_after_nurture(demo) -> None:
-    w, ctx, golden = demo["wide"], demo["ctx"], demo["golden"]
-    start = ctx.params.roi.nurture_start
-    assert start == pd.Timestamp("2025-10-01")
-    end = demo["end"]
-    shares = {}
+def _hazard_line(w: pd.DataFrame, end, era, e0, e1, age0: float, age1: float) -> str:
+    """Conversions per 1,000 lead-months at risk at ages [age0, age1) days within the calendar
+    era [e0, e1), with the exact Poisson (chi-square) interval."""
+    hit = w["sql"] < end
+    exit_at = w["sql"].where(hit, end).where(lambda s: s >= w["created_at"], w["created_at"])
+    a0 = w["created_at"] + pd.Timedelta(days=age0)
+    a1 = w["created_at"] + pd.Timedelta(days=age1) if np.isfinite(age1) else None
+    lo_t = a0.where(a0 > e0, e0)
+    hi_t = exit_at if a1 is None else exit_at.where(exit_at < a1, a1)
+    hi_t = hi_t.where(hi_t < e1, e1)
+    lead_months = ((hi_t - lo_t) / DAY).clip(lower=0).sum() / DAYS_PER_MONTH
+    ev = hit & (exit_at >= a0) & (exit_at >= e0) & (exit_at < e1)
+    if a1 is not None:
+        ev &= exit_at < a1
+    k = int(ev.sum())
+    lo = chi2.ppf(0.025, 2 * k) / 2 / lead_months if k else 0.0
+    hi = chi2.ppf(0.975, 2 * k + 2) / 2 / lead_months
+    label = f"{age0:g}+" if not np.isfinite(age1) else f"{age0:g}-{age1 - 1:g}"
+    return (
+        f"sql rate per 1,000 lead-months, age {label} days, {era}: {1000 * k / lead_months:.2f} "
+        f"(95% CI {1000 * lo:.2f} to {1000 * hi:.2f})"
+    )
+
+
+def test_new_vs_old(demo) -> None:
+    w, end, start = demo["wide"], demo["end"], demo["nurture_start"]
+    new_days = demo["raw"]["funnel"]["new_lead_days"]
+    lines, shares = [], {}
     for stage in ("sql", "opportunity"):
         at = w[stage]
         ok = at < end
-        old = ((at - w["created_at"]) / pd.Timedelta(days=1) >= 30)[ok]
+        old = ((at - w["created_at"]) / DAY >= new_days)[ok]
         month_start = at[ok].dt.to_period("M").dt.start_time
         for era, m in (("before", month_start < start), ("after", month_start >= start)):
             n, k = int(m.sum()), int(old[m].sum())
             lo, hi = proportion_confint(k, n, method="wilson")
             shares[(stage, era)] = k / n
-            _has(
-                golden,
+            lines.append(
                 f"{stage} {era} nurture start: {k:,} of {n:,} from old leads = {k / n:.1%} "
-                f"(95% CI {lo:.1%} to {hi:.1%})",
+                f"(95% CI {lo:.1%} to {hi:.1%})"
             )
+    alive = w[w["created_at"] < end]
+    for era, e0, e1 in (("before", alive["created_at"].min(), start), ("after", start, end)):
+        for age0, age1 in ((0, new_days), (new_days, np.inf)):
+            lines.append(_hazard_line(alive, end, era, e0, e1, age0, age1))
+    _same(demo, "new_vs_old", lines)
     # the demo's story: old leads' share of conversions rises after the nurture start
     assert shares[("sql", "after")] > shares[("sql", "before")] + 0.2
     assert shares[("opportunity", "after")] > shares[("opportunity", "before")] + 0.2
 
 
-def test_old_lead_hazard(demo) -> None:
-    w, ctx, golden = demo["wide"], demo["ctx"], demo["golden"]
-    end, split = demo["end"], ctx.params.roi.nurture_start
-    w = w[w["created_at"] < end]
-    hit = w["sql"] < end
-    exit_at = w["sql"].where(hit, end).where(lambda s: s >= w["created_at"], w["created_at"])
-    t_old = w["created_at"] + pd.Timedelta(days=30)
-    for era, e0, e1 in (("before", w["created_at"].min(), split), ("after", split, end)):
-        lo_t = t_old.where(t_old > e0, e0)
-        hi_t = exit_at.where(exit_at < e1, e1)
-        days = ((hi_t - lo_t) / pd.Timedelta(days=1)).clip(lower=0).sum()
-        months = days / (365.25 / 12)
-        ev = hit & (exit_at >= t_old) & (exit_at >= e0) & (exit_at < e1)
-        k = int(ev.sum())
-        lo = chi2.ppf(0.025, 2 * k) / 2 / months if k else 0.0
-        hi = chi2.ppf(0.975, 2 * k + 2) / 2 / months
-        _has(
-            golden,
-            f"sql rate per 1,000 lead-months, age 30+ days, {era}: {1000 * k / months:.2f} "
-            f"(95% CI {1000 * lo:.2f} to {1000 * hi:.2f})",
-        )
+def _keys(df: pd.DataFrame) -> pd.Series:
+    return df["account_id"].fillna("lead:" + df["lead_id"].astype("str"))
 
 
-def test_value_map_groups(demo) -> None:
-    ctx, golden = demo["ctx"], demo["golden"]
-    orders, leads = ctx.tables["orders"], ctx.tables["leads"]
-    split, end = ctx.params.roi.nurture_start, ctx.as_of
-    o = orders[(orders["order_date"] >= split) & (orders["order_date"] <= end)]
-    key = o["account_id"].fillna("lead:" + o["lead_id"].astype("str"))
-    g = o.groupby(key)["amount"].agg(["size", "mean"])
-    months = ((end - split).days + 1) / (365.25 / 12)
+def _groups(o: pd.DataFrame, months: float, vc: float | None, fc: float | None):
+    """Group letter per account with orders in ``o`` (B..E), and the cut-offs used."""
+    g = o.groupby(_keys(o))["amount"].agg(["size", "mean"])
     freq = g["size"] / months
-    vc, fc = g["mean"].median(), freq.median()
+    vc = g["mean"].median() if vc is None else vc
+    fc = freq.median() if fc is None else fc
     hv, hf = g["mean"] > vc, freq > fc
-    counts = {
-        "B": int((~hv & ~hf).sum()),
-        "C": int((hv & ~hf).sum()),
-        "D": int((~hv & hf).sum()),
-        "E": int((hv & hf).sum()),
-    }
-    lk = leads["account_id"].fillna("lead:" + leads["lead_id"].astype("str"))
-    ok = orders["account_id"].fillna("lead:" + orders["lead_id"].astype("str"))
-    universe = set(lk) | set(ok)
-    counts["A"] = len(universe) - len(g)
-    _has(
-        golden,
-        f"cut-offs order value {vc:,.0f}, orders per month {fc:.3f}",
+    letter = np.select([hv & hf, hv, hf], ["E", "C", "D"], default="B")
+    return pd.Series(letter, index=g.index), vc, fc
+
+
+def test_value_map(demo) -> None:
+    """Groups over [split, as_of] with median cut-offs; moves from [first order, split) to
+    [split, as_of] with the first period's cut-offs."""
+    ctx, split, as_of, end = demo["ctx"], demo["nurture_start"], demo["as_of"], demo["end"]
+    orders, leads = ctx.tables["orders"], ctx.tables["leads"]
+    known = orders[orders["order_date"] < end]
+    universe = set(_keys(leads)) | set(_keys(known))
+    after = known[known["order_date"] >= split]
+    g_after, vc, fc = _groups(after, ((as_of - split).days + 1) / DAYS_PER_MONTH, None, None)
+    counts = g_after.value_counts()
+    counts["A"] = len(universe) - len(g_after)
+    first = known["order_date"].min()
+    before = known[known["order_date"] < split]
+    g_before, vc0, fc0 = _groups(before, (split - first) / DAY / DAYS_PER_MONTH, None, None)
+    g_after0, _, _ = _groups(after, ((as_of - split).days + 1) / DAYS_PER_MONTH, vc0, fc0)
+    moves = pd.DataFrame({"key": sorted(universe)})
+    moves["from"] = moves["key"].map(g_before).fillna("A")
+    moves["to"] = moves["key"].map(g_after0).fillna("A")
+    a_out = int(((moves["from"] == "A") & (moves["to"] != "A")).sum())
+    to_e = int((moves["from"].isin(["B", "C", "D"]) & (moves["to"] == "E")).sum())
+    _same(
+        demo,
+        "value_map",
+        [
+            f"Value map {split:%Y-%m-%d} to {as_of:%Y-%m-%d}: cut-offs order value {vc:,.0f}, "
+            f"orders per month {fc:.3f}",
+            "Accounts per group: " + ", ".join(f"{k} {counts.get(k, 0):,}" for k in "ABCDE"),
+            f"Moved A -> B/C/D/E (became customers): {a_out:,}; moved B/C/D -> E: {to_e:,}",
+        ],
     )
-    _has(golden, "Accounts per group: " + ", ".join(f"{k} {counts[k]:,}" for k in "ABCDE"))
-    assert math.isclose(sum(counts.values()), len(universe))
 
 
 # ------------------------------------------------------------------------- degenerate data, end to end
@@ -273,9 +453,8 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run_variant(sample: Path, tmp: Path, name: str, as_of: str, change=None) -> tuple[str, dict]:
     """Params next to the sample (changed by ``change(raw, sample)``); run; exit 0; return the
-    executed notebook's printed text and metrics.json."""
-    import json
-
+    executed notebook's printed text and metrics.json (after checking that metric_kinds.json
+    declares the kind of every number in it, so the run index formats each one)."""
     from tests.warm_kernel import run_alone
 
     raw = yaml.safe_load((sample / "params.yaml").read_text(encoding="utf-8"))
@@ -284,7 +463,11 @@ def _run_variant(sample: Path, tmp: Path, name: str, as_of: str, change=None) ->
     params = sample / f"params_{name}.yaml"
     params.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     text, folder, _ = run_alone(params, "cohort_conversion", tmp / "out", as_of)
-    return text, json.loads((folder / "metrics.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    kinds = json.loads((folder / "metric_kinds.json").read_text())
+    assert set(metrics) - {"headline"} == set(kinds), sorted(set(metrics) ^ set(kinds))
+    assert [k for k in metrics["headline"] if k in metrics and k not in kinds] == []
+    return text, metrics
 
 
 def test_e2e_first_week(sample_dir: Path, tmp_path: Path) -> None:
