@@ -8,6 +8,8 @@ returns and with the golden outputs stored in the notebook (the ones nbval check
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scipy import stats
+from scipy import integrate, stats
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     proportions_ztest,
@@ -30,9 +32,15 @@ PARAMS = REPO / "params" / "demo.yaml"
 DEMO = REPO / "data" / "demo"
 EXPERIMENT = "nurture-cadence-2026q1"
 
-needs_demo = pytest.mark.skipif(
-    not (DEMO / "assignments.csv").exists(), reason="demo data not generated (make demo-data)"
-)
+
+def _require_demo() -> None:
+    """Fail (never skip) when the demo data is missing: these tests are the notebook's oracle."""
+    if not (DEMO / "assignments.csv").exists():
+        pytest.fail(
+            f"demo data missing: {DEMO / 'assignments.csv'} does not exist; build it with "
+            "`leadnb sample --out data/demo` (make demo-data)",
+            pytrace=False,
+        )
 
 
 def _parameters_cell() -> str:
@@ -45,11 +53,25 @@ def _parameters_cell() -> str:
 
 
 def _golden_text() -> str:
+    """The stored outputs of the ``# NBVAL_CHECK_OUTPUT`` cells; fails when any is missing."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
+    golden = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")
+    ]
+    if len(golden) != 2:
+        pytest.fail(f"{NOTEBOOK.name}: expected 2 golden cells, found {len(golden)}", pytrace=False)
     out = []
-    for c in nb.cells:
-        if c.cell_type == "code" and c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"):
-            out.extend(o.get("text", "") for o in c.outputs if o.get("output_type") == "stream")
+    for c in golden:
+        text = "".join(o.get("text", "") for o in c.outputs if o.get("output_type") == "stream")
+        if not text:
+            pytest.fail(
+                f"{NOTEBOOK.name}: a golden cell has no stored output (nbval would check nothing); "
+                "refresh them with `python -m leadnb.run.goldens notebooks` (make notebooks)",
+                pytrace=False,
+            )
+        out.append(text)
     return "".join(out)
 
 
@@ -76,6 +98,8 @@ def test_outputs_other_than_goldens_are_cleared() -> None:
         if not golden:  # golden cells keep a count: nbval skips "unrun" cells with outputs
             assert c.outputs == []
             assert c.execution_count is None
+        else:
+            assert c.outputs and c.execution_count is not None, "golden cell without output"
         for o in c.outputs:
             assert "image/png" not in o.get("data", {})
 
@@ -91,6 +115,7 @@ def demo() -> dict[str, Any]:
     from leadnb.funnel import stages as funnel
     from leadnb.report import notebook as nb
 
+    _require_demo()
     ctx = nb.start("ab_testing", params_path=PARAMS, tables=("leads", "stages", "assignments"))
     reg = ctx.params.experiments.get(EXPERIMENT)
     wide = funnel.stage_dates(ctx.tables["leads"], ctx.tables["stages"], ctx.params.funnel)
@@ -125,7 +150,6 @@ def _numbers(line: str) -> list[float]:
     return [float(x.replace(",", "")) for x in re.findall(r"[-+]?\d[\d,]*\.?\d*(?:e-?\d+)?", line)]
 
 
-@needs_demo
 def test_readout_matches_independent_oracles_and_truth(demo: dict[str, Any]) -> None:
     from leadnb.data import demo as sample
     from leadnb.experiments import comparisons
@@ -156,7 +180,6 @@ def test_readout_matches_independent_oracles_and_truth(demo: dict[str, Any]) -> 
     assert not ro.interim
 
 
-@needs_demo
 def test_outcome_column_path_gives_the_same_readout(demo: dict[str, Any]) -> None:
     """The same experiment with a precomputed 0/1 outcome column and no stages at all."""
     from dataclasses import replace
@@ -178,41 +201,65 @@ def test_outcome_column_path_gives_the_same_readout(demo: dict[str, Any]) -> Non
     pd.testing.assert_frame_equal(a, b)
 
 
-@needs_demo
 def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
+    """Every line of the golden outputs, recomputed without leadnb's A/B code."""
     ctx, reg, sec = demo["ctx"], demo["reg"], demo["section"]
     text = _golden_text()
-    assert text, (
-        "run the notebook and keep its golden outputs (python -m leadnb.run.goldens notebooks)"
-    )
-    # design calculator: statsmodels' sample size and the inflow counted by hand
-    # (the weeks up to the end of the as_of day: midnight after it, exclusive)
+    lines = text.splitlines()
+    # design calculator: statsmodels' sample size, the inflow counted by hand (the weeks up to
+    # the end of the as_of day: midnight after it, exclusive), and the calendar arithmetic
     leads = ctx.tables["leads"]
     end = ctx.as_of.normalize() + pd.Timedelta(days=1)
     start = end - pd.Timedelta(weeks=sec["inflow_weeks"])
     inflow = ((leads["created_at"] >= start) & (leads["created_at"] < end)).sum() / sec[
         "inflow_weeks"
     ]
-    n = int(np.ceil(samplesize_proportions_2indep_onetail(
-        sec["design_mde"], sec["design_baseline"], sec["design_power"], alpha=sec["design_alpha"]
-    )))  # fmt: skip
-    assert f"New leads a week (last {sec['inflow_weeks']} weeks): {inflow:,.1f}" in text
-    assert f"{n:,} leads per group" in text
-    # readout lines: "  <arm>: n N, conversions X, rate R, immature I[; diff D [lo, hi], p P, P(beat) B]"
+    b, mde, power, alpha = (sec[k] for k in ("design_baseline", "design_mde", "design_power",
+                                             "design_alpha"))  # fmt: skip
+    n = math.ceil(samplesize_proportions_2indep_onetail(mde, b, power, alpha=alpha))
+    total = 2 * n  # two arms of equal size
+    per_day = inflow * sec["eligible_share"] / 7
+    enrol = math.ceil(total / per_day)  # whole days until the last lead is enrolled
+    window = sec["design_window_days"]
+    assert lines[:3] == [
+        f"New leads a week (last {sec['inflow_weeks']} weeks): {inflow:,.1f}",
+        f"To detect {b:.1%} -> {b + mde:.1%} (alpha {alpha:g}, power {power:.0%}): "
+        f"{n:,} leads per group, {total:,} in all",
+        f"Calendar time: {enrol + window:,} days ({enrol:,} to enrol + {window} for the outcome)",
+    ]
+    # readout header: final once enrolment has ended and every arm has its planned n
+    asg = ctx.tables["assignments"]
+    asg = asg[asg["experiment_id"] == EXPERIMENT]
+    enrolled = asg["variant"].value_counts()
+    planned = reg.planned_n_per_arm
+    interim = bool(ctx.as_of < reg.end or (enrolled.reindex(list(reg.arms)) < planned).any())
+    assert lines[3] == f"{EXPERIMENT} (as of {ctx.as_of:%Y-%m-%d}, interim: {interim})"
+    # readout lines: "  <arm>: n N, conversions X, rate R, immature I[; diff D [lo, hi], p P,
+    # P(beat) B]"
     counts = _oracle_counts(ctx, reg)
-    for arm in reg.arms:
-        line = next(ln for ln in text.splitlines() if ln.strip().startswith(f"{arm}:"))
+    window_m = reg.primary_metric.window_days
+    open_window = asg["assigned_at"] + pd.Timedelta(days=window_m) >= end  # end of as_of day
+    for arm, line in zip(reg.arms, lines[4:6], strict=True):
+        assert line.startswith(f"  {arm}: ")
         nums = _numbers(line.split(":", 1)[1])
         assert nums[0] == counts.loc[arm, "n"]
         assert nums[1] == counts.loc[arm, "x"]
         assert nums[2] == pytest.approx(counts.loc[arm, "x"] / counts.loc[arm, "n"], abs=5e-5)
+        assert nums[3] == int((open_window & (asg["variant"] == arm)).sum())
     v = reg.variants[0]
-    line = next(ln for ln in text.splitlines() if ln.strip().startswith(f"{v}:"))
-    nums = _numbers(line.split(":", 1)[1])
+    nums = _numbers(lines[5].split(":", 1)[1])
     (n_c, x_c), (n_v, x_v) = counts.loc[reg.control], counts.loc[v]
     lo, hi = confint_proportions_2indep(x_v, n_v, x_c, n_c, method="newcomb")
     assert nums[4:7] == pytest.approx([x_v / n_v - x_c / n_c, lo, hi], abs=5e-5)
     assert nums[7] == pytest.approx(proportions_ztest([x_v, x_c], [n_v, n_c])[1], rel=1e-3)
+    # P(beat) by integration of the two Beta(1, 1) posteriors, independent of the closed form
+    post_c, post_v = stats.beta(x_c + 1, n_c - x_c + 1), stats.beta(x_v + 1, n_v - x_v + 1)
+    peaks = [x_c / n_c, x_v / n_v]
+    inner = integrate.quad(lambda t: post_c.pdf(t) * post_v.cdf(t), 0, 1, points=peaks, limit=200)
+    p_beat = 1 - inner[0]
+    assert nums[8] == pytest.approx(p_beat, abs=5e-5)
+    srm = stats.chisquare(enrolled.reindex(list(reg.arms)).to_numpy()).pvalue
+    assert lines[6:] == [f"  SRM p {srm:.4f}"]
 
 
 # ------------------------------------------------------------------ real dates, degenerate shapes
@@ -270,6 +317,18 @@ def test_one_arm_in_the_data_names_the_arm(sample_dir: Path, tmp_path: Path) -> 
     assert prim.loc["weekly_digest", "n_enrolled"] == 0
     assert prim.loc["monthly_newsletter", "n"] == (asg["variant"] == "monthly_newsletter").sum()
     assert (folder / "figures").is_dir()
+    # metric_kinds.json declares every headline number (the index card formats from it)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    kinds = json.loads((folder / "metric_kinds.json").read_text())
+    scalars = {k for k, v in metrics.items() if not isinstance(v, dict | list)}
+    assert scalars == set(kinds)
+    assert set(metrics) - scalars == {"headline", "experiments"}
+    assert set(metrics["headline"]) <= set(kinds)
+    assert (kinds["control_rate"], kinds["diff"], kinds["srm_p_value"]) == (
+        "rate",
+        "points",
+        "p_value",
+    )
 
 
 def test_during_enrolment_no_window_closed_yet(sample_dir: Path, tmp_path: Path) -> None:
@@ -289,8 +348,9 @@ def test_during_enrolment_no_window_closed_yet(sample_dir: Path, tmp_path: Path)
     assert rows["as_of"].tolist() == [f"{as_of:%Y-%m-%d}"]
     assert rows["registration"].str.fullmatch(r"[0-9a-f]{12}").all()
     assert rows["interim"].tolist() == [True] and rows["n"].tolist() == [0]
+    # a fresh OUT has no log yet: the log shown is exactly this run's rows
     shown = experiments.read_log_rows(folder / "experiment_log.csv")
-    assert len(shown) >= 1 and f"{as_of:%Y-%m-%d}" in shown["as_of"].tolist()
+    pd.testing.assert_frame_equal(shown, rows)
 
 
 def test_unregistered_experiments_are_named(sample_dir: Path, tmp_path: Path) -> None:

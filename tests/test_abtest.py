@@ -11,7 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    power_proportions_2indep,
+    proportions_ztest,
+)
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.experiments import comparisons, design, outcomes
@@ -288,7 +292,27 @@ def test_three_arms_use_holm() -> None:
         [p.loc["weekly", "p_adjusted"], p.loc["daily", "p_adjusted"]],
         multipletests(raw, method="holm")[1],
     )
-    assert ro.verdict.count(".") >= 2  # one sentence per variant
+    # one sentence per variant, each with the shared caveat; the numbers from statsmodels
+    z = [proportions_ztest([x, 80], [800, 800])[1] for x in (110, 95)]
+    p_w, p_d = multipletests(z, method="holm")[1]
+    lo_w, hi_w = confint_proportions_2indep(110, 800, 80, 800, method="newcomb")
+    lo_d, hi_d = confint_proportions_2indep(95, 800, 80, 800, method="newcomb")
+    # power at n = 800 for +2 pts over the observed 10%, planned at alpha / 2 (two comparisons)
+    pw = power_proportions_2indep(0.02, 0.10, 800, alpha=0.025, return_results=False)
+
+    def pts(x: float) -> str:
+        return f"{x * 100:+.1f} pts"
+
+    caveat = (
+        f"caveats: underpowered ({pw:.0%} power for the +2.0 pts target at this n, 80% planned)."
+    )
+    assert ro.verdict == (
+        "weekly beat monthly on reached sql within 30 days: 13.8% vs 10.0% (+3.8 pts, "
+        f"95% CI {pts(lo_w)} to {pts(hi_w)}, p = {p_w:.3f}; registered target +2.0 pts reached); "
+        f"{caveat} No detectable difference between daily and monthly on reached sql within "
+        f"30 days: 11.9% vs 10.0% (+1.9 pts, 95% CI {pts(lo_d)} to {pts(hi_d)}, p = {p_d:.3f}); "
+        f"{caveat}"
+    )
 
 
 def test_interim_srm_underpowered_and_guardrail_caveats() -> None:
@@ -374,6 +398,15 @@ def test_headline_metrics_and_plots() -> None:
     ro = abtest.readout(reg(), asg, wide, AS_OF)
     m = abtest.headline_metrics([ro])
     assert m["n_experiments"] == 1 and m["n_significant"] == 1 and m["n_interim"] == 0
+    # every scalar headline number declares its kind; only the per-experiment mapping has none
+    scalars = {k for k, v in m.items() if not isinstance(v, dict)}
+    assert set(m.kinds) == scalars and set(m) - scalars == {"experiments"}
+    assert set(m["experiments"]["exp-a"]) <= set(abtest.HEADLINE_KINDS)
+    assert (m.formatted("control_rate"), m.formatted("diff"), m.formatted("p_value")) == (
+        "12.0%",
+        "+3.0 pts [+0.0 pts – +6.0 pts]",
+        "0.050",
+    )
     assert m["diff"] == pytest.approx(0.03) and m["variant"] == "weekly"
     assert m["experiments"]["exp-a"]["p_value"] == pytest.approx(0.049640, abs=1e-6)
     fig = ab_plots.plot_rates(ro.primary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -397,7 +398,7 @@ def test_append_log_without_fcntl(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_registration_fingerprint() -> None:
     reg = Registration.from_dict(reg_dict())
     fp = registration_fingerprint(reg)
-    assert len(fp) == 12 and int(fp, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{12}", fp)
     assert registration_fingerprint(Registration.from_dict(reg_dict())) == fp
     assert registration_fingerprint(replace(reg, file="/elsewhere/exp-a.yaml")) == fp
     for over in (
