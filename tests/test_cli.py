@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -113,39 +112,49 @@ def test_leadnb_error_is_printed_without_traceback(monkeypatch: pytest.MonkeyPat
     assert "Traceback" not in err
 
 
-def fake_validate_module(
-    report: Report, params: object, seen: dict[str, Any] | None = None
-) -> types.ModuleType:
-    mod = types.ModuleType("leadnb.data.validation")
+def fake_validation(
+    monkeypatch: pytest.MonkeyPatch,
+    report: Report,
+    params: object,
+    seen: dict[str, Any] | None = None,
+) -> None:
+    """Replace the two functions ``leadnb validate`` calls on the real validation module."""
+    from leadnb.data import validation
 
     def validate_params_file(path: Path, *, as_of: str | None = None) -> tuple:
         if seen is not None:
-            seen["as_of"] = as_of
+            seen.update(path=path, as_of=as_of)
         return report, params, {}
 
-    mod.validate_params_file = validate_params_file  # type: ignore[attr-defined]
-    mod.format_report = lambda r: f"REPORT with {len(r.errors)} error(s)"  # type: ignore[attr-defined]
-    return mod
+    monkeypatch.setattr(validation, "validate_params_file", validate_params_file)
+    monkeypatch.setattr(
+        validation, "format_report", lambda r: f"REPORT with {len(r.errors)} error(s)"
+    )
 
 
 def test_validate_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     clean = Report()
     clean.warn("a placeholder value was read as missing")
-    monkeypatch.setitem(
-        sys.modules, "leadnb.data.validation", fake_validate_module(clean, object())
-    )
+    fake_validation(monkeypatch, clean, object())
     assert cli.main(["validate", "p.yaml"]) == 0
     assert "REPORT with 0 error(s)" in capsys.readouterr().out
 
     bad = Report()
     bad.error("column lead_id is missing", table="leads")
     seen: dict[str, Any] = {}
-    monkeypatch.setitem(
-        sys.modules, "leadnb.data.validation", fake_validate_module(bad, None, seen)
-    )
+    fake_validation(monkeypatch, bad, None, seen)
     assert cli.main(["validate", "p.yaml", "--as-of", "2026-06-30"]) == 2
     assert "REPORT with 1 error(s)" in capsys.readouterr().out
-    assert seen == {"as_of": "2026-06-30"}
+    assert seen == {"path": Path("p.yaml"), "as_of": "2026-06-30"}
+
+
+def test_validate_prints_the_real_report(tmp_path: Path, capsys) -> None:
+    (tmp_path / "leads.csv").write_text("lead_id,email\nL1,a@x\nL1,b@x\n")
+    (tmp_path / "p.yaml").write_text(
+        "run: {name: t, as_of: 2026-06-30}\ndata: {leads: {source: leads.csv}}\n"
+    )
+    assert cli.main(["validate", str(tmp_path / "p.yaml")]) == 2
+    assert "lead_id" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -185,15 +194,15 @@ def test_printed_errors_mask_environment_url_passwords(
 
 
 def test_sample_calls_write_sample(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
+    from leadnb.data import demo
+
     seen: dict[str, Any] = {}
-    mod = types.ModuleType("leadnb.data.demo")
 
     def write_sample(out: Path, **kwargs: Any) -> dict[str, Path]:
         seen.update(out=out, **kwargs)
         return {"leads": out / "leads.csv"}
 
-    mod.write_sample = write_sample  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "leadnb.data.demo", mod)
+    monkeypatch.setattr(demo, "write_sample", write_sample)
     code = cli.main(
         ["sample", "--out", str(tmp_path), "--leads", "500", "--seed", "3", "--format", "parquet"]
     )
@@ -205,10 +214,10 @@ def test_sample_calls_write_sample(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def test_sample_defaults_come_from_the_sample_module(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from leadnb.data import demo
+
     seen: dict[str, Any] = {}
-    mod = types.ModuleType("leadnb.data.demo")
-    mod.write_sample = lambda out, **kw: seen.update(kw)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "leadnb.data.demo", mod)
+    monkeypatch.setattr(demo, "write_sample", lambda out, **kw: seen.update(kw))
     assert cli.main(["sample", "--out", str(tmp_path)]) == 0
     assert seen == {"fmt": "csv"}
 

@@ -392,45 +392,7 @@ def test_sql_url_variable_missing_names_it(monkeypatch: pytest.MonkeyPatch) -> N
     assert "export LEADNB_NO_SUCH_URL=" in err.value.fix
 
 
-def test_mask_url_hides_the_password() -> None:
-    url = "postgresql+psycopg://alice:s3cr3t@db.example:5432/crm"
-    masked = io.mask_url(f"could not connect to {url} as alice (password s3cr3t)", url)
-    assert "s3cr3t" not in masked and "alice@db.example" not in masked
-    assert "***" in masked
-
-
-@pytest.mark.parametrize(
-    ("url", "leaks"),
-    [
-        (
-            "postgresql://user:p@ss:w0rd/x@y@127.0.0.1:5432/crm",
-            ["p@ss:w0rd/x@y", "p%40ss%3Aw0rd%2Fx%40y", "ss:w0rd", "w0rd", "x@y", "user:p"],
-        ),
-        ("postgresql://user:Pa%40ss@127.0.0.1/crm", ["Pa%40ss", "Pa@ss", "user:Pa"]),
-        ("postgresql://user:pa@tPassw0rd@127.0.0.1/db", ["tPassw0rd", "pa@t"]),
-    ],
-)
-def test_mask_url_masks_up_to_the_last_at(url: str, leaks: list[str]) -> None:
-    head, creds, rest = io.split_url(url)
-    assert head == "postgresql://" and rest.startswith("127.0.0.1")
-    assert io.masked_url(url) == f"postgresql://***@{rest}"
-    message = (
-        f"cannot connect to {url}; host {rest.split('/')[0]}; password {creds.partition(':')[2]}"
-        f"; port {creds.split(':')[-1]}"
-    )
-    masked = io.mask_url(message, url)
-    for leak in leaks:
-        assert leak not in masked, leak
-    assert "127.0.0.1" in masked  # the host stays readable
-
-
-def test_url_without_credentials_is_unchanged() -> None:
-    assert io.split_url("sqlite:///tmp/crm.db") is None
-    assert io.masked_url("sqlite:///tmp/crm.db") == "sqlite:///tmp/crm.db"
-    assert io.mask_url("no such table: x", "sqlite:///tmp/crm.db") == "no such table: x"
-    assert io.url_secrets("not a url") == []
-    # a one-letter password is masked inside the credentials only, not letter by letter
-    assert io.mask_url("table p", "postgresql://u:p@host/db") == "table p"
+# the masking of database URLs in these messages: tests/test_run_secrets.py
 
 
 # ------------------------------------------------------------------ load_tables

@@ -2,8 +2,8 @@
 
 Names that become paths, URL passwords in every message and file, stale temporary folders, a
 full disk, ``OUT/latest`` only for the complete report set, the failure page and run log, the
-experiment log written only when a run is published, the fingerprints of every input, the
-kernel fallback, and workers that die with a killed runner.
+experiment log written only when a run is published, bad ``--out`` values, and workers that die
+with a killed runner.
 
 Most tests run :func:`leadnb.run.runner.run` for real with ``execute_all`` replaced by a fake that
 writes what a notebook would (no Jupyter kernel); one test starts real kernels and kills the
@@ -13,7 +13,6 @@ runner with SIGKILL.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import signal
@@ -29,76 +28,15 @@ import nbformat
 import psutil
 import pytest
 import yaml
+from test_run_secrets import PASSWORD, forms_of
 from test_runner import FIXTURES, SECRET_VAR, make_project, run_cli, secret_url
 
 from leadnb.data import params as config
 from leadnb.experiments import log as experiments
-from leadnb.run import runner
+from leadnb.run import execute, hygiene, publish
+from leadnb.run.execute import NotebookResult, NotebookTask
 
-PASSWORD = "p@ss:w0rd/x@yQ7"
 LEAK_VAR = "LEADNB_TEST_LEAK_URL"
-
-
-def forms_of(password: str) -> list[str]:
-    """The forms of a password that must never be written: plain, percent-encoded, partial."""
-    return [
-        password,
-        urllib.parse.quote(password, safe=""),
-        urllib.parse.quote(password),
-        urllib.parse.quote_plus(password),
-        password.split("@", 1)[1],
-    ]
-
-
-# --------------------------------------------------------------------------------------------
-# secrets
-
-
-def test_url_secret_forms_split_at_the_last_at() -> None:
-    url = f"postgresql+psycopg://analyst:{PASSWORD}@db.internal:5432/crm"
-    forms = runner.url_secret_forms(url)
-    assert f"analyst:{PASSWORD}" in forms
-    for form in forms_of(PASSWORD):
-        assert form in forms
-    assert "db.internal" not in " ".join(forms)
-    # a URL written percent-encoded: the decoded password (what a driver prints) is masked too
-    encoded = f"postgresql://analyst:{urllib.parse.quote(PASSWORD, safe='')}@h/db"
-    assert PASSWORD in runner.url_secret_forms(encoded)
-    assert runner.url_secret_forms("sqlite:///tmp/x.db") == []
-    assert runner.url_secret_forms("not a url") == []
-
-
-def test_every_form_is_masked_in_any_text() -> None:
-    url = f"postgresql://analyst:{PASSWORD}@127.0.0.1:9/crm"
-    secrets = runner.collect_secrets(_params_with("DB"), {"DB": url})
-    # what drivers and parsers print: the URL re-assembled, split at the first '@', encoded
-    text = "\n".join(
-        [
-            f"could not connect to {url}",
-            f"password authentication failed: {PASSWORD}",
-            f"host 'ss' port 'w0rd' database '{PASSWORD.split('@', 1)[1]}@127.0.0.1:9/crm'",
-            f"postgresql://analyst:{urllib.parse.quote(PASSWORD, safe='')}@127.0.0.1:9/crm",
-            f"user:***@{PASSWORD.split('@', 1)[1]}@host",
-        ]
-    )
-    masked = runner.mask_text(text, secrets)
-    for form in forms_of(PASSWORD):
-        assert form not in masked, form
-    assert "[secret $DB]" in masked
-
-
-def _params_with(var: str) -> Any:
-    from types import SimpleNamespace
-
-    return SimpleNamespace(data={"costs": SimpleNamespace(url_env=var)})
-
-
-def test_other_environment_urls_are_masked_too() -> None:
-    env = {"http_proxy": "http://me:Pr0xyPass@proxy:3128", "HOME": "/root", "X": "https://a/b"}
-    found = runner.collect_secrets(_params_with("DB"), env)
-    assert {"Pr0xyPass", "me:Pr0xyPass"} <= {s.value for s in found}
-    assert all("/root" != s.value and "https://a/b" != s.value for s in found)
-    assert runner.environ_secrets(env) == found
 
 
 def _cli_with_unreachable_db(tmp_path: Path, url: str) -> tuple[int, str, str, Path]:
@@ -156,53 +94,18 @@ def test_traversal_name_touches_nothing_outside(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_execute_task_never_deletes_outside_its_run_folder(tmp_path: Path) -> None:
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "keep.txt").write_text("mine")
-    run_dir = tmp_path / "out" / ".tmp-r"
-    run_dir.mkdir(parents=True)
-    task = runner.NotebookTask("../../outside", tmp_path / "x.ipynb", run_dir, {}, tmp_path)
-    res = runner.execute_task(task, lambda t, o: None)
-    assert res.status == "failed" and (outside / "keep.txt").exists()
-    with pytest.raises(RuntimeError, match="not inside"):
-        runner._remove_tree(outside, run_dir)
-    with pytest.raises(RuntimeError, match="not inside"):
-        runner._remove_tree(run_dir, run_dir)
-    assert outside.exists() and run_dir.exists()
-
-
-def test_check_notebook_names(tmp_path: Path) -> None:
-    for name in ("a", "b_2"):
-        (tmp_path / f"{name}.ipynb").write_text("{}")
-    assert runner.check_notebook_names(["a", " b_2.ipynb ", "a"], tmp_path) == ["a", "b_2"]
-    for bad in ("../a", "a/b", "a b", "ä", "a.b", ".ipynb.ipynb"):
-        with pytest.raises(runner.ParamsError, match="not a plain name"):
-            runner.check_notebook_names([bad], tmp_path)
-    with pytest.raises(runner.ParamsError, match="not found: c; available in"):
-        runner.check_notebook_names(["c"], tmp_path)
-
-
-def test_slug_truncates_long_names() -> None:
-    assert runner._slug("demo run") == "demo-run"
-    long = runner._slug("Q" * 400)
-    assert long == "Q" * runner.RUN_NAME_MAX
-    assert runner._slug("../../etc/passwd") == "etc-passwd"
-    assert runner._slug("///") == "run"
-
-
 # --------------------------------------------------------------------------------------------
 # whole runs with a fake executor (no kernel)
 
 
 def fake_executor(
-    fail: Sequence[str] = (), extra: Callable[[runner.NotebookTask], None] | None = None
-) -> Callable[..., dict[str, runner.NotebookResult]]:
-    """``execute_all`` that runs the real :func:`runner.execute_task` with a fake notebook:
-    it writes the executed notebook, a CSV and metrics; a name in ``fail`` raises the way a
-    failing cell does (a LeadnbError message with its fix line)."""
+    fail: Sequence[str] = (), extra: Callable[[NotebookTask], None] | None = None
+) -> Callable[..., dict[str, NotebookResult]]:
+    """``execute_all`` that runs the real :func:`leadnb.run.execute.execute_task` with a fake
+    notebook: it writes the executed notebook, a CSV and metrics; a name in ``fail`` raises the
+    way a failing cell does (a LeadnbError message with its fix line)."""
 
-    def execute(task: runner.NotebookTask, output: Path) -> None:
+    def notebook(task: NotebookTask, output: Path) -> None:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {task.name}")])
         nbformat.write(nb, output)
         with open(task.out_dir / "table.csv", "w") as fh:  # as a kernel writes: not Path
@@ -231,11 +134,11 @@ def fake_executor(
             )
 
     def execute_all(tasks, *, jobs=1, fail_fast=False, progress=None):
-        say = progress or runner._progress
+        say = progress or hygiene.say
         results = {}
         for t in tasks:
             say(f"[start] {t.name}")
-            results[t.name] = runner.execute_task(t, execute)
+            results[t.name] = execute.execute_task(t, notebook)
         return results
 
     return execute_all
@@ -256,7 +159,7 @@ def fake_run(
     *,
     fail: Sequence[str] = (),
     as_of: str | None = None,
-    extra: Callable[[runner.NotebookTask], None] | None = None,
+    extra: Callable[[NotebookTask], None] | None = None,
 ) -> tuple[int, str, str]:
     argv = ["run", str(params), "--out", str(out), "--notebook-dir", str(params.parent / "nbs")]
     if notebooks:
@@ -264,7 +167,7 @@ def fake_run(
     if as_of:
         argv += ["--as-of", as_of]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runner, "execute_all", fake_executor(fail, extra))
+        mp.setattr(execute, "execute_all", fake_executor(fail, extra))
         return run_cli(argv)
 
 
@@ -281,16 +184,16 @@ def test_latest_moves_only_for_a_complete_successful_run(project: Path, tmp_path
     assert "latest not moved" in stderr
     code, _, _ = fake_run(project, out)  # all four
     assert code == 0
-    full = runner.latest_run_id(out)
+    full = publish.latest_run_id(out)
     assert full is not None and json.loads((out / full / "manifest.json").read_text())["options"][
         "notebooks"
     ] == list(config.NOTEBOOKS)
     code, _, _ = fake_run(project, out, "ab_testing,nurture_roi")  # a later subset
-    assert code == 0 and runner.latest_run_id(out) == full
+    assert code == 0 and publish.latest_run_id(out) == full
     code, _, _ = fake_run(project, out, fail=["cohort_conversion"])  # all four, one fails
-    assert code == 1 and runner.latest_run_id(out) == full
+    assert code == 1 and publish.latest_run_id(out) == full
     code, _, stderr = fake_run(project, out, as_of="2026-03-31")  # a complete backfill
-    assert code == 0 and runner.latest_run_id(out) == full
+    assert code == 0 and publish.latest_run_id(out) == full
     assert f"latest not moved: it shows {full}, of a later analysis date" in stderr
     assert len(published(out)) == 5
     index = (out / "index.html").read_text()
@@ -326,21 +229,6 @@ def test_failed_notebook_gets_a_failure_page_and_the_run_log(project: Path, tmp_
     assert f"[secret ${LEAK_VAR}]" in log
 
 
-def test_default_fix_when_the_error_has_none(tmp_path: Path) -> None:
-    run_dir = tmp_path / ".tmp-r"
-    run_dir.mkdir()
-    task = runner.NotebookTask("nb", tmp_path / "nb.ipynb", run_dir, {}, tmp_path)
-
-    def execute(task: runner.NotebookTask, output: Path) -> None:
-        raise ValueError("bad input\nsecond line")
-
-    res = runner.execute_task(task, execute)
-    assert res.error == "ValueError: bad input"
-    assert res.fix == runner.DEFAULT_FIX.format(nb="nb") and "nb.ipynb" in res.fix
-    assert "Traceback" in res.detail and "second line" in res.detail
-    assert (run_dir / "nb" / "nb.html").is_file()
-
-
 def test_long_run_name_is_truncated(project: Path, tmp_path: Path) -> None:
     raw = yaml.safe_load(project.read_text())
     raw["run"]["name"] = "quarterly report for the board: " * 6  # 198 characters (200 allowed)
@@ -348,14 +236,14 @@ def test_long_run_name_is_truncated(project: Path, tmp_path: Path) -> None:
     code, _, stderr = fake_run(project, tmp_path / "out", "ok")
     assert code == 0, stderr
     (run_dir,) = published(tmp_path / "out")
-    assert len(run_dir.name) <= len("20260101-000000--2026-06-30") + runner.RUN_NAME_MAX
+    assert len(run_dir.name) <= len("20260101-000000--2026-06-30") + publish.RUN_NAME_MAX
     assert run_dir.name.endswith("-2026-06-30")
 
 
 def test_experiment_log_written_only_when_published(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def rows(task: runner.NotebookTask) -> None:
+    def rows(task: NotebookTask) -> None:
         if task.name == "ab_testing":
             (task.out_dir / "experiment_log_rows.csv").write_text(
                 "experiment_id,run,as_of,registration,metric\n"
@@ -369,17 +257,17 @@ def test_experiment_log_written_only_when_published(
     assert "exp-1" in log and "2026-06-30" in log and ".tmp-" not in log
     # a run that is not published (disk full at the manifest) adds nothing
     before = (out / "experiment_log.csv").read_text()
-    real = runner._write_json
-    monkeypatch.setattr(runner, "_write_json", _enospc)
+    real = publish.write_json
+    monkeypatch.setattr(publish, "write_json", _enospc)
     code, _, stderr = fake_run(project, out, "ab_testing", as_of="2026-07-31", extra=rows)
-    monkeypatch.setattr(runner, "_write_json", real)
+    monkeypatch.setattr(publish, "write_json", real)
     assert code == 1 and (out / "experiment_log.csv").read_text() == before
 
 
 def test_experiment_log_failure_is_said_and_exit_1(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def rows(task: runner.NotebookTask) -> None:
+    def rows(task: NotebookTask) -> None:
         (task.out_dir / "experiment_log_rows.csv").write_text("experiment_id,as_of\nexp-1,x\n")
 
     def broken_append(*args: Any, **kwargs: Any) -> None:
@@ -390,7 +278,7 @@ def test_experiment_log_failure_is_said_and_exit_1(
     code, _, stderr = fake_run(project, out, extra=rows)
     assert code == 1 and "the experiment log was not updated" in stderr
     (run_dir,) = published(out)
-    assert runner.latest_run_id(out) == run_dir.name  # the run itself is complete
+    assert publish.latest_run_id(out) == run_dir.name  # the run itself is complete
     assert run_dir.name in (out / "index.html").read_text()
     assert "experiment log was not updated" in (run_dir / "run.log").read_text()
 
@@ -406,10 +294,10 @@ def test_disk_full_keeps_the_previous_run_and_latest(
     out = tmp_path / "out"
     assert fake_run(project, out)[0] == 0
     before = sorted(p.name for p in out.iterdir())
-    latest = runner.latest_run_id(out)
+    latest = publish.latest_run_id(out)
     index = (out / "index.html").read_text()
     if where == "manifest":
-        monkeypatch.setattr(runner, "_write_json", _enospc)
+        monkeypatch.setattr(publish, "write_json", _enospc)
     else:  # the runner rewrites a CSV that holds a secret (scrubbing): the disk is full
         real = Path.write_text
 
@@ -420,7 +308,7 @@ def test_disk_full_keeps_the_previous_run_and_latest(
 
         monkeypatch.setattr(Path, "write_text", write_text)
 
-    def leak(task: runner.NotebookTask) -> None:
+    def leak(task: NotebookTask) -> None:
         with (task.out_dir / "leak.csv").open("w") as fh:
             fh.write(f"url\n{os.environ[SECRET_VAR]}\n")
 
@@ -431,7 +319,7 @@ def test_disk_full_keeps_the_previous_run_and_latest(
     assert len(lines) == 1 and "No space left on device" in lines[0], stderr
     assert "Traceback" not in stderr and "not published" in lines[0]
     assert sorted(p.name for p in out.iterdir()) == before  # no .tmp- folder left
-    assert runner.latest_run_id(out) == latest
+    assert publish.latest_run_id(out) == latest
     assert (out / "index.html").read_text() == index
 
 
@@ -444,7 +332,7 @@ def test_interrupted_run_removes_its_temporary_folder(project: Path, tmp_path: P
         raise KeyboardInterrupt
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runner, "execute_all", interrupted)
+        mp.setattr(execute, "execute_all", interrupted)
         code, _, stderr = run_cli(
             ["run", str(project), "--out", str(out)]
             + ["--notebook-dir", str(project.parent / "nbs")]
@@ -477,49 +365,6 @@ def test_stale_temporary_folders_are_removed(project: Path, tmp_path: Path) -> N
     assert sorted(p.name for p in out.glob(".tmp-*")) == [".tmp-running"]
     (line,) = [ln for ln in stderr.splitlines() if "temporary folder" in ln]
     assert "removed 3" in line and ".tmp-killed-run" in line
-
-
-def test_inputs_fingerprint_rules_registrations_and_abm(project: Path, tmp_path: Path) -> None:
-    root = project.parent
-    (root / "rules.yaml").write_text("[]\n")
-    (root / "regs").mkdir()
-    (root / "abm.csv").write_text("account_id\nA1\n")
-    # the scoring notebook of this project declares an ABM list, as the real one does
-    nb = nbformat.read(root / "nbs" / "scoring_calibration.ipynb", as_version=4)
-    nb.cells[1].source += '\nabm_accounts_file: str = ""  # ABM account list'
-    nbformat.write(nb, root / "nbs" / "scoring_calibration.ipynb")
-    raw = yaml.safe_load(project.read_text())
-    raw["scoring"] = {"rules": "rules.yaml"}
-    raw["experiments"] = {"registry": "regs"}
-    raw["scoring_calibration"] = {"abm_accounts_file": "abm.csv"}
-    project.write_text(yaml.safe_dump(raw))
-    reg = Path("params/experiments/nurture-cadence-2026q1.yaml").resolve()
-    (root / "regs" / reg.name).write_bytes(reg.read_bytes())
-    plan = runner.plan_run(project, notebook_dir=root / "nbs")
-    by_kind = {i["table"]: i for i in plan.inputs}
-    for kind, path in [
-        ("params", project),
-        ("scoring_rules", root / "rules.yaml"),
-        ("registration", root / "regs" / reg.name),
-        ("abm_accounts", root / "abm.csv"),
-        ("leads", root / "leads.csv"),
-    ]:
-        assert by_kind[kind]["path"] == str(path.resolve())
-        assert by_kind[kind]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    # a subset run without the scoring notebook does not read the ABM list
-    plan = runner.plan_run(project, notebooks=["ok"], notebook_dir=root / "nbs")
-    assert "abm_accounts" not in {i["table"] for i in plan.inputs}
-
-
-def test_missing_kernel_falls_back_to_this_interpreter() -> None:
-    choice = runner.resolve_kernel("leadnb-no-such-kernel-xyz")
-    assert choice.own_interpreter and choice.argv[0] == sys.executable
-    assert "not installed" in choice.describe()
-    assert runner._own_kernel_manager()().kernel_spec.argv[:3] == [
-        sys.executable,
-        "-m",
-        "ipykernel_launcher",
-    ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ import csv
 import difflib
 import os
 import re
-import urllib.parse
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ import pandas as pd
 
 from leadnb.data.params import TABLES, Params, TableSource
 from leadnb.errors import DataError, Issue, LeadnbError, ParamsError, Report
+from leadnb.run.secrets import mask_url, masked_url, split_url, url_secrets
 
 # --------------------------------------------------------------------------------------------
 # The data contract (CONTRACT.md section 2)
@@ -506,68 +506,6 @@ def _read_excel(source: TableSource) -> pd.DataFrame:
                 fix=f"set data.{source.table}.sheet to one of: {', '.join(names)} (or its 0-based index)",
             )
         return pd.read_excel(book, sheet_name=sheet)
-
-
-_URL_SCHEME = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.\-]{0,40}://")
-
-
-def split_url(url: str) -> tuple[str, str, str] | None:
-    """``(scheme://, credentials, rest)`` of a URL, the credentials being everything between the
-    scheme and the LAST ``@`` (so an unencoded ``@`` in a password stays inside them); ``None``
-    when the URL has no scheme or no ``@``."""
-    m = _URL_SCHEME.match(url)
-    if m is None:
-        return None
-    head, tail = url[: m.end()], url[m.end() :]
-    at = tail.rfind("@")
-    if at < 0:
-        return None
-    return head, tail[:at], tail[at + 1 :]
-
-
-def masked_url(url: str) -> str:
-    """The URL with everything between the scheme and the last ``@`` replaced by ``***``:
-    ``postgresql://***@db.example:5432/crm``. A URL without credentials is returned as it is;
-    a text that is not a URL at all (no ``scheme://``) as ``***``: where its secret is is unknown."""
-    parts = split_url(url)
-    if parts is None:
-        return url if _URL_SCHEME.match(url) else "***"
-    head, _, rest = parts
-    return f"{head}***@{rest}"
-
-
-def url_secrets(url: str) -> list[str]:
-    """The strings of ``url`` no message may show, longest first: its credentials (between the
-    scheme and the last ``@``), the password as written, percent-decoded and percent-encoded, and
-    what a parser that mistook an unencoded ``@``, ``:`` or ``/`` for a delimiter would echo as a
-    host, port or path: the password's parts before and after each of ``@ : / ? #`` and between
-    them. All but the whole credentials only from 3 characters."""
-    parts = split_url(url)
-    if parts is None:
-        return []
-    creds = parts[1]
-    password = creds.partition(":")[2]
-    found = {creds}
-    if password:
-        plain = urllib.parse.unquote(password)
-        found |= {password, plain, urllib.parse.quote(plain, safe="")}
-        for text in (password, plain):
-            cuts = [m.start() for m in re.finditer(r"[@:/?#]", text)]
-            found |= {text[i + 1 :] for i in cuts} | {text[:i] for i in cuts}  # tails, heads
-            found |= set(re.split(r"[@:/?#]", text))  # and the pieces between
-    # the credentials whole always; a fragment only from 3 characters (masking every "p" of a
-    # message would destroy it, and a shorter password is no secret)
-    return sorted((s for s in found if s == creds or len(s) >= 3), key=len, reverse=True)
-
-
-def mask_url(text: str, url: str) -> str:
-    """``text`` with the database URL masked (:func:`masked_url`) and every other trace of its
-    credentials (:func:`url_secrets`) replaced by ``***``."""
-    if url:
-        text = text.replace(url, masked_url(url))
-    for secret in url_secrets(url):
-        text = text.replace(secret, "***")
-    return text
 
 
 def _check_url_shape(var: str, url: str, source: TableSource) -> None:

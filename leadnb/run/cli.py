@@ -44,7 +44,23 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``leadnb`` command."""
+    """The argument parser of the ``leadnb`` command (CONTRACT.md section 1).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With the subcommands ``sample``, ``validate`` and ``run``; bad usage exits 2.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["run", "p.yaml", "--jobs", "2", "--as-of", "2026-3-31"])
+    Traceback (most recent call last):
+    ...
+    SystemExit: 2
+    >>> args = build_parser().parse_args(["run", "p.yaml", "--jobs", "2", "--as-of", "2026-03-31"])
+    >>> args.command, args.jobs, args.as_of, args.notebooks
+    ('run', 2, '2026-03-31', None)
+    """
     parser = argparse.ArgumentParser(
         prog="leadnb",
         description="Lead scoring calibration, cohort conversion, nurture ROI and A/B test "
@@ -99,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    """``leadnb sample``: write the demo dataset (:func:`leadnb.data.demo.write_sample`); 0."""
     from leadnb.data.demo import write_sample
 
     options = {"n_leads": args.leads, "seed": args.seed}
@@ -113,6 +130,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """``leadnb validate``: print the report of
+    :func:`leadnb.data.validation.validate_params_file`; 0 when clean, 2 on errors."""
     from leadnb.data.validation import format_report, validate_params_file
 
     report, _params, _tables = validate_params_file(args.params, as_of=args.as_of)
@@ -125,6 +144,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``leadnb run``: :func:`leadnb.run.runner.run`; returns its exit code (0 or 1).
+
+    A scheduler's SIGTERM is turned into ``KeyboardInterrupt`` while the run lasts, so workers
+    and kernels are stopped and the temporary run folder is removed, as on Ctrl-C.
+    """
     from leadnb.run import runner
 
     names = [n.strip() for n in args.notebooks.split(",") if n.strip()] if args.notebooks else None
@@ -158,15 +182,28 @@ COMMANDS = {"sample": cmd_sample, "validate": cmd_validate, "run": cmd_run}
 
 def _masked(text: str) -> str:
     """``text`` with the passwords of URLs held in environment variables masked."""
-    from leadnb.run.runner import environ_secrets, mask_text
+    from leadnb.run.secrets import environ_secrets, mask_text
 
     return mask_text(text, environ_secrets())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``leadnb`` console script; returns the exit code."""
+    """Entry point of the ``leadnb`` console script and ``python -m leadnb``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0 success, 1 a notebook failed, 2 bad usage or bad parameters/data
+        (also an ``OSError`` such as an unwritable ``--out``), 130 interrupted. Errors are one
+        readable message on stderr, URL passwords from the environment masked.
+    """
     args = build_parser().parse_args(argv)
-    from leadnb.run.runner import skip_slow_optional_imports
+    from leadnb.run.execute import skip_slow_optional_imports
 
     skip_slow_optional_imports()
     try:

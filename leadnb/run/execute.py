@@ -1,0 +1,525 @@
+"""Executing notebooks: one :class:`NotebookTask` in, one :class:`NotebookResult` out.
+
+Design. :func:`execute_task` runs one notebook with Papermill (:mod:`leadnb.run.engine`) on the
+chosen kernel with the notebooks folder as working directory, retries a dead kernel once from a
+clean folder, scrubs the notebook's folder of secrets and renders its HTML without code (a
+failed notebook: a short failure page instead; its traceback goes to the run log). It never
+raises for a failed notebook.
+
+:func:`execute_all` runs the tasks one after the other in this process, or with ``jobs > 1``
+each in its own worker process (``python -m leadnb.run.runner``, the task sent through a pipe
+as JSON, the result written to a file), so every process starts its own kernel and nothing is
+shared between kernel start-ups (no port or connection-file races, no re-import of the caller's
+``__main__`` as multiprocessing's spawn does). Workers die with the runner (Linux parent-death
+signal, own process group) and take their kernel with them.
+
+Importing this module imports neither Papermill nor nbformat (the command line imports it to
+call :func:`skip_slow_optional_imports` first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leadnb.run.hygiene import remove_tree, say, scrub_folder
+from leadnb.run.kernels import KERNEL_NAME
+from leadnb.run.plan import NOTEBOOK_NAME
+from leadnb.run.secrets import Secret, mask_text
+
+RUN_LOG = "run.log"  # in the run folder; a failure page links to it
+DEFAULT_FIX = (
+    "open the executed notebook {nb}.ipynb (for analysts) to see the failing cell; "
+    "run `leadnb validate PARAMS` to check the data"
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PATH_FIELDS = ("input_path", "run_dir", "cwd", "final_run_dir")
+
+
+def skip_slow_optional_imports() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` in leadnb's own processes.
+
+    When that optional package is installed, ``import nbformat`` (through jsonschema) compiles
+    about forty Lark grammars in every process; nbformat never validates the ``iri`` format it
+    is for, and jsonschema skips the format when the import fails. Called by the command line
+    and the worker processes before anything imports jsonschema, not on import of this module.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class NotebookTask:
+    """Everything one worker needs to execute and render one notebook (JSON-able).
+
+    The notebook's outputs go to ``run_dir / name`` (:attr:`out_dir`); paths under ``run_dir``
+    (the temporary run folder) are rewritten to ``final_run_dir`` in its text files.
+    """
+
+    name: str
+    input_path: Path
+    run_dir: Path
+    parameters: dict[str, Any]
+    cwd: Path
+    kernel_name: str = KERNEL_NAME
+    secrets: tuple[Secret, ...] = ()
+    final_run_dir: Path | None = None
+    max_attempts: int = 2
+    own_kernel: bool = False  # the named kernel is missing: run one on sys.executable
+
+    @property
+    def out_dir(self) -> Path:
+        """The notebook's output folder, ``run_dir / name``."""
+        return self.run_dir / self.name
+
+
+@dataclass
+class NotebookResult:
+    """How one notebook went: ``status`` is success, failed or skipped."""
+
+    name: str
+    status: str
+    seconds: float = 0.0
+    attempts: int = 0
+    error: str | None = None
+    title: str | None = None
+    tables: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    fix: str | None = None  # failed: what to do about it (one line)
+    detail: str | None = None  # failed: the full error (traceback), for run.log only
+
+
+# --------------------------------------------------------------------------------------------
+# Errors in one line
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in _ANSI.sub("", text).splitlines() if ln.strip()]
+    return lines[0] if lines else ""
+
+
+def short_error(exc: BaseException) -> str:
+    """One line: ``ExceptionName: first line of its message`` (a notebook cell's error too).
+
+    Examples
+    --------
+    >>> short_error(ValueError("bad input\\nsecond line"))
+    'ValueError: bad input'
+    """
+    ename = getattr(exc, "ename", None)
+    if ename:
+        evalue = _first_line(str(getattr(exc, "evalue", "") or ""))
+        return f"{ename}: {evalue}" if evalue else str(ename)
+    return f"{type(exc).__name__}: {_first_line(str(exc))}".strip()
+
+
+def error_fix(exc: BaseException, name: str) -> str:
+    """The ``fix:`` line of a :class:`~leadnb.errors.LeadnbError` message (as a notebook's
+    error shows it), else :data:`DEFAULT_FIX` for notebook ``name``.
+
+    Examples
+    --------
+    >>> error_fix(ValueError("ERROR: no costs\\n  fix: add a costs table"), "nurture_roi")
+    'add a costs table'
+    """
+    text = str(getattr(exc, "evalue", "") or "") or str(exc)
+    m = re.search(r"^\s*fix: (.+)$", _ANSI.sub("", text), re.M)
+    return m.group(1).strip() if m else DEFAULT_FIX.format(nb=name)
+
+
+def error_detail(exc: BaseException) -> str:
+    """The full error: a notebook cell's traceback (colour codes removed), else Python's."""
+    tb = getattr(exc, "traceback", None)
+    if isinstance(tb, list) and tb:
+        return _ANSI.sub("", "\n".join(str(t) for t in tb))
+    return "".join(traceback.format_exception(exc)).rstrip()
+
+
+# --------------------------------------------------------------------------------------------
+# One notebook
+
+
+def papermill_execute(task: NotebookTask, output: Path) -> None:
+    """Execute ``task``'s notebook into ``output`` with leadnb's Papermill engine."""
+    from leadnb.run import engine
+
+    engine.execute_notebook(
+        task.input_path,
+        output,
+        parameters=task.parameters,
+        kernel_name=task.kernel_name,
+        cwd=task.cwd,
+        own_kernel=task.own_kernel,
+    )
+
+
+def execute_task(
+    task: NotebookTask, execute: Callable[[NotebookTask, Path], None] | None = None
+) -> NotebookResult:
+    """Execute, scrub and render one notebook into ``task.out_dir``; never raises for a failure.
+
+    Parameters
+    ----------
+    task : NotebookTask
+        What to run.
+    execute : callable, optional
+        ``execute(task, output_ipynb)``; default :func:`papermill_execute` (injectable for
+        tests). A dead kernel (nbclient's ``DeadKernelError``) is retried from a clean folder
+        until ``task.max_attempts``; any other exception is final.
+
+    Returns
+    -------
+    NotebookResult
+        ``tables`` lists the CSV files written, ``removed`` the binary files deleted for
+        holding a secret. A failed notebook's HTML is a short failure page (the reason in one
+        line, the fix, links to the run log and the executed notebook); its full error is in
+        ``detail`` (for the run log). Every text is masked.
+    """
+    from nbclient.exceptions import DeadKernelError
+
+    if not NOTEBOOK_NAME.fullmatch(task.name):
+        return NotebookResult(task.name, "failed", error="not a plain notebook name")
+    run = execute or papermill_execute
+    out_dir = task.out_dir
+    output = out_dir / f"{task.name}.ipynb"
+    t0 = time.perf_counter()
+    status, error, attempts = "success", None, 0
+    fix = detail = None
+    while attempts < task.max_attempts:
+        attempts += 1
+        if out_dir.exists():
+            remove_tree(out_dir, task.run_dir)
+        out_dir.mkdir(parents=True)
+        try:
+            run(task, output)
+            status, error, fix, detail = "success", None, None, None
+            break
+        except DeadKernelError as exc:
+            status, error = "failed", f"the kernel died ({short_error(exc)})"
+            fix = (
+                "the kernel ran out of memory or crashed: run the notebook again, or with "
+                "fewer rows; the run log has the details"
+            )
+            detail = error_detail(exc)
+            if attempts < task.max_attempts:
+                say(f"[retry] {task.name}: the kernel died; running it again")
+                continue
+            error += f" on each of {attempts} attempts"
+        except Exception as exc:  # a notebook error, a timeout, a missing kernel
+            status, error = "failed", short_error(exc)
+            fix, detail = error_fix(exc, task.name), error_detail(exc)
+        break
+    seconds = time.perf_counter() - t0
+
+    replacements = []
+    if task.final_run_dir is not None:
+        replacements.append((str(task.run_dir), str(task.final_run_dir)))
+    removed = scrub_folder(out_dir, task.secrets, replacements)
+    title = None
+    if status == "success" and output.exists():
+        try:
+            title = _render_html(task, output)
+        except Exception as exc:
+            status = "failed"
+            error = f"HTML rendering failed: {short_error(exc)}"
+            fix, detail = DEFAULT_FIX.format(nb=task.name), error_detail(exc)
+    if status != "success":
+        error = mask_text(error or "failed", task.secrets)
+        fix = mask_text(fix or DEFAULT_FIX.format(nb=task.name), task.secrets)
+        title = _write_failure_page(task, output, error, fix)
+    removed += scrub_folder(out_dir, task.secrets)
+    tables = sorted(p.name for p in out_dir.glob("*.csv"))
+    return NotebookResult(
+        name=task.name,
+        status=status,
+        seconds=round(seconds, 2),
+        attempts=attempts,
+        error=error,
+        title=title,
+        tables=tables,
+        removed=removed,
+        fix=fix,
+        detail=mask_text(detail, task.secrets) if detail else None,
+    )
+
+
+def _write_failure_page(task: NotebookTask, ipynb: Path, reason: str, fix: str) -> str:
+    """``<nb>/<nb>.html`` for a failed notebook: what failed, why, the fix, where the log is.
+    Returns the report's title."""
+    from leadnb.report import pages as report
+
+    title = report.metric_label(task.name)
+    if ipynb.exists():
+        with contextlib.suppress(Exception):
+            import nbformat
+
+            title = report.notebook_title(nbformat.read(ipynb, as_version=4), title)
+    html = report.render_failure_page(
+        notebook=task.name,
+        title=title,
+        reason=reason,
+        fix=fix,
+        log_href=f"../{RUN_LOG}",
+        ipynb_href=f"{task.name}.ipynb",
+    )
+    task.out_dir.mkdir(parents=True, exist_ok=True)
+    (task.out_dir / f"{task.name}.html").write_text(mask_text(html, task.secrets), encoding="utf-8")
+    return title
+
+
+def _render_html(task: NotebookTask, ipynb: Path) -> str:
+    """``<nb>/<nb>.html`` of an executed notebook, code hidden. Returns the report's title."""
+    import nbformat
+
+    from leadnb.report import pages as report
+
+    nb = nbformat.read(ipynb, as_version=4)
+    title = report.notebook_title(nb, report.metric_label(task.name))
+    bar = '<a href="../index.html">&larr; All reports of this run</a>'
+    html = report.render_notebook_html(nb, title=title, bar_html=bar)
+    (task.out_dir / f"{task.name}.html").write_text(mask_text(html, task.secrets), encoding="utf-8")
+    return title
+
+
+# --------------------------------------------------------------------------------------------
+# Worker processes
+
+
+def task_to_json(task: NotebookTask) -> str:
+    """Serialise a task for a worker process (sent through a pipe, never written to disk)."""
+    d = asdict(task)
+    for key in _PATH_FIELDS:
+        d[key] = None if d[key] is None else str(d[key])
+    return json.dumps(d)
+
+
+def task_from_json(text: str) -> NotebookTask:
+    """The inverse of :func:`task_to_json`."""
+    d = json.loads(text)
+    for key in _PATH_FIELDS:
+        d[key] = None if d[key] is None else Path(d[key])
+    d["secrets"] = tuple(Secret(**s) for s in d["secrets"])
+    return NotebookTask(**d)
+
+
+def _descendants() -> list[Any]:
+    import psutil
+
+    try:
+        return psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def end_descendants(timeout: float = 3.0) -> None:
+    """SIGTERM every process this one started, SIGKILL what is left after ``timeout`` seconds.
+
+    Kernels included: jupyter_client starts them in their own session, so a process-group
+    signal would miss them.
+    """
+    import psutil
+
+    procs = _descendants()
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    end_descendants()
+    os._exit(128 + signum)
+
+
+def die_with_parent(parent_pid: int | None) -> None:
+    """Make this worker end (with its kernel) when the runner ends, however it ends.
+
+    On Linux the kernel sends SIGTERM when the parent dies (``prctl(PR_SET_PDEATHSIG)``);
+    SIGTERM ends this process's children first. Exits at once when the parent is already gone.
+
+    Parameters
+    ----------
+    parent_pid : int or None
+        The runner's pid, as it passed it on the worker's command line.
+    """
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if parent_pid and os.getppid() != parent_pid:
+        os._exit(128 + int(signal.SIGTERM))
+
+
+def worker_main(argv: Sequence[str]) -> int:
+    """A worker process: ``python -m leadnb.run.runner RESULT.json [PARENT_PID]``.
+
+    Reads a task (:func:`task_to_json`) from stdin, runs :func:`execute_task` and writes the
+    result as JSON to ``RESULT.json``. Returns the exit code (0; a failed notebook is a result).
+    """
+    die_with_parent(int(argv[1]) if len(argv) > 1 else None)
+    skip_slow_optional_imports()
+    task = task_from_json(sys.stdin.read())
+    result = execute_task(task)
+    Path(argv[0]).write_text(json.dumps(asdict(result)), encoding="utf-8")
+    return 0
+
+
+def _finish_line(result: NotebookResult, done: int, total: int) -> str:
+    mark = "ok" if result.status == "success" else result.status.upper()
+    tail = f": {result.error}" if result.error else ""
+    tries = f", {result.attempts} attempts" if result.attempts > 1 else ""
+    return f"[{done}/{total}] {mark:6} {result.name} ({result.seconds:.1f} s{tries}){tail}"
+
+
+def _has_fileno(stream: Any) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+def _start_worker(task: NotebookTask, result_path: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leadnb.run.runner", str(result_path), str(os.getpid())],
+        stdin=subprocess.PIPE,
+        start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which ends them
+        stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(task_to_json(task))
+    proc.stdin.close()
+    return proc
+
+
+def _collect_worker(
+    task: NotebookTask, proc: subprocess.Popen, result_path: Path
+) -> NotebookResult:
+    try:
+        data = json.loads(result_path.read_text(encoding="utf-8"))
+        result_path.unlink()
+        return NotebookResult(**data)
+    except (OSError, ValueError, TypeError):
+        return NotebookResult(
+            task.name, "failed", error=f"the worker process exited with code {proc.returncode}"
+        )
+
+
+def execute_all(
+    tasks: Sequence[NotebookTask],
+    *,
+    jobs: int = 1,
+    fail_fast: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, NotebookResult]:
+    """Run the tasks; return their results by name, in task order.
+
+    Parameters
+    ----------
+    tasks : sequence of NotebookTask
+        One per notebook.
+    jobs : int, default 1
+        1: one after the other in this process. Above 1: each notebook in its own worker
+        process (``python -m leadnb.run.runner``), at most ``jobs`` at a time; every worker
+        starts its own kernel, so kernel start-ups share nothing.
+    fail_fast : bool, default False
+        The first failure stops notebooks that have not started (they are ``skipped``);
+        running ones finish.
+    progress : callable, optional
+        Receives each progress line (default: stderr).
+
+    Returns
+    -------
+    dict of str to NotebookResult
+        In the order of ``tasks``. An interrupt (Ctrl-C, SIGTERM) ends the running workers,
+        which end their kernels, and is raised again.
+    """
+    say_line = progress or say
+    results: dict[str, NotebookResult] = {}
+    total = len(tasks)
+
+    def stop() -> bool:
+        return fail_fast and any(r.status == "failed" for r in results.values())
+
+    if jobs <= 1 or total == 1:
+        for task in tasks:
+            if stop():
+                break
+            say_line(f"[start] {task.name}")
+            res = execute_task(task)
+            results[task.name] = res
+            say_line(_finish_line(res, len(results), total))
+    else:
+        queue = list(tasks)
+        running: list[tuple[NotebookTask, subprocess.Popen, Path]] = []
+        try:
+            while queue or running:
+                while queue and len(running) < jobs and not stop():
+                    task = queue.pop(0)
+                    result_path = task.run_dir / f".{task.name}.result.json"
+                    running.append((task, _start_worker(task, result_path), result_path))
+                    say_line(f"[start] {task.name}")
+                if stop():
+                    queue.clear()
+                for item in [r for r in running if r[1].poll() is not None]:
+                    running.remove(item)
+                    res = _collect_worker(*item)
+                    results[res.name] = res
+                    say_line(_finish_line(res, len(results), total))
+                if running:
+                    time.sleep(0.1)
+        except BaseException:
+            for _, proc, _ in running:
+                proc.terminate()  # the worker ends its kernel, then itself
+            for _, proc, _ in running:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            raise
+    skipped = NotebookResult(
+        "", "skipped", error="not run: an earlier notebook failed (--fail-fast)"
+    )
+    return {
+        t.name: results.get(t.name) or NotebookResult(**{**asdict(skipped), "name": t.name})
+        for t in tasks
+    }
+
+
+__all__ = [
+    "DEFAULT_FIX",
+    "RUN_LOG",
+    "NotebookResult",
+    "NotebookTask",
+    "die_with_parent",
+    "end_descendants",
+    "error_detail",
+    "error_fix",
+    "execute_all",
+    "execute_task",
+    "papermill_execute",
+    "short_error",
+    "skip_slow_optional_imports",
+    "task_from_json",
+    "task_to_json",
+    "worker_main",
+]

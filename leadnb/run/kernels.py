@@ -1,0 +1,88 @@
+"""Which Jupyter kernel a run uses: the ``leadnb`` kernelspec, or the runner's own interpreter.
+
+Design. ``make`` installs a ``leadnb`` kernelspec; a plain ``pip install leadnb`` has none. The
+runner's own interpreter has ipykernel and every package the notebooks import, so when the
+named kernel is missing a run starts ``sys.executable -m ipykernel_launcher`` instead and says
+so (progress line and manifest: ``own-interpreter``). Choosing is cheap and imports only
+``jupyter_client``; the kernel manager that starts such a kernel lives with the Papermill engine
+(:class:`leadnb.run.engine.OwnInterpreterKernelManager`).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+KERNEL_NAME = "leadnb"
+OWN_KERNEL = "own-interpreter"  # what the manifest calls the fallback kernel (sys.executable)
+# the kernel's own log is kept out of the run's log: it says at every start that local TCP
+# (Jupyter's default transport, on 127.0.0.1) is unencrypted, and now and then, as an "error",
+# that the interrupt jupyter_client sends before shutting a kernel down found it idle. What
+# matters is not lost: a cell's error is in the notebook and a dead kernel fails the notebook.
+KERNEL_ARGS = ("--IPKernelApp.log_level=CRITICAL",)
+
+
+@dataclass(frozen=True)
+class KernelChoice:
+    """The kernel a run uses: the named Jupyter kernel, or the runner's own interpreter."""
+
+    name: str
+    own_interpreter: bool
+    argv: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line for the progress log, e.g. ``leadnb (/path/to/python)``."""
+        if self.own_interpreter:
+            return (
+                f"{OWN_KERNEL} ({self.argv[0]}; the Jupyter kernel {self.name!r} is not installed)"
+            )
+        return f"{self.name} ({self.argv[0] if self.argv else 'kernelspec'})"
+
+
+def own_kernel_argv() -> tuple[str, ...]:
+    """The command of a kernel on the runner's own interpreter (nbclient fills the file).
+
+    Returns
+    -------
+    tuple of str
+        ``(sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}")``.
+
+    Examples
+    --------
+    >>> own_kernel_argv()[1:]
+    ('-m', 'ipykernel_launcher', '-f', '{connection_file}')
+    """
+    return (sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}")
+
+
+def resolve_kernel(kernel_name: str) -> KernelChoice:
+    """The Jupyter kernel ``kernel_name`` if installed, else a kernel on ``sys.executable``.
+
+    Parameters
+    ----------
+    kernel_name : str
+        The kernelspec to look up (``leadnb``).
+
+    Returns
+    -------
+    KernelChoice
+        ``own_interpreter`` is True when the kernelspec is not installed; ``argv`` is the
+        command that starts the kernel.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        return KernelChoice(kernel_name, True, own_kernel_argv())
+    return KernelChoice(kernel_name, False, tuple(spec.argv))
+
+
+__all__ = [
+    "KERNEL_ARGS",
+    "KERNEL_NAME",
+    "OWN_KERNEL",
+    "KernelChoice",
+    "own_kernel_argv",
+    "resolve_kernel",
+]

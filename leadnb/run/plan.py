@@ -1,0 +1,458 @@
+"""Planning a run: params and options become a checked :class:`RunPlan`, before anything runs.
+
+Design. Everything that can be wrong with a run is found here, and nothing is written while
+planning, not even the output folder: the notebook names (plain names of files in the notebook
+folder), the params file and every configured table
+(:func:`leadnb.data.validation.validate_params_file`, the same check as ``leadnb validate``),
+the analysis date, the kernel, and each notebook's own params section against the parameters
+its ``parameters`` cell declares (names and simple annotated types). Papermill only warns about
+an unknown parameter; here it is a :class:`~leadnb.errors.ParamsError` (exit 2). The plan also
+fingerprints every input that changes results (path, rows, sha256) for the manifest, and
+collects the secrets the run must mask. Notebooks receive only ``params_path``, ``as_of``,
+``out_dir``, ``interactive`` and their own section, never a secret value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leadnb.errors import DataError, ParamsError
+from leadnb.run import kernels
+from leadnb.run.kernels import KERNEL_NAME, KernelChoice
+from leadnb.run.secrets import Secret, collect_secrets, mask_value
+
+NOTEBOOK_NAME = re.compile(r"[A-Za-z0-9_]+")
+STANDARD_PARAMETERS = ("params_path", "as_of", "out_dir", "interactive")
+
+
+@dataclass
+class RunPlan:
+    """A checked run: what will execute, with which parameters. Nothing written yet.
+
+    ``parameters`` maps each notebook to what Papermill injects (``out_dir`` is filled in per
+    run folder); ``inputs`` are the fingerprints of :func:`fingerprint_inputs`.
+    """
+
+    params: Any
+    params_path: Path
+    as_of: str
+    notebook_dir: Path
+    notebooks: list[str]
+    parameters: dict[str, dict[str, Any]]
+    secrets: tuple[Secret, ...]
+    inputs: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+    kernel: KernelChoice | None = None
+
+
+def default_notebook_dir() -> Path:
+    """The repository's ``notebooks/`` folder (next to the ``leadnb`` package)."""
+    import leadnb
+
+    return Path(leadnb.__file__).resolve().parents[1] / "notebooks"
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook names and parameters
+
+
+def type_fits(value: Any, annotation: str) -> bool:
+    """Whether a YAML value fits a parameter annotation.
+
+    Parameters
+    ----------
+    value : Any
+        A value of a params file section.
+    annotation : str
+        The annotation Papermill's inspection reports (``int``, ``list[str]``,
+        ``str | None``, ``Optional[str]``...).
+
+    Returns
+    -------
+    bool
+        False only when the annotation is one of ``int float str bool list tuple dict None``
+        (or a union of them) and the value fits none of them; an empty annotation or one not
+        modelled here accepts anything.
+
+    Examples
+    --------
+    >>> type_fits(3, "int"), type_fits(True, "int"), type_fits(None, "Optional[str]")
+    (True, False, True)
+    >>> type_fits("a", "list[str]"), type_fits("anything", "pd.Timestamp")
+    (False, True)
+    """
+    checks: dict[str, Callable[[Any], bool]] = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "bool": lambda v: isinstance(v, bool),
+        "list": lambda v: isinstance(v, list),
+        "tuple": lambda v: isinstance(v, list | tuple),
+        "dict": lambda v: isinstance(v, dict),
+        "None": lambda v: v is None,
+        "NoneType": lambda v: v is None,
+    }
+    text = annotation.strip().replace("typing.", "")
+    if not text or text == "None":
+        return True  # not annotated: anything papermill can write
+    m = re.fullmatch(r"Optional\[(.*)\]", text)
+    if m:
+        text = f"{m.group(1)} | None"
+    alternatives = [a.strip().split("[", 1)[0].strip().lower() for a in text.split("|")]
+    alternatives = ["None" if a in ("none", "nonetype") else a for a in alternatives]
+    if any(a not in checks for a in alternatives):
+        return True  # an annotation we do not model: do not guess
+    return any(checks[a](value) for a in alternatives)
+
+
+def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares in its ``parameters`` cell (Papermill's inspection).
+
+    Parameters
+    ----------
+    notebook : Path
+        An ``.ipynb`` file.
+
+    Returns
+    -------
+    dict
+        ``{name: {"name", "inferred_type_name", "default", "help"}}`` in declaration order, as
+        :func:`papermill.inspect_notebook` returns them.
+
+    Raises
+    ------
+    ParamsError
+        When the notebook has no cell tagged ``parameters``.
+    """
+    import nbformat
+    import papermill
+
+    nb = nbformat.read(notebook, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise ParamsError(
+            f"notebook {notebook.stem} has no cell tagged 'parameters'",
+            file=str(notebook),
+            fix="tag the notebook's first code cell 'parameters' (View > Cell toolbar > Tags) "
+            f"and declare {', '.join(STANDARD_PARAMETERS)} there",
+        )
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_notebook_parameters(
+    notebook: Path, section: Mapping[str, Any], *, params_file: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Check a notebook's params section against what the notebook declares.
+
+    Parameters
+    ----------
+    notebook : Path
+        The ``.ipynb`` file.
+    section : mapping
+        The notebook's section of the params file.
+    params_file : str, optional
+        Named in the error.
+
+    Returns
+    -------
+    dict
+        The declared parameters (:func:`declared_parameters`).
+
+    Raises
+    ------
+    ParamsError
+        When the notebook does not declare the four standard parameters, a key is one of them
+        (the runner sets those), a key is not declared (with the closest declared name), or a
+        value does not fit its annotation (:func:`type_fits`).
+    """
+    name = notebook.stem
+    declared = declared_parameters(notebook)
+    missing = [p for p in STANDARD_PARAMETERS if p not in declared]
+    if missing:
+        raise ParamsError(
+            f"notebook {name} does not declare the parameter(s) {', '.join(missing)} that "
+            "leadnb run passes to every notebook",
+            file=str(notebook),
+            fix='add them to its parameters cell, e.g. out_dir: str = ""  # folder for outputs',
+        )
+    own = [p for p in declared if p not in STANDARD_PARAMETERS]
+    reserved = [k for k in section if k in STANDARD_PARAMETERS]
+    if reserved:
+        raise ParamsError(
+            f"{name}.{reserved[0]} cannot be set in the params file: leadnb run sets it",
+            file=params_file,
+            fix=f"remove {name}.{reserved[0]}; use run.as_of or --as-of for the analysis date",
+        )
+    unknown = [k for k in section if k not in declared]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), own, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ParamsError(
+            f"unknown parameter(s) for notebook {name}: {', '.join(map(str, unknown))}{hint}",
+            file=params_file,
+            fix=f"notebook {name} declares: {', '.join(own) or '(no parameters of its own)'}; "
+            f"rename or remove the key in the {name}: section",
+        )
+    for key, value in section.items():
+        annotation = str(declared[key].get("inferred_type_name") or "")
+        if not type_fits(value, annotation):
+            raise ParamsError(
+                f"{name}.{key} must be {annotation}, got {value!r} ({type(value).__name__})",
+                file=params_file,
+                fix=f"notebook {name} declares {key}: {annotation} = {declared[key].get('default')}",
+            )
+    return declared
+
+
+def check_notebook_names(names: Sequence[str], nb_dir: Path) -> list[str]:
+    """The requested notebook names, checked: plain names of ``.ipynb`` files in ``nb_dir``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        As given (``--notebooks a,b``); a trailing ``.ipynb`` is dropped, blanks and repeats
+        are skipped.
+    nb_dir : Path
+        The notebook folder.
+
+    Returns
+    -------
+    list of str
+        The names in the order given.
+
+    Raises
+    ------
+    ParamsError
+        One line (exit 2) when a name does not match ``[A-Za-z0-9_]+`` (a path, ``..``, a
+        space), its file is not there, or no name is left.
+    """
+    available = sorted(p.stem for p in nb_dir.glob("*.ipynb") if NOTEBOOK_NAME.fullmatch(p.stem))
+    hint = f"available in {nb_dir}: {', '.join(available) or '(none)'}"
+    out: list[str] = []
+    for raw in names:
+        name = str(raw).strip().removesuffix(".ipynb")
+        if not name:
+            continue
+        if not NOTEBOOK_NAME.fullmatch(name):
+            raise ParamsError(
+                f"notebook name {str(raw)[:80]!r} is not a plain name (letters, digits, _); {hint}"
+            )
+        if not (nb_dir / f"{name}.ipynb").is_file():
+            raise ParamsError(f"notebook(s) not found: {name}; {hint}")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise ParamsError("no notebooks to run: pass --notebooks a,b or omit it for all four")
+    return out
+
+
+def _jsonable_section(section: Mapping[str, Any]) -> dict[str, Any]:
+    """YAML dates become ISO strings so papermill can write them as literals."""
+    return {
+        k: mask_value(v, ()) if isinstance(v, dt.date | list | dict) else v
+        for k, v in section.items()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Fingerprints of the inputs
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 hex digest of a file's bytes (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_print(kind: str, path: Path | str, rows: int | None = None) -> dict[str, Any]:
+    path = Path(path)
+    digest = sha256_file(path) if path.is_file() else None
+    return {"table": kind, "path": str(path), "rows": rows, "sha256": digest}
+
+
+def _abm_accounts_file(params: Any, notebook_dir: Path | None) -> Path | None:
+    """The ABM account list the scoring notebook will read: its params section's value, else
+    the default its parameters cell declares; relative to the params file (as the notebook
+    resolves it). ``None`` when there is none."""
+    value = params.notebook("scoring_calibration").get("abm_accounts_file")
+    if value is None and notebook_dir is not None:
+        nb = notebook_dir / "scoring_calibration.ipynb"
+        if nb.is_file():
+            declared = declared_parameters(nb).get("abm_accounts_file") or {}
+            default = str(declared.get("default") or "")
+            value = default.strip().strip("\"'")
+    if not value or not str(value).strip():
+        return None
+    path = Path(str(value))
+    return path if path.is_absolute() else (params.base_dir / path).resolve()
+
+
+def fingerprint_inputs(
+    params: Any,
+    tables: Mapping[str, Any],
+    *,
+    notebooks: Sequence[str] = (),
+    notebook_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Fingerprints of every input that changes results, for the manifest.
+
+    Parameters
+    ----------
+    params : leadnb.data.params.Params
+        The loaded params file.
+    tables : mapping of str to DataFrame
+        The loaded tables (for row counts and the hash of a SQL table).
+    notebooks : sequence of str, optional
+        The notebooks that will run (the ABM list counts only with ``scoring_calibration``).
+    notebook_dir : Path, optional
+        Where the scoring notebook's declared default ABM list is looked up.
+
+    Returns
+    -------
+    list of dict
+        One dict per input with keys ``table`` (``params``, a table name, ``scoring_rules``,
+        ``registration``, ``abm_accounts``), ``path``, ``rows`` (``None`` for a file that is not
+        a table) and ``sha256``. Files are hashed byte for byte; a SQL table is hashed from its
+        loaded rows (pandas' row hashes), so the fingerprint changes when the query result does.
+    """
+    out: list[dict[str, Any]] = []
+    if params.path is not None:
+        out.append(_file_print("params", params.path))
+    for table, src in params.data.items():
+        df = tables.get(table)
+        rows = None if df is None else len(df)
+        if src.path is not None:
+            out.append(_file_print(table, src.path, rows))
+            continue
+        import pandas as pd
+
+        digest = (
+            hashlib.sha256(pd.util.hash_pandas_object(df, index=False).values.tobytes()).hexdigest()
+            if df is not None
+            else None
+        )
+        out.append(
+            {"table": table, "path": f"sql via ${src.url_env}", "rows": rows, "sha256": digest}
+        )
+    rules = params.scoring.file
+    if rules:
+        out.append(_file_print("scoring_rules", rules))
+    registry = params.experiments.registry
+    if registry is not None:
+        for f in sorted([*Path(registry).glob("*.yaml"), *Path(registry).glob("*.yml")]):
+            out.append(_file_print("registration", f))
+    if "scoring_calibration" in notebooks:
+        abm = _abm_accounts_file(params, notebook_dir)
+        if abm is not None:
+            out.append(_file_print("abm_accounts", abm))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The plan
+
+
+def plan_run(
+    params_path: str | Path,
+    *,
+    notebooks: Sequence[str] | None = None,
+    as_of: str | None = None,
+    notebook_dir: str | Path | None = None,
+    kernel_name: str = KERNEL_NAME,
+) -> RunPlan:
+    """Check the notebook names, the params, the tables and the notebooks' parameters.
+
+    Parameters
+    ----------
+    params_path : str or Path
+        The params YAML file.
+    notebooks : sequence of str, optional
+        Notebook names (default: the four reports).
+    as_of : str, optional
+        ``YYYY-MM-DD`` analysis date (default: ``run.as_of`` of the params file).
+    notebook_dir : str or Path, optional
+        Folder of the ``.ipynb`` files (default: :func:`default_notebook_dir`).
+    kernel_name : str, default "leadnb"
+        The Jupyter kernel (:func:`leadnb.run.kernels.resolve_kernel`).
+
+    Returns
+    -------
+    RunPlan
+        Nothing is written.
+
+    Raises
+    ------
+    ParamsError, DataError
+        Exit code 2, on the first kind of problem found; data problems are reported together.
+    """
+    from leadnb.data import params as config
+    from leadnb.data import validation as validate
+
+    nb_dir = Path(notebook_dir).resolve() if notebook_dir else default_notebook_dir()
+    if not nb_dir.is_dir():
+        raise ParamsError(
+            f"notebook folder not found: {nb_dir}; pass --notebook-dir DIR (the folder holding "
+            "the .ipynb files)"
+        )
+    names = check_notebook_names(list(notebooks) if notebooks else list(config.NOTEBOOKS), nb_dir)
+
+    path = Path(params_path).resolve()
+    report, params, tables = validate.validate_params_file(
+        path, as_of=as_of or None, notebooks=names, notebook_dir=nb_dir
+    )
+    if params is None:
+        raise ParamsError(issues=report.errors)
+    if report.errors:
+        raise DataError(issues=report.errors)
+    when = params.as_of(as_of or None).strftime("%Y-%m-%d")
+
+    kernel = kernels.resolve_kernel(kernel_name)
+    secrets = collect_secrets(src.url_env for src in params.data.values() if src.url_env)
+    parameters: dict[str, dict[str, Any]] = {}
+    for name in names:
+        section = params.notebook(name)
+        check_notebook_parameters(nb_dir / f"{name}.ipynb", section, params_file=str(path))
+        parameters[name] = {
+            "params_path": str(path),
+            "as_of": when,
+            "out_dir": "",  # set per run folder when the run executes
+            "interactive": False,
+            **_jsonable_section(section),
+        }
+    return RunPlan(
+        params=params,
+        params_path=path,
+        as_of=when,
+        notebook_dir=nb_dir,
+        notebooks=names,
+        parameters=parameters,
+        secrets=secrets,
+        inputs=fingerprint_inputs(params, tables, notebooks=names, notebook_dir=nb_dir),
+        warnings=[w.render() for w in report.warnings],
+        kernel=kernel,
+    )
+
+
+__all__ = [
+    "NOTEBOOK_NAME",
+    "STANDARD_PARAMETERS",
+    "RunPlan",
+    "check_notebook_names",
+    "check_notebook_parameters",
+    "declared_parameters",
+    "default_notebook_dir",
+    "fingerprint_inputs",
+    "plan_run",
+    "sha256_file",
+    "type_fits",
+]

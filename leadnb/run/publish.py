@@ -1,0 +1,460 @@
+"""Publishing a run: temporary folder, manifest and index, then the run folder, latest, log.
+
+Design. A run is written under ``OUT/.tmp-<run_id>/`` (:func:`reserve_run_dir`) and renamed to
+``OUT/<run_id>/`` only when complete (manifest and index included, :func:`write_run_files`), so
+a reader or a second run never sees half a run. Then, under the OUT lock
+(:func:`publish_indexes`): the A/B readout is appended to the cumulative experiment log,
+``OUT/latest`` (a symlink, swapped atomically) moves when the run is a successful run of all
+four notebooks and no run of a later analysis date holds it (backfills never take it), and
+``OUT/index.html`` is rewritten through a temporary file. Progress lines go to stderr and to
+``run.log`` (:class:`RunLog`), masked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets as _random
+import shutil
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from leadnb.errors import LeadnbError
+from leadnb.run.execute import DEFAULT_FIX, RUN_LOG, NotebookResult
+from leadnb.run.hygiene import out_lock, remove_stale_tmp, say, write_owner
+from leadnb.run.kernels import OWN_KERNEL, KernelChoice
+from leadnb.run.plan import RunPlan
+from leadnb.run.secrets import Secret, mask_text, mask_value
+
+RUN_NAME_MAX = 60  # characters of run.name kept in the run id (a file name)
+PACKAGES = (
+    "leadnb",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "lifelines",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "nbformat",
+    "nbclient",
+    "ipykernel",
+    "pyarrow",
+    "sqlalchemy",
+)
+
+
+class RunLog:
+    """Progress lines: printed on stderr and kept in ``<run>/run.log``, secrets masked.
+
+    Lines said before the run folder exists are kept and written when :meth:`attach` names the
+    file. While the run is being written a failed write raises (``strict``); after publishing a
+    line is best effort.
+    """
+
+    def __init__(self, secrets: Sequence[Secret] = ()) -> None:
+        self.secrets = tuple(secrets)
+        self.lines: list[str] = []
+        self.path: Path | None = None
+        self.strict = True  # a failed write raises (while the run is being written)
+
+    def __call__(self, line: str) -> None:
+        """Print ``line`` (masked) on stderr and add it to the log."""
+        line = mask_text(line, self.secrets)
+        say(line)
+        self.write(line)
+
+    def write(self, text: str) -> None:
+        """Add ``text`` (masked) to the log file only."""
+        text = mask_text(text, self.secrets)
+        self.lines.append(text)
+        if self.path is not None:
+            try:
+                with self.path.open("a", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
+            except OSError:
+                if self.strict:
+                    raise
+
+    def attach(self, path: Path) -> None:
+        """Write the lines so far to ``path`` and append later ones there."""
+        path.write_text("".join(line + "\n" for line in self.lines), encoding="utf-8")
+        self.path = path
+
+
+# --------------------------------------------------------------------------------------------
+# The temporary run folder
+
+
+def slug(text: str, limit: int = RUN_NAME_MAX) -> str:
+    """``text`` as a file-name piece: runs of other characters than ``A-Za-z0-9_.-`` become
+    ``-``, at most ``limit`` characters, ``run`` when nothing is left.
+
+    Examples
+    --------
+    >>> slug("demo run"), slug("../../etc/passwd"), slug("///")
+    ('demo-run', 'etc-passwd', 'run')
+    """
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:limit].strip("-.")
+    return s or "run"
+
+
+def reserve_run_dir(
+    out: Path,
+    name: str,
+    as_of: str,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[str, Path]:
+    """Pick a run id and create its temporary folder ``OUT/.tmp-<run_id>`` exclusively.
+
+    Parameters
+    ----------
+    out : Path
+        The output root (created when missing).
+    name : str
+        ``run.name`` of the params file.
+    as_of : str
+        The analysis date ``YYYY-MM-DD``.
+    now : datetime, optional
+        The run's start (default: the clock).
+    progress : callable, optional
+        Receives the line about removed stale folders.
+
+    Returns
+    -------
+    tuple of (str, Path)
+        The run id ``<YYYYmmdd-HHMMSS>-<name>-<as_of>`` (the name slugged to at most
+        :data:`RUN_NAME_MAX` characters, a short random suffix when that id exists or is being
+        written) and the temporary folder. Under the OUT lock, stale temporary folders are
+        removed first and this process is recorded as the new folder's owner.
+    """
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{slug(name)}-{as_of}"
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = base
+    with out_lock(out):
+        remove_stale_tmp(out, progress)
+        for _ in range(100):
+            tmp = out / f".tmp-{run_id}"
+            try:
+                tmp.mkdir()
+            except FileExistsError:
+                run_id = f"{base}-{_random.token_hex(2)}"
+                continue
+            if (out / run_id).exists():
+                tmp.rmdir()
+                run_id = f"{base}-{_random.token_hex(2)}"
+                continue
+            try:
+                write_owner(tmp)
+            except OSError:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            return run_id, tmp
+    raise LeadnbError(f"could not reserve a run folder under {out}")
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest and run index
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a result depends on, and Python's.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"python": "3.11.x", "pandas": ..., ...}``; a package not installed is left out.
+    """
+    from importlib import metadata
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def read_metrics(folder: Path, name: str = "metrics.json") -> dict[str, Any]:
+    """A notebook folder's ``metrics.json`` (or another JSON object file); ``{}`` when it is
+    missing or not a JSON object."""
+    path = folder / name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON with a trailing newline."""
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def manifest_entry(res: NotebookResult, folder: Path) -> dict[str, Any]:
+    """One notebook's entry in the manifest.
+
+    Parameters
+    ----------
+    res : NotebookResult
+        How it went.
+    folder : Path
+        Its output folder (to see which of ``.ipynb`` and ``.html`` exist).
+
+    Returns
+    -------
+    dict
+        ``name, status, seconds, attempts, error, title, folder, ipynb, html, tables``; a
+        notebook that did not succeed adds ``fix`` and ``log``; ``removed_for_secrets`` lists
+        deleted binary files.
+    """
+    name = res.name
+    skip = ("tables", "removed", "title", "fix", "detail")
+    entry = {k: v for k, v in asdict(res).items() if k not in skip}
+    entry["title"] = res.title
+    entry["folder"] = name
+    entry["ipynb"] = f"{name}/{name}.ipynb" if (folder / f"{name}.ipynb").exists() else None
+    entry["html"] = f"{name}/{name}.html" if (folder / f"{name}.html").exists() else None
+    entry["tables"] = res.tables
+    if res.status != "success":
+        entry["fix"] = res.fix or DEFAULT_FIX.format(nb=name)
+        entry["log"] = RUN_LOG
+    if res.removed:
+        entry["removed_for_secrets"] = res.removed
+    return entry
+
+
+def build_manifest(
+    plan: RunPlan,
+    run_id: str,
+    run_dir: Path,
+    results: Mapping[str, NotebookResult],
+    *,
+    kernel: KernelChoice,
+    jobs: int,
+    fail_fast: bool,
+    started: dt.datetime,
+    finished: dt.datetime,
+) -> dict[str, Any]:
+    """The run's ``manifest.json`` content (CONTRACT.md section 4), secrets masked.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The checked run (params, analysis date, inputs, secrets).
+    run_id : str
+        The run's id.
+    run_dir : Path
+        The folder the notebooks were written into (to see which files exist).
+    results : mapping of str to NotebookResult
+        How each notebook went, in run order.
+    kernel : KernelChoice
+        The kernel the notebooks ran on.
+    jobs, fail_fast
+        The run's options, recorded.
+    started, finished : datetime
+        Wall-clock start and end.
+
+    Returns
+    -------
+    dict
+        ``run_id, name, as_of, status, started_at, finished_at, seconds, params_file, params,
+        inputs, packages, kernel, kernel_argv, notebook_dir, options, notebooks, log``;
+        ``status`` is ``success`` when every notebook succeeded, else ``failed``.
+    """
+    status = "success" if all(r.status == "success" for r in results.values()) else "failed"
+    manifest = {
+        "run_id": run_id,
+        "name": plan.params.run.name,
+        "as_of": plan.as_of,
+        "status": status,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": finished.isoformat(timespec="seconds"),
+        "seconds": round((finished - started).total_seconds(), 2),
+        "params_file": str(plan.params_path),
+        "params": mask_value(plan.params.raw, plan.secrets),
+        "inputs": mask_value(plan.inputs, plan.secrets),
+        "packages": package_versions(),
+        "kernel": OWN_KERNEL if kernel.own_interpreter else kernel.name,
+        "kernel_argv": list(kernel.argv),
+        "notebook_dir": str(plan.notebook_dir),
+        "options": {"notebooks": plan.notebooks, "jobs": jobs, "fail_fast": fail_fast},
+        "notebooks": [manifest_entry(r, run_dir / r.name) for r in results.values()],
+        "log": RUN_LOG,
+    }
+    return mask_value(manifest, plan.secrets)
+
+
+def write_run_files(
+    run_dir: Path,
+    manifest: Mapping[str, Any],
+    results: Mapping[str, NotebookResult],
+    secrets: Sequence[Secret],
+) -> None:
+    """Write ``manifest.json`` and the run's ``index.html`` (one card per report with its
+    headline numbers, formatted from each notebook's ``metric_kinds.json``) into ``run_dir``."""
+    from leadnb.report import pages as report
+
+    metrics = {name: read_metrics(run_dir / name) for name in results}
+    kinds = {name: read_metrics(run_dir / name, "metric_kinds.json") for name in results}
+    titles = {name: r.title or "" for name, r in results.items()}
+    tables = {name: r.tables for name, r in results.items()}
+    write_json(run_dir / "manifest.json", manifest)
+    (run_dir / "index.html").write_text(
+        mask_text(report.render_run_index(manifest, metrics, titles, tables, kinds), secrets),
+        encoding="utf-8",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# OUT/latest, OUT/index.html and the experiment log
+
+
+def read_manifests(out: Path) -> list[dict[str, Any]]:
+    """The manifests of every published run under ``out`` (temporary folders excluded)."""
+    found = []
+    for d in out.iterdir() if out.is_dir() else []:
+        if d.name.startswith(".") or d.is_symlink() or not d.is_dir():
+            continue
+        m = d / "manifest.json"
+        if m.is_file():
+            try:
+                found.append(json.loads(m.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def latest_run_id(out: Path) -> str | None:
+    """The run ``OUT/latest`` points at (symlink, or the fallback text file), if any."""
+    link = out / "latest"
+    if link.is_symlink():
+        return Path(os.readlink(link)).name
+    if link.is_file():
+        return link.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+def move_latest(out: Path, run_id: str) -> None:
+    """Point ``OUT/latest`` at ``run_id``: a new symlink under a temporary name, then ``os.replace``.
+
+    Where symlinks cannot be made, ``latest`` becomes a text file holding the run id; in both
+    cases ``latest.html`` redirects to the run's index.
+    """
+    from leadnb.report import pages as report
+
+    tmp = out / f".latest-{run_id}-{_random.token_hex(3)}"
+    try:
+        os.symlink(run_id, tmp, target_is_directory=True)
+    except (OSError, NotImplementedError):
+        report.write_text_atomic(out / "latest", run_id + "\n")
+    else:
+        try:
+            os.replace(tmp, out / "latest")
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+    report.write_text_atomic(out / "latest.html", report.render_latest_redirect(run_id))
+
+
+def _recency(manifest: Mapping[str, Any]) -> tuple[str, str]:
+    """How ``latest`` orders successful runs: by analysis date, then by start time (a backfill
+    with an older ``--as-of`` never takes ``latest`` away from a newer analysis date)."""
+    return (str(manifest.get("as_of", "")), str(manifest.get("started_at", "")))
+
+
+def publish_experiment_log(plan: RunPlan, final_dir: Path) -> bool:
+    """Append the A/B readout of a published run to the cumulative experiment log.
+
+    Call under the OUT lock, after the rename. Returns whether there was a readout
+    (``ab_testing/experiment_log_rows.csv``) to append.
+    """
+    rows_csv = final_dir / "ab_testing" / "experiment_log_rows.csv"
+    if not rows_csv.is_file():
+        return False
+    from leadnb.experiments import log as experiments
+
+    experiments.append_log(
+        experiments.log_path(plan.params.experiments, final_dir / "ab_testing"),
+        experiments.read_log_rows(rows_csv),
+    )
+    return True
+
+
+def publish_indexes(
+    out: Path,
+    manifest: Mapping[str, Any],
+    move: bool,
+    before: Callable[[], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> bool:
+    """Under the OUT lock: run ``before``, move latest, rewrite ``OUT/index.html``.
+
+    Parameters
+    ----------
+    out : Path
+        The output root.
+    manifest : mapping
+        The published run's manifest.
+    move : bool
+        Whether the run may take ``latest`` (a successful run of all four notebooks); it does
+        unless a run of a later analysis date (or the same date, started later) holds it.
+    before : callable, optional
+        Run first under the lock (the experiment log).
+    progress : callable, optional
+        Receives a warning when ``latest`` cannot be written.
+
+    Returns
+    -------
+    bool
+        Whether ``latest`` moved.
+    """
+    from leadnb.report import pages as report
+
+    say_line = progress or say
+    moved = False
+    with out_lock(out):
+        if before is not None:
+            before()
+        if move:
+            current = latest_run_id(out)
+            runs = {m.get("run_id"): m for m in read_manifests(out)}
+            cur = runs.get(current) if current else None
+            if cur is None or _recency(cur) <= _recency(manifest):
+                try:
+                    move_latest(out, str(manifest["run_id"]))
+                    moved = True
+                except OSError as exc:  # e.g. someone made OUT/latest a real folder
+                    say_line(f"warning: could not point {out / 'latest'} at this run: {exc}")
+        html = report.render_outputs_index(read_manifests(out), latest=latest_run_id(out))
+        report.write_text_atomic(out / "index.html", html)
+    return moved
+
+
+__all__ = [
+    "RUN_NAME_MAX",
+    "RunLog",
+    "build_manifest",
+    "latest_run_id",
+    "manifest_entry",
+    "move_latest",
+    "package_versions",
+    "publish_experiment_log",
+    "publish_indexes",
+    "read_manifests",
+    "read_metrics",
+    "reserve_run_dir",
+    "slug",
+    "write_json",
+    "write_run_files",
+]

@@ -1,0 +1,112 @@
+"""leadnb.run.engine and leadnb.run.kernels: the Papermill engine registered through its entry
+point, the output notebook written once, and the kernel fallback to this interpreter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from leadnb.run import engine, kernels
+from leadnb.run.execute import NotebookTask, papermill_execute
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_entry_point_is_declared_and_installed() -> None:
+    from importlib.metadata import entry_points
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    target = declared["papermill.engine"][engine.ENGINE]
+    assert target == "leadnb.run.engine.nbclient:LeadnbEngine"
+    installed = {e.name: e.value for e in entry_points(group="papermill.engine")}
+    assert installed.get(engine.ENGINE) == target, (
+        "the installed metadata lacks leadnb's papermill.engine entry point: run pip install -e ."
+    )
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["import papermill", "import leadnb.run.engine", "import leadnb.run.engine.nbclient"],
+)
+def test_papermill_finds_the_engine_whatever_is_imported_first(first: str) -> None:
+    """Papermill loads the entry point on import; no explicit registration happens here."""
+    code = (
+        f"{first}\n"
+        "from papermill.engines import papermill_engines\n"
+        "from leadnb.run.engine.nbclient import LeadnbEngine\n"
+        "print(papermill_engines.get_engine('leadnb') is LeadnbEngine)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"
+
+
+def test_ensure_registered_keeps_the_registered_engine() -> None:
+    from papermill.engines import papermill_engines
+
+    engine.ensure_registered()
+    assert papermill_engines.get_engine(engine.ENGINE) is engine.LeadnbEngine
+
+
+def test_missing_kernel_falls_back_to_this_interpreter() -> None:
+    choice = kernels.resolve_kernel("leadnb-no-such-kernel-xyz")
+    assert choice.own_interpreter and choice.argv[0] == sys.executable
+    assert "not installed" in choice.describe() and kernels.OWN_KERNEL in choice.describe()
+    assert engine.OwnInterpreterKernelManager().kernel_spec.argv[:3] == [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+    ]
+
+
+def _engine_run(tmp_path: Path, sources: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """Run a small notebook with leadnb's Papermill engine; count the output file's writes."""
+    import papermill.engines
+
+    writes: list[str] = []
+    real = papermill.engines.write_ipynb
+
+    def counting(nb: Any, path: str) -> None:
+        writes.append(path)
+        real(nb, path)
+
+    monkeypatch.setattr(papermill.engines, "write_ipynb", counting)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, src)
+    task = NotebookTask("t", src, tmp_path, {}, tmp_path)
+    err = None
+    try:
+        papermill_execute(task, out)  # as a run does
+    except Exception as exc:  # the failing cases
+        err = exc
+    return writes, nbformat.read(out, as_version=4) if out.exists() else None, err
+
+
+@pytest.mark.slow
+def test_engine_writes_the_notebook_once_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    writes, nb, err = _engine_run(tmp_path, ["x = 1", "print(x + 1)", "x * 3"], monkeypatch)
+    assert "without encryption" not in capfd.readouterr().err  # the kernel's warning is off
+    assert err is None and len(writes) == 1  # Papermill's own engine: 8 writes for 3 cells
+    assert nb.cells[1].outputs[0]["text"] == "2\n"
+    assert nb.metadata.papermill["duration"] > 0
+    assert all(c.metadata.papermill["status"] == "completed" for c in nb.cells)
+
+
+@pytest.mark.slow
+def test_engine_writes_the_partial_notebook_when_the_kernel_dies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells = ["print('before')", "import os\nos._exit(1)", "print('never')"]
+    writes, nb, err = _engine_run(tmp_path, cells, monkeypatch)
+    assert err is not None and "DeadKernel" in type(err).__name__
+    assert len(writes) == 1
+    assert nb.cells[0].outputs[0]["text"] == "before\n" and not nb.cells[2].outputs

@@ -1,0 +1,164 @@
+"""leadnb.run.publish: run ids and temporary folders, manifest entries, OUT/latest and the
+outputs index, the run log."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadnb.run import publish
+from leadnb.run.execute import DEFAULT_FIX, NotebookResult
+from leadnb.run.hygiene import OWNER_FILE
+from leadnb.run.secrets import Secret
+
+
+def test_reserve_run_dir_never_reuses_an_id(tmp_path: Path) -> None:
+    now = dt.datetime(2026, 7, 1, 2, 0, 0)
+    a, tmp_a = publish.reserve_run_dir(tmp_path, "demo run", "2026-06-30", now)
+    b, tmp_b = publish.reserve_run_dir(tmp_path, "demo run", "2026-06-30", now)
+    assert a == "20260701-020000-demo-run-2026-06-30"
+    assert b.startswith(a + "-") and len(b) == len(a) + 5
+    assert tmp_a.name == f".tmp-{a}" and tmp_b.name == f".tmp-{b}"
+    pid, _ = (tmp_a / OWNER_FILE).read_text().split()
+    assert int(pid) == os.getpid()  # this process owns it: the next run leaves it alone
+    tmp_a.rename(tmp_path / a)  # published
+    c, _ = publish.reserve_run_dir(tmp_path, "demo run", "2026-06-30", now)
+    assert c not in (a, b)
+    assert tmp_b.exists()
+
+
+def test_slug_truncates_long_names() -> None:
+    assert publish.slug("demo run") == "demo-run"
+    assert publish.slug("Q" * 400) == "Q" * publish.RUN_NAME_MAX
+    assert publish.slug("../../etc/passwd") == "etc-passwd"
+    assert publish.slug("///") == "run"
+
+
+def test_manifest_entry_of_a_failed_notebook(tmp_path: Path) -> None:
+    (tmp_path / "nb.html").write_text("page")
+    res = NotebookResult("nb", "failed", seconds=1.5, attempts=1, error="E: x", detail="tb")
+    entry = publish.manifest_entry(res, tmp_path)
+    assert entry == {
+        "name": "nb",
+        "status": "failed",
+        "seconds": 1.5,
+        "attempts": 1,
+        "error": "E: x",
+        "title": None,
+        "folder": "nb",
+        "ipynb": None,
+        "html": "nb/nb.html",
+        "tables": [],
+        "fix": DEFAULT_FIX.format(nb="nb"),
+        "log": "run.log",
+    }
+    ok = publish.manifest_entry(NotebookResult("nb", "success", removed=["a.bin"]), tmp_path)
+    assert "fix" not in ok and ok["removed_for_secrets"] == ["a.bin"]
+
+
+def test_read_metrics_of_missing_or_bad_files(tmp_path: Path) -> None:
+    assert publish.read_metrics(tmp_path) == {}
+    (tmp_path / "metrics.json").write_text("[1, 2]")
+    assert publish.read_metrics(tmp_path) == {}
+    (tmp_path / "metrics.json").write_text('{"auc": 0.7}')
+    assert publish.read_metrics(tmp_path) == {"auc": 0.7}
+
+
+def test_run_log_masks_and_keeps_lines_until_attached(tmp_path: Path) -> None:
+    log = publish.RunLog((Secret("Zq7tok3n", "[secret $X]"),))
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        log("before Zq7tok3n")
+        log.attach(tmp_path / "run.log")
+        log("after postgresql://u:pw@h/db")
+    log.write("only in the file")
+    assert err.getvalue() == "before [secret $X]\nafter postgresql://***@h/db\n"
+    assert (tmp_path / "run.log").read_text().splitlines() == [
+        "before [secret $X]",
+        "after postgresql://***@h/db",
+        "only in the file",
+    ]
+
+
+def publish_fake_run(out: Path, run_id: str, started: str, as_of: str = "2026-06-30") -> dict:
+    (out / run_id).mkdir(parents=True)
+    m = {
+        "run_id": run_id,
+        "started_at": started,
+        "status": "success",
+        "as_of": as_of,
+        "notebooks": [],
+    }
+    (out / run_id / "manifest.json").write_text(json.dumps(m))
+    return m
+
+
+def test_latest_never_moves_back_to_an_older_run(tmp_path: Path) -> None:
+    new = publish_fake_run(tmp_path, "new", "2026-07-02T02:00:00")
+    old = publish_fake_run(tmp_path, "old", "2026-07-01T02:00:00")
+    assert publish.publish_indexes(tmp_path, new, move=True)
+    assert not publish.publish_indexes(tmp_path, old, move=True)  # finished later, started earlier
+    assert publish.latest_run_id(tmp_path) == "new"
+    assert os.readlink(tmp_path / "latest") == "new"
+    assert 'href="latest/index.html"' in (tmp_path / "index.html").read_text()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".latest")]
+    assert leftovers == []
+
+
+def test_backfill_does_not_take_latest(tmp_path: Path) -> None:
+    june = publish_fake_run(tmp_path, "june", "2026-07-01T02:00:00", as_of="2026-06-30")
+    march = publish_fake_run(tmp_path, "march", "2026-07-01T03:00:00", as_of="2026-03-31")
+    july = publish_fake_run(tmp_path, "july", "2026-08-01T02:00:00", as_of="2026-07-31")
+    assert publish.publish_indexes(tmp_path, june, move=True)
+    assert not publish.publish_indexes(tmp_path, march, move=True)  # backfill: started later
+    assert publish.latest_run_id(tmp_path) == "june"
+    assert publish.publish_indexes(tmp_path, july, move=True)
+    assert publish.latest_run_id(tmp_path) == "july"
+    page = (tmp_path / "index.html").read_text()
+    assert all(name in page for name in ("june", "march", "july"))
+
+
+def test_a_subset_or_failed_run_never_moves_latest(tmp_path: Path) -> None:
+    first = publish_fake_run(tmp_path, "first", "2026-07-01T02:00:00")
+    assert publish.publish_indexes(tmp_path, first, move=True)
+    later = publish_fake_run(tmp_path, "later", "2026-07-02T02:00:00")
+    assert not publish.publish_indexes(tmp_path, later, move=False)
+    assert publish.latest_run_id(tmp_path) == "first"
+    assert "later" in (tmp_path / "index.html").read_text()
+
+
+def test_move_latest_falls_back_to_a_text_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_symlinks(*args: Any, **kwargs: Any) -> None:
+        raise OSError("symlinks not permitted")
+
+    monkeypatch.setattr(os, "symlink", no_symlinks)
+    publish.move_latest(tmp_path, "run-1")
+    assert (tmp_path / "latest").read_text().strip() == "run-1"
+    assert publish.latest_run_id(tmp_path) == "run-1"
+    assert "url=run-1/index.html" in (tmp_path / "latest.html").read_text()
+
+
+def test_read_manifests_skips_temporary_and_broken_folders(tmp_path: Path) -> None:
+    publish_fake_run(tmp_path, "good", "2026-07-01T02:00:00")
+    (tmp_path / ".tmp-x").mkdir()
+    (tmp_path / ".tmp-x" / "manifest.json").write_text('{"run_id": ".tmp-x"}')
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{not json")
+    assert [m["run_id"] for m in publish.read_manifests(tmp_path)] == ["good"]
+    assert publish.read_manifests(tmp_path / "missing") == []
+
+
+def test_package_versions() -> None:
+    import pandas as pd
+
+    versions = publish.package_versions()
+    assert versions["pandas"] == pd.__version__ and versions["python"].startswith("3.")
