@@ -17,7 +17,9 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.experiments.holdout import holdout_incremental
+from leadnb.results import Kind
 from leadnb.roi.effect import (
+    RoiResult,
     experiment_censoring,
     nurture_effect,
     nurture_roi,
@@ -362,7 +364,9 @@ def test_measured_win_rate(hand, hand_config) -> None:
     v = sql_value(hand, cfg, AS_OF)
     # opportunities matured by 31 March: A (won), D (not yet)
     assert (v.n_opportunity, v.n_won, v.win_rate_given) == (2, 1, False)
-    assert v.win_rate_ci == pytest.approx(proportion_confint(1, 2, method="wilson"))
+    assert (v.win_rate_ci_low, v.win_rate_ci_high) == pytest.approx(
+        proportion_confint(1, 2, method="wilson")
+    )
 
 
 def test_data_errors(hand, hand_costs, hand_config) -> None:
@@ -409,6 +413,12 @@ def test_roi_table_and_metrics(hand, hand_costs, hand_config) -> None:
     assert metrics["scenario_cost_per_sql_before"] == 750
     assert metrics["scenario_cost_per_sql_change_pct"] == pytest.approx(-100 / 3)
     assert metrics["after_cost_per_sql"] == pytest.approx(2000 / 3)
+    # every number declares its kind, and the card shows it as the report prints it
+    assert set(metrics.kinds) == set(metrics)
+    assert metrics.kinds["nurture_lift"] == Kind.MULTIPLIER
+    assert metrics.formatted("after_share_old") == f"{metrics['after_share_old']:.1%}"
+    roi = roi_metrics(roi=RoiResult(**{**dict.fromkeys(RoiResult.kinds(), 0.0), "roi": 3.128}))
+    assert roi.formatted("roi").startswith("312.8% [")  # the notebook prints f"{roi:.0%}": 313%
 
 
 # --------------------------------------------------------------------------------------------
@@ -546,15 +556,15 @@ def test_same_age_lift_recovers_the_truth_where_the_crude_fails() -> None:
     r1 = nurture_roi(e, m, v, cfg)
     assert r1 == nurture_roi(e, m, v, cfg)  # same seed, same interval
     assert r1.nurture_cost == 27_000
-    assert r1.roi_ci[0] < r1.roi < r1.roi_ci[1]
-    assert r1.incremental_sqls_ci[0] < r1.incremental_sqls < r1.incremental_sqls_ci[1]
+    assert r1.roi_ci_low < r1.roi < r1.roi_ci_high
+    assert r1.incremental_sqls_ci_low < r1.incremental_sqls < r1.incremental_sqls_ci_high
     assert (
-        r1.cost_per_incremental_sql_ci[0]
+        r1.cost_per_incremental_sql_ci_low
         < r1.cost_per_incremental_sql
-        < r1.cost_per_incremental_sql_ci[1]
+        < r1.cost_per_incremental_sql_ci_high
     )
     r3 = nurture_roi(e, m, v, sim_config(seed=12))
-    assert r3.roi == r1.roi and r3.roi_ci != r1.roi_ci
+    assert r3.roi == r1.roi and (r3.roi_ci_low, r3.roi_ci_high) != (r1.roi_ci_low, r1.roi_ci_high)
 
 
 def test_conversion_before_after_like_with_like(sim) -> None:
@@ -624,8 +634,8 @@ def test_holdout_incremental_by_hand() -> None:
     assert h.cost_per_incremental_sql == pytest.approx(3.0 / 0.3)
     lo, hi = confint_proportions_2indep(4, 10, 1, 10, compare="diff")
     assert (h.diff_ci_low, h.diff_ci_high) == pytest.approx((lo, hi))
-    assert h.cost_per_incremental_sql_ci[0] == pytest.approx(3.0 / hi)
-    assert h.cost_per_incremental_sql_ci[1] == (np.inf if lo <= 0 else pytest.approx(3.0 / lo))
+    assert h.cost_per_incremental_sql_ci_low == pytest.approx(3.0 / hi)
+    assert h.cost_per_incremental_sql_ci_high == (np.inf if lo <= 0 else pytest.approx(3.0 / lo))
     with pytest.raises(DataError, match="not in experiment"):
         holdout_incremental(
             sd, asg, HoldoutConfig("nurture-holdout", "control"), pd.Timestamp("2026-06-30")

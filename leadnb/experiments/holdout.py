@@ -12,7 +12,7 @@ interim (:func:`holdout_interim`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,12 +25,16 @@ from leadnb.experiments.assignments import prepare_assignments
 from leadnb.experiments.comparisons import compare_arms
 from leadnb.experiments.outcomes import outcomes_from_stages
 from leadnb.experiments.readout import is_interim
+from leadnb.results import Kind, Result, value
 from leadnb.roi.monthly import _d
 from leadnb.roi.params import HoldoutConfig
 
+FINAL = "randomised holdout: preferred measure"
+INTERIM = "randomised holdout, interim: not a final result"
+
 
 @dataclass(frozen=True)
-class HoldoutResult:
+class HoldoutResult(Result):
     """Randomised nurture comparison: the preferred measure of incremental SQLs.
 
     Outcome: reached the qualified stage within ``window_days`` of assignment; only assignments
@@ -46,30 +50,28 @@ class HoldoutResult:
     or assignment goes on after ``as_of``. An interim result is not a final one.
     """
 
-    experiment_id: str
-    control_variant: str
-    treatment_variant: str
-    n_control: int
-    sql_control: int
-    rate_control: float
-    n_treatment: int
-    sql_treatment: int
-    rate_treatment: float
-    diff: float
-    diff_ci_low: float
-    diff_ci_high: float
-    incremental_sqls: float
-    cost_per_treated_lead: float | None
-    cost_per_incremental_sql: float
-    cost_per_incremental_sql_ci: tuple[float, float]
-    excluded_already_qualified: int
-    excluded_immature: int
-    interim: bool = False
-    interim_reason: str = ""
-    label: str = "randomised holdout: preferred measure"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    experiment_id: str = value(Kind.TEXT, "the experiment (roi.holdout.experiment_id)")
+    control_variant: str = value(Kind.TEXT, "the no-nurture (or cheaper) arm")
+    treatment_variant: str = value(Kind.TEXT, "the nurtured arm")
+    n_control: int = value(Kind.COUNT, "control leads with a closed window")
+    sql_control: int = value(Kind.COUNT, "of which qualified within the window")
+    rate_control: float = value(Kind.RATE, "control SQL rate")
+    n_treatment: int = value(Kind.COUNT, "treated leads with a closed window")
+    sql_treatment: int = value(Kind.COUNT, "of which qualified within the window")
+    rate_treatment: float = value(Kind.RATE, "treatment SQL rate")
+    diff: float = value(Kind.POINTS, "treatment rate minus control rate")
+    diff_ci_low: float = value(Kind.POINTS, "Newcombe interval, low")
+    diff_ci_high: float = value(Kind.POINTS, "Newcombe interval, high")
+    incremental_sqls: float = value(Kind.COUNT, "diff x treated leads")
+    cost_per_treated_lead: float | None = value(Kind.MONEY, "extra cost of treating one lead")
+    cost_per_incremental_sql: float = value(Kind.MONEY, "cost per treated lead / diff")
+    cost_per_incremental_sql_ci_low: float = value(Kind.MONEY, "from the diff's interval, low")
+    cost_per_incremental_sql_ci_high: float = value(Kind.MONEY, "from the diff's interval, high")
+    excluded_already_qualified: int = value(Kind.COUNT, "leads qualified before assignment")
+    excluded_immature: int = value(Kind.COUNT, "assignments whose window is still open")
+    interim: bool = value(Kind.FLAG, "an interim look, not a final result", default=False)
+    interim_reason: str = value(Kind.TEXT, "why the look is interim", default="")
+    label: str = value(Kind.TEXT, "what kind of estimate this is", default=FINAL)
 
 
 def _closed_from(window_end: pd.Timestamp) -> pd.Timestamp:
@@ -256,16 +258,13 @@ def holdout_incremental(
         incremental_sqls=diff * n_t,
         cost_per_treated_lead=cost,
         cost_per_incremental_sql=float(cpi),
-        cost_per_incremental_sql_ci=(float(cpi_ci[0]), float(cpi_ci[1])),
+        cost_per_incremental_sql_ci_low=float(cpi_ci[0]),
+        cost_per_incremental_sql_ci_high=float(cpi_ci[1]),
         excluded_already_qualified=int((mature & already).sum()),
         excluded_immature=int((~mature).sum()),
         interim=interim,
         interim_reason=why,
-        label=(
-            "randomised holdout, interim: not a final result"
-            if interim
-            else "randomised holdout: preferred measure"
-        ),
+        label=INTERIM if interim else FINAL,
     )
 
 

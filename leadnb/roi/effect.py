@@ -26,8 +26,7 @@ per incremental SQL from the experiment: that is the preferred measure.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,6 +35,7 @@ from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.funnel import exposure
 from leadnb.intervals import wilson
+from leadnb.results import Kind, Result, value
 from leadnb.roi.monthly import (
     MIN_MONTHS,
     STAGE_FIX,
@@ -46,6 +46,8 @@ from leadnb.roi.monthly import (
     comparison_missing,
 )
 from leadnb.roi.params import RoiConfig
+
+BEFORE_AFTER = "before/after: confounded by season and lead mix"
 
 
 def experiment_censoring(assignments: pd.DataFrame | None) -> pd.Series | None:
@@ -136,7 +138,7 @@ def old_lead_table(
 
 
 @dataclass(frozen=True)
-class NurtureEffect:
+class NurtureEffect(Result):
     """Old leads' SQL rate after vs before the nurture start, compared at the same lead age.
 
     ``lift`` is the after-period rate ratio of a Poisson regression (statsmodels GLM) of the
@@ -150,27 +152,27 @@ class NurtureEffect:
     - before) x after months, which ignores the growing stock of old leads, for comparison only.
     """
 
-    months_before: int
-    months_after: int
-    sql_old_before: float
-    sql_old_after: float
-    exposure_before: float
-    exposure_after: float
-    rate_before: float
-    rate_after: float
-    crude_lift: float
-    lift: float
-    lift_ci_low: float
-    lift_ci_high: float
-    log_lift_se: float
-    dispersion: float
-    incremental_sqls: float
-    incremental_sqls_ci: tuple[float, float]
-    incremental_sqls_per_month: float
-    naive_incremental_sqls: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    months_before: int = value(Kind.COUNT, "complete months with old leads before the start")
+    months_after: int = value(Kind.COUNT, "complete months after the start")
+    sql_old_before: float = value(Kind.COUNT, "old leads' SQLs in the before months")
+    sql_old_after: float = value(Kind.COUNT, "old leads' SQLs in the after months")
+    exposure_before: float = value(Kind.COUNT, "old lead-months at risk before")
+    exposure_after: float = value(Kind.COUNT, "old lead-months at risk after")
+    rate_before: float = value(Kind.RATE, "old-lead SQLs per old lead-month, before")
+    rate_after: float = value(Kind.RATE, "old-lead SQLs per old lead-month, after")
+    crude_lift: float = value(Kind.MULTIPLIER, "rate after / rate before, ages mixed (biased)")
+    lift: float = value(Kind.MULTIPLIER, "after-period rate ratio at the same lead age")
+    lift_ci_low: float = value(Kind.MULTIPLIER, "quasi-Poisson Wald interval, low")
+    lift_ci_high: float = value(Kind.MULTIPLIER, "quasi-Poisson Wald interval, high")
+    log_lift_se: float = value(Kind.RATIO, "standard error of log(lift), with the dispersion")
+    dispersion: float = value(Kind.RATIO, "Pearson dispersion (1 when below Poisson)")
+    incremental_sqls: float = value(Kind.COUNT, "old SQLs after minus the before-rate prediction")
+    incremental_sqls_ci_low: float = value(Kind.COUNT, "from the lift's interval, low")
+    incremental_sqls_ci_high: float = value(Kind.COUNT, "from the lift's interval, high")
+    incremental_sqls_per_month: float = value(Kind.COUNT, "incremental SQLs a month after")
+    naive_incremental_sqls: float = value(
+        Kind.COUNT, "monthly old SQLs after minus before, x months (ignores the stock)"
+    )
 
 
 def _split(old_table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -254,14 +256,15 @@ def nurture_effect(old_table: pd.DataFrame, alpha: float = 0.05) -> NurtureEffec
         log_lift_se=se,
         dispersion=dispersion,
         incremental_sqls=sa * (1 - 1 / lift),
-        incremental_sqls_ci=(sa * (1 - 1 / low), sa * (1 - 1 / high)),
+        incremental_sqls_ci_low=sa * (1 - 1 / low),
+        incremental_sqls_ci_high=sa * (1 - 1 / high),
         incremental_sqls_per_month=sa * (1 - 1 / lift) / months_a,
         naive_incremental_sqls=float((per_month_a.mean() - per_month_b.mean()) * months_a),
     )
 
 
 @dataclass(frozen=True)
-class SqlValue:
+class SqlValue(Result):
     """What an SQL is worth: P(opportunity | SQL) x win rate x deal value.
 
     Both rates are measured on stages old enough to have matured (reached at least
@@ -269,20 +272,19 @@ class SqlValue:
     the params instead. Intervals are Wilson intervals.
     """
 
-    n_sql: int
-    n_sql_to_opportunity: int
-    sql_to_opportunity: float
-    n_opportunity: int
-    n_won: int
-    win_rate: float
-    win_rate_given: bool
-    deal_value: float
-    value_per_sql: float
-    sql_to_opportunity_ci: tuple[float, float]
-    win_rate_ci: tuple[float, float]
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    n_sql: int = value(Kind.COUNT, "matured SQLs")
+    n_sql_to_opportunity: int = value(Kind.COUNT, "of which became opportunities")
+    sql_to_opportunity: float = value(Kind.RATE, "P(opportunity | SQL)")
+    sql_to_opportunity_ci_low: float = value(Kind.RATE, "Wilson interval, low")
+    sql_to_opportunity_ci_high: float = value(Kind.RATE, "Wilson interval, high")
+    n_opportunity: int = value(Kind.COUNT, "matured opportunities (0 when the win rate is given)")
+    n_won: int = value(Kind.COUNT, "of which were won")
+    win_rate: float = value(Kind.RATE, "P(won | opportunity)")
+    win_rate_ci_low: float = value(Kind.RATE, "Wilson interval, low (the rate when given)")
+    win_rate_ci_high: float = value(Kind.RATE, "Wilson interval, high (the rate when given)")
+    win_rate_given: bool = value(Kind.FLAG, "the win rate came from the params file")
+    deal_value: float = value(Kind.MONEY, "average value of a won deal (roi.deal_value)")
+    value_per_sql: float = value(Kind.MONEY, "P(opportunity | SQL) x win rate x deal value")
 
 
 def sql_value(
@@ -339,6 +341,7 @@ def sql_value(
         win, given = n_won / n_opp, False
         win_ci = tuple(float(x) for x in wilson(n_won, n_opp))
     p = n_sq_opp / n_sql
+    p_lo, p_hi = wilson(n_sq_opp, n_sql)
     return SqlValue(
         n_sql=n_sql,
         n_sql_to_opportunity=n_sq_opp,
@@ -349,8 +352,10 @@ def sql_value(
         win_rate_given=given,
         deal_value=config.deal_value,
         value_per_sql=p * win * config.deal_value,
-        sql_to_opportunity_ci=tuple(float(x) for x in wilson(n_sq_opp, n_sql)),
-        win_rate_ci=win_ci,  # type: ignore[arg-type]
+        sql_to_opportunity_ci_low=float(p_lo),
+        sql_to_opportunity_ci_high=float(p_hi),
+        win_rate_ci_low=win_ci[0],
+        win_rate_ci_high=win_ci[1],
     )
 
 
@@ -378,28 +383,28 @@ def _ready_on(ts: pd.Timestamp, config: RoiConfig) -> pd.Timestamp:
 
 
 @dataclass(frozen=True)
-class RoiResult:
+class RoiResult(Result):
     """Nurture ROI from the before/after comparison (confounded by season and mix).
 
     roi = (incremental_value - nurture_cost) / nurture_cost over the after period's complete
     months; intervals are percentiles of a seeded parametric bootstrap (``samples``, ``seed``).
     """
 
-    incremental_sqls: float
-    incremental_sqls_ci: tuple[float, float]
-    value_per_sql: float
-    incremental_value: float
-    nurture_cost: float
-    roi: float
-    roi_ci: tuple[float, float]
-    cost_per_incremental_sql: float
-    cost_per_incremental_sql_ci: tuple[float, float]
-    samples: int
-    seed: int
-    label: str = "before/after: confounded by season and lead mix"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    incremental_sqls: float = value(Kind.COUNT, "incremental SQLs from old leads, after")
+    incremental_sqls_ci_low: float = value(Kind.COUNT, "from the lift's interval, low")
+    incremental_sqls_ci_high: float = value(Kind.COUNT, "from the lift's interval, high")
+    value_per_sql: float = value(Kind.MONEY, "expected won value of one SQL")
+    incremental_value: float = value(Kind.MONEY, "incremental SQLs x value per SQL")
+    nurture_cost: float = value(Kind.MONEY, "nurture spend of the after months")
+    roi: float = value(Kind.RATE, "(incremental value - nurture cost) / nurture cost")
+    roi_ci_low: float = value(Kind.RATE, "bootstrap percentile interval, low")
+    roi_ci_high: float = value(Kind.RATE, "bootstrap percentile interval, high")
+    cost_per_incremental_sql: float = value(Kind.MONEY, "nurture cost / incremental SQLs")
+    cost_per_incremental_sql_ci_low: float = value(Kind.MONEY, "bootstrap interval, low")
+    cost_per_incremental_sql_ci_high: float = value(Kind.MONEY, "bootstrap interval, high")
+    samples: int = value(Kind.COUNT, "bootstrap replicates (roi.bootstrap_samples)")
+    seed: int = value(Kind.TEXT, "bootstrap seed (roi.seed)")
+    label: str = value(Kind.TEXT, "what kind of estimate this is", default=BEFORE_AFTER)
 
 
 def _ci(x: np.ndarray) -> tuple[float, float]:
@@ -453,17 +458,22 @@ def nurture_roi(
         w_s = rng.binomial(value.n_opportunity, value.win_rate, size=n) / value.n_opportunity
     value_s = incr_s * p_s * w_s * value.deal_value
     roi_s = (value_s - cost) / cost
+    roi_lo, roi_hi = _ci(roi_s)
     cpi_s = np.where(incr_s > 0, cost / np.where(incr_s > 0, incr_s, 1.0), np.inf)
+    cpi_lo, cpi_hi = _ci(cpi_s)
     return RoiResult(
         incremental_sqls=incr,
-        incremental_sqls_ci=effect.incremental_sqls_ci,
+        incremental_sqls_ci_low=effect.incremental_sqls_ci_low,
+        incremental_sqls_ci_high=effect.incremental_sqls_ci_high,
         value_per_sql=value.value_per_sql,
         incremental_value=inc_value,
         nurture_cost=cost,
         roi=(inc_value - cost) / cost,
-        roi_ci=_ci(roi_s),
+        roi_ci_low=roi_lo,
+        roi_ci_high=roi_hi,
         cost_per_incremental_sql=cost / incr if incr > 0 else math.inf,
-        cost_per_incremental_sql_ci=_ci(cpi_s),
+        cost_per_incremental_sql_ci_low=cpi_lo,
+        cost_per_incremental_sql_ci_high=cpi_hi,
         samples=n,
         seed=config.seed,
     )

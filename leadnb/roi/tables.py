@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from leadnb.experiments.holdout import HoldoutResult
+from leadnb.results import Kind, Metrics, Result
 from leadnb.roi.effect import NurtureEffect, RoiResult
 
 ROI_COLUMNS = (
@@ -57,69 +58,136 @@ def roi_table(
     return out
 
 
+#: the kind of each column of the scenario and period rows that reaches ``metrics.json``
+COLUMN_KINDS: dict[str, Kind] = {
+    "sql_total": Kind.COUNT,
+    "sql_old": Kind.COUNT,
+    "cost_per_sql": Kind.MONEY,
+    "cost_per_sql_loaded": Kind.MONEY,
+    "cpa": Kind.MONEY,
+    "opportunities": Kind.COUNT,
+    "share_old": Kind.RATE,
+}
+SCENARIO_COLUMNS = (
+    "sql_total",
+    "cost_per_sql",
+    "cost_per_sql_loaded",
+    "opportunities",
+    "share_old",
+)
+PERIOD_COLUMNS = ("sql_total", "sql_old", "cost_per_sql", "cost_per_sql_loaded", "cpa", "share_old")
+
+
+def _pick(result: Result, keys: dict[str, str]) -> Metrics:
+    """``result``'s fields as metrics named ``keys`` (metric key -> field), with the kinds the
+    result declares for those fields."""
+    kinds = type(result).kinds()
+    return Metrics(
+        {k: getattr(result, f) for k, f in keys.items()}, {k: kinds[f] for k, f in keys.items()}
+    )
+
+
 def roi_metrics(
     scenario: pd.DataFrame | None = None,
     periods: pd.DataFrame | None = None,
     effect: NurtureEffect | None = None,
     roi: RoiResult | None = None,
     holdout: HoldoutResult | None = None,
-) -> dict[str, Any]:
-    """Headline numbers for ``metrics.json`` (flat keys; absent parts are left out).
-    ``holdout_interim`` is true when the holdout numbers are an interim look, not final."""
-    m: dict[str, Any] = {}
+) -> Metrics:
+    """Headline numbers for ``metrics.json``, each with its declared kind.
+
+    Parameters
+    ----------
+    scenario
+        :func:`leadnb.roi.whatif.scenario_table`.
+    periods
+        :func:`leadnb.roi.monthly.period_summary`.
+    effect, roi, holdout
+        :func:`leadnb.roi.effect.nurture_effect`, :func:`leadnb.roi.effect.nurture_roi`,
+        :func:`leadnb.experiments.holdout.holdout_incremental`.
+
+    Returns
+    -------
+    leadnb.results.Metrics
+        Flat keys, absent parts left out: ``scenario_<col>_before``/``_after`` (col sql_total,
+        cost_per_sql, cost_per_sql_loaded, opportunities, share_old),
+        ``scenario_<col>_change_pct`` (percent units), ``scenario_roi``;
+        ``<period>_<col>`` (period before/after; col sql_total, sql_old, cost_per_sql,
+        cost_per_sql_loaded, cpa, share_old); ``nurture_lift`` with ``_ci_low``/``_ci_high``,
+        ``incremental_sqls``, ``incremental_sqls_per_month``; ``roi`` (a rate: 3.128 is 313%)
+        with its interval, ``nurture_cost``, ``incremental_value``,
+        ``cost_per_incremental_sql_before_after``; ``holdout_diff`` with its interval,
+        ``holdout_cost_per_incremental_sql`` and ``holdout_interim`` (true when the holdout
+        numbers are an interim look, not final).
+
+    Examples
+    --------
+    >>> from leadnb.roi.params import ScenarioInputs
+    >>> from leadnb.roi.whatif import scenario_table
+    >>> m = roi_metrics(scenario_table(ScenarioInputs()))
+    >>> m["scenario_cost_per_sql_after"], m.formatted("scenario_share_old_after")
+    (500.0, '50.0%')
+    >>> m.formatted("scenario_sql_total_change_pct")
+    '50.0%'
+    """
+    m = Metrics({}, {})
     if scenario is not None:
         s = scenario.set_index("scenario")
-        for col in (
-            "sql_total",
-            "cost_per_sql",
-            "cost_per_sql_loaded",
-            "opportunities",
-            "share_old",
-        ):
-            m[f"scenario_{col}_before"] = float(s.loc["before", col])
-            m[f"scenario_{col}_after"] = float(s.loc["after", col])
+        values: dict[str, Any] = {}
+        kinds: dict[str, Kind] = {}
+        for col in SCENARIO_COLUMNS:
+            for row in ("before", "after"):
+                values[f"scenario_{col}_{row}"] = float(s.loc[row, col])
+                kinds[f"scenario_{col}_{row}"] = COLUMN_KINDS[col]
         for col in ("sql_total_change", "cost_per_sql_change", "opportunities_change"):
-            m[f"scenario_{col}_pct"] = float(s.loc["after", col]) * 100
+            values[f"scenario_{col}_pct"] = float(s.loc["after", col]) * 100
+            kinds[f"scenario_{col}_pct"] = Kind.PERCENT
         if "roi" in s.columns:
-            m["scenario_roi"] = float(s.loc["after", "roi"])
+            values["scenario_roi"] = float(s.loc["after", "roi"])
+            kinds["scenario_roi"] = Kind.RATE
+        m = m | Metrics(values, kinds)
     if periods is not None and not periods.empty:
         p = periods.set_index("period")
-        for period in p.index:
-            for col in (
-                "sql_total",
-                "sql_old",
-                "cost_per_sql",
-                "cost_per_sql_loaded",
-                "cpa",
-                "share_old",
-            ):
-                m[f"{period}_{col}"] = float(p.loc[period, col])
+        keys = {f"{period}_{col}": (period, col) for period in p.index for col in PERIOD_COLUMNS}
+        m = m | Metrics(
+            {k: float(p.loc[period, col]) for k, (period, col) in keys.items()},
+            {k: COLUMN_KINDS[col] for k, (_, col) in keys.items()},
+        )
     if effect is not None:
-        m.update(
-            nurture_lift=effect.lift,
-            nurture_lift_ci_low=effect.lift_ci_low,
-            nurture_lift_ci_high=effect.lift_ci_high,
-            incremental_sqls=effect.incremental_sqls,
-            incremental_sqls_per_month=effect.incremental_sqls_per_month,
+        m = m | _pick(
+            effect,
+            {
+                "nurture_lift": "lift",
+                "nurture_lift_ci_low": "lift_ci_low",
+                "nurture_lift_ci_high": "lift_ci_high",
+                "incremental_sqls": "incremental_sqls",
+                "incremental_sqls_per_month": "incremental_sqls_per_month",
+            },
         )
     if roi is not None:
-        m.update(
-            roi=roi.roi,
-            roi_ci_low=roi.roi_ci[0],
-            roi_ci_high=roi.roi_ci[1],
-            nurture_cost=roi.nurture_cost,
-            incremental_value=roi.incremental_value,
-            cost_per_incremental_sql_before_after=roi.cost_per_incremental_sql,
+        m = m | _pick(
+            roi,
+            {
+                "roi": "roi",
+                "roi_ci_low": "roi_ci_low",
+                "roi_ci_high": "roi_ci_high",
+                "nurture_cost": "nurture_cost",
+                "incremental_value": "incremental_value",
+                "cost_per_incremental_sql_before_after": "cost_per_incremental_sql",
+            },
         )
     if holdout is not None:
-        m.update(
-            holdout_diff=holdout.diff,
-            holdout_diff_ci_low=holdout.diff_ci_low,
-            holdout_diff_ci_high=holdout.diff_ci_high,
-            holdout_cost_per_incremental_sql=holdout.cost_per_incremental_sql,
-            holdout_interim=holdout.interim,
+        m = m | _pick(
+            holdout,
+            {
+                "holdout_diff": "diff",
+                "holdout_diff_ci_low": "diff_ci_low",
+                "holdout_diff_ci_high": "diff_ci_high",
+                "holdout_cost_per_incremental_sql": "cost_per_incremental_sql",
+                "holdout_interim": "interim",
+            },
         )
     return m
 
 
-__all__ = ["ROI_COLUMNS", "roi_metrics", "roi_table"]
+__all__ = ["COLUMN_KINDS", "ROI_COLUMNS", "roi_metrics", "roi_table"]
