@@ -20,8 +20,12 @@ DEMO = REPO / "data" / "demo"
 GOLDEN = "# NBVAL_CHECK_OUTPUT"
 
 
+N_GOLDEN = 3  # the worked example, the before/after headline, the holdout headline
+
+
 def golden_outputs() -> list[str]:
-    """The committed text output of each golden cell, in order."""
+    """The committed text output of each golden cell, in order; fails (never skips) when the
+    golden outputs are missing, so stripping them cannot make the tests check nothing."""
     book = nbformat.read(NOTEBOOK, as_version=4)
     out = []
     for cell in book.cells:
@@ -29,6 +33,11 @@ def golden_outputs() -> list[str]:
             out.append(
                 "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
             )
+    if len(out) != N_GOLDEN or not all(t.strip() for t in out):
+        pytest.fail(
+            f"{NOTEBOOK.name} has {sum(bool(t.strip()) for t in out)} of {N_GOLDEN} golden "
+            f"outputs ({GOLDEN} cells with their printed text): restore them with `make notebooks`"
+        )
     return out
 
 
@@ -56,6 +65,10 @@ def test_notebook_shape() -> None:
 def test_worked_example_golden_matches_the_article() -> None:
     # the article (DOMAIN.md section 2), by plain arithmetic
     new, old_before, lift, budget = 80, 40, 2.5, 90_000
+    # the demo's scenario is the article's (empty roi.scenario); its nurture cost defaults to 0
+    scenario = yaml.safe_load(DEMO_PARAMS.read_text())["roi"].get("scenario") or {}
+    assert scenario == {}, "the demo's roi.scenario changed: update the worked example below"
+    nurture = 0.0
     old_after = old_before * lift
     before, after = new + old_before, new + old_after
     opp_before, opp_after = 200 + 100, 200 + 200
@@ -64,6 +77,9 @@ def test_worked_example_golden_matches_the_article() -> None:
         f"Cost per SQL (lead-generation budget 90,000): {budget // before} -> {budget / after:.0f} (-33.3%)",
         f"Opportunities: 200 + 100 = {opp_before} -> 200 + 200 = {opp_after} (+33.3%)",
         "Old leads' share of opportunities: 33.3% -> 50.0%",
+        # fully loaded: lead generation + nurture cost (none before nurturing) over SQLs
+        f"Fully loaded cost per SQL (nurture cost {nurture:,.0f} a month): "
+        f"{budget / before:,.0f} -> {(budget + nurture) / after:,.0f}",
     ]
     text = golden_outputs()[0]
     for line in expected:
@@ -77,7 +93,7 @@ def test_worked_example_golden_matches_the_article() -> None:
 @pytest.fixture(scope="module")
 def demo():
     if not (DEMO / "leads.csv").exists():
-        pytest.skip("no demo data: run `leadnb sample --out data/demo`")
+        pytest.fail(f"no demo data in {DEMO}: build it with `leadnb sample --out data/demo`")
     from leadnb.funnel import stages as funnel
     from leadnb.report import notebook as nb
 
@@ -275,7 +291,14 @@ def _run(small: Path, tmp: Path, as_of: str, change=None) -> tuple[str, dict]:
     params = tmp / "params.yaml"
     params.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     text, folder, _ = run_alone(params, "nurture_roi", tmp / "out", as_of)
-    return text, json.loads((folder / "metrics.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    # every headline number the run has declares its kind, so the index card formats it as the
+    # report does (the ROI as a percentage, the lift as a multiple)
+    kinds = json.loads((folder / "metric_kinds.json").read_text())
+    headline = [k for k in metrics["headline"] if k in metrics]
+    assert headline and [k for k in headline if k not in kinds] == []
+    assert set(metrics) - {"headline"} == set(kinds)
+    return text, metrics
 
 
 def test_e2e_young_programme(small: Path, tmp_path: Path) -> None:
