@@ -85,7 +85,7 @@ def decision_outcomes(
     horizon_days: int | None = None,
     leads: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The calibration population: ``lead_id, decision_at, outcome`` (one row per decided lead).
+    """The calibration population: each decided lead, when it is scored, and its outcome.
 
     * ``at_mql``: leads that became MQL by ``as_of``, scored at ``mql_at``; the outcome is reaching
       ``outcome_stage`` by ``as_of`` (at or after the MQL date).
@@ -93,17 +93,54 @@ def decision_outcomes(
       ``created_at + days``; leads that had already reached ``outcome_stage`` by then are left out
       (they were decided before this decision point).
     * ``as_of``: every lead scored at ``as_of``; the outcome is reaching ``outcome_stage`` by then.
-      This is what scoring tools do and it leaks (points earned after the conversion count); keep it
-      for comparison.
+      This is what scoring tools do and it leaks (points earned after the conversion count); keep
+      it for comparison.
 
-    ``horizon_days``: count the outcome only within that many days of the decision (``reached <
-    decision + horizon``), and keep only leads whose decision is at least that old (so recent
-    leads are not counted as failures). ``as_of`` is a whole day, as in :mod:`leadnb.funnel.stages`.
-    Without stage history (``stage_dates`` is None or lacks ``<outcome_stage>_at``) the outcome is
-    ``leads.converted`` and only ``decision="as_of"`` is possible.
+    ``as_of`` is a whole day (:mod:`leadnb.asof`). Without stage history (``stage_dates`` is None
+    or lacks ``<outcome_stage>_at``) the outcome is ``leads.converted`` and only
+    ``decision="as_of"`` is possible.
 
-    Raises :class:`~leadnb.errors.NotEnoughData` when there is no outcome at all (no stage
-    history and no ``leads.converted``) or ``at_created_plus_days`` has no creation dates.
+    Parameters
+    ----------
+    stage_dates
+        The wide stage-date frame (:func:`leadnb.funnel.stages.stage_dates`): ``lead_id``,
+        ``created_at``, ``<stage>_at``; or None.
+    as_of
+        The analysis date.
+    decision
+        When each lead is scored: ``at_mql``, ``at_created_plus_days`` or ``as_of``.
+    outcome_stage
+        The stage that counts as converted.
+    days
+        With ``at_created_plus_days``: days after creation.
+    horizon_days
+        Count the outcome only within that many days of the decision (``reached < decision +
+        horizon``), and keep only leads whose whole horizon is known by ``as_of`` (so recent leads
+        are not counted as failures). None: up to ``as_of``.
+    leads
+        The leads table, for ``converted`` when there is no stage history.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per decided lead: ``lead_id``, ``decision_at`` (datetime64[us]), ``outcome``
+        (0.0/1.0).
+
+    Raises
+    ------
+    NotEnoughData
+        No outcome at all (no stage history and no ``leads.converted``), or
+        ``at_created_plus_days`` without creation dates.
+
+    Examples
+    --------
+    >>> sd = pd.DataFrame({"lead_id": ["a", "b", "c"],
+    ...     "created_at": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-06-28"]),
+    ...     "sql_at": pd.to_datetime(["2026-01-03", "2026-02-01", None])})
+    >>> decision_outcomes(sd, as_of=pd.Timestamp("2026-06-30"), decision="at_created_plus_days",
+    ...                   days=7)
+      lead_id decision_at  outcome
+    0       b  2026-01-08      1.0
     """
     if decision not in DECISIONS:
         raise ParamsError(
@@ -180,10 +217,30 @@ def _no_outcome(col: str) -> NotEnoughData:
 
 
 def leads_known(leads: pd.DataFrame, as_of: Any) -> pd.DataFrame:
-    """The leads created by the analysis date (``leadnb.asof.known``); all of them when the
-    table has no ``created_at`` (nothing tells their creation apart from the analysis date).
+    """The leads created by the analysis date (:func:`leadnb.asof.known`).
 
-    A backfill at an early date must not count leads that did not exist yet.
+    All of them when the table has no ``created_at`` (nothing tells their creation apart from the
+    analysis date); a lead without a creation date is kept. A backfill at an early date must not
+    count leads that did not exist yet.
+
+    Parameters
+    ----------
+    leads
+        The leads table.
+    as_of
+        The analysis date (a whole day).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``leads`` created by the end of ``as_of``, with the same columns.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"],
+    ...     "created_at": pd.to_datetime(["2026-06-30 23:00", "2026-07-01 00:00"])})
+    >>> leads_known(leads, "2026-06-30")["lead_id"].tolist()
+    ['a']
     """
     if "created_at" not in leads.columns:
         return leads
@@ -199,11 +256,38 @@ def converted_by(
     as_of: Any,
     outcome_stage: str = "sql",
 ) -> pd.Series:
-    """Each lead's outcome by the analysis date (0.0/1.0, index ``lead_id``): reached
-    ``outcome_stage`` by the end of ``as_of`` (``leadnb.asof.known``), or ``leads.converted``
-    (missing values left out) when the stage dates lack ``<outcome_stage>_at``.
+    """Each lead's outcome by the analysis date.
 
-    Raises :class:`~leadnb.errors.NotEnoughData` when there is neither.
+    Reached ``outcome_stage`` by the end of ``as_of`` (:func:`leadnb.asof.known`), or
+    ``leads.converted`` (missing values left out) when the stage dates lack ``<outcome_stage>_at``.
+
+    Parameters
+    ----------
+    stage_dates
+        The wide stage-date frame (``lead_id``, ``<stage>_at``), or None.
+    leads
+        The leads table, for ``converted`` when there is no stage history.
+    as_of
+        The analysis date.
+    outcome_stage
+        The stage that counts as converted.
+
+    Returns
+    -------
+    pandas.Series
+        ``converted``: 0.0/1.0 per lead, indexed by ``lead_id``.
+
+    Raises
+    ------
+    NotEnoughData
+        Neither stage dates with ``<outcome_stage>_at`` nor ``leads.converted``.
+
+    Examples
+    --------
+    >>> sd = pd.DataFrame({"lead_id": ["a", "b"],
+    ...     "sql_at": pd.to_datetime(["2026-06-30 18:00", "2026-07-01 00:00"])})
+    >>> converted_by(sd, as_of="2026-06-30").tolist()
+    [1.0, 0.0]
     """
     col = f"{outcome_stage}_at"
     if stage_dates is not None and col in stage_dates.columns:
@@ -224,8 +308,26 @@ def converted_by(
     return out.dropna()
 
 
-def population_label(decision: str, days: int = 30) -> str:
-    """How a calibration population is scored, in words: "scored 7 days after creation"."""
+def population_label(decision: str, *, days: int = 30) -> str:
+    """How a calibration population is scored, in words.
+
+    Parameters
+    ----------
+    decision
+        ``at_mql``, ``at_created_plus_days`` or ``as_of``.
+    days
+        With ``at_created_plus_days``: days after creation.
+
+    Returns
+    -------
+    str
+        A phrase for report sentences.
+
+    Examples
+    --------
+    >>> population_label("at_created_plus_days", days=7)
+    'scored 7 days after creation'
+    """
     return {
         "at_mql": "scored at MQL",
         "at_created_plus_days": f"scored {days} days after creation",
@@ -242,12 +344,34 @@ def require_population(
     first_created: Any = None,
     both: bool = True,
 ) -> None:
-    """Raise :class:`~leadnb.errors.NotEnoughData` unless the calibration population can be
-    judged: at least one lead, at least one that converted and (``both``) one that did not.
+    """Raise unless the calibration population can be judged.
 
-    The sentence says what is missing and when it will appear: with ``at_created_plus_days``
-    the first run date that has a decided lead (``first_created`` + ``days``).
+    It needs at least one lead, at least one that converted and (``both``) one that did not. The
+    sentence says what is missing and when it will appear: with ``at_created_plus_days`` the first
+    run date that has a decided lead (``first_created`` + ``days``).
 
+    Parameters
+    ----------
+    outcome
+        The population's 0/1 outcomes.
+    decision, outcome_stage, days
+        How the population was built (for the sentence).
+    first_created
+        The first lead's creation time, or None.
+    both
+        Also require a lead that did not convert.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    NotEnoughData
+        With ``what`` (what is missing) and ``when`` (when it appears).
+
+    Examples
+    --------
     >>> try:
     ...     require_population([], decision="at_created_plus_days", days=7,
     ...                        first_created=pd.Timestamp("2025-01-01 10:00"))
@@ -257,7 +381,7 @@ def require_population(
     """
     y = _arrays(np.zeros(len(outcome)), outcome)[1]
     n, n_pos = len(y), int(y.sum())
-    desc = population_label(decision, days)
+    desc = population_label(decision, days=days)
     if n == 0:
         if decision == "at_created_plus_days":
             what = f"no lead is old enough to be scored {days} days after creation yet"
@@ -293,7 +417,36 @@ def scores_at_decision(
 ) -> pd.DataFrame:
     """The :func:`decision_outcomes` rows joined to each lead's score at its decision time.
 
-    Columns: ``lead_id, decision_at, outcome, score, <category>..., rule:<name>...``.
+    Parameters
+    ----------
+    leads, events
+        The leads and events tables.
+    config
+        The parsed scoring rules.
+    decisions
+        :func:`decision_outcomes` output.
+    as_of
+        The analysis date; no event after it counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per decided lead: ``lead_id``, ``decision_at``, ``outcome``, ``score``, one column
+        per category, one ``rule:<name>`` column per rule.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "reads", "category": "content",
+    ...     "when": {"event_type": "content_read"}, "points": 2}]}, Path("."))
+    >>> leads = pd.DataFrame({"lead_id": ["a"]})
+    >>> ev = pd.DataFrame({"lead_id": ["a", "a"], "event_type": ["content_read"] * 2,
+    ...     "ts": pd.to_datetime(["2026-01-01", "2026-03-01"])})
+    >>> dec = pd.DataFrame({"lead_id": ["a"], "decision_at": pd.to_datetime(["2026-02-01"]),
+    ...     "outcome": [1.0]})
+    >>> scores_at_decision(leads, ev, cfg, dec, pd.Timestamp("2026-06-30"))[["lead_id", "score"]]
+      lead_id  score
+    0       a    2.0
     """
     at = decisions.set_index(decisions["lead_id"].astype("str"))["decision_at"]
     scored = score(leads, events, config, as_of, at=at)
@@ -311,9 +464,35 @@ def compare_decisions(
     days: int = 30,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """AUC of the same rules under each decision time: ``decision, n, conversions, rate, auc,
-    auc_ci_low, auc_ci_high``. Scoring as of today (``as_of``) counts points earned after the
-    conversion; the gap between its AUC and the decision-time ones is that leakage.
+    """AUC of the same rules under each decision time.
+
+    Scoring as of today (``as_of``) counts points earned after the conversion; the gap between its
+    AUC and the decision-time ones is that leakage. A decision time the data cannot support (no
+    ``mql_at``, no ``created_at``) is left out.
+
+    Parameters
+    ----------
+    leads, events
+        The leads and events tables.
+    config
+        The parsed scoring rules.
+    stage_dates
+        The wide stage-date frame.
+    as_of
+        The analysis date.
+    outcome_stage
+        The stage that counts as converted.
+    days
+        Days after creation for ``at_created_plus_days``.
+    alpha
+        1 - confidence level of the AUC intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per decision time: ``decision`` (``as_of``, ``at_mql``,
+        ``at_created_plus_<days>_days``), ``n``, ``conversions``, ``rate``, ``auc``, ``auc_ci_low``,
+        ``auc_ci_high``.
     """
     rows = []
     for decision in ("as_of", "at_mql", "at_created_plus_days"):
@@ -325,7 +504,7 @@ def compare_decisions(
         except (DataError, NotEnoughData):
             continue  # e.g. no mql stage or no created_at: that decision time does not exist
         pop = scores_at_decision(leads, events, config, dec, as_of)
-        a = auc_with_ci(pop["score"], pop["outcome"], alpha)
+        a = auc_with_ci(pop["score"], pop["outcome"], alpha=alpha)
         label = f"at_created_plus_{days}_days" if decision == "at_created_plus_days" else decision
         rows.append(
             {
@@ -353,13 +532,42 @@ def score_bands(
     edges: Sequence[float] | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Conversion by score band: ``band, score_min, score_max, n, conversions, rate, ci_low,
-    ci_high, lift`` (lift = band rate / overall rate), lowest band first.
+    """Conversion by score band, lowest band first.
 
     Bands are quantiles of the score (``n_bands``; tied scores stay in one band, so there can be
     fewer bands) or fixed ``edges`` (bins ``[e0, e1), [e1, e2), ...``, the last one closed; scores
-    outside the edges are left out). Intervals are Wilson (statsmodels). No leads at all raise
-    :class:`~leadnb.errors.NotEnoughData`.
+    outside the edges are left out). Intervals are Wilson (:func:`leadnb.intervals.wilson`).
+
+    Parameters
+    ----------
+    scores, outcome
+        One score and one 0/1 outcome per lead, aligned by position.
+    n_bands
+        Number of quantile bands (ignored with ``edges``).
+    edges
+        Fixed band edges, or None.
+    alpha
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per band: ``band`` (1, 2, ...), ``score_min``, ``score_max``, ``n``,
+        ``conversions``, ``rate``, ``ci_low``, ``ci_high`` (Wilson), ``lift`` (band rate / overall
+        rate).
+
+    Raises
+    ------
+    NotEnoughData
+        No leads at all.
+
+    Examples
+    --------
+    >>> b = score_bands([1, 2, 3, 4], [0, 0, 1, 1], edges=[0, 2.5, 5])
+    >>> b[["band", "n", "conversions", "rate", "lift"]]
+       band  n  conversions  rate  lift
+    0     1  2          0.0   0.0   0.0
+    1     2  2          2.0   1.0   2.0
     """
     s, y = _arrays(scores, outcome)
     if len(s) == 0:
@@ -408,12 +616,29 @@ class AucResult(Result):
     method: str = value(Kind.TEXT, "how the interval is computed", default="delong")
 
 
-def auc_with_ci(score: Any, outcome: Any, alpha: float = 0.05) -> AucResult:
+def auc_with_ci(score: Any, outcome: Any, *, alpha: float = 0.05) -> AucResult:
     """AUC = Mann-Whitney U / (n1 n0) (ties count 1/2) with a DeLong interval.
 
     The standard error is DeLong's nonparametric one, from each lead's placement value; the
     interval is AUC +/- z se, clipped to [0, 1]. NaN when one class is empty.
 
+    Parameters
+    ----------
+    score, outcome
+        One score and one 0/1 outcome per lead, aligned by position.
+    alpha
+        1 - confidence level.
+
+    Returns
+    -------
+    AucResult
+        ``auc``, ``auc_ci_low``, ``auc_ci_high``, ``se``, ``n``, ``n_pos``, ``n_neg``, ``method``.
+
+    Examples
+    --------
+    >>> a = auc_with_ci([1, 2, 3, 4, 5], [0, 1, 0, 1, 1])
+    >>> a.auc, a.n_pos, a.n_neg
+    (0.8333333333333334, 3, 2)
     >>> auc_with_ci([1, 2, 3, 4], [0, 0, 1, 1]).auc
     1.0
     """
@@ -464,7 +689,18 @@ class BrierResult(Result):
 
 
 def fit_probability(score: Any, outcome: Any) -> Any:
-    """Logistic regression ``outcome ~ 1 + score`` (statsmodels Logit results object)."""
+    """Logistic regression ``outcome ~ 1 + score``.
+
+    Parameters
+    ----------
+    score, outcome
+        One score and one 0/1 outcome per lead, aligned by position.
+
+    Returns
+    -------
+    statsmodels.discrete.discrete_model.BinaryResultsWrapper
+        The fitted statsmodels Logit results (``params``: intercept, slope per point).
+    """
     import statsmodels.api as sm
 
     s, y = _arrays(score, outcome)
@@ -473,11 +709,31 @@ def fit_probability(score: Any, outcome: Any) -> Any:
         return sm.Logit(y, sm.add_constant(s, has_constant="add")).fit(disp=0, maxiter=200)
 
 
-def brier(score: Any, outcome: Any, alpha: float = 0.05) -> BrierResult:
+def brier(score: Any, outcome: Any, *, alpha: float = 0.05) -> BrierResult:
     """Brier score (mean squared error) of the probability a logistic fit on the score gives.
 
     The fit is in-sample (two parameters, so optimism is negligible at CRM sizes). Compare with
-    ``brier_reference`` = p(1-p), the Brier of predicting the base rate p for everyone.
+    ``brier_reference`` = p(1-p), the Brier of predicting the base rate p for everyone. With one
+    class or one distinct score there is nothing to fit: ``brier`` is the reference and the skill 0.
+
+    Parameters
+    ----------
+    score, outcome
+        One score and one 0/1 outcome per lead, aligned by position.
+    alpha
+        1 - confidence level of the slope's interval.
+
+    Returns
+    -------
+    BrierResult
+        ``brier``, ``brier_reference``, ``skill``, ``n``, ``intercept``, ``slope``,
+        ``slope_ci_low``, ``slope_ci_high``.
+
+    Examples
+    --------
+    >>> b = brier([1, 1, 1, 1], [0, 1, 0, 0])
+    >>> b.brier, b.brier_reference, b.skill
+    (0.1875, 0.1875, 0.0)
     """
     s, y = _arrays(score, outcome)
     p_bar = float(y.mean()) if len(y) else np.nan
@@ -517,14 +773,48 @@ def threshold_sweep(
     max_thresholds: int = 200,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """For each candidate MQL threshold t (leads with score >= t go to sales): ``threshold,
-    leads_above, conversions_captured, precision, precision_ci_low, precision_ci_high, recall,
-    weekly_workload, within_capacity``, highest threshold first.
+    """Every candidate MQL threshold t (leads with score >= t go to sales), highest first.
 
     ``weekly_workload`` = leads_above / weeks, where ``weeks`` is given or is the span of
     ``created_at`` (the inflow period the leads came from) in weeks, at least one. Candidates are
-    the distinct scores (thinned to ``max_thresholds`` quantiles when there are more). No scores,
-    or neither ``weeks`` nor a creation date, raise :class:`~leadnb.errors.NotEnoughData`.
+    the distinct scores (thinned to ``max_thresholds`` quantiles when there are more).
+
+    Parameters
+    ----------
+    scores, outcome
+        One score and one 0/1 outcome per lead, aligned by position.
+    created_at
+        Each lead's creation time (for ``weeks``), or None.
+    capacity_per_week
+        Leads per week the SDR team can work.
+    weeks
+        The inflow period in weeks; None: from ``created_at``.
+    max_thresholds
+        At most this many candidates.
+    alpha
+        1 - confidence level of the precision intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate: ``threshold``, ``leads_above``, ``conversions_captured``,
+        ``precision``, ``precision_ci_low``, ``precision_ci_high`` (Wilson), ``recall``,
+        ``weekly_workload``, ``within_capacity``.
+
+    Raises
+    ------
+    NotEnoughData
+        No scores, or neither ``weeks`` nor a creation date.
+
+    Examples
+    --------
+    >>> sw = threshold_sweep([1, 2, 3, 4], [0, 0, 1, 1], capacity_per_week=1, weeks=2)
+    >>> sw[["threshold", "leads_above", "precision", "recall", "within_capacity"]]
+       threshold  leads_above  precision  recall  within_capacity
+    0        4.0            1   1.000000     0.5             True
+    1        3.0            2   1.000000     1.0             True
+    2        2.0            3   0.666667     1.0            False
+    3        1.0            4   0.500000     1.0            False
     """
     s, y = _arrays(scores, outcome)
     if len(s) == 0:
@@ -578,9 +868,35 @@ class ThresholdChoice(Result):
 
 
 def recommend_threshold(sweep: pd.DataFrame, capacity_per_week: float) -> ThresholdChoice:
-    """The lowest threshold whose weekly workload fits ``capacity_per_week`` (most conversions
-    captured that SDRs can handle). When even the highest threshold is over capacity, that one is
-    returned with ``within_capacity=False``.
+    """The lowest threshold whose weekly workload fits ``capacity_per_week``.
+
+    That is the one that captures the most conversions SDRs can handle. When even the highest
+    threshold is over capacity, that one is returned with ``within_capacity=False``.
+
+    Parameters
+    ----------
+    sweep
+        :func:`threshold_sweep` output.
+    capacity_per_week
+        Leads per week the SDR team can work.
+
+    Returns
+    -------
+    ThresholdChoice
+        ``threshold``, ``leads_above``, ``weekly_workload``, ``precision``, ``recall``,
+        ``within_capacity``.
+
+    Raises
+    ------
+    NotEnoughData
+        An empty sweep.
+
+    Examples
+    --------
+    >>> sw = threshold_sweep([1, 2, 3, 4], [0, 0, 1, 1], capacity_per_week=1, weeks=2)
+    >>> rec = recommend_threshold(sw, 1)
+    >>> rec.threshold, rec.leads_above, rec.recall
+    (3.0, 2, 1.0)
     """
     if sweep.empty:
         raise NotEnoughData("the threshold sweep is empty (no scored leads)")
@@ -616,16 +932,52 @@ def rule_lift(
     scores: pd.DataFrame,
     outcome: Any,
     config: ScoringConfig,
+    *,
     min_n: int = 30,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Conversion with vs without each rule firing (``rule:<name>`` column non-zero).
+    """Conversion with vs without each rule firing (its ``rule:<name>`` column non-zero).
 
-    Columns: rule, category, points, n_with, conversions_with, rate_with, n_without,
-    rate_without, lift (= rate_with / rate_without), ci_low, ci_high (score interval for that
-    **ratio**), diff, diff_ci_low, diff_ci_high (Newcombe interval for the difference), p_value
-    (score test of equal rates), too_rare (fewer than ``min_n`` leads with or without the rule).
-    No rules raise :class:`~leadnb.errors.NotEnoughData`.
+    The lift is the **ratio** of the two rates with its Miettinen-Nurminen score interval (finite
+    when the rule's leads never convert); the difference comes with its Newcombe interval and the
+    score-test p-value.
+
+    Parameters
+    ----------
+    scores
+        :func:`leadnb.scoring.engine.score` output (a ``rule:<name>`` column per rule).
+    outcome
+        One 0/1 outcome per row of ``scores``.
+    config
+        The parsed scoring rules.
+    min_n
+        Fewer leads than this with or without the rule: ``too_rare``.
+    alpha
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rule: ``rule``, ``category``, ``points``, ``n_with``, ``conversions_with``,
+        ``rate_with``, ``n_without``, ``rate_without``, ``lift`` (rate_with / rate_without),
+        ``ci_low``, ``ci_high`` (interval of that ratio), ``diff``, ``diff_ci_low``,
+        ``diff_ci_high``, ``p_value``, ``too_rare``.
+
+    Raises
+    ------
+    NotEnoughData
+        No rules are configured.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "demo", "category": "tags",
+    ...     "when": {"event_type": "demo_request"}, "points": 10}]}, Path("."))
+    >>> sc = pd.DataFrame({"rule:demo": [10.0, 10.0, 0.0, 0.0, 0.0, 0.0]})
+    >>> lift = rule_lift(sc, [1, 0, 1, 0, 0, 0], cfg, min_n=2)
+    >>> lift[["rule", "n_with", "rate_with", "rate_without", "lift", "too_rare"]]
+       rule  n_with  rate_with  rate_without  lift  too_rare
+    0  demo       2        0.5          0.25   2.0     False
     """
     y = _arrays(np.zeros(len(outcome)), outcome)[1]
     if len(scores) != len(y):
@@ -689,20 +1041,38 @@ def suggested_weights(
     min_n: int = 30,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Logistic regression of conversion on rule hits (0/1) or category scores (statsmodels Logit).
-
-    Columns: term, category, configured_points, n_with, coef (log-odds), ci_low, ci_high,
-    p_value, odds_ratio, suggested_points, note.
+    """Logistic regression of conversion on rule hits (0/1) or category scores.
 
     * ``by="rule"``: one 0/1 term per rule. Rules that fire for fewer than ``min_n`` leads (or all
       but ``min_n``), or whose leads all or never convert (perfect separation: no finite
       coefficient) are left out with a note. ``suggested_points`` rescales the coefficients so their
       total absolute size equals the configured points' total over the same rules.
     * ``by="category"``: one term per category score (points), with the same exclusions (counting
-      leads with non-zero points); ``configured_points`` is 1 (a
-      point is worth a point today) and ``suggested_points`` is the coefficient divided by the mean
-      positive coefficient: the multiplier that would make each category's points worth what they
-      predict.
+      leads with non-zero points); ``configured_points`` is 1 (a point is worth a point today) and
+      ``suggested_points`` is the coefficient divided by the mean positive coefficient: the
+      multiplier that would make each category's points worth what they predict.
+
+    Parameters
+    ----------
+    scores
+        :func:`leadnb.scoring.engine.score` output.
+    outcome
+        One 0/1 outcome per row of ``scores``.
+    config
+        The parsed scoring rules.
+    by
+        ``rule`` or ``category``.
+    min_n
+        Fewer leads than this with (or without) a term: left out.
+    alpha
+        1 - confidence level of the coefficients' intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per term: ``term``, ``category``, ``configured_points``, ``n_with``, ``note``,
+        ``coef`` (log-odds), ``ci_low``, ``ci_high``, ``p_value``, ``odds_ratio``,
+        ``suggested_points`` (NaN for terms left out).
     """
     import statsmodels.api as sm
 

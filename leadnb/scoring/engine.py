@@ -220,10 +220,28 @@ def _add_rule(
 
 
 def field_mask(leads: pd.DataFrame, cond: FieldCondition) -> np.ndarray:
-    """Boolean array: which leads satisfy a field condition (missing values never do).
+    """Which leads satisfy a field condition (missing values never do).
 
     A text field is factorised once: its few thousand distinct values are stripped, case-folded
     and tested, and the answers spread back to the million leads by code.
+
+    Parameters
+    ----------
+    leads
+        The leads table, with the condition's field.
+    cond
+        The condition (:class:`~leadnb.scoring.rules.FieldCondition`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, one per lead.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "industry": [" Software", "retail", None]})
+    >>> field_mask(leads, FieldCondition("industry", "in", ("software", "banking"))).tolist()
+    [True, False, False]
     """
     s = leads[cond.field]
     op, arg = cond.op, cond.arg
@@ -317,25 +335,53 @@ def score(
     *,
     at: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Score every lead: ``lead_id, score, <category>..., rule:<name>...`` (one row per lead).
+    """Score every lead: points per rule, per category and in total (one row per lead).
 
-    Only events at or before ``min(at, as_of)`` count (``as_of`` is a whole day; ``at``: optional
-    per-lead decision times,
-    indexed by ``lead_id`` or aligned with ``leads``; a missing time means ``as_of``). Window and
-    decay are measured from that decision time. See the module docstring for every rule kind.
+    Only events at or before ``min(at, as_of)`` count (``as_of`` is a whole day, see
+    :mod:`leadnb.asof`). Window and decay are measured from that decision time. See
+    :mod:`leadnb.scoring.rules` for what every rule kind means.
 
-    Example:
-        >>> import pandas as pd
-        >>> from pathlib import Path
-        >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "reads", "category": "content",
-        ...     "when": {"event_type": "content_read"}, "points": 3, "cap": 5}]}, Path("."))
-        >>> leads = pd.DataFrame({"lead_id": ["a", "b"]})
-        >>> ev = pd.DataFrame({"lead_id": ["a", "a", "b"], "event_type": ["content_read"] * 3,
-        ...     "ts": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-02-01"])})
-        >>> score(leads, ev, cfg, pd.Timestamp("2026-01-31"))[["lead_id", "score"]]
-          lead_id  score
-        0       a    5.0
-        1       b    0.0
+    Parameters
+    ----------
+    leads
+        The leads table (``lead_id`` unique when there are event rules; the columns field rules
+        read).
+    events
+        The events table (``lead_id``, ``ts``, ``event_type``; ``value``, ``duration_s`` when
+        rules use them), or None: event rules score 0.
+    config
+        The parsed scoring rules.
+    as_of
+        The analysis date.
+    at
+        Optional per-lead decision times, indexed by ``lead_id`` or aligned with ``leads``; a
+        missing time (or one after ``as_of``) means ``as_of``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lead, in the order of ``leads``: ``lead_id``, ``score`` (the sum of the
+        capped category columns), one column per category (after its cap), one ``rule:<name>``
+        column per rule (before the category cap).
+
+    Raises
+    ------
+    DataError
+        A column the rules need is missing, or ``lead_id`` is duplicated.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "reads", "category": "content",
+    ...     "when": {"event_type": "content_read"}, "points": 3, "cap": 5}]}, Path("."))
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"]})
+    >>> ev = pd.DataFrame({"lead_id": ["a", "a", "b"], "event_type": ["content_read"] * 3,
+    ...     "ts": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-02-01"])})
+    >>> score(leads, ev, cfg, pd.Timestamp("2026-01-31"))[["lead_id", "score", "rule:reads"]]
+      lead_id  score  rule:reads
+    0       a    5.0         5.0
+    1       b    0.0         0.0
     """
     require_columns(leads, ["lead_id"], table="leads")
     ids = pd.Index(leads["lead_id"].astype("str"))
@@ -389,7 +435,30 @@ def score(
 
 
 def rule_hits(scores: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
-    """0/1 frame (one column per rule, named by rule) of whether each rule fired for each lead."""
+    """Whether each rule fired for each lead.
+
+    Parameters
+    ----------
+    scores
+        :func:`score` output.
+    config
+        The parsed scoring rules.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One 0.0/1.0 column per rule, named by rule, with the index of ``scores``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "student", "category": "profile",
+    ...     "when": {"field": "title", "contains": "student"}, "points": -10}]}, Path("."))
+    >>> sc = score(pd.DataFrame({"lead_id": ["a", "b"], "title": ["Student", "CTO"]}), None, cfg,
+    ...            pd.Timestamp("2026-06-30"))
+    >>> rule_hits(sc, cfg)["student"].tolist()
+    [1.0, 0.0]
+    """
     return pd.DataFrame(
         {r.name: (scores[r.column].to_numpy() != 0).astype("float64") for r in config.rules},
         index=scores.index,

@@ -131,9 +131,41 @@ class ScoringConfig:
     def from_dict(cls, d: Any, base_dir: Path) -> ScoringConfig:
         """Parse the params ``scoring`` section.
 
-        ``rules`` is a path (relative to ``base_dir``) to a rules YAML file with ``categories`` and
-        ``rules``, or an inline list of rules; ``categories`` here add to (and override) the ones in
-        the rules file. ``from_dict({}, base_dir)`` gives no rules and the four families uncapped.
+        ``rules`` is a path (relative to ``base_dir``) to a rules YAML file with ``categories``
+        and ``rules``, or an inline list of rules; ``categories`` here add to (and override) the
+        ones in the rules file. ``from_dict({}, base_dir)`` gives no rules and the four families
+        uncapped.
+
+        Parameters
+        ----------
+        d
+            The ``scoring`` section as read from YAML.
+        base_dir
+            The folder a relative rules-file path is relative to (the params file's).
+
+        Returns
+        -------
+        ScoringConfig
+            The rules (in file order), the categories with their caps, and the rules file.
+
+        Raises
+        ------
+        ParamsError
+            Naming the rule (index and name) and the key of every mistake.
+
+        Examples
+        --------
+        >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "reads", "category": "content",
+        ...     "when": {"event_type": "content_read"}, "points": 1}],
+        ...     "categories": {"content": {"cap": 40}}}, Path("."))
+        >>> cfg.rule_columns, cfg.categories["content"], cfg.rule("reads").points
+        (['rule:reads'], 40.0, 1.0)
+        >>> try:
+        ...     ScoringConfig.from_dict({"rules": [{"name": "x", "category": "content",
+        ...         "when": {"event_type": "a"}, "points": "ten"}]}, Path("."))
+        ... except ParamsError as e:
+        ...     print(e.issues[0].message)
+        rules[0] 'x': key points must be int or float, got 'ten' (str)
         """
         d = check_keys(d, ("rules", "categories"), "scoring")
         file: str | None = None
@@ -352,11 +384,35 @@ def _bound(v: Any, key: str, file: str | None) -> float | pd.Timestamp:
 def validate_rules(
     config: ScoringConfig, leads: pd.DataFrame, events: pd.DataFrame | None
 ) -> list[Issue]:
-    """Problems that depend on the data: unknown fields (errors), unseen event types (warnings).
+    """Problems with the rules that depend on the data.
 
-    A field rule on a column the leads table lacks is an error naming the rule. An event rule whose
-    ``event_type`` never occurs (or whose values never occur with it) is a warning listing what the
-    data does have, so a typo shows up before the scores are all zero.
+    A field rule on a column the leads table lacks is an error naming the rule. An event rule
+    whose ``event_type`` never occurs (or whose values never occur with it) is a warning listing
+    what the data does have, so a typo shows up before the scores are all zero.
+
+    Parameters
+    ----------
+    config
+        The parsed scoring rules.
+    leads
+        The leads table.
+    events
+        The events table, or None.
+
+    Returns
+    -------
+    list of Issue
+        Errors (unknown fields) and warnings (event types or values that never occur, no events
+        table); empty when every rule can fire.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "reads", "category": "content",
+    ...     "when": {"event_type": "Content_Read"}, "points": 1}]}, Path("."))
+    >>> ev = pd.DataFrame({"lead_id": ["a"], "event_type": ["content_read"]})
+    >>> [i.message for i in validate_rules(cfg, pd.DataFrame({"lead_id": ["a"]}), ev)]
+    ["rules[0] 'reads': event_type 'Content_Read' never occurs in the events table; the types that occur are: content_read"]
     """
     issues: list[Issue] = []
     types: list[str] = []
@@ -421,7 +477,29 @@ def validate_rules(
 
 
 def rules_table(config: ScoringConfig) -> pd.DataFrame:
-    """The configured rules as a readable table (rule, category, condition, points, options)."""
+    """The configured rules as a readable table.
+
+    Parameters
+    ----------
+    config
+        The parsed scoring rules.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rule: ``rule``, ``category``, ``condition`` (in words), ``points``, ``once``,
+        ``cap``, ``window_days``, ``half_life_days`` (the same columns when there is no rule).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "long read", "category": "content",
+    ...     "when": {"event_type": "content_read", "min_duration_s": 120}, "points": 3,
+    ...     "half_life_days": 30}]}, Path("."))
+    >>> rules_table(cfg)[["rule", "condition", "points", "half_life_days"]]
+            rule                       condition  points  half_life_days
+    0  long read  content_read, duration >= 120s     3.0            30.0
+    """
     rows = []
     for r in config.rules:
         if isinstance(r.when, FieldCondition):

@@ -71,7 +71,37 @@ def competitor_mask(
     competitor_tags: Sequence[str] = ("competitor",),
     competitor_companies: Sequence[str] = (),
 ) -> pd.Series:
-    """Boolean Series (index = lead_id): competitor by tag, e-mail domain or company name."""
+    """Which leads are competitors (or peers): by tag, e-mail domain or company name.
+
+    A lead is a competitor when its ``tags`` (``;``-separated) or a ``tag_added`` event by
+    ``as_of`` carry one of ``competitor_tags``, its e-mail domain is one of
+    ``competitor_domains`` (or a subdomain of one), or its company is one of
+    ``competitor_companies``. Case and surrounding spaces are ignored.
+
+    Parameters
+    ----------
+    leads
+        The leads table (``lead_id``; optional ``tags``, ``email``, ``company``).
+    events
+        The events table, or None.
+    as_of
+        The analysis date; later tag events do not count.
+    competitor_domains, competitor_tags, competitor_companies
+        What the team knows about competitors.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, indexed by ``lead_id``.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "tags": ["Competitor", None, ""],
+    ...     "email": ["x@ok.example", "y@mail.rival.example", "z@ok.example"]})
+    >>> competitor_mask(leads, None, as_of=pd.Timestamp("2026-06-30"),
+    ...                 competitor_domains=["rival.example"]).tolist()
+    [True, True, False]
+    """
     require_columns(leads, ["lead_id"], table="leads")
     ids = leads["lead_id"].astype("str")
     hit = pd.Series(False, index=pd.Index(ids))
@@ -118,12 +148,44 @@ def segment_leads(
     engaged_min_events: int = 25,
     sales_signals: Mapping[str, Sequence[str]] = DEFAULT_SALES_SIGNALS,
 ) -> pd.Series:
-    """One segment per lead (index = lead_id, categorical with :data:`SEGMENTS`).
+    """One segment per lead, by the rules of the module docstring, in their order.
 
-    See the module docstring for the rules and their order. ``scores`` is not used by the rules (a
-    high score is deliberately not a criterion) and may be None; it is accepted so callers can
-    pass the same frames to every function here. Without stage dates, ``leads.converted`` counts
-    as converted and "fast" cannot be judged from stages (only sales signals are used).
+    ``scores`` is not used by the rules (a high score is deliberately not a criterion) and may be
+    None; it is accepted so callers can pass the same frames to every function here. Without stage
+    dates, ``leads.converted`` counts as converted and "fast" cannot be judged from stages (only
+    sales signals are used).
+
+    Parameters
+    ----------
+    leads, events, scores, stage_dates
+        The leads and events tables, the scores (unused), the wide stage-date frame (or None).
+    as_of
+        The analysis date.
+    competitor_domains, competitor_tags, competitor_companies
+        See :func:`competitor_mask`.
+    outcome_stage
+        The stage that counts as converted.
+    fast_days
+        Reaching ``outcome_stage`` or asking for sales within this many days of creation: high
+        intent.
+    engaged_min_events
+        Events by ``as_of`` from which a lead is engaged.
+    sales_signals
+        ``event_type -> values`` that count as asking for sales.
+
+    Returns
+    -------
+    pandas.Series
+        ``segment``, categorical with :data:`SEGMENTS`, indexed by ``lead_id``.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "tags": ["competitor", None, None],
+    ...     "created_at": pd.to_datetime(["2026-06-01"] * 3)})
+    >>> ev = pd.DataFrame({"lead_id": ["b"], "ts": pd.to_datetime(["2026-06-03"]),
+    ...     "event_type": ["form_submit"], "value": ["contact_sales"]})
+    >>> segment_leads(leads, ev, None, None, as_of=pd.Timestamp("2026-06-30")).tolist()
+    ['competitor', 'high_intent', 'other']
     """
     del scores  # documented: the segment rules never look at the score
     require_columns(leads, ["lead_id"], table="leads")
@@ -199,9 +261,43 @@ def segment_summary(
     *,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Per segment: ``segment, n, mean_score, median_score, conversions, rate, ci_low, ci_high,
-    share_of_conversions`` (Wilson intervals). The three Series are indexed by lead_id; only leads
-    present in all three count. No such lead raises :class:`~leadnb.errors.NotEnoughData`.
+    """Per segment: leads, score and conversion with a Wilson interval.
+
+    The three Series are indexed by ``lead_id``; only leads present in all three count.
+
+    Parameters
+    ----------
+    segments
+        :func:`segment_leads` output.
+    scores
+        Each lead's score.
+    outcome
+        Each lead's 0/1 outcome.
+    alpha
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment (in :data:`SEGMENTS` order): ``segment``, ``n``, ``mean_score``,
+        ``median_score``, ``conversions``, ``rate``, ``ci_low``, ``ci_high`` (Wilson),
+        ``share_of_conversions``.
+
+    Raises
+    ------
+    NotEnoughData
+        No lead has a segment, a score and an outcome.
+
+    Examples
+    --------
+    >>> ids = ["a", "b", "c", "d"]
+    >>> seg = pd.Series(["competitor", "other", "other", "other"], index=ids)
+    >>> out = segment_summary(seg, pd.Series([50.0, 5, 10, 15], index=ids),
+    ...                       pd.Series([0.0, 1, 0, 1], index=ids))
+    >>> out[["segment", "n", "mean_score", "conversions", "rate"]]
+          segment  n  mean_score  conversions      rate
+    0  competitor  1        50.0          0.0  0.000000
+    1       other  3        10.0          2.0  0.666667
     """
     df = pd.concat(
         {
@@ -239,11 +335,40 @@ def segment_bands(
     *,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Conversion by segment x score band (fixed ``edges``, bins ``[e_i, e_i+1)``, last closed):
-    ``segment, band, score_min, score_max, n, conversions, rate, ci_low, ci_high``.
+    """Conversion by segment and score band (fixed ``edges``).
 
-    Fewer than two distinct edges (every lead has the same score) raise
-    :class:`~leadnb.errors.NotEnoughData`: there are no bands to compare.
+    Bins are ``[e_i, e_i+1)``, the last one closed; scores outside the edges are left out.
+
+    Parameters
+    ----------
+    segments, scores, outcome
+        Series indexed by ``lead_id`` (see :func:`segment_summary`).
+    edges
+        Band edges (:func:`score_edges`).
+    alpha
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment and band with leads: ``segment``, ``band`` (0-based), ``score_min``,
+        ``score_max`` (the band's edges), ``n``, ``conversions``, ``rate``, ``ci_low``,
+        ``ci_high`` (Wilson).
+
+    Raises
+    ------
+    NotEnoughData
+        No scores, or fewer than two distinct edges (every lead has the same score).
+
+    Examples
+    --------
+    >>> ids = ["a", "b", "c"]
+    >>> out = segment_bands(pd.Series(["other"] * 3, index=ids), pd.Series([1.0, 5, 9], index=ids),
+    ...                     pd.Series([0.0, 0, 1], index=ids), [0, 5, 10])
+    >>> out[["segment", "band", "score_min", "score_max", "n", "rate"]]
+      segment  band  score_min  score_max  n  rate
+    0   other     0        0.0        5.0  1   0.0
+    1   other     1        5.0       10.0  2   0.5
     """
     if len(scores) == 0:
         raise NotEnoughData("there are no scored leads to put in score bands")
@@ -278,8 +403,26 @@ def segment_bands(
                 "ci_low", "ci_high"]]  # fmt: skip
 
 
-def score_edges(scores: pd.Series, n_bands: int = 5) -> np.ndarray:
-    """Quantile edges of ``scores`` for :func:`segment_bands` (distinct values, lowest first)."""
+def score_edges(scores: pd.Series, *, n_bands: int = 5) -> np.ndarray:
+    """Quantile edges of ``scores`` for :func:`segment_bands`.
+
+    Parameters
+    ----------
+    scores
+        The scores (non-numbers are dropped).
+    n_bands
+        Number of quantile bands; tied quantiles merge, so there can be fewer.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distinct edges, lowest first (empty without scores).
+
+    Examples
+    --------
+    >>> score_edges(pd.Series([0.0, 10.0, 20.0]), n_bands=2).tolist()
+    [0.0, 10.0, 20.0]
+    """
     s = pd.to_numeric(pd.Series(scores), errors="coerce").dropna().to_numpy(dtype="float64")
     if len(s) == 0:
         return np.array([], dtype="float64")
@@ -294,9 +437,25 @@ def profile_notes(
     target_industries: Sequence[str] = (),
     abm_accounts: Sequence[str] = (),
 ) -> list[str]:
-    """One sentence per configured criterion the leads table cannot support (a column is
-    missing): the segments and the list then run without it, and the report says so.
+    """One sentence per configured criterion the leads table cannot support.
 
+    A criterion whose column is missing is left out; the segments and the list then run without
+    it, and the report says so.
+
+    Parameters
+    ----------
+    leads
+        The leads table.
+    competitor_domains, competitor_companies, target_industries, abm_accounts
+        The configured criteria.
+
+    Returns
+    -------
+    list of str
+        The sentences (empty when every configured criterion can be checked).
+
+    Examples
+    --------
     >>> profile_notes(pd.DataFrame({"lead_id": ["a"]}), competitor_domains=["x.example"])
     ['Competitor e-mail domains are not checked: leads has no email column (map it in data.leads).']
     """
@@ -316,7 +475,27 @@ def profile_notes(
 def read_account_list(path: str | Path | None, base_dir: Path | None = None) -> list[str]:
     """Read an ABM account list: a CSV with an ``account_id`` column, or one id per line.
 
-    An empty or None path gives an empty list (no ABM filter).
+    Parameters
+    ----------
+    path
+        The file; None or empty: no ABM list.
+    base_dir
+        The folder a relative ``path`` is relative to (the params file's).
+
+    Returns
+    -------
+    list of str
+        Distinct account ids, sorted (empty for no list).
+
+    Raises
+    ------
+    ParamsError
+        The file is missing, or has several columns and none is ``account_id``.
+
+    Examples
+    --------
+    >>> read_account_list("")
+    []
     """
     if path is None or str(path).strip() == "":
         return []
@@ -373,18 +552,60 @@ def high_quality_leads(
     """The high-quality list SDRs revisit on a cadence (no names, e-mails or phones).
 
     Keeps leads that match the ICP (industry in ``target_industries`` OR account in
-    ``abm_accounts``; no filter when both are empty; a criterion whose column is missing is
-    left out, and :class:`~leadnb.errors.NotEnoughData` is raised when none can be checked), are
-    not in an ``exclude`` segment
-    (competitors), are not already converted (``converted``: bool Series by lead_id), have
+    ``abm_accounts``; no filter when both are empty; a criterion whose column is missing is left
+    out), are not in an ``exclude`` segment (competitors), are not already converted, have
     ``score >= min_score`` and at least ``min_interactions`` events by ``as_of``.
 
-    Columns: lead_id, account_id, industry, segment, score, interactions, event_signups (past
-    participation: event sign-ups by as_of), events_attended, last_touch (last event, else
-    created_at), days_since_touch, next_follow_up (the first date >= as_of on the cadence
-    last_touch + k * follow_up_days, k >= 1), overdue_days (days since the previous cadence date
-    that was missed, 0 when none). Sorted for SDRs: next follow-up first, then highest score,
-    then most interactions.
+    Parameters
+    ----------
+    leads, events
+        The leads and events tables.
+    scores
+        :func:`leadnb.scoring.engine.score` output (``lead_id``, ``score``).
+    segments
+        :func:`segment_leads` output.
+    as_of
+        The analysis date.
+    target_industries, abm_accounts
+        The ICP.
+    follow_up_days
+        The cadence: revisit every N days after the last touch.
+    min_score, min_interactions
+        Floors.
+    exclude
+        Segments left out.
+    converted
+        Boolean Series by ``lead_id`` (converted leads are left out), or None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per listed lead: ``lead_id``, ``account_id``, ``industry``, ``segment``,
+        ``score``, ``interactions``, ``event_signups``, ``events_attended`` (past participation by
+        as_of), ``last_touch`` (last event, else created_at), ``days_since_touch``,
+        ``next_follow_up`` (the first date >= as_of on the cadence last_touch + k *
+        follow_up_days, k >= 1), ``overdue_days`` (days since the previous cadence date that was
+        missed, 0 when none). Sorted for SDRs: next follow-up first, then highest score, then
+        most interactions.
+
+    Raises
+    ------
+    NotEnoughData
+        An ICP is configured and none of its columns exists.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"], "industry": ["software", "retail"],
+    ...     "created_at": pd.to_datetime(["2026-05-01", "2026-05-01"])})
+    >>> ev = pd.DataFrame({"lead_id": ["a", "b"], "ts": pd.to_datetime(["2026-06-20"] * 2),
+    ...     "event_type": ["content_read"] * 2})
+    >>> scores = pd.DataFrame({"lead_id": ["a", "b"], "score": [20.0, 30.0]})
+    >>> seg = pd.Series(["engaged_nurture", "engaged_nurture"], index=["a", "b"])
+    >>> hq = high_quality_leads(leads, ev, scores, seg, as_of=pd.Timestamp("2026-06-30"),
+    ...                         target_industries=["Software"])
+    >>> hq[["lead_id", "score", "last_touch", "next_follow_up", "overdue_days"]]
+      lead_id  score last_touch next_follow_up  overdue_days
+    0       a   20.0 2026-06-20     2026-07-04           0.0
     """
     if follow_up_days < 1:
         raise ParamsError(f"follow_up_days must be >= 1, got {follow_up_days}", fix="use e.g. 14")
@@ -475,8 +696,29 @@ def high_quality_leads(
 
 
 def segment_counts(hq: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Counts for the HTML report: ``segment, leads, due_this_week`` (follow-up within 7 days of
-    ``as_of``), no lead-level detail."""
+    """Counts for the HTML report, with no lead-level detail.
+
+    Parameters
+    ----------
+    hq
+        :func:`high_quality_leads` output.
+    as_of
+        The analysis date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment on the list: ``segment``, ``leads``, ``due_this_week`` (next
+        follow-up before ``as_of`` + 7 days).
+
+    Examples
+    --------
+    >>> hq = pd.DataFrame({"lead_id": ["a", "b"], "segment": ["high_intent"] * 2,
+    ...     "next_follow_up": pd.to_datetime(["2026-07-02", "2026-07-20"])})
+    >>> segment_counts(hq, pd.Timestamp("2026-06-30"))
+           segment  leads  due_this_week
+    0  high_intent      2              1
+    """
     if hq.empty:
         return pd.DataFrame({"segment": [], "leads": [], "due_this_week": []})
     week_end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=7)

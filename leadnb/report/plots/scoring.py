@@ -34,7 +34,29 @@ def _pct(x: float) -> str:
 
 
 def plot_score_bands(bands: pd.DataFrame, overall_rate: float | None = None) -> Figure:
-    """Conversion rate by score band with Wilson intervals (``calibration.score_bands`` output)."""
+    """Conversion rate by score band, with Wilson intervals and the overall rate.
+
+    Parameters
+    ----------
+    bands
+        :func:`leadnb.scoring.calibration.score_bands` output (``score_min``, ``score_max``, ``n``,
+        ``rate``, ``ci_low``, ``ci_high``).
+    overall_rate
+        The conversion rate of all leads (a dashed line), or None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One bar per band; the title compares the top and bottom bands.
+
+    Examples
+    --------
+    >>> from leadnb.scoring.calibration import score_bands
+    >>> fig = plot_score_bands(score_bands([1, 2, 3, 4], [0, 0, 1, 1], edges=[0, 2.5, 5]), 0.5)
+    >>> fig.axes[0].get_title(loc="left")
+    'Top score band converts at 100.0% vs 0.0% in the bottom band; best band: 3–4 points'
+    >>> plt.close(fig)
+    """
     fig, ax = plt.subplots()
     x = np.arange(len(bands))
     rate = bands["rate"].to_numpy()
@@ -69,7 +91,32 @@ def plot_score_bands(bands: pd.DataFrame, overall_rate: float | None = None) -> 
 def plot_threshold_sweep(
     sweep: pd.DataFrame, capacity_per_week: float, recommended: float | None = None
 ) -> Figure:
-    """Precision and recall by threshold, with weekly workload against SDR capacity."""
+    """Precision and recall by threshold, with weekly workload against SDR capacity.
+
+    Parameters
+    ----------
+    sweep
+        :func:`leadnb.scoring.calibration.threshold_sweep` output.
+    capacity_per_week
+        Leads per week the SDR team can work (a dotted line).
+    recommended
+        The recommended threshold (a vertical line, named in the title), or None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Precision (with its interval where at least 30 leads are above) and recall on the left
+        axis, leads per week on the right one.
+
+    Examples
+    --------
+    >>> from leadnb.scoring.calibration import threshold_sweep
+    >>> sw = threshold_sweep([1, 2, 3, 4], [0, 0, 1, 1], capacity_per_week=1, weeks=2)
+    >>> fig = plot_threshold_sweep(sw, 1, 3.0)
+    >>> fig.axes[0].get_title(loc="left")
+    'A threshold of 3.0 fits 1 leads/week and keeps 100.0% of conversions at 100.0% precision'
+    >>> plt.close(fig)
+    """
     fig, ax = plt.subplots()
     s = sweep.sort_values("threshold")
     ax.plot(
@@ -114,7 +161,30 @@ def plot_threshold_sweep(
 
 
 def plot_rule_lift(lift: pd.DataFrame) -> Figure:
-    """Forest plot: conversion-rate ratio (with / without the rule) and its interval, per rule."""
+    """Forest plot: conversion-rate ratio (with / without the rule) and its interval, per rule.
+
+    Parameters
+    ----------
+    lift
+        :func:`leadnb.scoring.calibration.rule_lift` output (``rule``, ``points``, ``n_with``,
+        ``lift``, ``ci_low``, ``ci_high``, ``too_rare``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per rule on a log axis, coloured by whether the configured points agree with the
+        data; the title names the best and worst rule.
+
+    Examples
+    --------
+    >>> lift = pd.DataFrame({"rule": ["a", "b"], "points": [5.0, 5.0], "n_with": [40, 50],
+    ...     "lift": [2.0, 0.5], "ci_low": [1.5, 0.3], "ci_high": [2.6, 0.8],
+    ...     "too_rare": [False, False]})
+    >>> fig = plot_rule_lift(lift)
+    >>> fig.axes[0].get_title(loc="left")
+    "'a' predicts conversion best (2.0x); 'b' worst (0.50x)"
+    >>> plt.close(fig)
+    """
     d = lift.sort_values("lift", na_position="first").reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, max(3.0, 0.4 * len(d) + 1.2)))
     y = np.arange(len(d))
@@ -173,7 +243,27 @@ def plot_rule_lift(lift: pd.DataFrame) -> Figure:
 def plot_score_vs_conversion_by_segment(summary: pd.DataFrame) -> Figure:
     """THE chart for a head of sales: mean score (x) vs conversion rate (y) per segment.
 
-    Takes :func:`leadnb.scoring.segments.segment_summary` output; bubble area ~ leads, bars = 95% CI.
+    Parameters
+    ----------
+    summary
+        :func:`leadnb.scoring.segments.segment_summary` output (``segment``, ``n``,
+        ``mean_score``, ``rate``, ``ci_low``, ``ci_high``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One bubble per segment (area ~ leads, bars = 95% interval); the title contrasts
+        competitors with high-intent leads.
+
+    Examples
+    --------
+    >>> summary = pd.DataFrame({"segment": ["competitor", "high_intent"], "n": [10, 20],
+    ...     "mean_score": [60.0, 30.0], "rate": [0.0, 0.3], "ci_low": [0.0, 0.15],
+    ...     "ci_high": [0.28, 0.5]})
+    >>> fig = plot_score_vs_conversion_by_segment(summary)
+    >>> fig.axes[0].get_title(loc="left")[:60]
+    'A high score is not high intent: competitors average 60 poin'
+    >>> plt.close(fig)
     """
     fig, ax = plt.subplots()
     n_max = max(float(summary["n"].max()), 1.0) if len(summary) else 1.0
@@ -217,7 +307,30 @@ def plot_score_vs_conversion_by_segment(summary: pd.DataFrame) -> Figure:
 
 
 def plot_segment_bands(table: pd.DataFrame) -> Figure:
-    """Conversion by score band within each segment (``segments.segment_bands`` output)."""
+    """Conversion by score band within each segment.
+
+    Parameters
+    ----------
+    table
+        :func:`leadnb.scoring.segments.segment_bands` output (``segment``, ``score_min``,
+        ``score_max``, ``n``, ``conversions``, ``rate``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per segment over the band midpoints; the title names the segment that converts
+        most and its rate in its lowest band.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"segment": ["high_intent", "other"], "band": [0, 0],
+    ...     "score_min": [0.0, 0.0], "score_max": [10.0, 10.0], "n": [20, 80],
+    ...     "conversions": [6.0, 2.0], "rate": [0.3, 0.025]})
+    >>> fig = plot_segment_bands(table)
+    >>> fig.axes[0].get_title(loc="left")
+    'High intent convert most: 30.0% even at 0–10 points (n=20)'
+    >>> plt.close(fig)
+    """
     fig, ax = plt.subplots()
     for seg, d in table.groupby("segment", sort=False):
         mid = (d["score_min"] + d["score_max"]) / 2
