@@ -137,11 +137,11 @@ def test_value_window_says_what_is_missing() -> None:
     # the whole as_of day is known (23:59:59.999999), the next midnight is not
     assert known.account_id.tolist() == ["a", "b"] and end == pd.Timestamp("2025-03-05")
     assert split == pd.Timestamp("2025-03-03")  # middle of first order .. as_of
-    assert value_window(o, pd.Timestamp("2025-03-05"), pd.Timestamp("2025-03-02"))[1] == (
+    assert value_window(o, pd.Timestamp("2025-03-05"), split=pd.Timestamp("2025-03-02"))[1] == (
         pd.Timestamp("2025-03-02")
     )
     # a split outside (first order, as_of] falls back to the middle
-    assert value_window(o, pd.Timestamp("2025-03-05"), pd.Timestamp("2025-03-09"))[1] == split
+    assert value_window(o, pd.Timestamp("2025-03-05"), split=pd.Timestamp("2025-03-09"))[1] == split
 
 
 def test_no_repeat_customers_still_map() -> None:

@@ -30,8 +30,15 @@ from leadnb.intervals import wilson
 FREQS = {"M": "M", "Q": "Q", "W": "W"}
 
 
-def cohort_labels(created_at: pd.Series, freq: str = "M") -> pd.Series:
-    """The creation-period label of each lead (``"2025-01"`` for months, ``"2025Q1"``...)."""
+def cohort_labels(created_at: pd.Series, *, freq: str = "M") -> pd.Series:
+    """The creation-period label of each lead: ``"2025-01"`` for months, ``"2025Q1"``, or a week.
+
+    Examples
+    --------
+    >>> created = pd.Series(pd.to_datetime(["2025-01-10", "2025-04-02"]))
+    >>> cohort_labels(created).tolist(), cohort_labels(created, freq="Q").tolist()
+    (['2025-01', '2025-04'], ['2025Q1', '2025Q2'])
+    """
     if freq not in FREQS:
         raise DataError(f"unknown cohort frequency {freq!r}", fix=f"use one of {', '.join(FREQS)}")
     return created_at.dt.to_period(FREQS[freq]).astype("str")
@@ -45,14 +52,50 @@ def cohort_matrix(
     freq: str = "M",
     max_age: int | None = None,
 ) -> pd.DataFrame:
-    """Long cohort table: ``cohort, age_months, n, converted, rate, ci_low, ci_high``.
+    """Cumulative conversion to ``stage`` by creation cohort and months since creation.
 
-    ``cohort`` is the creation period (``freq``: ``M`` month, ``Q`` quarter, ``W`` week) of
-    leads created by ``as_of``; ``age_months`` runs 1..``max_age`` (default: the oldest cohort's
-    observable age, at most the months from its start to the latest date in ``wide`` plus one).
-    ``converted``/``rate`` are cumulative and ``NaN`` where the cell is not yet fully observed.
-    ``ci_low``/``ci_high`` are 95% Wilson intervals. Raises :class:`NotEnoughData` when no cell
-    is observable by ``as_of``.
+    Parameters
+    ----------
+    wide
+        The stage-date frame (:func:`leadnb.funnel.stages.stage_dates`): ``created_at`` and
+        ``<stage>_at``.
+    stage
+        The stage a lead converts to.
+    as_of
+        The analysis date; leads created after it are left out, stages after it do not count.
+    freq
+        Cohort length: ``M`` month, ``Q`` quarter, ``W`` week.
+    max_age
+        Oldest age in months; default the oldest cohort's observable age, at most the months from
+        its start to the latest date in ``wide`` plus one (older ages would repeat the last one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cohort and age: ``cohort`` (period label), ``age_months`` (1..``max_age``),
+        ``n`` (leads created in the cohort), ``converted`` (reached ``stage`` within that many
+        calendar months of their own creation; cumulative), ``rate``, ``ci_low``, ``ci_high``
+        (95% Wilson). ``converted``, ``rate`` and the interval are ``NaN`` where the cohort has not
+        been observed for the full age by ``as_of``: unknown, never zero.
+
+    Raises
+    ------
+    NotEnoughData
+        No cell is observable by ``as_of``; the message says when the first one will be.
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({
+    ...     "created_at": pd.to_datetime(["2025-01-10", "2025-01-20", "2025-02-15"]),
+    ...     "sql_at": pd.to_datetime(["2025-01-15", "2025-03-25", None])})
+    >>> cohort_matrix(wide, "sql", pd.Timestamp("2025-04-30"))[["cohort", "age_months", "n", "converted"]]
+        cohort  age_months  n  converted
+    0  2025-01           1  2        1.0
+    1  2025-01           2  2        1.0
+    2  2025-01           3  2        2.0
+    3  2025-02           1  1        0.0
+    4  2025-02           2  1        0.0
+    5  2025-02           3  1        NaN
     """
     require_columns(wide, ["created_at", f"{stage}_at"], table=WIDE, fix=WIDE_FIX)
     at = wide[f"{stage}_at"]
@@ -119,8 +162,19 @@ def cohort_matrix(
     return out[cols]
 
 
-def cohort_pivot(matrix: pd.DataFrame, value: str = "rate") -> pd.DataFrame:
-    """Cohorts as rows, ``age_months`` as columns, ``value`` in the cells (NaN stays NaN)."""
+def cohort_pivot(matrix: pd.DataFrame, *, value: str = "rate") -> pd.DataFrame:
+    """Cohorts as rows, ``age_months`` as columns, ``value`` in the cells (NaN stays NaN).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"cohort": ["2025-01", "2025-01", "2025-02"], "age_months": [1, 2, 1],
+    ...                   "rate": [0.1, 0.2, 0.15]})
+    >>> cohort_pivot(m)  # doctest: +NORMALIZE_WHITESPACE
+    age_months     1    2
+    cohort
+    2025-01     0.10  0.2
+    2025-02     0.15  NaN
+    """
     return matrix.pivot(index="cohort", columns="age_months", values=value).sort_index()
 
 

@@ -64,12 +64,30 @@ _NOT_REACHED = np.iinfo(np.int64).max  # a missing stage date while taking minim
 class FunnelConfig:
     """The ``funnel`` section of the params file.
 
-    ``stages`` is ordered, first is the entry stage (dated at ``created_at``); ``lost_stage`` is
-    the terminal drop-out stage; ``aliases`` maps source stage names to canonical ones;
-    ``qualified_stage`` is the stage LVR counts; ``new_lead_days``: younger than this at
-    conversion is a new lead; ``lvr_period`` is ``month``, ``quarter`` or ``"<N>D"``;
-    ``skipped_stages`` is ``imply`` or ``strict``; ``qualification_change`` is the date the
-    qualification rule changed (a break in LVR), or ``None``.
+    Attributes
+    ----------
+    stages
+        Ordered stages; the first is the entry stage (dated at ``created_at``).
+    lost_stage
+        The terminal drop-out stage, outside the order.
+    aliases
+        Source stage name -> canonical stage (case and surrounding spaces ignored).
+    qualified_stage
+        The stage LVR counts (an SQL for ROI).
+    new_lead_days
+        Younger than this at conversion is a new lead; older is old (nurtured).
+    lvr_period
+        ``month``, ``quarter`` or ``"<N>D"``.
+    skipped_stages
+        ``imply`` (reaching a later stage implies the earlier ones) or ``strict``.
+    qualification_change
+        The date the qualification rule changed (a break in LVR), or None.
+
+    Examples
+    --------
+    >>> cfg = FunnelConfig.from_dict({"stages": ["lead", "mql", "sql"], "qualified_stage": "mql"})
+    >>> cfg.date_columns
+    ['lead_at', 'mql_at', 'sql_at', 'lost_at']
     """
 
     stages: tuple[str, ...] = DEFAULT_STAGES
@@ -192,10 +210,35 @@ def _wide_columns(leads: pd.DataFrame, config: FunnelConfig) -> list[str]:
 def stage_entries(
     leads: pd.DataFrame, stages: pd.DataFrame | None, config: FunnelConfig
 ) -> pd.DataFrame:
-    """All stage entries in long form: ``lead_id, stage, entered_at`` (names mapped, as recorded).
+    """All stage entries in long form, stage names mapped, dates as recorded.
 
-    From ``stages`` when given; else melted from the ``<stage>_at`` columns on ``leads``. Raises
-    :class:`DataError` when there is neither.
+    Parameters
+    ----------
+    leads
+        The leads table; its ``<stage>_at`` columns are used when ``stages`` is None.
+    stages
+        The long stage history (``lead_id, stage, entered_at``), or None.
+    config
+        The funnel: stage names, aliases.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per entry: ``lead_id`` (str), ``stage`` (mapped through the aliases; unknown names
+        kept as written), ``entered_at`` (datetime). Entries without a date are kept from
+        ``stages`` and dropped from wide columns (an empty cell is no entry).
+
+    Raises
+    ------
+    DataError
+        ``stages`` lacks a column, or there is neither ``stages`` nor a ``<stage>_at`` column.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a"], "mql_at": pd.to_datetime(["2025-01-05"])})
+    >>> stage_entries(leads, None, FunnelConfig())
+      lead_id stage entered_at
+    0       a   mql 2025-01-05
     """
     if stages is not None:
         require_columns(stages, ("lead_id", "stage", "entered_at"), table="stages")
@@ -229,12 +272,45 @@ def stage_dates(
     *,
     keep: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """One row per lead: ``lead_id, created_at, <stage>_at ..., lost_at`` (first entry per stage).
+    """The wide stage-date frame: one row per lead, the first date it entered each stage.
 
-    ``stages`` is the long stage history; when ``None`` the ``<stage>_at`` columns on ``leads``
-    are used (identical result for the same information). ``lead_at`` is ``created_at``.
-    Skipped stages follow ``config.skipped_stages`` (module docstring). ``keep`` names extra
-    columns of ``leads`` (e.g. ``source``) appended at the end. Rows keep the order of ``leads``.
+    Parameters
+    ----------
+    leads
+        The leads table (``lead_id``, ``created_at``).
+    stages
+        The long stage history (``lead_id, stage, entered_at``); when None, the ``<stage>_at``
+        columns on ``leads`` are used (the same information gives the same frame).
+    config
+        The funnel (default :class:`FunnelConfig`); ``skipped_stages`` decides whether reaching a
+        later stage implies the earlier ones (module docstring).
+    keep
+        Columns of ``leads`` (e.g. ``source``) to append at the end.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows in the order of ``leads``; columns ``lead_id``, ``created_at``, ``lead_at`` (equal to
+        ``created_at``), one ``<stage>_at`` per later stage, ``<lost_stage>_at``, then ``keep``.
+        Dates are ``datetime64[us]``, ``NaT`` where the stage was not reached.
+
+    Raises
+    ------
+    DataError
+        A required column is missing, or there is no stage history at all.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"],
+    ...                       "created_at": pd.to_datetime(["2025-01-01", "2025-01-10"])})
+    >>> history = pd.DataFrame({"lead_id": ["a", "a", "b"],
+    ...                         "stage": ["Sales Qualified", "mql", "mql"],
+    ...                         "entered_at": pd.to_datetime(["2025-01-20", "2025-01-05", "2025-01-12"])})
+    >>> wide = stage_dates(leads, history, FunnelConfig(aliases={"Sales Qualified": "sql"}))
+    >>> wide[["lead_id", "mql_at", "sql_at", "customer_at"]]
+      lead_id     mql_at     sql_at customer_at
+    0       a 2025-01-05 2025-01-20         NaT
+    1       b 2025-01-12        NaT         NaT
     """
     config = config or FunnelConfig()
     require_columns(leads, ("lead_id", "created_at"), table="leads")
@@ -295,6 +371,15 @@ def require_stage_history(
     That is: ``leads`` has no ``created_at`` values, or there is neither a ``stages`` table nor
     a ``<stage>_at`` column on ``leads``. A configured but empty stage history is not missing
     (every lead is then simply at the entry stage).
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a"], "created_at": pd.to_datetime(["2025-01-01"])})
+    >>> try:
+    ...     require_stage_history(leads, None)
+    ... except NotEnoughData as e:
+    ...     print(e.what)
+    there is no stage history (no stages table and no mql_at, sql_at, opportunity_at, customer_at columns on leads)
     """
     config = config or FunnelConfig()
     if "created_at" not in leads.columns or not leads["created_at"].notna().any():
@@ -312,9 +397,21 @@ def require_stage_history(
 
 
 def require_reached(wide: pd.DataFrame | None, stage: str, as_of: Any) -> pd.DataFrame:
-    """``wide`` when at least one lead reached ``stage`` (``lead``: was created) by the ``as_of``
-    day; otherwise :class:`NotEnoughData` saying so. ``wide`` None (no stage history) also
-    raises."""
+    """``wide`` when at least one lead reached ``stage`` by the ``as_of`` day, else :class:`NotEnoughData`.
+
+    ``stage`` ``"lead"`` means created. ``wide`` None (no stage history) also raises.
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({"created_at": pd.to_datetime(["2025-01-01"]), "sql_at": [pd.NaT]})
+    >>> require_reached(wide, "lead", pd.Timestamp("2025-01-01")) is wide
+    True
+    >>> try:
+    ...     require_reached(wide, "sql", pd.Timestamp("2025-03-01"))
+    ... except NotEnoughData as e:
+    ...     print(e.what)
+    no lead has reached sql by 2025-03-01
+    """
     if wide is None:
         raise NotEnoughData(NO_HISTORY, "it appears once the stage history is configured")
     day = pd.Timestamp(as_of)
@@ -332,8 +429,21 @@ def require_reached(wide: pd.DataFrame | None, stage: str, as_of: Any) -> pd.Dat
     return wide
 
 
-def require_column(df: pd.DataFrame, column: str, table: str = "leads") -> None:
-    """:class:`NotEnoughData` when ``df`` has no ``column`` or only missing values in it."""
+def require_column(df: pd.DataFrame, column: str, *, table: str = "leads") -> None:
+    """:class:`NotEnoughData` when ``df`` has no ``column`` or only missing values in it.
+
+    Unlike :func:`leadnb.data.columns.require_columns` (a frame without a column a function needs
+    is an error), this is for optional columns: a report section without them says so and the
+    report goes on.
+
+    Examples
+    --------
+    >>> try:
+    ...     require_column(pd.DataFrame({"lead_id": ["a"]}), "source")
+    ... except NotEnoughData as e:
+    ...     print(e.what)
+    the leads table has no source column
+    """
     if column not in df.columns or not df[column].notna().any():
         raise NotEnoughData(
             f"the {table} table has no {column} column"
@@ -357,14 +467,39 @@ def stage_quality(
 ) -> pd.DataFrame:
     """Data-quality table of the stage history: one row per check, always every check.
 
-    Columns: ``check, count`` (entries affected), ``leads`` (distinct leads), ``example_lead_ids``
-    (up to three) and ``meaning``. Checks: ``re_entry`` (a lead entered the same stage again;
-    counted once), ``backward_move`` (an entry into an earlier stage than the previous entry),
-    ``before_creation`` (dated before the lead's ``created_at``; kept as dated),
-    ``unknown_stage`` (a stage name that is neither a funnel stage nor an alias; ignored),
-    ``unknown_lead`` (lead_id not in leads; ignored), ``missing_date`` (no entry date; ignored)
-    and ``skipped_stage`` (a lead reached a stage without an earlier one; implied or kept
-    missing per ``funnel.skipped_stages``).
+    Parameters
+    ----------
+    leads
+        The leads table (``lead_id``, ``created_at``).
+    stages
+        The long stage history, or None for the ``<stage>_at`` columns on ``leads``.
+    config
+        The funnel (default :class:`FunnelConfig`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``check``, ``count`` (entries affected), ``leads`` (distinct leads),
+        ``example_lead_ids`` (up to three, comma-separated) and ``meaning``. Checks, in this
+        order: ``re_entry`` (a lead entered the same stage again; counted once),
+        ``backward_move`` (an entry into an earlier stage than the previous entry),
+        ``before_creation`` (dated before the lead's ``created_at``; kept as dated),
+        ``unknown_stage`` (neither a funnel stage nor an alias; ignored), ``unknown_lead``
+        (lead_id not in leads; ignored), ``missing_date`` (no entry date; ignored) and
+        ``skipped_stage`` (a lead reached a stage without an earlier one; implied or kept
+        missing per ``funnel.skipped_stages``).
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"],
+    ...                       "created_at": pd.to_datetime(["2025-01-01", "2025-01-10"])})
+    >>> history = pd.DataFrame({"lead_id": ["a", "a", "b"], "stage": ["mql", "mql", "sql"],
+    ...                         "entered_at": pd.to_datetime(["2025-01-05", "2025-02-01", "2025-01-12"])})
+    >>> q = stage_quality(leads, history)
+    >>> q.loc[q["count"] > 0, ["check", "count", "leads", "example_lead_ids"]]
+               check  count  leads example_lead_ids
+    0       re_entry      1      1                a
+    6  skipped_stage      1      1                b
     """
     config = config or FunnelConfig()
     require_columns(leads, ("lead_id", "created_at"), table="leads")
@@ -451,11 +586,36 @@ def reached_within(
 ) -> pd.DataFrame:
     """Did each lead reach ``stage`` within ``window_days`` of ``start``, and is that known yet?
 
-    ``start`` is aligned with ``wide`` by position (e.g. ``assigned_at``). Returns a frame with
-    ``wide``'s index and columns ``reached`` (``start <= <stage>_at <= start + window``, dated
-    on or before the ``as_of`` day), ``mature`` (the outcome is final: reached, or the whole
-    window ended by the end of the ``as_of`` day) and ``prior`` (already at the stage before ``start``; not ``reached``:
-    callers usually exclude these leads). A missing ``start`` gives False everywhere.
+    Parameters
+    ----------
+    wide
+        The stage-date frame (:func:`stage_dates`).
+    stage
+        The stage to reach.
+    start
+        Each lead's start (e.g. ``assigned_at``), aligned with ``wide`` by position.
+    window_days
+        Length of the window.
+    as_of
+        The analysis date (the whole day counts).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``wide``'s index; columns ``reached`` (``start <= <stage>_at <= start + window``, dated
+        by the end of the ``as_of`` day), ``mature`` (the outcome is final: reached, or the whole
+        window ended by the end of the ``as_of`` day) and ``prior`` (already at the stage before
+        ``start``; callers usually exclude these leads). A missing ``start`` gives False everywhere.
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({"sql_at": pd.to_datetime(["2026-01-20", None, "2025-12-01"])})
+    >>> start = pd.Series(pd.to_datetime(["2026-01-05"] * 3))
+    >>> reached_within(wide, "sql", start, 30, pd.Timestamp("2026-03-15"))
+       reached  mature  prior
+    0     True    True  False
+    1    False    True  False
+    2    False    True   True
     """
     at = _col(wide, stage).to_numpy()
     st = pd.to_datetime(pd.Series(start)).to_numpy()
@@ -478,15 +638,26 @@ def reached_within(
 
 
 def age_at(wide: pd.DataFrame, stage: str) -> pd.Series:
-    """Days from ``created_at`` to ``<stage>_at`` (NaN where not reached)."""
+    """Days from ``created_at`` to ``<stage>_at`` (NaN where not reached).
+
+    >>> wide = pd.DataFrame({"created_at": pd.to_datetime(["2026-01-01", "2026-01-01"]),
+    ...                      "sql_at": pd.to_datetime(["2026-01-31 12:00", None])})
+    >>> age_at(wide, "sql").tolist()
+    [30.5, nan]
+    """
     return (_col(wide, stage) - wide["created_at"]) / pd.Timedelta(days=1)
 
 
 def classify_new_old(wide: pd.DataFrame, stage: str, new_lead_days: float = 30) -> pd.Series:
-    """``"new"`` when the lead was younger than ``new_lead_days`` when it reached ``stage``,
-    ``"old"`` otherwise, NA when it has not reached it (or has no ``created_at``).
+    """``"new"`` when the lead was younger than ``new_lead_days`` when it reached ``stage``.
 
-    A stage dated before creation (negative age) counts as new.
+    ``"old"`` otherwise; missing when it has not reached it (or has no ``created_at``). A stage
+    dated before creation (negative age) counts as new.
+
+    >>> wide = pd.DataFrame({"created_at": pd.to_datetime(["2026-01-01"] * 3),
+    ...                      "sql_at": pd.to_datetime(["2026-01-30", "2026-01-31", None])})
+    >>> classify_new_old(wide, "sql", 30).tolist()
+    ['new', 'old', nan]
     """
     age = age_at(wide, stage)
     lab = np.where(age < new_lead_days, "new", "old")
@@ -500,7 +671,11 @@ ARTICLE_PAIRS = (("lead", "mql"), ("mql", "sql"), ("mql", "opportunity"), ("mql"
 
 
 def conversion_pairs(config: FunnelConfig) -> list[tuple[str, str]]:
-    """The article's four rates (those whose stages exist) followed by every adjacent step."""
+    """The article's four rates (those whose stages exist) followed by every adjacent step.
+
+    >>> conversion_pairs(FunnelConfig(stages=("lead", "mql", "sql", "won")))
+    [('lead', 'mql'), ('mql', 'sql'), ('sql', 'won')]
+    """
     pairs = [p for p in ARTICLE_PAIRS if p[0] in config.stages and p[1] in config.stages]
     adjacent = list(zip(config.stages[:-1], config.stages[1:], strict=True))
     return pairs + [p for p in adjacent if p not in pairs]
@@ -514,13 +689,39 @@ def stage_conversion(
     as_of: pd.Timestamp,
     pairs: Iterable[tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
-    """Share of leads that reached ``from_stage`` that also reached ``to_stage`` (both dated on
-    or before the ``as_of`` day).
+    """Share of the leads that reached ``from_stage`` that also reached ``to_stage``, to date.
 
-    Columns: ``from_stage, to_stage, n_from, n_to, rate, ci_low, ci_high`` (95% Wilson), plus
-    the ``by`` column (e.g. ``source`` or a creation period) when given. Pairs default to
-    :func:`conversion_pairs`. Rates are to-date (leads still in progress count as not converted);
-    use :mod:`leadnb.funnel.cohorts` or :mod:`leadnb.funnel.survival` for censoring-aware views.
+    Both stages count when dated by the end of the ``as_of`` day. The rates are to-date: leads
+    still in progress count as not converted (a floor); :mod:`leadnb.funnel.cohorts` and
+    :mod:`leadnb.funnel.survival` give the censoring-aware views.
+
+    Parameters
+    ----------
+    wide
+        The stage-date frame (:func:`stage_dates`).
+    config
+        The funnel (default :class:`FunnelConfig`); it gives the default pairs.
+    by
+        A column of ``wide`` to break the rates down by (e.g. ``source``, a creation period).
+    as_of
+        The analysis date.
+    pairs
+        ``(from_stage, to_stage)`` pairs; default :func:`conversion_pairs`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair (and ``by`` group): ``from_stage``, ``to_stage``, [``by``], ``n_from``,
+        ``n_to``, ``rate`` (``NaN`` when ``n_from`` is 0), ``ci_low``, ``ci_high`` (95% Wilson,
+        :func:`leadnb.intervals.wilson`).
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({"lead_at": pd.to_datetime(["2025-01-01"] * 4),
+    ...                      "mql_at": pd.to_datetime(["2025-01-02", "2025-01-03", None, "2025-03-01"])})
+    >>> stage_conversion(wide, as_of=pd.Timestamp("2025-01-31"), pairs=[("lead", "mql")]).round(3)
+      from_stage to_stage  n_from  n_to  rate  ci_low  ci_high
+    0       lead      mql       4     2   0.5    0.15     0.85
     """
     config = config or FunnelConfig()
     end = day_end(as_of)

@@ -75,11 +75,36 @@ def survival_data(
     *,
     lost_stage: str | None = "lost",
 ) -> pd.DataFrame:
-    """One row per lead that reached ``from_stage`` by ``as_of`` (index kept from ``wide``).
+    """Survival data for the leads that reached ``from_stage`` by ``as_of``, followed to ``to_stage``.
 
-    Columns: ``duration`` (days to ``to_stage`` or to ``as_of``), ``event`` (reached it by
-    ``as_of``), ``cr_duration``/``cr_event`` for competing risks (``cr_event`` 1 = reached
-    ``to_stage`` first, 2 = lost first, 0 = censored at ``as_of``) and ``before_start``.
+    Parameters
+    ----------
+    wide
+        The stage-date frame (:func:`leadnb.funnel.stages.stage_dates`).
+    from_stage, to_stage
+        Where follow-up starts and the event (``lead`` is creation).
+    as_of
+        The analysis date; leads are censored at the end of that day.
+    lost_stage
+        The competing stage (None: no competing risk).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lead (index kept from ``wide``): ``duration`` (days to ``to_stage``, or to
+        the end of ``as_of``), ``event`` (1: reached it by ``as_of``), ``cr_duration`` and
+        ``cr_event`` for competing risks (1 = reached ``to_stage`` first, 2 = lost first,
+        0 = censored) and ``before_start`` (the date was before the start and clipped to 0 days).
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({"created_at": pd.to_datetime(["2026-01-01", "2026-01-01"]),
+    ...                      "sql_at": pd.to_datetime(["2026-01-11", None]),
+    ...                      "lost_at": pd.to_datetime([None, "2026-01-06"])})
+    >>> survival_data(wide, "lead", "sql", pd.Timestamp("2026-01-30"))
+       duration  event  cr_duration  cr_event  before_start
+    0      10.0      1         10.0         1         False
+    1      30.0      0          5.0         2         False
     """
     cut = day_end(as_of)
     start = _col(wide, from_stage)
@@ -136,7 +161,10 @@ def _fit_aj(d: pd.DataFrame, seed: int) -> AalenJohansenFitter:
 
 
 def cumulative_incidence_at(aj: AalenJohansenFitter, times: Sequence[float]) -> np.ndarray:
-    """The fitted Aalen-Johansen curve at ``times`` (days), robust to lifelines' jitter."""
+    """The fitted Aalen-Johansen curve at ``times`` (days), robust to lifelines' jitter.
+
+    An event on day ``t`` counts on day ``t`` (module docstring: ``SHIFT`` and ``JITTER``).
+    """
     t = np.asarray(times, dtype=float) + SHIFT + 10 * JITTER
     curve = aj.cumulative_density_.iloc[:, 0]
     at = np.asarray(curve.index, dtype=float)
@@ -189,9 +217,40 @@ def time_to_stage(
 ) -> pd.DataFrame:
     """Censoring-aware time from ``from_stage`` to ``to_stage``: one row (per ``by`` group).
 
-    Columns: ``from_stage, to_stage, [by], n, events, lost, before_start, median_days,
-    median_ci_low, median_ci_high, p30, p60, p90`` (Kaplan-Meier) and ``cif30, cif60, cif90``
-    (Aalen-Johansen with ``lost`` competing). See the module docstring for the definitions.
+    Parameters
+    ----------
+    wide
+        The stage-date frame (:func:`leadnb.funnel.stages.stage_dates`).
+    from_stage, to_stage
+        Where follow-up starts and the event (``lead`` is creation).
+    as_of
+        The analysis date; leads that have not converted are censored at the end of that day.
+    by
+        A column of ``wide`` to compute one row per group of.
+    lost_stage
+        The competing stage for the Aalen-Johansen columns (None: none competes).
+    seed
+        Seed for lifelines' tie-breaking jitter (the global numpy state is restored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``from_stage``, ``to_stage``, [``by``], ``n`` (leads followed), ``events``
+        (converted by ``as_of``), ``lost`` (lost first), ``before_start`` (dated before the start),
+        ``median_days``, ``median_ci_low``, ``median_ci_high`` (Kaplan-Meier median and its 95%
+        interval; ``NaN`` when not reached), ``p30``, ``p60``, ``p90`` (Kaplan-Meier share converted
+        within 30/60/90 days; ``NaN`` beyond the follow-up) and ``cif30``, ``cif60``, ``cif90``
+        (Aalen-Johansen: converted before being lost).
+
+    Examples
+    --------
+    >>> created = pd.to_datetime(["2026-01-01"] * 4)
+    >>> wide = pd.DataFrame({"created_at": created, "lead_at": created,
+    ...                      "sql_at": pd.to_datetime(["2026-01-11", "2026-01-21", None, None]),
+    ...                      "lost_at": pd.to_datetime([None, None, "2026-01-16", None])})
+    >>> row = time_to_stage(wide, "lead", "sql", pd.Timestamp("2026-04-11")).iloc[0]
+    >>> int(row.n), int(row.events), float(row.median_days), float(row.p30), round(float(row.cif30), 3)
+    (4, 2, 20.0, 0.5, 0.5)
     """
     data = survival_data(wide, from_stage, to_stage, as_of, lost_stage=lost_stage)
     rows = []
@@ -216,7 +275,13 @@ def time_to_stage_table(
     lost_stage: str | None = "lost",
     seed: int = 0,
 ) -> pd.DataFrame:
-    """:func:`time_to_stage` for several ``(from_stage, to_stage)`` pairs, stacked."""
+    """:func:`time_to_stage` for several ``(from_stage, to_stage)`` pairs, stacked.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`time_to_stage`, one block of rows per pair, in the order given.
+    """
     return pd.concat(
         [
             time_to_stage(wide, a, b, as_of, by=by, lost_stage=lost_stage, seed=seed)
@@ -237,12 +302,39 @@ def survival_curves(
     max_days: int = 180,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Curve table for plotting, one row per whole day 0..``max_days`` (and ``by`` group).
+    """Curve table for plotting: one row per whole day 0..``max_days`` (and ``by`` group).
 
-    Columns: ``from_stage, to_stage, [by], days, converted`` (Kaplan-Meier ``1 - S``),
-    ``ci_low, ci_high`` (its 95% band), ``at_risk`` and ``cif`` (Aalen-Johansen, lost
-    competing). Days beyond the longest follow-up of a group are dropped. Raises
-    :class:`NotEnoughData` when no lead reached ``from_stage`` by ``as_of`` (nothing to draw).
+    Parameters
+    ----------
+    wide, from_stage, to_stage, as_of, by, lost_stage, seed
+        As in :func:`time_to_stage`.
+    max_days
+        Last day of the curve.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``from_stage``, ``to_stage``, [``by``], ``days``, ``converted`` (Kaplan-Meier
+        ``1 - S``), ``ci_low``, ``ci_high`` (its 95% band), ``at_risk`` and ``cif``
+        (Aalen-Johansen, lost competing). Days beyond a group's longest follow-up are left out.
+
+    Raises
+    ------
+    NotEnoughData
+        No lead reached ``from_stage`` by ``as_of`` (nothing to draw).
+
+    Examples
+    --------
+    >>> created = pd.to_datetime(["2026-01-01"] * 2)
+    >>> wide = pd.DataFrame({"created_at": created, "lead_at": created,
+    ...                      "sql_at": pd.to_datetime(["2026-01-03", None])})
+    >>> survival_curves(wide, "lead", "sql", pd.Timestamp("2026-01-04"))[["days", "converted", "at_risk", "cif"]]
+       days  converted  at_risk  cif
+    0     0        0.0        2  0.0
+    1     1        0.0        2  0.0
+    2     2        0.5        2  0.5
+    3     3        0.5        1  0.5
+    4     4        0.5        1  0.5
     """
     data = survival_data(wide, from_stage, to_stage, as_of, lost_stage=lost_stage)
     frames = []

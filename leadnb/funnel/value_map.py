@@ -42,7 +42,13 @@ DAYS_PER_MONTH = 365.25 / 12
 
 
 def account_key(df: pd.DataFrame, table: str) -> pd.Series:
-    """``account_id``, else ``"lead:" + lead_id``; a :class:`DataError` when neither is there."""
+    """The account of each row: ``account_id``, else ``"lead:" + lead_id``.
+
+    Raises :class:`DataError` when ``df`` has neither column.
+
+    >>> account_key(pd.DataFrame({"account_id": ["A1", None], "lead_id": ["l1", "l2"]}), "orders").tolist()
+    ['A1', 'lead:l2']
+    """
     acc = df["account_id"] if "account_id" in df.columns else pd.Series(pd.NA, index=df.index)
     lid = df["lead_id"] if "lead_id" in df.columns else pd.Series(pd.NA, index=df.index)
     if "account_id" not in df.columns and "lead_id" not in df.columns:
@@ -84,10 +90,33 @@ def customer_values(
     *,
     end_inclusive: bool = True,
 ) -> pd.DataFrame:
-    """Per account with orders in the window: ``key, orders, amount, aov, frequency``.
+    """Order count, revenue, average order value and frequency per account in a window.
 
-    An inclusive ``end`` is a whole day (:func:`leadnb.asof.known`: an order at 23:59:59 on
-    ``end`` is inside), as ``as_of`` is everywhere.
+    Parameters
+    ----------
+    orders
+        The orders table (``account_id`` or ``lead_id``, ``order_date``, ``amount``).
+    start, end
+        The window; an inclusive ``end`` is a whole day (:func:`leadnb.asof.known`: an order at
+        23:59:59 on ``end`` is inside), as ``as_of`` is everywhere.
+    end_inclusive
+        False: the window stops just before ``end``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per account with an order in the window: ``key`` (:func:`account_key`),
+        ``orders``, ``amount`` (sum), ``aov`` (amount / orders) and ``frequency`` (orders per
+        month of the window, a month being 365.25 / 12 days).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"account_id": ["A", "A", "B"], "amount": [100.0, 300.0, 50.0],
+    ...                        "order_date": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-01-31"])})
+    >>> customer_values(orders, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-01-31")).round(3)
+      key  orders  amount    aov  frequency
+    0   A       2   400.0  200.0      1.964
+    1   B       1    50.0   50.0      0.982
     """
     o = _orders(orders)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
@@ -103,14 +132,39 @@ def customer_values(
 
 
 def value_window(
-    orders: pd.DataFrame | None, as_of: pd.Timestamp, split: pd.Timestamp | None = None
+    orders: pd.DataFrame | None, as_of: pd.Timestamp, *, split: pd.Timestamp | None = None
 ) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
-    """The orders known by ``as_of`` and the two periods of the map: ``(known, split, end)``.
+    """The orders known by ``as_of`` and the two periods of the map.
 
-    ``end`` is the analysis date; ``split`` is the given date when it lies after the first
-    known order and on or before ``as_of``, else the middle of that span. Raises
-    :class:`NotEnoughData` when there is no orders table (``None``), no order by ``as_of``, or
-    no order before the analysis date (two periods cannot be formed).
+    Parameters
+    ----------
+    orders
+        The orders table, or None when the params file has none.
+    as_of
+        The analysis date: the end of the second period.
+    split
+        Where the first period ends and the second begins; used when it lies after the first
+        known order and on or before ``as_of``, else the middle of that span.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, pandas.Timestamp, pandas.Timestamp)
+        ``(known, split, end)``: the rows of ``orders`` dated by the end of the ``as_of`` day
+        (all columns), the split date and ``end`` (``as_of`` as a day).
+
+    Raises
+    ------
+    NotEnoughData
+        No orders table, no order by ``as_of``, or the first order is on ``as_of`` (two periods
+        cannot be formed).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"account_id": ["A", "B"], "amount": [10.0, 20.0],
+    ...                        "order_date": pd.to_datetime(["2025-03-01", "2025-03-09"])})
+    >>> known, split, end = value_window(orders, pd.Timestamp("2025-03-05"))
+    >>> len(known), split, end
+    (1, Timestamp('2025-03-03 00:00:00'), Timestamp('2025-03-05 00:00:00'))
     """
     if orders is None:
         raise NotEnoughData(
@@ -138,7 +192,16 @@ def value_window(
 
 
 def classify(values: pd.DataFrame, value_cut: float, frequency_cut: float) -> pd.Series:
-    """Group letter per row of ``values`` (``orders == 0`` is ``A``)."""
+    """Group letter per row of ``values``: ``A`` without orders, else by the two cut-offs.
+
+    "High" is strictly above a cut-off: ``E`` high value and frequent, ``C`` high value only,
+    ``D`` frequent only, ``B`` neither.
+
+    >>> values = pd.DataFrame({"orders": [0, 1, 3, 1], "aov": [0.0, 500.0, 20.0, 50.0],
+    ...                        "frequency": [0.0, 0.1, 0.5, 0.1]})
+    >>> classify(values, value_cut=100, frequency_cut=0.2).tolist()
+    ['A', 'C', 'D', 'B']
+    """
     hv = values["aov"] > value_cut
     hf = values["frequency"] > frequency_cut
     lab = np.select([values["orders"] == 0, hv & hf, hv, hf], ["A", "E", "C", "D"], default="B")
@@ -155,11 +218,40 @@ def value_groups(
     frequency_cut: float | None = None,
     end_inclusive: bool = True,
 ) -> pd.DataFrame:
-    """Every account (from ``leads`` and ``orders``) with its group for the window.
+    """Every account (from ``leads`` and ``orders``) with its value group for the window.
 
-    Columns: ``key, orders, amount, aov, frequency, group``. ``start`` defaults to the first
-    order, ``end`` to the last. The cut-offs used are in ``.attrs["value_cut"]`` and
-    ``.attrs["frequency_cut"]``.
+    Parameters
+    ----------
+    orders
+        The orders table.
+    start, end
+        The window; default the first and the last order.
+    leads
+        The leads table: its accounts without orders in the window are listed too (group ``A``).
+    value_cut, frequency_cut
+        Cut-offs on ``aov`` and ``frequency``; default the medians over the accounts with an
+        order in the window.
+    end_inclusive
+        As in :func:`customer_values`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per account, sorted by key: ``key``, ``orders``, ``amount``, ``aov``,
+        ``frequency`` (``NaN`` without orders in the window) and ``group`` (``A``..``E``). The
+        cut-offs and the window are in ``.attrs`` (``value_cut``, ``frequency_cut``, ``start``,
+        ``end``).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"account_id": ["A", "A", "B", "C"], "amount": [100.0, 300.0, 50.0, 80.0],
+    ...                        "order_date": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-01-31", "2024-12-01"])})
+    >>> g = value_groups(orders, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-01-31"))
+    >>> g[["key", "orders", "group"]], g.attrs["value_cut"]
+    (  key  orders group
+    0   A       2     E
+    1   B       1     B
+    2   C       0     A, 125.0)
     """
     o = _orders(orders)
     start = pd.Timestamp(start) if start is not None else o["order_date"].min()
@@ -181,8 +273,28 @@ def value_groups(
 
 
 def value_summary(groups: pd.DataFrame) -> pd.DataFrame:
-    """Counts per group: ``group, label, n, share, revenue, mean_aov, mean_frequency`` plus
-    the cut-offs used (``value_cut``, ``frequency_cut``). Every group is listed."""
+    """Accounts per value group, every group listed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group ``A``..``E``: ``group``, ``label``, ``n`` (accounts), ``share`` (of all
+        accounts), ``revenue``, ``mean_aov``, ``mean_frequency``, and the cut-offs used
+        (``value_cut``, ``frequency_cut``, from ``groups.attrs``).
+
+    Examples
+    --------
+    >>> groups = pd.DataFrame({"orders": [0, 2, 1], "amount": [0.0, 400.0, 50.0],
+    ...                        "aov": [None, 200.0, 50.0], "frequency": [None, 2.0, 1.0],
+    ...                        "group": ["A", "E", "B"]})
+    >>> value_summary(groups)[["group", "n", "share", "revenue"]].round(3)
+      group  n  share  revenue
+    0     A  1  0.333      0.0
+    1     B  1  0.333     50.0
+    2     C  0  0.000      0.0
+    3     D  0  0.000      0.0
+    4     E  1  0.333    400.0
+    """
     g = groups.groupby("group").agg(
         n=("orders", "size"),
         revenue=("amount", "sum"),
@@ -210,10 +322,45 @@ def value_movement(
     value_cut: float | None = None,
     frequency_cut: float | None = None,
 ) -> pd.DataFrame:
-    """Accounts moving between groups from ``[start, split)`` to ``[split, end]``.
+    """Accounts moving between value groups from ``[start, split)`` to ``[split, end]``.
 
-    Columns: ``from_group, to_group, n, share_of_from`` (all 25 pairs). Cut-offs come from the
-    first window (or the arguments) and are applied to both windows.
+    The first window's cut-offs (or the arguments) are applied to both windows: a fixed ruler.
+
+    Parameters
+    ----------
+    orders
+        The orders table.
+    split, end
+        The second window; ``end`` is a whole day.
+    start
+        Start of the first window; default the first order.
+    leads, value_cut, frequency_cut
+        As in :func:`value_groups`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        All 25 pairs: ``from_group``, ``to_group``, ``n`` (accounts) and ``share_of_from``
+        (of the accounts in ``from_group``; ``NaN`` when it is empty). The cut-offs are in
+        ``.attrs``.
+
+    Raises
+    ------
+    DataError
+        Unless ``start < split <= end``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"account_id": ["A", "B", "A", "C"], "amount": [100.0, 50.0, 300.0, 80.0],
+    ...                        "order_date": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-03-01", "2025-03-10"])})
+    >>> m = value_movement(orders, pd.Timestamp("2025-02-01"), pd.Timestamp("2025-03-31"))
+    >>> m.attrs["value_cut"]  # the median order value of A (100) and B (50) before the split
+    75.0
+    >>> m[m["n"] > 0]
+       from_group to_group  n  share_of_from
+    2           A        C  1            1.0
+    5           B        A  1            1.0
+    12          C        C  1            1.0
     """
     o = _orders(orders)
     start = pd.Timestamp(start) if start is not None else o["order_date"].min()

@@ -21,7 +21,30 @@ def _pct(x: float) -> str:
 
 
 def plot_stage_conversion(table: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Horizontal bars of each conversion rate with its 95% interval and n."""
+    """Horizontal bars of each conversion rate with its 95% interval and n.
+
+    Parameters
+    ----------
+    table
+        :func:`leadnb.funnel.stages.stage_conversion` (``from_stage``, ``to_stage``, ``n_from``,
+        ``rate``, ``ci_low``, ``ci_high``).
+    title
+        Default: the lead to MQL and MQL to SQL rates, in words.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"from_stage": ["lead", "mql"], "to_stage": ["mql", "sql"],
+    ...                       "n_from": [400, 100], "rate": [0.25, 0.3],
+    ...                       "ci_low": [0.21, 0.22], "ci_high": [0.29, 0.4]})
+    >>> fig = plot_stage_conversion(table)
+    >>> fig.axes[0].get_title()
+    '25.0% of leads become MQLs; 30.0% of MQLs become SQLs'
+    >>> plt.close(fig)
+    """
     t = table.reset_index(drop=True)
     labels = [
         f"{a} → {b}  (n={n:,})"
@@ -57,7 +80,33 @@ def plot_stage_conversion(table: pd.DataFrame, *, title: str | None = None) -> F
 def plot_cohort_heatmap(
     matrix: pd.DataFrame, stage: str, *, value: str = "rate", title: str | None = None
 ) -> Figure:
-    """Cohort (rows) by months since creation (columns); immature cells are left blank."""
+    """Cohort (rows) by months since creation (columns); immature cells are left blank.
+
+    Parameters
+    ----------
+    matrix
+        :func:`leadnb.funnel.cohorts.cohort_matrix` (``cohort``, ``age_months`` and ``value``).
+    stage
+        The stage the matrix follows, for the labels.
+    value
+        The column drawn (a share).
+    title
+        Default: what the cells are.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``NaN`` cells (not observable yet) are masked: blank, never drawn as 0.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"cohort": ["2025-01", "2025-01", "2025-02", "2025-02"],
+    ...                   "age_months": [1, 2, 1, 2], "rate": [0.1, 0.2, 0.15, None]})
+    >>> fig = plot_cohort_heatmap(m, "sql")
+    >>> int(fig.axes[0].collections[0].get_array().mask.sum())  # the unobserved cell
+    1
+    >>> plt.close(fig)
+    """
     import seaborn as sns
 
     piv = matrix.pivot(index="cohort", columns="age_months", values=value).sort_index()
@@ -93,7 +142,22 @@ def plot_cohort_heatmap(
 def plot_time_to_stage(
     curves: pd.DataFrame, *, by: str | None = None, title: str | None = None
 ) -> Figure:
-    """Kaplan-Meier share converted (with band) and Aalen-Johansen cumulative incidence."""
+    """Kaplan-Meier share converted (with band) and Aalen-Johansen cumulative incidence.
+
+    Parameters
+    ----------
+    curves
+        :func:`leadnb.funnel.survival.survival_curves` (``from_stage``, ``to_stage``, ``days``,
+        ``converted``; ``ci_low``, ``ci_high`` and ``cif`` drawn when present).
+    by
+        The group column of ``curves``, one line per group (no incidence lines then).
+    title
+        Default: the share reaching the stage within 90 days, when the curve gets there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots()
     groups = [(None, curves)] if by is None else list(curves.groupby(by, sort=True))
     for i, (key, g) in enumerate(groups):
@@ -139,8 +203,23 @@ def plot_lvr(
     change: pd.Timestamp | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Qualified leads per period (bars) and LVR with its interval (line); the rule change
-    is drawn as a vertical break line and incomplete periods are hatched."""
+    """Qualified leads per period (bars) and LVR with its interval (line).
+
+    Parameters
+    ----------
+    table
+        :func:`leadnb.funnel.velocity.lvr` (``period``, ``complete``, ``qualified``, ``lvr_pct``,
+        ``ci_low``, ``ci_high``, ``lvr_trailing3_pct``, ``crosses_change``).
+    change
+        The qualification rule change, drawn as a vertical break line.
+    title
+        Default: the latest complete period's LVR.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Incomplete periods are hatched.
+    """
     t = table.reset_index(drop=True)
     fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True, figsize=(9, 6), height_ratios=(1, 1.3))
     x = np.arange(len(t))
@@ -192,8 +271,23 @@ def plot_new_vs_old(
     nurture_start: pd.Timestamp | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Conversions per period from new and old leads (stacked bars) and the share from old
-    leads with its interval; the nurture start is marked."""
+    """Conversions per period from new and old leads, and the share from old leads.
+
+    Parameters
+    ----------
+    table
+        :func:`leadnb.funnel.velocity.new_vs_old` for one stage (``period``, ``period_start``,
+        ``conversions``, ``from_new``, ``from_old``, ``share_old``, ``ci_low``, ``ci_high``).
+    nurture_start
+        Marked on the chart; the default title compares the share before and after it.
+    title
+        Default: the old leads' share, before and after the nurture start.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Stacked bars (new, old) and the share from old leads with its interval.
+    """
     t = table.reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(9, 4.5))
     x = np.arange(len(t))
@@ -243,8 +337,21 @@ def plot_new_vs_old(
 
 
 def plot_age_hazard(table: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Conversions per lead-month at risk by lead age (bars with exact Poisson intervals),
-    side by side per era when the table has one."""
+    """Conversions per lead-month at risk by lead age, side by side per era when there is one.
+
+    Parameters
+    ----------
+    table
+        :func:`leadnb.funnel.velocity.age_hazard` (``bucket``, [``era``], ``rate``, ``ci_low``,
+        ``ci_high``).
+    title
+        Default: what the bars are.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars with exact Poisson intervals.
+    """
     t = table.reset_index(drop=True)
     eras = list(dict.fromkeys(t["era"])) if "era" in t else [None]
     buckets = list(dict.fromkeys(t["bucket"]))
@@ -276,7 +383,29 @@ def plot_age_hazard(table: pd.DataFrame, *, title: str | None = None) -> Figure:
 
 
 def plot_value_map(groups: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Accounts with orders on average order value x order frequency, cut-offs drawn."""
+    """Accounts with orders on order frequency by average order value, cut-offs drawn.
+
+    Parameters
+    ----------
+    groups
+        :func:`leadnb.funnel.value_map.value_groups` (``orders``, ``aov``, ``frequency``,
+        ``group``; cut-offs in ``.attrs``).
+    title
+        Default: how many accounts are in groups E and A.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> groups = pd.DataFrame({"orders": [0, 2, 1], "aov": [None, 200.0, 50.0],
+    ...                        "frequency": [None, 2.0, 1.0], "group": ["A", "E", "B"]})
+    >>> fig = plot_value_map(groups)
+    >>> fig.axes[0].get_title()
+    '1 accounts are high-value and frequent (E); 1 have no order yet (A)'
+    >>> plt.close(fig)
+    """
     g = groups[groups["orders"] > 0]
     fig, ax = plt.subplots()
     for i, (grp, sub) in enumerate(g.groupby("group", sort=True)):
