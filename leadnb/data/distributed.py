@@ -132,7 +132,7 @@ def _from_pieces(pieces: list[pd.DataFrame], meta: pd.DataFrame) -> dd.DataFrame
 
 def partition_by_lead(*frames: Any, npartitions: int) -> tuple[dd.DataFrame, ...]:
     """Co-partition tables on ``lead_id``: partition *i* of every returned frame holds exactly
-    the rows of the same set of leads. ``None`` passes through as ``None``.
+    the rows of the same set of leads.
 
     * Dask frames indexed by ``lead_id`` with the same known divisions (e.g. ``read_parquet`` of
       datasets sorted by lead, ``calculate_divisions=True``) are already partitioned by lead and
@@ -141,7 +141,36 @@ def partition_by_lead(*frames: Any, npartitions: int) -> tuple[dd.DataFrame, ...
     * any other Dask frame is hash-shuffled on the same partition number into ``npartitions``
       partitions, so partition *i* means the same leads in every shuffled frame.
 
-    Row order inside a partition is not meaningful.
+    Parameters
+    ----------
+    *frames : pandas or Dask DataFrame, or None
+        Tables with a ``lead_id`` column (or index); ``None`` passes through as ``None``.
+    npartitions : int
+        Number of partitions, at least 1 (ignored for frames already partitioned by lead).
+
+    Returns
+    -------
+    tuple of Dask DataFrame
+        One per input, with the input's columns (``lead_id`` as a column); row order inside a
+        partition is not meaningful.
+
+    Raises
+    ------
+    LeadnbError
+        ``npartitions`` below 1, or Dask not installed.
+    DataError
+        A frame without ``lead_id``.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c", "d"]})
+    >>> events = pd.DataFrame({"lead_id": ["a", "c", "c", "d"], "n": [1, 2, 3, 4]})
+    >>> leads_d, events_d, none = partition_by_lead(leads, events, None, npartitions=2)
+    >>> none is None, leads_d.npartitions, events_d.npartitions
+    (True, 2, 2)
+    >>> pairs = zip(leads_d.partitions, events_d.partitions)
+    >>> all(set(e.compute()["lead_id"]) <= set(ld.compute()["lead_id"]) for ld, e in pairs)
+    True
     """
     dd = _dask()
     if npartitions < 1:
@@ -233,11 +262,44 @@ def score(
 ) -> dd.DataFrame:
     """:func:`leadnb.scoring.engine.score` on Dask: one row per lead, the same columns and numbers.
 
-    ``leads`` and ``events`` are Dask or pandas frames; they are co-partitioned by ``lead_id``
-    (:func:`partition_by_lead`) into ``npartitions`` (default: the larger input's partition
-    count). ``at`` names a column of ``leads`` holding each lead's decision time (the pandas
-    function's ``at`` argument). Returns a lazy Dask frame; rows are grouped by partition, not in
-    the order of ``leads``.
+    Parameters
+    ----------
+    leads, events : pandas or Dask DataFrame
+        Canonical tables; co-partitioned by ``lead_id`` (:func:`partition_by_lead`). ``events``
+        may be ``None``.
+    config : ScoringConfig
+        The scoring rules.
+    as_of : Timestamp
+        The analysis date.
+    at : str, optional
+        A column of ``leads`` holding each lead's decision time (the pandas function's ``at``).
+    npartitions : int, optional
+        Default: the larger input's partition count.
+
+    Returns
+    -------
+    Dask DataFrame
+        Lazy; the columns of :func:`leadnb.scoring.engine.score` (lead_id, score, one column
+        per rule category, one ``rule:<name>`` column per rule). Rows are grouped by partition,
+        not in the order of ``leads``.
+
+    Raises
+    ------
+    DataError
+        ``at`` is not a column of ``leads``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from leadnb.scoring import ScoringConfig
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "reads", "category": "content",
+    ...     "when": {"event_type": "content_read"}, "points": 3}]}, Path("."))
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c"]})
+    >>> events = pd.DataFrame({"lead_id": ["a", "a", "c"], "event_type": "content_read",
+    ...                        "ts": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"])})
+    >>> lazy = score(leads, events, cfg, pd.Timestamp("2026-01-31"), npartitions=2)
+    >>> lazy.compute().sort_values("lead_id")[["lead_id", "score"]].to_numpy().tolist()
+    [['a', 6.0], ['b', 0.0], ['c', 3.0]]
     """
     if at is not None and at not in leads.columns:
         raise DataError(
@@ -262,11 +324,39 @@ def stage_dates(
     keep: Sequence[str] = (),
     npartitions: int | None = None,
 ) -> dd.DataFrame:
-    """:func:`leadnb.funnel.stages.stage_dates` on Dask: one row per lead with its first date per stage.
+    """:func:`leadnb.funnel.stages.stage_dates` on Dask: one row per lead, its first date per stage.
 
-    With a long ``stages`` history both tables are co-partitioned by ``lead_id``; with wide
-    ``<stage>_at`` columns on ``leads`` (``stages=None``) every partition of ``leads`` is already
-    complete. Returns a lazy Dask frame; rows are grouped by partition.
+    Parameters
+    ----------
+    leads : pandas or Dask DataFrame
+        Canonical leads (``lead_id``, ``created_at``, and ``<stage>_at`` columns when there is no
+        long history).
+    stages : pandas or Dask DataFrame, optional
+        The long stage history; then both tables are co-partitioned by ``lead_id``. Without it
+        every partition of ``leads`` is already complete.
+    config : FunnelConfig, optional
+        The funnel; default ``FunnelConfig()``.
+    keep : sequence of str
+        Columns of ``leads`` carried into the result.
+    npartitions : int, optional
+        Default: the larger input's partition count.
+
+    Returns
+    -------
+    Dask DataFrame
+        Lazy; the columns of :func:`leadnb.funnel.stages.stage_dates` (lead_id, created_at,
+        lead_at, one ``<stage>_at`` per later stage, ``<lost_stage>_at``, then ``keep``). Rows
+        are grouped by partition.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"],
+    ...                       "created_at": pd.to_datetime(["2025-01-01", "2025-01-02"])})
+    >>> stages = pd.DataFrame({"lead_id": ["a", "a"], "stage": ["mql", "sql"],
+    ...                        "entered_at": pd.to_datetime(["2025-01-05", "2025-01-09"])})
+    >>> got = stage_dates(leads, stages, npartitions=2).compute().sort_values("lead_id")
+    >>> got["sql_at"].dt.strftime("%Y-%m-%d").fillna("-").tolist()
+    ['2025-01-09', '-']
     """
     dd = _dask()
     kwargs = {"config": config or funnel.FunnelConfig(), "keep": tuple(keep)}
@@ -286,10 +376,31 @@ def client_for(
 ) -> AbstractContextManager[Client | None]:
     """A context manager connecting to the Dask scheduler a params file names.
 
-    ``None`` or ``""``: no cluster (yields ``None``; Dask's default threads, or plain pandas in
-    :func:`score_on`). ``"local"``: a ``LocalCluster`` on this machine, closed on exit. Anything
-    else is a scheduler address such as ``tcp://10.0.0.5:8786``; the client disconnects on exit
-    and leaves the cluster running. ``timeout``: how long to try reaching the scheduler.
+    Parameters
+    ----------
+    scheduler : str or None
+        ``None`` or ``""``: no cluster (yields ``None``; Dask's default threads, or plain
+        pandas in :func:`score_on`). ``"local"``: a ``LocalCluster`` on this machine, closed on
+        exit. Anything else is a scheduler address such as ``tcp://10.0.0.5:8786``; the client
+        disconnects on exit and leaves the cluster running.
+    timeout : str, default "10s"
+        How long to try reaching the scheduler.
+
+    Returns
+    -------
+    context manager
+        Yielding the ``distributed.Client``, or ``None`` without a cluster.
+
+    Raises
+    ------
+    LeadnbError
+        The scheduler cannot be reached, or Dask is not installed; the fix says what to do.
+
+    Examples
+    --------
+    >>> with client_for(None) as client:
+    ...     print(client)
+    None
     """
     if not scheduler:
         return nullcontext(None)
@@ -326,8 +437,24 @@ def score_on(
     *,
     npartitions: int | None = None,
 ) -> pd.DataFrame:
-    """Score pandas tables on the named scheduler (see :func:`client_for`); without one, exactly
-    :func:`leadnb.scoring.engine.score`. Rows come back in the order of ``leads`` either way."""
+    """Score pandas tables on the named scheduler; without one, exactly the pandas function.
+
+    Parameters
+    ----------
+    scheduler : str or None
+        As in :func:`client_for` (``run.dask_scheduler``); ``None`` or ``""`` runs
+        :func:`leadnb.scoring.engine.score` here.
+    leads, events, config, as_of
+        As in :func:`leadnb.scoring.engine.score`.
+    npartitions : int, optional
+        As in :func:`score`.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`leadnb.scoring.engine.score`, rows in the order of ``leads``
+        either way.
+    """
     if not scheduler:
         return scoring.score(leads, events, config, as_of)
     with client_for(scheduler):
@@ -344,8 +471,25 @@ def stage_dates_on(
     keep: Sequence[str] = (),
     npartitions: int | None = None,
 ) -> pd.DataFrame:
-    """Per-lead stage dates of pandas tables on the named scheduler; without one, exactly
-    :func:`leadnb.funnel.stages.stage_dates`. Rows come back in the order of ``leads`` either way."""
+    """Per-lead stage dates of pandas tables on the named scheduler; without one, exactly the
+    pandas function.
+
+    Parameters
+    ----------
+    scheduler : str or None
+        As in :func:`client_for`; ``None`` or ``""`` runs
+        :func:`leadnb.funnel.stages.stage_dates` here.
+    leads, stages, config, keep
+        As in :func:`leadnb.funnel.stages.stage_dates`.
+    npartitions : int, optional
+        As in :func:`stage_dates`.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`leadnb.funnel.stages.stage_dates`, rows in the order of ``leads``
+        either way.
+    """
     if not scheduler:
         return funnel.stage_dates(leads, stages, config, keep=keep)
     with client_for(scheduler):

@@ -63,9 +63,11 @@ class Rule:
     example: str | Callable[[Context], str] = ""
 
     def describe(self, ctx: Context) -> str:
+        """The requirement in words, e.g. ``"a number >= 2"``."""
         return self.need(ctx) if callable(self.need) else self.need
 
     def sample(self, ctx: Context) -> str:
+        """A value that passes, as written in the params file ("" when there is none)."""
         return self.example(ctx) if callable(self.example) else self.example
 
 
@@ -74,10 +76,28 @@ def _number(v: Any) -> bool:
 
 
 def at_least(low: float, example: str = "") -> Rule:
+    """A rule: a number (not a bool, not NaN) of at least ``low``; ``example`` passes.
+
+    Examples
+    --------
+    >>> rule = at_least(2, "10")
+    >>> ctx = Context(params=None, values={})
+    >>> rule.ok(1, ctx), rule.ok(2, ctx), rule.ok(True, ctx), rule.describe(ctx)
+    (False, True, False, 'a number >= 2')
+    """
     return Rule(lambda v, c: _number(v) and v >= low, f"a number >= {low:g}", example)
 
 
 def between(low: float, high: float, *, closed_high: bool = False, example: str = "") -> Rule:
+    """A rule: a number in ``(low, high)``, or ``(low, high]`` with ``closed_high``.
+
+    Examples
+    --------
+    >>> ctx = Context(params=None, values={})
+    >>> share = between(0, 1, closed_high=True, example="1.0")
+    >>> share.ok(1, ctx), share.ok(0, ctx), share.describe(ctx)
+    (True, False, 'a number in (0, 1]')
+    """
     top = "]" if closed_high else ")"
     return Rule(
         lambda v, c: _number(v) and low < v and (v <= high if closed_high else v < high),
@@ -87,6 +107,16 @@ def between(low: float, high: float, *, closed_high: bool = False, example: str 
 
 
 def one_of(values: Sequence[str] | Callable[[Context], Sequence[str]]) -> Rule:
+    """A rule: one of the names ``values`` (or ``values(ctx)``, e.g. the funnel's stages).
+
+    Examples
+    --------
+    >>> ctx = Context(params=None, values={})
+    >>> rule = one_of(("M", "Q", "W"))
+    >>> rule.ok("Q", ctx), rule.ok("m", ctx), rule.describe(ctx), rule.sample(ctx)
+    (True, False, 'one of M, Q, W', 'M')
+    """
+
     def allowed(c: Context) -> list[str]:
         return list(values(c) if callable(values) else values)
 
@@ -146,8 +176,24 @@ def _metric_ok(v: Any, c: Context) -> bool:
 
 
 def metric_problem(v: Any, c: Context) -> str | None:
-    """Why ``ab_testing.primary_metric`` cannot be used: not a metric, or not the registered
-    primary metric of a requested experiment (changing it after the start is not allowed)."""
+    """Why ``ab_testing.primary_metric`` cannot be used, or ``None`` when it can.
+
+    It cannot when it is not a metric (``"sql@30"``), or not the registered primary metric of
+    an experiment read out (``experiment_ids`` in ``c.values``, all registered when empty):
+    changing the primary metric after the start is not allowed.
+
+    Parameters
+    ----------
+    v : object
+        The parameter's value; ``""`` or ``None`` means the registered metric.
+    c : Context
+        The parsed params (their registrations) and the notebook's values.
+
+    Returns
+    -------
+    str or None
+        The reason in one sentence.
+    """
     if v in ("", None):
         return None
     from leadnb.experiments.registration import Metric
@@ -317,7 +363,13 @@ OPTIONAL_INPUTS: dict[str, list[OptionalInput]] = {
 
 
 def yaml_text(value: Any) -> str:
-    """A parameter value as it is written in the params file (for fixes)."""
+    """A parameter value as it is written in the params file (for fixes).
+
+    Examples
+    --------
+    >>> yaml_text(""), yaml_text(None), yaml_text(True), yaml_text([0, 30, "sql"])
+    ('""', 'null', 'true', '[0, 30, sql]')
+    """
     if value == "" or value is None:
         return '""' if value == "" else "null"
     if isinstance(value, bool):
@@ -327,9 +379,31 @@ def yaml_text(value: Any) -> str:
     return str(value)
 
 
-def effective_values(declared: Mapping[str, Mapping[str, Any]], section: Mapping[str, Any]):
-    """The notebook's declared defaults (parsed from the parameters cell) overlaid with the
-    params file's ``section``; a default that is not a Python literal is left out."""
+def effective_values(
+    declared: Mapping[str, Mapping[str, Any]], section: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The values a notebook will run with: its declared defaults overlaid with ``section``.
+
+    Parameters
+    ----------
+    declared : mapping
+        Parameter name -> its declaration read off the notebook's parameters cell (Papermill's
+        inspection: ``default`` is the source text of the default).
+    section : mapping
+        The notebook's section of the params file.
+
+    Returns
+    -------
+    dict
+        Name -> value; a default that is not a Python literal is left out.
+
+    Examples
+    --------
+    >>> declared = {"n_bands": {"default": "10"}, "as_of": {"default": "None"},
+    ...             "today": {"default": "date.today()"}}
+    >>> effective_values(declared, {"decision": "as_of"})
+    {'n_bands': 10, 'as_of': None, 'decision': 'as_of'}
+    """
     import ast
 
     values: dict[str, Any] = {}
@@ -355,10 +429,40 @@ def check_values(
     defaults: Mapping[str, Any] | None = None,
     file: str | None = None,
 ) -> list[Issue]:
-    """Errors for the parameter values of ``notebook`` outside :data:`PARAM_RULES` and
-    :data:`CROSS_RULES`. ``explicit``: keys set in the params file (the others are the
-    notebook's defaults); ``skip``: keys already reported (e.g. of the wrong type);
-    ``defaults``: the notebook's defaults, suggested in the fix when they pass."""
+    """Errors for the parameter values of ``notebook`` outside its rules.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's name (a key of :data:`PARAM_RULES` / :data:`CROSS_RULES`).
+    values : mapping
+        The notebook's effective values (:func:`effective_values`).
+    params : Params
+        The parsed params file (rules read the funnel's stages and the registrations).
+    explicit : sequence of str
+        Keys set in the params file; the others are named as the notebook's defaults.
+    skip : sequence of str
+        Keys already reported (e.g. of the wrong type): not checked again.
+    defaults : mapping, optional
+        The notebook's defaults, suggested in the fix when they pass.
+    file : str, optional
+        The params file, for the issues.
+
+    Returns
+    -------
+    list of Issue
+        One error per value outside :data:`PARAM_RULES`, then one per broken
+        :data:`CROSS_RULES` pair whose values each passed; empty when all pass.
+
+    Examples
+    --------
+    >>> (issue,) = check_values("scoring_calibration", {"n_bands": 1}, None,
+    ...                         explicit=["n_bands"])
+    >>> issue.message
+    'scoring_calibration.n_bands must be a number >= 2, got 1'
+    >>> issue.fix
+    'set n_bands: 10 in the scoring_calibration: section of the params file'
+    """
     ctx = Context(params=params, values=values)
     issues: list[Issue] = []
     bad: set[str] = set(skip)
@@ -413,10 +517,29 @@ def check_files(
     explicit: Sequence[str] = (),
     file: str | None = None,
 ) -> list[Issue]:
-    """Errors for files named by the notebook's parameters (:data:`FILE_PARAMS`) that are missing
-    or lack their columns, read as the notebook reads them. Paths are relative to the params
-    file's folder; "" means none. ``explicit``: keys set in the params file; a notebook default
-    that points nowhere is a warning."""
+    """Issues for the files named by the notebook's parameters (:data:`FILE_PARAMS`).
+
+    A file is read as the notebook reads it; a missing file, or one without its columns, is an
+    error when the params file names it and a warning when it is the notebook's own default.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's name.
+    values : mapping
+        The notebook's effective values; ``""`` means no file.
+    base_dir : Path
+        The params file's folder: paths are relative to it.
+    explicit : sequence of str
+        Keys set in the params file.
+    file : str, optional
+        The params file, for the issues.
+
+    Returns
+    -------
+    list of Issue
+        Empty when every named file can be read.
+    """
     from leadnb.scoring import segments
 
     issues: list[Issue] = []
@@ -478,9 +601,36 @@ def check_inputs(
     *,
     labels: Mapping[str, str | None] | None = None,
 ) -> list[Issue]:
-    """Errors for the columns :data:`REQUIRED_COLUMNS` says ``notebook`` cannot run without, and
-    warnings for the :data:`OPTIONAL_INPUTS` that are absent, naming the sections that will say
-    "Not computed"."""
+    """Issues for the tables and columns ``notebook`` needs.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's name.
+    tables : mapping of str to DataFrame
+        The loaded tables (canonical columns).
+    params : Params
+        The parsed params (the funnel's stages tell which ``<stage>_at`` columns count as a
+        stage history).
+    labels : mapping, optional
+        Table -> how to name its source in an issue (a file path).
+
+    Returns
+    -------
+    list of Issue
+        Errors for the columns :data:`REQUIRED_COLUMNS` says the notebook cannot run without,
+        then warnings for the absent :data:`OPTIONAL_INPUTS`, naming the sections that will say
+        "Not computed".
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"id": [1]})
+    >>> for issue in check_inputs("ab_testing", {"leads": leads}, None):
+    ...     print(issue.level, issue.message.split(":")[0])
+    error notebook ab_testing needs leads.lead_id
+    warning no leads.created_at
+    warning no stage history (no stages table, no <stage>_at columns, no converted)
+    """
     labels = labels or {}
     issues: list[Issue] = []
     for table, columns in REQUIRED_COLUMNS.get(notebook, {}).items():
@@ -541,8 +691,30 @@ def check_inputs(
 def data_range(
     tables: Mapping[str, pd.DataFrame],
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None, str | None]:
-    """``(first, last, where_last)``: the first lead's creation day (else the earliest date of
-    any table) and the last date of any loaded table, with ``table.column`` holding it."""
+    """The span of the data: where an analysis date makes sense.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        The loaded tables; every datetime column counts.
+
+    Returns
+    -------
+    first : Timestamp or None
+        The first lead's creation day, else the earliest date of any table.
+    last : Timestamp or None
+        The day of the last date in any table.
+    where_last : str or None
+        ``table.column`` holding that last date. All three are ``None`` without dates.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a"], "created_at": pd.to_datetime(["2025-01-02 09:00"])})
+    >>> events = pd.DataFrame({"ts": pd.to_datetime(["2025-01-01 00:00", "2026-06-29 18:00"])})
+    >>> first, last, where = data_range({"leads": leads, "events": events})
+    >>> str(first.date()), str(last.date()), where
+    ('2025-01-02', '2026-06-29', 'events.ts')
+    """
     first = last = None
     where = None
     earliest = None
@@ -573,8 +745,34 @@ def check_as_of(
     file: str | None = None,
     margin_days: int = AS_OF_MARGIN_DAYS,
 ) -> list[Issue]:
-    """An error when ``as_of`` is before the first lead's creation day or more than
-    ``margin_days`` after the last date of any loaded table; it names the range and the fix."""
+    """An error when the analysis date is outside the data.
+
+    Parameters
+    ----------
+    as_of : Timestamp or None
+        The analysis date; ``None`` checks nothing.
+    tables : mapping of str to DataFrame
+        The loaded tables (:func:`data_range`).
+    file : str, optional
+        The params file, for the issue.
+    margin_days : int, default :data:`AS_OF_MARGIN_DAYS`
+        How long after the last date in the data an analysis date may be.
+
+    Returns
+    -------
+    list of Issue
+        Empty, or one error when ``as_of`` is before the first lead's creation day or more than
+        ``margin_days`` after the last date; it names the range and the dates to pass.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"created_at": pd.to_datetime(["2025-01-01", "2025-06-30"])})
+    >>> check_as_of(pd.Timestamp("2025-12-31"), {"leads": leads})
+    []
+    >>> (issue,) = check_as_of(pd.Timestamp("2024-12-31"), {"leads": leads})
+    >>> issue.fix
+    'pass --as-of between 2025-01-01 and 2026-07-01 (or set run.as_of in that range)'
+    """
     if as_of is None:
         return []
     first, last, where = data_range(tables)

@@ -52,8 +52,39 @@ def check_keys(
 ) -> dict[str, Any]:
     """Check that ``d`` is a mapping whose keys are all in ``allowed`` and has every ``required``.
 
-    Returns ``d`` as a dict (``None`` reads as empty). Raises :class:`ParamsError` naming
-    ``where`` (e.g. ``"funnel"`` or ``"scoring.rules[3] 'pricing page'"``) and the bad keys.
+    Parameters
+    ----------
+    d : object
+        A params file's section; ``None`` reads as empty.
+    allowed : iterable of str
+        The keys the section may have.
+    where : str
+        How errors name the section, e.g. ``"funnel"`` or ``"scoring.rules[3] 'pricing page'"``.
+    file : str, optional
+        The params file, for the error.
+    required : iterable of str
+        Keys that must be there.
+
+    Returns
+    -------
+    dict
+        ``d`` as a dict.
+
+    Raises
+    ------
+    ParamsError
+        ``d`` is not a mapping, has a key not in ``allowed``, or lacks a ``required`` one; the
+        message names ``where`` and the keys, the fix lists the allowed keys.
+
+    Examples
+    --------
+    >>> check_keys({"stages": ["lead", "sql"]}, ("stages", "aliases"), "funnel")
+    {'stages': ['lead', 'sql']}
+    >>> try:
+    ...     check_keys({"stagse": []}, ("stages", "aliases"), "funnel")
+    ... except ParamsError as err:
+    ...     print(err.issues[0].message, "|", err.issues[0].fix)
+    unknown key(s) in funnel: stagse | allowed keys in funnel are: stages, aliases
     """
     if d is None:
         d = {}
@@ -84,7 +115,23 @@ def check_keys(
 def expect_type(
     value: Any, types: type | tuple[type, ...], where: str, *, file: str | None = None
 ) -> Any:
-    """Raise :class:`ParamsError` unless ``value`` is an instance of ``types`` (bool is not int)."""
+    """Return ``value`` if it is an instance of ``types``; a bool is not an int here.
+
+    Raises
+    ------
+    ParamsError
+        Naming ``where``, the value and the expected type.
+
+    Examples
+    --------
+    >>> expect_type(30, int, "funnel.new_lead_days")
+    30
+    >>> try:
+    ...     expect_type(True, int, "funnel.new_lead_days")
+    ... except ParamsError as err:
+    ...     print(err.issues[0].message)
+    funnel.new_lead_days must be int, got True (bool)
+    """
     tt = types if isinstance(types, tuple) else (types,)
     ok = isinstance(value, tt) and not (isinstance(value, bool) and bool not in tt)
     if not ok:
@@ -98,7 +145,28 @@ def expect_type(
 
 
 def parse_date(value: Any, where: str, *, file: str | None = None) -> pd.Timestamp:
-    """Parse a YYYY-MM-DD date from the params file into a day-resolution ``Timestamp``."""
+    """Parse a date from the params file (YYYY-MM-DD text, or a date YAML already parsed).
+
+    Returns
+    -------
+    Timestamp
+        Midnight of that day (a datetime keeps only its day).
+
+    Raises
+    ------
+    ParamsError
+        Naming ``where`` and the value, for anything else.
+
+    Examples
+    --------
+    >>> parse_date("2026-06-30", "run.as_of")
+    Timestamp('2026-06-30 00:00:00')
+    >>> try:
+    ...     parse_date("30/06/2026", "run.as_of")
+    ... except ParamsError as err:
+    ...     print(err.issues[0].message)
+    run.as_of must be a date written YYYY-MM-DD, got '30/06/2026'
+    """
     if isinstance(value, dt.date | dt.datetime | pd.Timestamp):
         return pd.Timestamp(value).normalize()
     if isinstance(value, str):
@@ -115,6 +183,8 @@ def parse_date(value: Any, where: str, *, file: str | None = None) -> pd.Timesta
 
 @dataclass(frozen=True)
 class RunConfig:
+    """The ``run`` section: the run's name, its analysis date and where per-lead work runs."""
+
     name: str = "leadnb"
     as_of: pd.Timestamp | None = None
     # where per-lead work (scoring, stage dates) runs: unset = this process, "local" = a Dask
@@ -123,6 +193,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: Any, base_dir: Path, *, file: str | None = None) -> RunConfig:
+        """Parse the ``run`` section (``base_dir`` is unused: the section names no file)."""
         d = check_keys(d, ("name", "as_of", "dask_scheduler"), "run", file=file)
         name = expect_type(d.get("name", "leadnb"), str, "run.name", file=file)
         if len(name) > MAX_RUN_NAME:
@@ -192,6 +263,16 @@ class TableSource:
     def from_dict(
         cls, table: str, d: Any, base_dir: Path, *, file: str | None = None
     ) -> TableSource:
+        """Parse ``data.<table>``: a mapping of :data:`TABLE_KEYS`, or just the source path.
+
+        Relative paths are resolved against ``base_dir`` (the params file's folder).
+
+        Examples
+        --------
+        >>> src = TableSource.from_dict("costs", {"source": "costs.csv", "sep": ";"}, Path("/d"))
+        >>> src.path, src.sep
+        (PosixPath('/d/costs.csv'), ';')
+        """
         where = f"data.{table}"
         if isinstance(d, str):
             d = {"source": d}
@@ -285,6 +366,7 @@ class Params:
 
     @property
     def base_dir(self) -> Path:
+        """The folder relative paths are read from: the params file's, else the working one."""
         return self.path.parent if self.path is not None else Path.cwd()
 
     @property
@@ -366,7 +448,37 @@ def _section_parser(name: str) -> type:
 
 
 def params_from_dict(raw: Any, *, path: Path | None = None) -> Params:
-    """Check and parse an already-loaded params mapping. ``path`` is used for relative paths."""
+    """Check and parse an already-loaded params mapping.
+
+    Parameters
+    ----------
+    raw : object
+        The params file's content (a mapping of the top-level keys; ``None`` reads as empty).
+    path : Path, optional
+        The file it came from: relative paths are resolved against its folder (else the working
+        folder) and errors name it.
+
+    Returns
+    -------
+    Params
+        ``run``, ``data`` (one :class:`TableSource` per table), ``sections`` (each parsed by the
+        class :func:`_section_parser` names) and ``notebooks`` (the notebooks' own sections as
+        dicts).
+
+    Raises
+    ------
+    ParamsError
+        At the first unknown key or bad value, naming the section, the key and the fix.
+
+    Examples
+    --------
+    >>> p = params_from_dict({"run": {"as_of": "2026-06-30"}, "data": {"leads": "/d/leads.csv"},
+    ...                       "ab_testing": {"inflow_weeks": 8}})
+    >>> p.as_of(), p.data["leads"].path, p.notebook("ab_testing")
+    (Timestamp('2026-06-30 00:00:00'), PosixPath('/d/leads.csv'), {'inflow_weeks': 8})
+    >>> p.funnel.new_lead_days
+    30
+    """
     file = str(path) if path is not None else None
     base_dir = path.parent if path is not None else Path.cwd()
     raw = check_keys(raw, TOP_LEVEL, "the params file (top level)", file=file)
@@ -410,9 +522,35 @@ class _GuardedLoader(yaml.SafeLoader):
 
 
 def expanded_size(node: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
-    """Number of nodes of a composed YAML graph with every alias expanded (shared nodes counted
-    each time they are used), computed without expanding: each node's size once, memoised.
-    Stops with :class:`_YamlTooLarge` above ``limit`` or on a recursive alias."""
+    r"""Number of nodes of a composed YAML graph with every alias expanded.
+
+    Design. Shared nodes count each time they are used, but nothing is expanded: each node's
+    size is computed once and memoised, so a "billion laughs" document is measured in a few
+    steps per anchor.
+
+    Parameters
+    ----------
+    node : yaml.Node
+        A composed (not constructed) document.
+    limit : int, default :data:`MAX_YAML_NODES`
+        Stop counting above this.
+
+    Returns
+    -------
+    int
+        The number of nodes.
+
+    Raises
+    ------
+    _YamlTooLarge
+        Above ``limit``, or on a recursive alias.
+
+    Examples
+    --------
+    >>> node = yaml.compose("a: &x [1, 2, 3]\nb: [*x, *x]")
+    >>> expanded_size(node)  # the mapping, 2 keys, the list of 3 (4) and a list of two of them
+    16
+    """
     sizes: dict[int, int] = {}
     busy: set[int] = set()
 
@@ -456,14 +594,45 @@ def _safe_load_guarded(text: str) -> Any:
 
 
 def read_yaml(path: Path, what: str, *, missing_fix: str | None = None) -> Any:
-    """Parse a YAML file; invalid YAML or non-UTF-8 text raises :class:`ParamsError` naming
-    ``what`` (e.g. "the params file"), the file, and the line and column of the problem. With
-    ``missing_fix``, a missing file is a :class:`ParamsError` with that fix.
+    r"""Parse a YAML file safely.
 
     Anchors and aliases (``&name`` / ``*name``) are allowed within limits: more than
     :data:`MAX_YAML_ALIASES` aliases, a recursive alias, or a document of more than
     :data:`MAX_YAML_NODES` values once aliases are expanded (a "billion laughs" bomb) is refused
-    with a :class:`ParamsError` before anything is built from it."""
+    before anything is built from it.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    what : str
+        How errors name it, e.g. ``"the params file"``.
+    missing_fix : str, optional
+        With it, a missing file is a :class:`ParamsError` with this fix (else ``OSError``).
+
+    Returns
+    -------
+    object
+        The document (``None`` for an empty file).
+
+    Raises
+    ------
+    ParamsError
+        Invalid YAML (naming the line and column), non-UTF-8 text, too many aliases, too deep
+        a nesting, or a missing file with ``missing_fix``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "rules.yaml"
+    ...     _ = path.write_text("rules: [a, b\n")
+    ...     try:
+    ...         read_yaml(path, "the rules file")
+    ...     except ParamsError as err:
+    ...         print(err.issues[0].message)
+    the rules file is not valid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'
+    """
     if missing_fix is not None and not path.exists():
         raise ParamsError(f"{what} not found: {path}", file=str(path), fix=missing_fix)
     try:
@@ -496,7 +665,29 @@ def read_yaml(path: Path, what: str, *, missing_fix: str | None = None) -> Any:
 
 
 def load_params(path: str | Path) -> Params:
-    """Read, check and parse a params YAML file. Raises :class:`ParamsError` on any problem."""
+    """Read, check and parse a params YAML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The params file; relative paths in it are read from its folder.
+
+    Returns
+    -------
+    Params
+        See :func:`params_from_dict`.
+
+    Raises
+    ------
+    ParamsError
+        On any problem: a missing or unreadable file, invalid YAML, an unknown key, a bad value.
+
+    Examples
+    --------
+    >>> params = load_params("params/demo.yaml")  # from the repository's root
+    >>> params.run.name, params.data["events"].path.name
+    ('demo', 'events.parquet')
+    """
     path = Path(path).resolve()
     raw = read_yaml(
         path,

@@ -110,8 +110,25 @@ _COLUMN_WORDS = {
 def suggest_column(target: str, columns: list[str]) -> str | None:
     """The user's column that most likely holds canonical ``target`` (for a suggested mapping).
 
-    A column sharing the most of ``target``'s telltale words wins ("Lead Number" for lead_id,
-    "Activity Type" for event_type); else a close spelling; else ``None``.
+    Parameters
+    ----------
+    target : str
+        A canonical column name, e.g. ``"lead_id"``.
+    columns : list of str
+        The columns the user's table has.
+
+    Returns
+    -------
+    str or None
+        The column sharing the most of ``target``'s telltale words ("Lead Number" for lead_id,
+        "Activity Type" for event_type), else a close spelling, else ``None``.
+
+    Examples
+    --------
+    >>> suggest_column("lead_id", ["Lead Created On", "Lead Number", "Company"])
+    'Lead Number'
+    >>> suggest_column("variant", ["Variannt"]), suggest_column("lead_id", ["age", "balance"])
+    ('Variannt', None)
     """
     words = _COLUMN_WORDS.get(target, set(target.split("_")))
 
@@ -359,8 +376,24 @@ _STAGE_WORDS = {
 def guess_stage(name: str, stages: list[str]) -> str:
     """The funnel stage a CRM stage name most likely means (for suggested aliases only).
 
-    Tries the name's initials ("Sales Qualified" -> sq -> sql), then common words ("Closed Won"
-    -> customer), then a close spelling; falls back to ``<stage>``.
+    Parameters
+    ----------
+    name : str
+        The stage name as the CRM writes it.
+    stages : list of str
+        The funnel's stages (and its lost stage).
+
+    Returns
+    -------
+    str
+        By the name's initials ("Sales Qualified" -> sq -> sql), else common words ("Closed
+        Won" -> customer), else a close spelling; ``"<stage>"`` when nothing fits.
+
+    Examples
+    --------
+    >>> stages = ["lead", "mql", "sql", "opportunity", "customer", "lost"]
+    >>> [guess_stage(n, stages) for n in ("Sales Qualified", "Closed Won", "zzz")]
+    ['sql', 'customer', '<stage>']
     """
     words = [w for w in str(name).casefold().replace("-", " ").replace("_", " ").split() if w]
     initials = "".join(w[0] for w in words)
@@ -450,10 +483,30 @@ def validate_tables(
 ) -> Report:
     """Check canonical tables against the contract and against each other.
 
-    ``sources`` gives each table's file for messages (and date format for tables that are still
-    text); ``funnel`` (a FunnelConfig or dict with ``stages``, ``lost_stage``, ``aliases``)
-    enables the stage-name check; ``as_of`` enables the assignments-after-as_of check. Returns
-    a :class:`Report`; nothing is raised for a data problem and nothing is written.
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Table name -> canonical table (as :mod:`leadnb.data.loading` returns it).
+    sources : mapping of str to TableSource
+        Each table's source, for messages (and the date format of tables still read as text).
+    funnel : FunnelConfig or dict, optional
+        With ``stages``, ``lost_stage``, ``aliases``: enables the stage-name check.
+    as_of : Timestamp or str, optional
+        Enables the assignments-after-as_of check.
+
+    Returns
+    -------
+    Report
+        Every problem found, as issues naming the file, table, column, up to five rows, the
+        count and the fix. Nothing is raised for a data problem and nothing is written.
+
+    Examples
+    --------
+    >>> costs = pd.DataFrame({"period_start": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+    ...                       "amount": [100.0, -5.0]})
+    >>> report = validate_tables({"costs": costs}, {"costs": TableSource("costs")})
+    >>> [(i.level, i.table, i.column, i.count) for i in report.issues]
+    [('error', 'costs', 'amount', 1)]
     """
     report = Report()
     as_of = pd.Timestamp(as_of) if as_of is not None and as_of != "" else None
@@ -497,10 +550,31 @@ def validate_tables(
 
 
 def clean_tables(tables: Mapping[str, pd.DataFrame], report: Report) -> dict[str, pd.DataFrame]:
-    """Drop the rows the report's warnings say are dropped (unknown lead_id); return new tables.
+    """Drop the rows the report's warnings say are dropped (an unknown lead_id).
 
-    The count dropped is recorded in the cleaned frame's ``attrs["leadnb_dropped"]`` and in the
-    warning itself (which already says the rows are dropped). Input frames are not modified.
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        The tables :func:`validate_tables` checked; they are not modified.
+    report : Report
+        Its report: each :class:`DropIssue` names the rows to drop.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        The tables, those with dropped rows as new frames (index reset) whose
+        ``attrs["leadnb_dropped"]`` counts the rows dropped; the others unchanged.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(40)]})
+    >>> events = pd.DataFrame({"lead_id": ["L1"] * 39 + ["X9"], "ts": pd.Timestamp("2025-01-01"),
+    ...                        "event_type": "email_open"})
+    >>> tables = {"leads": leads, "events": events}
+    >>> report = validate_tables(tables, {t: TableSource(t) for t in tables})
+    >>> cleaned = clean_tables(tables, report)
+    >>> len(cleaned["events"]), cleaned["events"].attrs["leadnb_dropped"]
+    (39, 1)
     """
     out = dict(tables)
     for issue in report.issues:
@@ -524,17 +598,38 @@ def validate_params_file(
 ) -> tuple[Report, Params | None, dict[str, pd.DataFrame]]:
     """Load the params file and every configured table, and check everything a run needs.
 
-    Returns ``(report, params, tables)``: ``params`` is ``None`` when the params file itself is
-    wrong; ``tables`` are the tables that could be loaded, cleaned as :func:`clean_tables` does.
-    ``as_of`` (default ``run.as_of``) is the analysis date for date checks. ``notebooks``
-    (default: all of :data:`leadnb.data.params.NOTEBOOKS`) in ``notebook_dir`` (default
-    :func:`leadnb.run.runner.default_notebook_dir`) are the notebooks whose needs are checked: their
-    params sections (names, types, values), the files they name, the columns they need (missing
-    optional ones are warnings naming the sections that will say "Not computed"), and the
-    analysis date within the data's range (:func:`leadnb.data.param_checks.check_as_of`). Problems are
-    collected (not raised) so one run lists everything. Nothing is written.
+    ``leadnb validate`` and ``leadnb run`` both call this one function. Problems are collected
+    (not raised) so one call lists everything; nothing is written.
 
-    ``leadnb validate`` and ``leadnb run`` both call this one function.
+    Parameters
+    ----------
+    path : str or Path
+        The params file.
+    as_of : str or Timestamp, optional
+        The analysis date for the date checks; default ``run.as_of``.
+    notebooks : sequence of str, optional
+        The notebooks whose needs are checked (default: all of
+        :data:`leadnb.data.params.NOTEBOOKS`): their params sections (names, types, values),
+        the files they name, the columns they need (a missing optional one is a warning naming
+        the sections that will say "Not computed"), and the analysis date within the data's
+        range (:func:`leadnb.data.param_checks.check_as_of`).
+    notebook_dir : str or Path, optional
+        Where those notebooks are; default the package's notebooks.
+
+    Returns
+    -------
+    report : Report
+        Every problem found.
+    params : Params or None
+        ``None`` when the params file itself is wrong.
+    tables : dict of str to DataFrame
+        The tables that could be loaded, cleaned as :func:`clean_tables` does.
+
+    Examples
+    --------
+    >>> report, params, tables = validate_params_file("params/demo.yaml")  # from the repo root
+    >>> report.ok, sorted(tables)
+    (True, ['assignments', 'costs', 'events', 'leads', 'orders', 'stages'])
     """
     report = Report()
     try:
@@ -715,7 +810,25 @@ def _check_analysis_inputs(
 
 
 def format_report(report: Report, *, title: str | None = None) -> str:
-    """The report as terminal text: errors, then warnings, numbered, then a one-line verdict."""
+    """The report as terminal text: errors, then warnings, numbered, then a one-line verdict.
+
+    Parameters
+    ----------
+    report : Report
+        What :func:`validate_params_file` found.
+    title : str, optional
+        A first paragraph.
+
+    Returns
+    -------
+    str
+        Paragraphs separated by blank lines; the last says ``OK: ...`` or ``FAILED: ...``.
+
+    Examples
+    --------
+    >>> print(format_report(Report()))
+    OK: no errors, 0 warning(s).
+    """
     errors, warns = report.errors, report.warnings
     parts = [title] if title else []
     for n, issue in enumerate(errors, 1):
