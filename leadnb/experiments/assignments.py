@@ -161,11 +161,30 @@ def unregistered(
     registered: Iterable[str],
     as_of: pd.Timestamp | str | None = None,
 ) -> list[str]:
-    """Experiment ids present in the assignments table without a registration, sorted.
+    """Experiment ids present in the assignments table without a registration.
 
-    With ``as_of`` and an ``assigned_at`` column, only experiments with a row assigned by the
-    analysis date (or undated) count: an experiment that starts later is not in the data yet.
-    Missing ids are ignored. An empty list when there is no assignments table.
+    Parameters
+    ----------
+    assignments
+        The assignments table, or None when the params file configures none.
+    registered
+        The registered experiment ids.
+    as_of
+        The analysis date: with an ``assigned_at`` column only experiments with a row assigned
+        by then (or undated) count, since an experiment that starts later is not in the data
+        yet.
+
+    Returns
+    -------
+    list of str
+        The ids, sorted (missing ids ignored); empty without an assignments table.
+
+    Examples
+    --------
+    >>> asg = pd.DataFrame({"experiment_id": ["a", "b", "c", None],
+    ...                     "assigned_at": pd.to_datetime(["2026-06-01", "2026-06-02", "2026-08-01", None])})
+    >>> unregistered(asg, ["a"]), unregistered(asg, ["a"], pd.Timestamp("2026-06-30"))
+    (['b', 'c'], ['b'])
     """
     if assignments is None or "experiment_id" not in assignments.columns:
         return []
@@ -178,7 +197,25 @@ def unregistered(
 
 
 def unregistered_sentence(ids: Iterable[str]) -> str:
-    """The line a report prints for :func:`unregistered` ids (empty text when there are none)."""
+    """The line a report prints for :func:`unregistered` ids.
+
+    Parameters
+    ----------
+    ids
+        Unregistered experiment ids.
+
+    Returns
+    -------
+    str
+        One sentence naming them and the fix; empty text when there are none.
+
+    Examples
+    --------
+    >>> unregistered_sentence(["exp-b"])
+    'Experiment(s) in the data without a registration: exp-b (add params/experiments/<id>.yaml to read them out)'
+    >>> unregistered_sentence([])
+    ''
+    """
     ids = list(ids)
     if not ids:
         return ""

@@ -34,6 +34,7 @@ from scipy import special, stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
+from leadnb.data.columns import require_columns
 from leadnb.errors import ParamsError
 from leadnb.results import Kind, Result, value
 
@@ -61,7 +62,28 @@ _NAN = float("nan")
 
 
 def z_test_p(x_c: int, n_c: int, x_v: int, n_v: int) -> float:
-    """Two-sided pooled z-test p-value for rate_v != rate_c (statsmodels ``proportions_ztest``)."""
+    """Two-sided pooled z-test p-value for rate_v != rate_c (statsmodels ``proportions_ztest``).
+
+    Parameters
+    ----------
+    x_c, n_c
+        Conversions and leads of the control arm.
+    x_v, n_v
+        Conversions and leads of the variant arm.
+
+    Returns
+    -------
+    float
+        The p-value; 1.0 when no lead or every lead converted (no variation), NaN when an arm
+        has no lead.
+
+    Examples
+    --------
+    >>> round(z_test_p(120, 1000, 150, 1000), 6)  # the DOMAIN.md reference
+    0.04964
+    >>> z_test_p(0, 50, 0, 50), z_test_p(0, 0, 3, 50)
+    (1.0, nan)
+    """
     if n_c == 0 or n_v == 0:
         return float("nan")
     if x_c + x_v in (0, n_c + n_v):
@@ -71,14 +93,54 @@ def z_test_p(x_c: int, n_c: int, x_v: int, n_v: int) -> float:
 
 
 def fisher_p(x_c: int, n_c: int, x_v: int, n_v: int) -> float:
-    """Two-sided Fisher exact test p-value of the 2x2 table (scipy ``fisher_exact``)."""
+    """Two-sided Fisher exact test p-value of the 2x2 table (scipy ``fisher_exact``).
+
+    Parameters
+    ----------
+    x_c, n_c
+        Conversions and leads of the control arm.
+    x_v, n_v
+        Conversions and leads of the variant arm.
+
+    Returns
+    -------
+    float
+        The p-value; NaN when an arm has no lead.
+
+    Examples
+    --------
+    >>> round(fisher_p(3, 40, 9, 40), 4)
+    0.1149
+    """
     if n_c == 0 or n_v == 0:
         return float("nan")
     return float(stats.fisher_exact([[x_v, n_v - x_v], [x_c, n_c - x_c]]).pvalue)
 
 
-def needs_exact(x_c: int, n_c: int, x_v: int, n_v: int, min_expected: float = MIN_EXPECTED) -> bool:
-    """True when any expected count of the 2x2 table (under the pooled rate) is below ``min_expected``."""
+def needs_exact(
+    x_c: int, n_c: int, x_v: int, n_v: int, *, min_expected: float = MIN_EXPECTED
+) -> bool:
+    """Whether the z-test's normal approximation is too poor for these counts.
+
+    Parameters
+    ----------
+    x_c, n_c
+        Conversions and leads of the control arm.
+    x_v, n_v
+        Conversions and leads of the variant arm.
+    min_expected
+        The smallest expected count (under the pooled rate) the z-test is trusted with.
+
+    Returns
+    -------
+    bool
+        True when any expected count of the 2x2 table is below ``min_expected``.
+
+    Examples
+    --------
+    >>> needs_exact(3, 40, 9, 40), needs_exact(120, 1000, 150, 1000)
+    (True, False)
+    """
     n = n_c + n_v
     if n == 0:
         return False
@@ -88,14 +150,35 @@ def needs_exact(x_c: int, n_c: int, x_v: int, n_v: int, min_expected: float = MI
 
 
 def prob_beat_control(
-    x_c: int, n_c: int, x_v: int, n_v: int, prior: tuple[float, float] = (1.0, 1.0)
+    x_c: int, n_c: int, x_v: int, n_v: int, *, prior: tuple[float, float] = (1.0, 1.0)
 ) -> float:
     """Exact P(rate_v > rate_c) with independent Beta priors (default Beta(1, 1)) on each rate.
 
     With posteriors A ~ Beta(a_c, b_c) and B ~ Beta(a_v, b_v) and an integer ``a_v``,
     ``P(B > A) = sum_{i=0}^{a_v-1} B(a_c+i, b_c+b_v) / ((b_v+i) B(1+i, b_v) B(a_c, b_c))``
     (B the Beta function). Summed in log space; the shorter of this sum and its mirror
-    ``1 - P(A > B)`` is used. The priors must make ``a`` integers (they do for Beta(1, 1)).
+    ``1 - P(A > B)`` is used.
+
+    Parameters
+    ----------
+    x_c, n_c
+        Conversions and leads of the control arm.
+    x_v, n_v
+        Conversions and leads of the variant arm.
+    prior
+        Beta prior (successes, failures) of each rate; the successes must be whole numbers.
+
+    Returns
+    -------
+    float
+        The probability, in [0, 1]; NaN when an arm has no lead.
+
+    Examples
+    --------
+    >>> round(prob_beat_control(120, 1000, 150, 1000), 4)
+    0.9751
+    >>> round(prob_beat_control(10, 100, 10, 100), 4)  # same counts: a coin flip
+    0.5
     """
     if n_c == 0 or n_v == 0:
         return float("nan")
@@ -125,7 +208,27 @@ def prob_beat_control(
 def prob_beat_control_mc(
     x_c: int, n_c: int, x_v: int, n_v: int, *, draws: int = 200_000, seed: int = 0
 ) -> float:
-    """Monte Carlo estimate of :func:`prob_beat_control` (Beta(1, 1) priors, seeded); a check."""
+    """Monte Carlo estimate of :func:`prob_beat_control` (Beta(1, 1) priors): a check of it.
+
+    Parameters
+    ----------
+    x_c, n_c
+        Conversions and leads of the control arm.
+    x_v, n_v
+        Conversions and leads of the variant arm.
+    draws, seed
+        Number of posterior draws per arm, and the seed of the generator.
+
+    Returns
+    -------
+    float
+        The share of draws where the variant's rate is above the control's.
+
+    Examples
+    --------
+    >>> abs(prob_beat_control_mc(120, 1000, 150, 1000, seed=1) - 0.9751) < 0.002
+    True
+    """
     rng = np.random.default_rng(seed)
     c = rng.beta(x_c + 1, n_c - x_c + 1, size=draws)
     v = rng.beta(x_v + 1, n_v - x_v + 1, size=draws)
@@ -135,8 +238,26 @@ def prob_beat_control_mc(
 def srm_p_value(counts: Mapping[str, int], allocation: Mapping[str, float]) -> float:
     """Chi-square goodness-of-fit p-value of arm counts against the planned allocation shares.
 
-    Arms missing from ``counts`` count as 0. NaN when no lead is enrolled. A value below
-    :data:`SRM_THRESHOLD` (0.001) is a sample ratio mismatch: the assignment is probably broken.
+    Parameters
+    ----------
+    counts
+        Arm -> leads enrolled; an arm missing here counts as 0.
+    allocation
+        Arm -> planned share (the registration's allocation).
+
+    Returns
+    -------
+    float
+        The p-value; NaN when no lead is enrolled or there is one arm. A value below
+        :data:`SRM_THRESHOLD` (0.001) is a sample ratio mismatch: the assignment is probably
+        broken.
+
+    Examples
+    --------
+    >>> round(srm_p_value({"a": 5000, "b": 5200}, {"a": 0.5, "b": 0.5}), 6)  # DOMAIN.md
+    0.04767
+    >>> srm_p_value({"a": 250, "b": 750}, {"a": 0.25, "b": 0.75})
+    1.0
     """
     arms = list(allocation)
     obs = np.array([float(counts.get(a, 0)) for a in arms])
@@ -148,8 +269,27 @@ def srm_p_value(counts: Mapping[str, int], allocation: Mapping[str, float]) -> f
     return float(stats.chisquare(obs, f_exp=exp).pvalue)
 
 
-def holm(p_values: Sequence[float], alpha: float = 0.05) -> np.ndarray:
-    """Holm step-down adjusted p-values (statsmodels ``multipletests``); NaNs are kept as NaN."""
+def holm(p_values: Sequence[float], *, alpha: float = 0.05) -> np.ndarray:
+    """Holm step-down adjusted p-values (statsmodels ``multipletests``).
+
+    Parameters
+    ----------
+    p_values
+        Raw p-values, one per comparison with the control; NaN for a comparison not made.
+    alpha
+        The family-wise error rate (statsmodels needs it; the adjusted values do not depend on
+        it).
+
+    Returns
+    -------
+    numpy.ndarray
+        The adjusted p-values, in the input's order; NaNs stay NaN and are not counted.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03, 0.005]).round(4).tolist()
+    [0.03, 0.06, 0.06, 0.02]
+    """
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
@@ -240,8 +380,32 @@ def compare_arms(x_c: int, n_c: int, x_v: int, n_v: int, *, alpha: float = 0.05)
 
 
 def logrank_p(outcomes: pd.DataFrame, control: str, variant: str) -> float:
-    """Log-rank test p-value of variant vs control time-to-stage curves (lifelines)."""
+    """Log-rank test p-value of variant vs control time-to-stage curves (lifelines).
+
+    Parameters
+    ----------
+    outcomes
+        Per-lead outcomes with variant, duration and event
+        (:func:`leadnb.experiments.outcomes.outcomes_from_stages`).
+    control, variant
+        The two arms compared.
+
+    Returns
+    -------
+    float
+        The p-value; NaN when an arm has no lead or nobody converted.
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"variant": ["c"] * 4 + ["v"] * 4,
+    ...                     "duration": [30.0, 30.0, 30.0, 12.0, 3.0, 4.0, 5.0, 30.0],
+    ...                     "event": [False, False, False, True, True, True, True, False]})
+    >>> round(logrank_p(out, "c", "v"), 4)
+    0.1005
+    """
     from lifelines.statistics import logrank_test
+
+    require_columns(outcomes, ["variant", "duration", "event"], table="the per-lead outcomes")
 
     c = outcomes.loc[outcomes["variant"] == control]
     v = outcomes.loc[outcomes["variant"] == variant]

@@ -107,8 +107,25 @@ def _check_design(alpha: float, power: float, ratio: float) -> None:
 def adjusted_alpha(alpha: float, k_arms: int = 2, correction: Correction = "holm") -> float:
     """Per-comparison alpha for planning ``k_arms`` arms (``k_arms - 1`` comparisons with control).
 
-    Bonferroni and Holm both plan at ``alpha / (k_arms - 1)`` (Holm's strictest step); ``"none"``
-    keeps ``alpha``.
+    Parameters
+    ----------
+    alpha
+        The family-wise significance level.
+    k_arms
+        Arms, control included.
+    correction
+        ``"holm"`` and ``"bonferroni"`` both plan at ``alpha / (k_arms - 1)`` (Holm's strictest
+        step); ``"none"`` keeps ``alpha``.
+
+    Returns
+    -------
+    float
+        The alpha each comparison is planned at.
+
+    Examples
+    --------
+    >>> adjusted_alpha(0.05), adjusted_alpha(0.05, 5), adjusted_alpha(0.05, 5, "none")
+    (0.05, 0.0125, 0.05)
     """
     if k_arms < 2:
         raise ParamsError(f"an experiment needs at least 2 arms, got {k_arms}", fix="add a variant")
@@ -145,8 +162,29 @@ def sample_size_raw(
 ) -> float:
     """Unrounded n of the variant arm (pooled-under-H0 / unpooled-under-H1 formula, see module).
 
-    ``baseline`` is the control rate, ``effect`` the absolute difference to detect (variant minus
-    control, either sign), ``ratio`` = n_variant / n_control.
+    Parameters
+    ----------
+    baseline
+        The control rate.
+    effect
+        The absolute difference to detect (variant minus control, either sign).
+    alpha, power
+        Significance level and power.
+    ratio
+        n_variant / n_control.
+    alternative
+        ``"two-sided"``, ``"larger"`` or ``"smaller"``.
+
+    Returns
+    -------
+    float
+        Leads in the variant arm, not rounded (statsmodels'
+        ``samplesize_proportions_2indep_onetail``).
+
+    Examples
+    --------
+    >>> round(sample_size_raw(0.10, 0.02), 2)  # the DOMAIN.md reference
+    3840.85
     """
     _check_rate(baseline, "baseline")
     _check_rate(baseline + effect, "baseline + effect")
@@ -224,8 +262,26 @@ def power(
 ) -> float:
     """Power of the pooled two-proportion z-test with ``n_variant`` leads in the variant arm.
 
-    Same normal approximation as :func:`sample_size_raw` (far tail ignored), so
-    ``power(b, d, sample_size_raw(b, d, power=0.8)) == 0.8``.
+    Same normal approximation as :func:`sample_size_raw` (far tail ignored).
+
+    Parameters
+    ----------
+    baseline, effect
+        Control rate and the absolute difference.
+    n_variant
+        Leads in the variant arm (the control has ``n_variant / ratio``).
+    alpha, ratio, alternative
+        As in :func:`sample_size_raw`.
+
+    Returns
+    -------
+    float
+        The power; NaN when ``n_variant`` is not positive.
+
+    Examples
+    --------
+    >>> round(power(0.10, 0.02, sample_size_raw(0.10, 0.02, power=0.8)), 6)
+    0.8
     """
     _check_rate(baseline, "baseline")
     _check_rate(baseline + effect, "baseline + effect")
@@ -253,7 +309,27 @@ def mde(
     """Smallest absolute increase over ``baseline`` detectable with ``n_variant`` leads per variant.
 
     Solves ``power(baseline, d, n_variant) = power_target`` for ``d > 0`` numerically (Brent's
-    method); NaN when even the largest possible effect (rate 1) is not detectable.
+    method).
+
+    Parameters
+    ----------
+    baseline
+        The control rate.
+    n_variant
+        Leads per variant arm.
+    alpha, power_target, ratio, k_arms, correction
+        As in :func:`sample_size`.
+
+    Returns
+    -------
+    float
+        The absolute difference; NaN when even the largest possible effect (rate 1) is not
+        detectable.
+
+    Examples
+    --------
+    >>> round(mde(0.10, 3841), 4)
+    0.02
     """
     _check_rate(baseline, "baseline")
     a = adjusted_alpha(alpha, k_arms, correction)
@@ -270,7 +346,28 @@ def mde(
 
 
 def weekly_inflow(created_at: pd.Series, as_of: pd.Timestamp, *, weeks: int = 12) -> float:
-    """Average new leads per week over the ``weeks`` weeks up to ``as_of`` (from ``created_at``)."""
+    """Average new leads per week over the ``weeks`` weeks up to the end of the ``as_of`` day.
+
+    Parameters
+    ----------
+    created_at
+        The leads' creation dates.
+    as_of
+        The analysis date (its whole day counts).
+    weeks
+        How many weeks back.
+
+    Returns
+    -------
+    float
+        Leads created in the window, divided by ``weeks``.
+
+    Examples
+    --------
+    >>> created = pd.Series(pd.to_datetime(["2026-06-30 23:00", "2026-06-01 00:00", "2026-04-07 00:00"]))
+    >>> weekly_inflow(created, pd.Timestamp("2026-06-30"), weeks=12) == 2 / 12
+    True
+    """
     if weeks <= 0:
         raise ParamsError(f"weeks must be positive, got {weeks}", fix="use e.g. 12")
     as_of = pd.Timestamp(as_of)
@@ -291,8 +388,28 @@ def days_needed(
     """Calendar days until a fixed-window outcome can be read for ``n_total`` enrolled leads.
 
     ``ceil(n_total / (inflow_per_week * eligible_share / 7)) + window_days``: enrolment at the
-    observed inflow (the share of new leads that enter the experiment), plus the conversion window
-    of the last enrolled lead. NaN when the inflow is zero.
+    observed inflow, plus the conversion window of the last enrolled lead.
+
+    Parameters
+    ----------
+    n_total
+        Leads to enrol, all arms.
+    inflow_per_week
+        New leads a week.
+    window_days
+        Days the outcome needs after assignment.
+    eligible_share
+        The share of new leads that can enter the experiment.
+
+    Returns
+    -------
+    float
+        The days; NaN when the inflow is zero or not known.
+
+    Examples
+    --------
+    >>> days_needed(6000, 700, 30), days_needed(6000, 700, 30, eligible_share=0.5)
+    (90.0, 150.0)
     """
     daily = inflow_per_week * eligible_share / 7.0
     if not daily > 0:
@@ -390,9 +507,24 @@ def design_row(
 
 
 def inflow_text(inflow_per_week: float, weeks: int) -> str:
-    """The inflow line of the calculator: ``New leads a week (last 12 weeks): 294.8``.
+    """The inflow line of the notebook's calculator.
 
-    NaN (a leads table without ``created_at``) says so instead of printing ``nan``.
+    Parameters
+    ----------
+    inflow_per_week
+        :func:`weekly_inflow`, NaN when the leads table has no ``created_at``.
+    weeks
+        The weeks it was measured over.
+
+    Returns
+    -------
+    str
+        The line; without an inflow, a sentence saying why instead of ``nan``.
+
+    Examples
+    --------
+    >>> inflow_text(294.75, 12)
+    'New leads a week (last 12 weeks): 294.8'
     """
     if isinstance(inflow_per_week, int | float) and math.isfinite(inflow_per_week):
         return f"New leads a week (last {weeks} weeks): {inflow_per_week:,.1f}"
@@ -447,7 +579,28 @@ def mde_curve(
     power_target: float = 0.8,
     ratio: float = 1.0,
 ) -> pd.DataFrame:
-    """MDE for each n per arm in ``ns``: columns n_per_arm, mde, mde_relative (for a chart)."""
+    """The minimum detectable effect for each n per arm in ``ns`` (for a chart).
+
+    Parameters
+    ----------
+    baseline
+        The control rate.
+    ns
+        Leads per arm.
+    alpha, power_target, ratio
+        As in :func:`mde`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per n: n_per_arm, mde (absolute), mde_relative (mde / baseline).
+
+    Examples
+    --------
+    >>> mde_curve(0.10, [3841]).round(3)
+       n_per_arm   mde  mde_relative
+    0     3841.0  0.02           0.2
+    """
     ns = np.asarray(list(ns), dtype=float)
     m = [mde(baseline, n, alpha=alpha, power_target=power_target, ratio=ratio) for n in ns]
     out = pd.DataFrame({"n_per_arm": ns, "mde": np.asarray(m, dtype=float)})
@@ -481,6 +634,16 @@ def design_table(
         window_days. A registration without a usable baseline has only experiment_id,
         baseline_rate and mde (the rest NaN). Outcome-column metrics have no window (0 days
         added).
+
+    Examples
+    --------
+    >>> from leadnb.experiments.registration import Registration
+    >>> reg = Registration.from_dict({"id": "e", "hypothesis": "h", "variable": "v",
+    ...     "control": "a", "variants": ["b"], "primary_metric": {"stage": "sql", "window_days": 30},
+    ...     "target_effect": 0.02, "start": "2026-01-01", "baseline_rate": 0.10})
+    >>> design_table([reg], inflow_per_week=700)[["experiment_id", "n_per_arm", "days_needed"]]
+      experiment_id  n_per_arm  days_needed
+    0             e       3841        107.0
     """
     rows: list[dict[str, object]] = []
     for r in regs:

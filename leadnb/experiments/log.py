@@ -91,9 +91,26 @@ LOG_BOOLS = tuple(c for c, k in LOG_SCHEMA.items() if k is Kind.FLAG)
 def log_path(config: ExperimentsConfig | None, out_dir: str | Path | None) -> Path | None:
     """Where the cumulative log lives: ``config.log`` if set, else ``<OUT>/experiment_log.csv``.
 
-    ``out_dir`` is the notebook's folder ``OUT/<run_id>/ab_testing``, so the default log sits in
-    ``OUT`` next to the run folders and survives from run to run. ``None`` when neither is known
-    (an interactive session without an output folder: nothing is written).
+    Parameters
+    ----------
+    config
+        The params file's ``experiments`` section (its ``log``), or None.
+    out_dir
+        The notebook's folder ``OUT/<run_id>/ab_testing``; the default log sits in ``OUT``,
+        next to the run folders, and survives from run to run.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The log file; None when neither is known (an interactive session without an output
+        folder: nothing is written).
+
+    Examples
+    --------
+    >>> log_path(None, "/srv/out/20260630-101010-demo-2026-06-30/ab_testing").as_posix()
+    '/srv/out/experiment_log.csv'
+    >>> log_path(ExperimentsConfig(), "") is None
+    True
     """
     if config is not None and config.log is not None:
         return config.log
@@ -106,7 +123,22 @@ def run_label(out_dir: str | Path | None) -> str:
     """The run id a readout is logged under: the run folder's name (``OUT/<run_id>/<notebook>``).
 
     ``leadnb run`` writes into ``OUT/.tmp-<run_id>/`` and renames it when done, so the
-    ``.tmp-`` prefix is dropped. Without an output folder the label is ``"interactive"``.
+    ``.tmp-`` prefix is dropped.
+
+    Parameters
+    ----------
+    out_dir
+        The notebook's output folder, or empty/None in an interactive session.
+
+    Returns
+    -------
+    str
+        The run id, or ``"interactive"`` without an output folder.
+
+    Examples
+    --------
+    >>> run_label("/srv/out/.tmp-20260630-101010-demo/ab_testing"), run_label("")
+    ('20260630-101010-demo', 'interactive')
     """
     if not out_dir:
         return "interactive"
@@ -234,11 +266,27 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
 
 
 def read_log(path: str | Path | None) -> pd.DataFrame:
-    """The cumulative log (empty with :data:`LOG_COLUMNS` when the file does not exist yet).
+    """The cumulative log as it was written by :func:`append_log`.
 
-    Columns come back with the dtypes of :func:`append_log`'s rows (ids and dates as text, counts
-    as integers, ``interim`` as a boolean), and text cells as they were before the formula
-    quoting the file is written with.
+    Parameters
+    ----------
+    path
+        The log file (:func:`log_path`); None or a missing file gives an empty log.
+
+    Returns
+    -------
+    pandas.DataFrame
+        experiment_id, run, as_of, registration, metric, control, variant, n_control,
+        n, rate_control, rate, diff, diff_ci_low, diff_ci_high, p_value, p_adjusted,
+        prob_beat_control, srm_p_value, n_immature, interim, verdict, hypothesis,
+        decision_rule (:data:`LOG_COLUMNS`), then any extra column. Text and dates as text, counts as
+        nullable integers, ``interim`` as a nullable boolean, other numbers as floats; text
+        cells exactly as before the formula quoting (:func:`csv_cells`).
+
+    Examples
+    --------
+    >>> list(read_log(None).columns) == LOG_COLUMNS
+    True
     """
     if path is None or not Path(path).exists():
         return _empty_log()
@@ -248,9 +296,18 @@ def read_log(path: str | Path | None) -> pd.DataFrame:
 def read_log_rows(csv_path: str | Path) -> pd.DataFrame:
     """A run's own log rows (``ab_testing/experiment_log_rows.csv``) read back for :func:`append_log`.
 
-    That CSV is written for people, so text cells that started with = + - @ may carry a leading
-    single quote (formula neutralising): one leading ``'`` before such a character (or before
-    another ``'``) is removed. The dtypes are the log's (see :func:`read_log`).
+    The notebook writes that CSV with :func:`csv_cells` (a CSV for people: formula-like text
+    quoted); this is the exact inverse.
+
+    Parameters
+    ----------
+    csv_path
+        The run's ``experiment_log_rows.csv`` (or its ``experiment_log.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns and dtypes of :func:`read_log`.
     """
     return _coerce_log(_unquote(_read_csv_text(Path(csv_path))))
 
@@ -260,11 +317,33 @@ def _key_index(df: pd.DataFrame) -> pd.MultiIndex:
 
 
 def merged_log(log: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """The log with ``rows`` added: rows of ``log`` whose key (:data:`LOG_KEY`) is in ``rows`` are
-    replaced by ``rows``, so the same analysis date of the same registration is never duplicated.
+    """The log with ``rows`` added, never duplicating an analysis date of a registration.
 
-    Pure: nothing is read or written. ``rows`` come after the log's kept rows; within ``rows`` the
-    last row of a repeated (key, variant) wins.
+    Pure: nothing is read or written. Rows of ``log`` whose key (:data:`LOG_KEY`) is in ``rows``
+    are replaced by ``rows``; ``rows`` come after the log's kept rows; within ``rows`` the last
+    row of a repeated (key, variant) wins.
+
+    Parameters
+    ----------
+    log
+        The log so far (:func:`read_log`).
+    rows
+        New rows (:func:`log_table`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The merged log: the columns and dtypes of :func:`read_log`.
+
+    Examples
+    --------
+    >>> old = pd.DataFrame({"experiment_id": ["e", "e"], "as_of": ["2026-05-31", "2026-06-30"],
+    ...                     "registration": "fp", "variant": "v", "diff": [0.01, 0.02]})
+    >>> new = old.iloc[1:].assign(diff=0.03)
+    >>> merged_log(old, new)[["as_of", "diff"]]
+            as_of  diff
+    0  2026-05-31  0.01
+    1  2026-06-30  0.03
     """
     old, new = _coerce_log(log), _coerce_log(rows)
     new = new.loc[~new.duplicated([*LOG_KEY, "variant"], keep="last")]
@@ -299,17 +378,29 @@ def _exclusive(path: Path) -> Iterator[None]:
 def append_log(path: str | Path | None, readout_rows: pd.DataFrame) -> pd.DataFrame:
     """Add a run's readout rows to the cumulative log and return the whole log.
 
-    Idempotent on :data:`LOG_KEY` (experiment, analysis date, registration fingerprint): rows with
-    a key already in the log replace the old ones (:func:`merged_log`), so re-running a date never
-    duplicates it. Safe under concurrency: the read-merge-write holds an exclusive ``fcntl.flock``
-    on ``<path>.lock``, and the file is written to a temporary file in the same folder and moved
-    over the log with ``os.replace`` (readers never see half a file). Text cells that a
-    spreadsheet would read as a formula are written with a leading ``'`` (:func:`read_log` removes
-    it). With ``path=None`` nothing is written and the rows alone are returned.
+    Idempotent on :data:`LOG_KEY` (experiment, analysis date, registration fingerprint): rows
+    with a key already in the log replace the old ones (:func:`merged_log`). Safe under
+    concurrency: the read-merge-write holds an exclusive ``fcntl.flock`` on ``<path>.lock``, and
+    the file is written to a temporary file in the same folder and moved over the log with
+    ``os.replace`` (readers never see half a file). Text cells are written with
+    :func:`csv_cells` (:func:`read_log` reads them back exactly).
 
     The notebook does not call this: it saves its rows as ``experiment_log_rows.csv`` and the
     runner appends them (:func:`read_log_rows`) when it publishes the run, so a run that is never
     published writes no log row.
+
+    Parameters
+    ----------
+    path
+        The log file (:func:`log_path`); None writes nothing.
+    readout_rows
+        The run's rows (:func:`log_table` or :func:`read_log_rows`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The whole log after the append (the columns and dtypes of :func:`read_log`); with
+        ``path=None`` the rows alone.
     """
     if path is None:
         return merged_log(_empty_log(), readout_rows)
@@ -334,7 +425,23 @@ def append_log(path: str | Path | None, readout_rows: pd.DataFrame) -> pd.DataFr
 
 
 def log_rows(ro: Readout, run: str) -> pd.DataFrame:
-    """The readout's rows for the cumulative experiment log (one per variant, primary metric)."""
+    """The readout's rows for the cumulative experiment log: one per variant, primary metric.
+
+    Parameters
+    ----------
+    ro
+        One experiment's readout.
+    run
+        The run id (:func:`run_label`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        experiment_id, run, as_of, registration, metric, control, variant, n_control,
+        n, rate_control, rate, diff, diff_ci_low, diff_ci_high, p_value, p_adjusted,
+        prob_beat_control, srm_p_value, n_immature, interim, verdict, hypothesis,
+        decision_rule (:data:`LOG_COLUMNS`).
+    """
     prim = ro.primary
     ctrl = prim.loc[prim["is_control"]].iloc[0]
     v = prim.loc[~prim["is_control"]].copy()
@@ -370,7 +477,25 @@ def log_rows(ro: Readout, run: str) -> pd.DataFrame:
 
 
 def log_table(readouts: Sequence[Readout], run: str) -> pd.DataFrame:
-    """This run's experiment-log rows (:func:`log_rows` of every readout; the log's columns)."""
+    """This run's experiment-log rows: :func:`log_rows` of every readout.
+
+    Parameters
+    ----------
+    readouts
+        The run's readouts (any number).
+    run
+        The run id (:func:`run_label`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`LOG_COLUMNS`, one row per experiment and variant (no row without readouts).
+
+    Examples
+    --------
+    >>> list(log_table([], "interactive").columns) == LOG_COLUMNS
+    True
+    """
     frames = [log_rows(ro, run) for ro in readouts]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in LOG_COLUMNS})

@@ -56,13 +56,49 @@ def outcomes_from_stages(
 ) -> pd.DataFrame:
     """Per assignment: whether the lead reached ``stage`` within ``window_days`` of assigned_at.
 
-    ``wide`` is the wide stage-date frame (lead_id, ``<stage>_at``; from
-    :func:`leadnb.funnel.stages.stage_dates`); stage dates after ``as_of`` count as not reached. Returns
-    the assignments with: ``days`` (assignment to stage, NaN if not reached), ``prior`` (reached
-    before assignment), ``mature`` (window closed by as_of), ``converted`` (0/1 for mature leads,
-    NaN for immature ones), and the survival inputs ``duration`` (days, capped at the window and
-    at as_of) and ``event`` (reached within the window by as_of).
+    Parameters
+    ----------
+    assignments
+        The experiment's analysable rows (lead_id, variant, assigned_at, ...).
+    wide
+        The wide stage-date frame (lead_id, ``<stage>_at``; from
+        :func:`leadnb.funnel.stages.stage_dates`).
+    stage
+        The stage the metric counts (``sql`` for "reached sql within 30 days").
+    window_days
+        The window after assignment.
+    as_of
+        The analysis date: stage dates after the end of that day count as not reached.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The assignments' columns plus ``days`` (assignment to stage, NaN if not reached),
+        ``prior`` (reached before assignment), ``mature`` (window closed by the end of as_of),
+        ``converted`` (0/1 for mature leads, NaN for immature ones), and the survival inputs
+        ``event`` (reached within the window by as_of) and ``duration`` (days, capped at the
+        window and at the end of as_of).
+
+    Raises
+    ------
+    ParamsError
+        ``stage`` is not a column of the stage dates (not a funnel stage).
+
+    Examples
+    --------
+    >>> asg = pd.DataFrame({"lead_id": ["a", "b", "c"], "variant": "v",
+    ...                     "assigned_at": pd.to_datetime(["2026-05-01", "2026-05-01", "2026-06-25"])})
+    >>> wide = pd.DataFrame({"lead_id": ["a", "b", "c"],
+    ...                      "sql_at": pd.to_datetime(["2026-05-11", None, "2026-06-27"])})
+    >>> outcomes_from_stages(asg, wide, "sql", 30, pd.Timestamp("2026-06-30"))[
+    ...     ["lead_id", "days", "prior", "mature", "converted", "event", "duration"]]
+      lead_id  days  prior  mature  converted  event  duration
+    0       a  10.0  False    True        1.0   True      10.0
+    1       b   NaN  False    True        0.0  False      30.0
+    2       c   2.0  False   False        NaN   True       2.0
     """
+    require_columns(assignments, ["lead_id", "assigned_at"], table="assignments")
+    require_columns(wide, ["lead_id"], table="the stage-date frame")
     col = f"{stage}_at"
     if col not in wide.columns:
         have = [c[:-3] for c in wide.columns if c.endswith("_at") and c != "created_at"]
@@ -94,7 +130,37 @@ def outcomes_from_stages(
 
 
 def outcomes_from_column(assignments: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Per assignment: a precomputed 0/1 ``column``; NaN means not known yet (immature)."""
+    """Per assignment: a precomputed 0/1 outcome ``column``; empty means not known yet.
+
+    Parameters
+    ----------
+    assignments
+        The experiment's analysable rows, with the outcome column.
+    column
+        The registered outcome column (``primary_metric: {outcome: outcome}``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The assignments' columns plus ``converted`` (the outcome as 0.0/1.0, NaN when not known),
+        ``mature`` (the outcome is known) and ``prior`` (always False).
+
+    Raises
+    ------
+    NotEnoughData
+        The column is not in the assignments (one sentence with the fix).
+    DataError
+        The column holds values other than 0, 1 or empty.
+
+    Examples
+    --------
+    >>> asg = pd.DataFrame({"lead_id": ["a", "b", "c"], "variant": "v", "outcome": [1, 0, None]})
+    >>> outcomes_from_column(asg, "outcome")[["converted", "mature", "prior"]]
+       converted  mature  prior
+    0        1.0    True  False
+    1        0.0    True  False
+    2        NaN   False  False
+    """
     if column not in assignments.columns:
         raise NotEnoughData(
             f"the registered outcome column {column} is not in the assignments table",
@@ -123,7 +189,36 @@ def outcomes_from_column(assignments: pd.DataFrame, column: str) -> pd.DataFrame
 def metric_outcomes(
     assignments: pd.DataFrame, metric: Metric, wide: pd.DataFrame | None, as_of: pd.Timestamp
 ) -> pd.DataFrame:
-    """Outcomes for ``metric``: from the stage dates or from the outcome column."""
+    """Per-lead outcomes for a registered metric: from the stage dates or from the outcome column.
+
+    Parameters
+    ----------
+    assignments
+        The experiment's analysable rows.
+    metric
+        The registered metric: a stage within a window, or an outcome column.
+    wide
+        The wide stage-date frame, or None when the data has no stage dates.
+    as_of
+        The analysis date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`outcomes_from_stages` or :func:`outcomes_from_column` (their columns).
+
+    Raises
+    ------
+    NotEnoughData
+        A stage metric and no stage dates (``wide is None``).
+
+    Examples
+    --------
+    >>> asg = pd.DataFrame({"lead_id": ["a", "b"], "variant": "v", "outcome": [1, 0]})
+    >>> metric_outcomes(asg, Metric(outcome="outcome"), None, pd.Timestamp("2026-06-30"))[
+    ...     "converted"].tolist()
+    [1.0, 0.0]
+    """
     if metric.outcome is not None:
         return outcomes_from_column(assignments, metric.outcome)
     if wide is None:

@@ -208,7 +208,37 @@ class Readout(Result):
 
 
 def is_interim(reg: Registration, counts: pd.DataFrame, as_of: pd.Timestamp) -> tuple[bool, str]:
-    """Interim when enrolment is still open (as_of before end) or an arm is below its planned n."""
+    """Whether a readout on ``as_of`` is an interim look, and why.
+
+    Parameters
+    ----------
+    reg
+        The registration (its end date and planned n).
+    counts
+        One row per arm: variant, n_enrolled.
+    as_of
+        The analysis date.
+
+    Returns
+    -------
+    interim : bool
+        True while enrolment is open (``as_of`` before the registered end) or an arm has fewer
+        enrolled leads than planned.
+    why : str
+        The reasons, ``"; "``-separated (empty when final).
+
+    Examples
+    --------
+    >>> reg = Registration.from_dict({"id": "e", "hypothesis": "weekly beats monthly",
+    ...     "variable": "cadence", "control": "monthly", "variants": ["weekly"],
+    ...     "primary_metric": {"outcome": "outcome"}, "target_effect": 0.05,
+    ...     "start": "2026-01-01", "end": "2026-03-31"})
+    >>> counts = pd.DataFrame({"variant": ["monthly", "weekly"], "n_enrolled": [500, 480]})
+    >>> is_interim(reg, counts, pd.Timestamp("2026-03-15"))
+    (True, 'enrolment runs to 2026-03-31')
+    >>> is_interim(reg, counts, pd.Timestamp("2026-04-30"))
+    (False, '')
+    """
     why = []
     if reg.end is not None and as_of < reg.end:
         why.append(f"enrolment runs to {reg.end:%Y-%m-%d}")
@@ -241,6 +271,36 @@ def verdict_sentence(
     Without a comparison it says why: an arm with no leads in the data (named), an arm whose
     leads all reached the stage before assignment, or no closed window yet (with
     ``first_readout``, the analysis date from which the first window has closed).
+
+    Parameters
+    ----------
+    reg
+        The registration (metric, target, alpha).
+    row, control_row
+        The variant's and the control's ``ab_results`` rows (n, rate, diff and its interval,
+        p_adjusted; n_enrolled and n_immature when known).
+    caveats
+        What a reader must know before acting on it, each a short clause.
+    first_readout
+        The first analysis date with a closed window (said when none has closed yet).
+
+    Returns
+    -------
+    str
+        One sentence ending in a full stop.
+
+    Examples
+    --------
+    >>> reg = Registration.from_dict({"id": "e", "hypothesis": "weekly beats monthly",
+    ...     "variable": "cadence", "control": "monthly", "variants": ["weekly"],
+    ...     "primary_metric": {"outcome": "outcome"}, "target_effect": 0.05,
+    ...     "start": "2026-01-01", "end": "2026-03-31"})
+    >>> ctrl = {"variant": "monthly", "n": 1000, "rate": 0.12}
+    >>> row = {"variant": "weekly", "n": 1000, "rate": 0.15, "diff": 0.03, "diff_ci_low": 0.0001,
+    ...        "diff_ci_high": 0.06, "p_adjusted": 0.0496}
+    >>> print(verdict_sentence(reg, row, ctrl, ["interim look"]))  # doctest: +NORMALIZE_WHITESPACE
+    weekly beat monthly on outcome (precomputed 0/1): 15.0% vs 12.0% (+3.0 pts, 95% CI +0.0 pts
+    to +6.0 pts, p = 0.050; registered target +5.0 pts not reached); caveats: interim look.
     """
     m = reg.primary_metric.label
     v, c = row["variant"], reg.control
@@ -303,9 +363,36 @@ def no_leads(
 ) -> NotEnoughData:
     """The one sentence for an experiment without a single analysable assignment row.
 
-    Says which case it is (enrolment not started by ``as_of``, leads assigned only after
-    ``as_of``, no row with the registered id, every row set aside for a data problem) and when or
-    how the readout will appear.
+    Parameters
+    ----------
+    reg
+        The registration.
+    assignments
+        The whole assignments table (every experiment).
+    exclusions
+        The exclusion table of :func:`~leadnb.experiments.assignments.prepare_assignments`.
+    as_of
+        The analysis date.
+
+    Returns
+    -------
+    NotEnoughData
+        To raise: it says which case it is (enrolment not started by ``as_of``, leads assigned
+        only after ``as_of``, no row with the registered id, every row set aside for a data
+        problem) and when or how the readout will appear.
+
+    Examples
+    --------
+    >>> reg = Registration.from_dict({"id": "e", "hypothesis": "weekly beats monthly",
+    ...     "variable": "cadence", "control": "monthly", "variants": ["weekly"],
+    ...     "primary_metric": {"outcome": "outcome"}, "target_effect": 0.05,
+    ...     "start": "2026-01-01", "end": "2026-03-31"})
+    >>> asg = pd.DataFrame({"lead_id": ["1"], "experiment_id": "other", "variant": "weekly"})
+    >>> err = no_leads(reg, asg, asg.iloc[:0].assign(reason="", rows=0), pd.Timestamp("2026-06-30"))
+    >>> print(err.sentence())  # doctest: +NORMALIZE_WHITESPACE
+    Experiment e has no leads in the assignments table; its readout appears once assignments
+    with experiment_id e are in the data (check that the data's experiment ids match the
+    registration id).
     """
     as_of = pd.Timestamp(as_of)
     rid = reg.id
@@ -353,15 +440,59 @@ def readout(
 ) -> Readout:
     """Analyse one registered experiment as of ``as_of``.
 
-    ``metric`` may only restate the registered primary metric: a different one raises
-    :class:`ParamsError` (choosing the metric after seeing the data is not allowed). ``wide`` is
-    the wide stage-date frame (``None`` when the metrics use the ``outcome`` column). A look before
-    the end date or the planned n is labelled interim, with a warning about peeking.
+    A look before the end date or the planned n is labelled interim, with a warning about
+    peeking. An arm without leads gives a readout whose verdict names that arm.
 
-    Raises :class:`~leadnb.errors.NotEnoughData` (one sentence: what is missing and when the
-    readout will appear, see :func:`no_leads`) when no assignment row of the experiment can be
-    analysed, or when a stage metric has no stage dates (``wide is None``). An arm without leads
-    gives a readout whose verdict names that arm.
+    Parameters
+    ----------
+    reg
+        The registration: the only source of the metric, target, alpha and plan.
+    assignments
+        The assignments table (lead_id, experiment_id, variant, assigned_at; the outcome column
+        for an outcome metric); other experiments' rows are ignored.
+    wide
+        The wide stage-date frame (:func:`leadnb.funnel.stages.stage_dates`), or ``None`` when
+        the metrics use an outcome column.
+    as_of
+        The analysis date.
+    metric
+        Only a restatement of the registered primary metric (``"sql@30"``): a different one is
+        refused, since choosing the metric after seeing the data is not allowed.
+    on_problem
+        What to do with assignment rows that cannot be analysed
+        (:func:`~leadnb.experiments.assignments.prepare_assignments`).
+
+    Returns
+    -------
+    Readout
+        ``results`` (:data:`RESULT_COLUMNS`, primary metric then guardrails, verdicts filled),
+        ``exclusions``, the primary metric's Kaplan-Meier ``curves``, ``interim``, ``verdict``
+        (one sentence per variant), ``caveats`` and ``power_at_n``.
+
+    Raises
+    ------
+    ParamsError
+        ``metric`` differs from the registered primary metric.
+    NotEnoughData
+        No assignment row of the experiment can be analysed (one sentence: what is missing and
+        when the readout will appear, see :func:`no_leads`), or a stage metric has no stage
+        dates.
+
+    Examples
+    --------
+    >>> reg = Registration.from_dict({"id": "e", "hypothesis": "weekly beats monthly",
+    ...     "variable": "cadence", "control": "monthly", "variants": ["weekly"],
+    ...     "primary_metric": {"outcome": "outcome"}, "target_effect": 0.05,
+    ...     "start": "2026-01-01", "end": "2026-03-31"})
+    >>> asg = pd.DataFrame({"lead_id": [str(i) for i in range(400)], "experiment_id": "e",
+    ...     "variant": ["monthly", "weekly"] * 200, "outcome": [1] * 60 + [0] * 340})
+    >>> ro = readout(reg, asg, None, pd.Timestamp("2026-04-30"))
+    >>> ro.primary[["variant", "n", "conversions", "rate"]]
+       variant    n  conversions  rate
+    0  monthly  200           30  0.15
+    1   weekly  200           30  0.15
+    >>> ro.verdict  # doctest: +ELLIPSIS
+    'No detectable difference between weekly and monthly on outcome (precomputed 0/1): 15.0% vs 15.0% (+0.0 pts, 95% CI ... underpowered (...).'
     """
     as_of = pd.Timestamp(as_of)
     if metric is not None:

@@ -131,7 +131,33 @@ class Metric:
 
     @classmethod
     def parse(cls, d: Any, where: str, *, file: str | None = None) -> Metric:
-        """Parse ``{stage, window_days}``, ``{outcome}`` or the short text ``"sql@30"``."""
+        """Parse a metric from the registration or the notebook's ``primary_metric`` parameter.
+
+        Parameters
+        ----------
+        d
+            ``{stage, window_days[, worse_if]}``, ``{outcome[, worse_if]}``, or the short text
+            ``"sql@30"`` (a stage and days) or ``"outcome"`` (a column).
+        where
+            Where it was found, for error messages (``"experiment 'x'.primary_metric"``).
+        file
+            The file it came from, for error messages.
+
+        Returns
+        -------
+        Metric
+
+        Raises
+        ------
+        ParamsError
+            An unknown key, both forms at once, a missing or non-positive window, or a
+            ``worse_if`` other than lower/higher.
+
+        Examples
+        --------
+        >>> Metric.parse("sql@30", "metric").name, Metric.parse({"outcome": "won"}, "m").label
+        ('sql_30d', 'won (precomputed 0/1)')
+        """
         if isinstance(d, str):
             if "@" in d:
                 stage, _, days = d.partition("@")
@@ -207,7 +233,20 @@ class Registration:
         return (self.control, *self.variants)
 
     def planned_n(self) -> dict[str, int] | None:
-        """Planned n per arm: ``planned_n_per_arm`` is the control's; others scale by share."""
+        """Planned n per arm: ``planned_n_per_arm`` is the control's, others scale by share.
+
+        Returns
+        -------
+        dict of str to int, or None
+            Arm -> planned leads (rounded up); None when no ``planned_n_per_arm`` is registered.
+
+        Examples
+        --------
+        >>> Registration.from_dict({"id": "e", "hypothesis": "h", "variable": "v", "control": "a",
+        ...     "variants": ["b"], "allocation": {"a": 0.25, "b": 0.75}, "planned_n_per_arm": 100,
+        ...     "primary_metric": "sql@30", "target_effect": 0.02, "start": "2026-01-01"}).planned_n()
+        {'a': 100, 'b': 300}
+        """
         if self.planned_n_per_arm is None:
             return None
         c = self.allocation[self.control]
@@ -219,7 +258,37 @@ class Registration:
     def from_dict(
         cls, d: Any, *, file: str | None = None, index: int | None = None
     ) -> Registration:
-        """Parse and check one registration mapping; errors name ``file`` and the experiment id."""
+        """Parse and check one registration mapping (the keys of the module docstring).
+
+        Parameters
+        ----------
+        d
+            The mapping, as read from YAML.
+        file
+            The file it came from; every error names it.
+        index
+            Its position in an inline list, to name it when it has no id.
+
+        Returns
+        -------
+        Registration
+
+        Raises
+        ------
+        ParamsError
+            Any mistake, naming the file and the experiment id, with the fix: a missing or
+            unknown key, more than one variable, the control among the variants, shares that
+            do not add up to 1, a target effect of 0, alpha or power out of range, an end
+            before the start...
+
+        Examples
+        --------
+        >>> r = Registration.from_dict({"id": "e", "hypothesis": "h", "variable": "v",
+        ...     "control": "a", "variants": ["b"], "primary_metric": "sql@30",
+        ...     "target_effect": 0.02, "start": "2026-01-01"})
+        >>> r.arms, r.allocation, r.alpha, r.power
+        (('a', 'b'), {'a': 0.5, 'b': 0.5}, 0.05, 0.8)
+        """
         rid = d.get("id") if isinstance(d, Mapping) else None
         label = (
             f"experiment {rid!r}"
@@ -351,6 +420,30 @@ def describe(reg: Registration) -> str:
 
     Plain text, not Markdown: the hypothesis, names and decision rule are user text and are shown
     as they are written (a notebook prints them; nothing in them is rendered).
+
+    Parameters
+    ----------
+    reg
+        The registration.
+
+    Returns
+    -------
+    str
+        Hypothesis, variable, groups, primary metric, target, guardrails, enrolment dates and
+        the decision rule, one per line.
+
+    Examples
+    --------
+    >>> print(describe(Registration.from_dict({"id": "e", "hypothesis": "weekly beats monthly",
+    ...     "variable": "cadence", "control": "monthly", "variants": ["weekly"],
+    ...     "primary_metric": "sql@30", "target_effect": 0.02, "start": "2026-01-05"})))
+    Hypothesis: weekly beats monthly
+      One variable changed: cadence
+      Groups: monthly 50%, weekly 50% (control: monthly)
+      Primary metric: reached sql within 30 days of assignment
+      Target: +2.0 percentage points; alpha 0.05, power 80%
+      Guardrails: none
+      Enrolment: from 2026-01-05
     """
     dates = f"from {reg.start:%Y-%m-%d}" + (
         f" to {reg.end:%Y-%m-%d}" if reg.end is not None else ""
@@ -396,19 +489,56 @@ def _canonical(v: Any) -> Any:
 
 
 def registration_fingerprint(reg: Registration) -> str:
-    """Short sha256 (12 hex digits) of the registration's canonical content.
+    """Short sha256 of the registration's canonical content: what the log keys readouts by.
 
     Every field counts (hypothesis, arms, allocation, metrics, target, alpha, power, dates,
     decision rule, owner, notes) except where the file lives, so moving a registration file
     keeps its fingerprint and editing it after the start gives its readouts a new one (the log
     keeps both). Dates count by day, allocations by their float value.
+
+    Parameters
+    ----------
+    reg
+        The registration.
+
+    Returns
+    -------
+    str
+        12 hexadecimal digits.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> r = Registration.from_dict({"id": "e", "hypothesis": "h", "variable": "v",
+    ...     "control": "a", "variants": ["b"], "primary_metric": "sql@30",
+    ...     "target_effect": 0.02, "start": "2026-01-01"})
+    >>> fp = registration_fingerprint(r)
+    >>> len(fp), fp == registration_fingerprint(dataclasses.replace(r, file="/moved.yaml"))
+    (12, True)
+    >>> fp == registration_fingerprint(dataclasses.replace(r, target_effect=0.03))
+    False
     """
     text = json.dumps(_canonical(reg), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def load_registration(path: str | Path) -> Registration:
-    """Read one registration YAML file."""
+    """Read one registration YAML file.
+
+    Parameters
+    ----------
+    path
+        A YAML file holding one mapping (see the module docstring).
+
+    Returns
+    -------
+    Registration
+
+    Raises
+    ------
+    ParamsError
+        The file is not one mapping, or the registration is wrong (:meth:`Registration.from_dict`).
+    """
     path = Path(path)
     raw = read_yaml(path, "the registration file")
     if isinstance(raw, list):
@@ -436,10 +566,26 @@ class ExperimentsConfig:
 
     @property
     def ids(self) -> list[str]:
+        """The registered experiment ids, in the order read."""
         return [r.id for r in self.registrations]
 
     def get(self, experiment_id: str) -> Registration:
-        """The registration with this id; :class:`ParamsError` listing the known ids otherwise."""
+        """The registration with this id.
+
+        Parameters
+        ----------
+        experiment_id
+            A registered id.
+
+        Returns
+        -------
+        Registration
+
+        Raises
+        ------
+        ParamsError
+            No registration has that id (the message lists the known ids).
+        """
         for r in self.registrations:
             if r.id == experiment_id:
                 return r
@@ -452,6 +598,36 @@ class ExperimentsConfig:
 
     @classmethod
     def from_dict(cls, d: Any, base_dir: Path, *, file: str | None = None) -> ExperimentsConfig:
+        """Parse the params file's ``experiments`` section.
+
+        Parameters
+        ----------
+        d
+            The section: ``registry`` (a folder), ``registrations`` (an inline list), ``log``.
+        base_dir
+            The params file's folder: relative paths are relative to it.
+        file
+            The params file, for error messages.
+
+        Returns
+        -------
+        ExperimentsConfig
+            Every registration of the folder (``*.yaml``/``*.yml``, sorted) then the inline ones.
+
+        Raises
+        ------
+        ParamsError
+            An unknown key, a missing registry folder, a wrong registration, or an id registered
+            twice.
+
+        Examples
+        --------
+        >>> cfg = ExperimentsConfig.from_dict({"registrations": [{"id": "e", "hypothesis": "h",
+        ...     "variable": "v", "control": "a", "variants": ["b"], "primary_metric": "sql@30",
+        ...     "target_effect": 0.02, "start": "2026-01-01"}]}, Path("."))
+        >>> cfg.ids, cfg.get("e").control, cfg.log
+        (['e'], 'a', None)
+        """
         d = check_keys(d, SECTION_KEYS, "experiments", file=file)
         regs: list[Registration] = []
         registry = None

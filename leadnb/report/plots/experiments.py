@@ -1,7 +1,8 @@
 """Charts for A/B test readouts and designs: each takes computed tables, returns a Figure.
 
-Nothing here computes a statistic: rates, intervals and curves come from :mod:`leadnb.experiments.readout`
-and :mod:`leadnb.experiments.design`. Titles state the finding (built from the table's own numbers).
+Nothing here computes a statistic: rates and intervals come from :mod:`leadnb.experiments.readout`,
+curves from :mod:`leadnb.experiments.outcomes`, the MDE curve from :mod:`leadnb.experiments.design`.
+Titles state the finding (built from the table's own numbers).
 
 Degenerate numbers never crash a chart: error bars are drawn from intervals clipped to the
 point (an interval that is NaN, inverted or off by a rounding error draws no bar on that side),
