@@ -20,7 +20,11 @@ both go through the same code and give identical frames. Rules, applied in this 
    never decrease along the funnel. ``strict`` keeps unreached stages ``NaT`` and keeps dates as
    recorded. The lost stage is outside the order and is never implied.
 
-Conversion rates (:func:`stage_conversion`) carry n and a Wilson interval from statsmodels.
+Conversion rates (:func:`stage_conversion`) carry n and a Wilson interval
+(:func:`leadnb.intervals.wilson`, the one Wilson path). Missing columns are refused by the one
+guard, :func:`leadnb.data.columns.require_columns`; a report section that lacks data says so
+through :class:`~leadnb.errors.NotEnoughData` (``require_*`` helpers below). The stage pairs the
+article asks for live here once (:data:`ARTICLE_PAIRS`).
 
 ``as_of`` is a whole day everywhere in the funnel modules: a stage dated on the ``as_of`` day (at
 any hour) is known by ``as_of``; follow-up runs to the end of that day (:func:`day_end`).
@@ -111,7 +115,34 @@ class FunnelConfig:
 
     @classmethod
     def from_dict(cls, d: Any, base_dir: Path | None = None) -> FunnelConfig:
-        """Parse and check the ``funnel`` section; every key is optional (defaults above)."""
+        """Parse and check the ``funnel`` section; every key is optional (defaults above).
+
+        Parameters
+        ----------
+        d
+            The section as read from YAML (None reads as empty).
+        base_dir
+            The params file's folder (unused: the section names no files).
+
+        Returns
+        -------
+        FunnelConfig
+
+        Raises
+        ------
+        ParamsError
+            An unknown key, or a value that is not valid; the fix says what to write.
+
+        Examples
+        --------
+        >>> FunnelConfig.from_dict({"new_lead_days": 14}).new_lead_days
+        14
+        >>> try:
+        ...     FunnelConfig.from_dict({"qualified_stage": "lead"})
+        ... except ParamsError as e:
+        ...     print(e.issues[0].fix)
+        choose one of: mql, sql, opportunity, customer
+        """
         d = check_keys(d, FUNNEL_KEYS, "funnel")
         stages = d.get("stages", list(DEFAULT_STAGES))
         expect_type(stages, list, "funnel.stages")
