@@ -13,7 +13,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from leadnb.data import distributed as scale
-from leadnb.data import loading as io
+from leadnb.data import loading
 from leadnb.data.demo import write_sample
 from leadnb.data.params import load_params
 from leadnb.errors import DataError, LeadnbError
@@ -37,7 +37,7 @@ def demo(tmp_path_factory):
     """A 1,500-lead sample loaded the way a run loads it (canonical columns and dtypes)."""
     files = write_sample(tmp_path_factory.mktemp("demo"), n_leads=1500, seed=7)
     params = load_params(files["params"])
-    tables = io.load_tables(params, ("leads", "events", "stages"))
+    tables = loading.load_tables(params, ("leads", "events", "stages"))
     return params, tables
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadnb.data import loading as io
+from leadnb.data import loading
 from leadnb.data.params import TableSource
 from leadnb.data.validation import (
     DropIssue,
@@ -39,7 +39,7 @@ def s(values) -> pd.Series:
 
 
 def make_tables(n: int = 40, seed: int = 3) -> dict[str, pd.DataFrame]:
-    """Small clean canonical tables (what io.load_table returns)."""
+    """Small clean canonical tables (what loading.load_table returns)."""
     rng = np.random.default_rng(seed)
     ids = [f"L{i:03d}" for i in range(n)]
     created = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
@@ -252,7 +252,7 @@ def test_unknown_stage_names_list_them_and_the_alias_fix() -> None:
     # after aliases (as the loader applies them) the table is clean
     fixed = dict(t)
     fixed["stages"] = t["stages"].assign(
-        stage=io.map_stages(
+        stage=loading.map_stages(
             t["stages"]["stage"], {"sales qualified": "sql", "Closed Won": "customer"}
         )
     )

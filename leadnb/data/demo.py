@@ -1305,7 +1305,6 @@ def generate(n_leads: int = DEFAULT_LEADS, seed: int = 42) -> dict[str, pd.DataF
 # Writing
 
 
-CSV_TABLES = ("leads", "stages", "costs", "assignments", "orders")
 SIDE_TABLES = ("truth", "abm_accounts")  # always CSV: small helper tables, not contract inputs
 DATE_ONLY_TABLES = ("costs", "orders")  # their dates are days: written YYYY-MM-DD
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from leadnb import asof
 from leadnb.arrays import in_set
-from leadnb.data import loading as io
+from leadnb.data import loading
 from leadnb.data import param_checks as checks
 from leadnb.data import params as config
 from leadnb.data.params import Params, TableSource, load_params
@@ -51,7 +51,7 @@ class DropIssue(Issue):
 def _rows(df: pd.DataFrame, mask: pd.Series, columns: list[str], src: TableSource | None) -> Any:
     cols = [c for c in dict.fromkeys(columns) if c in df.columns]
     rows = df.loc[mask, cols].head(5)
-    rows.index = io.row_labels(src, rows.index)
+    rows.index = loading.row_labels(src, rows.index)
     return rows
 
 
@@ -61,7 +61,7 @@ def _rows(df: pd.DataFrame, mask: pd.Series, columns: list[str], src: TableSourc
 
 def _check_columns(report: Report, table: str, df: pd.DataFrame, src: TableSource | None) -> bool:
     """Missing required columns; returns False when the table cannot be checked further."""
-    schema = io.TABLE_SCHEMAS[table]
+    schema = loading.TABLE_SCHEMAS[table]
     missing = [c for c in schema.required if c not in df.columns]
     for group in schema.one_of:
         if not any(c in df.columns for c in group):
@@ -146,17 +146,17 @@ def suggest_column(target: str, columns: list[str]) -> str | None:
 
 def _check_kinds(report: Report, table: str, df: pd.DataFrame, src: TableSource | None) -> None:
     """Date and number columns that are still text (a frame not loaded by leadnb.data.loading)."""
-    schema = io.TABLE_SCHEMAS[table]
+    schema = loading.TABLE_SCHEMAS[table]
     fmt = src.date_format if src else None
     dayfirst = src.dayfirst if src else False
     for col in df.columns:
         kind = schema.kind(col)
         s = df[col]
         if kind == "date" and not pd.api.types.is_datetime64_any_dtype(s.dtype):
-            _, bad = io.parse_datetimes(s, date_format=fmt, dayfirst=dayfirst)
-            what, fix = "dates", io.date_fix(src, s[bad].head(50))
+            _, bad = loading.parse_datetimes(s, date_format=fmt, dayfirst=dayfirst)
+            what, fix = "dates", loading.date_fix(src, s[bad].head(50))
         elif kind == "number" and not pd.api.types.is_numeric_dtype(s.dtype):
-            _, bad = io.parse_numbers(s)
+            _, bad = loading.parse_numbers(s)
             what, fix = "numbers", f"write plain numbers in {col} ('.' as decimal point)"
         else:
             continue
@@ -176,11 +176,11 @@ def _check_required_values(
     report: Report, table: str, df: pd.DataFrame, src: TableSource | None
 ) -> None:
     file = src.label if src else None
-    for col in io.TABLE_SCHEMAS[table].required:
+    for col in loading.TABLE_SCHEMAS[table].required:
         if col not in df.columns:
             continue
         na = df[col].isna()
-        seen = df.attrs.get(io.UNREADABLE_ATTR, {}).get(col)
+        seen = df.attrs.get(loading.UNREADABLE_ATTR, {}).get(col)
         if seen is not None and len(seen):  # already reported by the loader with raw values
             na.iloc[seen] = False
         if na.any():
@@ -190,7 +190,7 @@ def _check_required_values(
                 file=file,
                 table=table,
                 column=col,
-                rows=_rows(df, na, ["lead_id", *io.TABLE_SCHEMAS[table].required], src),
+                rows=_rows(df, na, ["lead_id", *loading.TABLE_SCHEMAS[table].required], src),
                 count=int(na.sum()),
                 fix=f"fill in {col} for those rows or remove them from the export",
             )
@@ -284,7 +284,7 @@ def _check_orphans(
         file=src.label if src else None,
         table=table,
         column="lead_id",
-        rows=_rows(df, orphan, ["lead_id", *io.TABLE_SCHEMAS[table].required], src),
+        rows=_rows(df, orphan, ["lead_id", *loading.TABLE_SCHEMAS[table].required], src),
         count=n,
     )
     if share < ORPHAN_ERROR_SHARE:
@@ -315,7 +315,7 @@ def _check_stages(
     funnel: Any,
 ) -> None:
     file = src.label if src else None
-    aliases, names = io.funnel_names(funnel)
+    aliases, names = loading.funnel_names(funnel)
     if names:
         unknown = stages["stage"].notna() & ~stages["stage"].isin(names)
         if unknown.any():
@@ -456,7 +456,7 @@ def _check_assignments(
 def _check_mapping_targets(report: Report, table: str, src: TableSource | None) -> None:
     if src is None or table == "leads":
         return
-    schema = io.TABLE_SCHEMAS[table]
+    schema = loading.TABLE_SCHEMAS[table]
     for k, v in src.columns.items():
         if v not in schema.columns:
             close = difflib.get_close_matches(v, list(schema.columns), n=1)
@@ -513,7 +513,7 @@ def validate_tables(
     usable: dict[str, pd.DataFrame] = {}
     for table, df in tables.items():
         src = sources.get(table)
-        if table not in io.TABLE_SCHEMAS:
+        if table not in loading.TABLE_SCHEMAS:
             report.error(f"unknown table {table!r}", table=table, fix="tables are: leads, ...")
             continue
         _check_mapping_targets(report, table, src)
@@ -657,7 +657,7 @@ def validate_params_file(
             report.issues.extend(err.issues)
             when = None
     names = _check_notebooks(report, params, notebooks, notebook_dir)
-    tables = io.load_tables(params, report=report)
+    tables = loading.load_tables(params, report=report)
     report.issues.extend(
         validate_tables(tables, params.data, funnel=params.funnel, as_of=when).issues
     )
