@@ -574,3 +574,28 @@ def test_chart_text_from_user_names_is_drawn_as_written() -> None:
     _draw(ab_plots.plot_diff(ro.results))
     _draw(ab_plots.plot_km(ro.curves, window_days=30, metric_label="a$b$"))
     assert ab_plots.plain("a$b$") == "a\\$b\\$"
+
+
+def test_readout_and_comparison_are_frozen_results_with_declared_kinds() -> None:
+    import dataclasses
+
+    asg, wide = make_data({"monthly": (1000, 120), "weekly": (1000, 150)})
+    ro = abtest.readout(reg(), asg, wide, AS_OF)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ro.verdict = "shipped"  # type: ignore[misc]
+    frame = ro.to_frame()
+    assert frame["name"].tolist() == ["as_of", "interim", "verdict", "power_at_n"]
+    assert frame["kind"].tolist() == ["date", "flag", "text", "rate"]
+    pw = power_proportions_2indep(0.02, 0.12, 1000, return_results=False)
+    assert ro.caveats == (
+        f"underpowered ({pw:.0%} power for the +2.0 pts target at this n, 80% planned)",
+    )
+    assert ro.power_at_n == pytest.approx(pw, abs=1e-3)
+    assert "weekly beat monthly" in ro._repr_html_()
+    # the comparison: one row per number, the interval beside its value (never a tuple)
+    cmp = comparisons.compare_arms(120, 1000, 150, 1000)
+    rows = cmp.to_frame().set_index("name")
+    lo, hi = confint_proportions_2indep(150, 1000, 120, 1000, method="newcomb")
+    assert list(rows.index) == ["diff", "rel_lift", "p_value", "test", "prob_beat_control"]
+    assert (rows.loc["diff", "ci_low"], rows.loc["diff", "ci_high"]) == pytest.approx((lo, hi))
+    assert cmp.metrics().formatted("diff") == "+3.0 pts [+0.0 pts – +6.0 pts]"
