@@ -51,8 +51,26 @@ BEFORE_AFTER = "before/after: confounded by season and lead mix"
 
 
 def experiment_censoring(assignments: pd.DataFrame | None) -> pd.Series | None:
-    """Each assigned lead's first assignment date (index lead_id): from then on the lead belongs to
-    an experiment and leaves the before/after comparison (its conversions are the experiment's)."""
+    """Each assigned lead's first assignment date: from then on the lead belongs to an
+    experiment and leaves the before/after comparison (its conversions are the experiment's).
+
+    Parameters
+    ----------
+    assignments
+        The assignments table (``lead_id``, ``assigned_at``), or ``None``.
+
+    Returns
+    -------
+    pandas.Series or None
+        First ``assigned_at`` per lead (index ``lead_id``); ``None`` without assignments.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"lead_id": ["a", "a", "b"], "experiment_id": ["x", "y", "x"],
+    ...     "assigned_at": pd.to_datetime(["2025-03-05", "2025-02-01", None])})
+    >>> experiment_censoring(a).to_dict()
+    {'a': Timestamp('2025-02-01 00:00:00')}
+    """
     if assignments is None or assignments.empty or "assigned_at" not in assignments:
         return None
     a = assignments.dropna(subset=["assigned_at"])
@@ -71,15 +89,55 @@ def old_lead_table(
     """Old leads' SQLs and exposure per complete month and lead-age band (a Lexis table).
 
     A lead is *at risk* in age band [age_from, age_to) from ``created_at + max(age_from,
-    new_lead_days)`` until it qualifies (or reaches a later stage; lost leads stay), leaves the band, is
-    censored (``censor_at``, a Series indexed by lead_id, e.g. :func:`experiment_censoring`) or the
-    month ends. ``exposure`` is in lead-months; ``sql_old`` counts the qualifications of such leads
-    in that month and band. Columns: month, period, age_from, age_to, sql_old, exposure.
+    new_lead_days)`` until it qualifies (or reaches a later stage; lost leads stay), leaves the
+    band, is censored (``censor_at``) or the month ends. Exposure comes from the one engine,
+    :func:`leadnb.funnel.exposure.at_risk_days`, in calendar lead-months.
 
-    The frame's ``attrs`` record what :func:`nurture_effect` needs to say when a comparison that
-    lacks months will appear: ``nurture_start``, ``as_of``, ``new_lead_days`` and
-    ``first_created`` (the first lead's creation). :class:`NotEnoughData` when no calendar month
-    is complete yet.
+    Parameters
+    ----------
+    stage_dates
+        The wide stage-date frame: ``lead_id``, ``created_at``, ``<qualified_stage>_at``
+        (``opportunity_at``, ``customer_at`` when present).
+    config
+        The ``roi`` section (``nurture_start``, ``age_bands``).
+    as_of
+        The analysis date.
+    new_lead_days
+        Leads younger than this are new, not at risk here.
+    qualified_stage
+        The SQL stage.
+    censor_at
+        A Series indexed by lead_id (e.g. :func:`experiment_censoring`): the lead leaves the
+        table then; an SQL on or after it is not counted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per month and band: month, period (before/after/transition), age_from, age_to
+        (days), sql_old (qualifications of old leads in that month and band), exposure
+        (lead-months at risk). Its ``attrs`` record what :func:`nurture_effect` needs to say when
+        a comparison that lacks months will appear: ``nurture_start``, ``as_of``,
+        ``new_lead_days`` and ``first_created``.
+
+    Raises
+    ------
+    NotEnoughData
+        When no calendar month is complete yet.
+
+    Examples
+    --------
+    >>> from leadnb.roi.params import RoiConfig
+    >>> sd = pd.DataFrame({"lead_id": ["a", "b"],
+    ...     "created_at": pd.to_datetime(["2025-01-01", "2025-01-01"]),
+    ...     "sql_at": pd.to_datetime(["2025-02-15", None])})
+    >>> cfg = RoiConfig(nurture_start=pd.Timestamp("2025-02-01"), age_bands=(60,))
+    >>> t = old_lead_table(sd, cfg, pd.Timestamp("2025-02-28"))
+    >>> print(t.round({"exposure": 3}).to_string(index=False))
+         month period  age_from  age_to  sql_old  exposure
+    2025-01-01 before      30.0    60.0      0.0     0.065
+    2025-02-01  after      30.0    60.0      1.0     1.500
+    2025-01-01 before      60.0     inf      0.0     0.000
+    2025-02-01  after      60.0     inf      0.0     0.000
     """
     q = _col(qualified_stage)
     require_columns(stage_dates, ["lead_id", "created_at", q], table="stage dates", fix=STAGE_FIX)
@@ -190,13 +248,41 @@ def _split(old_table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def nurture_effect(old_table: pd.DataFrame, alpha: float = 0.05) -> NurtureEffect:
-    """Compare old leads' SQL rate after vs before the start, same age with same age, from
-    :func:`old_lead_table` (see :class:`NurtureEffect`). Before-months without old leads (the first
-    month of the data) carry no information and are left out; transition months too.
+    """Compare old leads' SQL rate after vs before the start, same age with same age.
 
-    :class:`NotEnoughData` when either side has fewer than :data:`MIN_MONTHS` complete months
-    (the sentence names the first run date that has them, :func:`comparison_missing`) or no
-    old-lead SQL."""
+    A Poisson GLM (statsmodels) of the :func:`old_lead_table` cells on one indicator per age band
+    plus an after indicator, log exposure as offset; before-months without old leads (the first
+    month of the data) and transition months are left out, and so are bands without any SQL.
+
+    Parameters
+    ----------
+    old_table
+        :func:`old_lead_table`.
+    alpha
+        1 - the lift interval's coverage.
+
+    Returns
+    -------
+    NurtureEffect
+        The lift with its quasi-Poisson interval, the crude ratio, incremental SQLs (see
+        :class:`NurtureEffect`).
+
+    Raises
+    ------
+    NotEnoughData
+        When either side has fewer than :data:`~leadnb.roi.monthly.MIN_MONTHS` complete months (the
+        sentence names the first run date that has them,
+        :func:`~leadnb.roi.monthly.comparison_missing`) or no old-lead SQL.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"month": pd.date_range("2025-01-01", periods=4, freq="MS"),
+    ...     "period": ["before", "before", "after", "after"], "age_from": 30.0,
+    ...     "age_to": np.inf, "sql_old": [9.0, 11.0, 19.0, 21.0], "exposure": 100.0})
+    >>> e = nurture_effect(t)
+    >>> round(e.lift, 6), round(e.incremental_sqls, 3), e.months_after
+    (2.0, 20.0, 2)
+    """
     from scipy.stats import norm
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
@@ -294,7 +380,49 @@ def sql_value(
     *,
     qualified_stage: str = "sql",
 ) -> SqlValue:
-    """Measure what one SQL is worth in expected won value (see :class:`SqlValue`)."""
+    """Measure what one SQL is worth in expected won value (see :class:`SqlValue`).
+
+    Both rates are measured on stages old enough to have matured (:func:`_matured`: reached at
+    or before midnight ``conversion_window_days`` before ``as_of``).
+
+    Parameters
+    ----------
+    stage_dates
+        The wide stage-date frame: ``<qualified_stage>_at``, ``opportunity_at``, and
+        ``customer_at`` unless ``config.win_rate`` is given.
+    config
+        The ``roi`` section (``deal_value``, ``win_rate``, ``conversion_window_days``).
+    as_of
+        The analysis date.
+    qualified_stage
+        The SQL stage.
+
+    Returns
+    -------
+    SqlValue
+        P(opportunity | SQL), the win rate (measured or given) with Wilson intervals, and
+        ``value_per_sql`` = their product x deal value.
+
+    Raises
+    ------
+    ParamsError
+        When ``roi.deal_value`` is not set.
+    NotEnoughData
+        When no matured SQL has become an opportunity, or (win rate measured) no opportunity has
+        matured, with the first run date that has one.
+
+    Examples
+    --------
+    >>> from leadnb.roi.params import RoiConfig
+    >>> sd = pd.DataFrame({"lead_id": ["a", "b"],
+    ...     "created_at": pd.to_datetime(["2025-01-01", "2025-01-01"]),
+    ...     "sql_at": pd.to_datetime(["2025-01-10", "2025-01-12"]),
+    ...     "opportunity_at": pd.to_datetime(["2025-01-20", None]), "customer_at": pd.NaT})
+    >>> cfg = RoiConfig(deal_value=10_000.0, win_rate=0.25, conversion_window_days=30)
+    >>> v = sql_value(sd, cfg, pd.Timestamp("2025-03-31"))
+    >>> v.n_sql, v.sql_to_opportunity, v.value_per_sql
+    (2, 0.5, 1250.0)
+    """
     if config.deal_value is None:
         raise ParamsError(
             "roi.deal_value is not set: an SQL cannot be valued",
@@ -421,15 +549,52 @@ def nurture_roi(
     """ROI of the nurture programme with a seeded bootstrap interval.
 
     The nurture cost is the nurture spend of the after-period months of ``monthly``
-    (:func:`monthly_roi`); it is what was paid, so it is not resampled. The interval is a
-    parametric bootstrap: each of ``config.bootstrap_samples`` replicates draws the log lift from
-    its sampling distribution (normal, the GLM's quasi-Poisson standard error) and redraws
-    P(opportunity | SQL) and (when measured) the win rate from their binomial counts. Resampling
-    months was tried and rejected: with 8-9 months per period its percentile interval covered the
-    true lift in only about 75% of simulated datasets (nominal 95%); resampling leads ignores the
-    month-level shocks that the quasi-Poisson dispersion captures.
+    (:func:`~leadnb.roi.monthly.monthly_roi`); it is what was paid, so it is not resampled. The
+    interval is a parametric bootstrap: each of ``config.bootstrap_samples`` replicates draws the
+    log lift from its sampling distribution (normal, the GLM's quasi-Poisson standard error) and
+    redraws P(opportunity | SQL) and (when measured) the win rate from their binomial counts.
+    Resampling months was tried and rejected: with 8-9 months per period its percentile interval
+    covered the true lift in only about 75% of simulated datasets (nominal 95%); resampling leads
+    ignores the month-level shocks that the quasi-Poisson dispersion captures.
 
-    :class:`NotEnoughData` when the after months have no nurture spend in the costs table.
+    Parameters
+    ----------
+    effect
+        :func:`nurture_effect`.
+    monthly
+        :func:`~leadnb.roi.monthly.monthly_roi` (``period``, ``spend_nurture``).
+    value
+        :func:`sql_value`.
+    config
+        The ``roi`` section (``bootstrap_samples``, ``seed``, ``nurture_program``).
+
+    Returns
+    -------
+    RoiResult
+        roi = (incremental value - nurture cost) / nurture cost, cost per incremental SQL, both
+        with bootstrap percentile intervals (see :class:`RoiResult`).
+
+    Raises
+    ------
+    NotEnoughData
+        When the after months have no nurture spend in the costs table.
+
+    Examples
+    --------
+    >>> from leadnb.roi.params import RoiConfig
+    >>> t = pd.DataFrame({"month": pd.date_range("2025-01-01", periods=4, freq="MS"),
+    ...     "period": ["before", "before", "after", "after"], "age_from": 30.0,
+    ...     "age_to": np.inf, "sql_old": [9.0, 11.0, 19.0, 21.0], "exposure": 100.0})
+    >>> v = SqlValue(n_sql=100, n_sql_to_opportunity=50, sql_to_opportunity=0.5,
+    ...     sql_to_opportunity_ci_low=0.4, sql_to_opportunity_ci_high=0.6, n_opportunity=0,
+    ...     n_won=0, win_rate=0.2, win_rate_ci_low=0.2, win_rate_ci_high=0.2,
+    ...     win_rate_given=True, deal_value=1000.0, value_per_sql=100.0)
+    >>> monthly = pd.DataFrame({"period": ["after", "after"], "spend_nurture": [500.0, 500.0]})
+    >>> r = nurture_roi(nurture_effect(t), monthly, v, RoiConfig(bootstrap_samples=200, seed=1))
+    >>> round(r.incremental_value), r.nurture_cost, round(r.roi, 6)
+    (2000, 1000.0, 1.0)
+    >>> r.roi_ci_low < r.roi < r.roi_ci_high
+    True
     """
     after = monthly.loc[monthly["period"] == "after"]
     cost = float(after["spend_nurture"].sum())

@@ -58,7 +58,7 @@ def clip_as_of(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     Examples
     --------
     >>> sd = pd.DataFrame({"created_at": pd.to_datetime(["2025-01-05", "2025-02-01"]),
-    ...                    "sql_at": pd.to_datetime(["2025-01-31 23:59", "2025-02-02"])})
+    ...                    "sql_at": pd.to_datetime(["2025-01-31 23:59", "2025-02-02 00:00"])})
     >>> clip_as_of(sd, "2025-01-31")["sql_at"].tolist()
     [Timestamp('2025-01-31 23:59:00')]
     """
@@ -169,16 +169,57 @@ def monthly_roi(
 ) -> pd.DataFrame:
     """One row per complete calendar month from the first lead's month to ``as_of``.
 
-    Columns: month, period ("before", "after", or "transition" for a month the start date falls
-    inside), leads_created, sql_new, sql_old, sql_total, old_exposure (lead-months during which
-    leads were old and not yet qualified), old_sql_rate (old SQLs per old lead-month),
-    opportunities_new, opportunities_old, opportunities, customers, spend_lead_gen,
-    spend_nurture, spend_other, spend (= spend_lead_gen, the article's basis), spend_total,
-    cost_per_sql (lead generation / SQLs), cost_per_sql_loaded (all spend / SQLs),
-    cost_per_opportunity and cpa (all spend / opportunities, / customers), share_old (old leads'
-    share of opportunities), sql_share_old. Stage dates after ``as_of`` are ignored; costs without
-    a ``program`` column count as lead generation. :class:`NotEnoughData` (with the first run date
-    that has one) when no calendar month is complete yet.
+    Parameters
+    ----------
+    stage_dates
+        The wide stage-date frame (:func:`leadnb.funnel.stages.stage_dates`): ``created_at`` and
+        ``<qualified_stage>_at``; ``opportunity_at`` and ``customer_at`` when present. Stage dates
+        after ``as_of`` are ignored.
+    costs
+        The costs table (``period_start``, ``amount``, optional ``program``), or ``None``: costs
+        without a ``program`` count as lead generation; without a table every spend is NaN.
+    config
+        The ``roi`` section: the nurture start and the programme names.
+    as_of
+        The analysis date.
+    new_lead_days
+        Younger than this at the stage is a *new* lead's conversion (``funnel.new_lead_days``).
+    qualified_stage
+        The SQL stage (``funnel.qualified_stage``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        month, period ("before", "after", or "transition" for a month the start date falls
+        inside), leads_created, sql_new, sql_old, sql_total, old_exposure (lead-months, calendar
+        months, during which leads were old and not yet qualified: :mod:`leadnb.funnel.exposure`),
+        old_sql_rate (old SQLs per old lead-month), opportunities_new, opportunities_old,
+        opportunities, customers, spend_lead_gen, spend_nurture, spend_other, spend
+        (= spend_lead_gen, the article's basis), spend_total, cost_per_sql (lead generation /
+        SQLs), cost_per_sql_loaded (all spend / SQLs), cost_per_opportunity and cpa (all spend /
+        opportunities, / customers), share_old (old leads' share of opportunities),
+        sql_share_old.
+
+    Raises
+    ------
+    NotEnoughData
+        When no calendar month is complete yet (with the first run date that has one).
+
+    Examples
+    --------
+    >>> from leadnb.roi.params import RoiConfig
+    >>> sd = pd.DataFrame({
+    ...     "lead_id": ["a", "b", "c"],
+    ...     "created_at": pd.to_datetime(["2025-01-05", "2025-01-10", "2025-02-01"]),
+    ...     "sql_at": pd.to_datetime(["2025-01-07", "2025-03-02", None]),
+    ... })
+    >>> cfg = RoiConfig(nurture_start=pd.Timestamp("2025-03-01"))
+    >>> m = monthly_roi(sd, None, cfg, pd.Timestamp("2025-03-31"))
+    >>> print(m[["month", "period", "sql_new", "sql_old"]].to_string(index=False))
+         month period  sql_new  sql_old
+    2025-01-01 before      1.0      0.0
+    2025-02-01 before      0.0      0.0
+    2025-03-01  after      0.0      1.0
     """
     require_columns(
         stage_dates, ["created_at", _col(qualified_stage)], table="stage dates", fix=STAGE_FIX
@@ -273,8 +314,36 @@ def period_summary(monthly: pd.DataFrame) -> pd.DataFrame:
     """Before and after rows from :func:`monthly_roi` (transition months left out).
 
     Counts and spend are monthly averages; ratios are ratios of the period's sums (not means of
-    monthly ratios). Columns: period, months, first_month, last_month, the monthly columns, and
-    old_sql_rate (old SQLs per old lead-month over the period).
+    monthly ratios).
+
+    Parameters
+    ----------
+    monthly
+        :func:`monthly_roi`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period present (before, after): period, months, first_month, last_month,
+        leads_created, sql_new, sql_old, sql_total, old_exposure, opportunities_new,
+        opportunities_old, opportunities, customers, spend_lead_gen, spend_nurture, spend_other,
+        spend, spend_total (monthly averages), old_sql_rate (old SQLs per old lead-month over the
+        period), cost_per_sql, cost_per_sql_loaded, cost_per_opportunity, cpa, share_old,
+        sql_share_old.
+
+    Examples
+    --------
+    >>> monthly = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+    ...     "period": ["before", "after"], "sql_total": [10.0, 20.0]})
+    >>> for c in ("leads_created", "sql_new", "sql_old", "old_exposure", "opportunities_new",
+    ...           "opportunities_old", "opportunities", "customers", "spend_lead_gen",
+    ...           "spend_nurture", "spend_other", "spend_total"):
+    ...     monthly[c] = 1.0
+    >>> monthly["spend"] = [1000.0, 1000.0]
+    >>> print(period_summary(monthly)[["period", "months", "sql_total", "cost_per_sql"]])
+       period  months  sql_total  cost_per_sql
+    0  before       1       10.0         100.0
+    1   after       1       20.0          50.0
     """
     rows = []
     for period in ("before", "after"):
@@ -325,19 +394,59 @@ def conversion_before_after(
     qualified_stage: str = "sql",
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """The four conversion rates (lead->mql, mql->sql, mql->opportunity, mql->customer) for lead
-    cohorts created before vs after the nurture start, like with like.
+    """The four conversion rates (lead->mql, mql->sql, mql->opportunity, mql->customer,
+    :data:`leadnb.funnel.stages.ARTICLE_PAIRS`) for lead cohorts created before vs after the nurture
+    start, like with like.
 
     A lead counts as converted when it reached the stage within ``conversion_window_days`` of its
     creation. Only cohorts whose whole window is observed and on one side of the start are used:
     before = created at least ``conversion_window_days`` before the start; after = created on or
     after the start and at least the window before ``as_of``. The from-stage must also be reached
-    within the window. Wilson intervals (statsmodels). Columns: from_stage, to_stage, period,
-    cohort_start, cohort_end, n_from, n_to, rate, ci_low, ci_high.
+    within the window.
 
-    :class:`NotEnoughData` when one side has no cohort yet: no lead created at least the window
-    before the start (it cannot appear with this start date), or no lead created since the start
-    whose window has closed (the sentence names the first run date that has one).
+    Parameters
+    ----------
+    stage_dates
+        The wide stage-date frame (:func:`leadnb.funnel.stages.stage_dates`).
+    config
+        The ``roi`` section (``nurture_start``, ``conversion_window_days``).
+    as_of
+        The analysis date.
+    qualified_stage
+        The stage that plays "sql" in the pairs.
+    alpha
+        1 - the intervals' coverage.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair and period: from_stage, to_stage, period, cohort_start, cohort_end,
+        n_from, n_to, rate, ci_low, ci_high (Wilson, :func:`leadnb.intervals.wilson`).
+
+    Raises
+    ------
+    ParamsError
+        When ``roi.nurture_start`` is not set.
+    NotEnoughData
+        When one side has no cohort yet: no lead created at least the window before the start (it
+        cannot appear with this start date), or no lead created since the start whose window has
+        closed (the sentence names the first run date that has one).
+
+    Examples
+    --------
+    >>> from leadnb.roi.params import RoiConfig
+    >>> created = pd.to_datetime(["2025-01-01", "2025-01-02", "2025-03-01", "2025-03-02"])
+    >>> sd = pd.DataFrame({"lead_id": list("abcd"), "created_at": created, "lead_at": created,
+    ...     "mql_at": created + pd.Timedelta(days=1),
+    ...     "sql_at": pd.to_datetime(["2025-01-10", None, "2025-03-05", "2025-03-06"])})
+    >>> cfg = RoiConfig(nurture_start=pd.Timestamp("2025-03-01"), conversion_window_days=30)
+    >>> t = conversion_before_after(sd, cfg, pd.Timestamp("2025-06-30"))
+    >>> print(t[["from_stage", "to_stage", "period", "n_from", "n_to", "rate"]])
+      from_stage to_stage  period  n_from  n_to  rate
+    0       lead      mql  before       2     2   1.0
+    1       lead      mql   after       2     2   1.0
+    2        mql      sql  before       2     1   0.5
+    3        mql      sql   after       2     2   1.0
     """
     if config.nurture_start is None:
         raise ParamsError(
