@@ -139,7 +139,8 @@ def error_fix(exc: BaseException, name: str) -> str:
 
 
 def error_detail(exc: BaseException) -> str:
-    """The full error: a notebook cell's traceback (colour codes removed), else Python's."""
+    """The full error, for the run log: a notebook cell's traceback (colour codes removed),
+    else Python's traceback of ``exc``."""
     tb = getattr(exc, "traceback", None)
     if isinstance(tb, list) and tb:
         return _ANSI.sub("", "\n".join(str(t) for t in tb))
@@ -151,7 +152,11 @@ def error_detail(exc: BaseException) -> str:
 
 
 def papermill_execute(task: NotebookTask, output: Path) -> None:
-    """Execute ``task``'s notebook into ``output`` with leadnb's Papermill engine."""
+    """Execute ``task``'s notebook into ``output`` with leadnb's Papermill engine.
+
+    The default ``execute`` of :func:`execute_task`: :func:`leadnb.run.engine.execute_notebook`
+    with the task's parameters, kernel and working directory. Raises what Papermill raises.
+    """
     from leadnb.run import engine
 
     engine.execute_notebook(
@@ -297,7 +302,24 @@ def _render_html(task: NotebookTask, ipynb: Path) -> str:
 
 
 def task_to_json(task: NotebookTask) -> str:
-    """Serialise a task for a worker process (sent through a pipe, never written to disk)."""
+    """Serialise a task for a worker process (sent through a pipe, never written to disk).
+
+    Parameters
+    ----------
+    task : NotebookTask
+        The task; paths become strings, secrets ``{"value", "mask"}`` objects.
+
+    Returns
+    -------
+    str
+        JSON text; :func:`task_from_json` reads it back.
+
+    Examples
+    --------
+    >>> task = NotebookTask("ok", Path("nbs/ok.ipynb"), Path("out/.tmp-r"), {"n": 1}, Path("nbs"))
+    >>> task_from_json(task_to_json(task)) == task
+    True
+    """
     d = asdict(task)
     for key in _PATH_FIELDS:
         d[key] = None if d[key] is None else str(d[key])
@@ -305,7 +327,7 @@ def task_to_json(task: NotebookTask) -> str:
 
 
 def task_from_json(text: str) -> NotebookTask:
-    """The inverse of :func:`task_to_json`."""
+    """The inverse of :func:`task_to_json`: a :class:`NotebookTask` from its JSON text."""
     d = json.loads(text)
     for key in _PATH_FIELDS:
         d[key] = None if d[key] is None else Path(d[key])

@@ -77,7 +77,13 @@ def remove_tree(path: Path, root: Path) -> None:
 
 
 def process_start(pid: int) -> float | None:
-    """The start time of process ``pid`` (seconds since the epoch), ``None`` when it is gone."""
+    """The start time of process ``pid`` (seconds since the epoch), ``None`` when it is gone.
+
+    Examples
+    --------
+    >>> process_start(os.getpid()) > 0
+    True
+    """
     import psutil
 
     try:

@@ -53,7 +53,13 @@ class RunPlan:
 
 
 def default_notebook_dir() -> Path:
-    """The repository's ``notebooks/`` folder (next to the ``leadnb`` package)."""
+    """The checkout's ``notebooks/`` folder, next to the ``leadnb`` package.
+
+    Examples
+    --------
+    >>> default_notebook_dir().name
+    'notebooks'
+    """
     import leadnb
 
     return Path(leadnb.__file__).resolve().parents[1] / "notebooks"

@@ -301,8 +301,24 @@ def write_run_files(
     results: Mapping[str, NotebookResult],
     secrets: Sequence[Secret],
 ) -> None:
-    """Write ``manifest.json`` and the run's ``index.html`` (one card per report with its
-    headline numbers, formatted from each notebook's ``metric_kinds.json``) into ``run_dir``."""
+    """Write ``manifest.json`` and the run's ``index.html`` into ``run_dir``.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The temporary run folder, holding one folder per notebook.
+    manifest : mapping
+        From :func:`build_manifest`.
+    results : mapping of str to NotebookResult
+        Titles and tables of each report.
+    secrets : sequence of Secret
+        Masked in the index page.
+
+    Notes
+    -----
+    The index has one card per report with its headline numbers (``metrics.json``), formatted
+    from the kinds the notebook declared (``metric_kinds.json``).
+    """
     from leadnb.report import pages as report
 
     metrics = {name: read_metrics(run_dir / name) for name in results}
@@ -321,7 +337,19 @@ def write_run_files(
 
 
 def read_manifests(out: Path) -> list[dict[str, Any]]:
-    """The manifests of every published run under ``out`` (temporary folders excluded)."""
+    """The manifests of every published run under ``out``.
+
+    Parameters
+    ----------
+    out : Path
+        The output root (missing: no runs).
+
+    Returns
+    -------
+    list of dict
+        The parsed ``manifest.json`` of each run folder; hidden folders (``.tmp-*``), the
+        ``latest`` symlink and unreadable manifests are skipped.
+    """
     found = []
     for d in out.iterdir() if out.is_dir() else []:
         if d.name.startswith(".") or d.is_symlink() or not d.is_dir():
@@ -336,7 +364,8 @@ def read_manifests(out: Path) -> list[dict[str, Any]]:
 
 
 def latest_run_id(out: Path) -> str | None:
-    """The run ``OUT/latest`` points at (symlink, or the fallback text file), if any."""
+    """The run id ``OUT/latest`` points at (a symlink, or the text file written where symlinks
+    cannot be made); ``None`` when there is no ``latest``."""
     link = out / "latest"
     if link.is_symlink():
         return Path(os.readlink(link)).name
