@@ -86,14 +86,39 @@ def holdout_interim(
     as_of: pd.Timestamp,
     registration: Any = None,
 ) -> tuple[bool, str]:
-    """Whether a holdout readout on ``as_of`` is interim, and why (``""`` when final).
+    """Whether a holdout readout on ``as_of`` is interim, and why.
 
-    With the experiment's :class:`~leadnb.experiments.registration.Registration`, the A/B readout's own rule
-    (:mod:`leadnb.experiments.readout`): interim while enrolment is open (``as_of`` before the registered
-    ``end``) or an arm has fewer enrolled leads than planned, the arms counted as the A/B readout
-    counts them (:func:`leadnb.experiments.assignments.prepare_assignments`). Without one: interim while any
+    With the experiment's :class:`~leadnb.experiments.registration.Registration`, the A/B
+    readout's own rule (:func:`leadnb.experiments.readout.is_interim`): interim while enrolment is
+    open (``as_of`` before the registered ``end``) or an arm has fewer enrolled leads than planned,
+    the arms counted as the A/B readout counts them
+    (:func:`leadnb.experiments.assignments.prepare_assignments`). Without one: interim while any
     assignment known on ``as_of`` has a window still open at the end of that day, or the table
     holds assignments dated after ``as_of`` (assignment still going on).
+
+    Parameters
+    ----------
+    assignments
+        The assignments table (``experiment_id``, ``variant``, ``assigned_at``).
+    holdout
+        ``roi.holdout``.
+    as_of
+        The analysis date.
+    registration
+        The experiment's registration, or ``None``.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Interim or not, and the reason (``""`` when final).
+
+    Examples
+    --------
+    >>> from leadnb.roi.params import HoldoutConfig
+    >>> a = pd.DataFrame({"lead_id": ["a", "b"], "experiment_id": "x", "variant": ["c", "t"],
+    ...     "assigned_at": pd.to_datetime(["2025-01-01", "2025-03-20"])})
+    >>> holdout_interim(a, HoldoutConfig("x", "c", window_days=30), pd.Timestamp("2025-03-31"))
+    (True, "1 assignment's 30-day window is still open (the last closes on 2025-04-19)")
     """
     as_of = pd.Timestamp(as_of)
     if registration is not None:
@@ -138,11 +163,58 @@ def holdout_incremental(
 ) -> HoldoutResult:
     """Incremental SQLs and cost per incremental SQL from a randomised nurture holdout.
 
-    ``registration`` (the experiment's :class:`~leadnb.experiments.registration.Registration`, if any) sets
-    the interim rule (:func:`holdout_interim`). :class:`NotEnoughData` when the experiment has no
-    rows in the assignments table, has only one arm, or has no closed window in an arm yet (the
-    sentence names the first run date with one); a configured variant that is not among two or
-    more variants present is a :class:`DataError`.
+    The outcome and the comparison are the A/B report's own:
+    :func:`leadnb.experiments.outcomes.outcomes_from_stages` (reached the qualified stage within
+    ``window_days`` of assignment; mature once the window has closed; leads already qualified
+    when assigned are left out) and :func:`leadnb.experiments.comparisons.compare_arms` (the
+    difference with its Newcombe interval). Cost per incremental SQL = cost per treated lead /
+    diff; its interval is the same transformation of the diff interval (upper end infinite when
+    the diff interval reaches 0).
+
+    Parameters
+    ----------
+    stage_dates
+        The wide stage-date frame (``lead_id``, ``<qualified_stage>_at``).
+    assignments
+        The assignments table (``lead_id``, ``experiment_id``, ``variant``, ``assigned_at``).
+    holdout
+        ``roi.holdout``: experiment, arms, window, cost per treated lead.
+    as_of
+        The analysis date.
+    qualified_stage
+        The SQL stage.
+    alpha
+        1 - the intervals' coverage.
+    registration
+        The experiment's :class:`~leadnb.experiments.registration.Registration`, if any: it
+        sets the interim rule (:func:`holdout_interim`).
+
+    Returns
+    -------
+    HoldoutResult
+        Counts and rates per arm, the diff with its interval, incremental SQLs, cost per
+        incremental SQL with its interval, what was left out, and whether the look is interim.
+
+    Raises
+    ------
+    NotEnoughData
+        When the experiment has no rows in the assignments table, has only one arm, or has no
+        closed window in an arm yet (the sentence names the first run date with one).
+    DataError
+        When a configured variant is not among two or more variants present.
+
+    Examples
+    --------
+    >>> from leadnb.roi.params import HoldoutConfig
+    >>> a = pd.DataFrame({"lead_id": list("abcdef"), "experiment_id": "x",
+    ...     "variant": ["c", "c", "c", "t", "t", "t"],
+    ...     "assigned_at": pd.Timestamp("2025-01-01")})
+    >>> sd = pd.DataFrame({"lead_id": list("abcdef"),
+    ...     "sql_at": pd.to_datetime([None, None, "2025-01-05", "2025-01-03", "2025-01-20", None])})
+    >>> h = holdout_incremental(sd, a, HoldoutConfig("x", "c", cost_per_treated_lead=2.0),
+    ...                         pd.Timestamp("2025-03-31"))
+    >>> h.treatment_variant, h.rate_control, h.rate_treatment, round(h.cost_per_incremental_sql, 2)
+    ('t', 0.3333333333333333, 0.6666666666666666, 6.0)
     """
     require_columns(
         assignments, ["lead_id", "experiment_id", "variant", "assigned_at"], table="assignments"
@@ -269,8 +341,33 @@ def holdout_incremental(
 
 
 def holdout_registration(experiments: Any, holdout: HoldoutConfig | None) -> Any:
-    """The registration of the holdout's experiment in the ``experiments`` section (its
-    :class:`~leadnb.experiments.registration.ExperimentsConfig`), or ``None`` when it is not registered."""
+    """The registration of the holdout's experiment in the ``experiments`` section.
+
+    Parameters
+    ----------
+    experiments
+        The parsed ``experiments`` section
+        (:class:`~leadnb.experiments.registration.ExperimentsConfig`; anything with
+        ``registrations``).
+    holdout
+        ``roi.holdout``, or ``None``.
+
+    Returns
+    -------
+    Registration or None
+        The registration whose ``id`` is the holdout's experiment; ``None`` when there is no
+        holdout or it is not registered.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from leadnb.roi.params import HoldoutConfig
+    >>> regs = SimpleNamespace(registrations=[SimpleNamespace(id="x"), SimpleNamespace(id="y")])
+    >>> holdout_registration(regs, HoldoutConfig("y", "c")).id
+    'y'
+    >>> holdout_registration(regs, None) is None
+    True
+    """
     if holdout is None:
         return None
     regs = getattr(experiments, "registrations", ()) or ()

@@ -33,10 +33,33 @@ def roi_table(
     periods: pd.DataFrame | None = None,
     monthly: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """``roi.csv``: scenario rows (kind "scenario", label before/after), period rows (kind
-    "period") and month rows (kind "month", label YYYY-MM), with the contract columns kind, label,
-    sql_new, sql_old, sql_total, spend, cost_per_sql, opportunities, share_old, then
-    cost_per_sql_loaded, spend_total, sql_share_old, opportunities_new, opportunities_old.
+    """``roi.csv``: the scenario, period and month rows stacked (CONTRACT section 4).
+
+    Parameters
+    ----------
+    scenario
+        :func:`leadnb.roi.whatif.scenario_table` (kind "scenario", label before/after).
+    periods
+        :func:`leadnb.roi.monthly.period_summary` (kind "period", label before/after).
+    monthly
+        :func:`leadnb.roi.monthly.monthly_roi` (kind "month", label YYYY-MM).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The contract columns kind, label, sql_new, sql_old, sql_total, spend, cost_per_sql,
+        opportunities, share_old, then cost_per_sql_loaded, spend_total, sql_share_old,
+        opportunities_new, opportunities_old. Absent parts are left out; with none, no rows.
+
+    Examples
+    --------
+    >>> from leadnb.roi.params import ScenarioInputs
+    >>> from leadnb.roi.whatif import scenario_table
+    >>> t = roi_table(scenario_table(ScenarioInputs()))
+    >>> print(t[["kind", "label", "sql_total", "cost_per_sql", "share_old"]].round(3))
+           kind   label  sql_total  cost_per_sql  share_old
+    0  scenario  before      120.0         750.0      0.333
+    1  scenario   after      180.0         500.0      0.500
     """
     extra = [
         "cost_per_sql_loaded",

@@ -31,7 +31,18 @@ from leadnb.roi.params import ScenarioInputs
 
 
 def safe_div(a: Any, b: Any) -> Any:
-    """a / b with NaN where b is 0 (works on scalars and arrays)."""
+    """``a / b`` with NaN where ``b`` is 0 (scalars and arrays, broadcast).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The quotient; a 0-d result comes back as a NumPy scalar.
+
+    Examples
+    --------
+    >>> safe_div([1.0, 2.0], [2.0, 0.0]).tolist()
+    [0.5, nan]
+    """
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     out = np.full(np.broadcast(a, b).shape, np.nan)
@@ -80,17 +91,29 @@ def _roi(inputs: ScenarioInputs, opps_after: Any, nurture_cost: Any) -> Any:
 
 
 def scenario_table(inputs: ScenarioInputs) -> pd.DataFrame:
-    """Before and after rows of the calculator (per month; opportunities per ``opportunity_months``).
+    """Before and after rows of the calculator (per month; opportunities per
+    ``opportunity_months``).
 
-    Columns: scenario, new_leads, existing_leads, sql_new, sql_old, sql_total, sql_rate_new,
-    sql_rate_old, spend (lead generation), nurture_cost, spend_total, cost_per_sql (lead generation
-    only, the article's), cost_per_sql_loaded (with nurture), opportunities_new, opportunities_old,
-    opportunities, share_old (old leads' share of opportunities), sql_share_old,
-    cost_per_opportunity (fully loaded, spend over the opportunity period), the change columns
-    sql_total_change, cost_per_sql_change, opportunities_change (relative to before, as fractions),
-    and, with win rate and deal value, pipeline_value (opportunities x deal value), won_value
-    (x win rate) and roi (after row only).
+    Parameters
+    ----------
+    inputs
+        The planning numbers (``roi.scenario``); the defaults are the article's.
 
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows (scenario "before", "after"): scenario, new_leads, existing_leads, sql_new,
+        sql_old, sql_total, sql_rate_new, sql_rate_old, nurture_lift, spend (lead generation),
+        nurture_cost, spend_total, cost_per_sql (lead generation only, the article's),
+        cost_per_sql_loaded (with nurture), opportunities_new, opportunities_old, opportunities,
+        share_old (old leads' share of opportunities), sql_share_old, cost_per_opportunity (fully
+        loaded, spend over the opportunity period), the change columns sql_total_change,
+        cost_per_sql_change, opportunities_change (relative to before, as fractions), and, with win
+        rate and deal value, pipeline_value (opportunities x deal value), won_value (x win rate)
+        and roi (after row only).
+
+    Examples
+    --------
     >>> t = scenario_table(ScenarioInputs())
     >>> t[["sql_total", "cost_per_sql", "opportunities", "share_old"]].round(4).to_numpy().tolist()
     [[120.0, 750.0, 300.0, 0.3333], [180.0, 500.0, 400.0, 0.5]]
@@ -165,8 +188,22 @@ ARTICLE_FIGURES = {
 
 
 def matches_article(table: pd.DataFrame) -> bool:
-    """True when a :func:`scenario_table` reproduces the article's four headline figures
-    (SQLs 120 -> 180, cost per SQL 750 -> 500, opportunities 300 -> 400, old share 1/3 -> 1/2)."""
+    """Whether a :func:`scenario_table` reproduces the article's four headline figures.
+
+    SQLs 120 -> 180, cost per SQL 750 -> 500, opportunities 300 -> 400, old share 1/3 -> 1/2
+    (:data:`ARTICLE_FIGURES`).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> matches_article(scenario_table(ScenarioInputs()))
+    True
+    >>> matches_article(scenario_table(ScenarioInputs(nurture_lift=2.0)))
+    False
+    """
     t = table.set_index("scenario")
     return all(
         math.isclose(float(t.loc["before", c]), b) and math.isclose(float(t.loc["after", c]), a)
@@ -189,8 +226,26 @@ SUMMARY_METRICS = (
 
 
 def scenario_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per metric of :func:`scenario_table`: metric, label, before, after, change
-    (after - before), change_pct (percent change; NaN where before is 0)."""
+    """One row per metric of :func:`scenario_table`, before against after.
+
+    Parameters
+    ----------
+    table
+        :func:`scenario_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        metric, label (for a reader), before, after, change (after - before), change_pct
+        (percent change; NaN where before is 0). With win rate and deal value, a won_value row
+        too.
+
+    Examples
+    --------
+    >>> s = scenario_summary(scenario_table(ScenarioInputs())).set_index("metric")
+    >>> s.loc["cost_per_sql", ["before", "after", "change_pct"]].round(1).tolist()
+    [750.0, 500.0, -33.3]
+    """
     before = table.set_index("scenario").loc["before"]
     after = table.set_index("scenario").loc["after"]
     metrics = list(SUMMARY_METRICS)
@@ -217,11 +272,38 @@ def sensitivity_grid(
 ) -> pd.DataFrame:
     """Cost per SQL and ROI after nurturing over a grid of nurture lift x budget.
 
-    ``budget`` names the input the second axis sets: ``"lead_gen_budget"`` (cost per SQL moves) or
-    ``"nurture_cost"`` (ROI and the fully-loaded cost per SQL move). Old leads' opportunities follow
-    the lift in the scenario's own proportion (the line through lift 1 -> 1x and the scenario's lift
-    -> its opportunity lift). Columns: nurture_lift, <budget>, sql_total, cost_per_sql,
-    cost_per_sql_loaded, opportunities, roi (NaN without win rate and deal value).
+    Old leads' opportunities follow the lift in the scenario's own proportion (the line through
+    lift 1 -> 1x and the scenario's lift -> its opportunity lift). One vectorised evaluation of the
+    calculator's formulas.
+
+    Parameters
+    ----------
+    inputs
+        The planning numbers.
+    lifts
+        Nurture lifts (first axis).
+    budgets
+        Values of the input named by ``budget`` (second axis).
+    budget
+        ``"lead_gen_budget"`` (cost per SQL moves) or ``"nurture_cost"`` (ROI and the
+        fully-loaded cost per SQL move).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lift x budget: nurture_lift, <budget>, sql_total, cost_per_sql,
+        cost_per_sql_loaded, opportunities, roi (NaN without win rate and deal value).
+
+    Raises
+    ------
+    ParamsError
+        When ``budget`` names another input.
+
+    Examples
+    --------
+    >>> g = sensitivity_grid(ScenarioInputs(), [1.0, 2.5], [90_000.0])
+    >>> g[["nurture_lift", "lead_gen_budget", "sql_total", "cost_per_sql"]].to_numpy().tolist()
+    [[1.0, 90000.0, 120.0, 750.0], [2.5, 90000.0, 180.0, 500.0]]
     """
     if budget not in ("lead_gen_budget", "nurture_cost"):
         raise ParamsError(
