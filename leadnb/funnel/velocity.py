@@ -62,9 +62,30 @@ def _col(wide: pd.DataFrame, stage: str) -> pd.Series:
 
 
 def assign_periods(dates: pd.Series, period: str, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Period of each date: ``period`` label, ``period_start`` and ``period_end`` (last day).
+    """The period of each date.
 
-    ``period`` is ``month``, ``quarter`` or ``"<N>D"`` (cycles ending on ``as_of``).
+    Parameters
+    ----------
+    dates
+        Datetimes.
+    period
+        ``"month"``, ``"quarter"`` or ``"<N>D"`` (``N``-day cycles, the last ending on ``as_of``).
+    as_of
+        The analysis date (anchors the cycles).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per date (same order): period (label: ``2025-01``, ``2025Q1``, or the cycle's
+        first day), period_start, period_end (last day).
+
+    Examples
+    --------
+    >>> d = pd.Series(pd.to_datetime(["2025-01-15", "2025-03-02"]))
+    >>> assign_periods(d, "month", pd.Timestamp("2025-03-31"))["period"].tolist()
+    ['2025-01', '2025-03']
+    >>> assign_periods(d, "28D", pd.Timestamp("2025-03-31"))["period_end"].dt.strftime("%m-%d").tolist()
+    ['02-03', '03-03']
     """
     as_of = pd.Timestamp(as_of).normalize()
     d = dates.astype("datetime64[us]").dt.normalize()
@@ -140,7 +161,27 @@ def _second_complete_end(data_start: pd.Timestamp, period: str) -> pd.Timestamp:
 
 
 def lvr_interval(this: np.ndarray, last: np.ndarray, alpha: float = 0.05) -> tuple:
-    """Exact conditional interval for ``(this / last - 1) * 100`` (module docstring)."""
+    """Exact conditional interval for ``(this / last - 1) * 100`` (see the module
+    docstring).
+
+    Parameters
+    ----------
+    this, last
+        Qualified counts of this and the last period.
+    alpha
+        1 - the coverage.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (low, high) in percent; NaN where ``last`` is 0.
+
+    Examples
+    --------
+    >>> lo, hi = lvr_interval([120], [100])
+    >>> round(float(lo[0]), 1), round(float(hi[0]), 1)
+    (-8.7, 58.1)
+    """
     this = np.asarray(this, dtype=float)
     last = np.asarray(last, dtype=float)
     m = this + last
@@ -162,9 +203,35 @@ def lvr(
 ) -> pd.DataFrame:
     """Lead Velocity Rate per ``config.lvr_period`` of ``config.qualified_stage``.
 
-    Columns: ``period, period_start, period_end, complete, qualified, lvr_pct, ci_low, ci_high,
-    lvr_trailing3_pct, after_change, crosses_change``. Raises :class:`NotEnoughData` when fewer
-    than two periods are complete by ``as_of`` (no LVR can be computed), saying when they will be.
+    Parameters
+    ----------
+    wide
+        The wide stage-date frame (``created_at``, ``<qualified_stage>_at``).
+    config
+        ``funnel``: qualified stage, LVR period, qualification change date.
+    as_of
+        The analysis date (required).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period from the first date to ``as_of``: period, period_start, period_end,
+        complete, qualified, lvr_pct, ci_low, ci_high, lvr_trailing3_pct, after_change,
+        crosses_change.
+
+    Raises
+    ------
+    NotEnoughData
+        When fewer than two periods are complete by ``as_of`` (no LVR can be computed), saying
+        when they will be.
+
+    Examples
+    --------
+    >>> sql = pd.to_datetime(["2025-01-05", "2025-02-03", "2025-02-20", "2025-03-10"])
+    >>> wide = pd.DataFrame({"created_at": pd.Timestamp("2025-01-01"), "sql_at": sql})
+    >>> out = lvr(wide, FunnelConfig(), pd.Timestamp("2025-03-31"))
+    >>> out[["period", "qualified", "lvr_pct"]].to_numpy().tolist()
+    [['2025-01', 1, nan], ['2025-02', 2, 100.0], ['2025-03', 1, -50.0]]
     """
     config = config or FunnelConfig()
     if as_of is None:
@@ -232,12 +299,36 @@ def new_vs_old(
     *,
     period: str = "month",
 ) -> pd.DataFrame:
-    """Conversions to ``stage`` (default the qualified stage) per period of the conversion date,
-    split by the lead's age at conversion.
+    """Conversions to ``stage`` per period of the conversion date, split by the lead's
+    age at conversion (younger than ``funnel.new_lead_days`` is new).
 
-    Columns: ``stage, period, period_start, conversions, from_new, from_old, share_old, ci_low,
-    ci_high`` (95% Wilson for ``share_old``; ``NaN`` in a period without conversions). Every
-    period from the first lead's creation to ``as_of`` is listed.
+    Parameters
+    ----------
+    wide
+        The wide stage-date frame.
+    config
+        ``funnel`` (qualified stage, new-lead age).
+    as_of
+        The analysis date (required).
+    stage
+        The stage (default the qualified stage).
+    period
+        ``"month"``, ``"quarter"`` or ``"<N>D"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every period from the first lead's creation to ``as_of``: stage, period, period_start,
+        conversions, from_new, from_old, share_old, ci_low, ci_high (95% Wilson for share_old;
+        NaN in a period without conversions).
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({"created_at": pd.to_datetime(["2025-01-01", "2025-01-01"]),
+    ...     "sql_at": pd.to_datetime(["2025-01-05", "2025-02-20"])})
+    >>> t = new_vs_old(wide, FunnelConfig(), pd.Timestamp("2025-02-28"))
+    >>> t[["period", "conversions", "from_new", "from_old"]].to_numpy().tolist()
+    [['2025-01', 1, 1, 0], ['2025-02', 1, 0, 1]]
     """
     config = config or FunnelConfig()
     if as_of is None:
@@ -277,10 +368,20 @@ def new_vs_old(
 
 
 def share_old_by_era(table: pd.DataFrame, split: pd.Timestamp) -> pd.DataFrame:
-    """Totals of a :func:`new_vs_old` table before and after ``split`` (e.g. nurture start).
+    """Totals of a :func:`new_vs_old` table before and after ``split`` (e.g. the nurture
+    start); periods are assigned by their start date.
 
-    Columns: ``stage, era`` (``before``/``after``), ``conversions, from_old, share_old, ci_low,
-    ci_high`` (Wilson). Periods are assigned by their start date.
+    Returns
+    -------
+    pandas.DataFrame
+        stage, era (before/after), conversions, from_old, share_old, ci_low, ci_high (Wilson).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"stage": "sql", "period_start": pd.to_datetime(["2025-01-01",
+    ...     "2025-02-01", "2025-03-01"]), "conversions": [4, 6, 10], "from_old": [1, 2, 8]})
+    >>> share_old_by_era(t, pd.Timestamp("2025-03-01"))[["era", "conversions", "share_old"]].to_numpy().tolist()
+    [['before', 10, 0.3], ['after', 10, 0.8]]
     """
     era = np.where(table["period_start"] >= pd.Timestamp(split), "after", "before")
     g = (
@@ -295,7 +396,17 @@ def share_old_by_era(table: pd.DataFrame, split: pd.Timestamp) -> pd.DataFrame:
 
 
 def bucket_labels(buckets: Sequence[float]) -> list[str]:
-    """``"0-29"``, ``"30-59"``, ..., ``"365+"``: age buckets in days (left-closed)."""
+    """Labels of age buckets in days (left-closed).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> bucket_labels([0, 30, 60, float("inf")])
+    ['0-29', '30-59', '60+']
+    """
     labels = []
     for a, b in zip(buckets[:-1], buckets[1:], strict=True):
         labels.append(f"{a:g}+" if np.isinf(b) else f"{a:g}-{b - 1:g}")
@@ -312,10 +423,39 @@ def age_hazard(
 ) -> pd.DataFrame:
     """Conversions to ``stage`` per lead-month at risk, by lead age in days.
 
-    ``buckets`` are increasing age edges in days (last may be ``inf``). Columns: ``bucket,
-    age_from, age_to, [era], lead_months, conversions, rate, ci_low, ci_high`` (rate per
-    lead-month; exact Poisson interval). With ``split`` every row is given for ``era`` before and
-    after that calendar date.
+    A lead is at risk from creation until it converts or the end of the ``as_of`` day; its time
+    at risk is split exactly across age buckets and calendar eras by the one exposure engine
+    (:func:`leadnb.funnel.exposure.at_risk_days`), in average months
+    (:data:`~leadnb.funnel.exposure.DAYS_PER_MONTH`), so growth in lead inflow (more young leads)
+    does not distort the old-lead rate.
+
+    Parameters
+    ----------
+    wide
+        The wide stage-date frame (``created_at``, ``<stage>_at``).
+    stage
+        The stage whose conversions are counted.
+    as_of
+        The analysis date.
+    buckets
+        Increasing age edges in days (the last may be ``inf``).
+    split
+        A calendar date (e.g. the nurture start): every row is then given for the era before and
+        after it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        bucket, age_from, age_to, [era], lead_months, conversions, rate (per lead-month),
+        ci_low, ci_high (exact Poisson, statsmodels ``confint_poisson(method="exact-c")``).
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({"created_at": pd.to_datetime(["2025-01-01", "2025-01-01"]),
+    ...     "sql_at": pd.to_datetime(["2025-01-11", None])})
+    >>> h = age_hazard(wide, "sql", pd.Timestamp("2025-01-30"), (0, 30))
+    >>> round(float(h["lead_months"].iloc[0]) * DAYS_PER_MONTH, 6), int(h["conversions"].iloc[0])
+    (40.0, 1)
     """
     buckets = [float(b) for b in buckets]
     if len(buckets) < 2 or any(b <= a for a, b in zip(buckets[:-1], buckets[1:], strict=True)):
