@@ -23,9 +23,6 @@ NUMBER = (int, float)
 
 DEFAULT_AGE_BANDS = (60, 90, 120, 180, 270, 365)  # lead-age band edges (days) for old leads
 
-# --------------------------------------------------------------------------------------------
-# Configuration
-
 
 @dataclass(frozen=True)
 class ScenarioInputs:
@@ -64,7 +61,24 @@ class ScenarioInputs:
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "roi.scenario") -> ScenarioInputs:
-        """Parse the ``roi.scenario`` section (strict keys, numbers only, none negative)."""
+        """Parse the ``roi.scenario`` section (strict keys, numbers only, none negative).
+
+        Returns
+        -------
+        ScenarioInputs
+            The article's numbers where the section is silent.
+
+        Examples
+        --------
+        >>> ScenarioInputs.from_dict({"nurture_lift": 2}).nurture_lift
+        2.0
+        >>> try:
+        ...     ScenarioInputs.from_dict({"nurture_lift": -1})
+        ... except ParamsError as e:
+        ...     print(e)
+        ERROR: roi.scenario.nurture_lift must not be negative, got -1
+          fix: set roi.scenario.nurture_lift to 0 or more
+        """
         names = [f.name for f in fields(cls)]
         d = check_keys(d, names, where)
         optional = {"opportunity_lift", "opportunities_old_after", "win_rate", "deal_value"}
@@ -99,6 +113,13 @@ class SensitivityConfig:
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "roi.sensitivity") -> SensitivityConfig:
+        """Parse the ``roi.sensitivity`` section: lists of numbers, ``None`` derives the axis.
+
+        Examples
+        --------
+        >>> SensitivityConfig.from_dict({"lifts": [1, 2]}).lifts
+        (1.0, 2.0)
+        """
         d = check_keys(d, ("lifts", "budgets", "nurture_costs"), where)
         out: dict[str, Any] = {}
         for k, v in d.items():
@@ -113,7 +134,14 @@ class SensitivityConfig:
         return cls(**out)
 
     def axes(self, inputs: ScenarioInputs) -> tuple[list[float], list[float], list[float]]:
-        """The (lifts, budgets, nurture costs) of the grid for ``inputs``."""
+        """The (lifts, budgets, nurture costs) of the grid for ``inputs``.
+
+        Examples
+        --------
+        >>> lifts, budgets, costs = SensitivityConfig().axes(ScenarioInputs())
+        >>> lifts[0], lifts[-1], budgets[2], costs[2]
+        (1.0, 4.0, 90000.0, 9000.0)
+        """
         lifts = list(self.lifts) if self.lifts else [1.0 + 0.5 * i for i in range(7)]
         scale = [0.5, 0.75, 1.0, 1.25, 1.5]
         budgets = (
@@ -139,6 +167,13 @@ class HoldoutConfig:
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "roi.holdout") -> HoldoutConfig:
+        """Parse the ``roi.holdout`` section (``experiment_id`` and ``control_variant`` required).
+
+        Examples
+        --------
+        >>> HoldoutConfig.from_dict({"experiment_id": "x", "control_variant": "c"}).window_days
+        30
+        """
         keys = [f.name for f in fields(cls)]
         d = check_keys(d, keys, where, required=("experiment_id", "control_variant"))
         expect_type(d["experiment_id"], str, f"{where}.experiment_id")
@@ -197,7 +232,19 @@ class RoiConfig:
 
     @classmethod
     def from_dict(cls, d: Any, base_dir: Path) -> RoiConfig:
-        """Parse the ``roi`` section; ``{}`` gives every default. Unknown keys are an error."""
+        """Parse the ``roi`` section; ``{}`` gives every default. Unknown keys are an error.
+
+        Returns
+        -------
+        RoiConfig
+            The scenario inherits ``deal_value`` and ``win_rate`` unless it sets its own.
+
+        Examples
+        --------
+        >>> cfg = RoiConfig.from_dict({"nurture_start": "2025-10-01", "deal_value": 24000}, Path("."))
+        >>> cfg.nurture_start, cfg.scenario.deal_value, cfg.age_bands[0]
+        (Timestamp('2025-10-01 00:00:00'), 24000.0, 60)
+        """
         keys = [f.name for f in fields(cls)]
         d = check_keys(d, keys, "roi")
         start = d.get("nurture_start")
