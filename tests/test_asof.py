@@ -18,15 +18,16 @@ import pandas as pd
 import pytest
 
 from leadnb import asof
-from leadnb.experiments import readout as abtest
 from leadnb.experiments.assignments import prepare_assignments
+from leadnb.experiments.outcomes import outcomes_from_stages
 from leadnb.experiments.registration import Registration
 from leadnb.funnel import cohorts, survival
 from leadnb.funnel import stages as funnel
 from leadnb.funnel import velocity as lvr
-from leadnb.roi import nurture as roi
+from leadnb.roi.monthly import clip_as_of
 from leadnb.scoring import calibration, segments
-from leadnb.scoring.engine import ScoringConfig, score
+from leadnb.scoring.engine import score
+from leadnb.scoring.rules import ScoringConfig
 
 AS_OF = pd.Timestamp("2025-03-31")
 EDGE = pd.Timestamp("2025-03-31 23:59:59.999999")
@@ -88,11 +89,11 @@ def test_lvr(wide) -> None:
 
 
 def test_roi(wide) -> None:
-    clipped = roi._clip_as_of(wide, AS_OF).set_index("lead_id")
+    clipped = clip_as_of(wide, AS_OF).set_index("lead_id")
     assert clipped["sql_at"].notna().tolist() == [True, False, False]
 
 
-def test_abtest(wide) -> None:
+def test_experiment_outcomes(wide) -> None:
     assignments = pd.DataFrame(
         {
             "lead_id": IDS,
@@ -101,7 +102,7 @@ def test_abtest(wide) -> None:
             "assigned_at": pd.Series([pd.Timestamp("2025-03-01")] * 3, dtype="datetime64[us]"),
         }
     )
-    out = abtest.outcomes_from_stages(assignments, wide, "sql", 60, AS_OF)
+    out = outcomes_from_stages(assignments, wide, "sql", 60, AS_OF)
     assert out["event"].astype(int).tolist() == [1, 0, 0]
 
 
