@@ -14,7 +14,8 @@ import pandas as pd
 
 from leadnb.funnel.stages import FunnelConfig, day_end
 from leadnb.intervals import wilson
-from leadnb.scoring.engine import EventCondition, FieldCondition, ScoringConfig, field_mask
+from leadnb.scoring.engine import field_mask
+from leadnb.scoring.rules import EventCondition, FieldCondition, ScoringConfig
 
 
 def score(

@@ -1,6 +1,6 @@
 """The same computations as leadnb, written as DuckDB SQL over the same pandas frames.
 
-Design: the SQL is generated from the parsed rules (:class:`leadnb.scoring.engine.ScoringConfig`) and
+Design: the SQL is generated from the parsed rules (:class:`leadnb.scoring.rules.ScoringConfig`) and
 the funnel settings, so the two sides always implement the same thing. The queries are written
 the way a competent SQL user would write them: one pass over the events with one conditional
 aggregate per rule (``FILTER``/``CASE``), one ``GROUP BY lead_id``, a left join onto the leads;
@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from leadnb.funnel.stages import FunnelConfig, day_end
-from leadnb.scoring.engine import (
+from leadnb.scoring.rules import (
     _FALSE_TOKENS,
     _TRUE_TOKENS,
     EventCondition,

@@ -49,6 +49,7 @@ from leadnb.data.params import load_params
 from leadnb.funnel import cohorts
 from leadnb.funnel import stages as funnel
 from leadnb.scoring import engine as scoring
+from leadnb.scoring import rules
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL_LEADS = 1_000_000
@@ -230,7 +231,7 @@ def compare_matrix(reference: pd.DataFrame, other: pd.DataFrame, label: str) -> 
 # The three comparisons
 
 
-def demo_configs() -> tuple[scoring.ScoringConfig, funnel.FunnelConfig, str, int]:
+def demo_configs() -> tuple[rules.ScoringConfig, funnel.FunnelConfig, str, int]:
     """The demo rules, funnel and cohort settings (params/demo.yaml), independent of the data."""
     params = load_params(ROOT / "params" / "demo.yaml")
     section = params.notebook("cohort_conversion")
@@ -244,7 +245,7 @@ def demo_configs() -> tuple[scoring.ScoringConfig, funnel.FunnelConfig, str, int
 
 def bench_scoring(
     tables: dict[str, pd.DataFrame],
-    config: scoring.ScoringConfig,
+    config: rules.ScoringConfig,
     as_of: pd.Timestamp,
     repeats: int,
     con: Any,

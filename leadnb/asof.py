@@ -27,8 +27,8 @@ def day_end(as_of: Any) -> pd.Timestamp:
 def known(ts: pd.Series, as_of: Any) -> pd.Series:
     """True where ``ts`` is dated on or before the analysis day (missing values: False).
 
-    >>> known(pd.Series(pd.to_datetime(["2026-06-30 23:59:59.999999", "2026-07-01", None])),
-    ...       "2026-06-30").tolist()
+    >>> ts = pd.Series([pd.Timestamp("2026-06-30 23:59:59.999999"), pd.Timestamp("2026-07-01"), None])
+    >>> known(ts, "2026-06-30").tolist()
     [True, False, False]
     """
     s = pd.Series(ts)
@@ -41,4 +41,13 @@ def upto(ts: pd.Series, as_of: Any) -> pd.Series:
     return s.where(s < day_end(as_of))
 
 
-__all__ = ["ONE_DAY", "day_end", "known", "upto"]
+def date_text(ts: Any) -> str:
+    """A date for a sentence: ``"2026-06-30"``, or ``"an unknown date"`` when missing.
+
+    >>> date_text(pd.Timestamp("2026-06-30 13:00")), date_text(pd.NaT)
+    ('2026-06-30', 'an unknown date')
+    """
+    return "an unknown date" if pd.isna(ts) else f"{pd.Timestamp(ts):%Y-%m-%d}"
+
+
+__all__ = ["ONE_DAY", "date_text", "day_end", "known", "upto"]

@@ -16,15 +16,6 @@ BANK_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "bank"
 
 
 @pytest.fixture
-def sections() -> None:
-    """Does nothing: kept so that tests which still request it by name keep running.
-
-    It used to stand in for section modules not yet written; params now always load through the
-    real modules. New tests should not request it.
-    """
-
-
-@pytest.fixture
 def write_params(tmp_path: Path):
     """``write_params(dict) -> Path``: write a params YAML file into ``tmp_path``."""
 

@@ -19,6 +19,7 @@ from benchmarks import baseline, duck  # benchmarks/ lives at the root (pytest p
 from benchmarks import run as bench
 from leadnb.funnel import stages as funnel
 from leadnb.scoring import engine as scoring
+from leadnb.scoring import rules
 
 AS_OF = pd.Timestamp("2026-01-31")
 
@@ -30,8 +31,8 @@ def con():
     c.close()
 
 
-def _rules() -> scoring.ScoringConfig:
-    return scoring.ScoringConfig.from_dict(
+def _rules() -> rules.ScoringConfig:
+    return rules.ScoringConfig.from_dict(
         {
             "categories": {"content": {"cap": 6}},
             "rules": [

@@ -30,7 +30,8 @@ from leadnb.scoring.calibration import (
     suggested_weights,
     threshold_sweep,
 )
-from leadnb.scoring.engine import ScoringConfig, score
+from leadnb.scoring.engine import score
+from leadnb.scoring.rules import ScoringConfig
 
 BANK = Path(__file__).resolve().parents[2] / "shared" / "data" / "bank" / "bank-full.csv"
 

@@ -304,7 +304,7 @@ def test_run_csv_written_by_the_notebook_reads_back_exactly(tmp_path: Path) -> N
     """The notebook saves its rows with csv_cells (ctx.save_table(..., raw=True)); the runner
     reads them back with read_log_rows: every text cell, quoted or not, comes back as it was."""
     from leadnb.experiments.log import csv_cells
-    from leadnb.report.safe import neutralise_csv_cells
+    from leadnb.safe import neutralise_csv_cells
 
     texts = ["=1+1", "'=1+1", "''=1+1", "'-x", "'plain", "plain", "@", "'"]
     rows = pd.concat(

@@ -15,7 +15,7 @@ read back:
 * nothing is written outside the output folder, and inside it only the run's own files.
 
 The unit tests of each rule are in tests/test_nb.py and tests/test_report.py (and below for
-:mod:`leadnb.report.safe`).
+:mod:`leadnb.safe`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadnb.report import safe
+from leadnb import safe
 
 HOSTILE = (
     "<script>alert(document.domain)</script>",
@@ -231,7 +231,7 @@ def test_nothing_written_outside_the_run(hostile_run: dict) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# leadnb.report.safe, rule by rule
+# leadnb.safe, rule by rule
 
 
 @pytest.mark.parametrize(

@@ -171,7 +171,7 @@ def test_every_page_carries_the_csp_and_still_renders(
     chromium: str, run_dir: Path, tmp_path: Path
 ) -> None:
     """The CSP forbids scripts but not the inline CSS or the embedded chart images."""
-    from leadnb.report import safe
+    from leadnb import safe
 
     page = run_dir / "ok" / "ok.html"
     dom = load(chromium, page, tmp_path / "report.png", tmp_path / "profile")

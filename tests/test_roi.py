@@ -61,7 +61,7 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 
 
 @pytest.fixture
-def worked(sections: None) -> pd.DataFrame:
+def worked() -> pd.DataFrame:
     from leadnb.data.params import load_params
 
     params = load_params(WORKED)

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from leadnb.masking import Secret
 from leadnb.run import execute
 from leadnb.run.execute import (
     DEFAULT_FIX,
@@ -21,7 +22,6 @@ from leadnb.run.execute import (
     task_from_json,
     task_to_json,
 )
-from leadnb.run.secrets import Secret
 
 
 def fake_task(tmp_path: Path, name: str = "nb", **kw) -> NotebookTask:

@@ -10,8 +10,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from leadnb.masking import Secret
 from leadnb.run import hygiene
-from leadnb.run.secrets import Secret
 
 
 def test_remove_tree_refuses_outside_and_the_root_itself(tmp_path: Path) -> None:

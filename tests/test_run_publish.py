@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from leadnb.masking import Secret
 from leadnb.run import publish
 from leadnb.run.execute import DEFAULT_FIX, NotebookResult
 from leadnb.run.hygiene import OWNER_FILE
-from leadnb.run.secrets import Secret
 
 
 def test_reserve_run_dir_never_reuses_an_id(tmp_path: Path) -> None:

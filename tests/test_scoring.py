@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadnb.errors import ParamsError
-from leadnb.scoring.engine import ScoringConfig, rule_hits, rules_table, score, validate_rules
+from leadnb.scoring.engine import rule_hits, score
+from leadnb.scoring.rules import ScoringConfig, rules_table, validate_rules
 
 AS_OF = pd.Timestamp("2026-01-31")
 

@@ -25,7 +25,8 @@ import yaml
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from leadnb.scoring.engine import ScoringConfig, score
+from leadnb.scoring.engine import score
+from leadnb.scoring.rules import ScoringConfig
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "scoring_calibration.ipynb"

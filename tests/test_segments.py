@@ -248,7 +248,7 @@ def test_scoring_charts_state_their_findings():
         plot_threshold_sweep,
     )
     from leadnb.scoring.calibration import rule_lift, score_bands, threshold_sweep
-    from leadnb.scoring.engine import ScoringConfig
+    from leadnb.scoring.rules import ScoringConfig
 
     rng = np.random.default_rng(0)
     s = rng.integers(0, 50, 400).astype(float)

@@ -22,7 +22,7 @@ from nbclient import NotebookClient
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from leadnb.run.runner import KERNEL_ARGS, KERNEL_NAME
+from leadnb.run.kernels import KERNEL_ARGS, KERNEL_NAME
 
 # a clean namespace per run; charts drawn by the Agg backend only (the run folder's PNGs are still
 # rendered by ``save_figure``), not a second time for inline display

@@ -39,6 +39,7 @@ from leadnb.arrays import index_positions
 from leadnb.errors import DataError, LeadnbError
 from leadnb.funnel import stages as funnel
 from leadnb.scoring import engine as scoring
+from leadnb.scoring import rules
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -241,7 +242,7 @@ def _score_part(
     leads: pd.DataFrame,
     events: pd.DataFrame | None = None,
     *,
-    config: scoring.ScoringConfig,
+    config: rules.ScoringConfig,
     as_of: pd.Timestamp,
     at: str | None,
 ) -> pd.DataFrame:
@@ -254,7 +255,7 @@ def _score_part(
 def score(
     leads: Any,
     events: Any,
-    config: scoring.ScoringConfig,
+    config: rules.ScoringConfig,
     as_of: pd.Timestamp,
     *,
     at: str | None = None,
@@ -432,7 +433,7 @@ def score_on(
     scheduler: str | None,
     leads: pd.DataFrame,
     events: pd.DataFrame | None,
-    config: scoring.ScoringConfig,
+    config: rules.ScoringConfig,
     as_of: pd.Timestamp,
     *,
     npartitions: int | None = None,

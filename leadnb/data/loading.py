@@ -38,7 +38,7 @@ import pandas as pd
 
 from leadnb.data.params import TABLES, Params, TableSource
 from leadnb.errors import DataError, Issue, LeadnbError, ParamsError, Report
-from leadnb.run.secrets import mask_url, masked_url, split_url, url_secrets
+from leadnb.masking import mask_url, masked_url, split_url, url_secrets
 
 # --------------------------------------------------------------------------------------------
 # The data contract (CONTRACT.md section 2)

@@ -697,10 +697,10 @@ def _check_notebooks(
 ) -> list[str]:
     """Check each requested notebook's params section (names and types against what the
     notebook declares, then values, then the files it names); returns the notebooks found."""
-    from leadnb.run import runner
+    from leadnb.run import plan
 
     file = str(params.path)
-    nb_dir = Path(notebook_dir).resolve() if notebook_dir else runner.default_notebook_dir()
+    nb_dir = Path(notebook_dir).resolve() if notebook_dir else plan.default_notebook_dir()
     wanted = list(config.NOTEBOOKS) if notebooks is None else list(notebooks)
     wanted = list(dict.fromkeys(str(n).strip().removesuffix(".ipynb") for n in wanted))
     found: list[str] = []
@@ -741,24 +741,24 @@ def _check_notebooks(
 def _check_declared(
     report: Report, notebook: Path, section: Mapping[str, Any], file: str
 ) -> tuple[dict[str, Any] | None, list[str]]:
-    """:func:`leadnb.run.runner.check_notebook_parameters` on the section, then key by key when it
+    """:func:`leadnb.run.plan.check_notebook_parameters` on the section, then key by key when it
     refuses it, so every unknown key and wrong type is listed. Returns ``(declared parameters or
     None when the notebook cannot be inspected, keys refused)``."""
-    from leadnb.run import runner
+    from leadnb.run import plan
 
     try:
-        return runner.check_notebook_parameters(notebook, section, params_file=file), []
+        return plan.check_notebook_parameters(notebook, section, params_file=file), []
     except ParamsError as err:
         first = err
     try:
-        declared = runner.check_notebook_parameters(notebook, {}, params_file=file)
+        declared = plan.check_notebook_parameters(notebook, {}, params_file=file)
     except ParamsError:  # the notebook itself is wrong (no parameters cell...)
         report.issues.extend(first.issues)
         return None, list(section)
     wrong: list[str] = []
     for key, value in section.items():
         try:
-            runner.check_notebook_parameters(notebook, {key: value}, params_file=file)
+            plan.check_notebook_parameters(notebook, {key: value}, params_file=file)
         except ParamsError as err:
             wrong.append(key)
             report.issues.extend(err.issues)
@@ -778,12 +778,12 @@ def _check_analysis_inputs(
     that is not a column is an error, an event type never seen a warning) and the funnel's
     data-quality table (re-entries, backward moves, skipped stages: warnings, counted)."""
     from leadnb.funnel import stages as fn
-    from leadnb.scoring import engine as scoring
+    from leadnb.scoring import rules
 
     leads = tables["leads"]
     config = params.scoring
     if config.rules:
-        report.issues.extend(scoring.validate_rules(config, leads, tables.get("events")))
+        report.issues.extend(rules.validate_rules(config, leads, tables.get("events")))
     fconf = params.funnel
     stages = tables.get("stages")
     has_wide = any(c in leads.columns for c in fconf.date_columns[1:])

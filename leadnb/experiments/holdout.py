@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb import asof
+from leadnb.asof import date_text
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData
 from leadnb.experiments.assignments import prepare_assignments
@@ -26,7 +27,6 @@ from leadnb.experiments.comparisons import compare_arms
 from leadnb.experiments.outcomes import outcomes_from_stages
 from leadnb.experiments.readout import is_interim
 from leadnb.results import Kind, Result, value
-from leadnb.roi.monthly import _d
 from leadnb.roi.params import HoldoutConfig
 
 FINAL = "randomised holdout: preferred measure"
@@ -140,12 +140,12 @@ def holdout_interim(
         )
         why.append(
             f"{n_open:,} {windows.format(holdout.window_days)} still open "
-            f"(the last closes on {_d(_closed_from(ends.max()))})"
+            f"(the last closes on {date_text(_closed_from(ends.max()))})"
         )
     later = int((at.notna() & ~known).sum())
     if later:
         why.append(
-            f"assignment goes on after {_d(as_of)} "
+            f"assignment goes on after {date_text(as_of)} "
             f"({later:,} later assignment{'' if later == 1 else 's'})"
         )
     return bool(why), "; ".join(why)
@@ -238,7 +238,7 @@ def holdout_incremental(
         firsts = (rows["assigned_at"] + w).groupby(rows["variant"]).min().dropna()
         if len(firsts) < 2:
             return "it appears once both arms have assignments"
-        return f"it appears in the run of {_d(_closed_from(firsts.max()))} or later"
+        return f"it appears in the run of {date_text(_closed_from(firsts.max()))} or later"
 
     x = every.loc[asof.known(every["assigned_at"], as_of)]
     all_variants = every["variant"].dropna().drop_duplicates().tolist()
@@ -269,10 +269,10 @@ def holdout_incremental(
         dated = (
             "no assignment has an assigned_at date"
             if pd.isna(first)
-            else f"its first assignment is dated {_d(first)}"
+            else f"its first assignment is dated {date_text(first)}"
         )
         raise NotEnoughData(
-            f"experiment {eid!r} has not assigned leads to both arms by {_d(as_of)} ({dated})",
+            f"experiment {eid!r} has not assigned leads to both arms by {date_text(as_of)} ({dated})",
             ready(every.loc[every["variant"].isin([holdout.control_variant, treat])]),
         )
     # the A/B outcome: reached the stage within the window of assignment, known by as_of
@@ -291,7 +291,7 @@ def holdout_incremental(
         in_arm = x["variant"] == empty
         if not (in_arm & ~already).any():
             raise NotEnoughData(
-                f"every lead of arm {empty!r} of experiment {eid!r} assigned by {_d(as_of)} had "
+                f"every lead of arm {empty!r} of experiment {eid!r} assigned by {date_text(as_of)} had "
                 f"already reached {qualified_stage} when assigned, so the arm has no outcome",
                 "the holdout result appears once the experiment assigns leads not yet qualified",
             )
@@ -299,7 +299,7 @@ def holdout_incremental(
         eligible = eligible.loc[~eligible["lead_id"].isin(x.loc[already, "lead_id"])]
         raise NotEnoughData(
             f"no {holdout.window_days}-day window of arm {empty!r} of experiment {eid!r} has "
-            f"closed by {_d(as_of)}",
+            f"closed by {date_text(as_of)}",
             f"the holdout result needs one in each arm; {ready(eligible)}",
         )
     ab = compare_arms(k_c, n_c, k_t, n_t, alpha=alpha)  # the A/B comparison, control first

@@ -12,7 +12,7 @@ Each column's kind is declared once (:data:`LOG_SCHEMA`, :class:`~leadnb.results
 column list, the text columns and the dtypes read back all follow from it.
 
 The log is a CSV for people: text cells a spreadsheet would read as a formula get a leading
-``'`` (:func:`leadnb.report.safe.neutralise_csv_cells`, the one rule). To read the file back
+``'`` (:func:`leadnb.safe.neutralise_csv_cells`, the one rule). To read the file back
 exactly, a cell that *already* starts with quotes before a formula character gets one more
 (:func:`csv_cells`); reading strips one quote before quotes-then-formula-character
 (:func:`read_log`), so ``"=x"``, ``"'=x"`` and ``"''=x"`` all come back as written.
@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from leadnb.experiments.registration import ExperimentsConfig, registration_fingerprint
-from leadnb.report.safe import FORMULA_PREFIXES, neutralise_csv_cells
 from leadnb.results import Kind
+from leadnb.safe import FORMULA_PREFIXES, neutralise_csv_cells
 
 if TYPE_CHECKING:
     from leadnb.experiments.readout import Readout
@@ -232,7 +232,7 @@ def csv_cells(df: pd.DataFrame) -> pd.DataFrame:
     """Log rows as they are written to a CSV for people; :func:`read_log` is the exact inverse.
 
     Text cells a spreadsheet would read as a formula get a leading ``'``
-    (:func:`leadnb.report.safe.neutralise_csv_cells`); a cell that already starts with quotes
+    (:func:`leadnb.safe.neutralise_csv_cells`); a cell that already starts with quotes
     before a formula character gets one more, so reading back can strip exactly one.
 
     Parameters

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadnb import safe
 from leadnb.data.params import Params, load_params
 from leadnb.errors import DataError, NotEnoughData, Report
-from leadnb.report import safe
 
 METRIC_KINDS_FILE = "metric_kinds.json"
 """Beside ``metrics.json``: each number's declared kind (:class:`leadnb.results.Kind`)."""
@@ -67,9 +67,9 @@ class NotebookContext:
 
         Every CSV a notebook writes is for people (opened in Excel): text cells that a
         spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab, CR)
-        are written with a leading ``'`` (:func:`leadnb.report.safe.neutralise_csv_cells`); numbers are
+        are written with a leading ``'`` (:func:`leadnb.safe.neutralise_csv_cells`); numbers are
         untouched. ``raw=True`` writes the values as they are, for files only programs read.
-        ``name`` is made a plain file name in the run folder (:func:`leadnb.report.safe.file_name`).
+        ``name`` is made a plain file name in the run folder (:func:`leadnb.safe.file_name`).
         """
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -81,7 +81,7 @@ class NotebookContext:
         """Save a matplotlib figure as ``figures/<name>.png`` in the run folder; return it.
 
         ``name`` (often built from an experiment id) is made a plain file name first
-        (:func:`leadnb.report.safe.file_name`: ``[A-Za-z0-9_.-]``, a hash when it had to change), so
+        (:func:`leadnb.safe.file_name`: ``[A-Za-z0-9_.-]``, a hash when it had to change), so
         no name writes outside ``figures/``.
 
         With a run folder the figure is drawn once: the saved PNG is what the notebook shows

@@ -21,7 +21,7 @@ from a CDN, and every link relative, so a run folder can be zipped and mailed.
 * :func:`render_latest_redirect` is ``OUT/latest.html``.
 
 Data is text, never code: every page carries the Content-Security-Policy
-:data:`leadnb.report.safe.CSP` (no script at all, images only embedded, styles only inline); values in
+:data:`leadnb.safe.CSP` (no script at all, images only embedded, styles only inline); values in
 the index pages are escaped; a notebook's *outputs* are made inert before rendering
 (:func:`strip_for_readers`: HTML sanitised, Markdown outputs with raw HTML escaped, no
 JavaScript/SVG/error outputs). Markdown *cells* are the project's own text and are kept.
@@ -40,8 +40,8 @@ from typing import Any
 
 import nbformat
 
+from leadnb import safe
 from leadnb.data.params import NOTEBOOKS
-from leadnb.report import safe
 from leadnb.results import Kind, format_interval, format_value
 
 HIDDEN_CELL_TAGS = ("parameters", "injected-parameters")
@@ -177,7 +177,7 @@ def strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     Markdown *cells* are the project's own text and stay as written. Outputs are data (a
     company name, a variant name, an experiment id can be anything) and are made inert:
-    ``text/html`` outputs are sanitised (:func:`leadnb.report.safe.sanitize_html`), ``text/markdown``
+    ``text/html`` outputs are sanitised (:func:`leadnb.safe.sanitize_html`), ``text/markdown``
     outputs are rendered with raw HTML escaped, streams and ``text/plain`` are escaped by
     nbconvert, images keep only their alt text, width and height (the template escapes them),
     and every other output type (JavaScript, SVG, LaTeX, widget views) is dropped, as are
@@ -252,7 +252,7 @@ def render_notebook_html(nb: nbformat.NotebookNode, *, title: str, bar_html: str
 
     ``bar_html`` is trusted HTML shown in a bar at the top (e.g. a link back to the run index).
     Outputs are made inert first (:func:`strip_for_readers`), and the page carries the
-    Content-Security-Policy :data:`leadnb.report.safe.CSP` (no script runs, even one that got in).
+    Content-Security-Policy :data:`leadnb.safe.CSP` (no script runs, even one that got in).
     """
     import jinja2
     from nbconvert import HTMLExporter

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from leadnb.asof import date_text
 from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.funnel import exposure
@@ -41,7 +42,6 @@ from leadnb.roi.monthly import (
     STAGE_FIX,
     _col,
     _complete_months,
-    _d,
     clip_as_of,
     comparison_missing,
 )
@@ -296,7 +296,7 @@ def nurture_effect(old_table: pd.DataFrame, alpha: float = 0.05) -> NurtureEffec
     sb, sa = float(b["sql_old"].sum()), float(a["sql_old"].sum())
     eb, ea = float(b["exposure"].sum()), float(a["exposure"].sum())
     start = old_table.attrs.get("nurture_start")
-    at = "" if start is None else f" ({_d(start)})"
+    at = "" if start is None else f" ({date_text(start)})"
     if sb == 0:
         raise NotEnoughData(
             f"old leads had no SQLs in the {b['month'].nunique()} complete months before the "
@@ -440,14 +440,14 @@ def sql_value(
     if n_sql == 0 or n_sq_opp == 0:
         later = sd.loc[sd["opportunity_at"].notna(), q].dropna()
         when = (
-            f"it appears in the run of {_d(_ready_on(later.min(), config))} or later"
+            f"it appears in the run of {date_text(_ready_on(later.min(), config))} or later"
             if len(later)
             else "it appears once SQLs reach the opportunity stage and are "
             f"{config.conversion_window_days} days old"
         )
         raise NotEnoughData(
-            f"no SQL reached by {_d(mature)} (old enough to judge: {window}) has become an "
-            f"opportunity on {_d(as_of)} ({n_sql:,} such SQLs)",
+            f"no SQL reached by {date_text(mature)} (old enough to judge: {window}) has become an "
+            f"opportunity on {date_text(as_of)} ({n_sql:,} such SQLs)",
             f"the value of an SQL and the ROI need one; {when}",
         )
     if config.win_rate is not None:
@@ -461,9 +461,9 @@ def sql_value(
         if n_opp == 0:
             first_opp = sd["opportunity_at"].min()
             raise NotEnoughData(
-                f"no opportunity was reached by {_d(mature)} (old enough to judge: {window}), "
+                f"no opportunity was reached by {date_text(mature)} (old enough to judge: {window}), "
                 "so there is no win rate to measure",
-                f"it appears in the run of {_d(_ready_on(first_opp, config))} or later, or set "
+                f"it appears in the run of {date_text(_ready_on(first_opp, config))} or later, or set "
                 "roi.win_rate in the params file",
             )
         win, given = n_won / n_opp, False

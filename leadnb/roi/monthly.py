@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb import asof
+from leadnb.asof import date_text
 from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.funnel import exposure
@@ -75,11 +76,6 @@ def _month_edges(start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DatetimeIndex:
     first = start.to_period("M").to_timestamp()
     last_complete = asof.day_end(as_of).to_period("M").to_timestamp()
     return pd.date_range(first, last_complete, freq="MS")
-
-
-def _d(ts: pd.Timestamp) -> str:
-    """A date for a sentence (``"an unknown date"`` when missing)."""
-    return "an unknown date" if pd.isna(ts) else f"{pd.Timestamp(ts):%Y-%m-%d}"
 
 
 def _month_start(ts: pd.Timestamp) -> pd.Timestamp:
@@ -144,16 +140,16 @@ def _complete_months(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.Datet
     first = created.min()
     if not asof.known(created, as_of).any():
         raise NotEnoughData(
-            f"no lead was created by the analysis date {_d(as_of)} (the first lead is dated "
-            f"{_d(first)})",
-            f"the monthly figures appear in the run of {_d(run_date_for(first))} or later",
+            f"no lead was created by the analysis date {date_text(as_of)} (the first lead is dated "
+            f"{date_text(first)})",
+            f"the monthly figures appear in the run of {date_text(run_date_for(first))} or later",
         )
     edges = _month_edges(first, as_of)
     if len(edges) < 2:
         raise NotEnoughData(
-            f"no calendar month is complete on {_d(as_of)} (the first lead was created on "
-            f"{_d(first)})",
-            f"the monthly figures appear in the run of {_d(run_date_for(first))} or later",
+            f"no calendar month is complete on {date_text(as_of)} (the first lead was created on "
+            f"{date_text(first)})",
+            f"the monthly figures appear in the run of {date_text(run_date_for(first))} or later",
         )
     return edges
 
@@ -460,10 +456,10 @@ def conversion_before_after(
     start = config.nurture_start
     first = stage_dates["created_at"].min()
     if pd.isna(first) or not first < start - w:
-        shown = "" if pd.isna(first) else f" (the first lead was created on {_d(first)})"
+        shown = "" if pd.isna(first) else f" (the first lead was created on {date_text(first)})"
         raise NotEnoughData(
             f"no lead was created at least {days} days (roi.conversion_window_days) before the "
-            f"nurture start ({_d(start)}){shown}, so there are no before cohorts",
+            f"nurture start ({date_text(start)}){shown}, so there are no before cohorts",
             "the conversion rates cannot appear with this start date (a shorter "
             "roi.conversion_window_days would allow them)",
         )
@@ -472,9 +468,9 @@ def conversion_before_after(
         # the first after-cohort lead counts once as_of - window is past its creation
         c0 = since.min() if len(since) else start
         raise NotEnoughData(
-            f"no lead created since the nurture start ({_d(start)}) has had its {days}-day window "
-            f"close by {_d(as_of)}",
-            f"the conversion rates appear in the run of {_d((c0 + w).floor('D') + asof.ONE_DAY)} "
+            f"no lead created since the nurture start ({date_text(start)}) has had its {days}-day window "
+            f"close by {date_text(as_of)}",
+            f"the conversion rates appear in the run of {date_text((c0 + w).floor('D') + asof.ONE_DAY)} "
             "or later",
         )
     cohorts = {
@@ -542,19 +538,19 @@ def comparison_missing(
     ready = comparison_date(first_created, start, new_lead_days=days, min_months=need)
     earliest_start = _month_start(first_old) + pd.offsets.MonthBegin(need)
     never = (
-        f"it cannot appear with this start date: the first lead turned old on {_d(first_old)}, "
-        f"so roi.nurture_start must be {_d(earliest_start)} or later (or load earlier history)"
+        f"it cannot appear with this start date: the first lead turned old on {date_text(first_old)}, "
+        f"so roi.nurture_start must be {date_text(earliest_start)} or later (or load earlier history)"
     )
-    when = never if ready is None else f"it appears in the run of {_d(ready)} or later"
+    when = never if ready is None else f"it appears in the run of {date_text(ready)} or later"
     if first_old >= asof.day_end(as_of):
         return NotEnoughData(
-            f"no lead is old yet on {_d(as_of)} (a lead is old {days} days after it is created; "
-            f"the first lead turns old on {_d(first_old)}), so there is no before/after comparison",
+            f"no lead is old yet on {date_text(as_of)} (a lead is old {days} days after it is created; "
+            f"the first lead turns old on {date_text(first_old)}), so there is no before/after comparison",
             when,
         )
     if as_of < start:
         return NotEnoughData(
-            f"the analysis date {_d(as_of)} is before the nurture start ({_d(start)}): the "
+            f"the analysis date {date_text(as_of)} is before the nurture start ({date_text(start)}): the "
             f"before/after comparison needs {need} complete months after the start and has none",
             when,
         )
@@ -563,19 +559,19 @@ def comparison_missing(
         shown = "" if months_after == 0 else f" ({first_after:%Y-%m})"
         return NotEnoughData(
             f"the before/after comparison needs {need} complete months after the nurture start "
-            f"({_d(start)}) and has {months_after}{shown}",
+            f"({date_text(start)}) and has {months_after}{shown}",
             when,
         )
     if ready is None:
         return NotEnoughData(
             f"the before/after comparison needs {need} complete months with old leads before the "
-            f"nurture start ({_d(start)}) and has {months_before}",
+            f"nurture start ({date_text(start)}) and has {months_before}",
             never,
         )
     return NotEnoughData(
         f"the before/after comparison needs {need} complete months with old leads (leads not yet "
         f"qualified {days} days or more after their creation) before the nurture start "
-        f"({_d(start)}) and has {months_before}: leads qualified before they turned old",
+        f"({date_text(start)}) and has {months_before}: leads qualified before they turned old",
         "it cannot appear with this start date and stage history",
     )
 

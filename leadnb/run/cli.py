@@ -182,7 +182,7 @@ COMMANDS = {"sample": cmd_sample, "validate": cmd_validate, "run": cmd_run}
 
 def _masked(text: str) -> str:
     """``text`` with the passwords of URLs held in environment variables masked."""
-    from leadnb.run.secrets import environ_secrets, mask_text
+    from leadnb.masking import environ_secrets, mask_text
 
     return mask_text(text, environ_secrets())
 

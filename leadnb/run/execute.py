@@ -33,10 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leadnb.masking import Secret, mask_text
 from leadnb.run.hygiene import remove_tree, say, scrub_folder
 from leadnb.run.kernels import KERNEL_NAME
 from leadnb.run.plan import NOTEBOOK_NAME
-from leadnb.run.secrets import Secret, mask_text
 
 RUN_LOG = "run.log"  # in the run folder; a failure page links to it
 DEFAULT_FIX = (

@@ -245,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.check:
         return 1 if check(notebooks) else 0
-    from leadnb.run.runner import skip_slow_optional_imports
+    from leadnb.run.execute import skip_slow_optional_imports
 
     skip_slow_optional_imports()
     failed = 0

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from leadnb.run.secrets import Secret, mask_text
+from leadnb.masking import Secret, mask_text
 
 OWNER_FILE = ".owner"  # in OUT/.tmp-<run_id>/: "<pid> <process start time>" of the run writing it
 TEXT_SUFFIXES = {".ipynb", ".html", ".htm", ".csv", ".tsv", ".json", ".txt", ".md", ".svg", ".log"}
@@ -157,7 +157,7 @@ def scrub_folder(
     folder : Path
         A notebook's output folder.
     secrets : sequence of Secret
-        What to mask (:func:`leadnb.run.secrets.mask_text`).
+        What to mask (:func:`leadnb.masking.mask_text`).
     replacements : sequence of (str, str), optional
         Plain replacements applied first, e.g. the temporary run folder's path by the final one.
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from leadnb.errors import DataError, ParamsError
+from leadnb.masking import Secret, collect_secrets, mask_value
 from leadnb.run import kernels
 from leadnb.run.kernels import KERNEL_NAME, KernelChoice
-from leadnb.run.secrets import Secret, collect_secrets, mask_value
 
 NOTEBOOK_NAME = re.compile(r"[A-Za-z0-9_]+")
 STANDARD_PARAMETERS = ("params_path", "as_of", "out_dir", "interactive")

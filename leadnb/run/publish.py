@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from leadnb.errors import LeadnbError
+from leadnb.masking import Secret, mask_text, mask_value
 from leadnb.run.execute import DEFAULT_FIX, RUN_LOG, NotebookResult
 from leadnb.run.hygiene import out_lock, remove_stale_tmp, say, write_owner
 from leadnb.run.kernels import OWN_KERNEL, KernelChoice
 from leadnb.run.plan import RunPlan
-from leadnb.run.secrets import Secret, mask_text, mask_value
 
 RUN_NAME_MAX = 60  # characters of run.name kept in the run id (a file name)
 PACKAGES = (

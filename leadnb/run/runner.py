@@ -5,7 +5,7 @@ Design, in the order a run goes (each step has its own module):
 1. **Plan** (:mod:`leadnb.run.plan`): notebook names, the params file, every configured table,
    the analysis date, the kernel (:mod:`leadnb.run.kernels`) and each notebook's own params
    section against the parameters its ``parameters`` cell declares; the secrets to mask
-   (:mod:`leadnb.run.secrets`) and the fingerprints of the inputs. A problem is a
+   (:mod:`leadnb.masking`) and the fingerprints of the inputs. A problem is a
    :class:`~leadnb.errors.ParamsError` or :class:`~leadnb.errors.DataError` (exit 2) and
    nothing is written, not even the output folder.
 2. **Execute** (:mod:`leadnb.run.execute`): one Papermill execution per notebook on leadnb's
@@ -36,26 +36,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leadnb.errors import LeadnbError, ParamsError
+from leadnb.masking import mask_text
 from leadnb.run import execute, kernels, publish
 from leadnb.run.execute import (
     RUN_LOG,
     NotebookResult,
     NotebookTask,
     short_error,
-    skip_slow_optional_imports,
 )
 from leadnb.run.hygiene import OWNER_FILE
-from leadnb.run.kernels import KERNEL_ARGS, KERNEL_NAME
+from leadnb.run.kernels import KERNEL_NAME
 from leadnb.run.plan import (
-    STANDARD_PARAMETERS,
     RunPlan,
-    check_notebook_parameters,
-    declared_parameters,
-    default_notebook_dir,
     plan_run,
 )
 from leadnb.run.publish import RunLog
-from leadnb.run.secrets import mask_text
 
 
 @dataclass
@@ -265,21 +260,7 @@ def _execute_into(
     return results, manifest
 
 
-# KERNEL_ARGS, STANDARD_PARAMETERS, check_notebook_parameters, declared_parameters,
-# default_notebook_dir and skip_slow_optional_imports are re-exported for the callers of the
-# one-module runner outside leadnb.run (leadnb.data.validation, leadnb.run.goldens,
-# tests/warm_kernel.py); their homes are the modules they are imported from above.
-__all__ = [
-    "KERNEL_ARGS",
-    "KERNEL_NAME",
-    "STANDARD_PARAMETERS",
-    "RunResult",
-    "check_notebook_parameters",
-    "declared_parameters",
-    "default_notebook_dir",
-    "run",
-    "skip_slow_optional_imports",
-]
+__all__ = ["RunResult", "run"]
 
 
 if __name__ == "__main__":

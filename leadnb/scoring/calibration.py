@@ -42,7 +42,8 @@ from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
 from leadnb.results import Kind, Result, value
-from leadnb.scoring.engine import ScoringConfig, score
+from leadnb.scoring.engine import score
+from leadnb.scoring.rules import ScoringConfig
 
 DECISIONS = ("at_mql", "at_created_plus_days", "as_of")
 # The shortest date format of a sentence in a report (NotEnoughData's "when").

@@ -12,8 +12,8 @@ output frame's memory, event types shared between two threads. There is no Pytho
 leads or events, and no temporary as long as the events table but the lead positions and the
 codes (``make bench`` compares it with DuckDB SQL and plain pandas).
 
-The parsed rule types are imported here too (``from leadnb.scoring.engine import ScoringConfig``
-keeps working); their home is :mod:`leadnb.scoring.rules`.
+The rules themselves (parsing, :class:`~leadnb.scoring.rules.ScoringConfig`, validation) live in
+:mod:`leadnb.scoring.rules`.
 """
 
 from __future__ import annotations
@@ -32,15 +32,10 @@ from leadnb.errors import DataError
 from leadnb.scoring.rules import (
     _FALSE_TOKENS,
     _TRUE_TOKENS,
-    FAMILIES,
-    FIELD_OPS,
-    RULE_PREFIX,
     EventCondition,
     FieldCondition,
     Rule,
     ScoringConfig,
-    rules_table,
-    validate_rules,
 )
 
 _US_PER_DAY = 86_400_000_000
@@ -465,18 +460,4 @@ def rule_hits(scores: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
     )
 
 
-__all__ = [
-    "FAMILIES",
-    "FIELD_OPS",
-    "RULE_PREFIX",
-    "EventCondition",
-    "FieldCondition",
-    "Rule",
-    "ScoringConfig",
-    "field_mask",
-    "index_positions",
-    "rule_hits",
-    "rules_table",
-    "score",
-    "validate_rules",
-]
+__all__ = ["field_mask", "rule_hits", "score"]

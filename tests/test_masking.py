@@ -1,4 +1,4 @@
-"""leadnb.run.secrets: which strings a run or a message must never show, and the masking.
+"""leadnb.masking: which strings a run or a message must never show, and the masking.
 
 The oracle for every form is written out here from the URL by hand (``urllib.parse`` for the
 encodings), not taken from the module.
@@ -11,9 +11,9 @@ import urllib.parse
 
 import pytest
 
+from leadnb import masking
 from leadnb.data import loading
-from leadnb.run import secrets
-from leadnb.run.secrets import (
+from leadnb.masking import (
     MIN_SECRET_LEN,
     Secret,
     collect_secrets,
@@ -43,7 +43,7 @@ def forms_of(password: str) -> list[str]:
 def test_one_home_for_url_secrets() -> None:
     # the loaders mask their messages with the same functions a run masks its files with
     for name in ("split_url", "masked_url", "url_secrets", "mask_url"):
-        assert getattr(loading, name) is getattr(secrets, name)
+        assert getattr(loading, name) is getattr(masking, name)
 
 
 # --------------------------------------------------------------------------------------------
