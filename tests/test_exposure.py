@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from leadnb.funnel.exposure import (
     DAYS_PER_MONTH,
     at_risk_days,
+    at_risk_days_exact,
     lead_months,
     overlap_days,
     to_days,
@@ -81,3 +82,29 @@ def test_age_hazard_exposure_is_the_engine_s() -> None:
     expect = brute_force(to_days(pd.Series(created)), stop, [0, 30, np.inf], edges)
     got = h.pivot(index="age_from", columns="era", values="lead_months")[["before", "after"]]
     assert got.to_numpy() * DAYS_PER_MONTH == pytest.approx(expect)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 400 * 86_400), st.integers(0, 300 * 86_400)),
+        min_size=0,
+        max_size=30,
+    ),
+    st.integers(1, 399 * 86_400),
+)
+def test_exact_engine_equals_the_cumulative_sum_engine(leads, split_s) -> None:
+    """The two evaluations of one definition: per lead in microseconds, and by sorted sums."""
+    t0 = pd.Timestamp("2025-01-01")
+    created = pd.Series([t0 + pd.Timedelta(seconds=c) for c, _ in leads], dtype="datetime64[us]")
+    stop = pd.Series([t0 + pd.Timedelta(seconds=c + d) for c, d in leads], dtype="datetime64[us]")
+    edges = [t0, t0 + pd.Timedelta(seconds=split_s), t0 + pd.Timedelta(days=400)]
+    ages = [0.0, 30.0, 90.0, np.inf]
+    exact = at_risk_days_exact(created, stop, ages, edges)
+    fast = at_risk_days(to_days(created), to_days(stop), ages, to_days(pd.Series(edges)))
+    assert exact == pytest.approx(fast, rel=1e-9, abs=1e-6)
+    assert exact == pytest.approx(
+        brute_force(to_days(created), to_days(stop), ages, to_days(pd.Series(edges))),
+        rel=1e-9,
+        abs=1e-6,
+    )

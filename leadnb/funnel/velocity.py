@@ -425,7 +425,7 @@ def age_hazard(
 
     A lead is at risk from creation until it converts or the end of the ``as_of`` day; its time
     at risk is split exactly across age buckets and calendar eras by the one exposure engine
-    (:func:`leadnb.funnel.exposure.at_risk_days`), in average months
+    (:func:`leadnb.funnel.exposure.at_risk_days_exact`), in average months
     (:data:`~leadnb.funnel.exposure.DAYS_PER_MONTH`), so growth in lead inflow (more young leads)
     does not distort the old-lead rate.
 
@@ -475,20 +475,14 @@ def age_hazard(
     eras: list[str | None]
     if split is None:
         eras, bounds = [None], [lo_all, as_of]
-    else:  # the split, kept inside the follow-up so both eras are intervals (maybe empty)
-        cut = min(max(pd.Timestamp(split), lo_all), as_of)
-        eras, bounds = ["before", "after"], [lo_all, cut, as_of]
-    # time at risk by age bucket x era, from the one exposure engine (lead-days)
-    at_risk = exposure.at_risk_days(
-        exposure.to_days(created), exposure.to_days(exit_at), buckets, exposure.to_days(bounds)
-    )
+    else:  # an era outside the follow-up is empty: its lead-days are 0
+        eras, bounds = ["before", "after"], [lo_all, pd.Timestamp(split), as_of]
+    # time at risk by age bucket x era, from the one exposure engine (lead-days, exact: one or
+    # two eras)
+    at_risk = exposure.at_risk_days_exact(created, exit_at, buckets, bounds)
     rows = []
     labels = bucket_labels(buckets)
     for i, (era, e0, e1) in enumerate(zip(eras, bounds[:-1], bounds[1:], strict=True)):
-        if era is not None:
-            e0, e1 = (
-                (lo_all, pd.Timestamp(split)) if era == "before" else (pd.Timestamp(split), as_of)
-            )
         for j, (lab, a, b) in enumerate(zip(labels, buckets[:-1], buckets[1:], strict=True)):
             b0 = created + pd.Timedelta(days=a)
             b1 = created + pd.Timedelta(days=b) if np.isfinite(b) else None
