@@ -392,7 +392,7 @@ def test_sql_url_variable_missing_names_it(monkeypatch: pytest.MonkeyPatch) -> N
     assert "export LEADNB_NO_SUCH_URL=" in err.value.fix
 
 
-# the masking of database URLs in these messages: tests/test_run_secrets.py
+# the masking of database URLs in these messages: tests/test_masking.py
 
 
 # ------------------------------------------------------------------ load_tables

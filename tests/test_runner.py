@@ -3,7 +3,7 @@
 The tests that start kernels (marked ``slow``) share two runs made once per module, on fixture
 notebooks from tests/fixtures/notebooks and a tiny project written into a temporary folder
 (never the demo data or the real notebooks). The pieces have their own tests, one module each:
-tests/test_run_secrets.py, test_run_plan.py, test_run_engine.py, test_run_execute.py,
+tests/test_masking.py, test_run_plan.py, test_run_engine.py, test_run_execute.py,
 test_run_publish.py, test_run_hygiene.py; whole runs with a fake executor are in
 tests/test_runner_hygiene.py, which imports the helpers below.
 """

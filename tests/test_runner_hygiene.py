@@ -28,7 +28,7 @@ import nbformat
 import psutil
 import pytest
 import yaml
-from test_run_secrets import PASSWORD, forms_of
+from test_masking import PASSWORD, forms_of
 from test_runner import FIXTURES, SECRET_VAR, make_project, run_cli, secret_url
 
 from leadnb.data import params as config
