@@ -54,6 +54,7 @@ ARTICLE_OPPORTUNITIES_CHANGE = 1 / 3  # +33%
 ARTICLE_SHARE_OLD_BEFORE = 1 / 3  # old leads' share of opportunities
 ARTICLE_SHARE_OLD_AFTER = 1 / 2
 ARTICLE_LEAD_TO_SQL_GOOD = (0.04, 0.05)  # "good nurturers reach about 4-5%" lead -> SQL
+ARTICLE_LEAD_TO_SQL_GOOD_TEXT = "about 4-5%"  # as the article (and the cohort notebook) words it
 
 # --------------------------------------------------------------------------------------------
 # STATSMODELS: DOMAIN.md section 3
@@ -62,8 +63,11 @@ ARTICLE_LEAD_TO_SQL_GOOD = (0.04, 0.05)  # "good nurturers reach about 4-5%" lea
 # unpooled under H1: samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8) = 3840.847...
 SAMPLE_SIZE_BASELINE = 0.10
 SAMPLE_SIZE_DIFF = 0.02
+SAMPLE_SIZE_ALPHA = 0.05  # two-sided
+SAMPLE_SIZE_POWER = 0.80
 SAMPLE_SIZE_RAW = 3840.85  # DOMAIN.md prints 2 decimals
-SAMPLE_SIZE_PER_ARM = 3841
+SAMPLE_SIZE_PER_ARM = 3841  # ceil(SAMPLE_SIZE_RAW)
+SAMPLE_SIZE_TOTAL = 7682  # two arms of 3841
 
 # 120/1000 (control) vs 150/1000: pooled two-sided z-test,
 # proportions_ztest([150, 120], [1000, 1000])[1]
@@ -72,6 +76,7 @@ Z_TEST_P = 0.049640  # 6 decimals
 
 # Holm at alpha 0.05: multipletests(HOLM_P, method="holm") -> rejects the first and last only
 HOLM_P = (0.01, 0.04, 0.03, 0.005)
+HOLM_ALPHA = 0.05
 HOLM_REJECT = (True, False, False, True)
 HOLM_ADJUSTED = (0.03, 0.06, 0.06, 0.02)  # multipletests(...)[1]; by hand: 0.005x4, 0.01x3, ...
 

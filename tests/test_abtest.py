@@ -1,4 +1,8 @@
-"""leadnb.experiments.readout: every number against statsmodels, scipy, lifelines or a hand example."""
+"""leadnb.experiments.readout: every number against statsmodels, scipy, lifelines or a hand example.
+
+The external reference numbers (DOMAIN.md's statsmodels figures, the normal quantile) come from
+``tests/reference.py`` with their provenance; ``tests/test_reference.py`` recomputes them.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +27,13 @@ from leadnb.experiments import log as exp_log
 from leadnb.experiments import readout as abtest
 from leadnb.experiments.log import LOG_COLUMNS
 from leadnb.experiments.registration import Registration, registration_fingerprint
+from tests import reference as ref
 
 AS_OF = pd.Timestamp("2026-06-30")
+# DOMAIN.md's z-test arms as make_data's arm -> (n, conversions): 120/1000 vs 150/1000, whose
+# pooled two-sided z-test p is ref.Z_TEST_P
+(_X0, _N0), (_X1, _N1) = ref.Z_TEST_COUNTS
+Z_ARMS = {"monthly": (_N0, _X0), "weekly": (_N1, _X1)}
 
 
 def reg(**over: Any) -> Registration:
@@ -78,27 +87,30 @@ def make_data(
 # ---------------------------------------------------------------------------- reference numbers
 
 
-def test_reference_z_test_p() -> None:
+def test_z_test_p_equals_domain_reference_and_statsmodels_proportions_ztest() -> None:
     # DOMAIN.md: 120/1000 vs 150/1000, pooled two-sided z-test p = 0.049640
-    p = comparisons.z_test_p(120, 1000, 150, 1000)
-    assert round(p, 6) == 0.049640
-    assert p == pytest.approx(proportions_ztest([150, 120], [1000, 1000])[1], rel=1e-12)
+    (x0, n0), (x1, n1) = ref.Z_TEST_COUNTS
+    p = comparisons.z_test_p(x0, n0, x1, n1)
+    assert round(p, 6) == ref.Z_TEST_P
+    assert p == pytest.approx(proportions_ztest([x1, x0], [n1, n0])[1], rel=1e-12)
 
 
-def test_reference_holm() -> None:
-    p = [0.01, 0.04, 0.03, 0.005]
+def test_holm_equals_domain_reference_and_statsmodels_multipletests() -> None:
+    p = list(ref.HOLM_P)
     adj = comparisons.holm(p)
-    assert list(adj < 0.05) == [True, False, False, True]  # rejects the first and last only
-    np.testing.assert_allclose(adj, [0.03, 0.06, 0.06, 0.02])
+    assert tuple(adj < ref.HOLM_ALPHA) == ref.HOLM_REJECT  # rejects the first and last only
+    np.testing.assert_allclose(adj, ref.HOLM_ADJUSTED)
     np.testing.assert_allclose(adj, multipletests(p, method="holm")[1])
     assert np.isnan(comparisons.holm([0.01, np.nan])[1])
 
 
-def test_reference_srm() -> None:
+def test_srm_p_equals_domain_reference_and_scipy_chisquare() -> None:
     # DOMAIN.md: 5000 vs 5200 at 50/50 -> p = 0.047670, not an SRM at 0.001
-    p = comparisons.srm_p_value({"a": 5000, "b": 5200}, {"a": 0.5, "b": 0.5})
-    assert round(p, 6) == 0.047670
-    assert p == pytest.approx(stats.chisquare([5000, 5200]).pvalue)
+    a, b = ref.SRM_COUNTS
+    p = comparisons.srm_p_value({"a": a, "b": b}, {"a": 0.5, "b": 0.5})
+    assert round(p, 6) == ref.SRM_P
+    assert p == pytest.approx(stats.chisquare(list(ref.SRM_COUNTS)).pvalue)
+    assert comparisons.SRM_THRESHOLD == ref.SRM_THRESHOLD
     assert p > comparisons.SRM_THRESHOLD
     # an arm with no leads counts as 0; unequal allocation uses the planned shares
     assert comparisons.srm_p_value({"a": 10}, {"a": 0.5, "b": 0.5}) < 0.01
@@ -110,7 +122,7 @@ def test_reference_srm() -> None:
 # ---------------------------------------------------------------------------- comparisons
 
 
-def test_compare_arms_intervals_match_statsmodels() -> None:
+def test_compare_arms_intervals_equal_statsmodels_confint_proportions_2indep() -> None:
     r = comparisons.compare_arms(120, 1000, 150, 1000)
     lo, hi = confint_proportions_2indep(150, 1000, 120, 1000, method="newcomb", compare="diff")
     assert r.diff == pytest.approx(0.03)
@@ -120,12 +132,12 @@ def test_compare_arms_intervals_match_statsmodels() -> None:
     assert (r.rel_lift_ci_low, r.rel_lift_ci_high) == pytest.approx((lo - 1, hi - 1))
     # hand check of the log (Katz) interval for the ratio
     se = np.sqrt(1 / 150 - 1 / 1000 + 1 / 120 - 1 / 1000)
-    assert r.rel_lift_ci_low == pytest.approx(1.25 * np.exp(-1.959964 * se) - 1, rel=1e-5)
+    assert r.rel_lift_ci_low == pytest.approx(1.25 * np.exp(-ref.Z_975 * se) - 1, rel=1e-5)
     assert r.test == "z"
-    assert r.p_value == pytest.approx(0.049640, abs=1e-6)
+    assert r.p_value == pytest.approx(ref.Z_TEST_P, abs=1e-6)
 
 
-def test_fisher_when_expected_counts_are_small() -> None:
+def test_fisher_p_equals_scipy_fisher_exact_when_expected_counts_are_small() -> None:
     assert comparisons.needs_exact(3, 40, 9, 40)
     assert not comparisons.needs_exact(120, 1000, 150, 1000)
     r = comparisons.compare_arms(3, 40, 9, 40)
@@ -208,7 +220,7 @@ def test_outcomes_from_stages_hand_example() -> None:
 def test_immature_leads_would_flip_the_verdict_if_counted_as_failures() -> None:
     # 1,000 mature leads per arm: 120 vs 150 SQLs (p = 0.0496). 1,000 more per arm were assigned
     # 9 days before the end of the as_of day; none has converted yet (they convert after 15 days).
-    a1, w1 = make_data({"monthly": (1000, 120), "weekly": (1000, 150)}, assigned="2026-03-01")
+    a1, w1 = make_data(Z_ARMS, assigned="2026-03-01")
     a2, w2 = make_data(
         {"monthly": (1000, 100), "weekly": (1000, 130)},
         assigned="2026-03-23",
@@ -220,7 +232,7 @@ def test_immature_leads_would_flip_the_verdict_if_counted_as_failures() -> None:
     ro = abtest.readout(reg(), asg, wide, as_of)
     p = ro.primary.set_index("variant")
     assert p.loc["weekly", "n"] == 1000 and p.loc["weekly", "n_immature"] == 1000
-    assert p.loc["weekly", "p_value"] == pytest.approx(0.049640, abs=1e-6)
+    assert p.loc["weekly", "p_value"] == pytest.approx(ref.Z_TEST_P, abs=1e-6)
     assert ro.verdict.startswith("weekly beat monthly")
     assert "1,000 leads" not in ro.verdict and "2,000 leads whose 30-day window" in ro.verdict
     # the naive readout (immature leads counted as failures) is no longer significant
@@ -369,8 +381,8 @@ def test_prior_converters_and_bad_rows_are_in_the_exclusion_table() -> None:
     assert "2 assignment rows excluded" in ro.verdict
 
 
-def test_log_rows_and_design_table() -> None:
-    asg, wide = make_data({"monthly": (1000, 120), "weekly": (1000, 150)})
+def test_log_rows_and_design_table_with_the_statsmodels_sample_size() -> None:
+    asg, wide = make_data(Z_ARMS)
     ro = abtest.readout(reg(), asg, wide, AS_OF)
     log = exp_log.log_rows(ro, "run-1")
     assert log.loc[0, "diff"] == pytest.approx(0.03)
@@ -378,11 +390,15 @@ def test_log_rows_and_design_table() -> None:
     assert log.loc[0, "registration"] == registration_fingerprint(reg())
     assert list(exp_log.log_table([ro, ro], "run-1").columns) == LOG_COLUMNS
     assert list(exp_log.log_table([], "run-1").columns) == LOG_COLUMNS
-    d = design.design_table([reg(baseline_rate=0.10)], inflow_per_week=700)
-    assert d.loc[0, "n_per_arm"] == 3841
-    assert d.loc[0, "days_needed"] == np.ceil(7682 / 100) + 30
-    d2 = design.design_table([reg()], inflow_per_week=700, baselines={"exp-a": 0.10})
-    assert d2.loc[0, "n_per_arm"] == 3841
+    # DOMAIN.md's sample-size case: 10% -> 12% (reg's target_effect), 3841 per arm, 7682 in all;
+    # 700 a week is 100 a day, then the 30-day window
+    assert reg().target_effect == ref.SAMPLE_SIZE_DIFF
+    base = ref.SAMPLE_SIZE_BASELINE
+    d = design.design_table([reg(baseline_rate=base)], inflow_per_week=700)
+    assert d.loc[0, "n_per_arm"] == ref.SAMPLE_SIZE_PER_ARM
+    assert d.loc[0, "days_needed"] == np.ceil(ref.SAMPLE_SIZE_TOTAL / 100) + 30
+    d2 = design.design_table([reg()], inflow_per_week=700, baselines={"exp-a": base})
+    assert d2.loc[0, "n_per_arm"] == ref.SAMPLE_SIZE_PER_ARM
     assert np.isnan(design.design_table([reg()], inflow_per_week=700).loc[0, "n_per_arm"])
 
 
@@ -394,7 +410,7 @@ def test_headline_metrics_and_plots() -> None:
 
     from leadnb.report.plots import experiments as ab_plots
 
-    asg, wide = make_data({"monthly": (1000, 120), "weekly": (1000, 150)})
+    asg, wide = make_data(Z_ARMS)
     ro = abtest.readout(reg(), asg, wide, AS_OF)
     m = abtest.headline_metrics([ro])
     assert m["n_experiments"] == 1 and m["n_significant"] == 1 and m["n_interim"] == 0
@@ -408,7 +424,7 @@ def test_headline_metrics_and_plots() -> None:
         "0.050",
     )
     assert m["diff"] == pytest.approx(0.03) and m["variant"] == "weekly"
-    assert m["experiments"]["exp-a"]["p_value"] == pytest.approx(0.049640, abs=1e-6)
+    assert m["experiments"]["exp-a"]["p_value"] == pytest.approx(ref.Z_TEST_P, abs=1e-6)
     fig = ab_plots.plot_rates(ro.primary)
     assert fig.axes[0].get_title() == "weekly converts 15.0% vs 12.0% for monthly (+3.0 pts)"
     fig2 = ab_plots.plot_km(ro.curves, window_days=30)

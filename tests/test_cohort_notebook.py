@@ -24,6 +24,8 @@ from scipy.stats import binomtest, chi2
 from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
 from statsmodels.stats.proportion import proportion_confint
 
+from tests import reference as ref
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "cohort_conversion.ipynb"
 PARAMS = ROOT / "params" / "demo.yaml"
@@ -234,7 +236,8 @@ def test_conversion_rates(demo) -> None:
     q = demo["raw"]["funnel"]["qualified_stage"]
     rate = (reached["lead"] & reached[q]).sum() / reached["lead"].sum()
     lines.append(
-        f"Lead -> {q}: {rate:.1%} (the article's benchmark for good nurturers: about 4-5%)"
+        f"Lead -> {q}: {rate:.1%} (the article's benchmark for good nurturers: "
+        f"{ref.ARTICLE_LEAD_TO_SQL_GOOD_TEXT})"
     )
     _same(demo, "conversion", lines)
 

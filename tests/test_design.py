@@ -1,4 +1,8 @@
-"""leadnb.experiments.design: sample size, power, MDE and calendar time, checked against statsmodels."""
+"""leadnb.experiments.design: sample size, power, MDE and calendar time, checked against statsmodels.
+
+DOMAIN.md's reference case (10% -> 12%: 3841 per arm) comes from ``tests/reference.py`` with its
+provenance; ``tests/test_reference.py`` recomputes it with statsmodels.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,24 @@ from statsmodels.stats.proportion import (
 
 from leadnb.errors import ParamsError
 from leadnb.experiments import design
+from tests import reference as ref
+
+# DOMAIN.md's sample-size case: baseline 10%, +2 points, alpha 0.05 two-sided, power 0.8, 1:1
+BASE, DIFF = ref.SAMPLE_SIZE_BASELINE, ref.SAMPLE_SIZE_DIFF
+ALPHA, POWER = ref.SAMPLE_SIZE_ALPHA, ref.SAMPLE_SIZE_POWER
 
 
-def test_reference_sample_size_3841() -> None:
+def test_sample_size_equals_domain_reference_3841_and_statsmodels() -> None:
     # DOMAIN.md: 10% -> 12%, alpha 0.05 two-sided, power 0.8, 1:1 -> 3840.85 -> 3841 per arm
-    raw = design.sample_size_raw(0.10, 0.02, alpha=0.05, power=0.8)
-    assert raw == pytest.approx(3840.85, abs=0.005)
-    assert raw == pytest.approx(samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8), rel=1e-12)
-    assert design.sample_size(0.10, 0.02) == design.SampleSize(
-        n_control=3841, n_variant=3841, n_total=7682
+    raw = design.sample_size_raw(BASE, DIFF, alpha=ALPHA, power=POWER)
+    assert raw == pytest.approx(ref.SAMPLE_SIZE_RAW, abs=0.005)
+    sm = samplesize_proportions_2indep_onetail(DIFF, BASE, POWER, alpha=ALPHA)
+    assert raw == pytest.approx(sm, rel=1e-12)
+    # the package's defaults are the reference's alpha and power
+    assert design.sample_size(BASE, DIFF) == design.SampleSize(
+        n_control=ref.SAMPLE_SIZE_PER_ARM,
+        n_variant=ref.SAMPLE_SIZE_PER_ARM,
+        n_total=ref.SAMPLE_SIZE_TOTAL,
     )
 
 
@@ -53,7 +66,7 @@ def test_sample_size_equals_statsmodels(
     assert sm_power == pytest.approx(power, abs=2e-3)
 
 
-def test_unequal_allocation_and_rounding() -> None:
+def test_unequal_allocation_equals_statsmodels_rounded_up() -> None:
     # 2 variant leads for every control lead is ratio 2; statsmodels ratio = n_control / n_variant
     ss = design.sample_size(0.08, 0.04, ratio=2.0)
     sm = samplesize_proportions_2indep_onetail(0.04, 0.08, 0.8, ratio=0.5)
@@ -62,28 +75,30 @@ def test_unequal_allocation_and_rounding() -> None:
     assert ss.n_total == ss.n_control + ss.n_variant
 
 
-def test_k_arms_holm_and_bonferroni_plan_at_alpha_over_comparisons() -> None:
-    sm = samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8, alpha=0.05 / 2)
+def test_k_arms_holm_and_bonferroni_equal_statsmodels_at_alpha_over_comparisons() -> None:
+    sm = samplesize_proportions_2indep_onetail(DIFF, BASE, POWER, alpha=ALPHA / 2)
     for corr in ("holm", "bonferroni"):
-        ss = design.sample_size(0.10, 0.02, k_arms=3, correction=corr)
+        ss = design.sample_size(BASE, DIFF, k_arms=3, correction=corr)
         assert ss.n_variant == math.ceil(sm)
         assert ss.n_total == 3 * math.ceil(sm)
-    assert design.sample_size(0.10, 0.02, k_arms=3, correction="none").n_variant == 3841
+    none = design.sample_size(BASE, DIFF, k_arms=3, correction="none")
+    assert none.n_variant == ref.SAMPLE_SIZE_PER_ARM
     assert design.adjusted_alpha(0.05, 5, "holm") == pytest.approx(0.0125)
     with pytest.raises(ParamsError):
         design.adjusted_alpha(0.05, 1)
 
 
-def test_mde_solves_the_power_equation() -> None:
-    m = design.mde(0.10, 3841)
-    assert m == pytest.approx(0.02, abs=1e-4)
-    sm_power = power_proportions_2indep(m, 0.10, 3841, return_results=False)
-    assert sm_power == pytest.approx(0.8, abs=2e-3)
+def test_mde_at_the_reference_n_has_statsmodels_power_0_8() -> None:
+    # the inverse of the reference case: 3841 per arm at 10% detects +2 points with power 0.8
+    m = design.mde(BASE, ref.SAMPLE_SIZE_PER_ARM)
+    assert m == pytest.approx(DIFF, abs=1e-4)
+    sm_power = power_proportions_2indep(m, BASE, ref.SAMPLE_SIZE_PER_ARM, return_results=False)
+    assert sm_power == pytest.approx(POWER, abs=2e-3)
     curve = design.mde_curve(0.08, [500, 1000, 2000, 4000])
     assert np.all(np.diff(curve["mde"]) < 0)  # more leads, smaller detectable effect
     assert curve["mde_relative"].iloc[0] == pytest.approx(curve["mde"].iloc[0] / 0.08)
     # with 3 arms the MDE is larger (stricter alpha)
-    assert design.mde(0.10, 3841, k_arms=3) > m
+    assert design.mde(BASE, ref.SAMPLE_SIZE_PER_ARM, k_arms=3) > m
     # too few leads: no effect up to rate 1 is detectable
     assert math.isnan(design.mde(0.5, 2, power_target=0.99))
 
@@ -105,22 +120,23 @@ def test_weekly_inflow_counts_the_weeks_before_as_of() -> None:
     assert design.weekly_inflow(created, as_of, weeks=12) == pytest.approx(3 / 12)
 
 
-def test_design_row_with_allocation() -> None:
+def test_design_row_with_allocation_equals_the_reference_and_statsmodels() -> None:
     row = design.design_row(
         "e",
-        0.10,
-        0.02,
+        BASE,
+        DIFF,
         allocation={"c": 0.5, "v": 0.5},
         control="c",
         inflow_per_week=700,
         window_days=30,
     )
-    assert row.n_per_arm == 3841
-    assert row.n_total == 7682
-    assert row.days_needed == math.ceil(7682 / 100) + 30
+    assert row.n_per_arm == ref.SAMPLE_SIZE_PER_ARM
+    assert row.n_total == ref.SAMPLE_SIZE_TOTAL
+    # 700 a week is 100 a day, then the 30-day window
+    assert row.days_needed == math.ceil(ref.SAMPLE_SIZE_TOTAL / 100) + 30
     # 2:1 for the variant: the control is the smaller arm
-    row2 = design.design_row("e", 0.10, 0.02, allocation={"c": 1 / 3, "v": 2 / 3}, control="c")
-    sm = samplesize_proportions_2indep_onetail(0.02, 0.10, 0.8, ratio=0.5)
+    row2 = design.design_row("e", BASE, DIFF, allocation={"c": 1 / 3, "v": 2 / 3}, control="c")
+    sm = samplesize_proportions_2indep_onetail(DIFF, BASE, POWER, ratio=0.5)
     assert row2.n_variant == math.ceil(sm)
     assert row2.n_by_arm["v"] >= row2.n_variant
     assert row2.n_by_arm["c"] >= row2.n_per_arm

@@ -51,14 +51,22 @@ def test_article_worked_example_adds_up() -> None:
     # the new leads' SQL rate (80 / 800 = 10%) is above the 4-5% lead -> SQL benchmark
     assert ref.ARTICLE_SQL_NEW / ref.ARTICLE_NEW_LEADS_PER_MONTH == 0.1
     assert ref.ARTICLE_LEAD_TO_SQL_GOOD == (0.04, 0.05)
+    lo, hi = ref.ARTICLE_LEAD_TO_SQL_GOOD
+    assert ref.ARTICLE_LEAD_TO_SQL_GOOD_TEXT == f"about {lo * 100:.0f}-{hi:.0%}"
 
 
 def test_sample_size_equals_statsmodels_samplesize_proportions_2indep_onetail() -> None:
     raw = samplesize_proportions_2indep_onetail(
-        ref.SAMPLE_SIZE_DIFF, ref.SAMPLE_SIZE_BASELINE, 0.8, alpha=0.05, alternative="two-sided"
+        ref.SAMPLE_SIZE_DIFF,
+        ref.SAMPLE_SIZE_BASELINE,
+        ref.SAMPLE_SIZE_POWER,
+        alpha=ref.SAMPLE_SIZE_ALPHA,
+        alternative="two-sided",
     )
+    assert (ref.SAMPLE_SIZE_ALPHA, ref.SAMPLE_SIZE_POWER) == (0.05, 0.8)
     assert round(raw, 2) == ref.SAMPLE_SIZE_RAW
     assert int(np.ceil(raw)) == ref.SAMPLE_SIZE_PER_ARM
+    assert 2 * int(np.ceil(raw)) == ref.SAMPLE_SIZE_TOTAL
 
 
 def test_z_test_p_equals_statsmodels_proportions_ztest() -> None:
@@ -67,7 +75,8 @@ def test_z_test_p_equals_statsmodels_proportions_ztest() -> None:
 
 
 def test_holm_equals_statsmodels_multipletests() -> None:
-    reject, adjusted, *_ = multipletests(list(ref.HOLM_P), alpha=0.05, method="holm")
+    assert ref.HOLM_ALPHA == 0.05
+    reject, adjusted, *_ = multipletests(list(ref.HOLM_P), alpha=ref.HOLM_ALPHA, method="holm")
     assert tuple(bool(r) for r in reject) == ref.HOLM_REJECT
     np.testing.assert_allclose(adjusted, ref.HOLM_ADJUSTED, rtol=1e-12)
 

@@ -1,6 +1,11 @@
-"""Tests of leadnb.roi (params, whatif, monthly, effect, tables) and leadnb.experiments.holdout: the article's worked example figure by figure, cost per SQL and ROI on a
-hand-built dataset (expected values worked out by hand below), the bootstrap, the holdout, and
-invariants of the calculator (hypothesis)."""
+"""Tests of leadnb.roi (params, whatif, monthly, effect, tables) and leadnb.experiments.holdout:
+the article's worked example figure by figure, cost per SQL and ROI on a hand-built dataset
+(expected values worked out by hand below), the bootstrap, the holdout, and invariants of the
+calculator (hypothesis).
+
+The article's figures come from ``tests/reference.py`` (``ARTICLE_*``, with their provenance);
+``tests/test_reference.py`` checks that they add up.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,14 @@ from leadnb.roi.effect import (
 from leadnb.roi.monthly import conversion_before_after, monthly_roi, period_summary
 from leadnb.roi.params import HoldoutConfig, RoiConfig, ScenarioInputs
 from leadnb.roi.tables import roi_metrics, roi_table
-from leadnb.roi.whatif import matches_article, scenario_summary, scenario_table, sensitivity_grid
+from leadnb.roi.whatif import (
+    ARTICLE_FIGURES,
+    matches_article,
+    scenario_summary,
+    scenario_table,
+    sensitivity_grid,
+)
+from tests import reference as ref
 
 matplotlib.use("Agg")
 
@@ -69,36 +81,88 @@ def worked() -> pd.DataFrame:
     return scenario_table(params.roi.scenario)
 
 
-def test_worked_example_every_figure(worked: pd.DataFrame) -> None:
+def test_worked_example_matches_the_article_figure_by_figure(worked: pd.DataFrame) -> None:
     b, a = worked.iloc[0], worked.iloc[1]
     assert (b["scenario"], a["scenario"]) == ("before", "after")
     # 800 new leads, 10,000 existing; 80 + 40 SQLs before
-    assert b["sql_new"] == 80 and b["sql_old"] == 40 and b["sql_total"] == 120
+    assert (b["sql_new"], b["sql_old"], b["sql_total"]) == (
+        ref.ARTICLE_SQL_NEW,
+        ref.ARTICLE_SQL_OLD_BEFORE,
+        ref.ARTICLE_SQL_TOTAL_BEFORE,
+    )
     # after: existing leads' SQLs x2.5 (40 -> 100): 180 SQLs, +50%, same budget
-    assert a["sql_new"] == 80 and a["sql_old"] == 100 and a["sql_total"] == 180
-    assert a["sql_total_change"] == 0.5
-    assert b["spend"] == a["spend"] == 90_000
+    assert (a["sql_new"], a["sql_old"], a["sql_total"]) == (
+        ref.ARTICLE_SQL_NEW,
+        ref.ARTICLE_SQL_OLD_AFTER,
+        ref.ARTICLE_SQL_TOTAL_AFTER,
+    )
+    assert a["sql_total_change"] == ref.ARTICLE_SQL_CHANGE
+    assert b["spend"] == a["spend"] == ref.ARTICLE_LEAD_GEN_BUDGET
     # cost per SQL 750 -> 500 (-33.3%)
-    assert b["cost_per_sql"] == 750 and a["cost_per_sql"] == 500
-    assert a["cost_per_sql_change"] == -1 / 3
+    assert b["cost_per_sql"] == ref.ARTICLE_COST_PER_SQL_BEFORE
+    assert a["cost_per_sql"] == ref.ARTICLE_COST_PER_SQL_AFTER
+    assert a["cost_per_sql_change"] == ref.ARTICLE_COST_PER_SQL_CHANGE
     # opportunities 300 (200 + 100) -> 400 (200 + 200), +33.3%
-    assert (b["opportunities_new"], b["opportunities_old"], b["opportunities"]) == (200, 100, 300)
-    assert (a["opportunities_new"], a["opportunities_old"], a["opportunities"]) == (200, 200, 400)
-    assert a["opportunities_change"] == 1 / 3
+    assert (b["opportunities_new"], b["opportunities_old"], b["opportunities"]) == (
+        ref.ARTICLE_OPPORTUNITIES_NEW,
+        ref.ARTICLE_OPPORTUNITIES_OLD_BEFORE,
+        ref.ARTICLE_OPPORTUNITIES_BEFORE,
+    )
+    assert (a["opportunities_new"], a["opportunities_old"], a["opportunities"]) == (
+        ref.ARTICLE_OPPORTUNITIES_NEW,
+        ref.ARTICLE_OPPORTUNITIES_OLD_AFTER,
+        ref.ARTICLE_OPPORTUNITIES_AFTER,
+    )
+    assert a["opportunities_change"] == ref.ARTICLE_OPPORTUNITIES_CHANGE
     # old leads' share of opportunities one third -> one half
-    assert b["share_old"] == 1 / 3 and a["share_old"] == 0.5
+    assert b["share_old"] == ref.ARTICLE_SHARE_OLD_BEFORE
+    assert a["share_old"] == ref.ARTICLE_SHARE_OLD_AFTER
 
 
-def test_worked_example_summary_percentages(worked: pd.DataFrame) -> None:
+def test_worked_example_summary_matches_the_article_percentages(worked: pd.DataFrame) -> None:
     s = scenario_summary(worked).set_index("metric")
-    assert s.loc["sql_total", "change_pct"].round(1) == 50.0
-    assert s.loc["cost_per_sql", "change_pct"].round(1) == -33.3
-    assert s.loc["opportunities", "change_pct"].round(1) == 33.3
-    assert s.loc["sql_total", "change"] == 60
-    assert s.loc["cost_per_sql", "change"] == -250
+    # the article's +50%, -33% and +33%, to the summary's 1 decimal: 50.0, -33.3, 33.3
+    assert s.loc["sql_total", "change_pct"].round(1) == round(100 * ref.ARTICLE_SQL_CHANGE, 1)
+    assert s.loc["cost_per_sql", "change_pct"].round(1) == round(
+        100 * ref.ARTICLE_COST_PER_SQL_CHANGE, 1
+    )
+    assert s.loc["opportunities", "change_pct"].round(1) == round(
+        100 * ref.ARTICLE_OPPORTUNITIES_CHANGE, 1
+    )
+    # 120 -> 180 SQLs (+60); 750 -> 500 per SQL (-250)
+    assert (
+        s.loc["sql_total", "change"] == ref.ARTICLE_SQL_TOTAL_AFTER - ref.ARTICLE_SQL_TOTAL_BEFORE
+    )
+    assert s.loc["cost_per_sql", "change"] == (
+        ref.ARTICLE_COST_PER_SQL_AFTER - ref.ARTICLE_COST_PER_SQL_BEFORE
+    )
 
 
-def test_defaults_are_the_article(worked: pd.DataFrame) -> None:
+def test_defaults_and_package_figures_are_the_article(worked: pd.DataFrame) -> None:
+    # the calculator's defaults are the article's inputs ...
+    d = ScenarioInputs()
+    assert (d.new_leads_per_month, d.existing_leads, d.sql_from_new, d.sql_from_existing) == (
+        ref.ARTICLE_NEW_LEADS_PER_MONTH,
+        ref.ARTICLE_EXISTING_LEADS,
+        ref.ARTICLE_SQL_NEW,
+        ref.ARTICLE_SQL_OLD_BEFORE,
+    )
+    assert (d.nurture_lift, d.lead_gen_budget) == (
+        ref.ARTICLE_NURTURE_LIFT,
+        ref.ARTICLE_LEAD_GEN_BUDGET,
+    )
+    assert (d.opportunities_new, d.opportunities_old, d.opportunities_old_after_value) == (
+        ref.ARTICLE_OPPORTUNITIES_NEW,
+        ref.ARTICLE_OPPORTUNITIES_OLD_BEFORE,
+        ref.ARTICLE_OPPORTUNITIES_OLD_AFTER,
+    )
+    # ... and the figures matches_article checks against are the article's outputs
+    assert ARTICLE_FIGURES == {
+        "sql_total": (ref.ARTICLE_SQL_TOTAL_BEFORE, ref.ARTICLE_SQL_TOTAL_AFTER),
+        "cost_per_sql": (ref.ARTICLE_COST_PER_SQL_BEFORE, ref.ARTICLE_COST_PER_SQL_AFTER),
+        "opportunities": (ref.ARTICLE_OPPORTUNITIES_BEFORE, ref.ARTICLE_OPPORTUNITIES_AFTER),
+        "share_old": (ref.ARTICLE_SHARE_OLD_BEFORE, ref.ARTICLE_SHARE_OLD_AFTER),
+    }
     assert matches_article(worked)
     assert not matches_article(scenario_table(ScenarioInputs(nurture_lift=2.4)))
     cols = ["sql_total", "cost_per_sql", "opportunities", "share_old"]
@@ -109,8 +173,11 @@ def test_fully_loaded_and_roi_by_hand(worked: pd.DataFrame) -> None:
     # the worked example file adds an (illustrative) nurture cost of 10,000 a month,
     # win rate 0.2 and deal value 24,000
     a = worked.iloc[1]
-    assert a["cost_per_sql_loaded"] == pytest.approx((90_000 + 10_000) / 180)
-    assert worked.iloc[0]["cost_per_sql_loaded"] == 750  # no nurture cost before nurturing
+    assert a["cost_per_sql_loaded"] == pytest.approx(
+        (ref.ARTICLE_LEAD_GEN_BUDGET + 10_000) / ref.ARTICLE_SQL_TOTAL_AFTER
+    )
+    # no nurture cost before nurturing: the article's 750
+    assert worked.iloc[0]["cost_per_sql_loaded"] == ref.ARTICLE_COST_PER_SQL_BEFORE
     # 100 more opportunities a year -> 100/12 a month x 0.2 x 24,000 = 40,000; ROI = 30,000/10,000
     assert a["roi"] == pytest.approx(3.0)
     assert np.isnan(worked.iloc[0]["roi"])
@@ -154,19 +221,21 @@ def test_scenario_inherits_deal_value_and_win_rate(tmp_path: Path) -> None:
 
 def test_sensitivity_grid_matches_the_scenario_at_its_point() -> None:
     inputs = ScenarioInputs(nurture_cost=10_000, win_rate=0.2, deal_value=24_000)
-    grid = sensitivity_grid(inputs, [1.0, 2.5, 4.0], [45_000, 90_000])
+    lift, budget = ref.ARTICLE_NURTURE_LIFT, ref.ARTICLE_LEAD_GEN_BUDGET
+    grid = sensitivity_grid(inputs, [1.0, lift, 4.0], [45_000, budget])
     assert len(grid) == 6
-    at = grid.loc[(grid["nurture_lift"] == 2.5) & (grid["lead_gen_budget"] == 90_000)].iloc[0]
+    at = grid.loc[(grid["nurture_lift"] == lift) & (grid["lead_gen_budget"] == budget)].iloc[0]
     after = scenario_table(inputs).iloc[1]
     for col in ("sql_total", "cost_per_sql", "cost_per_sql_loaded", "opportunities", "roi"):
         assert at[col] == pytest.approx(after[col])
     # lift 1 = no nurturing: the 'before' figures, and ROI -100% when nurture costs money
-    one = grid.loc[(grid["nurture_lift"] == 1.0) & (grid["lead_gen_budget"] == 90_000)].iloc[0]
-    assert one["cost_per_sql"] == 750 and one["opportunities"] == 300 and one["roi"] == -1
-    costs = sensitivity_grid(inputs, [2.5], [5_000, 20_000], budget="nurture_cost")
+    one = grid.loc[(grid["nurture_lift"] == 1.0) & (grid["lead_gen_budget"] == budget)].iloc[0]
+    assert one["cost_per_sql"] == ref.ARTICLE_COST_PER_SQL_BEFORE
+    assert one["opportunities"] == ref.ARTICLE_OPPORTUNITIES_BEFORE and one["roi"] == -1
+    costs = sensitivity_grid(inputs, [lift], [5_000, 20_000], budget="nurture_cost")
     # value 40,000 a month: (40,000 - 5,000) / 5,000 = 7; (40,000 - 20,000) / 20,000 = 1
     assert costs["roi"].tolist() == pytest.approx([7.0, 1.0])
-    assert (costs["cost_per_sql"] == 500).all()
+    assert (costs["cost_per_sql"] == ref.ARTICLE_COST_PER_SQL_AFTER).all()
     with pytest.raises(ParamsError):
         sensitivity_grid(inputs, [1], [1], budget="budget")
 
@@ -410,8 +479,10 @@ def test_roi_table_and_metrics(hand, hand_costs, hand_config) -> None:
     assert t["label"].iloc[-1] == "2025-04"
     effect = nurture_effect(old_lead_table(hand, hand_config, AS_OF))
     metrics = roi_metrics(scenario_table(ScenarioInputs()), period_summary(m), effect)
-    assert metrics["scenario_cost_per_sql_before"] == 750
-    assert metrics["scenario_cost_per_sql_change_pct"] == pytest.approx(-100 / 3)
+    assert metrics["scenario_cost_per_sql_before"] == ref.ARTICLE_COST_PER_SQL_BEFORE
+    assert metrics["scenario_cost_per_sql_change_pct"] == pytest.approx(
+        100 * ref.ARTICLE_COST_PER_SQL_CHANGE
+    )
     assert metrics["after_cost_per_sql"] == pytest.approx(2000 / 3)
     # every number declares its kind, and the card shows it as the report prints it
     assert set(metrics.kinds) == set(metrics)
@@ -657,10 +728,16 @@ def test_plots_state_the_finding(sim) -> None:
 
     inputs = ScenarioInputs(nurture_cost=10_000, win_rate=0.2, deal_value=24_000)
     fig = plots.plot_scenario(scenario_table(inputs))
-    assert "120 into 180" in fig._suptitle.get_text() and "750 -> 500" in fig._suptitle.get_text()
-    grid = sensitivity_grid(inputs, [1, 2.5, 4], [45_000, 90_000, 135_000])
+    title = fig._suptitle.get_text()
+    assert f"{ref.ARTICLE_SQL_TOTAL_BEFORE} into {ref.ARTICLE_SQL_TOTAL_AFTER}" in title
+    assert f"{ref.ARTICLE_COST_PER_SQL_BEFORE} -> {ref.ARTICLE_COST_PER_SQL_AFTER}" in title
+    lift, budget = ref.ARTICLE_NURTURE_LIFT, ref.ARTICLE_LEAD_GEN_BUDGET
+    grid = sensitivity_grid(inputs, [1, lift, 4], [45_000, budget, 135_000])
     ax = plots.plot_sensitivity(grid).axes[0]
-    assert ax.get_title().startswith("Cost per SQL falls from 750 to 375")
+    # at lift 4 the article's budget buys 80 + 4 x 40 = 240 SQLs: 90,000 / 240 = 375
+    assert ax.get_title().startswith(
+        f"Cost per SQL falls from {ref.ARTICLE_COST_PER_SQL_BEFORE} to 375"
+    )
     sd, costs = sim
     cfg = sim_config()
     m = monthly_roi(sd, costs, cfg, SIM_AS_OF)

@@ -1,6 +1,7 @@
 """The nurture ROI notebook: its shape, and every golden number it commits, checked against an
-independent computation (plain arithmetic for the worked example; plain pandas, a month-by-month
-exposure oracle and statsmodels for the demo data)."""
+independent computation (plain arithmetic on the article's figures from ``tests/reference.py``
+for the worked example; plain pandas, a month-by-month exposure oracle and statsmodels for the
+demo data)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
+from tests import reference as ref
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "nurture_roi.ipynb"
@@ -63,20 +66,33 @@ def test_notebook_shape() -> None:
 
 
 def test_worked_example_golden_matches_the_article() -> None:
-    # the article (DOMAIN.md section 2), by plain arithmetic
-    new, old_before, lift, budget = 80, 40, 2.5, 90_000
+    # the article (DOMAIN.md section 2), by plain arithmetic from its inputs
+    new, old_before = ref.ARTICLE_SQL_NEW, ref.ARTICLE_SQL_OLD_BEFORE
+    lift, budget = ref.ARTICLE_NURTURE_LIFT, ref.ARTICLE_LEAD_GEN_BUDGET
+    opp_new = ref.ARTICLE_OPPORTUNITIES_NEW
+    opp_old_before, opp_old_after = (
+        ref.ARTICLE_OPPORTUNITIES_OLD_BEFORE,
+        ref.ARTICLE_OPPORTUNITIES_OLD_AFTER,
+    )
     # the demo's scenario is the article's (empty roi.scenario); its nurture cost defaults to 0
     scenario = yaml.safe_load(DEMO_PARAMS.read_text())["roi"].get("scenario") or {}
     assert scenario == {}, "the demo's roi.scenario changed: update the worked example below"
     nurture = 0.0
     old_after = old_before * lift
     before, after = new + old_before, new + old_after
-    opp_before, opp_after = 200 + 100, 200 + 200
+    opp_before, opp_after = opp_new + opp_old_before, opp_new + opp_old_after
+    # the article's changes (+50%, -33%, +33%) and old-lead shares (1/3, 1/2), to 1 decimal
+    sql_change, cps_change = ref.ARTICLE_SQL_CHANGE, ref.ARTICLE_COST_PER_SQL_CHANGE
+    opp_change = ref.ARTICLE_OPPORTUNITIES_CHANGE
+    share_before, share_after = ref.ARTICLE_SHARE_OLD_BEFORE, ref.ARTICLE_SHARE_OLD_AFTER
     expected = [
-        f"SQLs a month: 80 new + 40 old = {before} -> 80 new + 100 old = {after:.0f} (+50.0%)",
-        f"Cost per SQL (lead-generation budget 90,000): {budget // before} -> {budget / after:.0f} (-33.3%)",
-        f"Opportunities: 200 + 100 = {opp_before} -> 200 + 200 = {opp_after} (+33.3%)",
-        "Old leads' share of opportunities: 33.3% -> 50.0%",
+        f"SQLs a month: {new} new + {old_before} old = {before} -> {new} new + {old_after:.0f} old"
+        f" = {after:.0f} ({sql_change:+.1%})",
+        f"Cost per SQL (lead-generation budget {budget:,}): {budget // before} -> "
+        f"{budget / after:.0f} ({cps_change:+.1%})",
+        f"Opportunities: {opp_new} + {opp_old_before} = {opp_before} -> {opp_new} + "
+        f"{opp_old_after} = {opp_after} ({opp_change:+.1%})",
+        f"Old leads' share of opportunities: {share_before:.1%} -> {share_after:.1%}",
         # fully loaded: lead generation + nurture cost (none before nurturing) over SQLs
         f"Fully loaded cost per SQL (nurture cost {nurture:,.0f} a month): "
         f"{budget / before:,.0f} -> {(budget + nurture) / after:,.0f}",
@@ -183,7 +199,7 @@ def test_demo_golden_numbers(demo, demo_lexis) -> None:
     cfg = ctx.params.roi
     t = demo_lexis
     lift, se = band_model(t)
-    lo, hi = lift * np.exp(-1.959963984540054 * se), lift * np.exp(1.959963984540054 * se)
+    lo, hi = lift * np.exp(-ref.Z_975 * se), lift * np.exp(ref.Z_975 * se)
     text = golden_outputs()[1]
     assert f"Nurture lift on old leads' SQL rate: {lift:.2f}x (95% CI {lo:.2f}-{hi:.2f})" in text
     sql_after = t.loc[t["period"] == "after", "k"].sum()
@@ -251,7 +267,7 @@ def test_demo_effect_close_to_the_generator(demo_lexis) -> None:
     lift, se = band_model(demo_lexis)
     truth = sample.NURTURE_LIFT
     assert lift == pytest.approx(truth, rel=0.25)
-    assert lift * np.exp(-1.96 * se) < truth < lift * np.exp(1.96 * se)
+    assert lift * np.exp(-ref.Z_975 * se) < truth < lift * np.exp(ref.Z_975 * se)
 
 
 # --------------------------------------------------------------------------------------------
