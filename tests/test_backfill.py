@@ -5,9 +5,9 @@ demo: before the nurture programme has two complete months, while the experiment
 its windows are open, a day after the first lead. This sweep runs each notebook at an analysis
 date every 17 days (so on every weekday and all through the month) from the first lead's
 creation to the last event (and at those two dates themselves) on a small sample, in one warm
-kernel per notebook and half of the period (``tests/warm_kernel.py``: the same parameter injection as ``leadnb run``, without a kernel start,
-files or HTML per date: ``out_dir`` is empty, as for an analyst, and charts are built but not
-drawn). Any cell error fails the test, naming the notebook and the date. Drawing and writing
+kernel per notebook and half of the period (``tests/warm_kernel.py``: the same parameter
+injection as ``leadnb run``, without a kernel start, files or HTML per date: ``out_dir`` is
+empty, as for an analyst, and charts are built but not drawn). Any cell error fails the test, naming the notebook and the date. Drawing and writing
 on degenerate data are covered by ``test_degenerate.py`` and the notebooks' own tests.
 
 What a section says when it has too little data is checked elsewhere (the notebook tests and
