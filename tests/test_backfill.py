@@ -56,7 +56,7 @@ def test_the_sweep_covers_the_whole_demo_period(sample: Path) -> None:
     assert dates[0] == "2025-01-01" and dates[-1] >= "2026-06-28"
     gaps = pd.Series(pd.to_datetime(dates)).diff().dropna().dt.days
     assert gaps.max() <= STEP_DAYS and len(dates) >= 32
-    assert len({pd.Timestamp(d).dayofweek for d in dates}) == 7
+    assert len({pd.Timestamp(d).day_of_week for d in dates}) == 7
 
 
 @pytest.mark.parametrize("half", [0, 1], ids=["first-half", "second-half"])
