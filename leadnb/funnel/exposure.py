@@ -164,11 +164,11 @@ def at_risk_days_exact(
     out = np.zeros((len(ages) - 1, len(bounds) - 1))
     for j, (a, b) in enumerate(zip(ages[:-1], ages[1:], strict=True)):  # a few age bands
         b0 = created + pd.Timedelta(days=a)
-        hi_age = (
-            stop
-            if not np.isfinite(b)
-            else (created + pd.Timedelta(days=b)).where(created + pd.Timedelta(days=b) < stop, stop)
-        )
+        if np.isfinite(b):  # leaves the band at created + b, or earlier when it stops
+            b1 = created + pd.Timedelta(days=b)
+            hi_age = b1.where(b1 < stop, stop)
+        else:
+            hi_age = stop
         for i, (e0, e1) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):  # a few eras
             lo = b0.where(b0 > e0, e0)
             hi = hi_age.where(hi_age < e1, e1)
