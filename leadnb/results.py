@@ -20,15 +20,27 @@ that shows it (the notebook's tables, the index cards, ``metric_kinds.json`` nex
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import html
 import math
+import numbers
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["Kind", "Metrics", "Result", "format_value", "value"]
+__all__ = [
+    "Column",
+    "Kind",
+    "Metrics",
+    "Result",
+    "format_interval",
+    "format_value",
+    "kinds_of",
+    "value",
+]
 
 
 class Kind(StrEnum):
@@ -36,12 +48,13 @@ class Kind(StrEnum):
 
     RATE = "rate"  #: a share in [0, 1], shown as a percentage: 0.0457 -> "4.6%"
     POINTS = "points"  #: a difference of two rates, shown in points: 0.048 -> "+4.8 pts"
+    CHANGE = "change"  #: a relative change, shown signed: 0.5 -> "+50.0%", -0.333 -> "-33.3%"
     PERCENT = "percent"  #: already in percent units: 12.345 -> "12.3%"
     COUNT = "count"  #: a whole number of things (fractional when modelled): "20,000"
     MONEY = "money"  #: an amount in the data's currency: "750", "12.50"
     RATIO = "ratio"  #: a unitless statistic (AUC, Brier score, a rate ratio): "0.712"
     MULTIPLIER = "multiplier"  #: "times as much": a lift, a return on cost: 3.128 -> "3.13×"
-    P_VALUE = "p_value"  #: a p-value: "<0.001", "0.043"
+    P_VALUE = "p_value"  #: a p-value: "< 0.001", "0.043"
     DAYS = "days"  #: a duration in days: "12.5 days"
     SCORE = "score"  #: a lead score in points: "45"
     TEXT = "text"  #: a label, an id, a sentence: shown as it is
@@ -50,7 +63,7 @@ class Kind(StrEnum):
 
 
 def _number(v: Any) -> float | None:
-    if v is None or isinstance(v, bool) or not isinstance(v, int | float):
+    if v is None or isinstance(v, bool) or not isinstance(v, numbers.Real):
         return None
     f = float(v)
     return None if math.isnan(f) or math.isinf(f) else f
@@ -71,18 +84,25 @@ def format_value(v: Any, kind: Kind | str | None) -> str:
     >>> format_value(3.128, Kind.MULTIPLIER)
     '3.13×'
     >>> format_value(0.048, Kind.POINTS), format_value(0.0002, Kind.P_VALUE)
-    ('+4.8 pts', '<0.001')
+    ('+4.8 pts', '< 0.001')
+    >>> format_value(-1 / 3, Kind.CHANGE)
+    '-33.3%'
+    >>> import numpy as np
+    >>> format_value(np.int64(1784), Kind.COUNT)
+    '1,784'
     >>> format_value(float("nan"), Kind.RATE), format_value(True, Kind.FLAG)
     ('–', 'Yes')
     >>> format_value(0.123456, None)
     '0.123'
     """
     kind = Kind(kind) if kind is not None else None
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    if kind is Kind.FLAG or isinstance(v, bool):
+    if kind is Kind.FLAG or isinstance(v, bool | np.bool_):
         return "Yes" if v else "No"
-    if kind in (Kind.TEXT, Kind.DATE) or not isinstance(v, int | float):
+    if kind is Kind.DATE and isinstance(v, pd.Timestamp | dt.date):
+        return f"{v:%Y-%m-%d}"
+    if kind in (Kind.TEXT, Kind.DATE) or not isinstance(v, numbers.Real):
         return str(v)
     f = _number(v)
     if f is None:
@@ -91,6 +111,8 @@ def format_value(v: Any, kind: Kind | str | None) -> str:
         return f"{f * 100:,.1f}%"
     if kind is Kind.POINTS:
         return f"{f * 100:+,.1f} pts"
+    if kind is Kind.CHANGE:
+        return f"{f * 100:+,.1f}%"
     if kind is Kind.PERCENT:
         return f"{f:,.1f}%"
     if kind is Kind.COUNT or kind is Kind.SCORE:
@@ -100,7 +122,7 @@ def format_value(v: Any, kind: Kind | str | None) -> str:
     if kind is Kind.MULTIPLIER:
         return f"{f:,.2f}×"
     if kind is Kind.P_VALUE:
-        return "<0.001" if f < 0.001 else f"{f:.3f}"
+        return "< 0.001" if f < 0.001 else f"{f:.3f}"
     if kind is Kind.DAYS:
         return f"{f:,.1f} days"
     if kind is Kind.RATIO:
@@ -120,6 +142,41 @@ def format_interval(v: Any, low: Any, high: Any, kind: Kind | str | None) -> str
     if _number(low) is None or _number(high) is None:
         return text
     return f"{text} [{format_value(low, kind)} – {format_value(high, kind)}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """How one column of a table is shown to a reader: a human label and the kind of its values.
+
+    A module that returns a table declares its columns once, next to the function
+    (``SCENARIO_COLUMNS = {"sql_new": Column("New-lead SQLs", Kind.COUNT), ...}``); the report
+    shows the table with those labels and formats (:func:`leadnb.report.notebook.show`), while
+    the CSV keeps the machine names.
+
+    >>> c = Column("Cost per SQL", Kind.MONEY, "lead-generation spend over SQLs")
+    >>> c.label, c.shown(749.6)
+    ('Cost per SQL', '750')
+    """
+
+    label: str
+    kind: Kind
+    meaning: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", Kind(self.kind))
+
+    def shown(self, v: Any) -> str:
+        """``v`` formatted from this column's kind."""
+        return format_value(v, self.kind)
+
+
+def kinds_of(declared: Mapping[str, Kind | str | Column]) -> dict[str, Kind]:
+    """Name -> kind, from a mapping of kinds or of :class:`Column` declarations.
+
+    >>> kinds_of({"n": Column("Leads", Kind.COUNT), "auc": "ratio"})
+    {'n': <Kind.COUNT: 'count'>, 'auc': <Kind.RATIO: 'ratio'>}
+    """
+    return {k: v.kind if isinstance(v, Column) else Kind(v) for k, v in declared.items()}
 
 
 def value(kind: Kind, meaning: str = "", **field_kwargs: Any) -> Any:
@@ -163,6 +220,41 @@ class Metrics(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"Metrics({self._values!r})"
+
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any], kinds: Mapping[str, Kind | str | Column]) -> Metrics:
+        """One row of a table (a Series or a dict) with the kinds its module declares for its
+        columns; columns without a declared kind are left out.
+
+        >>> b = Metrics.of_row({"sql_total": 300.0, "share_old": 0.25, "scenario": "before"},
+        ...                    {"sql_total": Kind.COUNT, "share_old": Kind.RATE, "cpa": "money"})
+        >>> b.shown("sql_total"), b.shown("share_old"), list(b)
+        ('300', '25.0%', ['sql_total', 'share_old'])
+        """
+        declared = kinds_of(kinds)
+        values = {k: row[k] for k in declared if k in row}
+        return cls(values, {k: declared[k] for k in values})
+
+    def _kind(self, key: str) -> Kind:
+        if key not in self.kinds:
+            raise KeyError(f"{key!r} has no declared kind (declared: {sorted(self.kinds)})")
+        return self.kinds[key]
+
+    def shown(self, key: str) -> str:
+        """The value of ``key`` formatted from its declared kind (no interval); a key without a
+        declared kind is an error, so nothing is shown by guessing."""
+        kind = self._kind(key)
+        return format_value(self._values[key], kind)
+
+    def interval(self, key: str, *, sep: str = " to ") -> str:
+        """``key``'s interval, ``"low to high"``, formatted from the kind of ``key``.
+
+        >>> Metrics({"d": 0.05, "d_ci_low": 0.01, "d_ci_high": 0.09}, {"d": "points"}).interval("d")
+        '+1.0 pts to +9.0 pts'
+        """
+        kind = self._kind(key)
+        low, high = self._values[f"{key}_ci_low"], self._values[f"{key}_ci_high"]
+        return f"{format_value(low, kind)}{sep}{format_value(high, kind)}"
 
     def formatted(self, key: str) -> str:
         """The value of ``key`` formatted from its kind, with its interval when it has one."""
@@ -220,6 +312,19 @@ class Result:
         return Metrics(
             {p + k: getattr(self, k) for k in kinds}, {p + k: kind for k, kind in kinds.items()}
         )
+
+    def shown(self, name: str) -> str:
+        """Field ``name`` formatted from its declared kind, for a sentence in a report.
+
+        >>> from leadnb.experiments.design import SampleSize
+        >>> SampleSize(n_control=3841, n_variant=3841, n_total=7682).shown("n_total")
+        '7,682'
+        """
+        return self.metrics(prefix="").shown(name)
+
+    def interval(self, name: str, *, sep: str = " to ") -> str:
+        """The interval of field ``name`` (``name_ci_low`` to ``name_ci_high``), formatted."""
+        return self.metrics(prefix="").interval(name, sep=sep)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per number with its interval: name, value, ci_low, ci_high, kind, meaning."""

@@ -284,3 +284,29 @@ def test_figure_text_shows_dollar_signs_that_charts_escape() -> None:
     ax.set_title(r"weekly \$5 digest beat monthly")
     assert nb.figure_text(fig, "x") == "weekly $5 digest beat monthly"
     plt.close(fig)
+
+
+def test_declared_columns_show_labels_and_format_from_their_kind() -> None:
+    from leadnb.results import Column, Kind
+
+    df = pd.DataFrame(
+        {
+            "company": ["<script>alert(1)</script>"],
+            "rate": [0.04567],
+            "n": [1784.0],
+            "p_value": [0.00002],
+            "other": [0.123456],
+        }
+    )
+    cols = {
+        "company": Column("Company <b>", Kind.TEXT),
+        "rate": Column("Conversion", Kind.RATE),
+        "n": Column("Leads", Kind.COUNT),
+        "p_value": Column("p-value", Kind.P_VALUE),
+    }
+    html = nb.styled(df, columns=cols).to_html()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "Company &lt;b&gt;" in html and ">Conversion<" in html and ">Leads<" in html
+    assert ">4.6%<" in html and ">1,784<" in html and "&lt; 0.001" in html
+    assert ">other<" in html and ">0.123<" in html  # undeclared: as before
+    assert ">rate<" not in html and ">p_value<" not in html

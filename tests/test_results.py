@@ -29,7 +29,9 @@ from leadnb.results import Kind, Metrics, Result, format_interval, format_value,
         (1.234, Kind.MONEY, "1.23"),
         (0.71234, Kind.RATIO, "0.712"),
         (3.128, Kind.MULTIPLIER, "3.13×"),
-        (0.0002, Kind.P_VALUE, "<0.001"),
+        (0.0002, Kind.P_VALUE, "< 0.001"),
+        (-1 / 3, Kind.CHANGE, "-33.3%"),
+        (0.5, Kind.CHANGE, "+50.0%"),
         (0.049640, Kind.P_VALUE, "0.050"),
         (12.345, Kind.PERCENT, "12.3%"),
         (63.4, Kind.DAYS, "63.4 days"),
@@ -131,3 +133,34 @@ def test_context_writes_kinds_beside_metrics(tmp_path: Path) -> None:
         "roi": 3.128,
     }
     assert json.loads((tmp_path / METRIC_KINDS_FILE).read_text()) == {"roi": "multiplier"}
+
+
+def test_result_shown_and_interval_format_from_the_declared_kind() -> None:
+    r = _Effect(n=1784, lift=3.128, lift_ci_low=1.893, lift_ci_high=4.135)
+    assert r.shown("n") == "1,784"
+    assert r.shown("lift") == "3.13×"
+    assert r.interval("lift") == "1.89× to 4.13×"
+    assert r.interval("lift", sep="–") == "1.89×–4.13×"
+    with pytest.raises(KeyError, match="no declared kind"):
+        r.shown("label")  # a field without a kind is never shown by guessing
+
+
+def test_metrics_of_row_keeps_only_declared_columns() -> None:
+    import numpy as np
+
+    row = pd.Series({"sql_total": np.float64(450.0), "share_old": 0.5, "scenario": "after"})
+    m = Metrics.of_row(row, {"sql_total": Kind.COUNT, "share_old": Kind.RATE, "cpa": Kind.MONEY})
+    assert list(m) == ["sql_total", "share_old"]
+    assert (m.shown("sql_total"), m.shown("share_old")) == ("450", "50.0%")
+    with pytest.raises(KeyError):
+        m.shown("scenario")
+
+
+def test_numpy_and_pandas_scalars_format_like_python_ones() -> None:
+    import numpy as np
+
+    assert format_value(np.int64(20000), Kind.COUNT) == "20,000"
+    assert format_value(np.float32(0.25), Kind.RATE) == "25.0%"
+    assert format_value(np.bool_(False), Kind.FLAG) == "No"
+    assert format_value(pd.NA, Kind.COUNT) == "–"
+    assert format_value(pd.Timestamp("2026-06-30 13:00"), Kind.DATE) == "2026-06-30"

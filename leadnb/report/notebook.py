@@ -23,6 +23,7 @@ import pandas as pd
 from leadnb import safe
 from leadnb.data.params import Params, load_params
 from leadnb.errors import DataError, NotEnoughData, Report
+from leadnb.results import Column, Kind, format_value
 
 METRIC_KINDS_FILE = "metric_kinds.json"
 """Beside ``metrics.json``: each number's declared kind (:class:`leadnb.results.Kind`)."""
@@ -266,33 +267,65 @@ def start(
     )
 
 
-def show(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int = 3) -> None:
+def show(
+    df: pd.DataFrame,
+    caption: str | None = None,
+    n: int = 20,
+    digits: int = 3,
+    *,
+    columns: Mapping[str, Column] | None = None,
+) -> None:
     """Display a table for a reader: at most ``n`` rows, optional caption, numbers formatted.
 
-    Float columns holding only whole numbers (counts, points) show without decimals, other floats
-    with ``digits`` decimals; dates and text are shown as they are; missing values as a dash.
-    Returns nothing, so a cell ending in ``show(...)`` does not display the table twice.
+    With ``columns`` (the :class:`~leadnb.results.Column` declarations of the module that built
+    the table), each declared column is shown under its human label and formatted from its kind
+    (:func:`leadnb.results.format_value`). Undeclared float columns holding only whole numbers
+    show without decimals, other floats with ``digits`` decimals; dates and text as they are;
+    missing values as a dash. Returns nothing, so a cell ending in ``show(...)`` does not display
+    the table twice.
     """
     from IPython.display import display
 
-    display(styled(df, caption=caption, n=n, digits=digits))
+    display(styled(df, caption=caption, n=n, digits=digits, columns=columns))
     if len(df) > n:
         print(f"({len(df) - n:,} more rows in the CSV)")
 
 
-def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: int = 3) -> Any:
+def styled(
+    df: pd.DataFrame,
+    caption: str | None = None,
+    n: int = 20,
+    digits: int = 3,
+    *,
+    columns: Mapping[str, Column] | None = None,
+) -> Any:
     """The pandas Styler :func:`show` displays (first ``n`` rows of ``df``).
 
     Every value, column header and the caption are HTML-escaped: a company name such as
     ``<script>...</script>`` is shown as that text, never run (text from a CRM is data).
+
+    >>> from leadnb.results import Column, Kind
+    >>> df = pd.DataFrame({"share_old": [0.25], "sql_total": [300.0]})
+    >>> cols = {"share_old": Column("Old leads' share", Kind.RATE)}
+    >>> html = styled(df, columns=cols).to_html()
+    >>> "Old leads&#x27; share" in html, "25.0%" in html, "share_old" in html
+    (True, True, False)
     """
     shown = df.head(n)
+    declared = {c: columns[c] for c in shown.columns if c in columns} if columns else {}
     labels = None
-    if not shown.columns.is_unique and shown.columns.nlevels == 1:
-        labels = [safe.escape(c) for c in shown.columns]  # shown as they are, styled by position
+    if declared or (not shown.columns.is_unique and shown.columns.nlevels == 1):
+        labels = [
+            safe.escape(declared[c].label if c in declared else c) for c in shown.columns
+        ]  # shown as they are, styled by position
+        kinds_at = {i: declared[c].kind for i, c in enumerate(shown.columns) if c in declared}
         shown = shown.set_axis(range(shown.shape[1]), axis="columns")
+    else:
+        kinds_at = {}
     whole, decimal, other = [], [], []
     for i, c in enumerate(shown.columns):
+        if i in kinds_at:
+            continue
         col = shown.iloc[:, i]
         if pd.api.types.is_float_dtype(col.dtype):
             v = col.dropna().to_numpy()
@@ -305,6 +338,8 @@ def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: in
         styler = styler.format("{:,.0f}", subset=whole, na_rep="–")
     if other:
         styler = styler.format(_escaped_text, subset=other, na_rep="–")
+    for i, kind in kinds_at.items():
+        styler = styler.format(_kind_formatter(kind), subset=[i])
     styler = styler.format_index(escape="html", axis="index")
     if labels is None:
         styler = styler.format_index(escape="html", axis="columns")
@@ -315,6 +350,13 @@ def styled(df: pd.DataFrame, caption: str | None = None, n: int = 20, digits: in
     if caption:
         styler = styler.set_caption(safe.escape(caption))
     return styler
+
+
+def _kind_formatter(kind: Kind) -> Any:
+    def fmt(v: Any) -> str:
+        return safe.escape(format_value(v, kind))
+
+    return fmt
 
 
 def _escaped_text(value: Any) -> str:
