@@ -55,7 +55,7 @@ class Kind(StrEnum):
     RATIO = "ratio"  #: a unitless statistic (AUC, Brier score, a rate ratio): "0.712"
     MULTIPLIER = "multiplier"  #: "times as much": a lift, a return on cost: 3.128 -> "3.13×"
     P_VALUE = "p_value"  #: a p-value: "< 0.001", "0.043"
-    DAYS = "days"  #: a duration in days: "12.5 days"
+    DAYS = "days"  #: a duration in days: "12.5 days", "30 days"
     SCORE = "score"  #: a lead score in points: "45"
     TEXT = "text"  #: a label, an id, a sentence: shown as it is
     DATE = "date"  #: an ISO date: shown as it is
@@ -124,7 +124,7 @@ def format_value(v: Any, kind: Kind | str | None) -> str:
     if kind is Kind.P_VALUE:
         return "< 0.001" if f < 0.001 else f"{f:.3f}"
     if kind is Kind.DAYS:
-        return f"{f:,.1f} days"
+        return f"{f:,.0f} days" if f.is_integer() else f"{f:,.1f} days"
     if kind is Kind.RATIO:
         return f"{f:,.3f}" if abs(f) < 10 else f"{f:,.1f}"
     return f"{f:,.3g}" if abs(f) < 1000 else f"{f:,.0f}"
