@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from leadnb.data import notebook_parameters as nbp
 from leadnb.data import param_checks as checks
 from leadnb.data import params as config
 from leadnb.data.demo import DEMO_EXPERIMENT
 from leadnb.data.validation import validate_params_file
 from leadnb.errors import Issue
-from leadnb.run import plan
 from leadnb.run.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +97,7 @@ def test_rule_refuses_and_accepts(notebook: str, name: str, bad: list, good: lis
 def test_every_rule_is_tested_and_names_a_declared_parameter() -> None:
     tested = {(nb, name) for nb, name, _, _ in CASES}
     for nb, rules in checks.PARAM_RULES.items():
-        declared = plan.declared_parameters(NB_DIR / f"{nb}.ipynb")
+        declared = nbp.declared_parameters(NB_DIR / f"{nb}.ipynb")
         for name in rules:
             assert name in declared, f"{nb}.{name} is not declared by the notebook"
             assert (nb, name) in tested or name == "primary_metric", (nb, name)
@@ -107,8 +107,8 @@ def test_every_numeric_or_choice_parameter_has_a_rule() -> None:
     """Read each notebook's parameters cell: a number or a parameter documented as a choice
     ("one of", "or") has a range rule, and every default passes its rules."""
     for nb in config.NOTEBOOKS:
-        declared = plan.declared_parameters(NB_DIR / f"{nb}.ipynb")
-        own = {k: v for k, v in declared.items() if k not in plan.STANDARD_PARAMETERS}
+        declared = nbp.declared_parameters(NB_DIR / f"{nb}.ipynb")
+        own = {k: v for k, v in declared.items() if k not in nbp.STANDARD_PARAMETERS}
         for name, info in own.items():
             if info.get("inferred_type_name") in ("int", "float"):
                 assert name in checks.PARAM_RULES[nb], f"{nb}.{name} has no range rule"

@@ -16,16 +16,16 @@ import pytest
 import yaml
 from test_runner import FIXTURES, SECRET_TOKEN, SECRET_VAR, make_project, secret_url
 
-from leadnb.errors import DataError, ParamsError
-from leadnb.run import plan
-from leadnb.run.plan import (
+from leadnb.data.notebook_parameters import (
     STANDARD_PARAMETERS,
     check_notebook_names,
     check_notebook_parameters,
     declared_parameters,
-    plan_run,
     type_fits,
 )
+from leadnb.errors import DataError, ParamsError
+from leadnb.run import plan
+from leadnb.run.plan import plan_run
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ functions that return :class:`~leadnb.errors.Issue` values (never raise for a us
   (``n_bands`` at least 2, ``decision`` one of three names, a share in (0, 1], ...), and
   :data:`CROSS_RULES` for the pairs that constrain each other (``design_baseline +
   design_mde < 1``). Names and types are the notebook's own declaration, checked by
-  :func:`leadnb.run.plan.check_notebook_parameters`; this module checks the values.
+  :func:`leadnb.data.notebook_parameters.check_notebook_parameters`; this module checks the values.
 * :data:`FILE_PARAMS` - parameters that name a file, relative to the params file ("" = none).
 * :data:`REQUIRED_COLUMNS` - what a notebook cannot run without (kept minimal: a missing column
   usually makes a section say "Not computed"); :data:`OPTIONAL_INPUTS` - the tables and columns

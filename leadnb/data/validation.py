@@ -32,6 +32,7 @@ import pandas as pd
 from leadnb import asof
 from leadnb.arrays import in_set
 from leadnb.data import loading
+from leadnb.data import notebook_parameters as nbp
 from leadnb.data import param_checks as checks
 from leadnb.data import params as config
 from leadnb.data.params import Params, TableSource, load_params
@@ -697,10 +698,8 @@ def _check_notebooks(
 ) -> list[str]:
     """Check each requested notebook's params section (names and types against what the
     notebook declares, then values, then the files it names); returns the notebooks found."""
-    from leadnb.run import plan
-
     file = str(params.path)
-    nb_dir = Path(notebook_dir).resolve() if notebook_dir else plan.default_notebook_dir()
+    nb_dir = Path(notebook_dir).resolve() if notebook_dir else nbp.default_notebook_dir()
     wanted = list(config.NOTEBOOKS) if notebooks is None else list(notebooks)
     wanted = list(dict.fromkeys(str(n).strip().removesuffix(".ipynb") for n in wanted))
     found: list[str] = []
@@ -741,24 +740,22 @@ def _check_notebooks(
 def _check_declared(
     report: Report, notebook: Path, section: Mapping[str, Any], file: str
 ) -> tuple[dict[str, Any] | None, list[str]]:
-    """:func:`leadnb.run.plan.check_notebook_parameters` on the section, then key by key when it
+    """:func:`leadnb.data.notebook_parameters.check_notebook_parameters` on the section, then key by key when it
     refuses it, so every unknown key and wrong type is listed. Returns ``(declared parameters or
     None when the notebook cannot be inspected, keys refused)``."""
-    from leadnb.run import plan
-
     try:
-        return plan.check_notebook_parameters(notebook, section, params_file=file), []
+        return nbp.check_notebook_parameters(notebook, section, params_file=file), []
     except ParamsError as err:
         first = err
     try:
-        declared = plan.check_notebook_parameters(notebook, {}, params_file=file)
+        declared = nbp.check_notebook_parameters(notebook, {}, params_file=file)
     except ParamsError:  # the notebook itself is wrong (no parameters cell...)
         report.issues.extend(first.issues)
         return None, list(section)
     wrong: list[str] = []
     for key, value in section.items():
         try:
-            plan.check_notebook_parameters(notebook, {key: value}, params_file=file)
+            nbp.check_notebook_parameters(notebook, {key: value}, params_file=file)
         except ParamsError as err:
             wrong.append(key)
             report.issues.extend(err.issues)

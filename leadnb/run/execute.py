@@ -33,10 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leadnb.data.notebook_parameters import NOTEBOOK_NAME
 from leadnb.masking import Secret, mask_text
 from leadnb.run.hygiene import remove_tree, say, scrub_folder
 from leadnb.run.kernels import KERNEL_NAME
-from leadnb.run.plan import NOTEBOOK_NAME
 
 RUN_LOG = "run.log"  # in the run folder; a failure page links to it
 DEFAULT_FIX = (
