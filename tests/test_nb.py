@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from leadnb import safe
 from leadnb.errors import DataError
 from leadnb.report import notebook as nb
 
@@ -310,3 +311,25 @@ def test_declared_columns_show_labels_and_format_from_their_kind() -> None:
     assert ">4.6%<" in html and ">1,784<" in html and "&lt; 0.001" in html
     assert ">other<" in html and ">0.123<" in html  # undeclared: as before
     assert ">rate<" not in html and ">p_value<" not in html
+
+
+def test_context_show_links_the_csv_behind_a_table(tmp_path: Path, capsys) -> None:
+    from unittest import mock
+
+    from leadnb.report.notebook import NotebookContext
+
+    df = pd.DataFrame({"band": range(30), "rate": np.linspace(0, 0.3, 30)})
+    shown: list = []
+    for out in (tmp_path, None):
+        ctx = NotebookContext(
+            name="x", params=None, as_of=pd.Timestamp("2026-01-01"), tables={}, out_dir=out
+        )  # type: ignore[arg-type]
+        with mock.patch("IPython.display.display", side_effect=shown.append):
+            ctx.show(df, "Bands", csv="../score_bands.csv")
+    with_run, without_run = shown[1].data, shown[3].data
+    assert shown[0].to_html().count("<tr>") == 13  # header + the first 12 rows
+    assert with_run == (
+        '<p class="table-note">First 12 of 30 rows. '
+        f'<a href="{safe.file_name("../score_bands.csv")}">All 30 rows (CSV)</a></p>'
+    )
+    assert "href" not in without_run and "First 12 of 30 rows." in without_run

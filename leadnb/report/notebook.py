@@ -9,6 +9,7 @@ in JupyterLab, nbval), so the same notebook serves both. Nothing here computes a
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import json
 import math
@@ -25,6 +26,8 @@ from leadnb.data.params import Params, load_params
 from leadnb.errors import DataError, NotEnoughData, Report
 from leadnb.results import Column, Kind, format_value
 
+SHOWN_ROWS = 12
+"""Rows a report table shows; the rest is in the CSV it links (a reader scans about 12)."""
 METRIC_KINDS_FILE = "metric_kinds.json"
 """Beside ``metrics.json``: each number's declared kind (:class:`leadnb.results.Kind`)."""
 
@@ -77,6 +80,30 @@ class NotebookContext:
             shown = df if raw else safe.neutralise_csv_cells(df, index=index)
             shown.to_csv(self.out_dir / safe.file_name(name), index=index)
         return df
+
+    def show(
+        self,
+        df: pd.DataFrame,
+        caption: str | None = None,
+        *,
+        columns: Mapping[str, Column] | None = None,
+        csv: str | None = None,
+        n: int = SHOWN_ROWS,
+    ) -> None:
+        """Display a table for a reader (:func:`show`), with a link to the CSV behind it.
+
+        ``csv`` names the table's file in the run folder (as given to :meth:`save_table`);
+        with a run folder the report links it, relative to the report ("all 48 rows (CSV)" when
+        only the first ``n`` rows are shown), so the link works inside a zipped run folder.
+        Without a run folder (analysts in JupyterLab) there is no file to link: a cut table
+        says how many rows are left out.
+        """
+        from IPython.display import HTML, display
+
+        display(styled(df, caption=caption, n=n, columns=columns))
+        link = csv_link(len(df), n, csv if self.out_dir is not None else None)
+        if link:
+            display(HTML(link))
 
     def save_figure(self, fig: Any, name: str) -> Any:
         """Save a matplotlib figure as ``figures/<name>.png`` in the run folder; return it.
@@ -265,6 +292,28 @@ def start(
         out_dir=Path(out_dir).resolve() if out_dir else None,
         report=report,
     )
+
+
+def csv_link(rows: int, shown: int, csv: str | None) -> str:
+    """The line under a table: how much of it is shown and where the rest is.
+
+    >>> csv_link(48, 12, "score_bands.csv")
+    '<p class="table-note">First 12 of 48 rows. <a href="score_bands.csv">All 48 rows (CSV)</a></p>'
+    >>> csv_link(5, 12, "segments.csv")
+    '<p class="table-note"><a href="segments.csv">This table as CSV</a></p>'
+    >>> csv_link(48, 12, None)
+    '<p class="table-note">First 12 of 48 rows.</p>'
+    >>> csv_link(5, 12, None)
+    ''
+    """
+    parts = []
+    if rows > shown:
+        parts.append(f"First {shown:,} of {rows:,} rows.")
+    if csv:
+        href = html.escape(safe.file_name(csv), quote=True)
+        text = f"All {rows:,} rows (CSV)" if rows > shown else "This table as CSV"
+        parts.append(f'<a href="{href}">{text}</a>')
+    return f'<p class="table-note">{" ".join(parts)}</p>' if parts else ""
 
 
 def show(
