@@ -19,6 +19,8 @@ that shows it (the notebook's tables, the index cards, ``metric_kinds.json`` nex
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import html
@@ -37,8 +39,10 @@ __all__ = [
     "Metrics",
     "Result",
     "format_interval",
+    "display_currency",
     "format_value",
     "kinds_of",
+    "set_display_currency",
     "value",
 ]
 
@@ -51,7 +55,7 @@ class Kind(StrEnum):
     CHANGE = "change"  #: a relative change, shown signed: 0.5 -> "+50.0%", -0.333 -> "-33.3%"
     PERCENT = "percent"  #: already in percent units: 12.345 -> "12.3%"
     COUNT = "count"  #: a whole number of things (fractional when modelled): "20,000"
-    MONEY = "money"  #: an amount in the data's currency: "750", "12.50"
+    MONEY = "money"  #: an amount in the data's currency (``run.currency``): "750", "$12.50"
     RATIO = "ratio"  #: a unitless statistic (AUC, Brier score, a rate ratio): "0.712"
     MULTIPLIER = "multiplier"  #: "times as much": a lift, a return on cost: 3.128 -> "3.13×"
     P_VALUE = "p_value"  #: a p-value: "< 0.001", "0.043"
@@ -60,6 +64,45 @@ class Kind(StrEnum):
     TEXT = "text"  #: a label, an id, a sentence: shown as it is
     DATE = "date"  #: an ISO date: shown as it is
     FLAG = "flag"  #: yes or no
+
+
+_CURRENCY: contextvars.ContextVar[str | None] = contextvars.ContextVar("currency", default=None)
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩"}
+
+
+@contextlib.contextmanager
+def display_currency(code: str | None) -> Iterator[None]:
+    """Show money in ``code`` (ISO 4217, the params file's ``run.currency``) inside the block.
+
+    A notebook sets it once for its whole session (:func:`set_display_currency`, called by
+    :func:`leadnb.report.notebook.start`); the index pages set it per run while rendering.
+
+    >>> with display_currency("EUR"):
+    ...     format_value(1250, Kind.MONEY)
+    '€1,250'
+    >>> format_value(1250, Kind.MONEY)
+    '1,250'
+    """
+    token = _CURRENCY.set(code)
+    try:
+        yield
+    finally:
+        _CURRENCY.reset(token)
+
+
+def set_display_currency(code: str | None) -> None:
+    """Show money in ``code`` from now on in this context (a notebook's kernel)."""
+    _CURRENCY.set(code)
+
+
+def _money(f: float) -> str:
+    text = f"{abs(f):,.0f}" if abs(f) >= 100 else f"{abs(f):,.2f}"
+    sign = "-" if f < 0 else ""
+    code = _CURRENCY.get()
+    if not code:
+        return sign + text
+    symbol = _SYMBOLS.get(code)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {code}"
 
 
 def _number(v: Any) -> float | None:
@@ -118,7 +161,7 @@ def format_value(v: Any, kind: Kind | str | None) -> str:
     if kind is Kind.COUNT or kind is Kind.SCORE:
         return f"{f:,.0f}" if f.is_integer() or abs(f) >= 100 else f"{f:,.1f}"
     if kind is Kind.MONEY:
-        return f"{f:,.0f}" if abs(f) >= 100 else f"{f:,.2f}"
+        return _money(f)
     if kind is Kind.MULTIPLIER:
         return f"{f:,.2f}×"
     if kind is Kind.P_VALUE:

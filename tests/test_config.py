@@ -66,6 +66,12 @@ def test_dask_scheduler(write_params, value, expected) -> None:
     assert load_params(write_params({"run": run})).run.dask_scheduler == expected
 
 
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("eur", "EUR"), (" USD ", "USD")])
+def test_currency(write_params, value, expected) -> None:
+    run = {"name": "crm"} if value is None else {"currency": value}
+    assert load_params(write_params({"run": run})).run.currency == expected
+
+
 def test_sql_source(write_params) -> None:
     p = load_params(
         write_params({"data": {"leads": {"sql": "select * from leads", "url_env": "CRM_DB_URL"}}})
@@ -121,6 +127,8 @@ def test_no_as_of_is_an_error_only_when_asked(write_params) -> None:
         ({"run": {"name": 5}}, "run.name must be str", ""),
         ({"run": {"dask_scheduler": 8786}}, "run.dask_scheduler must be str", ""),
         ({"run": {"dask_scheduler": "10.0.0.5:8786"}}, "'local' or a scheduler address", "tcp://"),
+        ({"run": {"currency": "€"}}, "run.currency must be a three-letter ISO 4217", "EUR"),
+        ({"run": {"currency": 978}}, "run.currency must be str", ""),
         ({"ab_testing": ["x"]}, "ab_testing must be a mapping", ""),
     ],
 )

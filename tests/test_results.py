@@ -165,3 +165,24 @@ def test_numpy_and_pandas_scalars_format_like_python_ones() -> None:
     assert format_value(np.bool_(False), Kind.FLAG) == "No"
     assert format_value(pd.NA, Kind.COUNT) == "–"
     assert format_value(pd.Timestamp("2026-06-30 13:00"), Kind.DATE) == "2026-06-30"
+
+
+@pytest.mark.parametrize(
+    ("code", "v", "expected"),
+    [
+        ("USD", 1250.4, "$1,250"),
+        ("EUR", 12.5, "€12.50"),
+        ("GBP", -750, "-£750"),
+        ("CHF", 90000, "90,000 CHF"),
+        (None, 90000, "90,000"),
+    ],
+)
+def test_money_shows_the_run_currency(code: str | None, v: float, expected: str) -> None:
+    from leadnb.results import display_currency
+
+    with display_currency(code):
+        assert format_value(v, Kind.MONEY) == expected
+        assert format_value(0.05, Kind.RATE) == "5.0%"  # only money carries the currency
+    assert format_value(v, Kind.MONEY) == expected.replace("$", "").replace("€", "").replace(
+        "£", ""
+    ).replace(" CHF", "")

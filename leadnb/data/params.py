@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,11 +191,13 @@ class RunConfig:
     # where per-lead work (scoring, stage dates) runs: unset = this process, "local" = a Dask
     # LocalCluster, or a scheduler address such as tcp://10.0.0.5:8786 (see leadnb.data.distributed)
     dask_scheduler: str | None = None
+    # the ISO 4217 code of the data's money (spend, deal values): reports show amounts with it
+    currency: str | None = None
 
     @classmethod
     def from_dict(cls, d: Any, base_dir: Path, *, file: str | None = None) -> RunConfig:
         """Parse the ``run`` section (``base_dir`` is unused: the section names no file)."""
-        d = check_keys(d, ("name", "as_of", "dask_scheduler"), "run", file=file)
+        d = check_keys(d, ("name", "as_of", "dask_scheduler", "currency"), "run", file=file)
         name = expect_type(d.get("name", "leadnb"), str, "run.name", file=file)
         if len(name) > MAX_RUN_NAME:
             raise ParamsError(
@@ -213,10 +216,21 @@ class RunConfig:
                     file=file,
                     fix="write the address with its protocol, e.g. tcp://10.0.0.5:8786",
                 )
+        currency = d.get("currency")
+        if currency is not None:
+            currency = expect_type(currency, str, "run.currency", file=file).strip().upper()
+            if not re.fullmatch(r"[A-Z]{3}", currency):
+                raise ParamsError(
+                    f"run.currency must be a three-letter ISO 4217 code, got {d['currency']!r}",
+                    file=file,
+                    fix="write the code of the data's money, e.g. currency: EUR (or USD, GBP, "
+                    "CNY); leave it out to show amounts without a currency",
+                )
         return cls(
             name=name,
             as_of=None if as_of in (None, "") else parse_date(as_of, "run.as_of", file=file),
             dask_scheduler=scheduler or None,
+            currency=currency or None,
         )
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 from leadnb import safe
 from leadnb.data.params import Params, load_params
 from leadnb.errors import DataError, NotEnoughData, Report
-from leadnb.results import Column, Kind, format_value
+from leadnb.results import Column, Kind, format_value, set_display_currency
 
 SHOWN_ROWS = 12
 """Rows a report table shows; the rest is in the CSV it links (a reader scans about 12)."""
@@ -258,6 +258,7 @@ def start(
     from leadnb.report.plots import set_theme
 
     params = load_params(params_path)
+    set_display_currency(params.run.currency)  # every amount shown in this kernel: run.currency
     when = params.as_of(as_of or None)
     wanted = [t for t in tables if t in params.data]
     loaded: dict[str, pd.DataFrame] = {}
