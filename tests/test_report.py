@@ -369,7 +369,11 @@ def test_strip_for_readers_keeps_only_safe_output_types() -> None:
     clean = report.strip_for_readers(hostile_notebook())
     outs = clean.cells[1].outputs
     kinds = [sorted(o.get("data", {})) or o.output_type for o in outs]
-    assert kinds == [["text/html", "text/plain"], ["text/html"], "stream", ["text/plain"], ["image/png"]]  # fmt: skip
+    html_plain = ["text/html", "text/plain"]
+    assert kinds == [html_plain, ["text/html"], html_plain, html_plain, ["image/png"]]
+    # printed text: escaped paragraphs, not a monospace block; the .ipynb keeps its stream
+    assert outs[2].data["text/html"] == f'<div class="leadnb-text"><p>Verdict: {html.escape(XSS, quote=True)}</p></div>'  # fmt: skip
+    assert hostile_notebook().cells[1].outputs[4].output_type == "stream"
     assert outs[-1].metadata == {"image/png": {"alt": f'{IMG}" onmouseover="x'}}
     assert "<script" not in outs[0].data["text/html"] and "&lt;script&gt;" in outs[1].data["text/html"]  # fmt: skip
 
@@ -397,13 +401,14 @@ def test_failed_card_shows_one_line_reason_fix_and_links() -> None:
     assert_inert(page)
     card = parse(page).find("section", id="nurture_roi")
     reason = card.find(class_="error").get_text()
-    assert reason.startswith("DataError: costs table has no rows") and len(reason) <= 200
+    assert reason.startswith("nurture_roi failed: DataError: costs table has no rows")
+    assert len(reason) <= 200 + len("nurture_roi failed: ")
     assert "Traceback" not in page and "roi.py" not in page and "raise" not in page
     assert "Fix: add data.costs.source to params.yaml" in " ".join(card.get_text(" ").split())
     hrefs = {a.get_text(): a["href"] for a in card.find_all("a")}
     assert hrefs["What went wrong"] == "nurture_roi/nurture_roi.html"
     assert hrefs["Run log"] == "run.log"
-    assert hrefs["Notebook (for analysts)"] == "nurture_roi/nurture_roi.ipynb"
+    assert hrefs[report.NOTEBOOK_LINK_LABEL] == "nurture_roi/nurture_roi.ipynb"
     coloured = (
         "\x1b[31mTraceback (most recent call last)\x1b[0m\n  x\n\x1b[31mValueError\x1b[0m: bad"
     )
@@ -429,7 +434,7 @@ def test_failure_page_is_a_stakeholder_page_without_code() -> None:
     assert f"add costs rows for 2025 {IMG}" in text and "more" not in text
     hrefs = {a.get_text(): a["href"] for a in dom.find_all("a")}
     assert hrefs["Run log"] == "../run.log"
-    assert hrefs["Executed notebook (for analysts)"] == "nurture_roi.ipynb"
+    assert hrefs[report.NOTEBOOK_LINK_LABEL] == "nurture_roi.ipynb"
     assert hrefs["All reports of this run"] == "../index.html"
     assert "<style>" in page  # the same inline look as the index pages
     no_nb = report.render_failure_page(

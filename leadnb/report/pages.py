@@ -45,6 +45,20 @@ from leadnb.data.params import NOTEBOOKS
 from leadnb.results import Kind, format_interval, format_value
 
 HIDDEN_CELL_TAGS = ("parameters", "injected-parameters")
+ANSWER_TAG = "answer"
+"""A code cell tagged ``answer`` shows the report's answer: its output is hoisted to follow the
+title, and only it may provide the element ``id="answer"``."""
+APPENDIX_TAG = "appendix"
+"""Cells tagged ``appendix`` (methods, data notes, definitions) are moved to the end, under
+:data:`APPENDIX_TITLE`."""
+APPENDIX_TITLE = "How this was computed"
+NOTEBOOK_LINK_LABEL = "Notebook for analysts (.ipynb, opens in JupyterLab)"
+"""How every page links the executed notebook (never a bare "Notebook" opening raw JSON)."""
+CARD_NUMBERS = 3
+"""Key numbers on a run index card (the first of the notebook's ``headline`` list)."""
+RUNS_INDEX_NUMBERS = 2
+"""Headline numbers per report in the all-runs index."""
+_SLOT_KEY = "leadnb_slots"  # cell metadata: trusted fragments the template puts around a cell
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 IMAGE_MIMES = ("image/png", "image/jpeg")
 TEXT_MIMES = ("text/html", "text/markdown", "text/plain")
@@ -118,7 +132,87 @@ table.runs th { background:#fafbfc; font-size:13px; color:var(--muted); font-wei
 .foot { color:var(--muted); font-size:13px; margin-top:28px; }
 .foot table { border-collapse:collapse; }
 .foot td { padding: 2px 14px 2px 0; }
+.answer-line { font-size:16px; line-height:1.45; margin: 0 0 10px; }
+.more { margin: -6px 0 10px; font-size: 14px; }
+.scroll { max-width: 100%; overflow-x: auto; }
+ul.heads { margin: 0; padding-left: 16px; font-size: 13px; }
+ul.heads li { margin: 0 0 2px; }
+ul.heads .rep { color: var(--muted); }
+img { max-width: 100%; height: auto; }
+@media (max-width: 600px) {
+  main { padding: 16px 10px 32px; }
+  .cards { grid-template-columns: 1fr; }
+  .card { padding: 14px 14px; }
+}
+@media print {
+  @page { size: auto; margin: 14mm 12mm; }
+  body { background: #fff; }
+  main { max-width: none; padding: 0; }
+  .scroll { overflow: visible; }
+  .cards { display: block; }
+  .card { break-inside: avoid; page-break-inside: avoid; margin-bottom: 12px; }
+  tr { break-inside: avoid; page-break-inside: avoid; }
+  thead { display: table-header-group; }
+  a[href]:not([href^="#"])::after { content: " (" attr(href) ")"; font-size: 90%;
+    color: var(--muted); overflow-wrap: anywhere; }
+}
 """
+
+_REPORT_CSS = """
+:root { --ink:#1f2933; --muted:#616e7c; --line:#e4e7eb; --accent:#1f5fae; --answerbg:#f0f5fc; }
+body { color: var(--ink); }
+body, .jp-RenderedHTMLCommon, .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li {
+  font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 16px; line-height: 1.55; }
+main { max-width: 1100px; margin: 0 auto; padding: 8px 16px 40px; }
+main, .jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea, .jp-OutputArea-child,
+.jp-OutputArea-output { min-width: 0; max-width: 100%; }
+.jp-OutputArea-output { overflow-wrap: break-word; }
+.jp-RenderedHTMLCommon h1 { font-size: 28px; line-height: 1.25; }
+.jp-RenderedHTMLCommon h2 { font-size: 21px; line-height: 1.3; }
+.leadnb-bar { font: 14px/1.4 -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
+  background: #f5f7fa; border-bottom: 1px solid var(--line); padding: 10px 24px; color: var(--muted); }
+.leadnb-bar a { color: var(--accent); margin-right: 16px; display: inline-block; }
+.leadnb-scroll { max-width: 100%; overflow-x: auto; }
+.leadnb-scroll > table { margin: 0; }
+.jp-RenderedHTMLCommon table { max-width: none; }
+img { max-width: 100%; height: auto; }
+.jp-RenderedImage { max-width: 100%; }
+.answer { background: var(--answerbg); border-left: 5px solid var(--accent); border-radius: 6px;
+  padding: 14px 20px; margin: 4px 0 8px; font-size: 17px; }
+.answer p { font-size: 17px; margin: 0 0 8px; }
+.answer h2, .answer h3 { margin-top: 8px; }
+.leadnb-text p { margin: 0 0 6px; white-space: normal; }
+.leadnb-text .lvl1 { padding-left: 1.5em; } .leadnb-text .lvl2 { padding-left: 3em; }
+.leadnb-text .lvl3 { padding-left: 4.5em; }
+.leadnb-appendix { border-top: 2px solid var(--line); margin-top: 36px; padding-top: 8px; }
+.leadnb-appendix > h2 { font: 600 21px/1.3 -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
+  margin: 12px 0 4px 0; padding-left: var(--jp-cell-padding, 5px); }
+@media (max-width: 600px) {
+  main { padding: 4px 6px 24px; }
+  .leadnb-bar { padding: 8px 10px; }
+  .answer { padding: 10px 12px; }
+}
+@media print {
+  @page { size: auto; margin: 14mm 12mm; }
+  body { background: #fff; }
+  .leadnb-bar { display: none; }
+  main { max-width: none; padding: 0; }
+  .leadnb-scroll { overflow: visible; }
+  .jp-RenderedHTMLCommon table { font-size: 10px; width: auto; max-width: 100%; }
+  .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 2px 4px; }
+  thead { display: table-header-group; }
+  tr, img, .jp-RenderedImage, .answer { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  a[href]:not([href^="#"])::after { content: " (" attr(href) ")"; font-size: 90%;
+    color: var(--muted); overflow-wrap: anywhere; }
+  .answer { background: none; border: 1px solid #999; }
+}
+"""
+"""Report CSS: readable type; tables scroll in their own box (:func:`tidy_output_html` wraps
+them) and images scale, so nothing is wider than a 400 px screen; a print stylesheet (no bar, no
+clipped overflow, rows never split, headers repeated on each page, charts whole, link targets
+written out)."""
 
 _NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head -%}
@@ -129,16 +223,17 @@ _NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block extra_css %}<style type="text/css">
-main { max-width: 1100px; margin: 0 auto; padding: 8px 16px 40px; }
-.leadnb-bar { font: 14px/1.4 -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
-  background: #f5f7fa; border-bottom: 1px solid #e4e7eb; padding: 10px 24px; color: #616e7c; }
-.leadnb-bar a { color: #1f5fae; margin-right: 16px; }
-</style>{% endblock extra_css %}
+{% block extra_css %}<style type="text/css">{{ resources.leadnb_css }}</style>{% endblock extra_css %}
 {%- block body_header -%}
 {{ super() }}
-{%- if resources.leadnb_bar -%}<div class="leadnb-bar">{{ resources.leadnb_bar }}</div>{%- endif -%}
+{%- if resources.leadnb_bar -%}<nav class="leadnb-bar">{{ resources.leadnb_bar }}</nav>{%- endif -%}
 {%- endblock body_header -%}
+{%- block any_cell scoped -%}
+{%- set slots = cell.metadata.get('leadnb_slots', {}) -%}
+{%- for name in slots.get('before', []) -%}{{ resources.leadnb_fragments.get(name, '') }}{%- endfor -%}
+{{ super() }}
+{%- for name in slots.get('after', []) -%}{{ resources.leadnb_fragments.get(name, '') }}{%- endfor -%}
+{%- endblock any_cell -%}
 {%- block data_png scoped -%}
 {%- set alt = output | get_metadata('alt', 'image/png') -%}
 {%- if alt -%}
@@ -160,50 +255,207 @@ alt="{{ alt | escape_html }}"{% if width is not none %} width="{{ width | escape
 
 def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
     """The text of the notebook's first markdown heading, else ``default``."""
-    for cell in nb.cells:
+    found = _title_cell(nb.cells)
+    if found is None:
+        return default
+    _, line = found
+    return line.strip().lstrip("#").strip()
+
+
+def _title_cell(cells: Sequence[Any]) -> tuple[int, str] | None:
+    """(index of the first markdown cell with a heading, that heading line)."""
+    for i, cell in enumerate(cells):
         if cell.cell_type != "markdown":
             continue
         for line in cell.source.splitlines():
             stripped = line.strip()
-            if stripped.startswith("#"):
-                text = stripped.lstrip("#").strip()
-                if text:
-                    return text
-    return default
+            if stripped.startswith("#") and stripped.lstrip("#").strip():
+                return i, line
+    return None
 
 
-def strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` as readers see it: no parameter cells, widgets, tracebacks or live HTML.
+def _tags(cell: Any) -> list[str]:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
-    Markdown *cells* are the project's own text and stay as written. Outputs are data (a
-    company name, a variant name, an experiment id can be anything) and are made inert:
-    ``text/html`` outputs are sanitised (:func:`leadnb.safe.sanitize_html`), ``text/markdown``
-    outputs are rendered with raw HTML escaped, streams and ``text/plain`` are escaped by
-    nbconvert, images keep only their alt text, width and height (the template escapes them),
-    and every other output type (JavaScript, SVG, LaTeX, widget views) is dropped, as are
-    error outputs (a traceback is for analysts: it stays in the executed notebook). The
-    notebook-level widget state goes too, so the template adds no widget manager script.
+
+def strip_for_readers(nb: nbformat.NotebookNode, *, changes: bool = False) -> nbformat.NotebookNode:
+    """A copy of ``nb`` as readers see it: inert outputs, in the order a reader needs.
+
+    Outputs are data (a company name, a variant name, an experiment id can be anything) and are
+    made inert: ``text/html`` outputs are sanitised (:func:`leadnb.safe.sanitize_html`),
+    ``text/markdown`` outputs are rendered with raw HTML escaped, printed text (streams and
+    plain-text results) becomes escaped paragraphs in the report's font (:func:`text_to_html`;
+    the executed ``.ipynb`` keeps its streams), images keep only their alt text, width and
+    height (the template escapes them), and every other output type (JavaScript, SVG, LaTeX,
+    widget views) is dropped, as are error outputs (a traceback is for analysts: it stays in the
+    executed notebook). Tables are wrapped in a box that scrolls on a narrow screen
+    (:func:`tidy_output_html`). No parameter cells, no notebook-level widget state. Markdown
+    *cells* are the project's own text and stay as written.
+
+    Order: the title heading; the output of the cells tagged ``answer`` (hoisted, wherever they
+    are in the notebook); then, when ``changes`` is true, a slot the renderer fills with "what
+    changed"; then every other cell in order (the evidence); then the cells tagged
+    ``appendix`` under a heading "How this was computed". Only the first element
+    ``id="answer"`` of an ``answer`` cell keeps its id: data elsewhere cannot fake the answer.
+    A notebook without ``answer`` and ``appendix`` cells keeps its order.
+
+    Examples
+    --------
+    >>> from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+    >>> answer = new_code_cell("show_answer()", metadata={"tags": ["answer"]}, outputs=[
+    ...     new_output("display_data", data={"text/html": '<section id="answer">Yes.</section>'})])
+    >>> nb = new_notebook(cells=[new_markdown_cell("# Title\\nIntro."),
+    ...     new_code_cell("x", outputs=[new_output("stream", name="stdout", text="a < b\\n")]),
+    ...     answer])
+    >>> [c.source.splitlines()[0] for c in strip_for_readers(nb).cells]
+    ['# Title', 'show_answer()', 'Intro.', 'x']
+    >>> strip_for_readers(nb).cells[3].outputs[0].data["text/html"]
+    '<div class="leadnb-text"><p>a &lt; b</p></div>'
     """
     out = copy.deepcopy(nb)
     kept = []
+    answer_seen = False
     for cell in out.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
+        tags = _tags(cell)
         if any(t in HIDDEN_CELL_TAGS for t in tags):
             continue
+        cell.metadata.pop(_SLOT_KEY, None)  # only this function places the trusted slots
         if cell.cell_type == "code":
-            outputs = (_inert_output(o) for o in cell.get("outputs", []))
-            cell.outputs = [o for o in outputs if o is not None]
+            keep_answer = ANSWER_TAG in tags and not answer_seen
+            outputs = []
+            for o in cell.get("outputs", []):
+                clean = _inert_output(o, keep_answer=keep_answer)
+                if clean is None:
+                    continue
+                if keep_answer and _has_answer_id(clean):
+                    keep_answer, answer_seen = False, True
+                outputs.append(clean)
+            cell.outputs = outputs
         kept.append(cell)
-    out.cells = kept
+    out.cells = _reader_order(kept, changes=changes)
     out.metadata.pop("widgets", None)
     return out
 
 
-def _inert_output(output: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
+def _reader_order(cells: list[Any], *, changes: bool) -> list[Any]:
+    """Title, answer cells, (changes slot), the other cells, appendix cells (see
+    :func:`strip_for_readers`); slots are recorded in each cell's ``leadnb_slots`` metadata."""
+    answers = [c for c in cells if ANSWER_TAG in _tags(c)]
+    appendix = [c for c in cells if APPENDIX_TAG in _tags(c) and ANSWER_TAG not in _tags(c)]
+    if not answers and not appendix and not changes:
+        return cells
+    chosen = {id(c) for c in answers + appendix}
+    rest = [c for c in cells if id(c) not in chosen]
+    head: list[Any] = []
+    found = _title_cell(rest)
+    if found is not None and (answers or changes):
+        i, line = found
+        title_cell = rest[i]
+        lines = title_cell.source.splitlines()
+        at = lines.index(line)
+        before, after = lines[: at + 1], lines[at + 1 :]
+        title_cell.source = "\n".join(before)
+        head = [title_cell]
+        tail = "\n".join(after).strip("\n")
+        remainder = [nbformat.v4.new_markdown_cell(tail)] if tail.strip() else []
+        rest = rest[:i] + remainder + rest[i + 1 :]
+    ordered = head + answers
+    if changes:
+        anchor = ordered[-1] if ordered else (rest[0] if rest else None)
+        if anchor is None:
+            anchor = nbformat.v4.new_markdown_cell("")
+            rest = [anchor]
+        where = "after" if ordered else "before"
+        _slot(anchor, where, "changes")
+    ordered += rest
+    if appendix:
+        _slot(appendix[0], "before", "appendix_open")
+        _slot(appendix[-1], "after", "appendix_close")
+        ordered += appendix
+    return ordered
+
+
+def _slot(cell: Any, where: str, name: str) -> None:
+    slots = cell.metadata.setdefault(_SLOT_KEY, {})
+    slots.setdefault(where, []).append(name)
+
+
+def _has_answer_id(output: Any) -> bool:
+    text = output.get("data", {}).get("text/html", "")
+    return isinstance(text, str) and re.search(r"\bid=\"answer\"", text) is not None
+
+
+def text_to_html(text: str) -> str:
+    """Printed text as escaped paragraphs in the report's font: one ``<p>`` per non-empty line,
+    indentation kept as a level (two spaces or a tab each, at most three).
+
+    >>> text_to_html("Verdict: <b>ship</b>\\n\\n  n = 1,200\\n")
+    '<div class="leadnb-text"><p>Verdict: &lt;b&gt;ship&lt;/b&gt;</p><p class="lvl1">n = 1,200</p></div>'
+    """
+    paragraphs = []
+    for raw in _ANSI.sub("", text).splitlines():
+        line = raw.expandtabs(2)
+        body = line.strip()
+        if not body:
+            continue
+        level = min((len(line) - len(line.lstrip(" "))) // 2, 3)
+        cls = f' class="lvl{level}"' if level else ""
+        paragraphs.append(f"<p{cls}>{safe.escape(body)}</p>")
+    return f'<div class="leadnb-text">{"".join(paragraphs)}</div>'
+
+
+def tidy_output_html(fragment: str, *, keep_answer: bool = False) -> str:
+    """A sanitised output fragment made fit for a page: every outermost ``<table>`` wrapped in a
+    ``<div class="leadnb-scroll">`` (it scrolls inside its own box on a narrow screen instead
+    of widening the page), and ``id="answer"`` removed unless ``keep_answer`` (then only the
+    first one stays, as the ``<section>`` the answer cell wrote), with the class ``answer``
+    when no answer is kept there.
+
+    >>> tidy_output_html('<p id="answer" class="answer">fake</p><table><tr><td>1</td></tr></table>')
+    '<p>fake</p><div class="leadnb-scroll"><table><tr><td>1</td></tr></table></div>'
+    >>> tidy_output_html('<div id="answer" class="answer">Yes.</div>', keep_answer=True)
+    '<section class="answer" id="answer">Yes.</section>'
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(fragment, "html.parser")
+    kept = False
+    for el in soup.find_all(id=True):
+        if str(el.get("id", "")).strip().lower() != "answer":
+            continue
+        if keep_answer and not kept and el["id"] == "answer":
+            kept = True
+            el.name = "section"
+        else:
+            del el["id"]
+    if not kept:  # nor may data look like the answer
+        for el in soup.find_all(class_="answer"):
+            el["class"] = [c for c in el.get("class", []) if c != "answer"] or None
+            if el["class"] is None:
+                del el["class"]
+    for table in soup.find_all("table"):
+        if table.find_parent("table") is not None:
+            continue
+        parent = table.parent
+        if parent is not None and "leadnb-scroll" in (parent.get("class") or []):
+            continue
+        table.wrap(soup.new_tag("div", attrs={"class": "leadnb-scroll"}))
+    return str(soup)
+
+
+def _inert_output(
+    output: nbformat.NotebookNode, *, keep_answer: bool = False
+) -> nbformat.NotebookNode | None:
     """One output as a reader may see it (see :func:`strip_for_readers`); None to drop it."""
     kind = output.get("output_type")
     if kind == "stream":
-        return output
+        text = _joined(output.get("text", ""))
+        if not text.strip():
+            return None
+        return nbformat.v4.new_output(
+            "display_data", data={"text/html": text_to_html(text), "text/plain": text}
+        )
     if kind not in ("display_data", "execute_result"):
         return None  # error outputs: tracebacks and code never reach a stakeholder
     data = output.get("data", {})
@@ -214,11 +466,15 @@ def _inert_output(output: nbformat.NotebookNode) -> nbformat.NotebookNode | None
         if isinstance(data.get(mime), str):
             clean[mime] = data[mime]
     if isinstance(data.get("text/html"), str | list):
-        clean["text/html"] = safe.sanitize_html(_joined(data["text/html"]))
+        clean["text/html"] = safe.sanitize_html(_sections_as_divs(_joined(data["text/html"])))
     elif isinstance(data.get("text/markdown"), str | list):
         clean["text/html"] = safe.markdown_to_safe_html(_joined(data["text/markdown"]))
+    if "text/html" in clean:
+        clean["text/html"] = tidy_output_html(clean["text/html"], keep_answer=keep_answer)
     if isinstance(data.get("text/plain"), str | list):
         clean["text/plain"] = _joined(data["text/plain"])
+        if not any(m in clean for m in (*IMAGE_MIMES, "text/html")):
+            clean["text/html"] = text_to_html(clean["text/plain"])  # never a <pre> block
     if not clean:
         return None
     output.data = nbformat.NotebookNode(clean)
@@ -234,6 +490,19 @@ def _inert_output(output: nbformat.NotebookNode) -> nbformat.NotebookNode | None
     return output
 
 
+def _sections_as_divs(fragment: str) -> str:
+    """``<section>`` elements as ``<div>`` (same attributes), which the sanitiser keeps; the
+    answer's own ``<section id="answer">`` is restored by :func:`tidy_output_html`."""
+    if "<section" not in fragment.lower():
+        return fragment
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(fragment, "html.parser")
+    for el in soup.find_all("section"):
+        el.name = "div"
+    return str(soup)
+
+
 def _joined(text: str | list[str]) -> str:
     return text if isinstance(text, str) else "".join(str(t) for t in text)
 
@@ -247,12 +516,31 @@ def _whole(value: Any) -> bool:
     return isinstance(value, str) and value.isdigit() and value.isascii()
 
 
-def render_notebook_html(nb: nbformat.NotebookNode, *, title: str, bar_html: str = "") -> str:
+def render_notebook_html(
+    nb: nbformat.NotebookNode, *, title: str, bar_html: str = "", changes_html: str = ""
+) -> str:
     """Render an executed notebook as one self-contained HTML page with all code hidden.
 
-    ``bar_html`` is trusted HTML shown in a bar at the top (e.g. a link back to the run index).
-    Outputs are made inert first (:func:`strip_for_readers`), and the page carries the
-    Content-Security-Policy :data:`leadnb.safe.CSP` (no script runs, even one that got in).
+    Parameters
+    ----------
+    nb : NotebookNode
+        The executed notebook (not modified).
+    title : str
+        The page title.
+    bar_html : str, optional
+        Trusted HTML shown in a bar at the top (links back to the run index and to the
+        notebook for analysts); hidden in print.
+    changes_html : str, optional
+        Trusted HTML "what changed since last week", shown right after the answer (after the
+        title when there is no answer cell); nothing when empty.
+
+    Returns
+    -------
+    str
+        The page: the title heading, the answer, the changes, the evidence, the appendix "How
+        this was computed" (see :func:`strip_for_readers`), with inline CSS for screens from
+        400 px wide and for print, and the Content-Security-Policy :data:`leadnb.safe.CSP` (no
+        script runs, even one that got in).
     """
     import jinja2
     from nbconvert import HTMLExporter
@@ -266,14 +554,23 @@ def render_notebook_html(nb: nbformat.NotebookNode, *, title: str, bar_html: str
         exclude_output_prompt=True,
         embed_images=True,
     )
-    clean = strip_for_readers(nb)
+    clean = strip_for_readers(nb, changes=bool(changes_html))
     clean.metadata["title"] = title
+    fragments = {
+        "changes": f'<div class="leadnb-changes">{changes_html}</div>',
+        "appendix_open": (
+            f'<section class="leadnb-appendix" id="appendix"><h2>{APPENDIX_TITLE}</h2>'
+        ),
+        "appendix_close": "</section>",
+    }
     body, _ = exporter.from_notebook_node(
         clean,
         resources={
             "metadata": {"name": title},
             "leadnb_bar": bar_html,
             "leadnb_csp": safe.CSP_META,
+            "leadnb_css": _REPORT_CSS,
+            "leadnb_fragments": fragments,
         },
     )
     return body
@@ -380,18 +677,82 @@ def _date_text(iso: str | None) -> str:
     return iso.replace("T", " ")[:16]
 
 
+def answer_sentence(metrics: Mapping[str, Any]) -> str | None:
+    """The first sentence of a report's answer (``metrics.json`` ``"answer"[0]``), if any.
+
+    >>> answer_sentence({"answer": ["The score barely predicts conversion.", "More."]})
+    'The score barely predicts conversion.'
+    >>> answer_sentence({"answer": []}) is None, answer_sentence({}) is None
+    (True, True)
+    """
+    answer = metrics.get("answer")
+    if isinstance(answer, str):
+        answer = [answer]
+    if isinstance(answer, list) and answer and isinstance(answer[0], str) and answer[0].strip():
+        return answer[0].strip()
+    return None
+
+
+def number_count(metrics: Mapping[str, Any]) -> int:
+    """How many numbers a report's ``metrics.json`` holds, an interval counted with its value.
+
+    >>> number_count({"auc": 0.7, "auc_ci_low": 0.6, "auc_ci_high": 0.8, "n": 5, "note": "x"})
+    2
+    """
+    numbers = {
+        k: v
+        for k, v in metrics.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and k != "headline"
+    }
+    bounds = set()
+    for k in numbers:
+        p = _ci_prefix(k, numbers)
+        if p:
+            bounds |= {f"{p}_ci_low", f"{p}_ci_high"} - {k}
+    return len([k for k in numbers if k not in bounds])
+
+
+def _failure_line(name: str, entry: Mapping[str, Any]) -> str:
+    """``"<name> failed: <one-line reason>"``, escaped: which notebook failed and why."""
+    reason = one_line(entry.get("error")) or "the report could not be produced"
+    return html.escape(f"{name} failed: {reason}")
+
+
 def render_run_index(
     manifest: Mapping[str, Any],
     metrics: Mapping[str, Mapping[str, Any]],
     titles: Mapping[str, str] | None = None,
     tables: Mapping[str, Sequence[str]] | None = None,
     kinds: Mapping[str, Mapping[str, Kind | str]] | None = None,
+    *,
+    changes_html: str = "",
 ) -> str:
-    """The page a stakeholder opens first: every report of one run with its headline numbers.
+    """The page a stakeholder opens first: every report of one run, its answer and key numbers.
 
-    ``metrics`` maps notebook name to its ``metrics.json`` content, ``kinds`` to its
-    ``metric_kinds.json`` (how each number is shown), ``titles`` to the report's title,
-    ``tables`` to the CSV file names the notebook wrote. Links are relative to the run folder.
+    Parameters
+    ----------
+    manifest : mapping
+        The run's ``manifest.json`` content.
+    metrics : mapping of str to mapping
+        Notebook name -> its ``metrics.json`` content.
+    titles : mapping of str to str, optional
+        Notebook name -> the report's title.
+    tables : mapping of str to sequence of str, optional
+        Notebook name -> the CSV file names it wrote.
+    kinds : mapping of str to mapping, optional
+        Notebook name -> its ``metric_kinds.json`` (how each number is shown).
+    changes_html : str, optional
+        Trusted HTML "what changed since the last run", shown above the cards.
+
+    Returns
+    -------
+    str
+        The page. Each card: the title and status; for a failed report, which notebook failed
+        and why (one line, never a traceback) and the fix; the answer's first sentence
+        (:func:`answer_sentence`, escaped); the first :data:`CARD_NUMBERS` numbers of its
+        ``headline`` list formatted from their declared kinds, with a link "all N numbers" to
+        the report; links to the report, the notebook for analysts and the CSVs. Links are
+        relative to the run folder.
     """
     kinds = kinds or {}
     titles = titles or {}
@@ -404,16 +765,22 @@ def render_run_index(
         title = titles.get(nbname) or metric_label(nbname)
         seconds = entry.get("seconds")
         timing = f" · {seconds:.0f} s" if isinstance(seconds, int | float) else ""
+        nb_metrics = metrics.get(nbname, {})
+        items = headline_items(nb_metrics, kinds.get(nbname), limit=CARD_NUMBERS)
         rows = "".join(
             f'<tr><td>{html.escape(label)}</td><td class="v">{html.escape(text)}</td></tr>'
-            for label, text in headline_items(metrics.get(nbname, {}), kinds.get(nbname))
+            for label, text in items
         )
         nums = f'<table class="nums">{rows}</table>' if rows else ""
-        err_html = ""
+        total = number_count(nb_metrics)
         failed = status == "failed"
+        if rows and entry.get("html") and not failed and total > len(items):
+            nums += f'<p class="more"><a href="{_href(entry["html"])}">all {total} numbers</a></p>'
+        sentence = answer_sentence(nb_metrics)
+        answer = f'<p class="answer-line">{html.escape(sentence)}</p>' if sentence else ""
+        err_html = ""
         if failed or entry.get("error"):
-            reason = one_line(entry.get("error")) or "the report could not be produced"
-            err_html = f'<p class="error">{html.escape(reason)}</p>'
+            err_html = f'<p class="error">{_failure_line(nbname, entry)}</p>'
             fix = one_line(entry.get("fix"))
             if fix:
                 err_html += f'<p class="fix"><b>Fix:</b> {html.escape(fix)}</p>'
@@ -424,14 +791,13 @@ def render_run_index(
         if failed and entry.get("log"):
             links.append(f'<a href="{_href(entry["log"])}">Run log</a>')
         if entry.get("ipynb"):
-            label = "Notebook (for analysts)" if failed else "Notebook"
-            links.append(f'<a href="{_href(entry["ipynb"])}">{label}</a>')
+            links.append(f'<a href="{_href(entry["ipynb"])}">{NOTEBOOK_LINK_LABEL}</a>')
         for csv in tables.get(nbname, []):
             links.append(f'<a href="{_href(nbname + "/" + csv)}">{html.escape(csv)}</a>')
         cards.append(
             f'<section class="card" id="{html.escape(nbname)}"><header><h2>{html.escape(title)}</h2>'
             f"{_badge(status)}</header>"
-            f'<p class="what">{html.escape(nbname)}{timing}</p>{err_html}{nums}'
+            f'<p class="what">{html.escape(nbname)}{timing}</p>{err_html}{answer}{nums}'
             f'<div class="links">{" ".join(links)}</div></section>'
         )
     inputs = "".join(
@@ -441,14 +807,15 @@ def render_run_index(
         for i in manifest.get("inputs", [])
     )
     overall = str(manifest.get("status", "failed"))
+    changes = f'<div class="changes">{changes_html}</div>' if changes_html else ""
     body = (
         f"<h1>Lead analytics: {html.escape(name)} {_badge(overall)}</h1>"
         f'<p class="sub">Data as of <b>{html.escape(str(manifest.get("as_of", "")))}</b> · run '
         f"{html.escape(str(manifest.get('run_id', '')))} · finished "
         f"{html.escape(_date_text(manifest.get('finished_at')))} · "
-        f'<a href="../index.html">all runs</a></p>'
+        f'<a href="../index.html">all runs</a></p>{changes}'
         f'<div class="cards">{"".join(cards)}</div>'
-        f'<div class="foot"><p>Inputs</p><table>{inputs}</table>'
+        f'<div class="foot"><p>Inputs</p><div class="scroll"><table>{inputs}</table></div>'
         f'<p><a href="manifest.json">manifest.json</a> lists parameters, input fingerprints and '
         f"package versions.</p></div>"
     )
@@ -471,13 +838,58 @@ def subset_notebooks(manifest: Mapping[str, Any]) -> list[str] | None:
     return names
 
 
-def render_outputs_index(manifests: Iterable[Mapping[str, Any]], latest: str | None = None) -> str:
-    """All runs, newest first, with status and a link to each run's index page.
+def _run_summary(
+    manifest: Mapping[str, Any],
+    metrics: Mapping[str, Mapping[str, Any]],
+    kinds: Mapping[str, Mapping[str, Kind | str]],
+) -> str:
+    """One run's reports in the all-runs index: a few headline numbers of each succeeded report,
+    and for each failed one which notebook failed and why (escaped HTML)."""
+    parts = []
+    for entry in manifest.get("notebooks", []):
+        if not isinstance(entry, Mapping) or not entry.get("name"):
+            continue
+        nbname = str(entry["name"])
+        label = html.escape(str(entry.get("title") or metric_label(nbname)))
+        if entry.get("status") == "failed":
+            parts.append(f'<li class="error">{_failure_line(nbname, entry)}</li>')
+            continue
+        items = headline_items(metrics.get(nbname, {}), kinds.get(nbname), limit=RUNS_INDEX_NUMBERS)
+        if items:
+            nums = " · ".join(f"{html.escape(k)} <b>{html.escape(v)}</b>" for k, v in items)
+            parts.append(f'<li><span class="rep">{label}</span>: {nums}</li>')
+    return f'<ul class="heads">{"".join(parts)}</ul>' if parts else ""
 
-    ``latest`` is the id of the run ``latest/`` points at (shown with a link). A run of only
-    some of the notebooks says so ("Partial run: 2 of 4 reports: ab_testing, nurture_roi"), so
-    nobody takes it for a full report set.
+
+def render_outputs_index(
+    manifests: Iterable[Mapping[str, Any]],
+    latest: str | None = None,
+    *,
+    metrics: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    kinds: Mapping[str, Mapping[str, Mapping[str, Kind | str]]] | None = None,
+) -> str:
+    """All runs, newest first, with status, headline numbers and a link to each run's index.
+
+    Parameters
+    ----------
+    manifests : iterable of mapping
+        The ``manifest.json`` of every run.
+    latest : str, optional
+        The id of the run ``latest/`` points at (shown with a link).
+    metrics, kinds : mapping, optional
+        Run id -> notebook name -> its ``metrics.json`` / ``metric_kinds.json``.
+
+    Returns
+    -------
+    str
+        The page. Each run: its id (linked), analysis date, start, reports, status, and per
+        report the first :data:`RUNS_INDEX_NUMBERS` headline numbers formatted from their
+        kinds, or which notebook failed and why (one line). A run of only some of the notebooks
+        says so ("Partial run: 2 of 4 reports: ab_testing, nurture_roi"), so nobody takes it for
+        a full report set.
     """
+    metrics = metrics or {}
+    kinds = kinds or {}
     ordered = sorted(
         manifests,
         key=lambda m: (str(m.get("started_at", "")), str(m.get("run_id", ""))),
@@ -496,11 +908,13 @@ def render_outputs_index(manifests: Iterable[Mapping[str, Any]], latest: str | N
                 f'<br><small class="subset">Partial run: {len(subset)} of {len(NOTEBOOKS)} '
                 f"reports: {html.escape(', '.join(subset))}</small>"
             )
+        summary = _run_summary(m, metrics.get(rid, {}), kinds.get(rid, {}))
         rows.append(
             f'<tr><td><a href="{_href(rid + "/index.html")}">{html.escape(rid)}</a>{mark}</td>'
             f"<td>{html.escape(str(m.get('as_of', '')))}</td>"
             f"<td>{html.escape(_date_text(m.get('started_at')))}</td>"
-            f"<td>{reports}</td><td>{_badge(str(m.get('status', 'failed')))}</td></tr>"
+            f"<td>{reports}</td><td>{_badge(str(m.get('status', 'failed')))}</td>"
+            f"<td>{summary}</td></tr>"
         )
     latest_line = (
         f'<p class="sub">Latest successful report (newest analysis date): <a href="latest/index.html">{html.escape(latest)}</a></p>'
@@ -508,8 +922,9 @@ def render_outputs_index(manifests: Iterable[Mapping[str, Any]], latest: str | N
         else '<p class="sub">No successful run yet.</p>'
     )
     table = (
-        '<table class="runs"><tr><th>Run</th><th>Data as of</th><th>Started</th>'
-        f"<th>Reports</th><th>Status</th></tr>{''.join(rows)}</table>"
+        '<div class="scroll"><table class="runs"><tr><th>Run</th><th>Data as of</th>'
+        "<th>Started</th><th>Reports</th><th>Status</th><th>Headline numbers</th></tr>"
+        f"{''.join(rows)}</table></div>"
         if rows
         else "<p>No runs yet.</p>"
     )
@@ -555,7 +970,7 @@ def render_failure_page(
     name = title or metric_label(notebook)
     links = [f'<a href="{_href(log_href)}">Run log</a>']
     if ipynb_href:
-        links.append(f'<a href="{_href(ipynb_href)}">Executed notebook (for analysts)</a>')
+        links.append(f'<a href="{_href(ipynb_href)}">{NOTEBOOK_LINK_LABEL}</a>')
     body = (
         f"<h1>{html.escape(name)} {_badge('failed')}</h1>"
         f'<p class="sub">This report could not be produced in this run ({html.escape(notebook)}). '
@@ -596,9 +1011,11 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 __all__ = [
+    "answer_sentence",
     "headline_items",
     "metric_label",
     "notebook_title",
+    "number_count",
     "one_line",
     "render_failure_page",
     "render_latest_redirect",
@@ -607,5 +1024,7 @@ __all__ = [
     "render_run_index",
     "strip_for_readers",
     "subset_notebooks",
+    "text_to_html",
+    "tidy_output_html",
     "write_text_atomic",
 ]

@@ -283,18 +283,58 @@ def _write_failure_page(task: NotebookTask, ipynb: Path, reason: str, fix: str) 
     return title
 
 
-def _render_html(task: NotebookTask, ipynb: Path) -> str:
-    """``<nb>/<nb>.html`` of an executed notebook, code hidden. Returns the report's title."""
+def report_bar(name: str) -> str:
+    """The links at the top of a report ``<name>/<name>.html``: back to the run's index, and
+    the executed notebook for analysts (relative links).
+
+    >>> report_bar("ab_testing")  # doctest: +NORMALIZE_WHITESPACE
+    '<a href="../index.html">&larr; All reports of this run</a> <a href="ab_testing.ipynb">Notebook
+    for analysts (.ipynb, opens in JupyterLab)</a>'
+    """
+    from urllib.parse import quote
+
+    from leadnb import safe
+    from leadnb.report.pages import NOTEBOOK_LINK_LABEL
+
+    href = safe.escape(quote(f"{name}.ipynb"))
+    return (
+        '<a href="../index.html">&larr; All reports of this run</a> '
+        f'<a href="{href}">{NOTEBOOK_LINK_LABEL}</a>'
+    )
+
+
+def render_report(
+    name: str,
+    ipynb: Path,
+    html_path: Path,
+    *,
+    secrets: Sequence[Secret] = (),
+    changes_html: str = "",
+) -> str:
+    """Render the executed notebook ``ipynb`` to the report ``html_path`` (code hidden, secrets
+    masked); ``changes_html`` is the trusted "what changed" fragment shown after the answer.
+
+    Returns
+    -------
+    str
+        The report's title (its first heading, else a label made from ``name``).
+    """
     import nbformat
 
     from leadnb.report import pages as report
 
     nb = nbformat.read(ipynb, as_version=4)
-    title = report.notebook_title(nb, report.metric_label(task.name))
-    bar = '<a href="../index.html">&larr; All reports of this run</a>'
-    html = report.render_notebook_html(nb, title=title, bar_html=bar)
-    (task.out_dir / f"{task.name}.html").write_text(mask_text(html, task.secrets), encoding="utf-8")
+    title = report.notebook_title(nb, report.metric_label(name))
+    html = report.render_notebook_html(
+        nb, title=title, bar_html=report_bar(name), changes_html=changes_html
+    )
+    html_path.write_text(mask_text(html, secrets), encoding="utf-8")
     return title
+
+
+def _render_html(task: NotebookTask, ipynb: Path) -> str:
+    """``<nb>/<nb>.html`` of an executed notebook, code hidden. Returns the report's title."""
+    return render_report(task.name, ipynb, task.out_dir / f"{task.name}.html", secrets=task.secrets)
 
 
 # --------------------------------------------------------------------------------------------
@@ -532,6 +572,8 @@ __all__ = [
     "RUN_LOG",
     "NotebookResult",
     "NotebookTask",
+    "render_report",
+    "report_bar",
     "die_with_parent",
     "end_descendants",
     "error_detail",
