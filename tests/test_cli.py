@@ -65,6 +65,7 @@ def test_run_passes_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cap
             "--fail-fast",
             "--notebook-dir",
             "nbs",
+            "--pdf",
         ]
     )
     assert code == 0
@@ -76,6 +77,7 @@ def test_run_passes_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cap
         "jobs": 2,
         "fail_fast": True,
         "notebook_dir": Path("nbs"),
+        "pdf": True,
     }
     out = capsys.readouterr().out
     assert f"Index: {tmp_path / 'out' / 'rid' / 'index.html'}" in out
@@ -98,7 +100,25 @@ def test_run_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "jobs": 1,
         "fail_fast": False,
         "notebook_dir": None,
+        "pdf": False,
     }
+
+
+def test_pdf_flag_is_documented_and_pdfs_are_counted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    helptext = " ".join(capsys.readouterr().out.split())
+    assert "--pdf" in helptext and "LEADNB_CHROMIUM" in helptext and "Chromium" in helptext
+
+    def fake_run(params: Path, **kwargs: Any) -> runner.RunResult:
+        pdfs = [tmp_path / "a" / "a.pdf", tmp_path / "b" / "b.pdf"]
+        return runner.RunResult("r", tmp_path, "success", 0, tmp_path / "i.html", [], False, pdfs)
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    assert cli.main(["run", "p.yaml", "--pdf"]) == 0
+    assert "PDFs: 2 written next to the reports" in capsys.readouterr().out
 
 
 def test_leadnb_error_is_printed_without_traceback(monkeypatch: pytest.MonkeyPatch, capsys) -> None:

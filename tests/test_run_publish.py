@@ -162,3 +162,104 @@ def test_package_versions() -> None:
 
     versions = publish.package_versions()
     assert versions["pandas"] == pd.__version__ and versions["python"].startswith("3.")
+
+
+# --------------------------------------------------------------------------------------------
+# OUT/index.html headline numbers and failures; PDFs
+
+
+def test_outputs_index_shows_headline_numbers_and_which_notebook_failed(tmp_path: Path) -> None:
+    good = publish_fake_run(tmp_path, "good", "2026-07-01T02:00:00")
+    good["notebooks"] = [{"name": "scoring_calibration", "status": "success", "title": "Score"}]
+    (tmp_path / "good" / "manifest.json").write_text(json.dumps(good))
+    folder = tmp_path / "good" / "scoring_calibration"
+    folder.mkdir()
+    metrics = {"auc": 0.5812, "auc_ci_low": 0.56, "auc_ci_high": 0.6, "n_leads": 12345, "x": 1}
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "headline": ["n_leads", "auc"]}))
+    (folder / "metric_kinds.json").write_text(json.dumps({"n_leads": "count", "auc": "ratio"}))
+    bad = publish_fake_run(tmp_path, "bad", "2026-07-02T02:00:00")
+    bad["status"] = "failed"
+    bad["notebooks"] = [
+        {"name": "nurture_roi", "status": "failed", "error": "Traceback (most recent call last):"
+         "\n  File 'x.py'\nDataError: the costs table <b>is</b> empty"},
+    ]  # fmt: skip
+    (tmp_path / "bad" / "manifest.json").write_text(json.dumps(bad))
+    publish.publish_indexes(tmp_path, bad, move=False)
+    from bs4 import BeautifulSoup
+
+    dom = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
+    rows = {r.find("a").get_text(): r.get_text(" ") for r in dom.find_all("tr")[1:]}
+    text = " ".join(rows["good"].split())
+    assert "Score : Leads 12,345 · AUC 0.581 [0.560 – 0.600]" in text
+    bad_text = " ".join(rows["bad"].split())
+    assert "nurture_roi failed: DataError: the costs table <b>is</b> empty" in bad_text
+    assert "Traceback" not in bad_text and "x.py" not in bad_text
+    m, k = publish.read_run_metrics(tmp_path, [good, bad, {"run_id": "../etc", "notebooks": []}])
+    assert m == {"good": {"scoring_calibration": {**metrics, "headline": ["n_leads", "auc"]}}}
+    assert k["good"]["scoring_calibration"] == {"n_leads": "count", "auc": "ratio"}
+
+
+def test_find_chromium_from_the_environment_or_path(tmp_path: Path) -> None:
+    browser = tmp_path / "my-chrome"
+    browser.write_text("#!/bin/sh\n")
+    browser.chmod(0o755)
+    assert publish.find_chromium({"LEADNB_CHROMIUM": str(browser)}) == str(browser)
+    assert publish.find_chromium({"LEADNB_CHROMIUM": str(tmp_path / "missing")}) is None
+    (tmp_path / "not-exec").write_text("x")
+    assert publish.find_chromium({"LEADNB_CHROMIUM": str(tmp_path / "not-exec")}) is None
+
+
+FAKE_CHROMIUM = """#!/bin/sh
+# a stand-in for headless Chromium: writes a PDF naming its last argument (the page URL)
+for arg in "$@"; do
+  case "$arg" in --print-to-pdf=*) out="${arg#--print-to-pdf=}";; esac
+  last="$arg"
+done
+case "$last" in *broken*) echo "page failed to load" >&2; exit 3;; esac
+printf '%%PDF-1.4 fake %s' "$last" > "$out"
+"""
+
+
+def published_run(tmp_path: Path) -> tuple[Path, dict]:
+    run_dir = tmp_path / "run"
+    entries = []
+    for name in ("scoring_calibration", "broken_one", "nurture_roi"):
+        (run_dir / name).mkdir(parents=True)
+        (run_dir / name / f"{name}.html").write_text("<p>report</p>")
+        entries.append({"name": name, "status": "success", "html": f"{name}/{name}.html"})
+    entries.append({"name": "ab_testing", "status": "skipped", "html": None})
+    return run_dir, {"notebooks": entries}
+
+
+def test_write_pdfs_next_to_each_report(tmp_path: Path) -> None:
+    browser = tmp_path / "chromium"
+    browser.write_text(FAKE_CHROMIUM)
+    browser.chmod(0o755)
+    run_dir, manifest = published_run(tmp_path)
+    lines: list[str] = []
+    written = publish.write_pdfs(run_dir, manifest, browser=str(browser), progress=lines.append)
+    assert written == [
+        run_dir / "scoring_calibration" / "scoring_calibration.pdf",
+        run_dir / "nurture_roi" / "nurture_roi.pdf",
+    ]
+    page = (run_dir / "nurture_roi" / "nurture_roi.html").resolve().as_uri()
+    assert written[1].read_text() == f"%PDF-1.4 fake {page}"
+    assert "warning: no PDF of broken_one/broken_one.html" in lines[1]
+    assert "page failed to load" in lines[1] and "exit 3" in lines[1]
+    assert not (run_dir / "broken_one" / "broken_one.pdf").exists()
+    assert not [p for p in run_dir.rglob("*.tmp")]  # no temporary file left behind
+
+
+def test_write_pdfs_without_chromium_says_it_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("LEADNB_CHROMIUM", raising=False)
+    run_dir, manifest = published_run(tmp_path)
+    lines: list[str] = []
+    assert publish.write_pdfs(run_dir, manifest, progress=lines.append) == []
+    assert lines == [
+        "PDFs skipped: no headless Chromium found (install chromium, or set LEADNB_CHROMIUM "
+        "to the browser's path)"
+    ]
+    assert not list(run_dir.rglob("*.pdf"))

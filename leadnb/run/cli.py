@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     ...
     SystemExit: 2
     >>> args = build_parser().parse_args(["run", "p.yaml", "--jobs", "2", "--as-of", "2026-03-31"])
-    >>> args.command, args.jobs, args.as_of, args.notebooks
-    ('run', 2, '2026-03-31', None)
+    >>> args.command, args.jobs, args.as_of, args.notebooks, args.pdf
+    ('run', 2, '2026-03-31', None, False)
     """
     parser = argparse.ArgumentParser(
         prog="leadnb",
@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive_int, default=1, help="notebooks run in parallel (1)")
     p.add_argument(
         "--fail-fast", action="store_true", help="stop starting notebooks after the first failure"
+    )
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print each report to <notebook>.pdf beside its HTML with headless Chromium "
+        "(chromium, chromium-browser or google-chrome on PATH, or the LEADNB_CHROMIUM "
+        "environment variable); skipped with a message when none is found",
     )
     p.add_argument(
         "--notebook-dir",
@@ -164,6 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             fail_fast=args.fail_fast,
             notebook_dir=args.notebook_dir,
+            pdf=args.pdf,
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -172,6 +180,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if res.status != "success":
             print(f"  {res.name}: {res.status}: {res.error or ''}")
     print(f"Index: {result.index_path}")
+    if result.pdfs:
+        print(f"PDFs: {len(result.pdfs)} written next to the reports")
     if result.latest_moved:
         print(f"Latest: {result.run_dir.parent / 'latest' / 'index.html'}")
     return result.exit_code

@@ -6,8 +6,10 @@ a reader or a second run never sees half a run. Then, under the OUT lock
 (:func:`publish_indexes`): the A/B readout is appended to the cumulative experiment log,
 ``OUT/latest`` (a symlink, swapped atomically) moves when the run is a successful run of all
 four notebooks and no run of a later analysis date holds it (backfills never take it), and
-``OUT/index.html`` is rewritten through a temporary file. Progress lines go to stderr and to
-``run.log`` (:class:`RunLog`), masked.
+``OUT/index.html`` (every run with its headline numbers, or which notebook failed and why) is
+rewritten through a temporary file. Progress lines go to stderr and to ``run.log``
+(:class:`RunLog`), masked. With ``leadnb run --pdf``, :func:`write_pdfs` then prints each report
+to ``<notebook>.pdf`` beside its HTML with headless Chromium (:func:`find_chromium`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import os
 import re
 import secrets as _random
 import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -363,6 +367,43 @@ def read_manifests(out: Path) -> list[dict[str, Any]]:
     return found
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def read_run_metrics(
+    out: Path, manifests: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, dict[str, dict[str, Any]]]]:
+    """The ``metrics.json`` and ``metric_kinds.json`` of every succeeded report of every run.
+
+    Parameters
+    ----------
+    out : Path
+        The output root.
+    manifests : sequence of mapping
+        From :func:`read_manifests`.
+
+    Returns
+    -------
+    tuple of (dict, dict)
+        Run id -> notebook name -> the file's content (``{}`` when missing); run ids and
+        notebook names that are not plain file names are skipped (never read outside OUT).
+    """
+    metrics: dict[str, dict[str, dict[str, Any]]] = {}
+    kinds: dict[str, dict[str, dict[str, Any]]] = {}
+    for m in manifests:
+        rid = str(m.get("run_id", ""))
+        if not _PLAIN_NAME.fullmatch(rid):
+            continue
+        for entry in m.get("notebooks", []):
+            name = str(entry.get("name", "")) if isinstance(entry, Mapping) else ""
+            if entry.get("status") != "success" or not _PLAIN_NAME.fullmatch(name):
+                continue
+            folder = out / rid / name
+            metrics.setdefault(rid, {})[name] = read_metrics(folder)
+            kinds.setdefault(rid, {})[name] = read_metrics(folder, "metric_kinds.json")
+    return metrics, kinds
+
+
 def latest_run_id(out: Path) -> str | None:
     """The run id ``OUT/latest`` points at (a symlink, or the text file written where symlinks
     cannot be made); ``None`` when there is no ``latest``."""
@@ -465,25 +506,173 @@ def publish_indexes(
                     moved = True
                 except OSError as exc:  # e.g. someone made OUT/latest a real folder
                     say_line(f"warning: could not point {out / 'latest'} at this run: {exc}")
-        html = report.render_outputs_index(read_manifests(out), latest=latest_run_id(out))
+        manifests = read_manifests(out)
+        metrics, kinds = read_run_metrics(out, manifests)
+        html = report.render_outputs_index(
+            manifests, latest=latest_run_id(out), metrics=metrics, kinds=kinds
+        )
         report.write_text_atomic(out / "index.html", html)
     return moved
+
+
+# --------------------------------------------------------------------------------------------
+# PDFs of the reports (leadnb run --pdf)
+
+CHROMIUM_ENV = "LEADNB_CHROMIUM"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+PDF_TIMEOUT_S = 120
+
+
+def find_chromium(environ: Mapping[str, str] | None = None) -> str | None:
+    """The headless browser that prints PDFs: ``$LEADNB_CHROMIUM`` (a path or a command name)
+    when set, else the first of ``chromium``, ``chromium-browser``, ``google-chrome`` on PATH.
+
+    Returns
+    -------
+    str or None
+        Its path; ``None`` when there is none (also when ``LEADNB_CHROMIUM`` names nothing).
+
+    Examples
+    --------
+    >>> find_chromium({"LEADNB_CHROMIUM": "/nonexistent/chrome"}) is None
+    True
+    """
+    env = os.environ if environ is None else environ
+    named = env.get(CHROMIUM_ENV, "").strip()
+    if named:
+        found = shutil.which(named)
+        if found is None and Path(named).is_file() and os.access(named, os.X_OK):
+            found = named
+        return found
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def print_pdf(browser: str, page: Path, pdf: Path, *, timeout: float = PDF_TIMEOUT_S) -> Path:
+    """Print the HTML ``page`` to ``pdf`` with headless Chromium (the page's print stylesheet,
+    no header or footer, no network, a throw-away profile); written through a temporary file.
+
+    Returns
+    -------
+    Path
+        ``pdf``.
+
+    Raises
+    ------
+    LeadnbError
+        When Chromium fails or writes no PDF (its last stderr line says why).
+    """
+    tmp = pdf.with_name(f".{pdf.name}.{_random.token_hex(3)}.tmp")
+    try:
+        with tempfile.TemporaryDirectory(prefix="leadnb-chromium-") as profile:
+            proc = subprocess.run(
+                [
+                    browser,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--host-resolver-rules=MAP * ~NOTFOUND",
+                    f"--user-data-dir={profile}",
+                    "--no-pdf-header-footer",
+                    f"--print-to-pdf={tmp}",
+                    page.resolve().as_uri(),
+                ],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        if not tmp.is_file() or tmp.read_bytes()[:5] != b"%PDF-":
+            last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no output"]
+            raise LeadnbError(
+                f"{browser} wrote no PDF of {page.name} (exit {proc.returncode}): {last[0]}"
+            )
+        os.replace(tmp, pdf)
+    except subprocess.TimeoutExpired:
+        raise LeadnbError(f"{browser} took over {timeout:.0f} s to print {page.name}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return pdf
+
+
+def write_pdfs(
+    run_dir: Path,
+    manifest: Mapping[str, Any],
+    *,
+    browser: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Print every report of a published run to ``<notebook>/<notebook>.pdf`` beside its HTML.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The published run folder.
+    manifest : mapping
+        Its manifest (each notebook entry's ``html``, relative to ``run_dir``).
+    browser : str, optional
+        The Chromium to use (default: :func:`find_chromium`).
+    progress : callable, optional
+        Receives one line per PDF, the line saying PDFs were skipped when no Chromium is found,
+        and a warning per report that could not be printed (default: stderr).
+
+    Returns
+    -------
+    list of Path
+        The PDFs written. A report that could not be printed is left without one (a warning,
+        not an error: the run's result does not depend on its PDFs).
+    """
+    say_line = progress or say
+    browser = browser or find_chromium()
+    if browser is None:
+        say_line(
+            "PDFs skipped: no headless Chromium found (install chromium, or set "
+            f"{CHROMIUM_ENV} to the browser's path)"
+        )
+        return []
+    written = []
+    for entry in manifest.get("notebooks", []):
+        rel = entry.get("html") if isinstance(entry, Mapping) else None
+        if not rel:
+            continue
+        page = run_dir / rel
+        if not page.is_file():
+            continue
+        pdf = page.with_suffix(".pdf")
+        try:
+            written.append(print_pdf(browser, page, pdf))
+        except (LeadnbError, OSError) as exc:
+            say_line(f"warning: no PDF of {rel}: {exc}")
+            continue
+        say_line(f"PDF: {pdf.relative_to(run_dir)}")
+    return written
 
 
 __all__ = [
     "RUN_NAME_MAX",
     "RunLog",
     "build_manifest",
+    "find_chromium",
     "latest_run_id",
     "manifest_entry",
     "move_latest",
     "package_versions",
+    "print_pdf",
     "publish_experiment_log",
     "publish_indexes",
     "read_manifests",
     "read_metrics",
+    "read_run_metrics",
     "reserve_run_dir",
     "slug",
     "write_json",
+    "write_pdfs",
     "write_run_files",
 ]

@@ -18,6 +18,9 @@ Design, in the order a run goes (each step has its own module):
    and renamed to ``OUT/<run_id>/`` only when complete (manifest and index included); then,
    under the OUT lock, the experiment log, ``OUT/latest`` (only for a successful run of all
    four notebooks, never back to an older analysis date) and ``OUT/index.html``.
+4. **PDFs** (``pdf=True``, ``leadnb run --pdf``): each report printed to ``<notebook>.pdf``
+   beside its HTML with headless Chromium (:func:`leadnb.run.publish.write_pdfs`); skipped,
+   with a line on stderr, when no Chromium is installed.
 
 Secrets: every variable a params file names (``data.<table>.url_env``) and every URL password
 in the environment are masked in every text file of the run, in the manifest and in every line
@@ -32,7 +35,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leadnb.errors import LeadnbError, ParamsError
@@ -64,6 +67,7 @@ class RunResult:
     index_path: Path
     notebooks: list[NotebookResult]
     latest_moved: bool
+    pdfs: list[Path] = field(default_factory=list)
 
 
 def run(
@@ -77,6 +81,7 @@ def run(
     notebook_dir: str | Path | None = None,
     kernel_name: str = KERNEL_NAME,
     now: dt.datetime | None = None,
+    pdf: bool = False,
 ) -> RunResult:
     """Validate, execute every notebook, and publish the run folder (CONTRACT.md section 4).
 
@@ -100,6 +105,10 @@ def run(
         The Jupyter kernel; when it is not installed, a kernel on this interpreter.
     now : datetime, optional
         The run's start time (default: the clock), for the run id.
+    pdf : bool, default False
+        After publishing, print each report to ``<notebook>/<notebook>.pdf`` with headless
+        Chromium (:func:`leadnb.run.publish.write_pdfs`); without Chromium a line on stderr
+        says the PDFs were skipped and the exit code is the run's.
 
     Returns
     -------
@@ -200,6 +209,7 @@ def run(
         log(
             f"latest not moved: it shows {publish.latest_run_id(out_root)}, of a later analysis date"
         )
+    pdfs = publish.write_pdfs(final_dir, manifest, progress=log) if pdf else []
     return RunResult(
         run_id=run_id,
         run_dir=final_dir,
@@ -208,6 +218,7 @@ def run(
         index_path=final_dir / "index.html",
         notebooks=list(results.values()),
         latest_moved=moved,
+        pdfs=pdfs,
     )
 
 
