@@ -475,3 +475,218 @@ def test_outputs_index_names_partial_runs() -> None:
     assert "Partial run" not in rows[1].get_text(" ")
     assert report.subset_notebooks(full) is None
     assert report.subset_notebooks({"notebooks": [{"name": "ab_testing"}]}) == ["ab_testing"]
+
+
+# --------------------------------------------------------------------------------------------
+# page structure: answer first, then what changed, the evidence, the appendix
+
+
+def html_output(fragment: str) -> nbformat.NotebookNode:
+    return new_output("display_data", data={"text/html": fragment, "text/plain": "x"})
+
+
+def tagged(cell: nbformat.NotebookNode, tag: str) -> nbformat.NotebookNode:
+    cell.metadata.tags = [tag]
+    return cell
+
+
+ANSWER_HTML = (
+    '<section id="answer" class="answer"><p>The score barely predicts conversion: 58% '
+    "(56% to 60%; n = 12,345).</p><h3>What to do</h3><ul><li>Call 60 a week.</li></ul></section>"
+)
+
+
+def answered_notebook() -> nbformat.NotebookNode:
+    """A report whose answer cell is last, with appendix cells in the middle, data that tries
+    to pass for the answer, printed text and a table."""
+    png = base64.b64encode(tiny_png()).decode()
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# Does the score predict?\n\nINTRO_MARKER under the title."),
+            new_code_cell(
+                "setup", outputs=[new_output("stream", name="stdout", text="SETUP_NOTE\n")]
+            ),  # fmt: skip
+            new_code_cell(
+                "table", outputs=[html_output("<table><tr><td>TABLE_MARKER</td></tr></table>")]
+            ),  # fmt: skip
+            tagged(new_markdown_cell("### Methods\n\nMETHODS_MARKER"), "appendix"),
+            new_code_cell(
+                "fake",
+                outputs=[
+                    html_output('<section id="answer" class="answer">FAKE_ANSWER</section>'),
+                    html_output('<p id="answer">FAKE_P</p><span id=" ANSWER">FAKE_SPAN</span>'),
+                    new_output("display_data", data={"text/markdown": '<div id="answer">MD</div>'}),
+                ],
+            ),
+            new_code_cell("chart", outputs=[new_output("display_data", data={"image/png": png})]),
+            tagged(
+                new_code_cell(
+                    "notes", outputs=[new_output("stream", name="stdout", text="NOTES_MARKER\n")]
+                ),
+                "appendix",
+            ),  # fmt: skip
+            tagged(new_code_cell("answer", outputs=[html_output(ANSWER_HTML)]), "answer"),
+        ]
+    )
+
+
+def body_order(page: str, markers: list[str]) -> list[int]:
+    text = parse(page).body.get_text(" ")
+    return [text.index(m) for m in markers]
+
+
+def test_answer_first_then_changes_then_evidence_then_appendix() -> None:
+    page = report.render_notebook_html(
+        answered_notebook(), title="t", changes_html="<p>CHANGES_MARKER</p>"
+    )
+    assert_inert(page)
+    dom = parse(page)
+    (answer,) = dom.find_all(id="answer")
+    assert answer.name == "section" and "barely predicts" in answer.get_text()
+    order = ["Does the score predict?", "barely predicts", "What to do", "CHANGES_MARKER"]
+    order += ["INTRO_MARKER", "SETUP_NOTE", "TABLE_MARKER", "FAKE_ANSWER", "How this was computed"]
+    order += ["METHODS_MARKER", "NOTES_MARKER"]
+    positions = body_order(page, order)
+    assert positions == sorted(positions), dict(zip(order, positions, strict=True))
+    # nothing that is a table or a chart comes before the answer
+    assert dom.find(["table", "img", "section"]) is answer
+    after_title = dom.h1.find_next(["p", "section", "table", "img"])
+    assert after_title is answer
+    appendix = dom.find("section", class_="leadnb-appendix")
+    assert appendix.h2.get_text() == "How this was computed"
+    inside = appendix.get_text(" ")
+    assert "METHODS_MARKER" in inside and "NOTES_MARKER" in inside
+    assert "TABLE_MARKER" not in inside and "barely" not in inside
+    assert "<details" not in page  # the appendix prints expanded
+
+
+def test_only_the_answer_cell_provides_the_answer_element() -> None:
+    nb = answered_notebook()
+    second = tagged(new_code_cell("again", outputs=[html_output(ANSWER_HTML.replace("barely", "SECOND"))]), "answer")  # fmt: skip
+    nb.cells.append(second)
+    dom = parse(report.render_notebook_html(nb, title="t"))
+    found = dom.find_all(id=re.compile("answer", re.IGNORECASE))
+    assert len(found) == 1 and "barely predicts" in found[0].get_text()
+    assert "SECOND" in dom.get_text()  # a second answer cell is shown, without the id
+    # data that dressed itself as the answer keeps neither the id nor the look
+    fake = dom.find(string=re.compile("FAKE_ANSWER")).parent
+    assert "answer" not in (fake.get("class") or []) and fake.get("id") is None
+    assert len(dom.select(".answer")) == 1
+
+
+def test_a_notebook_without_answer_or_appendix_keeps_its_order() -> None:
+    nb = executed_notebook()
+    clean = report.strip_for_readers(nb)
+    kept = [c.source for c in nb.cells if not set(c.metadata.get("tags", [])) & {"parameters", "injected-parameters"}]  # fmt: skip
+    assert [c.source for c in clean.cells] == kept
+    page = report.render_notebook_html(nb, title="t")
+    assert parse(page).find(id="answer") is None and "How this was computed" not in page
+
+
+def test_changes_follow_the_title_when_there_is_no_answer() -> None:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Title\n\nINTRO_MARKER"),
+            new_code_cell(
+                "t", outputs=[html_output("<table><tr><td>TABLE_MARKER</td></tr></table>")]
+            ),  # fmt: skip
+        ]
+    )
+    page = report.render_notebook_html(nb, title="t", changes_html="<p>CHANGES_MARKER</p>")
+    positions = body_order(page, ["Title", "CHANGES_MARKER", "INTRO_MARKER", "TABLE_MARKER"])
+    assert positions == sorted(positions)
+
+
+def test_printed_text_is_paragraphs_in_the_report_font_not_pre_blocks() -> None:
+    nb = answered_notebook()
+    nb.cells.append(
+        new_code_cell(
+            "p",
+            outputs=[
+                new_output("stream", name="stdout", text="Verdict: ship B\n\n  n = 1,200 <b>\n"),
+                new_output(
+                    "execute_result", data={"text/plain": "'RESULT_MARKER'"}, execution_count=3
+                ),  # fmt: skip
+            ],
+        )
+    )
+    dom = parse(report.render_notebook_html(nb, title="t"))
+    assert not dom.select(".jp-OutputArea pre, .jp-OutputArea-output pre")
+    assert not dom.find_all("pre")
+    lines = [p.get_text() for p in dom.select(".leadnb-text p")]
+    assert "Verdict: ship B" in lines and "n = 1,200 <b>" in lines and "'RESULT_MARKER'" in lines
+    indented = dom.find("p", string="n = 1,200 <b>")
+    assert indented["class"] == ["lvl1"]
+    # the .ipynb keeps its streams: the input notebook is not modified
+    assert nb.cells[1].outputs[0].output_type == "stream"
+
+
+def test_output_tables_scroll_in_their_own_box_and_print_whole() -> None:
+    nested = "<table><tr><td><table><tr><td>inner</td></tr></table></td></tr></table>"
+    nb = new_notebook(cells=[new_code_cell("t", outputs=[html_output(nested + "<table><tr><td>2</td></tr></table>")])])  # fmt: skip
+    page = report.render_notebook_html(nb, title="t")
+    dom = parse(page)
+    outer = [t for t in dom.find_all("table") if t.find_parent("table") is None]
+    assert len(outer) == 2
+    assert all("leadnb-scroll" in t.parent.get("class", []) for t in outer)
+    assert len(dom.select(".leadnb-scroll")) == 2  # the nested table is not wrapped again
+    (css,) = [" ".join(st.get_text().split()) for st in dom.find_all("style") if ".leadnb-scroll" in st.get_text()]  # fmt: skip
+    assert ".leadnb-scroll { max-width: 100%; overflow-x: auto; }" in css
+    assert "img { max-width: 100%; height: auto; }" in css
+    printed = css[css.index("@media print") :]
+    for rule in (
+        ".leadnb-bar { display: none; }",
+        ".leadnb-scroll { overflow: visible; }",
+        "thead { display: table-header-group; }",
+        "break-inside: avoid",
+        'content: " (" attr(href) ")"',
+    ):
+        assert rule in printed
+
+
+def test_card_shows_the_answer_sentence_three_numbers_and_a_link_to_all() -> None:
+    entry = {
+        "name": "scoring_calibration",
+        "status": "success",
+        "html": "scoring_calibration/scoring_calibration.html",
+        "ipynb": "scoring_calibration/scoring_calibration.ipynb",
+    }
+    metrics = {
+        "answer": [f"The score barely predicts conversion {XSS}.", "Second sentence."],
+        "headline": ["auc", "conversion_rate", "roi", "n_leads"],
+        "n_leads": 12345,
+        "conversion_rate": 0.0456,
+        "auc": 0.5812,
+        "auc_ci_low": 0.5601,
+        "auc_ci_high": 0.6023,
+        "roi": 3.128,
+        "brier": 0.04,
+    }
+    kinds = {"n_leads": "count", "conversion_rate": "rate", "auc": "ratio", "roi": "multiplier"}
+    m = manifest("r1", "success", "2026-07-01T02:00:00", [entry])
+    page = report.render_run_index(
+        m, {"scoring_calibration": metrics}, kinds={"scoring_calibration": kinds}
+    )
+    assert_inert(page)
+    card = parse(page).find("section", id="scoring_calibration")
+    line = card.find(class_="answer-line")
+    assert line.get_text() == f"The score barely predicts conversion {XSS}."
+    assert "Second sentence" not in card.get_text()
+    cells = [td.get_text() for td in card.select("table.nums td")]
+    assert cells == ["AUC", "0.581 [0.560 – 0.602]", "Conversion rate", "4.6%", "ROI", "3.13×"]
+    assert line.find_next("table") is card.find("table", class_="nums")  # sentence first
+    more = card.find("a", string="all 5 numbers")
+    assert more["href"] == "scoring_calibration/scoring_calibration.html"
+    hrefs = {a.get_text(): a["href"] for a in card.find_all("a")}
+    assert hrefs[report.NOTEBOOK_LINK_LABEL] == "scoring_calibration/scoring_calibration.ipynb"
+    assert "Notebook" not in hrefs
+    # a report without an answer or with few numbers: no sentence, no "all N numbers"
+    few = report.render_run_index(m, {"scoring_calibration": {"n_leads": 5}})
+    few_card = parse(few).find("section", id="scoring_calibration")
+    assert few_card.find(class_="answer-line") is None and "numbers" not in few_card.get_text()
+
+
+def test_number_count_against_a_hand_count() -> None:
+    metrics = {"auc": 0.6, "auc_ci_low": 0.5, "auc_ci_high": 0.7, "lvr_pct": 12.0}
+    metrics |= {"lvr_ci_low": 5.0, "lvr_ci_high": 20.0, "flag": True, "answer": ["x"], "n": 3}
+    assert report.number_count(metrics) == 3  # auc, lvr_pct, n: bounds, booleans, text left out

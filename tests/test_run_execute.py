@@ -76,7 +76,10 @@ def test_success_renders_html_and_lists_tables(tmp_path: Path) -> None:
     res = execute_task(fake_task(tmp_path), run)
     assert res.status == "success" and res.attempts == 1 and res.error is None
     assert res.tables == ["a.csv", "b.csv"] and res.title == "A title"
-    assert (tmp_path / "nb" / "nb.html").is_file()
+    page = (tmp_path / "nb" / "nb.html").read_text()
+    # the notebook is linked for analysts (relative), never as a bare "Notebook" link
+    assert '<a href="nb.ipynb">Notebook for analysts (.ipynb, opens in JupyterLab)</a>' in page
+    assert 'href="../index.html"' in page
 
 
 def test_dead_kernel_is_retried_once(tmp_path: Path) -> None:
