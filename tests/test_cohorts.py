@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from leadnb.errors import DataError, NotEnoughData
-from leadnb.funnel.cohorts import cohort_labels, cohort_matrix, cohort_pivot
+from leadnb.funnel.cohorts import COHORT_COLUMNS, cohort_labels, cohort_matrix, cohort_pivot
 
 
 def frame(created: list[str], sql: list[str | None]) -> pd.DataFrame:
@@ -191,3 +191,18 @@ def test_default_ages_stop_where_the_data_stops() -> None:
     # within the data's range the bound never cuts the observable ages
     within = cohort_matrix(w, "sql", pd.Timestamp("2025-04-30"))
     assert within.age_months.max() == 3
+
+
+def _declared_for_a_reader(frame: pd.DataFrame, columns: dict) -> None:
+    """Every column of ``frame`` is declared, under a label in words (no code names)."""
+    assert [c for c in frame.columns if c not in columns] == []
+    for name, col in columns.items():
+        assert "_" not in col.label and col.label[:1] == col.label[:1].upper(), (name, col.label)
+
+
+def test_cohort_matrix_declared_for_a_reader() -> None:
+    w = frame(["2025-01-10", "2025-01-20", "2025-02-15"], ["2025-01-15", "2025-03-25", None])
+    m = cohort_matrix(w, "sql", pd.Timestamp("2025-04-30"))
+    _declared_for_a_reader(m, COHORT_COLUMNS)
+    assert COHORT_COLUMNS["rate"].shown(0.5) == "50.0%"
+    assert COHORT_COLUMNS["rate"].shown(m["rate"].iloc[-1]) == "–"  # not observable: a dash

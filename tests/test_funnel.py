@@ -13,14 +13,21 @@ from statsmodels.stats.proportion import proportion_confint
 
 from leadnb.errors import DataError, ParamsError
 from leadnb.funnel.stages import (
+    CHECK_NAMES,
+    CONVERSION_COLUMNS,
+    QUALITY_COLUMNS,
     FunnelConfig,
     classify_new_old,
     conversion_pairs,
     reached_within,
+    readable_checks,
     stage_conversion,
     stage_dates,
+    stage_name,
     stage_quality,
+    with_stage_names,
 )
+from leadnb.report.notebook import styled
 
 STAGES = ["mql", "sql", "opportunity", "customer", "lost"]
 T0 = pd.Timestamp("2025-01-01")
@@ -565,3 +572,65 @@ def test_headline_metrics_missing_sections_add_no_keys() -> None:
     )
     assert "mql_to_customer_rate" not in m and "mql_to_customer_rate" not in m.kinds
     assert m["mql_to_opportunity_rate"] == 0.12
+
+
+def _declared_for_a_reader(frame: pd.DataFrame, columns: dict) -> None:
+    """Every column of ``frame`` is declared, under a label in words (no code names)."""
+    assert [c for c in frame.columns if c not in columns] == []
+    for name, col in columns.items():
+        assert "_" not in col.label and col.label[:1] == col.label[:1].upper(), (name, col.label)
+
+
+# --------------------------------------------------------------------------- for a reader
+
+
+def test_stage_display_names() -> None:
+    names = ["lead", "mql", "sql", "opportunity", "customer", "lost", "closed_won", "sal"]
+    assert [stage_name(s) for s in names] == [
+        "Lead",
+        "MQL",
+        "SQL",
+        "Opportunity",
+        "Customer",
+        "Lost",
+        "Closed won",
+        "SAL",
+    ]
+
+
+def test_conversion_table_for_a_reader() -> None:
+    """Display names in the stage columns, every column declared, the CSV frame untouched,
+    and the HTML shows labels and percents (never the machine names or raw fractions)."""
+    wide = pd.DataFrame(
+        {
+            "lead_at": pd.to_datetime(["2025-01-01"] * 4),
+            "mql_at": pd.to_datetime(["2025-01-02", "2025-01-03", None, None]),
+            "sql_at": pd.to_datetime(["2025-01-05", None, None, None]),
+            "source": ["web", "web", "events", "events"],
+        }
+    )
+    conv = stage_conversion(wide, as_of=ts("2025-01-31"), by="source", pairs=[("lead", "mql")])
+    conv2 = stage_conversion(wide, as_of=ts("2025-01-31"), pairs=[("mql", "sql")])
+    shown = with_stage_names(pd.concat([conv, conv2], ignore_index=True))
+    assert shown[["from_stage", "to_stage"]].to_numpy().tolist() == [
+        ["Lead", "MQL"],
+        ["Lead", "MQL"],
+        ["MQL", "SQL"],
+    ]
+    assert conv["from_stage"].tolist() == ["lead", "lead"]  # the CSV keeps canonical names
+    _declared_for_a_reader(shown, CONVERSION_COLUMNS)
+    html = styled(shown, columns=CONVERSION_COLUMNS).to_html()
+    assert "Conversion rate" in html and "95% CI low" in html and "50.0%" in html
+    assert "n_from" not in html and "ci_low" not in html and "0.5<" not in html
+
+
+def test_quality_table_for_a_reader() -> None:
+    leads = leads_frame(["a", "b"], ["2025-01-01", "2025-02-01"])
+    q = stage_quality(leads, long_frame([("a", "mql", "2025-01-05"), ("x", "mql", "2025-01-06")]))
+    readable = readable_checks(q)
+    assert readable["check"].tolist() == [CHECK_NAMES[c] for c in q["check"]]
+    assert q["check"].iloc[0] == "re_entry"  # the CSV keeps the codes
+    _declared_for_a_reader(readable, QUALITY_COLUMNS)
+    meanings = " ".join(readable["meaning"])
+    assert "created_at" not in meanings and "lead_id" not in meanings
+    assert "check created_at" in " ".join(q["meaning"])

@@ -10,17 +10,22 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest, chi2
 from statsmodels.stats.proportion import proportion_confint
 
-from leadnb.errors import DataError
+from leadnb.errors import DataError, NotEnoughData
 from leadnb.funnel.stages import FunnelConfig
 from leadnb.funnel.velocity import (
+    AGE_HAZARD_COLUMNS,
     DAYS_PER_MONTH,
+    LVR_COLUMNS,
+    NEW_VS_OLD_COLUMNS,
     age_hazard,
     assign_periods,
     bucket_labels,
+    hazard_per_1000,
     lvr,
     new_vs_old,
     share_old_by_era,
 )
+from leadnb.results import Kind
 
 
 def counts_frame(counts: dict[str, int], created: str = "2025-01-01") -> pd.DataFrame:
@@ -202,3 +207,45 @@ def test_period_tables_bounded_far_after_the_data() -> None:
     for fn in (lambda a: lvr(w, FunnelConfig(), a), lambda a: new_vs_old(w, FunnelConfig(), a)):
         with pytest.raises(NotEnoughData, match="95,700 periods"):
             fn(pd.Timestamp("9999-12-31"))
+
+
+def _declared_for_a_reader(frame: pd.DataFrame, columns: dict) -> None:
+    """Every column of ``frame`` is declared, under a label in words (no code names)."""
+    assert [c for c in frame.columns if c not in columns] == []
+    for name, col in columns.items():
+        assert "_" not in col.label and col.label[:1] == col.label[:1].upper(), (name, col.label)
+
+
+def test_tables_declared_for_a_reader() -> None:
+    """LVR, new versus old (and by era) and the age hazard per 1,000 lead-months: every column
+    declared; the hazard per 1,000 is the rate per lead-month times 1,000, its interval too."""
+    created = pd.to_datetime(["2025-01-01"] * 3 + ["2025-02-10"] * 3)
+    sql = pd.to_datetime(["2025-01-05", "2025-02-20", None, "2025-03-15", "2025-04-02", None])
+    wide = pd.DataFrame({"created_at": created, "sql_at": sql})
+    as_of = pd.Timestamp("2025-04-30")
+    _declared_for_a_reader(lvr(wide, FunnelConfig(), as_of), LVR_COLUMNS)
+    nvo = new_vs_old(wide, FunnelConfig(), as_of)
+    _declared_for_a_reader(nvo, NEW_VS_OLD_COLUMNS)
+    _declared_for_a_reader(share_old_by_era(nvo, pd.Timestamp("2025-03-01")), NEW_VS_OLD_COLUMNS)
+    h = age_hazard(wide, "sql", as_of, (0, 30, np.inf), split=pd.Timestamp("2025-03-01"))
+    per = hazard_per_1000(h)
+    _declared_for_a_reader(per, AGE_HAZARD_COLUMNS)
+    for a, b in (
+        ("rate", "per_1000"),
+        ("ci_low", "per_1000_ci_low"),
+        ("ci_high", "per_1000_ci_high"),
+    ):
+        np.testing.assert_allclose(per[b], 1000 * h[a])
+    assert h.columns.tolist()[-3:] == ["rate", "ci_low", "ci_high"]  # the CSV's frame unchanged
+    assert AGE_HAZARD_COLUMNS["per_1000"].kind is Kind.COUNT
+    assert AGE_HAZARD_COLUMNS["per_1000"].shown(1.0712) == "1.1"
+    assert LVR_COLUMNS["lvr_pct"].kind is Kind.PERCENT  # lvr_pct is already in percent
+
+
+def test_too_many_periods_sentence_has_separators() -> None:
+    wide = pd.DataFrame(
+        {"created_at": pd.to_datetime(["1900-01-01"]), "sql_at": pd.to_datetime(["1900-02-01"])}
+    )
+    with pytest.raises(NotEnoughData) as e:
+        lvr(wide, FunnelConfig(), pd.Timestamp("2026-06-30"))
+    assert "there are 1,518 periods of month, more than the 1,200 a report table" in str(e.value)

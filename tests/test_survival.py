@@ -11,6 +11,7 @@ from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
 
 from leadnb.errors import DataError
 from leadnb.funnel.survival import (
+    TIME_TO_STAGE_COLUMNS,
     survival_curves,
     survival_data,
     time_to_stage,
@@ -179,3 +180,21 @@ def test_curves_without_any_lead_at_the_start_stage_say_so() -> None:
     assert c.days.max() == 28 and (c.converted == 0).all() and (c.cif == 0).all()
     row = time_to_stage(w, "lead", "sql", pd.Timestamp("2025-02-01")).iloc[0]
     assert row.n == 1 and row.events == 0 and np.isnan(row.median_days) and np.isnan(row.p30)
+
+
+def _declared_for_a_reader(frame: pd.DataFrame, columns: dict) -> None:
+    """Every column of ``frame`` is declared, under a label in words (no code names)."""
+    assert [c for c in frame.columns if c not in columns] == []
+    for name, col in columns.items():
+        assert "_" not in col.label and col.label[:1] == col.label[:1].upper(), (name, col.label)
+
+
+def test_time_to_stage_declared_for_a_reader() -> None:
+    w = synthetic(n=200)
+    w["source"] = np.where(np.arange(len(w)) % 2 == 0, "web", "events")
+    for by in (None, "source"):
+        t = time_to_stage(w, "lead", "sql", AS_OF, by=by)
+        _declared_for_a_reader(t, TIME_TO_STAGE_COLUMNS)
+    kinds = {k: c.kind.value for k, c in TIME_TO_STAGE_COLUMNS.items()}
+    assert kinds["median_days"] == "days" and kinds["p90"] == "rate" and kinds["n"] == "count"
+    assert TIME_TO_STAGE_COLUMNS["p90"].label == "Within 90 days"

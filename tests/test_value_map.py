@@ -8,7 +8,12 @@ import pytest
 from leadnb.errors import DataError
 from leadnb.funnel.value_map import (
     DAYS_PER_MONTH,
+    MOVEMENT_MATRIX_COLUMNS,
+    VALUE_COLUMNS,
+    VALUE_MOVEMENT_COLUMNS,
+    VALUE_SUMMARY_COLUMNS,
     customer_values,
+    movement_matrix,
     value_groups,
     value_movement,
     value_summary,
@@ -161,3 +166,37 @@ def test_inclusive_end_is_the_whole_day() -> None:
     )
     v = customer_values(o, pd.Timestamp("2025-03-01"), pd.Timestamp("2025-03-05"))
     assert v["key"].tolist() == ["a"]
+
+
+def _declared_for_a_reader(frame: pd.DataFrame, columns: dict) -> None:
+    """Every column of ``frame`` is declared, under a label in words (no code names)."""
+    assert [c for c in frame.columns if c not in columns] == []
+    for name, col in columns.items():
+        assert "_" not in col.label and col.label[:1] == col.label[:1].upper(), (name, col.label)
+
+
+def test_value_tables_declared_for_a_reader() -> None:
+    orders = pd.DataFrame(
+        {
+            "account_id": ["A", "B", "A", "C"],
+            "amount": [100.0, 50.0, 300.0, 80.0],
+            "order_date": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-03-01", "2025-03-10"]),
+        }
+    )
+    groups = value_groups(orders, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-03-31"))
+    _declared_for_a_reader(groups, VALUE_COLUMNS)
+    _declared_for_a_reader(value_summary(groups), VALUE_SUMMARY_COLUMNS)
+    moves = value_movement(orders, pd.Timestamp("2025-02-01"), pd.Timestamp("2025-03-31"))
+    _declared_for_a_reader(moves, VALUE_MOVEMENT_COLUMNS)
+    matrix = movement_matrix(moves)
+    _declared_for_a_reader(matrix, MOVEMENT_MATRIX_COLUMNS)
+    assert matrix.columns.tolist() == ["from_group", "A", "B", "C", "D", "E"]
+    # the matrix holds the same counts as the long table
+    long = matrix.melt(id_vars="from_group", var_name="to_group", value_name="n")
+    pd.testing.assert_frame_equal(
+        long.sort_values(["from_group", "to_group"], ignore_index=True),
+        moves[["from_group", "to_group", "n"]]
+        .sort_values(["from_group", "to_group"], ignore_index=True)
+        .astype({"n": long["n"].dtype}),
+        check_dtype=False,
+    )

@@ -12,6 +12,10 @@ stage):
 * :mod:`~leadnb.funnel.velocity`: Lead Velocity Rate, new versus old leads, the age hazard;
 * :mod:`~leadnb.funnel.value_map`: customer value groups A-E and movement between them.
 
+Each module declares how a report shows its tables next to the function that builds them
+(``CONVERSION_COLUMNS``, ``TIME_TO_STAGE_COLUMNS``...: :class:`leadnb.results.Column`, a human
+label and a kind per column); stage names reach a reader as display names
+(:func:`~leadnb.funnel.stages.stage_name`: ``mql`` -> ``MQL``). The CSVs keep the machine names.
 Charts for these tables are in :mod:`leadnb.report.plots.funnel`.
 """
 

@@ -26,8 +26,19 @@ from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData
 from leadnb.funnel.stages import WIDE, WIDE_FIX
 from leadnb.intervals import wilson
+from leadnb.results import Column, Kind
 
 FREQS = {"M": "M", "Q": "Q", "W": "W"}
+COHORT_COLUMNS = {
+    "cohort": Column("Cohort", Kind.TEXT, "creation period"),
+    "age_months": Column("Months since creation", Kind.COUNT),
+    "n": Column("Leads", Kind.COUNT, "leads created in the cohort"),
+    "converted": Column("Converted", Kind.COUNT, "reached the stage within that many months"),
+    "rate": Column("Conversion rate", Kind.RATE, "blank: not observable yet"),
+    "ci_low": Column("95% CI low", Kind.RATE),
+    "ci_high": Column("95% CI high", Kind.RATE),
+}
+"""How a report shows the :func:`cohort_matrix` table."""
 
 
 def cohort_labels(created_at: pd.Series, *, freq: str = "M") -> pd.Series:
@@ -178,4 +189,4 @@ def cohort_pivot(matrix: pd.DataFrame, *, value: str = "rate") -> pd.DataFrame:
     return matrix.pivot(index="cohort", columns="age_months", values=value).sort_index()
 
 
-__all__ = ["cohort_labels", "cohort_matrix", "cohort_pivot"]
+__all__ = ["COHORT_COLUMNS", "cohort_labels", "cohort_matrix", "cohort_pivot"]

@@ -47,7 +47,7 @@ from leadnb.data.columns import require_columns
 from leadnb.data.params import check_keys, expect_type, parse_date
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
-from leadnb.results import Kind, Metrics
+from leadnb.results import Column, Kind, Metrics
 
 DEFAULT_STAGES = ("lead", "mql", "sql", "opportunity", "customer")
 FUNNEL_KEYS = (
@@ -62,6 +62,43 @@ FUNNEL_KEYS = (
 )
 _PERIOD_RE = re.compile(r"^([1-9][0-9]*)D$")
 _NOT_REACHED = np.iinfo(np.int64).max  # a missing stage date while taking minimums
+STAGE_ACRONYMS = frozenset({"mql", "sql", "sal", "pql", "sqo", "mqa", "sao"})
+"""Stage names a reader knows as acronyms: shown in capitals (``mql`` -> ``MQL``)."""
+
+
+def stage_name(stage: str) -> str:
+    """The funnel's display name of a stage, for reports: acronyms in capitals, other names
+    as words with a capital first letter (``_`` read as a space).
+
+    Examples
+    --------
+    >>> [stage_name(s) for s in ("lead", "mql", "sql", "opportunity", "closed_won")]
+    ['Lead', 'MQL', 'SQL', 'Opportunity', 'Closed won']
+    """
+    words = [w.upper() if w in STAGE_ACRONYMS else w for w in str(stage).split("_") if w]
+    text = " ".join(words) or str(stage)
+    return text[:1].upper() + text[1:]
+
+
+STAGE_COLUMNS = ("from_stage", "to_stage", "stage")
+"""Columns of the funnel's tables that hold stage names."""
+
+
+def with_stage_names(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` for a reader: stage names (:data:`STAGE_COLUMNS`) as display names
+    (:func:`stage_name`); the CSVs keep the canonical names.
+
+    Examples
+    --------
+    >>> with_stage_names(pd.DataFrame({"from_stage": ["lead"], "to_stage": ["sql"], "n": [3]}))
+      from_stage to_stage  n
+    0       Lead      SQL  3
+    """
+    out = df.copy()
+    for c in STAGE_COLUMNS:
+        if c in out.columns:
+            out[c] = out[c].map(stage_name).astype("str")
+    return out
 
 
 @dataclass(frozen=True)
@@ -491,6 +528,50 @@ def _examples(ids: pd.Series, n: int = 3) -> str:
     return ", ".join(ids.astype("str").drop_duplicates().head(n))
 
 
+CHECK_NAMES = {
+    "re_entry": "Re-entered a stage",
+    "backward_move": "Moved back a stage",
+    "before_creation": "Stage dated before creation",
+    "unknown_stage": "Unknown stage name",
+    "unknown_lead": "Unknown lead",
+    "missing_date": "Entry without a date",
+    "skipped_stage": "Skipped a stage",
+}
+"""The :func:`stage_quality` checks in words, for a reader (the CSV keeps the codes)."""
+
+QUALITY_COLUMNS = {
+    "check": Column("Check", Kind.TEXT),
+    "count": Column("Entries", Kind.COUNT, "stage entries affected"),
+    "leads": Column("Leads", Kind.COUNT, "distinct leads affected"),
+    "example_lead_ids": Column("Example leads", Kind.TEXT, "up to three lead ids"),
+    "meaning": Column("What it means", Kind.TEXT),
+}
+"""How a report shows the :func:`stage_quality` table."""
+
+
+_MEANING_WORDS = {
+    "check created_at": "check the lead's creation date",
+    "lead_id not in leads": "lead not in the leads table",
+}
+
+
+def readable_checks(quality: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a :func:`stage_quality` table for a reader: each check named in words
+    (:data:`CHECK_NAMES`) and no column names in the meanings (the CSV keeps both as they are).
+
+    >>> q = readable_checks(pd.DataFrame({"check": ["unknown_lead"], "count": [2],
+    ...                                   "meaning": ["lead_id not in leads; ignored"]}))
+    >>> q.to_dict("records")
+    [{'check': 'Unknown lead', 'count': 2, 'meaning': 'lead not in the leads table; ignored'}]
+    """
+    out = quality.copy()
+    out["check"] = out["check"].map(lambda c: CHECK_NAMES.get(c, c)).astype("str")
+    if "meaning" in out.columns:
+        for code, words in _MEANING_WORDS.items():
+            out["meaning"] = out["meaning"].str.replace(code, words, regex=False)
+    return out
+
+
 def stage_quality(
     leads: pd.DataFrame,
     stages: pd.DataFrame | None = None,
@@ -699,6 +780,25 @@ def classify_new_old(wide: pd.DataFrame, stage: str, new_lead_days: float = 30) 
 # Conversion rates
 
 ARTICLE_PAIRS = (("lead", "mql"), ("mql", "sql"), ("mql", "opportunity"), ("mql", "customer"))
+
+BY_COLUMNS = {
+    "source": Column("Lead source", Kind.TEXT),
+    "created_quarter": Column("Created in", Kind.TEXT, "the leads' creation quarter"),
+}
+"""The breakdowns the cohort report uses (``by=``), as a reader sees them."""
+
+CONVERSION_COLUMNS = {
+    "from_stage": Column("From stage", Kind.TEXT),
+    "to_stage": Column("To stage", Kind.TEXT),
+    **BY_COLUMNS,
+    "n_from": Column("Leads at stage", Kind.COUNT, "leads that reached the from-stage"),
+    "n_to": Column("Reached next", Kind.COUNT, "of those, leads that reached the to-stage"),
+    "rate": Column("Conversion rate", Kind.RATE, "to date"),
+    "ci_low": Column("95% CI low", Kind.RATE),
+    "ci_high": Column("95% CI high", Kind.RATE),
+}
+"""How a report shows the :func:`stage_conversion` table (stage names through
+:func:`with_stage_names`)."""
 
 
 def conversion_pairs(config: FunnelConfig) -> list[tuple[str, str]]:
@@ -920,7 +1020,13 @@ def headline_metrics(
 
 __all__ = [
     "ARTICLE_PAIRS",
+    "BY_COLUMNS",
+    "CHECK_NAMES",
+    "CONVERSION_COLUMNS",
     "DEFAULT_STAGES",
+    "QUALITY_COLUMNS",
+    "STAGE_ACRONYMS",
+    "STAGE_COLUMNS",
     "FunnelConfig",
     "age_at",
     "classify_new_old",
@@ -928,11 +1034,14 @@ __all__ = [
     "day_end",
     "headline_metrics",
     "reached_within",
+    "readable_checks",
     "require_column",
     "require_reached",
     "require_stage_history",
     "stage_conversion",
     "stage_dates",
     "stage_entries",
+    "stage_name",
     "stage_quality",
+    "with_stage_names",
 ]

@@ -37,7 +37,8 @@ from lifelines.utils import median_survival_times
 from leadnb.asof import day_end
 from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData
-from leadnb.funnel.stages import WIDE, WIDE_FIX
+from leadnb.funnel.stages import BY_COLUMNS, WIDE, WIDE_FIX
+from leadnb.results import Column, Kind
 
 HORIZONS = (30, 60, 90)
 JITTER = 1e-4
@@ -59,6 +60,31 @@ TABLE_COLUMNS = [
     "cif60",
     "cif90",
 ]
+
+TIME_TO_STAGE_COLUMNS = {
+    "from_stage": Column("From stage", Kind.TEXT),
+    "to_stage": Column("To stage", Kind.TEXT),
+    **BY_COLUMNS,
+    "n": Column("Leads followed", Kind.COUNT, "leads that reached the from-stage"),
+    "events": Column("Converted", Kind.COUNT, "reached the to-stage by the analysis date"),
+    "lost": Column("Lost first", Kind.COUNT, "marked lost before converting"),
+    "before_start": Column("Dated before start", Kind.COUNT, "counted at day 0"),
+    "median_days": Column("Median time", Kind.DAYS, "blank: fewer than half convert"),
+    "median_ci_low": Column("Median 95% CI low", Kind.DAYS),
+    "median_ci_high": Column("Median 95% CI high", Kind.DAYS),
+    **{
+        f"p{h}": Column(f"Within {h} days", Kind.RATE, "Kaplan-Meier share converted")
+        for h in HORIZONS
+    },
+    **{
+        f"cif{h}": Column(
+            f"Within {h} days, before being lost", Kind.RATE, "Aalen-Johansen, lost competing"
+        )
+        for h in HORIZONS
+    },
+}
+"""How a report shows the :func:`time_to_stage` table (stage names through
+:func:`leadnb.funnel.stages.with_stage_names`)."""
 
 
 def _col(wide: pd.DataFrame, stage: str) -> pd.Series:
@@ -374,6 +400,7 @@ def survival_curves(
 
 __all__ = [
     "HORIZONS",
+    "TIME_TO_STAGE_COLUMNS",
     "cumulative_incidence_at",
     "survival_curves",
     "survival_data",

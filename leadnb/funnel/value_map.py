@@ -29,6 +29,7 @@ import pandas as pd
 from leadnb import asof
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData
+from leadnb.results import Column, Kind
 
 GROUPS = ("A", "B", "C", "D", "E")
 GROUP_LABELS = {
@@ -39,6 +40,44 @@ GROUP_LABELS = {
     "E": "high value, frequent",
 }
 DAYS_PER_MONTH = 365.25 / 12
+
+VALUE_COLUMNS = {
+    "key": Column("Account", Kind.TEXT),
+    "orders": Column("Orders", Kind.COUNT),
+    "amount": Column("Revenue", Kind.MONEY),
+    "aov": Column("Average order value", Kind.MONEY),
+    "frequency": Column("Orders per month", Kind.RATIO),
+    "group": Column("Group", Kind.TEXT),
+}
+"""How a report shows the :func:`value_groups` (and :func:`customer_values`) table."""
+
+VALUE_SUMMARY_COLUMNS = {
+    "group": Column("Group", Kind.TEXT),
+    "label": Column("Meaning", Kind.TEXT),
+    "n": Column("Accounts", Kind.COUNT),
+    "share": Column("Share of accounts", Kind.RATE),
+    "revenue": Column("Revenue", Kind.MONEY),
+    "mean_aov": Column("Average order value", Kind.MONEY, "mean over the group's accounts"),
+    "mean_frequency": Column("Orders per month", Kind.RATIO, "mean over the group's accounts"),
+    "value_cut": Column("Order value cut-off", Kind.MONEY, "above it: high value"),
+    "frequency_cut": Column("Orders per month cut-off", Kind.RATIO, "above it: frequent"),
+}
+"""How a report shows the :func:`value_summary` table; ``value_cut`` and ``frequency_cut``
+also declare the cut-offs in a :func:`value_groups` table's ``.attrs``."""
+
+VALUE_MOVEMENT_COLUMNS = {
+    "from_group": Column("Group before", Kind.TEXT),
+    "to_group": Column("Group after", Kind.TEXT),
+    "n": Column("Accounts", Kind.COUNT),
+    "share_of_from": Column("Share of the group before", Kind.RATE),
+}
+"""How a report shows the :func:`value_movement` table."""
+
+MOVEMENT_MATRIX_COLUMNS = {
+    "from_group": Column("Group before", Kind.TEXT),
+    **{g: Column(f"To {g}", Kind.COUNT, f"accounts in group {g} after") for g in GROUPS},
+}
+"""How a report shows the :func:`movement_matrix` table."""
 
 
 def account_key(df: pd.DataFrame, table: str) -> pd.Series:
@@ -402,12 +441,35 @@ def value_movement(
     return out
 
 
+def movement_matrix(moves: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`value_movement` table as a matrix: one row per group before, one column per
+    group after (``A``..``E``), accounts in the cells.
+
+    Examples
+    --------
+    >>> moves = pd.DataFrame({"from_group": ["A", "A", "B", "B"], "to_group": ["A", "B", "A", "B"],
+    ...                       "n": [5, 2, 1, 3]})
+    >>> movement_matrix(moves)
+      from_group  A  B
+    0          A  5  2
+    1          B  1  3
+    """
+    out = moves.pivot(index="from_group", columns="to_group", values="n").reset_index()
+    out.columns.name = None
+    return out
+
+
 __all__ = [
     "GROUPS",
     "GROUP_LABELS",
+    "MOVEMENT_MATRIX_COLUMNS",
+    "VALUE_COLUMNS",
+    "VALUE_MOVEMENT_COLUMNS",
+    "VALUE_SUMMARY_COLUMNS",
     "account_key",
     "classify",
     "customer_values",
+    "movement_matrix",
     "value_groups",
     "value_movement",
     "value_summary",

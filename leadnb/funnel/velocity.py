@@ -45,9 +45,58 @@ from leadnb.funnel import exposure
 from leadnb.funnel.exposure import DAYS_PER_MONTH
 from leadnb.funnel.stages import FunnelConfig, classify_new_old
 from leadnb.intervals import wilson
+from leadnb.results import Column, Kind, format_value
 
 MAX_PERIODS = 1200  # a per-period table longer than this means an analysis date far off the data
 DEFAULT_BUCKETS = (0, 30, 60, 90, 180, 365, np.inf)
+
+PER_LEAD_MONTHS = 1000
+"""The age hazard is read per this many lead-months at risk (:func:`hazard_per_1000`)."""
+
+LVR_COLUMNS = {
+    "period": Column("Period", Kind.TEXT),
+    "period_start": Column("Starts", Kind.DATE),
+    "period_end": Column("Ends", Kind.DATE),
+    "complete": Column("Complete", Kind.FLAG, "the period lies wholly inside the data"),
+    "qualified": Column("Qualified leads", Kind.COUNT),
+    "lvr_pct": Column("LVR", Kind.PERCENT, "growth on the period before"),
+    "ci_low": Column("95% CI low", Kind.PERCENT),
+    "ci_high": Column("95% CI high", Kind.PERCENT),
+    "lvr_trailing3_pct": Column("LVR, three-period totals", Kind.PERCENT),
+    "after_change": Column("After rule change", Kind.FLAG),
+    "crosses_change": Column("Compares across rule change", Kind.FLAG),
+}
+"""How a report shows the :func:`lvr` table."""
+
+NEW_VS_OLD_COLUMNS = {
+    "stage": Column("Stage", Kind.TEXT),
+    "era": Column("Nurture programme", Kind.TEXT, "before or after its start"),
+    "period": Column("Period", Kind.TEXT),
+    "period_start": Column("Starts", Kind.DATE),
+    "conversions": Column("Conversions", Kind.COUNT),
+    "from_new": Column("From new leads", Kind.COUNT),
+    "from_old": Column("From old leads", Kind.COUNT),
+    "share_old": Column("Old leads' share", Kind.RATE),
+    "ci_low": Column("95% CI low", Kind.RATE),
+    "ci_high": Column("95% CI high", Kind.RATE),
+}
+"""How a report shows the :func:`new_vs_old` and :func:`share_old_by_era` tables (stage names
+through :func:`leadnb.funnel.stages.with_stage_names`)."""
+
+AGE_HAZARD_COLUMNS = {
+    "bucket": Column("Lead age (days)", Kind.TEXT),
+    "age_from": Column("From age", Kind.DAYS),
+    "age_to": Column("To age", Kind.DAYS),
+    "era": Column("Nurture programme", Kind.TEXT, "before or after its start"),
+    "lead_months": Column("Lead-months at risk", Kind.COUNT),
+    "conversions": Column("Conversions", Kind.COUNT),
+    "per_1000": Column(
+        "Conversions per 1,000 lead-months", Kind.COUNT, "leads at risk for a month each"
+    ),
+    "per_1000_ci_low": Column("95% CI low", Kind.COUNT),
+    "per_1000_ci_high": Column("95% CI high", Kind.COUNT),
+}
+"""How a report shows the age hazard: the :func:`hazard_per_1000` table."""
 
 
 def _col(wide: pd.DataFrame, stage: str) -> pd.Series:
@@ -144,8 +193,8 @@ def _check_count(count: int, first: pd.Timestamp, as_of: pd.Timestamp, period: s
     if count > MAX_PERIODS:
         raise NotEnoughData(
             f"from the first date in the data ({first:%Y-%m-%d}) to the analysis date "
-            f"({as_of:%Y-%m-%d}) there are {count:,} periods of {period}, more than the "
-            f"{MAX_PERIODS:,} a report table can show",
+            f"({as_of:%Y-%m-%d}) there are {format_value(count, Kind.COUNT)} periods of {period}, "
+            f"more than the {format_value(MAX_PERIODS, Kind.COUNT)} a report table can show",
             "it appears with an analysis date within the data's range",
         )
 
@@ -513,11 +562,42 @@ def age_hazard(
     return out
 
 
+def hazard_per_1000(hazard: pd.DataFrame) -> pd.DataFrame:
+    """An :func:`age_hazard` table read per :data:`PER_LEAD_MONTHS` lead-months at risk.
+
+    A rate per lead-month of 0.0011 is hard to read; "1.1 conversions per 1,000 lead-months"
+    is not. The CSV keeps the rate per lead-month.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``hazard`` with ``rate``, ``ci_low`` and ``ci_high`` replaced by
+        ``per_1000``, ``per_1000_ci_low`` and ``per_1000_ci_high`` (:data:`AGE_HAZARD_COLUMNS`).
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"bucket": ["0-29"], "conversions": [3], "rate": [0.0011],
+    ...                   "ci_low": [0.0002], "ci_high": [0.0032]})
+    >>> hazard_per_1000(h).round(6).to_dict("records")
+    [{'bucket': '0-29', 'conversions': 3, 'per_1000': 1.1, 'per_1000_ci_low': 0.2, 'per_1000_ci_high': 3.2}]
+    """
+    out = hazard.drop(columns=["rate", "ci_low", "ci_high"])
+    out["per_1000"] = hazard["rate"] * PER_LEAD_MONTHS
+    out["per_1000_ci_low"] = hazard["ci_low"] * PER_LEAD_MONTHS
+    out["per_1000_ci_high"] = hazard["ci_high"] * PER_LEAD_MONTHS
+    return out
+
+
 __all__ = [
+    "AGE_HAZARD_COLUMNS",
     "DEFAULT_BUCKETS",
+    "LVR_COLUMNS",
+    "NEW_VS_OLD_COLUMNS",
+    "PER_LEAD_MONTHS",
     "age_hazard",
     "assign_periods",
     "bucket_labels",
+    "hazard_per_1000",
     "lvr",
     "lvr_interval",
     "new_vs_old",
