@@ -1,0 +1,1022 @@
+"""Each report's answer in plain words: three to five findings, then what to do about them.
+
+Design. A head of sales reads the first lines of a report and nothing else, so every report
+opens with an :class:`Answer` built from the headline numbers the notebook already wrote
+(its :class:`~leadnb.results.Metrics`, the same values and kinds as ``metrics.json`` and
+``metric_kinds.json``). Three layers, each small and tested:
+
+* **Wording rules** - pure functions that turn an estimate and its interval into a word, each
+  with its threshold and where the threshold comes from: :func:`side` (the one rule every
+  other builds on: an interval that contains the no-effect value is "no detectable
+  difference", never "clearly"), :func:`auc_strength`, :func:`change_words`,
+  :func:`ab_verdict`, :func:`roi_verdict`, :func:`holdout_agreement`, :func:`srm_broken`.
+* **Builders** - one per notebook (:func:`scoring_answer`, :func:`cohort_answer`,
+  :func:`roi_answer`, :func:`ab_answer`), each reading the notebook's metrics by key. A key
+  that is missing or ``None`` (a section not computed) gives a sentence that says so, never an
+  error and never a made-up number.
+* **Rendering** - :meth:`Answer.to_html` (the ``id="answer"`` section every report opens with,
+  text escaped) and :meth:`Answer.as_dict` (what ``metrics.json`` keeps, so the run index card
+  shows the same first sentence).
+
+Every number in a sentence is :func:`~leadnb.results.format_value` of a metric with its
+declared kind, so the answer, the card and ``metrics.json`` agree. The exceptions are declared
+in :data:`SENTENCE_KINDS` (the AUC is said as a percentage: "58.1% of the time") and the few
+numbers that are part of a definition rather than a finding are in :data:`FIXED_NUMBERS`.
+Intervals are 95% intervals, said as "likely between A and B".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from leadnb.funnel.stages import stage_name
+from leadnb.results import Kind, Metrics, format_value
+from leadnb.safe import escape
+
+__all__ = [
+    "ALPHA",
+    "AUC_ACCEPTABLE",
+    "AUC_EXCELLENT",
+    "AUC_OUTSTANDING",
+    "BUILDERS",
+    "COIN_TOSS",
+    "FIXED_NUMBERS",
+    "GOOD_NURTURE_SHARE_OLD",
+    "MAX_ACTIONS",
+    "MAX_FINDINGS",
+    "SENTENCE_KINDS",
+    "SRM_ALPHA",
+    "Answer",
+    "ab_answer",
+    "ab_verdict",
+    "auc_strength",
+    "change_words",
+    "cohort_answer",
+    "holdout_agreement",
+    "roi_answer",
+    "roi_verdict",
+    "scoring_answer",
+    "side",
+    "srm_broken",
+]
+
+# --------------------------------------------------------------------------------------------
+# Thresholds, each with its source
+
+COIN_TOSS = 0.5
+"""AUC of a score that ranks leads at random: a converted lead outscores a non-converted one
+half the time (Hanley & McNeil 1982, "The meaning and use of the area under a ROC curve")."""
+AUC_ACCEPTABLE = 0.7
+"""From here an AUC is "acceptable discrimination"; below it (and above 0.5) the score only
+barely predicts. Hosmer, Lemeshow & Sturdivant, *Applied Logistic Regression*, 3rd ed. (2013),
+section 5.2.4: 0.5 no discrimination, 0.7-0.8 acceptable, 0.8-0.9 excellent, 0.9+ outstanding."""
+AUC_EXCELLENT = 0.8
+"""Hosmer, Lemeshow & Sturdivant (2013), section 5.2.4: "excellent" from here ("well")."""
+AUC_OUTSTANDING = 0.9
+"""Hosmer, Lemeshow & Sturdivant (2013), section 5.2.4: "outstanding" from here ("very well")."""
+SRM_ALPHA = 0.001
+"""A sample-ratio check below this p-value means the split between arms is broken. Kohavi,
+Tang & Xu, *Trustworthy Online Controlled Experiments* (2020), chapter 21 (sample ratio
+mismatch): a conservative threshold such as 0.001, because a real mismatch gives p-values far
+smaller and a false alarm stops a good experiment."""
+ALPHA = 0.05
+"""Significance level of an A/B comparison when the metrics do not carry the registered
+``alpha`` (the registration default of :mod:`leadnb.experiments.registration`)."""
+GOOD_NURTURE_SHARE_OLD = 0.5
+"""At companies good at nurturing about half of SQLs come from old leads (the nurture article,
+``shared/DOMAIN.md`` section 2); a share below it is said as room to grow."""
+MAX_FINDINGS = 5
+"""At most this many finding sentences (the issue: "three to five plain sentences")."""
+MAX_ACTIONS = 3
+"""At most this many "What to do" items."""
+
+SENTENCE_KINDS: dict[str, Kind] = {
+    "auc": Kind.RATE,
+    "auc_ci_low": Kind.RATE,
+    "auc_ci_high": Kind.RATE,
+    "model_auc": Kind.RATE,
+    "model_auc_ci_low": Kind.RATE,
+    "model_auc_ci_high": Kind.RATE,
+}
+"""Keys a sentence shows in another unit than their declared kind. The AUC is declared a ratio
+(the card shows 0.581) but a sentence says what it means, "a lead that converted outscored one
+that did not 58.1% of the time", so it is formatted as a rate there."""
+
+FIXED_NUMBERS: dict[str, str] = {
+    "coin_toss": format_value(COIN_TOSS, Kind.RATE),
+    "days_30": "30 days",
+    "days_90": "90 days",
+}
+"""Numbers a sentence may hold that are definitions, not findings: the coin toss an AUC is
+compared with, and the 30- and 90-day horizons of the time-to-stage shares."""
+
+
+# --------------------------------------------------------------------------------------------
+# Wording rules
+
+Side = Literal["above", "below", "contains", "unknown"]
+
+
+def _num(v: Any) -> float | None:
+    """``v`` as a finite float, else None (None, NaN, text, booleans)."""
+    if v is None or isinstance(v, bool) or not isinstance(v, numbers.Real):
+        return None
+    f = float(v)
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+def side(low: Any, high: Any, *, null: float) -> Side:
+    """Where an interval lies relative to the no-effect value ``null``.
+
+    The rule every wording follows: only an interval wholly above or below ``null`` is a
+    detectable effect; one that touches or contains it is "no detectable difference". A
+    missing bound is "unknown" (said as "no interval was computed", and never "clearly").
+
+    Parameters
+    ----------
+    low, high
+        The interval's bounds (None or NaN when not computed).
+    null
+        The no-effect value: 0 for a difference, 1 for a ratio, 0.5 for an AUC.
+
+    Returns
+    -------
+    str
+        ``"above"`` (low > null), ``"below"`` (high < null), ``"contains"`` or ``"unknown"``.
+
+    Examples
+    --------
+    >>> side(0.03, 0.06, null=0), side(-0.01, 0.06, null=0), side(0.0, 0.06, null=0)
+    ('above', 'contains', 'contains')
+    >>> side(0.4, 0.9, null=1.0), side(None, 0.2, null=0)
+    ('below', 'unknown')
+    """
+    lo, hi = _num(low), _num(high)
+    if lo is None or hi is None:
+        return "unknown"
+    if lo > null:
+        return "above"
+    if hi < null:
+        return "below"
+    return "contains"
+
+
+AucStrength = Literal["none", "reversed", "barely", "acceptably", "well", "very well", "unknown"]
+
+
+def auc_strength(auc: Any, low: Any, high: Any) -> AucStrength:
+    """How well a score predicts conversion, in a word, from its AUC and 95% interval.
+
+    An interval that contains :data:`COIN_TOSS` is ``"none"`` (no detectable link), one below
+    it ``"reversed"``; otherwise the point estimate picks the band of Hosmer, Lemeshow &
+    Sturdivant (2013): below :data:`AUC_ACCEPTABLE` ``"barely"``, below :data:`AUC_EXCELLENT`
+    ``"acceptably"``, below :data:`AUC_OUTSTANDING` ``"well"``, from there ``"very well"``.
+
+    Returns
+    -------
+    str
+        One of ``none``, ``reversed``, ``barely``, ``acceptably``, ``well``, ``very well``,
+        ``unknown`` (no AUC).
+
+    Examples
+    --------
+    >>> auc_strength(0.581, 0.560, 0.602), auc_strength(0.52, 0.49, 0.55)
+    ('barely', 'none')
+    >>> auc_strength(0.70, 0.66, 0.74), auc_strength(0.85, 0.8, 0.9), auc_strength(0.3, 0.2, 0.4)
+    ('acceptably', 'well', 'reversed')
+    """
+    a = _num(auc)
+    if a is None:
+        return "unknown"
+    where = side(low, high, null=COIN_TOSS)
+    if where == "contains" or (where == "unknown" and a == COIN_TOSS):
+        return "none"
+    if where == "below" or (where == "unknown" and a < COIN_TOSS):
+        return "reversed"
+    if a < AUC_ACCEPTABLE:
+        return "barely"
+    if a < AUC_EXCELLENT:
+        return "acceptably"
+    if a < AUC_OUTSTANDING:
+        return "well"
+    return "very well"
+
+
+def change_words(
+    low: Any,
+    high: Any,
+    *,
+    null: float = 0.0,
+    up: str = "clearly rose",
+    down: str = "clearly fell",
+    none: str = "no detectable change",
+    unknown: str = "no interval was computed, so no conclusion",
+) -> str:
+    """The words for a change whose interval is ``[low, high]``: ``up`` or ``down`` only when
+    the interval excludes ``null`` (:func:`side`), else ``none``.
+
+    Examples
+    --------
+    >>> change_words(-53.6, 9.1), change_words(-60.0, -10.0), change_words(2.0, 9.0)
+    ('no detectable change', 'clearly fell', 'clearly rose')
+    >>> change_words(1.8, 3.8, null=1.0, up="clearly more often")
+    'clearly more often'
+    """
+    return {"above": up, "below": down, "contains": none, "unknown": unknown}[
+        side(low, high, null=null)
+    ]
+
+
+def srm_broken(p_value: Any) -> bool:
+    """True when a sample-ratio check failed: its p-value is below :data:`SRM_ALPHA`.
+
+    A missing p-value (no check possible) is not a failure.
+
+    Examples
+    --------
+    >>> srm_broken(0.0009), srm_broken(0.001), srm_broken(None)
+    (True, False, False)
+    """
+    p = _num(p_value)
+    return p is not None and p < SRM_ALPHA
+
+
+AbVerdict = Literal["broken", "interim", "beat", "worse", "none", "unconfirmed", "unknown"]
+
+
+def ab_verdict(
+    diff_low: Any,
+    diff_high: Any,
+    *,
+    p_adjusted: Any = None,
+    alpha: float = ALPHA,
+    interim: bool = False,
+    srm_p_value: Any = None,
+) -> AbVerdict:
+    """The verdict of one variant against control, in the order a reader must hear it.
+
+    1. ``"broken"``: the sample-ratio check failed (:func:`srm_broken`): do not trust it.
+    2. ``"interim"``: a look before the registered end or planned n: do not decide yet
+       (peeking inflates false wins, so no winner is named).
+    3. ``"beat"`` / ``"worse"``: the difference's interval excludes 0 and the
+       multiplicity-adjusted p-value (when given) is below ``alpha``.
+    4. ``"unconfirmed"``: the interval excludes 0 but the adjusted p-value does not pass
+       (the win does not survive counting the other variants).
+    5. ``"none"``: the interval contains 0: no detectable difference. ``"unknown"``: no
+       interval.
+
+    Examples
+    --------
+    >>> ab_verdict(0.032, 0.065, p_adjusted=1e-8)
+    'beat'
+    >>> ab_verdict(-0.01, 0.065), ab_verdict(0.01, 0.065, p_adjusted=0.2)
+    ('none', 'unconfirmed')
+    >>> ab_verdict(0.032, 0.065, interim=True), ab_verdict(0.032, 0.065, srm_p_value=1e-5)
+    ('interim', 'broken')
+    """
+    if srm_broken(srm_p_value):
+        return "broken"
+    if interim:
+        return "interim"
+    where = side(diff_low, diff_high, null=0.0)
+    if where in ("contains", "unknown"):
+        return "none" if where == "contains" else "unknown"
+    p = _num(p_adjusted)
+    if p is not None and p >= alpha:
+        return "unconfirmed"
+    return "beat" if where == "above" else "worse"
+
+
+RoiVerdict = Literal["pays", "loses", "uncertain", "unknown"]
+
+
+def roi_verdict(low: Any, high: Any) -> RoiVerdict:
+    """Whether a programme pays for itself, from its ROI interval (ROI = (value - cost) / cost,
+    so 0 is break-even): ``"pays"`` when the whole interval is above 0, ``"loses"`` when below,
+    ``"uncertain"`` when it crosses 0, ``"unknown"`` without an interval.
+
+    Examples
+    --------
+    >>> roi_verdict(1.89, 4.13), roi_verdict(-0.4, 1.2), roi_verdict(-0.9, -0.1)
+    ('pays', 'uncertain', 'loses')
+    """
+    return {"above": "pays", "below": "loses", "contains": "uncertain", "unknown": "unknown"}[
+        side(low, high, null=0.0)
+    ]
+
+
+Agreement = Literal[
+    "confirms", "contradicts", "not_confirmed", "holdout_only", "neither", "unknown"
+]
+
+
+def holdout_agreement(lift_low: Any, lift_high: Any, diff_low: Any, diff_high: Any) -> Agreement:
+    """Whether a randomised holdout agrees with the before/after estimate of the same effect.
+
+    The before/after lift is a rate ratio (no effect: 1), the holdout a difference of rates
+    (no effect: 0); each is placed with :func:`side`.
+
+    Returns
+    -------
+    str
+        ``"confirms"`` (both detect an effect in the same direction), ``"contradicts"``
+        (opposite directions), ``"not_confirmed"`` (before/after detects one, the holdout
+        does not), ``"holdout_only"`` (the reverse), ``"neither"`` (neither detects one),
+        ``"unknown"`` (an interval missing).
+
+    Examples
+    --------
+    >>> holdout_agreement(1.8, 3.8, 0.032, 0.065), holdout_agreement(1.8, 3.8, -0.01, 0.02)
+    ('confirms', 'not_confirmed')
+    >>> holdout_agreement(1.8, 3.8, -0.05, -0.01), holdout_agreement(0.9, 1.2, -0.01, 0.02)
+    ('contradicts', 'neither')
+    """
+    a, b = side(lift_low, lift_high, null=1.0), side(diff_low, diff_high, null=0.0)
+    if "unknown" in (a, b):
+        return "unknown"
+    if a == b:
+        return "neither" if a == "contains" else "confirms"
+    if a == "contains":
+        return "holdout_only"
+    if b == "contains":
+        return "not_confirmed"
+    return "contradicts"
+
+
+# --------------------------------------------------------------------------------------------
+# The answer
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """A report's answer: finding sentences, then what to do.
+
+    Examples
+    --------
+    >>> a = Answer(("The score barely predicts SQL.",), ("Revise the rules.",))
+    >>> a.first_sentence
+    'The score barely predicts SQL.'
+    >>> a.as_dict()
+    {'answer': ['The score barely predicts SQL.'], 'actions': ['Revise the rules.']}
+    >>> print(a.to_html())  # doctest: +NORMALIZE_WHITESPACE
+    <section id="answer" class="answer"><h2 class="answer-title">The answer</h2>
+    <p class="answer-finding">The score barely predicts SQL.</p>
+    <h3 class="answer-actions-title">What to do</h3>
+    <ul class="answer-actions"><li>Revise the rules.</li></ul></section>
+    """
+
+    findings: tuple[str, ...]
+    actions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "findings", tuple(self.findings))
+        object.__setattr__(self, "actions", tuple(self.actions))
+        if not self.findings:
+            raise ValueError("an answer needs at least one finding")
+
+    @property
+    def first_sentence(self) -> str:
+        """The first finding: what the run index card repeats."""
+        return self.findings[0]
+
+    def to_html(self, *, title: str = "The answer") -> str:
+        """The answer as a self-contained HTML fragment for the top of a report.
+
+        Returns
+        -------
+        str
+            ``<section id="answer" class="answer">``: an ``h2`` (class ``answer-title``), one
+            ``<p class="answer-finding">`` per finding, then (when there are actions) an
+            ``h3`` "What to do" (class ``answer-actions-title``) and
+            ``<ul class="answer-actions">``. All text is escaped; no ``style`` attributes.
+        """
+        parts = [
+            f'<section id="answer" class="answer"><h2 class="answer-title">{escape(title)}</h2>'
+        ]
+        parts += [f'<p class="answer-finding">{escape(s)}</p>' for s in self.findings]
+        if self.actions:
+            items = "".join(f"<li>{escape(s)}</li>" for s in self.actions)
+            parts.append('<h3 class="answer-actions-title">What to do</h3>')
+            parts.append(f'<ul class="answer-actions">{items}</ul>')
+        return "\n".join(parts) + "</section>"
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def as_dict(self) -> dict[str, list[str]]:
+        """What ``metrics.json`` keeps: ``{"answer": [findings...], "actions": [...]}``."""
+        return {"answer": list(self.findings), "actions": list(self.actions)}
+
+
+def _answer(findings: list[str], actions: list[str]) -> Answer:
+    return Answer(tuple(findings[:MAX_FINDINGS]), tuple(dict.fromkeys(actions))[:MAX_ACTIONS])
+
+
+class _Facts:
+    """Read a notebook's metrics by key: present or not, and shown from the declared kind."""
+
+    def __init__(self, values: Mapping[str, Any], kinds: Mapping[str, Kind]) -> None:
+        self.values = values
+        self.kinds = kinds
+
+    @classmethod
+    def of(cls, m: Metrics) -> _Facts:
+        return cls(m, getattr(m, "kinds", {}))
+
+    def get(self, key: str) -> Any:
+        v = self.values.get(key)
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        return v
+
+    def has(self, *keys: str) -> bool:
+        return all(self.get(k) is not None and self.get(k) != "" for k in keys)
+
+    def num(self, key: str) -> float | None:
+        return _num(self.get(key))
+
+    def kind(self, key: str) -> Kind:
+        if key in SENTENCE_KINDS:
+            return SENTENCE_KINDS[key]
+        if key not in self.kinds:
+            raise KeyError(f"{key!r} has no declared kind (declared: {sorted(self.kinds)})")
+        return Kind(self.kinds[key])
+
+    def show(self, key: str) -> str:
+        return format_value(self.get(key), self.kind(key))
+
+    def money(self, key: str) -> str:
+        """A money value with the currency code when the metrics carry one (``currency``)."""
+        cur = self.get("currency")
+        return f"{cur} {self.show(key)}" if cur else self.show(key)
+
+    def between(self, low: str, high: str, *, money: bool = False) -> str:
+        """``"likely between A and B"``, or ``""`` when a bound is missing."""
+        if self.num(low) is None or self.num(high) is None:
+            return ""
+        f = self.money if money else self.show
+        return f"likely between {f(low)} and {f(high)}"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring calibration
+
+_AUC_HEAD = {
+    "none": "The score does not detectably predict who reaches {stage}",
+    "reversed": "The score points the wrong way: leads that reach {stage} tend to score lower",
+    "barely": "The score barely predicts who reaches {stage}",
+    "acceptably": "The score predicts who reaches {stage} acceptably",
+    "well": "The score predicts who reaches {stage} well",
+    "very well": "The score predicts who reaches {stage} very well",
+}
+
+
+def scoring_answer(m: Metrics) -> Answer:
+    """The scoring report's answer, from :func:`leadnb.scoring.headline.headline_metrics`.
+
+    Findings: how well the score ranks leads (AUC as "a lead that converted outscored one that
+    did not X of the time", worded by :func:`auc_strength`, with its interval and the
+    calibration population); how many leads converted; what the recommended threshold means
+    for sales (leads a week, their conversion rate, the share of all conversions they hold);
+    competitors scoring above the threshold when they do. Actions follow the AUC's strength,
+    SDR capacity (``capacity_per_week`` when the metrics have it) and competitors.
+
+    Parameters
+    ----------
+    m
+        The scoring metrics: ``n_leads``, ``conversions``, ``conversion_rate``,
+        ``outcome_stage``, ``calibration_n``, ``calibration_conversions``, ``auc`` with
+        ``auc_ci_low``/``auc_ci_high``, ``recommended_threshold``,
+        ``recommended_weekly_workload``, ``recommended_precision``, ``recommended_recall``,
+        ``competitor_mean_score``, ``competitor_conversion_rate``, ``high_quality_leads``;
+        any may be missing or None.
+
+    Returns
+    -------
+    Answer
+        Up to :data:`MAX_FINDINGS` findings and :data:`MAX_ACTIONS` actions.
+
+    Examples
+    --------
+    >>> m = Metrics({"n_leads": 400, "conversions": 0, "conversion_rate": 0.0,
+    ...              "outcome_stage": "sql", "auc": None, "auc_ci_low": None, "auc_ci_high": None},
+    ...             {"n_leads": "count", "conversions": "count", "conversion_rate": "rate",
+    ...              "outcome_stage": "text", "auc": "ratio", "auc_ci_low": "ratio",
+    ...              "auc_ci_high": "ratio"})
+    >>> scoring_answer(m).first_sentence
+    'No lead has reached SQL yet (400 leads), so the score cannot be checked against outcomes.'
+    """
+    f = _Facts.of(m)
+    stage = stage_name(f.get("outcome_stage") or "sql")
+    findings: list[str] = []
+    actions: list[str] = []
+    conv, n = f.num("conversions"), f.num("n_leads")
+    if conv == 0:
+        of = f" ({f.show('n_leads')} leads)" if n is not None else ""
+        findings.append(
+            f"No lead has reached {stage} yet{of}, so the score cannot be checked against outcomes."
+        )
+        actions.append(
+            f"Wait for leads to reach {stage} before trusting the score; the next runs will test it."
+        )
+        return _answer(findings, actions)
+    strength = auc_strength(f.get("auc"), f.get("auc_ci_low"), f.get("auc_ci_high"))
+    if strength == "unknown":
+        findings.append(
+            f"How well the score predicts who reaches {stage} was not computed in this run "
+            "(too few leads with a known outcome); the data notes below say why."
+        )
+    else:
+        between = f.between("auc_ci_low", "auc_ci_high")
+        interval = f"{between}; " if between else "no interval was computed; "
+        pop = ""
+        if f.has("calibration_n", "calibration_conversions"):
+            pop = (
+                f", judged on {f.show('calibration_n')} leads of which "
+                f"{f.show('calibration_conversions')} converted"
+            )
+        findings.append(
+            _AUC_HEAD[strength].format(stage=stage)
+            + f": a lead that converted outscored one that did not {f.show('auc')} of the time "
+            f"({interval}{FIXED_NUMBERS['coin_toss']} would be a coin toss){pop}."
+        )
+    if f.has("conversions", "n_leads", "conversion_rate"):
+        findings.append(
+            f"{f.show('conversions')} of {f.show('n_leads')} leads "
+            f"({f.show('conversion_rate')}) have reached {stage} by the analysis date."
+        )
+    if f.has("recommended_threshold", "recommended_weekly_workload"):
+        tail = ""
+        if f.has("recommended_precision", "recommended_recall"):
+            tail = (
+                f"; {f.show('recommended_precision')} of them convert and they hold "
+                f"{f.show('recommended_recall')} of all conversions"
+            )
+        findings.append(
+            f"Sending leads that score {f.show('recommended_threshold')} or more to sales means "
+            f"about {f.show('recommended_weekly_workload')} leads a week{tail}."
+        )
+    comp, thr = f.num("competitor_mean_score"), f.num("recommended_threshold")
+    if comp is not None and thr is not None and comp >= thr:
+        rate = ""
+        if f.has("competitor_conversion_rate"):
+            rate = f", yet {f.show('competitor_conversion_rate')} of them convert"
+        findings.append(
+            f"Competitors score {f.show('competitor_mean_score')} on average, above the "
+            f"threshold{rate}."
+        )
+        actions.append("Take competitors off the sales list; the score rewards their activity.")
+    if strength in ("none", "reversed", "barely"):
+        actions.append(
+            "Do not rank leads by this score alone: revise the rules with the lowest lift "
+            "(rule table below) and check the score again in the next run."
+        )
+    elif strength in ("acceptably", "well", "very well"):
+        actions.append("Use the score to order follow-ups: the highest-scoring leads first.")
+    if f.has("capacity_per_week", "high_quality_leads"):
+        actions.append(
+            f"Call the top {f.show('capacity_per_week')} of the {f.show('high_quality_leads')} "
+            "high-quality leads this week (the team's capacity); queue the rest by follow-up date."
+        )
+    elif f.has("high_quality_leads"):
+        actions.append(
+            f"Work the {f.show('high_quality_leads')} high-quality leads in score order, "
+            "as many a week as the team can call."
+        )
+    return _answer(findings, actions)
+
+
+# --------------------------------------------------------------------------------------------
+# Cohort conversion
+
+
+def cohort_answer(m: Metrics) -> Answer:
+    """The cohort report's answer, from :func:`leadnb.funnel.stages.headline_metrics`.
+
+    Findings: the funnel (lead to MQL, MQL to the qualified stage, opportunity and customer,
+    with intervals); how soon leads reach the qualified stage (shares within 30 and 90 days,
+    the median when half get there); the lead velocity rate of the latest complete period,
+    worded by :func:`change_words` (an interval containing 0 is "no detectable change"); the
+    share of qualified leads that came from old leads after the nurture start.
+
+    Parameters
+    ----------
+    m
+        The cohort metrics: ``n_leads``, ``qualified_stage``, ``<a>_to_<b>_rate`` with
+        ``<a>_to_<b>_ci_low``/``_ci_high`` for the article pairs, ``lead_to_<q>_p30``,
+        ``_p90``, ``_median_days``, ``lvr_period``, ``lvr_pct``, ``lvr_ci_low``,
+        ``lvr_ci_high``, ``share_old_<q>_before``/``_after``; any may be missing.
+
+    Returns
+    -------
+    Answer
+        Up to :data:`MAX_FINDINGS` findings and :data:`MAX_ACTIONS` actions.
+
+    Examples
+    --------
+    >>> m = Metrics({"n_leads": 0, "qualified_stage": "sql"},
+    ...             {"n_leads": "count", "qualified_stage": "text"})
+    >>> print(cohort_answer(m).first_sentence)  # doctest: +NORMALIZE_WHITESPACE
+    No funnel conversion was computed in this run (0 leads, or no stage history); the data
+    notes below say why.
+    """
+    f = _Facts.of(m)
+    q = f.get("qualified_stage") or "sql"
+    qn = stage_name(q)
+    findings: list[str] = []
+    actions: list[str] = []
+    funnel = []
+    if f.has("lead_to_mql_rate"):
+        between = f.between("lead_to_mql_ci_low", "lead_to_mql_ci_high")
+        of = f"Of {f.show('n_leads')} leads, " if f.has("n_leads") else "Of all leads, "
+        funnel.append(
+            f"{of}{f.show('lead_to_mql_rate')} became MQL" + (f" ({between})" if between else "")
+        )
+    later = []
+    for to in ("sql", "opportunity", "customer"):
+        key = f"mql_to_{to}"
+        if f.has(f"{key}_rate"):
+            between = f.between(f"{key}_ci_low", f"{key}_ci_high")
+            verb = "became customers" if to == "customer" else f"reached {stage_name(to)}"
+            later.append(f"{f.show(f'{key}_rate')} {verb}" + (f" ({between})" if between else ""))
+    if later:
+        funnel.append(
+            "of MQLs, " + ", ".join(later[:-1]) + (" and " if len(later) > 1 else "") + later[-1]
+        )
+    if funnel:
+        findings.append(_cap("; ".join(funnel)) + ".")
+    else:
+        n = f" ({f.show('n_leads')} leads, or no stage history)" if f.has("n_leads") else ""
+        findings.append(
+            f"No funnel conversion was computed in this run{n}; the data notes below say why."
+        )
+    t = f"lead_to_{q}"
+    if f.has(f"{t}_p90"):
+        soon = f" ({FIXED_NUMBERS['days_30']}: {f.show(f'{t}_p30')})" if f.has(f"{t}_p30") else ""
+        median = (
+            f"; half of all leads get there within {f.show(f'{t}_median_days')}"
+            if f.has(f"{t}_median_days")
+            else f"; fewer than half of leads ever reach {qn}, so there is no median time"
+        )
+        findings.append(
+            f"Within {FIXED_NUMBERS['days_90']} of creation {f.show(f'{t}_p90')} of leads "
+            f"reach {qn}{soon}{median}."
+        )
+    if f.has("lvr_pct"):
+        words = change_words(f.get("lvr_ci_low"), f.get("lvr_ci_high"))
+        between = f.between("lvr_ci_low", "lvr_ci_high")
+        period = f" in {f.get('lvr_period')}" if f.has("lvr_period") else ""
+        findings.append(
+            f"New {qn}s{period} changed by {f.show('lvr_pct')} on the period before"
+            + (f" ({between})" if between else "")
+            + f": {words}."
+        )
+        if words.startswith("clearly fell"):
+            actions.append(
+                f"The {qn} pipeline is shrinking: check lead sources and the MQL to {qn} "
+                "handover this month."
+            )
+        elif words.startswith("clearly rose"):
+            actions.append(f"The {qn} pipeline is growing: check the sales team can keep up.")
+        else:
+            actions.append(
+                f"No action on pipeline growth yet: the change in new {qn}s is within noise; "
+                "look again in the next run."
+            )
+    after, before = f"share_old_{q}_after", f"share_old_{q}_before"
+    if f.has(after):
+        was = f", against {f.show(before)} before" if f.has(before) else ""
+        findings.append(
+            f"Since the nurture start {f.show(after)} of {qn}s came from old leads{was}."
+        )
+        if f.num(after) >= GOOD_NURTURE_SHARE_OLD:  # type: ignore[operator]
+            actions.append(f"Keep nurturing old leads: they now bring {f.show(after)} of {qn}s.")
+        else:
+            actions.append(
+                f"Nurture old leads more: they bring {f.show(after)} of {qn}s, where companies "
+                "good at nurturing get about half."
+            )
+    if not actions:
+        actions.append("Nothing to decide from this run; the sections below show what is known.")
+    return _answer(findings, actions)
+
+
+# --------------------------------------------------------------------------------------------
+# Nurture ROI
+
+_PER_SQL = "cost_per_sql"
+
+
+def roi_answer(m: Metrics) -> Answer:
+    """The nurture ROI report's answer, from :func:`leadnb.roi.tables.roi_metrics`.
+
+    Findings: the before/after lift of old leads' SQL rate at the same lead age (worded by
+    :func:`change_words` against a ratio of 1); the ROI with its interval (worded by
+    :func:`roi_verdict`: an interval crossing 0 "may not pay for itself"), said as a
+    before/after estimate that season and lead mix can bias; the randomised holdout and
+    whether it agrees (:func:`holdout_agreement`), or that it is interim or absent; cost per
+    SQL before and after (``cost_basis`` picks the lead-generation or fully loaded cost).
+    Without any measured comparison, the what-if scenario from the params is said as such.
+
+    Parameters
+    ----------
+    m
+        The ROI metrics: ``nurture_lift`` (with ``_ci_low``/``_ci_high``),
+        ``incremental_sqls``, ``incremental_sqls_per_month``, ``roi`` (with interval),
+        ``nurture_cost``, ``holdout_diff`` (with interval), ``holdout_cost_per_incremental_sql``,
+        ``holdout_interim``, ``before_cost_per_sql``/``after_cost_per_sql`` (``_loaded`` when
+        ``cost_basis`` is ``fully_loaded``), ``scenario_*``, optional ``currency``.
+
+    Returns
+    -------
+    Answer
+        Up to :data:`MAX_FINDINGS` findings and :data:`MAX_ACTIONS` actions.
+
+    Examples
+    --------
+    >>> m = Metrics({"roi": 0.4, "roi_ci_low": -0.2, "roi_ci_high": 1.1},
+    ...             {"roi": "rate", "roi_ci_low": "rate", "roi_ci_high": "rate"})
+    >>> print(roi_answer(m).findings[1])  # doctest: +NORMALIZE_WHITESPACE
+    Nurture may not pay for itself: counting each extra SQL at its expected won value, the
+    return on its cost was 40.0% (likely between -20.0% and 110.0%, so possibly a loss);
+    this is a before/after estimate that season and lead mix can bias.
+    """
+    f = _Facts.of(m)
+    findings: list[str] = []
+    actions: list[str] = []
+    lift_side = side(f.get("nurture_lift_ci_low"), f.get("nurture_lift_ci_high"), null=1.0)
+    if f.has("nurture_lift"):
+        between = f.between("nurture_lift_ci_low", "nurture_lift_ci_high")
+        words = {
+            "above": "clearly more often",
+            "below": "clearly less often",
+            "contains": "no detectable change",
+            "unknown": "no interval was computed",
+        }[lift_side]
+        extra = ""
+        if f.has("incremental_sqls") and lift_side == "above":
+            extra = f", about {f.show('incremental_sqls')} extra SQLs"
+            if f.has("incremental_sqls_per_month"):
+                extra += f" ({f.show('incremental_sqls_per_month')} a month)"
+        findings.append(
+            "Since nurturing started, old leads reached SQL "
+            f"{f.show('nurture_lift')} as often as before at the same lead age"
+            + (f" ({between})" if between else "")
+            + f": {words}{extra}."
+        )
+    else:
+        findings.append(
+            "Nurtured leads were not compared before and after the nurture start in this run "
+            "(it needs complete months on both sides); the data notes below say why."
+        )
+    verdict = roi_verdict(f.get("roi_ci_low"), f.get("roi_ci_high"))
+    if f.has("roi"):
+        between = f.between("roi_ci_low", "roi_ci_high")
+        cost = f" of {f.money('nurture_cost')}" if f.has("nurture_cost") else ""
+        head = {
+            "pays": "Nurture pays for itself",
+            "loses": "Nurture costs more than it brings",
+            "uncertain": "Nurture may not pay for itself",
+            "unknown": "Nurture's return has no interval",
+        }[verdict]
+        caveat = ", so possibly a loss" if verdict == "uncertain" else ""
+        findings.append(
+            f"{head}: counting each extra SQL at its expected won value, the return on its "
+            f"cost{cost} was {f.show('roi')}"
+            + (f" ({between}{caveat})" if between else "")
+            + "; this is a before/after estimate that season and lead mix can bias."
+        )
+    if f.has("holdout_diff"):
+        between = f.between("holdout_diff_ci_low", "holdout_diff_ci_high")
+        agree = holdout_agreement(
+            f.get("nurture_lift_ci_low"),
+            f.get("nurture_lift_ci_high"),
+            f.get("holdout_diff_ci_low"),
+            f.get("holdout_diff_ci_high"),
+        )
+        hside = side(f.get("holdout_diff_ci_low"), f.get("holdout_diff_ci_high"), null=0.0)
+        numbers_ = f"{f.show('holdout_diff')} on the SQL rate" + (
+            f" ({between})" if between else ""
+        )
+        per = ""
+        if f.has("holdout_cost_per_incremental_sql") and hside == "above":
+            per = f", at {f.money('holdout_cost_per_incremental_sql')} per extra SQL"
+        if f.get("holdout_interim"):
+            findings.append(
+                f"The randomised holdout is interim (do not decide yet): so far {numbers_}."
+            )
+            actions.append("Wait for the holdout to finish before changing nurture spend.")
+        elif agree == "confirms":
+            findings.append(
+                f"A randomised holdout confirms it: nurtured leads differ by {numbers_}{per}."
+            )
+        elif agree in ("not_confirmed", "contradicts"):
+            what = "does not confirm" if agree == "not_confirmed" else "contradicts"
+            findings.append(
+                f"A randomised holdout {what} the before/after estimate: nurtured leads differ "
+                f"by {numbers_}, {change_words(f.get('holdout_diff_ci_low'), f.get('holdout_diff_ci_high'), up='clearly more', down='clearly less')}."
+            )
+            actions.append(
+                "Trust the randomised holdout over the before/after estimate: do not expand "
+                "nurture spend on the before/after return."
+            )
+        else:
+            words = change_words(
+                f.get("holdout_diff_ci_low"),
+                f.get("holdout_diff_ci_high"),
+                up="nurture clearly helps",
+                down="nurture clearly hurts",
+            )
+            findings.append(
+                f"A randomised holdout, the fairer test, finds {numbers_}{per}: {words}."
+            )
+    elif f.has("roi") or f.has("nurture_lift"):
+        actions.append(
+            "Run a randomised holdout (leads kept out of nurture) to check the before/after "
+            "estimate, which season and lead mix can bias."
+        )
+    basis = "_loaded" if f.get("cost_basis") == "fully_loaded" else ""
+    b, a = f"before_{_PER_SQL}{basis}", f"after_{_PER_SQL}{basis}"
+    if f.has(b, a):
+        label = "Fully loaded cost per SQL" if basis else "Lead-generation cost per SQL"
+        findings.append(f"{label} went from {f.money(b)} before nurturing to {f.money(a)} after.")
+    if (
+        not f.has("roi")
+        and not f.has("nurture_lift")
+        and f.has("scenario_cost_per_sql_before", "scenario_cost_per_sql_after")
+    ):
+        change = (
+            f" ({f.show('scenario_cost_per_sql_change_pct')})"
+            if f.has("scenario_cost_per_sql_change_pct")
+            else ""
+        )
+        findings.append(
+            "Only the what-if scenario from the params (not measured) is shown: cost per SQL "
+            f"{f.money('scenario_cost_per_sql_before')} without nurturing, "
+            f"{f.money('scenario_cost_per_sql_after')} with it{change}."
+        )
+    holdout_ok = f.has("holdout_diff") and not f.get("holdout_interim")
+    hside = side(f.get("holdout_diff_ci_low"), f.get("holdout_diff_ci_high"), null=0.0)
+    if verdict == "pays" and (not holdout_ok or hside == "above"):
+        actions.append("Keep the nurture programme: it returns more than it costs.")
+    elif verdict == "uncertain":
+        actions.append(
+            "Do not expand nurture spend yet: the return could still be a loss; look again "
+            "when more months are in."
+        )
+    elif verdict == "loses":
+        actions.append("Cut or change the nurture programme: it costs more than it brings.")
+    if not actions:
+        actions.append("Nothing to decide from this run; the sections below show what is known.")
+    return _answer(findings, actions)
+
+
+# --------------------------------------------------------------------------------------------
+# A/B tests
+
+
+def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
+    """One experiment's finding, its action, and its verdict."""
+    eid = r.get("experiment_id") or "the experiment"
+    v, c = r.get("variant") or "the variant", r.get("control") or "control"
+    metric = r.get("metric_label") or r.get("metric") or "its primary metric"
+    verdict = ab_verdict(
+        r.get("diff_ci_low"),
+        r.get("diff_ci_high"),
+        p_adjusted=r.get("p_adjusted"),
+        alpha=alpha,
+        interim=bool(r.get("interim")),
+        srm_p_value=r.get("srm_p_value"),
+    )
+    rates = ""
+    if r.has("variant_rate", "control_rate"):
+        rates = f"{r.show('variant_rate')} vs {r.show('control_rate')}"
+        if r.has("diff"):
+            between = r.between("diff_ci_low", "diff_ci_high")
+            rates += f" ({r.show('diff')}" + (f", {between})" if between else ")")
+    n = ""
+    if r.has("n_variant", "n_control"):
+        n = f", with {r.show('n_variant')} leads on {v} and {r.show('n_control')} on {c}"
+    if not r.has("n_variant", "n_control") or r.num("n_variant") == 0 or r.num("n_control") == 0:
+        return (
+            f"{eid}: no comparison of {v} with {c} yet (an arm has no lead with a known "
+            "outcome; the readout below says why).",
+            f"Wait for {eid} to collect outcomes in both arms.",
+            "unknown",
+        )
+    what = f"on {metric}: {rates}{n}" if rates else f"on {metric}{n}"
+    if verdict == "broken":
+        p = r.show("srm_p_value")
+        return (
+            f"In {eid} the split between {v} and {c} is broken (sample-ratio check "
+            f"p {p if p.startswith('<') else '= ' + p}): do not trust this result {what}.",
+            f"Fix how leads are assigned in {eid} and restart it; do not act on its numbers.",
+            verdict,
+        )
+    if verdict == "interim":
+        return (
+            f"{eid} is still running (interim: do not decide yet); so far {what}.",
+            f"Do not decide on {eid} yet: wait for its registered end.",
+            verdict,
+        )
+    head = {
+        "beat": f"{v} clearly beat {c} in {eid}",
+        "worse": f"{v} did clearly worse than {c} in {eid}",
+        "none": f"No detectable difference between {v} and {c} in {eid}",
+        "unconfirmed": (
+            f"{v} looked better than {c} in {eid} but not beyond chance once the other "
+            "variants are counted: no detectable difference"
+        ),
+        "unknown": f"{eid} compared {v} with {c} without an interval",
+    }[verdict]
+    act = {
+        "beat": f"Roll out {v} in place of {c}.",
+        "worse": f"Stop {v}; keep {c}.",
+        "none": f"Keep {c}: {v} made no detectable difference at this sample size.",
+        "unconfirmed": f"Keep {c} until {v} is confirmed in a new test.",
+        "unknown": f"Check the readout of {eid} in the table below.",
+    }[verdict]
+    return f"{head} {what}.", act, verdict
+
+
+def ab_answer(m: Metrics) -> Answer:
+    """The A/B report's answer, from :func:`leadnb.experiments.readout.headline_metrics`.
+
+    One finding per experiment (``metrics["experiments"]``, the headline experiment first),
+    worded by :func:`ab_verdict`: a failed sample-ratio check says the split is broken and the
+    result not to be trusted, an interim look says not to decide yet, and a winner is named
+    ("clearly beat") only when the difference's interval excludes 0 and the Holm-adjusted
+    p-value passes ``alpha`` (the metrics' ``alpha`` when present, else :data:`ALPHA`). With
+    more experiments than fit, the first sentence counts them.
+
+    Parameters
+    ----------
+    m
+        The A/B metrics: ``n_experiments``, ``n_interim``, ``n_significant``, the headline
+        experiment's flat keys (``experiment_id``, ``control``, ``variant``, ``n_control``,
+        ``n_variant``, ``control_rate``, ``variant_rate``, ``diff`` with interval,
+        ``p_adjusted``, ``srm_p_value``, ``interim``, ``metric``, optional
+        ``metric_label``) and ``experiments`` (the same record per experiment id). Kinds of
+        record keys are those of the flat keys.
+
+    Returns
+    -------
+    Answer
+        Up to :data:`MAX_FINDINGS` findings and :data:`MAX_ACTIONS` actions.
+
+    Examples
+    --------
+    >>> m = Metrics({"n_experiments": 0, "n_interim": 0, "n_significant": 0, "experiments": {}},
+    ...             {"n_experiments": "count", "n_interim": "count", "n_significant": "count"})
+    >>> ab_answer(m).first_sentence
+    'No experiment has a readout in this run.'
+    """
+    f = _Facts.of(m)
+    alpha = f.num("alpha") or ALPHA
+    records: dict[str, Any] = dict(f.get("experiments") or {})
+    if not records and f.has("experiment_id"):
+        records = {str(f.get("experiment_id")): {k: f.get(k) for k in f.kinds}}
+    if not records:
+        return _answer(
+            ["No experiment has a readout in this run."],
+            ["Register the next experiment and assign leads to it; its readout appears here."],
+        )
+    head = f.get("experiment_id")
+    order = sorted(records, key=lambda k: (k != head,))
+    findings: list[str] = []
+    actions: list[str] = []
+    verdicts = []
+    for eid in order:
+        rec = {"experiment_id": eid, **dict(records[eid])}
+        text, act, verdict = _experiment_sentence(_Facts(rec, f.kinds), alpha)
+        findings.append(text)
+        actions.append(act)
+        verdicts.append(verdict)
+    if len(findings) > 1 and f.has("n_experiments", "n_interim"):
+        findings.insert(
+            0,
+            f"{f.show('n_experiments')} experiments were read ({f.show('n_interim')} still "
+            "interim); each is below, the headline experiment first.",
+        )
+    if len(findings) > MAX_FINDINGS:
+        findings = [*findings[: MAX_FINDINGS - 1], "The other experiments are in the table below."]
+    order_of = {"broken": 0, "interim": 1, "beat": 2, "worse": 3}
+    ranked = sorted(zip(verdicts, actions, strict=True), key=lambda p: order_of.get(p[0], 4))
+    return _answer(findings, [a for _, a in ranked])
+
+
+BUILDERS: dict[str, Callable[[Metrics], Answer]] = {
+    "scoring_calibration": scoring_answer,
+    "cohort_conversion": cohort_answer,
+    "nurture_roi": roi_answer,
+    "ab_testing": ab_answer,
+}
+"""Notebook folder name -> its answer builder."""

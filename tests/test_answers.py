@@ -1,0 +1,994 @@
+"""Tests of leadnb.report.answers: the wording rules at their thresholds, each builder on the
+demo run's numbers (typed in from the baseline run's metrics.json, the sentences written out by
+hand) and on degenerate runs, hypothesis properties, and escaping in the HTML."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadnb.report import answers as ans
+from leadnb.report.answers import (
+    Answer,
+    ab_answer,
+    ab_verdict,
+    auc_strength,
+    change_words,
+    cohort_answer,
+    holdout_agreement,
+    roi_answer,
+    roi_verdict,
+    scoring_answer,
+    side,
+    srm_broken,
+)
+from leadnb.results import Kind, Metrics, format_value
+
+# --------------------------------------------------------------------------------------------
+# Demo metrics: the baseline run 20261130-213821-demo-2026-06-30, values typed in
+
+SCORING_VALUES = {
+    "auc": 0.5805158374462082,
+    "auc_ci_high": 0.6015302888775884,
+    "auc_ci_low": 0.5595013860148279,
+    "brier": 0.03993648522054769,
+    "brier_reference": 0.03999306227080716,
+    "calibration_conversions": 816,
+    "calibration_n": 19552,
+    "competitor_conversion_rate": 0.0,
+    "competitor_mean_score": 61.361662804886876,
+    "conversion_rate": 0.0505,
+    "conversions": 1010,
+    "decision": "at_created_plus_days",
+    "high_intent_conversion_rate": 0.2777777777777778,
+    "high_intent_mean_score": 34.783483584882106,
+    "high_quality_leads": 1784,
+    "n_leads": 20000,
+    "outcome_stage": "sql",
+    "recommended_precision": 0.06460176991150443,
+    "recommended_recall": 0.35784313725490197,
+    "recommended_threshold": 17.789512948257233,
+    "recommended_weekly_workload": 58.75685891739001,
+}
+SCORING_KINDS = {
+    "auc": Kind.RATIO,
+    "auc_ci_high": Kind.RATIO,
+    "auc_ci_low": Kind.RATIO,
+    "brier": Kind.RATIO,
+    "brier_reference": Kind.RATIO,
+    "calibration_conversions": Kind.COUNT,
+    "calibration_n": Kind.COUNT,
+    "competitor_conversion_rate": Kind.RATE,
+    "competitor_mean_score": Kind.SCORE,
+    "conversion_rate": Kind.RATE,
+    "conversions": Kind.COUNT,
+    "decision": Kind.TEXT,
+    "high_intent_conversion_rate": Kind.RATE,
+    "high_intent_mean_score": Kind.SCORE,
+    "high_quality_leads": Kind.COUNT,
+    "n_leads": Kind.COUNT,
+    "outcome_stage": Kind.TEXT,
+    "recommended_precision": Kind.RATE,
+    "recommended_recall": Kind.RATE,
+    "recommended_threshold": Kind.SCORE,
+    "recommended_weekly_workload": Kind.COUNT,
+}
+
+COHORT_VALUES = {
+    "as_of": "2026-06-30",
+    "lead_to_mql_ci_high": 0.20812632157954208,
+    "lead_to_mql_ci_low": 0.19698793987384017,
+    "lead_to_mql_rate": 0.2025,
+    "lead_to_sql_cif90": 0.02646280892521558,
+    "lead_to_sql_median_days": None,
+    "lead_to_sql_p30": 0.016451698436171225,
+    "lead_to_sql_p60": 0.02169117409927457,
+    "lead_to_sql_p90": 0.026464514122866212,
+    "lead_to_sql_rate": 0.0505,
+    "lvr_ci_high": 9.103465455900706,
+    "lvr_ci_low": -53.6193908687074,
+    "lvr_pct": -28.57142857142857,
+    "lvr_period": "2026-06",
+    "mql_to_customer_ci_high": 0.05097117878141358,
+    "mql_to_customer_ci_low": 0.03828772847885152,
+    "mql_to_customer_rate": 0.04419753086419753,
+    "mql_to_opportunity_ci_high": 0.14542503660640005,
+    "mql_to_opportunity_ci_low": 0.12440333974527511,
+    "mql_to_opportunity_rate": 0.1345679012345679,
+    "mql_to_sql_ci_high": 0.2629408773442081,
+    "mql_to_sql_ci_low": 0.23629952941048807,
+    "mql_to_sql_rate": 0.24938271604938272,
+    "n_leads": 20000,
+    "qualified_stage": "sql",
+    "share_old_opportunity_after": 0.8159645232815964,
+    "share_old_opportunity_before": 0.3404255319148936,
+    "share_old_sql_after": 0.7831325301204819,
+    "share_old_sql_before": 0.19444444444444445,
+    "value_group_A": 3771,
+}
+COHORT_KINDS = {
+    k: (
+        Kind.TEXT
+        if k in ("qualified_stage", "lvr_period")
+        else Kind.DATE
+        if k == "as_of"
+        else Kind.PERCENT
+        if k.startswith("lvr_")
+        else Kind.DAYS
+        if k.endswith("median_days")
+        else Kind.COUNT
+        if k in ("n_leads", "value_group_A")
+        else Kind.RATE
+    )
+    for k in COHORT_VALUES
+}
+
+ROI_VALUES = {
+    "after_cost_per_sql": 1012.8165903614458,
+    "after_cost_per_sql_loaded": 1142.9856506024096,
+    "after_cpa": 6324.5206,
+    "after_share_old": 0.8159645232815964,
+    "after_sql_old": 72.22222222222223,
+    "after_sql_total": 92.22222222222223,
+    "before_cost_per_sql": 4360.931277777778,
+    "before_cost_per_sql_loaded": 4360.931277777778,
+    "before_cpa": 27067.849310344827,
+    "before_share_old": 0.3404255319148936,
+    "before_sql_old": 3.888888888888889,
+    "before_sql_total": 20.0,
+    "cost_basis": "lead_generation",
+    "cost_per_incremental_sql_before_after": 1185.4055140487967,
+    "holdout_cost_per_incremental_sql": 83.33333333333333,
+    "holdout_diff": 0.048,
+    "holdout_diff_ci_high": 0.0645354359186733,
+    "holdout_diff_ci_low": 0.03155181280114755,
+    "holdout_interim": False,
+    "incremental_sqls": 91.14207646207436,
+    "incremental_sqls_per_month": 10.126897384674928,
+    "incremental_value": 445973.10080809146,
+    "nurture_cost": 108040.31999999999,
+    "nurture_lift": 2.6316767736665327,
+    "nurture_lift_ci_high": 3.829937909528105,
+    "nurture_lift_ci_low": 1.808311989556307,
+    "roi": 3.12783950295678,
+    "roi_ci_high": 4.134535840475596,
+    "roi_ci_low": 1.8932796194279293,
+    "scenario_cost_per_sql_after": 500.0,
+    "scenario_cost_per_sql_before": 750.0,
+    "scenario_cost_per_sql_change_pct": -33.33333333333333,
+    "scenario_sql_total_after": 180.0,
+    "scenario_sql_total_before": 120.0,
+}
+_ROI_KIND_BY_END = {
+    "cost_per_sql": Kind.MONEY,
+    "cost_per_sql_loaded": Kind.MONEY,
+    "cpa": Kind.MONEY,
+    "share_old": Kind.RATE,
+    "sql_old": Kind.COUNT,
+    "sql_total": Kind.COUNT,
+}
+ROI_KINDS = {
+    **{
+        k: _ROI_KIND_BY_END[k.split("_", 1)[1]]
+        for k in ROI_VALUES
+        if k.startswith(("before_", "after_"))
+    },
+    "cost_basis": Kind.TEXT,
+    "cost_per_incremental_sql_before_after": Kind.MONEY,
+    "holdout_cost_per_incremental_sql": Kind.MONEY,
+    "holdout_diff": Kind.POINTS,
+    "holdout_diff_ci_high": Kind.POINTS,
+    "holdout_diff_ci_low": Kind.POINTS,
+    "holdout_interim": Kind.FLAG,
+    "incremental_sqls": Kind.COUNT,
+    "incremental_sqls_per_month": Kind.COUNT,
+    "incremental_value": Kind.MONEY,
+    "nurture_cost": Kind.MONEY,
+    "nurture_lift": Kind.MULTIPLIER,
+    "nurture_lift_ci_high": Kind.MULTIPLIER,
+    "nurture_lift_ci_low": Kind.MULTIPLIER,
+    "roi": Kind.RATE,
+    "roi_ci_high": Kind.RATE,
+    "roi_ci_low": Kind.RATE,
+    "scenario_cost_per_sql_after": Kind.MONEY,
+    "scenario_cost_per_sql_before": Kind.MONEY,
+    "scenario_cost_per_sql_change_pct": Kind.PERCENT,
+    "scenario_sql_total_after": Kind.COUNT,
+    "scenario_sql_total_before": Kind.COUNT,
+}
+
+AB_RECORD = {
+    "control": "monthly_newsletter",
+    "control_rate": 0.0744,
+    "diff": 0.048,
+    "diff_ci_high": 0.0645354359186733,
+    "diff_ci_low": 0.03155181280114755,
+    "experiment_id": "nurture-cadence-2026q1",
+    "interim": False,
+    "metric": "sql_30d",
+    "n_control": 2500,
+    "n_immature": 0,
+    "n_variant": 2500,
+    "p_adjusted": 1.215077073023317e-08,
+    "p_value": 1.215077073023317e-08,
+    "prob_beat_control": 0.9999999945934019,
+    "rel_lift": 0.6451612903225807,
+    "srm_p_value": 1.0,
+    "variant": "weekly_digest",
+    "variant_rate": 0.1224,
+    "verdict": "weekly_digest beat monthly_newsletter on reached sql within 30 days: 12.2% vs "
+    "7.4% (+4.8 pts, 95% CI +3.2 pts to +6.5 pts, p < 0.001; registered target +2.5 pts reached).",
+}
+AB_KINDS = {
+    "n_experiments": Kind.COUNT,
+    "n_interim": Kind.COUNT,
+    "n_significant": Kind.COUNT,
+    "experiment_id": Kind.TEXT,
+    "metric": Kind.TEXT,
+    "control": Kind.TEXT,
+    "variant": Kind.TEXT,
+    "n_control": Kind.COUNT,
+    "n_variant": Kind.COUNT,
+    "control_rate": Kind.RATE,
+    "variant_rate": Kind.RATE,
+    "diff": Kind.POINTS,
+    "diff_ci_low": Kind.POINTS,
+    "diff_ci_high": Kind.POINTS,
+    "rel_lift": Kind.RATE,
+    "p_value": Kind.P_VALUE,
+    "p_adjusted": Kind.P_VALUE,
+    "prob_beat_control": Kind.RATE,
+    "srm_p_value": Kind.P_VALUE,
+    "n_immature": Kind.COUNT,
+    "interim": Kind.FLAG,
+    "verdict": Kind.TEXT,
+    "weekly_inflow": Kind.COUNT,
+}
+
+
+def scoring_metrics(**changes: object) -> Metrics:
+    values = {**SCORING_VALUES, **changes}
+    return Metrics(values, {k: v for k, v in SCORING_KINDS.items() if k in values})
+
+
+def cohort_metrics(**changes: object) -> Metrics:
+    values = {**COHORT_VALUES, **changes}
+    return Metrics(values, {k: v for k, v in COHORT_KINDS.items() if k in values})
+
+
+def roi_metrics(drop: tuple[str, ...] = (), **changes: object) -> Metrics:
+    values = {k: v for k, v in {**ROI_VALUES, **changes}.items() if k not in drop}
+    return Metrics(values, {k: v for k, v in ROI_KINDS.items() if k in values})
+
+
+def ab_metrics(*records: dict, **flat: object) -> Metrics:
+    recs = records or (AB_RECORD,)
+    head = recs[-1]
+    n_sig = sum(
+        ab_verdict(r["diff_ci_low"], r["diff_ci_high"], p_adjusted=r["p_adjusted"]) == "beat"
+        for r in recs
+    )
+    values = {
+        "n_experiments": len(recs),
+        "n_interim": sum(bool(r["interim"]) for r in recs),
+        "n_significant": n_sig,
+        **head,
+        "experiments": {r["experiment_id"]: dict(r) for r in recs},
+        "weekly_inflow": 290.8333333333333,
+        **flat,
+    }
+    return Metrics(values, {k: v for k, v in AB_KINDS.items() if k in values})
+
+
+# --------------------------------------------------------------------------------------------
+# Wording rules at and around their thresholds
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "null", "expected"),
+    [
+        (0.001, 0.1, 0.0, "above"),
+        (0.0, 0.1, 0.0, "contains"),  # touching the no-effect value is not an effect
+        (-0.1, 0.0, 0.0, "contains"),
+        (-0.1, -1e-9, 0.0, "below"),
+        (1.0001, 2.0, 1.0, "above"),
+        (0.5, 0.9, 0.5, "contains"),
+        (float("nan"), 0.1, 0.0, "unknown"),
+        (None, None, 0.0, "unknown"),
+    ],
+)
+def test_side_at_the_no_effect_value(low, high, null, expected):
+    assert side(low, high, null=null) == expected
+
+
+@pytest.mark.parametrize(
+    ("auc", "low", "high", "expected"),
+    [
+        (0.5805, 0.5595, 0.6015, "barely"),  # the demo: the issue's "barely predicts"
+        (0.55, 0.50, 0.60, "none"),  # interval touches the coin toss
+        (0.55, 0.5001, 0.60, "barely"),
+        (0.6999, 0.65, 0.75, "barely"),  # just below Hosmer & Lemeshow's 0.7
+        (0.70, 0.65, 0.75, "acceptably"),  # at 0.7
+        (0.7999, 0.75, 0.85, "acceptably"),
+        (0.80, 0.75, 0.85, "well"),  # at 0.8
+        (0.8999, 0.85, 0.95, "well"),
+        (0.90, 0.85, 0.95, "very well"),  # at 0.9
+        (0.75, 0.45, 0.99, "none"),  # a high estimate with a wide interval: not detectable
+        (0.40, 0.30, 0.49, "reversed"),
+        (None, None, None, "unknown"),
+        (0.72, None, None, "acceptably"),  # no interval: the band of the estimate
+    ],
+)
+def test_auc_strength_at_hosmer_lemeshow_bands(auc, low, high, expected):
+    assert auc_strength(auc, low, high) == expected
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (-53.6, 9.1, "no detectable change"),  # the demo's LVR
+        (-53.6, 0.0, "no detectable change"),
+        (-53.6, -0.01, "clearly fell"),
+        (0.01, 9.1, "clearly rose"),
+        (None, 9.1, "no interval was computed, so no conclusion"),
+    ],
+)
+def test_change_words_around_zero(low, high, expected):
+    assert change_words(low, high) == expected
+
+
+@pytest.mark.parametrize(
+    ("p", "broken"),
+    [
+        (0.0009999, True),
+        (0.001, False),
+        (0.0011, False),
+        (1.0, False),
+        (None, False),
+        (float("nan"), False),
+    ],
+)
+def test_srm_broken_below_kohavi_threshold(p, broken):
+    assert srm_broken(p) is broken
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"diff_low": 0.0316, "diff_high": 0.0645, "p_adjusted": 1.2e-8}, "beat"),
+        ({"diff_low": 0.0, "diff_high": 0.0645, "p_adjusted": 0.05}, "none"),
+        ({"diff_low": 0.001, "diff_high": 0.0645, "p_adjusted": 0.0499}, "beat"),
+        ({"diff_low": 0.001, "diff_high": 0.0645, "p_adjusted": 0.05}, "unconfirmed"),
+        ({"diff_low": -0.06, "diff_high": -0.01, "p_adjusted": 0.001}, "worse"),
+        ({"diff_low": 0.03, "diff_high": 0.06, "p_adjusted": 1e-8, "interim": True}, "interim"),
+        ({"diff_low": 0.03, "diff_high": 0.06, "srm_p_value": 0.0009, "interim": True}, "broken"),
+        ({"diff_low": 0.03, "diff_high": 0.06, "srm_p_value": 0.001}, "beat"),
+        ({"diff_low": None, "diff_high": None}, "unknown"),
+    ],
+)
+def test_ab_verdict_order_and_thresholds(kwargs, expected):
+    low, high = kwargs.pop("diff_low"), kwargs.pop("diff_high")
+    assert ab_verdict(low, high, **kwargs) == expected
+
+
+def test_ab_verdict_uses_the_registered_alpha():
+    assert ab_verdict(0.01, 0.05, p_adjusted=0.03, alpha=0.01) == "unconfirmed"
+    assert ab_verdict(0.01, 0.05, p_adjusted=0.009, alpha=0.01) == "beat"
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (1.89, 4.13, "pays"),
+        (0.0, 4.13, "uncertain"),
+        (-0.4, 1.2, "uncertain"),
+        (-0.9, -0.01, "loses"),
+    ],
+)
+def test_roi_verdict_around_break_even(low, high, expected):
+    assert roi_verdict(low, high) == expected
+
+
+@pytest.mark.parametrize(
+    ("lift", "diff", "expected"),
+    [
+        ((1.81, 3.83), (0.032, 0.065), "confirms"),  # the demo
+        ((1.81, 3.83), (0.0, 0.065), "not_confirmed"),
+        ((1.81, 3.83), (-0.05, -0.01), "contradicts"),
+        ((1.0, 3.83), (0.032, 0.065), "holdout_only"),
+        ((0.5, 0.9), (-0.05, -0.01), "confirms"),
+        ((0.9, 1.2), (-0.01, 0.02), "neither"),
+        ((None, None), (0.01, 0.02), "unknown"),
+    ],
+)
+def test_holdout_agreement(lift, diff, expected):
+    assert holdout_agreement(*lift, *diff) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Builders on the demo's numbers: the sentences written out by hand
+
+
+def test_scoring_answer_on_the_demo():
+    a = scoring_answer(scoring_metrics())
+    assert a.findings == (
+        "The score barely predicts who reaches SQL: a lead that converted outscored one that did "
+        "not 58.1% of the time (likely between 56.0% and 60.2%; 50.0% would be a coin toss), "
+        "judged on 19,552 leads of which 816 converted.",
+        "1,010 of 20,000 leads (5.1%) have reached SQL by the analysis date.",
+        "Sending leads that score 17.8 or more to sales means about 58.8 leads a week; 6.5% of "
+        "them convert and they hold 35.8% of all conversions.",
+        "Competitors score 61.4 on average, above the threshold, yet 0.0% of them convert.",
+    )
+    assert a.actions == (
+        "Take competitors off the sales list; the score rewards their activity.",
+        "Do not rank leads by this score alone: revise the rules with the lowest lift (rule "
+        "table below) and check the score again in the next run.",
+        "Work the 1,784 high-quality leads in score order, as many a week as the team can call.",
+    )
+
+
+def test_scoring_answer_names_capacity_when_the_metrics_have_it():
+    m = scoring_metrics() | Metrics({"capacity_per_week": 60}, {"capacity_per_week": Kind.COUNT})
+    assert (
+        "Call the top 60 of the 1,784 high-quality leads this week (the team's capacity); queue "
+        "the rest by follow-up date."
+    ) in scoring_answer(m).actions
+
+
+def test_scoring_answer_coin_toss_interval_says_not_detectable():
+    a = scoring_answer(scoring_metrics(auc=0.52, auc_ci_low=0.49, auc_ci_high=0.55))
+    assert a.first_sentence.startswith("The score does not detectably predict who reaches SQL:")
+    assert "(likely between 49.0% and 55.0%; 50.0% would be a coin toss)" in a.first_sentence
+    assert "barely" not in a.first_sentence and "clearly" not in " ".join(a.findings)
+
+
+def test_scoring_answer_without_conversions():
+    a = scoring_answer(
+        scoring_metrics(
+            conversions=0, conversion_rate=0.0, auc=None, auc_ci_low=None, auc_ci_high=None
+        )
+    )
+    assert a.findings == (
+        "No lead has reached SQL yet (20,000 leads), so the score cannot be checked against "
+        "outcomes.",
+    )
+    assert a.actions == (
+        "Wait for leads to reach SQL before trusting the score; the next runs will test it.",
+    )
+
+
+def test_scoring_answer_when_auc_was_not_computed():
+    m = Metrics(
+        {
+            "n_leads": 300,
+            "conversions": 12,
+            "conversion_rate": 0.04,
+            "outcome_stage": "opportunity",
+        },
+        {"n_leads": Kind.COUNT, "conversions": Kind.COUNT, "conversion_rate": Kind.RATE},
+    )
+    a = scoring_answer(m)
+    assert a.findings == (
+        "How well the score predicts who reaches Opportunity was not computed in this run (too "
+        "few leads with a known outcome); the data notes below say why.",
+        "12 of 300 leads (4.0%) have reached Opportunity by the analysis date.",
+    )
+
+
+def test_scoring_answer_strong_score():
+    a = scoring_answer(
+        scoring_metrics(auc=0.83, auc_ci_low=0.80, auc_ci_high=0.86, competitor_mean_score=5.0)
+    )
+    assert a.first_sentence.startswith("The score predicts who reaches SQL well: ")
+    assert a.actions[0] == "Use the score to order follow-ups: the highest-scoring leads first."
+    assert not any("Competitors" in s for s in a.findings)
+
+
+def test_cohort_answer_on_the_demo():
+    a = cohort_answer(cohort_metrics())
+    assert a.findings == (
+        "Of 20,000 leads, 20.2% became MQL (likely between 19.7% and 20.8%); of MQLs, 24.9% "
+        "reached SQL (likely between 23.6% and 26.3%), 13.5% reached Opportunity (likely "
+        "between 12.4% and 14.5%) and 4.4% became customers (likely between 3.8% and 5.1%).",
+        "Within 90 days of creation 2.6% of leads reach SQL (30 days: 1.6%); fewer than half of "
+        "leads ever reach SQL, so there is no median time.",
+        "New SQLs in 2026-06 changed by -28.6% on the period before (likely between -53.6% and "
+        "9.1%): no detectable change.",
+        "Since the nurture start 78.3% of SQLs came from old leads, against 19.4% before.",
+    )
+    assert a.actions == (
+        "No action on pipeline growth yet: the change in new SQLs is within noise; look again "
+        "in the next run.",
+        "Keep nurturing old leads: they now bring 78.3% of SQLs.",
+    )
+
+
+def test_cohort_answer_lvr_clear_fall_and_median():
+    a = cohort_answer(
+        cohort_metrics(
+            lvr_pct=-40.0,
+            lvr_ci_low=-60.0,
+            lvr_ci_high=-10.0,
+            lead_to_sql_median_days=45.0,
+            share_old_sql_after=0.2,
+        )
+    )
+    assert (
+        "New SQLs in 2026-06 changed by -40.0% on the period before (likely between -60.0% and "
+        "-10.0%): clearly fell." in a.findings
+    )
+    assert "half of all leads get there within 45 days" in a.findings[1]
+    assert a.actions[0].startswith("The SQL pipeline is shrinking")
+    assert a.actions[1] == (
+        "Nurture old leads more: they bring 20.0% of SQLs, where companies good at nurturing get "
+        "about half."
+    )
+
+
+def test_cohort_answer_with_nothing_computed():
+    m = Metrics(
+        {"n_leads": 0, "as_of": "2025-01-31", "qualified_stage": "sql"},
+        {"n_leads": Kind.COUNT, "as_of": Kind.DATE, "qualified_stage": Kind.TEXT},
+    )
+    a = cohort_answer(m)
+    assert a.findings == (
+        "No funnel conversion was computed in this run (0 leads, or no stage history); the data "
+        "notes below say why.",
+    )
+    assert a.actions == ("Nothing to decide from this run; the sections below show what is known.",)
+
+
+def test_roi_answer_on_the_demo():
+    a = roi_answer(roi_metrics())
+    assert a.findings == (
+        "Since nurturing started, old leads reached SQL 2.63× as often as before at the same lead "
+        "age (likely between 1.81× and 3.83×): clearly more often, about 91.1 extra SQLs (10.1 a "
+        "month).",
+        "Nurture pays for itself: counting each extra SQL at its expected won value, the return "
+        "on its cost of 108,040 was 312.8% (likely between 189.3% and 413.5%); this is a "
+        "before/after estimate that season and lead mix can bias.",
+        "A randomised holdout confirms it: nurtured leads differ by +4.8 pts on the SQL rate "
+        "(likely between +3.2 pts and +6.5 pts), at 83.33 per extra SQL.",
+        "Lead-generation cost per SQL went from 4,361 before nurturing to 1,013 after.",
+    )
+    assert a.actions == ("Keep the nurture programme: it returns more than it costs.",)
+
+
+def test_roi_answer_interval_crossing_zero_and_no_holdout():
+    a = roi_answer(
+        roi_metrics(
+            drop=(
+                "holdout_diff",
+                "holdout_diff_ci_low",
+                "holdout_diff_ci_high",
+                "holdout_cost_per_incremental_sql",
+                "holdout_interim",
+            ),
+            roi=0.4,
+            roi_ci_low=-0.2,
+            roi_ci_high=1.1,
+        )
+    )
+    assert a.findings[1].startswith("Nurture may not pay for itself:")
+    assert "(likely between -20.0% and 110.0%, so possibly a loss)" in a.findings[1]
+    assert not any("holdout" in s for s in a.findings)
+    assert a.actions == (
+        "Run a randomised holdout (leads kept out of nurture) to check the before/after estimate, "
+        "which season and lead mix can bias.",
+        "Do not expand nurture spend yet: the return could still be a loss; look again when more "
+        "months are in.",
+    )
+
+
+def test_roi_answer_holdout_disagrees():
+    a = roi_answer(
+        roi_metrics(holdout_diff=0.005, holdout_diff_ci_low=-0.01, holdout_diff_ci_high=0.02)
+    )
+    assert a.findings[2] == (
+        "A randomised holdout does not confirm the before/after estimate: nurtured leads differ by "
+        "+0.5 pts on the SQL rate (likely between -1.0 pts and +2.0 pts), no detectable change."
+    )
+    assert a.actions[0].startswith("Trust the randomised holdout over the before/after estimate")
+    assert "Keep the nurture programme" not in " ".join(a.actions)
+
+
+def test_roi_answer_holdout_interim():
+    a = roi_answer(roi_metrics(holdout_interim=True))
+    assert a.findings[2] == (
+        "The randomised holdout is interim (do not decide yet): so far +4.8 pts on the SQL rate "
+        "(likely between +3.2 pts and +6.5 pts)."
+    )
+    assert a.actions[0] == "Wait for the holdout to finish before changing nurture spend."
+
+
+def test_roi_answer_lift_interval_crossing_one_never_says_more_often():
+    a = roi_answer(roi_metrics(nurture_lift=1.1, nurture_lift_ci_low=0.8, nurture_lift_ci_high=1.5))
+    assert a.first_sentence == (
+        "Since nurturing started, old leads reached SQL 1.10× as often as before at the same lead "
+        "age (likely between 0.80× and 1.50×): no detectable change."
+    )
+
+
+def test_roi_answer_without_data_says_the_scenario_is_not_measured():
+    keep = {k for k in ROI_VALUES if k.startswith("scenario_")}
+    a = roi_answer(roi_metrics(drop=tuple(k for k in ROI_VALUES if k not in keep)))
+    assert a.findings == (
+        "Nurtured leads were not compared before and after the nurture start in this run (it "
+        "needs complete months on both sides); the data notes below say why.",
+        "Only the what-if scenario from the params (not measured) is shown: cost per SQL 750 "
+        "without nurturing, 500 with it (-33.3%).",
+    )
+
+
+def test_roi_answer_money_carries_the_currency():
+    m = roi_metrics() | Metrics({"currency": "EUR"}, {"currency": Kind.TEXT})
+    assert "went from EUR 4,361 before nurturing to EUR 1,013 after." in roi_answer(m).findings[3]
+
+
+def test_ab_answer_on_the_demo():
+    a = ab_answer(ab_metrics())
+    assert a.findings == (
+        "weekly_digest clearly beat monthly_newsletter in nurture-cadence-2026q1 on sql_30d: 12.2% "
+        "vs 7.4% (+4.8 pts, likely between +3.2 pts and +6.5 pts), with 2,500 leads on "
+        "weekly_digest and 2,500 on monthly_newsletter.",
+    )
+    assert a.actions == ("Roll out weekly_digest in place of monthly_newsletter.",)
+
+
+def test_ab_answer_uses_the_metric_label_when_given():
+    a = ab_answer(ab_metrics({**AB_RECORD, "metric_label": "reaching SQL within 30 days"}))
+    assert " on reaching SQL within 30 days: " in a.first_sentence
+
+
+def test_ab_answer_interim():
+    a = ab_answer(ab_metrics({**AB_RECORD, "interim": True}))
+    assert a.first_sentence == (
+        "nurture-cadence-2026q1 is still running (interim: do not decide yet); so far on sql_30d: "
+        "12.2% vs 7.4% (+4.8 pts, likely between +3.2 pts and +6.5 pts), with 2,500 leads on "
+        "weekly_digest and 2,500 on monthly_newsletter."
+    )
+    assert "beat" not in a.first_sentence
+    assert a.actions == (
+        "Do not decide on nurture-cadence-2026q1 yet: wait for its registered end.",
+    )
+
+
+def test_ab_answer_broken_split():
+    a = ab_answer(ab_metrics({**AB_RECORD, "srm_p_value": 2e-6, "n_variant": 2300}))
+    assert a.first_sentence.startswith(
+        "In nurture-cadence-2026q1 the split between weekly_digest and monthly_newsletter is "
+        "broken (sample-ratio check p < 0.001): do not trust this result on sql_30d:"
+    )
+    assert "beat" not in a.first_sentence
+    assert a.actions[0].startswith("Fix how leads are assigned in nurture-cadence-2026q1")
+
+
+def test_ab_answer_no_difference():
+    rec = {
+        **AB_RECORD,
+        "variant_rate": 0.08,
+        "diff": 0.0056,
+        "diff_ci_low": -0.009,
+        "diff_ci_high": 0.02,
+        "p_adjusted": 0.45,
+        "p_value": 0.45,
+    }
+    a = ab_answer(ab_metrics(rec))
+    assert a.first_sentence.startswith(
+        "No detectable difference between weekly_digest and monthly_newsletter in "
+        "nurture-cadence-2026q1 on sql_30d: 8.0% vs 7.4% (+0.6 pts, likely between -0.9 pts and "
+        "+2.0 pts)"
+    )
+    assert a.actions == (
+        "Keep monthly_newsletter: weekly_digest made no detectable difference at this sample size.",
+    )
+
+
+def test_ab_answer_several_experiments():
+    other = {
+        **AB_RECORD,
+        "experiment_id": "subject-lines",
+        "control": "plain",
+        "variant": "emoji",
+        "interim": True,
+    }
+    broken = {
+        **AB_RECORD,
+        "experiment_id": "cta",
+        "control": "demo",
+        "variant": "trial",
+        "srm_p_value": 1e-9,
+    }
+    a = ab_answer(ab_metrics(other, broken, AB_RECORD))
+    assert a.first_sentence == (
+        "3 experiments were read (1 still interim); each is below, the headline experiment first."
+    )
+    assert a.findings[1].startswith("weekly_digest clearly beat monthly_newsletter")  # the headline
+    assert a.findings[2].startswith("subject-lines is still running (interim")
+    assert a.findings[3].startswith("In cta the split between trial and demo is broken")
+    assert a.actions[0].startswith("Fix how leads are assigned in cta")
+    assert len(a.actions) == ans.MAX_ACTIONS
+
+
+def test_ab_answer_many_experiments_stay_within_five_sentences():
+    recs = [{**AB_RECORD, "experiment_id": f"exp-{i}"} for i in range(7)]
+    a = ab_answer(ab_metrics(*recs))
+    assert len(a.findings) == ans.MAX_FINDINGS
+    assert a.findings[-1] == "The other experiments are in the table below."
+
+
+def test_ab_answer_without_experiments():
+    m = Metrics(
+        {"n_experiments": 0, "n_interim": 0, "n_significant": 0, "experiments": {}},
+        {"n_experiments": Kind.COUNT, "n_interim": Kind.COUNT, "n_significant": Kind.COUNT},
+    )
+    a = ab_answer(m)
+    assert a.findings == ("No experiment has a readout in this run.",)
+
+
+def test_ab_answer_arm_without_outcomes():
+    rec = {
+        **AB_RECORD,
+        "n_variant": 0,
+        "variant_rate": float("nan"),
+        "diff": float("nan"),
+        "diff_ci_low": float("nan"),
+        "diff_ci_high": float("nan"),
+        "verdict": "No readout yet for weekly_digest vs monthly_newsletter: no lead's 30-day "
+        "window has closed yet.",
+    }
+    a = ab_answer(ab_metrics(rec))
+    assert a.first_sentence == (
+        "nurture-cadence-2026q1: no comparison of weekly_digest with monthly_newsletter yet (an "
+        "arm has no lead with a known outcome; the readout below says why)."
+    )
+
+
+def test_builders_registry():
+    assert set(ans.BUILDERS) == {
+        "scoring_calibration",
+        "cohort_conversion",
+        "nurture_roi",
+        "ab_testing",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def test_to_html_escapes_hostile_experiment_and_variant_names():
+    rec = {**AB_RECORD, "experiment_id": HOSTILE, "variant": f'"{HOSTILE}', "control": "a&b"}
+    a = ab_answer(ab_metrics(rec))
+    page = a.to_html()
+    assert "<script>" not in page and "alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    p = _Collect()
+    p.feed(page)
+    assert [t for t, _ in p.tags] == ["section", "h2", "p", "h3", "ul", "li"]
+    assert p.tags[0][1] == {"id": "answer", "class": "answer"}
+    assert not any("style" in attrs for _, attrs in p.tags)
+    assert HOSTILE in "".join(p.text)  # shown as text, exactly as written
+
+
+def test_answer_shape():
+    a = Answer(("One.", "Two."), ("Do.",))
+    assert a.first_sentence == "One."
+    assert a.as_dict() == {"answer": ["One.", "Two."], "actions": ["Do."]}
+    assert a._repr_html_() == a.to_html()
+    assert "What to do" not in Answer(("One.",)).to_html()
+    with pytest.raises(ValueError, match="at least one finding"):
+        Answer(())
+
+
+# --------------------------------------------------------------------------------------------
+# Properties
+
+_NUMBER = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?(?:%| pts|×| days)?")
+
+
+def _declared(m: Metrics, key: str) -> Kind:
+    return ans.SENTENCE_KINDS.get(key, m.kinds.get(key))
+
+
+def _shown(m: Metrics) -> tuple[list[str], set[str]]:
+    """What a sentence may hold: the text values (ids, names, periods, verdicts) and each
+    number key formatted from its (sentence) kind, for the flat keys and every experiment
+    record, plus the fixed definition numbers."""
+    records = [dict(m)] + list((m.get("experiments") or {}).values())
+    texts = {str(eid) for eid in m.get("experiments") or {}}
+    numbers = set(ans.FIXED_NUMBERS.values())
+    for rec in records:
+        for k, v in rec.items():
+            kind = _declared(m, k)
+            if kind in (Kind.TEXT, Kind.DATE):
+                texts.add(str(v))
+            elif kind is not None:
+                numbers.add(format_value(v, kind))
+    return sorted(texts, key=len, reverse=True), numbers
+
+
+def _unexplained_numbers(a: Answer, m: Metrics) -> list[str]:
+    """Numbers in the answer that are not a key's value exactly as format_value shows it.
+
+    Text values (which may hold digits, like an experiment id) are taken out first; every
+    number left, with its unit, must equal a formatted value ("< 0.001" counts as 0.001)."""
+    texts, numbers = _shown(m)
+    allowed = {t for n in numbers for t in _NUMBER.findall(n)} | numbers
+    left = []
+    for s in (*a.findings, *a.actions):
+        for t in texts:
+            if t:
+                s = s.replace(t, " ")
+        left += [tok for tok in _NUMBER.findall(s) if tok not in allowed]
+    return left
+
+
+def test_demo_answers_hold_only_formatted_numbers():
+    for build, m in (
+        (scoring_answer, scoring_metrics()),
+        (cohort_answer, cohort_metrics()),
+        (roi_answer, roi_metrics()),
+        (ab_answer, ab_metrics()),
+    ):
+        assert _unexplained_numbers(build(m), m) == []
+
+
+def test_unexplained_numbers_catches_a_stray_number():
+    m = scoring_metrics()
+    assert _unexplained_numbers(Answer(("The score is 0.58 now.",)), m)
+
+
+_unit = st.floats(0.0, 1.0, allow_nan=False)
+_ordered3 = st.lists(
+    st.floats(-5, 5, allow_nan=False, allow_infinity=False), min_size=3, max_size=3
+).map(sorted)
+_maybe_none = st.one_of(st.none(), st.just(float("nan")))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    bounds=_ordered3,
+    p=st.one_of(st.none(), _unit),
+    interim=st.booleans(),
+    srm=st.one_of(st.none(), _unit),
+    rates=st.tuples(_unit, _unit),
+    n=st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)),
+)
+def test_ab_interval_containing_zero_never_beats(bounds, p, interim, srm, rates, n):
+    low, diff, high = (b / 10 for b in bounds)
+    rec = {
+        **AB_RECORD,
+        "diff_ci_low": low,
+        "diff": diff,
+        "diff_ci_high": high,
+        "p_adjusted": p,
+        "interim": interim,
+        "srm_p_value": srm,
+        "variant_rate": rates[0],
+        "control_rate": rates[1],
+        "n_variant": n[0],
+        "n_control": n[1],
+    }
+    m = ab_metrics(rec)
+    a = ab_answer(m)
+    text = " ".join(a.findings + a.actions).lower()
+    if low <= 0 <= high or interim or srm_broken(srm):
+        assert "clearly" not in text and "beat" not in text and "roll out" not in text
+    assert _unexplained_numbers(a, m) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    auc=st.tuples(_unit, _unit, _unit).map(sorted),
+    conv=st.integers(0, 5000),
+    n=st.integers(1, 50_000),
+    threshold=st.floats(0, 100, allow_nan=False),
+    comp=st.one_of(st.none(), st.floats(0, 100, allow_nan=False)),
+    precision=st.one_of(st.none(), _unit),
+    capacity=st.one_of(st.none(), st.integers(1, 500)),
+)
+def test_scoring_numbers_are_formatted_and_coin_toss_is_never_clearly(
+    auc, conv, n, threshold, comp, precision, capacity
+):
+    low, mid, high = auc
+    m = scoring_metrics(
+        auc=mid,
+        auc_ci_low=low,
+        auc_ci_high=high,
+        conversions=conv,
+        n_leads=n,
+        conversion_rate=conv / n,
+        recommended_threshold=threshold,
+        competitor_mean_score=comp,
+        recommended_precision=precision,
+    )
+    if capacity is not None:
+        m = m | Metrics({"capacity_per_week": capacity}, {"capacity_per_week": Kind.COUNT})
+    a = scoring_answer(m)
+    text = " ".join(a.findings + a.actions)
+    assert 1 <= len(a.findings) <= ans.MAX_FINDINGS and len(a.actions) <= ans.MAX_ACTIONS
+    if low <= 0.5 <= high and conv > 0:
+        assert "does not detectably predict" in a.first_sentence
+    assert "clearly" not in text
+    assert _unexplained_numbers(a, m) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lvr=_ordered3,
+    rates=st.tuples(_unit, _unit, _unit),
+    median=st.one_of(st.none(), st.floats(0, 400, allow_nan=False)),
+    drop=st.sets(st.sampled_from(sorted(COHORT_VALUES)), max_size=8),
+)
+def test_cohort_lvr_crossing_zero_never_clearly(lvr, rates, median, drop):
+    low, mid, high = (x * 20 for x in lvr)
+    values = {
+        **COHORT_VALUES,
+        "lvr_ci_low": low,
+        "lvr_pct": mid,
+        "lvr_ci_high": high,
+        "mql_to_sql_rate": rates[0],
+        "lead_to_sql_p90": rates[1],
+        "share_old_sql_after": rates[2],
+        "lead_to_sql_median_days": median,
+    }
+    values = {k: v for k, v in values.items() if k not in drop}
+    m = Metrics(values, {k: COHORT_KINDS[k] for k in values})
+    a = cohort_answer(m)
+    if low <= 0 <= high and "lvr_pct" in values:
+        assert "clearly" not in " ".join(a.findings + a.actions)
+    assert 1 <= len(a.findings) <= ans.MAX_FINDINGS
+    assert _unexplained_numbers(a, m) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    roi=_ordered3,
+    lift=st.lists(st.floats(0.01, 5, allow_nan=False), min_size=3, max_size=3).map(sorted),
+    diff=_ordered3,
+    interim=st.booleans(),
+    drop=st.sets(st.sampled_from(sorted(ROI_VALUES)), max_size=10),
+)
+def test_roi_intervals_crossing_no_effect_never_clearly(roi, lift, diff, interim, drop):
+    changes = dict(zip(("roi_ci_low", "roi", "roi_ci_high"), roi, strict=True))
+    changes |= dict(
+        zip(("nurture_lift_ci_low", "nurture_lift", "nurture_lift_ci_high"), lift, strict=True)
+    )
+    changes |= dict(
+        zip(
+            ("holdout_diff_ci_low", "holdout_diff", "holdout_diff_ci_high"),
+            (d / 10 for d in diff),
+            strict=True,
+        )
+    )
+    m = roi_metrics(drop=tuple(drop), holdout_interim=interim, **changes)
+    a = roi_answer(m)
+    text = " ".join(a.findings + a.actions)
+    if roi[0] <= 0 <= roi[2] and "roi" not in drop:
+        assert "pays for itself:" not in text and "Keep the nurture programme" not in text
+    if lift[0] <= 1 <= lift[2] and "nurture_lift" not in drop:
+        assert "clearly" not in a.first_sentence
+    assert 1 <= len(a.findings) <= ans.MAX_FINDINGS
+    assert _unexplained_numbers(a, m) == []
