@@ -16,6 +16,11 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.scoring.calibration import (
+    BAND_COLUMNS,
+    DECISION_COLUMNS,
+    RULE_LIFT_COLUMNS,
+    THRESHOLD_COLUMNS,
+    WEIGHT_COLUMNS,
     auc_with_ci,
     brier,
     compare_decisions,
@@ -27,6 +32,7 @@ from leadnb.scoring.calibration import (
     rule_lift,
     score_bands,
     scores_at_decision,
+    stage_label,
     suggested_weights,
     threshold_sweep,
 )
@@ -337,6 +343,13 @@ def test_scores_at_decision_and_compare_decisions():
     assert pop_now["score"].tolist() == plain["score"].tolist() == [2.0, 1.0, 1.0, 1.0, 1.0]
     t = compare_decisions(leads, events, cfg, sd, as_of=as_of, days=14).set_index("decision")
     assert list(t.index) == ["as_of", "at_mql", "at_created_plus_14_days"]
+    # the same moments in words, for the report's table and sentences
+    assert t["moment"].tolist() == [
+        "Scored on the analysis date",
+        "Scored at MQL",
+        "Scored 14 days after creation",
+    ]
+    assert list(t.reset_index().columns) == ["decision", *DECISION_COLUMNS]
     assert t.loc["as_of", "n"] == 5 and t.loc["as_of", "conversions"] == 2
     y = now["outcome"].to_numpy()
     u = stats.mannwhitneyu(pop_now["score"][y == 1], pop_now["score"][y == 0]).statistic
@@ -510,3 +523,58 @@ def test_converted_by_and_leads_known_use_the_analysis_cut():
     known = leads_known(sd, pd.Timestamp("2026-03-01"))
     assert known["lead_id"].tolist() == ["a", "b", "c", "e"]  # d created 2026-06-20
     assert leads_known(leads, "2020-01-01") is leads  # no created_at: every lead
+
+
+# ------------------------------------------------------------------ how the tables are shown
+
+
+def _human(label: str) -> bool:
+    """A label a head of sales reads: no snake_case, starts with a capital or a digit (or is
+    the conventional "p-value")."""
+    starts = label[:1].isupper() or label[:1].isdigit() or label == "p-value"
+    return starts and "_" not in label
+
+
+@pytest.mark.parametrize(
+    ("declared", "kinds"),
+    [
+        (BAND_COLUMNS, {"rate": "rate", "ci_low": "rate", "n": "count", "lift": "multiplier"}),
+        (DECISION_COLUMNS, {"auc": "ratio", "auc_ci_low": "ratio", "rate": "rate"}),
+        (THRESHOLD_COLUMNS, {"threshold": "score", "precision": "rate", "within_capacity": "flag"}),
+        (RULE_LIFT_COLUMNS, {"lift": "multiplier", "diff": "points", "p_value": "p_value"}),
+        (WEIGHT_COLUMNS, {"odds_ratio": "multiplier", "p_value": "p_value", "coef": "ratio"}),
+    ],
+)
+def test_every_shown_column_has_a_human_label_and_the_right_kind(declared, kinds):
+    assert all(_human(c.label) for c in declared.values()), [c.label for c in declared.values()]
+    assert {k: str(declared[k].kind) for k in kinds} == kinds
+
+
+def test_the_declarations_cover_each_table_the_report_shows():
+    s, y = synthetic()
+    assert list(score_bands(s, y, n_bands=5).columns) == list(BAND_COLUMNS)
+    sweep = threshold_sweep(s, y, capacity_per_week=10, weeks=4)
+    assert list(sweep.columns) == list(THRESHOLD_COLUMNS)
+    df, yy, cfg = rule_frame()
+    assert list(rule_lift(df, yy, cfg).columns) == list(RULE_LIFT_COLUMNS)
+    assert set(suggested_weights(df, yy, cfg).columns) == set(WEIGHT_COLUMNS)
+
+
+def test_a_band_table_shows_labels_and_formats_from_kinds():
+    from leadnb.report.notebook import styled
+
+    b = score_bands([1, 2, 3, 4], [0, 0, 1, 1], edges=[0, 2.5, 5])
+    html = styled(b, columns=BAND_COLUMNS).to_html()
+    assert "Conversion rate" in html and "ci_low" not in html and "score_min" not in html
+    # band 2: both leads converted, twice the overall 50%; Wilson low bound of 2 of 2, in percent
+    lo, _ = proportion_confint(2, 2, method="wilson")
+    assert ">100.0%<" in html and ">2.00×<" in html and f">{lo * 100:.1f}%<" in html
+
+
+def test_stage_label_shows_the_funnel_display_names():
+    assert [stage_label(x) for x in ("sql", "mql", "opportunity", "closed_won")] == [
+        "SQL",
+        "MQL",
+        "opportunity",
+        "closed won",
+    ]

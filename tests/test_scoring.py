@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from leadnb.errors import ParamsError
 from leadnb.scoring.engine import rule_hits, score
-from leadnb.scoring.rules import ScoringConfig, rules_table, validate_rules
+from leadnb.scoring.rules import RULE_COLUMNS, ScoringConfig, rules_table, validate_rules
 
 AS_OF = pd.Timestamp("2026-01-31")
 
@@ -571,3 +571,57 @@ def test_events_without_a_lead_id_score_for_nobody_and_no_leads_is_empty():
     assert s["rule:reads"].tolist() == [1.0, 0.0]
     none = score(LEADS.iloc[:0], e, cfg([rule]), AS_OF, at=pd.Series(days_ago(1), index=["a"]))
     assert len(none) == 0 and "rule:reads" in none.columns
+
+
+def test_rules_table_says_each_condition_in_words_without_python_values():
+    c = cfg(
+        [
+            {
+                "name": "icp",
+                "category": "profile",
+                "points": 5,
+                "when": {"field": "industry", "in": ["software", "saas", "fintech"]},
+            },
+            {
+                "name": "size",
+                "category": "profile",
+                "points": 3,
+                "when": {"field": "employees", "between": [1000, 5000]},
+            },
+            {
+                "name": "recent",
+                "category": "profile",
+                "points": 2,
+                "when": {"field": "signed_up", "gte": "2025-01-01"},
+            },
+            {
+                "name": "no phone",
+                "category": "profile",
+                "points": -1,
+                "when": {"field": "phone", "present": False},
+            },
+            {
+                "name": "long read",
+                "category": "content",
+                "points": 3,
+                "half_life_days": 30,
+                "when": {"event_type": "content_read", "min_duration_s": 1800.0},
+            },
+        ],  # fmt: skip
+        categories={"profile": {"cap": 20}},
+    )
+    t = rules_table(c)
+    assert t["condition"].tolist() == [
+        "industry is software, saas or fintech",
+        "employees between 1,000 and 5,000",
+        "signed_up at least 2025-01-01",
+        "phone is empty",
+        "content_read, at least 1,800 seconds",
+    ]
+    assert not t["condition"].str.contains(r"[\[\]']|\.0\b|00:00").any()
+    assert list(t.columns) == list(RULE_COLUMNS)
+    assert t["category_cap"].tolist()[:4] == [20.0] * 4 and np.isnan(t["category_cap"].iloc[4])
+    assert all("_" not in col.label for col in RULE_COLUMNS.values())
+    assert (
+        str(RULE_COLUMNS["once"].kind) == "flag" and str(RULE_COLUMNS["window_days"].kind) == "days"
+    )

@@ -71,7 +71,27 @@ def _golden_text() -> str:
 
 
 def _num(text: str) -> float:
-    return float(text.replace(",", "").rstrip("%")) / (100 if text.endswith("%") else 1)
+    """A printed number back as a float: "1,234" -> 1234, "4.2%" -> 0.042, "3.05×" -> 3.05."""
+    text = text.replace(",", "").rstrip("×")
+    return float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+
+
+# How a reader should see each kind of number, written here with plain Python formatting (not
+# leadnb.results.format_value), so a formatting bug in leadnb fails these tests.
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}%"
+
+
+def _score(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() or abs(x) >= 100 else f"{x:,.1f}"
+
+
+SEGMENT_NAMES = {
+    "High intent": "high_intent",
+    "Engaged (nurture)": "engaged_nurture",
+    "Competitors and peers": "competitor",
+    "Everyone else": "other",
+}
 
 
 def _find(pattern: str) -> tuple[float, ...]:
@@ -242,11 +262,17 @@ def test_counts_and_outcome(demo: dict) -> None:
     )
     assert (n_leads, n_events) == (len(demo["leads"]), len(demo["events"]))
     assert n_rules == len(demo["cfg"].rules)
-    conv, rate = _find(r"^Outcome: reached sql; ([\d,]+) leads converted \(([\d.]+%)\)")
+    conv, rate = _find(r"^Outcome: reached SQL; ([\d,]+) leads converted \(([\d.]+%)\)")
     assert conv == demo["converted"].sum()
     assert rate == pytest.approx(demo["converted"].mean(), abs=0.0005)
     n, c, r = _find(r"^Calibration: .*: ([\d,]+) leads, ([\d,]+) converted \(([\d.]+%)\)")
     assert (n, c) == (len(demo["y"]), demo["y"].sum())
+    y = demo["y"]
+    expected = (
+        f"Calibration: each lead scored 7 days after it was created: {len(y):,} leads, "
+        f"{int(y.sum()):,} converted ({_pct(y.mean())})"
+    )
+    assert expected in _golden_text()
 
 
 def test_auc_brier_and_bands(demo: dict) -> None:
@@ -257,13 +283,23 @@ def test_auc_brier_and_bands(demo: dict) -> None:
     n_pos, n_neg = _find(r"DeLong; ([\d,]+) converted, ([\d,]+) not\)")
     assert (n_pos, n_neg) == (len(pos), len(neg))
     assert auc > 0.5 and lo > 0.5  # on the demo, the day-7 score beats a coin toss
+    a, a_lo, a_hi = _delong(s, y)
+    assert (
+        f"AUC {a:.3f} (95% CI {a_lo:.3f} to {a_hi:.3f}, DeLong; {len(pos):,} converted, "
+        f"{len(neg):,} not)" in _golden_text()
+    )
     brier, ref = _find(r"^Brier score ([\d.]+) vs ([\d.]+)")
     p = sm.GLM(y, sm.add_constant(s), family=sm.families.Binomial()).fit().predict()
-    assert brier == pytest.approx(np.mean((p - y) ** 2), abs=0.00005)
-    assert ref == pytest.approx(y.mean() * (1 - y.mean()), abs=0.00005)
+    b, b_ref = np.mean((p - y) ** 2), y.mean() * (1 - y.mean())
+    assert brier == pytest.approx(b, abs=0.0005)
+    assert ref == pytest.approx(b_ref, abs=0.0005)
+    assert (
+        f"Brier score {b:.3f} vs {b_ref:.3f} for predicting the average (skill "
+        f"{_pct(1 - b / b_ref)})" in _golden_text()
+    )
     m = re.search(
-        r"Lowest band \((-?\d+) to (-?\d+) points\): ([\d.]+%) of ([\d,]+); "
-        r"highest band \((-?\d+) to (-?\d+)\): ([\d.]+%) of ([\d,]+)",
+        r"Lowest band \((-?[\d.]+) to (-?[\d.]+) points\): ([\d.]+%) of ([\d,]+); "
+        r"highest band \((-?[\d.]+) to (-?[\d.]+)\): ([\d.]+%) of ([\d,]+)",
         _golden_text(),
     )
     assert m is not None
@@ -275,6 +311,10 @@ def test_auc_brier_and_bands(demo: dict) -> None:
     cut = np.sort(s)[bottom_n - 1]
     assert (s <= cut).sum() == bottom_n
     assert _num(m.group(3)) == pytest.approx(y[s <= cut].mean(), abs=0.0005)
+    # each band's edges are its lowest and highest scores, shown as scores (no float noise)
+    assert m.group(1, 2) == (_score(s.min()), _score(cut))
+    assert m.group(5, 6) == (_score(top.min()), _score(s.max()))
+    assert m.group(3, 7) == (_pct(y[s <= cut].mean()), _pct(y[s >= top.min()].mean()))
 
 
 def test_recommended_threshold_by_brute_force(demo: dict) -> None:
@@ -298,24 +338,34 @@ def test_recommended_threshold_by_brute_force(demo: dict) -> None:
     assert rec == pytest.approx(y[above].sum() / y.sum(), abs=0.0005)
     # one point lower would be over capacity (the sweep's candidates are at most 200 apart)
     assert (s >= exact - 1).sum() / weeks > cap
+    assert (
+        f"Recommended threshold {_score(exact)} points for 60 leads/week: "
+        f"{_score(above.sum() / weeks)} leads/week, precision {_pct(y[above].mean())}, "
+        f"recall {_pct(y[above].sum() / y.sum())}" in _golden_text()
+    )
 
 
 def test_rule_lift_lines(demo: dict) -> None:
     pop, y = demo["pop"], demo["y"]
     lines = re.findall(
-        r"^(.+) \(([+-]\d+) pts\): x([\d.]+) \(95% CI ([\d.]+) to ([\d.]+); fired for ([\d,]+)\)$",
+        r"^(.+) \((-?\d+) (points?)\): converts ([\d.]+×) as often \(95% CI ([\d.]+×) to "
+        r"([\d.]+×); fired for ([\d,]+) leads\)$",
         _golden_text(),
         flags=re.M,
     )
     assert len(lines) == len(demo["cfg"].rules)
-    for name, pts, lift, lo, hi, n_with in lines:
+    for name, pts, unit, lift, lo, hi, n_with in lines:
         hit = pop[f"rule:{name}"].to_numpy() != 0
         c1, n1, c0, n0 = y[hit].sum(), hit.sum(), y[~hit].sum(), (~hit).sum()
-        assert int(n_with.replace(",", "")) == n1
-        assert float(pts) == demo["cfg"].rule(name).points
-        assert float(lift) == pytest.approx((c1 / n1) / (c0 / n0), abs=0.005)
+        assert n1 >= 30 and n0 >= 30, name  # judged: not too rare
+        assert n_with == f"{n1:,}"
+        points = demo["cfg"].rule(name).points
+        assert float(pts) == points
+        assert unit == ("point" if abs(points) == 1 else "points"), name
+        assert lift == f"{(c1 / n1) / (c0 / n0):.2f}×"
         clo, chi = confint_proportions_2indep(c1, n1, c0, n0, compare="ratio", method="score")
-        assert (float(lo), float(hi)) == pytest.approx((clo, chi), abs=0.005)
+        assert (_num(lo), _num(hi)) == pytest.approx((clo, chi), abs=0.005)
+    assert re.search(r"^Too rare to judge: none$", _golden_text(), flags=re.M)
     best = lines[0][0]
     assert best in ("asked for pricing or a demo", "contact sales form")
 
@@ -326,12 +376,13 @@ def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> Non
     conv = demo["converted"].to_numpy()
     seg = {}
     for m in re.finditer(
-        r"^(\w+): ([\d,]+) leads, mean score ([\d.]+), converted ([\d.]+%) "
-        r"\(95% CI ([\d.]+%) to ([\d.]+%)\), (\d+)% of conversions",
+        r"^(High intent|Engaged \(nurture\)|Competitors and peers|Everyone else): ([\d,]+) leads, "
+        r"mean score ([\d.]+), converted ([\d.]+%) \(95% CI ([\d.]+%) to ([\d.]+%)\), "
+        r"([\d.]+%) of conversions",
         _golden_text(),
         flags=re.M,
     ):
-        seg[m.group(1)] = [_num(g) for g in m.groups()[1:6]] + [int(m.group(7)) / 100]
+        seg[SEGMENT_NAMES[m.group(1)]] = [_num(g) for g in m.groups()[1:]]
     assert set(seg) == {"high_intent", "engaged_nurture", "competitor", "other"}
     assert sum(v[0] for v in seg.values()) == len(leads)
     now = demo["now"].reindex(ids).to_numpy()
@@ -342,7 +393,14 @@ def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> Non
         assert rate == pytest.approx(conv[inside].mean(), abs=0.0005), name
         c = int(conv[inside].sum())
         assert (lo, hi) == pytest.approx(proportion_confint(c, int(n), method="wilson"), abs=0.0005)
-        assert share == pytest.approx(c / conv.sum(), abs=0.005), name
+        assert share == pytest.approx(c / conv.sum(), abs=0.0005), name
+        label = next(k for k, v in SEGMENT_NAMES.items() if v == name)
+        w_lo, w_hi = proportion_confint(c, int(n), method="wilson")
+        assert (
+            f"{label}: {int(n):,} leads, mean score {_score(now[inside].mean())}, converted "
+            f"{_pct(conv[inside].mean())} (95% CI {_pct(w_lo)} to {_pct(w_hi)}), "
+            f"{_pct(c / conv.sum())} of conversions" in _golden_text()
+        ), name
     # the article's point: competitors have the highest mean score and never convert; high
     # intent converts best with fewer points
     n, mean_score, rate = seg["competitor"][:3]
@@ -354,11 +412,21 @@ def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> Non
 def test_auc_by_moment_the_score_is_taken(demo: dict) -> None:
     # the golden lines of "AUC by the moment the score is taken", each population built here
     leads, events, cfg = demo["leads"], demo["events"], demo["cfg"]
+    moments = {
+        "Scored on the analysis date": "as_of",
+        "Scored at MQL": "at_mql",
+        "Scored 7 days after creation": "at_created_plus_7_days",
+    }
     found = {
-        m.group(1): (float(m.group(2)), float(m.group(3)), float(m.group(4)), _num(m.group(5)))
+        moments[m.group(1)]: (
+            float(m.group(2)),
+            float(m.group(3)),
+            float(m.group(4)),
+            _num(m.group(5)),
+        )
         for m in re.finditer(
-            r"^(as_of|at_mql|at_created_plus_7_days): AUC ([\d.]+) \(([\d.]+) to ([\d.]+)\), "
-            r"n=([\d,]+)$",
+            r"^(Scored on the analysis date|Scored at MQL|Scored 7 days after creation): "
+            r"AUC ([\d.]+) \(([\d.]+) to ([\d.]+)\), ([\d,]+) leads$",
             _golden_text(),
             flags=re.M,
         )
@@ -381,6 +449,10 @@ def test_auc_by_moment_the_score_is_taken(demo: dict) -> None:
         auc, lo, hi, n = found[moment]
         assert n == len(s), moment
         assert (auc, lo, hi) == pytest.approx(_delong(s, y), abs=0.0005), moment
+        a, a_lo, a_hi = _delong(s, y)
+        label = next(k for k, v in moments.items() if v == moment)
+        line = f"{label}: AUC {a:.3f} ({a_lo:.3f} to {a_hi:.3f}), {len(s):,} leads"
+        assert line in _golden_text(), moment
     # scoring today flatters the score: points earned after the conversion count
     assert found["as_of"][0] > found["at_created_plus_7_days"][0] > 0.5
 
@@ -392,7 +464,7 @@ def test_high_quality_list_counts(demo: dict) -> None:
     text = _golden_text()
     m = re.search(
         r"^High-quality list: ([\d,]+) leads \(ICP: (\d+) industries, ([\d,]+) ABM accounts; "
-        r"score >= ([\d.]+); follow up every (\d+) days\)$",
+        r"score at least ([\d.]+); follow up every (\d+) days\)$",
         text,
         flags=re.M,
     )
@@ -404,7 +476,7 @@ def test_high_quality_list_counts(demo: dict) -> None:
     created = demo["created"].reindex(demo["pop"].index)
     weeks = max((created.max() - created.min()) / pd.Timedelta(days=7), 1.0)
     t = _recommended_threshold(demo["pop"]["score"].to_numpy(), weeks, 60)
-    assert f"{t:.1f}" == f"{thr:.1f}"
+    assert f"score at least {_score(t)};" in text
     ev = events[events["ts"] < DAY_END]
     n_events = ev.groupby("lead_id").size().reindex(ids, fill_value=0).to_numpy()
     icp = (
@@ -428,11 +500,15 @@ def test_high_quality_list_counts(demo: dict) -> None:
     since = (AS_OF - last).dt.days.to_numpy()
     k = np.maximum(1, -(-since // 14))
     due = (last + pd.to_timedelta(14 * k, unit="D")) < AS_OF + pd.Timedelta(days=7)
-    lines = re.findall(r"^(\w+): ([\d,]+) leads, ([\d,]+) due within 7 days$", text, flags=re.M)
-    assert {name for name, _, _ in lines} == {"high_intent", "engaged_nurture"}
-    for name, n, n_due in lines:
-        inside = seg[keep] == name
-        assert (_num(n), _num(n_due)) == (inside.sum(), due.to_numpy()[inside].sum()), name
+    lines = re.findall(
+        r"^(High intent|Engaged \(nurture\)): ([\d,]+) leads, ([\d,]+) due within 7 days$",
+        text,
+        flags=re.M,
+    )
+    assert {label for label, _, _ in lines} == {"High intent", "Engaged (nurture)"}
+    for label, n, n_due in lines:
+        inside = seg[keep] == SEGMENT_NAMES[label]
+        assert (n, n_due) == (f"{inside.sum():,}", f"{due.to_numpy()[inside].sum():,}"), label
 
 
 # ------------------------------------------------------------------ real dates, degenerate shapes

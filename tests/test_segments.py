@@ -12,7 +12,11 @@ from statsmodels.stats.proportion import proportion_confint
 
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.scoring.segments import (
+    LIST_COUNT_COLUMNS,
     PII_COLUMNS,
+    SEGMENT_BAND_COLUMNS,
+    SEGMENTS,
+    SUMMARY_COLUMNS,
     competitor_mask,
     high_quality_leads,
     profile_notes,
@@ -22,6 +26,7 @@ from leadnb.scoring.segments import (
     segment_counts,
     segment_leads,
     segment_summary,
+    with_segment_labels,
 )
 
 matplotlib.use("Agg")
@@ -347,3 +352,37 @@ def test_competitor_mask_when_no_lead_has_tags():
     lf = leads().assign(tags=pd.Series([pd.NA] * 8, dtype="str"))
     hit = competitor_mask(lf, None, as_of=AS_OF, competitor_domains=["rivalcrm.example"])
     assert hit[hit].index.tolist() == ["a"]
+
+
+# ------------------------------------------------------------------ how the tables are shown
+
+
+def test_segment_tables_declare_every_column_with_a_human_label():
+    ids = ["a", "b", "c"]
+    seg = pd.Series(["competitor", "other", "high_intent"], index=ids)
+    sc, y = pd.Series([50.0, 5, 9], index=ids), pd.Series([0.0, 0, 1], index=ids)
+    assert list(segment_summary(seg, sc, y).columns) == list(SUMMARY_COLUMNS)
+    assert list(segment_bands(seg, sc, y, [0, 10, 60]).columns) == list(SEGMENT_BAND_COLUMNS)
+    hq = pd.DataFrame({"lead_id": ["c"], "segment": ["high_intent"],
+                       "next_follow_up": pd.to_datetime(["2026-07-01"])})  # fmt: skip
+    assert list(segment_counts(hq, AS_OF).columns) == list(LIST_COUNT_COLUMNS)
+    for declared in (SUMMARY_COLUMNS, SEGMENT_BAND_COLUMNS, LIST_COUNT_COLUMNS):
+        for c in declared.values():
+            assert "_" not in c.label and (c.label[:1].isupper() or c.label[:1].isdigit()), c.label
+    assert str(SUMMARY_COLUMNS["rate"].kind) == "rate"
+    assert str(SUMMARY_COLUMNS["mean_score"].kind) == "score"
+    assert str(LIST_COUNT_COLUMNS["due_this_week"].kind) == "count"
+
+
+def test_segments_are_shown_by_their_names_for_readers():
+    t = pd.DataFrame({"segment": [*SEGMENTS, "partner"], "n": range(len(SEGMENTS) + 1)})
+    shown = with_segment_labels(t)
+    assert shown["segment"].tolist() == [
+        "High intent",
+        "Engaged (nurture)",
+        "Competitors and peers",
+        "Everyone else",
+        "partner",  # a segment without a reader's name keeps its own
+    ]
+    assert t["segment"].tolist()[0] == "high_intent"  # the table itself is unchanged
+    assert shown["n"].tolist() == t["n"].tolist()

@@ -41,7 +41,7 @@ from leadnb import asof
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
-from leadnb.results import Kind, Result, value
+from leadnb.results import Column, Kind, Result, format_value, value
 from leadnb.scoring.engine import score
 from leadnb.scoring.rules import ScoringConfig
 
@@ -309,6 +309,17 @@ def converted_by(
     return out.dropna()
 
 
+def stage_label(stage: str) -> str:
+    """A funnel stage as a reader knows it: ``sql`` -> ``SQL``, ``mql`` -> ``MQL``; other
+    stages in words (``closed_won`` -> ``closed won``).
+
+    >>> stage_label("sql"), stage_label("opportunity")
+    ('SQL', 'opportunity')
+    """
+    name = str(stage).strip()
+    return name.upper() if name.casefold() in ("mql", "sql", "sal") else name.replace("_", " ")
+
+
 def population_label(decision: str, *, days: int = 30) -> str:
     """How a calibration population is scored, in words.
 
@@ -394,7 +405,7 @@ def require_population(
         if decision == "at_mql":
             raise NotEnoughData("no lead has become MQL yet", "it appears once one does")
         raise NotEnoughData("there are no leads to score yet", "it appears once leads exist")
-    leads_desc = f"{n:,} lead{'' if n == 1 else 's'} {desc}"
+    leads_desc = f"{format_value(n, Kind.COUNT)} lead{'' if n == 1 else 's'} {desc}"
     if n_pos == 0:
         raise NotEnoughData(
             f"there is no conversion to predict yet: {leads_desc}, "
@@ -404,7 +415,8 @@ def require_population(
     if both and n_pos == n:
         raise NotEnoughData(
             f"there is no lead that did not convert to compare with: "
-            f"{'the one lead' if n == 1 else f'all {n:,} leads'} {desc} reached {outcome_stage}",
+            f"{'the one lead' if n == 1 else f'all {format_value(n, Kind.COUNT)} leads'} {desc} "
+            f"reached {outcome_stage}",
             f"it appears once the population holds leads that did not reach {outcome_stage}",
         )
 
@@ -454,6 +466,19 @@ def scores_at_decision(
     return decisions.merge(scored, on="lead_id", how="inner", validate="one_to_one")
 
 
+DECISION_COLUMNS: dict[str, Column] = {
+    "moment": Column("When the score is taken", Kind.TEXT, "the decision time, in words"),
+    "n": Column("Leads", Kind.COUNT, "leads scored at that moment"),
+    "conversions": Column("Converted", Kind.COUNT, "of them, leads that reached the outcome"),
+    "rate": Column("Conversion rate", Kind.RATE),
+    "auc": Column("AUC", Kind.RATIO, "chance that a converted lead outscores one that did not"),
+    "auc_ci_low": Column("AUC 95% CI low", Kind.RATIO, "DeLong"),
+    "auc_ci_high": Column("AUC 95% CI high", Kind.RATIO, "DeLong"),
+}
+"""How :func:`compare_decisions` is shown (its ``decision`` column is the machine name of
+``moment``)."""
+
+
 def compare_decisions(
     leads: pd.DataFrame,
     events: pd.DataFrame | None,
@@ -492,8 +517,9 @@ def compare_decisions(
     -------
     pandas.DataFrame
         One row per decision time: ``decision`` (``as_of``, ``at_mql``,
-        ``at_created_plus_<days>_days``), ``n``, ``conversions``, ``rate``, ``auc``, ``auc_ci_low``,
-        ``auc_ci_high``.
+        ``at_created_plus_<days>_days``), ``moment`` (the same in words,
+        :func:`population_label`), ``n``, ``conversions``, ``rate``, ``auc``, ``auc_ci_low``,
+        ``auc_ci_high``; shown with :data:`DECISION_COLUMNS`.
     """
     rows = []
     for decision in ("as_of", "at_mql", "at_created_plus_days"):
@@ -510,6 +536,7 @@ def compare_decisions(
         rows.append(
             {
                 "decision": label,
+                "moment": _capitalised(population_label(decision, days=days)),
                 "n": a.n,
                 "conversions": a.n_pos,
                 "rate": a.n_pos / a.n if a.n else np.nan,
@@ -518,11 +545,29 @@ def compare_decisions(
                 "auc_ci_high": a.auc_ci_high,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["decision", *DECISION_COLUMNS])
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 # --------------------------------------------------------------------------------------------
 # Bands and AUC
+
+
+BAND_COLUMNS: dict[str, Column] = {
+    "band": Column("Band", Kind.TEXT, "1 is the lowest-scoring band"),
+    "score_min": Column("Lowest score", Kind.SCORE),
+    "score_max": Column("Highest score", Kind.SCORE),
+    "n": Column("Leads", Kind.COUNT),
+    "conversions": Column("Converted", Kind.COUNT),
+    "rate": Column("Conversion rate", Kind.RATE),
+    "ci_low": Column("95% CI low", Kind.RATE, "Wilson"),
+    "ci_high": Column("95% CI high", Kind.RATE, "Wilson"),
+    "lift": Column("Versus all leads", Kind.MULTIPLIER, "band rate over the overall rate"),
+}
+"""How :func:`score_bands` is shown to a reader: label and kind of each column."""
 
 
 def score_bands(
@@ -555,7 +600,7 @@ def score_bands(
     pandas.DataFrame
         One row per band: ``band`` (1, 2, ...), ``score_min``, ``score_max``, ``n``,
         ``conversions``, ``rate``, ``ci_low``, ``ci_high`` (Wilson), ``lift`` (band rate / overall
-        rate).
+        rate); shown with :data:`BAND_COLUMNS`.
 
     Raises
     ------
@@ -764,6 +809,22 @@ def brier(score: Any, outcome: Any, *, alpha: float = 0.05) -> BrierResult:
 # Thresholds against SDR capacity
 
 
+THRESHOLD_COLUMNS: dict[str, Column] = {
+    "threshold": Column(
+        "Threshold (points)", Kind.SCORE, "leads scoring at least this go to sales"
+    ),
+    "leads_above": Column("Leads at or above", Kind.COUNT),
+    "conversions_captured": Column("Conversions kept", Kind.COUNT),
+    "precision": Column("Precision", Kind.RATE, "share of those leads that converted"),
+    "precision_ci_low": Column("Precision 95% CI low", Kind.RATE, "Wilson"),
+    "precision_ci_high": Column("Precision 95% CI high", Kind.RATE, "Wilson"),
+    "recall": Column("Recall", Kind.RATE, "share of all conversions among those leads"),
+    "weekly_workload": Column("Leads per week", Kind.COUNT, "sent to sales"),
+    "within_capacity": Column("Fits SDR capacity", Kind.FLAG),
+}
+"""How :func:`threshold_sweep` is shown to a reader: label and kind of each column."""
+
+
 def threshold_sweep(
     scores: Any,
     outcome: Any,
@@ -800,7 +861,7 @@ def threshold_sweep(
     pandas.DataFrame
         One row per candidate: ``threshold``, ``leads_above``, ``conversions_captured``,
         ``precision``, ``precision_ci_low``, ``precision_ci_high`` (Wilson), ``recall``,
-        ``weekly_workload``, ``within_capacity``.
+        ``weekly_workload``, ``within_capacity``; shown with :data:`THRESHOLD_COLUMNS`.
 
     Raises
     ------
@@ -929,6 +990,27 @@ def _real(x: Any) -> float:
     return z.real if abs(z.imag) <= 1e-12 * max(1.0, abs(z.real)) else float("nan")
 
 
+RULE_LIFT_COLUMNS: dict[str, Column] = {
+    "rule": Column("Rule", Kind.TEXT),
+    "category": Column("Category", Kind.TEXT),
+    "points": Column("Points", Kind.SCORE, "configured points"),
+    "n_with": Column("Leads with the rule", Kind.COUNT),
+    "conversions_with": Column("Converted with the rule", Kind.COUNT),
+    "rate_with": Column("Conversion with the rule", Kind.RATE),
+    "n_without": Column("Leads without the rule", Kind.COUNT),
+    "rate_without": Column("Conversion without the rule", Kind.RATE),
+    "lift": Column("Rate ratio", Kind.MULTIPLIER, "conversion with the rule over without"),
+    "ci_low": Column("Rate ratio 95% CI low", Kind.MULTIPLIER, "Miettinen-Nurminen"),
+    "ci_high": Column("Rate ratio 95% CI high", Kind.MULTIPLIER, "Miettinen-Nurminen"),
+    "diff": Column("Difference", Kind.POINTS, "conversion with the rule minus without"),
+    "diff_ci_low": Column("Difference 95% CI low", Kind.POINTS, "Newcombe"),
+    "diff_ci_high": Column("Difference 95% CI high", Kind.POINTS, "Newcombe"),
+    "p_value": Column("p-value", Kind.P_VALUE, "score test of the difference"),
+    "too_rare": Column("Too rare to judge", Kind.FLAG),
+}
+"""How :func:`rule_lift` is shown to a reader: label and kind of each column."""
+
+
 def rule_lift(
     scores: pd.DataFrame,
     outcome: Any,
@@ -962,7 +1044,7 @@ def rule_lift(
         One row per rule: ``rule``, ``category``, ``points``, ``n_with``, ``conversions_with``,
         ``rate_with``, ``n_without``, ``rate_without``, ``lift`` (rate_with / rate_without),
         ``ci_low``, ``ci_high`` (interval of that ratio), ``diff``, ``diff_ci_low``,
-        ``diff_ci_high``, ``p_value``, ``too_rare``.
+        ``diff_ci_high``, ``p_value``, ``too_rare``; shown with :data:`RULE_LIFT_COLUMNS`.
 
     Raises
     ------
@@ -1033,6 +1115,22 @@ def rule_lift(
     return pd.DataFrame(rows, columns=cols)
 
 
+WEIGHT_COLUMNS: dict[str, Column] = {
+    "term": Column("Rule", Kind.TEXT, "the rule (or, by category, the category)"),
+    "category": Column("Category", Kind.TEXT),
+    "configured_points": Column("Configured points", Kind.SCORE),
+    "suggested_points": Column("Suggested points", Kind.SCORE, "the fit rescaled to points"),
+    "n_with": Column("Leads with it", Kind.COUNT),
+    "odds_ratio": Column("Odds ratio", Kind.MULTIPLIER, "with against without, all rules fitted"),
+    "coef": Column("Log-odds", Kind.RATIO, "the coefficient of the joint logistic fit"),
+    "ci_low": Column("Log-odds 95% CI low", Kind.RATIO, "Wald"),
+    "ci_high": Column("Log-odds 95% CI high", Kind.RATIO, "Wald"),
+    "p_value": Column("p-value", Kind.P_VALUE, "Wald test of the coefficient"),
+    "note": Column("Note", Kind.TEXT, "why a rule has no weight"),
+}
+"""How :func:`suggested_weights` is shown to a reader: label and kind of each column."""
+
+
 def suggested_weights(
     scores: pd.DataFrame,
     outcome: Any,
@@ -1073,7 +1171,7 @@ def suggested_weights(
     pandas.DataFrame
         One row per term: ``term``, ``category``, ``configured_points``, ``n_with``, ``note``,
         ``coef`` (log-odds), ``ci_low``, ``ci_high``, ``p_value``, ``odds_ratio``,
-        ``suggested_points`` (NaN for terms left out).
+        ``suggested_points`` (NaN for terms left out); shown with :data:`WEIGHT_COLUMNS`.
     """
     import statsmodels.api as sm
 
@@ -1168,7 +1266,12 @@ def suggested_weights(
 
 
 __all__ = [
+    "BAND_COLUMNS",
     "DECISIONS",
+    "DECISION_COLUMNS",
+    "RULE_LIFT_COLUMNS",
+    "THRESHOLD_COLUMNS",
+    "WEIGHT_COLUMNS",
     "AucResult",
     "BrierResult",
     "ThresholdChoice",
@@ -1185,6 +1288,7 @@ __all__ = [
     "rule_lift",
     "score_bands",
     "scores_at_decision",
+    "stage_label",
     "suggested_weights",
     "threshold_sweep",
 ]

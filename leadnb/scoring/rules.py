@@ -45,6 +45,7 @@ import pandas as pd
 
 from leadnb.data.params import check_keys, expect_type, read_yaml
 from leadnb.errors import Issue, ParamsError
+from leadnb.results import Column, Kind, format_value
 
 FAMILIES = ("tags", "content", "behaviour", "profile")
 FIELD_OPS = ("present", "equals", "in", "contains", "gte", "lte", "between")
@@ -476,8 +477,73 @@ def validate_rules(
     return issues
 
 
+RULE_COLUMNS: dict[str, Column] = {
+    "rule": Column("Rule", Kind.TEXT, "the rule's name in the rules file"),
+    "category": Column("Category", Kind.TEXT, "tags, content, behaviour or profile"),
+    "condition": Column("Fires when", Kind.TEXT, "what triggers the rule, in words"),
+    "points": Column("Points", Kind.SCORE, "points the rule adds each time it fires"),
+    "once": Column("Counted once", Kind.FLAG, "the behaviour counts a single time"),
+    "cap": Column("Rule cap", Kind.SCORE, "most points this rule can add"),
+    "window_days": Column("Window", Kind.DAYS, "only events this recent count"),
+    "half_life_days": Column("Half-life", Kind.DAYS, "an event this old counts half"),
+    "category_cap": Column("Category cap", Kind.SCORE, "most points the whole category can add"),
+}
+"""How :func:`rules_table` is shown to a reader: label and kind of each column."""
+
+
+def _shown_arg(v: Any) -> str:
+    """A rule's argument for a reader: dates as dates, numbers without float noise."""
+    if isinstance(v, pd.Timestamp):
+        return f"{v:%Y-%m-%d}"
+    if isinstance(v, float) and v.is_integer():
+        return format_value(v, Kind.COUNT)
+    return format_value(v, None) if isinstance(v, int | float) else str(v)
+
+
+def condition_text(when: EventCondition | FieldCondition) -> str:
+    """What triggers a rule, in words (no Python values: lists joined, numbers formatted).
+
+    Parameters
+    ----------
+    when
+        The rule's condition.
+
+    Returns
+    -------
+    str
+        A phrase for the rules table.
+
+    Examples
+    --------
+    >>> condition_text(FieldCondition("industry", "in", ("software", "saas")))
+    'industry is software or saas'
+    >>> condition_text(FieldCondition("employees", "between", (1000.0, 5000.0)))
+    'employees between 1,000 and 5,000'
+    >>> condition_text(EventCondition("content_read", ("guide",), 180.0))
+    'content_read = guide, at least 180 seconds'
+    """
+    if isinstance(when, EventCondition):
+        text = when.event_type
+        if when.values:
+            text += " = " + " | ".join(when.values)
+        if when.min_duration_s is not None:
+            text += f", at least {_shown_arg(when.min_duration_s)} seconds"
+        return text
+    f, op, arg = when.field, when.op, when.arg
+    if op == "present":
+        return f"{f} is {'filled' if arg else 'empty'}"
+    if op == "in":
+        values = [_shown_arg(v) for v in arg]
+        listed = ", ".join(values[:-1]) + " or " + values[-1] if len(values) > 1 else values[0]
+        return f"{f} is {listed}"
+    if op == "between":
+        return f"{f} between {_shown_arg(arg[0])} and {_shown_arg(arg[1])}"
+    words = {"equals": "is", "contains": "contains", "gte": "at least", "lte": "at most"}
+    return f"{f} {words.get(op, op)} {_shown_arg(arg)}"
+
+
 def rules_table(config: ScoringConfig) -> pd.DataFrame:
-    """The configured rules as a readable table.
+    """The configured rules as a readable table (shown with :data:`RULE_COLUMNS`).
 
     Parameters
     ----------
@@ -487,55 +553,50 @@ def rules_table(config: ScoringConfig) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per rule: ``rule``, ``category``, ``condition`` (in words), ``points``, ``once``,
-        ``cap``, ``window_days``, ``half_life_days`` (the same columns when there is no rule).
+        One row per rule: ``rule``, ``category``, ``condition`` (in words,
+        :func:`condition_text`), ``points``, ``once``, ``cap``, ``window_days``,
+        ``half_life_days``, ``category_cap`` (the cap of the rule's category, NaN for none; the
+        same columns when there is no rule).
 
     Examples
     --------
     >>> from pathlib import Path
-    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "long read", "category": "content",
+    >>> cfg = ScoringConfig.from_dict({"categories": {"content": {"cap": 40}},
+    ...     "rules": [{"name": "long read", "category": "content",
     ...     "when": {"event_type": "content_read", "min_duration_s": 120}, "points": 3,
     ...     "half_life_days": 30}]}, Path("."))
-    >>> rules_table(cfg)[["rule", "condition", "points", "half_life_days"]]
-            rule                       condition  points  half_life_days
-    0  long read  content_read, duration >= 120s     3.0            30.0
+    >>> t = rules_table(cfg)
+    >>> t.loc[0, "condition"], t.loc[0, ["half_life_days", "category_cap"]].tolist()
+    ('content_read, at least 120 seconds', [30.0, 40.0])
     """
-    rows = []
-    for r in config.rules:
-        if isinstance(r.when, FieldCondition):
-            arg = r.when.arg
-            cond = f"{r.when.field} {r.when.op} {list(arg) if isinstance(arg, tuple) else arg}"
-        else:
-            cond = r.when.event_type
-            if r.when.values:
-                cond += " = " + " | ".join(r.when.values)
-            if r.when.min_duration_s is not None:
-                cond += f", duration >= {r.when.min_duration_s:g}s"
-        rows.append(
-            {
-                "rule": r.name,
-                "category": r.category,
-                "condition": cond,
-                "points": r.points,
-                "once": r.once,
-                "cap": r.cap,
-                "window_days": r.window_days,
-                "half_life_days": r.half_life_days,
-            }
-        )
-    cols = ["rule", "category", "condition", "points", "once", "cap", "window_days",
-            "half_life_days"]  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)  # the same columns when no rule is configured
+    rows = [
+        {
+            "rule": r.name,
+            "category": r.category,
+            "condition": condition_text(r.when),
+            "points": r.points,
+            "once": r.once,
+            "cap": r.cap,
+            "window_days": r.window_days,
+            "half_life_days": r.half_life_days,
+            "category_cap": config.categories.get(r.category),
+        }
+        for r in config.rules
+    ]
+    out = pd.DataFrame(rows, columns=list(RULE_COLUMNS))  # the same columns when no rule
+    return out.astype({"category_cap": "float64"})
 
 
 __all__ = [
     "FAMILIES",
     "FIELD_OPS",
+    "RULE_COLUMNS",
     "RULE_PREFIX",
     "EventCondition",
     "FieldCondition",
     "Rule",
     "ScoringConfig",
+    "condition_text",
     "rules_table",
     "validate_rules",
 ]

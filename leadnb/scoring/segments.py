@@ -37,6 +37,7 @@ from leadnb import asof
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
+from leadnb.results import Column, Kind
 
 SEGMENTS = ("high_intent", "engaged_nurture", "competitor", "other")
 DEFAULT_SALES_SIGNALS: Mapping[str, tuple[str, ...]] = {
@@ -44,6 +45,32 @@ DEFAULT_SALES_SIGNALS: Mapping[str, tuple[str, ...]] = {
     "tag_added": ("pricing_request", "demo_request"),
 }
 PII_COLUMNS = ("name", "email", "phone", "first_name", "last_name", "mobile")
+SEGMENT_LABELS: Mapping[str, str] = {
+    "high_intent": "High intent",
+    "engaged_nurture": "Engaged (nurture)",
+    "competitor": "Competitors and peers",
+    "other": "Everyone else",
+}
+"""Each segment's name for a reader (the tables and CSVs keep the machine names)."""
+
+
+def segment_label(segment: str) -> str:
+    """The reader's name of a segment (:data:`SEGMENT_LABELS`; another name as it is).
+
+    >>> segment_label("engaged_nurture"), segment_label("partner")
+    ('Engaged (nurture)', 'partner')
+    """
+    return SEGMENT_LABELS.get(str(segment), str(segment))
+
+
+def with_segment_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its ``segment`` column in the reader's names, for showing it.
+
+    >>> with_segment_labels(pd.DataFrame({"segment": ["competitor"], "n": [3]}))
+                     segment  n
+    0  Competitors and peers  3
+    """
+    return table.assign(segment=table["segment"].map(segment_label))
 
 
 def _norm(values: Iterable[Any]) -> set[str]:
@@ -254,6 +281,20 @@ def _converted(
     return none, none
 
 
+SUMMARY_COLUMNS: dict[str, Column] = {
+    "segment": Column("Segment", Kind.TEXT),
+    "n": Column("Leads", Kind.COUNT),
+    "mean_score": Column("Mean score today", Kind.SCORE),
+    "median_score": Column("Median score today", Kind.SCORE),
+    "conversions": Column("Converted", Kind.COUNT),
+    "rate": Column("Conversion rate", Kind.RATE),
+    "ci_low": Column("95% CI low", Kind.RATE, "Wilson"),
+    "ci_high": Column("95% CI high", Kind.RATE, "Wilson"),
+    "share_of_conversions": Column("Share of all conversions", Kind.RATE),
+}
+"""How :func:`segment_summary` is shown to a reader: label and kind of each column."""
+
+
 def segment_summary(
     segments: pd.Series,
     scores: pd.Series,
@@ -281,7 +322,7 @@ def segment_summary(
     pandas.DataFrame
         One row per segment (in :data:`SEGMENTS` order): ``segment``, ``n``, ``mean_score``,
         ``median_score``, ``conversions``, ``rate``, ``ci_low``, ``ci_high`` (Wilson),
-        ``share_of_conversions``.
+        ``share_of_conversions``; shown with :data:`SUMMARY_COLUMNS`.
 
     Raises
     ------
@@ -327,6 +368,20 @@ def segment_summary(
     return out
 
 
+SEGMENT_BAND_COLUMNS: dict[str, Column] = {
+    "segment": Column("Segment", Kind.TEXT),
+    "band": Column("Band", Kind.TEXT, "0 is the lowest-scoring band"),
+    "score_min": Column("From score", Kind.SCORE),
+    "score_max": Column("To score", Kind.SCORE),
+    "n": Column("Leads", Kind.COUNT),
+    "conversions": Column("Converted", Kind.COUNT),
+    "rate": Column("Conversion rate", Kind.RATE),
+    "ci_low": Column("95% CI low", Kind.RATE, "Wilson"),
+    "ci_high": Column("95% CI high", Kind.RATE, "Wilson"),
+}
+"""How :func:`segment_bands` is shown to a reader: label and kind of each column."""
+
+
 def segment_bands(
     segments: pd.Series,
     scores: pd.Series,
@@ -353,7 +408,7 @@ def segment_bands(
     pandas.DataFrame
         One row per segment and band with leads: ``segment``, ``band`` (0-based), ``score_min``,
         ``score_max`` (the band's edges), ``n``, ``conversions``, ``rate``, ``ci_low``,
-        ``ci_high`` (Wilson).
+        ``ci_high`` (Wilson); shown with :data:`SEGMENT_BAND_COLUMNS`.
 
     Raises
     ------
@@ -695,6 +750,14 @@ def high_quality_leads(
     return out
 
 
+LIST_COUNT_COLUMNS: dict[str, Column] = {
+    "segment": Column("Segment", Kind.TEXT),
+    "leads": Column("Leads on the list", Kind.COUNT),
+    "due_this_week": Column("Follow-ups due within 7 days", Kind.COUNT),
+}
+"""How :func:`segment_counts` is shown to a reader: label and kind of each column."""
+
+
 def segment_counts(hq: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Counts for the HTML report, with no lead-level detail.
 
@@ -709,7 +772,7 @@ def segment_counts(hq: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per segment on the list: ``segment``, ``leads``, ``due_this_week`` (next
-        follow-up before ``as_of`` + 7 days).
+        follow-up before ``as_of`` + 7 days); shown with :data:`LIST_COUNT_COLUMNS`.
 
     Examples
     --------
@@ -728,7 +791,11 @@ def segment_counts(hq: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 __all__ = [
     "DEFAULT_SALES_SIGNALS",
+    "LIST_COUNT_COLUMNS",
     "SEGMENTS",
+    "SEGMENT_BAND_COLUMNS",
+    "SEGMENT_LABELS",
+    "SUMMARY_COLUMNS",
     "competitor_mask",
     "high_quality_leads",
     "profile_notes",
@@ -736,6 +803,8 @@ __all__ = [
     "score_edges",
     "segment_bands",
     "segment_counts",
+    "segment_label",
     "segment_leads",
     "segment_summary",
+    "with_segment_labels",
 ]
