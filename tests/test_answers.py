@@ -425,7 +425,7 @@ def test_scoring_answer_on_the_demo():
         "Competitors score 61.4 on average, above the threshold, yet 0.0% of them convert.",
     )
     assert a.actions == (
-        "Take competitors off the sales list; the score rewards their activity.",
+        "Take competitors off the sales list: they score high but do not buy.",
         "Do not rank leads by this score alone: revise the rules with the lowest lift (rule "
         "table below) and check the score again in the next run.",
         "Work the 1,784 high-quality leads in score order, as many a week as the team can call.",
@@ -438,6 +438,14 @@ def test_scoring_answer_names_capacity_when_the_metrics_have_it():
         "Call the top 60 of the 1,784 high-quality leads this week (the team's capacity); queue "
         "the rest by follow-up date."
     ) in scoring_answer(m).actions
+
+
+def test_scoring_answer_workload_against_capacity():
+    cap = Metrics({"capacity_per_week": 50}, {"capacity_per_week": Kind.COUNT})
+    a = scoring_answer(scoring_metrics() | cap)
+    assert "about 58.8 leads a week (more than the team's 50 a week); 6.5% of" in a.findings[2]
+    a = scoring_answer(scoring_metrics(recommended_weekly_workload=50.0) | cap)
+    assert "about 50 leads a week (within the team's 50 a week); 6.5% of" in a.findings[2]
 
 
 def test_scoring_answer_coin_toss_interval_says_not_detectable():
@@ -687,6 +695,48 @@ def test_ab_answer_no_difference():
     assert a.actions == (
         "Keep monthly_newsletter: weekly_digest made no detectable difference at this sample size.",
     )
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (
+            0.001,
+            0.02,
+            "weekly_digest looked better than monthly_newsletter in nurture-cadence-2026q1, "
+            "but not beyond chance once the other variants are counted (no detectable difference) on",
+        ),
+        (
+            -0.02,
+            -0.001,
+            "weekly_digest looked worse than monthly_newsletter in nurture-cadence-2026q1, "
+            "but not beyond chance once the other variants are counted (no detectable difference) on",
+        ),
+    ],
+)
+def test_ab_answer_win_that_does_not_survive_multiplicity(low, high, expected):
+    rec = {**AB_RECORD, "diff_ci_low": low, "diff_ci_high": high, "p_adjusted": 0.12}
+    a = ab_answer(ab_metrics(rec))
+    assert a.first_sentence.startswith(expected)
+    assert "beat" not in a.first_sentence and "clearly" not in a.first_sentence
+    assert a.actions == ("Keep monthly_newsletter; test weekly_digest again before acting on it.",)
+
+
+def test_ab_answer_clearly_worse():
+    rec = {
+        **AB_RECORD,
+        "variant_rate": 0.05,
+        "diff": -0.0244,
+        "diff_ci_low": -0.038,
+        "diff_ci_high": -0.011,
+        "p_adjusted": 0.0004,
+    }
+    a = ab_answer(ab_metrics(rec))
+    assert a.first_sentence.startswith(
+        "weekly_digest did clearly worse than monthly_newsletter in nurture-cadence-2026q1 on "
+        "sql_30d: 5.0% vs 7.4% (-2.4 pts, likely between -3.8 pts and -1.1 pts)"
+    )
+    assert a.actions == ("Stop weekly_digest; keep monthly_newsletter.",)
 
 
 def test_ab_answer_several_experiments():

@@ -560,9 +560,14 @@ def scoring_answer(m: Metrics) -> Answer:
                 f"; {f.show('recommended_precision')} of them convert and they hold "
                 f"{f.show('recommended_recall')} of all conversions"
             )
+        fits = ""
+        cap, load = f.num("capacity_per_week"), f.num("recommended_weekly_workload")
+        if cap is not None and load is not None:
+            fits = " (within" if load <= cap else " (more than"
+            fits += f" the team's {f.show('capacity_per_week')} a week)"
         findings.append(
             f"Sending leads that score {f.show('recommended_threshold')} or more to sales means "
-            f"about {f.show('recommended_weekly_workload')} leads a week{tail}."
+            f"about {f.show('recommended_weekly_workload')} leads a week{fits}{tail}."
         )
     comp, thr = f.num("competitor_mean_score"), f.num("recommended_threshold")
     if comp is not None and thr is not None and comp >= thr:
@@ -573,7 +578,7 @@ def scoring_answer(m: Metrics) -> Answer:
             f"Competitors score {f.show('competitor_mean_score')} on average, above the "
             f"threshold{rate}."
         )
-        actions.append("Take competitors off the sales list; the score rewards their activity.")
+        actions.append("Take competitors off the sales list: they score high but do not buy.")
     if strength in ("none", "reversed", "barely"):
         actions.append(
             "Do not rank leads by this score alone: revise the rules with the lowest lift "
@@ -913,6 +918,7 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
             "unknown",
         )
     what = f"on {metric}: {rates}{n}" if rates else f"on {metric}{n}"
+    below = side(r.get("diff_ci_low"), r.get("diff_ci_high"), null=0.0) == "below"
     if verdict == "broken":
         p = r.show("srm_p_value")
         return (
@@ -932,8 +938,8 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
         "worse": f"{v} did clearly worse than {c} in {eid}",
         "none": f"No detectable difference between {v} and {c} in {eid}",
         "unconfirmed": (
-            f"{v} looked better than {c} in {eid} but not beyond chance once the other "
-            "variants are counted: no detectable difference"
+            f"{v} looked {'worse' if below else 'better'} than {c} in {eid}, but not beyond "
+            "chance once the other variants are counted (no detectable difference)"
         ),
         "unknown": f"{eid} compared {v} with {c} without an interval",
     }[verdict]
@@ -941,7 +947,7 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
         "beat": f"Roll out {v} in place of {c}.",
         "worse": f"Stop {v}; keep {c}.",
         "none": f"Keep {c}: {v} made no detectable difference at this sample size.",
-        "unconfirmed": f"Keep {c} until {v} is confirmed in a new test.",
+        "unconfirmed": f"Keep {c}; test {v} again before acting on it.",
         "unknown": f"Check the readout of {eid} in the table below.",
     }[verdict]
     return f"{head} {what}.", act, verdict
