@@ -175,7 +175,7 @@ main, .jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea, .jp-OutputArea-child,
 .leadnb-bar a { color: var(--accent); margin-right: 16px; display: inline-block; }
 .leadnb-scroll { max-width: 100%; overflow-x: auto; }
 .leadnb-scroll > table { margin: 0; }
-.jp-RenderedHTMLCommon table { max-width: none; }
+.jp-RenderedHTMLCommon table { max-width: none; font-size: 14px; }
 img { max-width: 100%; height: auto; }
 .jp-RenderedImage { max-width: 100%; }
 .answer { background: var(--answerbg); border-left: 5px solid var(--accent); border-radius: 6px;
