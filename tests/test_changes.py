@@ -615,7 +615,15 @@ def test_plot_trend_states_the_finding_with_the_kind_formatting(tmp_path: Path) 
     with pytest.raises(ValueError, match="several notebooks"):
         plot_trend(twice, "n_leads")
     fig = plot_trend(twice, "n_leads", notebook="cohort_conversion")
-    assert "unchanged" in fig.axes[0].get_title(loc="left")
+    assert fig.axes[0].get_title(loc="left") == "Leads: steady at 20,000 since 2026-06-09"
     plt.close(fig)
     with pytest.raises(ValueError, match="not in the trend"):
         plot_trend(t, "nope")
+
+
+def test_a_change_below_the_precision_shown_reads_steady() -> None:
+    kinds = {"conversion_rate": "rate", "n_leads": "count"}
+    before = metrics({"conversion_rate": 0.0500, "n_leads": 20000}, kinds)
+    after = metrics({"conversion_rate": 0.05002, "n_leads": 20000}, kinds)
+    row = compare_metrics(after, before, notebook="scoring_calibration").iloc[0]
+    assert row["sentence"] == "Conversion rate is steady at 5.0% (≈ 0): within noise (p = 1.000)."

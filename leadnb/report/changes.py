@@ -138,7 +138,8 @@ def plot_trend(frame: pd.DataFrame, key: str, *, notebook: str | None = None) ->
     matplotlib.figure.Figure
         A line with a marker per run (Okabe-Ito blue, the latest run in vermilion), a band for
         the interval, the y axis formatted from the number's declared kind, and a title that
-        states the latest value and the change since the first run. Not shown (no
+        states the latest value and the change since the first run ("steady" when the two are
+        the same at the precision shown). Not shown (no
         ``plt.show``).
 
     Raises
@@ -204,8 +205,10 @@ def plot_trend(frame: pd.DataFrame, key: str, *, notebook: str | None = None) ->
     label = metric_label(key)
     last, first = rows["value"].iloc[-1], rows["value"].iloc[0]
     title = f"{label}: {format_value(last, kind)} on {dates.iloc[-1]:%Y-%m-%d}"
-    if len(rows) > 1:
-        way = "up" if last > first else "down" if last < first else "unchanged"
+    if len(rows) > 1 and format_value(last, kind) == format_value(first, kind):
+        title = f"{label}: steady at {format_value(last, kind)} since {dates.iloc[0]:%Y-%m-%d}"
+    elif len(rows) > 1:
+        way = "up" if last > first else "down"
         title += f", {way} from {format_value(first, kind)} on {dates.iloc[0]:%Y-%m-%d}"
     else:
         title += " (one run so far)"

@@ -324,7 +324,8 @@ def format_change(change: Any, kind: Kind | str | None) -> str:
     Returns
     -------
     str
-        The signed change (``"no change"`` for zero, an en dash when missing).
+        The signed change (``"no change"`` for zero, ``"≈ 0"`` when it rounds to zero at the
+        precision the kind shows, an en dash when missing).
 
     Examples
     --------
@@ -334,6 +335,8 @@ def format_change(change: Any, kind: Kind | str | None) -> str:
     ('+300', '-0.37×')
     >>> format_change(-0.02, Kind.P_VALUE), format_change(0, Kind.MONEY)
     ('-0.020', 'no change')
+    >>> format_change(-0.00002, Kind.RATE), format_change(0.0004, Kind.RATIO)
+    ('≈ 0', '≈ 0')
     """
     kind = Kind(kind) if kind is not None else None
     f = _number(change)
@@ -341,13 +344,15 @@ def format_change(change: Any, kind: Kind | str | None) -> str:
         return "–"
     if f == 0:
         return "no change"
-    if kind in (Kind.RATE, Kind.CHANGE, Kind.POINTS):
-        return format_value(f, Kind.POINTS)
-    if kind is Kind.PERCENT:
-        return format_value(f / 100, Kind.POINTS)
     shown_kind = Kind.RATIO if kind is Kind.P_VALUE else kind
-    sign = "+" if f > 0 else "-"
-    return sign + format_value(abs(f), shown_kind)
+    if kind is Kind.PERCENT:
+        f, shown_kind = f / 100, Kind.POINTS
+    elif kind in (Kind.RATE, Kind.CHANGE, Kind.POINTS):
+        shown_kind = Kind.POINTS
+    text = format_value(abs(f), shown_kind).lstrip("+")
+    if not any(c in "123456789" for c in text):
+        return "≈ 0"  # smaller than the precision the number is shown with
+    return ("+" if f > 0 else "-") + text
 
 
 def _label(key: str) -> str:
@@ -447,6 +452,8 @@ def _sentence(row: Mapping[str, Any]) -> str:
     change = row["change"]
     if change == 0:
         moved = f"{row['label']} is unchanged at {after}"
+    elif before == after:  # a change smaller than the precision shown
+        moved = f"{row['label']} is steady at {after} ({format_change(change, kind)})"
     else:
         verb = "rose" if change > 0 else "fell"
         moved = f"{row['label']} {verb} from {before} to {after} ({format_change(change, kind)})"
