@@ -470,6 +470,37 @@ def test_scoring_answer_without_conversions():
     )
 
 
+def test_scoring_answer_with_too_few_conversions_does_not_judge_the_score():
+    # the run of 2025-02-15: AUC 0.94 on 4 conversions is no evidence of a good score
+    m = scoring_metrics(
+        auc=0.941, auc_ci_low=0.879, auc_ci_high=1.0, calibration_conversions=4, calibration_n=1286
+    )
+    a = scoring_answer(m)
+    assert a.first_sentence == (
+        "Too few leads have reached SQL yet to judge the score: a lead that converted outscored "
+        "one that did not 94.1% of the time (likely between 87.9% and 100.0%; 50.0% would be a "
+        "coin toss), judged on 1,286 leads of which 4 converted."
+    )
+    assert "Do not rely on the score yet: wait until more leads have reached SQL." in a.actions
+    assert auc_strength(0.941, 0.879, 1.0, conversions=ans.MIN_CONVERSIONS) == "very well"
+
+
+def test_scoring_answer_competitors_only_when_they_convert_below_average():
+    a = scoring_answer(scoring_metrics(competitor_conversion_rate=0.09))
+    assert not any("Competitors" in s for s in a.findings)
+    assert not any("competitors" in s for s in a.actions)
+
+
+def test_scoring_answer_says_the_threshold_was_not_computed():
+    a = scoring_answer(
+        scoring_metrics(recommended_threshold=None, recommended_weekly_workload=None)
+    )
+    assert a.findings[2] == (
+        "The recommended threshold for sending leads to sales was not computed in this run; the "
+        "data notes below say why."
+    )
+
+
 def test_scoring_answer_when_auc_was_not_computed():
     m = Metrics(
         {
@@ -535,6 +566,25 @@ def test_cohort_answer_lvr_clear_fall_and_median():
     assert a.actions[1] == (
         "Nurture old leads more: they bring 20.0% of SQLs, where companies good at nurturing get "
         "about half."
+    )
+
+
+def test_cohort_answer_early_run_says_what_was_not_computed():
+    keep = (
+        "n_leads",
+        "qualified_stage",
+        "as_of",
+        "lead_to_mql_rate",
+        "lead_to_mql_ci_low",
+        "lead_to_mql_ci_high",
+    )
+    values = {k: COHORT_VALUES[k] for k in keep}
+    a = cohort_answer(Metrics(values, {k: COHORT_KINDS[k] for k in keep}))
+    assert a.findings == (
+        "Of 20,000 leads, 20.2% became MQL (likely between 19.7% and 20.8%).",
+        "Not computed in this run: how soon leads reach SQL, the change in new SQLs from one "
+        "period to the next and the share of SQLs from old leads (too little history by the "
+        "analysis date; the data notes below say why).",
     )
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "GOOD_NURTURE_SHARE_OLD",
     "MAX_ACTIONS",
     "MAX_FINDINGS",
+    "MIN_CONVERSIONS",
     "SENTENCE_KINDS",
     "SRM_ALPHA",
     "Answer",
@@ -86,6 +87,12 @@ smaller and a false alarm stops a good experiment."""
 ALPHA = 0.05
 """Significance level of an A/B comparison when the metrics do not carry the registered
 ``alpha`` (the registration default of :mod:`leadnb.experiments.registration`)."""
+MIN_CONVERSIONS = 10
+"""Fewer conversions than this behind an AUC and the answer says there are too few to judge
+the score: the ten-events-per-predictor rule of Peduzzi, Concato, Kemper, Holford & Feinstein,
+"A simulation study of the number of events per variable in logistic regression analysis",
+J Clin Epidemiol 49 (1996) 1373-1379 (a score is one predictor); below it the DeLong interval
+of an AUC is also unreliable."""
 GOOD_NURTURE_SHARE_OLD = 0.5
 """At companies good at nurturing about half of SQLs come from old leads (the nurture article,
 ``shared/DOMAIN.md`` section 2); a share below it is said as room to grow."""
@@ -165,22 +172,26 @@ def side(low: Any, high: Any, *, null: float) -> Side:
     return "contains"
 
 
-AucStrength = Literal["none", "reversed", "barely", "acceptably", "well", "very well", "unknown"]
+AucStrength = Literal[
+    "none", "reversed", "barely", "acceptably", "well", "very well", "too few", "unknown"
+]
 
 
-def auc_strength(auc: Any, low: Any, high: Any) -> AucStrength:
+def auc_strength(auc: Any, low: Any, high: Any, *, conversions: Any = None) -> AucStrength:
     """How well a score predicts conversion, in a word, from its AUC and 95% interval.
 
-    An interval that contains :data:`COIN_TOSS` is ``"none"`` (no detectable link), one below
-    it ``"reversed"``; otherwise the point estimate picks the band of Hosmer, Lemeshow &
-    Sturdivant (2013): below :data:`AUC_ACCEPTABLE` ``"barely"``, below :data:`AUC_EXCELLENT`
-    ``"acceptably"``, below :data:`AUC_OUTSTANDING` ``"well"``, from there ``"very well"``.
+    With fewer than :data:`MIN_CONVERSIONS` conversions behind it the AUC is ``"too few"``
+    (its interval is not to be trusted). An interval that contains :data:`COIN_TOSS` is
+    ``"none"`` (no detectable link), one below it ``"reversed"``; otherwise the point estimate
+    picks the band of Hosmer, Lemeshow & Sturdivant (2013): below :data:`AUC_ACCEPTABLE`
+    ``"barely"``, below :data:`AUC_EXCELLENT` ``"acceptably"``, below :data:`AUC_OUTSTANDING`
+    ``"well"``, from there ``"very well"``.
 
     Returns
     -------
     str
         One of ``none``, ``reversed``, ``barely``, ``acceptably``, ``well``, ``very well``,
-        ``unknown`` (no AUC).
+        ``too few``, ``unknown`` (no AUC).
 
     Examples
     --------
@@ -188,10 +199,15 @@ def auc_strength(auc: Any, low: Any, high: Any) -> AucStrength:
     ('barely', 'none')
     >>> auc_strength(0.70, 0.66, 0.74), auc_strength(0.85, 0.8, 0.9), auc_strength(0.3, 0.2, 0.4)
     ('acceptably', 'well', 'reversed')
+    >>> auc_strength(0.94, 0.88, 1.0, conversions=4), auc_strength(0.94, 0.88, 1.0, conversions=10)
+    ('too few', 'very well')
     """
     a = _num(auc)
     if a is None:
         return "unknown"
+    k = _num(conversions)
+    if k is not None and k < MIN_CONVERSIONS:
+        return "too few"
     where = side(low, high, null=COIN_TOSS)
     if where == "contains" or (where == "unknown" and a == COIN_TOSS):
         return "none"
@@ -466,6 +482,11 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _listing(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 # --------------------------------------------------------------------------------------------
 # Scoring calibration
 
@@ -476,6 +497,7 @@ _AUC_HEAD = {
     "acceptably": "The score predicts who reaches {stage} acceptably",
     "well": "The score predicts who reaches {stage} well",
     "very well": "The score predicts who reaches {stage} very well",
+    "too few": "Too few leads have reached {stage} yet to judge the score",
 }
 
 
@@ -528,7 +550,12 @@ def scoring_answer(m: Metrics) -> Answer:
             f"Wait for leads to reach {stage} before trusting the score; the next runs will test it."
         )
         return _answer(findings, actions)
-    strength = auc_strength(f.get("auc"), f.get("auc_ci_low"), f.get("auc_ci_high"))
+    strength = auc_strength(
+        f.get("auc"),
+        f.get("auc_ci_low"),
+        f.get("auc_ci_high"),
+        conversions=f.get("calibration_conversions"),
+    )
     if strength == "unknown":
         findings.append(
             f"How well the score predicts who reaches {stage} was not computed in this run "
@@ -569,17 +596,30 @@ def scoring_answer(m: Metrics) -> Answer:
             f"Sending leads that score {f.show('recommended_threshold')} or more to sales means "
             f"about {f.show('recommended_weekly_workload')} leads a week{fits}{tail}."
         )
+    elif strength != "unknown":
+        findings.append(
+            "The recommended threshold for sending leads to sales was not computed in this run; "
+            "the data notes below say why."
+        )
     comp, thr = f.num("competitor_mean_score"), f.num("recommended_threshold")
-    if comp is not None and thr is not None and comp >= thr:
-        rate = ""
-        if f.has("competitor_conversion_rate"):
-            rate = f", yet {f.show('competitor_conversion_rate')} of them convert"
+    comp_rate, rate_all = f.num("competitor_conversion_rate"), f.num("conversion_rate")
+    if (
+        comp is not None
+        and thr is not None
+        and comp >= thr
+        and comp_rate is not None
+        and rate_all is not None
+        and comp_rate < rate_all
+    ):
+        rate = f", yet {f.show('competitor_conversion_rate')} of them convert"
         findings.append(
             f"Competitors score {f.show('competitor_mean_score')} on average, above the "
             f"threshold{rate}."
         )
         actions.append("Take competitors off the sales list: they score high but do not buy.")
-    if strength in ("none", "reversed", "barely"):
+    if strength == "too few":
+        actions.append(f"Do not rely on the score yet: wait until more leads have reached {stage}.")
+    elif strength in ("none", "reversed", "barely"):
         actions.append(
             "Do not rank leads by this score alone: revise the rules with the lowest lift "
             "(rule table below) and check the score again in the next run."
@@ -709,6 +749,20 @@ def cohort_answer(m: Metrics) -> Answer:
                 f"Nurture old leads more: they bring {f.show(after)} of {qn}s, where companies "
                 "good at nurturing get about half."
             )
+    missing = [
+        what
+        for key, what in (
+            (f"{t}_p90", f"how soon leads reach {qn}"),
+            ("lvr_pct", f"the change in new {qn}s from one period to the next"),
+            (after, f"the share of {qn}s from old leads"),
+        )
+        if not f.has(key)
+    ]
+    if missing and funnel:
+        findings.append(
+            f"Not computed in this run: {_listing(missing)} (too little history by the analysis "
+            "date; the data notes below say why)."
+        )
     if not actions:
         actions.append("Nothing to decide from this run; the sections below show what is known.")
     return _answer(findings, actions)
