@@ -547,6 +547,16 @@ def test_cohort_answer_on_the_demo():
     )
 
 
+def test_cohort_answer_says_the_n_when_the_metrics_have_it():
+    extra = Metrics(
+        {"mql_to_sql_n_from": 4050, "lvr_qualified": 60},
+        {"mql_to_sql_n_from": Kind.COUNT, "lvr_qualified": Kind.COUNT},
+    )
+    a = cohort_answer(cohort_metrics() | extra)
+    assert "(likely between 19.7% and 20.8%); of 4,050 MQLs, 24.9% reached SQL" in a.findings[0]
+    assert a.findings[2].endswith("9.1%): no detectable change, 60 this period.")
+
+
 def test_cohort_answer_lvr_clear_fall_and_median():
     a = cohort_answer(
         cohort_metrics(
@@ -653,6 +663,19 @@ def test_roi_answer_holdout_disagrees():
     )
     assert a.actions[0].startswith("Trust the randomised holdout over the before/after estimate")
     assert "Keep the nurture programme" not in " ".join(a.actions)
+
+
+def test_roi_answer_holdout_n_when_the_metrics_have_it():
+    n = Metrics(
+        {"holdout_n_treatment": 2500, "holdout_n_control": 2480},
+        {"holdout_n_treatment": Kind.COUNT, "holdout_n_control": Kind.COUNT},
+    )
+    a = roi_answer(roi_metrics() | n)
+    assert a.findings[2] == (
+        "A randomised holdout confirms it: nurtured leads differ by +4.8 pts on the SQL rate "
+        "(likely between +3.2 pts and +6.5 pts), over 2,500 nurtured and 2,480 held-out leads, "
+        "at 83.33 per extra SQL."
+    )
 
 
 def test_roi_answer_holdout_interim():
@@ -890,6 +913,24 @@ def test_to_html_escapes_hostile_experiment_and_variant_names():
     assert p.tags[0][1] == {"id": "answer", "class": "answer"}
     assert not any("style" in attrs for _, attrs in p.tags)
     assert HOSTILE in "".join(p.text)  # shown as text, exactly as written
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    findings=st.lists(st.text(min_size=1), min_size=1, max_size=5),
+    actions=st.lists(st.text(min_size=1), max_size=3),
+)
+def test_to_html_shows_any_text_as_text(findings, actions):
+    page = Answer(tuple(findings), tuple(actions)).to_html()
+    p = _Collect()
+    p.feed(page)
+    p.close()
+    allowed = {"section", "h2", "h3", "p", "ul", "li"}
+    assert {t for t, _ in p.tags} <= allowed
+    assert [t for t, _ in p.tags].count("p") == len(findings)
+    assert [t for t, _ in p.tags].count("li") == len(actions)
+    text = "".join(p.text)
+    assert all(s.replace("\r", "\n") in text.replace("\r", "\n") for s in (*findings, *actions))
 
 
 def test_answer_shape():

@@ -74,11 +74,11 @@ half the time (Hanley & McNeil 1982, "The meaning and use of the area under a RO
 AUC_ACCEPTABLE = 0.7
 """From here an AUC is "acceptable discrimination"; below it (and above 0.5) the score only
 barely predicts. Hosmer, Lemeshow & Sturdivant, *Applied Logistic Regression*, 3rd ed. (2013),
-section 5.2.4: 0.5 no discrimination, 0.7-0.8 acceptable, 0.8-0.9 excellent, 0.9+ outstanding."""
+chapter 5, the guideline for the area under the ROC curve: 0.5 no discrimination, 0.7-0.8 acceptable, 0.8-0.9 excellent, 0.9+ outstanding."""
 AUC_EXCELLENT = 0.8
-"""Hosmer, Lemeshow & Sturdivant (2013), section 5.2.4: "excellent" from here ("well")."""
+"""Hosmer, Lemeshow & Sturdivant (2013), chapter 5: "excellent" from here ("well")."""
 AUC_OUTSTANDING = 0.9
-"""Hosmer, Lemeshow & Sturdivant (2013), section 5.2.4: "outstanding" from here ("very well")."""
+"""Hosmer, Lemeshow & Sturdivant (2013), chapter 5: "outstanding" from here ("very well")."""
 SRM_ALPHA = 0.001
 """A sample-ratio check below this p-value means the split between arms is broken. Kohavi,
 Tang & Xu, *Trustworthy Online Controlled Experiments* (2020), chapter 21 (sample ratio
@@ -658,7 +658,9 @@ def cohort_answer(m: Metrics) -> Answer:
         The cohort metrics: ``n_leads``, ``qualified_stage``, ``<a>_to_<b>_rate`` with
         ``<a>_to_<b>_ci_low``/``_ci_high`` for the article pairs, ``lead_to_<q>_p30``,
         ``_p90``, ``_median_days``, ``lvr_period``, ``lvr_pct``, ``lvr_ci_low``,
-        ``lvr_ci_high``, ``share_old_<q>_before``/``_after``; any may be missing.
+        ``lvr_ci_high``, ``share_old_<q>_before``/``_after``; any may be missing. Used when
+        present (the n of a sentence): ``mql_to_sql_n_from`` (MQLs behind the MQL rates) and
+        ``lvr_qualified`` (qualified leads in the LVR period).
 
     Returns
     -------
@@ -694,7 +696,14 @@ def cohort_answer(m: Metrics) -> Answer:
             later.append(f"{f.show(f'{key}_rate')} {verb}" + (f" ({between})" if between else ""))
     if later:
         funnel.append(
-            "of MQLs, " + ", ".join(later[:-1]) + (" and " if len(later) > 1 else "") + later[-1]
+            (
+                f"of {f.show('mql_to_sql_n_from')} MQLs, "
+                if f.has("mql_to_sql_n_from")
+                else "of MQLs, "
+            )
+            + ", ".join(later[:-1])
+            + (" and " if len(later) > 1 else "")
+            + later[-1]
         )
     if funnel:
         findings.append(_cap("; ".join(funnel)) + ".")
@@ -722,7 +731,8 @@ def cohort_answer(m: Metrics) -> Answer:
         findings.append(
             f"New {qn}s{period} changed by {f.show('lvr_pct')} on the period before"
             + (f" ({between})" if between else "")
-            + f": {words}."
+            + f": {words}"
+            + (f", {f.show('lvr_qualified')} this period." if f.has("lvr_qualified") else ".")
         )
         if words.startswith("clearly fell"):
             actions.append(
@@ -792,7 +802,9 @@ def roi_answer(m: Metrics) -> Answer:
         ``incremental_sqls``, ``incremental_sqls_per_month``, ``roi`` (with interval),
         ``nurture_cost``, ``holdout_diff`` (with interval), ``holdout_cost_per_incremental_sql``,
         ``holdout_interim``, ``before_cost_per_sql``/``after_cost_per_sql`` (``_loaded`` when
-        ``cost_basis`` is ``fully_loaded``), ``scenario_*``, optional ``currency``.
+        ``cost_basis`` is ``fully_loaded``), ``scenario_*``; used when present:
+        ``currency`` (before every amount), ``holdout_n_treatment`` and
+        ``holdout_n_control`` (the holdout's n).
 
     Returns
     -------
@@ -865,6 +877,11 @@ def roi_answer(m: Metrics) -> Answer:
         numbers_ = f"{f.show('holdout_diff')} on the SQL rate" + (
             f" ({between})" if between else ""
         )
+        if f.has("holdout_n_treatment", "holdout_n_control"):
+            numbers_ += (
+                f", over {f.show('holdout_n_treatment')} nurtured and "
+                f"{f.show('holdout_n_control')} held-out leads"
+            )
         per = ""
         if f.has("holdout_cost_per_incremental_sql") and hside == "above":
             per = f", at {f.money('holdout_cost_per_incremental_sql')} per extra SQL"
