@@ -248,7 +248,8 @@ def test_suggested_weights_match_statsmodels_logit():
     df, y, cfg = rule_frame()
     w = suggested_weights(df, y, cfg, by="rule", min_n=30).set_index("term")
     assert "no finite weight" in w.loc["competitor", "note"]  # never converts: separated
-    assert "too rare" in w.loc["rare", "note"]
+    n_rare = int((df["rule:rare"] != 0).sum())
+    assert w.loc["rare", "note"] == f"too rare to judge (fires for {n_rare} of {len(df):,} leads)"
     X = sm.add_constant(
         pd.DataFrame({"good": (df["rule:good"] != 0) * 1.0, "noise": (df["rule:noise"] != 0) * 1.0})
     )

@@ -143,6 +143,29 @@ def test_only_golden_text_outputs_are_stored() -> None:
     assert "@" not in text  # never an e-mail address in what the report shows
 
 
+def test_every_table_is_shown_with_its_column_declarations() -> None:
+    # each nb.show passes the Column declarations of the module that built the table, so no
+    # machine column name or unformatted number reaches the report
+    import ast
+
+    shows = []
+    for c in _notebook().cells:
+        if c.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(c.source)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "show"
+                and ast.unparse(node.func.value) == "nb"
+            ):
+                shows.append(node)
+    assert len(shows) >= 6
+    for call in shows:
+        kw = {k.arg: ast.unparse(k.value) for k in call.keywords}
+        assert kw.get("columns", "").endswith("_COLUMNS"), ast.unparse(call)
+
+
 def test_missing_goldens_or_demo_data_fail_with_a_message(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -548,6 +548,10 @@ def compare_decisions(
     return pd.DataFrame(rows, columns=["decision", *DECISION_COLUMNS])
 
 
+def _count(n: Any) -> str:
+    return format_value(n, Kind.COUNT)
+
+
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -1187,7 +1191,7 @@ def suggested_weights(
             c1 = float(y[hit == 1].sum())
             note = ""
             if n1 < min_n or len(hit) - n1 < min_n:
-                note = f"too rare to judge (fires for {n1} of {len(hit)})"
+                note = f"too rare to judge (fires for {_count(n1)} of {_count(len(hit))} leads)"
             elif c1 == 0 or c1 == n1:
                 note = "all or none of these leads converted: no finite weight"
             rows.append(
@@ -1210,7 +1214,7 @@ def suggested_weights(
             if np.unique(x).size < 2:
                 note = "no variation: every lead has the same points"
             elif n1 < min_n or len(x) - n1 < min_n:
-                note = f"too rare to judge (points for {n1} of {len(x)})"
+                note = f"too rare to judge (points for {_count(n1)} of {_count(len(x))} leads)"
             elif c1 == 0 or c1 == n1:
                 note = "all or none of these leads converted: no finite weight"
             rows.append(
