@@ -9,6 +9,7 @@ The article's figures come from ``tests/reference.py`` (``ARTICLE_*``, with thei
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -31,15 +32,25 @@ from leadnb.roi.effect import (
     old_lead_table,
     sql_value,
 )
-from leadnb.roi.monthly import conversion_before_after, monthly_roi, period_summary
+from leadnb.roi.monthly import (
+    CONVERSION_COLUMNS,
+    PERIOD_COLUMNS,
+    conversion_before_after,
+    conversion_shown,
+    monthly_roi,
+    period_shown,
+    period_summary,
+)
 from leadnb.roi.params import HoldoutConfig, RoiConfig, ScenarioInputs
 from leadnb.roi.tables import roi_metrics, roi_table
 from leadnb.roi.whatif import (
     ARTICLE_FIGURES,
+    SCENARIO_COLUMNS,
     matches_article,
     scenario_summary,
     scenario_table,
     sensitivity_grid,
+    summary_shown,
 )
 from tests import reference as ref
 
@@ -136,6 +147,66 @@ def test_worked_example_summary_matches_the_article_percentages(worked: pd.DataF
     assert s.loc["cost_per_sql", "change"] == (
         ref.ARTICLE_COST_PER_SQL_AFTER - ref.ARTICLE_COST_PER_SQL_BEFORE
     )
+
+
+def test_worked_example_summary_shown_to_a_reader(worked: pd.DataFrame) -> None:
+    # each row formatted from its own kind: counts, money, a share in % and its change in points
+    s = summary_shown(scenario_summary(worked)).set_index("label")
+    sql_before, sql_after = ref.ARTICLE_SQL_TOTAL_BEFORE, ref.ARTICLE_SQL_TOTAL_AFTER
+    assert s.loc["SQLs a month"].tolist() == [
+        f"{sql_before:,.0f}",
+        f"{sql_after:,.0f}",
+        f"{sql_after - sql_before:,.0f}",
+        f"{100 * ref.ARTICLE_SQL_CHANGE:+.1f}%",
+    ]
+    cps_before, cps_after = ref.ARTICLE_COST_PER_SQL_BEFORE, ref.ARTICLE_COST_PER_SQL_AFTER
+    assert s.loc["Cost per SQL (lead-generation budget)"].tolist() == [
+        f"{cps_before:,.0f}",
+        f"{cps_after:,.0f}",
+        f"{cps_after - cps_before:,.0f}",
+        f"{100 * ref.ARTICLE_COST_PER_SQL_CHANGE:+.1f}%",
+    ]
+    share_before, share_after = ref.ARTICLE_SHARE_OLD_BEFORE, ref.ARTICLE_SHARE_OLD_AFTER
+    assert s.loc["Old leads' share of opportunities"].tolist() == [
+        f"{100 * share_before:.1f}%",
+        f"{100 * share_after:.1f}%",
+        f"{100 * (share_after - share_before):+.1f} pts",
+        f"{100 * (share_after / share_before - 1):+.1f}%",
+    ]
+    assert s.loc["Lead-generation budget a month", "before"] == f"{ref.ARTICLE_LEAD_GEN_BUDGET:,}"
+    # nothing a reader sees is a raw float, a boolean or NaN
+    cells = s.to_numpy().ravel().tolist()
+    assert all(isinstance(c, str) for c in cells)
+    noise = re.compile(r"\d\.\d{3,}|^(True|False|nan|None)$")  # float noise, reprs
+    assert not [c for c in cells if noise.search(c)]
+
+
+def test_every_shown_column_is_declared(hand, hand_costs, hand_config, worked) -> None:
+    table = scenario_table(ScenarioInputs(nurture_cost=5000.0, win_rate=0.2, deal_value=9000.0))
+    assert set(table.columns) <= set(SCENARIO_COLUMNS)
+    assert set(worked.columns) <= set(SCENARIO_COLUMNS)
+    m = monthly_roi(hand, hand_costs, hand_config, AS_OF)
+    assert set(period_summary(m).columns) <= set(PERIOD_COLUMNS)
+    c = conversion_before_after(hand, hand_config, AS_OF)
+    assert set(c.columns) == set(CONVERSION_COLUMNS)
+    # labels are words for a reader, not machine names
+    for declared in (SCENARIO_COLUMNS, PERIOD_COLUMNS, CONVERSION_COLUMNS):
+        assert not [col.label for col in declared.values() if "_" in col.label]
+
+
+def test_period_and_conversion_tables_shown_to_a_reader(hand, hand_costs, hand_config) -> None:
+    m = monthly_roi(hand, hand_costs, hand_config, AS_OF)
+    shown = period_shown(period_summary(m), ["months", "sql_total", "cost_per_sql", "cpa"])
+    rows = shown.set_index("measure")
+    # by hand: 2 months each side; 1 SQL a month before, 1.5 after; 2,000 / 2 SQLs before,
+    # 2,000 / 3 after; one customer before (2,000 of spend), none after
+    assert rows.loc["Complete months"].tolist() == ["2", "2"]
+    assert rows.loc["SQLs a month"].tolist() == [f"{1.0:,.0f}", f"{1.5:.1f}"]
+    assert rows.loc["Cost per SQL"].tolist() == [f"{1000:,}", f"{2000 / 3:,.0f}"]
+    assert rows.loc["Cost per customer (CPA)"].tolist() == [f"{2000:,}", "–"]
+    c = conversion_shown(conversion_before_after(hand, hand_config, AS_OF))
+    assert set(c["from_stage"]) <= {"Lead", "MQL"} and "SQL" in set(c["to_stage"])
+    assert set(c["period"]) == {"Before", "After"}
 
 
 def test_defaults_and_package_figures_are_the_article(worked: pd.DataFrame) -> None:
@@ -730,7 +801,9 @@ def test_plots_state_the_finding(sim) -> None:
     fig = plots.plot_scenario(scenario_table(inputs))
     title = fig._suptitle.get_text()
     assert f"{ref.ARTICLE_SQL_TOTAL_BEFORE} into {ref.ARTICLE_SQL_TOTAL_AFTER}" in title
-    assert f"{ref.ARTICLE_COST_PER_SQL_BEFORE} -> {ref.ARTICLE_COST_PER_SQL_AFTER}" in title
+    # "750 -> 500" or "from 750 to 500" (the chart titles are being reworded in report/plots)
+    cps = f"{ref.ARTICLE_COST_PER_SQL_BEFORE} (->|to) {ref.ARTICLE_COST_PER_SQL_AFTER}"
+    assert re.search(cps, title)
     lift, budget = ref.ARTICLE_NURTURE_LIFT, ref.ARTICLE_LEAD_GEN_BUDGET
     grid = sensitivity_grid(inputs, [1, lift, 4], [45_000, budget, 135_000])
     ax = plots.plot_sensitivity(grid).axes[0]
@@ -746,7 +819,7 @@ def test_plots_state_the_finding(sim) -> None:
     )
     old = old_lead_table(sd, cfg, SIM_AS_OF)
     fig = plots.plot_monthly(m, cfg.nurture_start, lift=2.46, old_table=old)
-    assert "2.5x as often" in fig._suptitle.get_text()
+    assert re.search(r"(2\.5x|2\.46×) as often", fig._suptitle.get_text())  # lift 2.46
     rates = old.groupby("month")[["sql_old", "exposure"]].sum()
     expected = (rates["sql_old"] / rates["exposure"] * 100).to_numpy()
     np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), expected)  # the lift's rates

@@ -26,7 +26,7 @@ from leadnb.experiments.assignments import prepare_assignments
 from leadnb.experiments.comparisons import compare_arms
 from leadnb.experiments.outcomes import outcomes_from_stages
 from leadnb.experiments.readout import is_interim
-from leadnb.results import Kind, Result, value
+from leadnb.results import Kind, Result, format_value, value
 from leadnb.roi.params import HoldoutConfig
 
 FINAL = "randomised holdout: preferred measure"
@@ -139,14 +139,14 @@ def holdout_interim(
             "assignment's {}-day window is" if n_open == 1 else "assignments' {}-day windows are"
         )
         why.append(
-            f"{n_open:,} {windows.format(holdout.window_days)} still open "
+            f"{format_value(n_open, Kind.COUNT)} {windows.format(holdout.window_days)} still open "
             f"(the last closes on {date_text(_closed_from(ends.max()))})"
         )
     later = int((at.notna() & ~known).sum())
     if later:
         why.append(
             f"assignment goes on after {date_text(as_of)} "
-            f"({later:,} later assignment{'' if later == 1 else 's'})"
+            f"({format_value(later, Kind.COUNT)} later assignment{'' if later == 1 else 's'})"
         )
     return bool(why), "; ".join(why)
 

@@ -36,7 +36,7 @@ from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.funnel import exposure
 from leadnb.intervals import wilson
-from leadnb.results import Kind, Result, value
+from leadnb.results import Kind, Result, format_value, value
 from leadnb.roi.monthly import (
     MIN_MONTHS,
     STAGE_FIX,
@@ -447,7 +447,7 @@ def sql_value(
         )
         raise NotEnoughData(
             f"no SQL reached by {date_text(mature)} (old enough to judge: {window}) has become an "
-            f"opportunity on {date_text(as_of)} ({n_sql:,} such SQLs)",
+            f"opportunity on {date_text(as_of)} ({format_value(n_sql, Kind.COUNT)} such SQLs)",
             f"the value of an SQL and the ROI need one; {when}",
         )
     if config.win_rate is not None:

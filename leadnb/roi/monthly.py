@@ -31,6 +31,7 @@ from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.funnel import exposure
 from leadnb.funnel.stages import ARTICLE_PAIRS, classify_new_old
 from leadnb.intervals import wilson
+from leadnb.results import Column, Kind
 from leadnb.roi.params import RoiConfig
 from leadnb.roi.whatif import safe_div
 
@@ -306,6 +307,38 @@ def _monthly_spend(
     return table.reset_index(drop=True).astype(float)
 
 
+#: how each column of :func:`period_summary` is shown to a reader (label and kind)
+PERIOD_COLUMNS: dict[str, Column] = {
+    "period": Column("Period", Kind.TEXT),
+    "months": Column("Complete months", Kind.COUNT),
+    "first_month": Column("First month", Kind.DATE),
+    "last_month": Column("Last month", Kind.DATE),
+    "leads_created": Column("Leads created a month", Kind.COUNT),
+    "sql_new": Column("New-lead SQLs a month", Kind.COUNT),
+    "sql_old": Column("Old-lead SQLs a month", Kind.COUNT),
+    "sql_total": Column("SQLs a month", Kind.COUNT),
+    "old_exposure": Column("Old leads not yet qualified (lead-months a month)", Kind.COUNT),
+    "opportunities_new": Column("Opportunities from new leads a month", Kind.COUNT),
+    "opportunities_old": Column("Opportunities from old leads a month", Kind.COUNT),
+    "opportunities": Column("Opportunities a month", Kind.COUNT),
+    "customers": Column("Customers a month", Kind.COUNT),
+    "spend_lead_gen": Column("Lead-generation spend a month", Kind.MONEY),
+    "spend_nurture": Column("Nurture spend a month", Kind.MONEY),
+    "spend_other": Column("Other spend a month", Kind.MONEY),
+    "spend": Column("Lead-generation spend a month", Kind.MONEY),
+    "spend_total": Column("Total spend a month", Kind.MONEY),
+    "old_sql_rate": Column(
+        "Old leads qualifying a month", Kind.RATE, "old-lead SQLs per old lead-month"
+    ),
+    "cost_per_sql": Column("Cost per SQL", Kind.MONEY, "lead-generation spend / SQLs"),
+    "cost_per_sql_loaded": Column("Cost per SQL, fully loaded", Kind.MONEY, "all spend / SQLs"),
+    "cost_per_opportunity": Column("Cost per opportunity", Kind.MONEY, "all spend"),
+    "cpa": Column("Cost per customer (CPA)", Kind.MONEY, "all spend / customers"),
+    "share_old": Column("Old leads' share of opportunities", Kind.RATE),
+    "sql_share_old": Column("Old leads' share of SQLs", Kind.RATE),
+}
+
+
 def period_summary(monthly: pd.DataFrame) -> pd.DataFrame:
     """Before and after rows from :func:`monthly_roi` (transition months left out).
 
@@ -380,6 +413,21 @@ def period_summary(monthly: pd.DataFrame) -> pd.DataFrame:
         row["sql_share_old"] = safe_div(sums["sql_old"], sums["sql_total"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: how each column of :func:`conversion_before_after` is shown to a reader
+CONVERSION_COLUMNS: dict[str, Column] = {
+    "from_stage": Column("From stage", Kind.TEXT),
+    "to_stage": Column("To stage", Kind.TEXT),
+    "period": Column("Period", Kind.TEXT),
+    "cohort_start": Column("Leads created from", Kind.DATE),
+    "cohort_end": Column("Leads created to", Kind.DATE),
+    "n_from": Column("Leads at the from stage", Kind.COUNT),
+    "n_to": Column("Of which converted", Kind.COUNT),
+    "rate": Column("Conversion rate", Kind.RATE),
+    "ci_low": Column("95% CI low", Kind.RATE),
+    "ci_high": Column("95% CI high", Kind.RATE),
+}
 
 
 def conversion_before_after(
@@ -507,6 +555,82 @@ def conversion_before_after(
     return pd.DataFrame(rows)
 
 
+STAGE_NAMES = {
+    "lead": "Lead",
+    "mql": "MQL",
+    "sql": "SQL",
+    "opportunity": "Opportunity",
+    "customer": "Customer",
+}
+"""The funnel's display names of its canonical stages; any other stage is shown as named."""
+
+
+def stage_name(stage: str) -> str:
+    """A stage as a reader knows it: ``"mql"`` -> ``"MQL"``, ``"opportunity"`` -> ``"Opportunity"``.
+
+    >>> stage_name("sql"), stage_name("opportunity"), stage_name("demo_booked")
+    ('SQL', 'Opportunity', 'Demo booked')
+    """
+    return STAGE_NAMES.get(stage, str(stage).replace("_", " ").capitalize())
+
+
+def conversion_shown(conversion: pd.DataFrame) -> pd.DataFrame:
+    """:func:`conversion_before_after` for a reader: stages by their display names, periods
+    capitalised (the columns are labelled and formatted by :data:`CONVERSION_COLUMNS`).
+
+    >>> t = pd.DataFrame({"from_stage": ["mql"], "to_stage": ["sql"], "period": ["after"]})
+    >>> conversion_shown(t).to_dict("records")
+    [{'from_stage': 'MQL', 'to_stage': 'SQL', 'period': 'After'}]
+    """
+    return conversion.assign(
+        from_stage=conversion["from_stage"].map(stage_name),
+        to_stage=conversion["to_stage"].map(stage_name),
+        period=conversion["period"].str.capitalize(),
+    )
+
+
+#: the columns of :func:`period_shown` (already formatted text, one kind per row)
+PERIOD_SHOWN_COLUMNS: dict[str, Column] = {
+    "measure": Column("Monthly average or ratio", Kind.TEXT),
+    "before": Column("Before the nurture start", Kind.TEXT),
+    "after": Column("After the nurture start", Kind.TEXT),
+}
+
+
+def period_shown(periods: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
+    """:func:`period_summary` turned for a reader: one row per measure (its label from
+    :data:`PERIOD_COLUMNS`), one column per period, each number formatted from its row's kind.
+
+    Parameters
+    ----------
+    periods
+        :func:`period_summary`.
+    measures
+        The columns of ``periods`` to show, in order (each declared in :data:`PERIOD_COLUMNS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        measure, then before and after (those present) as text; :data:`PERIOD_SHOWN_COLUMNS`
+        labels them.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"period": ["before", "after"], "months": [9, 8],
+    ...     "cost_per_sql": [4361.2, 1013.4], "share_old": [0.25, 0.4]})
+    >>> print(period_shown(p, ["months", "cost_per_sql", "share_old"]).to_string(index=False))
+                              measure before after
+                      Complete months      9     8
+                         Cost per SQL  4,361 1,013
+    Old leads' share of opportunities  25.0% 40.0%
+    """
+    p = periods.set_index("period")
+    out = pd.DataFrame({"measure": [PERIOD_COLUMNS[m].label for m in measures]})
+    for period in p.index:
+        out[period] = [PERIOD_COLUMNS[m].shown(p.loc[period, m]) for m in measures]
+    return out
+
+
 def comparison_missing(
     months_before: int,
     months_after: int,
@@ -577,11 +701,18 @@ def comparison_missing(
 
 
 __all__ = [
+    "CONVERSION_COLUMNS",
     "MIN_MONTHS",
+    "PERIOD_COLUMNS",
+    "PERIOD_SHOWN_COLUMNS",
+    "STAGE_NAMES",
     "comparison_date",
     "comparison_missing",
     "conversion_before_after",
+    "conversion_shown",
     "monthly_roi",
+    "period_shown",
     "period_summary",
     "run_date_for",
+    "stage_name",
 ]

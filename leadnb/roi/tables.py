@@ -14,6 +14,8 @@ import pandas as pd
 from leadnb.experiments.holdout import HoldoutResult
 from leadnb.results import Kind, Metrics, Result
 from leadnb.roi.effect import NurtureEffect, RoiResult
+from leadnb.roi.monthly import PERIOD_COLUMNS
+from leadnb.roi.whatif import SCENARIO_COLUMNS
 
 ROI_COLUMNS = (
     "kind",
@@ -81,24 +83,18 @@ def roi_table(
     return out
 
 
-#: the kind of each column of the scenario and period rows that reaches ``metrics.json``
-COLUMN_KINDS: dict[str, Kind] = {
-    "sql_total": Kind.COUNT,
-    "sql_old": Kind.COUNT,
-    "cost_per_sql": Kind.MONEY,
-    "cost_per_sql_loaded": Kind.MONEY,
-    "cpa": Kind.MONEY,
-    "opportunities": Kind.COUNT,
-    "share_old": Kind.RATE,
-}
-SCENARIO_COLUMNS = (
+#: the scenario columns whose before/after values reach ``metrics.json`` (kinds from
+#: :data:`leadnb.roi.whatif.SCENARIO_COLUMNS`)
+SCENARIO_METRICS = (
     "sql_total",
     "cost_per_sql",
     "cost_per_sql_loaded",
     "opportunities",
     "share_old",
 )
-PERIOD_COLUMNS = ("sql_total", "sql_old", "cost_per_sql", "cost_per_sql_loaded", "cpa", "share_old")
+#: the period columns that reach ``metrics.json`` (kinds from
+#: :data:`leadnb.roi.monthly.PERIOD_COLUMNS`)
+PERIOD_METRICS = ("sql_total", "sql_old", "cost_per_sql", "cost_per_sql_loaded", "cpa", "share_old")
 
 
 def _pick(result: Result, keys: dict[str, str]) -> Metrics:
@@ -137,7 +133,7 @@ def roi_metrics(
         ``scenario_<col>_change_pct`` (percent units), ``scenario_roi``;
         ``<period>_<col>`` (period before/after; col sql_total, sql_old, cost_per_sql,
         cost_per_sql_loaded, cpa, share_old); ``nurture_lift`` with ``_ci_low``/``_ci_high``,
-        ``incremental_sqls``, ``incremental_sqls_per_month``; ``roi`` (a rate: 3.128 is 313%)
+        ``incremental_sqls``, ``incremental_sqls_per_month``; ``roi`` (a rate: 3.128 is 312.8%)
         with its interval, ``nurture_cost``, ``incremental_value``,
         ``cost_per_incremental_sql_before_after``; ``holdout_diff`` with its interval,
         ``holdout_cost_per_incremental_sql`` and ``holdout_interim`` (true when the holdout
@@ -158,23 +154,23 @@ def roi_metrics(
         s = scenario.set_index("scenario")
         values: dict[str, Any] = {}
         kinds: dict[str, Kind] = {}
-        for col in SCENARIO_COLUMNS:
+        for col in SCENARIO_METRICS:
             for row in ("before", "after"):
                 values[f"scenario_{col}_{row}"] = float(s.loc[row, col])
-                kinds[f"scenario_{col}_{row}"] = COLUMN_KINDS[col]
+                kinds[f"scenario_{col}_{row}"] = SCENARIO_COLUMNS[col].kind
         for col in ("sql_total_change", "cost_per_sql_change", "opportunities_change"):
             values[f"scenario_{col}_pct"] = float(s.loc["after", col]) * 100
             kinds[f"scenario_{col}_pct"] = Kind.PERCENT
         if "roi" in s.columns:
             values["scenario_roi"] = float(s.loc["after", "roi"])
-            kinds["scenario_roi"] = Kind.RATE
+            kinds["scenario_roi"] = SCENARIO_COLUMNS["roi"].kind
         m = m | Metrics(values, kinds)
     if periods is not None and not periods.empty:
         p = periods.set_index("period")
-        keys = {f"{period}_{col}": (period, col) for period in p.index for col in PERIOD_COLUMNS}
+        keys = {f"{period}_{col}": (period, col) for period in p.index for col in PERIOD_METRICS}
         m = m | Metrics(
             {k: float(p.loc[period, col]) for k, (period, col) in keys.items()},
-            {k: COLUMN_KINDS[col] for k, (_, col) in keys.items()},
+            {k: PERIOD_COLUMNS[col].kind for k, (_, col) in keys.items()},
         )
     if effect is not None:
         m = m | _pick(
@@ -213,4 +209,4 @@ def roi_metrics(
     return m
 
 
-__all__ = ["COLUMN_KINDS", "ROI_COLUMNS", "roi_metrics", "roi_table"]
+__all__ = ["PERIOD_METRICS", "ROI_COLUMNS", "SCENARIO_METRICS", "roi_metrics", "roi_table"]

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb.errors import ParamsError
+from leadnb.results import Column, Kind, format_value
 from leadnb.roi.params import ScenarioInputs
 
 
@@ -88,6 +89,39 @@ def _roi(inputs: ScenarioInputs, opps_after: Any, nurture_cost: Any) -> Any:
     gain = (np.asarray(opps_after) - opps_before) / inputs.opportunity_months
     value = gain * inputs.win_rate * inputs.deal_value
     return safe_div(value - nurture_cost, nurture_cost)
+
+
+#: how each column of :func:`scenario_table` is shown to a reader (label and kind)
+SCENARIO_COLUMNS: dict[str, Column] = {
+    "scenario": Column("Scenario", Kind.TEXT),
+    "new_leads": Column("New leads a month", Kind.COUNT),
+    "existing_leads": Column("Leads in the database", Kind.COUNT),
+    "sql_new": Column("New-lead SQLs a month", Kind.COUNT),
+    "sql_old": Column("Old-lead SQLs a month", Kind.COUNT),
+    "sql_total": Column("SQLs a month", Kind.COUNT),
+    "sql_rate_new": Column("New leads becoming SQLs", Kind.RATE),
+    "sql_rate_old": Column("Old leads becoming SQLs", Kind.RATE),
+    "nurture_lift": Column("Nurture lift on old leads", Kind.MULTIPLIER),
+    "spend": Column("Lead-generation budget a month", Kind.MONEY),
+    "nurture_cost": Column("Nurture cost a month", Kind.MONEY),
+    "spend_total": Column("Total spend a month", Kind.MONEY),
+    "cost_per_sql": Column("Cost per SQL", Kind.MONEY, "lead-generation budget / SQLs"),
+    "cost_per_sql_loaded": Column(
+        "Cost per SQL, fully loaded", Kind.MONEY, "(lead generation + nurture cost) / SQLs"
+    ),
+    "opportunities_new": Column("Opportunities from new leads", Kind.COUNT),
+    "opportunities_old": Column("Opportunities from old leads", Kind.COUNT),
+    "opportunities": Column("Opportunities", Kind.COUNT),
+    "share_old": Column("Old leads' share of opportunities", Kind.RATE),
+    "sql_share_old": Column("Old leads' share of SQLs", Kind.RATE),
+    "cost_per_opportunity": Column("Cost per opportunity", Kind.MONEY, "fully loaded"),
+    "sql_total_change": Column("Change in SQLs", Kind.CHANGE),
+    "cost_per_sql_change": Column("Change in cost per SQL", Kind.CHANGE),
+    "opportunities_change": Column("Change in opportunities", Kind.CHANGE),
+    "pipeline_value": Column("Pipeline value", Kind.MONEY, "opportunities x deal value"),
+    "won_value": Column("Expected won value", Kind.MONEY, "pipeline value x win rate"),
+    "roi": Column("Nurture ROI", Kind.RATE, "(extra won value - nurture cost) / nurture cost"),
+}
 
 
 def scenario_table(inputs: ScenarioInputs) -> pd.DataFrame:
@@ -237,8 +271,8 @@ def scenario_summary(table: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         metric, label (for a reader), before, after, change (after - before), change_pct
-        (percent change; NaN where before is 0). With win rate and deal value, a won_value row
-        too.
+        (percent change; NaN where before is 0), kind (the metric's :class:`~leadnb.results.Kind`,
+        from :data:`SCENARIO_COLUMNS`). With win rate and deal value, a won_value row too.
 
     Examples
     --------
@@ -261,7 +295,57 @@ def scenario_summary(table: pd.DataFrame) -> pd.DataFrame:
     )
     out["change"] = out["after"] - out["before"]
     out["change_pct"] = safe_div(out["change"], out["before"]) * 100
+    out["kind"] = [str(SCENARIO_COLUMNS[m].kind) for m, _ in metrics]
     return out
+
+
+#: the columns of :func:`summary_shown` (already formatted text, one kind per row)
+SUMMARY_COLUMNS: dict[str, Column] = {
+    "label": Column("Measure", Kind.TEXT),
+    "before": Column("Before nurturing", Kind.TEXT),
+    "after": Column("After nurturing", Kind.TEXT),
+    "change": Column("Change", Kind.TEXT),
+    "change_pct": Column("Relative change", Kind.TEXT),
+}
+
+
+def summary_shown(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`scenario_summary` for a reader: each row's numbers formatted from its kind.
+
+    Before, after and the change take the row's kind (a change of a rate in points), the
+    relative change is signed (``"+50.0%"``).
+
+    Parameters
+    ----------
+    summary
+        :func:`scenario_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        label, before, after, change, change_pct as text (:data:`SUMMARY_COLUMNS` labels them).
+
+    Examples
+    --------
+    >>> s = summary_shown(scenario_summary(scenario_table(ScenarioInputs())))
+    >>> s.loc[4, ["before", "after", "change", "change_pct"]].tolist()
+    ['750', '500', '-250', '-33.3%']
+    >>> s.loc[9, ["before", "after", "change", "change_pct"]].tolist()
+    ['33.3%', '50.0%', '+16.7 pts', '+50.0%']
+    """
+    rows = []
+    for r in summary.itertuples(index=False):
+        kind = Kind(r.kind)
+        rows.append(
+            {
+                "label": r.label,
+                "before": format_value(r.before, kind),
+                "after": format_value(r.after, kind),
+                "change": format_value(r.change, Kind.POINTS if kind is Kind.RATE else kind),
+                "change_pct": format_value(r.change_pct / 100, Kind.CHANGE),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
 def sensitivity_grid(
@@ -332,9 +416,12 @@ def sensitivity_grid(
 
 __all__ = [
     "ARTICLE_FIGURES",
+    "SCENARIO_COLUMNS",
+    "SUMMARY_COLUMNS",
     "matches_article",
     "safe_div",
     "scenario_summary",
     "scenario_table",
     "sensitivity_grid",
+    "summary_shown",
 ]
