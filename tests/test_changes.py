@@ -24,6 +24,7 @@ from leadnb.run.changes import (
     CHANGE_COLUMNS,
     TREND_COLUMNS,
     compare_metrics,
+    load_metrics,
     previous_run,
     trend,
     what_changed,
@@ -627,3 +628,37 @@ def test_a_change_below_the_precision_shown_reads_steady() -> None:
     after = metrics({"conversion_rate": 0.05002, "n_leads": 20000}, kinds)
     row = compare_metrics(after, before, notebook="scoring_calibration").iloc[0]
     assert row["sentence"] == "Conversion rate is steady at 5.0% (≈ 0): within noise (p = 1.000)."
+
+
+def test_each_report_is_one_family_so_report_and_card_agree(tmp_path: Path) -> None:
+    write_run(tmp_path, "2026-06-23")
+    week = _noisy_week(np.random.default_rng(3))
+    current = write_run(tmp_path, "2026-06-30", values=week, stamp="20261201-090000")
+    run_dir = tmp_path / current["run_id"]
+    by_notebook = what_changed(run_dir, current)
+    prev = previous_run(tmp_path, current, notebook="cohort_conversion")
+    alone = compare_metrics(
+        load_metrics(run_dir, "cohort_conversion"),
+        load_metrics(prev.run_dir, "cohort_conversion"),
+        notebook="cohort_conversion",
+    )
+    mine = by_notebook[by_notebook["notebook"] == "cohort_conversion"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        mine.drop(columns=["since", "previous_run_id"]),
+        alone.drop(columns=["since", "previous_run_id"]),
+    )
+    whole = what_changed(run_dir, current, family="run")
+    tested = whole["p_value"].notna()
+    assert (whole.loc[tested, "p_adjusted"] >= by_notebook.loc[tested, "p_adjusted"]).all()
+    with pytest.raises(ValueError, match="family"):
+        what_changed(run_dir, current, family="week")
+
+
+def test_trend_can_include_the_run_still_being_written(tmp_path: Path) -> None:
+    write_run(tmp_path, "2026-06-23")
+    current = write_run(tmp_path, "2026-06-30", values={"nurture_roi": {"roi": 2.0}})
+    tmp_dir = tmp_path / f".tmp-{current['run_id']}"
+    (tmp_path / current["run_id"]).rename(tmp_dir)
+    assert trend(tmp_path, "demo")["as_of"].nunique() == 1
+    t = trend(tmp_path, "demo", current=(current, tmp_dir))
+    assert t[t["key"] == "roi"]["value"].tolist() == [3.128, 2.0]
