@@ -175,7 +175,8 @@ def test_outputs_index_shows_headline_numbers_and_which_notebook_failed(tmp_path
     folder = tmp_path / "good" / "scoring_calibration"
     folder.mkdir()
     metrics = {"auc": 0.5812, "auc_ci_low": 0.56, "auc_ci_high": 0.6, "n_leads": 12345, "x": 1}
-    (folder / "metrics.json").write_text(json.dumps({**metrics, "headline": ["n_leads", "auc"]}))
+    headline = {"headline": ["experiment_id", "n_leads", "auc"], "experiment_id": "exp-1"}
+    (folder / "metrics.json").write_text(json.dumps({**metrics, **headline}))
     (folder / "metric_kinds.json").write_text(json.dumps({"n_leads": "count", "auc": "ratio"}))
     bad = publish_fake_run(tmp_path, "bad", "2026-07-02T02:00:00")
     bad["status"] = "failed"
@@ -190,12 +191,13 @@ def test_outputs_index_shows_headline_numbers_and_which_notebook_failed(tmp_path
     dom = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
     rows = {r.find("a").get_text(): r.get_text(" ") for r in dom.find_all("tr")[1:]}
     text = " ".join(rows["good"].split())
-    assert "Score : Leads 12,345 · AUC 0.581 [0.560 – 0.600]" in text
+    assert "Score Leads 12,345 · AUC 0.581 [0.560 – 0.600]" in text
     bad_text = " ".join(rows["bad"].split())
     assert "nurture_roi failed: DataError: the costs table <b>is</b> empty" in bad_text
     assert "Traceback" not in bad_text and "x.py" not in bad_text
     m, k = publish.read_run_metrics(tmp_path, [good, bad, {"run_id": "../etc", "notebooks": []}])
-    assert m == {"good": {"scoring_calibration": {**metrics, "headline": ["n_leads", "auc"]}}}
+    assert m == {"good": {"scoring_calibration": {**metrics, **headline}}}
+    assert "exp-1" not in text  # text is no headline number
     assert k["good"]["scoring_calibration"] == {"n_leads": "count", "auc": "ratio"}
 
 

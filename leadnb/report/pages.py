@@ -854,10 +854,15 @@ def _run_summary(
         if entry.get("status") == "failed":
             parts.append(f'<li class="error">{_failure_line(nbname, entry)}</li>')
             continue
-        items = headline_items(metrics.get(nbname, {}), kinds.get(nbname), limit=RUNS_INDEX_NUMBERS)
+        numeric = {
+            k: v
+            for k, v in metrics.get(nbname, {}).items()
+            if k == "headline" or (isinstance(v, int | float) and not isinstance(v, bool))
+        }  # numbers only: an experiment id is no headline number
+        items = headline_items(numeric, kinds.get(nbname), limit=RUNS_INDEX_NUMBERS)
         if items:
             nums = " · ".join(f"{html.escape(k)} <b>{html.escape(v)}</b>" for k, v in items)
-            parts.append(f'<li><span class="rep">{label}</span>: {nums}</li>')
+            parts.append(f'<li><span class="rep">{label}</span><br>{nums}</li>')
     return f'<ul class="heads">{"".join(parts)}</ul>' if parts else ""
 
 
