@@ -678,6 +678,17 @@ def test_roi_answer_holdout_n_when_the_metrics_have_it():
     )
 
 
+def test_roi_answer_holdout_contradicts():
+    a = roi_answer(
+        roi_metrics(holdout_diff=-0.02, holdout_diff_ci_low=-0.035, holdout_diff_ci_high=-0.005)
+    )
+    assert a.findings[2] == (
+        "A randomised holdout contradicts the before/after estimate: nurtured leads differ by "
+        "-2.0 pts on the SQL rate (likely between -3.5 pts and -0.5 pts), clearly less."
+    )
+    assert "Keep the nurture programme: it returns more than it costs." not in a.actions
+
+
 def test_roi_answer_holdout_interim():
     a = roi_answer(roi_metrics(holdout_interim=True))
     assert a.findings[2] == (

@@ -896,9 +896,15 @@ def roi_answer(m: Metrics) -> Answer:
             )
         elif agree in ("not_confirmed", "contradicts"):
             what = "does not confirm" if agree == "not_confirmed" else "contradicts"
+            words = change_words(
+                f.get("holdout_diff_ci_low"),
+                f.get("holdout_diff_ci_high"),
+                up="clearly more",
+                down="clearly less",
+            )
             findings.append(
                 f"A randomised holdout {what} the before/after estimate: nurtured leads differ "
-                f"by {numbers_}, {change_words(f.get('holdout_diff_ci_low'), f.get('holdout_diff_ci_high'), up='clearly more', down='clearly less')}."
+                f"by {numbers_}, {words}."
             )
             actions.append(
                 "Trust the randomised holdout over the before/after estimate: do not expand "
