@@ -10,12 +10,19 @@ from a CDN, and every link relative, so a run folder can be zipped and mailed.
   ``exclude_input`` and both prompts excluded, after removing the ``parameters`` and
   ``injected-parameters`` cells and any widget views. A small template extending the lab one
   drops require.js, MathJax, Mermaid and the widget manager (all CDN scripts, none needed for
-  content) and adds a bar linking back to the run's index.
-* :func:`render_run_index` shows each report with its status and headline numbers from its
-  ``metrics.json``, each formatted from the kind its notebook declared in
-  ``metric_kinds.json`` (:mod:`leadnb.results`), intervals as ``[low - high]``.
-* :func:`render_outputs_index` lists every run, newest first, with its status; a run of only
-  some notebooks says which ("Partial run: 2 of 4 reports: ...").
+  content) and adds a bar linking back to the run's index and to the notebook for analysts.
+  The page reads in the order a head of sales needs (:func:`strip_for_readers`): the title,
+  the output of the cell tagged ``answer`` (the only source of ``id="answer"``), an optional
+  "what changed" fragment, the evidence, and the cells tagged ``appendix`` under "How this
+  was computed". Printed text becomes paragraphs, tables scroll in their own box, and a print
+  stylesheet makes print-to-PDF (``leadnb run --pdf``) clean.
+* :func:`render_run_index` shows each report with its status, its answer's first sentence and
+  its first three headline numbers from its ``metrics.json``, each formatted from the kind its
+  notebook declared in ``metric_kinds.json`` (:mod:`leadnb.results`), intervals as
+  ``[low - high]``.
+* :func:`render_outputs_index` lists every run, newest first, with its status and a few
+  headline numbers per report, or which notebook failed and why; a run of only some notebooks
+  says which ("Partial run: 2 of 4 reports: ...").
 * :func:`render_failure_page` is what a stakeholder sees instead of a report that failed: the
   one-line reason, the fix, links to the run log and the executed notebook; never a traceback.
 * :func:`render_latest_redirect` is ``OUT/latest.html``.
