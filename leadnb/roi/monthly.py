@@ -29,7 +29,7 @@ from leadnb.asof import date_text
 from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.funnel import exposure
-from leadnb.funnel.stages import ARTICLE_PAIRS, classify_new_old
+from leadnb.funnel.stages import ARTICLE_PAIRS, classify_new_old, with_stage_names
 from leadnb.intervals import wilson
 from leadnb.results import Column, Kind
 from leadnb.roi.params import RoiConfig
@@ -555,38 +555,18 @@ def conversion_before_after(
     return pd.DataFrame(rows)
 
 
-STAGE_NAMES = {
-    "lead": "Lead",
-    "mql": "MQL",
-    "sql": "SQL",
-    "opportunity": "Opportunity",
-    "customer": "Customer",
-}
-"""The funnel's display names of its canonical stages; any other stage is shown as named."""
-
-
-def stage_name(stage: str) -> str:
-    """A stage as a reader knows it: ``"mql"`` -> ``"MQL"``, ``"opportunity"`` -> ``"Opportunity"``.
-
-    >>> stage_name("sql"), stage_name("opportunity"), stage_name("demo_booked")
-    ('SQL', 'Opportunity', 'Demo booked')
-    """
-    return STAGE_NAMES.get(stage, str(stage).replace("_", " ").capitalize())
-
-
 def conversion_shown(conversion: pd.DataFrame) -> pd.DataFrame:
-    """:func:`conversion_before_after` for a reader: stages by their display names, periods
-    capitalised (the columns are labelled and formatted by :data:`CONVERSION_COLUMNS`).
+    """:func:`conversion_before_after` for a reader: stages by the funnel's display names
+    (:func:`leadnb.funnel.stages.with_stage_names`), periods capitalised (the columns are
+    labelled and formatted by :data:`CONVERSION_COLUMNS`).
 
     >>> t = pd.DataFrame({"from_stage": ["mql"], "to_stage": ["sql"], "period": ["after"]})
     >>> conversion_shown(t).to_dict("records")
     [{'from_stage': 'MQL', 'to_stage': 'SQL', 'period': 'After'}]
     """
-    return conversion.assign(
-        from_stage=conversion["from_stage"].map(stage_name),
-        to_stage=conversion["to_stage"].map(stage_name),
-        period=conversion["period"].str.capitalize(),
-    )
+    out = with_stage_names(conversion)
+    out["period"] = out["period"].str.capitalize()
+    return out
 
 
 #: the columns of :func:`period_shown` (already formatted text, one kind per row)
@@ -705,7 +685,6 @@ __all__ = [
     "MIN_MONTHS",
     "PERIOD_COLUMNS",
     "PERIOD_SHOWN_COLUMNS",
-    "STAGE_NAMES",
     "comparison_date",
     "comparison_missing",
     "conversion_before_after",
@@ -714,5 +693,4 @@ __all__ = [
     "period_shown",
     "period_summary",
     "run_date_for",
-    "stage_name",
 ]
