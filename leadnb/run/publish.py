@@ -304,6 +304,8 @@ def write_run_files(
     manifest: Mapping[str, Any],
     results: Mapping[str, NotebookResult],
     secrets: Sequence[Secret],
+    *,
+    changes_html: str = "",
 ) -> None:
     """Write ``manifest.json`` and the run's ``index.html`` into ``run_dir``.
 
@@ -317,6 +319,8 @@ def write_run_files(
         Titles and tables of each report.
     secrets : sequence of Secret
         Masked in the index page.
+    changes_html : str, optional
+        Trusted HTML "what changed since the last run", shown above the cards.
 
     Notes
     -----
@@ -331,7 +335,12 @@ def write_run_files(
     tables = {name: r.tables for name, r in results.items()}
     write_json(run_dir / "manifest.json", manifest)
     (run_dir / "index.html").write_text(
-        mask_text(report.render_run_index(manifest, metrics, titles, tables, kinds), secrets),
+        mask_text(
+            report.render_run_index(
+                manifest, metrics, titles, tables, kinds, changes_html=changes_html
+            ),
+            secrets,
+        ),
         encoding="utf-8",
     )
 
