@@ -7,7 +7,10 @@ Titles state the finding (built from the table's own numbers).
 Degenerate numbers never crash a chart: error bars are drawn from intervals clipped to the
 point (an interval that is NaN, inverted or off by a rounding error draws no bar on that side),
 and arms without a rate are labelled but not plotted. User text (experiment ids, variant names,
-metric names) is drawn as plain text: ``$`` is escaped so matplotlib never parses it as math.
+metric names) is drawn as plain text: ``$`` is escaped so matplotlib never parses it as math;
+``_`` in names reads as a space and metric names show stages by their display names (SQL).
+Numbers go through :func:`leadnb.results.format_value`; rate axes are in percent and a rate's
+label sits past the end of its interval, never on it.
 """
 
 from __future__ import annotations
@@ -19,16 +22,57 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from leadnb.report.plots import PALETTE
+from leadnb.report.plots import (
+    BLUE,
+    GREY,
+    ORANGE,
+    PALETTE,
+    display_name,
+    figure_kwargs,
+    label_ends,
+    percent_axis,
+    set_finding,
+)
+from leadnb.results import Kind, format_value
 
 
 def _pts(x: float) -> str:
-    return f"{x * 100:+.1f} pts"
+    return format_value(x, Kind.POINTS)
+
+
+def _pct(x: float) -> str:
+    return format_value(x, Kind.RATE)
 
 
 def plain(text: object) -> str:
-    """User text for a chart: ``$`` escaped, so matplotlib draws it as written (never mathtext)."""
+    """User text for a chart: ``$`` escaped, so matplotlib draws it as written (never mathtext).
+
+    >>> plain("a$b$")
+    'a\\\\$b\\\\$'
+    """
     return str(text).replace("$", r"\$")
+
+
+def name(text: object) -> str:
+    """A variant or experiment name for a chart: ``_`` read as a space, ``$`` escaped.
+
+    >>> name("weekly_digest")
+    'weekly digest'
+    """
+    return plain(str(text).replace("_", " "))
+
+
+def metric_name(row: pd.Series) -> str:
+    """A metric's reader name: ``metric`` when it is already words, else ``metric_label``; stage
+    names in capitals (``reached sql within 30 days`` -> ``Reached SQL within 30 days``).
+
+    >>> metric_name(pd.Series({"metric": "sql_30d", "metric_label": "reached sql within 30 days"}))
+    'Reached SQL within 30 days'
+    """
+    m = str(row["metric"])
+    if " " not in m and isinstance(row.get("metric_label"), str) and row["metric_label"]:
+        m = row["metric_label"]
+    return plain(display_name(m))
 
 
 def error_bars(
@@ -47,90 +91,145 @@ def error_bars(
 
 
 def rates_title(primary: pd.DataFrame, alpha: float = 0.05) -> str:
-    """The finding of a primary-metric readout in a few words (for chart titles)."""
+    """The finding of a primary-metric readout in a few words (for chart titles).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"experiment_id": "e", "variant": ["monthly", "weekly_digest"],
+    ...     "is_control": [True, False], "n": [500, 500], "rate": [0.12, 0.15],
+    ...     "diff": [np.nan, 0.03], "p_adjusted": [np.nan, 0.01]})
+    >>> rates_title(p)
+    'weekly digest converts 15.0% vs 12.0% for monthly (+3.0 pts)'
+    """
     ctrl = primary.loc[primary["is_control"]].iloc[0]
     var = primary.loc[~primary["is_control"]]
     if "n_enrolled" in primary.columns:
         empty = [
-            plain(a)
+            name(a)
             for a, n in zip(primary["variant"], primary["n_enrolled"], strict=True)
             if n == 0
         ]
         if empty:
             return f"No comparison: {' and '.join(empty)} {'has' if len(empty) == 1 else 'have'} no leads"
     if var.empty or not (var["n"] > 0).all() or ctrl["n"] == 0:
-        return f"{plain(ctrl['experiment_id'])}: no lead's window has closed yet"
+        return f"{name(ctrl['experiment_id'])}: no lead's window has closed yet"
     best = var.loc[var["diff"].astype(float).fillna(-np.inf).idxmax()]
-    c = plain(ctrl["variant"])
+    c = name(ctrl["variant"])
     if best["p_adjusted"] < alpha and best["diff"] > 0:
         return (
-            f"{plain(best['variant'])} converts {best['rate']:.1%} vs {ctrl['rate']:.1%} "
+            f"{name(best['variant'])} converts {_pct(best['rate'])} vs {_pct(ctrl['rate'])} "
             f"for {c} ({_pts(best['diff'])})"
         )
     if (var["p_adjusted"] < alpha).any():
         worst = var.loc[var["diff"].astype(float).fillna(np.inf).idxmin()]
-        return f"{plain(worst['variant'])} converts less than {c} ({_pts(worst['diff'])})"
+        return f"{name(worst['variant'])} converts less than {c} ({_pts(worst['diff'])})"
     return f"No detectable difference from {c} yet ({_pts(best['diff'])} at best)"
 
 
 def plot_rates(primary: pd.DataFrame, *, alpha: float = 0.05) -> Figure:
-    """Rate per arm with its Wilson interval and n (one experiment's primary-metric rows)."""
+    """Rate per arm with its Wilson interval and n (one experiment's primary-metric rows).
+
+    Parameters
+    ----------
+    primary
+        One experiment's primary-metric rows of :func:`leadnb.experiments.readout.readout`
+        (``variant``, ``is_control``, ``n``, ``rate``, ``rate_ci_low``, ``rate_ci_high``,
+        ``diff``, ``p_adjusted``; ``metric_label`` names the axis).
+    alpha
+        The registered significance level, for the title's finding.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One point per arm (control in grey) with its interval, its rate written just past the
+        interval's end; percent axis.
+    """
     df = primary.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.7 * len(df)))
+    fig, ax = plt.subplots(figsize=(8, 1.6 + 0.75 * len(df)), **figure_kwargs())
     y = np.arange(len(df))[::-1]
-    colors = [PALETTE[6] if c else PALETTE[0] for c in df["is_control"]]
-    err = error_bars(df["rate"], df["rate_ci_low"], df["rate_ci_high"])
-    for i, (yi, r, col) in enumerate(zip(y, df["rate"].astype(float), colors, strict=True)):
+    colors = [GREY if c else BLUE for c in df["is_control"]]
+    rate = df["rate"].to_numpy(dtype=float)
+    high = df["rate_ci_high"].to_numpy(dtype=float)
+    err = error_bars(rate, df["rate_ci_low"], high)
+    for i, (yi, r, col) in enumerate(zip(y, rate, colors, strict=True)):
         if not math.isnan(r):
-            ax.errorbar(r, yi, xerr=err[:, i : i + 1], fmt="o", color=col, capsize=4, ms=7)
+            ax.errorbar(r, yi, xerr=err[:, i : i + 1], fmt="o", color=col, capsize=4, ms=8)
     labels = [
-        f"{plain(v)}{' (control)' if c else ''}\nn = {int(n):,}"
+        f"{name(v)}{' (control)' if c else ''}\nn = {format_value(n, Kind.COUNT)}"
         for v, c, n in zip(df["variant"], df["is_control"], df["n"], strict=True)
     ]
     ax.set_yticks(y, labels)
-    for yi, r in zip(y, df["rate"].astype(float), strict=True):
-        if not math.isnan(r):
-            ax.annotate(f"{r:.1%}", (r, yi), textcoords="offset points", xytext=(0, 8), ha="center")
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    label = str(df["metric_label"].iloc[0]) if "metric_label" in df else str(df["metric"].iloc[0])
-    ax.set_xlabel(f"share {plain(label)} (95% interval)")
+    ax.set_xlim(left=0)
+    label_ends(ax, y, np.fmax(rate, high), [_pct(r) for r in rate], horizontal=True)
+    percent_axis(ax.xaxis)
+    label = metric_name(df.iloc[0]) if len(df) else "Converted"
+    ax.set_xlabel(f"{label}: share of leads (95% interval)")
     ax.set_ylim(-0.7, len(df) - 0.3)
     if df["rate"].isna().all():
         ax.set_xlim(0, 1)
-    ax.set_title(rates_title(df, alpha))
-    fig.tight_layout()
+    set_finding(ax, rates_title(df, alpha), loc="center")
     return fig
 
 
-def diff_title(variants: pd.DataFrame) -> str:
-    """Finding of a difference chart: the primary metric's move and how many guardrails moved."""
+def diff_title(variants: pd.DataFrame, *, control: str | None = None) -> str:
+    """Finding of a difference chart: the primary metric's move and how many guardrails moved.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"variant": ["weekly"], "metric": ["sql_30d"],
+    ...     "metric_label": ["reached sql within 30 days"], "diff": [0.03],
+    ...     "diff_ci_low": [0.01], "diff_ci_high": [0.05]})
+    >>> diff_title(v, control="monthly")
+    'Reached SQL within 30 days: weekly +3.0 pts vs monthly, clearly better (the 95% interval is all above 0)'
+    """
     if variants.empty:
         return "No variant to compare"
     clear = (variants["diff_ci_low"] > 0) | (variants["diff_ci_high"] < 0)
     role = variants["role"] if "role" in variants else pd.Series("primary", index=variants.index)
     prim = variants.loc[role == "primary"]
     guard = clear[role == "guardrail"]
+    vs = f"vs {name(control)}" if control is not None else "vs control"
     parts = []
     if len(prim):
         best = prim.loc[prim["diff"].astype(float).fillna(-np.inf).idxmax()]
+        metric = metric_name(best)
         if math.isnan(float(best["diff"])):
-            parts.append(f"{plain(best['metric'])}: no comparison yet")
+            parts.append(f"{metric}: no comparison yet")
         else:
-            sure = "interval excludes 0" if clear[best.name] else "interval includes 0"
-            parts.append(
-                f"{plain(best['metric'])} {_pts(best['diff'])} for {plain(best['variant'])} ({sure})"
-            )
+            if not clear[best.name]:
+                sure = "no clear difference (the 95% interval includes 0)"
+            elif best["diff"] > 0:
+                sure = "clearly better (the 95% interval is all above 0)"
+            else:
+                sure = "clearly worse (the 95% interval is all below 0)"
+            parts.append(f"{metric}: {name(best['variant'])} {_pts(best['diff'])} {vs}, {sure}")
     if len(guard):
         parts.append(
-            f"{int(guard.sum())} of {len(guard)} guardrail comparisons moved beyond chance"
+            f"{format_value(int(guard.sum()), Kind.COUNT)} of {format_value(len(guard), Kind.COUNT)}"
+            " guardrail comparisons moved beyond chance"
         )
     return "; ".join(parts)
 
 
 def plot_diff(results: pd.DataFrame, *, target_effect: float | None = None) -> Figure:
-    """Difference vs control (points) with intervals, per variant and metric; target as a line."""
+    """Difference vs control (points) with intervals, per variant and metric; target as a line.
+
+    Parameters
+    ----------
+    results
+        :func:`leadnb.experiments.readout.readout`'s results (``variant``, ``is_control``,
+        ``metric``, ``diff``, ``diff_ci_low``, ``diff_ci_high``; ``role``, ``metric_label``).
+    target_effect
+        The registered target difference (a dashed line), or None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per variant and metric, in percentage points around 0.
+    """
+    ctrl = results.loc[results["is_control"], "variant"]
     df = results.loc[~results["is_control"]].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 1.4 + 0.6 * len(df)))
+    fig, ax = plt.subplots(figsize=(8, 1.8 + 0.65 * len(df)), **figure_kwargs())
     y = np.arange(len(df))[::-1]
     d = df["diff"].to_numpy(float)
     shown = ~np.isnan(d)
@@ -140,43 +239,61 @@ def plot_diff(results: pd.DataFrame, *, target_effect: float | None = None) -> F
             y[shown],
             xerr=error_bars(d, df["diff_ci_low"], df["diff_ci_high"])[:, shown],
             fmt="o",
-            color=PALETTE[0],
+            color=BLUE,
             capsize=4,
+            ms=7,
         )
     ax.axvline(0, color="0.3", lw=1)
     ax.set_ylim(-0.6, len(df) - 0.4)
     if target_effect is not None:
-        ax.axvline(target_effect, color=PALETTE[1], ls="--", lw=1, label="registered target")
+        ax.axvline(target_effect, color=ORANGE, ls="--", lw=1.5, label="Registered target")
         ax.legend(loc="lower right")
-    ax.set_yticks(
-        y, [f"{plain(v)}: {plain(m)}" for v, m in zip(df["variant"], df["metric"], strict=True)]
-    )
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:+.0f} pts"))
-    ax.set_xlabel("difference vs control (percentage points, 95% interval)")
-    ax.set_title(diff_title(df))
-    fig.tight_layout()
+    ax.set_yticks(y, [f"{name(v)}: {metric_name(r)}" for v, (_, r) in
+                      zip(df["variant"], df.iterrows(), strict=True)])  # fmt: skip
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_value(v, Kind.POINTS)))
+    ax.set_xlabel("Difference vs control (percentage points, 95% interval)")
+    set_finding(ax, diff_title(df, control=ctrl.iloc[0] if len(ctrl) else None), loc="center")
     return fig
 
 
 def plot_km(curves: pd.DataFrame, *, window_days: int, metric_label: str = "") -> Figure:
-    """Kaplan-Meier share converted by day since assignment, per arm, with interval bands."""
-    fig, ax = plt.subplots()
+    """Kaplan-Meier share converted by day since assignment, per arm, with interval bands.
+
+    Parameters
+    ----------
+    curves
+        :func:`leadnb.experiments.outcomes.km_curves` (``variant``, ``day``, ``converted``,
+        ``ci_low``, ``ci_high``).
+    window_days
+        The metric's window (a dotted line; the title reads the curves there).
+    metric_label
+        What "converted" means (``reached SQL``), for the axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One step curve per arm on a percent axis.
+    """
+    fig, ax = plt.subplots(**figure_kwargs())
     finals = {}
     for i, (arm, c) in enumerate(curves.groupby("variant", sort=False)):
         col = PALETTE[i % len(PALETTE)]
-        ax.step(c["day"], c["converted"], where="post", color=col, label=plain(arm))
+        ax.step(c["day"], c["converted"], where="post", color=col, lw=2, label=name(arm))
         ax.fill_between(c["day"], c["ci_low"], c["ci_high"], step="post", color=col, alpha=0.15)
         upto = c.loc[c["day"] <= window_days, "converted"]
         finals[arm] = float(upto.iloc[-1]) if len(upto) else float("nan")
     ax.axvline(window_days, color="0.4", ls=":", lw=1)
-    ax.set_xlabel("days since assignment")
-    ax.set_ylabel(f"share {plain(metric_label or 'converted')}")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_xlabel("Days since assignment")
+    what = display_name(metric_label or "converted")
+    if not what.split(" ")[0].isupper():  # "reached SQL", but "SQL within 30 days"
+        what = what[:1].lower() + what[1:]
+    ax.set_ylabel(f"Share {plain(what)}")
+    ax.set_ylim(bottom=0)
+    percent_axis(ax.yaxis)
     if finals:
-        ax.legend(title="arm")
-        text = " vs ".join(f"{plain(a)} {v:.1%}" for a, v in finals.items())
-        ax.set_title(f"By day {window_days}, all leads counted: {text}")
-    fig.tight_layout()
+        ax.legend(title="Arm")
+        text = " vs ".join(f"{name(a)} {_pct(v)}" for a, v in finals.items())
+        set_finding(ax, f"By day {window_days}, all leads counted: {text}", loc="center")
     return fig
 
 
@@ -187,28 +304,46 @@ def plot_mde_curve(
     target_effect: float | None = None,
     n_per_arm: float | None = None,
 ) -> Figure:
-    """Minimum detectable effect (absolute, points) against leads per arm."""
-    fig, ax = plt.subplots()
-    ax.plot(curve["n_per_arm"], curve["mde"] * 100, color=PALETTE[0])
-    ax.set_xlabel("leads per arm")
-    ax.set_ylabel("smallest detectable lift (pts)")
-    title = f"Over a baseline of {baseline:.0%}, more leads detect smaller lifts"
+    """Minimum detectable effect (absolute, points) against leads per arm.
+
+    Parameters
+    ----------
+    curve
+        :func:`leadnb.experiments.design.mde_curve` (``n_per_arm``, ``mde``).
+    baseline
+        The control's expected rate, for the title.
+    target_effect, n_per_arm
+        The registered target and the planned leads per arm (lines), or None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The curve in percentage points.
+    """
+    fig, ax = plt.subplots(**figure_kwargs())
+    ax.plot(curve["n_per_arm"], curve["mde"] * 100, color=BLUE, lw=2)
+    ax.set_xlabel("Leads per arm")
+    ax.set_ylabel("Smallest detectable lift\n(percentage points)")
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_value(v, Kind.COUNT)))
+    title = f"Over a baseline of {_pct(baseline)}, more leads detect smaller lifts"
     if target_effect is not None:
-        ax.axhline(target_effect * 100, color=PALETTE[1], ls="--", lw=1)
+        ax.axhline(target_effect * 100, color=ORANGE, ls="--", lw=1.5)
     if n_per_arm is not None and target_effect is not None:
-        ax.axvline(n_per_arm, color=PALETTE[1], ls=":", lw=1)
+        ax.axvline(n_per_arm, color=ORANGE, ls=":", lw=1.5)
         title = (
-            f"{n_per_arm:,.0f} leads per arm detect {_pts(target_effect)} "
-            f"over a baseline of {baseline:.0%}"
+            f"{format_value(n_per_arm, Kind.COUNT)} leads per arm detect {_pts(target_effect)} "
+            f"over a baseline of {_pct(baseline)}"
         )
-    ax.set_title(title)
-    fig.tight_layout()
+    set_finding(ax, title, loc="center")
     return fig
 
 
 __all__ = [
     "diff_title",
     "error_bars",
+    "metric_name",
+    "name",
     "plain",
     "plot_diff",
     "plot_km",

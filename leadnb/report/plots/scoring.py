@@ -1,7 +1,10 @@
 """Charts for the scoring-calibration notebook. Each takes a computed table, returns a Figure.
 
 Titles state the finding and are written from the numbers in the table (nothing is computed
-here beyond picking rows to name). No theme is set (``leadnb.report.plots.set_theme`` does that).
+here beyond picking rows to name), every number through :func:`leadnb.results.format_value`.
+Rates are drawn on percent axes, value labels sit past the end of their error bars, and colours
+come from :mod:`leadnb.report.plots` (colour-blind safe). No theme is set here
+(:func:`leadnb.report.plots.set_theme` does that).
 """
 
 from __future__ import annotations
@@ -12,25 +15,61 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-from leadnb.report.plots import PALETTE, plain_log_axis
+from leadnb.report.plots import (
+    BLUE,
+    GREY,
+    ORANGE,
+    PURPLE,
+    SKY_BLUE,
+    VERMILLION,
+    display_name,
+    figure_kwargs,
+    label_ends,
+    percent_axis,
+    place_beside,
+    plain_log_axis,
+    set_finding,
+)
+from leadnb.results import Kind, format_value
 
 SEGMENT_COLORS: Mapping[str, str] = {
-    "high_intent": PALETTE[2],
-    "engaged_nurture": PALETTE[0],
-    "competitor": PALETTE[1],
-    "other": PALETTE[6],
+    "high_intent": ORANGE,
+    "engaged_nurture": BLUE,
+    "competitor": VERMILLION,
+    "other": GREY,
 }
 SEGMENT_LABELS: Mapping[str, str] = {
     "high_intent": "High intent",
     "engaged_nurture": "Engaged (many interactions)",
-    "competitor": "Competitors / peers",
+    "competitor": "Competitors and peers",
     "other": "Everyone else",
 }
+OUTCOME_DEFINED: Mapping[str, str] = {
+    "high_intent": "partly",  # converted fast, or asked for sales, within fast_days
+}
+"""Segments whose definition uses the outcome itself, and how much ("partly": one of the ways
+in is converting fast). Any segment whose name contains ``fast`` counts as fully defined so."""
 
 
 def _pct(x: float) -> str:
-    return "n/a" if pd.isna(x) else f"{100 * x:.1f}%"
+    return format_value(x, Kind.RATE)
+
+
+def _seg_label(segment: object) -> str:
+    return SEGMENT_LABELS.get(str(segment), display_name(segment))
+
+
+def _errors(rate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Error-bar lengths (2 x n), never negative or NaN (a bound a hair past its rate)."""
+    err = np.vstack([rate - low, high - rate])
+    return np.clip(np.nan_to_num(err, nan=0.0, posinf=0.0, neginf=0.0), 0, None)
+
+
+def _ends(rate: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Where a bar or its error bar ends: the larger of the two (the rate when there is no bound)."""
+    return np.fmax(rate, high)
 
 
 def plot_score_bands(bands: pd.DataFrame, overall_rate: float | None = None) -> Figure:
@@ -47,7 +86,8 @@ def plot_score_bands(bands: pd.DataFrame, overall_rate: float | None = None) -> 
     Returns
     -------
     matplotlib.figure.Figure
-        One bar per band; the title compares the top and bottom bands.
+        One bar per band, each labelled with its rate above its error bar; the title compares the
+        top and bottom bands.
 
     Examples
     --------
@@ -57,34 +97,39 @@ def plot_score_bands(bands: pd.DataFrame, overall_rate: float | None = None) -> 
     'Top score band converts at 100.0% vs 0.0% in the bottom band; best band: 3–4 points'
     >>> plt.close(fig)
     """
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(**figure_kwargs())
     x = np.arange(len(bands))
-    rate = bands["rate"].to_numpy()
-    err = np.vstack([rate - bands["ci_low"].to_numpy(), bands["ci_high"].to_numpy() - rate])
-    err = np.clip(np.nan_to_num(err), 0, None)  # rounding can put a bound a hair past the rate
-    ax.bar(x, rate, color=PALETTE[0], alpha=0.85)
-    ax.errorbar(x, rate, yerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
-    if overall_rate is not None:
-        ax.axhline(
-            overall_rate, color=PALETTE[1], ls="--", lw=1, label=f"all leads {_pct(overall_rate)}"
-        )
+    rate = bands["rate"].to_numpy(dtype=float)
+    high = bands["ci_high"].to_numpy(dtype=float)
+    ax.bar(x, rate, color=BLUE, alpha=0.85, width=0.7)
+    ax.errorbar(x, rate, yerr=_errors(rate, bands["ci_low"].to_numpy(dtype=float), high),
+                fmt="none", ecolor="black", capsize=3, lw=1)  # fmt: skip
+    label_ends(ax, x, _ends(rate, high), [_pct(r) for r in rate], horizontal=False)
+    if overall_rate is not None and not pd.isna(overall_rate):
+        ax.axhline(overall_rate, color=ORANGE, ls="--", lw=1.5,
+                   label=f"All leads: {_pct(overall_rate)}")  # fmt: skip
         ax.legend(loc="upper left")
-    labels = [f"{a:.0f}–{b:.0f}\nn={n:,}" for a, b, n in
-              zip(bands["score_min"], bands["score_max"], bands["n"], strict=True)]  # fmt: skip
-    ax.set_xticks(x, labels, fontsize=8)
-    ax.set_xlabel("score band (points) and leads in it")
-    ax.set_ylabel("converted")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
+    labels = [
+        f"{format_value(a, Kind.SCORE)}–{format_value(b, Kind.SCORE)}\n"
+        f"n = {format_value(n, Kind.COUNT)}"
+        for a, b, n in zip(bands["score_min"], bands["score_max"], bands["n"], strict=True)
+    ]
+    ax.set_xticks(x, labels)
+    ax.set_xlabel("Score band (points) and leads in it")
+    ax.set_ylabel("Converted (95% interval)")
+    ax.set_ylim(bottom=0)
+    percent_axis(ax.yaxis)
     if len(bands):
         top, bottom = bands.iloc[-1], bands.iloc[0]
-        best = bands.loc[bands["rate"].idxmax()]
+        best = bands.loc[bands["rate"].idxmax()] if bands["rate"].notna().any() else top
         title = (
             f"Top score band converts at {_pct(top['rate'])} vs {_pct(bottom['rate'])} in the "
-            f"bottom band; best band: {best['score_min']:.0f}–{best['score_max']:.0f} points"
+            f"bottom band; best band: {format_value(best['score_min'], Kind.SCORE)}–"
+            f"{format_value(best['score_max'], Kind.SCORE)} points"
         )
     else:
         title = "No scored leads to calibrate"
-    ax.set_title(title, loc="left", wrap=True)
+    set_finding(ax, title)
     return fig
 
 
@@ -106,7 +151,7 @@ def plot_threshold_sweep(
     -------
     matplotlib.figure.Figure
         Precision (with its interval where at least 30 leads are above) and recall on the left
-        axis, leads per week on the right one.
+        axis (percent), leads per week on the right one.
 
     Examples
     --------
@@ -114,49 +159,51 @@ def plot_threshold_sweep(
     >>> sw = threshold_sweep([1, 2, 3, 4], [0, 0, 1, 1], capacity_per_week=1, weeks=2)
     >>> fig = plot_threshold_sweep(sw, 1, 3.0)
     >>> fig.axes[0].get_title(loc="left")
-    'A threshold of 3.0 fits 1 leads/week and keeps 100.0% of conversions at 100.0% precision'
+    'A threshold of 3 points fits 1 leads/week and keeps 100.0% of conversions; 100.0% of the leads above it convert'
     >>> plt.close(fig)
     """
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(**figure_kwargs())
     s = sweep.sort_values("threshold")
-    ax.plot(
-        s["threshold"], s["precision"], color=PALETTE[0], label="precision (share that convert)"
-    )
+    ax.plot(s["threshold"], s["precision"], color=BLUE, lw=2,
+            label="Precision: share of leads above that convert")  # fmt: skip
     enough = s["leads_above"] >= 30  # intervals over a handful of leads would fill the chart
     ax.fill_between(s["threshold"].where(enough), s["precision_ci_low"].where(enough),
-                    s["precision_ci_high"].where(enough), color=PALETTE[0], alpha=0.15,
+                    s["precision_ci_high"].where(enough), color=BLUE, alpha=0.15,
                     lw=0)  # fmt: skip
-    ax.plot(
-        s["threshold"], s["recall"], color=PALETTE[2], label="recall (share of conversions kept)"
-    )
+    ax.plot(s["threshold"], s["recall"], color=ORANGE, lw=2,
+            label="Recall: share of all conversions kept")  # fmt: skip
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("MQL threshold (score >= threshold goes to sales)")
-    ax.set_ylabel("share")
+    percent_axis(ax.yaxis)
+    ax.set_xlabel("MQL threshold (leads scoring at least this go to sales), points")
+    ax.set_ylabel("Share of leads")
     ax2 = ax.twinx()
-    ax2.plot(
-        s["threshold"], s["weekly_workload"], color=PALETTE[1], ls="--", label="leads per week"
-    )
-    ax2.axhline(capacity_per_week, color=PALETTE[1], lw=1, ls=":",
-                label=f"SDR capacity {capacity_per_week:g}/week")  # fmt: skip
-    ax2.set_ylabel("leads per week above the threshold")
+    ax2.plot(s["threshold"], s["weekly_workload"], color=PURPLE, ls="--", lw=1.5,
+             label="Leads per week above the threshold")  # fmt: skip
+    cap = format_value(capacity_per_week, Kind.COUNT)
+    ax2.axhline(capacity_per_week, color=PURPLE, lw=1.5, ls=":",
+                label=f"SDR capacity: {cap} a week")  # fmt: skip
+    ax2.set_ylabel("Leads per week above the threshold")
+    ax2.set_ylim(bottom=0)
     ax2.grid(False)
     if recommended is not None:
         ax.axvline(recommended, color="black", lw=1)
         row = s.loc[s["threshold"] == recommended]
+        thr = format_value(recommended, Kind.SCORE)
         if len(row):
             r = row.iloc[0]
             title = (
-                f"A threshold of {recommended:.1f} fits {capacity_per_week:g} leads/week and keeps "
-                f"{_pct(r['recall'])} of conversions at {_pct(r['precision'])} precision"
+                f"A threshold of {thr} points fits {cap} leads/week and keeps "
+                f"{_pct(r['recall'])} of conversions; {_pct(r['precision'])} of the leads above "
+                "it convert"
             )
         else:
-            title = f"Recommended threshold {recommended:g}"
+            title = f"Recommended threshold: {thr} points"
     else:
         title = "Precision, recall and SDR workload by threshold"
-    ax.set_title(title, loc="left", wrap=True)
+    set_finding(ax, title)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="center right", fontsize=8)
+    ax.legend(h1 + h2, l1 + l2, loc="center right", framealpha=0.9)
     return fig
 
 
@@ -172,8 +219,8 @@ def plot_rule_lift(lift: pd.DataFrame) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        One row per rule on a log axis, coloured by whether the configured points agree with the
-        data; the title names the best and worst rule.
+        One row per rule on a log axis, coloured (and shaped) by whether the configured points
+        agree with the data; the title names the best and worst rule.
 
     Examples
     --------
@@ -182,11 +229,11 @@ def plot_rule_lift(lift: pd.DataFrame) -> Figure:
     ...     "too_rare": [False, False]})
     >>> fig = plot_rule_lift(lift)
     >>> fig.axes[0].get_title(loc="left")
-    "'a' predicts conversion best (2.0x); 'b' worst (0.50x)"
+    "'a' predicts conversion best (2.00×); 'b' worst (0.50×)"
     >>> plt.close(fig)
     """
     d = lift.sort_values("lift", na_position="first").reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, max(3.0, 0.4 * len(d) + 1.2)))
+    fig, ax = plt.subplots(figsize=(8, max(3.5, 0.42 * len(d) + 1.8)), **figure_kwargs())
     y = np.arange(len(d))
     rare = d["too_rare"].to_numpy(dtype=bool)
     val = d["lift"].to_numpy(dtype=float)
@@ -197,50 +244,75 @@ def plot_rule_lift(lift: pd.DataFrame) -> Figure:
     pts = d["points"].to_numpy(dtype=float)
     sure = (lo > 1) | (hi < 1)  # the interval excludes "no difference"
     agrees = np.sign(pts) == np.sign(np.log(shown))
+    styles = {  # colour and marker: told apart by shape too, not by colour alone
+        "agree": (BLUE, "o", "Points agree with the data"),
+        "contradict": (VERMILLION, "X", "Points contradict the data"),
+        "unclear": (SKY_BLUE, "D", "No clear difference"),
+        "rare": (GREY, "s", "Too rare to judge"),
+    }
+    kind = np.where(
+        rare, "rare", np.where(~sure, "unclear", np.where(agrees, "agree", "contradict"))
+    )
     for i in range(len(d)):  # one line per rule (tens of rules at most)
-        if rare[i]:
-            c = PALETTE[6]
-        elif not sure[i]:
-            c = PALETTE[5]
-        else:
-            c = PALETTE[2] if agrees[i] else PALETTE[1]
+        c, m, _ = styles[kind[i]]
         if np.isfinite(lo[i]) and np.isfinite(hi[i]):
             ax.plot([lo[i], hi[i]], [y[i], y[i]], color=c, lw=2)
-        ax.plot([shown[i]], [y[i]], "o", color=c)
-    from matplotlib.lines import Line2D
-
+        ax.plot([shown[i]], [y[i]], marker=m, color=c, ms=8, ls="none")
     ax.legend(
-        handles=[
-            Line2D([], [], color=PALETTE[2], marker="o", label="points agree with the data"),
-            Line2D([], [], color=PALETTE[1], marker="o", label="points contradict the data"),
-            Line2D([], [], color=PALETTE[5], marker="o", label="no clear difference"),
-            Line2D([], [], color=PALETTE[6], marker="o", label="too rare to judge"),
-        ],
-        fontsize=7,
-        loc="lower right",
-    )
+        handles=[Line2D([], [], color=c, marker=m, ls="none", ms=8, label=t)
+                 for c, m, t in styles.values()],
+        loc="lower right", framealpha=0.9,
+    )  # fmt: skip
     ax.axvline(1, color="black", lw=1)
     ax.set_xscale("log")
     plain_log_axis(ax.xaxis)
-    labels = [f"{r} ({p:+g} pts, n={n:,}){' – too rare' if t else ''}" for r, p, n, t in
-              zip(d["rule"], d["points"], d["n_with"], rare, strict=True)]  # fmt: skip
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel("conversion rate with the rule / without it (log scale, 95% interval)")
+    labels = [
+        f"{r} ({format_value(p, Kind.SCORE)} pts, n = {format_value(n, Kind.COUNT)})"
+        f"{' – too rare' if t else ''}"
+        for r, p, n, t in zip(d["rule"], d["points"], d["n_with"], rare, strict=True)
+    ]
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.7, max(len(d) - 0.3, 0.3))
+    ax.set_xlabel("Conversion rate with the rule ÷ without it (log scale, 95% interval)")
     judged = d.loc[~rare & d["lift"].notna()]
     if len(judged):
         best = judged.loc[judged["lift"].idxmax()]
         worst = judged.loc[judged["lift"].idxmin()]
         title = (
-            f"'{best['rule']}' predicts conversion best ({best['lift']:.1f}x); "
-            f"'{worst['rule']}' worst ({worst['lift']:.2f}x)"
+            f"'{best['rule']}' predicts conversion best "
+            f"({format_value(best['lift'], Kind.MULTIPLIER)}); "
+            f"'{worst['rule']}' worst ({format_value(worst['lift'], Kind.MULTIPLIER)})"
         )
     else:
         title = "Every rule fires too rarely to judge"
-    ax.set_title(title, loc="left", wrap=True)
+    set_finding(ax, title)
     return fig
 
 
-def plot_score_vs_conversion_by_segment(summary: pd.DataFrame) -> Figure:
+def _outcome_note(segments: list[str], fast_days: int | None, outcome_stage: str) -> str | None:
+    """What a reader must know about segments defined by the outcome itself, or None."""
+    within = f"within {fast_days} days of creation" if fast_days else "soon after creation"
+    stage = display_name(outcome_stage)
+    notes = []
+    for s in segments:
+        how = OUTCOME_DEFINED.get(s, "fully" if "fast" in s else None)
+        if how == "partly":
+            notes.append(
+                f"“{_seg_label(s)}” is partly defined by converting fast: it holds leads that "
+                f"asked for sales {within} (a signal seen before the outcome) and leads that "
+                f"reached {stage} {within}, so part of its rate is true by definition."
+            )
+        elif how == "fully":
+            notes.append(
+                f"“{_seg_label(s)}” is defined by reaching {stage} fast, so its rate is "
+                "high by definition."
+            )
+    return " ".join(notes) or None
+
+
+def plot_score_vs_conversion_by_segment(
+    summary: pd.DataFrame, *, fast_days: int | None = None, outcome_stage: str = "sql"
+) -> Figure:
     """THE chart for a head of sales: mean score (x) vs conversion rate (y) per segment.
 
     Parameters
@@ -248,61 +320,86 @@ def plot_score_vs_conversion_by_segment(summary: pd.DataFrame) -> Figure:
     summary
         :func:`leadnb.scoring.segments.segment_summary` output (``segment``, ``n``,
         ``mean_score``, ``rate``, ``ci_low``, ``ci_high``).
+    fast_days
+        The segmentation's ``fast_days``, named in the note under the chart (the "high intent"
+        segment is partly defined by converting within that many days).
+    outcome_stage
+        The outcome stage of the segmentation, named in that note.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One bubble per segment (area ~ leads, bars = 95% interval); the title contrasts
-        competitors with high-intent leads.
+        One bubble per segment (area ~ leads, bars = 95% interval), labelled beside its bubble;
+        the title contrasts competitors with high-intent leads and a note under the chart says
+        which segment is defined by the outcome.
 
     Examples
     --------
     >>> summary = pd.DataFrame({"segment": ["competitor", "high_intent"], "n": [10, 20],
     ...     "mean_score": [60.0, 30.0], "rate": [0.0, 0.3], "ci_low": [0.0, 0.15],
     ...     "ci_high": [0.28, 0.5]})
-    >>> fig = plot_score_vs_conversion_by_segment(summary)
+    >>> fig = plot_score_vs_conversion_by_segment(summary, fast_days=30)
     >>> fig.axes[0].get_title(loc="left")[:60]
     'A high score is not high intent: competitors average 60 poin'
+    >>> fig.get_supxlabel()[:60]
+    'Note: “High intent” is partly defined by converting fast: it'
     >>> plt.close(fig)
     """
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(8, 5.2), **figure_kwargs())
     n_max = max(float(summary["n"].max()), 1.0) if len(summary) else 1.0
+    labels, radii = [], []
     for _, r in summary.iterrows():  # one point per segment (four)
-        c = SEGMENT_COLORS.get(r["segment"], PALETTE[5])
-        ax.errorbar(
-            r["mean_score"], r["rate"],
-            yerr=[[max(r["rate"] - r["ci_low"], 0.0)], [max(r["ci_high"] - r["rate"], 0.0)]],
-            fmt="none", ecolor=c, capsize=4, lw=1.5,
-        )  # fmt: skip
-        ax.scatter(r["mean_score"], r["rate"], s=80 + 1500 * r["n"] / n_max, color=c, alpha=0.7,
-                   edgecolor="black", lw=0.5)  # fmt: skip
-        ax.annotate(
-            f"{SEGMENT_LABELS.get(r['segment'], r['segment'])}\n{r['n']:,} leads, "
-            f"{_pct(r['rate'])} convert",
-            (r["mean_score"], r["rate"]), textcoords="offset points", xytext=(12, 6), fontsize=8,
-        )  # fmt: skip
-    ax.set_xlabel("average score (points)")
-    ax.set_ylabel("converted (95% interval)")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
+        c = SEGMENT_COLORS.get(r["segment"], SKY_BLUE)
+        up = max(r["ci_high"] - r["rate"], 0.0) if pd.notna(r["ci_high"]) else 0.0
+        down = max(r["rate"] - r["ci_low"], 0.0) if pd.notna(r["ci_low"]) else 0.0
+        ax.errorbar(r["mean_score"], r["rate"], yerr=[[down], [up]], fmt="none", ecolor=c,
+                    capsize=4, lw=1.5)  # fmt: skip
+        area = 80 + 1500 * r["n"] / n_max  # points²
+        ax.scatter(r["mean_score"], r["rate"], s=area, color=c, alpha=0.75, edgecolor="black",
+                   lw=0.5)  # fmt: skip
+        radii.append(float(np.sqrt(area / np.pi)))
+        labels.append(
+            ax.annotate(
+                f"{_seg_label(r['segment'])}\n{format_value(r['n'], Kind.COUNT)} leads, "
+                f"{_pct(r['rate'])} convert",
+                (r["mean_score"], r["rate"]),
+                textcoords="offset points",
+                xytext=(radii[-1] + 6, 0),
+                va="center",
+                ha="left",
+                annotation_clip=False,
+            )  # fmt: skip
+        )
+        labels[-1].set_in_layout(False)
+    ax.set_xlabel("Average score (points)")
+    ax.set_ylabel("Converted (95% interval)")
+    percent_axis(ax.yaxis)
+    ax.margins(x=0.35, y=0.25)
     ax.set_ylim(bottom=0)
-    ax.margins(x=0.25, y=0.2)
+    if len(summary):  # a bubble at a rate of 0 shows whole, and room for labels below it
+        lo, hi = ax.get_ylim()
+        ticks = [t for t in ax.get_yticks() if 0 <= t <= hi]
+        ax.set_ylim(-0.12 * hi, hi)
+        ax.set_yticks(ticks)  # no negative rates on the axis
     seg = summary.set_index("segment")
     if {"competitor", "high_intent"} <= set(seg.index):
         c, h = seg.loc["competitor"], seg.loc["high_intent"]
         title = (
-            f"A high score is not high intent: competitors average {c['mean_score']:.0f} points "
-            f"and convert {_pct(c['rate'])}; high-intent leads average {h['mean_score']:.0f} and "
-            f"convert {_pct(h['rate'])}"
+            f"A high score is not high intent: competitors average "
+            f"{format_value(c['mean_score'], Kind.SCORE)} points and convert {_pct(c['rate'])}; "
+            f"high-intent leads average {format_value(h['mean_score'], Kind.SCORE)} and convert "
+            f"{_pct(h['rate'])}"
         )
-    elif len(seg):
+    elif len(seg) and seg["mean_score"].notna().any():
         top = seg["mean_score"].idxmax()
         title = (
-            f"The highest-scoring segment ({SEGMENT_LABELS.get(top, top)}) converts "
-            f"{_pct(seg.loc[top, 'rate'])}"
+            f"The highest-scoring segment ({_seg_label(top)}) converts {_pct(seg.loc[top, 'rate'])}"
         )
     else:
         title = "No segments"
-    ax.set_title(title, loc="left", wrap=True)
+    note = _outcome_note([str(s) for s in seg.index], fast_days, outcome_stage)
+    set_finding(ax, title, note=note)
+    place_beside(ax, labels, radii)
     return fig
 
 
@@ -318,8 +415,8 @@ def plot_segment_bands(table: pd.DataFrame) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        One line per segment over the band midpoints; the title names the segment that converts
-        most and its rate in its lowest band.
+        One line per segment over the band midpoints (percent axis); the title names the segment
+        that converts most and its rate in its lowest band.
 
     Examples
     --------
@@ -328,30 +425,34 @@ def plot_segment_bands(table: pd.DataFrame) -> Figure:
     ...     "conversions": [6.0, 2.0], "rate": [0.3, 0.025]})
     >>> fig = plot_segment_bands(table)
     >>> fig.axes[0].get_title(loc="left")
-    'High intent convert most: 30.0% even at 0–10 points (n=20)'
+    'High intent convert most: 30.0% even at 0–10 points (n = 20)'
     >>> plt.close(fig)
     """
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(**figure_kwargs())
+    markers = iter("osD^vP*")
     for seg, d in table.groupby("segment", sort=False):
         mid = (d["score_min"] + d["score_max"]) / 2
-        ax.plot(mid, d["rate"], marker="o", color=SEGMENT_COLORS.get(seg, PALETTE[5]),
-                label=SEGMENT_LABELS.get(seg, seg))  # fmt: skip
-    ax.set_xlabel("score band (midpoint, points)")
-    ax.set_ylabel("converted")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
+        ax.plot(mid, d["rate"], marker=next(markers, "o"), lw=2,
+                color=SEGMENT_COLORS.get(seg, SKY_BLUE), label=_seg_label(seg))  # fmt: skip
+    ax.set_xlabel("Score band (midpoint, points)")
+    ax.set_ylabel("Converted")
+    ax.set_ylim(bottom=0)
+    percent_axis(ax.yaxis)
     if ax.get_legend_handles_labels()[0]:  # no segment drawn: no empty legend
-        ax.legend(fontsize=8)
+        ax.legend()
     if len(table):
         tot = table.groupby("segment")[["conversions", "n"]].sum()
         best = (tot["conversions"] / tot["n"]).idxmax()
         low = table.loc[table["segment"] == best].iloc[0]
         title = (
-            f"{SEGMENT_LABELS.get(best, best)} convert most: {_pct(low['rate'])} even at "
-            f"{low['score_min']:.0f}–{low['score_max']:.0f} points (n={low['n']:,})"
+            f"{_seg_label(best)} convert most: {_pct(low['rate'])} even at "
+            f"{format_value(low['score_min'], Kind.SCORE)}–"
+            f"{format_value(low['score_max'], Kind.SCORE)} points "
+            f"(n = {format_value(low['n'], Kind.COUNT)})"
         )
     else:
         title = "No leads to show"
-    ax.set_title(title, loc="left", wrap=True)
+    set_finding(ax, title)
     return fig
 
 
