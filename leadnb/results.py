@@ -95,8 +95,9 @@ def set_display_currency(code: str | None) -> None:
     _CURRENCY.set(code)
 
 
-def _money(f: float) -> str:
-    text = f"{abs(f):,.0f}" if abs(f) >= 100 else f"{abs(f):,.2f}"
+def _money(f: float, ref: float) -> str:
+    whole = abs(ref) >= 100 or (f.is_integer() and ref.is_integer())
+    text = f"{abs(f):,.0f}" if whole else f"{abs(f):,.2f}"
     sign = "-" if f < 0 else ""
     code = _CURRENCY.get()
     if not code:
@@ -112,18 +113,22 @@ def _number(v: Any) -> float | None:
     return None if math.isnan(f) or math.isinf(f) else f
 
 
-def format_value(v: Any, kind: Kind | str | None) -> str:
+def format_value(v: Any, kind: Kind | str | None, *, like: Any = None) -> str:
     """Format one number for a reader, from its declared kind.
 
     Missing values (None, NaN) are an en dash. A value without a declared kind is shown with
-    three significant digits, never guessed.
+    three significant digits, never guessed. ``like`` is the largest number shown together with
+    ``v`` (an interval's far end): money, counts and small rates take their decimals from it,
+    so ``83 (62 to 127)`` never mixes ``83.33`` with ``127``.
 
     >>> format_value(0.04567, Kind.RATE)
     '4.6%'
     >>> format_value(20000, "count")
     '20,000'
-    >>> format_value(749.6, Kind.MONEY), format_value(12.5, Kind.MONEY)
-    ('750', '12.50')
+    >>> format_value(749.6, Kind.MONEY), format_value(12.5, Kind.MONEY), format_value(0.0, "money")
+    ('750', '12.50', '0')
+    >>> format_value(83.33, Kind.MONEY, like=127.4), format_value(0.0012, Kind.RATE)
+    ('83', '0.12%')
     >>> format_value(3.128, Kind.MULTIPLIER)
     '3.13×'
     >>> format_value(0.048, Kind.POINTS), format_value(0.0002, Kind.P_VALUE)
@@ -150,8 +155,11 @@ def format_value(v: Any, kind: Kind | str | None) -> str:
     f = _number(v)
     if f is None:
         return "–"
+    r = _number(like)
+    ref = f if r is None or abs(r) < abs(f) else r
     if kind is Kind.RATE:
-        return f"{f * 100:,.1f}%"
+        small = 0 < abs(ref * 100) < 1  # 0.12%, not 0.1%: a small rate keeps two digits
+        return f"{f * 100:,.2f}%" if small else f"{f * 100:,.1f}%"
     if kind is Kind.POINTS:
         return f"{f * 100:+,.1f} pts"
     if kind is Kind.CHANGE:
@@ -159,9 +167,10 @@ def format_value(v: Any, kind: Kind | str | None) -> str:
     if kind is Kind.PERCENT:
         return f"{f:,.1f}%"
     if kind is Kind.COUNT or kind is Kind.SCORE:
-        return f"{f:,.0f}" if f.is_integer() or abs(f) >= 100 else f"{f:,.1f}"
+        whole = (f.is_integer() and ref.is_integer()) or abs(ref) >= 100
+        return f"{f:,.0f}" if whole else f"{f:,.1f}"
     if kind is Kind.MONEY:
-        return _money(f)
+        return _money(f, ref)
     if kind is Kind.MULTIPLIER:
         return f"{f:,.2f}×"
     if kind is Kind.P_VALUE:
@@ -181,10 +190,17 @@ def format_interval(v: Any, low: Any, high: Any, kind: Kind | str | None) -> str
     >>> format_interval(0.213, None, 0.228, Kind.RATE)
     '21.3%'
     """
-    text = format_value(v, kind)
     if _number(low) is None or _number(high) is None:
-        return text
-    return f"{text} [{format_value(low, kind)} – {format_value(high, kind)}]"
+        return format_value(v, kind)
+    ref = _largest(v, low, high)
+    shown = [format_value(x, kind, like=ref) for x in (v, low, high)]
+    return f"{shown[0]} [{shown[1]} – {shown[2]}]"
+
+
+def _largest(*values: Any) -> float | None:
+    """The number of largest magnitude among ``values`` (None when none is a number)."""
+    nums = [f for f in map(_number, values) if f is not None]
+    return max(nums, key=abs) if nums else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,7 +303,7 @@ class Metrics(Mapping[str, Any]):
         """The value of ``key`` formatted from its declared kind (no interval); a key without a
         declared kind is an error, so nothing is shown by guessing."""
         kind = self._kind(key)
-        return format_value(self._values[key], kind)
+        return format_value(self._values[key], kind, like=self._together(key))
 
     def interval(self, key: str, *, sep: str = " to ") -> str:
         """``key``'s interval, ``"low to high"``, formatted from the kind of ``key``.
@@ -297,7 +313,13 @@ class Metrics(Mapping[str, Any]):
         """
         kind = self._kind(key)
         low, high = self._values[f"{key}_ci_low"], self._values[f"{key}_ci_high"]
-        return f"{format_value(low, kind)}{sep}{format_value(high, kind)}"
+        ref = self._together(key)
+        return f"{format_value(low, kind, like=ref)}{sep}{format_value(high, kind, like=ref)}"
+
+    def _together(self, key: str) -> float | None:
+        """The largest of ``key`` and its interval: they are shown with the same decimals."""
+        v = self._values
+        return _largest(v[key], v.get(f"{key}_ci_low"), v.get(f"{key}_ci_high"))
 
     def formatted(self, key: str) -> str:
         """The value of ``key`` formatted from its kind, with its interval when it has one."""

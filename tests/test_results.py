@@ -186,3 +186,17 @@ def test_money_shows_the_run_currency(code: str | None, v: float, expected: str)
     assert format_value(v, Kind.MONEY) == expected.replace("$", "").replace("€", "").replace(
         "£", ""
     ).replace(" CHF", "")
+
+
+def test_a_number_and_its_interval_share_their_decimals() -> None:
+    m = Metrics(
+        {"c": 83.333, "c_ci_low": 61.98, "c_ci_high": 127.4, "r": 0.006, "r_ci_low": 0.004,
+         "r_ci_high": 0.0123, "z": 0.0},
+        {"c": Kind.MONEY, "r": Kind.RATE, "z": Kind.MONEY},
+    )  # fmt: skip
+    assert (m.shown("c"), m.interval("c")) == ("83", "62 to 127")
+    assert m.formatted("c") == "83 [62 – 127]"
+    assert (m.shown("r"), m.interval("r")) == ("0.6%", "0.4% to 1.2%")
+    assert m.shown("z") == "0"
+    assert format_value(0.0012, Kind.RATE) == "0.12%"
+    assert format_interval(0.0012, 0.0008, 0.0019, Kind.RATE) == "0.12% [0.08% – 0.19%]"
