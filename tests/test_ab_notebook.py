@@ -201,8 +201,20 @@ def test_outcome_column_path_gives_the_same_readout(demo: dict[str, Any]) -> Non
     pd.testing.assert_frame_equal(a, b)
 
 
+def _count(x: float) -> str:
+    """A count as a report writes it: separators; one decimal only for a modelled count below 100."""
+    return f"{x:,.0f}" if float(x).is_integer() or abs(x) >= 100 else f"{x:,.1f}"
+
+
+def _p_value(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
-    """Every line of the golden outputs, recomputed without leadnb's A/B code."""
+    """Every line of the golden outputs, recomputed without leadnb's A/B code and written with
+    plain Python formatting (not leadnb's formatter, so a formatting bug fails here too): rates
+    as percents with one decimal, differences in signed points, p-values as "< 0.001" or three
+    decimals, counts with separators, days as "N days", flags as Yes/No."""
     ctx, reg, sec = demo["ctx"], demo["reg"], demo["section"]
     text = _golden_text()
     lines = text.splitlines()
@@ -222,10 +234,12 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     enrol = math.ceil(total / per_day)  # whole days until the last lead is enrolled
     window = sec["design_window_days"]
     assert lines[:3] == [
-        f"New leads a week (last {sec['inflow_weeks']} weeks): {inflow:,.1f}",
-        f"To detect {b:.1%} -> {b + mde:.1%} (alpha {alpha:g}, power {power:.0%}): "
+        f"New leads a week (last {sec['inflow_weeks']} weeks): {_count(inflow)}",
+        f"To detect a change from {b * 100:.1f}% to {(b + mde) * 100:.1f}% "
+        f"({mde * 100:+.1f} pts; significance level {alpha:.3f}, power {power * 100:.1f}%): "
         f"{n:,} leads per group, {total:,} in all",
-        f"Calendar time: {enrol + window:,} days ({enrol:,} to enrol + {window} for the outcome)",
+        f"Calendar time: {enrol + window:,} days ({enrol:,} days to enrol + {window:,} days for "
+        "the outcome)",
     ]
     # readout header: final once enrolment has ended and every arm has its planned n
     asg = ctx.tables["assignments"]
@@ -233,33 +247,42 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     enrolled = asg["variant"].value_counts()
     planned = reg.planned_n_per_arm
     interim = bool(ctx.as_of < reg.end or (enrolled.reindex(list(reg.arms)) < planned).any())
-    assert lines[3] == f"{EXPERIMENT} (as of {ctx.as_of:%Y-%m-%d}, interim: {interim})"
-    # readout lines: "  <arm>: n N, conversions X, rate R, immature I[; diff D [lo, hi], p P,
-    # P(beat) B]"
+    assert lines[3] == (
+        f"{EXPERIMENT} (as of {ctx.as_of:%Y-%m-%d}; interim look: {'Yes' if interim else 'No'})"
+    )
+    # one line per arm: leads (window closed), conversions, rate, leads still in their window;
+    # the variant's line adds the difference with its Newcombe interval, the z-test p-value and
+    # the chance the variant is better
     counts = _oracle_counts(ctx, reg)
     window_m = reg.primary_metric.window_days
     open_window = asg["assigned_at"] + pd.Timedelta(days=window_m) >= end  # end of as_of day
-    for arm, line in zip(reg.arms, lines[4:6], strict=True):
-        assert line.startswith(f"  {arm}: ")
-        nums = _numbers(line.split(":", 1)[1])
-        assert nums[0] == counts.loc[arm, "n"]
-        assert nums[1] == counts.loc[arm, "x"]
-        assert nums[2] == pytest.approx(counts.loc[arm, "x"] / counts.loc[arm, "n"], abs=5e-5)
-        assert nums[3] == int((open_window & (asg["variant"] == arm)).sum())
+    expected = []
+    for arm in reg.arms:
+        n_a, x_a = int(counts.loc[arm, "n"]), int(counts.loc[arm, "x"])
+        immature = int((open_window & (asg["variant"] == arm)).sum())
+        expected.append(
+            f"  {arm}: {n_a:,} leads, {x_a:,} conversions, rate {x_a / n_a * 100:.1f}%, "
+            f"{immature:,} still in their window"
+        )
     v = reg.variants[0]
-    nums = _numbers(lines[5].split(":", 1)[1])
     (n_c, x_c), (n_v, x_v) = counts.loc[reg.control], counts.loc[v]
     lo, hi = confint_proportions_2indep(x_v, n_v, x_c, n_c, method="newcomb")
-    assert nums[4:7] == pytest.approx([x_v / n_v - x_c / n_c, lo, hi], abs=5e-5)
-    assert nums[7] == pytest.approx(proportions_ztest([x_v, x_c], [n_v, n_c])[1], rel=1e-3)
+    p = proportions_ztest([x_v, x_c], [n_v, n_c])[1]
     # P(beat) by integration of the two Beta(1, 1) posteriors, independent of the closed form
     post_c, post_v = stats.beta(x_c + 1, n_c - x_c + 1), stats.beta(x_v + 1, n_v - x_v + 1)
     peaks = [x_c / n_c, x_v / n_v]
     inner = integrate.quad(lambda t: post_c.pdf(t) * post_v.cdf(t), 0, 1, points=peaks, limit=200)
     p_beat = 1 - inner[0]
-    assert nums[8] == pytest.approx(p_beat, abs=5e-5)
+    diff = x_v / n_v - x_c / n_c
+    expected[1] += (
+        f"; difference {diff * 100:+.1f} pts (interval {lo * 100:+.1f} pts to {hi * 100:+.1f} "
+        f"pts), p-value {_p_value(p)}, chance better than control {p_beat * 100:.1f}%"
+    )
+    assert lines[4:6] == expected
     srm = stats.chisquare(enrolled.reindex(list(reg.arms)).to_numpy()).pvalue
-    assert lines[6:] == [f"  SRM p {srm:.4f}"]
+    assert lines[6:] == [f"  Sample ratio check: p-value {_p_value(srm)}"]
+    # no float noise and no Python values anywhere in the golden text
+    assert not re.search(r"\d\.\d{4,}|\bTrue\b|\bFalse\b|\bnan\b|\de-\d", text), text
 
 
 # ------------------------------------------------------------------ real dates, degenerate shapes

@@ -158,13 +158,25 @@ def test_bad_inputs_raise(kw: dict, msg: str) -> None:
 
 
 def test_calculator_lines_and_their_degenerate_forms() -> None:
-    assert design.inflow_text(294.75, 12) == "New leads a week (last 12 weeks): 294.8"
+    # the inflow is a count: whole leads from 100 a week, one decimal below
+    assert design.inflow_text(294.75, 12) == "New leads a week (last 12 weeks): 295"
+    assert design.inflow_text(1234.5, 12) == "New leads a week (last 12 weeks): 1,234"
+    assert design.inflow_text(42.25, 8) == "New leads a week (last 8 weeks): 42.2"
     assert "no created_at" in design.inflow_text(float("nan"), 12)
     row = design.design_row("c", 0.08, 0.02, inflow_per_week=294.75, window_days=30)
     n_total = int(row.n_total)
     enrol = math.ceil(n_total / (294.75 / 7) - 1e-9)
     assert design.calendar_text(row) == (
-        f"Calendar time: {enrol + 30} days ({enrol} to enrol + 30 for the outcome)"
+        f"Calendar time: {enrol + 30:,} days ({enrol:,} days to enrol + 30 days for the outcome)"
+    )
+    # the target line: rates as percents, the lift in points, alpha as a p-value threshold,
+    # power as a percent, leads with separators (statsmodels' n, DOMAIN.md's reference case)
+    ref_row = design.design_row("c", BASE, DIFF, alpha=ALPHA, power_target=POWER)
+    n = ref.SAMPLE_SIZE_PER_ARM
+    assert design.target_text(ref_row) == (
+        f"To detect a change from {BASE * 100:.1f}% to {(BASE + DIFF) * 100:.1f}% "
+        f"(+{DIFF * 100:.1f} pts; significance level {ALPHA:.3f}, power {POWER * 100:.1f}%): "
+        f"{n:,} leads per group, {ref.SAMPLE_SIZE_TOTAL:,} in all"
     )
     no_dates = design.design_row("c", 0.08, 0.02, window_days=30)
     assert design.calendar_text(no_dates) == (

@@ -438,14 +438,26 @@ def test_log_path_default_is_next_to_the_run_folders(tmp_path: Path) -> None:
 
 
 def test_describe_and_run_label(tmp_path: Path) -> None:
-    reg = Registration.from_dict(reg_dict())
-    text = describe(reg)
+    d = reg_dict(planned_n_per_arm=12500)
+    text = describe(Registration.from_dict(d))
     assert "One variable changed: cadence" in text
     assert "*" not in text and "#" not in text  # plain text, not Markdown
     assert text.splitlines()[0] == "Hypothesis: weekly beats monthly"
     assert "Decision rule: ship if p < 0.05" in text
-    assert "monthly 50%, weekly 50% (control: monthly)" in text
-    assert "+2.0 percentage points" in text and "reached lost within 30 days" in text
+    # every number from its kind: shares as percents, the target in points, alpha as a p-value
+    # threshold, counts with separators; stages by their display names
+    share = {a: f"{s * 100:.1f}%" for a, s in d["allocation"].items()}
+    assert (
+        f"Groups: monthly {share['monthly']}, weekly {share['weekly']} (control: monthly)" in text
+    )
+    assert (
+        f"Target: {d['target_effect'] * 100:+.1f} pts; significance level {d['alpha']:.3f}, "
+        f"power {d['power'] * 100:.1f}%, {d['planned_n_per_arm']:,} leads planned for the control "
+        "group"
+    ) in text
+    assert "Primary metric: reached SQL within 30 days of assignment" in text
+    assert "Guardrails: reached lost within 30 days" in text
+    assert "12,500" in text and "50%," not in text and "0.5" not in text
     assert run_label("") == "interactive"
     assert (
         run_label(tmp_path / ".tmp-20260630-101010-demo" / "ab_testing") == "20260630-101010-demo"

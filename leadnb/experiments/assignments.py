@@ -19,9 +19,11 @@ from leadnb import asof
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData
 from leadnb.experiments.registration import Registration
+from leadnb.results import Column, Kind
 
 __all__ = [
     "EXCLUSION_COLUMNS",
+    "EXCLUSION_DISPLAY",
     "prepare_assignments",
     "unregistered",
     "unregistered_sentence",
@@ -29,6 +31,16 @@ __all__ = [
 
 EXCLUSION_COLUMNS = ["experiment_id", "metric", "reason", "variant", "rows", "leads"]
 """Columns of the exclusion table (``ab_exclusions.csv``): one row per reason and variant."""
+EXCLUSION_DISPLAY: dict[str, Column] = {
+    "experiment_id": Column("Experiment", Kind.TEXT),
+    "metric": Column("Metric", Kind.TEXT, "the metric the rows are set aside for, or all"),
+    "reason": Column("Reason", Kind.TEXT, "why the rows cannot be analysed"),
+    "variant": Column("Group", Kind.TEXT),
+    "rows": Column("Rows", Kind.COUNT, "assignment rows set aside"),
+    "leads": Column("Leads", Kind.COUNT, "distinct leads among them"),
+}
+"""How a report shows the exclusion table: a label and a kind for each of
+:data:`EXCLUSION_COLUMNS` (the CSV keeps the machine names)."""
 
 
 def prepare_assignments(

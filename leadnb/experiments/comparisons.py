@@ -309,9 +309,9 @@ class Comparison(Result):
     diff: float = value(Kind.POINTS, "variant rate minus control rate", default=_NAN)
     diff_ci_low: float = value(Kind.POINTS, "Newcombe interval, low", default=_NAN)
     diff_ci_high: float = value(Kind.POINTS, "Newcombe interval, high", default=_NAN)
-    rel_lift: float = value(Kind.RATE, "variant rate / control rate - 1", default=_NAN)
-    rel_lift_ci_low: float = value(Kind.RATE, "log (Katz) interval, low", default=_NAN)
-    rel_lift_ci_high: float = value(Kind.RATE, "log (Katz) interval, high", default=_NAN)
+    rel_lift: float = value(Kind.CHANGE, "variant rate / control rate - 1", default=_NAN)
+    rel_lift_ci_low: float = value(Kind.CHANGE, "log (Katz) interval, low", default=_NAN)
+    rel_lift_ci_high: float = value(Kind.CHANGE, "log (Katz) interval, high", default=_NAN)
     p_value: float = value(Kind.P_VALUE, "two-sided, z-test or Fisher's exact", default=_NAN)
     test: str = value(Kind.TEXT, '"z" or "fisher": which test gave p_value', default="")
     prob_beat_control: float = value(

@@ -41,7 +41,7 @@ from scipy import optimize, stats
 
 from leadnb import asof
 from leadnb.errors import ParamsError
-from leadnb.results import Kind, Result, value
+from leadnb.results import Column, Kind, Result, format_value, value
 
 if TYPE_CHECKING:
     from leadnb.experiments.registration import Registration
@@ -58,6 +58,11 @@ DESIGN_COLUMNS = [
     "n_per_arm",
     "days_needed",
 ]
+
+
+def _meaning(name: str) -> str:
+    """The one-line meaning :class:`DesignRow` declares for field ``name``."""
+    return next(f.metadata["meaning"] for f in dataclasses.fields(DesignRow) if f.name == name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +90,26 @@ class DesignRow(Result):
     window_days: int = value(Kind.DAYS, "days the outcome needs after assignment")
     days_needed: float = value(Kind.DAYS, "calendar days: enrolment plus the window")
     n_by_arm: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+_DESIGN_LABELS = {
+    "experiment_id": "Experiment",
+    "baseline_rate": "Control rate",
+    "mde": "Lift to detect",
+    "alpha": "Significance level",
+    "power": "Power",
+    "n_per_arm": "Leads in control",
+    "days_needed": "Days needed",
+    "n_variant": "Leads per variant",
+    "n_total": "Leads in all",
+    "inflow_per_week": "New leads a week",
+    "window_days": "Outcome window",
+}
+DESIGN_DISPLAY: dict[str, Column] = {
+    c: Column(label, DesignRow.kinds()[c], _meaning(c)) for c, label in _DESIGN_LABELS.items()
+}
+"""How a report shows ``design.csv`` (:func:`design_table`): each column's label, and its kind
+as :class:`DesignRow` declares it (the CSV keeps the machine names)."""
 
 
 def _check_rate(p: float, name: str) -> None:
@@ -507,7 +532,7 @@ def design_row(
 
 
 def inflow_text(inflow_per_week: float, weeks: int) -> str:
-    """The inflow line of the notebook's calculator.
+    """The inflow line of the notebook's calculator (the inflow formatted as a count).
 
     Parameters
     ----------
@@ -523,14 +548,42 @@ def inflow_text(inflow_per_week: float, weeks: int) -> str:
 
     Examples
     --------
-    >>> inflow_text(294.75, 12)
-    'New leads a week (last 12 weeks): 294.8'
+    >>> inflow_text(294.75, 12), inflow_text(42.25, 8)
+    ('New leads a week (last 12 weeks): 295', 'New leads a week (last 8 weeks): 42.2')
     """
     if isinstance(inflow_per_week, int | float) and math.isfinite(inflow_per_week):
-        return f"New leads a week (last {weeks} weeks): {inflow_per_week:,.1f}"
+        return f"New leads a week (last {weeks} weeks): {format_value(inflow_per_week, Kind.COUNT)}"
     return (
         f"New leads a week (last {weeks} weeks): not known, the leads table has no created_at "
         "(map the lead creation date onto created_at to plan calendar time)"
+    )
+
+
+def target_text(row: DesignRow) -> str:
+    """What a :func:`design_row` sizes the test for, and the leads it needs, in one line.
+
+    Parameters
+    ----------
+    row
+        The design (baseline_rate, mde, alpha, power, n_per_arm, n_total).
+
+    Returns
+    -------
+    str
+        Every number formatted from the kind :class:`DesignRow` declares for it.
+
+    Examples
+    --------
+    >>> target_text(design_row("c", 0.10, 0.02))  # doctest: +NORMALIZE_WHITESPACE
+    'To detect a change from 10.0% to 12.0% (+2.0 pts; significance level 0.050,
+     power 80.0%): 3,841 leads per group, 7,682 in all'
+    """
+    to = format_value(row.baseline_rate + row.mde, Kind.RATE)
+    return (
+        f"To detect a change from {row.shown('baseline_rate')} to {to} ({row.shown('mde')}; "
+        f"significance level "
+        f"{row.shown('alpha')}, power {row.shown('power')}): {row.shown('n_per_arm')} leads per "
+        f"group, {row.shown('n_total')} in all"
     )
 
 
@@ -545,22 +598,24 @@ def calendar_text(row: DesignRow) -> str:
     Returns
     -------
     str
-        ``Calendar time: 183 days (153 to enrol + 30 for the outcome)``, or, without an inflow,
-        ``Calendar time: not computed (...); it needs the weekly inflow of new leads``.
+        ``Calendar time: 183 days (153 days to enrol + 30 days for the outcome)``, or, without
+        an inflow, ``Calendar time: not computed (...); it needs the weekly inflow of new
+        leads``. The days are formatted as :data:`~leadnb.results.Kind.DAYS`.
 
     Examples
     --------
     >>> calendar_text(design_row("c", 0.08, 0.02, inflow_per_week=294.75, window_days=30))
-    'Calendar time: 183 days (153 to enrol + 30 for the outcome)'
+    'Calendar time: 183 days (153 days to enrol + 30 days for the outcome)'
     >>> calendar_text(design_row("c", 0.08, 0.02, window_days=30))
     'Calendar time: not computed (no lead creation dates to measure the inflow); it needs the weekly inflow of new leads'
     """
     days = float(row.days_needed)
     window = int(row.window_days)
     if math.isfinite(days):
+        enrol = format_value(days - window, Kind.DAYS)
         return (
-            f"Calendar time: {days:,.0f} days ({days - window:,.0f} to enrol + {window} for the "
-            "outcome)"
+            f"Calendar time: {row.shown('days_needed')} ({enrol} to enrol + "
+            f"{row.shown('window_days')} for the outcome)"
         )
     inflow = float(row.inflow_per_week)
     why = (
@@ -674,6 +729,7 @@ def design_table(
 
 __all__ = [
     "DESIGN_COLUMNS",
+    "DESIGN_DISPLAY",
     "DesignRow",
     "SampleSize",
     "adjusted_alpha",
@@ -687,5 +743,6 @@ __all__ = [
     "power",
     "sample_size",
     "sample_size_raw",
+    "target_text",
     "weekly_inflow",
 ]

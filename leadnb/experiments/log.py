@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from leadnb.experiments.registration import ExperimentsConfig, registration_fingerprint
-from leadnb.results import Kind
+from leadnb.results import Column, Kind
 from leadnb.safe import FORMULA_PREFIXES, neutralise_csv_cells
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOG_COLUMNS",
+    "LOG_DISPLAY",
     "LOG_KEY",
     "LOG_SCHEMA",
     "append_log",
@@ -80,6 +81,34 @@ LOG_SCHEMA: dict[str, Kind] = {
 """The log's columns, in order, each with its kind: text and dates are read back as text,
 counts as nullable integers, flags as nullable booleans, every other number as a float."""
 LOG_COLUMNS = list(LOG_SCHEMA)
+_LOG_LABELS = {
+    "experiment_id": "Experiment",
+    "run": "Run",
+    "as_of": "Analysis date",
+    "registration": "Registration version",
+    "metric": "Metric",
+    "control": "Control group",
+    "variant": "Variant",
+    "n_control": "Leads in control",
+    "n": "Leads in variant",
+    "rate_control": "Control rate",
+    "rate": "Variant rate",
+    "diff": "Difference",
+    "diff_ci_low": "CI low",
+    "diff_ci_high": "CI high",
+    "p_value": "p-value",
+    "p_adjusted": "p-value (adjusted)",
+    "prob_beat_control": "Chance variant is better",
+    "srm_p_value": "Sample ratio p-value",
+    "n_immature": "Leads still in window",
+    "interim": "Interim look",
+    "verdict": "Verdict",
+    "hypothesis": "Hypothesis",
+    "decision_rule": "Decision rule",
+}
+LOG_DISPLAY: dict[str, Column] = {c: Column(_LOG_LABELS[c], k) for c, k in LOG_SCHEMA.items()}
+"""How a report shows the log: a label for each of :data:`LOG_COLUMNS`, with the kind
+:data:`LOG_SCHEMA` declares (the CSV keeps the machine names)."""
 #: One log row per (experiment, analysis date, registration fingerprint) and variant: re-running
 #: an analysis date replaces its rows; a changed registration gets rows of its own.
 LOG_KEY = ("experiment_id", "as_of", "registration")

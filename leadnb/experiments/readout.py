@@ -9,6 +9,13 @@ sample ratio mismatch, underpowered, open windows, excluded rows, small counts, 
 got worse). Its result is a frozen :class:`Readout` (:class:`leadnb.results.Result`).
 :func:`headline_metrics` gives the numbers for ``metrics.json`` with their kinds.
 
+What a report shows: :data:`RESULT_DISPLAY` declares a label and a kind for each ``ab_results``
+column (the CSV keeps the machine names), :func:`results_for_readers` and
+:func:`exclusions_for_readers` give the rows with metrics and stages by their display names
+(``reached SQL within 30 days``). The verdict formats its numbers from their kinds too (rates,
+points, ``p < 0.001``, counts with separators), except the power in the "underpowered" caveat,
+which stays in whole percents ("72% power"), as ``metrics.json`` has always stored it.
+
 The statistics on counts live in :mod:`leadnb.experiments.comparisons` (import them from there).
 """
 
@@ -32,18 +39,23 @@ from leadnb.experiments.comparisons import (
     srm_p_value,
 )
 from leadnb.experiments.outcomes import arm_counts, km_at, km_curves, metric_outcomes
-from leadnb.experiments.registration import Metric, Registration
-from leadnb.results import Kind, Metrics, Result, value
+from leadnb.experiments.registration import Metric, Registration, stage_display
+from leadnb.results import Column, Kind, Metrics, Result, format_value, value
 
 __all__ = [
     "HEADLINE_KINDS",
     "RESULT_COLUMNS",
+    "READER_COLUMNS",
+    "RESULT_DISPLAY",
     "Readout",
     "analyze_metric",
+    "exclusions_for_readers",
     "headline_metrics",
     "is_interim",
+    "metric_display_names",
     "no_leads",
     "readout",
+    "results_for_readers",
     "verdict_sentence",
 ]
 
@@ -81,6 +93,42 @@ RESULT_COLUMNS = [
     "interim",
     "as_of",
 ]
+
+_CI = "at the registered 1 - alpha level (95% for alpha 0.05)"
+RESULT_DISPLAY: dict[str, Column] = {
+    "experiment_id": Column("Experiment", Kind.TEXT),
+    "metric": Column("Metric", Kind.TEXT, "primary metric or guardrail"),
+    "variant": Column("Group", Kind.TEXT),
+    "is_control": Column("Control", Kind.FLAG),
+    "n": Column("Leads", Kind.COUNT, "leads whose outcome is known (window closed)"),
+    "conversions": Column("Conversions", Kind.COUNT),
+    "rate": Column("Conversion rate", Kind.RATE),
+    "rate_ci_low": Column("Rate, CI low", Kind.RATE, _CI),
+    "rate_ci_high": Column("Rate, CI high", Kind.RATE, _CI),
+    "diff": Column("Difference", Kind.POINTS, "variant rate minus control rate"),
+    "diff_ci_low": Column("Difference, CI low", Kind.POINTS, _CI),
+    "diff_ci_high": Column("Difference, CI high", Kind.POINTS, _CI),
+    "rel_lift": Column("Relative lift", Kind.CHANGE, "variant rate / control rate - 1"),
+    "rel_lift_ci_low": Column("Relative lift, CI low", Kind.CHANGE, _CI),
+    "rel_lift_ci_high": Column("Relative lift, CI high", Kind.CHANGE, _CI),
+    "p_value": Column("p-value", Kind.P_VALUE, "two-sided, z-test or Fisher's exact"),
+    "p_adjusted": Column("p-value (adjusted)", Kind.P_VALUE, "Holm with three or more groups"),
+    "prob_beat_control": Column(
+        "Chance better than control", Kind.RATE, "P(variant rate > control rate), Beta(1, 1)"
+    ),
+    "srm_p_value": Column("Sample ratio p-value", Kind.P_VALUE, "groups' sizes against the plan"),
+    "verdict": Column("Verdict", Kind.TEXT),
+    "n_enrolled": Column("Leads enrolled", Kind.COUNT),
+    "n_immature": Column("Leads still in window", Kind.COUNT, "not counted in the rate yet"),
+    "km_rate": Column("Converted by window end (KM)", Kind.RATE, "Kaplan-Meier, every lead"),
+    "km_ci_low": Column("KM, CI low", Kind.RATE, _CI),
+    "km_ci_high": Column("KM, CI high", Kind.RATE, _CI),
+    "logrank_p": Column("Log-rank p-value", Kind.P_VALUE, "whole time-to-conversion curves"),
+    "interim": Column("Interim look", Kind.FLAG),
+    "as_of": Column("Analysis date", Kind.DATE),
+}
+"""How a report shows ``ab_results`` rows: a label and a kind for each column a reader sees
+(the CSV keeps the machine names; :func:`results_for_readers` gives the rows)."""
 
 
 def analyze_metric(
@@ -207,6 +255,100 @@ class Readout(Result):
         return self.results.loc[self.results["role"] == "primary"].reset_index(drop=True)
 
 
+READER_COLUMNS = [
+    "metric",
+    "variant",
+    "n",
+    "conversions",
+    "rate",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "rel_lift",
+    "p_value",
+    "p_adjusted",
+    "prob_beat_control",
+    "n_immature",
+]
+"""The ``ab_results`` columns a report's readout table shows (:func:`results_for_readers`)."""
+
+
+def _prior_reason(stage: str) -> str:
+    """The exclusion reason of leads that reached ``stage`` before assignment (as stored)."""
+    return f"reached {stage} before assignment"
+
+
+def metric_display_names(reg: Registration) -> dict[str, str]:
+    """Metric machine name -> the name a report shows (the stage's display name).
+
+    >>> reg = Registration.from_dict({"id": "e", "hypothesis": "h", "variable": "v",
+    ...     "control": "a", "variants": ["b"], "primary_metric": "sql@30",
+    ...     "guardrail_metrics": ["mql@14"], "target_effect": 0.05, "start": "2026-01-01"})
+    >>> metric_display_names(reg)
+    {'sql_30d': 'reached SQL within 30 days', 'mql_14d': 'reached MQL within 14 days'}
+    """
+    return {m.name: m.display_label for m in (reg.primary_metric, *reg.guardrail_metrics)}
+
+
+def results_for_readers(ro: Readout) -> pd.DataFrame:
+    """The readout's ``ab_results`` rows as a report shows them (with :data:`RESULT_DISPLAY`).
+
+    Parameters
+    ----------
+    ro
+        One experiment's readout.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`READER_COLUMNS`, one row per metric and group (primary metric first); ``metric``
+        holds the metric's role and display name (``Primary: reached SQL within 30
+        days``), the numbers are those of :attr:`Readout.results`.
+
+    Examples
+    --------
+    >>> reg = Registration.from_dict({"id": "e", "hypothesis": "h", "variable": "v",
+    ...     "control": "a", "variants": ["b"], "primary_metric": {"outcome": "won"},
+    ...     "target_effect": 0.05, "start": "2026-01-01"})
+    >>> asg = pd.DataFrame({"lead_id": [str(i) for i in range(40)], "experiment_id": "e",
+    ...     "variant": ["a", "b"] * 20, "won": [1] * 10 + [0] * 30})
+    >>> shown = results_for_readers(readout(reg, asg, None, pd.Timestamp("2026-04-30")))
+    >>> shown["metric"].tolist(), shown["n"].tolist()
+    (['Primary: won (a 0/1 outcome column)', 'Primary: won (a 0/1 outcome column)'], [20, 20])
+    """
+    names = metric_display_names(ro.registration)
+    out = ro.results[READER_COLUMNS].copy()
+    shown = ro.results["metric"].map(lambda m: names.get(m, m))
+    out["metric"] = ro.results["role"].astype("str").str.capitalize() + ": " + shown
+    return out.reset_index(drop=True)
+
+
+def exclusions_for_readers(ro: Readout) -> pd.DataFrame:
+    """The readout's exclusion table as a report shows it (with
+    :data:`~leadnb.experiments.assignments.EXCLUSION_DISPLAY`).
+
+    Parameters
+    ----------
+    ro
+        One experiment's readout.
+
+    Returns
+    -------
+    pandas.DataFrame
+        metric, reason, variant, rows, leads: one row per reason and group; ``metric`` is the
+        metric's display name, or ``every metric`` for rows set aside from the whole experiment,
+        and stages in ``reason`` are display names (``reached MQL before assignment``).
+    """
+    reg = ro.registration
+    names = {"all": "every metric", **metric_display_names(reg)}
+    stages = {m.stage for m in (reg.primary_metric, *reg.guardrail_metrics) if m.stage}
+    reasons = {_prior_reason(s): _prior_reason(stage_display(s)) for s in stages}
+    out = ro.exclusions[["metric", "reason", "variant", "rows", "leads"]].copy()
+    out["metric"] = out["metric"].astype("str").map(lambda m: names.get(m, m))
+    out["reason"] = out["reason"].astype("str").map(lambda r: reasons.get(r, r))
+    return out.reset_index(drop=True)
+
+
 def is_interim(reg: Registration, counts: pd.DataFrame, as_of: pd.Timestamp) -> tuple[bool, str]:
     """Whether a readout on ``as_of`` is an interim look, and why.
 
@@ -245,7 +387,7 @@ def is_interim(reg: Registration, counts: pd.DataFrame, as_of: pd.Timestamp) -> 
     planned = reg.planned_n()
     if planned:
         short = [
-            f"{a} {int(n)} of {planned[a]}"
+            f"{a} {format_value(int(n), Kind.COUNT)} of {format_value(planned[a], Kind.COUNT)}"
             for a, n in zip(counts["variant"], counts["n_enrolled"], strict=True)
             if n < planned[a]
         ]
@@ -255,7 +397,13 @@ def is_interim(reg: Registration, counts: pd.DataFrame, as_of: pd.Timestamp) -> 
 
 
 def _pts(x: float) -> str:
-    return f"{x * 100:+.1f} pts"
+    return format_value(x, Kind.POINTS)
+
+
+def _p(p: float) -> str:
+    """``p < 0.001`` or ``p = 0.043``: a p-value in a sentence (:data:`Kind.P_VALUE`)."""
+    shown = format_value(p, Kind.P_VALUE)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
 def verdict_sentence(
@@ -336,8 +484,8 @@ def verdict_sentence(
         if reg.alpha != 0.05:
             ci = ci.replace("95%", f"{(1 - reg.alpha) * 100:g}%")
         p = row["p_adjusted"]
-        ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-        rates = f"{row['rate']:.1%} vs {control_row['rate']:.1%}"
+        ptxt = _p(p)
+        rates = f"{format_value(row['rate'], Kind.RATE)} vs {format_value(control_row['rate'], Kind.RATE)}"
         target_met = (
             row["diff"] >= reg.target_effect
             if reg.target_effect > 0
@@ -422,9 +570,9 @@ def no_leads(
             f"assigned on {first_at:%Y-%m-%d})",
             f"its first readout appears in the run of {first:%Y-%m-%d} or later",
         )
-    why = "; ".join(f"{r}: {int(n):,}" for r, n in reasons.items())
+    why = "; ".join(f"{r}: {format_value(int(n), Kind.COUNT)}" for r, n in reasons.items())
     return NotEnoughData(
-        f"none of the {len(mine):,} assignment rows of experiment {rid} can be analysed ({why})",
+        f"none of the {format_value(len(mine), Kind.COUNT)} assignment rows of experiment {rid} can be analysed ({why})",
         "fix the assignments or the registration (leadnb validate lists the rows)",
     )
 
@@ -522,7 +670,7 @@ def readout(
             e = e.reset_index().assign(
                 experiment_id=reg.id,
                 metric=met.name,
-                reason=f"reached {met.stage} before assignment",
+                reason=_prior_reason(str(met.stage)),
             )
             extra_excl.append(e[EXCLUSION_COLUMNS])
         res, last_curves = _analyze_metric(out, reg, met, role=role)  # type: ignore[arg-type]
@@ -544,7 +692,7 @@ def readout(
     srm = float(prim["srm_p_value"].iloc[0])
     if srm < SRM_THRESHOLD:
         caveats.append(
-            f"sample ratio mismatch (p = {srm:.2g}): check the assignment before trusting it"
+            f"sample ratio mismatch ({_p(srm)}): check the assignment before trusting it"
         )
     variants = prim.loc[~prim["is_control"]]
     pw = float("nan")
@@ -556,6 +704,7 @@ def readout(
             nv = float(variants["n"].min())
             pw = design.power(base, eff, nv, alpha=a, ratio=nv / float(ctrl["n"]))
             if pw < reg.power:
+                # whole percents, as metrics.json has always stored this sentence
                 caveats.append(
                     f"underpowered ({pw:.0%} power for the {_pts(eff)} target at this n, "
                     f"{reg.power:.0%} planned)"
@@ -563,14 +712,17 @@ def readout(
     n_imm = int(prim["n_immature"].sum())
     if n_imm:
         caveats.append(
-            f"{n_imm:,} leads whose {reg.primary_metric.window_days}-day window is still open "
-            "are not counted"
+            f"{format_value(n_imm, Kind.COUNT)} leads whose {reg.primary_metric.window_days}-day "
+            "window is still open are not counted"
             if reg.primary_metric.window_days
-            else f"{n_imm:,} leads whose outcome is not known yet are not counted"
+            else f"{format_value(n_imm, Kind.COUNT)} leads whose outcome is not known yet are not "
+            "counted"
         )
     n_excl = int(excl["rows"].sum())
     if n_excl:
-        caveats.append(f"{n_excl:,} assignment rows excluded (see the exclusion table)")
+        caveats.append(
+            f"{format_value(n_excl, Kind.COUNT)} assignment rows excluded (see the exclusion table)"
+        )
     if (prim["test"] == "fisher").any():
         caveats.append("small counts: Fisher's exact test used")
     guards = results.loc[(results["role"] == "guardrail") & ~results["is_control"]]
@@ -625,7 +777,7 @@ HEADLINE_KINDS: dict[str, Kind] = {
     "diff": Kind.POINTS,
     "diff_ci_low": Kind.POINTS,
     "diff_ci_high": Kind.POINTS,
-    "rel_lift": Kind.RATE,
+    "rel_lift": Kind.CHANGE,
     "p_value": Kind.P_VALUE,
     "p_adjusted": Kind.P_VALUE,
     "prob_beat_control": Kind.RATE,

@@ -48,6 +48,7 @@ import pandas as pd
 
 from leadnb.data.params import check_keys, expect_type, parse_date, read_yaml
 from leadnb.errors import ParamsError
+from leadnb.results import Kind, format_value
 
 __all__ = [
     "REGISTRATION_KEYS",
@@ -56,6 +57,7 @@ __all__ = [
     "Metric",
     "Registration",
     "describe",
+    "stage_display",
     "load_registration",
     "registration_fingerprint",
 ]
@@ -95,6 +97,32 @@ METRIC_KEYS = ("stage", "window_days", "outcome", "worse_if")
 SECTION_KEYS = ("registry", "registrations", "log")
 
 
+def stage_display(stage: str) -> str:
+    """A funnel stage by its display name, inside a sentence: the funnel's name for it
+    (:func:`leadnb.funnel.stages.stage_name`: acronyms in capitals, ``_`` as a space), without
+    the capital first letter of a name that is not an acronym.
+
+    Parameters
+    ----------
+    stage
+        The canonical stage name (``funnel.stages``).
+
+    Returns
+    -------
+    str
+        ``MQL``, ``SQL``; ``opportunity``, ``closed won``.
+
+    Examples
+    --------
+    >>> stage_display("sql"), stage_display("opportunity"), stage_display("closed_won")
+    ('SQL', 'opportunity', 'closed won')
+    """
+    from leadnb.funnel.stages import STAGE_ACRONYMS, stage_name  # the params layer loads this
+
+    name = stage_name(stage)
+    return name if str(stage) in STAGE_ACRONYMS else name[:1].lower() + name[1:]
+
+
 @dataclass(frozen=True)
 class Metric:
     """An experiment outcome: a stage reached within ``window_days`` of assignment, or a column.
@@ -116,10 +144,25 @@ class Metric:
 
     @property
     def label(self) -> str:
-        """Plain-language name, e.g. ``reached sql within 30 days``."""
+        """Plain-language name, e.g. ``reached sql within 30 days`` (stored in ``ab_results``
+        and in the verdicts, so it keeps the canonical stage name)."""
         if self.outcome is not None:
             return f"{self.outcome} (precomputed 0/1)"
         return f"reached {self.stage} within {self.window_days} days"
+
+    @property
+    def display_label(self) -> str:
+        """The name a report shows: the stage's display name (:func:`stage_display`).
+
+        >>> Metric(stage="sql", window_days=30).display_label
+        'reached SQL within 30 days'
+        >>> Metric(outcome="won").display_label
+        'won (a 0/1 outcome column)'
+        """
+        if self.outcome is not None:
+            return f"{self.outcome} (a 0/1 outcome column)"
+        days = format_value(self.window_days, Kind.DAYS)
+        return f"reached {stage_display(str(self.stage))} within {days}"
 
     def same_as(self, other: Metric) -> bool:
         """True when both define the same outcome (``worse_if`` is ignored)."""
@@ -419,7 +462,9 @@ def describe(reg: Registration) -> str:
     """The registration in a few plain-text lines for a reader (hypothesis, arms, metric, target).
 
     Plain text, not Markdown: the hypothesis, names and decision rule are user text and are shown
-    as they are written (a notebook prints them; nothing in them is rendered).
+    as they are written (a notebook prints them; nothing in them is rendered). Every number is
+    formatted from its kind (:func:`leadnb.results.format_value`): shares as percentages, the
+    target in points, the significance level as a p-value threshold, counts with separators.
 
     Parameters
     ----------
@@ -436,30 +481,32 @@ def describe(reg: Registration) -> str:
     --------
     >>> print(describe(Registration.from_dict({"id": "e", "hypothesis": "weekly beats monthly",
     ...     "variable": "cadence", "control": "monthly", "variants": ["weekly"],
-    ...     "primary_metric": "sql@30", "target_effect": 0.02, "start": "2026-01-05"})))
+    ...     "primary_metric": "sql@30", "target_effect": 0.02, "start": "2026-01-05",
+    ...     "planned_n_per_arm": 2500})))
     Hypothesis: weekly beats monthly
       One variable changed: cadence
-      Groups: monthly 50%, weekly 50% (control: monthly)
-      Primary metric: reached sql within 30 days of assignment
-      Target: +2.0 percentage points; alpha 0.05, power 80%
+      Groups: monthly 50.0%, weekly 50.0% (control: monthly)
+      Primary metric: reached SQL within 30 days of assignment
+      Target: +2.0 pts; significance level 0.050, power 80.0%, 2,500 leads planned for the control group
       Guardrails: none
       Enrolment: from 2026-01-05
     """
     dates = f"from {reg.start:%Y-%m-%d}" + (
         f" to {reg.end:%Y-%m-%d}" if reg.end is not None else ""
     )
-    alloc = ", ".join(f"{a} {s:.0%}" for a, s in reg.allocation.items())
-    guards = "; ".join(g.label for g in reg.guardrail_metrics) or "none"
+    alloc = ", ".join(f"{a} {format_value(s, Kind.RATE)}" for a, s in reg.allocation.items())
+    guards = "; ".join(g.display_label for g in reg.guardrail_metrics) or "none"
     lines = [
         f"Hypothesis: {reg.hypothesis}",
         f"  One variable changed: {reg.variable}",
         f"  Groups: {alloc} (control: {reg.control})",
-        f"  Primary metric: {reg.primary_metric.label}"
+        f"  Primary metric: {reg.primary_metric.display_label}"
         + ("" if reg.primary_metric.outcome else " of assignment"),
-        f"  Target: {reg.target_effect * 100:+.1f} percentage points; alpha {reg.alpha:g}, "
-        f"power {reg.power:.0%}"
+        f"  Target: {format_value(reg.target_effect, Kind.POINTS)}; significance level "
+        f"{format_value(reg.alpha, Kind.P_VALUE)}, power {format_value(reg.power, Kind.RATE)}"
         + (
-            f", {reg.planned_n_per_arm:,} leads planned for the control group"
+            f", {format_value(reg.planned_n_per_arm, Kind.COUNT)} leads planned for the control "
+            "group"
             if reg.planned_n_per_arm
             else ""
         ),
