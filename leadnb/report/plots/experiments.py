@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from leadnb.report.plots import (
     BLUE,
@@ -180,7 +181,7 @@ def diff_title(variants: pd.DataFrame, *, control: str | None = None) -> str:
     ...     "metric_label": ["reached sql within 30 days"], "diff": [0.03],
     ...     "diff_ci_low": [0.01], "diff_ci_high": [0.05]})
     >>> diff_title(v, control="monthly")
-    'Reached SQL within 30 days: weekly +3.0 pts vs monthly, clearly better (the 95% interval is all above 0)'
+    'Reached SQL within 30 days: weekly +3.0 pts vs monthly, clearly better'
     """
     if variants.empty:
         return "No variant to compare"
@@ -197,16 +198,16 @@ def diff_title(variants: pd.DataFrame, *, control: str | None = None) -> str:
             parts.append(f"{metric}: no comparison yet")
         else:
             if not clear[best.name]:
-                sure = "no clear difference (the 95% interval includes 0)"
+                sure = "no clear difference"
             elif best["diff"] > 0:
-                sure = "clearly better (the 95% interval is all above 0)"
+                sure = "clearly better"
             else:
-                sure = "clearly worse (the 95% interval is all below 0)"
+                sure = "clearly worse"
             parts.append(f"{metric}: {name(best['variant'])} {_pts(best['diff'])} {vs}, {sure}")
     if len(guard):
         parts.append(
             f"{format_value(int(guard.sum()), Kind.COUNT)} of {format_value(len(guard), Kind.COUNT)}"
-            " guardrail comparisons moved beyond chance"
+            " guardrails moved beyond chance"
         )
     return "; ".join(parts)
 
@@ -248,10 +249,11 @@ def plot_diff(results: pd.DataFrame, *, target_effect: float | None = None) -> F
     if target_effect is not None:
         ax.axvline(target_effect, color=ORANGE, ls="--", lw=1.5, label="Registered target")
         ax.legend(loc="lower right")
-    ax.set_yticks(y, [f"{name(v)}: {metric_name(r)}" for v, (_, r) in
+    ax.set_yticks(y, [f"{metric_name(r)}\n{name(v)}" for v, (_, r) in
                       zip(df["variant"], df.iterrows(), strict=True)])  # fmt: skip
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_value(v, Kind.POINTS)))
-    ax.set_xlabel("Difference vs control (percentage points, 95% interval)")
+    ax.set_xlabel("Difference vs control (95% interval)")
     set_finding(ax, diff_title(df, control=ctrl.iloc[0] if len(ctrl) else None), loc="center")
     return fig
 

@@ -238,7 +238,7 @@ def plot_conversion(conversion: pd.DataFrame) -> Figure:
     c["pair"] = [f"{display_name(a)} to {display_name(b)}"
                  for a, b in zip(c["from_stage"], c["to_stage"], strict=True)]  # fmt: skip
     pairs = list(dict.fromkeys(c["pair"]))
-    fig, ax = plt.subplots(figsize=(9, 1.8 + 0.7 * max(len(pairs), 1)), **figure_kwargs())
+    fig, ax = plt.subplots(figsize=(9, 2.4 + 0.8 * max(len(pairs), 1)), **figure_kwargs())
     y = np.arange(len(pairs))
     for k, (period, color, marker) in enumerate((("before", GREY, "s"), ("after", OLD, "o"))):
         d = c.loc[c["period"] == period].set_index("pair").reindex(pairs)
@@ -247,11 +247,11 @@ def plot_conversion(conversion: pd.DataFrame) -> Figure:
         ax.errorbar(d["rate"], yy, xerr=err, fmt=marker, color=color, capsize=3, ms=7,
                     label=f"{period.capitalize()} nurture start")  # fmt: skip
     ax.set_yticks(y, pairs)
-    ax.invert_yaxis()
+    ax.set_ylim(len(pairs) - 0.4, -0.6)  # first step on top, both periods' points inside
     ax.set_xlim(left=0)
     percent_axis(ax.xaxis)
     ax.set_xlabel("Converted within the window (95% interval)")
-    ax.legend(frameon=False)
+    fig.legend(loc="outside lower center", ncols=2, frameon=False)
     d = c.set_index(["pair", "period"])["rate"].dropna()
     moved = [p for p in pairs if (p, "after") in d and (p, "before") in d]
     if moved:

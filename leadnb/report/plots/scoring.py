@@ -203,7 +203,7 @@ def plot_threshold_sweep(
     set_finding(ax, title)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="center right", framealpha=0.9)
+    fig.legend(h1 + h2, l1 + l2, loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
@@ -233,7 +233,7 @@ def plot_rule_lift(lift: pd.DataFrame) -> Figure:
     >>> plt.close(fig)
     """
     d = lift.sort_values("lift", na_position="first").reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, max(3.5, 0.42 * len(d) + 1.8)), **figure_kwargs())
+    fig, ax = plt.subplots(figsize=(8, max(4.0, 0.42 * len(d) + 2.6)), **figure_kwargs())
     y = np.arange(len(d))
     rare = d["too_rare"].to_numpy(dtype=bool)
     val = d["lift"].to_numpy(dtype=float)
@@ -258,10 +258,10 @@ def plot_rule_lift(lift: pd.DataFrame) -> Figure:
         if np.isfinite(lo[i]) and np.isfinite(hi[i]):
             ax.plot([lo[i], hi[i]], [y[i], y[i]], color=c, lw=2)
         ax.plot([shown[i]], [y[i]], marker=m, color=c, ms=8, ls="none")
-    ax.legend(
+    fig.legend(
         handles=[Line2D([], [], color=c, marker=m, ls="none", ms=8, label=t)
                  for c, m, t in styles.values()],
-        loc="lower right", framealpha=0.9,
+        loc="outside lower center", ncols=2, frameon=False,
     )  # fmt: skip
     ax.axvline(1, color="black", lw=1)
     ax.set_xscale("log")
@@ -273,7 +273,7 @@ def plot_rule_lift(lift: pd.DataFrame) -> Figure:
     ]
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.7, max(len(d) - 0.3, 0.3))
-    ax.set_xlabel("Conversion rate with the rule ÷ without it (log scale, 95% interval)")
+    ax.set_xlabel("Conversion rate with the rule ÷ without it\n(log scale, 95% interval)")
     judged = d.loc[~rare & d["lift"].notna()]
     if len(judged):
         best = judged.loc[judged["lift"].idxmax()]
