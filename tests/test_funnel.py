@@ -21,6 +21,7 @@ from leadnb.funnel.stages import (
     conversion_pairs,
     reached_within,
     readable_checks,
+    row_metrics,
     stage_conversion,
     stage_dates,
     stage_name,
@@ -622,6 +623,16 @@ def test_conversion_table_for_a_reader() -> None:
     html = styled(shown, columns=CONVERSION_COLUMNS).to_html()
     assert "Conversion rate" in html and "95% CI low" in html and "50.0%" in html
     assert "n_from" not in html and "ci_low" not in html and "0.5<" not in html
+    # a sentence's rate and its interval share their decimals (set by the largest)
+    row = row_metrics(
+        {"rate": 0.015, "ci_low": 0.0086, "ci_high": 0.024}, CONVERSION_COLUMNS, interval="rate"
+    )
+    assert (row.shown("rate"), row.interval("rate")) == ("1.5%", "0.9% to 2.4%")
+    small = {"rate": 0.004, "ci_low": 0.0012, "ci_high": 0.0095}
+    assert row_metrics(small, CONVERSION_COLUMNS, interval="rate").interval("rate") == (
+        "0.12% to 0.95%"
+    )
+    assert "ci_low" in row_metrics(small, CONVERSION_COLUMNS).kinds  # no interval: as it is
 
 
 def test_quality_table_for_a_reader() -> None:

@@ -895,6 +895,33 @@ def stage_conversion(
     return out[cols]
 
 
+def row_metrics(
+    row: Mapping[str, Any], columns: Mapping[str, Column], *, interval: str | None = None
+) -> Metrics:
+    """One row of a funnel table as :class:`~leadnb.results.Metrics`, for a report sentence.
+
+    The funnel's tables spell a value's 95% interval ``ci_low``/``ci_high`` (the CSV contract);
+    with ``interval="rate"`` those become ``rate_ci_low``/``rate_ci_high``, so
+    ``.shown("rate")`` and ``.interval("rate")`` format the value and its interval with the
+    same decimals.
+
+    Examples
+    --------
+    >>> m = row_metrics({"rate": 0.015, "ci_low": 0.0086, "ci_high": 0.024, "n_from": 400},
+    ...                 CONVERSION_COLUMNS, interval="rate")
+    >>> m.shown("rate"), m.interval("rate"), m.shown("n_from")
+    ('1.5%', '0.9% to 2.4%', '400')
+    """
+    m = Metrics.of_row(row, columns)
+    if interval is None:
+        return m
+    values, kinds = dict(m), dict(m.kinds)
+    for end in ("low", "high"):
+        values[f"{interval}_ci_{end}"] = values.pop(f"ci_{end}")
+        kinds[f"{interval}_ci_{end}"] = kinds.pop(f"ci_{end}")
+    return Metrics(values, kinds)
+
+
 # --------------------------------------------------------------------------------------------
 # Headline numbers of the cohort report
 
@@ -1038,6 +1065,7 @@ __all__ = [
     "require_column",
     "require_reached",
     "require_stage_history",
+    "row_metrics",
     "stage_conversion",
     "stage_dates",
     "stage_entries",
