@@ -32,7 +32,6 @@ from leadnb.scoring.calibration import (
     rule_lift,
     score_bands,
     scores_at_decision,
-    stage_label,
     suggested_weights,
     threshold_sweep,
 )
@@ -570,12 +569,3 @@ def test_a_band_table_shows_labels_and_formats_from_kinds():
     # band 2: both leads converted, twice the overall 50%; Wilson low bound of 2 of 2, in percent
     lo, _ = proportion_confint(2, 2, method="wilson")
     assert ">100.0%<" in html and ">2.00×<" in html and f">{lo * 100:.1f}%<" in html
-
-
-def test_stage_label_shows_the_funnel_display_names():
-    assert [stage_label(x) for x in ("sql", "mql", "opportunity", "closed_won")] == [
-        "SQL",
-        "MQL",
-        "opportunity",
-        "closed won",
-    ]

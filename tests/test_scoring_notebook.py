@@ -78,8 +78,11 @@ def _num(text: str) -> float:
 
 # How a reader should see each kind of number, written here with plain Python formatting (not
 # leadnb.results.format_value), so a formatting bug in leadnb fails these tests.
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
+def _pct(x: float, like: float | None = None) -> str:
+    """A rate in percent: one decimal, two under 1% (judged on ``like``, the far end of the
+    interval shown with it, so a rate and its interval share their decimals)."""
+    ref = x if like is None or abs(like) < abs(x) else like
+    return f"{x * 100:.2f}%" if 0 < abs(ref * 100) < 1 else f"{x * 100:.1f}%"
 
 
 def _score(x: float) -> str:
@@ -421,7 +424,7 @@ def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> Non
         w_lo, w_hi = proportion_confint(c, int(n), method="wilson")
         assert (
             f"{label}: {int(n):,} leads, mean score {_score(now[inside].mean())}, converted "
-            f"{_pct(conv[inside].mean())} (95% CI {_pct(w_lo)} to {_pct(w_hi)}), "
+            f"{_pct(conv[inside].mean(), w_hi)} (95% CI {_pct(w_lo, w_hi)} to {_pct(w_hi)}), "
             f"{_pct(c / conv.sum())} of conversions" in _golden_text()
         ), name
     # the article's point: competitors have the highest mean score and never convert; high

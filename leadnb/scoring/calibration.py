@@ -309,17 +309,6 @@ def converted_by(
     return out.dropna()
 
 
-def stage_label(stage: str) -> str:
-    """A funnel stage as a reader knows it: ``sql`` -> ``SQL``, ``mql`` -> ``MQL``; other
-    stages in words (``closed_won`` -> ``closed won``).
-
-    >>> stage_label("sql"), stage_label("opportunity")
-    ('SQL', 'opportunity')
-    """
-    name = str(stage).strip()
-    return name.upper() if name.casefold() in ("mql", "sql", "sal") else name.replace("_", " ")
-
-
 def population_label(decision: str, *, days: int = 30) -> str:
     """How a calibration population is scored, in words.
 
@@ -1292,7 +1281,6 @@ __all__ = [
     "rule_lift",
     "score_bands",
     "scores_at_decision",
-    "stage_label",
     "suggested_weights",
     "threshold_sweep",
 ]
