@@ -460,7 +460,7 @@ def plot_age_hazard(
     ax.set_xlabel("Lead age (days since the lead was created)")
     ax.set_ylabel(f"{what[:1].upper() + what[1:]} per {PER:,} lead-months\nat risk (95% interval)")
     ax.set_ylim(bottom=0)
-    ax.legend()
+    ax.legend(loc="upper right")  # older leads: the short bars, on the right
     set_finding(ax, title or _age_finding(t, eras, what), loc="center")
     return fig
 
