@@ -34,6 +34,8 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.text import Annotation
 from matplotlib.ticker import PercentFormatter
 
+from leadnb.funnel.stages import STAGE_ACRONYMS
+
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Their bluish green is left out so no chart can pair a green with the vermillion.
 BLUE = "#0072B2"
@@ -61,8 +63,9 @@ TICK_SIZE = 10.5
 LABEL_SIZE = 11.5
 NOTE_SIZE = 10.5
 
-ACRONYMS = frozenset({"mql", "sql", "sal", "pql", "sqo", "mqa", "sao", "lvr", "roi", "sdr", "icp"})
-"""Words a reader knows as acronyms, shown in capitals."""
+ACRONYMS = STAGE_ACRONYMS | {"lvr", "roi", "sdr", "icp"}
+"""Words a reader knows as acronyms, shown in capitals: the funnel's stage acronyms
+(:data:`leadnb.funnel.stages.STAGE_ACRONYMS`) and a few report words."""
 
 
 def display_name(name: object) -> str:
@@ -73,6 +76,11 @@ def display_name(name: object) -> str:
     --------
     >>> [display_name(s) for s in ("lead", "mql", "closed_won", "sql_30d", "Asked for a demo")]
     ['Lead', 'MQL', 'Closed won', 'SQL 30d', 'Asked for a demo']
+    >>> display_name("reached sql within 30 days")  # words too, not only machine names
+    'Reached SQL within 30 days'
+    >>> from leadnb.funnel.stages import stage_name
+    >>> all(display_name(s) == stage_name(s) for s in ("lead", "mql", "sql", "closed_won"))
+    True
     """
     words = [w.upper() if w.lower() in ACRONYMS else w for w in str(name).split("_") if w]
     words = [

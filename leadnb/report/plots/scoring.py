@@ -33,6 +33,7 @@ from leadnb.report.plots import (
     set_finding,
 )
 from leadnb.results import Kind, format_value
+from leadnb.scoring import segments
 
 SEGMENT_COLORS: Mapping[str, str] = {
     "high_intent": ORANGE,
@@ -40,12 +41,8 @@ SEGMENT_COLORS: Mapping[str, str] = {
     "competitor": VERMILLION,
     "other": GREY,
 }
-SEGMENT_LABELS: Mapping[str, str] = {
-    "high_intent": "High intent",
-    "engaged_nurture": "Engaged (many interactions)",
-    "competitor": "Competitors and peers",
-    "other": "Everyone else",
-}
+SEGMENT_LABELS: Mapping[str, str] = segments.SEGMENT_LABELS
+"""The segments' reader names: the ones the report's tables use (one list)."""
 OUTCOME_DEFINED: Mapping[str, str] = {
     "high_intent": "partly",  # converted fast, or asked for sales, within fast_days
 }
