@@ -671,6 +671,20 @@ def test_saved_png_is_twice_the_displayed_size(figures: dict[str, Figure]) -> No
         assert _png_size(fig)[0] * fig.dpi / matplotlib.rcParams["savefig.dpi"] == round(w * dpi)
 
 
+def test_set_theme_switches_a_running_kernel_to_retina(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython
+    import matplotlib_inline.backend_inline as inline
+
+    asked: list[tuple[str, ...]] = []
+    monkeypatch.setattr(inline, "set_matplotlib_formats", lambda *f, **kw: asked.append(f))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    set_theme()  # no kernel (tests, scripts): nothing to switch
+    assert asked == []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    set_theme()
+    assert asked == [("retina",)]
+
+
 # --------------------------------------------------------------------------------------------
 # The shared theme and helpers
 
