@@ -690,3 +690,30 @@ def test_number_count_against_a_hand_count() -> None:
     metrics = {"auc": 0.6, "auc_ci_low": 0.5, "auc_ci_high": 0.7, "lvr_pct": 12.0}
     metrics |= {"lvr_ci_low": 5.0, "lvr_ci_high": 20.0, "flag": True, "answer": ["x"], "n": 3}
     assert report.number_count(metrics) == 3  # auc, lvr_pct, n: bounds, booleans, text left out
+
+
+def test_cards_use_declared_labels_and_the_run_currency() -> None:
+    entry = {
+        "name": "nurture_roi",
+        "status": "success",
+        "html": "nurture_roi/nurture_roi.html",
+    }
+    m = manifest("20260701-020000-demo-2026-06-30", "success", "2026-07-01T02:00:00", [entry])
+    m["params"] = {"run": {"name": "demo", "currency": "EUR"}}
+    metrics = {
+        "nurture_roi": {
+            "after_cost_per_sql": 1012.8,
+            "lead_to_sql_p90": 0.0265,
+            "headline": ["after_cost_per_sql", "lead_to_sql_p90"],
+            "labels": {"lead_to_sql_p90": "Leads reaching SQL within 90 days"},
+        }
+    }
+    kinds = {"nurture_roi": {"after_cost_per_sql": "money", "lead_to_sql_p90": "rate"}}
+    page = report.render_run_index(m, metrics, kinds=kinds)
+    assert "Leads reaching SQL within 90 days" in page and "2.6%" in page
+    assert "Lead to SQL p90" not in page
+    assert "€1,013" in page  # money in the run's currency
+    runs = report.render_outputs_index([m], latest=m["run_id"], metrics={m["run_id"]: metrics},
+                                       kinds={m["run_id"]: kinds})  # fmt: skip
+    assert "€1,013" in runs
+    assert report.format_value(1012.8, "money") == "1,013"  # the currency does not leak

@@ -49,7 +49,7 @@ import nbformat
 
 from leadnb import safe
 from leadnb.data.params import NOTEBOOKS
-from leadnb.results import Kind, format_interval, format_value
+from leadnb.results import Kind, display_currency, format_interval, format_value
 
 HIDDEN_CELL_TAGS = ("parameters", "injected-parameters")
 ANSWER_TAG = "answer"
@@ -624,12 +624,17 @@ def headline_items(
     without a declared kind is shown with three significant digits. A notebook chooses what its
     card shows with a ``"headline"`` list of keys in its ``metrics.json``; without one, the first
     ``limit`` scalars are shown in file order. ``P_ci_low``/``P_ci_high`` are shown with ``P``
-    (or ``P_rate``) as ``value [low – high]``.
+    (or ``P_rate``) as ``value [low – high]``. A notebook names its numbers with a ``"labels"``
+    mapping in ``metrics.json``; a number without a declared label gets one from its key.
 
     >>> headline_items({"roi": 3.128, "n_leads": 500}, {"roi": "multiplier", "n_leads": "count"})
     [('ROI', '3.13×'), ('Leads', '500')]
+    >>> headline_items({"p90": 0.026, "labels": {"p90": "Reach SQL within 90 days"}}, {"p90": "rate"})
+    [('Reach SQL within 90 days', '2.6%')]
     """
     kinds = kinds or {}
+    declared = metrics.get("labels")
+    labels = {k: str(v) for k, v in declared.items()} if isinstance(declared, Mapping) else {}
     scalar = {
         k: v for k, v in metrics.items() if v is None or isinstance(v, int | float | str | bool)
     }
@@ -646,7 +651,8 @@ def headline_items(
             continue
         p = prefixes[k]
         lo, hi = (scalar.get(f"{p}_ci_low"), scalar.get(f"{p}_ci_high")) if p else (None, None)
-        items.append((metric_label(k), format_interval(scalar[k], lo, hi, kinds.get(k))))
+        label = labels.get(k) or metric_label(k)
+        items.append((label, format_interval(scalar[k], lo, hi, kinds.get(k))))
         if len(items) >= limit:
             break
     return items
@@ -773,7 +779,8 @@ def render_run_index(
         seconds = entry.get("seconds")
         timing = f" · {seconds:.0f} s" if isinstance(seconds, int | float) else ""
         nb_metrics = metrics.get(nbname, {})
-        items = headline_items(nb_metrics, kinds.get(nbname), limit=CARD_NUMBERS)
+        with display_currency(run_currency(manifest)):
+            items = headline_items(nb_metrics, kinds.get(nbname), limit=CARD_NUMBERS)
         rows = "".join(
             f'<tr><td>{html.escape(label)}</td><td class="v">{html.escape(text)}</td></tr>'
             for label, text in items
@@ -845,6 +852,18 @@ def subset_notebooks(manifest: Mapping[str, Any]) -> list[str] | None:
     return names
 
 
+def run_currency(manifest: Mapping[str, Any]) -> str | None:
+    """The run's ``run.currency`` from its manifest's params (None when not set).
+
+    >>> run_currency({"params": {"run": {"currency": "EUR"}}}), run_currency({})
+    ('EUR', None)
+    """
+    params = manifest.get("params")
+    run = params.get("run") if isinstance(params, Mapping) else None
+    code = run.get("currency") if isinstance(run, Mapping) else None
+    return code if isinstance(code, str) and code else None
+
+
 def _run_summary(
     manifest: Mapping[str, Any],
     metrics: Mapping[str, Mapping[str, Any]],
@@ -864,9 +883,11 @@ def _run_summary(
         numeric = {
             k: v
             for k, v in metrics.get(nbname, {}).items()
-            if k == "headline" or (isinstance(v, int | float) and not isinstance(v, bool))
+            if k in ("headline", "labels")
+            or (isinstance(v, int | float) and not isinstance(v, bool))
         }  # numbers only: an experiment id is no headline number
-        items = headline_items(numeric, kinds.get(nbname), limit=RUNS_INDEX_NUMBERS)
+        with display_currency(run_currency(manifest)):
+            items = headline_items(numeric, kinds.get(nbname), limit=RUNS_INDEX_NUMBERS)
         if items:
             nums = " · ".join(f"{html.escape(k)} <b>{html.escape(v)}</b>" for k, v in items)
             parts.append(f'<li><span class="rep">{label}</span><br>{nums}</li>')
