@@ -42,7 +42,7 @@ from leadnb.roi.monthly import (
     period_summary,
 )
 from leadnb.roi.params import HoldoutConfig, RoiConfig, ScenarioInputs
-from leadnb.roi.tables import roi_metrics, roi_table
+from leadnb.roi.tables import roi_headline, roi_metrics, roi_table
 from leadnb.roi.whatif import (
     ARTICLE_FIGURES,
     SCENARIO_COLUMNS,
@@ -561,6 +561,37 @@ def test_roi_table_and_metrics(hand, hand_costs, hand_config) -> None:
     assert metrics.formatted("after_share_old") == f"{metrics['after_share_old']:.1%}"
     roi = roi_metrics(roi=RoiResult(**{**dict.fromkeys(RoiResult.kinds(), 0.0), "roi": 3.128}))
     assert roi.formatted("roi").startswith("312.8% [")  # the notebook prints f"{roi:.0%}": 313%
+
+
+def test_roi_headline_keys_are_metrics_with_labels(hand, hand_costs, hand_config) -> None:
+    m = monthly_roi(hand, hand_costs, hand_config, AS_OF)
+    effect = nurture_effect(old_lead_table(hand, hand_config, AS_OF))
+    roi = RoiResult(**{**dict.fromkeys(RoiResult.kinds(), 0.0), "roi": 3.128})
+    sd, asg = holdout_case(late=False)
+    holdout = holdout_incremental(sd, asg, HOLDOUT, pd.Timestamp("2026-03-01"))
+    full = roi_metrics(scenario_table(ScenarioInputs()), period_summary(m), effect, roi, holdout)
+    for basis in ("lead_generation", "fully_loaded"):
+        for interim in (False, True):
+            keys, labels = roi_headline(basis, holdout_interim=interim)
+            # every key is a number a full run writes, each with a plain label, none twice
+            assert [k for k in keys if k not in full] == []
+            assert len(set(keys)) == len(keys) and set(labels) == set(keys)
+            assert all(labels[k] and labels[k] != k for k in keys)
+            # the card: does nurture pay, how many extra SQLs, then the randomised cost per SQL
+            assert keys[:2] == ["roi", "incremental_sqls_per_month"]
+            third = "nurture_lift" if interim else "holdout_cost_per_incremental_sql"
+            assert keys[2] == third
+            assert ("interim" in labels["holdout_diff"]) is interim
+    keys, _ = roi_headline("fully_loaded")
+    assert "after_cost_per_sql_loaded" in keys and "after_cost_per_sql" not in keys
+    # a young run has only the what-if scenario: its card shows the scenario's cost per SQL
+    young = roi_metrics(scenario_table(ScenarioInputs()))
+    keys, labels = roi_headline()
+    shown = [k for k in keys if k in young][:3]
+    assert shown[:2] == ["scenario_cost_per_sql_before", "scenario_cost_per_sql_after"]
+    assert all(labels[k].startswith("What-if:") for k in shown)
+    with pytest.raises(ValueError, match="cost_basis"):
+        roi_headline("loaded")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1094,6 +1125,21 @@ def test_holdout_interim_without_a_registration() -> None:
     assert (h.interim, h.interim_reason) == (False, "")
     assert h.label == "randomised holdout: preferred measure"
     assert roi_metrics(holdout=h)["holdout_interim"] is False
+
+
+def test_holdout_metrics_say_how_many_leads() -> None:
+    from leadnb.report.answers import roi_answer
+
+    sd, asg = holdout_case()
+    # on 30 June the late treated lead's window is open: 10 held out, 10 nurtured counted
+    h = holdout_incremental(sd, asg, HOLDOUT, pd.Timestamp("2026-06-30"))
+    m = roi_metrics(holdout=h)
+    assert (m["holdout_n_treatment"], m["holdout_n_control"]) == (10, 10)
+    assert m.kinds["holdout_n_treatment"] == m.kinds["holdout_n_control"] == Kind.COUNT
+    # the answer says the holdout's n (4 of 10 vs 1 of 10: +30 pts)
+    text = " ".join(roi_answer(m).findings)
+    assert "so far +30.0 pts on the SQL rate" in text
+    assert "over 10 nurtured and 10 held-out leads" in text
 
 
 def test_holdout_interim_follows_the_ab_readout_with_a_registration() -> None:

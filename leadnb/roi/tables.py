@@ -136,8 +136,9 @@ def roi_metrics(
         ``incremental_sqls``, ``incremental_sqls_per_month``; ``roi`` (a rate: 3.128 is 312.8%)
         with its interval, ``nurture_cost``, ``incremental_value``,
         ``cost_per_incremental_sql_before_after``; ``holdout_diff`` with its interval,
-        ``holdout_cost_per_incremental_sql`` and ``holdout_interim`` (true when the holdout
-        numbers are an interim look, not final).
+        ``holdout_cost_per_incremental_sql``, ``holdout_interim`` (true when the holdout
+        numbers are an interim look, not final), ``holdout_n_treatment`` and
+        ``holdout_n_control`` (the leads behind the holdout's rates).
 
     Examples
     --------
@@ -204,9 +205,86 @@ def roi_metrics(
                 "holdout_diff_ci_high": "diff_ci_high",
                 "holdout_cost_per_incremental_sql": "cost_per_incremental_sql",
                 "holdout_interim": "interim",
+                "holdout_n_treatment": "n_treatment",
+                "holdout_n_control": "n_control",
             },
         )
     return m
 
 
-__all__ = ["PERIOD_METRICS", "ROI_COLUMNS", "SCENARIO_METRICS", "roi_metrics", "roi_table"]
+_HEADLINE_LABELS: dict[str, str] = {
+    "roi": "Return on nurture spend (before/after)",
+    "incremental_sqls_per_month": "Extra SQLs a month from old leads",
+    "holdout_cost_per_incremental_sql": "Cost per extra SQL (randomised holdout)",
+    "nurture_lift": "Old leads reaching SQL, after vs before",
+    "holdout_diff": "SQL rate, nurtured minus held out",
+    "before_cost_per_sql": "Lead-gen cost per SQL before nurturing",
+    "after_cost_per_sql": "Lead-gen cost per SQL since nurturing",
+    "before_cost_per_sql_loaded": "Fully loaded cost per SQL before nurturing",
+    "after_cost_per_sql_loaded": "Fully loaded cost per SQL since nurturing",
+    "scenario_cost_per_sql_before": "What-if: cost per SQL without nurturing",
+    "scenario_cost_per_sql_after": "What-if: cost per SQL with nurturing",
+    "scenario_cost_per_sql_change_pct": "What-if: change in cost per SQL",
+    "scenario_sql_total_before": "What-if: SQLs a month without nurturing",
+    "scenario_sql_total_after": "What-if: SQLs a month with nurturing",
+}
+
+
+def roi_headline(
+    cost_basis: str = "lead_generation", *, holdout_interim: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """What the run index card shows: the ``"headline"`` keys of ``metrics.json`` in order, and
+    a plain label for each (``"labels"``).
+
+    The card shows the first three keys the run has. A head of sales needs, in order: whether
+    nurture pays (``roi``), how many extra SQLs it brings (``incremental_sqls_per_month``) and
+    what an extra SQL costs in the randomised holdout (the preferred measure). Then the lift and
+    the holdout difference, the cost per SQL before and after on ``cost_basis``
+    (``lead_generation`` or ``fully_loaded``), and last the what-if scenario from the params,
+    which a run without its own comparison falls back to. An interim holdout goes after the
+    before/after numbers, and its labels say "interim".
+
+    Examples
+    --------
+    >>> keys, labels = roi_headline()
+    >>> keys[:3]
+    ['roi', 'incremental_sqls_per_month', 'holdout_cost_per_incremental_sql']
+    >>> labels["holdout_cost_per_incremental_sql"]
+    'Cost per extra SQL (randomised holdout)'
+    >>> keys, labels = roi_headline("fully_loaded", holdout_interim=True)
+    >>> keys[:3], labels["holdout_diff"]
+    (['roi', 'incremental_sqls_per_month', 'nurture_lift'], 'SQL rate, nurtured minus held out (interim)')
+    >>> "after_cost_per_sql_loaded" in keys, "after_cost_per_sql" in keys
+    (True, False)
+    """
+    if cost_basis not in ("lead_generation", "fully_loaded"):
+        raise ValueError(f"cost_basis must be lead_generation or fully_loaded, got {cost_basis!r}")
+    loaded = "_loaded" if cost_basis == "fully_loaded" else ""
+    holdout = ["holdout_cost_per_incremental_sql", "holdout_diff"]
+    measured = ["nurture_lift", f"before_cost_per_sql{loaded}", f"after_cost_per_sql{loaded}"]
+    if holdout_interim:
+        keys = ["roi", "incremental_sqls_per_month", *measured, *holdout]
+    else:
+        keys = ["roi", "incremental_sqls_per_month", holdout[0], measured[0], holdout[1]]
+        keys += measured[1:]
+    keys += [
+        "scenario_cost_per_sql_before",
+        "scenario_cost_per_sql_after",
+        "scenario_cost_per_sql_change_pct",
+        "scenario_sql_total_before",
+        "scenario_sql_total_after",
+    ]
+    labels = {k: _HEADLINE_LABELS[k] for k in keys}
+    if holdout_interim:
+        labels.update({k: f"{labels[k]} (interim)" for k in holdout})
+    return keys, labels
+
+
+__all__ = [
+    "PERIOD_METRICS",
+    "ROI_COLUMNS",
+    "SCENARIO_METRICS",
+    "roi_headline",
+    "roi_metrics",
+    "roi_table",
+]
