@@ -20,14 +20,16 @@ from leadnb.scoring.calibration import (
     recommend_threshold,
     threshold_sweep,
 )
-from leadnb.scoring.headline import HEADLINE, headline_metrics
+from leadnb.scoring.headline import HEADLINE, headline_labels, headline_metrics
+from leadnb.scoring.segments import segment_counts
 
 KEYS = {
     "n_leads", "conversions", "conversion_rate", "outcome_stage", "decision", "calibration_n",
     "calibration_conversions", "auc", "auc_ci_low", "auc_ci_high", "brier", "brier_reference",
     "recommended_threshold", "recommended_weekly_workload", "recommended_precision",
     "recommended_recall", "competitor_mean_score", "competitor_conversion_rate",
-    "high_intent_mean_score", "high_intent_conversion_rate", "high_quality_leads", "headline",
+    "high_intent_mean_score", "high_intent_conversion_rate", "high_quality_leads",
+    "due_this_week", "capacity_per_week", "headline", "labels",
 }  # fmt: skip
 
 
@@ -55,6 +57,17 @@ def _inputs() -> dict:
         "threshold": recommend_threshold(sweep, 10),
         "segments": summary,
         "high_quality": pd.DataFrame({"lead_id": ["L1", "L2", "L3"]}),
+        "list_counts": segment_counts(
+            pd.DataFrame(
+                {
+                    "lead_id": ["L1", "L2", "L3"],
+                    "segment": ["high_intent", "engaged_nurture", "high_intent"],
+                    "next_follow_up": pd.to_datetime(["2026-07-01", "2026-07-06", "2026-07-07"]),
+                }
+            ),
+            pd.Timestamp("2026-06-30"),
+        ),
+        "capacity_per_week": 10,
     }
 
 
@@ -64,8 +77,27 @@ def test_every_headline_key_has_a_declared_kind() -> None:
     assert m["headline"] == list(HEADLINE)
     missing = [k for k in m["headline"] if k not in m.kinds]
     assert not missing, f"headline keys without a kind in metric_kinds.json: {missing}"
-    # every number has a kind; only the headline list itself (not a number) has none
-    assert set(m) == KEYS and set(m) - set(m.kinds) == {"headline"}
+    # every number has a kind; only the headline list and its labels (not numbers) have none
+    assert set(m) == KEYS and set(m) - set(m.kinds) == {"headline", "labels"}
+
+
+def test_every_headline_key_has_a_plain_label() -> None:
+    m = headline_metrics(**_inputs())
+    assert set(m["labels"]) == set(HEADLINE)
+    for key, label in m["labels"].items():
+        assert "_" not in label and label[:1].isupper(), (key, label)
+    assert m["labels"]["due_this_week"] == "Follow-ups due this week (team capacity 10)"
+    assert m["labels"]["conversion_rate"] == "Leads that reached SQL"
+    assert headline_labels(stage="MQL", capacity_per_week=None)["due_this_week"] == (
+        "Follow-ups due this week"
+    )
+
+
+def test_the_card_leads_with_what_a_head_of_sales_acts_on() -> None:
+    # the card shows the first three: is the score any good, the points that send a lead to
+    # sales, the follow-ups due this week (against capacity, in the label)
+    assert HEADLINE[:3] == ("auc", "recommended_threshold", "due_this_week")
+    assert len(set(HEADLINE)) == len(HEADLINE)
 
 
 def test_values_are_the_results_numbers() -> None:
@@ -89,6 +121,9 @@ def test_values_are_the_results_numbers() -> None:
     assert m["competitor_mean_score"] == 61.25 and m["competitor_conversion_rate"] == 0.0
     assert m["high_intent_mean_score"] == 30.5 and m["high_intent_conversion_rate"] == 0.25
     assert m["high_quality_leads"] == 3
+    # due before as_of + 7 days (2026-07-07): L1 and L2, not L3
+    assert m["due_this_week"] == 2 and isinstance(m["due_this_week"], int)
+    assert m["capacity_per_week"] == 10
     assert (m["outcome_stage"], m["decision"]) == ("sql", "at_mql")
 
 
@@ -99,6 +134,7 @@ def test_kinds_come_from_the_result_declarations() -> None:
     assert m.kinds["recommended_threshold"] is ThresholdChoice.kinds()["threshold"] is Kind.SCORE
     assert m.kinds["conversion_rate"] is Kind.RATE
     assert m.kinds["high_quality_leads"] is Kind.COUNT
+    assert m.kinds["due_this_week"] is m.kinds["capacity_per_week"] is Kind.COUNT
     assert m.formatted("competitor_mean_score") == "61.2"
 
 
@@ -108,7 +144,8 @@ def test_sections_not_computed_are_null_with_the_same_keys() -> None:
         auc=None, brier=None, threshold=None, segments=None, high_quality=None,
     )  # fmt: skip
     assert set(m) == KEYS and m["n_leads"] == 5
-    assert all(m[k] is None for k in KEYS - {"n_leads", "outcome_stage", "decision", "headline"})
+    fixed = {"n_leads", "outcome_stage", "decision", "headline", "labels"}
+    assert all(m[k] is None for k in KEYS - fixed)
     empty = headline_metrics(**{**_inputs(), "converted": pd.Series([], dtype=float)})
     assert empty["conversions"] == 0 and empty["conversion_rate"] is None
 

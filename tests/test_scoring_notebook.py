@@ -146,12 +146,11 @@ def test_only_golden_text_outputs_are_stored() -> None:
     assert "@" not in text  # never an e-mail address in what the report shows
 
 
-def test_every_table_is_shown_with_its_column_declarations() -> None:
-    # each nb.show passes the Column declarations of the module that built the table, so no
-    # machine column name or unformatted number reaches the report
+def _calls(attr: str) -> list:
+    """Every call ``<x>.<attr>(...)`` in the notebook's code cells (ast nodes)."""
     import ast
 
-    shows = []
+    found = []
     for c in _notebook().cells:
         if c.cell_type != "code":
             continue
@@ -159,14 +158,113 @@ def test_every_table_is_shown_with_its_column_declarations() -> None:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "show"
-                and ast.unparse(node.func.value) == "nb"
+                and node.func.attr == attr
             ):
-                shows.append(node)
+                found.append(node)
+    return found
+
+
+def test_every_table_is_shown_with_its_column_declarations() -> None:
+    # each nb.show / ctx.show passes the Column declarations of the module that built the table,
+    # so no machine column name or unformatted number reaches the report
+    import ast
+
+    shows = [c for c in _calls("show") if ast.unparse(c.func.value) in ("nb", "ctx")]
     assert len(shows) >= 6
     for call in shows:
         kw = {k.arg: ast.unparse(k.value) for k in call.keywords}
         assert kw.get("columns", "").endswith("_COLUMNS"), ast.unparse(call)
+
+
+def test_every_shown_table_saved_as_csv_links_its_csv() -> None:
+    # a table the notebook also saves (ctx.save_table(var, "x.csv")) is shown with
+    # ctx.show(..., csv="x.csv"), so the report links the full table; the others use nb.show
+    import ast
+
+    saved = {}
+    for call in _calls("save_table"):
+        var, name = call.args[0], call.args[1]
+        if isinstance(var, ast.Name) and isinstance(name, ast.Constant):
+            saved[var.id] = name.value
+    assert {"bands", "weights", "summary", "hq"} <= set(saved)
+    linked = set()
+    for call in _calls("show"):
+        owner = ast.unparse(call.func.value)
+        if owner not in ("nb", "ctx"):
+            continue
+        names = {n.id for n in ast.walk(call.args[0]) if isinstance(n, ast.Name)}
+        kw = {k.arg: k.value for k in call.keywords}
+        table = names & set(saved) - {"hq"}  # counts of the list are not the list's CSV
+        if table:
+            (var,) = table
+            assert owner == "ctx", ast.unparse(call)
+            assert isinstance(kw.get("csv"), ast.Constant), ast.unparse(call)
+            assert kw["csv"].value == saved[var], ast.unparse(call)
+            linked.add(saved[var])
+        else:
+            assert "csv" not in kw, ast.unparse(call)
+    assert linked == {"score_bands.csv", "suggested_weights.csv", "segments.csv"}
+
+
+def test_the_answer_cell_is_last_tagged_and_built_from_the_written_metrics() -> None:
+    import ast
+
+    cells = _notebook().cells
+    tagged = [c for c in cells if "answer" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0] is cells[-1] and cells[-1].cell_type == "code"
+    assert "appendix" not in cells[-1].metadata.get("tags", [])
+    tree = ast.parse(cells[-1].source)
+    body = [ast.unparse(n) for n in tree.body]
+    assert body[0] == "answer = scoring_answer(metrics)"
+    assert "_ = ctx.write_metrics(answer.as_dict())" in body
+    assert body[-1] == "answer"  # the cell displays the answer (Answer._repr_html_)
+    # metrics is the Metrics object headline_metrics returns (values and kinds), written first
+    code = "\n".join(c.source for c in cells[:-1] if c.cell_type == "code")
+    assert re.search(r"^metrics = headline_metrics\(", code, flags=re.M)
+    assert "_ = ctx.write_metrics(metrics)" in code
+    assert "capacity_per_week=sdr_capacity_per_week" in code
+    assert "from leadnb.report.answers import scoring_answer" in code
+    assert "written to metrics.json" not in code  # no count of numbers for readers
+
+
+def test_readers_get_the_answer_then_evidence_and_the_notes_in_the_appendix() -> None:
+    from leadnb.report.pages import strip_for_readers
+
+    cells = _notebook().cells
+
+    def tags(c: nbformat.NotebookNode) -> list:
+        return c.metadata.get("tags", [])
+
+    def cell(start: str) -> nbformat.NotebookNode:
+        (found,) = [c for c in cells if c.source.lstrip().startswith(start)]
+        return found
+
+    # data notes (ctx.start, rule checks, fallbacks), the population line, the configured
+    # rules, the moment-of-scoring method, the profile notes and the reading guide
+    for start in (
+        "import warnings",
+        "# NBVAL_CHECK_OUTPUT\nstage = stage_name(outcome_stage)",
+        "### The rules",
+        "nb.show(rules_table(cfg)",
+        "### When the score is taken matters",
+        "timing = pd.DataFrame()",
+        "# profile data notes",
+        "### How to read this report",
+    ):
+        assert "appendix" in tags(cell(start)), start
+    assert "segments.profile_notes" in cell("# profile data notes").source
+    assert "profile_notes" not in cell("seg = segments.segment_leads").source
+    # charts before their tables; evidence untagged
+    bands = cell("bands = auc = bri = None").source
+    assert bands.index("plot_score_bands") < bands.index("ctx.show(bands")
+    for start in ("bands = auc", "lift = weights", "sweep = rec", "seg = segments", "hq = counts"):
+        assert not tags(cell(start)), start
+    ordered = strip_for_readers(_notebook()).cells
+    assert ordered[0].source == "# Lead scoring: does the score predict conversion?"
+    assert "answer" in tags(ordered[1])
+    assert ordered[2].source.startswith("## Does the score predict conversion?")
+    first_appendix = next(i for i, c in enumerate(ordered) if "appendix" in tags(c))
+    assert all("appendix" in tags(c) for c in ordered[first_appendix:])
 
 
 def test_missing_goldens_or_demo_data_fail_with_a_message(
@@ -551,14 +649,16 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _run(params: Path, out: Path, as_of: str | None = None) -> tuple[str, dict]:
-    """Run the notebook alone; return the text it printed and its metrics (exit 0 asserted)."""
+def _run(params: Path, out: Path, as_of: str | None = None) -> tuple[str, dict, dict]:
+    """Run the notebook alone; return the text it printed, its metrics and their declared kinds
+    (exit 0 asserted)."""
     import json
 
     from tests.warm_kernel import run_alone
 
     text, folder, _ = run_alone(params, "scoring_calibration", out, as_of)
-    return text, json.loads((folder / "metrics.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    return text, metrics, json.loads((folder / "metric_kinds.json").read_text())
 
 
 def _variant(
@@ -579,10 +679,30 @@ def _variant(
 
 def test_sample_params_run_as_written(sample_dir: Path, tmp_path: Path) -> None:
     # `leadnb sample --out D` then `leadnb run D/params.yaml`: the ABM list is the sample's own
-    text, metrics = _run(sample_dir / "params.yaml", tmp_path)
+    text, metrics, kinds = _run(sample_dir / "params.yaml", tmp_path)
     n_abm = len(pd.read_csv(sample_dir / "abm_accounts.csv"))
     assert f"{n_abm:,} ABM accounts" in text
     assert metrics["n_leads"] == 400 and metrics["auc"] is not None
+    _check_answer_and_labels(metrics, kinds)
+    assert metrics["capacity_per_week"] == 60
+    assert metrics["answer"][0].startswith("The score ")
+    assert any(a.startswith("Call the top 60 of the ") for a in metrics["actions"])
+
+
+def _check_answer_and_labels(metrics: dict, kinds: dict) -> None:
+    """The answer the notebook wrote is the one built from its own metrics, and every headline
+    number has a plain label."""
+    from leadnb.report.answers import scoring_answer
+    from leadnb.results import Metrics
+    from leadnb.scoring.headline import HEADLINE
+
+    assert metrics["headline"] == list(HEADLINE)
+    assert set(metrics["headline"]) <= set(metrics["labels"])
+    assert all(metrics["labels"][k].strip() for k in metrics["headline"])
+    numbers = {k: v for k, v in metrics.items() if k not in ("answer", "actions", "labels")}
+    expected = scoring_answer(Metrics(numbers, kinds)).as_dict()
+    assert (metrics["answer"], metrics["actions"]) == (expected["answer"], expected["actions"])
+    assert 1 <= len(metrics["answer"]) <= 5
 
 
 def test_first_week_of_data_says_when_the_calibration_appears(
@@ -591,7 +711,7 @@ def test_first_week_of_data_says_when_the_calibration_appears(
     leads = pd.read_csv(sample_dir / "leads.csv", dtype=str)
     first = pd.to_datetime(leads["created_at"]).min().normalize()
     as_of = first + pd.Timedelta(days=3)
-    text, metrics = _run(sample_dir / "params.yaml", tmp_path, as_of=f"{as_of:%Y-%m-%d}")
+    text, metrics, kinds = _run(sample_dir / "params.yaml", tmp_path, as_of=f"{as_of:%Y-%m-%d}")
     ready = first + pd.Timedelta(days=7)
     expected = (
         "Not computed (Does the score predict conversion?): No lead is old enough to be scored "
@@ -602,6 +722,7 @@ def test_first_week_of_data_says_when_the_calibration_appears(
     created = pd.to_datetime(leads["created_at"])
     assert metrics["n_leads"] == int((created < as_of + pd.Timedelta(days=1)).sum())  # no future
     assert metrics["auc"] is None and metrics["recommended_threshold"] is None
+    _check_answer_and_labels(metrics, kinds)
 
 
 def test_no_created_at_account_industry_or_email(sample_dir: Path, tmp_path: Path) -> None:
@@ -612,7 +733,7 @@ def test_no_created_at_account_industry_or_email(sample_dir: Path, tmp_path: Pat
         sample_dir, "bare", leads=leads.drop(columns=["created_at", "account_id", "industry", "email"]),
         scoring={"rules": rules["rules"], "categories": rules["categories"]},
     )  # fmt: skip
-    text, metrics = _run(params, tmp_path)
+    text, metrics, kinds = _run(params, tmp_path)
     assert "Leads have no created_at: each lead is scored when it became MQL" in text
     assert (
         "Not computed (An MQL threshold from SDR capacity): The weekly workload of a threshold "
@@ -625,6 +746,8 @@ def test_no_created_at_account_industry_or_email(sample_dir: Path, tmp_path: Pat
         in text
     )
     assert metrics["decision"] == "at_mql" and metrics["high_quality_leads"] is None
+    _check_answer_and_labels(metrics, kinds)
+    assert metrics["due_this_week"] is None
 
 
 def test_every_lead_converted_without_stages_or_events(sample_dir: Path, tmp_path: Path) -> None:
@@ -633,7 +756,7 @@ def test_every_lead_converted_without_stages_or_events(sample_dir: Path, tmp_pat
     params = _variant(
         sample_dir, "all", leads=leads, drop=("stages", "events"), scoring_calibration=section
     )
-    text, metrics = _run(params, tmp_path)
+    text, metrics, kinds = _run(params, tmp_path)
     assert (
         "Not computed (Does the score predict conversion?): There is no lead that did not convert "
         "to compare with: all 400 leads scored on the analysis date reached sql" in text
@@ -643,3 +766,5 @@ def test_every_lead_converted_without_stages_or_events(sample_dir: Path, tmp_pat
         "history, and there is none" in text
     )
     assert metrics["conversion_rate"] == 1.0 and metrics["auc"] is None
+    _check_answer_and_labels(metrics, kinds)
+    assert metrics["answer"][0].startswith("How well the score predicts who reaches SQL was not")

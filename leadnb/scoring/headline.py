@@ -8,6 +8,11 @@ hands them to :func:`headline_metrics`, which picks the headline numbers and dec
 own declarations, the others are declared here. A section that was not computed (too little
 data on an early analysis date) is passed as ``None`` and its numbers are ``None`` (``null`` in
 ``metrics.json``), so the file always has the same keys.
+
+The card is read by a head of sales: :data:`HEADLINE` puts first the three numbers they act on
+(is the score any good, from how many points a lead goes to sales, how many follow-ups are due
+this week against the team's capacity), and :func:`headline_labels` names every headline number
+in plain words (``metrics.json`` ``"labels"``).
 """
 
 from __future__ import annotations
@@ -16,22 +21,60 @@ from typing import Any
 
 import pandas as pd
 
-from leadnb.results import Kind, Metrics
+from leadnb.funnel.stages import stage_name
+from leadnb.results import Kind, Metrics, format_value
 from leadnb.scoring.calibration import AucResult, BrierResult, ThresholdChoice
 
-__all__ = ["HEADLINE", "headline_metrics"]
+__all__ = ["HEADLINE", "headline_labels", "headline_metrics"]
 
-#: The keys the run index card shows, in this order.
+#: The keys the run index card shows, in this order: the card shows the first three (how well
+#: the score ranks leads, the points that send a lead to sales, the follow-ups due this week
+#: against capacity).
 HEADLINE = (
     "auc",
-    "brier",
-    "conversion_rate",
     "recommended_threshold",
+    "due_this_week",
     "recommended_weekly_workload",
+    "conversion_rate",
+    "high_quality_leads",
     "high_intent_mean_score",
     "competitor_mean_score",
-    "high_quality_leads",
+    "brier",
 )
+
+
+def headline_labels(*, stage: str, capacity_per_week: int | float | None) -> dict[str, str]:
+    """Plain labels for every key of :data:`HEADLINE` (``metrics.json`` ``"labels"``).
+
+    Parameters
+    ----------
+    stage
+        The outcome stage's display name (``"SQL"``).
+    capacity_per_week
+        The SDR team's capacity, said with the follow-ups due (None: not said).
+
+    Examples
+    --------
+    >>> labels = headline_labels(stage="SQL", capacity_per_week=1200)
+    >>> labels["due_this_week"], labels["conversion_rate"]
+    ('Follow-ups due this week (team capacity 1,200)', 'Leads that reached SQL')
+    >>> set(labels) == set(HEADLINE)
+    True
+    """
+    due = "Follow-ups due this week"
+    if capacity_per_week is not None:
+        due += f" (team capacity {format_value(capacity_per_week, Kind.COUNT)})"
+    return {
+        "auc": "Score's ranking power (AUC; 0.5 is a coin toss)",
+        "recommended_threshold": "Points that send a lead to sales",
+        "due_this_week": due,
+        "recommended_weekly_workload": "Leads a week at that threshold",
+        "conversion_rate": f"Leads that reached {stage}",
+        "high_quality_leads": "Leads on the SDR call list",
+        "high_intent_mean_score": "Average score of high-intent leads",
+        "competitor_mean_score": "Average score of competitors",
+        "brier": "Brier score (lower is better)",
+    }
 
 
 def _field(result: Any, name: str) -> Any:
@@ -50,6 +93,8 @@ def headline_metrics(
     threshold: ThresholdChoice | None,
     segments: pd.DataFrame | None,
     high_quality: pd.DataFrame | None,
+    list_counts: pd.DataFrame | None = None,
+    capacity_per_week: int | float | None = None,
 ) -> Metrics:
     """The headline numbers of the scoring report, each with its declared kind.
 
@@ -73,6 +118,11 @@ def headline_metrics(
     high_quality
         :func:`~leadnb.scoring.segments.high_quality_leads` (one row per listed lead), or
         ``None``.
+    list_counts
+        :func:`~leadnb.scoring.segments.segment_counts` of that list (``due_this_week`` per
+        segment), or ``None``.
+    capacity_per_week
+        Leads a week the SDR team can work (the notebook's ``sdr_capacity_per_week``).
 
     Returns
     -------
@@ -82,8 +132,10 @@ def headline_metrics(
         ``auc_ci_high``, ``brier``, ``brier_reference``, ``recommended_threshold``,
         ``recommended_weekly_workload``, ``recommended_precision``, ``recommended_recall``,
         ``competitor_mean_score``, ``competitor_conversion_rate``, ``high_intent_mean_score``,
-        ``high_intent_conversion_rate``, ``high_quality_leads`` (``None`` where not computed),
-        and ``headline`` (the keys of :data:`HEADLINE`, the card's choice; it has no kind).
+        ``high_intent_conversion_rate``, ``high_quality_leads``, ``due_this_week`` (follow-ups
+        on the list due within 7 days), ``capacity_per_week`` (``None`` where not computed),
+        ``headline`` (the keys of :data:`HEADLINE`, the card's choice) and ``labels``
+        (:func:`headline_labels`); these two have no kind.
 
     Examples
     --------
@@ -95,6 +147,8 @@ def headline_metrics(
     (2, 0.5, None)
     >>> m.formatted("conversion_rate"), m.formatted("auc")
     ('50.0%', '0.750 [0.500 – 1.000]')
+    >>> m["due_this_week"], m["capacity_per_week"], m["labels"]["auc"]
+    (None, None, "Score's ranking power (AUC; 0.5 is a coin toss)")
     """
     seg_rows = segments.set_index("segment") if segments is not None else pd.DataFrame()
 
@@ -126,7 +180,12 @@ def headline_metrics(
         "high_intent_mean_score": seg("high_intent", "mean_score"),
         "high_intent_conversion_rate": seg("high_intent", "rate"),
         "high_quality_leads": None if high_quality is None else len(high_quality),
+        "due_this_week": (None if list_counts is None else int(list_counts["due_this_week"].sum())),
+        "capacity_per_week": capacity_per_week,
         "headline": list(HEADLINE),
+        "labels": headline_labels(
+            stage=stage_name(outcome_stage), capacity_per_week=capacity_per_week
+        ),
     }
     a, b, t = AucResult.kinds(), BrierResult.kinds(), ThresholdChoice.kinds()
     kinds: dict[str, Kind] = {
@@ -151,5 +210,7 @@ def headline_metrics(
         "high_intent_mean_score": Kind.SCORE,
         "high_intent_conversion_rate": Kind.RATE,
         "high_quality_leads": Kind.COUNT,
+        "due_this_week": Kind.COUNT,
+        "capacity_per_week": Kind.COUNT,
     }
     return Metrics(values, kinds)
