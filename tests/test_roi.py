@@ -555,6 +555,11 @@ def test_roi_table_and_metrics(hand, hand_costs, hand_config) -> None:
         100 * ref.ARTICLE_COST_PER_SQL_CHANGE
     )
     assert metrics["after_cost_per_sql"] == pytest.approx(2000 / 3)
+    assert (
+        metrics["incremental_sqls_ci_low"]
+        < metrics["incremental_sqls"]
+        < metrics["incremental_sqls_ci_high"]
+    )
     # every number declares its kind, and the card shows it as the report prints it
     assert set(metrics.kinds) == set(metrics)
     assert metrics.kinds["nurture_lift"] == Kind.MULTIPLIER
@@ -1136,10 +1141,21 @@ def test_holdout_metrics_say_how_many_leads() -> None:
     m = roi_metrics(holdout=h)
     assert (m["holdout_n_treatment"], m["holdout_n_control"]) == (10, 10)
     assert m.kinds["holdout_n_treatment"] == m.kinds["holdout_n_control"] == Kind.COUNT
+    # the cost per extra SQL with its interval (3.0 per treated lead over the diff's interval)
+    lo, hi = (
+        m["holdout_cost_per_incremental_sql_ci_low"],
+        m["holdout_cost_per_incremental_sql_ci_high"],
+    )
+    assert lo == pytest.approx(3.0 / m["holdout_diff_ci_high"])
+    # 10 leads an arm: the diff's interval reaches 0, so no upper end (metrics.json: null)
+    assert m["holdout_diff_ci_low"] < 0 and hi == np.inf
+    assert m["holdout_cost_per_incremental_sql"] == pytest.approx(10.0)
+    assert lo < m["holdout_cost_per_incremental_sql"] < hi
     # the answer says the holdout's n (4 of 10 vs 1 of 10: +30 pts)
     text = " ".join(roi_answer(m).findings)
     assert "so far +30.0 pts on the SQL rate" in text
     assert "over 10 nurtured and 10 held-out leads" in text
+    assert "per extra SQL" not in text  # no cost per extra SQL without a detectable difference
 
 
 def test_holdout_interim_follows_the_ab_readout_with_a_registration() -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from tests import reference as ref
 
@@ -23,7 +24,8 @@ DEMO = REPO / "data" / "demo"
 GOLDEN = "# NBVAL_CHECK_OUTPUT"
 
 
-N_GOLDEN = 3  # the worked example, the before/after headline, the holdout headline
+N_GOLDEN = 3  # the before/after headline, the holdout headline, the worked example
+BEFORE_AFTER, HOLDOUT, WORKED_EXAMPLE = range(N_GOLDEN)  # measured evidence first
 
 
 def golden_outputs() -> list[str]:
@@ -76,11 +78,75 @@ def test_every_table_is_shown_with_declared_columns() -> None:
         if cell.cell_type != "code":
             continue
         for node in ast.walk(ast.parse(cell.source)):
-            if isinstance(node, ast.Call) and ast.unparse(node.func) == "nb.show":
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("nb.show", "ctx.show"):
                 shows.append(node)
     assert len(shows) == 4  # the scenario summary (static and interactive), periods, conversion
     missing = [ast.unparse(n) for n in shows if "columns" not in {k.arg for k in n.keywords}]
     assert missing == []
+    # the period and scenario tables are rows of roi.csv: the report links it under them
+    linked = [
+        ast.unparse(n.func) + ast.unparse(n.args[0])
+        for n in shows
+        if any(k.arg == "csv" and ast.literal_eval(k.value) == "roi.csv" for k in n.keywords)
+    ]
+    assert sorted(linked) == ["ctx.showshown", "ctx.showsummary_shown(summary)"]
+
+
+def _tags(cell) -> list[str]:
+    return cell.metadata.get("tags", [])
+
+
+def test_answer_cell_is_last_tagged_and_built_by_roi_answer() -> None:
+    import ast
+
+    book = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    answer = [c for c in book.cells if "answer" in _tags(c)]
+    assert answer == [code[-1]] == [book.cells[-1]]
+    tree = ast.parse(answer[0].source)
+    calls = {ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    # built from the Metrics the notebook wrote (not the dict write_metrics returns), written
+    # to metrics.json, and shown: the cell ends in the answer
+    assert "roi_answer(metrics)" in calls and "ctx.write_metrics(answer.as_dict())" in calls
+    assert ast.unparse(tree.body[-1]) == "answer"
+    writes = [c for c in code if "ctx.write_metrics(metrics" in c.source]
+    assert len(writes) == 1 and code.index(writes[0]) == len(code) - 2
+    assert "metrics = ctx.write_metrics" not in writes[0].source
+    # the card: headline keys and their labels from roi_headline, written with the metrics
+    assert "card, labels = roi_headline(cost_basis" in writes[0].source
+    assert '{"headline": card, "labels": labels}' in writes[0].source
+
+
+def test_methods_and_data_notes_are_in_the_appendix() -> None:
+    book = nbformat.read(NOTEBOOK, as_version=4)
+    cells = book.cells
+    # nb.start prints the data notes: that cell, the definitions and the outputs line go last
+    start = [c for c in cells if c.cell_type == "code" and "nb.start(" in c.source]
+    assert len(start) == 1 and "appendix" in _tags(start[0])
+    outputs = [c for c in cells if "metrics.json: {" in c.source]
+    assert len(outputs) == 1 and "appendix" in _tags(outputs[0])
+    appendix = [c for c in cells if "appendix" in _tags(c)]
+    md = [c for c in appendix if c.cell_type == "markdown"]
+    assert all(c.source.startswith("### ") for c in md)  # each under its own heading
+    assert any("A lead is **new**" in c.source for c in md)
+    assert any("rate per old lead-month" in c.source for c in md)
+    # no golden or evidence cell is hidden in the appendix
+    assert not [c for c in appendix if c.source.startswith(GOLDEN) or "save_figure" in c.source]
+    # what a reader sees after the answer: the title, then the measured evidence, first of all
+    # the before/after section; the article's arithmetic last
+    shown = [
+        c
+        for c in cells
+        if not {"appendix", "answer", "parameters"} & set(_tags(c)) and c.source.strip()
+    ]
+    assert shown[0].source.startswith("# Nurture ROI")
+    assert shown[1].source.startswith("## 1. What our own data says")
+    headings = [c.source.split("\n")[0] for c in shown if c.source.startswith("## ")]
+    assert [h[:5] for h in headings] == ["## 1.", "## 2.", "## 3."]
+    assert "randomised holdout" in headings[1] and "arithmetic" in headings[2]
+    # within the before/after section the monthly chart comes before its period table
+    chart = next(i for i, c in enumerate(shown) if '"monthly_sqls"' in c.source)
+    assert shown[chart].source.index("save_figure") < shown[chart].source.index("ctx.show(")
 
 
 def test_worked_example_golden_matches_the_article() -> None:
@@ -111,12 +177,12 @@ def test_worked_example_golden_matches_the_article() -> None:
         f"Opportunities: {opp_new} + {opp_old_before} = {opp_before} -> {opp_new} + "
         f"{opp_old_after} = {opp_after} ({opp_change:+.1%})",
         f"Old leads' share of opportunities: {share_before:.1%} -> {share_after:.1%}",
-        # fully loaded: lead generation + nurture cost (none before nurturing) over SQLs; an
-        # amount below 100 is shown with its cents
-        f"Fully loaded cost per SQL (nurture cost {nurture:,.2f} a month): "
+        # fully loaded: lead generation + nurture cost (none before nurturing) over SQLs; no
+        # nurture cost is shown as a plain 0
+        f"Fully loaded cost per SQL (nurture cost {nurture:,.0f} a month): "
         f"{budget / before:,.0f} -> {(budget + nurture) / after:,.0f}",
     ]
-    text = golden_outputs()[0]
+    text = golden_outputs()[WORKED_EXAMPLE]
     for line in expected:
         assert line in text
 
@@ -219,15 +285,16 @@ def test_demo_golden_numbers(demo, demo_lexis) -> None:
     t = demo_lexis
     lift, se = band_model(t)
     lo, hi = lift * np.exp(-ref.Z_975 * se), lift * np.exp(ref.Z_975 * se)
-    text = golden_outputs()[1]
+    text = golden_outputs()[BEFORE_AFTER]
     assert (
         f"Nurture lift on old leads' SQL rate: {lift:.2f}× (95% CI {lo:.2f}× to {hi:.2f}×)" in text
     )
     sql_after = t.loc[t["period"] == "after", "k"].sum()
     incremental = sql_after * (1 - 1 / lift)
-    # a modelled count below 100 keeps one decimal
-    assert 10 <= incremental < 100
-    assert f"Incremental SQLs from old leads: {incremental:.1f}" in text
+    # a modelled count takes its decimals from its interval's far end (the lift's upper end):
+    # from 100 on, none
+    assert 10 <= incremental < 100 <= sql_after * (1 - 1 / hi)
+    assert f"Incremental SQLs from old leads: {incremental:.0f}\n" in text
 
     # cost per SQL (lead-generation basis): spend over SQLs in the period's complete months
     before, after = _months(ctx)
@@ -273,14 +340,23 @@ def test_demo_holdout_golden(demo) -> None:
     hit = (a["sql_at"] >= a["assigned_at"]) & (a["sql_at"] <= a["assigned_at"] + window)
     rate = hit.groupby(a["variant"]).mean()
     diff = rate[h.treatment_variant] - rate[h.control_variant]
-    text = golden_outputs()[2]
+    text = golden_outputs()[HOLDOUT]
     assert (
         f"Randomised: {h.treatment_variant} {rate[h.treatment_variant]:.1%} vs {h.control_variant} "
         f"{rate[h.control_variant]:.1%} SQL within {h.window_days} days, difference {diff * 100:+.1f} pts"
     ) in text
     cpi = h.cost_per_treated_lead / diff
-    assert 1 <= cpi < 100  # an amount below 100 is shown with its cents
-    assert f"Cost per incremental SQL (randomised, preferred): {cpi:,.2f}" in text
+    # an amount takes its decimals from its interval's far end (from the diff's lower end): no
+    # cents once that is 100 or more
+    low = confint_proportions_2indep(
+        hit[a["variant"] == h.treatment_variant].sum(),
+        (a["variant"] == h.treatment_variant).sum(),
+        hit[a["variant"] == h.control_variant].sum(),
+        (a["variant"] == h.control_variant).sum(),
+        method="newcomb",
+    )[0]
+    assert 1 <= cpi < 100 <= h.cost_per_treated_lead / low
+    assert f"Cost per incremental SQL (randomised, preferred): {cpi:,.0f}\n" in text
 
 
 def test_demo_effect_close_to_the_generator(demo_lexis) -> None:
@@ -335,7 +411,14 @@ def _run(small: Path, tmp: Path, as_of: str, change=None) -> tuple[str, dict]:
     kinds = json.loads((folder / "metric_kinds.json").read_text())
     headline = [k for k in metrics["headline"] if k in metrics]
     assert headline and [k for k in headline if k not in kinds] == []
-    assert set(metrics) - {"headline"} == set(kinds)
+    assert set(metrics) - {"headline", "labels", "answer", "actions"} == set(kinds)
+    # every card number has a plain label, and the card's first line is the answer's
+    assert set(metrics["headline"]) <= set(metrics["labels"])
+    assert metrics["answer"] and metrics["actions"]
+    from leadnb.safe import escape
+
+    page = (folder / "nurture_roi.html").read_text(encoding="utf-8")
+    assert page.count('id="answer"') == 1 and escape(metrics["answer"][0]) in page
     return text, metrics
 
 

@@ -133,10 +133,11 @@ def roi_metrics(
         ``scenario_<col>_change_pct`` (percent units), ``scenario_roi``;
         ``<period>_<col>`` (period before/after; col sql_total, sql_old, cost_per_sql,
         cost_per_sql_loaded, cpa, share_old); ``nurture_lift`` with ``_ci_low``/``_ci_high``,
-        ``incremental_sqls``, ``incremental_sqls_per_month``; ``roi`` (a rate: 3.128 is 312.8%)
-        with its interval, ``nurture_cost``, ``incremental_value``,
+        ``incremental_sqls`` (with its interval), ``incremental_sqls_per_month``; ``roi`` (a
+        rate: 3.128 is 312.8%) with its interval, ``nurture_cost``, ``incremental_value``,
         ``cost_per_incremental_sql_before_after``; ``holdout_diff`` with its interval,
-        ``holdout_cost_per_incremental_sql``, ``holdout_interim`` (true when the holdout
+        ``holdout_cost_per_incremental_sql`` (with its interval: the upper end is missing when
+        the difference's interval reaches 0), ``holdout_interim`` (true when the holdout
         numbers are an interim look, not final), ``holdout_n_treatment`` and
         ``holdout_n_control`` (the leads behind the holdout's rates).
 
@@ -181,6 +182,8 @@ def roi_metrics(
                 "nurture_lift_ci_low": "lift_ci_low",
                 "nurture_lift_ci_high": "lift_ci_high",
                 "incremental_sqls": "incremental_sqls",
+                "incremental_sqls_ci_low": "incremental_sqls_ci_low",
+                "incremental_sqls_ci_high": "incremental_sqls_ci_high",
                 "incremental_sqls_per_month": "incremental_sqls_per_month",
             },
         )
@@ -204,6 +207,8 @@ def roi_metrics(
                 "holdout_diff_ci_low": "diff_ci_low",
                 "holdout_diff_ci_high": "diff_ci_high",
                 "holdout_cost_per_incremental_sql": "cost_per_incremental_sql",
+                "holdout_cost_per_incremental_sql_ci_low": "cost_per_incremental_sql_ci_low",
+                "holdout_cost_per_incremental_sql_ci_high": "cost_per_incremental_sql_ci_high",
                 "holdout_interim": "interim",
                 "holdout_n_treatment": "n_treatment",
                 "holdout_n_control": "n_control",
