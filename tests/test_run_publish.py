@@ -11,12 +11,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from leadnb.masking import Secret
 from leadnb.run import publish
 from leadnb.run.execute import DEFAULT_FIX, NotebookResult
 from leadnb.run.hygiene import OWNER_FILE
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
 
 
 def test_reserve_run_dir_never_reuses_an_id(tmp_path: Path) -> None:
@@ -265,3 +268,74 @@ def test_write_pdfs_without_chromium_says_it_skipped(
         "to the browser's path)"
     ]
     assert not list(run_dir.rglob("*.pdf"))
+
+
+NB = "scoring_calibration"
+
+
+def _fake_run(folder: Path, as_of: str, rate: float, *, status: str = "success") -> dict:
+    """A published-looking run of one notebook (the ``answered`` fixture in the scoring
+    notebook's folder, whose conversion rate is a share of its n_leads) with two numbers."""
+    import nbformat
+
+    nb_dir = folder / NB
+    nb_dir.mkdir(parents=True)
+    book = nbformat.read(FIXTURES / "answered.ipynb", as_version=4)
+    (cell,) = [c for c in book.cells if "answer" in c.metadata.get("tags", [])]
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/html": '<section id="answer" class="answer"><p>Rates rose.</p></section>'},
+        )
+    ]
+    nbformat.write(book, nb_dir / f"{NB}.ipynb")
+    (nb_dir / f"{NB}.html").write_text("<p>before</p>")
+    metrics = {
+        "conversion_rate": rate,
+        "n_leads": 20000,
+        "headline": ["conversion_rate", "n_leads"],
+        "labels": {"conversion_rate": "Leads that reach SQL"},
+    }
+    (nb_dir / "metrics.json").write_text(json.dumps(metrics))
+    (nb_dir / "metric_kinds.json").write_text(
+        json.dumps({"conversion_rate": "rate", "n_leads": "count"})
+    )
+    manifest = {
+        "run_id": folder.name,
+        "name": "demo",
+        "as_of": as_of,
+        "status": status,
+        "started_at": f"{as_of}T02:00:00",
+        "params": {"run": {"name": "demo"}},
+        "notebooks": [{"name": NB, "status": status}],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return manifest
+
+
+def test_publish_changes_puts_what_moved_in_the_report_and_the_index(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _fake_run(out / "20260624-020000-demo-2026-06-23", "2026-06-23", 0.050)
+    current = out / ".tmp-20260701-020000-demo-2026-06-30"
+    manifest = _fake_run(current, "2026-06-30", 0.060)  # +1 pt on 20,000 leads: beyond noise
+    results = {NB: NotebookResult(name=NB, status="success", title="Answered")}
+    part = publish.publish_changes(current, manifest, results, (), out_dir=out)
+    assert "Since 2026-06-23, 1 of 2 headline numbers moved beyond noise: Leads that reach SQL" in (
+        part
+    )
+    assert 'href="trends.html"' in part and (current / "trends.html").is_file()
+    changes = pd.read_csv(current / "changes.csv")
+    assert changes.set_index("key").loc["conversion_rate", "beyond_noise"]
+    assert not changes.set_index("key").loc["n_leads", "beyond_noise"]  # same count: no change
+    report = (current / NB / f"{NB}.html").read_text()
+    assert 'id="changes"' in report and "Leads that reach SQL" in report
+    assert report.index('id="answer"') < report.index('id="changes"')  # answer first
+
+
+def test_publish_changes_on_a_first_run_writes_nothing(tmp_path: Path) -> None:
+    current = tmp_path / "out" / ".tmp-20260701-020000-demo-2026-06-30"
+    manifest = _fake_run(current, "2026-06-30", 0.060)
+    results = {NB: NotebookResult(name=NB, status="success")}
+    assert publish.publish_changes(current, manifest, results, (), out_dir=current.parent) == ""
+    assert not (current / "changes.csv").exists() and not (current / "trends.html").exists()
+    assert (current / NB / f"{NB}.html").read_text() == "<p>before</p>"

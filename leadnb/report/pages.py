@@ -667,6 +667,12 @@ def _badge(status: str) -> str:
     return f'<span class="badge {cls}">{html.escape(label)}</span>'
 
 
+def standalone_page(title: str, body: str) -> str:
+    """A self-contained page in the index pages' style: ``body`` is trusted HTML (escape data
+    in it first); the title is escaped; the page carries the Content-Security-Policy."""
+    return _page(title, body)
+
+
 def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -1046,6 +1052,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 __all__ = [
     "answer_sentence",
     "headline_items",
+    "standalone_page",
     "metric_label",
     "notebook_title",
     "number_count",

@@ -357,9 +357,13 @@ def format_change(change: Any, kind: Kind | str | None) -> str:
     return ("+" if f > 0 else "-") + text
 
 
-def _label(key: str) -> str:
+def _label(key: str, metrics: Mapping[str, Any] | None = None) -> str:
+    """The label the notebook declared for ``key`` (its ``"labels"``), else one from the key."""
     from leadnb.report.pages import metric_label
 
+    declared = (metrics or {}).get("labels")
+    if isinstance(declared, Mapping) and isinstance(declared.get(key), str):
+        return declared[key]
     return metric_label(key)
 
 
@@ -593,7 +597,7 @@ def compare_metrics(
             {
                 "notebook": notebook,
                 "key": key,
-                "label": _label(key),
+                "label": _label(key, current),
                 "kind": "" if kind is None else str(kind),
                 "before": b,
                 "after": a,

@@ -299,6 +299,159 @@ def build_manifest(
     return mask_value(manifest, plan.secrets)
 
 
+TREND_NUMBERS = 3
+"""Trend charts per report: the numbers its index card shows (the first of its headline)."""
+CHANGES_FILE = "changes.csv"
+TRENDS_PAGE = "trends.html"
+
+
+def publish_changes(
+    run_dir: Path,
+    manifest: Mapping[str, Any],
+    results: Mapping[str, NotebookResult],
+    secrets: Sequence[Secret],
+    *,
+    out_dir: Path,
+) -> str:
+    """What changed since the previous run, put where readers look; returns the index's part.
+
+    For each report that succeeded and has an earlier run of the same params name in
+    ``out_dir`` (:func:`leadnb.run.changes.previous_run`, decided per notebook), its headline
+    numbers are compared (:func:`leadnb.run.changes.what_changed`: a test per declared kind),
+    the report is rendered again with that comparison after its answer, and ``changes.csv``
+    is written at the run's top. When two or more runs exist, ``trends.html`` draws each
+    report's card numbers over every run's analysis date. Money is shown in the run's
+    ``run.currency``.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The temporary run folder (notebooks executed, reports rendered once).
+    manifest : mapping
+        From :func:`build_manifest`.
+    results : mapping of str to NotebookResult
+        The notebooks' results (only succeeded ones are compared).
+    secrets : sequence of Secret
+        Masked in every page written.
+    out_dir : Path
+        The output root holding earlier runs (``OUT``).
+
+    Returns
+    -------
+    str
+        Trusted HTML for the top of the run index ("" on a first run).
+    """
+    from leadnb.report import changes as view
+    from leadnb.report import pages
+    from leadnb.results import display_currency
+    from leadnb.run import changes
+    from leadnb.run.execute import render_report
+    from leadnb.safe import escape
+
+    frame = changes.what_changed(run_dir, manifest, out_dir=out_dir)
+    with display_currency(pages.run_currency(manifest)):
+        for name in frame["notebook"].unique() if len(frame) else []:
+            res = results.get(name)
+            html_path = run_dir / name / f"{name}.html"
+            if res is None or res.status != "success" or not html_path.is_file():
+                continue
+            fragment = view.render_changes(frame[frame["notebook"] == name])
+            render_report(
+                name, run_dir / name / f"{name}.ipynb", html_path, secrets=secrets,
+                changes_html=fragment,
+            )  # fmt: skip
+        parts = []
+        if len(frame):
+            frame.to_csv(run_dir / CHANGES_FILE, index=False)
+            shown = frame.assign(notebook=frame["notebook"].map(pages.metric_label))
+            parts.append(
+                f'<details class="changes-all"><summary>{escape(changes_summary(frame))}'
+                f"</summary>{view.render_changes(shown)}</details>"
+            )
+        trends = _write_trends(run_dir, manifest, results, secrets, out_dir=out_dir)
+        if trends:
+            parts.append(
+                f'<p class="note"><a href="{TRENDS_PAGE}">Trends: every headline number over '
+                "all runs</a></p>"
+            )
+    return "".join(parts)
+
+
+def changes_summary(frame: Any) -> str:
+    """One line for the run index: how many headline numbers moved beyond noise, and which.
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"label": ["AUC", "ROI"], "beyond_noise": [False, True],
+    ...                   "since": "2026-06-23"})
+    >>> changes_summary(f)
+    'Since 2026-06-23, 1 of 2 headline numbers moved beyond noise: ROI. Details'
+    """
+    beyond = frame["beyond_noise"].fillna(False).astype(bool)
+    since = ", ".join(sorted({str(d) for d in frame["since"].dropna()})) or "the previous run"
+    moved = [str(x) for x in frame.loc[beyond, "label"]]
+    count = f"{len(moved)} of {len(frame)}" if moved else f"none of the {len(frame)}"
+    head = f"Since {since}, {count} headline numbers moved beyond noise"
+    return f"{head}: {', '.join(moved)}. Details" if moved else f"{head}. Details"
+
+
+def _write_trends(
+    run_dir: Path,
+    manifest: Mapping[str, Any],
+    results: Mapping[str, NotebookResult],
+    secrets: Sequence[Secret],
+    *,
+    out_dir: Path,
+) -> bool:
+    """``trends.html``: each report's card numbers over all runs of this params name (two or
+    more analysis dates); False when there is nothing to draw."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from leadnb.report import changes as view
+    from leadnb.report import pages
+    from leadnb.run import changes
+    from leadnb.safe import escape
+
+    name = str(manifest.get("name") or "")
+    frame = changes.trend(out_dir, name, current=(manifest, run_dir))
+    if frame.empty or frame["as_of"].nunique() < 2:
+        return False
+    sections = []
+    for nb in [n for n in results if results[n].status == "success"]:
+        rows = frame[frame["notebook"] == nb]
+        keys = [
+            k
+            for k in changes.headline_keys(changes.load_metrics(run_dir, nb))
+            if k in set(rows["key"])
+        ]
+        figures = []
+        for key in keys[:TREND_NUMBERS]:
+            if rows.loc[rows["key"] == key, "as_of"].nunique() < 2:
+                continue
+            fig = view.plot_trend(rows, key, notebook=nb)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=200)
+            plt.close(fig)
+            alt = escape(fig.axes[0].get_title(loc="left") if fig.axes else key)
+            data = base64.b64encode(buf.getvalue()).decode("ascii")
+            figures.append(f'<img src="data:image/png;base64,{data}" alt="{alt}" width="700">')
+        if figures:
+            title = escape(results[nb].title or pages.metric_label(nb))
+            sections.append(f"<h2>{title}</h2>" + "".join(figures))
+    if not sections:
+        return False
+    body = (
+        f"<h1>Trends: {escape(name)}</h1>"
+        '<p><a href="index.html">Back to this run</a></p>' + "".join(sections)
+    )
+    (run_dir / TRENDS_PAGE).write_text(
+        mask_text(pages.standalone_page(f"Trends: {name}", body), secrets), encoding="utf-8"
+    )
+    return True
+
+
 def write_run_files(
     run_dir: Path,
     manifest: Mapping[str, Any],

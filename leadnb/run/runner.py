@@ -267,7 +267,10 @@ def _execute_into(
         started=started,
         finished=dt.datetime.now(),
     )
-    publish.write_run_files(tmp_dir, manifest, results, plan.secrets)
+    changes_html = publish.publish_changes(
+        tmp_dir, manifest, results, plan.secrets, out_dir=final_dir.parent
+    )
+    publish.write_run_files(tmp_dir, manifest, results, plan.secrets, changes_html=changes_html)
     return results, manifest
 
 
