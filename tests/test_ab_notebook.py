@@ -104,6 +104,70 @@ def test_outputs_other_than_goldens_are_cleared() -> None:
             assert "image/png" not in o.get("data", {})
 
 
+def _tags(cell: Any) -> list[str]:
+    return list(cell.metadata.get("tags", []))
+
+
+def test_the_answer_cell_is_last_tagged_and_built_from_the_metrics_written() -> None:
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    answers = [c for c in cells if "answer" in _tags(c)]
+    assert len(answers) == 1 and answers[0] is cells[-1] and answers[0].cell_type == "code"
+    src = answers[0].source
+    assert "ab_answer(ab_metrics)" in src  # the builder of leadnb.report.answers
+    assert "ctx.write_metrics(answer.as_dict())" in src  # the card repeats its first sentence
+    assert src.strip().splitlines()[-1] == "answer"  # the cell shows it
+    code = "\n".join(c.source for c in cells if c.cell_type == "code")
+    assert "from leadnb.report.answers import ab_answer" in code
+    # the Metrics object (values and kinds) is kept, not the dict write_metrics returns, and it
+    # is written once, before the answer
+    assert not re.search(r"ab_metrics\s*=\s*ctx\.write_metrics", code)
+    writes = [i for i, c in enumerate(cells) if "ctx.write_metrics(ab_metrics)" in c.source]
+    assert len(writes) == 1 and writes[0] < len(cells) - 1
+    # the card: the headline order and a label for every headline key come from leadnb
+    assert '"headline": list(abtest.HEADLINE)' in code
+    assert '"labels": abtest.card_labels(ab_metrics)' in code
+
+
+def test_methods_registrations_and_data_notes_are_in_the_appendix() -> None:
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    appendix = [c for c in cells if "appendix" in _tags(c)]
+    # nb.start prints the data notes: that cell is in the appendix
+    start = [c for c in cells if "nb.start(" in c.source]
+    assert len(start) == 1 and "appendix" in _tags(start[0])
+    assert any("registration.describe" in c.source for c in appendix)
+    assert any("exclusions_for_readers" in c.source for c in appendix)
+    methods = [c.source for c in appendix if c.cell_type == "markdown"]
+    for words in ("About this report", "How a readout is computed", "How a test is planned",
+                  "Kaplan-Meier"):  # fmt: skip
+        assert any(words in m for m in methods), words
+    # evidence stays in reading order, untagged: charts, readout tables, golden lines
+    for c in cells:
+        if c.cell_type == "code" and (
+            "save_figure" in c.source or "results_for_readers" in c.source or _is_golden(c)
+        ):
+            assert not _tags(c), c.source[:60]
+    # right after the title comes evidence: the first cell a reader sees after the title (and
+    # the answer) is no appendix cell but the readouts' section heading
+    after_title = [c for c in cells[1:] if not set(_tags(c)) & {"appendix", "parameters"}]
+    assert after_title[0].source.startswith("## 1. Readouts")
+
+
+def _is_golden(cell: Any) -> bool:
+    return cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")
+
+
+def test_every_table_saved_as_csv_and_shown_links_its_csv() -> None:
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    code = "\n".join(c.source for c in cells if c.cell_type == "code")
+    assert "nb.show(" not in code  # every table shown here is also saved: ctx.show with csv=
+    saved = set(re.findall(r'ctx\.save_table\([^\n]*?"([\w.]+\.csv)"', code))
+    shows = re.findall(r"ctx\.show\((.*?)\)\n", code, flags=re.S)
+    assert len(shows) == 4
+    for call in shows:
+        m = re.search(r'csv="([\w.]+)"', call)
+        assert m is not None and m.group(1) in saved, call
+
+
 # ---------------------------------------------------------------------------- on the demo data
 
 
@@ -201,6 +265,28 @@ def test_outcome_column_path_gives_the_same_readout(demo: dict[str, Any]) -> Non
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_answer_on_the_demo_holds_the_oracle_numbers(demo: dict[str, Any]) -> None:
+    """The report's answer on the demo data: the rates, the difference and its interval
+    recomputed with plain pandas and statsmodels, the metric said in words."""
+    from leadnb.experiments import readout as abtest
+    from leadnb.report.answers import ab_answer
+
+    ctx, reg, ro = demo["ctx"], demo["reg"], demo["ro"]
+    counts = _oracle_counts(ctx, reg)
+    c, v = reg.control, reg.variants[0]
+    (n_c, x_c), (n_v, x_v) = counts.loc[c], counts.loc[v]
+    lo, hi = confint_proportions_2indep(x_v, n_v, x_c, n_c, method="newcomb")
+    diff = x_v / n_v - x_c / n_c
+    answer = ab_answer(abtest.headline_metrics([ro]))
+    assert answer.findings == (
+        f"{v} clearly beat {c} in {EXPERIMENT} on reaching SQL within 30 days: "
+        f"{x_v / n_v * 100:.1f}% vs {x_c / n_c * 100:.1f}% ({diff * 100:+.1f} pts, likely "
+        f"between {lo * 100:+.1f} pts and {hi * 100:+.1f} pts), with {n_v:,} leads on {v} and "
+        f"{n_c:,} on {c}.",
+    )
+    assert answer.actions == (f"Roll out {v} in place of {c}.",)
+
+
 def _count(x: float) -> str:
     """A count as a report writes it: separators; one decimal only for a modelled count below 100."""
     return f"{x:,.0f}" if float(x).is_integer() or abs(x) >= 100 else f"{x:,.1f}"
@@ -218,6 +304,8 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     ctx, reg, sec = demo["ctx"], demo["reg"], demo["section"]
     text = _golden_text()
     lines = text.splitlines()
+    # the readout's golden lines come first (evidence before planning), then the calculator's
+    readout_lines, calculator_lines = lines[:4], lines[4:]
     # design calculator: statsmodels' sample size, the inflow counted by hand (the weeks up to
     # the end of the as_of day: midnight after it, exclusive), and the calendar arithmetic
     leads = ctx.tables["leads"]
@@ -233,7 +321,7 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     per_day = inflow * sec["eligible_share"] / 7
     enrol = math.ceil(total / per_day)  # whole days until the last lead is enrolled
     window = sec["design_window_days"]
-    assert lines[:3] == [
+    assert calculator_lines == [
         f"New leads a week (last {sec['inflow_weeks']} weeks): {_count(inflow)}",
         f"To detect a change from {b * 100:.1f}% to {(b + mde) * 100:.1f}% "
         f"({mde * 100:+.1f} pts; significance level {alpha:.3f}, power {power * 100:.1f}%): "
@@ -247,7 +335,7 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     enrolled = asg["variant"].value_counts()
     planned = reg.planned_n_per_arm
     interim = bool(ctx.as_of < reg.end or (enrolled.reindex(list(reg.arms)) < planned).any())
-    assert lines[3] == (
+    assert readout_lines[0] == (
         f"{EXPERIMENT} (as of {ctx.as_of:%Y-%m-%d}; interim look: {'Yes' if interim else 'No'})"
     )
     # one line per arm: leads (window closed), conversions, rate, leads still in their window;
@@ -278,9 +366,9 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
         f"; difference {diff * 100:+.1f} pts (interval {lo * 100:+.1f} pts to {hi * 100:+.1f} "
         f"pts), p-value {_p_value(p)}, chance better than control {p_beat * 100:.1f}%"
     )
-    assert lines[4:6] == expected
+    assert readout_lines[1:3] == expected
     srm = stats.chisquare(enrolled.reindex(list(reg.arms)).to_numpy()).pvalue
-    assert lines[6:] == [f"  Sample ratio check: p-value {_p_value(srm)}"]
+    assert readout_lines[3:] == [f"  Sample ratio check: p-value {_p_value(srm)}"]
     # no float noise and no Python values anywhere in the golden text
     assert not re.search(r"\d\.\d{4,}|\bTrue\b|\bFalse\b|\bnan\b|\de-\d", text), text
 
@@ -345,8 +433,14 @@ def test_one_arm_in_the_data_names_the_arm(sample_dir: Path, tmp_path: Path) -> 
     kinds = json.loads((folder / "metric_kinds.json").read_text())
     scalars = {k for k, v in metrics.items() if not isinstance(v, dict | list)}
     assert scalars == set(kinds)
-    assert set(metrics) - scalars == {"headline", "experiments"}
+    assert set(metrics) - scalars == {"headline", "experiments", "labels", "answer", "actions"}
     assert set(metrics["headline"]) <= set(kinds)
+    assert set(metrics["labels"]) == set(metrics["headline"])
+    # the answer still renders without a comparison, and says why
+    assert metrics["answer"] == [
+        "nurture-cadence-2026q1: no comparison of weekly_digest with monthly_newsletter yet (an "
+        "arm has no lead with a known outcome; the readout below says why)."
+    ]
     assert (kinds["control_rate"], kinds["diff"], kinds["srm_p_value"]) == (
         "rate",
         "points",

@@ -441,6 +441,39 @@ def test_headline_metrics_and_plots() -> None:
     plt.close("all")
 
 
+def test_headline_names_the_metric_in_words_the_registered_alpha_and_card_labels() -> None:
+    from leadnb.report.answers import ab_answer
+
+    big = {"monthly": (1000, 100), "weekly": (1000, 160)}
+    ro = abtest.readout(reg(alpha=0.01, power=0.9), *make_data(big), AS_OF)
+    m = abtest.headline_metrics([ro])
+    assert (m["metric"], m["metric_label"], m["alpha"]) == (
+        "sql_30d",
+        "reaching SQL within 30 days",
+        0.01,
+    )
+    assert (m.kinds["metric_label"], m.kinds["alpha"]) == ("text", "p_value")
+    rec = m["experiments"]["exp-a"]
+    assert (rec["metric_label"], rec["alpha"]) == ("reaching SQL within 30 days", 0.01)
+    # the answer says the metric in words and reads the registered alpha
+    first = ab_answer(m).first_sentence
+    assert first.startswith("weekly clearly beat monthly in exp-a on reaching SQL within 30 days:")
+    assert "sql_30d" not in first
+    # the card: diff, variant rate, control rate first; a plain label for every key, naming arms
+    labels = abtest.card_labels(m)
+    assert abtest.HEADLINE[:3] == ("diff", "variant_rate", "control_rate")
+    assert set(labels) == set(abtest.HEADLINE) <= set(m)
+    assert labels["diff"] == "Difference, weekly vs control"
+    assert labels["variant_rate"] == "Share reaching SQL within 30 days on weekly"
+    assert labels["control_rate"] == "Share reaching SQL within 30 days on monthly (control)"
+    assert all(label and "_" not in label for label in labels.values()), labels
+    # an outcome-column metric and a run without readouts still get labels
+    assert reg(primary_metric={"outcome": "won"}).primary_metric.sentence_label == (
+        "won (a 0/1 outcome column)"
+    )
+    assert set(abtest.card_labels(abtest.headline_metrics([]))) == set(abtest.HEADLINE)
+
+
 def test_no_closed_window_yet_still_reads_the_curves() -> None:
     # every lead assigned 10 days before as_of: no fixed-window rate yet, but the KM curve
     # already shows the conversions so far (10% vs 12% by day 10)

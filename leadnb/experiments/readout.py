@@ -7,7 +7,9 @@ with the control (:mod:`leadnb.experiments.comparisons`), and says in one plain 
 variant what was found, with every caveat a reader needs before acting on it (interim look,
 sample ratio mismatch, underpowered, open windows, excluded rows, small counts, a guardrail that
 got worse). Its result is a frozen :class:`Readout` (:class:`leadnb.results.Result`).
-:func:`headline_metrics` gives the numbers for ``metrics.json`` with their kinds.
+:func:`headline_metrics` gives the numbers for ``metrics.json`` with their kinds;
+:data:`HEADLINE` and :func:`card_labels` say which of them the run index card shows, in plain
+words.
 
 What a report shows: :data:`RESULT_DISPLAY` declares a label and a kind for each ``ab_results``
 column (the CSV keeps the machine names), :func:`results_for_readers` and
@@ -43,12 +45,14 @@ from leadnb.experiments.registration import Metric, Registration, stage_display
 from leadnb.results import Column, Kind, Metrics, Result, format_value, value
 
 __all__ = [
+    "HEADLINE",
     "HEADLINE_KINDS",
     "RESULT_COLUMNS",
     "READER_COLUMNS",
     "RESULT_DISPLAY",
     "Readout",
     "analyze_metric",
+    "card_labels",
     "exclusions_for_readers",
     "headline_metrics",
     "is_interim",
@@ -768,6 +772,8 @@ HEADLINE_KINDS: dict[str, Kind] = {
     "n_significant": Kind.COUNT,
     "experiment_id": Kind.TEXT,
     "metric": Kind.TEXT,
+    "metric_label": Kind.TEXT,
+    "alpha": Kind.P_VALUE,
     "control": Kind.TEXT,
     "variant": Kind.TEXT,
     "n_control": Kind.COUNT,
@@ -804,7 +810,8 @@ def headline_metrics(readouts: Sequence[Readout]) -> Metrics:
         ``n_experiments``, ``n_interim``, ``n_significant`` (variants beating control at the
         registered alpha, Holm-adjusted); then the primary-metric numbers of the most recently
         started experiment's best variant (flat keys for the index card: experiment_id, metric,
-        control, variant, n_control, n_variant, control_rate, variant_rate, diff, diff_ci_low,
+        metric_label (the metric in words, :attr:`Metric.sentence_label`), alpha (the
+        registered significance level), control, variant, n_control, n_variant, control_rate, variant_rate, diff, diff_ci_low,
         diff_ci_high, rel_lift, p_value, p_adjusted, prob_beat_control, srm_p_value,
         n_immature, interim, verdict); and ``experiments``: the same record for every
         experiment, keyed by experiment id (a mapping, without a kind of its own).
@@ -829,6 +836,8 @@ def headline_metrics(readouts: Sequence[Readout]) -> Metrics:
         rec = {
             "experiment_id": reg.id,
             "metric": reg.primary_metric.name,
+            "metric_label": reg.primary_metric.sentence_label,
+            "alpha": float(reg.alpha),
             "control": reg.control,
             "variant": best["variant"],
             "n_control": int(ctrl["n"]),
@@ -854,3 +863,58 @@ def headline_metrics(readouts: Sequence[Readout]) -> Metrics:
         out.update(latest[1])
     out["experiments"] = per
     return Metrics(out, {k: kind for k, kind in HEADLINE_KINDS.items() if k in out})
+
+
+HEADLINE: tuple[str, ...] = (
+    "diff",
+    "variant_rate",
+    "control_rate",
+    "n_variant",
+    "n_control",
+    "p_value",
+    "srm_p_value",
+    "experiment_id",
+)
+"""The keys of :func:`headline_metrics` the run index card shows, in this order (``metrics.json``
+``headline``): the headline experiment's difference from control (with its interval), then the
+variant's and the control's rate; the card shows the first three."""
+
+
+def card_labels(m: Mapping[str, Any]) -> dict[str, str]:
+    """A plain label for each key of :data:`HEADLINE` (``metrics.json`` ``labels``), naming the
+    headline experiment's arms and metric; generic words when a run has no readout.
+
+    Parameters
+    ----------
+    m
+        The headline metrics (:func:`headline_metrics`).
+
+    Returns
+    -------
+    dict
+        Key -> label, for every key of :data:`HEADLINE`.
+
+    Examples
+    --------
+    >>> labels = card_labels({"variant": "weekly_digest", "control": "monthly_newsletter",
+    ...                       "metric_label": "reaching SQL within 30 days"})
+    >>> labels["diff"], labels["control_rate"]
+    ('Difference, weekly_digest vs control', 'Share reaching SQL within 30 days on monthly_newsletter (control)')
+    >>> card_labels({})["variant_rate"]
+    'Share reaching the primary metric on the variant'
+    """
+    v = m.get("variant") or "the variant"
+    c = m.get("control") or "control"
+    metric = m.get("metric_label") or "reaching the primary metric"
+    ctrl = f"{c} (control)" if m.get("control") else "control"
+    labels = {
+        "diff": f"Difference, {v} vs control",
+        "variant_rate": f"Share {metric} on {v}",
+        "control_rate": f"Share {metric} on {ctrl}",
+        "n_variant": f"Leads on {v}",
+        "n_control": f"Leads on {ctrl}",
+        "p_value": f"p-value, {v} vs control",
+        "srm_p_value": "Sample ratio check p-value",
+        "experiment_id": "Headline experiment",
+    }
+    return {k: labels[k] for k in HEADLINE}

@@ -164,6 +164,23 @@ class Metric:
         days = format_value(self.window_days, Kind.DAYS)
         return f"reached {stage_display(str(self.stage))} within {days}"
 
+    @property
+    def sentence_label(self) -> str:
+        """The metric inside a sentence, after "on" ("beat control on ..."): what the answer of
+        the A/B report and the run index card say (``metrics.json`` ``metric_label``).
+
+        >>> Metric(stage="sql", window_days=30).sentence_label
+        'reaching SQL within 30 days'
+        >>> Metric(stage="closed_won", window_days=90).sentence_label
+        'reaching closed won within 90 days'
+        >>> Metric(outcome="won").sentence_label
+        'won (a 0/1 outcome column)'
+        """
+        if self.outcome is not None:
+            return self.display_label
+        days = format_value(self.window_days, Kind.DAYS)
+        return f"reaching {stage_display(str(self.stage))} within {days}"
+
     def same_as(self, other: Metric) -> bool:
         """True when both define the same outcome (``worse_if`` is ignored)."""
         return (self.stage, self.window_days, self.outcome) == (
