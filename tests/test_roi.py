@@ -560,6 +560,11 @@ def test_roi_table_and_metrics(hand, hand_costs, hand_config) -> None:
         < metrics["incremental_sqls"]
         < metrics["incremental_sqls_ci_high"]
     )
+    # the card's extra SQLs a month: the incremental SQLs and their interval over the months
+    for end in ("", "_ci_low", "_ci_high"):
+        assert metrics[f"incremental_sqls_per_month{end}"] == pytest.approx(
+            metrics[f"incremental_sqls{end}"] / effect.months_after
+        )
     # every number declares its kind, and the card shows it as the report prints it
     assert set(metrics.kinds) == set(metrics)
     assert metrics.kinds["nurture_lift"] == Kind.MULTIPLIER

@@ -205,8 +205,9 @@ class NurtureEffect(Result):
     dispersion (quasi-Poisson, never below Poisson) so month-to-month shocks widen it.
     ``crude_lift`` is the plain ratio of after and before rates, biased when the database ages
     (older leads convert less). ``incremental_sqls`` = after-period old SQLs minus what the
-    before-period band rates predict for the after-period exposure, i.e. observed x (1 - 1/lift);
-    its interval follows from the lift's. ``naive_incremental_sqls`` = (mean monthly old SQLs after
+    before-period band rates predict for the after-period exposure, i.e. observed x (1 - 1/lift),
+    and ``incremental_sqls_per_month`` the same over the after months; their intervals follow
+    from the lift's. ``naive_incremental_sqls`` = (mean monthly old SQLs after
     - before) x after months, which ignores the growing stock of old leads, for comparison only.
     """
 
@@ -228,6 +229,8 @@ class NurtureEffect(Result):
     incremental_sqls_ci_low: float = value(Kind.COUNT, "from the lift's interval, low")
     incremental_sqls_ci_high: float = value(Kind.COUNT, "from the lift's interval, high")
     incremental_sqls_per_month: float = value(Kind.COUNT, "incremental SQLs a month after")
+    incremental_sqls_per_month_ci_low: float = value(Kind.COUNT, "from the lift's interval, low")
+    incremental_sqls_per_month_ci_high: float = value(Kind.COUNT, "from the lift's interval, high")
     naive_incremental_sqls: float = value(
         Kind.COUNT, "monthly old SQLs after minus before, x months (ignores the stock)"
     )
@@ -345,6 +348,8 @@ def nurture_effect(old_table: pd.DataFrame, alpha: float = 0.05) -> NurtureEffec
         incremental_sqls_ci_low=sa * (1 - 1 / low),
         incremental_sqls_ci_high=sa * (1 - 1 / high),
         incremental_sqls_per_month=sa * (1 - 1 / lift) / months_a,
+        incremental_sqls_per_month_ci_low=sa * (1 - 1 / low) / months_a,
+        incremental_sqls_per_month_ci_high=sa * (1 - 1 / high) / months_a,
         naive_incremental_sqls=float((per_month_a.mean() - per_month_b.mean()) * months_a),
     )
 

@@ -133,7 +133,7 @@ def roi_metrics(
         ``scenario_<col>_change_pct`` (percent units), ``scenario_roi``;
         ``<period>_<col>`` (period before/after; col sql_total, sql_old, cost_per_sql,
         cost_per_sql_loaded, cpa, share_old); ``nurture_lift`` with ``_ci_low``/``_ci_high``,
-        ``incremental_sqls`` (with its interval), ``incremental_sqls_per_month``; ``roi`` (a
+        ``incremental_sqls`` and ``incremental_sqls_per_month`` (with their intervals); ``roi`` (a
         rate: 3.128 is 312.8%) with its interval, ``nurture_cost``, ``incremental_value``,
         ``cost_per_incremental_sql_before_after``; ``holdout_diff`` with its interval,
         ``holdout_cost_per_incremental_sql`` (with its interval: the upper end is missing when
@@ -185,6 +185,8 @@ def roi_metrics(
                 "incremental_sqls_ci_low": "incremental_sqls_ci_low",
                 "incremental_sqls_ci_high": "incremental_sqls_ci_high",
                 "incremental_sqls_per_month": "incremental_sqls_per_month",
+                "incremental_sqls_per_month_ci_low": "incremental_sqls_per_month_ci_low",
+                "incremental_sqls_per_month_ci_high": "incremental_sqls_per_month_ci_high",
             },
         )
     if roi is not None:
