@@ -91,6 +91,108 @@ def test_parameters_cell_matches_params_file() -> None:
     assert sum(c.source.lstrip().startswith(MARK) for c in code) >= 6
 
 
+# ------------------------------------------------------------------------- the page's order
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.metadata.get("tags", []))
+
+
+def test_answer_cell_is_last_tagged_and_uses_the_builder() -> None:
+    """The answer: the last cell, tagged ``answer`` (the page shows its output first), built by
+    report.answers.cohort_answer from the Metrics object the notebook writes, written to
+    metrics.json (the card's first sentence) and displayed by ending in ``answer``."""
+    cells = _nb().cells
+    last = cells[-1]
+    assert last.cell_type == "code" and _tags(last) == ["answer"]
+    assert [i for i, c in enumerate(cells) if "answer" in _tags(c)] == [len(cells) - 1]
+    tree = ast.parse(last.source)
+    calls = [
+        ast.unparse(n)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "cohort_answer"
+    ]
+    assert calls == ["cohort_answer(metrics)"]
+    assert "ctx.write_metrics(answer.as_dict())" in last.source
+    assert isinstance(tree.body[-1], ast.Expr) and ast.unparse(tree.body[-1]) == "answer"
+    # ``metrics`` is the Metrics object the headline cell builds and writes (not the dict
+    # write_metrics returns), and no cell after it writes metrics
+    head = next(c for c in cells if "metrics = funnel.headline_metrics(" in c.source)
+    assert "ctx.write_metrics(metrics)" in head.source
+    assert "= ctx.write_metrics(" not in head.source
+    assert cells.index(head) < len(cells) - 1
+    assert "n_leads=funnel.known_leads(" in head.source  # leads known by as_of, not len(table)
+
+
+def test_appendix_holds_methods_and_data_notes_and_evidence_comes_first() -> None:
+    """Methods, definitions, data-quality notes and the headline bookkeeping are tagged
+    ``appendix``; the first untagged content after the title is evidence (section 1's
+    heading, then its chart before its table)."""
+    cells = _nb().cells
+    appendix = [c for c in cells if "appendix" in _tags(c)]
+    text = "\n".join(c.source for c in appendix)
+    for phrase in (
+        "## About this report",
+        "### Data quality of the stage history",
+        'with nb.section("Data quality of the stage history")',
+        "readable_checks(quality).to_dict",  # the data-quality lines
+        "# NBVAL_CHECK_OUTPUT\nif wide is not None",  # analysis date and funnel definitions
+        "### Headline numbers",
+        "metrics = funnel.headline_metrics(",
+    ):
+        assert phrase in text, phrase
+    assert "written to metrics.json" not in "".join(
+        c.source for c in cells if c.cell_type == "code"
+    )
+    rest = [
+        c
+        for c in cells[1:]
+        if not {"appendix", "answer", "parameters"} & set(_tags(c)) and c.source.strip()
+    ]
+    assert rest[0].cell_type == "markdown" and rest[0].source.startswith("## 1. Stage conversion")
+    conv = rest[1].source
+    assert conv.index("plot_stage_conversion") < conv.index("ctx.show(")
+    tts = next(c.source for c in cells if "tts = survival.time_to_stage_table(wide" in c.source)
+    assert tts.index("plot_time_to_stage") < tts.index("ctx.show(")
+    vm = next(c.source for c in cells if 'nb.section("Customer value map")' in c.source)
+    assert vm.index("plot_value_map") < vm.index("ctx.show(")
+
+
+def test_every_saved_table_that_is_shown_links_its_csv() -> None:
+    """A shown table that is also saved as a CSV goes through ctx.show(..., csv=<that file>)."""
+    code = "\n".join(c.source for c in _nb().cells if c.cell_type == "code")
+    tree = ast.parse(code)
+    shown = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "ctx.show":
+            kw = {k.arg: k.value for k in n.keywords}
+            assert "csv" in kw and "n" not in kw, ast.unparse(n)[:80]
+            shown[ast.literal_eval(kw["csv"])] = ast.unparse(n.args[0])
+    saved = {
+        ast.literal_eval(n.args[1])
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "ctx.save_table"
+    }
+    assert set(shown) <= saved
+    assert set(shown) == {
+        "stage_quality.csv",
+        "stage_conversion.csv",
+        "stage_conversion_by_source.csv",
+        "stage_conversion_by_quarter.csv",
+        "time_to_stage.csv",
+        "time_to_stage_by_source.csv",
+        "value_map.csv",
+    }
+    # nb.show is left for tables not saved as such: the movement matrix (a pivot of
+    # value_movement.csv) and the interactive widget's table for one source
+    plain = sorted(
+        ast.unparse(n.args[0]).split("(")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "nb.show"
+    )
+    assert plain == ["funnel.with_stage_names", "value_map.movement_matrix"]
+
+
 # ------------------------------------------------------------------------- golden numbers
 
 
@@ -499,8 +601,12 @@ def _run_variant(sample: Path, tmp: Path, name: str, as_of: str, change=None) ->
     text, folder, _ = run_alone(params, "cohort_conversion", tmp / "out", as_of)
     metrics = json.loads((folder / "metrics.json").read_text())
     kinds = json.loads((folder / "metric_kinds.json").read_text())
-    assert set(metrics) - {"headline"} == set(kinds), sorted(set(metrics) ^ set(kinds))
+    words = {"headline", "labels", "answer", "actions"}  # not numbers: no kind
+    assert set(metrics) - words == set(kinds), sorted((set(metrics) - words) ^ set(kinds))
     assert [k for k in metrics["headline"] if k in metrics and k not in kinds] == []
+    # every headline key has a card label; the answer renders even when sections were skipped
+    assert set(metrics["headline"]) <= set(metrics["labels"])
+    assert metrics["answer"] and metrics["actions"]
     return text, metrics
 
 
@@ -514,7 +620,12 @@ def test_e2e_first_week(sample_dir: Path, tmp_path: Path) -> None:
     assert "Not computed (Lead Velocity Rate): " in text
     assert "Not computed (Customer value map): No order is dated on or before" in text
     assert "Lead → MQL: " in text  # the to-date rates are still there
-    assert "lvr_pct" not in metrics and metrics["n_leads"] == 400
+    # n_leads: the leads created by the end of the analysis day, not the 400 rows of the table
+    created = pd.to_datetime(pd.read_csv(sample_dir / "leads.csv")["created_at"])
+    known = int((created < pd.Timestamp("2025-01-05") + DAY).sum())
+    assert 0 < known < 400 and metrics["n_leads"] == known
+    assert "lvr_pct" not in metrics
+    assert metrics["answer"][0].startswith(f"Of {known} leads, ")
 
 
 def test_e2e_no_stage_history_and_no_orders(sample_dir: Path, tmp_path: Path) -> None:

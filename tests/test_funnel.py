@@ -485,6 +485,7 @@ def _headline_inputs() -> dict:
     lvr = pd.DataFrame(
         {
             "period": ["2026-04", "2026-05", "2026-06", "2026-07"],
+            "qualified": [50, 55, 44, 9],
             "complete": [True, True, True, False],
             "lvr_pct": [np.nan, 10.0, -20.0, np.nan],
             "ci_low": [np.nan, -5.0, -40.0, np.nan],
@@ -536,19 +537,28 @@ def test_headline_metrics_values_and_kinds() -> None:
     )
     assert m["share_old_sql_before"] == 0.2 and m["share_old_sql_after"] == 0.75
     assert [m[f"value_group_{g}"] for g in "ABCDE"] == [50, 4, 3, 2, 1]
+    # the n behind the answer's sentences: MQLs behind the MQL rates, SQLs of the LVR period
+    assert m["mql_to_sql_n_from"] == 100 and m.kinds["mql_to_sql_n_from"] is Kind.COUNT
+    assert m["lvr_qualified"] == 44 and m.kinds["lvr_qualified"] is Kind.COUNT
+    # the card's three numbers first: MQL -> SQL, reaching SQL within 90 days, LVR
     assert m["headline"] == [
+        "mql_to_sql_rate",
+        "lead_to_sql_p90",
+        "lvr_pct",
         "n_leads",
         "lead_to_mql_rate",
-        "mql_to_sql_rate",
         "mql_to_opportunity_rate",
         "mql_to_customer_rate",
-        "lvr_pct",
-        "lead_to_sql_p90",
         "share_old_sql_after",
     ]
+    # every headline key has a label in words (no code names) for the card
+    assert list(m["labels"]) == m["headline"]
+    assert m["labels"]["lead_to_sql_p90"] == "Leads reaching SQL within 90 days"
+    for label in m["labels"].values():
+        assert "_" not in label and label[:1].isupper(), label
     # every headline key is there and declares its kind; so does every other number
     assert set(m["headline"]) <= set(m.kinds)
-    assert set(m) - set(m.kinds) == {"headline"}
+    assert set(m) - set(m.kinds) == {"headline", "labels"}
     assert m.kinds["lead_to_mql_rate"] is Kind.RATE and m.kinds["lvr_pct"] is Kind.PERCENT
     assert m.kinds["lead_to_sql_median_days"] is Kind.DAYS
     assert m.kinds["value_group_E"] is Kind.COUNT and m.kinds["as_of"] is Kind.DATE
@@ -560,8 +570,9 @@ def test_headline_metrics_missing_sections_add_no_keys() -> None:
     from leadnb.funnel.stages import headline_metrics
 
     m = headline_metrics(n_leads=7, as_of=ts("2026-01-31"), qualified_stage="opportunity")
-    assert set(m) == {"n_leads", "as_of", "qualified_stage", "headline"}
+    assert set(m) == {"n_leads", "as_of", "qualified_stage", "headline", "labels"}
     assert "lead_to_opportunity_p90" in m["headline"]  # named from the qualified stage
+    assert m["labels"]["lvr_pct"] == "Change in new Opportunitys on the period before (LVR)"
     # a funnel with other stage names: only the article's pairs that exist are written
     inputs = _headline_inputs()
     conv = inputs["conversion"]
@@ -573,6 +584,55 @@ def test_headline_metrics_missing_sections_add_no_keys() -> None:
     )
     assert "mql_to_customer_rate" not in m and "mql_to_customer_rate" not in m.kinds
     assert m["mql_to_opportunity_rate"] == 0.12
+
+
+def test_n_leads_counts_only_leads_known_by_the_analysis_date() -> None:
+    """The bug of the 2026-03-31 backfill: n_leads counted every row of the leads table (20,000)
+    where the funnel starts from the 16,218 created by then. Hand example: five leads, one
+    created late on the analysis day (known), two after it, one without a date."""
+    from leadnb.funnel.stages import headline_metrics, known_leads
+
+    leads = pd.DataFrame(
+        {
+            "lead_id": list("abcde"),
+            "created_at": pd.to_datetime(
+                [
+                    "2026-01-10 08:00",
+                    "2026-03-31 23:30",
+                    "2026-04-01 00:00",
+                    "2026-05-02 10:00",
+                    None,
+                ]
+            ),
+        }
+    )
+    stages = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c"],
+            "stage": ["mql", "mql", "mql"],
+            "entered_at": pd.to_datetime(
+                ["2026-02-01 09:00", "2026-03-31 23:45", "2026-04-03 09:00"]
+            ),
+        }
+    )
+    wide = stage_dates(leads, stages)
+    assert known_leads(wide, ts("2026-03-31")) == 2  # a and b; not c, d (later) nor e (no date)
+    assert known_leads(leads, ts("2026-03-31")) == 2
+    assert known_leads(wide, ts("2026-06-30")) == 4
+    conv = stage_conversion(wide, as_of=ts("2026-03-31"), pairs=[("lead", "mql")])
+    assert conv["n_from"].tolist() == [2] and conv["n_to"].tolist() == [2]
+    m = headline_metrics(
+        n_leads=known_leads(wide, ts("2026-03-31")),
+        as_of=ts("2026-03-31"),
+        qualified_stage="sql",
+        conversion=conv,
+    )
+    assert m["n_leads"] == 2 and m["lead_to_mql_rate"] == 1.0
+    # the old count (every row) no longer slips through
+    with pytest.raises(ValueError, match="n_leads is 5 but the conversion table starts from 2"):
+        headline_metrics(
+            n_leads=len(wide), as_of=ts("2026-03-31"), qualified_stage="sql", conversion=conv
+        )
 
 
 def _declared_for_a_reader(frame: pd.DataFrame, columns: dict) -> None:

@@ -922,6 +922,43 @@ def row_metrics(
     return Metrics(values, kinds)
 
 
+def known_leads(leads: pd.DataFrame, as_of: Any) -> int:
+    """How many leads exist by the end of the analysis day: the report's ``n_leads``.
+
+    A lead counts when it was created by the end of the ``as_of`` day
+    (:func:`leadnb.asof.day_end`), exactly the leads :func:`stage_conversion` starts its
+    ``lead`` rows from (their ``n_from``), so "of N leads, X% became MQL" holds. A lead created
+    after the analysis date does not exist yet, and one without a creation date cannot be placed
+    in the funnel. Without a ``created_at`` column nothing tells leads apart from the analysis
+    date, so every row counts.
+
+    Parameters
+    ----------
+    leads
+        The leads table or the wide stage-date frame (:func:`stage_dates`): ``created_at``.
+    as_of
+        The analysis date (a whole day).
+
+    Returns
+    -------
+    int
+        The number of leads known by ``as_of``.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"created_at": pd.to_datetime(
+    ...     ["2026-03-01 09:00", "2026-03-31 23:59", "2026-04-01 00:00", None])})
+    >>> known_leads(leads, "2026-03-31"), known_leads(leads, "2026-04-01")
+    (2, 3)
+    >>> known_leads(pd.DataFrame({"lead_id": ["a", "b"]}), "2026-03-31")
+    2
+    """
+    if "created_at" not in leads.columns:
+        return len(leads)
+    created = pd.to_datetime(leads["created_at"])
+    return int((created < day_end(as_of)).sum())
+
+
 # --------------------------------------------------------------------------------------------
 # Headline numbers of the cohort report
 
@@ -953,14 +990,16 @@ def headline_metrics(
     Parameters
     ----------
     n_leads
-        Leads in the report.
+        Leads known by the end of the ``as_of`` day (:func:`known_leads`): the ``n_from`` of
+        the ``lead`` rows of ``conversion`` (checked when ``conversion`` has them).
     as_of
         The analysis date.
     qualified_stage
         ``funnel.qualified_stage``; it names the time-to-stage and share-old keys.
     conversion
         :func:`stage_conversion` table; its :data:`ARTICLE_PAIRS` rows give
-        ``<a>_to_<b>_rate``, ``<a>_to_<b>_ci_low`` and ``<a>_to_<b>_ci_high``.
+        ``<a>_to_<b>_rate``, ``<a>_to_<b>_ci_low`` and ``<a>_to_<b>_ci_high``; its MQL to SQL
+        row gives ``mql_to_sql_n_from`` (the MQLs behind every rate from MQL).
     lead_to_qualified_rate
         To-date lead to qualified-stage rate: ``lead_to_<qualified>_rate``.
     time_to_stage
@@ -968,7 +1007,8 @@ def headline_metrics(
         gives ``lead_to_<qualified>_median_days``, ``_p30``, ``_p60``, ``_p90`` and ``_cif90``.
     lvr
         :func:`leadnb.funnel.velocity.lvr` table; the latest complete period with an LVR gives
-        ``lvr_period``, ``lvr_pct``, ``lvr_ci_low`` and ``lvr_ci_high`` (percent).
+        ``lvr_period``, ``lvr_pct``, ``lvr_ci_low`` and ``lvr_ci_high`` (percent), and
+        ``lvr_qualified`` (the qualified leads of that period).
     share_old
         :func:`leadnb.funnel.velocity.share_old_by_era` rows (``stage, era, share_old``):
         ``share_old_<stage>_<era>``.
@@ -979,9 +1019,15 @@ def headline_metrics(
     -------
     Metrics
         The numbers with their kinds (rates as ``rate``, LVR in ``percent``, counts, days),
-        plus ``headline``: the keys the run index card shows, in order (``n_leads``, the four
-        article rates, ``lvr_pct``, ``lead_to_<qualified>_p90``,
-        ``share_old_<qualified>_after``).
+        plus ``headline``: the keys the run index card shows, in order (:func:`headline_keys`:
+        the three a head of sales reads on the card first), and ``labels``: each headline
+        key's label in words (:func:`headline_labels`).
+
+    Raises
+    ------
+    ValueError
+        ``n_leads`` differs from the leads the ``lead`` rows of ``conversion`` start from (a
+        count of every row of the table, leads created after ``as_of`` included, would).
 
     Examples
     --------
@@ -992,9 +1038,19 @@ def headline_metrics(
     >>> m.formatted("lead_to_mql_rate"), m.kinds["n_leads"]
     ('25.0%', <Kind.COUNT: 'count'>)
     >>> m["headline"][:3]
-    ['n_leads', 'lead_to_mql_rate', 'mql_to_sql_rate']
+    ['mql_to_sql_rate', 'lead_to_sql_p90', 'lvr_pct']
+    >>> m["labels"]["lead_to_sql_p90"]
+    'Leads reaching SQL within 90 days'
     """
     q = qualified_stage
+    if conversion is not None:
+        lead_rows = conversion.loc[conversion["from_stage"] == "lead", "n_from"]
+        if len(lead_rows) and not (lead_rows == n_leads).all():
+            raise ValueError(
+                f"n_leads is {n_leads:,} but the conversion table starts from "
+                f"{int(lead_rows.iloc[0]):,} leads known by {pd.Timestamp(as_of):%Y-%m-%d}: "
+                "pass known_leads(wide, as_of)"
+            )
     values: dict[str, Any] = {"n_leads": n_leads, "as_of": f"{pd.Timestamp(as_of):%Y-%m-%d}"}
     kinds: dict[str, Kind] = {"n_leads": Kind.COUNT, "as_of": Kind.DATE}
     values["qualified_stage"], kinds["qualified_stage"] = q, Kind.TEXT
@@ -1008,6 +1064,8 @@ def headline_metrics(
             if len(row):
                 for col, key in (("rate", "rate"), ("ci_low", "ci_low"), ("ci_high", "ci_high")):
                     put(f"{a}_to_{b}_{key}", row[col].iloc[0], Kind.RATE)
+                if (a, b) == ("mql", "sql"):
+                    put("mql_to_sql_n_from", int(row["n_from"].iloc[0]), Kind.COUNT)
     if lead_to_qualified_rate is not None:
         put(f"lead_to_{q}_rate", lead_to_qualified_rate, Kind.RATE)
     if time_to_stage is not None:
@@ -1027,6 +1085,7 @@ def headline_metrics(
                 ("ci_high", "lvr_ci_high"),
             ):
                 put(key, done[col].iloc[-1], Kind.PERCENT)
+            put("lvr_qualified", int(done["qualified"].iloc[-1]), Kind.COUNT)
     if share_old is not None:
         for stage, era, share in zip(
             share_old["stage"], share_old["era"], share_old["share_old"], strict=True
@@ -1035,14 +1094,48 @@ def headline_metrics(
     if value_summary is not None:
         for group, n in zip(value_summary["group"], value_summary["n"], strict=True):
             put(f"value_group_{group}", n, Kind.COUNT)
-    values["headline"] = [
-        "n_leads",
-        *(f"{a}_to_{b}_rate" for a, b in ARTICLE_PAIRS),
-        "lvr_pct",
-        f"lead_to_{q}_p90",
-        f"share_old_{q}_after",
-    ]
+    values["headline"] = headline_keys(q)
+    values["labels"] = headline_labels(q)
     return Metrics(values, kinds)
+
+
+def headline_keys(qualified_stage: str) -> list[str]:
+    """The cohort report's headline keys, in the order the run index card shows them.
+
+    The card shows the first three: the MQL to SQL rate (how well sales takes up marketing's
+    leads), the share of leads reaching the qualified stage within 90 days (how soon a lead
+    pays), and the change in new qualified leads on the period before (whether the pipeline
+    grows). The answer's first sentence already gives the lead count and the funnel.
+
+    >>> headline_keys("sql")
+    ['mql_to_sql_rate', 'lead_to_sql_p90', 'lvr_pct', 'n_leads', 'lead_to_mql_rate', \
+'mql_to_opportunity_rate', 'mql_to_customer_rate', 'share_old_sql_after']
+    """
+    q = qualified_stage
+    first = ["mql_to_sql_rate", f"lead_to_{q}_p90", "lvr_pct"]
+    rest = ["n_leads", *(f"{a}_to_{b}_rate" for a, b in ARTICLE_PAIRS), f"share_old_{q}_after"]
+    return list(dict.fromkeys(first + rest))
+
+
+def headline_labels(qualified_stage: str) -> dict[str, str]:
+    """Each of :func:`headline_keys` in words, for the run index card (``metrics.json``
+    ``labels``); stage names are the funnel's display names (:func:`stage_name`).
+
+    >>> headline_labels("sql")["lvr_pct"]
+    'Change in new SQLs on the period before (LVR)'
+    """
+    q = stage_name(qualified_stage)
+    labels = {
+        "n_leads": "Leads created by the analysis date",
+        "lead_to_mql_rate": "Leads that became MQL",
+        "mql_to_sql_rate": "MQLs that reached SQL",
+        "mql_to_opportunity_rate": "MQLs that reached Opportunity",
+        "mql_to_customer_rate": "MQLs that became customers",
+        "lvr_pct": f"Change in new {q}s on the period before (LVR)",
+        f"lead_to_{qualified_stage}_p90": f"Leads reaching {q} within 90 days",
+        f"share_old_{qualified_stage}_after": f"{q}s from old leads since the nurture start",
+    }
+    return {k: labels[k] for k in headline_keys(qualified_stage)}
 
 
 __all__ = [
@@ -1059,7 +1152,10 @@ __all__ = [
     "classify_new_old",
     "conversion_pairs",
     "day_end",
+    "headline_keys",
+    "headline_labels",
     "headline_metrics",
+    "known_leads",
     "reached_within",
     "readable_checks",
     "require_column",
