@@ -422,7 +422,7 @@ def test_scoring_answer_on_the_demo():
         "1,010 of 20,000 leads (5.1%) have reached SQL by the analysis date.",
         "Sending leads that score 17.8 or more to sales means about 58.8 leads a week; 6.5% of "
         "them convert and they hold 35.8% of all conversions.",
-        "Competitors score 61.4 on average, above the threshold, yet 0.0% of them convert.",
+        "Competitors score 61.4 on average, above the threshold, yet none of them convert.",
     )
     assert a.actions == (
         "Take competitors off the sales list: they score high but do not buy.",
@@ -1144,3 +1144,49 @@ def test_roi_intervals_crossing_no_effect_never_clearly(roi, lift, diff, interim
         assert "clearly" not in a.first_sentence
     assert 1 <= len(a.findings) <= ans.MAX_FINDINGS
     assert _unexplained_numbers(a, m) == []
+
+
+def _scoring(**values: object) -> Metrics:
+    kinds = {
+        "conversions": "count",
+        "n_leads": "count",
+        "conversion_rate": "rate",
+        "recommended_threshold": "score",
+        "recommended_weekly_workload": "count",
+        "recommended_precision": "rate",
+        "recommended_recall": "rate",
+        "capacity_per_week": "count",
+        "high_quality_leads": "count",
+        "due_this_week": "count",
+    }
+    base = {"conversions": 50, "n_leads": 1000, "conversion_rate": 0.05}
+    base.update(values)
+    return Metrics(base, {k: v for k, v in kinds.items() if k in base})
+
+
+def test_scoring_actions_fit_the_team_capacity() -> None:
+    over = scoring_answer(
+        _scoring(capacity_per_week=60, high_quality_leads=1784, due_this_week=529)
+    )
+    assert (
+        "529 follow-ups are due this week against a capacity of 60: call the 60 highest-scoring "
+        "first and queue the rest by follow-up date."
+    ) in over.actions
+    fits = scoring_answer(_scoring(capacity_per_week=60, high_quality_leads=48, due_this_week=12))
+    assert "Call all 48 high-quality leads this week: they fit the team's capacity of 60." in (
+        fits.actions
+    )
+
+
+def test_a_threshold_that_keeps_every_lead_is_said_as_no_threshold() -> None:
+    a = scoring_answer(
+        _scoring(
+            recommended_threshold=-1.0,
+            recommended_weekly_workload=12.0,
+            recommended_precision=0.05,
+            recommended_recall=1.0,
+            capacity_per_week=60,
+        )
+    )
+    text = " ".join(a.findings)
+    assert "no threshold is needed yet" in text and "-1" not in text and "100.0%" not in text

@@ -592,10 +592,18 @@ def scoring_answer(m: Metrics) -> Answer:
         if cap is not None and load is not None:
             fits = " (within" if load <= cap else " (more than"
             fits += f" the team's {f.show('capacity_per_week')} a week)"
-        findings.append(
-            f"Sending leads that score {f.show('recommended_threshold')} or more to sales means "
-            f"about {f.show('recommended_weekly_workload')} leads a week{fits}{tail}."
-        )
+        recall = f.num("recommended_recall")
+        if recall is not None and recall >= 1:
+            findings.append(
+                f"The team can follow up every lead: sending all of them to sales means about "
+                f"{f.show('recommended_weekly_workload')} leads a week{fits}, so no threshold "
+                "is needed yet."
+            )
+        else:
+            findings.append(
+                f"Sending leads that score {f.show('recommended_threshold')} or more to sales "
+                f"means about {f.show('recommended_weekly_workload')} leads a week{fits}{tail}."
+            )
     elif strength != "unknown":
         findings.append(
             "The recommended threshold for sending leads to sales was not computed in this run; "
@@ -611,7 +619,11 @@ def scoring_answer(m: Metrics) -> Answer:
         and rate_all is not None
         and comp_rate < rate_all
     ):
-        rate = f", yet {f.show('competitor_conversion_rate')} of them convert"
+        rate = (
+            ", yet none of them convert"
+            if comp_rate == 0
+            else f", yet only {f.show('competitor_conversion_rate')} of them convert"
+        )
         findings.append(
             f"Competitors score {f.show('competitor_mean_score')} on average, above the "
             f"threshold{rate}."
@@ -626,7 +638,23 @@ def scoring_answer(m: Metrics) -> Answer:
         )
     elif strength in ("acceptably", "well", "very well"):
         actions.append("Use the score to order follow-ups: the highest-scoring leads first.")
-    if f.has("capacity_per_week", "high_quality_leads"):
+    cap, listed, due = (
+        f.num("capacity_per_week"),
+        f.num("high_quality_leads"),
+        f.num("due_this_week"),
+    )
+    if cap is not None and due is not None and due > cap:
+        actions.append(
+            f"{f.show('due_this_week')} follow-ups are due this week against a capacity of "
+            f"{f.show('capacity_per_week')}: call the {f.show('capacity_per_week')} "
+            "highest-scoring first and queue the rest by follow-up date."
+        )
+    elif cap is not None and listed is not None and listed <= cap:
+        actions.append(
+            f"Call all {f.show('high_quality_leads')} high-quality leads this week: they fit "
+            f"the team's capacity of {f.show('capacity_per_week')}."
+        )
+    elif cap is not None and listed is not None:
         actions.append(
             f"Call the top {f.show('capacity_per_week')} of the {f.show('high_quality_leads')} "
             "high-quality leads this week (the team's capacity); queue the rest by follow-up date."
