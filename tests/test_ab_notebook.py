@@ -436,6 +436,7 @@ def test_one_arm_in_the_data_names_the_arm(sample_dir: Path, tmp_path: Path) -> 
     assert set(metrics) - scalars == {"headline", "experiments", "labels", "answer", "actions"}
     assert set(metrics["headline"]) <= set(kinds)
     assert set(metrics["labels"]) == set(metrics["headline"])
+    assert (metrics["n_registered"], kinds["n_registered"]) == (1, "count")
     # the answer still renders without a comparison, and says why
     assert metrics["answer"] == [
         "nurture-cadence-2026q1: no comparison of weekly_digest with monthly_newsletter yet (an "
