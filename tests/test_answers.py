@@ -717,9 +717,12 @@ def test_roi_answer_without_data_says_the_scenario_is_not_measured():
     )
 
 
-def test_roi_answer_money_carries_the_currency():
-    m = roi_metrics() | Metrics({"currency": "EUR"}, {"currency": Kind.TEXT})
-    assert "went from EUR 4,361 before nurturing to EUR 1,013 after." in roi_answer(m).findings[3]
+def test_roi_answer_money_carries_the_run_currency():
+    from leadnb.results import display_currency
+
+    with display_currency("EUR"):
+        text = roi_answer(roi_metrics()).findings[3]
+    assert "went from €4,361 before nurturing to €1,013 after." in text
 
 
 def test_ab_answer_on_the_demo():
@@ -978,6 +981,11 @@ def _shown(m: Metrics) -> tuple[list[str], set[str]]:
                 texts.add(str(v))
             elif kind is not None:
                 numbers.add(format_value(v, kind))
+                base = k.removesuffix("_ci_low").removesuffix("_ci_high")
+                group = [rec.get(x) for x in (base, f"{base}_ci_low", f"{base}_ci_high")]
+                nums = [abs(x) for x in group if isinstance(x, int | float) and x == x]
+                if nums:  # a value and its interval share their decimals
+                    numbers.add(format_value(v, kind, like=max(nums)))
     return sorted(texts, key=len, reverse=True), numbers
 
 

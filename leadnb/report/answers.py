@@ -463,12 +463,16 @@ class _Facts:
         return Kind(self.kinds[key])
 
     def show(self, key: str) -> str:
-        return format_value(self.get(key), self.kind(key))
+        """``key`` formatted from its kind, with the decimals of its interval (a value and its
+        bounds are shown alike: "83 per extra SQL (likely between 62 and 127)")."""
+        base = key.removesuffix("_ci_low").removesuffix("_ci_high")
+        together = [self.num(k) for k in (base, f"{base}_ci_low", f"{base}_ci_high")]
+        nums = [abs(v) for v in together if v is not None]
+        return format_value(self.get(key), self.kind(key), like=max(nums) if nums else None)
 
     def money(self, key: str) -> str:
-        """A money value with the currency code when the metrics carry one (``currency``)."""
-        cur = self.get("currency")
-        return f"{cur} {self.show(key)}" if cur else self.show(key)
+        """A money value; the currency (``run.currency``) comes with :func:`format_value`."""
+        return self.show(key)
 
     def between(self, low: str, high: str, *, money: bool = False) -> str:
         """``"likely between A and B"``, or ``""`` when a bound is missing."""
@@ -831,8 +835,8 @@ def roi_answer(m: Metrics) -> Answer:
         ``nurture_cost``, ``holdout_diff`` (with interval), ``holdout_cost_per_incremental_sql``,
         ``holdout_interim``, ``before_cost_per_sql``/``after_cost_per_sql`` (``_loaded`` when
         ``cost_basis`` is ``fully_loaded``), ``scenario_*``; used when present:
-        ``currency`` (before every amount), ``holdout_n_treatment`` and
-        ``holdout_n_control`` (the holdout's n).
+        ``holdout_n_treatment`` and ``holdout_n_control`` (the holdout's n). Amounts carry
+        the run's currency (``run.currency``, set by the notebook context).
 
     Returns
     -------
