@@ -438,6 +438,11 @@ def test_headline_metrics_and_plots() -> None:
     ro0 = abtest.readout(reg(), asg0, wide0, AS_OF)
     assert ab_plots.rates_title(ro0.primary).startswith("No detectable difference")
     assert ro0.verdict.startswith("No detectable difference between weekly and monthly")
+    # a report shows the verdict with the metric's display name; the stored one is unchanged
+    assert ro.verdict.startswith("weekly beat monthly on reached sql within 30 days: ")
+    assert ro.verdict_for_readers == ro.verdict.replace(
+        "reached sql within 30 days", "reached SQL within 30 days"
+    )
     plt.close("all")
 
 

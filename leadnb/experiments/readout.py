@@ -258,6 +258,17 @@ class Readout(Result):
         """The primary metric's rows of :attr:`results` (index reset)."""
         return self.results.loc[self.results["role"] == "primary"].reset_index(drop=True)
 
+    @property
+    def verdict_for_readers(self) -> str:
+        """:attr:`verdict` with every metric named as a report names it ("reached SQL within 30
+        days", :attr:`Metric.display_label`); the stored verdict (``ab_results``, the log,
+        ``metrics.json``) keeps its canonical names ("reached sql within 30 days")."""
+        text = self.verdict
+        reg = self.registration
+        for m in (reg.primary_metric, *reg.guardrail_metrics):
+            text = text.replace(m.label, m.display_label)
+        return text
+
 
 READER_COLUMNS = [
     "metric",
