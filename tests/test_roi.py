@@ -23,6 +23,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.experiments.holdout import holdout_incremental
+from leadnb.experiments.registration import HoldoutConfig
 from leadnb.results import Kind
 from leadnb.roi.effect import (
     RoiResult,
@@ -41,7 +42,7 @@ from leadnb.roi.monthly import (
     period_shown,
     period_summary,
 )
-from leadnb.roi.params import HoldoutConfig, RoiConfig, ScenarioInputs
+from leadnb.roi.params import RoiConfig, ScenarioInputs
 from leadnb.roi.tables import roi_headline, roi_metrics, roi_table
 from leadnb.roi.whatif import (
     ARTICLE_FIGURES,

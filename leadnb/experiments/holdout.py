@@ -3,9 +3,9 @@
 Design. Some leads are randomly kept out of the nurture programme (or given the cheaper track);
 the difference in SQL rates between the arms is caused by the programme, whatever the season or
 the lead mix, so this is the preferred measure of the nurture ROI notebook (the before/after
-comparison of :mod:`leadnb.roi.effect` is a plausibility check). The experiment is named in the
-params file's ``roi.holdout`` (:class:`~leadnb.roi.params.HoldoutConfig`); when it is also
-registered in the ``experiments`` section, the A/B readout's rule decides whether a look is
+comparison of :mod:`leadnb.roi.effect` is a plausibility check). The experiment is named in
+the params file's ``roi.holdout`` (:class:`~leadnb.experiments.registration.HoldoutConfig`);
+when it is also registered in the ``experiments`` section, the A/B readout's rule decides whether a look is
 interim (:func:`holdout_interim`).
 """
 
@@ -26,8 +26,8 @@ from leadnb.experiments.assignments import prepare_assignments
 from leadnb.experiments.comparisons import compare_arms
 from leadnb.experiments.outcomes import outcomes_from_stages
 from leadnb.experiments.readout import is_interim
+from leadnb.experiments.registration import HoldoutConfig
 from leadnb.results import Kind, Result, format_value, value
-from leadnb.roi.params import HoldoutConfig
 
 FINAL = "randomised holdout: preferred measure"
 INTERIM = "randomised holdout, interim: not a final result"
@@ -114,7 +114,7 @@ def holdout_interim(
 
     Examples
     --------
-    >>> from leadnb.roi.params import HoldoutConfig
+    >>> from leadnb.experiments.registration import HoldoutConfig
     >>> a = pd.DataFrame({"lead_id": ["a", "b"], "experiment_id": "x", "variant": ["c", "t"],
     ...     "assigned_at": pd.to_datetime(["2025-01-01", "2025-03-20"])})
     >>> holdout_interim(a, HoldoutConfig("x", "c", window_days=30), pd.Timestamp("2025-03-31"))
@@ -205,7 +205,7 @@ def holdout_incremental(
 
     Examples
     --------
-    >>> from leadnb.roi.params import HoldoutConfig
+    >>> from leadnb.experiments.registration import HoldoutConfig
     >>> a = pd.DataFrame({"lead_id": list("abcdef"), "experiment_id": "x",
     ...     "variant": ["c", "c", "c", "t", "t", "t"],
     ...     "assigned_at": pd.Timestamp("2025-01-01")})
@@ -361,7 +361,7 @@ def holdout_registration(experiments: Any, holdout: HoldoutConfig | None) -> Any
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> from leadnb.roi.params import HoldoutConfig
+    >>> from leadnb.experiments.registration import HoldoutConfig
     >>> regs = SimpleNamespace(registrations=[SimpleNamespace(id="x"), SimpleNamespace(id="y")])
     >>> holdout_registration(regs, HoldoutConfig("y", "c")).id
     'y'

@@ -40,7 +40,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +52,7 @@ from leadnb.results import Kind, format_value
 
 __all__ = [
     "REGISTRATION_KEYS",
+    "HoldoutConfig",
     "REQUIRED_KEYS",
     "ExperimentsConfig",
     "Metric",
@@ -61,6 +62,56 @@ __all__ = [
     "load_registration",
     "registration_fingerprint",
 ]
+
+
+@dataclass(frozen=True)
+class HoldoutConfig:
+    """The params file's ``roi.holdout``: a randomised nurture experiment in the assignments table: the control arm gets no (or the
+    cheaper) nurture, the treatment arm the programme; the outcome is reaching the qualified stage
+    within ``window_days`` of assignment. ``cost_per_treated_lead`` is the extra cost of treating
+    one lead (the nurture cost per nurtured lead)."""
+
+    experiment_id: str
+    control_variant: str
+    treatment_variant: str | None = None
+    window_days: int = 30
+    cost_per_treated_lead: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "roi.holdout") -> HoldoutConfig:
+        """Parse the ``roi.holdout`` section (``experiment_id`` and ``control_variant`` required).
+
+        Examples
+        --------
+        >>> HoldoutConfig.from_dict({"experiment_id": "x", "control_variant": "c"}).window_days
+        30
+        """
+        keys = [f.name for f in fields(cls)]
+        d = check_keys(d, keys, where, required=("experiment_id", "control_variant"))
+        expect_type(d["experiment_id"], str, f"{where}.experiment_id")
+        expect_type(d["control_variant"], str, f"{where}.control_variant")
+        if d.get("treatment_variant") is not None:
+            expect_type(d["treatment_variant"], str, f"{where}.treatment_variant")
+        window = expect_type(d.get("window_days", 30), int, f"{where}.window_days")
+        cost = d.get("cost_per_treated_lead")
+        if cost is not None:
+            expect_type(cost, (int, float), f"{where}.cost_per_treated_lead")
+        return cls(
+            experiment_id=d["experiment_id"],
+            control_variant=d["control_variant"],
+            treatment_variant=d.get("treatment_variant"),
+            window_days=_positive_days(window, f"{where}.window_days"),
+            cost_per_treated_lead=None if cost is None else float(cost),
+        )
+
+
+def _positive_days(v: int, where: str) -> int:
+    if v <= 0:
+        raise ParamsError(
+            f"{where} must be a positive whole number, got {v}", fix=f"set {where}: 30"
+        )
+    return v
+
 
 REGISTRATION_KEYS = (
     "id",

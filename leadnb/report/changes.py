@@ -15,8 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from leadnb.results import Kind, format_value
-from leadnb.run.changes import format_change
+from leadnb.results import Kind, format_change, format_value
 from leadnb.safe import escape
 
 __all__ = ["TREND_COLOURS", "plot_trend", "render_changes"]
@@ -47,7 +46,7 @@ def render_changes(frame: pd.DataFrame, *, since: str | None = None) -> str:
     Parameters
     ----------
     frame : pandas.DataFrame
-        :func:`leadnb.run.changes.what_changed` or :func:`~leadnb.run.changes.compare_metrics`
+        :func:`leadnb.run.changes.what_changed` or its ``compare_metrics``
         (columns ``notebook``, ``key``, ``label``, ``kind``, ``before``, ``after``, ``change``,
         ``test``, ``beyond_noise``, ``sentence``, ``since``).
     since : str, optional

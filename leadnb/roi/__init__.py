@@ -3,7 +3,8 @@
 The modules, in the order the notebook uses them:
 
 * :mod:`leadnb.roi.params`: the ``roi`` section of the params file (:class:`RoiConfig`, with
-  :class:`~leadnb.roi.params.ScenarioInputs`, ``SensitivityConfig`` and ``HoldoutConfig``).
+  :class:`~leadnb.roi.params.ScenarioInputs`, ``SensitivityConfig``; the ``holdout`` entry is
+  :class:`~leadnb.experiments.registration.HoldoutConfig`, an experiment's home).
 * :mod:`leadnb.roi.whatif`: the article's worked example as a calculator (before/after rows,
   summary of changes, sensitivity grid); planning numbers only, no data.
 * :mod:`leadnb.roi.monthly`: from data, per calendar month: SQLs from new and old leads,

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from leadnb.results import Kind, Metrics, format_value
+from leadnb.results import Kind, Metrics, format_change, format_value
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -63,7 +63,6 @@ __all__ = [
     "TREND_COLUMNS",
     "PreviousRun",
     "compare_metrics",
-    "format_change",
     "headline_keys",
     "load_metrics",
     "previous_run",
@@ -82,6 +81,9 @@ RATE_N: dict[tuple[str, str], str] = {
     ("scoring_calibration", "conversion_rate"): "n_leads",
     ("cohort_conversion", "lead_to_mql_rate"): "n_leads",
     ("cohort_conversion", "lead_to_sql_rate"): "n_leads",
+    ("cohort_conversion", "mql_to_sql_rate"): "mql_to_sql_n_from",
+    ("cohort_conversion", "mql_to_opportunity_rate"): "mql_to_sql_n_from",
+    ("cohort_conversion", "mql_to_customer_rate"): "mql_to_sql_n_from",
     ("ab_testing", "control_rate"): "n_control",
     ("ab_testing", "variant_rate"): "n_variant",
 }
@@ -315,46 +317,6 @@ def headline_keys(metrics: Mapping[str, Any]) -> list[str]:
 
 # --------------------------------------------------------------------------------------------
 # Comparing
-
-
-def format_change(change: Any, kind: Kind | str | None) -> str:
-    """A change ``after - before`` in the number's units, formatted for a reader from its kind.
-
-    A change of a rate (or of a relative change) is in percentage points; a change of a number
-    already in percent is in points too; other kinds keep their unit with a sign.
-
-    Returns
-    -------
-    str
-        The signed change (``"no change"`` for zero, ``"≈ 0"`` when it rounds to zero at the
-        precision the kind shows, an en dash when missing).
-
-    Examples
-    --------
-    >>> format_change(0.005, Kind.RATE), format_change(-2.5, Kind.PERCENT)
-    ('+0.5 pts', '-2.5 pts')
-    >>> format_change(300, Kind.COUNT), format_change(-0.37, "multiplier")
-    ('+300', '-0.37×')
-    >>> format_change(-0.02, Kind.P_VALUE), format_change(0, Kind.MONEY)
-    ('-0.020', 'no change')
-    >>> format_change(-0.00002, Kind.RATE), format_change(0.0004, Kind.RATIO)
-    ('≈ 0', '≈ 0')
-    """
-    kind = Kind(kind) if kind is not None else None
-    f = _number(change)
-    if f is None:
-        return "–"
-    if f == 0:
-        return "no change"
-    shown_kind = Kind.RATIO if kind is Kind.P_VALUE else kind
-    if kind is Kind.PERCENT:
-        f, shown_kind = f / 100, Kind.POINTS
-    elif kind in (Kind.RATE, Kind.CHANGE, Kind.POINTS):
-        shown_kind = Kind.POINTS
-    text = format_value(abs(f), shown_kind).lstrip("+")
-    if not any(c in "123456789" for c in text):
-        return "≈ 0"  # smaller than the precision the number is shown with
-    return ("+" if f > 0 else "-") + text
 
 
 def _label(key: str, metrics: Mapping[str, Any] | None = None) -> str:
