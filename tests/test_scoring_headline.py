@@ -28,8 +28,8 @@ KEYS = {
     "calibration_conversions", "auc", "auc_ci_low", "auc_ci_high", "brier", "brier_reference",
     "recommended_threshold", "recommended_weekly_workload", "recommended_precision",
     "recommended_recall", "competitor_mean_score", "competitor_conversion_rate",
-    "high_intent_mean_score", "high_intent_conversion_rate", "high_quality_leads",
-    "due_this_week", "capacity_per_week", "headline", "labels",
+    "asked_for_sales_mean_score", "asked_for_sales_conversion_rate", "converted_fast_n",
+    "high_quality_leads", "due_this_week", "this_week", "capacity_per_week", "headline", "labels",
 }  # fmt: skip
 
 
@@ -41,9 +41,10 @@ def _inputs() -> dict:
     sweep = threshold_sweep(s, y, capacity_per_week=10, weeks=13)
     summary = pd.DataFrame(
         {
-            "segment": ["high_intent", "competitor", "other"],
-            "mean_score": [30.5, 61.25, 12.0],
-            "rate": [0.25, 0.0, 0.03],
+            "segment": ["asked_for_sales", "converted_fast", "competitor", "other"],
+            "n": [40, 12, 30, 238],
+            "mean_score": [30.5, 20.0, 61.25, 12.0],
+            "rate": [0.25, 1.0, 0.0, 0.03],
         }
     )
     return {
@@ -56,12 +57,14 @@ def _inputs() -> dict:
         "brier": brier(s, y),
         "threshold": recommend_threshold(sweep, 10),
         "segments": summary,
-        "high_quality": pd.DataFrame({"lead_id": ["L1", "L2", "L3"]}),
+        "high_quality": pd.DataFrame(
+            {"lead_id": ["L1", "L2", "L3"], "this_week": [True, True, False]}
+        ),
         "list_counts": segment_counts(
             pd.DataFrame(
                 {
                     "lead_id": ["L1", "L2", "L3"],
-                    "segment": ["high_intent", "engaged_nurture", "high_intent"],
+                    "segment": ["asked_for_sales", "engaged_nurture", "asked_for_sales"],
                     "next_follow_up": pd.to_datetime(["2026-07-01", "2026-07-06", "2026-07-07"]),
                 }
             ),
@@ -119,8 +122,12 @@ def test_values_are_the_results_numbers() -> None:
     assert m["recommended_weekly_workload"] == pytest.approx(t.leads_above / 13)
     assert m["recommended_precision"] == t.precision and m["recommended_recall"] == t.recall
     assert m["competitor_mean_score"] == 61.25 and m["competitor_conversion_rate"] == 0.0
-    assert m["high_intent_mean_score"] == 30.5 and m["high_intent_conversion_rate"] == 0.25
+    assert m["asked_for_sales_mean_score"] == 30.5
+    assert m["asked_for_sales_conversion_rate"] == 0.25
+    # the segment defined by converting fast: only its size (its rate is 100% by definition)
+    assert m["converted_fast_n"] == 12 and isinstance(m["converted_fast_n"], int)
     assert m["high_quality_leads"] == 3
+    assert m["this_week"] == 2 and isinstance(m["this_week"], int)
     # due before as_of + 7 days (2026-07-07): L1 and L2, not L3
     assert m["due_this_week"] == 2 and isinstance(m["due_this_week"], int)
     assert m["capacity_per_week"] == 10
@@ -135,6 +142,8 @@ def test_kinds_come_from_the_result_declarations() -> None:
     assert m.kinds["conversion_rate"] is Kind.RATE
     assert m.kinds["high_quality_leads"] is Kind.COUNT
     assert m.kinds["due_this_week"] is m.kinds["capacity_per_week"] is Kind.COUNT
+    assert m.kinds["this_week"] is m.kinds["converted_fast_n"] is Kind.COUNT
+    assert m.kinds["asked_for_sales_conversion_rate"] is Kind.RATE
     assert m.formatted("competitor_mean_score") == "61.2"
 
 
@@ -166,3 +175,8 @@ def test_results_are_the_one_result_shape() -> None:
     json.dumps(a.as_dict())  # plain values, no tuple intervals
     assert all(not isinstance(v, tuple) for v in a.as_dict().values())
     assert math.isnan(auc_with_ci([1, 2], [1, 1]).auc_ci_low)
+
+
+def test_this_week_is_missing_without_a_ranked_list() -> None:
+    m = headline_metrics(**{**_inputs(), "high_quality": pd.DataFrame({"lead_id": ["L1"]})})
+    assert m["this_week"] is None and m["high_quality_leads"] == 1

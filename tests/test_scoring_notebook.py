@@ -90,7 +90,8 @@ def _score(x: float) -> str:
 
 
 SEGMENT_NAMES = {
-    "High intent": "high_intent",
+    "Asked for sales": "asked_for_sales",
+    "Converted fast (defined by the outcome)": "converted_fast",
     "Engaged (nurture)": "engaged_nurture",
     "Competitors and peers": "competitor",
     "Everyone else": "other",
@@ -194,7 +195,9 @@ def test_every_shown_table_saved_as_csv_links_its_csv() -> None:
             continue
         names = {n.id for n in ast.walk(call.args[0]) if isinstance(n, ast.Name)}
         kw = {k.arg: k.value for k in call.keywords}
-        table = names & set(saved) - {"hq"}  # counts of the list are not the list's CSV
+        table = names & set(saved)
+        if "counts" in names:  # counts of the list are not the list's CSV
+            table -= {"hq"}
         if table:
             (var,) = table
             assert owner == "ctx", ast.unparse(call)
@@ -203,7 +206,9 @@ def test_every_shown_table_saved_as_csv_links_its_csv() -> None:
             linked.add(saved[var])
         else:
             assert "csv" not in kw, ast.unparse(call)
-    assert linked == {"score_bands.csv", "suggested_weights.csv", "segments.csv"}
+    assert linked == {
+        "score_bands.csv", "suggested_weights.csv", "segments.csv", "high_quality_leads.csv"
+    }  # fmt: skip
 
 
 def test_the_answer_cell_is_last_tagged_and_built_from_the_written_metrics() -> None:
@@ -334,21 +339,27 @@ def _segments(
         | leads["tags"].fillna("").str.contains("competitor")
         | leads["lead_id"].isin(tagged)
     ).to_numpy()
-    # high intent: reached SQL or asked for sales within 30 days of creation
+    # asked for sales within 30 days of creation, before reaching SQL; else reached SQL within
+    # 30 days of creation (converted fast: defined by the outcome)
     created = leads["created_at"].to_numpy()
     conv = converted.to_numpy()
-    fast_sql = conv & ((sql_at.reindex(ids).to_numpy() - created) <= np.timedelta64(30, "D"))
+    sql = sql_at.reindex(ids).to_numpy()
+    fast_sql = conv & ((sql - created) <= np.timedelta64(30, "D"))
     asks = ev[
         ((ev.event_type == "form_submit") & (ev.value == "contact_sales"))
         | ((ev.event_type == "tag_added") & ev.value.isin(["pricing_request", "demo_request"]))
     ]
+    sql_of = pd.Series(np.where(conv, sql, np.datetime64("NaT")), index=ids)
+    reached = asks["lead_id"].map(sql_of)
+    asks = asks[reached.isna() | (asks["ts"] < reached)]
     first_ask = asks.groupby("lead_id")["ts"].min().reindex(ids).to_numpy()
     fast_ask = (first_ask - created) <= np.timedelta64(30, "D")  # NaT compares False
     n_events = ev.groupby("lead_id").size().reindex(ids, fill_value=0).to_numpy()
     seg = np.where(
         comp, "competitor",
-        np.where(fast_sql | fast_ask, "high_intent",
-                 np.where(n_events >= 25, "engaged_nurture", "other")),
+        np.where(fast_ask, "asked_for_sales",
+                 np.where(fast_sql, "converted_fast",
+                          np.where(n_events >= 25, "engaged_nurture", "other"))),
     )  # fmt: skip
     return pd.Series(seg, index=ids)
 
@@ -498,17 +509,32 @@ def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> Non
     leads, seg_of = demo["leads"], demo["segments"]
     ids = leads["lead_id"].to_numpy()
     conv = demo["converted"].to_numpy()
+    labels = "|".join(re.escape(k) for k in SEGMENT_NAMES)
     seg = {}
     for m in re.finditer(
-        r"^(High intent|Engaged \(nurture\)|Competitors and peers|Everyone else): ([\d,]+) leads, "
+        rf"^({labels}): ([\d,]+) leads, "
         r"mean score ([\d.]+), converted ([\d.]+%) \(95% CI ([\d.]+%) to ([\d.]+%)\), "
         r"([\d.]+%) of conversions",
         _golden_text(),
         flags=re.M,
     ):
         seg[SEGMENT_NAMES[m.group(1)]] = [_num(g) for g in m.groups()[1:]]
-    assert set(seg) == {"high_intent", "engaged_nurture", "competitor", "other"}
-    assert sum(v[0] for v in seg.values()) == len(leads)
+    # the segment defined by converting fast prints no rate: it is 100% by definition
+    fast = re.search(
+        r"^Converted fast \(defined by the outcome\): ([\d,]+) leads, mean score ([\d.]+), "
+        r"([\d.]+%) of conversions \(converted by definition: the rate is not a finding\)$",
+        _golden_text(),
+        flags=re.M,
+    )
+    assert fast is not None
+    assert set(seg) == {"asked_for_sales", "engaged_nurture", "competitor", "other"}
+    in_fast = (seg_of.reindex(ids) == "converted_fast").to_numpy()
+    assert _num(fast.group(1)) == in_fast.sum() and conv[in_fast].all()
+    assert _num(fast.group(2)) == pytest.approx(
+        demo["now"].reindex(ids).to_numpy()[in_fast].mean(), abs=0.05
+    )
+    assert _num(fast.group(3)) == pytest.approx(in_fast.sum() / conv.sum(), abs=0.0005)
+    assert sum(v[0] for v in seg.values()) + in_fast.sum() == len(leads)
     now = demo["now"].reindex(ids).to_numpy()
     for name, (n, mean_score, rate, lo, hi, share) in seg.items():
         inside = (seg_of.reindex(ids) == name).to_numpy()
@@ -525,12 +551,12 @@ def test_segments_competitors_score_highest_and_never_convert(demo: dict) -> Non
             f"{_pct(conv[inside].mean(), w_hi)} (95% CI {_pct(w_lo, w_hi)} to {_pct(w_hi)}), "
             f"{_pct(c / conv.sum())} of conversions" in _golden_text()
         ), name
-    # the article's point: competitors have the highest mean score and never convert; high
-    # intent converts best with fewer points
+    # the article's point: competitors have the highest mean score and never convert; leads
+    # that asked for sales (a signal seen before the outcome) convert best with fewer points
     n, mean_score, rate = seg["competitor"][:3]
     assert rate == 0 and mean_score == max(v[1] for v in seg.values())
-    assert seg["high_intent"][2] == max(v[2] for v in seg.values())
-    assert seg["high_intent"][1] < mean_score
+    assert seg["asked_for_sales"][2] == max(v[2] for v in seg.values())
+    assert seg["asked_for_sales"][1] < mean_score
 
 
 def test_auc_by_moment_the_score_is_taken(demo: dict) -> None:
@@ -581,10 +607,23 @@ def test_auc_by_moment_the_score_is_taken(demo: dict) -> None:
     assert found["as_of"][0] > found["at_created_plus_7_days"][0] > 0.5
 
 
+def _weeks_by_simulation(due_week: np.ndarray, capacity: int) -> np.ndarray:
+    """The week each lead (in rank order) is called, by stepping through the weeks one by one:
+    each week the first ``capacity`` leads already due and not yet called are called."""
+    week = np.full(len(due_week), -1)
+    w = 0
+    while (week < 0).any():
+        ready = np.flatnonzero((week < 0) & (due_week <= w))[:capacity]
+        week[ready] = w
+        w += 1
+    return week
+
+
 def test_high_quality_list_counts(demo: dict) -> None:
     # the golden lines of "The high-quality list for SDRs", with the notebook's defaults: the
-    # three target industries, no ABM list, high intent or engaged, not converted, at least the
-    # recommended threshold's points today, at least one event; follow-up every 14 days
+    # three target industries, no ABM list, asked for sales or engaged, not converted, at least
+    # the recommended threshold's points today, at least one event; follow-up every 14 days;
+    # ranked for a capacity of 60 a week
     text = _golden_text()
     m = re.search(
         r"^High-quality list: ([\d,]+) leads \(ICP: (\d+) industries, ([\d,]+) ABM accounts; "
@@ -612,7 +651,7 @@ def test_high_quality_list_counts(demo: dict) -> None:
     seg = demo["segments"].reindex(ids).to_numpy()
     keep = (
         icp.to_numpy()
-        & np.isin(seg, ["high_intent", "engaged_nurture"])
+        & np.isin(seg, ["asked_for_sales", "engaged_nurture"])
         & ~demo["converted"].to_numpy()
         & (demo["now"].reindex(ids).to_numpy() >= t)
         & (n_events >= 1)
@@ -623,16 +662,28 @@ def test_high_quality_list_counts(demo: dict) -> None:
     last = ev.groupby("lead_id")["ts"].max().reindex(ids[keep]).dt.normalize()
     since = (AS_OF - last).dt.days.to_numpy()
     k = np.maximum(1, -(-since // 14))
-    due = (last + pd.to_timedelta(14 * k, unit="D")) < AS_OF + pd.Timedelta(days=7)
+    next_up = last + pd.to_timedelta(14 * k, unit="D")
+    due = next_up < AS_OF + pd.Timedelta(days=7)
     lines = re.findall(
-        r"^(High intent|Engaged \(nurture\)): ([\d,]+) leads, ([\d,]+) due within 7 days$",
+        r"^(Asked for sales|Engaged \(nurture\)): ([\d,]+) leads, ([\d,]+) due within 7 days$",
         text,
         flags=re.M,
     )
-    assert {label for label, _, _ in lines} == {"High intent", "Engaged (nurture)"}
+    assert {label for label, _, _ in lines} == {"Asked for sales", "Engaged (nurture)"}
     for label, n, n_due in lines:
         inside = seg[keep] == SEGMENT_NAMES[label]
         assert (n, n_due) == (f"{inside.sum():,}", f"{due.to_numpy()[inside].sum():,}"), label
+    # due against capacity: the first 60 of the ranking this week; the whole list, worked 60 a
+    # week and never before a lead falls due, takes as many weeks as a week-by-week simulation
+    n_due = int(due.sum())
+    due_week = ((next_up - AS_OF).dt.days.to_numpy() // 7).clip(0)
+    total_weeks = _weeks_by_simulation(np.sort(due_week), 60).max() + 1
+    line = (
+        f"Due this week: {n_due:,} follow-ups against a capacity of 60 a week; call the "
+        f"{min(n_due, 60):,} ranked first this week; the whole list takes {total_weeks:,} weeks "
+        "at that pace"
+    )
+    assert line in text
 
 
 # ------------------------------------------------------------------ real dates, degenerate shapes

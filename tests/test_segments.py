@@ -13,13 +13,16 @@ from statsmodels.stats.proportion import proportion_confint
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.scoring.segments import (
     LIST_COUNT_COLUMNS,
+    LIST_ORDER,
     PII_COLUMNS,
+    RANKED_LIST_COLUMNS,
     SEGMENT_BAND_COLUMNS,
     SEGMENTS,
     SUMMARY_COLUMNS,
     competitor_mask,
     high_quality_leads,
     profile_notes,
+    rank_for_capacity,
     read_account_list,
     score_edges,
     segment_bands,
@@ -143,44 +146,72 @@ def test_competitor_mask_by_domain_subdomain_tag_event_and_company():
 
 def test_segment_rules_and_their_order():
     s = segs()
-    assert list(s.cat.categories) == ["high_intent", "engaged_nurture", "competitor", "other"]
+    assert list(s.cat.categories) == [
+        "asked_for_sales", "converted_fast", "engaged_nurture", "competitor", "other"
+    ]  # fmt: skip
     assert s.to_dict() == {
         "a": "competitor",
         "b": "competitor",
         "c": "competitor",  # converted fast, but competitor wins
         "d": "competitor",  # company list and a tag event
-        "e": "high_intent",  # contact_sales form 4 days after creation
+        "e": "asked_for_sales",  # contact_sales form 4 days after creation
         "f": "other",  # converted after 92 days, asked after 75: not fast; few events
         "g": "engaged_nurture",  # 6 events by as_of, not fast
-        "h": "high_intent",  # reached sql 9 days after creation, with a low score
+        "h": "converted_fast",  # reached sql 9 days after creation, with a low score
     }
+
+
+def test_an_ask_counts_only_before_the_outcome():
+    # h reached SQL on 04-10 (9 days in); a pricing request on 04-12 came after it (a rep's
+    # tag on the sales call): h stays "converted fast"; one on 04-05 came before: it asked
+    def seg_with_ask(day: str) -> str:
+        ask = pd.DataFrame({"lead_id": ["h"], "ts": [D(day)], "event_type": ["tag_added"],
+                            "value": ["pricing_request"]}).astype({"ts": "datetime64[us]"})  # fmt: skip
+        ev = pd.concat([events(), ask], ignore_index=True)
+        return str(segment_leads(leads(), ev, None, stage_dates(), as_of=AS_OF)["h"])
+
+    assert seg_with_ask("2026-04-12") == "converted_fast"
+    assert seg_with_ask("2026-04-10 00:00:00") == "converted_fast"  # same moment: not before
+    assert seg_with_ask("2026-04-05") == "asked_for_sales"
+    # an ask by a lead that has not converted by as_of counts (its SQL after as_of is unknown)
+    late = stage_dates().assign(
+        sql_at=stage_dates()["sql_at"].where(lambda x: x.isna(), D("2026-07-10"))
+    )
+    s = segment_leads(leads(), events(), None, late, as_of=AS_OF)
+    assert s["e"] == "asked_for_sales" and s["h"] == "other"
 
 
 def test_segment_without_stage_history_uses_converted():
     lf = leads().assign(converted=[0, 0, 0, 0, 0, 0, 1.0, 0])
     s = segment_leads(lf, events(), None, None, as_of=AS_OF, engaged_min_events=5)
     assert s["g"] == "engaged_nurture"  # converted later (no date): still an engaged lead
-    assert s["e"] == "high_intent"
+    assert s["e"] == "asked_for_sales"
     assert s["h"] == "other"  # no stage dates: its quick SQL is unknown, and no sales ask
+    assert "converted_fast" not in set(s)
 
 
 def test_segment_summary_against_hand_counts():
-    s = pd.Series(["competitor"] * 4 + ["high_intent"] * 3 + ["other"] * 3,
-                  index=[str(i) for i in range(10)])  # fmt: skip
-    sc = pd.Series([90, 80, 70, 60, 5, 10, 15, 20, 30, 40.0], index=s.index)
-    y = pd.Series([0, 0, 0, 0, 1, 1, 0, 0, 1, 0.0], index=s.index)
+    s = pd.Series(["competitor"] * 4 + ["asked_for_sales"] * 3 + ["other"] * 3
+                  + ["converted_fast"] * 2, index=[str(i) for i in range(12)])  # fmt: skip
+    sc = pd.Series([90, 80, 70, 60, 5, 10, 15, 20, 30, 40.0, 8, 12], index=s.index)
+    y = pd.Series([0, 0, 0, 0, 1, 1, 0, 0, 1, 0.0, 1, 1], index=s.index)
     t = segment_summary(s, sc, y).set_index("segment")
-    assert list(t.index) == ["high_intent", "competitor", "other"]
+    assert list(t.index) == ["asked_for_sales", "converted_fast", "competitor", "other"]
     assert t.loc["competitor", "mean_score"] == 75 and t.loc["competitor", "rate"] == 0
-    assert t.loc["high_intent", "conversions"] == 2 and t.loc["high_intent", "n"] == 3
+    assert t.loc["asked_for_sales", "conversions"] == 2 and t.loc["asked_for_sales", "n"] == 3
     lo, hi = proportion_confint(2, 3, method="wilson")
-    assert (t.loc["high_intent", "ci_low"], t.loc["high_intent", "ci_high"]) == pytest.approx(
-        (lo, hi)
-    )
+    assert (
+        t.loc["asked_for_sales", "ci_low"], t.loc["asked_for_sales", "ci_high"]
+    ) == pytest.approx((lo, hi))  # fmt: skip
     assert t["share_of_conversions"].sum() == pytest.approx(1.0)
+    # only the segment defined by converting is flagged; its rate is 1 by construction
+    assert t["defined_by_outcome"].to_dict() == {
+        "asked_for_sales": False, "converted_fast": True, "competitor": False, "other": False
+    }  # fmt: skip
+    assert t.loc["converted_fast", "rate"] == 1.0
     b = segment_bands(s, sc, y, edges=[0, 50, 100])
     assert b.loc[b["segment"] == "competitor", "n"].tolist() == [4]
-    assert b.loc[b["segment"] == "high_intent", "band"].tolist() == [0]
+    assert b.loc[b["segment"] == "asked_for_sales", "band"].tolist() == [0]
 
 
 def test_high_quality_leads_filters_cadence_and_no_pii():
@@ -213,7 +244,8 @@ def test_high_quality_leads_filters_cadence_and_no_pii():
         (everyone["next_follow_up"] - everyone["last_touch"].dt.normalize()).dt.days % 7 == 0
     ).all()
     c = segment_counts(everyone, AS_OF).set_index("segment")
-    assert c["leads"].sum() == 4 and c.loc["high_intent", "leads"] == 2
+    assert c["leads"].sum() == 4
+    assert c.loc["asked_for_sales", "leads"] == 1 and c.loc["converted_fast", "leads"] == 1
     with pytest.raises(ParamsError):
         high_quality_leads(lf, ev, scores, segs(), as_of=AS_OF, follow_up_days=0)
 
@@ -285,7 +317,7 @@ def test_without_events_table():
         lf, None, None, stage_dates(), as_of=AS_OF, competitor_domains=["rivalcrm.example"]
     )
     assert s["a"] == "competitor" and s["c"] == "competitor"  # domain; tag on the lead
-    assert s["h"] == "high_intent" and s["g"] == "other"  # fast SQL still counts; no activity
+    assert s["h"] == "converted_fast" and s["g"] == "other"  # fast SQL still counts; no activity
     sc = pd.DataFrame({"lead_id": lf["lead_id"], "score": 1.0})
     hq = high_quality_leads(lf, None, sc, s, as_of=AS_OF, min_interactions=0)
     assert (hq["interactions"] == 0).all() and (hq["event_signups"] == 0).all()
@@ -359,14 +391,19 @@ def test_competitor_mask_when_no_lead_has_tags():
 
 def test_segment_tables_declare_every_column_with_a_human_label():
     ids = ["a", "b", "c"]
-    seg = pd.Series(["competitor", "other", "high_intent"], index=ids)
+    seg = pd.Series(["competitor", "other", "asked_for_sales"], index=ids)
     sc, y = pd.Series([50.0, 5, 9], index=ids), pd.Series([0.0, 0, 1], index=ids)
     assert list(segment_summary(seg, sc, y).columns) == list(SUMMARY_COLUMNS)
     assert list(segment_bands(seg, sc, y, [0, 10, 60]).columns) == list(SEGMENT_BAND_COLUMNS)
-    hq = pd.DataFrame({"lead_id": ["c"], "segment": ["high_intent"],
+    hq = pd.DataFrame({"lead_id": ["c"], "segment": ["asked_for_sales"], "score": [9.0],
+                       "last_touch": pd.to_datetime(["2026-06-17"]),
                        "next_follow_up": pd.to_datetime(["2026-07-01"])})  # fmt: skip
     assert list(segment_counts(hq, AS_OF).columns) == list(LIST_COUNT_COLUMNS)
-    for declared in (SUMMARY_COLUMNS, SEGMENT_BAND_COLUMNS, LIST_COUNT_COLUMNS):
+    ranked = rank_for_capacity(hq, as_of=AS_OF, capacity_per_week=5)
+    assert set(RANKED_LIST_COLUMNS) <= set(ranked.columns)
+    assert {"rank", "this_week", "queue_week"} == set(ranked.columns) - set(hq.columns)
+    for declared in (SUMMARY_COLUMNS, SEGMENT_BAND_COLUMNS, LIST_COUNT_COLUMNS,
+                     RANKED_LIST_COLUMNS):  # fmt: skip
         for c in declared.values():
             assert "_" not in c.label and (c.label[:1].isupper() or c.label[:1].isdigit()), c.label
     assert str(SUMMARY_COLUMNS["rate"].kind) == "rate"
@@ -378,11 +415,74 @@ def test_segments_are_shown_by_their_names_for_readers():
     t = pd.DataFrame({"segment": [*SEGMENTS, "partner"], "n": range(len(SEGMENTS) + 1)})
     shown = with_segment_labels(t)
     assert shown["segment"].tolist() == [
-        "High intent",
+        "Asked for sales",
+        "Converted fast (defined by the outcome)",
         "Engaged (nurture)",
         "Competitors and peers",
         "Everyone else",
         "partner",  # a segment without a reader's name keeps its own
     ]
-    assert t["segment"].tolist()[0] == "high_intent"  # the table itself is unchanged
+    assert t["segment"].tolist()[0] == "asked_for_sales"  # the table itself is unchanged
     assert shown["n"].tolist() == t["n"].tolist()
+
+
+# ------------------------------------------------------------------ the ranked list for the team
+
+
+def _simulate_weeks(order_due: np.ndarray, capacity: int) -> np.ndarray:
+    """Slow oracle: step week by week; each week call the first ``capacity`` leads, in rank
+    order, whose follow-up is due by then and who were not called yet."""
+    week = np.full(len(order_due), -1)
+    w = 0
+    while (week < 0).any():
+        ready = [i for i in range(len(order_due)) if week[i] < 0 and order_due[i] <= w][:capacity]
+        week[ready] = w
+        w += 1
+    return week
+
+
+@pytest.mark.parametrize("capacity", [1, 3, 7, 50])
+def test_rank_for_capacity_against_a_week_by_week_simulation(capacity: int):
+    rng = np.random.default_rng(capacity)
+    n = 60
+    hq = pd.DataFrame({
+        "lead_id": [f"L{i:03d}" for i in range(n)],
+        "segment": rng.choice(["asked_for_sales", "engaged_nurture"], n, p=[0.3, 0.7]),
+        "score": rng.integers(0, 8, n).astype(float),  # ties: the later keys decide
+        "next_follow_up": AS_OF + pd.to_timedelta(rng.integers(0, 22, n), unit="D"),
+    })  # fmt: skip
+    out = rank_for_capacity(hq.sample(frac=1, random_state=1), as_of=AS_OF,
+                            capacity_per_week=capacity)  # fmt: skip
+    # the order, written out by hand: due week, asked for sales, score, date, id
+    due_week = (hq["next_follow_up"] - AS_OF).dt.days // 7
+    expected = sorted(
+        range(n),
+        key=lambda i: (due_week[i], hq["segment"][i] != "asked_for_sales", -hq["score"][i],
+                       hq["next_follow_up"][i], hq["lead_id"][i]),
+    )  # fmt: skip
+    assert out["lead_id"].tolist() == hq["lead_id"][expected].tolist()
+    assert out["rank"].tolist() == list(range(1, n + 1))
+    weeks = _simulate_weeks(due_week[expected].to_numpy(), capacity)
+    assert out["queue_week"].tolist() == weeks.tolist()
+    assert out["this_week"].tolist() == (weeks == 0).tolist()
+    assert out["this_week"].sum() == min(capacity, int((due_week == 0).sum()))
+    # nobody is called before their follow-up falls due, and no week is over capacity
+    assert (out["queue_week"].to_numpy() >= due_week[expected].to_numpy()).all()
+    assert out["queue_week"].value_counts().max() <= capacity
+    assert list(LIST_ORDER)[:2] == ["due_week", "asked_for_sales"]
+
+
+def test_rank_for_capacity_edges():
+    empty = pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "segment": [], "score": [],
+                          "next_follow_up": pd.Series([], dtype="datetime64[us]")})  # fmt: skip
+    out = rank_for_capacity(empty, as_of=AS_OF, capacity_per_week=60)
+    assert out.empty and {"rank", "this_week", "queue_week"} <= set(out.columns)
+    few = pd.DataFrame({"lead_id": ["a", "b"], "segment": ["engaged_nurture"] * 2,
+                        "score": [1.0, 2.0], "next_follow_up": pd.to_datetime(["2026-07-20",
+                                                                                "2026-06-30"])})  # fmt: skip
+    out = rank_for_capacity(few, as_of=AS_OF, capacity_per_week=60)
+    # capacity left over is not used to call a lead before it falls due
+    assert out["lead_id"].tolist() == ["b", "a"] and out["queue_week"].tolist() == [0, 2]
+    assert out["this_week"].tolist() == [True, False]
+    with pytest.raises(ParamsError):
+        rank_for_capacity(few, as_of=AS_OF, capacity_per_week=0)

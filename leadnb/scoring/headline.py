@@ -37,7 +37,7 @@ HEADLINE = (
     "recommended_weekly_workload",
     "conversion_rate",
     "high_quality_leads",
-    "high_intent_mean_score",
+    "asked_for_sales_mean_score",
     "competitor_mean_score",
     "brier",
 )
@@ -71,10 +71,14 @@ def headline_labels(*, stage: str, capacity_per_week: int | float | None) -> dic
         "recommended_weekly_workload": "Leads a week at that threshold",
         "conversion_rate": f"Leads that reached {stage}",
         "high_quality_leads": "Leads on the SDR call list",
-        "high_intent_mean_score": "Average score of high-intent leads",
+        "asked_for_sales_mean_score": "Average score of leads that asked for sales",
         "competitor_mean_score": "Average score of competitors",
         "brier": "Brier score (lower is better)",
     }
+
+
+def _int(v: float | None) -> int | None:
+    return None if v is None else int(v)
 
 
 def _field(result: Any, name: str) -> Any:
@@ -116,7 +120,8 @@ def headline_metrics(
         :func:`~leadnb.scoring.segments.segment_summary` (``segment``, ``mean_score``, ``rate``,
         ...), or ``None``.
     high_quality
-        :func:`~leadnb.scoring.segments.high_quality_leads` (one row per listed lead), or
+        :func:`~leadnb.scoring.segments.high_quality_leads` (one row per listed lead), ranked
+        by :func:`~leadnb.scoring.segments.rank_for_capacity` (its ``this_week`` column), or
         ``None``.
     list_counts
         :func:`~leadnb.scoring.segments.segment_counts` of that list (``due_this_week`` per
@@ -131,9 +136,13 @@ def headline_metrics(
         ``calibration_n``, ``calibration_conversions``, ``auc``, ``auc_ci_low``,
         ``auc_ci_high``, ``brier``, ``brier_reference``, ``recommended_threshold``,
         ``recommended_weekly_workload``, ``recommended_precision``, ``recommended_recall``,
-        ``competitor_mean_score``, ``competitor_conversion_rate``, ``high_intent_mean_score``,
-        ``high_intent_conversion_rate``, ``high_quality_leads``, ``due_this_week`` (follow-ups
-        on the list due within 7 days), ``capacity_per_week`` (``None`` where not computed),
+        ``competitor_mean_score``, ``competitor_conversion_rate``,
+        ``asked_for_sales_mean_score``, ``asked_for_sales_conversion_rate`` (leads that asked
+        for sales before converting: a rate that is a finding), ``converted_fast_n`` (leads in
+        the segment defined by converting fast: no rate, it is 100% by definition),
+        ``high_quality_leads``, ``due_this_week`` (follow-ups on the list due within 7 days),
+        ``this_week`` (leads on the ranked list marked to call this week, at most the
+        capacity), ``capacity_per_week`` (``None`` where not computed),
         ``headline`` (the keys of :data:`HEADLINE`, the card's choice) and ``labels``
         (:func:`headline_labels`); these two have no kind.
 
@@ -177,10 +186,16 @@ def headline_metrics(
         "recommended_recall": _field(threshold, "recall"),
         "competitor_mean_score": seg("competitor", "mean_score"),
         "competitor_conversion_rate": seg("competitor", "rate"),
-        "high_intent_mean_score": seg("high_intent", "mean_score"),
-        "high_intent_conversion_rate": seg("high_intent", "rate"),
+        "asked_for_sales_mean_score": seg("asked_for_sales", "mean_score"),
+        "asked_for_sales_conversion_rate": seg("asked_for_sales", "rate"),
+        "converted_fast_n": _int(seg("converted_fast", "n")),
         "high_quality_leads": None if high_quality is None else len(high_quality),
         "due_this_week": (None if list_counts is None else int(list_counts["due_this_week"].sum())),
+        "this_week": (
+            int(high_quality["this_week"].sum())
+            if high_quality is not None and "this_week" in high_quality
+            else None
+        ),
         "capacity_per_week": capacity_per_week,
         "headline": list(HEADLINE),
         "labels": headline_labels(
@@ -207,10 +222,12 @@ def headline_metrics(
         "recommended_recall": t["recall"],
         "competitor_mean_score": Kind.SCORE,
         "competitor_conversion_rate": Kind.RATE,
-        "high_intent_mean_score": Kind.SCORE,
-        "high_intent_conversion_rate": Kind.RATE,
+        "asked_for_sales_mean_score": Kind.SCORE,
+        "asked_for_sales_conversion_rate": Kind.RATE,
+        "converted_fast_n": Kind.COUNT,
         "high_quality_leads": Kind.COUNT,
         "due_this_week": Kind.COUNT,
+        "this_week": Kind.COUNT,
         "capacity_per_week": Kind.COUNT,
     }
     return Metrics(values, kinds)

@@ -7,20 +7,33 @@ order (the first that applies wins):
    with that value at or before ``as_of``), an e-mail domain in ``competitor_domains`` (the domain
    or any subdomain of it), or a company in ``competitor_companies`` (what the team knows: the
    "operator impression"). Case is ignored.
-2. ``high_intent``: reached the outcome stage (default ``sql``) within ``fast_days`` of creation,
-   or asked for sales within ``fast_days`` of creation (``sales_signals``: by default a
-   ``contact_sales`` form, or a ``pricing_request`` / ``demo_request`` tag) - whatever the score.
-3. ``engaged_nurture``: at least ``engaged_min_events`` events by ``as_of`` (high activity) and
-   not high intent. Whether they convert later (nurtured) is deliberately *not* part of the rule,
-   so the segment's conversion rate says how many active leads nurturing turned into SQLs instead
-   of being zero by construction; the SDR list drops the converted ones separately.
-4. ``other``: everyone else (few events, not fast; slow converters who were never very active).
+2. ``asked_for_sales``: asked for sales within ``fast_days`` of creation and *before* reaching
+   the outcome stage (``sales_signals``: by default a ``contact_sales`` form, or a
+   ``pricing_request`` / ``demo_request`` tag) - whatever the score. The signal is seen before
+   the outcome, so this segment's conversion rate is a finding, not a definition: it says how
+   often asking for sales turns into an SQL. An ask after the lead converted (a tag a rep added
+   on the sales call) does not count: it is not a signal anyone had before the outcome.
+3. ``converted_fast``: reached the outcome stage (default ``sql``) within ``fast_days`` of
+   creation without asking for sales first. **Defined by the outcome**: its conversion rate is
+   100% by construction (:data:`DEFINED_BY_OUTCOME`); the segment shows who these leads are
+   (their score), not how likely they are to convert.
+4. ``engaged_nurture``: at least ``engaged_min_events`` events by ``as_of`` (high activity) and
+   none of the above. Whether they convert later (nurtured) is deliberately *not* part of the
+   rule, so the segment's conversion rate says how many active leads nurturing turned into SQLs
+   instead of being zero by construction; the SDR list drops the converted ones separately.
+5. ``other``: everyone else (few events, not fast; slow converters who were never very active).
+
+Segments 2 and 3 together are what used to be one "high intent" segment, whose 28% conversion
+rate on the demo was partly true by definition.
 
 :func:`segment_summary` gives n, mean score, conversions and rate with a Wilson interval per
-segment. :func:`high_quality_leads` is the list SDRs work from: ICP first (target industries or an
-ABM account list), competitors and already-converted leads out, a score and interaction floor,
-and each lead's last touch and next follow-up on a fixed cadence. It never carries names, e-mails
-or phone numbers (the table is written next to the HTML report).
+segment, and a ``defined_by_outcome`` flag. :func:`high_quality_leads` is the list SDRs work
+from: ICP first (target industries or an ABM account list), competitors and already-converted
+leads out, a score and interaction floor, and each lead's last touch and next follow-up on a
+fixed cadence. :func:`rank_for_capacity` ranks that list for a team that can call
+``capacity_per_week`` leads a week (:data:`LIST_ORDER`) and queues the rest week by week.
+The list never carries names, e-mails or phone numbers (the table is written next to the HTML
+report).
 All steps are vectorised (groupby over events; no loop over leads).
 """
 
@@ -39,14 +52,18 @@ from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
 from leadnb.results import Column, Kind
 
-SEGMENTS = ("high_intent", "engaged_nurture", "competitor", "other")
+SEGMENTS = ("asked_for_sales", "converted_fast", "engaged_nurture", "competitor", "other")
+DEFINED_BY_OUTCOME: frozenset[str] = frozenset({"converted_fast"})
+"""Segments whose membership uses the outcome itself: their conversion rate is true by
+definition (100%), so a report must say so next to it."""
 DEFAULT_SALES_SIGNALS: Mapping[str, tuple[str, ...]] = {
     "form_submit": ("contact_sales",),
     "tag_added": ("pricing_request", "demo_request"),
 }
 PII_COLUMNS = ("name", "email", "phone", "first_name", "last_name", "mobile")
 SEGMENT_LABELS: Mapping[str, str] = {
-    "high_intent": "High intent",
+    "asked_for_sales": "Asked for sales",
+    "converted_fast": "Converted fast (defined by the outcome)",
     "engaged_nurture": "Engaged (nurture)",
     "competitor": "Competitors and peers",
     "other": "Everyone else",
@@ -179,8 +196,9 @@ def segment_leads(
 
     ``scores`` is not used by the rules (a high score is deliberately not a criterion) and may be
     None; it is accepted so callers can pass the same frames to every function here. Without stage
-    dates, ``leads.converted`` counts as converted and "fast" cannot be judged from stages (only
-    sales signals are used).
+    dates, ``leads.converted`` counts as converted, "fast" cannot be judged (no lead is
+    ``converted_fast``) and an ask for sales counts whenever it came within ``fast_days`` (its
+    order against the outcome is unknown).
 
     Parameters
     ----------
@@ -193,8 +211,8 @@ def segment_leads(
     outcome_stage
         The stage that counts as converted.
     fast_days
-        Reaching ``outcome_stage`` or asking for sales within this many days of creation: high
-        intent.
+        Asking for sales (before converting), or reaching ``outcome_stage``, within this many
+        days of creation.
     engaged_min_events
         Events by ``as_of`` from which a lead is engaged.
     sales_signals
@@ -207,12 +225,15 @@ def segment_leads(
 
     Examples
     --------
-    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "tags": ["competitor", None, None],
-    ...     "created_at": pd.to_datetime(["2026-06-01"] * 3)})
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c", "d"],
+    ...     "tags": ["competitor", None, None, None],
+    ...     "created_at": pd.to_datetime(["2026-06-01"] * 4)})
     >>> ev = pd.DataFrame({"lead_id": ["b"], "ts": pd.to_datetime(["2026-06-03"]),
     ...     "event_type": ["form_submit"], "value": ["contact_sales"]})
-    >>> segment_leads(leads, ev, None, None, as_of=pd.Timestamp("2026-06-30")).tolist()
-    ['competitor', 'high_intent', 'other']
+    >>> stages = pd.DataFrame({"lead_id": ["a", "b", "c", "d"],
+    ...     "sql_at": pd.to_datetime([None, "2026-06-10", "2026-06-05", None])})
+    >>> segment_leads(leads, ev, None, stages, as_of=pd.Timestamp("2026-06-30")).tolist()
+    ['competitor', 'asked_for_sales', 'converted_fast', 'other']
     """
     del scores  # documented: the segment rules never look at the score
     require_columns(leads, ["lead_id"], table="leads")
@@ -230,7 +251,7 @@ def segment_leads(
         competitor_tags=competitor_tags,
         competitor_companies=competitor_companies,
     )
-    _, fast_conv = _converted(leads, stage_dates, ids, created, as_of, outcome_stage, fast_days)
+    reached, fast_conv = _converted_at(stage_dates, ids, created, as_of, outcome_stage, fast_days)
     ev = _events_upto(events, as_of)
     n_events = ev.groupby("lead_id", observed=True).size().reindex(ids, fill_value=0)
     asked = pd.Series(False, index=ids)
@@ -238,23 +259,27 @@ def segment_leads(
         sig = pd.Series(False, index=ev.index)
         for et, values in sales_signals.items():
             sig = sig | ((ev["event_type"] == et) & ev["value"].isin(list(values))).fillna(False)
-        first = ev.loc[sig.to_numpy(dtype=bool)].groupby("lead_id", observed=True)["ts"].min()
+        # only an ask seen before the lead reached the outcome is a signal (NaT: not reached)
+        outcome_at = reached.reindex(ev["lead_id"].astype("str")).to_numpy()
+        before = pd.isna(outcome_at) | (ev["ts"].to_numpy() < outcome_at)
+        sig = sig.to_numpy(dtype=bool) & before
+        first = ev.loc[sig].groupby("lead_id", observed=True)["ts"].min()
         first = first.reindex(ids)
         asked = ((first - created) <= pd.Timedelta(days=fast_days)).fillna(False)
     seg = np.select(
         [
             comp.to_numpy(dtype=bool),
-            (fast_conv | asked).to_numpy(dtype=bool),
+            asked.to_numpy(dtype=bool),
+            fast_conv.to_numpy(dtype=bool),
             (n_events >= engaged_min_events).to_numpy(dtype=bool),
         ],
-        ["competitor", "high_intent", "engaged_nurture"],
+        ["competitor", "asked_for_sales", "converted_fast", "engaged_nurture"],
         default="other",
     )
     return pd.Series(pd.Categorical(seg, categories=SEGMENTS), index=ids, name="segment")
 
 
-def _converted(
-    leads: pd.DataFrame,
+def _converted_at(
     stage_dates: pd.DataFrame | None,
     ids: pd.Index,
     created: pd.Series,
@@ -262,7 +287,8 @@ def _converted(
     outcome_stage: str,
     fast_days: int,
 ) -> tuple[pd.Series, pd.Series]:
-    """(converted by as_of, converted within fast_days of creation), both indexed by lead_id."""
+    """(when each lead reached the outcome, NaT when not by as_of or unknown; reached it within
+    fast_days of creation), both indexed by lead_id."""
     col = f"{outcome_stage}_at"
     if stage_dates is not None and col in stage_dates.columns:
         reached = pd.Series(
@@ -270,15 +296,11 @@ def _converted(
             index=pd.Index(stage_dates["lead_id"].astype("str")),
         ).reindex(ids)
         conv = asof.known(reached, as_of)
+        reached = reached.where(conv)
         fast = conv & ((reached - created) <= pd.Timedelta(days=fast_days)).fillna(False)
-        return conv, fast
-    if "converted" in leads.columns:
-        conv = pd.Series(
-            pd.to_numeric(leads["converted"], errors="coerce").fillna(0).to_numpy() == 1, index=ids
-        )
-        return conv, pd.Series(False, index=ids)
-    none = pd.Series(False, index=ids)
-    return none, none
+        return reached, fast.astype(bool)
+    never = pd.Series(pd.NaT, index=ids, dtype="datetime64[us]")
+    return never, pd.Series(False, index=ids)
 
 
 SUMMARY_COLUMNS: dict[str, Column] = {
@@ -291,6 +313,9 @@ SUMMARY_COLUMNS: dict[str, Column] = {
     "ci_low": Column("95% CI low", Kind.RATE, "Wilson"),
     "ci_high": Column("95% CI high", Kind.RATE, "Wilson"),
     "share_of_conversions": Column("Share of all conversions", Kind.RATE),
+    "defined_by_outcome": Column(
+        "Defined by the outcome", Kind.FLAG, "membership uses the conversion itself: rate 100%"
+    ),
 }
 """How :func:`segment_summary` is shown to a reader: label and kind of each column."""
 
@@ -322,7 +347,9 @@ def segment_summary(
     pandas.DataFrame
         One row per segment (in :data:`SEGMENTS` order): ``segment``, ``n``, ``mean_score``,
         ``median_score``, ``conversions``, ``rate``, ``ci_low``, ``ci_high`` (Wilson),
-        ``share_of_conversions``; shown with :data:`SUMMARY_COLUMNS`.
+        ``share_of_conversions``, ``defined_by_outcome`` (True for a segment in
+        :data:`DEFINED_BY_OUTCOME`: its rate is true by definition); shown with
+        :data:`SUMMARY_COLUMNS`.
 
     Raises
     ------
@@ -365,6 +392,7 @@ def segment_summary(
     out["ci_low"], out["ci_high"] = wilson(out["conversions"], out["n"], alpha)
     total = out["conversions"].sum()
     out["share_of_conversions"] = out["conversions"] / total if total > 0 else np.nan
+    out["defined_by_outcome"] = out["segment"].isin(DEFINED_BY_OUTCOME).astype(bool)
     return out
 
 
@@ -776,11 +804,11 @@ def segment_counts(hq: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
     Examples
     --------
-    >>> hq = pd.DataFrame({"lead_id": ["a", "b"], "segment": ["high_intent"] * 2,
+    >>> hq = pd.DataFrame({"lead_id": ["a", "b"], "segment": ["asked_for_sales"] * 2,
     ...     "next_follow_up": pd.to_datetime(["2026-07-02", "2026-07-20"])})
     >>> segment_counts(hq, pd.Timestamp("2026-06-30"))
-           segment  leads  due_this_week
-    0  high_intent      2              1
+               segment  leads  due_this_week
+    0  asked_for_sales      2              1
     """
     if hq.empty:
         return pd.DataFrame({"segment": [], "leads": [], "due_this_week": []})
@@ -789,8 +817,138 @@ def segment_counts(hq: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return g.agg(leads=("lead_id", "size"), due_this_week=("due", "sum")).reset_index()
 
 
+LIST_ORDER = ("due_week", "asked_for_sales", "score", "next_follow_up", "lead_id")
+"""The order of the ranked SDR list (:func:`rank_for_capacity`), most urgent first: the week
+the follow-up falls due (this week first), then leads that asked for sales (the one signal seen
+before the outcome that the segments show converts most), then the highest score, then the
+earliest follow-up date, then the lead id (so ties always rank the same way)."""
+
+RANKED_LIST_COLUMNS: dict[str, Column] = {
+    "rank": Column("Rank", Kind.COUNT, "1 is called first"),
+    "lead_id": Column("Lead", Kind.TEXT),
+    "segment": Column("Segment", Kind.TEXT),
+    "score": Column("Score today", Kind.SCORE),
+    "last_touch": Column("Last touch", Kind.DATE),
+    "next_follow_up": Column("Follow-up due", Kind.DATE),
+    "this_week": Column("Call this week", Kind.FLAG),
+    "queue_week": Column("Call in week", Kind.COUNT, "0 is this week, 1 next week, ..."),
+}
+"""How the top of :func:`rank_for_capacity`'s list is shown to a reader (lead ids, no contact
+details)."""
+
+
+def rank_for_capacity(
+    hq: pd.DataFrame, *, as_of: pd.Timestamp, capacity_per_week: int
+) -> pd.DataFrame:
+    """Rank the SDR list for a team that calls ``capacity_per_week`` leads a week; queue the rest.
+
+    Leads are ranked by :data:`LIST_ORDER`. Week 0 is the seven days from ``as_of``; a lead is
+    due in week ``floor((next_follow_up - as_of) / 7 days)``. The ranked list is then worked
+    week by week: each week the team calls up to ``capacity_per_week`` leads, never a lead
+    before its follow-up falls due (the cadence is kept), and leads it could not reach wait for
+    the next week, ahead of the leads that fall due then. So ``this_week`` marks the first
+    ``capacity_per_week`` leads of the ranking when at least that many are due this week, and
+    every lead due this week otherwise.
+
+    Parameters
+    ----------
+    hq
+        :func:`high_quality_leads` output (``lead_id``, ``segment``, ``score``,
+        ``next_follow_up``).
+    as_of
+        The analysis date (week 0 starts on it).
+    capacity_per_week
+        Leads a week the SDR team can call (the notebook's ``sdr_capacity_per_week``), >= 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``hq``'s rows and columns, sorted by rank, with ``rank`` first (1 = call first) and two
+        columns added: ``this_week`` (bool: called this week) and ``queue_week`` (the week the
+        lead is called: 0 this week, 1 next week, ...). Shown with :data:`RANKED_LIST_COLUMNS`.
+
+    Raises
+    ------
+    ParamsError
+        ``capacity_per_week`` is below 1.
+
+    Examples
+    --------
+    Capacity 2; three leads due this week, one next week: the lead that asked for sales comes
+    first, the third lead due this week waits a week and is still called before the lead that
+    falls due then.
+
+    >>> hq = pd.DataFrame({"lead_id": ["a", "b", "c", "d"],
+    ...     "segment": ["engaged_nurture", "asked_for_sales", "engaged_nurture", "engaged_nurture"],
+    ...     "score": [40.0, 10.0, 30.0, 90.0],
+    ...     "next_follow_up": pd.to_datetime(["2026-07-01", "2026-07-03", "2026-06-30",
+    ...                                       "2026-07-08"])})
+    >>> rank_for_capacity(hq, as_of=pd.Timestamp("2026-06-30"), capacity_per_week=2)
+       rank lead_id          segment  score next_follow_up  this_week  queue_week
+    0     1       b  asked_for_sales   10.0     2026-07-03       True           0
+    1     2       a  engaged_nurture   40.0     2026-07-01       True           0
+    2     3       c  engaged_nurture   30.0     2026-06-30      False           1
+    3     4       d  engaged_nurture   90.0     2026-07-08      False           1
+    """
+    if capacity_per_week < 1:
+        raise ParamsError(
+            f"sdr_capacity_per_week must be >= 1, got {capacity_per_week}",
+            fix="set scoring_calibration.sdr_capacity_per_week to the leads a week the team calls",
+        )
+    require_columns(
+        hq, ["lead_id", "segment", "score", "next_follow_up"], table="high_quality_leads",
+        fix="pass the frame leadnb.scoring.segments.high_quality_leads returns",
+    )  # fmt: skip
+    start = pd.Timestamp(as_of).normalize()
+    days = (pd.to_datetime(hq["next_follow_up"]) - start) / pd.Timedelta(days=1)
+    due_week = np.floor(days.to_numpy(dtype="float64")).clip(min=0) // 7
+    due_week = np.nan_to_num(due_week, nan=0.0).astype("int64")  # no date: due now
+    keys = pd.DataFrame(
+        {
+            "due_week": due_week,
+            "asked_for_sales": (hq["segment"].astype("str") == "asked_for_sales").to_numpy(),
+            "score": pd.to_numeric(hq["score"], errors="coerce").to_numpy(dtype="float64"),
+            "next_follow_up": pd.to_datetime(hq["next_follow_up"]).to_numpy(),
+            "lead_id": hq["lead_id"].astype("str").to_numpy(),
+        }
+    )
+    order = keys.sort_values(
+        list(LIST_ORDER), ascending=[True, False, False, True, True], kind="stable",
+        na_position="last",
+    ).index.to_numpy()  # fmt: skip
+    out = hq.iloc[order].reset_index(drop=True)
+    week = _weeks_called(due_week[order], int(capacity_per_week))
+    out.insert(0, "rank", np.arange(1, len(out) + 1, dtype="int64"))
+    out["this_week"] = week == 0
+    out["queue_week"] = week
+    return out
+
+
+def _weeks_called(due_week: np.ndarray, capacity: int) -> np.ndarray:
+    """The week each lead is called, for leads in rank order (``due_week`` non-decreasing).
+
+    Unit jobs released in weeks ``r`` (sorted), ``capacity`` a week, first come first served:
+    lead ``i`` is called in week ``max over j <= i of r[j] + (i - j) // capacity``; the maximum
+    is reached at the first lead of some due week, so one vectorised pass per distinct due week
+    (a handful: follow-ups fall due within one cadence) gives it.
+
+    >>> _weeks_called(np.array([0, 0, 0, 1, 1, 3]), 2).tolist()
+    [0, 0, 1, 1, 2, 3]
+    """
+    i = np.arange(len(due_week), dtype="int64")
+    week = np.zeros(len(due_week), dtype="int64")
+    for w in np.unique(due_week):  # loop over due weeks, not leads
+        j = int(np.searchsorted(due_week, w, side="left"))
+        cand = np.where(i >= j, w + (i - j) // capacity, 0)
+        week = np.maximum(week, cand)
+    return week
+
+
 __all__ = [
     "DEFAULT_SALES_SIGNALS",
+    "DEFINED_BY_OUTCOME",
+    "LIST_ORDER",
+    "RANKED_LIST_COLUMNS",
     "LIST_COUNT_COLUMNS",
     "SEGMENTS",
     "SEGMENT_BAND_COLUMNS",
@@ -799,6 +957,7 @@ __all__ = [
     "competitor_mask",
     "high_quality_leads",
     "profile_notes",
+    "rank_for_capacity",
     "read_account_list",
     "score_edges",
     "segment_bands",
