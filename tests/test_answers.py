@@ -4,6 +4,8 @@ hand) and on degenerate runs, hypothesis properties, and escaping in the HTML.""
 
 from __future__ import annotations
 
+import decimal
+import inspect
 import re
 from html.parser import HTMLParser
 
@@ -420,7 +422,7 @@ def test_scoring_answer_on_the_demo():
         "not 58.1% of the time (likely between 56.0% and 60.2%; 50.0% would be a coin toss), "
         "judged on 19,552 leads of which 816 converted.",
         "1,010 of 20,000 leads (5.1%) have reached SQL by the analysis date.",
-        "Sending leads that score 17.8 or more to sales means about 58.8 leads a week; 6.5% of "
+        "Sending leads that score 17.8 or more to sales means about 59 leads a week; 6.5% of "
         "them convert and they hold 35.8% of all conversions.",
         "Competitors score 61.4 on average, above the threshold, yet none of them convert.",
     )
@@ -443,7 +445,7 @@ def test_scoring_answer_names_capacity_when_the_metrics_have_it():
 def test_scoring_answer_workload_against_capacity():
     cap = Metrics({"capacity_per_week": 50}, {"capacity_per_week": Kind.COUNT})
     a = scoring_answer(scoring_metrics() | cap)
-    assert "about 58.8 leads a week (more than the team's 50 a week); 6.5% of" in a.findings[2]
+    assert "about 59 leads a week (more than the team's 50 a week); 6.5% of" in a.findings[2]
     a = scoring_answer(scoring_metrics(recommended_weekly_workload=50.0) | cap)
     assert "about 50 leads a week (within the team's 50 a week); 6.5% of" in a.findings[2]
 
@@ -497,7 +499,7 @@ def test_scoring_answer_says_the_threshold_was_not_computed():
     )
     assert a.findings[2] == (
         "The recommended threshold for sending leads to sales was not computed in this run; the "
-        "data notes below say why."
+        "notes at the end of the report ('How this was computed') say why."
     )
 
 
@@ -514,7 +516,8 @@ def test_scoring_answer_when_auc_was_not_computed():
     a = scoring_answer(m)
     assert a.findings == (
         "How well the score predicts who reaches Opportunity was not computed in this run (too "
-        "few leads with a known outcome); the data notes below say why.",
+        "few leads with a known outcome); the notes at the end of the report ('How this was "
+        "computed') say why.",
         "12 of 300 leads (4.0%) have reached Opportunity by the analysis date.",
     )
 
@@ -594,7 +597,7 @@ def test_cohort_answer_early_run_says_what_was_not_computed():
         "Of 20,000 leads, 20.2% became MQL (likely between 19.7% and 20.8%).",
         "Not computed in this run: how soon leads reach SQL, the change in new SQLs from one "
         "period to the next and the share of SQLs from old leads (too little history by the "
-        "analysis date; the data notes below say why).",
+        "analysis date; the notes at the end of the report ('How this was computed') say why).",
     )
 
 
@@ -605,8 +608,8 @@ def test_cohort_answer_with_nothing_computed():
     )
     a = cohort_answer(m)
     assert a.findings == (
-        "No funnel conversion was computed in this run (0 leads, or no stage history); the data "
-        "notes below say why.",
+        "No funnel conversion was computed in this run (0 leads, or no stage history); the notes "
+        "at the end of the report ('How this was computed') say why.",
     )
     assert a.actions == ("Nothing to decide from this run; the sections below show what is known.",)
 
@@ -615,7 +618,7 @@ def test_roi_answer_on_the_demo():
     a = roi_answer(roi_metrics())
     assert a.findings == (
         "Since nurturing started, old leads reached SQL 2.63× as often as before at the same lead "
-        "age (likely between 1.81× and 3.83×): clearly more often, about 91.1 extra SQLs (10.1 a "
+        "age (likely between 1.81× and 3.83×): clearly more often, about 91 extra SQLs (10 a "
         "month).",
         "Nurture pays for itself: counting each extra SQL at its expected won value, the return "
         "on its cost of 108,040 was 312.8% (likely between 189.3% and 413.5%); this is a "
@@ -711,7 +714,8 @@ def test_roi_answer_without_data_says_the_scenario_is_not_measured():
     a = roi_answer(roi_metrics(drop=tuple(k for k in ROI_VALUES if k not in keep)))
     assert a.findings == (
         "Nurtured leads were not compared before and after the nurture start in this run (it "
-        "needs complete months on both sides); the data notes below say why.",
+        "needs complete months on both sides); the notes at the end of the report ('How this "
+        "was computed') say why.",
         "Only the what-if scenario from the params (not measured) is shown: cost per SQL 750 "
         "without nurturing, 500 with it (-33.3%).",
     )
@@ -728,8 +732,8 @@ def test_roi_answer_money_carries_the_run_currency():
 def test_ab_answer_on_the_demo():
     a = ab_answer(ab_metrics())
     assert a.findings == (
-        "weekly_digest clearly beat monthly_newsletter in nurture-cadence-2026q1 on sql_30d: 12.2% "
-        "vs 7.4% (+4.8 pts, likely between +3.2 pts and +6.5 pts), with 2,500 leads on "
+        "In nurture-cadence-2026q1, weekly_digest clearly beat monthly_newsletter on sql_30d: "
+        "12.2% vs 7.4% (+4.8 pts, likely between +3.2 pts and +6.5 pts), with 2,500 leads on "
         "weekly_digest and 2,500 on monthly_newsletter.",
     )
     assert a.actions == ("Roll out weekly_digest in place of monthly_newsletter.",)
@@ -743,9 +747,10 @@ def test_ab_answer_uses_the_metric_label_when_given():
 def test_ab_answer_interim():
     a = ab_answer(ab_metrics({**AB_RECORD, "interim": True}))
     assert a.first_sentence == (
-        "nurture-cadence-2026q1 is still running (interim: do not decide yet); so far on sql_30d: "
-        "12.2% vs 7.4% (+4.8 pts, likely between +3.2 pts and +6.5 pts), with 2,500 leads on "
-        "weekly_digest and 2,500 on monthly_newsletter."
+        "In nurture-cadence-2026q1, which is still running, weekly_digest is ahead of "
+        "monthly_newsletter so far on sql_30d: 12.2% vs 7.4% (+4.8 pts, likely between +3.2 pts "
+        "and +6.5 pts), with 2,500 leads on weekly_digest and 2,500 on monthly_newsletter; do not "
+        "decide yet: it is an interim look, before its registered end or planned number of leads."
     )
     assert "beat" not in a.first_sentence
     assert a.actions == (
@@ -790,13 +795,13 @@ def test_ab_answer_no_difference():
         (
             0.001,
             0.02,
-            "weekly_digest looked better than monthly_newsletter in nurture-cadence-2026q1, "
+            "In nurture-cadence-2026q1, weekly_digest looked better than monthly_newsletter, "
             "but not beyond chance once the other variants are counted (no detectable difference) on",
         ),
         (
             -0.02,
             -0.001,
-            "weekly_digest looked worse than monthly_newsletter in nurture-cadence-2026q1, "
+            "In nurture-cadence-2026q1, weekly_digest looked worse than monthly_newsletter, "
             "but not beyond chance once the other variants are counted (no detectable difference) on",
         ),
     ],
@@ -820,7 +825,7 @@ def test_ab_answer_clearly_worse():
     }
     a = ab_answer(ab_metrics(rec))
     assert a.first_sentence.startswith(
-        "weekly_digest did clearly worse than monthly_newsletter in nurture-cadence-2026q1 on "
+        "In nurture-cadence-2026q1, weekly_digest did clearly worse than monthly_newsletter on "
         "sql_30d: 5.0% vs 7.4% (-2.4 pts, likely between -3.8 pts and -1.1 pts)"
     )
     assert a.actions == ("Stop weekly_digest; keep monthly_newsletter.",)
@@ -845,8 +850,10 @@ def test_ab_answer_several_experiments():
     assert a.first_sentence == (
         "3 experiments were read (1 still interim); each is below, the headline experiment first."
     )
-    assert a.findings[1].startswith("weekly_digest clearly beat monthly_newsletter")  # the headline
-    assert a.findings[2].startswith("subject-lines is still running (interim")
+    assert a.findings[1].startswith(  # the headline
+        "In nurture-cadence-2026q1, weekly_digest clearly beat monthly_newsletter"
+    )
+    assert a.findings[2].startswith("In subject-lines, which is still running, emoji is ahead")
     assert a.findings[3].startswith("In cta the split between trial and demo is broken")
     assert a.actions[0].startswith("Fix how leads are assigned in cta")
     assert len(a.actions) == ans.MAX_ACTIONS
@@ -881,9 +888,282 @@ def test_ab_answer_arm_without_outcomes():
     }
     a = ab_answer(ab_metrics(rec))
     assert a.first_sentence == (
-        "nurture-cadence-2026q1: no comparison of weekly_digest with monthly_newsletter yet (an "
-        "arm has no lead with a known outcome; the readout below says why)."
+        "In nurture-cadence-2026q1 there is no comparison of weekly_digest with "
+        "monthly_newsletter yet (an arm has no lead with a known outcome; the readout below says "
+        "why)."
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Edge cases a head of sales must not be misled by (issue 16, honest answers)
+
+# The run of 2026-03-31: enrolment has ended, but 1,819 leads' 30-day windows are still open
+# (typed in from that run's metrics.json "experiments" record)
+AB_RECORD_MARCH = {
+    "alpha": 0.05,
+    "control": "monthly_newsletter",
+    "control_rate": 0.0717005076142132,
+    "diff": 0.04854871356958741,
+    "diff_ci_high": 0.06905563544390672,
+    "diff_ci_low": 0.028153404831845454,
+    "experiment_id": "nurture-cadence-2026q1",
+    "interim": False,
+    "metric": "sql_30d",
+    "metric_label": "reaching SQL within 30 days",
+    "n_control": 1576,
+    "n_immature": 1819,
+    "n_variant": 1605,
+    "p_adjusted": 3.4344208609109797e-06,
+    "p_value": 3.4344208609109797e-06,
+    "prob_beat_control": 0.9999984213412181,
+    "rel_lift": 0.6771041821740686,
+    "srm_p_value": 1.0,
+    "variant": "weekly_digest",
+    "variant_rate": 0.12024922118380062,
+    "verdict": "weekly_digest beat monthly_newsletter on reached sql within 30 days: 12.0% vs "
+    "7.2% (+4.9 pts, 95% CI +2.8 pts to +6.9 pts, p < 0.001; registered target +2.5 pts "
+    "reached); caveats: underpowered (72% power for the +2.5 pts target at this n, 80% "
+    "planned); 1,819 leads whose 30-day window is still open are not counted.",
+}
+
+
+def test_ab_answer_with_open_windows_does_not_decide():
+    a = ab_answer(ab_metrics(AB_RECORD_MARCH, alpha=0.05))
+    assert a.findings == (
+        "In nurture-cadence-2026q1, weekly_digest is ahead of monthly_newsletter so far on "
+        "reaching SQL within 30 days: 12.0% vs 7.2% (+4.9 pts, likely between +2.8 pts and "
+        "+6.9 pts), with 1,605 leads on weekly_digest and 1,576 on monthly_newsletter; do not "
+        "decide yet: 1,819 leads' windows are still open.",
+    )
+    assert a.actions == (
+        "Do not decide on nurture-cadence-2026q1 yet: wait until its leads' outcome windows "
+        "have closed (the registered decision date).",
+    )
+    text = " ".join(a.findings + a.actions)
+    assert "clearly" not in text and "beat" not in text and "Roll out" not in text
+
+
+def test_ab_answer_open_windows_with_no_difference_so_far():
+    rec = {**AB_RECORD_MARCH, "diff_ci_low": -0.01, "diff_ci_high": 0.03, "diff": 0.01}
+    a = ab_answer(ab_metrics(rec))
+    assert a.first_sentence.startswith(
+        "In nurture-cadence-2026q1, weekly_digest and monthly_newsletter are not detectably "
+        "different so far on reaching SQL within 30 days: "
+    )
+    assert a.first_sentence.endswith("do not decide yet: 1,819 leads' windows are still open.")
+    assert ab_verdict(-0.01, 0.03, n_immature=1819) == "immature"
+    assert ab_verdict(-0.01, 0.03, n_immature=0) == "none"
+
+
+def test_ab_answer_interim_says_open_windows_too():
+    a = ab_answer(ab_metrics({**AB_RECORD_MARCH, "interim": True}))
+    assert a.first_sentence.endswith(
+        "do not decide yet: it is an interim look, before its registered end or planned number "
+        "of leads, and 1,819 leads' windows are still open."
+    )
+    # the readout's own words are enough when the flag is missing
+    rec = {
+        **AB_RECORD,
+        "interim": None,
+        "verdict": AB_RECORD["verdict"][:-1] + "; caveats: "
+        "interim look (enrolment runs to 2026-03-29): do not stop or ship on it.",
+    }
+    assert ab_answer(ab_metrics(rec)).actions == (
+        "Do not decide on nurture-cadence-2026q1 yet: wait for its registered end.",
+    )
+
+
+def test_ab_answer_underpowered_win_is_not_rolled_out():
+    rec = {**AB_RECORD_MARCH, "n_immature": 0}
+    a = ab_answer(ab_metrics(rec))
+    assert a.findings == (
+        "In nurture-cadence-2026q1, weekly_digest is ahead of monthly_newsletter on reaching SQL "
+        "within 30 days: 12.0% vs 7.2% (+4.9 pts, likely between +2.8 pts and +6.9 pts), with "
+        "1,605 leads on weekly_digest and 1,576 on monthly_newsletter; do not decide yet: the "
+        "test has less power than registered at this number of leads, so the difference may be "
+        "overstated.",
+    )
+    assert a.actions == (
+        "Do not switch to weekly_digest on the numbers of nurture-cadence-2026q1 alone: extend "
+        "or repeat it until it reaches its registered power.",
+    )
+    # without the caveat the same numbers are a clear win
+    plain = {**rec, "verdict": AB_RECORD_MARCH["verdict"].split("; caveats")[0] + "."}
+    assert ab_answer(ab_metrics(plain)).first_sentence.startswith(
+        "In nurture-cadence-2026q1, weekly_digest clearly beat monthly_newsletter"
+    )
+
+
+def test_ab_answer_underpowered_no_difference_says_what_may_be_missed():
+    rec = {
+        **AB_RECORD_MARCH,
+        "n_immature": 0,
+        "diff": 0.004,
+        "diff_ci_low": -0.012,
+        "diff_ci_high": 0.02,
+        "p_adjusted": 0.6,
+    }
+    a = ab_answer(ab_metrics(rec))
+    assert a.first_sentence.startswith("No detectable difference between weekly_digest and ")
+    assert a.first_sentence.endswith(
+        "; the test has less power than registered, so a difference of the registered size may "
+        "have been missed."
+    )
+
+
+def test_ab_answer_uses_each_experiments_own_alpha():
+    # p = 0.03 with an interval excluding 0: a win at 0.05, not at 0.01
+    strict = {
+        **AB_RECORD,
+        "experiment_id": "strict",
+        "alpha": 0.01,
+        "diff_ci_low": 0.001,
+        "diff_ci_high": 0.02,
+        "p_adjusted": 0.03,
+    }
+    loose = {**strict, "experiment_id": "loose", "alpha": 0.05}
+    a = ab_answer(ab_metrics(loose, strict, alpha=0.01))  # top level: the headline's (strict)
+    assert a.findings[1].startswith("In strict, weekly_digest looked better than")
+    assert a.findings[2].startswith("In loose, weekly_digest clearly beat monthly_newsletter")
+    # a record without its own alpha falls back to the top level
+    bare = {k: v for k, v in strict.items() if k != "alpha"}
+    assert "looked better" in ab_answer(ab_metrics(bare, alpha=0.01)).first_sentence
+    assert "clearly beat" in ab_answer(ab_metrics(bare, alpha=0.05)).first_sentence
+    assert "clearly beat" in ab_answer(ab_metrics(bare)).first_sentence  # ALPHA = 0.05
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [
+        (
+            1,
+            "1 registered experiment has no readout yet: it has not started, or no lead is "
+            "enrolled in it by the analysis date.",
+        ),
+        (
+            2,
+            "2 registered experiments have no readout yet: they have not started, or no lead is "
+            "enrolled in them by the analysis date.",
+        ),
+    ],
+)
+def test_ab_answer_registered_but_not_started(n, expected):
+    # the run of 2025-12-31: the experiment starts on 2026-01-05
+    m = Metrics(
+        {
+            "n_experiments": 0,
+            "n_interim": 0,
+            "n_significant": 0,
+            "n_registered": n,
+            "experiments": {},
+        },
+        {k: Kind.COUNT for k in ("n_experiments", "n_interim", "n_significant", "n_registered")},
+    )
+    a = ab_answer(m)
+    assert a.findings == (expected,)
+    assert a.actions == (
+        "Nothing to decide yet: the readout appears here once leads are enrolled and their "
+        "outcome windows have closed.",
+    )
+    assert "Register the next experiment" not in " ".join(a.actions)
+    none = Metrics({**m, "n_registered": 0}, m.kinds)
+    assert ab_answer(none).actions[0].startswith("Register the next experiment")
+
+
+def test_no_sentence_starts_with_a_lowercase_id():
+    recs = [
+        AB_RECORD,
+        {**AB_RECORD, "experiment_id": "b-test", "interim": True},
+        {**AB_RECORD, "experiment_id": "c-test", "srm_p_value": 1e-9},
+        {**AB_RECORD, "experiment_id": "d-test", "n_variant": 0},
+    ]
+    for rec in recs:
+        a = ab_answer(ab_metrics(rec))
+        assert _starts_lowercase(a) == [], a
+    a = ab_answer(ab_metrics({**AB_RECORD, "diff_ci_low": None, "diff_ci_high": None}))
+    assert a.first_sentence.startswith(
+        "In nurture-cadence-2026q1, weekly_digest was compared with monthly_newsletter without "
+        "an interval"
+    )
+    assert _starts_lowercase(a) == []
+
+
+def test_cohort_lvr_from_too_few_sqls_is_not_judged():
+    # from 1 to 4 SQLs: +300.0% with an exact interval of -60.4% to 19,599.0%
+    m = cohort_metrics(
+        lvr_pct=300.0, lvr_ci_low=-60.41667167, lvr_ci_high=19598.98729893, lvr_period="2024-03"
+    ) | Metrics({"lvr_qualified": 4}, {"lvr_qualified": Kind.COUNT})
+    a = cohort_answer(m)
+    assert a.findings[2] == (
+        "Only 4 new SQLs in 2024-03: too few SQLs in the period to judge the change on the period "
+        "before (that needs at least 10 in each period)."
+    )
+    text = " ".join(a.findings + a.actions)
+    assert "300" not in text and "19,599" not in text and "clearly" not in text
+    assert a.actions[0] == (
+        "No action on pipeline growth yet: too few SQLs a period to measure a change; look "
+        "again when more have come in."
+    )
+    assert _unexplained_numbers(a, m) == []
+
+
+@pytest.mark.parametrize(
+    ("this", "pct", "judged", "which"),
+    [
+        (10, 0.0, True, ""),  # 10 and 10: at the threshold
+        (9, 0.0, False, "period"),
+        (249, 44.76744186046512, True, ""),  # the run of 2026-03-31: 172 before
+        (60, 600.0, False, "period before"),  # 60 after about 9 (60 / 7 = 8.6)
+        (60, 500.0, True, ""),  # 60 after 10
+    ],
+)
+def test_cohort_lvr_threshold_on_both_periods(this, pct, judged, which):
+    m = cohort_metrics(lvr_pct=pct, lvr_ci_low=-50.0, lvr_ci_high=900.0) | Metrics(
+        {"lvr_qualified": this}, {"lvr_qualified": Kind.COUNT}
+    )
+    sentence = cohort_answer(m).findings[2]
+    assert ("changed by" in sentence) is judged
+    if which == "period before":
+        assert sentence == (
+            "Too few SQLs in the period before to judge the change to 60 new SQLs in 2026-06 "
+            "(that needs at least 10 in each period)."
+        )
+    if not judged:
+        assert f"oo few SQLs in the {which} to judge the change" in sentence
+
+
+def test_min_lvr_qualified_interval_against_statsmodels():
+    # the threshold's reason, recomputed: the exact conditional interval of 10 against 10
+    # (Clopper-Pearson on 10 of 20, as odds) spans -62.6% to +167.7%
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(10, 20, alpha=0.05, method="beta")
+    assert round((lo / (1 - lo) - 1) * 100, 1) == -62.6
+    assert round((hi / (1 - hi) - 1) * 100, 1) == 167.7
+    assert ans.MIN_LVR_QUALIFIED == 10
+    assert "from -62.6% to +167.7%" in inspect.getsource(ans)  # what its docstring says
+
+
+@pytest.mark.parametrize(
+    ("workload", "shown"),
+    [(58.75685891739001, "59"), (58.5, "59"), (58.49, "58"), (60.0, "60"), (0.4, "0.4")],
+)
+def test_scoring_workload_is_said_as_a_whole_number(workload, shown):
+    a = scoring_answer(scoring_metrics(recommended_weekly_workload=workload))
+    assert f"means about {shown} leads a week;" in a.findings[2]
+
+
+def test_missing_numbers_point_to_the_appendix():
+    answers = [
+        scoring_answer(scoring_metrics(recommended_threshold=None)),
+        cohort_answer(Metrics({"n_leads": 0}, {"n_leads": Kind.COUNT})),
+        roi_answer(roi_metrics(drop=tuple(ROI_VALUES))),
+    ]
+    for a in answers:
+        text = " ".join(a.findings)
+        assert "below say why" not in text
+        assert "the notes at the end of the report ('How this was computed') say why" in text
+    assert "How this was computed" in Answer((ans.NOTES_WHY,)).to_html().replace("&#x27;", "'")
 
 
 def test_builders_registry():
@@ -967,6 +1247,14 @@ def _declared(m: Metrics, key: str) -> Kind:
     return ans.SENTENCE_KINDS.get(key, m.kinds.get(key))
 
 
+def _half_up(v: float) -> float:
+    """A count as a sentence says it, computed with decimal's ROUND_HALF_UP (independent of
+    answers._whole): whole from 1 on, unchanged below 1."""
+    if abs(v) < 1:
+        return v
+    return float(decimal.Decimal(repr(float(v))).quantize(0, rounding=decimal.ROUND_HALF_UP))
+
+
 def _shown(m: Metrics) -> tuple[list[str], set[str]]:
     """What a sentence may hold: the text values (ids, names, periods, verdicts) and each
     number key formatted from its (sentence) kind, for the flat keys and every experiment
@@ -979,6 +1267,8 @@ def _shown(m: Metrics) -> tuple[list[str], set[str]]:
             kind = _declared(m, k)
             if kind in (Kind.TEXT, Kind.DATE):
                 texts.add(str(v))
+            elif kind is Kind.COUNT and isinstance(v, int | float) and v == v:
+                numbers.add(format_value(_half_up(v), kind))  # a sentence says counts whole
             elif kind is not None:
                 numbers.add(format_value(v, kind))
                 base = k.removesuffix("_ci_low").removesuffix("_ci_high")
@@ -1013,6 +1303,7 @@ def test_demo_answers_hold_only_formatted_numbers():
         (ab_answer, ab_metrics()),
     ):
         assert _unexplained_numbers(build(m), m) == []
+        assert _starts_lowercase(build(m)) == []
 
 
 def test_unexplained_numbers_catches_a_stray_number():
@@ -1027,6 +1318,11 @@ _ordered3 = st.lists(
 _maybe_none = st.one_of(st.none(), st.just(float("nan")))
 
 
+def _starts_lowercase(a: Answer) -> list[str]:
+    """Sentences (findings and actions) whose first character is a lowercase letter."""
+    return [s for s in (*a.findings, *a.actions) if s[:1].islower()]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     bounds=_ordered3,
@@ -1035,9 +1331,15 @@ _maybe_none = st.one_of(st.none(), st.just(float("nan")))
     srm=st.one_of(st.none(), _unit),
     rates=st.tuples(_unit, _unit),
     n=st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)),
+    immature=st.one_of(st.none(), st.integers(0, 3_000)),
+    underpowered=st.booleans(),
+    alpha=st.one_of(st.none(), st.sampled_from([0.01, 0.05, 0.1])),
 )
-def test_ab_interval_containing_zero_never_beats(bounds, p, interim, srm, rates, n):
+def test_ab_interval_containing_zero_never_beats(
+    bounds, p, interim, srm, rates, n, immature, underpowered, alpha
+):
     low, diff, high = (b / 10 for b in bounds)
+    caveat = "; caveats: underpowered (40% power for the +2.5 pts target at this n, 80% planned)"
     rec = {
         **AB_RECORD,
         "diff_ci_low": low,
@@ -1050,12 +1352,21 @@ def test_ab_interval_containing_zero_never_beats(bounds, p, interim, srm, rates,
         "control_rate": rates[1],
         "n_variant": n[0],
         "n_control": n[1],
+        "n_immature": immature,
+        "verdict": AB_RECORD["verdict"][:-1] + (caveat + "." if underpowered else "."),
+        "alpha": alpha,
     }
     m = ab_metrics(rec)
     a = ab_answer(m)
     text = " ".join(a.findings + a.actions).lower()
-    if low <= 0 <= high or interim or srm_broken(srm):
+    undecided = interim or srm_broken(srm) or (immature or 0) > 0 or underpowered
+    if low <= 0 <= high or undecided:
         assert "clearly" not in text and "beat" not in text and "roll out" not in text
+    if (immature or 0) > 0 and not interim and not srm_broken(srm) and min(n) > 0:
+        assert f"do not decide yet: {format_value(immature, Kind.COUNT)} leads' windows" in text
+    if p is not None and alpha is not None and p >= alpha:
+        assert "clearly beat" not in text
+    assert _starts_lowercase(a) == []
     assert _unexplained_numbers(a, m) == []
 
 
@@ -1092,6 +1403,7 @@ def test_scoring_numbers_are_formatted_and_coin_toss_is_never_clearly(
     if low <= 0.5 <= high and conv > 0:
         assert "does not detectably predict" in a.first_sentence
     assert "clearly" not in text
+    assert _starts_lowercase(a) == []
     assert _unexplained_numbers(a, m) == []
 
 
@@ -1101,8 +1413,9 @@ def test_scoring_numbers_are_formatted_and_coin_toss_is_never_clearly(
     rates=st.tuples(_unit, _unit, _unit),
     median=st.one_of(st.none(), st.floats(0, 400, allow_nan=False)),
     drop=st.sets(st.sampled_from(sorted(COHORT_VALUES)), max_size=8),
+    qualified=st.one_of(st.none(), st.integers(0, 300)),
 )
-def test_cohort_lvr_crossing_zero_never_clearly(lvr, rates, median, drop):
+def test_cohort_lvr_crossing_zero_never_clearly(lvr, rates, median, drop, qualified):
     low, mid, high = (x * 20 for x in lvr)
     values = {
         **COHORT_VALUES,
@@ -1115,11 +1428,19 @@ def test_cohort_lvr_crossing_zero_never_clearly(lvr, rates, median, drop):
         "lead_to_sql_median_days": median,
     }
     values = {k: v for k, v in values.items() if k not in drop}
-    m = Metrics(values, {k: COHORT_KINDS[k] for k in values})
+    kinds = {k: COHORT_KINDS[k] for k in values}
+    if qualified is not None:
+        values["lvr_qualified"], kinds["lvr_qualified"] = qualified, Kind.COUNT
+    m = Metrics(values, kinds)
     a = cohort_answer(m)
+    text = " ".join(a.findings + a.actions)
     if low <= 0 <= high and "lvr_pct" in values:
-        assert "clearly" not in " ".join(a.findings + a.actions)
+        assert "clearly" not in text
+    if qualified is not None and qualified < ans.MIN_LVR_QUALIFIED and "lvr_pct" in values:
+        assert "changed by" not in text and "clearly" not in text
+        assert "too few SQLs in the period to judge the change" in text
     assert 1 <= len(a.findings) <= ans.MAX_FINDINGS
+    assert _starts_lowercase(a) == []
     assert _unexplained_numbers(a, m) == []
 
 
@@ -1150,6 +1471,7 @@ def test_roi_intervals_crossing_no_effect_never_clearly(roi, lift, diff, interim
         assert "pays for itself:" not in text and "Keep the nurture programme" not in text
     if lift[0] <= 1 <= lift[2] and "nurture_lift" not in drop:
         assert "clearly" not in a.first_sentence
+    assert _starts_lowercase(a) == []
     assert 1 <= len(a.findings) <= ans.MAX_FINDINGS
     assert _unexplained_numbers(a, m) == []
 

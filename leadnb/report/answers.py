@@ -49,6 +49,8 @@ __all__ = [
     "MAX_ACTIONS",
     "MAX_FINDINGS",
     "MIN_CONVERSIONS",
+    "MIN_LVR_QUALIFIED",
+    "NOTES_WHY",
     "SENTENCE_KINDS",
     "SRM_ALPHA",
     "Answer",
@@ -93,6 +95,18 @@ the score: the ten-events-per-predictor rule of Peduzzi, Concato, Kemper, Holfor
 "A simulation study of the number of events per variable in logistic regression analysis",
 J Clin Epidemiol 49 (1996) 1373-1379 (a score is one predictor); below it the DeLong interval
 of an AUC is also unreliable."""
+MIN_LVR_QUALIFIED = 10
+"""Fewer qualified leads than this in the LVR period or the period before, and the answer says
+there are too few to judge the change instead of a percentage. The same ten-events floor as
+:data:`MIN_CONVERSIONS`: a count below 10 has a Poisson relative standard error above
+1/sqrt(10), about 32%, and even the exact conditional interval of
+:func:`leadnb.funnel.velocity.lvr_interval` for 10 against 10 runs from -62.6% to +167.7%, so
+only a collapse or a tripling could be told from noise, and a percentage such as "+300.0% (from 1
+to 4)" says more than the counts know. The period before is ``lvr_qualified / (1 + lvr_pct /
+100)`` (exact: the LVR is computed from those two counts)."""
+NOTES_WHY = "the notes at the end of the report ('How this was computed') say why"
+"""Where a sentence sends the reader for the reason a number is missing: the data notes are in
+the report's appendix, after the evidence."""
 GOOD_NURTURE_SHARE_OLD = 0.5
 """At companies good at nurturing about half of SQLs come from old leads (the nurture article,
 ``shared/DOMAIN.md`` section 2); a share below it is said as room to grow."""
@@ -117,9 +131,11 @@ FIXED_NUMBERS: dict[str, str] = {
     "coin_toss": format_value(COIN_TOSS, Kind.RATE),
     "days_30": "30 days",
     "days_90": "90 days",
+    "min_lvr_qualified": format_value(MIN_LVR_QUALIFIED, Kind.COUNT),
 }
 """Numbers a sentence may hold that are definitions, not findings: the coin toss an AUC is
-compared with, and the 30- and 90-day horizons of the time-to-stage shares."""
+compared with, the 30- and 90-day horizons of the time-to-stage shares, and the fewest
+qualified leads a period needs before its change is judged (:data:`MIN_LVR_QUALIFIED`)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,7 +277,17 @@ def srm_broken(p_value: Any) -> bool:
     return p is not None and p < SRM_ALPHA
 
 
-AbVerdict = Literal["broken", "interim", "beat", "worse", "none", "unconfirmed", "unknown"]
+AbVerdict = Literal[
+    "broken",
+    "interim",
+    "immature",
+    "underpowered",
+    "beat",
+    "worse",
+    "none",
+    "unconfirmed",
+    "unknown",
+]
 
 
 def ab_verdict(
@@ -272,18 +298,34 @@ def ab_verdict(
     alpha: float = ALPHA,
     interim: bool = False,
     srm_p_value: Any = None,
+    n_immature: Any = None,
+    underpowered: bool = False,
 ) -> AbVerdict:
     """The verdict of one variant against control, in the order a reader must hear it.
 
     1. ``"broken"``: the sample-ratio check failed (:func:`srm_broken`): do not trust it.
     2. ``"interim"``: a look before the registered end or planned n: do not decide yet
        (peeking inflates false wins, so no winner is named).
-    3. ``"beat"`` / ``"worse"``: the difference's interval excludes 0 and the
-       multiplicity-adjusted p-value (when given) is below ``alpha``.
-    4. ``"unconfirmed"``: the interval excludes 0 but the adjusted p-value does not pass
+    3. ``"immature"``: ``n_immature`` leads' outcome windows are still open (the registered
+       decision comes after the last window closes): do not decide yet, whatever the
+       interval, since the leads not yet counted can move it.
+    4. ``"underpowered"``: the readout has less power than registered for its target and the
+       interval excludes 0: a difference found with too little power tends to overstate the
+       effect (Gelman & Carlin, "Beyond power calculations: assessing type S (sign) and type M
+       (magnitude) errors", Perspectives on Psychological Science 9 (2014) 641-651), so no
+       winner is named. An underpowered interval that contains 0 stays ``"none"``.
+    5. ``"beat"`` / ``"worse"``: the difference's interval excludes 0 and the
+       multiplicity-adjusted p-value (when given) is below ``alpha`` (the experiment's own
+       registered level).
+    6. ``"unconfirmed"``: the interval excludes 0 but the adjusted p-value does not pass
        (the win does not survive counting the other variants).
-    5. ``"none"``: the interval contains 0: no detectable difference. ``"unknown"``: no
+    7. ``"none"``: the interval contains 0: no detectable difference. ``"unknown"``: no
        interval.
+
+    Returns
+    -------
+    str
+        One of the verdicts above.
 
     Examples
     --------
@@ -293,14 +335,25 @@ def ab_verdict(
     ('none', 'unconfirmed')
     >>> ab_verdict(0.032, 0.065, interim=True), ab_verdict(0.032, 0.065, srm_p_value=1e-5)
     ('interim', 'broken')
+    >>> ab_verdict(0.028, 0.069, p_adjusted=3e-6, n_immature=1819)
+    'immature'
+    >>> ab_verdict(0.028, 0.069, underpowered=True), ab_verdict(-0.01, 0.06, underpowered=True)
+    ('underpowered', 'none')
+    >>> ab_verdict(0.01, 0.05, p_adjusted=0.03, alpha=0.01)
+    'unconfirmed'
     """
     if srm_broken(srm_p_value):
         return "broken"
     if interim:
         return "interim"
+    open_windows = _num(n_immature)
+    if open_windows is not None and open_windows > 0:
+        return "immature"
     where = side(diff_low, diff_high, null=0.0)
     if where in ("contains", "unknown"):
         return "none" if where == "contains" else "unknown"
+    if underpowered:
+        return "underpowered"
     p = _num(p_adjusted)
     if p is not None and p >= alpha:
         return "unconfirmed"
@@ -464,11 +517,17 @@ class _Facts:
 
     def show(self, key: str) -> str:
         """``key`` formatted from its kind, with the decimals of its interval (a value and its
-        bounds are shown alike: "83 per extra SQL (likely between 62 and 127)")."""
+        bounds are shown alike: "83 per extra SQL (likely between 62 and 127)").
+
+        A count is said as a whole number (:func:`_whole`): "about 59 leads a week", never
+        "58.8 leads"; only a count below 1 keeps its decimal ("0.4 a month")."""
+        kind = self.kind(key)
+        if kind is Kind.COUNT:
+            return format_value(_whole(self.get(key)), kind)
         base = key.removesuffix("_ci_low").removesuffix("_ci_high")
         together = [self.num(k) for k in (base, f"{base}_ci_low", f"{base}_ci_high")]
         nums = [abs(v) for v in together if v is not None]
-        return format_value(self.get(key), self.kind(key), like=max(nums) if nums else None)
+        return format_value(self.get(key), kind, like=max(nums) if nums else None)
 
     def money(self, key: str) -> str:
         """A money value; the currency (``run.currency``) comes with :func:`format_value`."""
@@ -480,6 +539,20 @@ class _Facts:
             return ""
         f = self.money if money else self.show
         return f"likely between {f(low)} and {f(high)}"
+
+
+def _whole(v: Any) -> Any:
+    """A count as a sentence says it: rounded half up to a whole number from 1 on (58.76 -> 59,
+    2.5 -> 3, -2.5 -> -3); a count below 1 in magnitude (0.4, a modelled count) and anything
+    that is not a number are returned unchanged.
+
+    >>> _whole(58.75685891739001), _whole(2.5), _whole(-2.5), _whole(0.4), _whole(1784), _whole(None)
+    (59.0, 3.0, -3.0, 0.4, 1784, None)
+    """
+    f = _num(v)
+    if f is None or f.is_integer() or abs(f) < 1:
+        return v
+    return math.copysign(math.floor(abs(f) + 0.5), f)
 
 
 def _cap(text: str) -> str:
@@ -563,7 +636,7 @@ def scoring_answer(m: Metrics) -> Answer:
     if strength == "unknown":
         findings.append(
             f"How well the score predicts who reaches {stage} was not computed in this run "
-            "(too few leads with a known outcome); the data notes below say why."
+            f"(too few leads with a known outcome); {NOTES_WHY}."
         )
     else:
         between = f.between("auc_ci_low", "auc_ci_high")
@@ -611,7 +684,7 @@ def scoring_answer(m: Metrics) -> Answer:
     elif strength != "unknown":
         findings.append(
             "The recommended threshold for sending leads to sales was not computed in this run; "
-            "the data notes below say why."
+            f"{NOTES_WHY}."
         )
     comp, thr = f.num("competitor_mean_score"), f.num("recommended_threshold")
     comp_rate, rate_all = f.num("competitor_conversion_rate"), f.num("conversion_rate")
@@ -675,6 +748,26 @@ def scoring_answer(m: Metrics) -> Answer:
 # Cohort conversion
 
 
+def _too_few_qualified(this: float | None, lvr_pct: float | None) -> bool:
+    """True when the LVR period or the one before has fewer than :data:`MIN_LVR_QUALIFIED`
+    qualified leads. The period before is ``this / (1 + lvr_pct / 100)``; without ``this``
+    (older metrics) nothing is known, so False.
+
+    >>> _too_few_qualified(4, 300.0), _too_few_qualified(249, 44.8), _too_few_qualified(60, 600.0)
+    (True, False, True)
+    >>> _too_few_qualified(10, 0.0), _too_few_qualified(9, 0.0), _too_few_qualified(None, 300.0)
+    (False, True, False)
+    """
+    if this is None:
+        return False
+    if this < MIN_LVR_QUALIFIED:
+        return True
+    if lvr_pct is None or lvr_pct <= -100:
+        return False
+    before = this / (1 + lvr_pct / 100)
+    return round(before) < MIN_LVR_QUALIFIED
+
+
 def cohort_answer(m: Metrics) -> Answer:
     """The cohort report's answer, from :func:`leadnb.funnel.stages.headline_metrics`.
 
@@ -682,7 +775,9 @@ def cohort_answer(m: Metrics) -> Answer:
     with intervals); how soon leads reach the qualified stage (shares within 30 and 90 days,
     the median when half get there); the lead velocity rate of the latest complete period,
     worded by :func:`change_words` (an interval containing 0 is "no detectable change"); the
-    share of qualified leads that came from old leads after the nurture start.
+    share of qualified leads that came from old leads after the nurture start. With fewer than
+    :data:`MIN_LVR_QUALIFIED` qualified leads in the LVR period or the one before, the change
+    is not judged (its percentage is not said): there are too few to tell it from noise.
 
     Parameters
     ----------
@@ -704,8 +799,8 @@ def cohort_answer(m: Metrics) -> Answer:
     >>> m = Metrics({"n_leads": 0, "qualified_stage": "sql"},
     ...             {"n_leads": "count", "qualified_stage": "text"})
     >>> print(cohort_answer(m).first_sentence)  # doctest: +NORMALIZE_WHITESPACE
-    No funnel conversion was computed in this run (0 leads, or no stage history); the data
-    notes below say why.
+    No funnel conversion was computed in this run (0 leads, or no stage history); the notes at
+    the end of the report ('How this was computed') say why.
     """
     f = _Facts.of(m)
     q = f.get("qualified_stage") or "sql"
@@ -741,9 +836,7 @@ def cohort_answer(m: Metrics) -> Answer:
         findings.append(_cap("; ".join(funnel)) + ".")
     else:
         n = f" ({f.show('n_leads')} leads, or no stage history)" if f.has("n_leads") else ""
-        findings.append(
-            f"No funnel conversion was computed in this run{n}; the data notes below say why."
-        )
+        findings.append(f"No funnel conversion was computed in this run{n}; {NOTES_WHY}.")
     t = f"lead_to_{q}"
     if f.has(f"{t}_p90"):
         soon = f" ({FIXED_NUMBERS['days_30']}: {f.show(f'{t}_p30')})" if f.has(f"{t}_p30") else ""
@@ -756,7 +849,25 @@ def cohort_answer(m: Metrics) -> Answer:
             f"Within {FIXED_NUMBERS['days_90']} of creation {f.show(f'{t}_p90')} of leads "
             f"reach {qn}{soon}{median}."
         )
-    if f.has("lvr_pct"):
+    if f.has("lvr_pct") and _too_few_qualified(f.num("lvr_qualified"), f.num("lvr_pct")):
+        period = f" in {f.get('lvr_period')}" if f.has("lvr_period") else " this period"
+        this = f.num("lvr_qualified")
+        need = f"(that needs at least {FIXED_NUMBERS['min_lvr_qualified']} in each period)"
+        if this is not None and this < MIN_LVR_QUALIFIED:
+            findings.append(
+                f"Only {f.show('lvr_qualified')} new {qn}s{period}: too few {qn}s in the period "
+                f"to judge the change on the period before {need}."
+            )
+        else:
+            findings.append(
+                f"Too few {qn}s in the period before to judge the change to "
+                f"{f.show('lvr_qualified')} new {qn}s{period} {need}."
+            )
+        actions.append(
+            f"No action on pipeline growth yet: too few {qn}s a period to measure a change; "
+            "look again when more have come in."
+        )
+    elif f.has("lvr_pct"):
         words = change_words(f.get("lvr_ci_low"), f.get("lvr_ci_high"))
         between = f.between("lvr_ci_low", "lvr_ci_high")
         period = f" in {f.get('lvr_period')}" if f.has("lvr_period") else ""
@@ -803,7 +914,7 @@ def cohort_answer(m: Metrics) -> Answer:
     if missing and funnel:
         findings.append(
             f"Not computed in this run: {_listing(missing)} (too little history by the analysis "
-            "date; the data notes below say why)."
+            f"date; {NOTES_WHY})."
         )
     if not actions:
         actions.append("Nothing to decide from this run; the sections below show what is known.")
@@ -878,7 +989,7 @@ def roi_answer(m: Metrics) -> Answer:
     else:
         findings.append(
             "Nurtured leads were not compared before and after the nurture start in this run "
-            "(it needs complete months on both sides); the data notes below say why."
+            f"(it needs complete months on both sides); {NOTES_WHY}."
         )
     verdict = roi_verdict(f.get("roi_ci_low"), f.get("roi_ci_high"))
     if f.has("roi"):
@@ -997,18 +1108,38 @@ def roi_answer(m: Metrics) -> Answer:
 # A/B tests
 
 
+def _says(verdict_text: Any, what: str) -> bool:
+    """Whether a readout's stored verdict sentence carries the caveat ``what`` (the caveats of
+    :func:`leadnb.experiments.readout.readout`: ``"underpowered ("``, ``"interim look ("``).
+
+    >>> _says("x beat y ...; caveats: underpowered (72% power ...).", "underpowered (")
+    True
+    >>> _says(None, "underpowered (")
+    False
+    """
+    return isinstance(verdict_text, str) and what in verdict_text
+
+
 def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
-    """One experiment's finding, its action, and its verdict."""
+    """One experiment's finding, its action, and its verdict.
+
+    ``alpha`` is the run's fallback; the record's own registered ``alpha`` wins. Every
+    sentence starts with fixed words ("In", "No"), never with an experiment or variant id.
+    """
     eid = r.get("experiment_id") or "the experiment"
     v, c = r.get("variant") or "the variant", r.get("control") or "control"
     metric = r.get("metric_label") or r.get("metric") or "its primary metric"
+    own_alpha = r.num("alpha")
+    underpowered = _says(r.get("verdict"), "underpowered (")
     verdict = ab_verdict(
         r.get("diff_ci_low"),
         r.get("diff_ci_high"),
         p_adjusted=r.get("p_adjusted"),
-        alpha=alpha,
-        interim=bool(r.get("interim")),
+        alpha=own_alpha if own_alpha is not None and 0 < own_alpha < 1 else alpha,
+        interim=bool(r.get("interim")) or _says(r.get("verdict"), "interim look ("),
         srm_p_value=r.get("srm_p_value"),
+        n_immature=r.get("n_immature"),
+        underpowered=underpowered,
     )
     rates = ""
     if r.has("variant_rate", "control_rate"):
@@ -1021,13 +1152,17 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
         n = f", with {r.show('n_variant')} leads on {v} and {r.show('n_control')} on {c}"
     if not r.has("n_variant", "n_control") or r.num("n_variant") == 0 or r.num("n_control") == 0:
         return (
-            f"{eid}: no comparison of {v} with {c} yet (an arm has no lead with a known "
-            "outcome; the readout below says why).",
+            f"In {eid} there is no comparison of {v} with {c} yet (an arm has no lead with a "
+            "known outcome; the readout below says why).",
             f"Wait for {eid} to collect outcomes in both arms.",
             "unknown",
         )
     what = f"on {metric}: {rates}{n}" if rates else f"on {metric}{n}"
-    below = side(r.get("diff_ci_low"), r.get("diff_ci_high"), null=0.0) == "below"
+    where = side(r.get("diff_ci_low"), r.get("diff_ci_high"), null=0.0)
+    below = where == "below"
+    open_windows = ""
+    if (r.num("n_immature") or 0) > 0:
+        open_windows = f"{r.show('n_immature')} leads' windows are still open"
     if verdict == "broken":
         p = r.show("srm_p_value")
         return (
@@ -1036,22 +1171,49 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
             f"Fix how leads are assigned in {eid} and restart it; do not act on its numbers.",
             verdict,
         )
+    so_far = {
+        "above": f"{v} is ahead of {c}",
+        "below": f"{v} is behind {c}",
+        "contains": f"{v} and {c} are not detectably different",
+        "unknown": f"{v} and {c} have no interval yet",
+    }[where]
     if verdict == "interim":
+        why = "it is an interim look, before its registered end or planned number of leads"
+        if open_windows:
+            why += f", and {open_windows}"
         return (
-            f"{eid} is still running (interim: do not decide yet); so far {what}.",
+            f"In {eid}, which is still running, {so_far} so far {what}; do not decide yet: {why}.",
             f"Do not decide on {eid} yet: wait for its registered end.",
             verdict,
         )
+    if verdict == "immature":
+        return (
+            f"In {eid}, {so_far} so far {what}; do not decide yet: {open_windows}.",
+            f"Do not decide on {eid} yet: wait until its leads' outcome windows have closed "
+            "(the registered decision date).",
+            verdict,
+        )
+    if verdict == "underpowered":
+        return (
+            f"In {eid}, {so_far} {what}; do not decide yet: the test has less power than "
+            "registered at this number of leads, so the difference may be overstated.",
+            f"Do not switch to {v} on the numbers of {eid} alone: extend or repeat it until it "
+            "reaches its registered power.",
+            verdict,
+        )
     head = {
-        "beat": f"{v} clearly beat {c} in {eid}",
-        "worse": f"{v} did clearly worse than {c} in {eid}",
+        "beat": f"In {eid}, {v} clearly beat {c}",
+        "worse": f"In {eid}, {v} did clearly worse than {c}",
         "none": f"No detectable difference between {v} and {c} in {eid}",
         "unconfirmed": (
-            f"{v} looked {'worse' if below else 'better'} than {c} in {eid}, but not beyond "
+            f"In {eid}, {v} looked {'worse' if below else 'better'} than {c}, but not beyond "
             "chance once the other variants are counted (no detectable difference)"
         ),
-        "unknown": f"{eid} compared {v} with {c} without an interval",
+        "unknown": f"In {eid}, {v} was compared with {c} without an interval",
     }[verdict]
+    tail = ""
+    if verdict == "none" and underpowered:
+        tail = "; the test has less power than registered, so a difference of the registered size may have been missed"
     act = {
         "beat": f"Roll out {v} in place of {c}.",
         "worse": f"Stop {v}; keep {c}.",
@@ -1059,28 +1221,53 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
         "unconfirmed": f"Keep {c}; test {v} again before acting on it.",
         "unknown": f"Check the readout of {eid} in the table below.",
     }[verdict]
-    return f"{head} {what}.", act, verdict
+    return f"{head} {what}{tail}.", act, verdict
+
+
+def _registered_only(f: _Facts) -> Answer:
+    """The answer when experiments are registered but none has a readout yet."""
+    one = f.num("n_registered") == 1
+    return _answer(
+        [
+            f"{f.show('n_registered')} registered "
+            + (
+                "experiment has no readout yet: it has not started, or no lead is enrolled in "
+                "it by the analysis date."
+                if one
+                else "experiments have no readout yet: they have not started, or no lead is "
+                "enrolled in them by the analysis date."
+            )
+        ],
+        [
+            "Nothing to decide yet: the readout appears here once leads are enrolled and their "
+            "outcome windows have closed."
+        ],
+    )
 
 
 def ab_answer(m: Metrics) -> Answer:
     """The A/B report's answer, from :func:`leadnb.experiments.readout.headline_metrics`.
 
     One finding per experiment (``metrics["experiments"]``, the headline experiment first),
-    worded by :func:`ab_verdict`: a failed sample-ratio check says the split is broken and the
-    result not to be trusted, an interim look says not to decide yet, and a winner is named
-    ("clearly beat") only when the difference's interval excludes 0 and the Holm-adjusted
-    p-value passes ``alpha`` (the metrics' ``alpha`` when present, else :data:`ALPHA`). With
-    more experiments than fit, the first sentence counts them.
+    worded by :func:`ab_verdict` with the experiment's own registered ``alpha`` (the record's,
+    else the top-level ``alpha``, else :data:`ALPHA`): a failed sample-ratio check says the
+    split is broken and the result not to be trusted; an interim look, leads whose outcome
+    windows are still open (``n_immature``) or a readout that says it is underpowered say what
+    the numbers show so far and not to decide yet; a winner is named ("clearly beat") only when
+    none of those holds, the difference's interval excludes 0 and the Holm-adjusted p-value
+    passes ``alpha``. With more experiments than fit, the first sentence counts them. With
+    registered experiments (``n_registered``) but no readout, it says they have not started.
+    No sentence starts with an id (ids are often lowercase): "In nurture-cadence-2026q1, ...".
 
     Parameters
     ----------
     m
-        The A/B metrics: ``n_experiments``, ``n_interim``, ``n_significant``, the headline
-        experiment's flat keys (``experiment_id``, ``control``, ``variant``, ``n_control``,
-        ``n_variant``, ``control_rate``, ``variant_rate``, ``diff`` with interval,
-        ``p_adjusted``, ``srm_p_value``, ``interim``, ``metric``, optional
-        ``metric_label``) and ``experiments`` (the same record per experiment id). Kinds of
-        record keys are those of the flat keys.
+        The A/B metrics: ``n_experiments``, ``n_interim``, ``n_significant``, ``n_registered``,
+        the headline experiment's flat keys (``experiment_id``, ``control``, ``variant``,
+        ``n_control``, ``n_variant``, ``control_rate``, ``variant_rate``, ``diff`` with
+        interval, ``p_adjusted``, ``srm_p_value``, ``interim``, ``n_immature``, ``verdict``,
+        ``alpha``, ``metric``, optional ``metric_label``) and ``experiments`` (the same record
+        per experiment id). Kinds of record keys are those of the flat keys.
 
     Returns
     -------
@@ -1093,12 +1280,19 @@ def ab_answer(m: Metrics) -> Answer:
     ...             {"n_experiments": "count", "n_interim": "count", "n_significant": "count"})
     >>> ab_answer(m).first_sentence
     'No experiment has a readout in this run.'
+    >>> m = m | Metrics({"n_registered": 1}, {"n_registered": "count"})
+    >>> print(ab_answer(m).first_sentence)  # doctest: +NORMALIZE_WHITESPACE
+    1 registered experiment has no readout yet: it has not started, or no lead is enrolled in
+    it by the analysis date.
     """
     f = _Facts.of(m)
-    alpha = f.num("alpha") or ALPHA
+    top = f.num("alpha")
+    alpha = top if top is not None and 0 < top < 1 else ALPHA
     records: dict[str, Any] = dict(f.get("experiments") or {})
     if not records and f.has("experiment_id"):
         records = {str(f.get("experiment_id")): {k: f.get(k) for k in f.kinds}}
+    if not records and (f.num("n_registered") or 0) > 0:
+        return _registered_only(f)
     if not records:
         return _answer(
             ["No experiment has a readout in this run."],
@@ -1123,7 +1317,7 @@ def ab_answer(m: Metrics) -> Answer:
         )
     if len(findings) > MAX_FINDINGS:
         findings = [*findings[: MAX_FINDINGS - 1], "The other experiments are in the table below."]
-    order_of = {"broken": 0, "interim": 1, "beat": 2, "worse": 3}
+    order_of = {"broken": 0, "interim": 1, "immature": 1, "underpowered": 1, "beat": 2, "worse": 3}
     ranked = sorted(zip(verdicts, actions, strict=True), key=lambda p: order_of.get(p[0], 4))
     return _answer(findings, [a for _, a in ranked])
 
