@@ -10,7 +10,7 @@ DEMO := data/demo
 PARAMS ?= params/demo.yaml
 PYTEST_ARGS ?=
 
-.PHONY: report test lab notebooks bench bench-quick demo-data lint format clean venv
+.PHONY: report test lab notebooks bench bench-quick demo-data lint format clean venv screenshots
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 2; }
@@ -51,6 +51,24 @@ bench: $(STAMP) demo-data
 
 bench-quick: $(STAMP) demo-data
 	$(PY) -m benchmarks.run --quick
+
+# The README's two screenshots (first screen at 1400 px, headless Chromium), from a fresh demo run:
+# the run index and the scoring report. Committed once; `make screenshots` refreshes them.
+CHROMIUM ?= chromium
+SHOTS := docs/screenshots
+SHOT_FLAGS := --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
+	--force-device-scale-factor=1 --disable-background-networking --disable-component-update \
+	--host-resolver-rules="MAP * ~NOTFOUND" --window-size=1400,900
+
+screenshots: report
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { echo "error: $(CHROMIUM) not found; install chromium or run 'make CHROMIUM=/path/to/chromium screenshots'"; exit 2; }
+	@mkdir -p $(SHOTS)
+	@run="$$(cd outputs/latest && pwd -P)"; profile="$$(mktemp -d)"; \
+	$(CHROMIUM) $(SHOT_FLAGS) --user-data-dir="$$profile/index" --screenshot="$(CURDIR)/$(SHOTS)/index.png" \
+		"file://$$run/index.html" 2>/dev/null && \
+	$(CHROMIUM) $(SHOT_FLAGS) --user-data-dir="$$profile/report" --screenshot="$(CURDIR)/$(SHOTS)/report.png" \
+		"file://$$run/scoring_calibration/scoring_calibration.html" 2>/dev/null; \
+	status=$$?; rm -rf "$$profile"; test $$status -eq 0 && ls -l $(SHOTS)/index.png $(SHOTS)/report.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check leadnb tests benchmarks
