@@ -453,12 +453,11 @@ def test_rank_for_capacity_against_a_week_by_week_simulation(capacity: int):
     })  # fmt: skip
     out = rank_for_capacity(hq.sample(frac=1, random_state=1), as_of=AS_OF,
                             capacity_per_week=capacity)  # fmt: skip
-    # the order, written out by hand: due week, asked for sales, score, date, id
+    # the order, written out by hand: due week, score, date, id (not the segment)
     due_week = (hq["next_follow_up"] - AS_OF).dt.days // 7
     expected = sorted(
         range(n),
-        key=lambda i: (due_week[i], hq["segment"][i] != "asked_for_sales", -hq["score"][i],
-                       hq["next_follow_up"][i], hq["lead_id"][i]),
+        key=lambda i: (due_week[i], -hq["score"][i], hq["next_follow_up"][i], hq["lead_id"][i]),
     )  # fmt: skip
     assert out["lead_id"].tolist() == hq["lead_id"][expected].tolist()
     assert out["rank"].tolist() == list(range(1, n + 1))
@@ -469,7 +468,7 @@ def test_rank_for_capacity_against_a_week_by_week_simulation(capacity: int):
     # nobody is called before their follow-up falls due, and no week is over capacity
     assert (out["queue_week"].to_numpy() >= due_week[expected].to_numpy()).all()
     assert out["queue_week"].value_counts().max() <= capacity
-    assert list(LIST_ORDER)[:2] == ["due_week", "asked_for_sales"]
+    assert list(LIST_ORDER)[:2] == ["due_week", "score"]
 
 
 def test_rank_for_capacity_edges():
