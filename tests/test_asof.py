@@ -110,7 +110,7 @@ def test_segments(wide) -> None:
     leads = wide[["lead_id", "created_at"]]
     seg = segments.segment_leads(leads, None, None, wide, as_of=AS_OF, fast_days=60)
     # edge converted 59 days after creation, known by AS_OF: fast; next is not known yet
-    assert seg.loc["edge"] == "high_intent" and seg.loc["next"] != "high_intent"
+    assert seg.loc["edge"] == "converted_fast" and seg.loc["next"] != "converted_fast"
 
 
 def test_calibration(wide) -> None:

@@ -119,7 +119,9 @@ def test_answer_cell_is_last_tagged_and_uses_the_builder() -> None:
     # write_metrics returns), and no cell after it writes metrics
     head = next(c for c in cells if "metrics = funnel.headline_metrics(" in c.source)
     assert "ctx.write_metrics(metrics)" in head.source
-    assert "= ctx.write_metrics(" not in head.source
+    assert "metrics = ctx.write_metrics(" not in head.source  # the Metrics object stays
+    # and the cell does not echo the dict into the report (it ends in an assignment)
+    assert "_ = ctx.write_metrics(metrics)" in head.source
     assert cells.index(head) < len(cells) - 1
     assert "n_leads=funnel.known_leads(" in head.source  # leads known by as_of, not len(table)
 

@@ -210,12 +210,6 @@ def test_no_pre_blocks(pages: dict[str, BeautifulSoup]) -> None:
     assert not bad, bad
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: notebooks/cohort_conversion.ipynb, appendix cell ending "
-    "`ctx.write_metrics(metrics)` echoes the metrics dict (0.19698793987384017...) into the "
-    "report; fix: `_ = ctx.write_metrics(metrics)`, then remove this mark",
-)
 def test_no_number_with_five_or_more_decimals(pages: dict[str, BeautifulSoup]) -> None:
     bad = [
         (name, m.group(0), " ".join(str(node).split())[:160])

@@ -36,6 +36,8 @@ from leadnb.results import Kind, format_value
 from leadnb.scoring import segments
 
 SEGMENT_COLORS: Mapping[str, str] = {
+    "asked_for_sales": ORANGE,
+    "converted_fast": PURPLE,
     "high_intent": ORANGE,
     "engaged_nurture": BLUE,
     "competitor": VERMILLION,
@@ -44,10 +46,12 @@ SEGMENT_COLORS: Mapping[str, str] = {
 SEGMENT_LABELS: Mapping[str, str] = segments.SEGMENT_LABELS
 """The segments' reader names: the ones the report's tables use (one list)."""
 OUTCOME_DEFINED: Mapping[str, str] = {
-    "high_intent": "partly",  # converted fast, or asked for sales, within fast_days
+    "high_intent": "partly",  # older summaries: converted fast, or asked for sales
+    "converted_fast": "fully",  # reached the outcome stage within fast_days, without asking
 }
 """Segments whose definition uses the outcome itself, and how much ("partly": one of the ways
-in is converting fast). Any segment whose name contains ``fast`` counts as fully defined so."""
+in is converting fast). Any segment whose name contains ``fast`` counts as fully defined so;
+a summary's ``defined_by_outcome`` column says it too. Such a segment is drawn hollow."""
 
 
 def _pct(x: float) -> str:
@@ -352,8 +356,12 @@ def plot_score_vs_conversion_by_segment(
         ax.errorbar(r["mean_score"], r["rate"], yerr=[[down], [up]], fmt="none", ecolor=c,
                     capsize=4, lw=1.5)  # fmt: skip
         area = 80 + 1500 * r["n"] / n_max  # points²
-        ax.scatter(r["mean_score"], r["rate"], s=area, color=c, alpha=0.75, edgecolor="black",
-                   lw=0.5)  # fmt: skip
+        by_outcome = bool(r.get("defined_by_outcome", False)) or (
+            OUTCOME_DEFINED.get(str(r["segment"])) == "fully"
+        )
+        ax.scatter(r["mean_score"], r["rate"], s=area, facecolors="none" if by_outcome else c,
+                   edgecolors=c if by_outcome else "black", alpha=0.75,
+                   linewidths=2 if by_outcome else 0.5)  # fmt: skip
         radii.append(float(np.sqrt(area / np.pi)))
         labels.append(
             ax.annotate(
@@ -379,12 +387,14 @@ def plot_score_vs_conversion_by_segment(
         ax.set_ylim(-0.12 * hi, hi)
         ax.set_yticks(ticks)  # no negative rates on the axis
     seg = summary.set_index("segment")
-    if {"competitor", "high_intent"} <= set(seg.index):
-        c, h = seg.loc["competitor"], seg.loc["high_intent"]
+    intent = next((s for s in ("asked_for_sales", "high_intent") if s in seg.index), None)
+    if "competitor" in seg.index and intent is not None:
+        c, h = seg.loc["competitor"], seg.loc[intent]
+        who = "leads that asked for sales" if intent == "asked_for_sales" else "high-intent leads"
         title = (
             f"A high score is not high intent: competitors average "
             f"{format_value(c['mean_score'], Kind.SCORE)} points and convert {_pct(c['rate'])}; "
-            f"high-intent leads average {format_value(h['mean_score'], Kind.SCORE)} and convert "
+            f"{who} average {format_value(h['mean_score'], Kind.SCORE)} and convert "
             f"{_pct(h['rate'])}"
         )
     elif len(seg) and seg["mean_score"].notna().any():
