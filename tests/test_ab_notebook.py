@@ -279,7 +279,7 @@ def test_answer_on_the_demo_holds_the_oracle_numbers(demo: dict[str, Any]) -> No
     diff = x_v / n_v - x_c / n_c
     answer = ab_answer(abtest.headline_metrics([ro]))
     assert answer.findings == (
-        f"{v} clearly beat {c} in {EXPERIMENT} on reaching SQL within 30 days: "
+        f"In {EXPERIMENT}, {v} clearly beat {c} on reaching SQL within 30 days: "
         f"{x_v / n_v * 100:.1f}% vs {x_c / n_c * 100:.1f}% ({diff * 100:+.1f} pts, likely "
         f"between {lo * 100:+.1f} pts and {hi * 100:+.1f} pts), with {n_v:,} leads on {v} and "
         f"{n_c:,} on {c}.",
