@@ -439,8 +439,9 @@ def test_one_arm_in_the_data_names_the_arm(sample_dir: Path, tmp_path: Path) -> 
     assert (metrics["n_registered"], kinds["n_registered"]) == (1, "count")
     # the answer still renders without a comparison, and says why
     assert metrics["answer"] == [
-        "nurture-cadence-2026q1: no comparison of weekly_digest with monthly_newsletter yet (an "
-        "arm has no lead with a known outcome; the readout below says why)."
+        "In nurture-cadence-2026q1 there is no comparison of weekly_digest with "
+        "monthly_newsletter yet (an arm has no lead with a known outcome; the readout below says "
+        "why)."
     ]
     assert (kinds["control_rate"], kinds["diff"], kinds["srm_p_value"]) == (
         "rate",

@@ -107,7 +107,7 @@ def run_cli(args: list[str]) -> tuple[int, str, str]:
             {},
             None,
             "ok,no_such_notebook",
-            ["no_such_notebook", "available in", "ab_testing, broken"],
+            ["no_such_notebook", "available in", "ab_testing, answered, broken"],
         ),
         ({"nurture_roi": {"as_of": "2026-01-01"}}, None, "nurture_roi", ["as_of"]),
         ({}, None, "ok,../../victim", ["../../victim", "not a plain name"]),
