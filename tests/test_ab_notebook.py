@@ -283,7 +283,12 @@ def test_answer_on_the_demo_holds_the_oracle_numbers(demo: dict[str, Any]) -> No
         f"{x_v / n_v * 100:.1f}% vs {x_c / n_c * 100:.1f}% ({diff * 100:+.1f} pts, likely "
         f"between {lo * 100:+.1f} pts and {hi * 100:+.1f} pts), with {n_v:,} leads on {v} and "
         f"{n_c:,} on {c}.",
+        f"Relative to {c}'s rate, that is {((x_v / n_v) / (x_c / n_c) - 1) * 100:+.1f}%.",
+        # the registered split is equal: a chi-square goodness-of-fit test on the arm sizes
+        f"Leads were split between the arms as planned (sample-ratio check p = "
+        f"{stats.chisquare([n_c, n_v]).pvalue:.3f}), so the comparison is fair.",
     )
+    assert len(set(reg.allocation.values())) == 1  # equal shares, as the oracle assumes
     assert answer.actions == (f"Roll out {v} in place of {c}.",)
 
 

@@ -729,12 +729,22 @@ def test_roi_answer_money_carries_the_run_currency():
     assert "went from €4,361 before nurturing to €1,013 after." in text
 
 
+SPLIT_FAIR = (
+    "Leads were split between the arms as planned (sample-ratio check p = 1.000), so the "
+    "comparison is fair."
+)
+
+
 def test_ab_answer_on_the_demo():
     a = ab_answer(ab_metrics())
     assert a.findings == (
         "In nurture-cadence-2026q1, weekly_digest clearly beat monthly_newsletter on sql_30d: "
         "12.2% vs 7.4% (+4.8 pts, likely between +3.2 pts and +6.5 pts), with 2,500 leads on "
         "weekly_digest and 2,500 on monthly_newsletter.",
+        # rel_lift 0.6452 (12.24% / 7.44% - 1), declared as a rate in this fixture
+        "Relative to monthly_newsletter's rate, that is 64.5%.",
+        "Leads were split between the arms as planned (sample-ratio check p = 1.000), so the "
+        "comparison is fair.",
     )
     assert a.actions == ("Roll out weekly_digest in place of monthly_newsletter.",)
 
@@ -934,6 +944,7 @@ def test_ab_answer_with_open_windows_does_not_decide():
         "reaching SQL within 30 days: 12.0% vs 7.2% (+4.9 pts, likely between +2.8 pts and "
         "+6.9 pts), with 1,605 leads on weekly_digest and 1,576 on monthly_newsletter; do not "
         "decide yet: 1,819 leads' windows are still open.",
+        SPLIT_FAIR,
     )
     assert a.actions == (
         "Do not decide on nurture-cadence-2026q1 yet: wait until its leads' outcome windows "
@@ -982,6 +993,7 @@ def test_ab_answer_underpowered_win_is_not_rolled_out():
         "1,605 leads on weekly_digest and 1,576 on monthly_newsletter; do not decide yet: the "
         "test has less power than registered at this number of leads, so the difference may be "
         "overstated.",
+        SPLIT_FAIR,
     )
     assert a.actions == (
         "Do not switch to weekly_digest on the numbers of nurture-cadence-2026q1 alone: extend "
@@ -1203,7 +1215,7 @@ def test_to_html_escapes_hostile_experiment_and_variant_names():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     p = _Collect()
     p.feed(page)
-    assert [t for t, _ in p.tags] == ["section", "h2", "p", "h3", "ul", "li"]
+    assert [t for t, _ in p.tags] == ["section", "h2", "p", "p", "p", "h3", "ul", "li"]
     assert p.tags[0][1] == {"id": "answer", "class": "answer"}
     assert not any("style" in attrs for _, attrs in p.tags)
     assert HOSTILE in "".join(p.text)  # shown as text, exactly as written
@@ -1520,3 +1532,9 @@ def test_a_threshold_that_keeps_every_lead_is_said_as_no_threshold() -> None:
     )
     text = " ".join(a.findings)
     assert "no threshold is needed yet" in text and "-1" not in text and "100.0%" not in text
+
+
+def test_ab_answer_with_a_broken_split_adds_no_fair_split_sentence():
+    a = ab_answer(ab_metrics({**AB_RECORD, "srm_p_value": 0.0001}))
+    assert not any("split between the arms as planned" in t for t in a.findings)
+    assert not any(t.startswith("Relative to") for t in a.findings)  # no winner to size

@@ -1309,7 +1309,11 @@ def ab_answer(m: Metrics) -> Answer:
         findings.append(text)
         actions.append(act)
         verdicts.append(verdict)
-    if len(findings) > 1 and f.has("n_experiments", "n_interim"):
+    if len(order) == 1:  # one experiment: what the difference means, and whether the split is fair
+        findings += _single_experiment_support(
+            _Facts({**dict(records[order[0]])}, f.kinds), verdicts[0]
+        )
+    if len(order) > 1 and f.has("n_experiments", "n_interim"):
         findings.insert(
             0,
             f"{f.show('n_experiments')} experiments were read ({f.show('n_interim')} still "
@@ -1320,6 +1324,22 @@ def ab_answer(m: Metrics) -> Answer:
     order_of = {"broken": 0, "interim": 1, "immature": 1, "underpowered": 1, "beat": 2, "worse": 3}
     ranked = sorted(zip(verdicts, actions, strict=True), key=lambda p: order_of.get(p[0], 4))
     return _answer(findings, [a for _, a in ranked])
+
+
+def _single_experiment_support(r: _Facts, verdict: str) -> list[str]:
+    """The supporting sentences of a one-experiment answer: the relative change a clear winner
+    or loser brings, and whether leads were split between the arms as planned."""
+    out = []
+    if verdict in ("beat", "worse") and r.has("rel_lift", "control"):
+        out.append(
+            f"Relative to {r.get('control')}'s rate, that is {r.show('rel_lift')}."
+        )
+    if r.has("srm_p_value") and not srm_broken(r.get("srm_p_value")):
+        out.append(
+            "Leads were split between the arms as planned (sample-ratio check p = "
+            f"{r.show('srm_p_value')}), so the comparison is fair."
+        )
+    return out
 
 
 BUILDERS: dict[str, Callable[[Metrics], Answer]] = {
