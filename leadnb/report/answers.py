@@ -1331,9 +1331,7 @@ def _single_experiment_support(r: _Facts, verdict: str) -> list[str]:
     or loser brings, and whether leads were split between the arms as planned."""
     out = []
     if verdict in ("beat", "worse") and r.has("rel_lift", "control"):
-        out.append(
-            f"Relative to {r.get('control')}'s rate, that is {r.show('rel_lift')}."
-        )
+        out.append(f"Relative to {r.get('control')}'s rate, that is {r.show('rel_lift')}.")
     if r.has("srm_p_value") and not srm_broken(r.get("srm_p_value")):
         out.append(
             "Leads were split between the arms as planned (sample-ratio check p = "
