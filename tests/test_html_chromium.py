@@ -31,12 +31,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from leadnb.run import cli
+from leadnb.run.publish import HEADLESS_FLAGS, find_chromium
 
 pytestmark = pytest.mark.chromium
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
+CHROMIUM = find_chromium()
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 
 
@@ -270,15 +269,8 @@ class DevTools:
         self.proc = subprocess.Popen(
             [
                 browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *HEADLESS_FLAGS,
                 "--hide-scrollbars",
-                "--host-resolver-rules=MAP * ~NOTFOUND",
                 f"--user-data-dir={profile}",
                 "--remote-debugging-pipe",
                 "about:blank",

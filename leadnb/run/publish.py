@@ -685,6 +685,20 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 PDF_TIMEOUT_S = 120
 
 
+HEADLESS_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+)
+"""How leadnb starts Chromium: headless, no first-run or background traffic, and no network
+at all (every host resolves to nothing), so a report can fetch nothing while it is printed."""
+
+
 def find_chromium(environ: Mapping[str, str] | None = None) -> str | None:
     """The headless browser that prints PDFs: ``$LEADNB_CHROMIUM`` (a path or a command name)
     when set, else the first of ``chromium``, ``chromium-browser``, ``google-chrome`` on PATH.
@@ -733,14 +747,7 @@ def print_pdf(browser: str, page: Path, pdf: Path, *, timeout: float = PDF_TIMEO
             proc = subprocess.run(
                 [
                     browser,
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--host-resolver-rules=MAP * ~NOTFOUND",
+                    *HEADLESS_FLAGS,
                     f"--user-data-dir={profile}",
                     "--no-pdf-header-footer",
                     f"--print-to-pdf={tmp}",
