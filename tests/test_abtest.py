@@ -418,6 +418,10 @@ def test_headline_metrics_and_plots() -> None:
     scalars = {k for k, v in m.items() if not isinstance(v, dict)}
     assert set(m.kinds) == scalars and set(m) - scalars == {"experiments"}
     assert set(m["experiments"]["exp-a"]) <= set(abtest.HEADLINE_KINDS)
+    # the answer reads the power numbers (not the verdict's words): the readout's power at this
+    # n (itself checked against statsmodels below) and the registered power
+    assert m["power"] == reg().power
+    assert m["power_at_n"] == ro.power_at_n
     assert (m.formatted("control_rate"), m.formatted("diff"), m.formatted("p_value")) == (
         "12.0%",
         "+3.0 pts [+0.0 pts – +6.0 pts]",

@@ -911,6 +911,8 @@ def test_ab_answer_arm_without_outcomes():
 # (typed in from that run's metrics.json "experiments" record)
 AB_RECORD_MARCH = {
     "alpha": 0.05,
+    "power": 0.8,
+    "power_at_n": 0.72,
     "control": "monthly_newsletter",
     "control_rate": 0.0717005076142132,
     "diff": 0.04854871356958741,
@@ -972,13 +974,7 @@ def test_ab_answer_interim_says_open_windows_too():
         "do not decide yet: it is an interim look, before its registered end or planned number "
         "of leads, and 1,819 leads' windows are still open."
     )
-    # the readout's own words are enough when the flag is missing
-    rec = {
-        **AB_RECORD,
-        "interim": None,
-        "verdict": AB_RECORD["verdict"][:-1] + "; caveats: "
-        "interim look (enrolment runs to 2026-03-29): do not stop or ship on it.",
-    }
+    rec = {**AB_RECORD, "interim": True}
     assert ab_answer(ab_metrics(rec)).actions == (
         "Do not decide on nurture-cadence-2026q1 yet: wait for its registered end.",
     )
@@ -999,8 +995,9 @@ def test_ab_answer_underpowered_win_is_not_rolled_out():
         "Do not switch to weekly_digest on the numbers of nurture-cadence-2026q1 alone: extend "
         "or repeat it until it reaches its registered power.",
     )
-    # without the caveat the same numbers are a clear win
-    plain = {**rec, "verdict": AB_RECORD_MARCH["verdict"].split("; caveats")[0] + "."}
+    # with the registered power reached, the same numbers are a clear win; the answer reads the
+    # power numbers, not the readout's sentence
+    plain = {**rec, "power_at_n": 0.93}
     assert ab_answer(ab_metrics(plain)).first_sentence.startswith(
         "In nurture-cadence-2026q1, weekly_digest clearly beat monthly_newsletter"
     )
@@ -1351,7 +1348,6 @@ def test_ab_interval_containing_zero_never_beats(
     bounds, p, interim, srm, rates, n, immature, underpowered, alpha
 ):
     low, diff, high = (b / 10 for b in bounds)
-    caveat = "; caveats: underpowered (40% power for the +2.5 pts target at this n, 80% planned)"
     rec = {
         **AB_RECORD,
         "diff_ci_low": low,
@@ -1365,7 +1361,8 @@ def test_ab_interval_containing_zero_never_beats(
         "n_variant": n[0],
         "n_control": n[1],
         "n_immature": immature,
-        "verdict": AB_RECORD["verdict"][:-1] + (caveat + "." if underpowered else "."),
+        "power": 0.8,
+        "power_at_n": 0.4 if underpowered else 0.9,
         "alpha": alpha,
     }
     m = ab_metrics(rec)

@@ -801,6 +801,8 @@ HEADLINE_KINDS: dict[str, Kind] = {
     "srm_p_value": Kind.P_VALUE,
     "n_immature": Kind.COUNT,
     "interim": Kind.FLAG,
+    "power_at_n": Kind.RATE,
+    "power": Kind.RATE,
     "verdict": Kind.TEXT,
 }
 """The kind of every scalar :func:`headline_metrics` writes (the per-experiment records under
@@ -824,7 +826,8 @@ def headline_metrics(readouts: Sequence[Readout]) -> Metrics:
         metric_label (the metric in words, :attr:`Metric.sentence_label`), alpha (the
         registered significance level), control, variant, n_control, n_variant, control_rate, variant_rate, diff, diff_ci_low,
         diff_ci_high, rel_lift, p_value, p_adjusted, prob_beat_control, srm_p_value,
-        n_immature, interim, verdict); and ``experiments``: the same record for every
+        n_immature, interim, power_at_n (the power for the registered target at the observed n),
+        power (the registered power), verdict); and ``experiments``: the same record for every
         experiment, keyed by experiment id (a mapping, without a kind of its own).
 
     Examples
@@ -865,6 +868,8 @@ def headline_metrics(readouts: Sequence[Readout]) -> Metrics:
             "srm_p_value": float(best["srm_p_value"]),
             "n_immature": int(prim["n_immature"].sum()),
             "interim": bool(ro.interim),
+            "power_at_n": float(ro.power_at_n),
+            "power": float(reg.power),
             "verdict": str(best["verdict"]),
         }
         per[reg.id] = rec

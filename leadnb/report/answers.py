@@ -1108,16 +1108,19 @@ def roi_answer(m: Metrics) -> Answer:
 # A/B tests
 
 
-def _says(verdict_text: Any, what: str) -> bool:
-    """Whether a readout's stored verdict sentence carries the caveat ``what`` (the caveats of
-    :func:`leadnb.experiments.readout.readout`: ``"underpowered ("``, ``"interim look ("``).
+def _underpowered(r: _Facts) -> bool:
+    """Whether the readout had less power than registered for its target at the observed n
+    (``power_at_n`` below ``power``, both in the record); unknown power is not "underpowered".
 
-    >>> _says("x beat y ...; caveats: underpowered (72% power ...).", "underpowered (")
+    >>> _underpowered(_Facts({"power_at_n": 0.72, "power": 0.8}, {}))
     True
-    >>> _says(None, "underpowered (")
+    >>> _underpowered(_Facts({"power_at_n": 0.93, "power": 0.8}, {}))
+    False
+    >>> _underpowered(_Facts({"power_at_n": None, "power": 0.8}, {}))
     False
     """
-    return isinstance(verdict_text, str) and what in verdict_text
+    at_n, planned = r.num("power_at_n"), r.num("power")
+    return at_n is not None and planned is not None and at_n < planned
 
 
 def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
@@ -1130,13 +1133,13 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
     v, c = r.get("variant") or "the variant", r.get("control") or "control"
     metric = r.get("metric_label") or r.get("metric") or "its primary metric"
     own_alpha = r.num("alpha")
-    underpowered = _says(r.get("verdict"), "underpowered (")
+    underpowered = _underpowered(r)
     verdict = ab_verdict(
         r.get("diff_ci_low"),
         r.get("diff_ci_high"),
         p_adjusted=r.get("p_adjusted"),
         alpha=own_alpha if own_alpha is not None and 0 < own_alpha < 1 else alpha,
-        interim=bool(r.get("interim")) or _says(r.get("verdict"), "interim look ("),
+        interim=bool(r.get("interim")),
         srm_p_value=r.get("srm_p_value"),
         n_immature=r.get("n_immature"),
         underpowered=underpowered,
