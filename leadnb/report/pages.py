@@ -106,7 +106,7 @@ _CSS = """
 * { box-sizing: border-box; }
 body { margin:0; background:var(--bg); color:var(--ink);
   font:15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1080px; margin: 0 auto; padding: 28px 24px 48px; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 24px 48px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 0; }
 a { color: var(--accent); }
@@ -116,7 +116,7 @@ a { color: var(--accent); }
 .badge.ok { color:var(--ok); background:var(--okbg); }
 .badge.bad { color:var(--bad); background:var(--badbg); }
 .badge.muted { color:var(--muted); background:var(--line); }
-.cards { display:grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap:16px; }
+.cards { display:grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap:16px; }
 .card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:18px 20px; }
 .card header { display:flex; justify-content:space-between; align-items:center; gap:8px;
   margin-bottom:10px; }
@@ -127,6 +127,9 @@ a { color: var(--accent); }
 .nums td.v { text-align:right; font-weight:600; font-variant-numeric: tabular-nums;
   padding-right: 0; overflow-wrap: anywhere; }
 .links a { margin-right: 14px; font-size: 14px; }
+details.files { font-size: 14px; margin-top: 6px; }
+details.files summary { cursor: pointer; color: var(--muted); }
+details.files a { margin-right: 14px; }
 .error { color:var(--bad); font-size:13px; overflow-wrap:anywhere; margin: 0 0 6px; }
 .fix { font-size:13px; margin: 0 0 10px; overflow-wrap:anywhere; }
 .failure p { margin: 0 0 12px; }
@@ -770,8 +773,8 @@ def render_run_index(
         and why (one line, never a traceback) and the fix; the answer's first sentence
         (:func:`answer_sentence`, escaped); the first :data:`CARD_NUMBERS` numbers of its
         ``headline`` list formatted from their declared kinds, with a link "all N numbers" to
-        the report; links to the report, the notebook for analysts and the CSVs. Links are
-        relative to the run folder.
+        the report; links to the report and the notebook for analysts, and the CSVs folded under
+        "N tables behind it (CSV)". Links are relative to the run folder.
     """
     kinds = kinds or {}
     titles = titles or {}
@@ -812,13 +815,22 @@ def render_run_index(
             links.append(f'<a href="{_href(entry["log"])}">Run log</a>')
         if entry.get("ipynb"):
             links.append(f'<a href="{_href(entry["ipynb"])}">{NOTEBOOK_LINK_LABEL}</a>')
-        for csv in tables.get(nbname, []):
-            links.append(f'<a href="{_href(nbname + "/" + csv)}">{html.escape(csv)}</a>')
+        csvs = tables.get(nbname, [])
+        files = ""
+        if csvs:
+            files = (
+                f'<details class="files"><summary>{len(csvs)} table'
+                f"{'s' if len(csvs) != 1 else ''} behind it (CSV)</summary>"
+                + " ".join(
+                    f'<a href="{_href(nbname + "/" + c)}">{html.escape(c)}</a>' for c in csvs
+                )
+                + "</details>"
+            )
         cards.append(
             f'<section class="card" id="{html.escape(nbname)}"><header><h2>{html.escape(title)}</h2>'
             f"{_badge(status)}</header>"
             f'<p class="what">{html.escape(nbname)}{timing}</p>{err_html}{answer}{nums}'
-            f'<div class="links">{" ".join(links)}</div></section>'
+            f'<div class="links">{" ".join(links)}</div>{files}</section>'
         )
     inputs = "".join(
         f"<tr><td>{html.escape(str(i.get('table', '')))}</td>"
