@@ -167,6 +167,10 @@ class Report:
     """Collects issues during validation; errors and warnings are both kept and counted."""
 
     issues: list[Issue] = field(default_factory=list)
+    #: the issues :func:`leadnb.data.validation.validate_tables` found in the tables themselves
+    #: (also in :attr:`issues`): what a notebook's data notes list, table by table, when the run
+    #: hands it the tables validated once (:mod:`leadnb.data.cache`)
+    table_issues: list[Issue] = field(default_factory=list, compare=False, repr=False)
 
     def add(self, issue: Issue) -> None:
         self.issues.append(issue)

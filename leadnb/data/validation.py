@@ -659,9 +659,9 @@ def validate_params_file(
             when = None
     names = _check_notebooks(report, params, notebooks, notebook_dir)
     tables = loading.load_tables(params, report=report)
-    report.issues.extend(
-        validate_tables(tables, params.data, funnel=params.funnel, as_of=when).issues
-    )
+    checked = validate_tables(tables, params.data, funnel=params.funnel, as_of=when).issues
+    report.issues.extend(checked)
+    report.table_issues = list(checked)
     cleaned = clean_tables(tables, report)
     if params.data:
         labels = {t: src.label for t, src in params.data.items()}
