@@ -254,6 +254,11 @@ def start(
     Tables that are requested but not configured are simply absent (``ctx.has(t)`` is False):
     the notebook prints ``ctx.missing(t, why)`` and skips that section. A configured table that
     fails validation raises :class:`DataError` with the report, before any analysis.
+
+    Inside ``leadnb run`` the tables were loaded and validated once for the whole run: they are
+    read from the run's tables folder (:mod:`leadnb.data.cache`, beside ``out_dir``) when its key
+    matches this params file, analysis date and inputs; otherwise (an analyst's session, a
+    changed input) they are loaded from the sources as here below.
     """
     from leadnb.report.plots import set_theme
 
@@ -264,21 +269,13 @@ def start(
     loaded: dict[str, pd.DataFrame] = {}
     report = Report()
     if wanted:
-        from leadnb.data import loading as io
-        from leadnb.data import validation as validate
-
         # leads are always needed to check the keys of every other table
         to_load = list(dict.fromkeys(["leads", *wanted])) if "leads" in params.data else wanted
-        loaded = io.load_tables(params, to_load)
-        report = validate.validate_tables(
-            loaded,
-            {t: params.data[t] for t in to_load},
-            funnel=params.funnel,
-            as_of=when,
-        )
-        if report.errors:
-            raise DataError(issues=report.errors)
-        loaded = validate.clean_tables(loaded, report)
+        cached = _cached_tables(params, when, to_load, out_dir)
+        if cached is not None:
+            loaded, report.issues = cached
+        else:
+            loaded, report = _load_and_check(params, when, to_load)
         loaded = {t: loaded[t] for t in wanted}
         if report.warnings:
             print(data_notes(report))
@@ -293,6 +290,38 @@ def start(
         out_dir=Path(out_dir).resolve() if out_dir else None,
         report=report,
     )
+
+
+def _cached_tables(
+    params: Any, when: pd.Timestamp | None, names: list[str], out_dir: str | Path
+) -> tuple[dict[str, pd.DataFrame], list[Any]] | None:
+    """The run's tables validated once (:mod:`leadnb.data.cache`), or ``None`` outside a run."""
+    if not out_dir:
+        return None
+    from leadnb.data import cache
+
+    key = cache.cache_key(
+        params.path,
+        when.strftime("%Y-%m-%d") if when is not None else "",
+        [src.path for src in params.data.values()],
+    )
+    return cache.read_tables(cache.folder_for(out_dir), names, key)
+
+
+def _load_and_check(
+    params: Any, when: pd.Timestamp | None, names: list[str]
+) -> tuple[dict[str, pd.DataFrame], Report]:
+    """Load ``names`` from their sources, validate them, drop the rows validation drops."""
+    from leadnb.data import loading as io
+    from leadnb.data import validation as validate
+
+    loaded = io.load_tables(params, names)
+    report = validate.validate_tables(
+        loaded, {t: params.data[t] for t in names}, funnel=params.funnel, as_of=when
+    )
+    if report.errors:
+        raise DataError(issues=report.errors)
+    return validate.clean_tables(loaded, report), report
 
 
 def csv_link(rows: int, shown: int, csv: str | None) -> str:

@@ -51,6 +51,11 @@ class RunPlan:
     inputs: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     kernel: KernelChoice | None = None
+    #: the tables validated and cleaned by the plan, handed to the notebooks once
+    #: (:mod:`leadnb.data.cache`); the runner empties it once written
+    tables: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: the tables' own data notes (:attr:`leadnb.errors.Report.table_issues`)
+    table_issues: list[Any] = field(default_factory=list, repr=False, compare=False)
 
 
 def _jsonable_section(section: Mapping[str, Any]) -> dict[str, Any]:
@@ -240,6 +245,8 @@ def plan_run(
         inputs=fingerprint_inputs(params, tables, notebooks=names, notebook_dir=nb_dir),
         warnings=[w.render() for w in report.warnings],
         kernel=kernel,
+        tables=tables,
+        table_issues=report.table_issues,
     )
 
 

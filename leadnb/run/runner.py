@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leadnb.data import cache
 from leadnb.errors import LeadnbError, ParamsError
 from leadnb.masking import mask_text
 from leadnb.run import execute, kernels, publish
@@ -222,6 +223,19 @@ def run(
     )
 
 
+def share_tables(plan: RunPlan, tmp_dir: Path) -> None:
+    """Write the tables the plan validated into ``tmp_dir/.tables`` for the notebooks
+    (:mod:`leadnb.data.cache`), then let the runner's copies go: each notebook memory-maps them
+    instead of loading and validating every table again."""
+    if not plan.tables:
+        return
+    key = cache.cache_key(
+        plan.params_path, plan.as_of, [src.path for src in plan.params.data.values()]
+    )
+    cache.write_tables(tmp_dir / cache.FOLDER, plan.tables, key, plan.table_issues)
+    plan.tables = {}
+
+
 def _execute_into(
     plan: RunPlan,
     run_id: str,
@@ -236,6 +250,7 @@ def _execute_into(
     kernel = plan.kernel or kernels.resolve_kernel(KERNEL_NAME)
     log(f"leadnb run {run_id}: {len(plan.notebooks)} notebook(s), as of {plan.as_of}, jobs {jobs}")
     log(f"kernel: {kernel.describe()}")
+    share_tables(plan, tmp_dir)
     tasks = [
         NotebookTask(
             name=name,
@@ -256,6 +271,7 @@ def _execute_into(
             log.write(f"\n=== {res.name} failed: {res.error}\nfix: {res.fix}\n")
             if res.detail:
                 log.write(res.detail + "\n")
+    shutil.rmtree(tmp_dir / cache.FOLDER, ignore_errors=True)  # never published
     manifest = publish.build_manifest(
         plan,
         run_id,

@@ -1,0 +1,208 @@
+"""One load per run: the tables a run validated once, handed to its notebooks.
+
+``leadnb run`` loads and validates every configured table once
+(:func:`leadnb.data.validation.validate_params_file`, in :func:`leadnb.run.plan.plan_run`). The
+runner then writes the cleaned tables into the run's temporary folder, ``<run>/.tables/``, as
+Arrow IPC files (one per table, uncompressed), beside ``key.json``: the params file, the
+analysis date, each input's fingerprint and the tables' own data notes. Each notebook's
+:func:`leadnb.report.notebook.start` memory-maps the tables it needs from there instead of
+parsing and validating the exports again; the folder is removed before the run is published.
+
+A notebook opened by an analyst in JupyterLab has no such folder and loads on its own from the
+params file. A key that does not match (another params file, another analysis date, an input
+file changed since the run read it) is never used: :func:`read_tables` returns ``None`` and the
+notebook loads from the sources.
+
+Arrow keeps every canonical dtype exactly (pandas' string dtype, ``datetime64[us]``, nullable
+integers, categories): :func:`read_tables` returns frames equal to the ones written, dtypes
+included (tested).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from leadnb.errors import Issue
+
+FOLDER = ".tables"
+"""The folder of a run's tables, inside the run's temporary folder (never published)."""
+KEY_FILE = "key.json"
+VERSION = 1
+
+__all__ = ["FOLDER", "cache_key", "folder_for", "read_tables", "write_tables"]
+
+
+def _stat(path: str | os.PathLike[str]) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [int(st.st_size), int(st.st_mtime_ns)]
+
+
+def cache_key(
+    params_path: str | Path, as_of: str, sources: Iterable[str | os.PathLike[str] | None]
+) -> dict[str, Any]:
+    """What the cached tables were made from: the params file (path and size/mtime), the
+    analysis date, and the size and modification time of every input file (``None`` entries,
+    SQL sources, are skipped: the run queried them once and its notebooks use that answer).
+
+    >>> cache_key("no/such/params.yaml", "2026-06-30", [None])["as_of"]
+    '2026-06-30'
+    """
+    params = Path(params_path).resolve()
+    files = sorted({str(Path(s).resolve()) for s in sources if s})
+    return {
+        "version": VERSION,
+        "params": [str(params), _stat(params)],
+        "as_of": str(as_of)[:10],
+        "files": [[f, _stat(f)] for f in files],
+    }
+
+
+def folder_for(out_dir: str | Path) -> Path:
+    """The tables folder a notebook writing into ``out_dir`` (``<run>/<notebook>``) reads."""
+    return Path(out_dir).resolve().parent / FOLDER
+
+
+def _jsonable_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in attrs.items():
+        if isinstance(v, bool | int | str) or (isinstance(v, float) and math.isfinite(v)):
+            out[str(k)] = v
+    return out
+
+
+def _issue_record(issue: Issue) -> dict[str, Any]:
+    rows = issue.rows
+    if isinstance(rows, pd.DataFrame):
+        rows = {
+            "index": [str(i) for i in rows.index],
+            "columns": [str(c) for c in rows.columns],
+            "data": [[None if pd.isna(v) else str(v) for v in r] for r in rows.itertuples(False)],
+        }
+    elif rows is not None:
+        rows = str(rows)
+    return {
+        "message": issue.message,
+        "level": issue.level,
+        "file": issue.file,
+        "table": issue.table,
+        "column": issue.column,
+        "rows": rows,
+        "count": issue.count,
+        "fix": issue.fix,
+    }
+
+
+def _issue(rec: Mapping[str, Any]) -> Issue:
+    rows = rec.get("rows")
+    if isinstance(rows, dict):
+        rows = pd.DataFrame(rows["data"], index=rows["index"], columns=rows["columns"])
+    return Issue(
+        rec["message"],
+        level=rec.get("level", "warning"),
+        file=rec.get("file"),
+        table=rec.get("table"),
+        column=rec.get("column"),
+        rows=rows,
+        count=rec.get("count"),
+        fix=rec.get("fix"),
+    )
+
+
+def write_tables(
+    folder: str | Path,
+    tables: Mapping[str, pd.DataFrame],
+    key: Mapping[str, Any],
+    issues: Sequence[Issue] = (),
+) -> Path:
+    """Write ``tables`` (cleaned, canonical) to ``folder`` as Arrow IPC files, with ``key`` and
+    the tables' own data notes (``issues``, warnings only) in ``key.json``.
+
+    Parameters
+    ----------
+    folder
+        Created if needed; ``<run tmp>/.tables`` (:data:`FOLDER`).
+    tables
+        Table name -> frame, as :func:`leadnb.data.validation.clean_tables` returns them.
+    key
+        :func:`cache_key` of the inputs they came from.
+    issues
+        :attr:`leadnb.errors.Report.table_issues`; only warnings are kept (a run with errors
+        never gets this far).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Any] = {}
+    for name, df in tables.items():
+        table = pa.Table.from_pandas(df, preserve_index=None)
+        path = folder / f"{name}.arrow"
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        written[name] = {"rows": int(len(df)), "attrs": _jsonable_attrs(df.attrs)}
+    meta = {
+        "key": dict(key),
+        "tables": written,
+        "issues": [_issue_record(i) for i in issues if i.level == "warning"],
+    }
+    # key.json last: a folder without it (a write cut short) is never read
+    (folder / KEY_FILE).write_text(json.dumps(meta, default=str), encoding="utf-8")
+    return folder
+
+
+def read_tables(
+    folder: str | Path, names: Sequence[str], key: Mapping[str, Any]
+) -> tuple[dict[str, pd.DataFrame], list[Issue]] | None:
+    """The cached tables among ``names`` and the data notes of those tables, or ``None`` when
+    ``folder`` holds no tables, they were made from other inputs than ``key`` says, or one of
+    ``names`` is missing from it.
+
+    Parameters
+    ----------
+    folder
+        :func:`folder_for` the notebook's output folder.
+    names
+        The tables the notebook needs (configured ones only).
+    key
+        :func:`cache_key` of the inputs the notebook would load.
+
+    Returns
+    -------
+    tuple or None
+        ``(tables, issues)``: each frame memory-mapped from its Arrow file and converted to
+        pandas (equal to the one written, dtypes included, its ``attrs`` restored), and the
+        warnings whose table is among ``names``, in the order validation found them.
+    """
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / KEY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("key") != json.loads(json.dumps(dict(key))):
+        return None
+    stored = meta.get("tables", {})
+    if any(n not in stored for n in names):
+        return None
+    out: dict[str, pd.DataFrame] = {}
+    for name in names:
+        source = pa.memory_map(str(folder / f"{name}.arrow"), "r")
+        df = pa.ipc.open_file(source).read_all().to_pandas()
+        df.attrs.update(stored[name].get("attrs", {}))
+        out[name] = df
+    wanted = set(names)
+    issues = [_issue(r) for r in meta.get("issues", []) if r.get("table") in wanted]
+    return out, issues

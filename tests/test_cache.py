@@ -1,0 +1,149 @@
+"""leadnb.data.cache: the tables a run validated once, read back exactly by the notebooks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadnb.data import cache
+from leadnb.errors import Issue
+from leadnb.report import notebook as nb
+
+
+def _frame(n: int, seed: int = 0) -> pd.DataFrame:
+    """Every canonical dtype: strings with missing values, microsecond datetimes with NaT,
+    nullable integers, floats with NaN, categories, booleans."""
+    rng = np.random.default_rng(seed)
+    ids = pd.array([f"L{i}" for i in range(n)], dtype="str")
+    ts = pd.Series(
+        pd.to_datetime("2026-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s")
+    ).astype("datetime64[us]")
+    if n:
+        ts.iloc[0] = pd.NaT
+    df = pd.DataFrame(
+        {
+            "lead_id": ids,
+            "created_at": ts,
+            "employees": pd.array(rng.integers(0, 500, n), dtype="Int64"),
+            "score": rng.normal(size=n),
+            "source": pd.Categorical(rng.choice(["web", "event", "=cmd"], n)),
+            "is_customer": rng.random(n) < 0.3,
+            "industry": pd.array(rng.choice(["software", None, "<script>"], n), dtype="str"),
+        }
+    )
+    if n > 1:
+        df.loc[1, ["employees", "score"]] = [pd.NA, np.nan]
+    return df
+
+
+def _key(tmp_path: Path, as_of: str = "2026-06-30") -> dict:
+    params = tmp_path / "params.yaml"
+    data = tmp_path / "leads.csv"
+    for p in (params, data):
+        if not p.exists():
+            p.write_text("x\n", encoding="utf-8")
+    return cache.cache_key(params, as_of, [data, None])
+
+
+def test_round_trip_keeps_values_dtypes_and_attrs(tmp_path: Path) -> None:
+    leads, events = _frame(50), _frame(7, seed=1)
+    events.attrs["leadnb_dropped"] = 3
+    key = _key(tmp_path)
+    issues = [
+        Issue("2 events name no known lead", level="warning", table="events", column="lead_id",
+              rows=pd.DataFrame({"lead_id": ["X1", "X2"]}, index=["row 3", "row 9"]), count=2),
+        Issue("a broken thing", level="error", table="events"),
+        Issue("leads note", level="warning", table="leads"),
+    ]  # fmt: skip
+    folder = cache.write_tables(
+        tmp_path / cache.FOLDER, {"leads": leads, "events": events}, key, issues
+    )
+    got = cache.read_tables(folder, ["leads", "events"], key)
+    assert got is not None
+    tables, notes = got
+    pd.testing.assert_frame_equal(tables["leads"], leads, check_exact=True)
+    pd.testing.assert_frame_equal(tables["events"], events, check_exact=True)
+    assert tables["events"].attrs == {"leadnb_dropped": 3}
+    # warnings only, of the tables asked for, with their rows
+    assert [(i.message, i.table, i.count) for i in notes] == [
+        ("2 events name no known lead", "events", 2),
+        ("leads note", "leads", None),
+    ]
+    assert "row 9" in notes[0].render() and "X2" in notes[0].render()
+    only_leads = cache.read_tables(folder, ["leads"], key)
+    assert only_leads is not None and [i.table for i in only_leads[1]] == ["leads"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 40), seed=st.integers(0, 2**16))
+def test_any_canonical_frame_reads_back_equal(tmp_path_factory, n: int, seed: int) -> None:
+    # from one row: an empty table never reaches the cache (validation refuses it), and an empty
+    # categorical column would come back with ``str`` rather than ``object`` categories
+    tmp = tmp_path_factory.mktemp("cache")
+    df = _frame(n, seed)
+    key = _key(tmp)
+    cache.write_tables(tmp / cache.FOLDER, {"leads": df}, key)
+    got = cache.read_tables(tmp / cache.FOLDER, ["leads"], key)
+    assert got is not None
+    pd.testing.assert_frame_equal(got[0]["leads"], df, check_exact=True)
+
+
+def test_a_key_that_does_not_match_is_never_used(tmp_path: Path) -> None:
+    key = _key(tmp_path)
+    folder = cache.write_tables(tmp_path / cache.FOLDER, {"leads": _frame(5)}, key)
+    assert cache.read_tables(folder, ["leads"], key) is not None
+    # another analysis date
+    assert cache.read_tables(folder, ["leads"], _key(tmp_path, "2026-07-07")) is None
+    # a table the run did not write
+    assert cache.read_tables(folder, ["leads", "events"], key) is None
+    # an input file changed since the run read it
+    data = tmp_path / "leads.csv"
+    data.write_text("x\ny\n", encoding="utf-8")
+    assert cache.read_tables(folder, ["leads"], _key(tmp_path)) is None
+    # the same size, but modified later
+    data.write_text("x\n", encoding="utf-8")
+    st_ = data.stat()
+    os.utime(data, ns=(st_.st_atime_ns, st_.st_mtime_ns + 10**9))
+    assert cache.read_tables(folder, ["leads"], _key(tmp_path)) is None
+
+
+def test_a_folder_without_its_key_file_is_not_read(tmp_path: Path) -> None:
+    key = _key(tmp_path)
+    folder = cache.write_tables(tmp_path / cache.FOLDER, {"leads": _frame(5)}, key)
+    (folder / cache.KEY_FILE).unlink()
+    assert cache.read_tables(folder, ["leads"], key) is None
+    assert cache.read_tables(tmp_path / "nowhere", ["leads"], key) is None
+
+
+def test_start_reads_the_runs_tables_when_the_key_matches(tmp_path: Path, demo_data: Path) -> None:
+    """Inside a run, nb.start reads the tables folder beside out_dir instead of the sources:
+    planted tables that differ from the source files prove which one it read."""
+    from leadnb.data.params import load_params
+
+    params_path = demo_data / "params.yaml"
+    params = load_params(params_path)
+    as_of = params.as_of(None).strftime("%Y-%m-%d")
+    run = tmp_path / "run"
+    out_dir = run / "scoring_calibration"
+    fresh = nb.start("scoring_calibration", params_path=params_path, as_of=as_of,
+                     tables=("leads", "events"))  # fmt: skip
+    planted = fresh.tables["leads"].head(3)
+    key = cache.cache_key(params.path, as_of, [s.path for s in params.data.values()])
+    note = Issue("planted note", level="warning", table="leads", column="source")
+    cache.write_tables(cache.folder_for(out_dir), {"leads": planted, "events": fresh.tables["events"]},
+                       key, [note])  # fmt: skip
+
+    ctx = nb.start("scoring_calibration", params_path=params_path, as_of=as_of,
+                   out_dir=str(out_dir), tables=("leads", "events"))  # fmt: skip
+    pd.testing.assert_frame_equal(ctx.tables["leads"], planted)
+    assert [i.message for i in ctx.report.warnings] == ["planted note"]
+
+    # another analysis date: the key does not match, the sources are read
+    other = nb.start("scoring_calibration", params_path=params_path, as_of="2026-03-31",
+                     out_dir=str(out_dir), tables=("leads",))  # fmt: skip
+    assert len(other.tables["leads"]) == len(fresh.tables["leads"])
