@@ -775,3 +775,60 @@ def test_scoring_charts_draw_degenerate_tables() -> None:
         plt.close(fig)
     assert titles[2] == "Every rule fires too rarely to judge"
     assert "– of conversions" in titles[3] and titles[4] == "No leads to show"
+
+
+def _with_converted_fast() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A summary and its score bands where "converted fast" converts 100% by definition and the
+    segments a reader compares stay under 25%."""
+    summary = pd.DataFrame(
+        {
+            "segment": ["asked_for_sales", "competitor", "converted_fast", "other"],
+            "n": [1200, 760, 110, 14800],
+            "mean_score": [35.5, 61.4, 27.0, 13.9],
+            "rate": [0.211, 0.0, 1.0, 0.028],
+            "ci_low": [0.189, 0.0, 0.967, 0.025],
+            "ci_high": [0.235, 0.005, 1.0, 0.031],
+            "defined_by_outcome": [False, False, True, False],
+        }
+    )
+    bands = pd.DataFrame(
+        {
+            "segment": ["asked_for_sales"] * 2 + ["converted_fast"] * 2 + ["other"] * 2,
+            "band": [0, 1] * 3,
+            "score_min": [0.0, 20.0] * 3,
+            "score_max": [20.0, 80.0] * 3,
+            "n": [400, 800, 50, 60, 9000, 5800],
+            "conversions": [60.0, 192.0, 50.0, 60.0, 225.0, 190.0],
+        }
+    )
+    bands["rate"] = bands["conversions"] / bands["n"]
+    return summary, bands
+
+
+def test_a_segment_defined_by_the_outcome_does_not_set_the_scale() -> None:
+    summary, _ = _with_converted_fast()
+    fig = sp.plot_score_vs_conversion_by_segment(summary, fast_days=30)
+    ax = fig.axes[0]
+    # the scale fits the segments compared (asked for sales up to 23.5%), not the 100%
+    assert 0.235 < ax.get_ylim()[1] < 0.5
+    texts = [t.get_text() for t in ax.texts]
+    fast = next(t for t in texts if t.startswith("Converted fast"))
+    assert "100.0% convert (by definition; above this scale)" in fast
+    assert "Asked for sales\n1,200 leads, 21.1% convert" in texts
+    plt.close(fig)
+
+
+def test_segment_bands_leave_out_the_segment_defined_by_the_outcome() -> None:
+    _, bands = _with_converted_fast()
+    fig = sp.plot_segment_bands(bands)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Asked for sales",
+        "Everyone else",
+    ]
+    # asked for sales: 252 of 1,200 (21.0%), 15.0% in the lower band and 24.0% in the upper one
+    assert ax.get_title(loc="left") == (
+        "Asked for sales convert most: 21.0% of 1,200 leads, from 15.0% to 24.0% across score bands"
+    )
+    assert "is left out: it converts 100% in every band, by definition" in fig.get_supxlabel()
+    plt.close(fig)

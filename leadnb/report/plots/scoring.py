@@ -290,6 +290,15 @@ def plot_rule_lift(lift: pd.DataFrame) -> Figure:
     return fig
 
 
+def _fully_by_outcome(segment: object, flagged: object = False) -> bool:
+    """Whether a segment is defined by converting fast (its rate is 100% by definition): its
+    summary's ``defined_by_outcome`` flag, :data:`OUTCOME_DEFINED`, or ``fast`` in its name."""
+    s = str(segment)
+    return bool(flagged is True) or OUTCOME_DEFINED.get(s, "fully" if "fast" in s else None) == (
+        "fully"
+    )
+
+
 def _outcome_note(segments: list[str], fast_days: int | None, outcome_stage: str) -> str | None:
     """What a reader must know about segments defined by the outcome itself, or None."""
     within = f"within {fast_days} days of creation" if fast_days else "soon after creation"
@@ -348,26 +357,46 @@ def plot_score_vs_conversion_by_segment(
     """
     fig, ax = plt.subplots(figsize=(8, 5.2), **figure_kwargs())
     n_max = max(float(summary["n"].max()), 1.0) if len(summary) else 1.0
-    labels, radii = [], []
-    for _, r in summary.iterrows():  # one point per segment (four)
-        c = SEGMENT_COLORS.get(r["segment"], SKY_BLUE)
-        up = max(r["ci_high"] - r["rate"], 0.0) if pd.notna(r["ci_high"]) else 0.0
-        down = max(r["rate"] - r["ci_low"], 0.0) if pd.notna(r["ci_low"]) else 0.0
-        ax.errorbar(r["mean_score"], r["rate"], yerr=[[down], [up]], fmt="none", ecolor=c,
-                    capsize=4, lw=1.5)  # fmt: skip
-        area = 80 + 1500 * r["n"] / n_max  # points²
-        by_outcome = bool(r.get("defined_by_outcome", False)) or (
-            OUTCOME_DEFINED.get(str(r["segment"])) == "fully"
+    defined = [
+        _fully_by_outcome(seg, flag)
+        for seg, flag in zip(
+            summary["segment"],
+            summary["defined_by_outcome"]
+            if "defined_by_outcome" in summary
+            else [False] * len(summary),
+            strict=True,
         )
-        ax.scatter(r["mean_score"], r["rate"], s=area, facecolors="none" if by_outcome else c,
+    ]
+    # the scale is set by the segments a reader compares; a segment converting by definition
+    # (100%) sits on the top edge, hollow, instead of squashing the others into the bottom
+    compared = summary.loc[[not d for d in defined]]
+    top = None
+    if len(compared) and any(defined):
+        ends = compared["ci_high"].fillna(compared["rate"]).astype(float)
+        top = max(float(ends.max()) * 1.3, 0.05)
+    labels, radii = [], []
+    for (_, r), by_outcome in zip(summary.iterrows(), defined, strict=True):  # a few segments
+        c = SEGMENT_COLORS.get(r["segment"], SKY_BLUE)
+        y = float(r["rate"])
+        off_scale = top is not None and by_outcome and y > top
+        if off_scale:
+            y = top
+        else:
+            up = max(r["ci_high"] - r["rate"], 0.0) if pd.notna(r["ci_high"]) else 0.0
+            down = max(r["rate"] - r["ci_low"], 0.0) if pd.notna(r["ci_low"]) else 0.0
+            ax.errorbar(r["mean_score"], y, yerr=[[down], [up]], fmt="none", ecolor=c,
+                        capsize=4, lw=1.5)  # fmt: skip
+        area = 80 + 1500 * r["n"] / n_max  # points²
+        ax.scatter(r["mean_score"], y, s=area, facecolors="none" if by_outcome else c,
                    edgecolors=c if by_outcome else "black", alpha=0.75,
-                   linewidths=2 if by_outcome else 0.5)  # fmt: skip
+                   linewidths=2 if by_outcome else 0.5, clip_on=False)  # fmt: skip
         radii.append(float(np.sqrt(area / np.pi)))
+        where = " (by definition; above this scale)" if off_scale else ""
         labels.append(
             ax.annotate(
                 f"{_seg_label(r['segment'])}\n{format_value(r['n'], Kind.COUNT)} leads, "
-                f"{_pct(r['rate'])} convert",
-                (r["mean_score"], r["rate"]),
+                f"{_pct(r['rate'])} convert{where}",
+                (r["mean_score"], y),
                 textcoords="offset points",
                 xytext=(radii[-1] + 6, 0),
                 va="center",
@@ -381,6 +410,8 @@ def plot_score_vs_conversion_by_segment(
     percent_axis(ax.yaxis)
     ax.margins(x=0.35, y=0.25)
     ax.set_ylim(bottom=0)
+    if top is not None:
+        ax.set_ylim(0, top)
     if len(summary):  # a bubble at a rate of 0 shows whole, and room for labels below it
         lo, hi = ax.get_ylim()
         ticks = [t for t in ax.get_yticks() if 0 <= t <= hi]
@@ -423,7 +454,8 @@ def plot_segment_bands(table: pd.DataFrame) -> Figure:
     -------
     matplotlib.figure.Figure
         One line per segment over the band midpoints (percent axis); the title names the segment
-        that converts most and its rate in its lowest band.
+        that converts most and its rate in its lowest band. Segments defined by the outcome
+        (converting fast: 100% in every band by definition) are left out, and a note says so.
 
     Examples
     --------
@@ -432,11 +464,13 @@ def plot_segment_bands(table: pd.DataFrame) -> Figure:
     ...     "conversions": [6.0, 2.0], "rate": [0.3, 0.025]})
     >>> fig = plot_segment_bands(table)
     >>> fig.axes[0].get_title(loc="left")
-    'High intent convert most: 30.0% even at 0–10 points (n = 20)'
+    'High intent convert most: 30.0% of 20 leads, from 30.0% to 30.0% across score bands'
     >>> plt.close(fig)
     """
     fig, ax = plt.subplots(**figure_kwargs())
     markers = iter("osD^vP*")
+    left_out = [str(g) for g in table["segment"].unique() if _fully_by_outcome(g)]
+    table = table.loc[~table["segment"].astype(str).isin(left_out)]
     for seg, d in table.groupby("segment", sort=False):
         mid = (d["score_min"] + d["score_max"]) / 2
         ax.plot(mid, d["rate"], marker=next(markers, "o"), lw=2,
@@ -450,16 +484,20 @@ def plot_segment_bands(table: pd.DataFrame) -> Figure:
     if len(table):
         tot = table.groupby("segment")[["conversions", "n"]].sum()
         best = (tot["conversions"] / tot["n"]).idxmax()
-        low = table.loc[table["segment"] == best].iloc[0]
+        rates = table.loc[table["segment"] == best, "rate"]
         title = (
-            f"{_seg_label(best)} convert most: {_pct(low['rate'])} even at "
-            f"{format_value(low['score_min'], Kind.SCORE)}–"
-            f"{format_value(low['score_max'], Kind.SCORE)} points "
-            f"(n = {format_value(low['n'], Kind.COUNT)})"
+            f"{_seg_label(best)} convert most: "
+            f"{_pct(tot.loc[best, 'conversions'] / tot.loc[best, 'n'])} of "
+            f"{format_value(tot.loc[best, 'n'], Kind.COUNT)} leads, from {_pct(rates.min())} to "
+            f"{_pct(rates.max())} across score bands"
         )
     else:
         title = "No leads to show"
-    set_finding(ax, title)
+    note = None
+    if left_out:
+        names = ", ".join(f"“{_seg_label(g)}”" for g in left_out)
+        note = f"{names} is left out: it converts 100% in every band, by definition."
+    set_finding(ax, title, note=note)
     return fig
 
 
