@@ -442,4 +442,39 @@ def _escaped_text(value: Any) -> str:
     return safe.escape(value)
 
 
-__all__ = ["NotebookContext", "data_notes", "section", "show", "start", "styled"]
+def save_parquet(ctx: NotebookContext, df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Write a per-lead table as Parquet to the run folder (when there is one); return ``df``.
+
+    The per-lead tables (``scores``, ``lead_queue``: one row per lead, 111 MB of CSV at a
+    million leads) are for programs, not for a spreadsheet (Excel stops at 1,048,576 rows), so
+    they are written as ``<stem>.parquet`` with the same columns (CONTRACT, run folder): no
+    index, dtypes kept (string ids stay strings, dates stay timestamps; Parquet has no
+    seconds unit, so ``datetime64[s]`` comes back as ``[ms]``), Snappy compression (pyarrow's
+    default, which every Parquet reader opens). Values are written as they are: the
+    formula neutralising of :meth:`NotebookContext.save_table` is for CSVs a spreadsheet opens.
+    The file holds no per-run metadata, so the same table always gives the same bytes.
+
+    Read it back with ``pandas.read_parquet(path)`` or DuckDB
+    (``SELECT * FROM 'scores.parquet'``). ``name`` must end in ``.parquet`` and is made a plain
+    file name in the run folder (:func:`leadnb.safe.file_name`); without a run folder (analysts
+    in JupyterLab) nothing is written.
+    """
+    if not str(name).endswith(".parquet"):
+        raise ValueError(f"save_parquet writes a .parquet file, got {name!r}")
+    if ctx.out_dir is not None:
+        ctx.out_dir.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(
+            ctx.out_dir / safe.file_name(name), engine="pyarrow", index=False, compression="snappy"
+        )
+    return df
+
+
+__all__ = [
+    "NotebookContext",
+    "data_notes",
+    "save_parquet",
+    "section",
+    "show",
+    "start",
+    "styled",
+]
