@@ -11,7 +11,8 @@ read back:
 * no ``<script>``, ``<iframe>``, ``<object>``, ``<embed>`` element, no ``on*`` attribute, no
   ``javascript:`` href/src, and the Content-Security-Policy meta tag on every page;
 * every hostile string is shown somewhere as plain text (inert, not dropped);
-* no CSV text cell starts with ``= + - @`` unless it is a number;
+* no CSV text cell starts with ``= + - @`` unless it is a number (the rule is for CSVs, which a
+  spreadsheet opens: the per-lead ``scores.parquet`` keeps the raw values);
 * nothing is written outside the output folder, and inside it only the run's own files.
 
 The unit tests of each rule are in tests/test_nb.py and tests/test_report.py (and below for
@@ -206,11 +207,24 @@ def test_no_csv_cell_starts_a_formula(hostile_run: dict) -> None:
 @pytest.mark.slow
 def test_hostile_values_reach_the_csvs_quoted(hostile_run: dict) -> None:
     """The CSVs keep the values (quoted), they do not drop or mangle them."""
-    scores = pd.read_csv(
-        hostile_run["result"].run_dir / "scoring_calibration" / "scores.csv", dtype=str
+    rules = pd.read_csv(
+        hostile_run["result"].run_dir / "scoring_calibration" / "rule_lift.csv", dtype=str
     )
+    names = set(rules["rule"])
+    assert "'" + HOSTILE[2] in names and "'" + HOSTILE[4] in names and HOSTILE[0] in names
+
+
+@pytest.mark.slow
+def test_parquet_keeps_the_raw_hostile_values(hostile_run: dict) -> None:
+    """The per-lead table is Parquet (``scores.parquet``), read by programs, not spreadsheets:
+    it keeps every value as it came (no leading ``'``); the formula rule is for CSVs only."""
+    run_dir = hostile_run["result"].run_dir
+    assert not list(run_dir.rglob("scores.csv"))
+    scores = pd.read_parquet(run_dir / "scoring_calibration" / "scores.parquet")
     ids = set(scores["lead_id"])
-    assert "'" + HOSTILE[2] + "#2" in ids and HOSTILE[0] + "#0" in ids
+    assert HOSTILE[2] + "#2" in ids and HOSTILE[0] + "#0" in ids and HOSTILE[5] + "#5" in ids
+    assert not any(i.startswith("'") for i in ids)
+    assert f"rule:{HOSTILE[2]}" in scores.columns
 
 
 @pytest.mark.slow

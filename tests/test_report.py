@@ -247,13 +247,14 @@ def test_run_index_links_reports_with_headline_numbers() -> None:
         m,
         metrics,
         titles={"scoring_calibration": "Does the score predict?"},
-        tables={"scoring_calibration": ["scores.csv"]},
+        tables={"scoring_calibration": ["scores.parquet", "segments.csv"]},
         kinds={
             "scoring_calibration": {"n_leads": "count", "conversion_rate": "rate", "auc": "ratio"}
         },
     )
     assert 'href="scoring_calibration/scoring_calibration.html"' in page
-    assert 'href="scoring_calibration/scores.csv"' in page
+    assert 'href="scoring_calibration/scores.parquet"' in page  # per-lead table: Parquet
+    assert 'href="scoring_calibration/segments.csv"' in page
     assert "Does the score predict?" in page
     assert "20,000" in page and "4.6%" in page and "0.710" in page
     assert "Succeeded" in page and "Failed" in page

@@ -39,6 +39,7 @@ from leadnb.run.hygiene import remove_tree, say, scrub_folder
 from leadnb.run.kernels import KERNEL_NAME
 
 RUN_LOG = "run.log"  # in the run folder; a failure page links to it
+TABLE_SUFFIXES = (".csv", ".parquet")  # a notebook's tables: CSV, per-lead ones Parquet
 DEFAULT_FIX = (
     "open the executed notebook {nb}.ipynb (for analysts) to see the failing cell; "
     "run `leadnb validate PARAMS` to check the data"
@@ -186,10 +187,10 @@ def execute_task(
     Returns
     -------
     NotebookResult
-        ``tables`` lists the CSV files written, ``removed`` the binary files deleted for
-        holding a secret. A failed notebook's HTML is a short failure page (the reason in one
-        line, the fix, links to the run log and the executed notebook); its full error is in
-        ``detail`` (for the run log). Every text is masked.
+        ``tables`` lists the tables written (CSV; Parquet for per-lead tables), ``removed``
+        the binary files deleted for holding a secret. A failed notebook's HTML is a short
+        failure page (the reason in one line, the fix, links to the run log and the executed
+        notebook); its full error is in ``detail`` (for the run log). Every text is masked.
     """
     from nbclient.exceptions import DeadKernelError
 
@@ -244,7 +245,7 @@ def execute_task(
         fix = mask_text(fix or DEFAULT_FIX.format(nb=task.name), task.secrets)
         title = _write_failure_page(task, output, error, fix)
     removed += scrub_folder(out_dir, task.secrets)
-    tables = sorted(p.name for p in out_dir.glob("*.csv"))
+    tables = sorted(p.name for p in out_dir.glob("*") if p.suffix in TABLE_SUFFIXES)
     return NotebookResult(
         name=task.name,
         status=status,
@@ -570,6 +571,7 @@ def execute_all(
 __all__ = [
     "DEFAULT_FIX",
     "RUN_LOG",
+    "TABLE_SUFFIXES",
     "NotebookResult",
     "NotebookTask",
     "die_with_parent",
