@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from tests.run_compare import compare_runs, main, masked
 
 
@@ -51,3 +53,60 @@ def test_missing_and_extra_tables_are_reported(tmp_path: Path) -> None:
 def test_data_dates_are_not_masked() -> None:
     assert masked(b"2026-06-30,0.1") == b"2026-06-30,0.1"
     assert masked(b"2026-06-30T12:00:00") == b"<TIMESTAMP>"
+
+
+def _scores(run: Path, ids: list[str], scores: list[float], *, fmt: str = "parquet", **kw) -> Path:
+    """A per-lead table in ``run``: ``scores.parquet`` (``kw`` go to ``to_parquet``) or the
+    ``scores.csv`` an older run wrote."""
+    df = pd.DataFrame({"lead_id": pd.Series(ids, dtype="str"), "score": scores})
+    path = run / "scoring_calibration" / f"scores.{fmt}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        df.to_csv(path, index=False)
+    else:
+        df.to_parquet(path, index=False, **kw)
+    return path
+
+
+def test_parquet_is_compared_by_value_not_bytes(tmp_path: Path) -> None:
+    a = _run(tmp_path / "a", "20261130-101500-demo-2026-06-30", "1", "2026-11-30T10:15:00")
+    b = _run(tmp_path / "b", "20261201-080000-demo-2026-06-30", "1", "2026-12-01T08:00:00")
+    pa = _scores(a, ["L1", "007", "=1+1"], [13.0, 0.1 + 0.2, -4.5])
+    pb = _scores(b, ["L1", "007", "=1+1"], [13.0, 0.1 + 0.2, -4.5], compression="zstd")
+    assert pa.read_bytes() != pb.read_bytes()
+    assert compare_runs(a, b) == []
+    _scores(b, ["L1", "007", "=1+1"], [13.0, 0.3, -4.5])  # 0.30000000000000004 before
+    (problem,) = compare_runs(a, b)
+    assert problem.startswith("scoring_calibration/scores.parquet differs by value:")
+    assert 'column name="score"' in problem
+    assert main([str(a), str(b)]) == 1
+
+
+def test_parquet_dtypes_count(tmp_path: Path) -> None:
+    a = _run(tmp_path / "a", "20261130-101500-demo-2026-06-30", "1", "2026-11-30T10:15:00")
+    b = _run(tmp_path / "b", "20261130-101500-demo-2026-06-30", "1", "2026-11-30T10:15:00")
+    _scores(a, ["1", "2"], [1.0, 2.0])
+    path = _scores(b, ["1", "2"], [1.0, 2.0])
+    pd.DataFrame({"lead_id": [1, 2], "score": [1.0, 2.0]}).to_parquet(path, index=False)
+    (problem,) = compare_runs(a, b)
+    assert "lead_id" in problem and "dtype" in problem
+
+
+def test_a_table_moved_from_csv_to_parquet_is_compared_by_value(tmp_path: Path) -> None:
+    a = _run(tmp_path / "a", "20261130-101500-demo-2026-06-30", "1", "2026-11-30T10:15:00")
+    b = _run(tmp_path / "b", "20261130-101500-demo-2026-06-30", "1", "2026-11-30T10:15:00")
+    ids, scores = ["L1", "007", "L3"], [13.0, 0.1 + 0.2, -4.5]
+    _scores(a, ids, scores, fmt="csv")
+    _scores(b, ids, scores)
+    assert compare_runs(a, b) == []  # "007" stays a string, 0.30000000000000004 exact
+    assert compare_runs(b, a) == []
+    _scores(b, ids, [13.0, 0.1 + 0.2, -4.0])
+    (problem,) = compare_runs(a, b)
+    assert problem.startswith(
+        "scoring_calibration/scores.csv -> scoring_calibration/scores.parquet differs by value:"
+    )
+    # a CSV neutralises a formula cell ('=1+1); the Parquet file keeps the raw value
+    _scores(a, ["'=1+1"], [1.0], fmt="csv")
+    _scores(b, ["=1+1"], [1.0])
+    (problem,) = compare_runs(a, b)
+    assert "lead_id" in problem
