@@ -1039,12 +1039,7 @@ def roi_answer(m: Metrics) -> Answer:
             )
         elif agree in ("not_confirmed", "contradicts"):
             what = "does not confirm" if agree == "not_confirmed" else "contradicts"
-            words = change_words(
-                f.get("holdout_diff_ci_low"),
-                f.get("holdout_diff_ci_high"),
-                up="clearly more",
-                down="clearly less",
-            )
+            words = _holdout_words(f, up="clearly more", down="clearly less")
             findings.append(
                 f"A randomised holdout {what} the before/after estimate: nurtured leads differ "
                 f"by {numbers_}, {words}."
@@ -1054,12 +1049,7 @@ def roi_answer(m: Metrics) -> Answer:
                 "nurture spend on the before/after return."
             )
         else:
-            words = change_words(
-                f.get("holdout_diff_ci_low"),
-                f.get("holdout_diff_ci_high"),
-                up="nurture clearly helps",
-                down="nurture clearly hurts",
-            )
+            words = _holdout_words(f, up="nurture clearly helps", down="nurture clearly hurts")
             findings.append(
                 f"A randomised holdout, the fairer test, finds {numbers_}{per}: {words}."
             )
@@ -1106,6 +1096,13 @@ def roi_answer(m: Metrics) -> Answer:
 
 # --------------------------------------------------------------------------------------------
 # A/B tests
+
+
+def _holdout_words(f: _Facts, *, up: str, down: str) -> str:
+    """:func:`change_words` for the randomised holdout's difference interval."""
+    return change_words(
+        f.get("holdout_diff_ci_low"), f.get("holdout_diff_ci_high"), up=up, down=down
+    )
 
 
 def _underpowered(r: _Facts) -> bool:
