@@ -36,7 +36,7 @@ from bs4 import BeautifulSoup
 
 from leadnb.results import display_currency, format_interval, format_value
 from leadnb.run import publish
-from leadnb.run.execute import NotebookResult
+from leadnb.run.execute import TABLE_SUFFIXES, NotebookResult
 from leadnb.run.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +99,11 @@ def _results(manifest: dict[str, Any], index: Path) -> dict[str, NotebookResult]
             name=entry["name"],
             status=entry["status"],
             title=card.find("h2").get_text(strip=True) if card else None,
-            tables=sorted(p.name for p in (index.parent / entry["name"]).glob("*.csv")),
+            tables=sorted(
+                p.name
+                for p in (index.parent / entry["name"]).iterdir()
+                if p.suffix in TABLE_SUFFIXES
+            ),
         )
     return out
 

@@ -774,7 +774,8 @@ def render_run_index(
         (:func:`answer_sentence`, escaped); the first :data:`CARD_NUMBERS` numbers of its
         ``headline`` list formatted from their declared kinds, with a link "all N numbers" to
         the report; links to the report and the notebook for analysts, and the CSVs folded under
-        "N tables behind it (CSV)". Links are relative to the run folder.
+        "N tables behind it" (CSV, and Parquet for per-lead tables). Links are relative to the
+        run folder.
     """
     kinds = kinds or {}
     titles = titles or {}
@@ -820,7 +821,7 @@ def render_run_index(
         if csvs:
             files = (
                 f'<details class="files"><summary>{len(csvs)} table'
-                f"{'s' if len(csvs) != 1 else ''} behind it (CSV)</summary>"
+                f"{'s' if len(csvs) != 1 else ''} behind it ({_formats(csvs)})</summary>"
                 + " ".join(
                     f'<a href="{_href(nbname + "/" + c)}">{html.escape(c)}</a>' for c in csvs
                 )
@@ -852,6 +853,16 @@ def render_run_index(
         f"package versions.</p></div>"
     )
     return _page(f"Lead analytics: {name}, as of {manifest.get('as_of', '')}", body)
+
+
+def _formats(files: list[str]) -> str:
+    """The file formats of a card's tables, in words: "CSV", "CSV, Parquet".
+
+    >>> _formats(["a.csv", "scores.parquet"]), _formats(["a.csv"])
+    ('CSV, Parquet', 'CSV')
+    """
+    kinds = {f.rsplit(".", 1)[-1].lower() for f in files}
+    return ", ".join(n for ext, n in (("csv", "CSV"), ("parquet", "Parquet")) if ext in kinds)
 
 
 def subset_notebooks(manifest: Mapping[str, Any]) -> list[str] | None:
