@@ -31,12 +31,15 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadnb.data.notebook_parameters import NOTEBOOK_NAME
 from leadnb.masking import Secret, mask_text
 from leadnb.run.hygiene import remove_tree, say, scrub_folder
 from leadnb.run.kernels import KERNEL_NAME
+
+if TYPE_CHECKING:
+    from leadnb.run.warm import WarmPool
 
 RUN_LOG = "run.log"  # in the run folder; a failure page links to it
 TABLE_SUFFIXES = (".csv", ".parquet")  # a notebook's tables: CSV, per-lead ones Parquet
@@ -152,11 +155,13 @@ def error_detail(exc: BaseException) -> str:
 # One notebook
 
 
-def papermill_execute(task: NotebookTask, output: Path) -> None:
+def papermill_execute(task: NotebookTask, output: Path, *, km: Any = None) -> None:
     """Execute ``task``'s notebook into ``output`` with leadnb's Papermill engine.
 
     The default ``execute`` of :func:`execute_task`: :func:`leadnb.run.engine.execute_notebook`
-    with the task's parameters, kernel and working directory. Raises what Papermill raises.
+    with the task's parameters, kernel and working directory; ``km``, a kernel already started
+    (and warmed, :mod:`leadnb.run.warm`) in that directory, is used instead of starting one.
+    Raises what Papermill raises.
     """
     from leadnb.run import engine
 
@@ -167,6 +172,7 @@ def papermill_execute(task: NotebookTask, output: Path) -> None:
         kernel_name=task.kernel_name,
         cwd=task.cwd,
         own_kernel=task.own_kernel,
+        km=km,
     )
 
 
@@ -436,6 +442,10 @@ def worker_main(argv: Sequence[str]) -> int:
     Reads a task (:func:`task_to_json`) from stdin, runs :func:`execute_task` and writes the
     result as JSON to ``RESULT.json``. Returns the exit code (0; a failed notebook is a result).
     """
+    from leadnb.run import warm
+
+    if argv and argv[0] == warm.WARM_FLAG:
+        return warm.run_warm_worker(argv[1:])
     die_with_parent(int(argv[1]) if len(argv) > 1 else None)
     skip_slow_optional_imports()
     task = task_from_json(sys.stdin.read())
@@ -492,6 +502,7 @@ def execute_all(
     jobs: int = 1,
     fail_fast: bool = False,
     progress: Callable[[str], None] | None = None,
+    warm: WarmPool | None = None,
 ) -> dict[str, NotebookResult]:
     """Run the tasks; return their results by name, in task order.
 
@@ -508,6 +519,9 @@ def execute_all(
         running ones finish.
     progress : callable, optional
         Receives each progress line (default: stderr).
+    warm : WarmPool, optional
+        With ``jobs`` above 1: workers started ahead, their kernels warm
+        (:mod:`leadnb.run.warm`); each task goes to the next one.
 
     Returns
     -------
@@ -538,7 +552,12 @@ def execute_all(
                 while queue and len(running) < jobs and not stop():
                     task = queue.pop(0)
                     result_path = task.run_dir / f".{task.name}.result.json"
-                    running.append((task, _start_worker(task, result_path), result_path))
+                    proc = (
+                        warm.take(task_to_json(task), result_path)
+                        if warm is not None
+                        else _start_worker(task, result_path)
+                    )
+                    running.append((task, proc, result_path))
                     say_line(f"[start] {task.name}")
                 if stop():
                     queue.clear()

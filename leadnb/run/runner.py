@@ -35,13 +35,14 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from leadnb.data import cache
 from leadnb.errors import LeadnbError, ParamsError
 from leadnb.masking import mask_text
-from leadnb.run import execute, kernels, publish
+from leadnb.run import execute, kernels, publish, warm
 from leadnb.run.execute import (
     RUN_LOG,
     NotebookResult,
@@ -50,10 +51,7 @@ from leadnb.run.execute import (
 )
 from leadnb.run.hygiene import OWNER_FILE
 from leadnb.run.kernels import KERNEL_NAME
-from leadnb.run.plan import (
-    RunPlan,
-    plan_run,
-)
+from leadnb.run.plan import RunPlan, default_notebook_dir, plan_run
 from leadnb.run.publish import RunLog
 
 
@@ -129,13 +127,47 @@ def run(
     """
     from leadnb.data import params as config
 
-    plan = plan_run(
-        params_path,
-        notebooks=notebooks,
-        as_of=as_of,
-        notebook_dir=notebook_dir,
-        kernel_name=kernel_name,
-    )
+    with _warm_pool(notebooks, jobs, notebook_dir, kernel_name) as pool:
+        plan = plan_run(
+            params_path,
+            notebooks=notebooks,
+            as_of=as_of,
+            notebook_dir=notebook_dir,
+            kernel_name=kernel_name,
+        )
+        return _run_plan(plan, out, jobs, fail_fast, now, pdf, pool, config.NOTEBOOKS)
+
+
+def _warm_pool(
+    notebooks: Sequence[str] | None,
+    jobs: int,
+    notebook_dir: str | Path | None,
+    kernel_name: str,
+) -> AbstractContextManager[warm.WarmPool | None]:
+    """Workers warming their kernels while the plan loads and checks the tables
+    (:mod:`leadnb.run.warm`), for a run of several notebooks with ``jobs`` above 1."""
+    from leadnb.data import params as config
+
+    count = len(notebooks) if notebooks else len(config.NOTEBOOKS)
+    folder = Path(notebook_dir).resolve() if notebook_dir else default_notebook_dir()
+    if jobs <= 1 or count <= 1 or not folder.is_dir():
+        return nullcontext(None)
+    choice = kernels.resolve_kernel(kernel_name)
+    spec = warm.WarmSpec(choice.name, str(folder), choice.own_interpreter)
+    return warm.WarmPool(spec, jobs=jobs, expected=count)
+
+
+def _run_plan(
+    plan: RunPlan,
+    out: str | Path,
+    jobs: int,
+    fail_fast: bool,
+    now: dt.datetime | None,
+    pdf: bool,
+    pool: warm.WarmPool | None,
+    all_notebooks: Sequence[str],
+) -> RunResult:
+    """:func:`run` once the plan is checked: execute into a temporary folder, publish."""
     log = RunLog(plan.secrets)
     for w in plan.warnings:
         log(w)
@@ -150,7 +182,7 @@ def run(
     try:
         log.attach(tmp_dir / RUN_LOG)
         results, manifest = _execute_into(
-            plan, run_id, tmp_dir, final_dir, jobs, fail_fast, log, started
+            plan, run_id, tmp_dir, final_dir, jobs, fail_fast, log, started, pool
         )
         (tmp_dir / OWNER_FILE).unlink(missing_ok=True)
         os.rename(tmp_dir, final_dir)
@@ -167,7 +199,7 @@ def run(
         raise
     log.path, log.strict = final_dir / RUN_LOG, False  # published: a later line is best effort
     status = manifest["status"]
-    complete = set(config.NOTEBOOKS) <= set(plan.notebooks)
+    complete = set(all_notebooks) <= set(plan.notebooks)
     exit_code = 0 if status == "success" else 1
     log_failed: list[str] = []
 
@@ -245,6 +277,7 @@ def _execute_into(
     fail_fast: bool,
     log: RunLog,
     started: dt.datetime,
+    pool: warm.WarmPool | None = None,
 ) -> tuple[dict[str, NotebookResult], dict]:
     """Execute the plan's notebooks into ``tmp_dir``; write the manifest, index and run log."""
     kernel = plan.kernel or kernels.resolve_kernel(KERNEL_NAME)
@@ -265,7 +298,10 @@ def _execute_into(
         )
         for name in plan.notebooks
     ]
-    results = execute.execute_all(tasks, jobs=max(1, jobs), fail_fast=fail_fast, progress=log)
+    extra = {"warm": pool} if pool is not None and kernel.name == pool.spec.kernel_name else {}
+    results = execute.execute_all(
+        tasks, jobs=max(1, jobs), fail_fast=fail_fast, progress=log, **extra
+    )
     for res in results.values():
         if res.status == "failed":
             log.write(f"\n=== {res.name} failed: {res.error}\nfix: {res.fix}\n")

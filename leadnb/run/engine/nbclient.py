@@ -102,6 +102,7 @@ def execute_notebook(
     kernel_name: str,
     cwd: Path,
     own_kernel: bool = False,
+    km: Any = None,
 ) -> None:
     """Execute one notebook with Papermill on :class:`LeadnbEngine`.
 
@@ -118,6 +119,9 @@ def execute_notebook(
     own_kernel : bool, default False
         Start the kernel on this interpreter (:class:`OwnInterpreterKernelManager`) because the
         named kernelspec is not installed.
+    km : AsyncKernelManager, optional
+        A kernel already running in ``cwd`` (:mod:`leadnb.run.warm`): the notebook runs in it
+        and the caller shuts it down; without it a kernel is started and shut down here.
 
     Raises
     ------
@@ -130,7 +134,9 @@ def execute_notebook(
 
     ensure_registered()
     extra: dict[str, Any] = {}
-    if own_kernel:
+    if km is not None:
+        extra["km"] = km
+    elif own_kernel:
         extra["kernel_manager_class"] = OwnInterpreterKernelManager
     papermill.execute_notebook(
         str(input_path),

@@ -1,0 +1,265 @@
+"""Warm workers: the kernel is started and the libraries imported while the run does other work.
+
+Each notebook of a run with ``--jobs 2`` or more executes in its own worker process
+(:func:`leadnb.run.execute.execute_all`). Before this module, a worker was started when its
+notebook's turn came, and then paid, one after the other: Python and Papermill's imports, the
+kernel start, and the kernel's imports of pandas, matplotlib, SciPy, statsmodels, lifelines and
+leadnb (about 4 s a notebook on 2 cores), while the run's validation had already finished.
+
+A :class:`WarmPool` starts the workers first: ``leadnb run`` opens it before it loads and checks
+the tables (:func:`leadnb.run.plan.plan_run`), so the first workers start their kernels and
+import (:data:`PRELOAD`, in the kernel, silently: nothing reaches the notebook, the execution
+count does not move) while the runner validates; each time a worker is given its notebook, the
+pool starts the next one, which warms up while the running notebooks compute. A worker waits
+for its task on stdin; the runner sends it with the result file's path. A worker whose kernel
+did not start or warm up still runs its notebook, with a kernel of its own started as before.
+
+Warming changes no result: the notebook's cells run in the same order in a fresh kernel whose
+modules are already imported (a module's import runs once per process either way).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from leadnb.run.kernels import KERNEL_ARGS
+
+WARM_FLAG = "--warm"
+PRELOAD: tuple[str, ...] = (
+    "numpy",
+    "pandas",
+    "matplotlib.pyplot",
+    "scipy.stats",
+    "leadnb.report.notebook",
+    "leadnb.report.answers",
+    "leadnb.report.plots",
+    "leadnb.report.plots.scoring",
+    "leadnb.report.plots.funnel",
+    "leadnb.report.plots.roi",
+    "leadnb.report.plots.experiments",
+    "leadnb.scoring.calibration",
+    "leadnb.scoring.segments",
+    "leadnb.funnel.cohorts",
+    "leadnb.funnel.survival",
+    "leadnb.funnel.velocity",
+    "leadnb.roi",
+    "leadnb.experiments.readout",
+    "leadnb.data.distributed",
+)
+"""What the four notebooks import (modules that are missing are skipped)."""
+WARM_TIMEOUT = 120.0  # seconds for the kernel to start and import: then the worker goes cold
+
+__all__ = ["PRELOAD", "WARM_FLAG", "WarmPool", "WarmSpec", "preload_code", "warm_kernel"]
+
+
+@dataclass(frozen=True)
+class WarmSpec:
+    """What a warm worker needs before its task: the kernel, and where it runs."""
+
+    kernel_name: str
+    cwd: str
+    own_kernel: bool = False
+    preload: tuple[str, ...] = PRELOAD
+
+
+def preload_code(modules: Sequence[str]) -> str:
+    """The silent cell a warm kernel runs: import each module, leave no name behind.
+
+    >>> ns = {}
+    >>> exec(preload_code(["json", "no_such_module_here"]), ns)
+    >>> sorted(k for k in ns if not k.startswith("__"))
+    []
+    """
+    return (
+        "def _leadnb_preload(names):\n"
+        "    import importlib\n"
+        "    for n in names:\n"
+        "        try:\n"
+        "            importlib.import_module(n)\n"
+        "        except Exception:\n"
+        "            pass\n"
+        f"_leadnb_preload({list(modules)!r})\n"
+        "del _leadnb_preload\n"
+    )
+
+
+async def _start_and_preload(spec: WarmSpec) -> Any:
+    from jupyter_client.manager import AsyncKernelManager
+
+    if spec.own_kernel:
+        from leadnb.run.engine import OwnInterpreterKernelManager
+
+        km = OwnInterpreterKernelManager(kernel_name=spec.kernel_name)
+    else:
+        km = AsyncKernelManager(kernel_name=spec.kernel_name)
+    await km.start_kernel(extra_arguments=list(KERNEL_ARGS), cwd=spec.cwd)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=WARM_TIMEOUT)
+        if spec.preload:
+            msg_id = kc.execute(
+                preload_code(spec.preload), silent=True, store_history=False, allow_stdin=False
+            )
+            while True:
+                reply = await kc.get_shell_msg(timeout=WARM_TIMEOUT)
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    break
+    except BaseException:
+        kc.stop_channels()
+        with contextlib.suppress(Exception):
+            await km.shutdown_kernel(now=True)
+        raise
+    kc.stop_channels()
+    return km
+
+
+def warm_kernel(spec: WarmSpec) -> Any | None:
+    """Start ``spec``'s kernel in ``spec.cwd`` and import :attr:`WarmSpec.preload` in it.
+
+    Returns
+    -------
+    jupyter_client.manager.AsyncKernelManager or None
+        The manager of the running, warmed kernel (the caller shuts it down), or ``None`` when
+        it could not be started or warmed (the notebook then starts its own kernel).
+    """
+    from jupyter_core.utils import run_sync
+
+    try:
+        return run_sync(_start_and_preload)(spec)
+    except Exception:
+        return None
+
+
+def shutdown(km: Any | None) -> None:
+    """Shut a warm kernel down (quietly: it may have died or been shut down already)."""
+    if km is None:
+        return
+    from jupyter_core.utils import run_sync
+
+    with contextlib.suppress(Exception):
+        run_sync(km.shutdown_kernel)(now=False)
+
+
+class WarmPool:
+    """Worker processes started ahead of their notebooks (see the module docstring).
+
+    Parameters
+    ----------
+    spec
+        The kernel and working directory every worker warms up.
+    jobs
+        How many workers run notebooks at once: the pool keeps that many warm.
+    expected
+        How many notebooks the run will hand out: no more workers than that are started.
+
+    Use as a context manager; workers never taken are stopped when it closes.
+    """
+
+    def __init__(self, spec: WarmSpec, *, jobs: int, expected: int) -> None:
+        self.spec = spec
+        self.jobs = max(1, jobs)
+        self.left = max(0, expected)
+        self.ready: list[subprocess.Popen] = []
+
+    def __enter__(self) -> WarmPool:
+        self.fill()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _spawn(self) -> subprocess.Popen:
+        import os
+
+        from leadnb.run.execute import _has_fileno
+
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "leadnb.run.runner",
+                WARM_FLAG,
+                json.dumps(asdict(self.spec)),
+                str(os.getpid()),
+            ],  # fmt: skip
+            stdin=subprocess.PIPE,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which ends them
+            stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
+            text=True,
+        )
+
+    def fill(self) -> None:
+        """Start workers until :attr:`jobs` are warming (or every notebook has one)."""
+        while len(self.ready) < min(self.jobs, self.left):
+            self.ready.append(self._spawn())
+
+    def take(self, task_json: str, result_path: Path) -> subprocess.Popen:
+        """A warm worker given its notebook (``task_json``; result to ``result_path``); the
+        pool starts the next worker if notebooks remain."""
+        self.left -= 1
+        proc = self.ready.pop(0) if self.ready else self._spawn()
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps({"result": str(result_path), "task": json.loads(task_json)}))
+        proc.stdin.close()
+        self.fill()
+        return proc
+
+    def close(self) -> None:
+        """Stop the workers nobody took (they shut their kernels down, then exit)."""
+        for proc in self.ready:
+            with contextlib.suppress(OSError, ValueError):
+                assert proc.stdin is not None
+                proc.stdin.write("null")
+                proc.stdin.close()
+        for proc in self.ready:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.ready = []
+
+
+def run_warm_worker(argv: Sequence[str]) -> int:
+    """A warm worker: ``python -m leadnb.run.runner --warm SPEC_JSON PARENT_PID``.
+
+    Warms a kernel (:func:`warm_kernel`), then reads ``{"result": path, "task": task}`` from
+    stdin (``null``: nothing to do), runs the task in the warm kernel (a retry after a dead
+    kernel starts a fresh one) and writes the result as JSON to ``path``.
+    """
+    from leadnb.run import execute
+
+    execute.die_with_parent(int(argv[1]) if len(argv) > 1 else None)
+    execute.skip_slow_optional_imports()
+    spec = WarmSpec(**{**json.loads(argv[0]), "preload": tuple(json.loads(argv[0])["preload"])})
+    km = warm_kernel(spec)
+    import papermill  # noqa: F401  (imported while waiting: the task's first step needs it)
+
+    envelope = json.loads(sys.stdin.read() or "null")
+    if envelope is None:
+        shutdown(km)
+        return 0
+    task = execute.task_from_json(json.dumps(envelope["task"]))
+    if Path(task.cwd).resolve() != Path(spec.cwd).resolve() or task.kernel_name != spec.kernel_name:
+        shutdown(km)  # warmed for another kernel or folder: start the task's own
+        km = None
+    first = [km]
+
+    def run(t: execute.NotebookTask, output: Path) -> None:
+        warm, first[0] = first[0], None  # the warm kernel serves the first attempt only
+        try:
+            execute.papermill_execute(t, output, km=warm)
+        finally:
+            shutdown(warm)
+
+    result = execute.execute_task(task, run)
+    Path(envelope["result"]).write_text(json.dumps(asdict(result)), encoding="utf-8")
+    return 0

@@ -1,0 +1,151 @@
+"""leadnb.run.warm: workers whose kernel is started and warmed before their notebook arrives.
+
+Real kernels on small notebooks written here: the notebook says whether a module the warm-up
+imports was already imported when its first cell ran, and which execution count that cell got.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from leadnb.run import execute, kernels, warm
+from leadnb.run.execute import NotebookTask
+
+MARKER = "colorsys"  # a standard module neither ipykernel nor IPython imports on start
+
+
+def _notebook(folder: Path, name: str = "probe") -> Path:
+    cells = [
+        nbformat.v4.new_code_cell("out_dir = ''", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "import sys, json, os\n"
+            f"print(json.dumps({{'warm': {MARKER!r} in sys.modules, 'cwd': os.getcwd(), "
+            "'names': sorted(n for n in dir() if n.startswith('_leadnb'))}))"
+        ),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _task(folder: Path, run_dir: Path, name: str = "probe") -> NotebookTask:
+    choice = kernels.resolve_kernel(kernels.KERNEL_NAME)
+    return NotebookTask(
+        name=name,
+        input_path=folder / f"{name}.ipynb",
+        run_dir=run_dir,
+        parameters={"out_dir": str(run_dir / name)},
+        cwd=folder,
+        kernel_name=choice.name,
+        own_kernel=choice.own_interpreter,
+    )
+
+
+def _printed(run_dir: Path, name: str = "probe") -> tuple[dict, int]:
+    nb = nbformat.read(run_dir / name / f"{name}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "json.dumps" in c.source)
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return json.loads(text.strip().splitlines()[-1]), cell.execution_count
+
+
+def _spec(folder: Path, **kw) -> warm.WarmSpec:
+    choice = kernels.resolve_kernel(kernels.KERNEL_NAME)
+    return warm.WarmSpec(choice.name, str(folder), choice.own_interpreter, preload=(MARKER,), **kw)
+
+
+@pytest.mark.slow
+def test_a_warm_worker_runs_its_notebook_in_the_warmed_kernel(tmp_path: Path) -> None:
+    folder, run_dir = tmp_path / "nbs", tmp_path / "run"
+    folder.mkdir()
+    run_dir.mkdir()
+    _notebook(folder, "one")
+    _notebook(folder, "two")
+    tasks = [_task(folder, run_dir, "one"), _task(folder, run_dir, "two")]
+    with warm.WarmPool(_spec(folder), jobs=2, expected=2) as pool:
+        results = execute.execute_all(tasks, jobs=2, warm=pool)
+    assert [r.status for r in results.values()] == ["success", "success"], results
+    for name in ("one", "two"):
+        printed, count = _printed(run_dir, name)
+        # the module was imported before the first cell; the kernel runs in the notebooks'
+        # folder; the warm-up left no name and did not move the execution count
+        assert printed == {"warm": True, "cwd": str(folder), "names": []}
+        assert count == 3  # parameters 1, injected parameters 2: as in a cold kernel
+
+
+@pytest.mark.slow
+def test_a_cold_worker_has_not_imported_the_marker(tmp_path: Path) -> None:
+    """The contrast that makes the test above mean something."""
+    folder, run_dir = tmp_path / "nbs", tmp_path / "run"
+    folder.mkdir()
+    run_dir.mkdir()
+    _notebook(folder, "one")
+    _notebook(folder, "two")
+    tasks = [_task(folder, run_dir, "one"), _task(folder, run_dir, "two")]
+    results = execute.execute_all(tasks, jobs=2)
+    assert [r.status for r in results.values()] == ["success", "success"]
+    assert _printed(run_dir, "one") == ({"warm": False, "cwd": str(folder), "names": []}, 3)
+
+
+@pytest.mark.slow
+def test_a_worker_warmed_for_another_folder_starts_the_tasks_own_kernel(tmp_path: Path) -> None:
+    folder, other, run_dir = tmp_path / "nbs", tmp_path / "elsewhere", tmp_path / "run"
+    for d in (folder, other, run_dir):
+        d.mkdir()
+    _notebook(folder)
+    with warm.WarmPool(_spec(other), jobs=2, expected=2) as pool:
+        proc = pool.take(execute.task_to_json(_task(folder, run_dir)), run_dir / "r.json")
+        assert proc.wait(timeout=120) == 0
+    result = json.loads((run_dir / "r.json").read_text())
+    assert result["status"] == "success"
+    assert _printed(run_dir)[0] == {"warm": False, "cwd": str(folder), "names": []}
+
+
+def test_closing_the_pool_ends_the_workers_nobody_took(tmp_path: Path) -> None:
+    with warm.WarmPool(_spec(tmp_path), jobs=2, expected=4) as pool:
+        workers = [psutil.Process(p.pid) for p in pool.ready]
+        assert len(workers) == 2  # as many as run at once, not one per notebook
+    assert all(not w.is_running() or w.status() == psutil.STATUS_ZOMBIE for w in workers)
+    me = psutil.Process()
+    assert not [c for c in me.children(recursive=True) if "ipykernel" in " ".join(c.cmdline())]
+
+
+def test_the_pool_starts_one_worker_per_notebook_at_most(tmp_path: Path, monkeypatch) -> None:
+    started: list[int] = []
+
+    class Fake:
+        def __init__(self) -> None:
+            started.append(1)
+            self.stdin = open(tmp_path / f"stdin{len(started)}", "w")
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+    monkeypatch.setattr(warm.WarmPool, "_spawn", lambda self: Fake())
+    pool = warm.WarmPool(_spec(tmp_path), jobs=2, expected=3)
+    pool.fill()
+    assert len(started) == 2
+    for i in range(3):
+        pool.take("{}", tmp_path / f"r{i}.json")
+    assert len(started) == 3 and pool.ready == []  # three notebooks, three workers
+    sent = json.loads((tmp_path / "stdin1").read_text())
+    assert sent == {"result": str(tmp_path / "r0.json"), "task": {}}
+    pool.close()
+
+
+def test_preload_code_imports_without_leaving_names() -> None:
+    ns: dict = {}
+    exec(warm.preload_code([MARKER, "no_such_module_anywhere"]), ns)
+    assert MARKER in sys.modules
+    assert not [k for k in ns if not k.startswith("__")]
