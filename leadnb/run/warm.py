@@ -241,7 +241,11 @@ def run_warm_worker(argv: Sequence[str]) -> int:
     execute.skip_slow_optional_imports()
     spec = WarmSpec(**{**json.loads(argv[0]), "preload": tuple(json.loads(argv[0])["preload"])})
     km = warm_kernel(spec)
-    import papermill  # noqa: F401  (imported while waiting: the task's first step needs it)
+    # imported while waiting: executing needs Papermill, rendering the report nbconvert
+    import papermill  # noqa: F401
+    from nbconvert import HTMLExporter  # noqa: F401
+
+    from leadnb.report import pages  # noqa: F401
 
     envelope = json.loads(sys.stdin.read() or "null")
     if envelope is None:
