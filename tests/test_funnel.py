@@ -6,17 +6,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
+from leadnb.arrays import NAT_US, index_positions, to_us
 from leadnb.errors import DataError, ParamsError
 from leadnb.funnel.stages import (
     CHECK_NAMES,
     CONVERSION_COLUMNS,
     QUALITY_COLUMNS,
     FunnelConfig,
+    _byte_keys,
     classify_new_old,
     conversion_pairs,
     reached_within,
@@ -24,6 +27,7 @@ from leadnb.funnel.stages import (
     row_metrics,
     stage_conversion,
     stage_dates,
+    stage_entries,
     stage_name,
     stage_quality,
     with_stage_names,
@@ -705,3 +709,159 @@ def test_quality_table_for_a_reader() -> None:
     meanings = " ".join(readable["meaning"])
     assert "created_at" not in meanings and "lead_id" not in meanings
     assert "check created_at" in " ".join(q["meaning"])
+
+
+# --------------------------------------------------------------------------- lead matching paths
+
+
+def _stage_dates_by_hashing(
+    leads: pd.DataFrame, stages: pd.DataFrame | None, config: FunnelConfig, keep=()
+) -> pd.DataFrame:
+    """stage_dates as it was before integer-key matching (commit a81e3f8): mapped names
+    materialised by stage_entries, every lead id matched by an Arrow hash lookup."""
+    entries = stage_entries(leads, stages, config)
+    ids = leads["lead_id"].astype("str")
+    keys = pd.Index(ids)
+    row = None
+    if not keys.is_unique:
+        keys = keys.unique()
+        row = index_positions(ids, keys)
+    later = config.all_stages[1:]
+    pos = index_positions(entries["lead_id"], keys)
+    code = index_positions(entries["stage"], pd.Index(later, dtype="str"))
+    when = to_us(entries["entered_at"])
+    ok = (pos >= 0) & (code >= 0) & (when != NAT_US)
+    not_reached = np.iinfo(np.int64).max
+    first = np.full((len(later), len(keys)), not_reached, dtype="int64")
+    np.minimum.at(first, (code[ok], pos[ok]), when[ok])
+    if config.skipped_stages == "imply":
+        for i in range(len(config.stages) - 3, -1, -1):
+            np.minimum(first[i], first[i + 1], out=first[i])
+    if row is not None:
+        first = first[:, row]
+    out = pd.DataFrame(
+        {"lead_id": ids.array, "created_at": pd.to_datetime(leads["created_at"]).to_numpy()}
+    )
+    out["created_at"] = out["created_at"].astype("datetime64[us]")
+    out["lead_at"] = out["created_at"]
+    for i, stage in enumerate(later):
+        out[f"{stage}_at"] = np.where(first[i] == not_reached, NAT_US, first[i]).view(
+            "datetime64[us]"
+        )
+    for c in keep:
+        out[c] = leads[c].to_numpy()
+    return out
+
+
+# ids that fit 8 bytes (integer keys) and ids that do not (longer, NUL byte, missing: hashing)
+ID_POOL = ["", "a", "ab", "b", "L0000001", "L0000002", "10293", "é", "zzzzzzzz", "é123456"]
+ID_OTHER = ["L00000001", "a\x00", "Lead-0000001"]
+id_strategy = st.one_of(st.sampled_from(ID_POOL), st.text(alphabet="aLz0é", min_size=0, max_size=5))
+NAMES = ["mql", "SQL ", "Marketing Qualified", "opportunity", "customer", "lost", "lead", "zzz"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lead_ids=st.one_of(
+        st.lists(id_strategy, max_size=12),
+        st.lists(id_strategy, max_size=12).map(sorted),
+        st.lists(st.one_of(id_strategy, st.sampled_from(ID_OTHER), st.none()), max_size=8),
+    ),
+    raw=st.lists(
+        st.tuples(
+            st.integers(0, 20),  # a lead's id (by position), or an id no lead has
+            st.one_of(st.sampled_from(NAMES), st.none()),
+            st.one_of(st.integers(-30, 400), st.none()),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    imply=st.booleans(),
+    wide_input=st.booleans(),
+)
+def test_stage_dates_equal_the_hashing_algorithm(lead_ids, raw, imply, wide_input) -> None:
+    """Integer keys (ids of at most 8 bytes, sorted or not, duplicated or not) and the hash
+    fallback give exactly the frame the previous algorithm gave, from long or wide input."""
+    n = len(lead_ids)
+    leads = pd.DataFrame(
+        {
+            "lead_id": pd.Series(lead_ids, dtype="str"),
+            "created_at": pd.Series(
+                [T0 + pd.Timedelta(days=3 * i) if i % 4 else None for i in range(n)],
+                dtype="datetime64[us]",
+            ),
+            "source": pd.Series(["web"] * n, dtype="str"),
+        }
+    )
+    cfg = FunnelConfig(
+        aliases={"Marketing Qualified": "mql"}, skipped_stages="imply" if imply else "strict"
+    )
+    unknown = ["nobody", "L0000009", "0", "é"]  # no lead's id (unless drawn as one)
+    rows = [
+        (
+            lead_ids[i] if i < n else None if i == 20 else unknown[i % 4],
+            stage,
+            None if day is None else T0 + pd.Timedelta(days=day, hours=day % 7),
+        )
+        for i, stage, day in raw
+    ]
+    history = pd.DataFrame(
+        {
+            "lead_id": pd.Series([r[0] for r in rows], dtype="str"),
+            "stage": pd.Series([r[1] for r in rows], dtype="str"),
+            "entered_at": pd.Series([r[2] for r in rows], dtype="datetime64[us]"),
+        }
+    )
+    if wide_input:  # <stage>_at columns on leads instead of a stages table
+        for j, stage in enumerate(STAGES):
+            leads[f"{stage}_at"] = pd.Series(
+                [T0 + pd.Timedelta(days=5 * j + i) if (i + j) % 3 else None for i in range(n)],
+                dtype="datetime64[us]",
+            )
+        history = None
+    got = stage_dates(leads, history, cfg, keep=["source"])
+    expected = _stage_dates_by_hashing(leads, history, cfg, keep=["source"])
+    pd.testing.assert_frame_equal(got, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(id_strategy, st.sampled_from(ID_OTHER)), max_size=15))
+def test_byte_keys_order_and_equality_are_the_texts(texts) -> None:
+    """Equal keys are equal texts and key order is the texts' byte order; a text that does not
+    fit (longer than 8 bytes, NUL byte) turns the whole column down."""
+    keys = _byte_keys(pd.Series(texts, dtype="str"))
+    encoded = [t.encode() for t in texts]
+    if any(len(b) > 8 or b"\x00" in b for b in encoded):
+        assert keys is None
+        return
+    assert keys is not None and keys.dtype == np.uint64
+    for i in range(len(texts)):
+        for j in range(len(texts)):
+            assert (keys[i] < keys[j]) == (encoded[i] < encoded[j])
+            assert (keys[i] == keys[j]) == (texts[i] == texts[j])
+
+
+def test_byte_keys_turn_down_what_they_cannot_order() -> None:
+    assert _byte_keys(pd.Series(["a", None], dtype="str")) is None  # missing id
+    assert _byte_keys(pd.Series([1, 2])) is None  # not text
+    assert _byte_keys(pd.Series(["a"], dtype="object")) is None  # text without Arrow
+    # several Arrow chunks and a sliced chunk read as one column
+    chunked = pa.chunked_array([pa.array(["b", "a"]), pa.array(["x", "c", "ab"]).slice(1)])
+    s = pd.Series(pd.arrays.ArrowStringArray(chunked))
+    keys = _byte_keys(s)
+    assert keys is not None and np.argsort(keys).tolist() == [1, 3, 0, 2]
+
+
+def test_missing_or_unknown_entry_ids_match_no_lead() -> None:
+    """A missing id (Arrow stores it as an empty slot) is not the lead whose id is the empty
+    text, and an id between two leads' ids is neither's."""
+    leads = leads_frame(["", "a", "c"], ["2025-01-01", "2025-01-01", "2025-01-01"])
+    hist = long_frame(
+        [(None, "mql", "2025-01-05"), ("b", "mql", "2025-01-06"), ("a", "sql", "2025-01-07")]
+    )
+    w = stage_dates(leads, hist, FunnelConfig(skipped_stages="strict"))
+    assert w["mql_at"].isna().all()
+    assert w["sql_at"].tolist()[1] == ts("2025-01-07") and w["sql_at"].isna().sum() == 2
+    pd.testing.assert_frame_equal(
+        w, _stage_dates_by_hashing(leads, hist, FunnelConfig(skipped_stages="strict"))
+    )
