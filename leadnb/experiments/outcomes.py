@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,15 +33,20 @@ from leadnb.funnel.stages import reached_within
 from leadnb.intervals import wilson
 from leadnb.results import Kind, Result, value
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = [
     "KM_COLUMNS",
     "KmShare",
     "arm_counts",
     "km_at",
     "km_curves",
+    "lookup_first",
     "metric_outcomes",
     "outcomes_from_column",
     "outcomes_from_stages",
+    "rows_of_leads",
 ]
 
 KM_COLUMNS = ["variant", "day", "at_risk", "converted", "ci_low", "ci_high"]
@@ -107,8 +113,8 @@ def outcomes_from_stages(
             fix=f"use one of: {', '.join(have)}",
         )
     as_of = pd.Timestamp(as_of)
-    dates = wide[["lead_id", col]].drop_duplicates("lead_id")
-    df = assignments.merge(dates, on="lead_id", how="left", validate="many_to_one")
+    df = assignments.reset_index(drop=True)  # as a left merge numbers the rows
+    df[col] = lookup_first(wide["lead_id"], wide[col], df["lead_id"])
     # reached / prior from the funnel helper; maturity is stricter here (see module docstring):
     # a lead is mature only when its whole window has closed, converted or not, so that early
     # converters of an open window do not bias the fixed-window rate upwards.
@@ -127,6 +133,62 @@ def outcomes_from_stages(
         hit, days.clip(lower=0), np.minimum(elapsed.fillna(0), window_days)
     ).astype(float)
     return df.drop(columns=[col])
+
+
+def rows_of_leads(wide: pd.DataFrame, lead_ids: pd.Series) -> pd.DataFrame:
+    """The rows of ``wide`` whose ``lead_id`` is one of ``lead_ids``, in ``wide``'s order.
+
+    An experiment's few hundred thousand leads looked up once in a million-lead stage-date frame
+    (one Arrow ``is_in``), so that each metric's :func:`outcomes_from_stages` joins against the
+    experiment's rows only. Every row of a matching lead is kept, so the first row per lead (what
+    the join reads) is the same as in ``wide``.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"lead_id": ["a", "b", "c", "a"], "x": [1, 2, 3, 4]})
+    >>> rows_of_leads(w, pd.Series(["a", "c"]))["x"].tolist()
+    [1, 3, 4]
+    """
+    import pyarrow.compute as pc
+
+    k, w = _arrow(wide["lead_id"]), _arrow(lead_ids)
+    if w.type != k.type:
+        w = w.cast(k.type)
+    keep = pc.is_in(k, value_set=w, skip_nulls=False).to_numpy(zero_copy_only=False)
+    return wide.loc[keep]
+
+
+def _arrow(x: pd.Series) -> pa.Array:
+    import pyarrow as pa
+
+    a = pa.array(x, from_pandas=True)
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def lookup_first(keys: pd.Series, values: pd.Series, wanted: pd.Series) -> pd.Series:
+    """For each of ``wanted``, the value at the first row of ``keys`` equal to it (missing:
+    NaN/NaT), in ``wanted``'s order: ``wanted`` left-merged on the first row per key.
+
+    One hash lookup of the wanted keys in ``keys`` (Arrow ``index_in``), no merge of the whole
+    stage-date frame: a million leads took a second per metric through ``drop_duplicates`` and
+    ``merge``. A missing key matches a missing key, as in a pandas merge.
+
+    Examples
+    --------
+    >>> k = pd.Series(["a", "b", "a"])
+    >>> lookup_first(k, pd.Series([1.0, 2.0, 3.0]), pd.Series(["a", "c", "b"])).tolist()
+    [1.0, nan, 2.0]
+    """
+    import pyarrow.compute as pc
+
+    k, w = _arrow(keys), _arrow(wanted)
+    if w.type != k.type:
+        w = w.cast(k.type)
+    pos = pc.index_in(w, value_set=k, skip_nulls=False).fill_null(-1).to_numpy()
+    if not len(values):
+        return values.iloc[:0].reindex(pd.RangeIndex(len(pos))).set_axis(wanted.index)
+    out = values.iloc[np.maximum(pos, 0)].where(pos >= 0)
+    return out.set_axis(wanted.index)
 
 
 def outcomes_from_column(assignments: pd.DataFrame, column: str) -> pd.DataFrame:

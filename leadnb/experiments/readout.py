@@ -40,7 +40,13 @@ from leadnb.experiments.comparisons import (
     logrank_p,
     srm_p_value,
 )
-from leadnb.experiments.outcomes import arm_counts, km_at, km_curves, metric_outcomes
+from leadnb.experiments.outcomes import (
+    arm_counts,
+    km_at,
+    km_curves,
+    metric_outcomes,
+    rows_of_leads,
+)
 from leadnb.experiments.registration import Metric, Registration, stage_display
 from leadnb.results import Column, Kind, Metrics, Result, format_value, value
 
@@ -674,6 +680,8 @@ def readout(
         raise no_leads(reg, assignments, excl, as_of)
     tables, extra_excl = [], []
     curves = pd.DataFrame()
+    if wide is not None and "lead_id" in wide.columns:  # the experiment's leads, looked up once
+        wide = rows_of_leads(wide, clean["lead_id"])
     for role, met in [
         ("primary", reg.primary_metric),
         *[("guardrail", g) for g in reg.guardrail_metrics],
