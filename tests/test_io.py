@@ -272,6 +272,260 @@ def test_stage_names_mapped_by_aliases_and_stage_map(tmp_path: Path) -> None:
     assert df["stage"].tolist() == ["mql", "sql", "opportunity", "customer", "Mystery"]
 
 
+# ------------------------------------------------------------------ Arrow fast paths
+# The loader reads CSV with Arrow and parses ISO dates with Arrow's cast when it can, and falls
+# back to pandas otherwise. Each test compares the result (or the error) with the precise pandas
+# path, switched on alone by replacing the fast paths with "cannot".
+
+
+def _precise_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(io, "_read_csv_arrow", lambda *a, **k: None)
+    monkeypatch.setattr(io, "_iso_datetimes_arrow", lambda *a, **k: None)
+
+
+def _load_both(src: TableSource, monkeypatch: pytest.MonkeyPatch, **kw):
+    """``(fast, precise)``: each a frame or the error it raised (type and text), with the
+    warnings. Any exception counts: a file pandas chokes on must fail the same way."""
+
+    def load():
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            try:
+                df = io.load_table(src, **kw)
+            except Exception as err:  # compared below, not swallowed
+                df = f"{type(err).__name__}: {err}"
+        return df, [str(w.message) for w in seen]
+
+    fast = load()
+    with monkeypatch.context() as m:
+        _precise_only(m)
+        precise = load()
+    return fast, precise
+
+
+def _assert_same(fast, precise) -> None:
+    (a, warn_a), (b, warn_b) = fast, precise
+    assert warn_a == warn_b
+    if isinstance(b, str):
+        assert a == b
+    else:
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        assert a.attrs == b.attrs
+
+
+TRICKY_CSV = {
+    "plain": "lead_id,name\n1,Ann\n2,Bob\n",
+    "utf-8 BOM": "\ufefflead_id,name\n1,Zoë\n",
+    "CRLF": "lead_id,name\r\n1,Ann\r\n2,Bob\r\n",
+    "CR only": "lead_id,name\r1,Ann\r2,Bob\r",
+    "blank lines": "lead_id,name\n1,Ann\n\n2,Bob\n\n",
+    "line of spaces": "lead_id,name\n1,Ann\n   \n2,Bob\n",
+    "one column, line of spaces": "lead_id\n1\n   \n2\n",
+    "delimiters only": "lead_id,name\n1,Ann\n,\n2,Bob\n",
+    "quote inside a field": 'lead_id,name\n1,An"n\n',
+    "text after a closing quote": 'lead_id,name\n1,"An"n\n',
+    "space after a closing quote": 'lead_id,name\n1,"Ann" \n',
+    "newline in quotes": 'lead_id,name\n1,"Ann\nSmith"\n2,Bob\n',
+    "quoted empty": 'lead_id,name\n1,""\n2,Bob\n',
+    "doubled quote": 'lead_id,name\n1,"A ""B"" C"\n',
+    "short row": "lead_id,name\n1\n2,Bob\n",
+    "long row": "lead_id,name\n1,Ann,x\n2,Bob\n",
+    "implicit index column": "lead_id,name\n0,1,Ann\n1,2,Bob\n",
+    "no final newline": "lead_id,name\n1,Ann",
+    "header only": "lead_id,name\n",
+    "repeated header name": "lead_id,lead_id\n1,2\n",
+    "blank header name": "lead_id,\n1,2\n",
+    "spaces around": " lead_id , name \n 1 , Ann \n",
+    "backslash": "lead_id,name\n1,A\\,B\n",
+    "NUL byte": "lead_id,name\n1,A\x00B\n",
+    "missing tokens": "lead_id,name\nNA,NULL\n2,None\n3, n/a \n",
+    "blank first line": "\nlead_id,name\n1,Ann\n",
+    "newline in a quoted header": '"lead\nid",name\n1,Ann\n',
+    "unterminated quote": 'lead_id,name\n1,"Ann\n',
+    "lines of spaces only": "   \n  \n",
+    "semicolons": "lead_id;name\n1;Ann\n2;Bob\n",
+    "tabs": "lead_id\tname\n1\tAnn\n\t\n2\tBob\n",
+    "not UTF-8": "lead_id,name\n1,Société\n".encode("cp1252"),
+    "quote left open at the end, no final newline": 'lead_id,name\n1,"Ann',
+    "quote left open after a stray quote": 'lead_id,name\n1,A"n\n2,"Bob',
+    "doubled quote left open": 'lead_id,name\n1,"Ann""\n',
+    "stray carriage returns": "lead_id;name\n;\n\r;b1 a",
+    "carriage return line after the header": '"lead_id","name"\n\r,',
+    "ISO dates": "lead_id,created_at\nL1,2025-01-02 03:04:05\nL2,\nL3,2025-01-03T00:00\n",
+    "an impossible ISO date": "lead_id,created_at\nL1,2025-01-02\nL2,2025-02-30\nL3,NA\n",
+}
+
+
+def test_fast_paths_are_taken_for_ordinary_files(tmp_path: Path) -> None:
+    """The comparisons above mean something only if Arrow really reads the ordinary files."""
+    path = tmp_path / "stages.csv"
+    path.write_text('lead_id,stage,entered_at\n"L1",lead,2025-01-02 03:04:05\r\nL2,,2025-01-03\r\n')
+    raw = io._read_csv_arrow(path, ",")
+    assert raw is not None and raw["stage"].isna().tolist() == [False, True]
+    parsed = io._iso_datetimes_arrow(raw["entered_at"])
+    assert parsed is not None and parsed.tolist() == [
+        pd.Timestamp("2025-01-02 03:04:05"),
+        pd.Timestamp("2025-01-03"),
+    ]
+    assert io._iso_datetimes_arrow(pd.Series(["2025-01-02", "2025-02-30"], dtype="str")) is None
+
+
+@pytest.mark.parametrize("name", list(TRICKY_CSV))
+def test_csv_fast_path_reads_what_pandas_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    content = TRICKY_CSV[name]
+    path = tmp_path / "leads.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    _assert_same(*_load_both(source("leads", path), monkeypatch))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab ,;\"\n\r\t\\'ÿ€", max_size=6),
+            st.sampled_from(["", " ", "NA", "Select", "2025-01-02", "2025-01-02 03:04:05", "x"]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([",", ";", "\t"]),
+)
+def test_csv_fast_path_matches_pandas_on_generated_text(rows, sep) -> None:
+    import tempfile
+
+    frame = pd.DataFrame(rows, columns=["name", "created_at"])
+    frame.insert(0, "lead_id", [f"L{i}" for i in range(len(rows))])
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as monkeypatch:
+        path = Path(tmp) / "leads.csv"
+        frame.to_csv(path, index=False, sep=sep)
+        src = source("leads", path, sep=sep, placeholders=("Select",))
+        _assert_same(*_load_both(src, monkeypatch))
+
+
+_FIELD = st.lists(
+    st.sampled_from(
+        ["a", " ", '"', '""', "\n", "\r\n", "\r", ",", ";", "\t", "NA", "2025-01-02", "é"]
+    ),
+    max_size=4,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(_FIELD, _FIELD.map(lambda f: f'"{f}"'), _FIELD.map(lambda f: f'"{f}')),
+            min_size=1,
+            max_size=4,
+        ),
+        max_size=5,
+    ),
+    st.sampled_from([",", ";", "\t"]),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_csv_fast_path_matches_pandas_on_raw_text(rows, sep, eol, final_eol) -> None:
+    """Hand-made files, broken ones included (ragged rows, quotes left open, stray quotes and
+    carriage returns): the same frame, warnings and error message with and without Arrow."""
+    import tempfile
+
+    lines = [sep.join(["lead_id", "created_at", "name"]), *(sep.join(r) for r in rows)]
+    text = eol.join(lines) + (eol if final_eol else "")
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as monkeypatch:
+        path = Path(tmp) / "leads.csv"
+        path.write_bytes(text.encode("utf-8"))
+        _assert_same(*_load_both(source("leads", path, sep=sep), monkeypatch))
+
+
+# strings around the edge of Arrow's ISO 8601 cast, each with what pandas reads (None: not a date)
+ISO_EDGES = {
+    "2025-01-01": "2025-01-01",
+    "2025-01-01 13:42:49": "2025-01-01 13:42:49",
+    "2025-01-01T13:42:49": "2025-01-01 13:42:49",
+    "2025-01-01 13:42": "2025-01-01 13:42",
+    "2025-01-01 13": "2025-01-01 13:00",
+    "2025-01-01 13:42:49.123": "2025-01-01 13:42:49.123",
+    "2025-01-01 13:42:49.123456": "2025-01-01 13:42:49.123456",
+    "2025-01-01 13:42:49.123456789": "2025-01-01 13:42:49.123456",
+    "2025-01-01T13:42:49Z": "2025-01-01 13:42:49",
+    "2025-01-01T13:42:49+02:00": "2025-01-01 11:42:49",
+    "2025-01-01 13:42:49-05:30": "2025-01-01 19:12:49",
+    "0001-01-01": "0001-01-01",
+    "9999-12-31 23:59:59": "9999-12-31 23:59:59",
+    "2025-1-5": "2025-01-05",
+    "2025-01": "2025-01-01",
+    "20250101": "2025-01-01",
+    "2025-02-30": None,
+    "2025-13-01": None,
+    "2025-01-01 23:59:60": None,
+    "2025-01-01 24:00:00": None,
+    "2025-01-01t13:42": None,
+    "10000-01-01": None,
+    "yesterday": None,
+}
+
+
+@pytest.mark.parametrize("value", list(ISO_EDGES))
+def test_iso_dates_fast_path_agrees_with_pandas(value: str) -> None:
+    """Alone and among ordinary dates, every value parses to what pandas reads, and the values
+    pandas cannot read are the bad ones (the fast path never accepts one of those)."""
+    want = ISO_EDGES[value]
+    for values in ([value], ["2025-06-30 08:00:00", value, None, "2024-02-29"]):
+        s = pd.Series(values, dtype="str")
+        parsed, bad = io.parse_datetimes(s)
+        assert parsed.dtype == "datetime64[us]"
+        i = values.index(value)
+        assert bool(bad.iloc[i]) == (want is None)
+        assert parsed.iloc[i] == pd.Timestamp(want) if want else pd.isna(parsed.iloc[i])
+        assert bad.sum() == (want is None)
+        if len(values) > 1:
+            assert parsed.iloc[0] == pd.Timestamp("2025-06-30 08:00")
+            assert pd.isna(parsed.iloc[2]) and parsed.iloc[3] == pd.Timestamp("2024-02-29")
+
+
+def test_iso_date_error_names_rows_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One impossible date in a default (ISO) column: the fast path gives up on that column and
+    the message names the line, the lead and the raw value, as the pandas path always did."""
+    path = tmp_path / "stages.csv"
+    path.write_text(
+        "lead_id,stage,entered_at\nL1,lead,2025-01-01 10:00:00\nL2,mql,2025-02-30 11:00:00\n"
+        "L3,sql,2025-03-01\n"
+    )
+    fast, precise = _load_both(source("stages", path), monkeypatch)
+    _assert_same(fast, precise)
+    with pytest.raises(DataError) as err:
+        io.load_table(source("stages", path))
+    e = err.value
+    assert e.column == "entered_at" and e.issues[0].count == 1
+    assert e.rows.index.tolist() == [3] and e.rows["lead_id"].tolist() == ["L2"]
+    assert e.rows["entered_at"].tolist() == ["2025-02-30 11:00:00"]
+    assert "not real calendar dates" in e.fix
+
+
+def test_map_stages_by_distinct_name_equals_row_by_row() -> None:
+    """Stage names are mapped once per distinct name; the result is the row-by-row mapping."""
+    stage = pd.Series(
+        [" Lead", None, "MQL ", "Closed Won", "odd", "Lead", np.nan, "closed won"],
+        dtype="str",
+        name="stage",
+        index=pd.RangeIndex(10, 18),
+    )
+    aliases = {"Closed Won": "customer", "Lead": "lead"}
+    got = io.map_stages(stage, aliases, ["lead", "mql"])
+    lookup = {"lead": "lead", "mql": "mql", "closed won": "customer"}
+    want = pd.Series(
+        [None if pd.isna(v) else lookup.get(v.strip().casefold(), v) for v in stage.tolist()],
+        dtype="str",
+        name="stage",
+        index=stage.index,
+    )
+    pd.testing.assert_series_equal(got, want)
+
+
 # ------------------------------------------------------------------ bad inputs
 
 

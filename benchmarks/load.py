@@ -1,0 +1,318 @@
+"""Loading the input tables: leadnb's loader against DuckDB and plain pandas reading the same files.
+
+Design. One dataset (``.bench/data-<N>-s<S>``, written by ``leadnb sample``; reused, never
+rewritten when its ``params.yaml`` exists), read in two forms:
+
+* ``sample``: the files as ``leadnb sample`` writes them (CSV tables, events as Parquet);
+* ``parquet``: every table as Parquet, a copy written once into ``.bench/load-<N>-s<S>/parquet``
+  (read from the CSVs by Arrow with its own type inference, as an export tool would type them);
+* ``csv`` (with ``--events-csv``): every table as CSV, events too (a copy in ``.bench``).
+
+For each form, three readers of the same files, timed one after the other in a rotating order
+(``--repeats`` times, the median printed):
+
+* leadnb: :func:`leadnb.data.loading.load_tables` of every configured table into the canonical
+  columns and dtypes, with every check the loader makes (the params file parsed beforehand);
+* DuckDB: ``duckdb.read_csv`` / ``read_parquet`` with its type inference, to an Arrow table and
+  then to pandas (``.to_arrow_table().to_pandas()``: the fast route from DuckDB to pandas); with
+  ``--duckdb-df`` also its ``.df()`` (many times slower here: it builds the text columns itself);
+* pandas: ``pd.read_csv`` / ``pd.read_parquet`` with default settings.
+
+The ratio printed is leadnb's median wall time over DuckDB's (to pandas through Arrow); the
+target is at most 1.5. On a shared machine wall times swing with the other processes, so the
+best round and the median CPU time (user + system, all threads; DuckDB's work in its own threads
+counts too) are printed as well. Before any timing, every table leadnb loads is compared with what the loader's precise
+pandas path (its fast paths switched off) returns for the same file: values, dtypes and attrs must
+be equal, or the script exits with status 1. Results are also written to
+``.bench/load-<N>.json``.
+
+Run: ``.venv/bin/python -m benchmarks.load [--leads N] [--repeats R] [--events-csv]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import yaml
+
+from leadnb.data import loading
+from leadnb.data.params import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 1.5  # leadnb load_tables / DuckDB read of the same files, at most
+WAIT_SECONDS = 1800  # how long to wait for a dataset another process is still writing
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+
+
+def data_dir(leads: int, seed: int) -> Path:
+    """The dataset folder of ``leadnb sample --leads N --seed S`` (the one benchmarks.run uses)."""
+    return ROOT / ".bench" / f"data-{leads}-s{seed}"
+
+
+def ensure_sample(leads: int, seed: int) -> Path:
+    """The dataset's params file: waits while another process writes it; writes it if absent."""
+    folder = data_dir(leads, seed)
+    params = folder / "params.yaml"
+    if folder.exists() and not params.exists():
+        print(f"waiting for {params} (another process is writing the dataset)", flush=True)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not params.exists():
+            if time.monotonic() > deadline:
+                sys.exit(f"{params} did not appear within {WAIT_SECONDS} s")
+            time.sleep(10)
+    if not params.exists():
+        cmd = [sys.executable, "-m", "leadnb", "sample", "--out", str(folder)]
+        subprocess.run([*cmd, "--leads", str(leads), "--seed", str(seed)], check=True)
+    return params
+
+
+def _sources(params_file: Path) -> dict[str, Path]:
+    """``table -> file`` of every configured table (absolute paths)."""
+    params = load_params(params_file)
+    return {t: Path(src.path) for t, src in params.data.items() if src.path is not None}
+
+
+def write_variant(params_file: Path, out: Path, suffix: str) -> Path:
+    """A copy of the dataset with every table as ``suffix`` (``.parquet`` or ``.csv``) in ``out``,
+    and a params file (the sample's, with the sources pointing at the copies). Files already
+    written are reused."""
+    out.mkdir(parents=True, exist_ok=True)
+    raw = yaml.safe_load(params_file.read_text())
+    for table, path in _sources(params_file).items():
+        target = out / f"{table}{suffix}"
+        if path.suffix == suffix:
+            target = path
+        elif not target.exists():
+            tmp = target.with_name(target.name + ".tmp")
+            if suffix == ".parquet":  # Arrow's own type inference, as an export tool would type it
+                pq.write_table(pacsv.read_csv(path), tmp)
+            else:
+                pacsv.write_csv(pq.read_table(path), tmp)
+            tmp.replace(target)
+        raw["data"][table]["source"] = str(target)
+    rules = raw.get("scoring", {}).get("rules")
+    if isinstance(rules, str):
+        raw["scoring"]["rules"] = str((params_file.parent / rules).resolve())
+    target = out / "params.yaml"
+    target.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return target
+
+
+# --------------------------------------------------------------------------------------------
+# Readers: each returns {table: DataFrame}
+
+
+def read_leadnb(params: Any) -> dict[str, pd.DataFrame]:
+    return loading.load_tables(params)
+
+
+def _duck(path: Path) -> Any:
+    import duckdb
+
+    if path.suffix == ".parquet":
+        return duckdb.read_parquet(str(path))
+    return duckdb.read_csv(str(path))
+
+
+def _duck_arrow(rel: Any) -> pa.Table:
+    if hasattr(rel, "to_arrow_table"):
+        return rel.to_arrow_table()
+    return rel.fetch_arrow_table()  # DuckDB < 1.4
+
+
+def read_duckdb_arrow(files: dict[str, Path]) -> dict[str, pd.DataFrame]:
+    return {t: _duck_arrow(_duck(p)).to_pandas() for t, p in files.items()}
+
+
+def read_duckdb_df(files: dict[str, Path]) -> dict[str, pd.DataFrame]:
+    return {t: _duck(p).df() for t, p in files.items()}
+
+
+def read_pandas(files: dict[str, Path]) -> dict[str, pd.DataFrame]:
+    return {
+        t: pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+        for t, p in files.items()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Checks
+
+
+@contextmanager
+def precise_path_only():
+    """The loader with its Arrow fast paths switched off: what it returned before them."""
+    saved = loading._read_csv_arrow, loading._iso_datetimes_arrow
+    loading._read_csv_arrow = lambda *a, **k: None
+    loading._iso_datetimes_arrow = lambda *a, **k: None
+    try:
+        yield
+    finally:
+        loading._read_csv_arrow, loading._iso_datetimes_arrow = saved
+
+
+def check_same_as_precise(params_file: Path) -> list[str]:
+    """Tables where the loader's result differs from its precise pandas path's (empty: none)."""
+    params = load_params(params_file)
+    fast = read_leadnb(params)
+    with precise_path_only():
+        slow = read_leadnb(params)
+    problems = []
+    for t in sorted(set(fast) | set(slow)):
+        a, b = fast.get(t), slow.get(t)
+        if a is None or b is None:
+            problems.append(f"{t}: loaded by one path only")
+            continue
+        try:
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+        except AssertionError as exc:
+            problems.append(f"{t}: {str(exc).splitlines()[0]}")
+            continue
+        if not (a.equals(b) and a.attrs == b.attrs):
+            problems.append(f"{t}: equal by assert_frame_equal but not by DataFrame.equals/attrs")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Timing
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """``(wall seconds, CPU seconds of this process: user + system, every thread)``."""
+    gc.collect()
+    cpu = time.process_time()
+    start = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    del result
+    return seconds, cpu
+
+
+def bench_variant(params_file: Path, repeats: int, duckdb_df: bool = False) -> dict[str, Any]:
+    """Median, best and CPU seconds of each reader over ``repeats`` rounds, rotating which one
+    goes first."""
+    files = _sources(params_file)
+    params = load_params(params_file)  # parsed once: load_tables is what is timed
+    readers: dict[str, Callable[[], Any]] = {
+        "leadnb": lambda: read_leadnb(params),
+        "duckdb": lambda: read_duckdb_arrow(files),
+        "pandas": lambda: read_pandas(files),
+    }
+    if duckdb_df:
+        readers["duckdb_df"] = lambda: read_duckdb_df(files)
+    names = list(readers)
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            w, c = timed(readers[name])
+            wall[name].append(w)
+            cpu[name].append(c)
+    med = {n: statistics.median(v) for n, v in wall.items()}
+    best = {n: min(v) for n, v in wall.items()}
+    cpu_med = {n: statistics.median(v) for n, v in cpu.items()}
+    return {
+        "files": {t: f"{p.name} ({p.stat().st_size / 1e6:.0f} MB)" for t, p in files.items()},
+        "seconds": med,
+        "best_seconds": best,
+        "cpu_seconds": cpu_med,
+        "runs": wall,
+        "cpu_runs": cpu,
+        "ratio": {n: med["leadnb"] / med[n] for n in names if n != "leadnb"},
+        "ratio_best": {n: best["leadnb"] / best[n] for n in names if n != "leadnb"},
+        "ratio_cpu": {n: cpu_med["leadnb"] / cpu_med[n] for n in names if n != "leadnb"},
+    }
+
+
+def print_table(results: dict[str, dict[str, Any]], repeats: int) -> None:
+    names = list(next(iter(results.values()))["seconds"])
+    for key, ratio, title in (
+        ("seconds", "ratio", f"median wall seconds over {repeats} rounds (rotating order)"),
+        ("best_seconds", "ratio_best", "best round, wall seconds"),
+        ("cpu_seconds", "ratio_cpu", "median CPU seconds (user + system, all threads)"),
+    ):
+        print(f"\n{title}")
+        others = [n for n in names if n != "leadnb"]
+        head = f"{'input':9s}" + "".join(f"{n:>11s}" for n in names)
+        print(head + "".join(f"{'leadnb/' + n:>18s}" for n in others))
+        for name, res in results.items():
+            row = f"{name:9s}" + "".join(f"{res[key][n]:11.2f}" for n in names)
+            print(row + "".join(f"{res[ratio][n]:18.2f}" for n in others))
+    print(
+        "\nduckdb: read_csv/read_parquet -> .to_arrow_table().to_pandas(); duckdb_df: -> .df(); "
+        f"pandas: pd.read_csv/pd.read_parquet, defaults. Target: leadnb/duckdb <= {TARGET}."
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.load", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--leads", type=int, default=1_000_000, help="dataset size (default 1000000)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--repeats", type=int, default=5, help="timed rounds per reader (median)")
+    p.add_argument("--events-csv", action="store_true", help="also time every table as CSV")
+    p.add_argument("--duckdb-df", action="store_true", help="also time DuckDB's .df()")
+    p.add_argument("--no-check", action="store_true", help="skip the fast-vs-precise comparison")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sample = ensure_sample(args.leads, args.seed)
+    copies = ROOT / ".bench" / f"load-{args.leads}-s{args.seed}"
+    variants = {
+        "sample": sample,
+        "parquet": write_variant(sample, copies / "parquet", ".parquet"),
+    }
+    if args.events_csv:
+        variants["csv"] = write_variant(sample, copies / "csv", ".csv")
+    import duckdb
+
+    print(
+        f"leadnb load_tables at {args.leads:,} leads: python {platform.python_version()}, "
+        f"pandas {pd.__version__}, pyarrow {pa.__version__}, duckdb {duckdb.__version__}, "
+        f"{pa.cpu_count()} cores"
+    )
+    failed = False
+    if not args.no_check:
+        for name, params_file in variants.items():
+            problems = check_same_as_precise(params_file)
+            verdict = "identical to the precise path" if not problems else "DIFFERENT"
+            print(f"check {name}: every table {verdict}")
+            for line in problems:
+                print(f"  {line}")
+            failed = failed or bool(problems)
+    results = {}
+    for name, params_file in variants.items():
+        results[name] = bench_variant(params_file, args.repeats, args.duckdb_df)
+        files = ", ".join(results[name]["files"].values())
+        print(f"{name}: {files}", flush=True)
+    print_table(results, args.repeats)
+    out = ROOT / ".bench" / f"load-{args.leads}.json"
+    out.write_text(json.dumps({"leads": args.leads, "results": results}, indent=2))
+    print(f"written {out.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
