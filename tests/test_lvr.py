@@ -249,3 +249,31 @@ def test_too_many_periods_sentence_has_separators() -> None:
     with pytest.raises(NotEnoughData) as e:
         lvr(wide, FunnelConfig(), pd.Timestamp("2026-06-30"))
     assert "there are 1,518 periods of month, more than the 1,200 a report table" in str(e.value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.integers(-5, 90), st.floats(-5, 90, allow_nan=False)),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from([0, 1, 30, 45.5]),
+)
+def test_new_old_read_off_the_age_as_classify_new_old(ages, new_lead_days) -> None:
+    """velocity.new_vs_old and roi.monthly split new/old by ``age < N`` / ``age >= N``: the same
+    leads that funnel.stages.classify_new_old labels new/old (missing age: neither)."""
+    from leadnb.funnel.stages import age_at, classify_new_old
+
+    created = pd.Timestamp("2026-01-01")
+    at = [None if a is None else created + pd.Timedelta(days=a) for a in ages]
+    wide = pd.DataFrame(
+        {
+            "created_at": pd.Series([created] * len(ages), dtype="datetime64[us]"),
+            "sql_at": pd.Series(at, dtype="datetime64[us]"),
+        }
+    )
+    label = classify_new_old(wide, "sql", new_lead_days)
+    age = age_at(wide, "sql")
+    assert ((label == "new") == (age < new_lead_days)).all()
+    assert ((label == "old") == (age >= new_lead_days)).all()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadnb.errors import DataError
 from leadnb.funnel.value_map import (
@@ -200,3 +202,29 @@ def test_value_tables_declared_for_a_reader() -> None:
         .astype({"n": long["n"].dtype}),
         check_dtype=False,
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from(["A1", "A2", "A3"])),
+            st.one_of(st.none(), st.sampled_from(["l1", "l2", "l3", "l4"])),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_lead_keys_are_the_distinct_account_keys(rows) -> None:
+    """_lead_keys (distinct keys without a key per lead) equals account_key's distinct keys."""
+    from leadnb.funnel.value_map import _lead_keys, account_key
+
+    leads = pd.DataFrame(
+        {
+            "account_id": pd.array([a for a, _ in rows], dtype="str"),
+            "lead_id": pd.array([b for _, b in rows], dtype="str"),
+        }
+    )
+    expect = set(account_key(leads, "leads").dropna())
+    got = _lead_keys(leads)
+    assert got.is_unique and set(got) == expect

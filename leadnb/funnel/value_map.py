@@ -292,14 +292,50 @@ def value_groups(
     1   B       1     B
     2   C       0     A, 125.0)
     """
+    lead_keys = None if leads is None else _lead_keys(leads)
+    return _value_groups(
+        orders,
+        start,
+        end,
+        lead_keys,
+        value_cut=value_cut,
+        frequency_cut=frequency_cut,
+        end_inclusive=end_inclusive,
+    )
+
+
+def _lead_keys(leads: pd.DataFrame) -> pd.Index:
+    """The distinct :func:`account_key` values of ``leads`` (unordered), without building the
+    key of each of a million leads: distinct account ids, and ``lead:<id>`` only for the leads
+    without one."""
+    if "account_id" not in leads.columns or "lead_id" not in leads.columns:
+        return pd.Index(account_key(leads, "leads").dropna().unique())
+    acc, lid = leads["account_id"], leads["lead_id"]
+    no_acc = acc.isna()
+    from_acc = pd.Series(acc[~no_acc].unique()).astype("str")
+    lone = lid[no_acc & lid.notna()]
+    from_lead = "lead:" + pd.Series(lone.unique()).astype("str")
+    both = pd.concat([from_acc, from_lead], ignore_index=True).astype("str")
+    return pd.Index(both.unique())
+
+
+def _value_groups(
+    orders: pd.DataFrame,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    lead_keys: pd.Index | None,
+    *,
+    value_cut: float | None,
+    frequency_cut: float | None,
+    end_inclusive: bool,
+) -> pd.DataFrame:
     o = _orders(orders)
     start = pd.Timestamp(start) if start is not None else o["order_date"].min()
     end = pd.Timestamp(end) if end is not None else o["order_date"].max()
     vals = customer_values(orders, start, end, end_inclusive=end_inclusive)
     keys = pd.Index(o["key"].unique())
-    if leads is not None:
-        lk = account_key(leads, "leads").dropna()
-        keys = keys.union(pd.Index(lk.unique()))
+    if lead_keys is not None:
+        keys = keys.union(lead_keys)
     out = pd.DataFrame({"key": keys.astype("str")}).merge(vals, on="key", how="left")
     out["orders"] = out["orders"].fillna(0).astype(int)
     out["amount"] = out["amount"].fillna(0.0)
@@ -411,22 +447,24 @@ def value_movement(
             table="orders",
             fix="pick a split date inside the order history",
         )
-    first = value_groups(
+    lead_keys = None if leads is None else _lead_keys(leads)  # once for both windows
+    first = _value_groups(
         orders,
         start,
         split,
-        leads=leads,
+        lead_keys,
         value_cut=value_cut,
         frequency_cut=frequency_cut,
         end_inclusive=False,
     )
-    second = value_groups(
+    second = _value_groups(
         orders,
         split,
         end,
-        leads=leads,
+        lead_keys,
         value_cut=first.attrs["value_cut"],
         frequency_cut=first.attrs["frequency_cut"],
+        end_inclusive=True,
     )
     pair = first[["key", "group"]].merge(
         second[["key", "group"]], on="key", suffixes=("_from", "_to")

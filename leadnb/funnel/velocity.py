@@ -43,7 +43,7 @@ from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData
 from leadnb.funnel import exposure
 from leadnb.funnel.exposure import DAYS_PER_MONTH
-from leadnb.funnel.stages import FunnelConfig, classify_new_old
+from leadnb.funnel.stages import FunnelConfig, age_at
 from leadnb.intervals import wilson
 from leadnb.results import Column, Kind, format_value
 
@@ -385,11 +385,15 @@ def new_vs_old(
     as_of = pd.Timestamp(as_of)
     stage = stage or config.qualified_stage
     at = _col(wide, stage)
-    kind = classify_new_old(wide, stage, config.new_lead_days)
-    keep = at.notna() & (at < day_end(as_of)) & kind.notna()
+    # new/old as funnel.stages.classify_new_old says, read off the age (no million-row labels)
+    age = age_at(wide, stage)
+    keep = at.notna() & (at < day_end(as_of)) & age.notna()
     per = assign_periods(at[keep], period, as_of)
     d = pd.DataFrame(
-        {"period": per["period"].to_numpy(), "old": (kind[keep] == "old").to_numpy(int)}
+        {
+            "period": per["period"].to_numpy(),
+            "old": (age[keep] >= config.new_lead_days).to_numpy(int),
+        }
     )
     g = d.groupby("period")["old"].agg(["size", "sum"])
     created = wide["created_at"].dropna()

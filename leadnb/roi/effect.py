@@ -34,6 +34,7 @@ import pandas as pd
 from leadnb.asof import date_text
 from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
+from leadnb.experiments.outcomes import lookup_first
 from leadnb.funnel import exposure
 from leadnb.intervals import wilson
 from leadnb.results import Kind, Result, format_value, value
@@ -151,7 +152,8 @@ def old_lead_table(
     stop = np.where(np.isnan(stop), edge_days[-1], stop)
     sql = exposure.to_days(sd[q])
     if censor_at is not None:
-        cens = exposure.to_days(sd["lead_id"].map(censor_at))
+        # each lead's censoring date: an Arrow lookup (Series.map hashed a million ids: 0.9 s)
+        cens = exposure.to_days(lookup_first(censor_at.index.to_series(), censor_at, sd["lead_id"]))
         has = ~np.isnan(cens)
         stop = np.where(has, np.minimum(stop, cens), stop)
         sql = np.where(has & (sql >= cens), np.nan, sql)  # qualified inside the experiment

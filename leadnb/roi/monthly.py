@@ -29,7 +29,7 @@ from leadnb.asof import date_text
 from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.funnel import exposure
-from leadnb.funnel.stages import ARTICLE_PAIRS, classify_new_old, with_stage_names
+from leadnb.funnel.stages import ARTICLE_PAIRS, age_at, with_stage_names
 from leadnb.intervals import wilson
 from leadnb.results import Column, Kind
 from leadnb.roi.params import RoiConfig
@@ -240,9 +240,10 @@ def monthly_roi(
 
     out["leads_created"] = per_month(sd["created_at"])
     q = _col(qualified_stage)
-    cls = classify_new_old(sd, qualified_stage, new_lead_days)
-    out["sql_new"] = per_month(sd.loc[cls == "new", q])
-    out["sql_old"] = per_month(sd.loc[cls == "old", q])
+    # new/old as funnel.stages.classify_new_old says, read off the age (no million-row labels)
+    age = age_at(sd, qualified_stage)
+    out["sql_new"] = per_month(sd.loc[age < new_lead_days, q])
+    out["sql_old"] = per_month(sd.loc[age >= new_lead_days, q])
     out["sql_total"] = out["sql_new"] + out["sql_old"]
 
     # exposure: from the day a lead turns old until it qualifies (or reaches a later stage) or the
@@ -258,9 +259,9 @@ def monthly_roi(
     out["old_sql_rate"] = safe_div(out["sql_old"], out["old_exposure"])
 
     if "opportunity_at" in sd:
-        ocls = classify_new_old(sd, "opportunity", new_lead_days)
-        out["opportunities_new"] = per_month(sd.loc[ocls == "new", "opportunity_at"])
-        out["opportunities_old"] = per_month(sd.loc[ocls == "old", "opportunity_at"])
+        o_age = age_at(sd, "opportunity")
+        out["opportunities_new"] = per_month(sd.loc[o_age < new_lead_days, "opportunity_at"])
+        out["opportunities_old"] = per_month(sd.loc[o_age >= new_lead_days, "opportunity_at"])
     else:
         out["opportunities_new"] = np.nan
         out["opportunities_old"] = np.nan
