@@ -718,3 +718,53 @@ def test_cards_use_declared_labels_and_the_run_currency() -> None:
                                        kinds={m["run_id"]: kinds})  # fmt: skip
     assert "€1,013" in runs
     assert report.format_value(1012.8, "money") == "1,013"  # the currency does not leak
+
+
+def _answered_notebook(hostile: str = "") -> nbformat.NotebookNode:
+    answer = new_code_cell(
+        "show_answer()",
+        metadata={"tags": ["answer"]},
+        outputs=[
+            new_output("display_data", data={"text/html": '<section id="answer">Yes.</section>'})
+        ],
+    )
+    evidence = new_code_cell(
+        "x",
+        outputs=[
+            new_output("display_data", data={"text/html": f"<p>{hostile}</p>"}),
+            new_output("stream", name="stdout", text=f"{hostile}\n"),
+        ],
+    )
+    return new_notebook(cells=[new_markdown_cell("# Title\nIntro."), evidence, answer])
+
+
+def test_changes_filled_into_the_slot_equal_a_second_rendering() -> None:
+    """The runner fills "what changed" into the slot the worker's rendering left, instead of
+    rendering the notebook again: the page is the same either way."""
+    nb, changes = _answered_notebook(), '<p class="x">AUC 0.58 → 0.61, within noise</p>'
+    first = report.render_notebook_html(nb, title="T")
+    assert first.count(report.CHANGES_SLOT) == 1
+    filled = report.fill_changes(first, changes)
+    again = report.render_notebook_html(nb, title="T", changes_html=changes)
+
+    def ids(page: str) -> str:  # a split title cell's remainder gets a new random cell id
+        return re.sub(r"cell-id=[0-9a-f-]+", "cell-id=X", page)
+
+    assert ids(filled) == ids(again)
+    # after the answer, before the evidence
+    assert (
+        filled.index('id="answer"')
+        < filled.index('class="leadnb-changes"')
+        < filled.index("Intro.")
+    )
+    # a notebook without an answer has no slot: the runner renders it again
+    plain = new_notebook(cells=[new_markdown_cell("# Title")])
+    assert report.fill_changes(report.render_notebook_html(plain, title="T"), changes) is None
+
+
+def test_data_cannot_plant_a_changes_slot() -> None:
+    """An output holding the slot's text is sanitised or escaped: the one slot is the
+    renderer's, after the answer."""
+    page = report.render_notebook_html(_answered_notebook(report.CHANGES_SLOT), title="T")
+    assert page.count(report.CHANGES_SLOT) == 1
+    assert page.index(report.CHANGES_SLOT) < page.index("Intro.")

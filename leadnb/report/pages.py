@@ -526,6 +526,30 @@ def _whole(value: Any) -> bool:
     return isinstance(value, str) and value.isdigit() and value.isascii()
 
 
+CHANGES_SLOT = "<!--leadnb:changes-->"
+"""Where "what changed" goes in a report rendered before the comparison with the previous run
+is known (an HTML comment: invisible when nothing changed). Outputs cannot contain it: their
+HTML is sanitised (comments removed) and their text escaped."""
+
+
+def _changes_div(changes_html: str) -> str:
+    return f'<div class="leadnb-changes">{changes_html}</div>'
+
+
+def fill_changes(page: str, changes_html: str) -> str | None:
+    """``page`` with "what changed" (trusted HTML) in its :data:`CHANGES_SLOT`, or ``None`` when
+    the page has no slot (render it again with ``changes_html`` instead).
+
+    >>> fill_changes(f"<h1>T</h1>{CHANGES_SLOT}<p>x</p>", "<p>AUC up</p>")
+    '<h1>T</h1><div class="leadnb-changes"><p>AUC up</p></div><p>x</p>'
+    >>> fill_changes("<h1>T</h1>", "<p>AUC up</p>") is None
+    True
+    """
+    if CHANGES_SLOT not in page:
+        return None
+    return page.replace(CHANGES_SLOT, _changes_div(changes_html), 1)
+
+
 def render_notebook_html(
     nb: nbformat.NotebookNode, *, title: str, bar_html: str = "", changes_html: str = ""
 ) -> str:
@@ -542,7 +566,9 @@ def render_notebook_html(
         notebook for analysts); hidden in print.
     changes_html : str, optional
         Trusted HTML "what changed since last week", shown right after the answer (after the
-        title when there is no answer cell); nothing when empty.
+        title when there is no answer cell). When empty, a report with an answer keeps
+        :data:`CHANGES_SLOT` there, which :func:`fill_changes` fills later without rendering
+        the notebook again.
 
     Returns
     -------
@@ -564,10 +590,11 @@ def render_notebook_html(
         exclude_output_prompt=True,
         embed_images=True,
     )
-    clean = strip_for_readers(nb, changes=bool(changes_html))
+    has_answer = any(ANSWER_TAG in _tags(c) for c in nb.cells)
+    clean = strip_for_readers(nb, changes=bool(changes_html) or has_answer)
     clean.metadata["title"] = title
     fragments = {
-        "changes": f'<div class="leadnb-changes">{changes_html}</div>',
+        "changes": _changes_div(changes_html) if changes_html else CHANGES_SLOT,
         "appendix_open": (
             f'<section class="leadnb-appendix" id="appendix"><h2>{APPENDIX_TITLE}</h2>'
         ),
@@ -1073,7 +1100,9 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 __all__ = [
+    "CHANGES_SLOT",
     "answer_sentence",
+    "fill_changes",
     "headline_items",
     "standalone_page",
     "metric_label",

@@ -356,10 +356,16 @@ def publish_changes(
             if res is None or res.status != "success" or not html_path.is_file():
                 continue
             fragment = view.render_changes(frame[frame["notebook"] == name])
-            render_report(
-                name, run_dir / name / f"{name}.ipynb", html_path, secrets=secrets,
-                changes_html=fragment,
-            )  # fmt: skip
+            filled = pages.fill_changes(
+                html_path.read_text(encoding="utf-8"), mask_text(fragment, secrets)
+            )
+            if filled is not None:  # the slot the worker left: no second rendering
+                html_path.write_text(filled, encoding="utf-8")
+            else:
+                render_report(
+                    name, run_dir / name / f"{name}.ipynb", html_path, secrets=secrets,
+                    changes_html=fragment,
+                )  # fmt: skip
         parts = []
         if len(frame):
             frame.to_csv(run_dir / CHANGES_FILE, index=False)
