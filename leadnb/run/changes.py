@@ -52,7 +52,6 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from leadnb.results import Kind, Metrics, format_change, format_value
 
@@ -363,6 +362,8 @@ def _interval_test(
     b: float, a: float, ci_b: tuple[float, float], ci_a: tuple[float, float], level: float
 ) -> _Test | None:
     """z test on the difference, each run's standard error read from its interval."""
+    from scipy import stats  # imported when a comparison needs it: a first run does not
+
     z_crit = stats.norm.ppf(0.5 + level / 2)
     se_b = (ci_b[1] - ci_b[0]) / (2 * z_crit)
     se_a = (ci_a[1] - ci_a[0]) / (2 * z_crit)
