@@ -212,3 +212,58 @@ def test_run_with_dask_scheduler_in_params(demo, tmp_path):
     assert tables
     for rel in tables:
         assert (ran.run_dir / rel).read_bytes() == (plain.run_dir / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("table", ["leads", "events", "stages"])
+def test_read_table_with_dask_equals_the_loader(client, demo, table):
+    """Dask reads the file itself, cut into several partitions, and each partition made canonical
+    gives, put together, the frame the one-machine loader returns (values and dtypes)."""
+    params, t = demo
+    got = scale.read_table(params, table, blocksize=40_000)
+    if params.data[table].path.suffix == ".csv":
+        assert got.npartitions > 1
+    frame = got.compute().reset_index(drop=True)
+    frame.attrs = t[table].attrs
+    pd.testing.assert_frame_equal(frame, t[table])
+
+
+def test_read_table_placeholders_and_bad_values(client, tmp_path):
+    from leadnb.data.params import params_from_dict
+
+    (tmp_path / "leads.csv").write_text(
+        "id,created,industry\nL1, 2026-01-02 ,Select\nL2,,software\n", encoding="utf-8"
+    )
+    raw = {"source": "leads.csv", "columns": {"id": "lead_id", "created": "created_at"},
+           "placeholders": ["Select"]}  # fmt: skip
+    params = params_from_dict({"data": {"leads": raw}}, path=tmp_path / "p.yaml")
+    got = scale.read_table(params, "leads").compute()
+    assert got["lead_id"].tolist() == ["L1", "L2"]
+    assert got["created_at"].tolist()[0] == pd.Timestamp("2026-01-02")
+    assert got["created_at"].isna().tolist() == [False, True]
+    assert got["industry"].isna().tolist() == [True, False]
+    (tmp_path / "leads.csv").write_text("id,created\nL1,soon\n", encoding="utf-8")
+    with pytest.raises(DataError, match="not dates"):
+        scale.read_table(params, "leads").compute()
+    with pytest.raises(LeadnbError, match="no events table"):
+        scale.read_table(params, "events")
+    (tmp_path / "leads.xlsx").write_bytes(b"")
+    xlsx = params_from_dict({"data": {"leads": {**raw, "source": "leads.xlsx"}}},
+                            path=tmp_path / "p.yaml")  # fmt: skip
+    with pytest.raises(LeadnbError, match="Dask reads CSV and Parquet"):
+        scale.read_table(xlsx, "leads")
+
+
+def test_score_and_stage_dates_from_tables_dask_read(client, demo):
+    """The whole Dask path, no pandas table on the driver: read, score, date; equal to pandas."""
+    params, t = demo
+    as_of = params.run.as_of
+    leads = scale.read_table(params, "leads", blocksize=40_000)
+    events = scale.read_table(params, "events")
+    stages = scale.read_table(params, "stages", blocksize=10_000)
+    got = scale.score(leads, events, params.scoring, as_of, npartitions=3).compute()
+    expected = scoring.score(t["leads"], t["events"], params.scoring, as_of)
+    pd.testing.assert_frame_equal(ordered(got, t["leads"]), expected)
+    dates = scale.stage_dates(leads, stages, params.funnel, npartitions=2).compute()
+    pd.testing.assert_frame_equal(
+        ordered(dates, t["leads"]), funnel.stage_dates(t["leads"], t["stages"], params.funnel)
+    )

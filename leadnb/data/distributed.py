@@ -19,8 +19,10 @@ Typical use, on data that does not fit one machine::
         scores.to_parquet("s3://crm/scores/")
 
 Any frames work: pandas frames are split first, Dask frames are hash-partitioned on ``lead_id``
-(a shuffle) unless :func:`partition_by_lead` already did it. Reading, validation and the
-notebooks' statistics stay on one machine; the params file's ``run.dask_scheduler`` sends the
+(a shuffle) unless :func:`partition_by_lead` already did it. :func:`read_table` reads a table a
+params file names with Dask itself (``dd.read_parquet`` / ``dd.read_csv``), each partition turned
+into canonical columns and dtypes by the loader's own :func:`leadnb.data.loading.canonicalize`, so
+no machine ever holds the whole table. Validation and the notebooks' statistics stay on one machine; the params file's ``run.dask_scheduler`` sends the
 notebooks' scoring and stage-date steps to a cluster (:func:`score_on`, :func:`stage_dates_on`).
 
 Dask is an optional extra (``pip install "leadnb[dask]"``), imported only when used.
@@ -36,7 +38,9 @@ import numpy as np
 import pandas as pd
 
 from leadnb.arrays import index_positions
-from leadnb.errors import DataError, LeadnbError
+from leadnb.data import loading
+from leadnb.data.params import Params, TableSource
+from leadnb.errors import DataError, LeadnbError, ParamsError
 from leadnb.funnel import stages as funnel
 from leadnb.scoring import engine as scoring
 from leadnb.scoring import rules
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "client_for",
     "partition_by_lead",
+    "read_table",
     "score",
     "score_on",
     "stage_dates",
@@ -83,6 +88,98 @@ def _lead_column(df: Any, table: str) -> Any:
         column="lead_id",
         fix="map the source's id column to lead_id in data.<table>.columns",
     )
+
+
+def _canonical_part(
+    raw: pd.DataFrame, source: TableSource, aliases: dict[str, str], stages: list[str]
+) -> pd.DataFrame:
+    """One partition as the loader returns a table: canonical names, placeholders, dtypes."""
+    return loading.canonicalize(raw, source, funnel_aliases=aliases, funnel_stages=stages)
+
+
+def read_table(
+    params: Params, table: str, *, blocksize: int | str | None = "128MiB"
+) -> dd.DataFrame:
+    """A table the params file names, read by Dask itself, in canonical form partition by
+    partition.
+
+    CSV files go through ``dd.read_csv`` (every column as text, as the loader reads them) and
+    Parquet through ``dd.read_parquet``; each partition then goes through
+    :func:`leadnb.data.loading.canonicalize`, the function the one-machine loader applies to the
+    whole table: the column map, placeholders and blank cells read as missing, ids as text, dates
+    as ``datetime64[us]``, numbers as floats, stage names mapped through ``funnel.aliases``. No
+    process holds more than a partition of the table.
+
+    Parameters
+    ----------
+    params : Params
+        The loaded params file.
+    table : str
+        A table of its ``data`` section (a CSV or Parquet file).
+    blocksize : int or str, optional
+        Bytes of file per partition, passed to the Dask reader (``None``: one partition per file).
+
+    Returns
+    -------
+    Dask DataFrame
+        Lazy; the columns and dtypes :func:`leadnb.data.loading.load_table` returns. Checks that
+        need the whole table (unique ``lead_id``, references between tables) are not made: run
+        ``leadnb validate`` on a sample, or rely on the per-lead functions, which do not need
+        them. A bad value raises :class:`~leadnb.errors.DataError` when its partition is
+        computed (row numbers then count from the partition's first row).
+
+    Raises
+    ------
+    ParamsError
+        The table is not configured.
+    LeadnbError
+        The table is not a CSV or Parquet file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from leadnb.data.params import params_from_dict
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "leads.csv").write_text("id,created\\nL1, 2026-01-02\\nL2,Select\\n")
+    >>> params = params_from_dict({"data": {"leads": {"source": str(folder / "leads.csv"),
+    ...     "columns": {"id": "lead_id", "created": "created_at"}, "placeholders": ["Select"]}}},
+    ...     path=folder / "p.yaml")
+    >>> leads = read_table(params, "leads")
+    >>> leads.dtypes.astype(str).to_dict()
+    {'lead_id': 'str', 'created_at': 'datetime64[us]'}
+    >>> leads.compute()
+      lead_id created_at
+    0      L1 2026-01-02
+    1      L2        NaT
+    """
+    dd = _dask()
+    source = params.data.get(table)
+    if source is None:
+        raise ParamsError(
+            f"the params file configures no {table} table",
+            fix=f"add data.{table}.source to the params file",
+        )
+    path = source.path
+    suffix = path.suffix.lower() if path is not None else ""
+    if path is not None and suffix in loading.PARQUET_SUFFIXES:
+        raw = dd.read_parquet(str(path), blocksize=blocksize)
+    elif path is not None and suffix in loading.CSV_SUFFIXES:
+        sep = source.sep or ("\t" if suffix in (".tsv", ".tab") else ",")
+        encoding = source.encoding or "utf-8-sig"
+        raw = dd.read_csv(str(path), sep=sep, encoding=encoding, dtype="str",
+                          keep_default_na=False, na_values=[""], blocksize=blocksize)  # fmt: skip
+    else:
+        raise LeadnbError(
+            f"Dask reads CSV and Parquet files; data.{table} is {source.label}",
+            fix=f"export the {table} table as Parquet (or CSV) for the Dask path",
+        )
+    try:
+        aliases, stages = loading.funnel_names(params.funnel)
+    except (KeyError, AttributeError):
+        aliases, stages = {}, []
+    meta = _canonical_part(raw._meta, source, aliases, stages)
+    return raw.map_partitions(_canonical_part, source, aliases, stages, meta=meta)
 
 
 def _part_of(df: pd.DataFrame, npartitions: int) -> np.ndarray:
