@@ -10,7 +10,7 @@ DEMO := data/demo
 PARAMS ?= params/demo.yaml
 PYTEST_ARGS ?=
 
-.PHONY: report test lab notebooks bench bench-quick demo-data lint format clean venv screenshots
+.PHONY: report test lab notebooks bench bench-large bench-quick demo-data lint format clean venv screenshots
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 2; }
@@ -46,8 +46,17 @@ lab: $(STAMP) demo-data
 notebooks: $(STAMP) demo-data
 	$(PY) -m leadnb.run.goldens notebooks
 
+# bench: leadnb against DuckDB and pandas at 1M leads, then the scaling table (the full run and its
+# peak memory at 20,000, 200,000 and 1,000,000 leads). bench-large adds 5,000,000 leads to the
+# table and scores and dates them on a two-worker Dask LocalCluster (about 12 GB to write the
+# sample once; each step says so and stops when the memory is not there).
 bench: $(STAMP) demo-data
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.scaling
+
+bench-large: $(STAMP) demo-data
+	$(PY) -m benchmarks.scaling --large
+	$(PY) -m benchmarks.dask_large
 
 bench-quick: $(STAMP) demo-data
 	$(PY) -m benchmarks.run --quick

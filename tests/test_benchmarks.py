@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -182,3 +183,89 @@ def test_quick_benchmark_runs_agrees_and_prints_report(tmp_path, capsys) -> None
     assert sum(line.startswith(("  PASS", "  MISS", "  ----")) for line in out.splitlines()) == 5
     saved = json.loads((tmp_path / "results-2000.json").read_text())
     assert saved["data"]["leads"] == 2000 and saved["stages"]["cells"] > 0
+
+
+# --------------------------------------------------------------------------------------------
+# benchmarks.scaling: the scaling table (the full run at growing sizes)
+
+
+def test_tree_sampler_sees_a_child_process_memory() -> None:
+    """The sampler finds a grandchild and its peak: a process that fills 300 MB and frees it."""
+    import subprocess
+    import sys
+
+    from benchmarks import scaling
+
+    code = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+        '\'import time; b = bytearray(300_000_000); b[::4096] = b"x" * len(b[::4096]); '
+        "del b; time.sleep(0.5)'])"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    with scaling.TreeSampler(proc.pid, interval=0.05) as sampler:
+        proc.wait()
+    peaks = sampler.peaks()
+    assert peaks[0].role.startswith("other") and peaks[0].peak_rss >= 300_000_000
+    assert {p.role for p in peaks} >= {"runner"}  # the root process
+    assert sampler.polls > 0
+
+
+def _row(leads: int, events: int, run: float, peak: int, read: float) -> Any:
+    from benchmarks import scaling
+
+    return scaling.Row(leads=leads, events=events, input_bytes=leads * 500, run_seconds=run,
+                       peak_rss=peak, peak_role="kernel roi", duckdb_seconds=read,
+                       folder="x")  # fmt: skip
+
+
+def test_scaling_table_cells_and_growth() -> None:
+    from benchmarks import scaling
+
+    small, big = (
+        _row(20_000, 400_000, 20.0, 400_000_000, 0.1),
+        _row(1_000_000, 20_000_000, 40.0, 2_000_000_000, 2.0),
+    )
+    cells = scaling.table_rows([small, big])
+    assert cells[1] == ("1,000,000", "20,000,000", "500", "40.0", "2,000", "kernel roi",
+                        "2.00", "20.0", "40.0")  # fmt: skip
+    assert cells[0][7:] == ("200.0", "1,000.0")  # run / read, seconds per million leads
+    line = scaling.growth([small, big])
+    assert (
+        "50x the leads" in line and "run time 2.0x" in line and "memory of one process 5.0x" in line
+    )
+    assert scaling.growth([small]) is None
+
+
+def test_scaling_benchmark_at_a_tiny_size(tmp_path, capsys) -> None:
+    """One size, 2,000 leads: the whole run, its process tree and DuckDB's read, all consistent."""
+    import pyarrow.parquet as pq
+
+    from benchmarks import scaling
+
+    assert scaling.main(["--sizes", "2000", "--data-root", str(tmp_path), "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    saved = json.loads((tmp_path / "scaling-2000.json").read_text())
+    (row,) = saved["rows"]
+    folder = tmp_path / "data-2000-s42"
+    files = scaling.input_files(folder / "params.yaml")
+    assert row["leads"] == 2000
+    assert row["events"] == pq.ParquetFile(folder / "events.parquet").metadata.num_rows > 0
+    assert row["input_bytes"] == sum(p.stat().st_size for p in files.values())
+    assert row["tables"]["stages"] == len(pd.read_csv(folder / "stages.csv"))
+    assert row["run_seconds"] > 0 and row["duckdb_seconds"] > 0
+    assert row["ratio"] == pytest.approx(row["run_seconds"] / row["duckdb_seconds"])
+    assert row["seconds_per_million"] == pytest.approx(row["run_seconds"] / 0.002)
+    roles = {p["role"] for p in row["processes"]}
+    notebooks = ("scoring_calibration", "cohort_conversion", "nurture_roi", "ab_testing")
+    assert {
+        "runner",
+        *(f"kernel {n}" for n in notebooks),
+        *(f"worker {n}" for n in notebooks),
+    } <= roles
+    assert row["peak_rss"] == max(p["peak_rss"] for p in row["processes"]) > 50e6
+    assert row["peak_role"] in roles and row["cpu_user"] > 0 and row["polls"] > 0
+    header = next(line for line in out.splitlines() if line.startswith("leads"))
+    assert "run / read" in header and "s per M leads" in header
+    assert any(
+        line.startswith("2,000") and f"{row['events']:,}" in line for line in out.splitlines()
+    )

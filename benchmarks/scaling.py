@@ -1,0 +1,565 @@
+"""``make bench`` scaling table: the whole run and its peak memory as the data grows.
+
+Design. For each size (20,000, 200,000 and 1,000,000 leads; 5,000,000 with ``--large``), on the
+sample ``leadnb sample --leads N --seed S`` in ``.bench/data-<N>-s<S>`` (reused when present,
+see :func:`benchmarks.run.ensure_data`):
+
+1. the input files the params file names (its ``data`` section) are read once, untimed, so the
+   page cache is warm for both measurements;
+2. one DuckDB read of the same files, timed: every table ``read_csv`` / ``read_parquet`` into a
+   DuckDB table (DuckDB's own type inference, every core), the yardstick "how long does it take
+   just to read this data";
+3. the full run, ``leadnb run <sample>/params.yaml --jobs 2`` (four notebooks and their HTML)
+   into a temporary folder, timed from start to exit, while a thread polls the whole process
+   tree (psutil, every 0.1 s): each process's resident set (RSS) and, on Linux, its high-water
+   mark (``VmHWM``), so a peak between two polls is not missed. Processes are named by their
+   role: ``runner`` (the ``leadnb run`` process), ``worker <notebook>`` (the process that runs
+   one notebook and renders its HTML), ``kernel <notebook>`` (its Jupyter kernel).
+
+The table prints, per size: leads, events, input MB on disk, run seconds, the peak RSS of the
+largest process and its role, DuckDB's read seconds, the ratio run / read, and run seconds per
+million leads; under it, how much the time and the memory grew against the data. Sizes run one
+after the other, never two at once. Results are also written to ``.bench/scaling-<sizes>.json``
+with the machine, the date and the commit.
+
+Run: ``.venv/bin/python -m benchmarks.scaling [--sizes 20000,200000,1000000] [--large]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.run import ROOT, ensure_data, machine
+
+SIZES = (20_000, 200_000, 1_000_000)
+LARGE = 5_000_000
+POLL_SECONDS = 0.1
+# `leadnb sample` builds every table in memory: measured 245 MB at 20,000 leads, 759 MB at
+# 200,000 and 11.9 GB at 5,000,000 (about 2.4 KB a lead). A sample is not started when less
+# than this estimate is available, so a large size never pushes a shared machine into its
+# out-of-memory killer.
+SAMPLE_BYTES_PER_LEAD = 2_400
+SAMPLE_BYTES_FIXED = 250e6
+_WORKER_RESULT = re.compile(r"\.([^/\\]+)\.result\.json$")
+_DONE = re.compile(r"^\[\d+/\d+\] \S+\s+(\S+) \(")  # the runner's "[2/4] ok     roi (9.1 s)"
+
+
+# --------------------------------------------------------------------------------------------
+# Memory of a process tree
+
+
+@dataclass
+class ProcessPeak:
+    """One process of the run: its role, its command and the largest resident set seen."""
+
+    pid: int
+    ppid: int
+    cmdline: list[str]
+    peak_rss: int = 0
+    role: str = ""
+    last_seen: float = 0.0  # time.perf_counter() of the last poll that found it alive
+
+
+def _hwm_bytes(pid: int) -> int:
+    """The process's resident high-water mark (``VmHWM`` in /proc), 0 where not available."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    return 0
+
+
+def is_worker(proc: ProcessPeak) -> bool:
+    """A notebook worker: ``python -m leadnb.run.runner <result file> <runner pid>``."""
+    return "leadnb.run.runner" in proc.cmdline
+
+
+def role_of(
+    proc: ProcessPeak,
+    procs: dict[int, ProcessPeak],
+    root: int,
+    notebooks: dict[int, str] | None = None,
+) -> str:
+    """``runner``, ``worker <notebook>``, ``kernel <notebook>`` or ``other <program>``.
+
+    A worker's notebook is ``notebooks[pid]`` (see :func:`match_workers`), else read from its
+    result file ``<run>/.<notebook>.result.json`` when its command names it; a kernel belongs to
+    the notebook of its nearest worker ancestor.
+
+    >>> w = ProcessPeak(2, 1, ["python", "-m", "leadnb.run.runner", "/r/.roi.result.json", "1"])
+    >>> k = ProcessPeak(3, 2, ["python", "-m", "ipykernel_launcher", "-f", "k.json"])
+    >>> procs = {1: ProcessPeak(1, 0, ["leadnb", "run"]), 2: w, 3: k}
+    >>> [role_of(p, procs, root=1) for p in procs.values()]
+    ['runner', 'worker roi', 'kernel roi']
+    >>> role_of(k, procs, root=1, notebooks={2: "ab_testing"})
+    'kernel ab_testing'
+    """
+    notebooks = notebooks or {}
+    if proc.pid == root:
+        return "runner"
+    cmd = proc.cmdline
+    if is_worker(proc):
+        if proc.pid in notebooks:
+            return f"worker {notebooks[proc.pid]}"
+        match = next((m for a in cmd if (m := _WORKER_RESULT.search(a))), None)
+        return f"worker {match.group(1)}" if match else "worker (no notebook)"
+    if any("ipykernel" in a for a in cmd):
+        seen: set[int] = set()
+        parent = procs.get(proc.ppid)
+        while parent is not None and parent.pid not in seen:
+            seen.add(parent.pid)
+            if parent.pid != root and is_worker(parent):
+                worker = role_of(parent, procs, root, notebooks)
+                return "kernel " + worker.removeprefix("worker ").strip()
+            parent = procs.get(parent.ppid)
+        return "kernel"
+    name = Path(cmd[0]).name if cmd else "?"
+    return f"other {name}"
+
+
+def match_workers(workers: Sequence[ProcessPeak], finished: dict[str, float]) -> dict[int, str]:
+    """Which notebook each worker ran: the runner prints ``[k/n] ok <notebook>`` as soon as it
+    collects a worker that exited, so a worker's notebook is the finish line closest to the
+    moment it was last seen alive (pairs taken closest first, each used once; a worker started
+    ahead of need that ran nothing stays unmatched).
+
+    >>> a, b = ProcessPeak(2, 1, []), ProcessPeak(3, 1, [])
+    >>> a.last_seen, b.last_seen = 10.0, 4.1
+    >>> sorted(match_workers([a, b], {"roi": 4.2, "ab_testing": 10.05}).items())
+    [(2, 'ab_testing'), (3, 'roi')]
+    """
+    pairs = sorted(
+        (abs(t - w.last_seen), w.pid, name) for w in workers for name, t in finished.items()
+    )
+    out: dict[int, str] = {}
+    for _, pid, name in pairs:
+        if pid not in out and name not in out.values():
+            out[pid] = name
+    return out
+
+
+class TreeSampler:
+    """Polls a process and all its descendants every ``interval`` seconds in a thread.
+
+    Use as a context manager around the wait for the root process; :attr:`procs` then holds
+    every process seen, keyed by (pid, start time), with its largest RSS or high-water mark.
+    """
+
+    def __init__(self, root: int, interval: float = POLL_SECONDS) -> None:
+        self.root = root
+        self.interval = interval
+        self.procs: dict[tuple[int, float], ProcessPeak] = {}
+        self.polls = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        try:
+            root = psutil.Process(self.root)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            self.poll(root)
+            self._stop.wait(self.interval)
+
+    def poll(self, root: psutil.Process) -> None:
+        """One look at the tree: every live process's RSS and high-water mark."""
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        self.polls += 1
+        for p in tree:
+            try:
+                with p.oneshot():
+                    key = (p.pid, p.create_time())
+                    rss = p.memory_info().rss
+                    entry = self.procs.get(key)
+                    if entry is None:
+                        entry = ProcessPeak(p.pid, p.ppid(), p.cmdline())
+                        self.procs[key] = entry
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            entry.peak_rss = max(entry.peak_rss, rss, _hwm_bytes(p.pid))
+            entry.last_seen = time.perf_counter()
+
+    def peaks(self, finished: dict[str, float] | None = None) -> list[ProcessPeak]:
+        """Every process seen, with its role, largest first; ``finished`` (notebook: time of
+        its finish line) names the workers (:func:`match_workers`)."""
+        by_pid = {p.pid: p for p in self.procs.values()}
+        workers = [p for p in by_pid.values() if is_worker(p) and p.pid != self.root]
+        notebooks = match_workers(workers, finished or {})
+        for p in self.procs.values():
+            p.role = role_of(p, by_pid, self.root, notebooks)
+        return sorted(self.procs.values(), key=lambda p: -p.peak_rss)
+
+
+# --------------------------------------------------------------------------------------------
+# One size
+
+
+@dataclass
+class Row:
+    """The measures of one size."""
+
+    leads: int
+    events: int
+    input_bytes: int
+    run_seconds: float
+    peak_rss: int
+    peak_role: str
+    duckdb_seconds: float
+    folder: str
+    sample_seconds: float | None = None
+    cpu_user: float = 0.0
+    cpu_system: float = 0.0
+    polls: int = 0
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    tables: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        """Run seconds over DuckDB's read seconds."""
+        return self.run_seconds / self.duckdb_seconds
+
+    @property
+    def seconds_per_million(self) -> float:
+        return self.run_seconds / (self.leads / 1e6)
+
+
+class RunFailed(RuntimeError):
+    """The run exited with an error; the message ends with the last lines of its output."""
+
+
+def input_files(params_path: Path) -> dict[str, Path]:
+    """Every file table of the params file's ``data`` section, by table name."""
+    from leadnb.data.params import load_params
+
+    params = load_params(params_path)
+    return {name: src.path for name, src in params.data.items() if src.path is not None}
+
+
+def warm(files: dict[str, Path]) -> None:
+    """Read every file once (into the page cache), so neither measurement pays the disk."""
+    for path in files.values():
+        with open(path, "rb") as fh:
+            while fh.read(1 << 24):
+                pass
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def duckdb_read(files: dict[str, Path], threads: int | None = None) -> tuple[float, dict[str, int]]:
+    """Seconds of one DuckDB read of every file into a DuckDB table, and each table's rows.
+
+    >>> import tempfile
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> _ = (tmp / "leads.csv").write_text("lead_id,created_at\\nL1,2026-01-01\\nL2,2026-01-02\\n")
+    >>> duckdb_read({"leads": tmp / "leads.csv"})[1]
+    {'leads': 2}
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        t0 = time.perf_counter()
+        for name, path in files.items():
+            reader = "read_parquet" if path.suffix.lower() == ".parquet" else "read_csv"
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {reader}({_literal(str(path))})')
+        seconds = time.perf_counter() - t0
+        rows = {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in files}
+    finally:
+        con.close()
+    return seconds, rows
+
+
+def full_run(params_path: Path, jobs: int = 2) -> dict[str, Any]:
+    """``leadnb run <params> --jobs N`` into a temporary folder: wall seconds, the CPU seconds
+    of the whole tree, and every process's peak memory (:class:`TreeSampler`).
+
+    Raises :class:`RunFailed` when the run exits with an error.
+    """
+    with tempfile.TemporaryDirectory(prefix="leadnb-scaling-") as tmp:
+        log_path = Path(tmp) / "run.log"
+        cmd = [sys.executable, "-m", "leadnb", "run", str(params_path), "--out",
+               str(Path(tmp) / "out"), "--jobs", str(jobs)]  # fmt: skip
+        before = os.times()
+        finished: dict[str, float] = {}
+        with open(log_path, "w", encoding="utf-8") as log:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True,
+                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+            assert proc.stdout is not None
+            with TreeSampler(proc.pid) as sampler:
+                for line in proc.stdout:
+                    if m := _DONE.match(line):
+                        finished[m.group(1)] = time.perf_counter()
+                    log.write(line)
+                code = proc.wait()
+            wall = time.perf_counter() - t0
+        after = os.times()
+        if code != 0:
+            tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-8:]
+            raise RunFailed(f"`{' '.join(cmd[2:])}` exited with {code}: " + " | ".join(tail))
+    peaks = sampler.peaks(finished)
+    return {
+        "wall": wall,
+        "cpu_user": after.children_user - before.children_user,
+        "cpu_system": after.children_system - before.children_system,
+        "polls": sampler.polls,
+        "processes": [
+            {"role": p.role, "pid": p.pid, "peak_rss": p.peak_rss} for p in peaks if p.peak_rss
+        ],
+    }
+
+
+def sample_bytes(n_leads: int) -> float:
+    """Estimated peak memory of ``leadnb sample --leads n_leads`` (see SAMPLE_BYTES_PER_LEAD)."""
+    return SAMPLE_BYTES_FIXED + SAMPLE_BYTES_PER_LEAD * n_leads
+
+
+def run_bytes(row: Row, n_leads: int, jobs: int = 2) -> float:
+    """Memory a run at ``n_leads`` may need, from a smaller size's row: the largest ``jobs + 1``
+    process peaks (the runner and the notebooks running at once), scaled with the leads."""
+    peaks = sorted((p["peak_rss"] for p in row.processes), reverse=True)[: jobs + 1]
+    return sum(peaks) * n_leads / row.leads
+
+
+def measure(
+    n_leads: int, *, seed: int, data_root: Path, jobs: int, threads: int | None = None
+) -> Row:
+    """Every measure of one size (see the module docstring), sample written when missing."""
+    folder = data_root / f"data-{n_leads}-s{seed}"
+    if not (folder / "params.yaml").is_file():
+        need, have = sample_bytes(n_leads), psutil.virtual_memory().available
+        if need > have:
+            raise MemoryError(
+                f"writing the {n_leads:,}-lead sample needs about {need / 1e9:.1f} GB and "
+                f"{have / 1e9:.1f} GB is available"
+            )
+    folder, sample_seconds = ensure_data(data_root, n_leads, seed)
+    params_path = folder / "params.yaml"
+    files = input_files(params_path)
+    warm(files)
+    read_seconds, rows = duckdb_read(files, threads)
+    run = full_run(params_path, jobs)
+    top = run["processes"][0] if run["processes"] else {"role": "?", "peak_rss": 0}
+    return Row(
+        leads=rows["leads"],
+        events=rows.get("events", 0),
+        input_bytes=sum(p.stat().st_size for p in files.values()),
+        run_seconds=run["wall"],
+        peak_rss=int(top["peak_rss"]),
+        peak_role=str(top["role"]),
+        duckdb_seconds=read_seconds,
+        folder=os.path.relpath(folder, ROOT),
+        sample_seconds=sample_seconds,
+        cpu_user=run["cpu_user"],
+        cpu_system=run["cpu_system"],
+        polls=run["polls"],
+        processes=run["processes"],
+        tables=rows,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+HEADER = (
+    "leads",
+    "events",
+    "input MB",
+    "run s",
+    "peak RSS MB",
+    "largest process",
+    "DuckDB read s",
+    "run / read",
+    "s per M leads",
+)
+
+
+def table_rows(rows: Sequence[Row]) -> list[tuple[str, ...]]:
+    """The printed cells of each row, in the order of :data:`HEADER`."""
+    return [
+        (
+            f"{r.leads:,}",
+            f"{r.events:,}",
+            f"{r.input_bytes / 1e6:,.0f}",
+            f"{r.run_seconds:.1f}",
+            f"{r.peak_rss / 1e6:,.0f}",
+            r.peak_role,
+            f"{r.duckdb_seconds:.2f}",
+            f"{r.ratio:.1f}",
+            f"{r.seconds_per_million:,.1f}",
+        )
+        for r in rows
+    ]
+
+
+def growth(rows: Sequence[Row]) -> str | None:
+    """One line: from the smallest to the largest size, how much data, time and memory grew."""
+    if len(rows) < 2:
+        return None
+    a, b = rows[0], rows[-1]
+    return (
+        f"from {a.leads:,} to {b.leads:,} leads ({b.leads / a.leads:,.0f}x the leads, "
+        f"{b.input_bytes / a.input_bytes:,.0f}x the input bytes): run time "
+        f"{b.run_seconds / a.run_seconds:,.1f}x, peak memory of one process "
+        f"{b.peak_rss / a.peak_rss:,.1f}x, DuckDB's read {b.duckdb_seconds / a.duckdb_seconds:,.1f}x"
+    )
+
+
+def report(results: dict[str, Any], rows: Sequence[Row]) -> str:
+    m = results["machine"]
+    ram = f"{m['ram_bytes'] / 2**30:.1f} GiB RAM" if m["ram_bytes"] else "RAM unknown"
+    cells = [HEADER, *table_rows(rows)]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(HEADER))]
+    left = {HEADER.index("largest process")}
+
+    def line(c: Sequence[str]) -> str:
+        return "  ".join(
+            v.ljust(w) if i in left else v.rjust(w)
+            for i, (v, w) in enumerate(zip(c, widths, strict=True))
+        )
+
+    out = [
+        f"leadnb scaling: `leadnb run <sample>/params.yaml --jobs {results['jobs']}` "
+        "(4 notebooks + HTML) against one DuckDB read of the same input files",
+        f"{results['date']}, commit {results['commit']}; {m['cpu']}, {m['cores']} cores, {ram}; "
+        f"Python {m['python']}, pandas {m['pandas']}, duckdb {m['duckdb']}",
+        "peak RSS: largest resident set of any process of the run (runner, notebook workers, "
+        f"kernels), polled every {POLL_SECONDS} s with psutil plus each process's VmHWM",
+        "",
+        line(HEADER),
+        line(["-" * w for w in widths]),
+        *(line(c) for c in cells[1:]),
+    ]
+    if g := growth(rows):
+        out += ["", g]
+    for skipped in results.get("skipped", []):
+        out.append(f"not measured: {skipped['leads']:,} leads ({skipped['reason']})")
+    return "\n".join(out)
+
+
+def _commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" (with uncommitted changes)" if dirty else "")
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"sizes are whole numbers, e.g. 20000,200000: {err}"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("give at least one size of 1 lead or more")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.scaling", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--sizes", type=_sizes, default=list(SIZES),
+                   help="comma-separated lead counts (20000,200000,1000000)")  # fmt: skip
+    p.add_argument("--large", action="store_true", help=f"also {LARGE:,} leads")
+    p.add_argument("--seed", type=int, default=42, help="sample seed (42)")
+    p.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel (2)")
+    p.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
+    p.add_argument("--data-root", type=Path, default=ROOT / ".bench",
+                   help="folder for sample data and results (.bench)")  # fmt: skip
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sizes = sorted(set(args.sizes) | ({LARGE} if args.large else set()))
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
+        "machine": machine(),
+        "jobs": args.jobs,
+        "seed": args.seed,
+        "skipped": [],
+    }
+    rows: list[Row] = []
+    failed = False
+    for n in sizes:
+        print(f"[scaling] {n:,} leads ...", file=sys.stderr, flush=True)
+        if rows and (need := run_bytes(rows[-1], n, args.jobs)) > (
+            have := psutil.virtual_memory().available
+        ):
+            results["skipped"].append({"leads": n, "reason": (
+                f"the run would need about {need / 1e9:.1f} GB (its processes' peaks at "
+                f"{rows[-1].leads:,} leads, scaled), {have / 1e9:.1f} GB is available")})  # fmt: skip
+            continue
+        try:
+            rows.append(
+                measure(
+                    n,
+                    seed=args.seed,
+                    data_root=args.data_root,
+                    jobs=args.jobs,
+                    threads=args.threads,
+                )  # fmt: skip
+            )
+        except MemoryError as err:
+            results["skipped"].append({"leads": n, "reason": str(err)})
+        except RunFailed as err:
+            results["skipped"].append({"leads": n, "reason": f"the run failed: {err}"})
+            failed = True
+    print(report(results, rows), flush=True)
+    results["rows"] = [
+        {**asdict(r), "ratio": r.ratio, "seconds_per_million": r.seconds_per_million} for r in rows
+    ]
+    args.data_root.mkdir(parents=True, exist_ok=True)
+    out = args.data_root / f"scaling-{'-'.join(str(n) for n in sizes)}.json"
+    out.write_text(json.dumps(results, indent=2))
+    return 1 if failed or not rows else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
