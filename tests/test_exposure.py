@@ -108,3 +108,36 @@ def test_exact_engine_equals_the_cumulative_sum_engine(leads, split_s) -> None:
         rel=1e-9,
         abs=1e-6,
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(0, 400 * 86_400_000_000)),
+            st.one_of(st.none(), st.integers(0, 400 * 86_400_000_000)),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from([(0.0, 30.0, np.inf), (0.0, 30.0, 60.0, 90.0), (10.0, 45.5, np.inf)]),
+    st.lists(st.integers(-20, 420), min_size=2, max_size=4, unique=True),
+)
+def test_exact_days_equal_the_datetime_arithmetic(rows, ages, edge_days) -> None:
+    """at_risk_days_exact on int64 microseconds equals the datetime Series arithmetic it replaced
+    (NaT included: a comparison with it is False), to the last bit."""
+    from leadnb.funnel.exposure import _at_risk_days_datetimes
+
+    base = pd.Timestamp("2025-01-01")
+    created = pd.Series(
+        [None if a is None else base + pd.Timedelta(microseconds=a) for a, _ in rows],
+        dtype="datetime64[us]",
+    )
+    stop = pd.Series(
+        [None if b is None else base + pd.Timedelta(microseconds=b) for _, b in rows],
+        dtype="datetime64[us]",
+    )
+    bounds = [base + pd.Timedelta(days=d) for d in sorted(edge_days)]
+    got = at_risk_days_exact(created, stop, list(ages), bounds)
+    expect = _at_risk_days_datetimes(created, stop, list(ages), bounds)
+    np.testing.assert_array_equal(got, expect)

@@ -157,10 +157,50 @@ def at_risk_days_exact(
     ...                    pd.to_datetime(["1970-01-01", "1970-01-21", "1970-02-10", "1970-03-02"])).tolist()
     [[20.0, 10.0, 0.0], [0.0, 10.0, 10.0]]
     """
-    day = pd.Timedelta(days=1)
     created = pd.Series(created).astype("datetime64[us]")
     stop = pd.Series(stop).astype("datetime64[us]")
     bounds = [pd.Timestamp(e) for e in edges]
+    age_us = [_whole_us(pd.Timedelta(days=a)) for a in ages[:-1]]
+    age_us += [_whole_us(pd.Timedelta(days=ages[-1])) if np.isfinite(ages[-1]) else 0]
+    bound_us = [_whole_us(e) for e in bounds]
+    if None in age_us or None in bound_us:  # not whole microseconds: the datetime path
+        return _at_risk_days_datetimes(created, stop, ages, bounds)
+    # the same arithmetic on the int64 microseconds under the datetimes (NaT: a comparison with
+    # it is False, as in pandas), without a datetime Series per band and era
+    c, c_nat = created.to_numpy().view(np.int64), created.isna().to_numpy()
+    st, st_nat = stop.to_numpy().view(np.int64), stop.isna().to_numpy()
+    out = np.zeros((len(ages) - 1, len(bounds) - 1))
+    for j, b in enumerate(ages[1:]):  # a few age bands
+        b0 = c + age_us[j]
+        if np.isfinite(b):  # leaves the band at created + b, or earlier when it stops
+            b1 = c + age_us[j + 1]
+            earlier = ~c_nat & ~st_nat & (b1 < st)
+            hi_age, hi_nat = np.where(earlier, b1, st), ~earlier & st_nat
+        else:
+            hi_age, hi_nat = st, st_nat
+        for i, (e0, e1) in enumerate(zip(bound_us[:-1], bound_us[1:], strict=True)):  # eras
+            lo = np.where(~c_nat & (b0 > e0), b0, e0)
+            hi = np.where(~hi_nat & (hi_age < e1), hi_age, e1)
+            out[j, i] = float(pd.Series((hi - lo) / _DAY_US).clip(lower=0).sum())
+    return out
+
+
+_DAY_US = float(pd.Timedelta(days=1) / pd.Timedelta(microseconds=1))
+
+
+def _whole_us(x: pd.Timestamp | pd.Timedelta) -> int | None:
+    """``x`` in whole microseconds (since the epoch for a timestamp), or None when it has a
+    finer part (then the datetime arithmetic decides the unit)."""
+    if pd.isna(x):
+        return None
+    ns = x.value if isinstance(x, pd.Timedelta) else x.as_unit("ns").value
+    return None if ns % 1000 else ns // 1000
+
+
+def _at_risk_days_datetimes(
+    created: pd.Series, stop: pd.Series, ages: Sequence[float], bounds: list[pd.Timestamp]
+) -> np.ndarray:
+    day = pd.Timedelta(days=1)
     out = np.zeros((len(ages) - 1, len(bounds) - 1))
     for j, (a, b) in enumerate(zip(ages[:-1], ages[1:], strict=True)):  # a few age bands
         b0 = created + pd.Timedelta(days=a)

@@ -535,13 +535,14 @@ def age_hazard(
     at_risk = exposure.at_risk_days_exact(created, exit_at, buckets, bounds)
     rows = []
     labels = bucket_labels(buckets)
+    c_at, x_at = created[converted], exit_at[converted]  # conversions: the converted leads only
     for i, (era, e0, e1) in enumerate(zip(eras, bounds[:-1], bounds[1:], strict=True)):
         for j, (lab, a, b) in enumerate(zip(labels, buckets[:-1], buckets[1:], strict=True)):
-            b0 = created + pd.Timedelta(days=a)
-            b1 = created + pd.Timedelta(days=b) if np.isfinite(b) else None
-            in_bucket = exit_at >= b0 if b1 is None else (exit_at >= b0) & (exit_at < b1)
-            ev = converted & in_bucket & (exit_at >= e0)
-            ev = ev & ((exit_at < e1) if era == "before" else (exit_at <= e1))
+            b0 = c_at + pd.Timedelta(days=a)
+            b1 = c_at + pd.Timedelta(days=b) if np.isfinite(b) else None
+            in_bucket = x_at >= b0 if b1 is None else (x_at >= b0) & (x_at < b1)
+            ev = in_bucket & (x_at >= e0)
+            ev = ev & ((x_at < e1) if era == "before" else (x_at <= e1))
             rows.append(
                 {
                     "bucket": lab,
