@@ -506,6 +506,20 @@ def test_iso_date_error_names_rows_as_before(
     assert "not real calendar dates" in e.fix
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet="aNé -Sl", max_size=7)), max_size=30),
+    st.lists(st.text(alphabet="aNé -Sl", min_size=0, max_size=6), min_size=1, max_size=4),
+)
+def test_missing_token_lookup_on_short_cells_equals_isin(cells, tokens) -> None:
+    s = pd.Series(cells, dtype="str", name="x", index=pd.RangeIndex(5, 5 + len(cells)))
+    want = pd.Series(
+        [c is not None and c in tokens for c in cells], index=s.index, name="x", dtype=bool
+    )
+    pd.testing.assert_series_equal(io._isin_short(s, tokens), want)
+    pd.testing.assert_series_equal(s.isin(tokens), want)
+
+
 def test_map_stages_by_distinct_name_equals_row_by_row() -> None:
     """Stage names are mapped once per distinct name; the result is the row-by-row mapping."""
     stage = pd.Series(

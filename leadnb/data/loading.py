@@ -695,8 +695,23 @@ def clean_text(s: pd.Series, placeholders: Iterable[str] = (), *, strip: bool = 
     if strip:
         stripped = stripped.str.strip()
     missing = set(MISSING_TOKENS) | {str(p).strip() for p in placeholders}
-    hit = stripped.isin(list(missing))
+    hit = _isin_short(stripped, list(missing))
     return stripped.mask(hit) if hit.any() else stripped  # no copy when nothing is missing
+
+
+def _isin_short(s: pd.Series, values: list[str]) -> pd.Series:
+    """``s.isin(values)``, looked up only for the cells no longer (in UTF-8 bytes) than the
+    longest of ``values``: in an ID or event-type column of millions of rows that is none."""
+    if len(s) == 0 or not (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"):
+        return s.isin(values)
+    arr = s.array.__arrow_array__()
+    longest = max(len(v.encode("utf-8")) for v in values)
+    short = pc.indices_nonzero(pc.less_equal(pc.binary_length(arr), longest))
+    hit = np.zeros(len(s), dtype=bool)
+    if len(short):
+        found = pc.is_in(arr.take(short), value_set=pa.array(values, pa.large_string()))
+        hit[short.to_numpy()[found.to_numpy(zero_copy_only=False)]] = True
+    return pd.Series(hit, index=s.index, name=s.name)
 
 
 def to_id(s: pd.Series) -> pd.Series:
@@ -919,7 +934,8 @@ def canonicalize(
             if bad.any():
                 unreadable[col] = np.flatnonzero(bad.to_numpy())
         out[col] = s
-    result = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    # copy=False: columns kept as read share their buffers (copy-on-write keeps that safe)
+    result = pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)
     if unreadable:
         # row positions already reported as unreadable: validation does not report them twice
         result.attrs[UNREADABLE_ATTR] = unreadable
