@@ -64,7 +64,10 @@ def clip_as_of(stage_dates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     >>> clip_as_of(sd, "2025-01-31")["sql_at"].tolist()
     [Timestamp('2025-01-31 23:59:00')]
     """
-    sd = stage_dates.loc[asof.known(stage_dates["created_at"], as_of)].copy()
+    known = asof.known(stage_dates["created_at"], as_of)
+    # a new frame either way (copy-on-write: the caller's columns are never written); the rows
+    # are taken only when some lead is created after as_of (a backfill), not copied every time
+    sd = stage_dates.copy(deep=False) if known.all() else stage_dates.loc[known]
     for c in sd.columns:
         if c.endswith("_at") and c != "created_at":
             sd[c] = asof.upto(sd[c], as_of)
