@@ -1184,3 +1184,26 @@ def test_holdout_interim_follows_the_ab_readout_with_a_registration() -> None:
         assert h.interim_reason.startswith(why)
         if why:
             assert f"interim look ({h.interim_reason})" in ab.verdict
+
+
+def test_clip_as_of_never_writes_the_callers_frame() -> None:
+    """clip_as_of shares the caller's columns when every lead is known (no copy of a million
+    rows), so it must still leave the caller's stage dates as they were."""
+    from leadnb.roi.monthly import clip_as_of
+
+    sd = pd.DataFrame(
+        {
+            "lead_id": ["a", "b"],
+            "created_at": pd.to_datetime(["2025-01-05", "2025-01-06"]).astype("datetime64[us]"),
+            "sql_at": pd.to_datetime(["2025-01-20", "2025-03-01"]).astype("datetime64[us]"),
+        }
+    )
+    before = sd.copy()
+    out = clip_as_of(sd, pd.Timestamp("2025-01-31"))
+    assert out["sql_at"].isna().tolist() == [False, True]
+    pd.testing.assert_frame_equal(sd, before)
+    out.loc[0, "created_at"] = pd.Timestamp("2000-01-01")
+    pd.testing.assert_frame_equal(sd, before)
+    # a backfill: the lead created after as_of is dropped, the caller keeps it
+    late = clip_as_of(sd, pd.Timestamp("2025-01-05"))
+    assert late["lead_id"].tolist() == ["a"] and len(sd) == 2
