@@ -38,11 +38,12 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.stats.proportion import test_proportions_2indep as _score_test_2indep
 
 from leadnb import asof
+from leadnb.arrays import NAT_US, index_positions, to_us
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
 from leadnb.results import Column, Kind, Result, format_value, value
-from leadnb.scoring.engine import score
+from leadnb.scoring.engine import score_moments
 from leadnb.scoring.rules import ScoringConfig
 
 DECISIONS = ("at_mql", "at_created_plus_days", "as_of")
@@ -58,8 +59,12 @@ _SCORES_FIX = "pass the frame leadnb.scoring.engine.score returns for the same r
 def _arrays(scores: Any, outcome: Any) -> tuple[np.ndarray, np.ndarray]:
     """Scores as float64 and a 0/1 outcome as float64, same length, no missing values."""
     s = np.asarray(pd.to_numeric(pd.Series(np.asarray(scores)), errors="coerce"), dtype="float64")
-    y = pd.to_numeric(pd.Series(np.asarray(outcome, dtype=object)), errors="coerce")
-    y = np.asarray(y, dtype="float64")
+    y = np.asarray(outcome) if isinstance(outcome, np.ndarray | pd.Series) else None
+    if y is not None and y.dtype.kind in "biuf":  # numbers already: no object per lead
+        y = y.astype("float64", copy=False)
+    else:
+        y = pd.to_numeric(pd.Series(np.asarray(outcome, dtype=object)), errors="coerce")
+        y = np.asarray(y, dtype="float64")
     if len(s) != len(y):
         raise DataError(
             f"scores ({len(s)}) and outcome ({len(y)}) have different lengths",
@@ -450,9 +455,52 @@ def scores_at_decision(
       lead_id  score
     0       a    2.0
     """
-    at = decisions.set_index(decisions["lead_id"].astype("str"))["decision_at"]
-    scored = score(leads, events, config, as_of, at=at)
-    return decisions.merge(scored, on="lead_id", how="inner", validate="one_to_one")
+    return _populations(leads, events, config, [decisions], as_of)[0]
+
+
+def _populations(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    config: ScoringConfig,
+    decisions: Sequence[pd.DataFrame],
+    as_of: pd.Timestamp,
+) -> list[pd.DataFrame]:
+    """:func:`scores_at_decision` for several decision frames, the events coded once
+    (:func:`leadnb.scoring.engine.score_moments`).
+
+    Each population is the inner one-to-one join of its decisions with the scores, in the
+    decisions' order: each decided lead is found among the leads by one Arrow hash lookup, its
+    decision time is put at its lead's row, and the scored rows are taken by position (no join
+    of a million text keys). Duplicated lead ids, or a score column named like a decision
+    column, take the plain :meth:`pandas.DataFrame.merge`, which says what is wrong.
+    """
+    ids = pd.Index(leads["lead_id"].astype("str"))
+    names = {"score", *config.categories, *config.rule_columns}
+    plans: list[tuple[np.ndarray, np.ndarray] | None] = []
+    ats: list[pd.Series] = []
+    for dec in decisions:
+        dec_ids = pd.Index(dec["lead_id"].astype("str"))
+        if not ids.is_unique or not dec_ids.is_unique or names & (set(dec.columns) - {"lead_id"}):
+            plans.append(None)
+            ats.append(dec.set_index(dec_ids)["decision_at"])
+            continue
+        pos = np.asarray(index_positions(dec["lead_id"], ids), dtype="int64")
+        rows = np.flatnonzero(pos >= 0)
+        at_us = np.full(len(ids), NAT_US, dtype="int64")
+        at_us[pos[rows]] = to_us(dec["decision_at"])[rows]
+        plans.append((rows, pos[rows]))
+        ats.append(pd.Series(at_us.view("datetime64[us]"), index=leads.index))
+    scored = score_moments(leads, events, config, as_of, ats)
+    out = []
+    for dec, plan, sc in zip(decisions, plans, scored, strict=True):
+        if plan is None:
+            out.append(dec.merge(sc, on="lead_id", how="inner", validate="one_to_one"))
+            continue
+        rows, at = plan
+        left = dec.iloc[rows].reset_index(drop=True)
+        right = sc.drop(columns="lead_id").iloc[at].reset_index(drop=True)
+        out.append(pd.concat([left, right], axis=1))
+    return out
 
 
 DECISION_COLUMNS: dict[str, Column] = {
@@ -510,16 +558,18 @@ def compare_decisions(
         :func:`population_label`), ``n``, ``conversions``, ``rate``, ``auc``, ``auc_ci_low``,
         ``auc_ci_high``; shown with :data:`DECISION_COLUMNS`.
     """
-    rows = []
+    moments: dict[str, pd.DataFrame] = {}
     for decision in ("as_of", "at_mql", "at_created_plus_days"):
         try:
-            dec = decision_outcomes(
+            moments[decision] = decision_outcomes(
                 stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage,
                 days=days,
             )  # fmt: skip
         except (DataError, NotEnoughData):
             continue  # e.g. no mql stage or no created_at: that decision time does not exist
-        pop = scores_at_decision(leads, events, config, dec, as_of)
+    pops = _populations(leads, events, config, list(moments.values()), as_of) if moments else []
+    rows = []
+    for decision, pop in zip(moments, pops, strict=True):
         a = auc_with_ci(pop["score"], pop["outcome"], alpha=alpha)
         label = f"at_created_plus_{days}_days" if decision == "at_created_plus_days" else decision
         rows.append(

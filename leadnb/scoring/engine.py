@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,32 +51,29 @@ def _small_int(k: int) -> type[np.signedinteger[Any]]:
     return np.int8 if k < 127 else np.int16 if k < 32_767 else np.int32
 
 
-def _event_points(
-    events: pd.DataFrame,
-    lead_index: pd.Index,
-    cutoff_us: np.ndarray,
-    ref_us: np.ndarray,
-    rules: Sequence[Rule],
-    out: Mapping[str, np.ndarray],
-) -> None:
-    """Add every event rule's points into ``out[rule.column]`` (one float per lead, zeros).
+@dataclass
+class _EventCodes:
+    """What every scoring of the same events shares: each event's lead position and one-byte
+    type (and value) code, computed once by :func:`_event_codes` and reused by
+    :func:`_event_points` for every set of cutoffs (one per moment, see :func:`score_moments`)."""
 
-    Two passes over the events, so that no temporary is as long as the events table but the
-    lead positions and a one-byte code per event:
+    rules: Sequence[Rule]
+    by_type: dict[int, list[Rule]]
+    wanted: dict[str, np.ndarray]
+    type_code: np.ndarray
+    value_code: np.ndarray | None
+    pos: np.ndarray
+    ts: np.ndarray
+    duration: np.ndarray | None
+    pieces: list[tuple[int, int]]
+    counts: np.ndarray
 
-    1. codes: every event's lead_id becomes a lead position (one Arrow hash of 20 million
-       strings against a million leads, the costliest step, in a second thread) while this
-       thread turns each event type into a one-byte code (-1 for types no rule names) and, for
-       the types that have value rules, each value into a code too.
-    2. rules, a piece of at most :data:`~leadnb.arrays.PIECE_ROWS` events at a time: each rule's events
-       are picked from the piece by code, checked against the lead's cutoff, weighted by window
-       and decay, and added to their leads with ``np.add.at`` (or ``np.maximum.at`` for
-       ``once``). The piece's temporaries fit in the CPU cache and their memory is reused from
-       piece to piece, so the work touches little fresh memory (on VMs, where first touches of
-       memory are slow, that is most of the difference).
 
-    Each lead's points are summed in event order, exactly as one ``np.bincount`` would.
-    """
+def _event_codes(events: pd.DataFrame, lead_index: pd.Index, rules: Sequence[Rule]) -> _EventCodes:
+    """Pass 1 of :func:`_event_points`: every event's lead position (one Arrow hash of 20
+    million strings against a million leads, the costliest step, in a second thread) while this
+    thread turns each event type into a one-byte code (-1 for types no rule names) and, for the
+    types that have value rules, each value into a code too."""
     conds = [r.when for r in rules if isinstance(r.when, EventCondition)]
     type_cats = pd.Index(sorted({c.event_type for c in conds}), dtype="str")
     value_cats = pd.Index(sorted({v for c in conds for v in c.values or ()}), dtype="str")
@@ -124,20 +122,50 @@ def _event_points(
             fill_values(pieces[:half])
             values_job.result()
         pos = pos_job.result()
-    ts = to_us(events["ts"])
     duration = None
     if any(r.when.min_duration_s is not None for rs in by_type.values() for r in rs):
         dur = events["duration_s"]
         if not pd.api.types.is_numeric_dtype(dur):
             dur = pd.to_numeric(dur, errors="coerce")
         duration = dur.to_numpy(dtype="float64", na_value=np.nan)  # float64: a view, no copy
+    return _EventCodes(
+        rules=rules, by_type=by_type, wanted=wanted, type_code=type_code, value_code=value_code,
+        pos=pos, ts=to_us(events["ts"]), duration=duration, pieces=pieces, counts=counts,
+    )  # fmt: skip
+
+
+def _event_points(
+    codes: _EventCodes,
+    cutoff_us: np.ndarray,
+    ref_us: np.ndarray,
+    out: Mapping[str, np.ndarray],
+) -> None:
+    """Add every event rule's points into ``out[rule.column]`` (one float per lead, zeros).
+
+    Two passes over the events, so that no temporary is as long as the events table but the
+    lead positions and a one-byte code per event:
+
+    1. codes (:func:`_event_codes`, computed once for any number of moments).
+    2. rules, a piece of at most :data:`~leadnb.arrays.PIECE_ROWS` events at a time: each rule's events
+       are picked from the piece by code, checked against the lead's cutoff, weighted by window
+       and decay, and added to their leads with ``np.add.at`` (or ``np.maximum.at`` for
+       ``once``). The piece's temporaries fit in the CPU cache and their memory is reused from
+       piece to piece, so the work touches little fresh memory (on VMs, where first touches of
+       memory are slow, that is most of the difference).
+
+    Each lead's points are summed in event order, exactly as one ``np.bincount`` would.
+    """
+    by_type, wanted, type_code, value_code = (
+        codes.by_type, codes.wanted, codes.type_code, codes.value_code,
+    )  # fmt: skip
+    pos, ts, duration = codes.pos, codes.ts, codes.duration
 
     def score_types(type_ids: Sequence[int]) -> None:
-        for start, stop in pieces:
+        for start, stop in codes.pieces:
             piece = slice(start, stop)
-            codes = type_code[piece]
+            piece_codes = type_code[piece]
             for i in type_ids:
-                local = np.flatnonzero(codes == i)
+                local = np.flatnonzero(piece_codes == i)
                 if not len(local):
                     continue
                 p, when = pos[piece][local], ts[piece][local]
@@ -152,12 +180,12 @@ def _event_points(
 
     # two threads, each with whole event types (so each lead's points are still summed in event
     # order, and no two threads write the same column); NumPy releases the GIL in its loops
-    halves = _split_by_weight({i: int(counts[i + 1]) for i in by_type}, 2)
+    halves = _split_by_weight({i: int(codes.counts[i + 1]) for i in by_type}, 2)
     if halves:
         with ThreadPoolExecutor(max_workers=len(halves)) as pool:
             for job in [pool.submit(score_types, h) for h in halves]:
                 job.result()
-    for r in rules:
+    for r in codes.rules:
         out[r.column] *= r.points
 
 
@@ -310,8 +338,10 @@ def _cutoffs(
         return np.asarray(last_us, dtype="int64"), np.asarray(as_of_us, dtype="int64")
     if not isinstance(at, pd.Series):
         raise TypeError("at must be a pandas Series of decision times")
-    if at.index.equals(leads.index) and len(at) == n:
-        aligned = at
+    if len(at) == n and (
+        at.index.equals(leads.index) or at.index.equals(pd.Index(leads["lead_id"].astype("str")))
+    ):
+        aligned = at  # already in the order of the leads: no lookup of a million ids
     else:
         aligned = at.reindex(pd.Index(leads["lead_id"].astype("str")))
     vals = to_us(aligned)
@@ -378,15 +408,56 @@ def score(
     0       a    5.0         5.0
     1       b    0.0         0.0
     """
+    return score_moments(leads, events, config, as_of, [at])[0]
+
+
+def score_moments(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    config: ScoringConfig,
+    as_of: pd.Timestamp,
+    ats: Sequence[pd.Series | None],
+) -> list[pd.DataFrame]:
+    """Score every lead at several moments: ``[score(leads, events, config, as_of, at=at) for at
+    in ats]``, with the work the moments share done once.
+
+    Matching 20 million events to their leads and coding their types is most of a scoring; here
+    it is done once, and each moment only runs the rules over the coded events with its own
+    cutoffs. Field rules are evaluated once too (they read the lead's current profile).
+
+    Parameters
+    ----------
+    leads, events, config, as_of
+        As in :func:`score`.
+    ats
+        One entry per moment: per-lead decision times (as ``at`` in :func:`score`), or None for
+        the analysis date.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        One :func:`score` frame per moment, in the order of ``ats``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "reads", "category": "content",
+    ...     "when": {"event_type": "content_read"}, "points": 1}]}, Path("."))
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"]})
+    >>> ev = pd.DataFrame({"lead_id": ["a", "a", "b"], "event_type": ["content_read"] * 3,
+    ...     "ts": pd.to_datetime(["2026-01-01", "2026-01-20", "2026-01-02"])})
+    >>> early = pd.Series(pd.to_datetime(["2026-01-10"]), index=["a"])
+    >>> [s["score"].tolist() for s in score_moments(leads, ev, cfg, pd.Timestamp("2026-01-31"),
+    ...                                              [None, early])]
+    [[2.0, 1.0], [1.0, 1.0]]
+    """
     require_columns(leads, ["lead_id"], table="leads")
     ids = pd.Index(leads["lead_id"].astype("str"))
     n = len(ids)
-    cutoff_us, ref_us = _cutoffs(leads, as_of, at)
+    cutoffs = [_cutoffs(leads, as_of, at) for at in ats]
     names = ["score", *config.categories, *config.rule_columns]
-    # the output's float columns as one block, filled in place: building the frame copies nothing
-    block = np.zeros((len(names), n))
-    column = dict(zip(names, block, strict=True))
     event_rules = [r for r in config.rules if r.is_event]
+    codes = None
     if event_rules and events is not None and len(events):
         require_columns(events, ["lead_id", "ts", "event_type"], table="events")
         if not ids.is_unique:
@@ -401,9 +472,9 @@ def score(
                 fix="make lead_id unique in the leads table (leadnb validate lists them)",
             )
         if n:
-            _event_points(events, ids, cutoff_us, ref_us, event_rules, column)
+            codes = _event_codes(events, ids, event_rules)
+    fields: dict[str, np.ndarray] = {}
     for r in config.rules:
-        vals = column[r.column]
         if isinstance(r.when, FieldCondition):
             require_columns(
                 leads,
@@ -412,7 +483,34 @@ def score(
                 fix=f"scoring rule '{r.name}' reads it: correct the rule's field or map the "
                 "column in data.leads.columns (validate_rules lists these)",
             )
-            np.multiply(field_mask(leads, r.when), r.points, out=vals)
+            fields[r.name] = field_mask(leads, r.when)
+    lead_ids = pd.array(ids, dtype="str")
+    frames = []
+    for cutoff_us, ref_us in cutoffs:
+        # the output's float columns as one block, filled in place: building the frame copies
+        # nothing
+        block = np.zeros((len(names), n))
+        column = dict(zip(names, block, strict=True))
+        if codes is not None:
+            _event_points(codes, cutoff_us, ref_us, column)
+        frames.append(_totals(config, fields, block, column, names, lead_ids))
+    return frames
+
+
+def _totals(
+    config: ScoringConfig,
+    fields: Mapping[str, np.ndarray],
+    block: np.ndarray,
+    column: dict[str, np.ndarray],
+    names: list[str],
+    lead_ids: Any,
+) -> pd.DataFrame:
+    """Field rules' points, rule caps, category totals and caps, and the score, into ``block``;
+    the frame :func:`score` returns."""
+    for r in config.rules:
+        vals = column[r.column]
+        if r.name in fields:
+            np.multiply(fields[r.name], r.points, out=vals)
         if r.cap is not None:
             np.clip(vals, -r.cap, r.cap, out=vals)
         vals += 0.0  # turns -0.0 into 0.0
@@ -425,7 +523,7 @@ def score(
             np.minimum(total, cap, out=total)
         column["score"] += total
     out = pd.DataFrame(block.T, columns=names, copy=False)
-    out.insert(0, "lead_id", pd.array(ids, dtype="str"))
+    out.insert(0, "lead_id", lead_ids)
     return out
 
 
@@ -460,4 +558,4 @@ def rule_hits(scores: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
     )
 
 
-__all__ = ["field_mask", "rule_hits", "score"]
+__all__ = ["field_mask", "rule_hits", "score", "score_moments"]

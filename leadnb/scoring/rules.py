@@ -41,8 +41,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from leadnb.arrays import TextCodes
 from leadnb.data.params import check_keys, expect_type, read_yaml
 from leadnb.errors import Issue, ParamsError
 from leadnb.results import Column, Kind, format_value
@@ -418,7 +422,12 @@ def validate_rules(
     issues: list[Issue] = []
     types: list[str] = []
     if events is not None and "event_type" in events:
-        types = sorted(map(str, pd.unique(events["event_type"].dropna())))
+        types = sorted(map(str, _distinct(events["event_type"])))
+    valued = {r.when.event_type for r in config.rules if isinstance(r.when, EventCondition)
+              and r.when.values is not None}  # fmt: skip
+    seen_by_type: dict[str, set[str]] = {}
+    if events is not None and "value" in events and valued & set(types):
+        seen_by_type = _values_by_type(events, sorted(valued & set(types)))
     for i, r in enumerate(config.rules):
         where = f"rules[{i}] '{r.name}'"
         if isinstance(r.when, FieldCondition):
@@ -458,8 +467,7 @@ def validate_rules(
                 )
             )
         elif r.when.values is not None and "value" in events:
-            seen = events.loc[events["event_type"] == r.when.event_type, "value"].dropna()
-            seen_values = set(map(str, pd.unique(seen)))
+            seen_values = seen_by_type[r.when.event_type]
             absent = [v for v in r.when.values if v not in seen_values]
             if absent:
                 shown = sorted(seen_values)[:20]
@@ -475,6 +483,46 @@ def validate_rules(
                     )
                 )
     return issues
+
+
+def _distinct(s: pd.Series) -> list[Any]:
+    """The distinct non-missing values of ``s`` (Arrow text: one hash pass, no Python string
+    per row)."""
+    arr = _arrow_text(s)
+    if arr is None:
+        return list(pd.unique(s.dropna()))
+    return [v for v in pc.unique(arr).to_pylist() if v is not None]
+
+
+def _values_by_type(events: pd.DataFrame, types: list[str]) -> dict[str, set[str]]:
+    """For each of ``types``: the distinct values (as text) its events carry.
+
+    The types are coded once (one small lookup per event, a piece at a time) and only the
+    chosen events' values are read, not a filtered copy of the events per rule.
+    """
+    out: dict[str, list[Any]] = {t: [] for t in types}
+    type_set = pd.Index(types, dtype="str")
+    value = events["value"]
+    arrow = _arrow_text(value)
+    for start, codes in TextCodes(events["event_type"], type_set).pieces():
+        piece = None if arrow is None else arrow.slice(start, len(codes))  # a view
+        for i, t in enumerate(types):
+            local = np.flatnonzero(codes == i)
+            if not len(local):
+                continue
+            if piece is None:
+                out[t].extend(pd.unique(value.iloc[start + local].dropna()))
+            else:
+                picked = pc.unique(piece.take(pa.array(local)))
+                out[t].extend(v for v in picked.to_pylist() if v is not None)
+    return {t: set(map(str, pd.unique(pd.Series(v, dtype=object)))) for t, v in out.items()}
+
+
+def _arrow_text(s: pd.Series) -> pa.ChunkedArray | None:
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        arr = pa.array(s)
+        return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+    return None
 
 
 RULE_COLUMNS: dict[str, Column] = {

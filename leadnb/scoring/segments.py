@@ -39,14 +39,25 @@ All steps are vectorised (groupby over events; no loop over leads).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from leadnb import asof
+from leadnb import arrays, asof
+from leadnb.arrays import (
+    NAT_US,
+    TextCodes,
+    in_set,
+    index_positions,
+    text_codes,
+    to_us,
+)
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
@@ -60,6 +71,7 @@ DEFAULT_SALES_SIGNALS: Mapping[str, tuple[str, ...]] = {
     "form_submit": ("contact_sales",),
     "tag_added": ("pricing_request", "demo_request"),
 }
+_US_PER_DAY = 86_400_000_000
 PII_COLUMNS = ("name", "email", "phone", "first_name", "last_name", "mobile")
 SEGMENT_LABELS: Mapping[str, str] = {
     "asked_for_sales": "Asked for sales",
@@ -94,16 +106,121 @@ def _norm(values: Iterable[Any]) -> set[str]:
     return {str(v).strip().casefold() for v in values if str(v).strip()}
 
 
-def _events_upto(events: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:
-    if events is None:
-        return pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "ts": pd.Series([], dtype="datetime64[us]"),
-                             "event_type": pd.Series([], dtype="str"), "value": pd.Series([], dtype="str")})  # fmt: skip
+@dataclass
+class _LeadEvents:
+    """Per lead (a row of ``ids``), what :func:`_lead_events` found among the events known by
+    ``as_of`` (:func:`leadnb.asof.known`) whose lead is in ``ids``."""
+
+    n: np.ndarray  # events per lead (int64)
+    last_us: np.ndarray | None  # the latest event's time (int64 us; NAT_US for none)
+    by_type: dict[str, np.ndarray]  # events of that type per lead (int64)
+    rows: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # of that type: (row, lead, ts)
+
+
+def _unique_ids(ids: pd.Index) -> tuple[pd.Index, np.ndarray | None]:
+    """``ids`` without repeats, and each row's place in it (None when there are no repeats)."""
+    if ids.is_unique:
+        return ids, None
+    uniq = ids.drop_duplicates()
+    return uniq, uniq.get_indexer(ids)
+
+
+def _lead_events(
+    events: pd.DataFrame,
+    ids: pd.Index,
+    as_of: pd.Timestamp,
+    *,
+    last: bool = False,
+    count_types: Sequence[str] = (),
+    row_types: Sequence[str] = (),
+) -> _LeadEvents:
+    """Count each lead's events by ``as_of`` (and its latest event, the events of
+    ``count_types``, and the rows of ``row_types``) in one pass over the events.
+
+    Every event's lead_id becomes its lead's row by one Arrow hash lookup (the one array as long
+    as the events table, four bytes an event); then the events are read a piece of
+    :data:`~leadnb.arrays.PIECE_ROWS` rows at a time, each event's type a small code, and the
+    piece is counted with ``np.bincount``. The frame is never copied or filtered, and no lead_id
+    is grouped as text.
+    """
     require_columns(events, ["lead_id", "ts", "event_type"], table="events")
-    cols = [c for c in ("lead_id", "ts", "event_type", "value") if c in events.columns]
-    ev = events.loc[asof.known(events["ts"], as_of), cols]
-    if "value" not in ev.columns:
-        ev = ev.assign(value=pd.Series(pd.NA, index=ev.index, dtype="str"))
-    return ev
+    uniq, back = _unique_ids(ids)
+    m = len(uniq)
+    types = list(dict.fromkeys([*count_types, *row_types]))
+    type_of = {t: i for i, t in enumerate(types)}
+    end = to_us([asof.day_end(as_of)])[0]
+    ts = to_us(events["ts"])
+    n = np.zeros(m, dtype="int64")
+    last_us = np.full(m, NAT_US, dtype="int64") if last else None
+    counts = {t: np.zeros(m, dtype="int64") for t in count_types}
+    found: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {t: [] for t in row_types}
+    # one hash of the lead ids for all events (a lookup table is built once per call, so not
+    # per piece); the types, against a handful of names, a piece at a time
+    positions = index_positions(events["lead_id"], uniq)
+    type_pieces = (
+        TextCodes(events["event_type"], pd.Index(types, dtype="str")).pieces() if types else None
+    )
+    step = arrays.PIECE_ROWS  # read when called, as TextCodes.pieces does: the pieces align
+    for start in range(0, len(positions), step):
+        lead = positions[start : start + step]
+        when = ts[start : start + len(lead)]
+        ok = np.flatnonzero((lead >= 0) & (when != NAT_US) & (when < end))
+        lead, when = lead[ok].astype("int64"), when[ok]
+        n += np.bincount(lead, minlength=m)
+        if last_us is not None:
+            np.maximum.at(last_us, lead, when)
+        if type_pieces is None:
+            continue
+        type_start, code = next(type_pieces)
+        assert type_start == start
+        code = code[ok]
+        for t in count_types:
+            counts[t] += np.bincount(lead[code == type_of[t]], minlength=m)
+        for t in row_types:
+            pick = np.flatnonzero(code == type_of[t])
+            found[t].append((start + ok[pick], lead[pick], when[pick]))
+    rows = {
+        t: tuple(np.concatenate([f[k] for f in parts]) if parts else np.empty(0, dtype="int64")
+                 for k in range(3))
+        for t, parts in found.items()
+    }  # fmt: skip
+    if back is not None:  # repeated lead ids: each row gets its lead's numbers
+        n, counts = n[back], {t: c[back] for t, c in counts.items()}
+        last_us = None if last_us is None else last_us[back]
+        inverse = [np.flatnonzero(back == i) for i in range(m)]
+        rows = {t: _spread(r, inverse) for t, r in rows.items()}
+    return _LeadEvents(n=n, last_us=last_us, by_type=counts, rows=rows)  # type: ignore[arg-type]
+
+
+def _spread(
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray], inverse: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event rows of unique leads as rows of every lead that repeats that id (rare: the
+    validator flags repeated lead ids)."""
+    row, lead, when = rows
+    reps = [inverse[i] for i in lead]
+    k = np.array([len(r) for r in reps], dtype="int64")
+    flat = np.concatenate(reps) if reps else np.empty(0, dtype="int64")
+    return np.repeat(row, k), flat.astype("int64"), np.repeat(when, k)
+
+
+def _distinct_mask(s: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``test`` (text to booleans) applied once per distinct value of ``s`` as text and spread
+    back to the rows (missing values: False).
+
+    A profile column has a million rows but far fewer distinct values, and pandas' string
+    methods (``casefold``, ``split``) run in Python per value.
+    """
+    codes, distinct = text_codes(s)
+    hit = test(distinct).fillna(False).to_numpy(dtype=bool)
+    return np.append(hit, False)[codes]
+
+
+def _aligned(s: pd.Series, ids: pd.Index) -> pd.Series:
+    """``s.reindex(ids)``, without looking a million ids up when ``s`` is in their order."""
+    if len(s) == len(ids) and s.index.equals(ids) and ids.is_unique:
+        return s.set_axis(ids)
+    return s.reindex(ids)
 
 
 def competitor_mask(
@@ -147,34 +264,85 @@ def competitor_mask(
     [True, True, False]
     """
     require_columns(leads, ["lead_id"], table="leads")
+    tag_rows = None
+    if _norm(competitor_tags) and events is not None:
+        ids = pd.Index(leads["lead_id"].astype("str"))
+        tag_rows = _lead_events(events, ids, as_of, row_types=["tag_added"]).rows["tag_added"]
+    return _competitor(
+        leads, events, tag_rows, competitor_domains=competitor_domains,
+        competitor_tags=competitor_tags, competitor_companies=competitor_companies,
+    )  # fmt: skip
+
+
+def _competitor(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    tag_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    *,
+    competitor_domains: Sequence[str],
+    competitor_tags: Sequence[str],
+    competitor_companies: Sequence[str],
+) -> pd.Series:
+    """:func:`competitor_mask`, given the ``tag_added`` events by as_of (``tag_rows``: event
+    row, lead row, time; see :func:`_lead_events`). Each text test runs once per distinct
+    value (:func:`_distinct_mask`)."""
     ids = leads["lead_id"].astype("str")
-    hit = pd.Series(False, index=pd.Index(ids))
+    hit = np.zeros(len(leads), dtype=bool)
     tags = _norm(competitor_tags)
     if tags and "tags" in leads.columns:
-        split = leads["tags"].astype("str").str.casefold().str.split(";").reset_index(drop=True)
-        ex = split.explode().astype("str").str.strip()  # all-missing tags explode to floats
-        has = ex.isin(tags).fillna(False).groupby(level=0).any()
-        has = has.reindex(pd.RangeIndex(len(leads)), fill_value=False)
-        hit = hit | has.to_numpy(dtype=bool)
-    if tags and events is not None:
-        ev = _events_upto(events, as_of)
-        tagged = ev.loc[
-            (ev["event_type"] == "tag_added") & ev["value"].astype("str").str.casefold().isin(tags)
-        ]
-        hit = hit | hit.index.isin(tagged["lead_id"].astype("str").unique())
+
+        def tagged_text(distinct: pd.Series) -> pd.Series:
+            split = distinct.str.casefold().str.split(";")
+            ex = split.explode().astype("str").str.strip()  # all-missing tags explode to floats
+            has = ex.isin(tags).fillna(False).groupby(level=0).any()
+            return has.reindex(pd.RangeIndex(len(distinct)), fill_value=False)
+
+        hit |= _distinct_mask(leads["tags"], tagged_text)
+    if tags and events is not None and tag_rows is not None and len(tag_rows[0]):
+        row, lead = tag_rows[0], tag_rows[1]
+        value = events["value"].iloc[row] if "value" in events.columns else None
+        if value is not None:
+            said = _distinct_mask(value, lambda d: d.str.casefold().isin(tags))
+            hit[lead[said]] = True
     domains = _norm(competitor_domains)
     if domains and "email" in leads.columns:
-        dom = leads["email"].astype("str").str.rsplit("@", n=1).str[-1].str.strip().str.casefold()
-        dom = dom.where(leads["email"].astype("str").str.contains("@", regex=False))
-        match = dom.isin(domains)
-        for d in domains:  # subdomains (mail.rivalcrm.example): loop over domains, not leads
-            match = match | dom.str.endswith("." + d)
-        hit = hit | match.fillna(False).to_numpy(dtype=bool)
+        email = leads["email"].astype("str")
+
+        def rival(distinct: pd.Series) -> pd.Series:
+            dom = distinct.str.strip().str.casefold()
+            match = dom.isin(domains)
+            for d in domains:  # subdomains (mail.rivalcrm.example): loop over domains, not leads
+                match = match | dom.str.endswith("." + d)
+            return match
+
+        has_at = email.str.contains("@", regex=False).fillna(False).to_numpy(dtype=bool)
+        hit |= has_at & _distinct_mask(_after_last_at(email), rival)
     companies = _norm(competitor_companies)
     if companies and "company" in leads.columns:
-        comp = leads["company"].astype("str").str.strip().str.casefold().isin(companies)
-        hit = hit | comp.fillna(False).to_numpy(dtype=bool)
-    return hit.astype(bool)
+        hit |= _distinct_mask(
+            leads["company"], lambda d: d.str.strip().str.casefold().isin(companies)
+        )
+    return pd.Series(hit, index=pd.Index(ids)).astype(bool)
+
+
+def _after_last_at(email: pd.Series) -> pd.Series:
+    """The text after the last ``@`` of each e-mail (all of it when there is none), as
+    ``email.str.rsplit("@", n=1).str[-1]``; with Arrow text, without a Python string per row
+    (reversed, split once, reversed back)."""
+    arr = _arrow(email)
+    if arr is None:
+        return email.str.rsplit("@", n=1).str[-1]
+    rev = pc.utf8_reverse(arr)
+    first = pc.list_element(pc.split_pattern(rev, "@", max_splits=1), 0)
+    return pd.Series(pd.array(pc.utf8_reverse(first), dtype="str"), index=email.index)
+
+
+def _arrow(s: pd.Series) -> pa.ChunkedArray | None:
+    """The Arrow strings behind a ``str`` column (no copy), or None for other storage."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        arr = pa.array(s)
+        return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+    return None
 
 
 def segment_leads(
@@ -243,40 +411,55 @@ def segment_leads(
         pd.to_datetime(leads["created_at"]).to_numpy() if "created_at" in leads else pd.NaT,
         index=ids,
     )
-    comp = competitor_mask(
-        leads,
-        events,
-        as_of=as_of,
-        competitor_domains=competitor_domains,
-        competitor_tags=competitor_tags,
-        competitor_companies=competitor_companies,
-    )
+    tags_on = bool(_norm(competitor_tags))
+    signal_types = [str(t) for t in sales_signals] if sales_signals else []
+    n_events = np.zeros(len(ids), dtype="int64")
+    tag_rows = None
+    signals: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    if events is not None:
+        row_types = list(dict.fromkeys([*signal_types, *(["tag_added"] if tags_on else [])]))
+        found = _lead_events(events, ids, as_of, row_types=row_types)
+        n_events = found.n
+        tag_rows = found.rows.get("tag_added") if tags_on else None
+        signals = {t: found.rows[t] for t in signal_types}
+    comp = _competitor(
+        leads, events, tag_rows, competitor_domains=competitor_domains,
+        competitor_tags=competitor_tags, competitor_companies=competitor_companies,
+    )  # fmt: skip
     reached, fast_conv = _converted_at(stage_dates, ids, created, as_of, outcome_stage, fast_days)
-    ev = _events_upto(events, as_of)
-    n_events = ev.groupby("lead_id", observed=True).size().reindex(ids, fill_value=0)
-    asked = pd.Series(False, index=ids)
-    if len(ev) and sales_signals:
-        sig = pd.Series(False, index=ev.index)
+    asked = np.zeros(len(ids), dtype=bool)
+    if signals and "value" in events.columns:  # type: ignore[union-attr]
+        # the earliest ask per lead, among asks seen before the lead reached the outcome
+        reached_us = to_us(reached)
+        first = np.full(len(ids), np.iinfo(np.int64).max, dtype="int64")
         for et, values in sales_signals.items():
-            sig = sig | ((ev["event_type"] == et) & ev["value"].isin(list(values))).fillna(False)
-        # only an ask seen before the lead reached the outcome is a signal (NaT: not reached)
-        outcome_at = reached.reindex(ev["lead_id"].astype("str")).to_numpy()
-        before = pd.isna(outcome_at) | (ev["ts"].to_numpy() < outcome_at)
-        sig = sig.to_numpy(dtype=bool) & before
-        first = ev.loc[sig].groupby("lead_id", observed=True)["ts"].min()
-        first = first.reindex(ids)
-        asked = ((first - created) <= pd.Timedelta(days=fast_days)).fillna(False)
-    seg = np.select(
+            row, lead, when = signals[str(et)]
+            if not len(row):
+                continue
+            said = in_set(events["value"].iloc[row], pd.Series(list(values), dtype="str"))
+            outcome_at = reached_us[lead]
+            before = (outcome_at == NAT_US) | (when < outcome_at)  # NaT: not reached
+            ok = said & before
+            np.minimum.at(first, lead[ok], when[ok])
+        created_us = to_us(created)
+        seen = (first != np.iinfo(np.int64).max) & (created_us != NAT_US)
+        within = first - np.where(seen, created_us, 0) <= fast_days * _US_PER_DAY
+        asked = seen & within
+    n_events = pd.Series(n_events, index=ids)
+    asked = pd.Series(asked, index=ids)
+    code = np.select(
         [
             comp.to_numpy(dtype=bool),
             asked.to_numpy(dtype=bool),
             fast_conv.to_numpy(dtype=bool),
             (n_events >= engaged_min_events).to_numpy(dtype=bool),
         ],
-        ["competitor", "asked_for_sales", "converted_fast", "engaged_nurture"],
-        default="other",
-    )
-    return pd.Series(pd.Categorical(seg, categories=SEGMENTS), index=ids, name="segment")
+        [SEGMENTS.index(s) for s in
+         ("competitor", "asked_for_sales", "converted_fast", "engaged_nurture")],
+        default=SEGMENTS.index("other"),
+    )  # fmt: skip
+    seg = pd.Categorical.from_codes(code, categories=SEGMENTS)  # no text per lead
+    return pd.Series(seg, index=ids, name="segment")
 
 
 def _converted_at(
@@ -294,7 +477,8 @@ def _converted_at(
         reached = pd.Series(
             pd.to_datetime(stage_dates[col]).to_numpy(),
             index=pd.Index(stage_dates["lead_id"].astype("str")),
-        ).reindex(ids)
+        )
+        reached = _aligned(reached, ids)
         conv = asof.known(reached, as_of)
         reached = reached.where(conv)
         fast = conv & ((reached - created) <= pd.Timedelta(days=fast_days)).fillna(False)
@@ -710,53 +894,66 @@ def high_quality_leads(
     )  # fmt: skip
     as_of = pd.Timestamp(as_of)
     ids = pd.Index(leads["lead_id"].astype("str"))
-    sc = scores.set_index(scores["lead_id"].astype("str"))["score"].reindex(ids)
+    sc = _aligned(scores.set_index(scores["lead_id"].astype("str"))["score"], ids)
     if sc.isna().all() and len(ids):
         raise DataError(
             "scores do not match any lead_id of leads", table="scores", column="lead_id"
         )
-    ev = _events_upto(events, as_of)
-    g = ev.groupby("lead_id", observed=True)
-    interactions = g.size().reindex(ids, fill_value=0)
-    last_event = g["ts"].max().reindex(ids)
-    signups = ev.loc[ev["event_type"] == "event_signup"].groupby("lead_id", observed=True).size()
-    attended = ev.loc[ev["event_type"] == "event_attended"].groupby("lead_id", observed=True).size()
-    created = (
-        pd.Series(pd.to_datetime(leads["created_at"]).to_numpy(), index=ids)
-        if "created_at" in leads
-        else pd.Series(pd.NaT, index=ids, dtype="datetime64[us]")
-    )
-    last_touch = last_event.fillna(created).astype("datetime64[us]")
-    seg = segments.reindex(ids).astype("str")
-    out = pd.DataFrame(
-        {
-            "lead_id": ids,
-            "account_id": leads["account_id"].astype("str").to_numpy() if "account_id" in leads
-            else pd.Series(pd.NA, index=ids, dtype="str"),
-            "industry": leads["industry"].astype("str").to_numpy() if "industry" in leads
-            else pd.Series(pd.NA, index=ids, dtype="str"),
-            "segment": seg.to_numpy(),
-            "score": sc.to_numpy(dtype="float64"),
-            "interactions": interactions.to_numpy(dtype="int64"),
-            "event_signups": signups.reindex(ids, fill_value=0).to_numpy(dtype="int64"),
-            "events_attended": attended.reindex(ids, fill_value=0).to_numpy(dtype="int64"),
-            "last_touch": last_touch.to_numpy(),
-        },
-        index=ids.rename(None),
-    )  # fmt: skip
-    keep = pd.Series(True, index=ids)
+    # who can be listed, from the profile, segment, outcome and score (no event needed)
+    keep = np.ones(len(ids), dtype=bool)
     inds, accts = _norm(target_industries), {str(a).strip() for a in abm_accounts}
     if inds or accts:
-        icp = out["industry"].str.strip().str.casefold().isin(inds).fillna(False)
-        icp = icp | out["account_id"].str.strip().isin(accts).fillna(False)
-        keep = keep & icp
-    keep = keep & ~out["segment"].isin(list(exclude))
+        icp = np.zeros(len(ids), dtype=bool)
+        if "industry" in leads:
+            icp |= _distinct_mask(
+                leads["industry"], lambda d: d.str.strip().str.casefold().isin(inds)
+            )
+        if "account_id" in leads:
+            icp |= _distinct_mask(leads["account_id"], lambda d: d.str.strip().isin(accts))
+        keep &= icp
+    seg = _aligned(segments, ids)
+    keep &= ~_distinct_mask(seg, lambda d: d.isin(list(exclude)))
     if converted is not None:
-        conv = converted.reindex(ids).fillna(False).astype(bool)
-        keep = keep & ~conv
-    keep = keep & (out["score"] >= min_score).fillna(False)
-    keep = keep & (out["interactions"] >= min_interactions)
-    out = out.loc[keep.to_numpy(dtype=bool)].copy()
+        keep &= ~_aligned(converted, ids).fillna(False).astype(bool).to_numpy(dtype=bool)
+    keep &= sc.to_numpy(dtype="float64") >= min_score
+    # their events by as_of: one pass, matched against the candidates only
+    rows = np.flatnonzero(keep)
+    if events is not None:
+        found = _lead_events(
+            events, ids[rows], as_of, last=True, count_types=["event_signup", "event_attended"]
+        )
+        n, last_us = found.n, found.last_us
+        signups, attended = found.by_type["event_signup"], found.by_type["event_attended"]
+    else:
+        n = signups = attended = np.zeros(len(rows), dtype="int64")
+        last_us = np.full(len(rows), NAT_US, dtype="int64")
+    assert last_us is not None
+    listed = n >= min_interactions
+    rows, n, last_us = rows[listed], n[listed], last_us[listed]
+    signups, attended = signups[listed], attended[listed]
+    created_us = (
+        to_us(leads["created_at"].iloc[rows])
+        if "created_at" in leads
+        else np.full(len(rows), NAT_US, dtype="int64")
+    )
+    last_touch = np.where(last_us == NAT_US, created_us, last_us).view("datetime64[us]")
+    rid = ids[rows]
+    out = pd.DataFrame(
+        {
+            "lead_id": rid,
+            "account_id": _listed_text(leads["account_id"], rows)
+            if "account_id" in leads else pd.Series(pd.NA, index=rid, dtype="str"),
+            "industry": _listed_text(leads["industry"], rows)
+            if "industry" in leads else pd.Series(pd.NA, index=rid, dtype="str"),
+            "segment": _listed_text(seg, rows),
+            "score": sc.to_numpy(dtype="float64")[rows],
+            "interactions": n.astype("int64"),
+            "event_signups": signups.astype("int64"),
+            "events_attended": attended.astype("int64"),
+            "last_touch": last_touch,
+        },
+        index=rid.rename(None),
+    )  # fmt: skip
     last_day = out["last_touch"].dt.normalize()
     step = pd.Timedelta(days=follow_up_days)
     days_since = (as_of.normalize() - last_day) / pd.Timedelta(days=1)
@@ -776,6 +973,13 @@ def high_quality_leads(
     leaked = [c for c in out.columns if c in PII_COLUMNS]
     assert not leaked, leaked
     return out
+
+
+def _listed_text(s: pd.Series, rows: np.ndarray) -> Any:
+    """The listed ``rows`` of ``s`` as text, typed as the column of every lead would be: ``str``
+    (even with no row listed), or object when no lead has a value."""
+    text = s.iloc[rows].astype("str")
+    return text.array if s.notna().any() else text.to_numpy(dtype=object)
 
 
 LIST_COUNT_COLUMNS: dict[str, Column] = {
