@@ -16,17 +16,21 @@ For each form, three readers of the same files, timed one after the other in a r
 * DuckDB: ``duckdb.read_csv`` / ``read_parquet`` with its type inference, to an Arrow table and
   then to pandas (``.to_arrow_table().to_pandas()``: the fast route from DuckDB to pandas); with
   ``--duckdb-df`` also its ``.df()`` (many times slower here: it builds the text columns itself);
-* pandas: ``pd.read_csv`` / ``pd.read_parquet`` with default settings.
+* pandas: ``pd.read_csv`` / ``pd.read_parquet`` with default settings;
+* with ``--before REV``, the loader of an older commit (``before``), for a before/after figure.
 
 The ratio printed is leadnb's median wall time over DuckDB's (to pandas through Arrow); the
-target is at most 1.5. On a shared machine wall times swing with the other processes, so the
-best round and the median CPU time (user + system, all threads; DuckDB's work in its own threads
-counts too) are printed as well. Before any timing, every table leadnb loads is compared with what the loader's precise
-pandas path (its fast paths switched off) returns for the same file: values, dtypes and attrs must
-be equal, or the script exits with status 1. Results are also written to
-``.bench/load-<N>.json``.
+target is at most 1.5. On a shared machine wall times swing with the other processes, so the best
+round and the median CPU time (user + system, all threads: DuckDB's and Arrow's threads count
+too) are printed as well.
 
-Run: ``.venv/bin/python -m benchmarks.load [--leads N] [--repeats R] [--events-csv]``.
+Before any timing, every table leadnb loads is compared with what the loader's precise pandas
+path (its fast paths switched off) returns for the same file, and with ``--before`` with what
+that commit's loader returns: values, dtypes and attrs must be equal, or the script exits with
+status 1. Results are also written to ``.bench/load-<N>.json``.
+
+Run: ``.venv/bin/python -m benchmarks.load [--leads N] [--repeats R] [--events-csv]
+[--duckdb-df] [--before REV]``.
 """
 
 from __future__ import annotations
@@ -124,6 +128,29 @@ def read_leadnb(params: Any) -> dict[str, pd.DataFrame]:
     return loading.load_tables(params)
 
 
+def loader_at(rev: str) -> Any:
+    """``leadnb/data/loading.py`` as of git revision ``rev``, imported as a separate module (the
+    rest of the package is the current one): the loader before a change, timed beside it."""
+    import importlib.util
+    import tempfile
+
+    text = subprocess.run(
+        ["git", "show", f"{rev}:leadnb/data/loading.py"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp(prefix="leadnb-loading-")) / "loading_before.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("loading_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
 def _duck(path: Path) -> Any:
     import duckdb
 
@@ -169,12 +196,16 @@ def precise_path_only():
         loading._read_csv_arrow, loading._iso_datetimes_arrow = saved
 
 
-def check_same_as_precise(params_file: Path) -> list[str]:
-    """Tables where the loader's result differs from its precise pandas path's (empty: none)."""
+def check_same_as_precise(params_file: Path, before: Any = None) -> list[str]:
+    """Tables where the loader's result differs from its precise pandas path's, or from the
+    ``before`` loader's when given (empty: none)."""
     params = load_params(params_file)
     fast = read_leadnb(params)
-    with precise_path_only():
-        slow = read_leadnb(params)
+    if before is not None:
+        slow = before.load_tables(params)
+    else:
+        with precise_path_only():
+            slow = read_leadnb(params)
     problems = []
     for t in sorted(set(fast) | set(slow)):
         a, b = fast.get(t), slow.get(t)
@@ -207,9 +238,11 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float]:
     return seconds, cpu
 
 
-def bench_variant(params_file: Path, repeats: int, duckdb_df: bool = False) -> dict[str, Any]:
+def bench_variant(
+    params_file: Path, repeats: int, duckdb_df: bool = False, before: Any = None
+) -> dict[str, Any]:
     """Median, best and CPU seconds of each reader over ``repeats`` rounds, rotating which one
-    goes first."""
+    goes first. ``before``: an older loader module (:func:`loader_at`), timed too."""
     files = _sources(params_file)
     params = load_params(params_file)  # parsed once: load_tables is what is timed
     readers: dict[str, Callable[[], Any]] = {
@@ -219,6 +252,8 @@ def bench_variant(params_file: Path, repeats: int, duckdb_df: bool = False) -> d
     }
     if duckdb_df:
         readers["duckdb_df"] = lambda: read_duckdb_df(files)
+    if before is not None:
+        readers["before"] = lambda: before.load_tables(params)
     names = list(readers)
     wall: dict[str, list[float]] = {n: [] for n in names}
     cpu: dict[str, list[float]] = {n: [] for n in names}
@@ -272,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=5, help="timed rounds per reader (median)")
     p.add_argument("--events-csv", action="store_true", help="also time every table as CSV")
     p.add_argument("--duckdb-df", action="store_true", help="also time DuckDB's .df()")
+    p.add_argument("--before", metavar="REV", help="also time the loader of git revision REV")
     p.add_argument("--no-check", action="store_true", help="skip the fast-vs-precise comparison")
     return p
 
@@ -293,18 +329,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"pandas {pd.__version__}, pyarrow {pa.__version__}, duckdb {duckdb.__version__}, "
         f"{pa.cpu_count()} cores"
     )
+    before = loader_at(args.before) if args.before else None
     failed = False
     if not args.no_check:
         for name, params_file in variants.items():
-            problems = check_same_as_precise(params_file)
-            verdict = "identical to the precise path" if not problems else "DIFFERENT"
-            print(f"check {name}: every table {verdict}")
-            for line in problems:
-                print(f"  {line}")
-            failed = failed or bool(problems)
+            against = [("the precise path", None)]
+            if before is not None:
+                against.append((f"the loader of {args.before}", before))
+            for what, module in against:
+                problems = check_same_as_precise(params_file, module)
+                verdict = f"identical to {what}" if not problems else f"DIFFERENT from {what}"
+                print(f"check {name}: every table {verdict}", flush=True)
+                for line in problems:
+                    print(f"  {line}")
+                failed = failed or bool(problems)
     results = {}
     for name, params_file in variants.items():
-        results[name] = bench_variant(params_file, args.repeats, args.duckdb_df)
+        results[name] = bench_variant(params_file, args.repeats, args.duckdb_df, before)
         files = ", ".join(results[name]["files"].values())
         print(f"{name}: {files}", flush=True)
     print_table(results, args.repeats)
