@@ -14,12 +14,13 @@ from statsmodels.stats.proportion import proportion_confint
 
 from leadnb.arrays import NAT_US, index_positions, to_us
 from leadnb.errors import DataError, ParamsError
+from leadnb.funnel import stages as stages_module
 from leadnb.funnel.stages import (
     CHECK_NAMES,
     CONVERSION_COLUMNS,
     QUALITY_COLUMNS,
     FunnelConfig,
-    _byte_keys,
+    _text_words,
     classify_new_old,
     conversion_pairs,
     reached_within,
@@ -753,10 +754,15 @@ def _stage_dates_by_hashing(
     return out
 
 
-# ids that fit 8 bytes (integer keys) and ids that do not (longer, NUL byte, missing: hashing)
+# ids of at most 8 bytes (one exact integer key), 9 to 64 bytes (hashed words, checked) and
+# ids Arrow matches (longer than 64 bytes, a NUL byte, missing)
 ID_POOL = ["", "a", "ab", "b", "L0000001", "L0000002", "10293", "é", "zzzzzzzz", "é123456"]
-ID_OTHER = ["L00000001", "a\x00", "Lead-0000001"]
+ID_LONG = ["L00000001", "Lead-0000001", "Lead-0000002", "0f8fad5b-d9cb-469f-a165-70867728950e"]
+ID_OTHER = ["a\x00", "x" * 65]
 id_strategy = st.one_of(st.sampled_from(ID_POOL), st.text(alphabet="aLz0é", min_size=0, max_size=5))
+long_strategy = st.one_of(
+    st.sampled_from(ID_LONG), st.text(alphabet="aLz0é-", min_size=9, max_size=24)
+)
 NAMES = ["mql", "SQL ", "Marketing Qualified", "opportunity", "customer", "lost", "lead", "zzz"]
 
 
@@ -765,6 +771,8 @@ NAMES = ["mql", "SQL ", "Marketing Qualified", "opportunity", "customer", "lost"
     lead_ids=st.one_of(
         st.lists(id_strategy, max_size=12),
         st.lists(id_strategy, max_size=12).map(sorted),
+        st.lists(st.one_of(id_strategy, long_strategy), max_size=12),
+        st.lists(st.one_of(id_strategy, long_strategy), max_size=12).map(sorted),
         st.lists(st.one_of(id_strategy, st.sampled_from(ID_OTHER), st.none()), max_size=8),
     ),
     raw=st.lists(
@@ -796,10 +804,10 @@ def test_stage_dates_equal_the_hashing_algorithm(lead_ids, raw, imply, wide_inpu
     cfg = FunnelConfig(
         aliases={"Marketing Qualified": "mql"}, skipped_stages="imply" if imply else "strict"
     )
-    unknown = ["nobody", "L0000009", "0", "é"]  # no lead's id (unless drawn as one)
+    unknown = ["nobody", "L0000009", "0", "é", "Lead-0000009", "zzzzzzzz0"]  # (unless drawn)
     rows = [
         (
-            lead_ids[i] if i < n else None if i == 20 else unknown[i % 4],
+            lead_ids[i] if i < n else None if i == 20 else unknown[i % 6],
             stage,
             None if day is None else T0 + pd.Timedelta(days=day, hours=day % 7),
         )
@@ -825,31 +833,61 @@ def test_stage_dates_equal_the_hashing_algorithm(lead_ids, raw, imply, wide_inpu
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(id_strategy, st.sampled_from(ID_OTHER)), max_size=15))
-def test_byte_keys_order_and_equality_are_the_texts(texts) -> None:
-    """Equal keys are equal texts and key order is the texts' byte order; a text that does not
-    fit (longer than 8 bytes, NUL byte) turns the whole column down."""
-    keys = _byte_keys(pd.Series(texts, dtype="str"))
+@given(
+    st.lists(
+        st.one_of(id_strategy, long_strategy, st.sampled_from(ID_OTHER)), min_size=1, max_size=15
+    )
+)
+def test_text_words_equality_and_order_are_the_texts(texts) -> None:
+    """Equal rows of words are equal texts; with one word (8 bytes or fewer) key order is the
+    texts' byte order; a text that does not fit (longer than 64 bytes, NUL byte) turns the whole
+    column down."""
+    words = _text_words(pd.Series(texts, dtype="str"))
     encoded = [t.encode() for t in texts]
-    if any(len(b) > 8 or b"\x00" in b for b in encoded):
-        assert keys is None
+    if any(len(b) > 64 or b"\x00" in b for b in encoded):
+        assert words is None
         return
-    assert keys is not None and keys.dtype == np.uint64
+    assert words is not None and words.dtype == np.uint64
+    assert words.shape == (len(texts), max(1, -(-max(len(b) for b in encoded) // 8)))
     for i in range(len(texts)):
         for j in range(len(texts)):
-            assert (keys[i] < keys[j]) == (encoded[i] < encoded[j])
-            assert (keys[i] == keys[j]) == (texts[i] == texts[j])
+            assert (words[i] == words[j]).all() == (texts[i] == texts[j])
+            if words.shape[1] == 1:
+                assert (words[i, 0] < words[j, 0]) == (encoded[i] < encoded[j])
 
 
-def test_byte_keys_turn_down_what_they_cannot_order() -> None:
-    assert _byte_keys(pd.Series(["a", None], dtype="str")) is None  # missing id
-    assert _byte_keys(pd.Series([1, 2])) is None  # not text
-    assert _byte_keys(pd.Series(["a"], dtype="object")) is None  # text without Arrow
+def test_text_words_turn_down_what_they_cannot_read() -> None:
+    assert _text_words(pd.Series(["a", None], dtype="str")) is None  # missing id
+    assert _text_words(pd.Series(["a", None], dtype="str"), missing_ok=True) is not None
+    assert _text_words(pd.Series([1, 2])) is None  # not text
+    assert _text_words(pd.Series(["a"], dtype="object")) is None  # text without Arrow
     # several Arrow chunks and a sliced chunk read as one column
     chunked = pa.chunked_array([pa.array(["b", "a"]), pa.array(["x", "c", "ab"]).slice(1)])
-    s = pd.Series(pd.arrays.ArrowStringArray(chunked))
-    keys = _byte_keys(s)
-    assert keys is not None and np.argsort(keys).tolist() == [1, 3, 0, 2]
+    words = _text_words(pd.Series(pd.arrays.ArrowStringArray(chunked)))
+    assert words is not None and np.argsort(words[:, 0]).tolist() == [1, 3, 0, 2]
+
+
+def test_shared_hashes_are_checked_word_by_word(monkeypatch) -> None:
+    """With a hash that ignores all but the first word: an entry whose hash is a lead's but
+    whose id is not is no match, and two leads sharing a hash send the matching to Arrow;
+    the frame is the same either way."""
+    monkeypatch.setattr(stages_module, "_hash_words", lambda words: words[:, 0].copy())
+    cfg = FunnelConfig(skipped_stages="strict")
+    hist = long_frame(
+        [("Lead-0000002", "mql", "2025-01-05"), ("Lead-0000001", "sql", "2025-01-06")]
+    )
+    apart = leads_frame(["Lead-0000001", "Other-000001"], ["2025-01-01", "2025-01-01"])
+    w = stage_dates(apart, hist, cfg)
+    assert w["mql_at"].isna().all() and w["sql_at"].notna().tolist() == [True, False]
+    pd.testing.assert_frame_equal(w, _stage_dates_by_hashing(apart, hist, cfg))
+    shared = leads_frame(["Lead-0000001", "Lead-0000002"], ["2025-01-01", "2025-01-01"])
+    calls = []
+    real = stages_module.index_positions
+    monkeypatch.setattr(stages_module, "index_positions", lambda *a: calls.append(1) or real(*a))
+    w = stage_dates(shared, hist, cfg)
+    assert calls  # the Arrow path matched the ids
+    assert w["mql_at"].notna().tolist() == [False, True]
+    pd.testing.assert_frame_equal(w, _stage_dates_by_hashing(shared, hist, cfg))
 
 
 def test_missing_or_unknown_entry_ids_match_no_lead() -> None:

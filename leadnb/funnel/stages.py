@@ -20,10 +20,12 @@ both go through the same code and give identical frames. Rules, applied in this 
    never decrease along the funnel. ``strict`` keeps unreached stages ``NaT`` and keeps dates as
    recorded. The lost stage is outside the order and is never implied.
 
-Speed at a million leads: stage names are mapped once per distinct name; lead ids of at most 8
-bytes (``L0012345``, ``10293``) are matched as integers (their bytes, big-endian: sorted once,
-skipped when they already ascend, then one binary search per entry), other ids by Arrow hash
-lookups; the dates are one int64 block handed to pandas without a copy.
+Speed at a million leads: stage names are mapped once per distinct name; lead ids are matched
+as integers, not hashed as text: an id of at most 8 bytes (``L0012345``) is its bytes read as one
+big-endian uint64, a longer one (up to 64 bytes: Salesforce ids, UUIDs) a hash of its 8-byte
+words, checked word by word on every match; the lead keys are sorted once (skipped when they
+already ascend) and each entry is one binary search. Other ids (longer, or with a NUL byte) go
+through Arrow hash lookups. The dates are one int64 block handed to pandas without a copy.
 
 Conversion rates (:func:`stage_conversion`) carry n and a Wilson interval
 (:func:`leadnb.intervals.wilson`, the one Wilson path). Missing columns are refused by the one
@@ -297,86 +299,140 @@ def _stage_codes(stage: pd.Series, names: Sequence[str], config: FunnelConfig) -
     return lookup[codes]
 
 
-_KEY_BYTES = 8  # ids of at most this many bytes are matched as integers (:func:`_byte_keys`)
+_ID_BYTES = 64  # ids longer than this are matched by Arrow hash lookups
 
 
-def _chunk_keys(chunk: pa.Array) -> np.ndarray | None:
-    """:func:`_byte_keys` of one Arrow chunk (None: a value is too long or holds a NUL byte)."""
-    n = len(chunk)
+def _chunk_offsets(chunk: pa.Array) -> np.ndarray | None:
+    """Where each value of an Arrow string chunk starts and ends in its data buffer (n + 1)."""
     large = pa.types.is_large_string(chunk.type)
     if not (large or pa.types.is_string(chunk.type)):
         return None
-    if n == 0:
-        return np.empty(0, dtype=np.uint64)
-    _, offset_buf, data_buf = chunk.buffers()
-    offsets = np.frombuffer(offset_buf, dtype=np.int64 if large else np.int32)
-    offsets = offsets[chunk.offset : chunk.offset + n + 1].astype(np.int64, copy=False)
+    if not len(chunk):
+        return np.zeros(1, dtype=np.int64)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if large else np.int32)
+    return offsets[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64, copy=False)
+
+
+def _fill_words(out: np.ndarray, chunk: pa.Array, offsets: np.ndarray) -> bool:
+    """Write one chunk's values into ``out`` (rows of uint64 words, zeroed); False when a value
+    holds a NUL byte (it would read as padding)."""
+    n, size = out.shape[0], out.shape[1] * 8
     lengths = np.diff(offsets)
-    width = int(lengths.max())
-    if width > _KEY_BYTES:
-        return None
-    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]] if width else None
-    if data is not None and not data.all():  # a NUL byte would read as padding
-        return None
-    same_width = bool((lengths == width).all())
-    if same_width and width == _KEY_BYTES:  # the bytes are the keys already
-        return data.view(">u8").astype(np.uint64)
-    padded = np.zeros((n, _KEY_BYTES), dtype=np.uint8)
-    if same_width and width:
+    width = int(lengths.max(initial=0))
+    if not width:
+        return True
+    data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if not data.all():
+        return False
+    if width == size and bool((lengths == width).all()):  # the bytes are the words already
+        out[:] = data.view(">u8").reshape(out.shape)
+        return True
+    padded = np.zeros((n, size), dtype=np.uint8)
+    if bool((lengths == width).all()):
         padded[:, :width] = data.reshape(n, width)
     else:
         starts = offsets[:-1] - offsets[0]
-        for j in range(width):  # a loop over byte positions (at most 8), not over rows
+        for j in range(width):  # a loop over byte positions (at most 64), not over rows
             has = lengths > j
             padded[has, j] = data[starts[has] + j]
-    return padded.view(">u8").ravel().astype(np.uint64)
+    out[:] = padded.view(">u8")
+    return True
 
 
-def _byte_keys(values: pd.Series, *, missing_ok: bool = False) -> np.ndarray | None:
-    """Each text value as one uint64 (its bytes, big-endian, zero-padded to 8), so that equal
-    keys are equal texts and key order is the texts' byte order; None when the column is not
-    Arrow text, has a value longer than 8 bytes or a NUL byte, or (unless ``missing_ok``: the
-    caller masks them) a missing value.
+def _text_words(values: pd.Series, *, missing_ok: bool = False) -> np.ndarray | None:
+    """Each text value's UTF-8 bytes, zero-padded to whole 8-byte words, as a row of uint64
+    (big-endian: with one word, key order is the texts' byte order). Equal rows are equal texts.
 
-    Typical CRM lead ids (``L0012345``, ``10293``) fit; matching integers by sorting and binary
-    search is several times faster than hashing a million strings.
+    None when the column is not Arrow text, has a value longer than 64 bytes or holding a NUL
+    byte, or (unless ``missing_ok``: the caller masks them) a missing value.
 
-    >>> _byte_keys(pd.Series(["b", "ab", "a"], dtype="str")).argsort().tolist()
+    >>> _text_words(pd.Series(["b", "ab", "a"], dtype="str"))[:, 0].argsort().tolist()
     [2, 1, 0]
+    >>> _text_words(pd.Series(["L0000001", "Lead-0000001"], dtype="str")).shape
+    (2, 2)
     """
     arr = _arrow_text(values)
     if arr is None or (arr.null_count and not missing_ok):
         return None
-    out = np.empty(len(arr), dtype=np.uint64)
+    offsets = [_chunk_offsets(chunk) for chunk in arr.chunks]
+    if any(o is None for o in offsets):
+        return None
+    width = max((int(np.diff(o).max(initial=0)) for o in offsets), default=0)
+    if width > _ID_BYTES:
+        return None
+    out = np.zeros((len(arr), max(1, -(-width // 8))), dtype=np.uint64)
     start = 0
-    for chunk in arr.chunks:
-        keys = _chunk_keys(chunk)
-        if keys is None:
+    for chunk, o in zip(arr.chunks, offsets, strict=True):
+        if not _fill_words(out[start : start + len(chunk)], chunk, o):
             return None
-        out[start : start + len(chunk)] = keys
         start += len(chunk)
     return out
 
 
-def _match_keys(lead: np.ndarray, entry: np.ndarray) -> tuple[np.ndarray, int, np.ndarray | None]:
-    """:func:`_lead_positions` on integer keys: sort the lead keys (skipped when they already
-    ascend), then one binary search per entry."""
+def _hash_words(words: np.ndarray) -> np.ndarray:
+    """One uint64 per row of words (multiply and xor-shift per word; every step is one-to-one,
+    so two rows that differ in a single word never collide). Equal hashes are checked."""
+    h = np.full(len(words), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    for j in range(words.shape[1]):  # a loop over words (at most 8), not over rows
+        h ^= words[:, j]
+        h *= np.uint64(0xBF58476D1CE4E5B9)  # wraps: arithmetic modulo 2**64
+        h ^= h >> np.uint64(31)
+    return h
+
+
+def _search_sorted(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(keys, queries)``, the queries taken in ascending order: each search then
+    starts where the last one ended, in cache (random queries into a million keys miss it)."""
+    if len(queries) < 2 or bool((queries[1:] >= queries[:-1]).all()):
+        return np.searchsorted(keys, queries)
+    order = np.argsort(queries)
+    at = np.empty(len(queries), dtype=np.intp)
+    at[order] = np.searchsorted(keys, queries[order])
+    return at
+
+
+def _match_keys(
+    lead_words: np.ndarray, entry_words: np.ndarray
+) -> tuple[np.ndarray, int, np.ndarray | None] | None:
+    """:func:`_lead_positions` on word rows: one uint64 key per id (the word itself, or a hash
+    of the words), the lead keys sorted (skipped when they already ascend), one binary search
+    per entry; with hashed keys the words of every match are compared. None when two lead ids
+    share a hash (the caller then hashes the text with Arrow)."""
+    exact = lead_words.shape[1] == 1
+    lead = lead_words[:, 0] if exact else _hash_words(lead_words)
+    entry = entry_words[:, 0] if exact else _hash_words(entry_words)
     order = None
     if len(lead) > 1 and not bool((lead[1:] > lead[:-1]).all()):
         order = np.argsort(lead)
         lead = lead[order]
-    row = None
     distinct = np.ones(len(lead), dtype=bool)
     distinct[1:] = lead[1:] != lead[:-1]
+    row, first_row = None, order  # first_row: a lead row of each distinct key (None: itself)
     if not distinct.all():  # duplicated ids: positions are among the distinct ids
+        repeat = np.flatnonzero(~distinct)
+        if not exact and not (lead_words[order[repeat - 1]] == lead_words[order[repeat]]).all():
+            return None
         row = np.empty(len(lead), dtype=np.intp)
         row[order] = np.cumsum(distinct) - 1
+        first_row = order[distinct]
         lead, order = lead[distinct], None
     if not len(lead):
         return np.full(len(entry), -1, dtype=np.intp), 0, row
-    at = np.minimum(np.searchsorted(lead, entry), len(lead) - 1)
+    at = np.minimum(_search_sorted(lead, entry), len(lead) - 1)
+    hit = lead[at] == entry
+    if not exact:  # an equal hash is a match only when the words are equal
+        found = np.flatnonzero(hit)
+        lead_row = at[found] if first_row is None else first_row[at[found]]
+        hit[found] = (lead_words[lead_row] == entry_words[found]).all(axis=1)
     pos = at if order is None else order[at]
-    return np.where(lead[at] == entry, pos, -1), len(lead), row
+    return np.where(hit, pos, -1), len(lead), row
+
+
+def _widen(words: np.ndarray, n_words: int) -> np.ndarray:
+    """Rows of words padded with zero words to ``n_words`` (zero bytes pad every text)."""
+    if words.shape[1] == n_words:
+        return words
+    return np.pad(words, ((0, 0), (0, n_words - words.shape[1])))
 
 
 def _lead_positions(
@@ -388,13 +444,16 @@ def _lead_positions(
     of distinct ids, and each lead row's position among them (None when the ids are distinct:
     position = row).
     """
-    lead_keys = _byte_keys(ids)
-    entry_keys = None if lead_keys is None else _byte_keys(entry_ids, missing_ok=True)
-    if lead_keys is not None and entry_keys is not None:
-        pos, n_keys, row = _match_keys(lead_keys, entry_keys[use])
-        if entry_ids.hasnans:  # a missing id is no lead's (its key slot is meaningless)
-            pos[entry_ids.isna().to_numpy()[use]] = -1
-        return pos, n_keys, row
+    lead_words = _text_words(ids)
+    entry_words = None if lead_words is None else _text_words(entry_ids, missing_ok=True)
+    if lead_words is not None and entry_words is not None:
+        words = max(lead_words.shape[1], entry_words.shape[1])  # zero words pad the shorter
+        matched = _match_keys(_widen(lead_words, words), _widen(entry_words[use], words))
+        if matched is not None:
+            pos, n_keys, row = matched
+            if entry_ids.hasnans:  # a missing id is no lead's (its words are meaningless)
+                pos[entry_ids.isna().to_numpy()[use]] = -1
+            return pos, n_keys, row
     keys, row = pd.Index(ids), None  # any other text: Arrow hash lookups
     if not keys.is_unique:
         keys = keys.unique()
@@ -546,7 +605,7 @@ def stage_dates(
     first.fill(_NOT_REACHED)
     np.minimum.at(
         first.reshape(-1),  # a view: the rows are contiguous
-        code[ok][known_entry] * n_keys + pos[known_entry],
+        code[ok][known_entry].astype(np.intp) * n_keys + pos[known_entry],
         when[ok][known_entry] - 1,
     )
     if config.skipped_stages == "imply":
