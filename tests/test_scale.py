@@ -267,3 +267,17 @@ def test_score_and_stage_dates_from_tables_dask_read(client, demo):
     pd.testing.assert_frame_equal(
         ordered(dates, t["leads"]), funnel.stage_dates(t["leads"], t["stages"], params.funnel)
     )
+
+
+def test_shuffled_partitions_are_balanced(client, demo):
+    """Dask frames shuffled by lead spread the leads evenly: no empty partition, none with more
+    than twice its share (the partition key is the lead's full hash, not a number 0..n-1 that the
+    shuffle would hash a second time)."""
+    _, t = demo
+    for n in (2, 6):
+        (leads,) = scale.partition_by_lead(
+            dd.from_pandas(t["leads"], npartitions=3, sort=False), npartitions=n
+        )
+        sizes = leads.map_partitions(len).compute().tolist()
+        assert sum(sizes) == len(t["leads"]) and len(sizes) == n
+        assert min(sizes) > 0 and max(sizes) < 2 * len(t["leads"]) / n, sizes

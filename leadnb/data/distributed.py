@@ -59,7 +59,7 @@ __all__ = [
     "stage_dates_on",
 ]
 
-PART = "_leadnb_part"  # the partition-number column while shuffling (dropped afterwards)
+PART = "_leadnb_part"  # the lead's hash while shuffling (dropped afterwards)
 ROWS_PER_PARTITION = 250_000  # default partition size for pandas input (events rows)
 _FIX = 'install the Dask extra: pip install "leadnb[dask]"'
 
@@ -182,16 +182,26 @@ def read_table(
     return raw.map_partitions(_canonical_part, source, aliases, stages, meta=meta)
 
 
-def _part_of(df: pd.DataFrame, npartitions: int) -> np.ndarray:
-    """The partition number of each row: a stable hash of ``lead_id`` (as text) modulo n."""
+def _lead_hash(df: pd.DataFrame) -> np.ndarray:
+    """A stable 64-bit hash of each row's ``lead_id`` (as text, whatever the column's dtype)."""
     ids = df["lead_id"].astype("str")
-    hashed = pd.util.hash_pandas_object(ids, index=False).to_numpy()
-    return (hashed % np.uint64(npartitions)).astype("int64")
+    return pd.util.hash_pandas_object(ids, index=False).to_numpy()
 
 
-def _with_part(df: pd.DataFrame, npartitions: int) -> pd.DataFrame:
-    """``df`` with its partition numbers (:func:`_part_of`) as the column :data:`PART`."""
-    return df.assign(**{PART: _part_of(df, npartitions)})
+def _part_of(df: pd.DataFrame, npartitions: int) -> np.ndarray:
+    """The partition number of each row: :func:`_lead_hash` modulo n."""
+    return (_lead_hash(df) % np.uint64(npartitions)).astype("int64")
+
+
+def _with_part(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its lead's hash (:func:`_lead_hash`) as the column :data:`PART`.
+
+    Dask's shuffle hashes this column again and takes it modulo the partition count: equal
+    leads land together in every frame, and the 2**64 distinct values spread the leads evenly
+    (a partition number 0..n-1 as the key would not: hashed again, several numbers share one
+    partition and others stay empty).
+    """
+    return df.assign(**{PART: _lead_hash(df)})
 
 
 def _by_lead_index(df: Any) -> bool:
@@ -290,8 +300,7 @@ def partition_by_lead(*frames: Any, npartitions: int) -> tuple[dd.DataFrame, ...
         if not _is_dask(df):
             chunks = max(1, min(npartitions, -(-len(df) // ROWS_PER_PARTITION)))
             df = dd.from_pandas(df, npartitions=chunks, sort=False)
-        meta = _with_part(df._meta, npartitions)
-        keyed = df.map_partitions(_with_part, npartitions, meta=meta)
+        keyed = df.map_partitions(_with_part, meta=_with_part(df._meta))
         shuffled = keyed.shuffle(on=PART, npartitions=npartitions, ignore_index=True)
         out.append(shuffled.drop(columns=[PART]))
     return tuple(out)
