@@ -375,11 +375,12 @@ def report(results: dict[str, Any]) -> str:
     conv = results["conversion_seconds"]
     made = ", ".join(f"{t} {s:.1f} s" for t, s in conv.items()) or "reused"
     sc, sd = db["scores"], db["stage_dates"]
+    load = "n/a" if results["load_average"] is None else f"{results['load_average']:.1f}"
     lines = [
         f"leadnb on Dask: {d['leads']:,} leads, {d['events']:,} events, "
         f"{d['stage_entries']:,} stage entries (seed {results['seed']})",
         f"{results['date']}, commit {results['commit']}; {m['cpu']}, {m['cores']} cores, "
-        f"{m['ram_bytes'] / 2**30:.1f} GiB RAM",
+        f"{m['ram_bytes'] / 2**30:.1f} GiB RAM; 1-minute load average at the start {load}",
         f"cluster: LocalCluster, {results['workers']} worker processes x 1 thread, memory limit "
         f"{results['memory_limit']} each; {dk['npartitions']} partitions by lead "
         f"({results['shuffle']} shuffle) "
@@ -395,8 +396,8 @@ def report(results: dict[str, Any]) -> str:
         f"  check (DuckDB join of both results)    {db['check_seconds']:7.1f} s",
         "",
         "peak memory per process (RSS, polled every 0.1 s, and VmHWM):",
-        *(f"  {p['role']:28s} {_mb(p['peak_rss']):>10s}" for p in dk["processes"]),
-        f"  {'DuckDB reference (driver)':28s} {_mb(db['peak_rss']):>10s}",
+        *(f"  {p['role']:36s} {_mb(p['peak_rss']):>10s}" for p in dk["processes"]),
+        f"  {'DuckDB reference (driver)':36s} {_mb(db['peak_rss']):>10s}",
         "",
         f"agree: yes: scores of all {sc['dask_rows']:,} leads (score, categories and rules: "
         f"{sc['columns']} columns; max |difference| {sc['max_abs_diff']:.1e}); stage dates of "
@@ -461,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "workers": args.workers,
         "memory_limit": args.memory_limit,
         "conversion_seconds": conversion,
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "data": {
             "leads": counts["leads"],
             "events": counts["events"],

@@ -240,6 +240,7 @@ class Row:
     cpu_user: float = 0.0
     cpu_system: float = 0.0
     polls: int = 0
+    load_average: float | None = None  # 1-minute load average of the machine as the run started
     processes: list[dict[str, Any]] = field(default_factory=list)
     tables: dict[str, int] = field(default_factory=dict)
 
@@ -373,6 +374,7 @@ def measure(
     files = input_files(params_path)
     warm(files)
     read_seconds, rows = duckdb_read(files, threads)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     run = full_run(params_path, jobs)
     top = run["processes"][0] if run["processes"] else {"role": "?", "peak_rss": 0}
     return Row(
@@ -388,6 +390,7 @@ def measure(
         cpu_user=run["cpu_user"],
         cpu_system=run["cpu_system"],
         polls=run["polls"],
+        load_average=load,
         processes=run["processes"],
         tables=rows,
     )
@@ -467,6 +470,12 @@ def report(results: dict[str, Any], rows: Sequence[Row]) -> str:
     ]
     if g := growth(rows):
         out += ["", g]
+    loads = [f"{r.leads:,}: {r.load_average:.1f}" for r in rows if r.load_average is not None]
+    if loads:
+        out.append(
+            f"machine load as each run started (1-minute load average, {m['cores']} cores): "
+            + ", ".join(loads)
+        )
     for skipped in results.get("skipped", []):
         out.append(f"not measured: {skipped['leads']:,} leads ({skipped['reason']})")
     return "\n".join(out)

@@ -18,6 +18,7 @@ import pytest
 
 from benchmarks import baseline, duck  # benchmarks/ lives at the root (pytest pythonpath)
 from benchmarks import run as bench
+from leadnb.data.params import load_params
 from leadnb.funnel import stages as funnel
 from leadnb.scoring import engine as scoring
 from leadnb.scoring import rules
@@ -269,3 +270,49 @@ def test_scaling_benchmark_at_a_tiny_size(tmp_path, capsys) -> None:
     assert any(
         line.startswith("2,000") and f"{row['events']:,}" in line for line in out.splitlines()
     )
+
+
+# --------------------------------------------------------------------------------------------
+# benchmarks.dask_large: the Dask path checked against DuckDB
+
+
+def test_dask_large_at_a_tiny_size_agrees_with_duckdb(tmp_path, capsys) -> None:
+    """2,000 leads through the whole script: Parquet copies, a two-worker cluster, DuckDB's check;
+    then one planted difference in Dask's scores is found by the same check."""
+    import duckdb
+
+    from benchmarks import dask_large
+
+    args = ["--leads", "2000", "--data-root", str(tmp_path), "--memory-limit", "1GB"]
+    assert dask_large.main(args) == 0
+    out = capsys.readouterr().out
+    assert "agree: yes: scores of all 2,000 leads" in out and "stage dates of all 2,000" in out
+    saved = json.loads((tmp_path / "dask-large-2000.json").read_text())
+    assert saved["duckdb"]["scores"]["sql_rows"] == saved["data"]["leads"] == 2000
+    assert {p["role"] for p in saved["dask"]["processes"]} >= {"dask worker 1", "dask worker 2"}
+    work = tmp_path / "dask-2000-s42"
+    assert (work / "leads.parquet").is_file() and (work / "stages.parquet").is_file()
+
+    scores = work / "scores"
+    first = sorted(scores.glob("*.parquet"))[0]
+    frame = pd.read_parquet(first)
+    frame.loc[0, "score"] += 0.5
+    frame.to_parquet(first, index=False)
+    params = load_params(work / "params.yaml")
+    con = duckdb.connect()
+    dask_large._views(con, params)
+    con.execute(
+        "CREATE TEMP TABLE sql_scores AS "
+        + duck.scoring_sql(params.scoring, params.as_of(), pd.Series(saved_dtypes(params)))
+    )
+    wide_sql, _ = duck.stage_cohort_sql(params.funnel, "sql", params.as_of(), 1)
+    con.execute(wide_sql)
+    with pytest.raises(dask_large.Mismatch, match="column 'score' differs for 1 lead"):
+        dask_large.compare(con, work)
+
+
+def saved_dtypes(params) -> dict:
+    """The canonical dtypes of the leads the scoring SQL needs (text or not), from the loader."""
+    from leadnb.data import loading
+
+    return loading.load_table(params.data["leads"]).dtypes.to_dict()
