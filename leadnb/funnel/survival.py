@@ -196,7 +196,9 @@ def _event_table(t: np.ndarray, *counted: np.ndarray) -> tuple[np.ndarray, ...]:
     starts = np.flatnonzero(first)
     times = ts[starts]
     removed = np.diff(np.append(starts, len(ts)))
-    counts = [np.add.reduceat(np.asarray(c, dtype=np.int64)[order], starts) for c in counted]
+    counts = [
+        np.add.reduceat(np.asarray(c, dtype=bool)[order], starts, dtype=np.int64) for c in counted
+    ]
     birth = min(0.0, float(ts[0]))
     if times[0] != birth:  # everyone enters at the birth row
         times = np.concatenate([[birth], times])
