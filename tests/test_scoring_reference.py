@@ -20,6 +20,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from leadnb import asof
+from leadnb.errors import DataError, NotEnoughData
 from leadnb.scoring import calibration as cal
 from leadnb.scoring.engine import score, score_moments
 from leadnb.scoring.rules import ScoringConfig, validate_rules
@@ -388,3 +389,34 @@ def test_validate_rules_matches_the_reference(event_rows, piece_rows, values, ev
         else:
             assert f"value(s) {', '.join(ref[2])} never occur" in issue.message
             assert issue.message.endswith(f"values that occur include: {', '.join(ref[3])}")
+
+
+def ref_compare_decisions(leads, events, config, stage_dates, *, as_of, days):
+    """One merge and one scoring per moment, as compare_decisions did."""
+    rows = []
+    for decision in ("as_of", "at_mql", "at_created_plus_days"):
+        try:
+            dec = cal.decision_outcomes(stage_dates, as_of=as_of, decision=decision, days=days)
+        except (DataError, NotEnoughData):  # that moment does not exist in this data
+            continue
+        pop = ref_scores_at_decision(leads, events, config, dec, as_of)
+        a = cal.auc_with_ci(pop["score"], pop["outcome"])
+        rows.append((a.n, a.n_pos, a.auc, a.auc_ci_low, a.auc_ci_high))
+    return rows
+
+
+@SETTINGS
+@given(st.lists(lead_st, min_size=1, max_size=6), st.lists(event_st, max_size=30),
+       st.integers(0, 40), st.booleans())  # fmt: skip
+def test_compare_decisions_matches_one_scoring_per_moment(lead_rows, event_rows, days, mql):
+    leads = make_leads(lead_rows)
+    events = make_events(event_rows)
+    stages = make_stages(leads, lead_rows)
+    if mql:  # an MQL date a few days before the SQL date (or none)
+        stages = stages.assign(mql_at=stages["sql_at"] - pd.Timedelta(days=3))
+    got = cal.compare_decisions(leads, events, RULES, stages, as_of=AS_OF, days=days)
+    expected = ref_compare_decisions(leads, events, RULES, stages, as_of=AS_OF, days=days)
+    assert len(got) == len(expected)
+    for row, ref in zip(got.itertuples(), expected, strict=True):
+        got_row = (row.n, row.conversions, row.auc, row.auc_ci_low, row.auc_ci_high)
+        assert got_row == pytest.approx(ref, nan_ok=True, rel=0, abs=0)

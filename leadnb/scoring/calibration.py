@@ -27,7 +27,7 @@ at its own decision time (when it became MQL, N days after creation, or as_of) a
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,7 +43,7 @@ from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
 from leadnb.results import Column, Kind, Result, format_value, value
-from leadnb.scoring.engine import score_moments
+from leadnb.scoring.engine import iter_moments
 from leadnb.scoring.rules import ScoringConfig
 
 DECISIONS = ("at_mql", "at_created_plus_days", "as_of")
@@ -455,7 +455,7 @@ def scores_at_decision(
       lead_id  score
     0       a    2.0
     """
-    return _populations(leads, events, config, [decisions], as_of)[0]
+    return next(_populations(leads, events, config, [decisions], as_of))
 
 
 def _populations(
@@ -464,16 +464,22 @@ def _populations(
     config: ScoringConfig,
     decisions: Sequence[pd.DataFrame],
     as_of: pd.Timestamp,
-) -> list[pd.DataFrame]:
+    *,
+    columns: Sequence[str] | None = None,
+) -> Iterator[pd.DataFrame]:
     """:func:`scores_at_decision` for several decision frames, the events coded once
-    (:func:`leadnb.scoring.engine.score_moments`).
+    (:func:`leadnb.scoring.engine.iter_moments`), one population at a time.
 
     Each population is the inner one-to-one join of its decisions with the scores, in the
     decisions' order: each decided lead is found among the leads by one Arrow hash lookup, its
     decision time is put at its lead's row, and the scored rows are taken by position (no join
     of a million text keys). Duplicated lead ids, or a score column named like a decision
     column, take the plain :meth:`pandas.DataFrame.merge`, which says what is wrong.
+    ``columns``: only these score columns are taken (a moment's AUC needs ``score`` alone, not
+    a copy of every rule's column).
     """
+    if not decisions:
+        return
     ids = pd.Index(leads["lead_id"].astype("str"))
     names = {"score", *config.categories, *config.rule_columns}
     plans: list[tuple[np.ndarray, np.ndarray] | None] = []
@@ -490,17 +496,17 @@ def _populations(
         at_us[pos[rows]] = to_us(dec["decision_at"])[rows]
         plans.append((rows, pos[rows]))
         ats.append(pd.Series(at_us.view("datetime64[us]"), index=leads.index))
-    scored = score_moments(leads, events, config, as_of, ats)
-    out = []
+    scored = iter_moments(leads, events, config, as_of, ats)  # one million-row frame at a time
     for dec, plan, sc in zip(decisions, plans, scored, strict=True):
         if plan is None:
-            out.append(dec.merge(sc, on="lead_id", how="inner", validate="one_to_one"))
+            yield dec.merge(sc, on="lead_id", how="inner", validate="one_to_one")
             continue
         rows, at = plan
         left = dec.iloc[rows].reset_index(drop=True)
-        right = sc.drop(columns="lead_id").iloc[at].reset_index(drop=True)
-        out.append(pd.concat([left, right], axis=1))
-    return out
+        kept = sc.drop(columns="lead_id") if columns is None else sc[list(columns)]
+        right = kept.iloc[at].reset_index(drop=True)
+        del sc
+        yield pd.concat([left, right], axis=1)
 
 
 DECISION_COLUMNS: dict[str, Column] = {
@@ -567,10 +573,11 @@ def compare_decisions(
             )  # fmt: skip
         except (DataError, NotEnoughData):
             continue  # e.g. no mql stage or no created_at: that decision time does not exist
-    pops = _populations(leads, events, config, list(moments.values()), as_of) if moments else []
+    pops = _populations(leads, events, config, list(moments.values()), as_of, columns=["score"])
     rows = []
-    for decision, pop in zip(moments, pops, strict=True):
+    for decision, pop in zip(moments, pops, strict=True):  # each reduced to its AUC at once
         a = auc_with_ci(pop["score"], pop["outcome"], alpha=alpha)
+        del pop
         label = f"at_created_plus_{days}_days" if decision == "at_created_plus_days" else decision
         rows.append(
             {

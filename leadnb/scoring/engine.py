@@ -18,7 +18,7 @@ The rules themselves (parsing, :class:`~leadnb.scoring.rules.ScoringConfig`, val
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -451,6 +451,30 @@ def score_moments(
     ...                                              [None, early])]
     [[2.0, 1.0], [1.0, 1.0]]
     """
+    return list(iter_moments(leads, events, config, as_of, ats))
+
+
+def iter_moments(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    config: ScoringConfig,
+    as_of: pd.Timestamp,
+    ats: Sequence[pd.Series | None],
+) -> Iterator[pd.DataFrame]:
+    """:func:`score_moments` one moment at a time: each frame is made when it is asked for, so a
+    caller that reduces each moment (to an AUC, to the decided leads' rows) never holds more
+    than one moment's million-row frame.
+
+    Parameters
+    ----------
+    leads, events, config, as_of, ats
+        As in :func:`score_moments`.
+
+    Yields
+    ------
+    pandas.DataFrame
+        One :func:`score` frame per moment, in the order of ``ats``.
+    """
     require_columns(leads, ["lead_id"], table="leads")
     ids = pd.Index(leads["lead_id"].astype("str"))
     n = len(ids)
@@ -485,7 +509,6 @@ def score_moments(
             )
             fields[r.name] = field_mask(leads, r.when)
     lead_ids = pd.array(ids, dtype="str")
-    frames = []
     for cutoff_us, ref_us in cutoffs:
         # the output's float columns as one block, filled in place: building the frame copies
         # nothing
@@ -493,8 +516,7 @@ def score_moments(
         column = dict(zip(names, block, strict=True))
         if codes is not None:
             _event_points(codes, cutoff_us, ref_us, column)
-        frames.append(_totals(config, fields, block, column, names, lead_ids))
-    return frames
+        yield _totals(config, fields, block, column, names, lead_ids)
 
 
 def _totals(
@@ -558,4 +580,4 @@ def rule_hits(scores: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
     )
 
 
-__all__ = ["field_mask", "rule_hits", "score", "score_moments"]
+__all__ = ["field_mask", "iter_moments", "rule_hits", "score", "score_moments"]

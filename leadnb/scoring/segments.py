@@ -34,7 +34,10 @@ fixed cadence. :func:`rank_for_capacity` ranks that list for a team that can cal
 ``capacity_per_week`` leads a week (:data:`LIST_ORDER`) and queues the rest week by week.
 The list never carries names, e-mails or phone numbers (the table is written next to the HTML
 report).
-All steps are vectorised (groupby over events; no loop over leads).
+All steps are vectorised and lean at a million leads: the events are never copied or grouped by
+lead_id as text; each call maps every event to its lead once (one Arrow hash) and counts by lead
+position a piece at a time (:func:`_lead_events`), and text tests (case, tags, e-mail domains)
+run once per distinct value (:func:`_distinct_mask`).
 """
 
 from __future__ import annotations
