@@ -37,6 +37,7 @@ PRELOAD: tuple[str, ...] = (
     "pandas",
     "matplotlib.pyplot",
     "scipy.stats",
+    "statsmodels.stats.proportion",  # Wilson intervals (leadnb.intervals), in every notebook
     "leadnb.report.notebook",
     "leadnb.report.answers",
     "leadnb.report.plots",
