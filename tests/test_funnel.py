@@ -903,3 +903,57 @@ def test_missing_or_unknown_entry_ids_match_no_lead() -> None:
     pd.testing.assert_frame_equal(
         w, _stage_dates_by_hashing(leads, hist, FunnelConfig(skipped_stages="strict"))
     )
+
+
+def _stage_conversion_by_groupby(wide, pairs, by, as_of):
+    """The breakdown as it was computed before (a frame per pair, pandas groupby): the
+    reference for the bincount path."""
+    end = as_of.normalize() + pd.Timedelta(days=1)
+    frames = []
+    for a, b in pairs:
+        ra = wide[f"{a}_at"] < end
+        rb = ra & (wide[f"{b}_at"] < end)
+        d = pd.DataFrame(
+            {"n_from": ra.astype(int), "n_to": rb.astype(int), by: wide[by].to_numpy()}
+        )
+        g = d.groupby(by, sort=True, observed=True, dropna=False)[["n_from", "n_to"]].sum()
+        g = g.reset_index()
+        g.insert(0, "from_stage", a)
+        g.insert(1, "to_stage", b)
+        frames.append(g)
+    return pd.concat(frames, ignore_index=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["web", "event", "=cmd", "<b>", None]),
+            st.one_of(st.none(), st.integers(0, 40)),
+            st.one_of(st.none(), st.integers(0, 40)),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    categorical=st.booleans(),
+)
+def test_stage_conversion_by_a_column_counts_as_groupby_did(rows, categorical) -> None:
+    day = pd.Timestamp("2026-01-01")
+    src = pd.Series([r[0] for r in rows], dtype="str")
+    if categorical:
+        src = src.astype(pd.CategoricalDtype(["web", "event", "=cmd", "<b>", "unused"]))
+
+    def at(i):
+        return pd.Series(
+            [day + pd.Timedelta(days=r[i]) if r[i] is not None else pd.NaT for r in rows]
+        ).astype("datetime64[us]")
+
+    wide = pd.DataFrame({"lead_at": pd.Series([day] * len(rows)).astype("datetime64[us]"),
+                         "mql_at": at(1), "sql_at": at(2), "source": src})  # fmt: skip
+    as_of = day + pd.Timedelta(days=20)
+    pairs = [("lead", "mql"), ("mql", "sql")]
+    got = stage_conversion(wide, by="source", as_of=as_of, pairs=pairs)
+    want = _stage_conversion_by_groupby(wide, pairs, "source", as_of)
+    cols = ["from_stage", "to_stage", "source", "n_from", "n_to"]
+    pd.testing.assert_frame_equal(got[cols], want[cols], check_dtype=False)
+    assert got["source"].dtype == want["source"].dtype

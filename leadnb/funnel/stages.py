@@ -1065,16 +1065,22 @@ def stage_conversion(
             wide, [by], table=WIDE, fix=f"build it with stage_dates(..., keep=[{by!r}])"
         )
     frames = []
+    if by is not None:  # one code per group, counted per pair (no per-pair frame of every lead)
+        codes, groups = pd.factorize(wide[by].to_numpy(), sort=True, use_na_sentinel=False)
+        groups = pd.Index(groups).infer_objects()  # an all-missing column: float NaN, as groupby
     for a, b in pairs:
-        ra = _col(wide, a) < end
-        rb = ra & (_col(wide, b) < end)
-        d = pd.DataFrame({"n_from": ra.astype(int), "n_to": rb.astype(int)})
+        ra = (_col(wide, a) < end).to_numpy(dtype=bool)
+        rb = ra & (_col(wide, b) < end).to_numpy(dtype=bool)
         if by is not None:
-            d[by] = wide[by].to_numpy()
-            g = d.groupby(by, sort=True, observed=True, dropna=False)[["n_from", "n_to"]].sum()
-            g = g.reset_index()
+            g = pd.DataFrame(
+                {
+                    by: groups,
+                    "n_from": np.bincount(codes[ra], minlength=len(groups)),
+                    "n_to": np.bincount(codes[rb], minlength=len(groups)),
+                }
+            )
         else:
-            g = d[["n_from", "n_to"]].sum().to_frame().T
+            g = pd.DataFrame({"n_from": [int(ra.sum())], "n_to": [int(rb.sum())]})
         g.insert(0, "from_stage", a)
         g.insert(1, "to_stage", b)
         frames.append(g)
