@@ -497,16 +497,24 @@ def _populations(
         plans.append((rows, pos[rows]))
         ats.append(pd.Series(at_us.view("datetime64[us]"), index=leads.index))
     scored = iter_moments(leads, events, config, as_of, ats)  # one million-row frame at a time
-    for dec, plan, sc in zip(decisions, plans, scored, strict=True):
-        if plan is None:
-            yield dec.merge(sc, on="lead_id", how="inner", validate="one_to_one")
-            continue
-        rows, at = plan
-        left = dec.iloc[rows].reset_index(drop=True)
-        kept = sc.drop(columns="lead_id") if columns is None else sc[list(columns)]
-        right = kept.iloc[at].reset_index(drop=True)
-        del sc
-        yield pd.concat([left, right], axis=1)
+    for dec, plan in zip(decisions, plans, strict=True):
+        yield _population(dec, plan, next(scored), columns)
+
+
+def _population(
+    dec: pd.DataFrame,
+    plan: tuple[np.ndarray, np.ndarray] | None,
+    scored: pd.DataFrame,
+    columns: Sequence[str] | None,
+) -> pd.DataFrame:
+    """One population of :func:`_populations` (a function, so that no local outlives it and
+    the moment's million-row scores are freed as soon as the decided rows are taken)."""
+    if plan is None:
+        return dec.merge(scored, on="lead_id", how="inner", validate="one_to_one")
+    rows, at = plan
+    left = dec.iloc[rows].reset_index(drop=True)
+    kept = scored.drop(columns="lead_id") if columns is None else scored[list(columns)]
+    return pd.concat([left, kept.iloc[at].reset_index(drop=True)], axis=1)
 
 
 DECISION_COLUMNS: dict[str, Column] = {
@@ -575,7 +583,8 @@ def compare_decisions(
             continue  # e.g. no mql stage or no created_at: that decision time does not exist
     pops = _populations(leads, events, config, list(moments.values()), as_of, columns=["score"])
     rows = []
-    for decision, pop in zip(moments, pops, strict=True):  # each reduced to its AUC at once
+    for decision in moments:  # each population reduced to its AUC at once
+        pop = next(pops)
         a = auc_with_ci(pop["score"], pop["outcome"], alpha=alpha)
         del pop
         label = f"at_created_plus_{days}_days" if decision == "at_created_plus_days" else decision

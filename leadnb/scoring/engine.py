@@ -510,13 +510,28 @@ def iter_moments(
             fields[r.name] = field_mask(leads, r.when)
     lead_ids = pd.array(ids, dtype="str")
     for cutoff_us, ref_us in cutoffs:
-        # the output's float columns as one block, filled in place: building the frame copies
-        # nothing
-        block = np.zeros((len(names), n))
-        column = dict(zip(names, block, strict=True))
-        if codes is not None:
-            _event_points(codes, cutoff_us, ref_us, column)
-        yield _totals(config, fields, block, column, names, lead_ids)
+        # no local keeps a moment's block once it is yielded: the caller's frame is its only
+        # owner, so the next moment's block can reuse its memory
+        yield _moment(config, codes, fields, cutoff_us, ref_us, names, lead_ids)
+
+
+def _moment(
+    config: ScoringConfig,
+    codes: _EventCodes | None,
+    fields: Mapping[str, np.ndarray],
+    cutoff_us: np.ndarray,
+    ref_us: np.ndarray,
+    names: list[str],
+    lead_ids: Any,
+) -> pd.DataFrame:
+    """One moment's :func:`score` frame."""
+    # the output's float columns as one block, filled in place: building the frame copies
+    # nothing
+    block = np.zeros((len(names), len(lead_ids)))
+    column = dict(zip(names, block, strict=True))
+    if codes is not None:
+        _event_points(codes, cutoff_us, ref_us, column)
+    return _totals(config, fields, block, column, names, lead_ids)
 
 
 def _totals(
