@@ -385,7 +385,7 @@ def measure(
         peak_rss=int(top["peak_rss"]),
         peak_role=str(top["role"]),
         duckdb_seconds=read_seconds,
-        folder=os.path.relpath(folder, ROOT),
+        folder=str(folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder),
         sample_seconds=sample_seconds,
         cpu_user=run["cpu_user"],
         cpu_system=run["cpu_system"],

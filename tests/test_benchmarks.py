@@ -237,6 +237,7 @@ def test_scaling_table_cells_and_growth() -> None:
     assert scaling.growth([small]) is None
 
 
+@pytest.mark.slow
 def test_scaling_benchmark_at_a_tiny_size(tmp_path, capsys) -> None:
     """One size, 2,000 leads: the whole run, its process tree and DuckDB's read, all consistent."""
     import pyarrow.parquet as pq
@@ -276,6 +277,7 @@ def test_scaling_benchmark_at_a_tiny_size(tmp_path, capsys) -> None:
 # benchmarks.dask_large: the Dask path checked against DuckDB
 
 
+@pytest.mark.slow
 def test_dask_large_at_a_tiny_size_agrees_with_duckdb(tmp_path, capsys) -> None:
     """2,000 leads through the whole script: Parquet copies, a two-worker cluster, DuckDB's check;
     then one planted difference in Dask's scores is found by the same check."""
