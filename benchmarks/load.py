@@ -187,13 +187,15 @@ def read_pandas(files: dict[str, Path]) -> dict[str, pd.DataFrame]:
 @contextmanager
 def precise_path_only():
     """The loader with its Arrow fast paths switched off: what it returned before them."""
-    saved = loading._read_csv_arrow, loading._iso_datetimes_arrow
-    loading._read_csv_arrow = lambda *a, **k: None
-    loading._iso_datetimes_arrow = lambda *a, **k: None
+    names = ("_read_csv_arrow", "_iso_datetimes_arrow", "_numbers_arrow")
+    saved = {n: getattr(loading, n) for n in names}
+    for n in names:
+        setattr(loading, n, lambda *a, **k: None)
     try:
         yield
     finally:
-        loading._read_csv_arrow, loading._iso_datetimes_arrow = saved
+        for n, fn in saved.items():
+            setattr(loading, n, fn)
 
 
 def check_same_as_precise(params_file: Path, before: Any = None) -> list[str]:

@@ -281,6 +281,7 @@ def test_stage_names_mapped_by_aliases_and_stage_map(tmp_path: Path) -> None:
 def _precise_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(io, "_read_csv_arrow", lambda *a, **k: None)
     monkeypatch.setattr(io, "_iso_datetimes_arrow", lambda *a, **k: None)
+    monkeypatch.setattr(io, "_numbers_arrow", lambda *a, **k: None)
 
 
 def _load_both(src: TableSource, monkeypatch: pytest.MonkeyPatch, **kw):
@@ -483,6 +484,64 @@ def test_iso_dates_fast_path_agrees_with_pandas(value: str) -> None:
         if len(values) > 1:
             assert parsed.iloc[0] == pd.Timestamp("2025-06-30 08:00")
             assert pd.isna(parsed.iloc[2]) and parsed.iloc[3] == pd.Timestamp("2024-02-29")
+
+
+NUMBER_EDGES = [
+    "1",
+    "-1",
+    "+1",
+    "1.5",
+    ".5",
+    "5.",
+    "1e5",
+    "1E-5",
+    "-0",
+    "-0.0",
+    "-0e5",
+    "0.0",
+    "inf",
+    "-Infinity",
+    "NAN",
+    "1e500",
+    "1e-400",
+    "0x1A",
+    "1_000",
+    "1,5",
+    "€12",
+    "12 k",
+    "00012",
+    "12345678901234567890",
+    "9007199254740993",
+    "0.30000000000000004",
+    "4.9e-324",
+    "e5",
+    "1e",
+]
+
+
+@pytest.mark.parametrize("value", NUMBER_EDGES)
+def test_numbers_fast_path_agrees_with_pandas(value: str) -> None:
+    """Alone and among plain numbers: the values (sign of zero included) and the bad cells are
+    those of pd.to_numeric, the reference."""
+    for values in ([value], ["2.5", value, None, "1000"]):
+        s = pd.Series(values, dtype="str")
+        parsed, bad = io.parse_numbers(s)
+        want = pd.to_numeric(s, errors="coerce").astype("float64")
+        np.testing.assert_array_equal(parsed.to_numpy(), want.to_numpy())
+        assert (np.signbit(parsed.to_numpy()) == np.signbit(want.to_numpy())).all()
+        assert bad.tolist() == (s.notna() & want.isna()).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(allow_nan=False), st.integers()), max_size=20))
+def test_numbers_fast_path_rounds_like_pandas(values) -> None:
+    texts = [None if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in values]
+    s = pd.Series(texts, dtype="str")
+    parsed, bad = io.parse_numbers(s)
+    want = pd.to_numeric(s, errors="coerce").astype("float64")
+    np.testing.assert_array_equal(parsed.to_numpy(), want.to_numpy())
+    assert (np.signbit(parsed.to_numpy()) == np.signbit(want.to_numpy())).all()
+    assert not bad.any()
 
 
 def test_iso_date_error_names_rows_as_before(

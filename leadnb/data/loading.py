@@ -824,9 +824,31 @@ def parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
         return s.astype("float64"), pd.Series(False, index=s.index)
     present = s.notna()
+    fast = _numbers_arrow(s)
+    if fast is not None:
+        return fast, present & fast.isna()
     text = s.astype("str").str.strip() if _is_text(s) else s
     parsed = pd.to_numeric(text, errors="coerce").astype("float64")
     return parsed, present & parsed.isna()
+
+
+def _numbers_arrow(s: pd.Series) -> pd.Series | None:
+    """Arrow-backed text cast by Arrow into ``float64``, or ``None`` when any value is outside
+    that cast (spaces, ``1,5``, ``€12``...) or reads as NaN or as a negative zero (pandas reads
+    ``-0`` as 0.0 but ``-0.0`` as -0.0): :func:`parse_numbers` then goes on with pandas.
+
+    Both round decimal text to the nearest double, so the values are the same.
+    """
+    if len(s) == 0 or not (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"):
+        return None
+    try:
+        parsed = pc.cast(s.array.__arrow_array__(), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    values = parsed.to_numpy()  # missing cells: NaN
+    if pc.any(pc.is_nan(parsed)).as_py() or bool((np.signbit(values) & (values == 0)).any()):
+        return None
+    return pd.Series(values, index=s.index, name=s.name)
 
 
 def _bad_rows(
