@@ -20,13 +20,21 @@ from leadnb.run.execute import NotebookTask
 MARKER = "colorsys"  # a standard module neither ipykernel nor IPython imports on start
 
 
+@pytest.fixture(autouse=True)
+def _no_thread_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernels' thread settings come from the run, not from the test's environment."""
+    for var in kernels.THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+
+
 def _notebook(folder: Path, name: str = "probe") -> Path:
     cells = [
         nbformat.v4.new_code_cell("out_dir = ''", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell(
             "import sys, json, os\n"
             f"print(json.dumps({{'warm': {MARKER!r} in sys.modules, 'cwd': os.getcwd(), "
-            "'names': sorted(n for n in dir() if n.startswith('_leadnb'))}))"
+            "'names': sorted(n for n in dir() if n.startswith('_leadnb')), "
+            "'threads': os.environ.get('OPENBLAS_NUM_THREADS')}))"
         ),
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
@@ -80,7 +88,7 @@ def test_a_warm_worker_runs_its_notebook_in_the_warmed_kernel(tmp_path: Path) ->
         printed, count = _printed(run_dir, name)
         # the module was imported before the first cell; the kernel runs in the notebooks'
         # folder; the warm-up left no name and did not move the execution count
-        assert printed == {"warm": True, "cwd": str(folder), "names": []}
+        assert printed == {"warm": True, "cwd": str(folder), "names": [], "threads": "1"}
         assert count == 3  # parameters 1, injected parameters 2: as in a cold kernel
 
 
@@ -95,7 +103,10 @@ def test_a_cold_worker_has_not_imported_the_marker(tmp_path: Path) -> None:
     tasks = [_task(folder, run_dir, "one"), _task(folder, run_dir, "two")]
     results = execute.execute_all(tasks, jobs=2)
     assert [r.status for r in results.values()] == ["success", "success"]
-    assert _printed(run_dir, "one") == ({"warm": False, "cwd": str(folder), "names": []}, 3)
+    assert _printed(run_dir, "one") == (
+        {"warm": False, "cwd": str(folder), "names": [], "threads": "1"},
+        3,
+    )
 
 
 @pytest.mark.slow
@@ -109,7 +120,28 @@ def test_a_worker_warmed_for_another_folder_starts_the_tasks_own_kernel(tmp_path
         assert proc.wait(timeout=120) == 0
     result = json.loads((run_dir / "r.json").read_text())
     assert result["status"] == "success"
-    assert _printed(run_dir)[0] == {"warm": False, "cwd": str(folder), "names": []}
+    assert _printed(run_dir)[0] == {"warm": False, "cwd": str(folder), "names": [], "threads": "1"}
+
+
+@pytest.mark.slow
+def test_a_run_in_this_process_gives_its_kernel_one_thread_and_restores_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    folder, run_dir = tmp_path / "nbs", tmp_path / "run"
+    folder.mkdir()
+    run_dir.mkdir()
+    _notebook(folder)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    results = execute.execute_all([_task(folder, run_dir)], jobs=1)
+    assert results["probe"].status == "success"
+    assert _printed(run_dir)[0]["threads"] == "1"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # restored after the run
+    # a value the user set wins
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    execute.execute_all([_task(folder, run_dir)], jobs=1)
+    assert _printed(run_dir)[0]["threads"] == "3"
 
 
 def test_closing_the_pool_ends_the_workers_nobody_took(tmp_path: Path) -> None:

@@ -470,8 +470,11 @@ def _has_fileno(stream: Any) -> bool:
 
 
 def _start_worker(task: NotebookTask, result_path: Path) -> subprocess.Popen:
+    from leadnb.run.kernels import kernel_env
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "leadnb.run.runner", str(result_path), str(os.getpid())],
+        env={**os.environ, **kernel_env()},  # its kernel's numerical libraries: one thread
         stdin=subprocess.PIPE,
         start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which ends them
         stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
@@ -537,11 +540,14 @@ def execute_all(
         return fail_fast and any(r.status == "failed" for r in results.values())
 
     if jobs <= 1 or total == 1:
+        from leadnb.run.kernels import kernel_environment
+
         for task in tasks:
             if stop():
                 break
             say_line(f"[start] {task.name}")
-            res = execute_task(task)
+            with kernel_environment():  # the kernel's numerical libraries: one thread
+                res = execute_task(task)
             results[task.name] = res
             say_line(_finish_line(res, len(results), total))
     else:

@@ -181,16 +181,12 @@ class WarmPool:
         import os
 
         from leadnb.run.execute import _has_fileno
+        from leadnb.run.kernels import kernel_env
 
+        argv = [sys.executable, "-m", "leadnb.run.runner", WARM_FLAG]
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "leadnb.run.runner",
-                WARM_FLAG,
-                json.dumps(asdict(self.spec)),
-                str(os.getpid()),
-            ],  # fmt: skip
+            [*argv, json.dumps(asdict(self.spec)), str(os.getpid())],
+            env={**os.environ, **kernel_env()},  # its kernel's numerical libraries: one thread
             stdin=subprocess.PIPE,
             start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which ends them
             stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
