@@ -579,6 +579,19 @@ def test_missing_token_lookup_on_short_cells_equals_isin(cells, tokens) -> None:
     pd.testing.assert_series_equal(s.isin(tokens), want)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=5)), min_size=1, max_size=20))
+def test_strip_is_skipped_only_when_it_changes_nothing(cells) -> None:
+    s = pd.Series(cells, dtype="str")
+    if not io._may_need_strip(s):
+        pd.testing.assert_series_equal(s.str.strip(), s)
+    assert io._may_need_strip(pd.Series(["a", " b"], dtype="str"))
+    assert io._may_need_strip(pd.Series(["a", "b\u00a0"], dtype="str"))  # Unicode space
+    assert not io._may_need_strip(pd.Series(["a b", None, ""], dtype="str"))
+    sliced = pd.Series([" a", "b", "c", "d "], dtype="str")  # views into one Arrow buffer
+    assert not io._may_need_strip(sliced.iloc[1:3]) and io._may_need_strip(sliced.iloc[2:])
+
+
 def test_map_stages_by_distinct_name_equals_row_by_row() -> None:
     """Stage names are mapped once per distinct name; the result is the row-by-row mapping."""
     stage = pd.Series(

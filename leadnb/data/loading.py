@@ -692,11 +692,35 @@ def clean_text(s: pd.Series, placeholders: Iterable[str] = (), *, strip: bool = 
     nothing); blank and placeholder values still become missing.
     """
     stripped = s.astype("str")
-    if strip:
+    if strip and _may_need_strip(stripped):
         stripped = stripped.str.strip()
     missing = set(MISSING_TOKENS) | {str(p).strip() for p in placeholders}
     hit = _isin_short(stripped, list(missing))
     return stripped.mask(hit) if hit.any() else stripped  # no copy when nothing is missing
+
+
+def _may_need_strip(s: pd.Series) -> bool:
+    """Whether stripping could change a value of ``s``: for Arrow-backed text, whether some value
+    starts or ends with a byte that is not printable ASCII (a space, a control character, or part
+    of a non-ASCII character, which may be Unicode white space); any other series: True."""
+    if not (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"):
+        return True
+    for chunk in s.array.__arrow_array__().chunks:
+        if len(chunk) == 0:
+            continue
+        offset_type = np.int64 if chunk.type == pa.large_string() else np.int32
+        _, offsets_buf, data_buf = chunk.buffers()
+        if data_buf is None or offsets_buf is None:
+            continue
+        offsets = np.frombuffer(offsets_buf, dtype=offset_type)
+        offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(data_buf, dtype=np.uint8)
+        start, end = offsets[:-1], offsets[1:]
+        filled = end > start
+        for edge in (data[start[filled]], data[end[filled] - 1]):
+            if ((edge <= 0x20) | (edge >= 0x7F)).any():
+                return True
+    return False
 
 
 def _isin_short(s: pd.Series, values: list[str]) -> pd.Series:
@@ -707,11 +731,15 @@ def _isin_short(s: pd.Series, values: list[str]) -> pd.Series:
     arr = s.array.__arrow_array__()
     longest = max(len(v.encode("utf-8")) for v in values)
     short = pc.indices_nonzero(pc.less_equal(pc.binary_length(arr), longest))
+    value_set = pa.array(values, pa.large_string())
+    if len(short) > len(s) // 8:  # many short cells: one lookup of every cell is cheaper
+        hit = pc.is_in(arr, value_set=value_set).to_numpy(zero_copy_only=False)
+        return pd.Series(hit, index=s.index, name=s.name, copy=False)
     hit = np.zeros(len(s), dtype=bool)
     if len(short):
-        found = pc.is_in(arr.take(short), value_set=pa.array(values, pa.large_string()))
+        found = pc.is_in(arr.take(short), value_set=value_set)
         hit[short.to_numpy()[found.to_numpy(zero_copy_only=False)]] = True
-    return pd.Series(hit, index=s.index, name=s.name)
+    return pd.Series(hit, index=s.index, name=s.name, copy=False)
 
 
 def to_id(s: pd.Series) -> pd.Series:
@@ -784,7 +812,7 @@ def _iso_datetimes_arrow(s: pd.Series) -> pd.Series | None:
         ts = pc.cast(s.array.__arrow_array__(), pa.timestamp("us"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return pd.Series(ts.to_numpy(), index=s.index, name=s.name)
+    return pd.Series(ts.to_numpy(), index=s.index, name=s.name, copy=False)
 
 
 def parse_datetimes(
@@ -848,7 +876,7 @@ def _numbers_arrow(s: pd.Series) -> pd.Series | None:
     values = parsed.to_numpy()  # missing cells: NaN
     if pc.any(pc.is_nan(parsed)).as_py() or bool((np.signbit(values) & (values == 0)).any()):
         return None
-    return pd.Series(values, index=s.index, name=s.name)
+    return pd.Series(values, index=s.index, name=s.name, copy=False)
 
 
 def _bad_rows(
