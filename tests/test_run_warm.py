@@ -73,14 +73,20 @@ def _spec(folder: Path, **kw) -> warm.WarmSpec:
     return warm.WarmSpec(choice.name, str(folder), choice.own_interpreter, preload=(MARKER,), **kw)
 
 
-@pytest.mark.slow
-def test_a_warm_worker_runs_its_notebook_in_the_warmed_kernel(tmp_path: Path) -> None:
+@pytest.fixture
+def two(tmp_path: Path) -> tuple[Path, Path, list[NotebookTask]]:
+    """Two probe notebooks in a folder, and their tasks into a run folder."""
     folder, run_dir = tmp_path / "nbs", tmp_path / "run"
     folder.mkdir()
     run_dir.mkdir()
     _notebook(folder, "one")
     _notebook(folder, "two")
-    tasks = [_task(folder, run_dir, "one"), _task(folder, run_dir, "two")]
+    return folder, run_dir, [_task(folder, run_dir, "one"), _task(folder, run_dir, "two")]
+
+
+@pytest.mark.slow
+def test_a_warm_worker_runs_its_notebook_in_the_warmed_kernel(two) -> None:
+    folder, run_dir, tasks = two
     with warm.WarmPool(_spec(folder), jobs=2, expected=2) as pool:
         results = execute.execute_all(tasks, jobs=2, warm=pool)
     assert [r.status for r in results.values()] == ["success", "success"], results
@@ -93,14 +99,9 @@ def test_a_warm_worker_runs_its_notebook_in_the_warmed_kernel(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_a_cold_worker_has_not_imported_the_marker(tmp_path: Path) -> None:
+def test_a_cold_worker_has_not_imported_the_marker(two) -> None:
     """The contrast that makes the test above mean something."""
-    folder, run_dir = tmp_path / "nbs", tmp_path / "run"
-    folder.mkdir()
-    run_dir.mkdir()
-    _notebook(folder, "one")
-    _notebook(folder, "two")
-    tasks = [_task(folder, run_dir, "one"), _task(folder, run_dir, "two")]
+    folder, run_dir, tasks = two
     results = execute.execute_all(tasks, jobs=2)
     assert [r.status for r in results.values()] == ["success", "success"]
     assert _printed(run_dir, "one") == (
