@@ -957,3 +957,53 @@ def test_stage_conversion_by_a_column_counts_as_groupby_did(rows, categorical) -
     cols = ["from_stage", "to_stage", "source", "n_from", "n_to"]
     pd.testing.assert_frame_equal(got[cols], want[cols], check_dtype=False)
     assert got["source"].dtype == want["source"].dtype
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n_leads=st.integers(1, 12),
+    entries=st.lists(
+        st.tuples(
+            st.integers(0, 14),  # lead number (12 and up: not in leads)
+            st.sampled_from(
+                ["lead", "mql", "sql", "opportunity", "customer", "lost", "weird", None]
+            ),
+            st.one_of(st.none(), st.integers(-5, 30)),  # days after 2025-01-01 (None: undated)
+        ),
+        max_size=40,
+    ),
+    no_created=st.sets(st.integers(0, 11), max_size=3),
+    skipped=st.sampled_from(["imply", "strict"]),
+)
+def test_stage_quality_on_codes_equals_the_pandas_formulation(
+    n_leads, entries, no_created, skipped
+) -> None:
+    """Every check's count, distinct leads, examples (in order) and wording, as the plain pandas
+    formulation gives them: unknown leads and stages, undated entries, missing created_at, the
+    lost stage, re-entries, backward moves and skipped stages, ids of mixed lengths."""
+    day = pd.Timestamp("2025-01-01")
+    names = [f"L{i * 7919 % 97}{'x' * (i % 3)}" for i in range(15)]  # not in text order
+    created = [
+        pd.NaT if i in no_created else day + pd.Timedelta(days=i % 4) for i in range(n_leads)
+    ]
+    leads = pd.DataFrame(
+        {
+            "lead_id": pd.array(names[:n_leads], dtype="str"),
+            "created_at": pd.Series(created, dtype="datetime64[us]"),
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "lead_id": pd.array([names[i] for i, _, _ in entries], dtype="str"),
+            "stage": pd.array([s for _, s, _ in entries], dtype="str"),
+            "entered_at": pd.Series(
+                [day + pd.Timedelta(days=d) if d is not None else pd.NaT for _, _, d in entries],
+                dtype="datetime64[us]",
+            ),
+        }
+    )
+    cfg = FunnelConfig(skipped_stages=skipped)
+    got = stages_module.stage_quality(leads, history, cfg)
+    e = stages_module.stage_entries(leads, history, cfg)
+    want = stages_module._stage_quality_reference(leads, e, leads["lead_id"].astype("str"), cfg)
+    pd.testing.assert_frame_equal(got, want)

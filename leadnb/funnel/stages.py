@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadnb.arrays import (
     NAT_US,
@@ -820,6 +821,142 @@ def stage_quality(
     require_columns(leads, ("lead_id", "created_at"), table="leads")
     e = stage_entries(leads, stages, config)
     ids = leads["lead_id"].astype("str")
+    if not ids.is_unique:  # a lead listed twice: the reference path (validation refuses it)
+        return _stage_quality_reference(leads, e, ids, config)
+    found = _stage_findings(leads, e, ids, config)
+    lead_id = e["lead_id"]
+    known_stage, known_lead, dated = found["known_stage"], found["known_lead"], found["dated"]
+    rows = [
+        (
+            "re_entry",
+            lead_id.iloc[found["re_entry"]],
+            "entered the same stage again; first entry used",
+        ),
+        (
+            "backward_move",
+            lead_id.iloc[found["backward_move"]],
+            "moved to an earlier stage; counted once",
+        ),
+        (
+            "before_creation",
+            lead_id.iloc[found["before_creation"]],
+            "stage dated before the lead was created; kept as dated, check created_at",
+        ),
+        ("unknown_stage", lead_id[~known_stage], "stage name not in funnel; ignored"),
+        ("unknown_lead", lead_id[~known_lead], "lead_id not in leads; ignored"),
+        ("missing_date", lead_id[~dated], "entry without a date; ignored"),
+        (
+            "skipped_stage",
+            found["skipped_ids"],
+            "reached a stage without an earlier one; "
+            + ("earlier ones implied" if config.skipped_stages == "imply" else "kept missing"),
+        ),
+    ]
+    return _quality_table(rows, e, known_stage)
+
+
+def _stage_findings(
+    leads: pd.DataFrame, e: pd.DataFrame, ids: pd.Series, config: FunnelConfig
+) -> dict[str, Any]:
+    """The rows behind each check of :func:`stage_quality`, on integer codes: the entry's lead
+    as its position among ``leads`` (unique ids), its stage as a code, dates as int64
+    microseconds. Row numbers of ``e`` come in the order the pandas formulation
+    (:func:`_stage_quality_reference`) lists them: entries in table order, backward moves in
+    (lead id, date) order."""
+    pos = index_positions(e["lead_id"], pd.Index(ids))
+    known_lead = pos >= 0
+    stage_codes, names = pd.factorize(e["stage"].to_numpy(dtype=object), use_na_sentinel=True)
+    names = list(names)
+    funnel_names = set(config.all_stages)
+    # one more slot for the code -1 (a missing stage name): never a known stage
+    known_name = np.array([x in funnel_names for x in names] + [False], dtype=bool)
+    known_stage = known_name[stage_codes]
+    entered = to_us(e["entered_at"])
+    dated = entered != NAT_US
+    okr = np.flatnonzero(known_lead & known_stage & dated)
+    k = max(len(names), 1)
+    key = pos[okr].astype("int64") * k + stage_codes[okr]
+    re_entry = okr[pd.Series(key).duplicated(keep="first").to_numpy()]
+    created = to_us(leads["created_at"])[pos[okr]]
+    before = okr[(created != NAT_US) & (entered[okr] < created)]
+    # funnel stages only (not the lost stage), ordered by lead id (as text) then date, stably
+    rank_of = np.array([config.stages.index(x) if x in config.stages else -1 for x in names])
+    rank = rank_of[stage_codes[okr]] if len(okr) else np.zeros(0, dtype="int64")
+    fun = okr[rank >= 0]
+    frank = rank[rank >= 0]
+    text_order = _text_rank(ids)
+    lead_key = text_order[pos[fun]]
+    order = np.lexsort((entered[fun], lead_key))
+    fun, frank, lead_key = fun[order], frank[order], lead_key[order]
+    same = np.r_[False, lead_key[1:] == lead_key[:-1]]
+    prev = np.r_[-1, frank[:-1]]
+    backward_move = fun[same & (frank < prev)]
+    # a stage missing while some later stage is reached (the entry stage, rank 0, aside)
+    first = np.r_[True, ~same[1:]] if len(fun) else np.zeros(0, dtype=bool)
+    lead_row = np.cumsum(first) - 1
+    n_stages = len(config.stages)
+    skipped_ids = pd.Series([], dtype="str")
+    if len(fun) and n_stages > 1:
+        full = np.zeros((int(lead_row[-1]) + 1, n_stages), dtype=bool)
+        full[lead_row, frank] = True
+        full = full[:, 1:]
+        later_strict = np.zeros_like(full)
+        later_strict[:, :-1] = np.logical_or.accumulate(full[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        skipped = (~full & later_strict).any(axis=1)
+        firsts = fun[first]
+        skipped_ids = pd.Series(
+            ids.to_numpy(dtype=object)[pos[firsts[skipped]]], dtype="str"
+        ).reset_index(drop=True)
+    return {
+        "known_lead": known_lead,
+        "known_stage": known_stage,
+        "dated": dated,
+        "re_entry": re_entry,
+        "backward_move": backward_move,
+        "before_creation": before,
+        "skipped_ids": skipped_ids,
+    }
+
+
+def _text_rank(ids: pd.Series) -> np.ndarray:
+    """Each id's rank in text order (unique ids): the order ``sort_values`` gives text."""
+    arr = _arrow_text(ids)
+    if arr is not None:
+        order = np.asarray(pc.sort_indices(arr), dtype="int64")
+    else:
+        order = np.argsort(ids.to_numpy(dtype=object), kind="stable")
+    rank = np.empty(len(ids), dtype="int64")
+    rank[order] = np.arange(len(ids))
+    return rank
+
+
+def _quality_table(
+    rows: list[tuple[str, pd.Series, str]], e: pd.DataFrame, known_stage: Any
+) -> pd.DataFrame:
+    unknown_names = (
+        e.loc[~np.asarray(known_stage, dtype=bool), "stage"].drop_duplicates().head(5).tolist()
+    )
+    table = pd.DataFrame(
+        {
+            "check": [r[0] for r in rows],
+            "count": [len(r[1]) for r in rows],
+            "leads": [r[1].nunique() for r in rows],
+            "example_lead_ids": [_examples(r[1]) for r in rows],
+            "meaning": [r[2] for r in rows],
+        }
+    )
+    if unknown_names:
+        table.loc[table["check"] == "unknown_stage", "meaning"] += (
+            f" (e.g. {', '.join(map(repr, unknown_names))}: add them to funnel.aliases)"
+        )
+    return table
+
+
+def _stage_quality_reference(
+    leads: pd.DataFrame, e: pd.DataFrame, ids: pd.Series, config: FunnelConfig
+) -> pd.DataFrame:
+    """:func:`stage_quality` in plain pandas (by lead id text): the path for leads whose ids
+    repeat, and the reference the integer path is tested against."""
     created = pd.Series(pd.to_datetime(leads["created_at"]).to_numpy(), index=ids.to_numpy())
     known_lead = in_set(e["lead_id"], ids)
     known_stage = e["stage"].isin(config.all_stages).to_numpy(dtype=bool)
@@ -861,21 +998,7 @@ def stage_quality(
             + ("earlier ones implied" if config.skipped_stages == "imply" else "kept missing"),
         ),
     ]
-    unknown_names = e.loc[~known_stage, "stage"].drop_duplicates().head(5).tolist()
-    table = pd.DataFrame(
-        {
-            "check": [r[0] for r in rows],
-            "count": [len(r[1]) for r in rows],
-            "leads": [r[1].nunique() for r in rows],
-            "example_lead_ids": [_examples(r[1]) for r in rows],
-            "meaning": [r[2] for r in rows],
-        }
-    )
-    if unknown_names:
-        table.loc[table["check"] == "unknown_stage", "meaning"] += (
-            f" (e.g. {', '.join(map(repr, unknown_names))}: add them to funnel.aliases)"
-        )
-    return table
+    return _quality_table(rows, e, known_stage)
 
 
 # --------------------------------------------------------------------------------------------
