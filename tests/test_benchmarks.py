@@ -259,11 +259,12 @@ def test_scaling_benchmark_at_a_tiny_size(tmp_path, capsys) -> None:
     assert row["seconds_per_million"] == pytest.approx(row["run_seconds"] / 0.002)
     roles = {p["role"] for p in row["processes"]}
     notebooks = ("scoring_calibration", "cohort_conversion", "nurture_roi", "ab_testing")
-    assert {
-        "runner",
-        *(f"kernel {n}" for n in notebooks),
-        *(f"worker {n}" for n in notebooks),
-    } <= roles
+    # every notebook's worker is named (from the runner's finish lines); a kernel that lives a
+    # fraction of a second at 2,000 leads can fall between two polls, so kernels are checked
+    # by name only where they were seen
+    assert {"runner", *(f"worker {n}" for n in notebooks)} <= roles
+    kernels = {r for r in roles if r.startswith("kernel")}
+    assert kernels and kernels <= {"kernel", *(f"kernel {n}" for n in notebooks)}
     assert row["peak_rss"] == max(p["peak_rss"] for p in row["processes"]) > 50e6
     assert row["peak_role"] in roles and row["cpu_user"] > 0 and row["polls"] > 0
     header = next(line for line in out.splitlines() if line.startswith("leads"))
