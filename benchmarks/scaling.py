@@ -241,6 +241,7 @@ class Row:
     cpu_system: float = 0.0
     polls: int = 0
     load_average: float | None = None  # 1-minute load average of the machine as the run started
+    load_average_end: float | None = None  # ... and as it ended (mostly the load during the run)
     processes: list[dict[str, Any]] = field(default_factory=list)
     tables: dict[str, int] = field(default_factory=dict)
 
@@ -376,6 +377,7 @@ def measure(
     read_seconds, rows = duckdb_read(files, threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     run = full_run(params_path, jobs)
+    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     top = run["processes"][0] if run["processes"] else {"role": "?", "peak_rss": 0}
     return Row(
         leads=rows["leads"],
@@ -391,6 +393,7 @@ def measure(
         cpu_system=run["cpu_system"],
         polls=run["polls"],
         load_average=load,
+        load_average_end=load_end,
         processes=run["processes"],
         tables=rows,
     )
@@ -470,11 +473,15 @@ def report(results: dict[str, Any], rows: Sequence[Row]) -> str:
     ]
     if g := growth(rows):
         out += ["", g]
-    loads = [f"{r.leads:,}: {r.load_average:.1f}" for r in rows if r.load_average is not None]
+    loads = [
+        f"{r.leads:,}: {r.load_average:.1f} -> {r.load_average_end:.1f}"
+        for r in rows
+        if r.load_average is not None and r.load_average_end is not None
+    ]
     if loads:
         out.append(
-            f"machine load as each run started (1-minute load average, {m['cores']} cores): "
-            + ", ".join(loads)
+            f"machine load as each run started -> ended (1-minute load average, {m['cores']} "
+            "cores; other jobs on the machine slow the run): " + ", ".join(loads)
         )
     for skipped in results.get("skipped", []):
         out.append(f"not measured: {skipped['leads']:,} leads ({skipped['reason']})")
