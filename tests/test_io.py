@@ -854,3 +854,38 @@ def test_excel_mixed_cells_placeholders_and_numbers(tmp_path: Path) -> None:
     assert df["amount"].iloc[2] == 300.0
     assert df["channel"].iloc[0] == "7" and pd.isna(df["channel"].iloc[1])
     assert df["channel"].dtype == "str"
+
+
+def test_a_trailing_separator_on_every_row_is_ignored_and_said(tmp_path: Path) -> None:
+    """A CRM export whose data lines all end with a separator loads as if they did not (the
+    empty extra value dropped), with a warning; before, pandas shifted every column by one."""
+    raw = crm_leads()
+    clean = tmp_path / "clean.csv"
+    raw.to_csv(clean, index=False)
+    header, *lines = clean.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "leads.csv"
+    path.write_text("\n".join([header, *(f"{line}," for line in lines)]) + "\n", encoding="utf-8")
+    report = Report()
+    df = io.load_table(crm_source(path), report=report)
+    pd.testing.assert_frame_equal(df, io.load_table(crm_source(clean)))
+    (issue,) = report.issues
+    assert issue.level == "warning" and issue.table == "leads" and issue.file == str(path)
+    assert "every data row ends with an extra ','" in issue.message
+
+
+def test_a_value_more_than_the_header_names_is_an_error_with_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "lead_id,created_at\nL1,2025-01-01,web\nL2,2025-01-02,event\nL3,2025-01-03,web\n"
+        "L4,2025-01-04,web\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError) as err:
+        io.load_table(TableSource("leads", path=path))
+    text = str(err.value)
+    assert (
+        "every data row has 3 values but the header names 2 columns (lead_id, created_at)" in text
+    )
+    assert f"file {path}" in text and "table leads" in text and "rows affected: 4" in text
+    assert "L3" in text and "L4" not in text  # the first three rows, with their line numbers
+    assert "add the missing column name to the header row" in text

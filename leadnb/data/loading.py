@@ -453,7 +453,7 @@ def _read_csv(source: TableSource, found: _Found) -> pd.DataFrame:
             )
 
     def read(enc: str) -> pd.DataFrame:
-        return pd.read_csv(
+        df = pd.read_csv(
             path,
             sep=sep,
             dtype="str",
@@ -462,6 +462,11 @@ def _read_csv(source: TableSource, found: _Found) -> pd.DataFrame:
             encoding=enc,
             skipinitialspace=False,
         )
+        if isinstance(df.index, pd.RangeIndex):
+            return df
+        # every data row has one value more than the header has names: pandas took the first
+        # column as the index and shifted every column by one
+        return _extra_field(df, path, table, sep, found, enc)
 
     is_utf8 = codecs.lookup(encoding).name == "utf-8"
     if is_utf8:
@@ -490,6 +495,53 @@ def _read_csv(source: TableSource, found: _Found) -> pd.DataFrame:
             table=table,
             fix=f"check quoting on that line, or set data.{table}.sep to the real separator",
         ) from None
+
+
+def _extra_field(
+    shifted: pd.DataFrame, path: Path, table: str, sep: str, found: _Found, enc: str
+) -> pd.DataFrame:
+    """A CSV whose data rows all have one value more than its header has names.
+
+    When that value is empty on every row (each line ends with a separator, a common export
+    quirk), it is dropped and a warning says so. Otherwise the columns cannot be told apart: a
+    :class:`DataError` names the first rows and asks for the missing header name.
+    """
+    names = [str(c) for c in shifted.columns]
+    if shifted.iloc[:, -1].isna().all():
+        found.add(
+            f"every data row ends with an extra {_describe_sep(sep)} (one more value than the "
+            f"{len(names)} column names): the empty last value is ignored",
+            level="warning",
+            fix="export without a trailing separator to silence this warning",
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            return pd.read_csv(
+                path,
+                sep=sep,
+                dtype="str",
+                keep_default_na=False,
+                na_values=[""],
+                encoding=enc,
+                skipinitialspace=False,
+                index_col=False,
+            )
+    first = shifted.head(3)
+    rows = pd.DataFrame(
+        [[i, *r] for i, r in zip(first.index, first.itertuples(index=False), strict=True)],
+        columns=["(extra first value)", *names],
+        index=pd.Index([n + 2 for n in range(len(first))], name="line"),
+    )
+    raise DataError(
+        f"every data row has {len(names) + 1} values but the header names {len(names)} columns "
+        f"({', '.join(names)}): the values cannot be matched to their columns",
+        file=str(path),
+        table=table,
+        rows=rows,
+        count=len(shifted),
+        fix="add the missing column name to the header row, or export the table again so each "
+        "row has one value per column",
+    )
 
 
 def _csv_header(path: Path, sep: str) -> list[str] | None:
