@@ -259,12 +259,16 @@ def test_scaling_benchmark_at_a_tiny_size(tmp_path, capsys) -> None:
     assert row["seconds_per_million"] == pytest.approx(row["run_seconds"] / 0.002)
     roles = {p["role"] for p in row["processes"]}
     notebooks = ("scoring_calibration", "cohort_conversion", "nurture_roi", "ab_testing")
-    # every notebook's worker is named (from the runner's finish lines); a kernel that lives a
-    # fraction of a second at 2,000 leads can fall between two polls, so kernels are checked
-    # by name only where they were seen
-    assert {"runner", *(f"worker {n}" for n in notebooks)} <= roles
+    # the runner, workers and kernels are all seen; which notebook a worker ran is matched from
+    # the runner's finish lines and poll times, which at 2,000 leads (runs of a fraction of a
+    # second, workers started ahead of their notebook) can leave one unnamed: names are checked
+    # where given, never required
+    assert "runner" in roles
+    workers = {r for r in roles if r.startswith("worker")}
     kernels = {r for r in roles if r.startswith("kernel")}
-    assert kernels and kernels <= {"kernel", *(f"kernel {n}" for n in notebooks)}
+    assert workers <= {"worker (no notebook)", *(f"worker {n}" for n in notebooks)}
+    assert kernels <= {"kernel", *(f"kernel {n}" for n in notebooks)}
+    assert workers and kernels and any(w != "worker (no notebook)" for w in workers)
     assert row["peak_rss"] == max(p["peak_rss"] for p in row["processes"]) > 50e6
     assert row["peak_role"] in roles and row["cpu_user"] > 0 and row["polls"] > 0
     header = next(line for line in out.splitlines() if line.startswith("leads"))
