@@ -453,15 +453,7 @@ def _read_csv(source: TableSource, found: _Found) -> pd.DataFrame:
             )
 
     def read(enc: str) -> pd.DataFrame:
-        df = pd.read_csv(
-            path,
-            sep=sep,
-            dtype="str",
-            keep_default_na=False,
-            na_values=[""],
-            encoding=enc,
-            skipinitialspace=False,
-        )
+        df = _pandas_csv(path, sep, enc)
         if isinstance(df.index, pd.RangeIndex):
             return df
         # every data row has one value more than the header has names: pandas took the first
@@ -497,6 +489,20 @@ def _read_csv(source: TableSource, found: _Found) -> pd.DataFrame:
         ) from None
 
 
+def _pandas_csv(path: Path, sep: str, enc: str, **kw: Any) -> pd.DataFrame:
+    """pandas' reading of a CSV as text: every value a string, only empty cells missing."""
+    return pd.read_csv(
+        path,
+        sep=sep,
+        dtype="str",
+        keep_default_na=False,
+        na_values=[""],
+        encoding=enc,
+        skipinitialspace=False,
+        **kw,
+    )
+
+
 def _extra_field(
     shifted: pd.DataFrame, path: Path, table: str, sep: str, found: _Found, enc: str
 ) -> pd.DataFrame:
@@ -516,16 +522,7 @@ def _extra_field(
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            return pd.read_csv(
-                path,
-                sep=sep,
-                dtype="str",
-                keep_default_na=False,
-                na_values=[""],
-                encoding=enc,
-                skipinitialspace=False,
-                index_col=False,
-            )
+            return _pandas_csv(path, sep, enc, index_col=False)
     first = shifted.head(3)
     rows = pd.DataFrame(
         [[i, *r] for i, r in zip(first.index, first.itertuples(index=False), strict=True)],
