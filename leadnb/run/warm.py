@@ -236,7 +236,8 @@ def run_warm_worker(argv: Sequence[str]) -> int:
 
     execute.die_with_parent(int(argv[1]) if len(argv) > 1 else None)
     execute.skip_slow_optional_imports()
-    spec = WarmSpec(**{**json.loads(argv[0]), "preload": tuple(json.loads(argv[0])["preload"])})
+    fields = json.loads(argv[0])
+    spec = WarmSpec(**{**fields, "preload": tuple(fields["preload"])})
     km = warm_kernel(spec)
     # imported while waiting: executing needs Papermill, rendering the report nbconvert
     import papermill  # noqa: F401
