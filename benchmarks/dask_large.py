@@ -32,7 +32,6 @@ Run: ``.venv/bin/python -m benchmarks.dask_large [--leads 5000000] [--memory-lim
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import os
@@ -47,8 +46,8 @@ import psutil
 import yaml
 
 from benchmarks import duck
-from benchmarks.run import ROOT, machine
-from benchmarks.scaling import TreeSampler, _commit, sample_bytes
+from benchmarks.run import ROOT
+from benchmarks.scaling import TreeSampler, sample_bytes, stamp
 from leadnb.data.loading import MISSING_TOKENS, TABLE_SCHEMAS
 from leadnb.data.params import Params, load_params
 from leadnb.scoring.rules import FieldCondition
@@ -455,9 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = {t: pq.ParquetFile(params.data[t].path).metadata.num_rows for t in TABLES}
     npartitions = args.npartitions or max(2, math.ceil(counts["events"] / EVENTS_PER_PARTITION))
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
-        "machine": machine(),
+        **stamp(),
         "seed": args.seed,
         "workers": args.workers,
         "memory_limit": args.memory_limit,

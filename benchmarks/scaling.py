@@ -488,6 +488,15 @@ def report(results: dict[str, Any], rows: Sequence[Row]) -> str:
     return "\n".join(out)
 
 
+def stamp() -> dict[str, Any]:
+    """When, on which commit and on which machine a benchmark ran (the head of its results)."""
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
+        "machine": machine(),
+    }
+
+
 def _commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
@@ -534,9 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sizes = sorted(set(args.sizes) | ({LARGE} if args.large else set()))
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
-        "machine": machine(),
+        **stamp(),
         "jobs": args.jobs,
         "seed": args.seed,
         "skipped": [],
