@@ -463,3 +463,94 @@ def test_describe_and_run_label(tmp_path: Path) -> None:
         run_label(tmp_path / ".tmp-20260630-101010-demo" / "ab_testing") == "20260630-101010-demo"
     )
     assert run_label(tmp_path / "20260630-101010-demo" / "ab_testing") == "20260630-101010-demo"
+
+
+# --- the analysis plan of a registration (issue 18): analysis, covariates, unit, segments ---
+
+
+def test_analysis_plan_defaults_keep_todays_analysis() -> None:
+    reg = Registration.from_dict(reg_dict())
+    assert (reg.analysis, reg.covariates, reg.unit, reg.segments) == ("fixed", (), "lead", ())
+    assert "Analysis plan" not in describe(reg)
+
+
+def test_analysis_plan_keys_parse() -> None:
+    reg = Registration.from_dict(
+        reg_dict(
+            analysis="sequential",
+            unit="account",
+            covariates=[" score_at_assignment ", "activity_before"],
+            segments="source",  # one name may be written without a list, like variants
+        )
+    )
+    assert reg.analysis == "sequential" and reg.unit == "account"
+    assert reg.covariates == ("score_at_assignment", "activity_before")
+    assert reg.segments == ("source",)
+    assert (
+        "Analysis plan: sequential (always-valid, may stop early); randomised by account; "
+        "adjusted for score_at_assignment, activity_before; segments source"
+    ) in describe(reg)
+    sized = reg_dict(analysis="sequential", baseline_rate=0.08)
+    del sized["planned_n_per_arm"]  # the baseline is enough: the sequential n is sized from it
+    assert Registration.from_dict(sized).planned_n_per_arm is None
+    empty = Registration.from_dict(reg_dict(covariates=None, segments=[]))
+    assert (empty.covariates, empty.segments) == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("over", "msg"),
+    [
+        ({"analysis": "bayesian"}, "analysis must be fixed or sequential, got 'bayesian'"),
+        ({"analysis": True}, "analysis must be fixed or sequential"),
+        (
+            {"analysis": "sequential", "planned_n_per_arm": None},
+            "analysis: sequential needs planned_n_per_arm",
+        ),
+        ({"unit": "household"}, "unit must be lead or account, got 'household'"),
+        ({"unit": ["account"]}, "unit must be lead or account"),
+        ({"covariates": {"score": 1}}, r"covariates must be list"),
+        ({"covariates": ["score", 3]}, r"covariates\[1\] must be str"),
+        ({"covariates": ["score", "  "]}, r"covariates\[1\] is empty"),
+        ({"covariates": ["score", "activity", "score"]}, "covariates lists 'score' twice"),
+        ({"segments": ["source", "source"]}, "segments lists 'source' twice"),
+        ({"segments": [None]}, r"segments\[0\] must be str"),
+        (
+            {"primary_metric": {"outcome": "won"}, "covariates": ["score", "won"]},
+            "covariates lists 'won', the primary metric's outcome",
+        ),
+    ],
+)
+def test_analysis_plan_errors_name_file_and_id(tmp_path: Path, over: dict, msg: str) -> None:
+    f = tmp_path / "exp-a.yaml"
+    f.write_text(yaml.safe_dump(reg_dict(**over)))
+    with pytest.raises(ParamsError, match=msg) as info:
+        load_registration(f)
+    text = str(info.value)
+    assert str(f) in text
+    assert "exp-a" in text
+
+
+def test_analysis_plan_in_inline_registrations(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError, match="unit must be lead or account") as info:
+        ExperimentsConfig.from_dict(
+            {"registrations": [reg_dict(unit="team")]}, tmp_path, file="p.yaml"
+        )
+    assert "experiment 'exp-a'" in str(info.value) and "p.yaml" in str(info.value)
+
+
+def test_fingerprint_unchanged_by_the_analysis_plan_defaults() -> None:
+    # c0d196dd92fe is reg_dict()'s fingerprint computed by registration.py before the plan keys
+    # existed (commit b64f288): the log keeps matching readouts of registrations written then
+    reg = Registration.from_dict(reg_dict())
+    assert registration_fingerprint(reg) == "c0d196dd92fe"
+    spelled = reg_dict(analysis="fixed", unit="lead", covariates=[], segments=[])
+    assert registration_fingerprint(Registration.from_dict(spelled)) == "c0d196dd92fe"
+    for over in (
+        {"analysis": "sequential"},
+        {"unit": "account"},
+        {"covariates": ["score"]},
+        {"segments": ["source"]},
+    ):
+        assert registration_fingerprint(Registration.from_dict(reg_dict(**over))) != (
+            "c0d196dd92fe"
+        )

@@ -31,6 +31,23 @@ Registration keys (one YAML mapping per file in the registry folder, or inline u
     decision_rule: "..."
     # optional: baseline_rate (control rate used for the design), correction (holm|bonferroni),
     # owner, notes
+
+    # the analysis plan, declared before the start (issue 18); each key is optional:
+    analysis: fixed                     # fixed (default) | sequential
+    covariates: [score_at_assignment]   # measured before assignment, for regression adjustment
+    unit: lead                          # lead (default) | account: the randomisation unit
+    segments: [source, industry]        # breakdowns declared up front (one BH family)
+
+``analysis: fixed`` is the fixed-horizon test: an interim look is labelled and no decision is
+taken before the planned end. ``analysis: sequential`` reads every look with an always-valid
+confidence sequence and p-value (:mod:`leadnb.experiments.sequential`), tuned from the planned
+n, so the scheduled run may look every week and the report may recommend stopping early; it
+needs ``planned_n_per_arm`` (or ``baseline_rate``, from which the sequential n is sized).
+``covariates`` and ``segments`` are column names; whether they exist in the data and were
+measured before assignment is checked where the data is read (:mod:`leadnb.experiments.adjust`);
+here each must be a non-empty name, listed once, and none may be the primary outcome column.
+``unit: account`` randomises whole accounts (cluster-robust analysis). A registration that
+leaves these four keys at their defaults keeps the fingerprint it had before they existed.
 """
 
 from __future__ import annotations
@@ -39,7 +56,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -51,13 +68,16 @@ from leadnb.errors import ParamsError
 from leadnb.results import Kind, format_value
 
 __all__ = [
+    "ANALYSES",
     "REGISTRATION_KEYS",
     "HoldoutConfig",
     "REQUIRED_KEYS",
     "ExperimentsConfig",
     "Metric",
+    "UNITS",
     "Registration",
     "describe",
+    "plan_text",
     "stage_display",
     "load_registration",
     "registration_fingerprint",
@@ -133,7 +153,23 @@ REGISTRATION_KEYS = (
     "correction",
     "owner",
     "notes",
+    "analysis",
+    "covariates",
+    "unit",
+    "segments",
 )
+ANALYSES = ("fixed", "sequential")
+"""The analysis plans a registration may declare (``analysis:``); the first is the default."""
+UNITS = ("lead", "account")
+"""The randomisation units a registration may declare (``unit:``); the first is the default."""
+_PLAN_DEFAULTS: dict[str, Any] = {
+    "analysis": "fixed",
+    "covariates": (),
+    "unit": "lead",
+    "segments": (),
+}
+"""Keys added after registrations were first fingerprinted, with their defaults: a field at its
+default is left out of the fingerprint, so existing registrations keep theirs."""
 REQUIRED_KEYS = (
     "id",
     "hypothesis",
@@ -336,6 +372,10 @@ class Registration:
     correction: Literal["holm", "bonferroni"] = "holm"
     owner: str = ""
     notes: str = ""
+    analysis: Literal["fixed", "sequential"] = "fixed"
+    covariates: tuple[str, ...] = ()
+    unit: Literal["lead", "account"] = "lead"
+    segments: tuple[str, ...] = ()
     file: str | None = None
 
     @property
@@ -502,6 +542,34 @@ class Registration:
         correction = d.get("correction", "holm")
         if correction not in ("holm", "bonferroni"):
             raise err(f"correction must be holm or bonferroni, got {correction!r}", "use holm")
+        analysis = d.get("analysis", ANALYSES[0])
+        if analysis not in ANALYSES:
+            raise err(
+                f"analysis must be fixed or sequential, got {analysis!r}",
+                "fixed: one read at the planned end; sequential: always-valid intervals at "
+                "every look, with an early stop allowed",
+            )
+        unit = d.get("unit", UNITS[0])
+        if unit not in UNITS:
+            raise err(
+                f"unit must be lead or account, got {unit!r}",
+                "lead: each lead randomised on its own; account: whole accounts randomised",
+            )
+        if analysis == "sequential" and planned is None and baseline is None:
+            raise err(
+                "analysis: sequential needs planned_n_per_arm (or baseline_rate to size it): "
+                "the confidence sequence is tuned to be tightest at the planned n",
+                "add planned_n_per_arm: the n per arm of the sequential plan (the design "
+                "section shows it), or baseline_rate",
+            )
+        covariates = _names(d.get("covariates"), "covariates", label, file, err)
+        segments = _names(d.get("segments"), "segments", label, file, err)
+        if primary.outcome is not None and primary.outcome in covariates:
+            raise err(
+                f"covariates lists {primary.outcome!r}, the primary metric's outcome",
+                "a covariate must be measured before assignment; remove the outcome from "
+                "covariates",
+            )
         return cls(
             id=rid,
             hypothesis=text("hypothesis"),
@@ -522,8 +590,37 @@ class Registration:
             correction=correction,
             owner=text("owner", ""),
             notes=text("notes", ""),
+            analysis=analysis,
+            covariates=covariates,
+            unit=unit,
+            segments=segments,
             file=file,
         )
+
+
+def _names(
+    raw: Any, key: str, label: str, file: str | None, err: Callable[[str, str], ParamsError]
+) -> tuple[str, ...]:
+    """The column names a registration lists under ``key`` (``covariates``, ``segments``).
+
+    ``None`` or a missing key is no name; one text is one name; a list must hold non-empty
+    texts, each once. Whether the columns exist is checked against the data elsewhere.
+    """
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    expect_type(raw, list, f"{label}.{key}", file=file)
+    names = []
+    for i, v in enumerate(raw):
+        expect_type(v, str, f"{label}.{key}[{i}]", file=file)
+        if not v.strip():
+            raise err(f"{key}[{i}] is empty", f"write a column name, e.g. {key}: [source]")
+        names.append(v.strip())
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise err(f"{key} lists {', '.join(map(repr, twice))} twice", "list each name once")
+    return tuple(names)
 
 
 def describe(reg: Registration) -> str:
@@ -581,9 +678,51 @@ def describe(reg: Registration) -> str:
         f"  Guardrails: {guards}",
         f"  Enrolment: {dates}",
     ]
+    plan = plan_text(reg)
+    if plan:
+        lines.append(f"  Analysis plan: {plan}")
     if reg.decision_rule:
         lines.append(f"  Decision rule: {reg.decision_rule}")
     return "\n".join(lines)
+
+
+def plan_text(reg: Registration) -> str:
+    """The registration's declared analysis plan in one phrase; empty when it declares none.
+
+    Parameters
+    ----------
+    reg
+        The registration.
+
+    Returns
+    -------
+    str
+        The plan keys away from their defaults (``analysis``, ``unit``, ``covariates``,
+        ``segments``), e.g. ``sequential (always-valid, may stop early); randomised by account``;
+        ``""`` for a registration that keeps today's fixed-horizon, lead-level analysis.
+
+    Examples
+    --------
+    >>> r = Registration.from_dict({"id": "e", "hypothesis": "h", "variable": "v",
+    ...     "control": "a", "variants": ["b"], "primary_metric": "sql@30",
+    ...     "target_effect": 0.02, "start": "2026-01-01", "planned_n_per_arm": 900,
+    ...     "analysis": "sequential",
+    ...     "unit": "account", "covariates": ["score"], "segments": ["source", "industry"]})
+    >>> plan_text(r)
+    'sequential (always-valid, may stop early); randomised by account; adjusted for score; segments source, industry'
+    >>> plan_text(dataclasses.replace(r, analysis="fixed", unit="lead", covariates=(), segments=()))
+    ''
+    """
+    parts = []
+    if reg.analysis == "sequential":
+        parts.append("sequential (always-valid, may stop early)")
+    if reg.unit == "account":
+        parts.append("randomised by account")
+    if reg.covariates:
+        parts.append("adjusted for " + ", ".join(reg.covariates))
+    if reg.segments:
+        parts.append("segments " + ", ".join(reg.segments))
+    return "; ".join(parts)
 
 
 def _canonical(v: Any) -> Any:
@@ -591,10 +730,11 @@ def _canonical(v: Any) -> Any:
     if isinstance(v, pd.Timestamp):
         return v.strftime("%Y-%m-%d")
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        later = _PLAN_DEFAULTS if isinstance(v, Registration) else {}
         return {
             f.name: _canonical(getattr(v, f.name))
             for f in dataclasses.fields(v)
-            if f.name != "file"
+            if f.name != "file" and not (f.name in later and getattr(v, f.name) == later[f.name])
         }
     if isinstance(v, Mapping):
         return {str(k): _canonical(x) for k, x in v.items()}
@@ -607,9 +747,11 @@ def registration_fingerprint(reg: Registration) -> str:
     """Short sha256 of the registration's canonical content: what the log keys readouts by.
 
     Every field counts (hypothesis, arms, allocation, metrics, target, alpha, power, dates,
-    decision rule, owner, notes) except where the file lives, so moving a registration file
-    keeps its fingerprint and editing it after the start gives its readouts a new one (the log
-    keeps both). Dates count by day, allocations by their float value.
+    decision rule, owner, notes, and the analysis plan: analysis, covariates, unit, segments)
+    except where the file lives, so moving a registration file keeps its fingerprint and editing
+    it after the start gives its readouts a new one (the log keeps both). An analysis-plan key
+    at its default is left out, so a registration written before those keys existed keeps its
+    fingerprint. Dates count by day, allocations by their float value.
 
     Parameters
     ----------
