@@ -6,6 +6,8 @@ helpers do it without a Python object per row.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +29,7 @@ __all__ = [
 
 NAT_US = np.iinfo(np.int64).min  # NaT as int64 microseconds
 PIECE_ROWS = 1 << 18  # rows per piece in :meth:`TextCodes.pieces`: small enough for the cache
+MEMO_ENTRIES = 4  # whole-column lookups kept by :class:`TextCodes` (a 20M-row one is 80 MB)
 
 
 def to_us(values: Any) -> np.ndarray:
@@ -95,6 +98,63 @@ def _int_codes(found: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return out
 
 
+class _Memo:
+    """Whole-column :class:`TextCodes` lookups, newest :data:`MEMO_ENTRIES` kept.
+
+    A notebook maps the same 20 million event lead_ids onto the same leads in several cells
+    (scores, segments, the high-quality list); each lookup is a hash pass of about half a
+    second. An entry is found again only for the same Arrow buffers (their addresses: a pandas
+    column wraps them anew at each access, the buffers stay) against equal keys. The entry holds
+    the column itself, so its buffers, and with them the addresses, cannot be freed and reused
+    by other data while the entry lives; Arrow arrays are immutable, so the codes stay right.
+    The codes are returned read-only.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[Any, ...], tuple[Any, pa.Array, np.ndarray]] = OrderedDict()
+        self.lock = threading.Lock()  # the scoring engine looks up in a second thread
+
+    @staticmethod
+    def _where(arr: pa.ChunkedArray) -> tuple[Any, ...]:
+        return (
+            str(arr.type),
+            len(arr),
+            tuple(
+                (c.offset, len(c), *(b.address if b is not None else 0 for b in c.buffers()))
+                for c in arr.chunks
+            ),
+        )
+
+    def get(self, arr: pa.ChunkedArray, keys: pa.Array | None) -> np.ndarray | None:
+        if keys is None or self.size <= 0:
+            return None
+        where = self._where(arr)
+        with self.lock:
+            hit = self.entries.get(where)
+            if hit is None or len(hit[1]) != len(keys) or not hit[1].equals(keys):
+                return None
+            self.entries.move_to_end(where)
+            return hit[2]
+
+    def put(self, arr: pa.ChunkedArray, keys: pa.Array, codes: np.ndarray) -> None:
+        if self.size <= 0:
+            return
+        codes.flags.writeable = False  # callers share it
+        with self.lock:
+            self.entries[self._where(arr)] = (arr, keys, codes)
+            self.entries.move_to_end(self._where(arr))
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_memo = _Memo(MEMO_ENTRIES)
+
+
 class TextCodes:
     """The position of each of ``values`` in ``index`` (unique keys, compared as text; -1 where
     the value is absent or missing), with what the lookup needs prepared once: for the whole
@@ -124,10 +184,16 @@ class TextCodes:
 
     def all(self) -> np.ndarray:
         """Every row's code: mapping 20 million event lead_ids onto a million leads is one hash
-        pass, well under a second."""
+        pass, well under a second; the same column against the same keys again (another cell
+        of the notebook) is read from :func:`_memo` (read-only array)."""
         if self.arrow is None:
             return _factorised_positions(self.values, self.index)
-        return self._find(self.arrow)
+        assert self.value_set is not None
+        found = _memo.get(self.arrow, self.value_set)
+        if found is None:
+            found = self._find(self.arrow)
+            _memo.put(self.arrow, self.value_set, found)
+        return found
 
     def pieces(self) -> Iterator[tuple[int, np.ndarray]]:
         """``(first row, codes)`` for pieces of at most :data:`PIECE_ROWS` rows, starting at
@@ -137,8 +203,9 @@ class TextCodes:
         null fill) that is read once and thrown away; pieces of a quarter of a million rows are
         processed while they are in the CPU cache and their buffers are reused.
         """
-        if self.arrow is None:
-            codes = self.all()
+        known = None if self.arrow is None else _memo.get(self.arrow, self.value_set)
+        if self.arrow is None or known is not None:
+            codes = self.all() if known is None else known
             for start in range(0, len(codes), PIECE_ROWS):
                 yield start, codes[start : start + PIECE_ROWS]
             return

@@ -121,3 +121,48 @@ def test_to_us_counts_zone_aware_times_in_utc():
     expected = pd.Series(pd.to_datetime(["2026-01-01 08:00", None])).astype("datetime64[us]")
     np.testing.assert_array_equal(to_us(local), expected.to_numpy().view("int64"))
     np.testing.assert_array_equal(to_us(pd.DatetimeIndex(local)), to_us(local))
+
+
+def test_a_column_looked_up_again_is_read_from_the_memo() -> None:
+    """The same Arrow buffers against equal keys: the codes of the first lookup, read-only;
+    other keys or other buffers with the same text: a fresh, right lookup."""
+    from leadnb import arrays
+
+    arrays._memo.clear()
+    s = _chunked_str(["L3", "L1", "X", None, "L3", "L2"], 4)
+    first = arrays.TextCodes(s, KEYS).all()
+    again = arrays.TextCodes(s, pd.Index(["L1", "L2", "L3"], dtype="str")).all()  # equal keys
+    assert again is first and not again.flags.writeable
+    np.testing.assert_array_equal(first, [2, 0, -1, -1, 2, 1])
+    pieces = np.concatenate([c for _, c in arrays.TextCodes(s, KEYS).pieces()])
+    np.testing.assert_array_equal(pieces, first)
+    other_keys = arrays.TextCodes(s, pd.Index(["L2", "L3"], dtype="str")).all()
+    np.testing.assert_array_equal(other_keys, [1, -1, -1, -1, 1, 0])
+    copy = pd.Series(["L3", "L1", "X", None, "L3", "L2"], dtype="str")  # other buffers
+    assert arrays.TextCodes(copy, KEYS).all() is not first
+    np.testing.assert_array_equal(arrays.TextCodes(copy, KEYS).all(), first)
+    sliced = s.iloc[2:]  # the same buffers at another offset
+    np.testing.assert_array_equal(arrays.TextCodes(sliced, KEYS).all(), first[2:])
+
+
+def test_the_memo_keeps_the_newest_entries_only() -> None:
+    from leadnb import arrays
+
+    arrays._memo.clear()
+    columns = [
+        pd.Series([f"L{i % 3 + 1}"] * 3, dtype="str") for i in range(arrays.MEMO_ENTRIES + 2)
+    ]
+    for s in columns:
+        arrays.TextCodes(s, KEYS).all()
+    assert len(arrays._memo.entries) == arrays.MEMO_ENTRIES
+    assert (
+        arrays._memo.get(
+            arrays._arrow_text(columns[0]), arrays.TextCodes(columns[0], KEYS).value_set
+        )
+        is None
+    )
+    last = columns[-1]
+    assert (
+        arrays._memo.get(arrays._arrow_text(last), arrays.TextCodes(last, KEYS).value_set)
+        is not None
+    )
