@@ -1,0 +1,453 @@
+"""Tests of leadnb.scoring.model (issue 17): features at decision time, calibrated models, validation.
+
+Oracles: plain pandas recomputations of every feature from the raw tables, statsmodels (Logit and
+a GLM with an offset) for the calibration slope and intercept, scikit-learn's ``roc_auc_score``,
+``log_loss``, ``brier_score_loss`` and ``calibration_curve``, and the demo generator's hidden
+truth (which leads are high intent). Everything is generated in code, small and seeded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+from statsmodels.stats.proportion import proportion_confint
+
+from leadnb.data import demo
+from leadnb.errors import DataError, NotEnoughData, ParamsError
+from leadnb.funnel.stages import FunnelConfig, stage_dates
+from leadnb.scoring import calibration as cal
+from leadnb.scoring import model as M
+from leadnb.scoring.rules import ScoringConfig
+
+AS_OF = demo.AS_OF
+DAY = pd.Timedelta(days=1)
+CONTRACT_COLUMNS = [
+    "model", "split", "n", "auc", "auc_ci_low", "auc_ci_high", "brier", "log_loss",
+    "calibration_slope", "calibration_intercept",
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures: a small demo, its stage dates, and the population scored at MQL
+
+
+@pytest.fixture(scope="module")
+def world() -> dict:
+    t = demo.generate(6_000, seed=11)
+    leads = t["leads"].copy()
+    for c in ("industry", "country", "source", "title", "company", "phone"):
+        leads[c] = leads[c].mask(leads[c].isin(list(demo.PLACEHOLDERS)))  # as the loader does
+    cfg = ScoringConfig.from_dict(demo.DEMO_RULES, Path("."))
+    sd = stage_dates(leads, t["stages"], FunnelConfig.from_dict({"aliases": demo.FUNNEL_ALIASES}))
+    return {**t, "leads": leads, "config": cfg, "stage_dates": sd}
+
+
+@pytest.fixture(scope="module")
+def at_mql(world) -> dict:
+    """The matured population scored at MQL (90-day horizon), its features and fitted models."""
+    pop = M.horizon_outcomes(world["stage_dates"], as_of=AS_OF, decision="at_mql")
+    mat = pop.matured
+    feats = M.features_at_decision(
+        world["leads"], world["events"], world["config"], mat, as_of=AS_OF,
+        profile_fields=["industry", "source"], target_industries=demo.TARGET_INDUSTRIES,
+        abm_accounts=world["abm_accounts"]["account_id"],
+    )  # fmt: skip
+    created = world["leads"].set_index("lead_id").loc[mat["lead_id"], "created_at"]
+    points = cal.scores_at_decision(world["leads"], world["events"], world["config"], mat, AS_OF)
+    fit = M.fit_models(
+        feats, mat["outcome"], created_at=created.to_numpy(), points=points["score"], seed=3,
+        models=("logistic",), n_folds=4,
+    )  # fmt: skip
+    return {"pop": pop, "matured": mat, "features": feats, "fit": fit, "points": points}
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Horizon and censoring
+
+
+def test_matured_population_is_decision_outcomes_with_the_horizon(world):
+    sd = world["stage_dates"]
+    for decision, days in (("at_mql", 30), ("at_created_plus_days", 7)):
+        pop = M.horizon_outcomes(sd, as_of=AS_OF, decision=decision, days=days, horizon_days=60)
+        ref = cal.decision_outcomes(sd, as_of=AS_OF, decision=decision, days=days, horizon_days=60)
+        pd.testing.assert_frame_equal(pop.matured, ref)
+        every = cal.decision_outcomes(sd, as_of=AS_OF, decision=decision, days=days)
+        assert pop.counts.n_decided == len(every)
+        assert pop.counts.n_censored == len(every) - len(ref) > 0
+        assert pop.counts.conversions == ref["outcome"].sum()
+        assert "censored" in pop.sentence()
+
+
+def test_censoring_time_and_event_recomputed_by_hand(world):
+    sd = world["stage_dates"]
+    pop = M.horizon_outcomes(sd, as_of=AS_OF, decision="at_created_plus_days", days=7)
+    f = pop.frame.merge(sd[["lead_id", "sql_at"]], on="lead_id", how="left")
+    end = AS_OF + DAY
+    reached = f["sql_at"].notna() & (f["sql_at"] < end)
+    stop = f["sql_at"].where(reached, end)
+    days = ((stop - f["decision_at"]) / DAY).clip(lower=0)
+    np.testing.assert_array_equal(f["event"].to_numpy(), reached.to_numpy(dtype=float))
+    np.testing.assert_allclose(f["time_days"].to_numpy(), days.to_numpy(), rtol=0, atol=1e-9)
+    matured = f["decision_at"] + 90 * DAY < end
+    np.testing.assert_array_equal(f["matured"].to_numpy(), matured.to_numpy())
+    assert f.loc[~matured, "outcome"].isna().all()
+    # a matured lead converted within the horizon exactly when its event came before day 90
+    m = f.loc[matured]
+    np.testing.assert_array_equal(
+        m["outcome"].to_numpy(), ((m["event"] == 1) & (m["time_days"] < 90)).to_numpy(float)
+    )
+
+
+def test_horizon_without_stage_history_uses_converted():
+    leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "converted": [1, 0, None]})
+    pop = M.horizon_outcomes(None, as_of=AS_OF, decision="as_of", leads=leads)
+    assert pop.frame["outcome"].tolist() == [1.0, 0.0]
+    assert pop.frame["time_days"].isna().all() and pop.counts.n_censored == 0
+    with pytest.raises(ParamsError):
+        M.horizon_outcomes(None, as_of=AS_OF, decision="as_of", leads=leads, horizon_days=0)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Features: recomputed from the raw tables with plain pandas
+
+
+def _reference_features(leads, events, config, decisions, *, as_of, windows, icp, abm):
+    """Each feature the slow way: a merge of events with decision times, filters, groupby."""
+    ids = decisions["lead_id"].astype("str")
+    at = pd.Series(pd.to_datetime(decisions["decision_at"]).to_numpy(), index=ids)
+    last_us = AS_OF + DAY - pd.Timedelta(microseconds=1)
+    limit = at.where(at < as_of, last_us).clip(upper=last_us)
+    ref_t = limit.clip(upper=as_of)
+    ev = events.merge(pd.DataFrame({"lead_id": ids, "limit": limit.to_numpy(),
+                                    "ref": ref_t.to_numpy()}), on="lead_id")  # fmt: skip
+    ev = ev.loc[ev["ts"].notna() & (ev["ts"] <= ev["limit"])]
+    age = ((ev["ref"] - ev["ts"]).clip(lower=pd.Timedelta(0))) / DAY
+    out = {}
+    sc = cal.scores_at_decision(leads, events, config, decisions, as_of).set_index("lead_id")
+    for cat in config.categories:
+        out[f"points:{cat}"] = sc[cat]
+    for r in config.rules:
+        out[f"hit:{r.name}"] = (sc[r.column] != 0).astype(float)
+    for t in sorted(events["event_type"].dropna().unique()):
+        for w in windows:
+            sel = ev.loc[(ev["event_type"] == t) & (age <= w)]
+            out[f"events_{t}_{w}d"] = sel.groupby("lead_id").size().reindex(ids, fill_value=0)
+    last = ev.groupby("lead_id")["ts"].max().reindex(ids)
+    created = leads.set_index("lead_id")["created_at"].reindex(ids)
+    since = (ref_t - last) / DAY
+    since = since.fillna(((ref_t - created) / DAY).where(created <= ref_t))  # never a future date
+    out["days_since_last_touch"] = since.fillna(since.median())
+    out["never_touched"] = last.isna().astype(float)
+    out["days_since_created"] = (ref_t - created) / DAY
+    out["created_at_missing"] = created.isna().astype(float)
+    prof = leads.set_index("lead_id").reindex(ids)
+    for f in ("industry", "source"):
+        v = prof[f].astype("object").str.strip().str.casefold()
+        share = v.value_counts(normalize=True)
+        kept = [x for x in share.index if share[x] >= 0.01 and x not in ("other", "missing")]
+        for x in kept:
+            out[f"{f}={x}"] = (v == x).astype(float)
+        out[f"{f}=other"] = (v.notna() & ~v.isin(kept)).astype(float)
+        out[f"{f}=missing"] = v.isna().astype(float)
+    ind = prof["industry"].astype("object").str.strip().str.casefold()
+    out["icp_industry"] = ind.isin([i.casefold() for i in icp]).astype(float)
+    out["abm_account"] = prof["account_id"].isin(list(abm)).astype(float)
+    return pd.DataFrame({k: pd.Series(v).reindex(ids).to_numpy(float) for k, v in out.items()},
+                        index=pd.Index(ids, name="lead_id"))  # fmt: skip
+
+
+def _same_shape(a: np.ndarray, b: np.ndarray) -> bool:
+    """``a`` is ``b`` up to scale and shift (either way up)."""
+    return abs(np.corrcoef(a, b)[0, 1]) > 1 - 1e-12
+
+
+@pytest.mark.parametrize("decision", ["at_mql", "at_created_plus_days", "as_of"])
+def test_features_equal_a_plain_pandas_recomputation(world, decision):
+    pop = M.horizon_outcomes(world["stage_dates"], as_of=AS_OF, decision=decision, days=7)
+    dec = pop.frame[["lead_id", "decision_at"]]
+    abm = world["abm_accounts"]["account_id"]
+    kw = dict(as_of=AS_OF, windows=(7, 30, 90))
+    feats = M.features_at_decision(
+        world["leads"], world["events"], world["config"], dec, profile_fields=["industry", "source"],
+        target_industries=demo.TARGET_INDUSTRIES, abm_accounts=abm, **kw,
+    )  # fmt: skip
+    ref = _reference_features(world["leads"], world["events"], world["config"], dec,
+                              icp=demo.TARGET_INDUSTRIES, abm=set(abm), **kw)  # fmt: skip
+    assert list(feats.frame.index) == list(dec["lead_id"])
+    assert set(feats.frame.columns) | set(feats.dropped) == set(ref.columns)
+    for c in feats.frame.columns:
+        np.testing.assert_allclose(feats.frame[c].to_numpy(), ref[c].to_numpy(), atol=1e-9,
+                                   err_msg=c)  # fmt: skip
+    for c, why in feats.dropped.items():
+        if why == "constant":
+            assert ref[c].nunique() == 1, c
+        else:
+            assert _same_shape(ref[c].to_numpy(), ref[why].to_numpy()), (c, why)
+    assert set(feats.labels) == set(feats.frame.columns)
+    assert feats.labels["hit:asked for pricing or a demo"] == "asked for pricing or a demo"
+
+
+def test_a_spec_rebuilds_the_same_columns_for_another_population(world, at_mql):
+    feats = at_mql["features"]
+    again = M.features_at_decision(
+        world["leads"], world["events"], world["config"], at_mql["matured"], as_of=AS_OF,
+        spec=feats.spec,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(again.frame, feats.frame)
+    today = world["leads"][["lead_id"]].assign(decision_at=AS_OF).iloc[:500]
+    other = M.features_at_decision(
+        world["leads"], world["events"], world["config"], today, as_of=AS_OF, spec=feats.spec
+    )
+    assert list(other.frame.columns) == list(feats.frame.columns) and other.dropped == {}
+    p = at_mql["fit"].predict(other.frame)
+    assert p["logistic"].between(0, 1).all() and len(p) == 500
+
+
+def test_feature_errors(world):
+    leads, ev, cfg = world["leads"], world["events"], world["config"]
+    dec = pd.DataFrame({"lead_id": ["L0000001", "L0000001"], "decision_at": [AS_OF, AS_OF]})
+    with pytest.raises(DataError, match="repeat"):
+        M.features_at_decision(leads, ev, cfg, dec, as_of=AS_OF)
+    dec = pd.DataFrame({"lead_id": ["nobody"], "decision_at": [AS_OF]})
+    with pytest.raises(DataError, match="not in the leads"):
+        M.features_at_decision(leads, ev, cfg, dec, as_of=AS_OF)
+    dec = pd.DataFrame({"lead_id": ["L0000001"], "decision_at": [AS_OF]})
+    with pytest.raises(DataError, match="no column"):
+        M.features_at_decision(leads, ev, cfg, dec, as_of=AS_OF, profile_fields=["budget"])
+    with pytest.raises(ParamsError):
+        M.features_at_decision(leads, ev, cfg, dec, as_of=AS_OF, windows=(0,))
+    with pytest.raises(ParamsError, match="date"):
+        M.features_at_decision(leads, ev, cfg, dec, as_of=AS_OF, profile_fields=["created_at"])
+
+
+def test_numeric_profile_field_with_missing_indicator(world):
+    leads = world["leads"].iloc[:300].copy()
+    rng = np.random.default_rng(0)
+    budget = rng.normal(50, 10, len(leads))
+    budget[::7] = np.nan
+    leads["budget"] = budget
+    dec = leads[["lead_id"]].assign(decision_at=AS_OF)
+    f = M.features_at_decision(leads, None, world["config"], dec, as_of=AS_OF,
+                               profile_fields=["budget"])  # fmt: skip
+    med = np.nanmedian(budget)
+    np.testing.assert_allclose(f.frame["budget"], np.where(np.isnan(budget), med, budget))
+    np.testing.assert_array_equal(f.frame["budget_missing"], np.isnan(budget).astype(float))
+    assert f.spec.numeric == {"budget": med}
+
+
+# --------------------------------------------------------------------------------------------
+# No leakage
+
+
+def test_moving_post_decision_events_later_changes_no_feature_and_no_prediction(world, at_mql):
+    mat = at_mql["matured"]
+    ev = world["events"]
+    at = ev["lead_id"].map(mat.set_index("lead_id")["decision_at"])
+    after = at.notna() & (ev["ts"] > at)
+    assert after.sum() > 1000  # plenty of events to move
+    for shift in (pd.Timedelta(days=45), pd.Timedelta(days=400)):
+        moved = ev.assign(ts=ev["ts"].where(~after, ev["ts"] + shift))
+        feats = M.features_at_decision(
+            world["leads"], moved, world["config"], mat, as_of=AS_OF,
+            profile_fields=["industry", "source"], target_industries=demo.TARGET_INDUSTRIES,
+            abm_accounts=world["abm_accounts"]["account_id"],
+        )  # fmt: skip
+        pd.testing.assert_frame_equal(feats.frame, at_mql["features"].frame)
+        assert feats.dropped == at_mql["features"].dropped
+        created = world["leads"].set_index("lead_id").loc[mat["lead_id"], "created_at"]
+        points = cal.scores_at_decision(world["leads"], moved, world["config"], mat, AS_OF)
+        fit = M.fit_models(
+            feats, mat["outcome"], created_at=created.to_numpy(), points=points["score"], seed=3,
+            models=("logistic",), n_folds=4,
+        )  # fmt: skip
+        pd.testing.assert_frame_equal(fit.cross_fitted, at_mql["fit"].cross_fitted)
+        pd.testing.assert_frame_equal(fit.test, at_mql["fit"].test)
+        pd.testing.assert_frame_equal(fit.coefficients, at_mql["fit"].coefficients)
+
+
+def test_moving_events_before_the_decision_does_change_features(world, at_mql):
+    """The no-leakage test above can fail: the same move applied to pre-decision events shows."""
+    mat = at_mql["matured"]
+    ev = world["events"]
+    at = ev["lead_id"].map(mat.set_index("lead_id")["decision_at"])
+    before = at.notna() & (ev["ts"] <= at)
+    moved = ev.assign(ts=ev["ts"].where(~before, ev["ts"] + pd.Timedelta(days=400)))
+    feats = M.features_at_decision(
+        world["leads"], moved, world["config"], mat, as_of=AS_OF, spec=at_mql["features"].spec
+    )
+    assert not feats.frame.equals(at_mql["features"].frame)
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Fitting
+
+
+def test_log_odds_identity(at_mql):
+    fit = at_mql["fit"]
+    X = fit.features
+    p = fit.logistic.predict_proba(X)[:, 1]
+    by_hand = fit.intercept + (
+        (X - fit.standardisation["mean"]) / fit.standardisation["scale"]
+        * fit.coefficients["coef"]
+    ).sum(axis=1)  # fmt: skip
+    np.testing.assert_allclose(by_hand, np.log(p / (1 - p)), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fit.log_odds(X), by_hand, rtol=0, atol=1e-12)
+    assert list(fit.coefficients.index) == list(X.columns)
+    assert (fit.coefficients["scale"] > 0).all()
+    assert fit.predict(X)["log_odds"].equals(fit.log_odds(X))
+
+
+def test_time_split_trains_only_on_earlier_cohorts(world, at_mql):
+    fit = at_mql["fit"]
+    created = world["leads"].set_index("lead_id")["created_at"].loc[fit.split.index]
+    train, test = created[fit.split == "train"], created[fit.split == "test"]
+    assert fit.split_kind == "time"
+    assert train.max() < test.min()
+    assert train.max() < fit.split_at <= test.min()
+    assert fit.split_at == test.min().normalize()
+    assert 0.2 <= len(test) / len(created) <= 0.35
+    assert list(fit.test.index) == list(test.index)
+
+
+def test_stratified_split_without_creation_dates(at_mql):
+    mat = at_mql["matured"]
+    fit = M.fit_models(at_mql["features"], mat["outcome"], seed=1, models=("logistic",),
+                       n_folds=3, test_share=0.3)  # fmt: skip
+    assert fit.split_kind == "stratified" and fit.split_at is None
+    y = fit.outcome
+    rate_train, rate_test = y[fit.split == "train"].mean(), y[fit.split == "test"].mean()
+    assert abs(rate_train - rate_test) < 0.01
+    assert abs((fit.split == "test").mean() - 0.3) < 0.01
+    assert fit.cross_fitted.index.equals(y.index) and fit.cross_fitted["logistic"].notna().all()
+
+
+def test_fit_refuses_too_few_conversions(at_mql):
+    X = at_mql["features"].frame.iloc[:200]
+    y = np.zeros(200)
+    y[:3] = 1
+    with pytest.raises(NotEnoughData):
+        M.fit_models(X, y, models=("logistic",))
+    with pytest.raises(ParamsError):
+        M.fit_models(X, y, models=("forest",))
+
+
+def _simulated(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Leads whose conversion probability is known: logit p = -2.2 + x . beta."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=["a", "b", "c", "d"])
+    X["flag"] = (rng.random(n) < 0.3).astype(float)
+    lp = -2.2 + X.to_numpy() @ np.array([0.8, -0.5, 0.3, 0.0, 0.9])
+    p = 1 / (1 + np.exp(-lp))
+    return X, (rng.random(n) < p).astype(float), p
+
+
+def test_calibration_slope_near_one_on_simulated_leads():
+    X, y, p_true = _simulated(20_000, seed=8)
+    created = pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(len(y)) // 50, unit="D")
+    fit = M.fit_models(X, y, created_at=created, models=("logistic",), seed=0)
+    v = M.validation_frame(fit).set_index("split")
+    truth = M.check_probabilities(p_true, y)
+    print(v[["n", "auc", "calibration_slope", "calibration_intercept"]], truth.calibration_slope)
+    assert 0.9 <= truth.calibration_slope <= 1.1  # the oracle itself
+    for split in ("time_test", "cross_fitted"):
+        assert 0.9 <= v.loc[split, "calibration_slope"] <= 1.1
+        assert abs(v.loc[split, "calibration_intercept"]) < 0.1
+        assert abs(v.loc[split, "auc"] - truth.auc) < 0.02
+    assert fit.calibration == "isotonic"
+    # the explained model finds the true coefficients (per unit of x: coef / scale)
+    per_unit = fit.coefficients["coef"] / fit.coefficients["scale"]
+    np.testing.assert_allclose(per_unit, [0.8, -0.5, 0.3, 0.0, 0.9], atol=0.08)
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Validation numbers against statsmodels and scikit-learn
+
+
+def test_check_probabilities_against_statsmodels_and_sklearn():
+    rng = np.random.default_rng(4)
+    lp = rng.normal(-1.5, 1.2, 5_000)
+    y = (rng.random(5_000) < 1 / (1 + np.exp(-(0.2 + 0.7 * lp)))).astype(float)
+    p = 1 / (1 + np.exp(-lp))  # too extreme and too low: slope 0.7, intercept above 0
+    c = M.check_probabilities(p, y)
+    two = sm.Logit(y, sm.add_constant(lp)).fit(disp=0)
+    np.testing.assert_allclose([c.recalibration_intercept, c.calibration_slope], two.params,
+                               rtol=1e-7)  # fmt: skip
+    ci = two.conf_int()
+    np.testing.assert_allclose([c.calibration_slope_ci_low, c.calibration_slope_ci_high], ci[1],
+                               rtol=1e-6)  # fmt: skip
+    large = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=lp).fit()
+    np.testing.assert_allclose(c.calibration_intercept, large.params[0], rtol=1e-7)
+    np.testing.assert_allclose(
+        [c.calibration_intercept_ci_low, c.calibration_intercept_ci_high],
+        large.conf_int()[0],
+        rtol=1e-6,
+    )
+    assert c.calibration_slope < 0.8 and c.calibration_intercept > 0
+    assert c.auc == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert c.brier == pytest.approx(brier_score_loss(y, p), abs=1e-12)
+    assert c.log_loss == pytest.approx(log_loss(y, np.clip(p, 1e-4, 1 - 1e-4)), abs=1e-12)
+    r = y.mean()
+    assert c.brier_reference == pytest.approx(brier_score_loss(y, np.full_like(y, r)))
+    assert c.log_loss_reference == pytest.approx(log_loss(y, np.full_like(y, r)))
+    assert c.n == 5_000 and c.n_pos == y.sum()
+
+
+def test_reliability_table_matches_calibration_curve():
+    rng = np.random.default_rng(2)
+    p = rng.beta(1, 6, 3_000)
+    y = (rng.random(3_000) < p).astype(float)
+    for strategy in ("quantile", "uniform"):
+        t = M.reliability_table(p, y, n_bins=8, strategy=strategy)
+        true, pred = calibration_curve(y, p, n_bins=8, strategy=strategy)
+        np.testing.assert_allclose(t["rate"], true, rtol=1e-12)
+        np.testing.assert_allclose(t["mean_predicted"], pred, rtol=1e-12)
+        lo, hi = proportion_confint(t["conversions"], t["n"], method="wilson")
+        np.testing.assert_allclose(t["ci_low"], lo, atol=1e-12)
+        np.testing.assert_allclose(t["ci_high"], hi, atol=1e-12)
+        assert t["n"].sum() == 3_000
+        assert list(t.columns) == list(M.RELIABILITY_COLUMNS)
+
+
+def test_model_validation_is_the_contract_table_and_its_auc_is_sklearns(at_mql):
+    fit = at_mql["fit"]
+    table = M.model_validation(fit)
+    assert list(table.columns) == CONTRACT_COLUMNS == list(M.MODEL_VALIDATION_COLUMNS)
+    assert set(table["model"]) == {"logistic", "points"}
+    assert set(table["split"]) == {"time_test", "cross_fitted"}
+    for r in table.itertuples():
+        p = (fit.test if r.split == "time_test" else fit.cross_fitted)[r.model]
+        y = fit.outcome.loc[p.index]
+        assert r.n == len(p)
+        assert r.auc == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+        assert r.brier == pytest.approx(brier_score_loss(y, p), abs=1e-12)
+        assert r.auc_ci_low < r.auc < r.auc_ci_high
+
+
+# --------------------------------------------------------------------------------------------
+# The demo: the model finds the high-intent leads the points miss
+
+
+def test_model_top_k_holds_more_hidden_high_intent_leads_than_the_points(world, at_mql):
+    mat, fit = at_mql["matured"], at_mql["fit"]
+    kind = world["truth"].set_index("lead_id").loc[mat["lead_id"], "kind"].to_numpy()
+    high = kind == "high_intent"
+    k = int(high.sum())
+    by_model = np.argsort(-fit.cross_fitted["logistic"].to_numpy(), kind="stable")[:k]
+    by_points = np.argsort(-at_mql["points"]["score"].to_numpy(), kind="stable")[:k]
+    found_model, found_points = int(high[by_model].sum()), int(high[by_points].sum())
+    print(f"top {k}: model {found_model} high-intent leads, points {found_points}")
+    assert found_model > 1.5 * found_points
+    # far more than a random top k would hold (hypergeometric tail)
+    assert stats.hypergeom.sf(found_model - 1, len(high), k, k) < 0.001
+    # and the model ranks conversions better than the points, out of sample
+    v = M.model_validation(fit).set_index(["model", "split"])
+    assert (
+        v.loc[("logistic", "cross_fitted"), "auc_ci_low"] > v.loc[("points", "cross_fitted"), "auc"]
+    )
