@@ -147,3 +147,75 @@ def test_start_reads_the_runs_tables_when_the_key_matches(tmp_path: Path, demo_d
     other = nb.start("scoring_calibration", params_path=params_path, as_of="2026-03-31",
                      out_dir=str(out_dir), tables=("leads",))  # fmt: skip
     assert len(other.tables["leads"]) == len(fresh.tables["leads"])
+
+
+def test_event_text_comes_back_as_sorted_categoricals(tmp_path: Path) -> None:
+    """events.event_type and events.value are stored as dictionaries: categoricals with sorted
+    categories, the same values and missing values; other tables' text stays ``str``."""
+    events = pd.DataFrame(
+        {
+            "lead_id": pd.array(["L1", "L2", "L1", "L3", "L2"], dtype="str"),
+            "event_type": pd.array(["web", "email", "web", "<script>", "email"], dtype="str"),
+            "value": pd.array(["/pricing", None, "=HYPERLINK(1)", None, "open"], dtype="str"),
+        }
+    )
+    leads = _frame(5)
+    key = _key(tmp_path)
+    cache.write_tables(tmp_path / cache.FOLDER, {"leads": leads, "events": events}, key)
+    got = cache.read_tables(tmp_path / cache.FOLDER, ["leads", "events"], key)
+    assert got is not None
+    back = got[0]["events"]
+    for col in ("event_type", "value"):
+        assert isinstance(back[col].dtype, pd.CategoricalDtype)
+        cats = list(back[col].cat.categories)
+        assert cats == sorted(events[col].dropna().unique())
+        assert back[col].cat.codes.dtype == np.int8
+    pd.testing.assert_frame_equal(back.astype({"event_type": "str", "value": "str"}), events)
+    assert back["lead_id"].dtype == "str"
+    pd.testing.assert_frame_equal(got[0]["leads"], leads, check_exact=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    values=st.lists(st.sampled_from(["b", "a", None, "c", "<x>", "é"]), min_size=1, max_size=30),
+    chunk=st.integers(1, 8),
+)
+def test_a_dictionary_column_keeps_every_value(values: list, chunk: int) -> None:
+    import pyarrow as pa
+
+    arr = pa.array(values, type=pa.large_string())
+    col = pa.chunked_array([arr.slice(i, chunk) for i in range(0, len(arr), chunk)])
+    enc = cache.dictionary_column(col)
+    assert enc.to_pylist() == values
+    back = enc.to_pandas()
+    assert list(back.cat.categories) == sorted({v for v in values if v is not None})
+
+
+def test_the_scoring_notebooks_functions_read_categorical_events_as_str(demo_data: Path) -> None:
+    """What the scoring notebook computes from events is the same whether event_type and value
+    are ``str`` (an analyst's own load) or categoricals (a run's tables folder)."""
+    from leadnb.funnel.stages import stage_dates
+    from leadnb.scoring import engine, segments
+    from leadnb.scoring.rules import validate_rules
+
+    ctx = nb.start("scoring_calibration", params_path=demo_data / "params.yaml",
+                   tables=("leads", "events", "stages"))  # fmt: skip
+    leads, events = ctx.tables["leads"], ctx.tables["events"]
+    cat_events = events.astype({"event_type": "category", "value": "category"})
+    cfg, as_of = ctx.params.scoring, ctx.as_of
+    wide = stage_dates(leads, ctx.tables["stages"], ctx.params.funnel)
+    out = []
+    for ev in (events, cat_events):
+        issues = [i.render() for i in validate_rules(cfg, leads, ev)]
+        scores = engine.score(leads, ev, cfg, as_of)
+        seg = segments.segment_leads(leads, ev, scores, wide, as_of=as_of,
+                                     competitor_domains=["rivalcrm.example"])  # fmt: skip
+        hq = segments.high_quality_leads(leads, ev, scores, seg, as_of=as_of,
+                                         target_industries=["software"])  # fmt: skip
+        out.append((issues, scores, seg, hq))
+    (i1, s1, g1, h1), (i2, s2, g2, h2) = out
+    assert i1 == i2
+    pd.testing.assert_frame_equal(s1, s2)
+    pd.testing.assert_series_equal(g1, g2)
+    pd.testing.assert_frame_equal(h1, h2)
+    assert s1["score"].abs().sum() > 0 and len(h1) > 0 and g1.nunique() > 2
