@@ -92,6 +92,8 @@ class AdjustmentSim:
     mean_diff_mc: float
     mean_diff_adj: float
     mean_diff_adj_mc: float
+    mean_adj_minus_unadj: float  # paired: what the adjustment adds to the unbiased difference
+    mean_adj_minus_unadj_mc: float
     sd_diff: float
     sd_diff_adj: float
     sd_ratio: float  # sd(diff_adj) / sd(diff): the adjusted estimator's spread, relative
@@ -135,6 +137,8 @@ def adjustment_sim(
         mean_diff_mc=float(d.std(ddof=1) / np.sqrt(reps)),
         mean_diff_adj=float(da.mean()),
         mean_diff_adj_mc=float(da.std(ddof=1) / np.sqrt(reps)),
+        mean_adj_minus_unadj=float((da - d).mean()),
+        mean_adj_minus_unadj_mc=float((da - d).std(ddof=1) / np.sqrt(reps)),
         sd_diff=float(d.std(ddof=1)),
         sd_diff_adj=float(da.std(ddof=1)),
         sd_ratio=float(da.std(ddof=1) / d.std(ddof=1)),
