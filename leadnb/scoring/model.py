@@ -392,7 +392,8 @@ def features_at_decision(
     back from the decision time. Columns (float):
 
     * ``points:<category>``: the category's points at the decision (the engine's, after caps);
-    * ``hit:<rule>``: 1.0 when the rule had fired by the decision;
+    * ``rule:<name>``: 1.0 when the rule had fired by the decision (a hit, not its points:
+      the points are in the category columns);
     * ``events_<type>_<w>d``: events of that type in the ``w`` days up to the decision;
     * ``days_since_last_touch``: days from the last event before the decision (or, with none,
       from the lead's creation, as the SDR list counts its last touch) to the decision; and
@@ -473,7 +474,7 @@ def features_at_decision(
     events_content_read_30d   0.0   1.0  2.0
     days_since_last_touch    31.0  12.0  4.0
     industry=software         1.0   0.0  1.0
-    >>> f.dropped["hit:demo"], f.dropped["industry=retail"], f.dropped["never_touched"]
+    >>> f.dropped["rule:demo"], f.dropped["industry=retail"], f.dropped["never_touched"]
     ('points:tags', 'industry=software', 'constant')
     >>> f.labels["events_content_read_30d"]
     'content read events in the 30 days before'
@@ -532,8 +533,8 @@ def features_at_decision(
         cols[f"points:{cat}"] = sc[cat].to_numpy(dtype="float64")
         labels[f"points:{cat}"] = f"{cat.replace('_', ' ')} points"
     for r in config.rules:
-        cols[f"hit:{r.name}"] = (sc[r.column].to_numpy() != 0).astype("float64")
-        labels[f"hit:{r.name}"] = r.name
+        cols[f"rule:{r.name}"] = (sc[r.column].to_numpy() != 0).astype("float64")
+        labels[f"rule:{r.name}"] = r.name
     del sc
 
     # events by type in windows, and the last touch
