@@ -59,13 +59,20 @@ def at_mql(world) -> dict:
         profile_fields=["industry", "source"], target_industries=demo.TARGET_INDUSTRIES,
         abm_accounts=world["abm_accounts"]["account_id"],
     )  # fmt: skip
-    created = world["leads"].set_index("lead_id").loc[mat["lead_id"], "created_at"]
-    points = cal.scores_at_decision(world["leads"], world["events"], world["config"], mat, AS_OF)
     fit = M.fit_models(
-        feats, mat["outcome"], created_at=created.to_numpy(), points=points["score"], seed=3,
+        feats, mat["outcome"], created_at=feats.created_at, points=feats.points, seed=3,
         models=("logistic",), n_folds=4,
     )  # fmt: skip
-    return {"pop": pop, "matured": mat, "features": feats, "fit": fit, "points": points}
+    return {"pop": pop, "matured": mat, "features": feats, "fit": fit}
+
+
+def test_points_and_creation_dates_come_with_the_features(world, at_mql):
+    mat, feats = at_mql["matured"], at_mql["features"]
+    sc = cal.scores_at_decision(world["leads"], world["events"], world["config"], mat, AS_OF)
+    np.testing.assert_array_equal(feats.points.to_numpy(), sc["score"].to_numpy())
+    created = world["leads"].set_index("lead_id").loc[mat["lead_id"], "created_at"]
+    np.testing.assert_array_equal(feats.created_at.to_numpy(), created.to_numpy())
+    assert feats.points.index.equals(feats.frame.index)
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,10 +268,8 @@ def test_moving_post_decision_events_later_changes_no_feature_and_no_prediction(
         )  # fmt: skip
         pd.testing.assert_frame_equal(feats.frame, at_mql["features"].frame)
         assert feats.dropped == at_mql["features"].dropped
-        created = world["leads"].set_index("lead_id").loc[mat["lead_id"], "created_at"]
-        points = cal.scores_at_decision(world["leads"], moved, world["config"], mat, AS_OF)
         fit = M.fit_models(
-            feats, mat["outcome"], created_at=created.to_numpy(), points=points["score"], seed=3,
+            feats, mat["outcome"], created_at=feats.created_at, points=feats.points, seed=3,
             models=("logistic",), n_folds=4,
         )  # fmt: skip
         pd.testing.assert_frame_equal(fit.cross_fitted, at_mql["fit"].cross_fitted)
@@ -440,7 +445,7 @@ def test_model_top_k_holds_more_hidden_high_intent_leads_than_the_points(world, 
     high = kind == "high_intent"
     k = int(high.sum())
     by_model = np.argsort(-fit.cross_fitted["logistic"].to_numpy(), kind="stable")[:k]
-    by_points = np.argsort(-at_mql["points"]["score"].to_numpy(), kind="stable")[:k]
+    by_points = np.argsort(-at_mql["features"].points.to_numpy(), kind="stable")[:k]
     found_model, found_points = int(high[by_model].sum()), int(high[by_points].sum())
     print(f"top {k}: model {found_model} high-intent leads, points {found_points}")
     assert found_model > 1.5 * found_points
@@ -483,8 +488,7 @@ def test_bank_campaign_field_features_beat_the_points():
                                    profile_fields=BANK_FIELDS)  # fmt: skip
     assert "job=management" in feats.frame and "balance" in feats.frame
     assert "job=unknown" not in feats.frame  # 0.6% of the leads: pooled into job=other
-    points = cal.scores_at_decision(leads, None, cfg, pop.matured, as_of)["score"]
-    fit = M.fit_models(feats, pop.matured["outcome"], points=points, models=("logistic",),
+    fit = M.fit_models(feats, pop.matured["outcome"], points=feats.points, models=("logistic",),
                        n_folds=3, seed=0)  # fmt: skip
     v = M.model_validation(fit).set_index(["model", "split"])
     print(v[["n", "auc", "auc_ci_low", "auc_ci_high", "calibration_slope"]])

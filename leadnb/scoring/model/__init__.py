@@ -1,0 +1,80 @@
+"""Beyond points: features known at each lead's decision time, two calibrated models, validation.
+
+Design. Four steps, one function each, pure (frames in, frames or small typed records out), so
+that the scoring notebook calls each in a line:
+
+1. :func:`horizon_outcomes`: the outcome "reaches ``outcome_stage`` within ``horizon_days`` of
+   the decision" (issue 17, item 4). A lead whose horizon has not ended by ``as_of`` is
+   **censored**, not a failure: the models train on the matured leads only
+   (:attr:`HorizonPopulation.matured`, exactly :func:`~leadnb.scoring.calibration.decision_outcomes`
+   with ``horizon_days``), and the others are counted (:class:`HorizonCounts`). Every decided
+   lead also gets its follow-up time and event indicator (``time_days``, ``event``) for a
+   censoring-aware time-dependent AUC.
+2. :func:`features_at_decision`: one row per decided lead, from what was known at its decision
+   time only: the same cut as :func:`~leadnb.scoring.calibration.scores_at_decision` (an event
+   counts when ``ts <= decision_at``, and never after the analysis day). Rule hits and category
+   points come from the engine (:func:`~leadnb.scoring.calibration.scores_at_decision`), event
+   counts by type in windows and the last touch from one vectorised pass over the events (each
+   event's lead found by one Arrow hash, then ``np.add.at`` a piece at a time: no loop over
+   leads), profile fields (categorical with rare levels pooled into ``other``, numeric with a
+   missing indicator) and the ICP / ABM flags. Columns are named for a reader
+   (``events_email_open_30d``, ``days_since_last_touch``, ``industry=software``); the
+   :class:`FeatureSpec` learned on one population rebuilds the same columns for another (the
+   leads on today's queue).
+3. :func:`fit_models`: a regularised logistic regression (``StandardScaler`` +
+   ``LogisticRegression``: the explained model) and a ``HistGradientBoostingClassifier`` (a
+   check on what the straight lines miss), each calibrated out of sample by
+   ``CalibratedClassifierCV`` (isotonic or Platt). Validation is out of sample: a time split when
+   the leads have creation dates (train on earlier cohorts, test on the later ones), otherwise a
+   seeded stratified split; and cross-fitted (out-of-fold) probabilities for every lead.
+4. :func:`check_probabilities`, :func:`reliability_table`, :func:`validation_frame` and
+   :func:`model_validation`: AUC with its DeLong interval
+   (:func:`~leadnb.scoring.calibration.auc_with_ci`), Brier score and log loss against the base
+   rate's, the calibration slope and intercept (logistic recalibration of the outcome on
+   ``logit(p)``), a reliability table with Wilson intervals per bin; ``model_validation`` is the
+   ``model_validation.csv`` table of the public contract.
+
+The explained model is open: :class:`FittedModels` exposes the feature matrix, the
+standardisation (mean and scale per column) and the coefficients, such that for every lead
+``log-odds = intercept + sum(coef * (x - mean) / scale)`` (:meth:`FittedModels.log_odds`, tested
+against ``predict_proba``). Each term is the feature's contribution relative to the average
+lead of the fitted population.
+"""
+
+from leadnb.scoring.model.features import Features, FeatureSpec, features_at_decision
+from leadnb.scoring.model.fit import MODELS, FittedModels, fit_models
+from leadnb.scoring.model.outcomes import (
+    HORIZON_DAYS,
+    HorizonCounts,
+    HorizonPopulation,
+    horizon_outcomes,
+)
+from leadnb.scoring.model.validation import (
+    MODEL_VALIDATION_COLUMNS,
+    RELIABILITY_COLUMNS,
+    ModelCheck,
+    check_probabilities,
+    model_validation,
+    reliability_table,
+    validation_frame,
+)
+
+__all__ = [
+    "HORIZON_DAYS",
+    "MODELS",
+    "MODEL_VALIDATION_COLUMNS",
+    "RELIABILITY_COLUMNS",
+    "FeatureSpec",
+    "Features",
+    "FittedModels",
+    "HorizonCounts",
+    "HorizonPopulation",
+    "ModelCheck",
+    "check_probabilities",
+    "features_at_decision",
+    "fit_models",
+    "horizon_outcomes",
+    "model_validation",
+    "reliability_table",
+    "validation_frame",
+]

@@ -1,0 +1,203 @@
+"""The outcome within a horizon, and censoring (issue 17, item 4).
+
+Design. :func:`horizon_outcomes` takes the decided leads of
+:func:`~leadnb.scoring.calibration.decision_outcomes` and gives each its outcome "reaches the
+stage within ``horizon_days`` of the decision" when that horizon has ended by the analysis date
+(the lead has **matured**), and otherwise marks it censored: too young to be judged, not a
+failure. The models train on the matured leads only; every decided lead keeps its follow-up
+time and event indicator for a censoring-aware time-dependent AUC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from leadnb import asof
+from leadnb.arrays import NAT_US, index_positions, to_us
+from leadnb.errors import DataError, ParamsError
+from leadnb.results import Kind, Result, value
+from leadnb.scoring import calibration as cal
+
+__all__ = ["HORIZON_DAYS", "HorizonCounts", "HorizonPopulation", "horizon_outcomes"]
+
+HORIZON_DAYS = 90
+_US_PER_DAY = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class HorizonCounts(Result):
+    """How many decided leads can be judged on the horizon outcome, and how many are censored."""
+
+    horizon_days: float = value(
+        Kind.DAYS, "the outcome counts within this many days of the decision"
+    )
+    n_decided: int = value(Kind.COUNT, "leads with a decision time by the analysis date")
+    n_matured: int = value(Kind.COUNT, "of them, leads whose whole horizon is known: judged")
+    n_censored: int = value(Kind.COUNT, "leads whose horizon has not ended: left out of training")
+    conversions: int = value(Kind.COUNT, "matured leads that reached the stage within the horizon")
+    rate: float = value(Kind.RATE, "conversion within the horizon among matured leads")
+
+
+@dataclass(frozen=True)
+class HorizonPopulation:
+    """Every decided lead with its horizon outcome, follow-up time and event indicator.
+
+    ``frame`` has one row per decided lead (the order of
+    :func:`~leadnb.scoring.calibration.decision_outcomes`):
+
+    * ``lead_id``, ``decision_at`` (datetime64[us]);
+    * ``time_days``: days from the decision to reaching the stage when it was reached by the
+      analysis date, else to the end of the analysis day (the censoring time); 0 when the stage
+      was reached at or before the decision (possible with ``decision="at_mql"``); NaN without
+      stage history;
+    * ``event``: 1.0 when the stage was reached by the analysis date, else 0.0 (censored at
+      ``time_days``). ``(event, time_days)`` is what scikit-survival's
+      ``Surv.from_arrays(event, time)`` and ``cumulative_dynamic_auc`` take;
+    * ``matured``: the whole horizon (``decision_at + horizon_days``) is known by the analysis
+      date;
+    * ``outcome``: reached the stage within the horizon (1.0/0.0) for matured leads, NaN for
+      censored ones.
+    """
+
+    frame: pd.DataFrame
+    counts: HorizonCounts
+
+    @property
+    def matured(self) -> pd.DataFrame:
+        """The training population: ``lead_id``, ``decision_at``, ``outcome`` of the matured
+        leads (equal to ``decision_outcomes(..., horizon_days=H)``)."""
+        keep = self.frame["matured"].to_numpy(dtype=bool)
+        out = self.frame.loc[keep, ["lead_id", "decision_at", "outcome"]]
+        return out.reset_index(drop=True)
+
+    def sentence(self) -> str:
+        """The censoring in one sentence, for the report."""
+        c = self.counts
+        if c.n_censored == 0:
+            return f"All {c.shown('n_decided')} decided leads have a known outcome."
+        return (
+            f"{c.shown('n_censored')} of {c.shown('n_decided')} decided leads were decided less "
+            f"than {c.horizon_days:g} days before the analysis date: they are censored (their "
+            f"outcome is not known yet), not counted as failures, and left out of training."
+        )
+
+
+def horizon_outcomes(
+    stage_dates: pd.DataFrame | None,
+    *,
+    as_of: pd.Timestamp,
+    decision: Literal["at_mql", "at_created_plus_days", "as_of"] = "at_mql",
+    outcome_stage: str = "sql",
+    days: int = 30,
+    horizon_days: int = HORIZON_DAYS,
+    leads: pd.DataFrame | None = None,
+) -> HorizonPopulation:
+    """Each decided lead's outcome "reaches ``outcome_stage`` within ``horizon_days``", and its
+    censoring time.
+
+    The decided leads and their decision times are those of
+    :func:`~leadnb.scoring.calibration.decision_outcomes`; a lead is **matured** when
+    ``decision_at + horizon_days`` is on or before the analysis day, and only matured leads get
+    an outcome (``reached < decision_at + horizon_days``). Without stage history (only
+    ``leads.converted``) there are no dates: every lead counts as matured with its ``converted``
+    value, and ``time_days`` is NaN.
+
+    Parameters
+    ----------
+    stage_dates
+        The wide stage-date frame (:func:`leadnb.funnel.stages.stage_dates`), or None.
+    as_of
+        The analysis date.
+    decision, outcome_stage, days, leads
+        As in :func:`~leadnb.scoring.calibration.decision_outcomes`.
+    horizon_days
+        The horizon H, in days (default 90).
+
+    Returns
+    -------
+    HorizonPopulation
+        ``frame`` (``lead_id``, ``decision_at``, ``time_days``, ``event``, ``matured``,
+        ``outcome``), ``counts`` (:class:`HorizonCounts`), ``matured`` (the training population).
+
+    Raises
+    ------
+    ParamsError
+        ``horizon_days`` is not positive.
+    DataError
+        Repeated lead ids in ``stage_dates``.
+
+    Examples
+    --------
+    >>> sd = pd.DataFrame({"lead_id": ["a", "b", "c"],
+    ...     "created_at": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-06-01"]),
+    ...     "sql_at": pd.to_datetime(["2026-02-01", "2026-06-01", None])})
+    >>> pop = horizon_outcomes(sd, as_of=pd.Timestamp("2026-06-30"),
+    ...                        decision="at_created_plus_days", days=7, horizon_days=90)
+    >>> pop.frame[["lead_id", "time_days", "event", "matured", "outcome"]]
+      lead_id  time_days  event  matured  outcome
+    0       a       24.0    1.0     True      1.0
+    1       b      144.0    1.0     True      0.0
+    2       c       23.0    0.0    False      NaN
+    >>> pop.counts.n_censored
+    1
+    """
+    if not (isinstance(horizon_days, int | float) and horizon_days > 0):
+        raise ParamsError(
+            f"horizon_days must be a positive number of days, got {horizon_days!r}",
+            fix="set scoring_calibration.horizon_days: 90",
+        )
+    as_of = pd.Timestamp(as_of)
+    dec = cal.decision_outcomes(
+        stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage, days=days,
+        leads=leads,
+    )  # fmt: skip
+    col = f"{outcome_stage}_at"
+    n = len(dec)
+    if stage_dates is None or col not in stage_dates.columns:
+        frame = dec.assign(time_days=np.nan, event=dec["outcome"], matured=True)
+    else:
+        sd_ids = pd.Index(stage_dates["lead_id"].astype("str"))
+        if not sd_ids.is_unique:
+            raise DataError(
+                "the stage-date frame repeats lead ids, so each decided lead's stage date is "
+                "ambiguous",
+                table="the stage dates",
+                column="lead_id",
+                rows=pd.Series(sd_ids[sd_ids.duplicated()].unique()[:5], name="lead_id"),
+                fix="build it with leadnb.funnel.stages.stage_dates from leads with unique lead_id",
+            )
+        pos = np.asarray(index_positions(dec["lead_id"], sd_ids), dtype="int64")
+        reached = to_us(stage_dates[col])[pos]
+        at = to_us(dec["decision_at"])
+        end = to_us([asof.day_end(as_of)])[0]
+        event = (reached != NAT_US) & (reached < end)
+        stop = np.where(event, reached, end)
+        h_us = int(round(float(horizon_days) * _US_PER_DAY))
+        matured = at + h_us < end  # asof.known(decision_at + H)
+        within = event & (reached < at + h_us)
+        frame = pd.DataFrame(
+            {
+                "lead_id": dec["lead_id"],
+                "decision_at": dec["decision_at"],
+                "time_days": np.maximum(stop - at, 0) / _US_PER_DAY,
+                "event": event.astype("float64"),
+                "matured": matured,
+                "outcome": np.where(matured, within.astype("float64"), np.nan),
+            }
+        )
+    frame = frame[["lead_id", "decision_at", "time_days", "event", "matured", "outcome"]]
+    m = frame["matured"].to_numpy(dtype=bool)
+    conv = int(np.nansum(frame["outcome"].to_numpy(dtype="float64")[m]))
+    counts = HorizonCounts(
+        horizon_days=float(horizon_days),
+        n_decided=n,
+        n_matured=int(m.sum()),
+        n_censored=int(n - m.sum()),
+        conversions=conv,
+        rate=conv / int(m.sum()) if m.any() else float("nan"),
+    )
+    return HorizonPopulation(frame=frame.reset_index(drop=True), counts=counts)
