@@ -174,6 +174,25 @@ def test_capture_a_better_ranking_wins_with_an_interval_above_zero():
     assert same.capture_diff == same.capture_diff_ci_low == same.capture_diff_ci_high == 0
 
 
+def test_capture_sentence_says_the_verdict():
+    base = dict(capacity_per_week=60, weeks=26.0, capacity=1560, n=9000, conversions=800,
+                capture_model=300.0, capture_points=290.0, n_boot=2000)  # fmt: skip
+    better = queue.CaptureResult(**base, capture_diff=10.0, capture_diff_ci_low=2.0,
+                                 capture_diff_ci_high=18.0)  # fmt: skip
+    assert better.sentence().endswith(": 10 more with the model (95% CI 2 to 18).")
+    worse = queue.CaptureResult(**base, capture_diff=-10.0, capture_diff_ci_low=-18.0,
+                                capture_diff_ci_high=-2.0)  # fmt: skip
+    assert worse.sentence().endswith(": 10 fewer with the model (95% CI -18 to -2).")
+    unclear = queue.CaptureResult(**base, capture_diff=10.0, capture_diff_ci_low=-3.0,
+                                  capture_diff_ci_high=23.0)  # fmt: skip
+    assert unclear.sentence().endswith(": no clear difference (10, 95% CI -3 to 23).")
+    y, p, pts = tiny(30, seed=2)
+    everyone = capacity_capture(y, p, pts, capacity_per_week=60, weeks=4, n_boot=20)
+    assert everyone.capture_diff == 0 and "can work every one of the 30 leads" in (
+        everyone.sentence()
+    )
+
+
 def test_capture_checks_its_inputs():
     with pytest.raises(DataError):
         capacity_capture([1, 0], [0.5], [1, 2], capacity_per_week=1, weeks=1)
@@ -293,6 +312,17 @@ def test_reasons_in_words():
     assert reason_phrase("days_since_last_touch_missing", 1) == "never active"
     assert reason_phrase("industry=other", 1) == "industry is a rare value (pooled)"
     assert reason_phrase("employees", 250) == "employees: 250"
+    assert reason_phrase("employees", 250, labels={"employees": "head count"}) == "head count: 250"
+    # the names leadnb.scoring.model.features_at_decision gives
+    assert reason_phrase("never_touched", 1) == "never active"
+    assert reason_phrase("days_since_created", 40.0) == "created 40 days ago"
+    assert reason_phrase("created_at_missing", 1) == "no creation date"
+    assert reason_phrase("employees_missing", 1) == "no employees on record"
+    assert reason_phrase("industry=missing", 1) == "no industry given"
+    assert reason_phrase("source=web_na", 1) == 'source is "web_na"'  # a level, not a flag
+    assert reason_phrase("points:content", 12) == "12 points for content"
+    assert reason_phrase("icp_industry", 0) == "outside the target profile"
+    assert reason_phrase("rule:opened pricing page", 1) == "opened pricing page"
     assert reason_phrase("events_webinar_ping_90d", 2) == "2 webinar ping events in 90 days"
 
 

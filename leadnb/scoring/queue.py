@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
-from leadnb.results import Column, Kind, Result, value
+from leadnb.results import Column, Kind, Result, format_value, value
 
 TIES = ("share", "order")
 """How tied scores at the capacity boundary are counted: ``share`` (the expected capture under
@@ -338,6 +338,45 @@ class CaptureResult(Result):
     capture_diff_ci_high: float = value(Kind.COUNT, "paired bootstrap percentile interval, high")
     n_boot: int = value(Kind.COUNT, "bootstrap draws")
     ties: str = value(Kind.TEXT, "how tied scores at the boundary count", default="share")
+
+    def sentence(self) -> str:
+        """The finding in one sentence for the report's answer: does the model beat the points
+        at the team's capacity, and by how much (with the interval).
+
+        Examples
+        --------
+        >>> r = CaptureResult(capacity_per_week=60, weeks=26.0, capacity=1560, n=9000,
+        ...     conversions=800, capture_model=368.3, capture_points=290.0, capture_diff=78.3,
+        ...     capture_diff_ci_low=40.2, capture_diff_ci_high=110.6, n_boot=2000)
+        >>> print(r.sentence())  # doctest: +NORMALIZE_WHITESPACE
+        At the team's capacity of 60 leads a week (1,560 leads over 26 weeks), the model's
+        ranking captures 368 of the 800 conversions and the points' 290: 78 more with the
+        model (95% CI 40 to 111).
+        """
+        count = lambda v: format_value(v, Kind.COUNT, like=max(abs(v), 100))  # noqa: E731
+        head = (
+            f"At the team's capacity of {format_value(self.capacity_per_week, Kind.COUNT)} leads "
+            f"a week ({format_value(self.capacity, Kind.COUNT)} leads over "
+            f"{format_value(self.weeks, Kind.COUNT)} weeks)"
+        )
+        if self.capacity >= self.n:
+            return (
+                f"{head}, the team can work every one of the {format_value(self.n, Kind.COUNT)} "
+                "leads, so the ranking does not decide which conversions are reached."
+            )
+        lo, hi, d = self.capture_diff_ci_low, self.capture_diff_ci_high, self.capture_diff
+        ci = "" if math.isnan(lo) else f" (95% CI {count(lo)} to {count(hi)})"
+        if not math.isnan(lo) and lo > 0:
+            verdict = f"{count(d)} more with the model{ci}"
+        elif not math.isnan(hi) and hi < 0:
+            verdict = f"{count(-d)} fewer with the model{ci}"
+        else:
+            verdict = f"no clear difference ({count(d)}{ci.replace(' (', ', ').rstrip(')')})"
+        return (
+            f"{head}, the model's ranking captures {count(self.capture_model)} of the "
+            f"{count(self.conversions)} conversions and the points' {count(self.capture_points)}: "
+            f"{verdict}."
+        )
 
 
 def capacity_capture(
@@ -693,10 +732,17 @@ def _say_recency(m: re.Match[str], v: float) -> str:
     return f"no activity for {d} days"
 
 
+def _say_age(m: re.Match[str], v: float) -> str:
+    d = round(v)
+    return "created today" if d <= 0 else "created yesterday" if d == 1 else f"created {d} days ago"
+
+
 def _say_missing(m: re.Match[str], v: float) -> str:
     base = m.group("base")
     if re.fullmatch(r"days_since_(the_)?last_(touch|activity|event)", base):
         return "never active" if v else "has been active"
+    if base in ("created_at", "created"):
+        return "no creation date" if v else "creation date known"
     return f"no {_words(base)} on record" if v else f"{_words(base)} on record"
 
 
@@ -707,6 +753,8 @@ def _say_rule(m: re.Match[str], v: float) -> str:
 
 def _say_level(m: re.Match[str], v: float) -> str:
     field, level = _words(m.group("field")), m.group("level")
+    if level.strip().casefold() == "missing":  # the model's level for a missing value
+        return f"no {field} given" if v else f"{field} given"
     shown = "a rare value (pooled)" if level.strip().casefold() == "other" else inert_text(level)
     return f"{field} is {shown}" if v else f"{field} is not {shown}"
 
@@ -717,7 +765,7 @@ def _say_flag(yes: str, no: str) -> Callable[[re.Match[str], float], str]:
 
 def _say_points(m: re.Match[str], v: float) -> str:
     what = m.groupdict().get("category")
-    return f"{_num(v)} {_words(what)} points" if what else f"{_num(v)} points"
+    return f"{_num(v)} points for {_words(what)}" if what else f"{_num(v)} points"
 
 
 def _say_value(m: re.Match[str], v: float) -> str:
@@ -726,11 +774,12 @@ def _say_value(m: re.Match[str], v: float) -> str:
 
 REASON_PATTERNS: tuple[tuple[str, Callable[[re.Match[str], float], str]], ...] = (
     (r"days_since_(the_)?last_(touch|activity|event)", _say_recency),
+    (r"days_since_created", _say_age),
+    (r"rule:(?P<name>.+)", _say_rule),
+    (r"(?P<field>[^=:]+)=(?P<level>.*)", _say_level),
     (r"(?P<base>.+?)_(missing|is_missing|isna|na)", _say_missing),
     (r"never_(touched|active)", _say_flag("never active", "has been active")),
     (r"events?_(?P<type>.+?)_(?P<days>\d+)d", _say_events),
-    (r"rule:(?P<name>.+)", _say_rule),
-    (r"(?P<field>[^=]+)=(?P<level>.*)", _say_level),
     (r"abm(_account)?|is_abm|in_abm", _say_flag("ABM account", "not an ABM account")),
     (
         r"icp(_match|_industry)?|in_icp|is_icp|target_industry",
@@ -741,11 +790,16 @@ REASON_PATTERNS: tuple[tuple[str, Callable[[re.Match[str], float], str]], ...] =
     (r".+", _say_value),
 )
 """Feature names (full match of a regular expression) and how a lead's value is said, first
-match wins: ``days_since_last_touch`` ("no activity for 60 days"), ``<x>_missing`` ("never
-active"), ``events_<type>_<N>d`` ("asked for a demo in the last 30 days", "no e-mail opened in
-30 days"), ``rule:<name>`` (the rule's name), ``<field>=<level>`` ("industry is "software""),
-``abm_account``, ``icp``, ``score``/``category:<name>`` (points), anything else
-"<name in words>: <value>". The sign of the contribution is added as ``(+)``/``(-)``."""
+match wins. The names :func:`leadnb.scoring.model.features_at_decision` gives:
+``days_since_last_touch`` ("no activity for 60 days"), ``days_since_created`` ("created 40
+days ago"), ``rule:<name>`` (the rule's name, or "not: <name>"), ``<field>=<level>`` ("industry
+is "software"", "industry is a rare value (pooled)" for ``other``, "no industry given" for
+``missing``), ``<x>_missing`` ("no employees on record"; ``created_at_missing``: "no creation
+date"), ``never_touched`` ("never active"), ``events_<type>_<N>d`` ("asked for a demo in the
+last 30 days", "no e-mail opened in 30 days"), ``abm_account``, ``icp_industry``,
+``points:<category>`` ("12 points for content"); anything else "<name in words>: <value>"
+(or "<label>: <value>" with the caller's labels). The sign of the contribution is added as
+``(+)``/``(-)``."""
 
 
 def reason_phrase(
@@ -753,19 +807,29 @@ def reason_phrase(
     value_: float,
     *,
     patterns: Sequence[tuple[str, Callable[[re.Match[str], float], str]]] = REASON_PATTERNS,
+    labels: Mapping[str, str] | None = None,
 ) -> str:
     """How a lead's ``value_`` of ``feature`` is said (:data:`REASON_PATTERNS`), unsigned.
+
+    A feature no specific pattern knows is said "<label>: <value>" with its label from
+    ``labels`` (e.g. :attr:`leadnb.scoring.model.Features.labels`), else with its name in words.
 
     >>> reason_phrase("days_since_last_touch", 60.0), reason_phrase("industry=software", 1.0)
     ('no activity for 60 days', 'industry is "software"')
     >>> reason_phrase("events_demo_request_30d", 1.0), reason_phrase("events_email_open_7d", 0)
     ('asked for a demo in the last 30 days', 'no e-mail opened in 7 days')
+    >>> reason_phrase("n_emp", 250, labels={"n_emp": "employees"})
+    'employees: 250'
     """
+    name = str(feature)
     for pattern, say in patterns:
-        m = re.fullmatch(pattern, str(feature), flags=re.DOTALL)
+        m = re.fullmatch(pattern, name, flags=re.DOTALL)
         if m is not None:
+            if say is _say_value and labels and name in labels:
+                break
             return say(m, float(value_))
-    return f"{_words(str(feature))}: {_num(float(value_))}"
+    label = labels[name] if labels and name in labels else name
+    return f"{_words(label)}: {_num(float(value_))}"
 
 
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
@@ -780,6 +844,7 @@ def lead_reasons(
     n_reasons: int = 3,
     min_abs: float = 0.05,
     patterns: Sequence[tuple[str, Callable[[re.Match[str], float], str]]] = REASON_PATTERNS,
+    labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Up to ``n_reasons`` signed reasons per lead, the largest contributions first.
 
@@ -801,6 +866,8 @@ def lead_reasons(
         Smallest contribution (in log-odds) worth a reason.
     patterns
         Feature-name patterns and phrases (:data:`REASON_PATTERNS`).
+    labels
+        Feature name -> words, for features no specific pattern knows (:func:`reason_phrase`).
 
     Returns
     -------
@@ -837,7 +904,7 @@ def lead_reasons(
     codes, distinct = pd.factorize(keys)
     said = np.array(
         [
-            f"{reason_phrase(names[f], v, patterns=patterns)} ({'+' if s > 0 else '-'})"
+            f"{reason_phrase(names[f], v, patterns=patterns, labels=labels)} ({'+' if s > 0 else '-'})"
             for f, v, s in distinct
         ],
         dtype=object,
