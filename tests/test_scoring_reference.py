@@ -334,13 +334,19 @@ def test_high_quality_list_matches_the_reference(lead_rows, event_rows, min_scor
 
 @SETTINGS
 @given(st.lists(lead_st, min_size=1, max_size=6), st.lists(event_st, max_size=30),
-       st.sampled_from(["as_of", "at_created_plus_days"]), st.integers(0, 40))  # fmt: skip
+       st.sampled_from(["as_of", "at_created_plus_days"]), st.integers(0, 40),
+       st.booleans())  # fmt: skip
 def test_populations_match_a_merge_and_one_scoring_per_moment(lead_rows, event_rows, decision,
-                                                              days):  # fmt: skip
+                                                              days, cats):  # fmt: skip
     """Scores at decision time, found by position, equal the merge on lead_id; the moments of
-    compare_decisions, coded once, equal one scoring each."""
+    compare_decisions, coded once, equal one scoring each. The events' text as categoricals (a
+    run's cached events) scores as the same text as ``str`` does."""
     leads = make_leads(lead_rows)
     events = make_events(event_rows)
+    if cats:
+        as_str = score(leads, events, RULES, AS_OF)
+        events = events.astype({"event_type": "category", "value": "category"})
+        pd.testing.assert_frame_equal(score(leads, events, RULES, AS_OF), as_str)
     stages = make_stages(leads, lead_rows)
     if decision == "at_created_plus_days" and not stages["created_at"].notna().any():
         return
@@ -366,11 +372,14 @@ def test_scores_at_decision_with_repeated_lead_ids_fails_as_the_merge_did():
 @SETTINGS
 @given(st.lists(event_st, max_size=30), st.integers(1, 5),
        st.lists(st.sampled_from([*VALUES, "absent"]), min_size=1, max_size=3),
-       st.sampled_from([*TYPES, "Form_submit"]))  # fmt: skip
-def test_validate_rules_matches_the_reference(event_rows, piece_rows, values, event_type):
+       st.sampled_from([*TYPES, "Form_submit"]), st.booleans())  # fmt: skip
+def test_validate_rules_matches_the_reference(event_rows, piece_rows, values, event_type, cats):
+    """Also with event_type and value as categoricals (a run's cached events)."""
     from leadnb import arrays
 
     events = make_events(event_rows)
+    if cats:
+        events = events.astype({"event_type": "category", "value": "category"})
     config = ScoringConfig.from_dict(
         {"rules": [{"name": "r", "category": "tags", "points": 1,
                     "when": {"event_type": event_type, "value": values}},

@@ -488,6 +488,9 @@ def validate_rules(
 def _distinct(s: pd.Series) -> list[Any]:
     """The distinct non-missing values of ``s`` (Arrow text: one hash pass, no Python string
     per row)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):  # a run's cached events: count the codes
+        seen = np.bincount(s.cat.codes.to_numpy() + 1, minlength=len(s.cat.categories) + 1)
+        return list(s.cat.categories[seen[1:] > 0])
     arr = _arrow_text(s)
     if arr is None:
         return list(pd.unique(s.dropna()))
@@ -503,6 +506,8 @@ def _values_by_type(events: pd.DataFrame, types: list[str]) -> dict[str, set[str
     out: dict[str, list[Any]] = {t: [] for t in types}
     type_set = pd.Index(types, dtype="str")
     value = events["value"]
+    if isinstance(value.dtype, pd.CategoricalDtype):
+        return _values_by_type_codes(events["event_type"], value, type_set)
     arrow = _arrow_text(value)
     for start, codes in TextCodes(events["event_type"], type_set).pieces():
         piece = None if arrow is None else arrow.slice(start, len(codes))  # a view
@@ -516,6 +521,21 @@ def _values_by_type(events: pd.DataFrame, types: list[str]) -> dict[str, set[str
                 picked = pc.unique(piece.take(pa.array(local)))
                 out[t].extend(v for v in picked.to_pylist() if v is not None)
     return {t: set(map(str, pd.unique(pd.Series(v, dtype=object)))) for t, v in out.items()}
+
+
+def _values_by_type_codes(
+    event_type: pd.Series, value: pd.Series, type_set: pd.Index
+) -> dict[str, set[str]]:
+    """:func:`_values_by_type` for categorical values (a run's cached events): each event's
+    (type, value) pair as one integer, counted; the pairs that occur name the values."""
+    t_codes = TextCodes(event_type, type_set).all()  # -1: a type not asked for
+    v_codes = value.cat.codes.to_numpy()
+    n_values = len(value.cat.categories) + 1  # code + 1: 0 is a missing value
+    keep = t_codes >= 0
+    pairs = t_codes[keep].astype("int64") * n_values + (v_codes[keep].astype("int64") + 1)
+    seen = np.bincount(pairs, minlength=len(type_set) * n_values).reshape(len(type_set), -1)
+    names = value.cat.categories.astype("str")
+    return {str(t): set(names[np.flatnonzero(seen[i, 1:])]) for i, t in enumerate(type_set)}
 
 
 def _arrow_text(s: pd.Series) -> pa.ChunkedArray | None:
