@@ -88,9 +88,10 @@ def test_capture_hand_example_both_tie_rules():
     rows = [2, 3, 4, 5]
     mean_over_orders = np.mean([2 + y[r] for r in rows])
     assert share.capture_points == mean_over_orders
-    m = share.metrics()
-    assert {"capture_model", "capture_points", "capture_diff_ci_low", "capture_diff_ci_high",
-            "capacity_per_week"} <= set(m)  # fmt: skip
+    m = share.contract_metrics()
+    assert set(m) == {"capture_model", "capture_points", "capture_diff", "capture_diff_ci_low",
+                      "capture_diff_ci_high", "capacity_per_week"}  # fmt: skip
+    assert m["capture_points"] == 2.25 and m.kinds["capture_points"] == "count"
 
 
 def _brute_capture(y: list[float], s: list[float], rows: list[int], k: int, ties: str) -> float:

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
-from leadnb.results import Column, Kind, Result, format_value, value
+from leadnb.results import Column, Kind, Metrics, Result, format_value, value
 
 TIES = ("share", "order")
 """How tied scores at the capacity boundary are counted: ``share`` (the expected capture under
@@ -317,13 +317,21 @@ def _capture_table(
     return out
 
 
+_CONTRACT_METRICS = frozenset(
+    {"capacity_per_week", "capture_model", "capture_points", "capture_diff",
+     "capture_diff_ci_low", "capture_diff_ci_high"}
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class CaptureResult(Result):
     """Conversions each ranking captures among the leads the team can work, and the difference.
 
-    Its metrics (:meth:`~leadnb.results.Result.metrics`) carry the contract's names:
-    ``capture_model``, ``capture_points``, ``capture_diff_ci_low``, ``capture_diff_ci_high``,
-    ``capacity_per_week``.
+    :meth:`contract_metrics` gives the numbers ``metrics.json`` carries under the contract's
+    names (``capture_model``, ``capture_points``, ``capture_diff_ci_low``,
+    ``capture_diff_ci_high``, ``capacity_per_week``, and ``capture_diff``); the full
+    :meth:`~leadnb.results.Result.metrics` also holds generic names (``n``, ``conversions``)
+    that must not overwrite the report's own.
     """
 
     capacity_per_week: float = value(Kind.COUNT, "leads a week the team can work")
@@ -338,6 +346,19 @@ class CaptureResult(Result):
     capture_diff_ci_high: float = value(Kind.COUNT, "paired bootstrap percentile interval, high")
     n_boot: int = value(Kind.COUNT, "bootstrap draws")
     ties: str = value(Kind.TEXT, "how tied scores at the boundary count", default="share")
+
+    def contract_metrics(self) -> Metrics:
+        """The contract's capacity numbers for ``metrics.json``, with their kinds.
+
+        >>> r = CaptureResult(capacity_per_week=60, weeks=26.0, capacity=1560, n=9000,
+        ...     conversions=800, capture_model=368.3, capture_points=290.0, capture_diff=78.3,
+        ...     capture_diff_ci_low=40.2, capture_diff_ci_high=110.6, n_boot=2000)
+        >>> list(r.contract_metrics())
+        ['capacity_per_week', 'capture_model', 'capture_points', 'capture_diff', 'capture_diff_ci_low', 'capture_diff_ci_high']
+        """
+        m = self.metrics(prefix="")
+        keys = [k for k in m if k in _CONTRACT_METRICS]
+        return Metrics({k: m[k] for k in keys}, {k: m.kinds[k] for k in keys})
 
     def sentence(self) -> str:
         """The finding in one sentence for the report's answer: does the model beat the points
