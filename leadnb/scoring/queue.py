@@ -647,7 +647,9 @@ def _model_parts(
     return x, m, sc, c
 
 
-def log_odds(features: pd.DataFrame, *, mean: Any, scale: Any, coef: Any, intercept: float) -> Any:
+def log_odds(
+    features: pd.DataFrame, *, mean: Any, scale: Any, coef: Any, intercept: float
+) -> pd.Series:
     """The logistic model's log-odds: ``intercept + sum_j coef_j * (x_j - mean_j) / scale_j``.
 
     Parameters
