@@ -39,6 +39,30 @@ standardisation (mean and scale per column) and the coefficients, such that for 
 ``log-odds = intercept + sum(coef * (x - mean) / scale)`` (:meth:`FittedModels.log_odds`, tested
 against ``predict_proba``). Each term is the feature's contribution relative to the average
 lead of the fitted population.
+
+Modules: :mod:`~leadnb.scoring.model.outcomes`, :mod:`~leadnb.scoring.model.features`,
+:mod:`~leadnb.scoring.model.fit`, :mod:`~leadnb.scoring.model.validation`; every public name is
+importable from here. How a notebook calls them (``wide``: the stage-date frame)::
+
+    from leadnb.scoring import model
+
+    pop = model.horizon_outcomes(wide, as_of=as_of, decision=decision, days=decision_days,
+                                 outcome_stage=outcome_stage, horizon_days=90)
+    print(pop.sentence())                        # how many leads are censored, and why
+    train = pop.matured                          # lead_id, decision_at, outcome
+    feats = model.features_at_decision(leads, events, cfg, train, as_of=as_of,
+                                       profile_fields=["industry", "source"],
+                                       target_industries=target_industries,
+                                       abm_accounts=abm_accounts)
+    fit = model.fit_models(feats, train["outcome"], created_at=feats.created_at,
+                           points=feats.points)
+    ctx.save_table(model.model_validation(fit), "model_validation.csv")
+    bins = model.reliability_table(fit.cross_fitted["logistic"], fit.outcome)
+    # today's leads, with the columns of the fitted population
+    now = model.features_at_decision(leads, events, cfg, open_leads.assign(decision_at=as_of),
+                                     as_of=as_of, spec=feats.spec)
+    p = fit.predict(now.frame, points=now.points)   # logistic, gradient_boosting, points, log_odds
+    # per-lead reasons (leadnb.scoring.queue): fit.coefficients has mean, scale, coef per column
 """
 
 from leadnb.scoring.model.features import Features, FeatureSpec, features_at_decision
