@@ -528,12 +528,17 @@ def _values_by_type_codes(
 ) -> dict[str, set[str]]:
     """:func:`_values_by_type` for categorical values (a run's cached events): each event's
     (type, value) pair as one integer, counted; the pairs that occur name the values."""
-    t_codes = TextCodes(event_type, type_set).all()  # -1: a type not asked for
-    v_codes = value.cat.codes.to_numpy()
+    if isinstance(event_type.dtype, pd.CategoricalDtype):  # the type of each category, -1 last
+        lut = np.append(type_set.get_indexer(event_type.cat.categories.astype("str")), -1)
+        t_codes = lut.astype("int32")[event_type.cat.codes.to_numpy()]  # code -1 reads the -1
+    else:
+        t_codes = TextCodes(event_type, type_set).all()  # -1: a type not asked for
     n_values = len(value.cat.categories) + 1  # code + 1: 0 is a missing value
-    keep = t_codes >= 0
-    pairs = t_codes[keep].astype("int64") * n_values + (v_codes[keep].astype("int64") + 1)
-    seen = np.bincount(pairs, minlength=len(type_set) * n_values).reshape(len(type_set), -1)
+    other = len(type_set) * n_values  # one more bucket: events of the other types
+    pairs = t_codes.astype("int32" if other < 2**31 else "int64") * n_values
+    pairs += value.cat.codes.to_numpy() + 1
+    pairs[t_codes < 0] = other
+    seen = np.bincount(pairs, minlength=other + 1)[:other].reshape(len(type_set), -1)
     names = value.cat.categories.astype("str")
     return {str(t): set(names[np.flatnonzero(seen[i, 1:])]) for i, t in enumerate(type_set)}
 
