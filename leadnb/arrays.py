@@ -224,14 +224,16 @@ class TextCodes:
 
 def index_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     """Position of each of ``values`` in ``index`` (unique keys, compared as text); -1 where the
-    value is absent or missing. Returns int32 for Arrow-backed text, else int64 (see
-    :class:`TextCodes`)."""
+    value is absent or missing. Returns int32 for Arrow-backed text and categoricals, else int64
+    (see :class:`TextCodes`)."""
     return TextCodes(values, index).all()
 
 
 def _factorised_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    if isinstance(values.dtype, pd.CategoricalDtype):  # one take: category -> position, -1 last
+        cats = pd.Index(values.cat.categories).astype("str")
+        lookup = np.append(pd.Index(index.astype("str")).get_indexer(cats), -1).astype("int32")
+        return lookup[values.cat.codes.to_numpy()]  # a missing value's code -1 reads the -1
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     lookup = pd.Index(index.astype("str")).get_indexer(pd.Index(uniques).astype("str"))
