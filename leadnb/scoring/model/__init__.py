@@ -34,6 +34,15 @@ that the scoring notebook calls each in a line:
    ``logit(p)``), a reliability table with Wilson intervals per bin; ``model_validation`` is the
    ``model_validation.csv`` table of the public contract.
 
+Leads of every age: a model fitted on leads scored 7 days after creation has never seen an old
+lead's activity, and today's queue is mostly old leads. :func:`landmark_outcomes` stacks each
+lead at several ages (landmarks, van Houwelingen 2007); :func:`features_at_decision` takes a
+lead's several decision rows (``days_since_created`` tells them apart) and :func:`fit_models`
+keeps a lead's rows in one fold. Backdated 91 days on the demo (6,000 leads), the landmark
+model's probabilities for that day's 4,508 open leads averaged 0.86% against 1.06% observed
+within 90 days (calibration intercept 0.22, AUC 0.59); the week-old model's averaged 13.6%
+(intercept -3.07, AUC 0.44: worse than chance).
+
 The explained model is open: :class:`FittedModels` exposes the feature matrix, the
 standardisation (mean and scale per column) and the coefficients, such that for every lead
 ``log-odds = intercept + sum(coef * (x - mean) / scale)`` (:meth:`FittedModels.log_odds`, tested
@@ -48,6 +57,8 @@ importable from here. How a notebook calls them (``wide``: the stage-date frame)
 
     pop = model.horizon_outcomes(wide, as_of=as_of, decision=decision, days=decision_days,
                                  outcome_stage=outcome_stage, horizon_days=90)
+    # or, for a queue of leads of every age:
+    # pop = model.landmark_outcomes(wide, as_of=as_of, ages_days=(7, 30, 60, 90, 180))
     print(pop.sentence())                        # how many leads are censored, and why
     train = pop.matured                          # lead_id, decision_at, outcome
     feats = model.features_at_decision(leads, events, cfg, train, as_of=as_of,
@@ -69,9 +80,11 @@ from leadnb.scoring.model.features import Features, FeatureSpec, features_at_dec
 from leadnb.scoring.model.fit import MODELS, FittedModels, fit_models
 from leadnb.scoring.model.outcomes import (
     HORIZON_DAYS,
+    LANDMARK_DAYS,
     HorizonCounts,
     HorizonPopulation,
     horizon_outcomes,
+    landmark_outcomes,
 )
 from leadnb.scoring.model.validation import (
     MODEL_VALIDATION_COLUMNS,
@@ -85,6 +98,7 @@ from leadnb.scoring.model.validation import (
 
 __all__ = [
     "HORIZON_DAYS",
+    "LANDMARK_DAYS",
     "MODELS",
     "MODEL_VALIDATION_COLUMNS",
     "RELIABILITY_COLUMNS",
@@ -98,6 +112,7 @@ __all__ = [
     "features_at_decision",
     "fit_models",
     "horizon_outcomes",
+    "landmark_outcomes",
     "model_validation",
     "reliability_table",
     "validation_frame",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from leadnb import arrays
 from leadnb.arrays import NAT_US, TextCodes, index_positions, text_codes, to_us
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, ParamsError
@@ -98,32 +99,57 @@ def _type_names(events: pd.DataFrame) -> tuple[str, ...]:
     return tuple(sorted(set(uniq) - {""}))
 
 
+@dataclass
+class _CodedEvents:
+    """Every event's lead (its row in the leads table, -1 when none), type code (its place in
+    the counted types, -1 for another type) and time (int64 us): computed once, read by every
+    layer of decisions."""
+
+    lead: np.ndarray
+    type_code: np.ndarray
+    ts: np.ndarray
+
+
+def _code_events(events: pd.DataFrame, lead_ids: pd.Index, types: Sequence[str]) -> _CodedEvents:
+    require_columns(events, ["lead_id", "ts", "event_type"], table="events")
+    code = np.empty(len(events), dtype="int16")
+    for start, c in TextCodes(events["event_type"], pd.Index(list(types), dtype="str")).pieces():
+        code[start : start + len(c)] = c
+    return _CodedEvents(
+        lead=index_positions(events["lead_id"], lead_ids), type_code=code, ts=to_us(events["ts"])
+    )
+
+
 def _event_pass(
-    events: pd.DataFrame,
-    ids: pd.Index,
-    types: Sequence[str],
+    ev: _CodedEvents,
+    row_of_lead: np.ndarray,
+    n: int,
+    k: int,
     windows: Sequence[int],
     limit: np.ndarray,
     ref: np.ndarray,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Per decided lead: events of each type in each window before its decision (int32, one
-    ``(n_leads, n_types)`` array per window), and its last event time (int64 us, NAT_US when
-    none). An event counts when ``ts <= limit`` of its lead; its age is ``ref - ts``."""
-    require_columns(events, ["lead_id", "ts", "event_type"], table="events")
-    n, k = len(ids), len(types)
+    """Per decision row (``row_of_lead``: each lead's row, -1 for leads without one): events of
+    each of the ``k`` types in each window before its decision (int32, one ``(n, k)`` array per
+    window), and its last event time (int64 us, NAT_US when none). An event counts when
+    ``ts <= limit`` of its row; its age is ``ref - ts``. The events are read a piece of
+    :data:`~leadnb.arrays.PIECE_ROWS` at a time."""
     counts = [np.zeros(n * k, dtype="int32") for _ in windows]
     last = np.full(n, NAT_US, dtype="int64")
-    pos = index_positions(events["lead_id"], ids)
-    ts = to_us(events["ts"])
     w_us = [int(w) * _US_PER_DAY for w in windows]
-    for start, code in TextCodes(events["event_type"], pd.Index(list(types), dtype="str")).pieces():
-        p = pos[start : start + len(code)]
-        t = ts[start : start + len(code)]
-        ok = np.flatnonzero((p >= 0) & (t != NAT_US))
-        p, t, c = p[ok].astype("int64"), t[ok], code[ok]
+    step = arrays.PIECE_ROWS
+    for start in range(0, len(ev.lead), step):
+        lead = ev.lead[start : start + step]
+        t = ev.ts[start : start + step]
+        ok = np.flatnonzero((lead >= 0) & (t != NAT_US))
+        p = row_of_lead[lead[ok]]
+        mine = p >= 0
+        ok, p = ok[mine], p[mine]
+        t = t[ok]
         before = t <= limit[p]
-        p, t, c = p[before], t[before], c[before]
+        ok, p, t = ok[before], p[before], t[before]
         np.maximum.at(last, p, t)
+        c = ev.type_code[start : start + step][ok]
         known = c >= 0
         p, t, c = p[known], t[known], c[known].astype("int64")
         age = np.maximum(ref[p] - t, 0)
@@ -259,15 +285,14 @@ def features_at_decision(
     windows = tuple(sorted(set(int(w) for w in windows)))
     ids = pd.Index(decisions["lead_id"].astype("str"), name="lead_id")
     lead_ids = pd.Index(leads["lead_id"].astype("str"))
-    for what, idx in (("decisions", ids), ("leads", lead_ids)):
-        if not idx.is_unique:
-            raise DataError(
-                f"{what} repeat lead ids; each lead needs one row",
-                table=what,
-                column="lead_id",
-                rows=pd.Series(idx[idx.duplicated()].unique()[:5], name="lead_id"),
-                fix="make lead_id unique (leadnb validate lists repeated ids)",
-            )
+    if not lead_ids.is_unique:
+        raise DataError(
+            "leads repeat lead ids; each lead needs one row",
+            table="leads",
+            column="lead_id",
+            rows=pd.Series(lead_ids[lead_ids.duplicated()].unique()[:5], name="lead_id"),
+            fix="make lead_id unique (leadnb validate lists repeated ids)",
+        )
     lead_pos = np.asarray(index_positions(decisions["lead_id"], lead_ids), dtype="int64")
     if (lead_pos < 0).any():
         missing = ids[lead_pos < 0]
@@ -285,21 +310,43 @@ def features_at_decision(
             fix=f"remove {f} from the profile fields, or map the column in data.leads.columns",
         )  # fmt: skip
     n = len(ids)
-    at = pd.Series(to_us(decisions["decision_at"]).view("datetime64[us]"), index=ids)
-    limit, ref = _cutoffs(pd.DataFrame({"lead_id": ids}), as_of, at)  # the engine's cut
+    at_us = to_us(decisions["decision_at"])
+    # a lead may have several decision rows (landmarks): each layer holds one row per lead
+    layer = (
+        np.zeros(n, dtype="int64")
+        if ids.is_unique
+        else pd.Series(ids).groupby(ids, sort=False).cumcount().to_numpy()
+    )
+    layers = [np.flatnonzero(layer == i) for i in range(int(layer.max()) + 1)] if n else []
+    limit = np.empty(n, dtype="int64")
+    ref = np.empty(n, dtype="int64")
+    for rows in layers:  # the engine's cut
+        at = pd.Series(at_us[rows].view("datetime64[us]"), index=ids[rows])
+        limit[rows], ref[rows] = _cutoffs(pd.DataFrame({"lead_id": ids[rows]}), as_of, at)
     cols: dict[str, np.ndarray] = {}
     labels: dict[str, str] = {}
 
-    # rule hits and category points, from the engine at each lead's decision time
-    sc = cal.scores_at_decision(leads, events, config, decisions[["lead_id", "decision_at"]], as_of)
-    points = pd.Series(sc["score"].to_numpy(dtype="float64"), index=ids, name="score")
+    # rule hits and category points, from the engine at each row's decision time (the events
+    # coded once for every layer)
+    names = ["score", *config.categories, *(r.column for r in config.rules)]
+    engine = {c: np.zeros(n, dtype="float64") for c in names}
+    frames = [
+        pd.DataFrame({"lead_id": ids[rows], "decision_at": at_us[rows].view("datetime64[us]")})
+        for rows in layers
+    ]
+    for rows, sc in zip(
+        layers, cal._populations(leads, events, config, frames, as_of), strict=True
+    ):
+        for c in names:
+            engine[c][rows] = sc[c].to_numpy(dtype="float64")
+    points = pd.Series(engine["score"], index=ids, name="score")
     for cat in config.categories:
-        cols[f"points:{cat}"] = sc[cat].to_numpy(dtype="float64")
+        cols[f"points:{cat}"] = engine[cat]
         labels[f"points:{cat}"] = f"{cat.replace('_', ' ')} points"
     for r in config.rules:
-        cols[f"rule:{r.name}"] = (sc[r.column].to_numpy() != 0).astype("float64")
+        cols[f"rule:{r.name}"] = (engine[r.column] != 0).astype("float64")
         labels[f"rule:{r.name}"] = r.name
-    del sc
+    del engine, frames
 
     # events by type in windows, and the last touch
     types: tuple[str, ...] = ()
@@ -308,10 +355,18 @@ def features_at_decision(
     elif events is not None and len(events):
         types = tuple(event_types) if event_types is not None else _type_names(events)
     last = np.full(n, NAT_US, dtype="int64")
+    counts = [np.zeros((n, len(types)), dtype="int32") for _ in windows]
     if events is not None and len(events) and n:
-        counts, last = _event_pass(events, ids, types, windows, limit, ref)
-    else:
-        counts = [np.zeros((n, len(types)), dtype="int32") for _ in windows]
+        coded = _code_events(events, lead_ids, types)
+        for rows in layers:
+            row_of_lead = np.full(len(lead_ids), -1, dtype="int64")
+            row_of_lead[lead_pos[rows]] = np.arange(len(rows))
+            got, last[rows] = _event_pass(
+                coded, row_of_lead, len(rows), len(types), windows, limit[rows], ref[rows]
+            )
+            for c, g in zip(counts, got, strict=True):
+                c[rows] = g
+        del coded
     for j, t in enumerate(types):
         for w, c in zip(windows, counts, strict=True):
             name = f"events_{t}_{w}d"

@@ -34,6 +34,34 @@ check, and the points alone (a logistic fit on the score: the team's ranking, ca
 _ISOTONIC_MIN = 1_000  # calibration-fold size from which isotonic beats Platt (see fit_models)
 
 
+class _Folds:
+    """Seeded stratified folds that keep each lead's rows together.
+
+    With one row per lead this is ``StratifiedKFold``; when the feature frame repeats lead ids
+    (landmarks: a lead at several ages) it is ``StratifiedGroupKFold`` over the lead ids, read
+    from the index of the frame it is given, so that no lead is both fitted and judged. The
+    index travels with the rows into ``cross_val_predict`` and ``CalibratedClassifierCV``, so
+    their inner folds group by lead too.
+    """
+
+    def __init__(self, n_splits: int, seed: int) -> None:
+        self.n_splits, self.seed = n_splits, seed
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        return self.n_splits
+
+    def split(self, X: Any, y: Any = None, groups: Any = None) -> Any:
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        if index is None or index.is_unique:
+            folds = StratifiedKFold(self.n_splits, shuffle=True, random_state=self.seed)
+            return folds.split(X, y)
+        lead = pd.factorize(index)[0]
+        folds = StratifiedGroupKFold(self.n_splits, shuffle=True, random_state=self.seed)
+        return folds.split(X, y, lead)
+
+
 @dataclass
 class FittedModels:
     """The fitted models and their out-of-sample probabilities (:func:`fit_models`).
@@ -196,6 +224,10 @@ def fit_models(
       train set everything created before; otherwise a seeded stratified split.
     * Cross-fitted probabilities: ``n_folds`` seeded stratified folds; each lead's probability
       comes from a calibrated model fitted on the other folds (``cross_val_predict``).
+    * Repeated lead ids (landmarks, :func:`~leadnb.scoring.model.outcomes.landmark_outcomes`):
+      every fold, the calibration folds and the stratified split keep a lead's rows together
+      (``StratifiedGroupKFold`` by lead); the time split does by itself (a lead has one
+      creation date).
     * Final models (:attr:`FittedModels.calibrated`, :attr:`FittedModels.logistic`): fitted on
       every lead, for new leads.
 
@@ -243,7 +275,7 @@ def fit_models(
         Features with missing values, or an outcome that is not 0/1.
     """
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+    from sklearn.model_selection import cross_val_predict, train_test_split
     from threadpoolctl import threadpool_limits
 
     X = features.frame if isinstance(features, Features) else features
@@ -304,7 +336,13 @@ def fit_models(
         tr_idx, te_idx = idx[~test], idx[test]
     else:
         kind = "stratified"
-        tr_idx, te_idx = train_test_split(idx, test_size=test_share, stratify=y, random_state=seed)
+        if X.index.is_unique:
+            tr_idx, te_idx = train_test_split(
+                idx, test_size=test_share, stratify=y, random_state=seed
+            )
+        else:  # one fold of about test_share, each lead's rows together
+            k = max(2, round(1 / test_share))
+            tr_idx, te_idx = next(iter(_Folds(k, seed).split(X, y)))
         tr_idx, te_idx = np.sort(tr_idx), np.sort(te_idx)
     for what, part in (("train", tr_idx), ("test", te_idx)):
         yp = y[part]
@@ -324,13 +362,13 @@ def fit_models(
         method = calibration
 
     def calibrated(name: str) -> Any:
-        folds = StratifiedKFold(calibration_folds, shuffle=True, random_state=seed)
+        folds = _Folds(calibration_folds, seed)
         return CalibratedClassifierCV(_estimators(name, seed=seed, C=C), method=method, cv=folds)
 
     test_p: dict[str, np.ndarray] = {}
     oof: dict[str, np.ndarray] = {}
     final: dict[str, Any] = {}
-    outer = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    outer = _Folds(n_folds, seed)
     limits = threadpool_limits(limits=threads) if threads is not None else nullcontext()
     with warnings.catch_warnings(), limits:
         warnings.simplefilter("ignore", category=UserWarning)

@@ -10,6 +10,7 @@ time and event indicator for a censoring-aware time-dependent AUC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,9 +23,17 @@ from leadnb.errors import DataError, ParamsError
 from leadnb.results import Kind, Result, value
 from leadnb.scoring import calibration as cal
 
-__all__ = ["HORIZON_DAYS", "HorizonCounts", "HorizonPopulation", "horizon_outcomes"]
+__all__ = [
+    "HORIZON_DAYS",
+    "LANDMARK_DAYS",
+    "HorizonCounts",
+    "HorizonPopulation",
+    "horizon_outcomes",
+    "landmark_outcomes",
+]
 
 HORIZON_DAYS = 90
+LANDMARK_DAYS = (7, 30, 90, 180, 365)
 _US_PER_DAY = 86_400_000_000
 
 
@@ -71,12 +80,21 @@ class HorizonPopulation:
         """The training population: ``lead_id``, ``decision_at``, ``outcome`` of the matured
         leads (equal to ``decision_outcomes(..., horizon_days=H)``)."""
         keep = self.frame["matured"].to_numpy(dtype=bool)
-        out = self.frame.loc[keep, ["lead_id", "decision_at", "outcome"]]
-        return out.reset_index(drop=True)
+        cols = ["lead_id", "decision_at", "outcome"]
+        if "landmark_days" in self.frame.columns:
+            cols.insert(2, "landmark_days")
+        return self.frame.loc[keep, cols].reset_index(drop=True)
 
     def sentence(self) -> str:
         """The censoring in one sentence, for the report."""
         c = self.counts
+        if "landmark_days" in self.frame.columns:
+            return (
+                f"{c.shown('n_censored')} of {c.shown('n_decided')} lead-ages (each lead at each "
+                f"landmark age it reached unconverted) were less than {c.horizon_days:g} days "
+                f"before the analysis date: censored, not counted as failures, and left out of "
+                f"training."
+            )
         if c.n_censored == 0:
             return f"All {c.shown('n_decided')} decided leads have a known outcome."
         return (
@@ -156,7 +174,6 @@ def horizon_outcomes(
         leads=leads,
     )  # fmt: skip
     col = f"{outcome_stage}_at"
-    n = len(dec)
     if stage_dates is None or col not in stage_dates.columns:
         frame = dec.assign(time_days=np.nan, event=dec["outcome"], matured=True)
     else:
@@ -190,14 +207,97 @@ def horizon_outcomes(
             }
         )
     frame = frame[["lead_id", "decision_at", "time_days", "event", "matured", "outcome"]]
+    return HorizonPopulation(
+        frame=frame.reset_index(drop=True), counts=_counts(frame, horizon_days)
+    )
+
+
+def _counts(frame: pd.DataFrame, horizon_days: float) -> HorizonCounts:
     m = frame["matured"].to_numpy(dtype=bool)
     conv = int(np.nansum(frame["outcome"].to_numpy(dtype="float64")[m]))
-    counts = HorizonCounts(
+    return HorizonCounts(
         horizon_days=float(horizon_days),
-        n_decided=n,
+        n_decided=len(frame),
         n_matured=int(m.sum()),
-        n_censored=int(n - m.sum()),
+        n_censored=int(len(frame) - m.sum()),
         conversions=conv,
         rate=conv / int(m.sum()) if m.any() else float("nan"),
     )
-    return HorizonPopulation(frame=frame.reset_index(drop=True), counts=counts)
+
+
+def landmark_outcomes(
+    stage_dates: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    ages_days: Sequence[int] = LANDMARK_DAYS,
+    outcome_stage: str = "sql",
+    horizon_days: int = HORIZON_DAYS,
+) -> HorizonPopulation:
+    """Every lead at several ages (landmarks), each time with the outcome within the horizon.
+
+    A model fitted on leads scored 7 days after creation knows only week-old leads; the queue
+    scores leads of every age on the analysis date. Landmarking (van Houwelingen 2007, "Dynamic
+    prediction by landmarking in event history analysis") stacks one decision per lead and age
+    ``a`` in ``ages_days``: the lead scored ``a`` days after its creation, if it had not reached
+    the stage by then, with the outcome "reaches it within ``horizon_days``". With
+    ``days_since_created`` among the features (:func:`features_at_decision` adds it), the model
+    learns how age changes the odds and applies to a lead of any age up to the oldest
+    landmark. Rows are those of :func:`horizon_outcomes` with ``decision="at_created_plus_days"``
+    and ``days=a``, for each age in turn, with a ``landmark_days`` column; a lead appears once
+    per landmark it reached unconverted, so validation folds must keep a lead's rows together
+    (:func:`fit_models` does, by ``lead_id``).
+
+    Parameters
+    ----------
+    stage_dates
+        The wide stage-date frame (``lead_id``, ``created_at``, ``<outcome_stage>_at``).
+    as_of
+        The analysis date.
+    ages_days
+        The landmark ages, in days after creation.
+    outcome_stage
+        The stage that counts as converted.
+    horizon_days
+        The horizon H, in days.
+
+    Returns
+    -------
+    HorizonPopulation
+        ``frame`` as in :func:`horizon_outcomes` plus ``landmark_days``; ``counts`` count rows
+        (a lead at a landmark), not leads.
+
+    Raises
+    ------
+    ParamsError
+        No landmark, or one that is not a whole number of days >= 0.
+
+    Examples
+    --------
+    >>> sd = pd.DataFrame({"lead_id": ["a", "b"],
+    ...     "created_at": pd.to_datetime(["2026-01-01", "2026-01-01"]),
+    ...     "sql_at": pd.to_datetime(["2026-01-20", None])})
+    >>> pop = landmark_outcomes(sd, as_of=pd.Timestamp("2026-06-30"), ages_days=[7, 30],
+    ...                         horizon_days=60)
+    >>> pop.frame[["lead_id", "landmark_days", "outcome"]]
+      lead_id  landmark_days  outcome
+    0       a              7      1.0
+    1       b              7      0.0
+    2       b             30      0.0
+    """
+    ages = sorted(set(ages_days))
+    if not ages or any(not isinstance(a, int | np.integer) or a < 0 for a in ages):
+        raise ParamsError(
+            f"landmark ages must be whole numbers of days >= 0, got {list(ages_days)}",
+            fix="e.g. ages_days: [7, 30, 90, 180, 365]",
+        )
+    parts = [
+        horizon_outcomes(
+            stage_dates, as_of=as_of, decision="at_created_plus_days", days=int(a),
+            outcome_stage=outcome_stage, horizon_days=horizon_days,
+        ).frame.assign(landmark_days=int(a))
+        for a in ages
+    ]  # fmt: skip
+    frame = pd.concat(parts, ignore_index=True)
+    cols = ["lead_id", "decision_at", "landmark_days", "time_days", "event", "matured", "outcome"]
+    frame = frame[cols]
+    return HorizonPopulation(frame=frame, counts=_counts(frame, horizon_days))

@@ -72,28 +72,41 @@ def _newton_logit(
     X: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-likelihood logistic regression of ``y`` on ``X`` (with an optional offset) by
-    Newton-Raphson; the coefficients and their standard errors (NaN when the fit fails)."""
+    Newton-Raphson with step halving (a step never lowers the likelihood, so a far-off start,
+    such as probabilities ten times too high, converges); the coefficients and their standard
+    errors (NaN when the fit fails)."""
+    from scipy.special import expit
+
     k = X.shape[1]
-    b = np.zeros(k)
     off = np.zeros(len(y)) if offset is None else offset
     nan = np.full(k, np.nan)
-    for _ in range(100):
+
+    def loglik(b: np.ndarray) -> float:
         eta = off + X @ b
-        mu = 1.0 / (1.0 + np.exp(-eta))
-        w = mu * (1 - mu)
-        H = X.T @ (X * w[:, None])
-        g = X.T @ (y - mu)
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
+    b = np.zeros(k)
+    ll = loglik(b)
+    for _ in range(200):
+        mu = expit(off + X @ b)
+        H = X.T @ (X * (mu * (1 - mu))[:, None])
         try:
-            step = np.linalg.solve(H, g)
+            step = np.linalg.solve(H, X.T @ (y - mu))
         except np.linalg.LinAlgError:
             return nan, nan
-        b = b + step
+        t = 1.0
+        while True:
+            new = b + t * step
+            new_ll = loglik(new)
+            if new_ll >= ll - 1e-12 or t < 1e-10:
+                break
+            t /= 2
+        b, ll = new, new_ll
         if not np.all(np.isfinite(b)):
             return nan, nan
-        if np.max(np.abs(step)) < 1e-10:
+        if np.max(np.abs(t * step)) < 1e-10:
             break
-    eta = off + X @ b
-    mu = 1.0 / (1.0 + np.exp(-eta))
+    mu = expit(off + X @ b)
     H = X.T @ (X * (mu * (1 - mu))[:, None])
     try:
         se = np.sqrt(np.diag(np.linalg.inv(H)))
@@ -299,9 +312,10 @@ def validation_frame(fitted: FittedModels, *, alpha: float = 0.05) -> pd.DataFra
     """
     rows = []
     test_name = f"{fitted.split_kind}_test"
+    test = fitted.split.to_numpy() == "test"  # by position: a landmark frame repeats lead ids
     for name in fitted.models:
         for split, p, y in (
-            (test_name, fitted.test[name], fitted.outcome.loc[fitted.test.index]),
+            (test_name, fitted.test[name], fitted.outcome[test]),
             ("cross_fitted", fitted.cross_fitted[name], fitted.outcome),
         ):
             check = check_probabilities(p.to_numpy(), y.to_numpy(), alpha=alpha)
