@@ -2,9 +2,10 @@
 
 For each size: the demo generated in memory (:func:`leadnb.data.demo.generate`), its stage dates,
 then :func:`~leadnb.scoring.model.horizon_outcomes` and
-:func:`~leadnb.scoring.model.features_at_decision` for every decided lead (scored at MQL, and 7
-days after creation), and :func:`~leadnb.scoring.model.fit_models` on the matured MQL population
-(both models, the points model, five cross-fitting folds). Prints seconds, the feature matrix's
+:func:`~leadnb.scoring.model.features_at_decision` for every decided lead (scored at MQL, 7
+days after creation, and at landmark ages), and :func:`~leadnb.scoring.model.fit_models` on the matured MQL population
+(both models, the points model, five cross-fitting folds), and the features of every lead at
+each landmark age (:func:`~leadnb.scoring.model.landmark_outcomes`, :data:`LANDMARKS`). Prints seconds, the feature matrix's
 shape and the process's peak memory, with the machine's load.
 
 ``python -m benchmarks.model_features --leads 20000 200000 1000000`` (wrap the million in
@@ -27,6 +28,8 @@ from leadnb.scoring import calibration as cal
 from leadnb.scoring import model as M
 from leadnb.scoring.rules import ScoringConfig
 
+LANDMARKS = (7, 30, 60, 90, 180)
+
 
 def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -41,9 +44,12 @@ def run(n_leads: int, *, fit: bool = True, seed: int = 42) -> list[dict]:
     sd = stage_dates(leads, t["stages"], FunnelConfig.from_dict({"aliases": demo.FUNNEL_ALIASES}))
     setup = time.perf_counter() - t0
     rows = []
-    for decision in ("at_mql", "at_created_plus_days"):
+    for decision in ("at_mql", "at_created_plus_days", "landmarks"):
         t0 = time.perf_counter()
-        pop = M.horizon_outcomes(sd, as_of=demo.AS_OF, decision=decision, days=7)
+        if decision == "landmarks":
+            pop = M.landmark_outcomes(sd, as_of=demo.AS_OF, ages_days=LANDMARKS)
+        else:
+            pop = M.horizon_outcomes(sd, as_of=demo.AS_OF, decision=decision, days=7)
         t_pop = time.perf_counter() - t0
         dec = pop.frame[["lead_id", "decision_at"]]
         t0 = time.perf_counter()

@@ -473,7 +473,13 @@ def features_at_decision(
         keep = list(spec.columns)
     else:
         keep, dropped = _informative(cols)
-    frame = pd.DataFrame({c: cols[c] for c in keep}, index=ids)
+    # the frame's one float block, filled a column at a time (each column freed as it is
+    # copied) and handed to pandas without another copy
+    block = np.empty((len(keep), n), dtype="float64")
+    for i, c in enumerate(keep):
+        block[i] = cols.pop(c)
+    cols.clear()
+    frame = pd.DataFrame(block.T, index=ids, columns=pd.Index(keep), copy=False)
     new_spec = FeatureSpec(
         windows=windows, event_types=types, categorical=categorical, numeric=numeric,
         touch_fill=touch_fill, created_fill=created_fill, target_industries=inds,
@@ -505,21 +511,23 @@ def _informative(cols: Mapping[str, np.ndarray]) -> tuple[list[str], dict[str, s
     keep: list[str] = []
     dropped: dict[str, str] = {}
     seen: dict[int, list[str]] = {}
-    shapes: dict[str, np.ndarray] = {}
+
+    def shape(x: np.ndarray) -> np.ndarray:
+        lo, hi = float(x.min()), float(x.max())
+        u = (x - lo) / (hi - lo)
+        return 1.0 - u if u[0] > 0.5 else u  # the same shape either way up
+
     for name, x in cols.items():
-        lo, hi = (float(x.min()), float(x.max())) if len(x) else (0.0, 0.0)
-        if hi == lo:
+        if len(x) == 0 or float(x.min()) == float(x.max()):
             dropped[name] = "constant"
             continue
-        u = (x - lo) / (hi - lo)
-        if u[0] > 0.5:
-            u = 1.0 - u  # the same shape either way up
+        u = shape(x)
         h = int(pd.util.hash_array(np.ascontiguousarray(u)).sum(dtype="uint64"))
-        twin = next((o for o in seen.get(h, []) if np.array_equal(shapes[o], u)), None)
+        # the earlier column's shape is recomputed on a hash match only: no copy of every column
+        twin = next((o for o in seen.get(h, []) if np.array_equal(shape(cols[o]), u)), None)
         if twin is not None:
             dropped[name] = twin
             continue
         seen.setdefault(h, []).append(name)
-        shapes[name] = u
         keep.append(name)
     return keep, dropped
