@@ -517,6 +517,10 @@ def test_landmark_rows_are_the_horizon_populations_at_each_age(world):
     assert list(pop.matured.columns) == ["lead_id", "decision_at", "landmark_days", "outcome"]
     with pytest.raises(ParamsError):
         M.landmark_outcomes(sd, as_of=AS_OF, ages_days=[])
+    few = M.landmark_outcomes(sd, as_of=AS_OF, ages_days=[30, 7, 90], max_leads=500, seed=1)
+    assert few.frame["lead_id"].nunique() == 500
+    mine = pop.frame.loc[pop.frame["lead_id"].isin(few.frame["lead_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(few.frame, mine)  # every row of the drawn leads
 
 
 def test_a_lead_at_several_ages_gets_the_features_of_each_age(world):

@@ -232,6 +232,8 @@ def landmark_outcomes(
     ages_days: Sequence[int] = LANDMARK_DAYS,
     outcome_stage: str = "sql",
     horizon_days: int = HORIZON_DAYS,
+    max_leads: int | None = None,
+    seed: int = 0,
 ) -> HorizonPopulation:
     """Every lead at several ages (landmarks), each time with the outcome within the horizon.
 
@@ -259,6 +261,12 @@ def landmark_outcomes(
         The stage that counts as converted.
     horizon_days
         The horizon H, in days.
+    max_leads
+        Keep the rows of at most this many leads, drawn at random (``seed``); None: every
+        lead. Each lead is about four rows: at a million leads the features of every row take
+        27 s and 9 GB (``benchmarks.model_features``), and 200,000 leads fit a model as well.
+    seed
+        Seed of that draw.
 
     Returns
     -------
@@ -298,6 +306,12 @@ def landmark_outcomes(
         for a in ages
     ]  # fmt: skip
     frame = pd.concat(parts, ignore_index=True)
+    if max_leads is not None:
+        ids = pd.unique(frame["lead_id"])
+        if len(ids) > max_leads:
+            rng = np.random.default_rng(seed)
+            kept = pd.Index(ids[np.sort(rng.choice(len(ids), size=max_leads, replace=False))])
+            frame = frame.loc[frame["lead_id"].isin(kept).to_numpy()].reset_index(drop=True)
     cols = ["lead_id", "decision_at", "landmark_days", "time_days", "event", "matured", "outcome"]
     frame = frame[cols]
     return HorizonPopulation(frame=frame, counts=_counts(frame, horizon_days))
