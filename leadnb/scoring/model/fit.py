@@ -37,11 +37,15 @@ _ISOTONIC_MIN = 1_000  # calibration-fold size from which isotonic beats Platt (
 class _Folds:
     """Seeded stratified folds that keep each lead's rows together.
 
-    With one row per lead this is ``StratifiedKFold``; when the feature frame repeats lead ids
-    (landmarks: a lead at several ages) it is ``StratifiedGroupKFold`` over the lead ids, read
-    from the index of the frame it is given, so that no lead is both fitted and judged. The
-    index travels with the rows into ``cross_val_predict`` and ``CalibratedClassifierCV``, so
-    their inner folds group by lead too.
+    With one row per lead this is ``StratifiedKFold(shuffle=True)``. When the feature frame
+    repeats lead ids (landmarks: a lead at several ages), whole leads are dealt into folds:
+    the leads in a seeded random order, those with a converted row and those without dealt
+    round-robin separately (so every fold has its share of both), and each row goes where its
+    lead went, so that no lead is both fitted and judged. The lead ids are read from the index
+    of the frame ``split`` is given; the index travels with the rows into ``cross_val_predict``
+    and ``CalibratedClassifierCV``, so their inner folds group by lead too. (scikit-learn's
+    ``StratifiedGroupKFold`` does the same by a Python loop over leads: 28 s of a 41 s fit at
+    20,000 demo leads.)
     """
 
     def __init__(self, n_splits: int, seed: int) -> None:
@@ -51,15 +55,24 @@ class _Folds:
         return self.n_splits
 
     def split(self, X: Any, y: Any = None, groups: Any = None) -> Any:
-        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+        from sklearn.model_selection import StratifiedKFold
 
         index = X.index if isinstance(X, pd.DataFrame) else None
         if index is None or index.is_unique:
             folds = StratifiedKFold(self.n_splits, shuffle=True, random_state=self.seed)
-            return folds.split(X, y)
+            yield from folds.split(X, y)
+            return
         lead = pd.factorize(index)[0]
-        folds = StratifiedGroupKFold(self.n_splits, shuffle=True, random_state=self.seed)
-        return folds.split(X, y, lead)
+        n_leads = int(lead.max()) + 1
+        converted = np.bincount(lead, weights=np.asarray(y, dtype="float64"), minlength=n_leads) > 0
+        order = np.random.default_rng(self.seed).permutation(n_leads)
+        fold_of = np.empty(n_leads, dtype="int64")
+        for stratum in (False, True):
+            members = order[converted[order] == stratum]
+            fold_of[members] = np.arange(len(members)) % self.n_splits
+        row_fold = fold_of[lead]
+        for k in range(self.n_splits):
+            yield np.flatnonzero(row_fold != k), np.flatnonzero(row_fold == k)
 
 
 @dataclass
@@ -226,7 +239,7 @@ def fit_models(
       comes from a calibrated model fitted on the other folds (``cross_val_predict``).
     * Repeated lead ids (landmarks, :func:`~leadnb.scoring.model.outcomes.landmark_outcomes`):
       every fold, the calibration folds and the stratified split keep a lead's rows together
-      (``StratifiedGroupKFold`` by lead); the time split does by itself (a lead has one
+      (whole leads dealt into folds); the time split does by itself (a lead has one
       creation date).
     * Final models (:attr:`FittedModels.calibrated`, :attr:`FittedModels.logistic`): fitted on
       every lead, for new leads.
