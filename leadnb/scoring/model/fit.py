@@ -199,9 +199,9 @@ def _estimators(name: str, *, seed: int, C: float) -> Any:
             [("scale", StandardScaler()), ("logit", LogisticRegression(C=C, max_iter=5000))]
         )
     return HistGradientBoostingClassifier(
-        learning_rate=0.05, max_iter=300, max_leaf_nodes=15, min_samples_leaf=40,
+        learning_rate=0.1, max_iter=200, max_leaf_nodes=15, min_samples_leaf=40,
         l2_regularization=1.0, early_stopping=True, validation_fraction=0.1,
-        n_iter_no_change=20, random_state=seed,
+        n_iter_no_change=10, random_state=seed,
     )  # fmt: skip
 
 
