@@ -18,6 +18,7 @@ from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.scoring.calibration import (
     BAND_COLUMNS,
     DECISION_COLUMNS,
+    DECISIONS,
     RULE_LIFT_COLUMNS,
     THRESHOLD_COLUMNS,
     WEIGHT_COLUMNS,
@@ -25,6 +26,7 @@ from leadnb.scoring.calibration import (
     brier,
     compare_decisions,
     converted_by,
+    creation_times,
     decision_outcomes,
     leads_known,
     recommend_threshold,
@@ -32,6 +34,7 @@ from leadnb.scoring.calibration import (
     rule_lift,
     score_bands,
     scores_at_decision,
+    scores_at_decision_and_now,
     suggested_weights,
     threshold_sweep,
 )
@@ -115,6 +118,49 @@ def test_auc_equals_mann_whitney_and_delong_pairwise(rows):
     assert res.auc == pytest.approx(auc) and res.se == pytest.approx(se, abs=1e-12)
     assert res.n == len(s) and res.n_pos + res.n_neg == len(s)
     assert 0 <= res.auc_ci_low <= res.auc <= res.auc_ci_high <= 1
+
+
+def auc_mid_ranks(s: np.ndarray, y: np.ndarray, alpha: float = 0.05) -> tuple[float, ...]:
+    """The AUC and DeLong interval as computed before the one-sort placements (three
+    ``rankdata`` calls): the reference the fast path must equal to the last bit."""
+    pos, neg = s[y == 1], s[y == 0]
+    n1, n0 = len(pos), len(neg)
+    r_all = stats.rankdata(np.concatenate([pos, neg]))
+    v10 = (r_all[:n1] - stats.rankdata(pos)) / n0
+    v01 = 1.0 - (r_all[n1:] - stats.rankdata(neg)) / n1
+    auc = float(v10.mean())
+    var = (v10.var(ddof=1) / n1 if n1 > 1 else 0.0) + (v01.var(ddof=1) / n0 if n0 > 1 else 0.0)
+    se = float(np.sqrt(var))
+    z = stats.norm.ppf(1 - alpha / 2)
+    return auc, float(max(0.0, auc - z * se)), float(min(1.0, auc + z * se)), se
+
+
+score_st = st.one_of(
+    st.integers(-3, 3).map(float),  # heavy ties
+    st.sampled_from([0.0, -0.0, 0.5, 1e-9, 2.5]),  # -0.0 ties with 0.0
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(score_st, st.booleans()), min_size=2, max_size=80))
+def test_auc_one_sort_equals_the_mid_rank_formulation_exactly(rows):
+    s = np.array([a for a, _ in rows])
+    y = np.array([float(b) for _, b in rows])
+    res = auc_with_ci(s, y)
+    if y.sum() in (0, len(y)):
+        assert np.isnan(res.auc) and res.n_pos + res.n_neg == len(y)
+        return
+    assert (res.auc, res.auc_ci_low, res.auc_ci_high, res.se) == auc_mid_ranks(s, y)
+
+
+def test_auc_one_sort_at_scale_equals_the_mid_rank_formulation():
+    rng = np.random.default_rng(11)
+    n = 200_000
+    y = (rng.random(n) < 0.05).astype(float)
+    for s in (np.round(rng.gamma(2, 5, n) + 3 * y, 1), rng.normal(size=n) + 0.3 * y):
+        res = auc_with_ci(s, y)
+        assert (res.auc, res.auc_ci_low, res.auc_ci_high, res.se) == auc_mid_ranks(s, y)
 
 
 def test_auc_ci_width_and_degenerate():
@@ -266,6 +312,63 @@ def test_suggested_weights_match_statsmodels_logit():
     assert c.loc["content", "coef"] == pytest.approx(ref.params["content"], rel=1e-4, abs=1e-6)
 
 
+def logit_on_frame(y: np.ndarray, terms: dict[str, np.ndarray]):
+    """The joint fit as suggested_weights made it before :func:`_fit_logit`: statsmodels on a
+    DataFrame with an added constant, rank and perfect-prediction checks on."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X = sm.add_constant(pd.DataFrame(terms), has_constant="add")
+        return sm.Logit(y, X).fit(disp=0, maxiter=200)
+
+
+def weights_world(seed: int = 8) -> tuple[pd.DataFrame, np.ndarray, ScoringConfig]:
+    """Eight rules, one rare and one never converting, correlated hits, decayed category points."""
+    rng = np.random.default_rng(seed)
+    n = 6000
+    names = [f"r{i}" for i in range(8)]
+    base = rng.random(n)
+    hits = {k: rng.random(n) < (0.1 + 0.05 * i) * (1 + (base > 0.7)) for i, k in enumerate(names)}
+    hits["r6"] = rng.random(n) < 0.003  # too rare
+    logit = -3 + 0.8 * hits["r0"] + 0.4 * hits["r1"] - 0.5 * hits["r2"] + 0.3 * hits["r4"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
+    hits["r7"] = hits["r7"] & (y == 0)  # never converts: no finite weight
+    cats = ["tags", "content", "behaviour"]
+    cfg = ScoringConfig.from_dict(
+        {"rules": [{"name": k, "category": cats[i % 3], "points": 2 + i, "when": {"event_type": k}}
+                   for i, k in enumerate(names)]},
+        Path("."),
+    )  # fmt: skip
+    df = pd.DataFrame({"lead_id": [str(i) for i in range(n)]})
+    for i, k in enumerate(names):
+        df[f"rule:{k}"] = (2 + i) * hits[k] * rng.uniform(0.2, 1.0, n)  # decayed points
+    for j, c in enumerate(cats):
+        df[c] = df[[f"rule:{k}" for i, k in enumerate(names) if i % 3 == j]].sum(axis=1)
+    for c in set(cfg.categories) - set(cats):
+        df[c] = 0.0  # a category without rules here: no variation, left out
+    return df, y, cfg
+
+
+@pytest.mark.parametrize("world", [rule_frame, weights_world])
+def test_suggested_weights_equal_the_fit_on_the_frame_to_the_last_bit(world):
+    df, y, cfg = world()
+    for by in ("rule", "category"):
+        w = suggested_weights(df, y, cfg, by=by)
+        fitted = w.loc[w["note"] == ""]
+        assert len(fitted) >= 2
+        col = {"rule": lambda t: (df[f"rule:{t}"] != 0).astype("float64").to_numpy(),
+               "category": lambda t: df[t].to_numpy(dtype="float64")}[by]  # fmt: skip
+        ref = logit_on_frame(y, {t: col(t) for t in fitted["term"]})
+        names = fitted["term"].tolist()
+        ci = ref.conf_int(0.05)
+        np.testing.assert_array_equal(fitted["coef"], ref.params[names])
+        np.testing.assert_array_equal(fitted["ci_low"], ci.loc[names, 0])
+        np.testing.assert_array_equal(fitted["ci_high"], ci.loc[names, 1])
+        np.testing.assert_array_equal(fitted["p_value"], ref.pvalues[names])
+        np.testing.assert_array_equal(fitted["odds_ratio"], np.exp(ref.params[names]))
+
+
 # ------------------------------------------------------------------ decision-time outcomes
 
 
@@ -355,6 +458,170 @@ def test_scores_at_decision_and_compare_decisions():
     u = stats.mannwhitneyu(pop_now["score"][y == 1], pop_now["score"][y == 0]).statistic
     assert t.loc["as_of", "auc"] == pytest.approx(u / (2 * 3))
     assert t.loc["at_mql", "n"] == 3
+
+
+AS_OF = pd.Timestamp("2026-06-30")
+
+
+def scored_world(seed: int = 4, n: int = 400) -> tuple[pd.DataFrame, pd.DataFrame, ScoringConfig,
+                                                         pd.DataFrame]:  # fmt: skip
+    """Leads (in shuffled id order, with a field rule's column), events of every rule kind
+    (counted, capped, decayed, windowed, once, by value) and stage dates."""
+    rng = np.random.default_rng(seed)
+    ids = pd.Series([f"L{i:04d}" for i in rng.permutation(n)], dtype="str")
+    created = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 175 * 24, n), unit="h")
+    mql = created + pd.to_timedelta(rng.integers(0, 40 * 24, n), unit="h")
+    sql = mql + pd.to_timedelta(rng.integers(1, 60 * 24, n), unit="h")
+    d = pd.DataFrame({"lead_id": ids, "created_at": created, "mql_at": mql, "sql_at": sql})
+    d.loc[rng.random(n) < 0.4, "mql_at"] = pd.NaT
+    d.loc[d["mql_at"].isna() | (rng.random(n) < 0.6), "sql_at"] = pd.NaT
+    sd = d.astype({c: "datetime64[us]" for c in ("created_at", "mql_at", "sql_at")})
+    leads = sd[["lead_id", "created_at"]].assign(
+        industry=pd.Series(rng.choice(["software", "retail", None], n), dtype="str")
+    )
+    m = 8 * n
+    at = sd["created_at"].to_numpy()[rng.integers(0, n, m)]
+    ev = pd.DataFrame(
+        {
+            "lead_id": ids.to_numpy()[rng.integers(0, n, m)],
+            "ts": pd.Series(at + pd.to_timedelta(rng.integers(0, 90 * 24, m), unit="h").to_numpy()),
+            "event_type": rng.choice(["click", "read", "demo", "tag"], m),
+            "value": rng.choice(["a", "b", "c"], m),
+            "duration_s": rng.uniform(0, 120, m),
+        }
+    ).astype({"lead_id": "str", "event_type": "str", "value": "str", "ts": "datetime64[us]"})
+    cfg = ScoringConfig.from_dict(
+        {
+            "rules": [
+                {
+                    "name": "click",
+                    "category": "behaviour",
+                    "points": 1,
+                    "cap": 6,
+                    "when": {"event_type": "click"},
+                },
+                {
+                    "name": "read",
+                    "category": "content",
+                    "points": 3,
+                    "half_life_days": 20,
+                    "when": {"event_type": "read", "min_duration_s": 30},
+                },
+                {
+                    "name": "recent click",
+                    "category": "behaviour",
+                    "points": 2,
+                    "window_days": 14,
+                    "when": {"event_type": "click"},
+                },
+                {
+                    "name": "demo",
+                    "category": "tags",
+                    "points": 10,
+                    "once": True,
+                    "when": {"event_type": "demo"},
+                },
+                {
+                    "name": "tag a",
+                    "category": "tags",
+                    "points": -4,
+                    "when": {"event_type": "tag", "value": ["a"]},
+                },
+                {
+                    "name": "software",
+                    "category": "profile",
+                    "points": 5,
+                    "when": {"field": "industry", "equals": "software"},
+                },
+            ]  # fmt: skip
+        },
+        Path("."),
+    )
+    return leads, ev, cfg, sd
+
+
+def merged_population(leads, events, cfg, dec) -> pd.DataFrame:
+    """A population by the plain formulation: score every lead at its decision time, join."""
+    at = dec.set_index("lead_id")["decision_at"]
+    return dec.merge(score(leads, events, cfg, AS_OF, at=at), on="lead_id", how="inner")
+
+
+def test_one_pass_gives_the_population_and_todays_scores_of_two_scorings():
+    leads, events, cfg, sd = scored_world()
+    now = score(leads, events, cfg, AS_OF)
+    for decision in DECISIONS:
+        dec = decision_outcomes(sd, as_of=AS_OF, decision=decision, days=7)
+        pop, today = scores_at_decision_and_now(leads, events, cfg, dec, AS_OF)
+        pd.testing.assert_frame_equal(
+            pop, merged_population(leads, events, cfg, dec), check_exact=True
+        )
+        pd.testing.assert_frame_equal(pop, scores_at_decision(leads, events, cfg, dec, AS_OF),
+                                      check_exact=True)  # fmt: skip
+        pd.testing.assert_frame_equal(today, now, check_exact=True)
+    pop, today = scores_at_decision_and_now(leads, events, cfg, None, AS_OF)
+    assert pop is None
+    pd.testing.assert_frame_equal(today, now, check_exact=True)
+    # decisions of leads in another order, and of a lead that is not among the leads
+    dec = decision_outcomes(sd, as_of=AS_OF, decision="at_mql").iloc[::-1]
+    dec = pd.concat([dec, dec.iloc[:1].assign(lead_id="nobody")], ignore_index=True)
+    pop, _ = scores_at_decision_and_now(leads, events, cfg, dec, AS_OF)
+    assert "nobody" not in set(pop["lead_id"]) and len(pop) == len(dec) - 1
+    pd.testing.assert_frame_equal(pop, merged_population(leads, events, cfg, dec), check_exact=True)
+
+
+def test_compare_decisions_takes_what_was_scored_and_gives_the_same_table():
+    leads, events, cfg, sd = scored_world()
+    kw = {"as_of": AS_OF, "days": 7}
+    fresh = compare_decisions(leads, events, cfg, sd, **kw)
+    dec = decision_outcomes(sd, as_of=AS_OF, decision="at_created_plus_days", days=7)
+    pop, now = scores_at_decision_and_now(leads, events, cfg, dec, AS_OF)
+    given = {"at_created_plus_days": pop, "at_mql": None}
+    reused = compare_decisions(leads, events, cfg, sd, populations=given, scores_now=now, **kw)
+    pd.testing.assert_frame_equal(reused, fresh, check_exact=True)
+    # what is given is what is used: negated scores turn the AUC of their own moment around
+    flipped = compare_decisions(
+        leads, events, cfg, sd, populations={"at_created_plus_days": pop.assign(score=-pop["score"])},
+        scores_now=now.assign(score=-now["score"]), **kw,
+    ).set_index("decision")  # fmt: skip
+    f = fresh.set_index("decision")
+    for moment in ("as_of", "at_created_plus_7_days"):
+        assert flipped.loc[moment, "auc"] == pytest.approx(1 - f.loc[moment, "auc"])
+    assert flipped.loc["at_mql"].equals(f.loc["at_mql"])
+    # a population of other decisions (14 days), or the scores of leads in another order, are
+    # not taken for these moments (even negated, they change nothing)
+    other = scores_at_decision(
+        leads, events, cfg, decision_outcomes(sd, as_of=AS_OF, decision="at_created_plus_days",
+                                              days=14), AS_OF,
+    )  # fmt: skip
+    reordered = now.assign(score=-now["score"]).iloc[::-1].reset_index(drop=True)
+    ignored = compare_decisions(
+        leads, events, cfg, sd, populations={"at_created_plus_days": other.assign(score=-1.0)},
+        scores_now=reordered, **kw,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(ignored, fresh, check_exact=True)
+
+
+def test_creation_times_equal_the_pandas_reindex():
+    leads, _, _, _ = scored_world(n=50)
+    leads.loc[leads.index[3], "created_at"] = pd.NaT
+    wanted = pd.concat(
+        [leads["lead_id"].sample(frac=1, random_state=2), pd.Series(["nobody", None], dtype="str")],
+        ignore_index=True,
+    )  # fmt: skip
+
+    def reference(lds: pd.DataFrame, ids: pd.Series) -> pd.Series:
+        return pd.Series(lds.set_index("lead_id")["created_at"].reindex(ids).to_numpy())
+
+    got = creation_times(leads, wanted)
+    assert isinstance(got, np.ndarray) and got.dtype == leads["created_at"].dtype
+    assert pd.Series(got).equals(reference(leads, wanted))
+    assert pd.isna(got[-2:]).all() and pd.isna(got[wanted.tolist().index(leads["lead_id"][3])])
+    # numbers as lead ids match nothing given as text, as pandas says
+    as_ints = leads.assign(lead_id=np.arange(len(leads)))
+    assert pd.Series(creation_times(as_ints, wanted)).equals(reference(as_ints, wanted))
+    twice = pd.concat([leads, leads.iloc[:1]], ignore_index=True)
+    with pytest.raises(ValueError, match="duplicate"):
+        creation_times(twice, wanted)
 
 
 # ------------------------------------------------------------------ the real campaign data

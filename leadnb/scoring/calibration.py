@@ -27,7 +27,7 @@ at its own decision time (when it became MQL, N days after creation, or as_of) a
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -255,6 +255,53 @@ def leads_known(leads: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     return leads.loc[keep.to_numpy(dtype=bool)]
 
 
+def creation_times(leads: pd.DataFrame, lead_ids: Any) -> np.ndarray:
+    """Each of ``lead_ids``' creation time, from ``leads.created_at`` (NaT for an id that is not
+    among the leads).
+
+    The values of ``leads.set_index("lead_id")["created_at"].reindex(lead_ids)``, found by one
+    Arrow hash lookup (a fifth of the time at a million leads) and returned as an array: a
+    Series indexed by a million lead ids would build a hash table of them again whenever NumPy
+    probes it for attributes. Anything else than unique text ids on both sides and dates (e.g.
+    duplicated lead ids, which pandas refuses to reindex on) takes the pandas formulation.
+
+    Parameters
+    ----------
+    leads
+        The leads table (``lead_id``, ``created_at``).
+    lead_ids
+        The leads wanted, e.g. a calibration population's ``lead_id``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One creation time per id, in the order of ``lead_ids``.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"],
+    ...     "created_at": pd.to_datetime(["2026-01-01", "2026-02-01"])})
+    >>> creation_times(leads, pd.Series(["b", "x", "a"])).astype("str").tolist()
+    ['2026-02-01T00:00:00.000000', 'NaT', '2026-01-01T00:00:00.000000']
+    """
+    require_columns(leads, ["lead_id", "created_at"], table="leads")
+    created = leads["created_at"]
+    text = pd.api.types.is_string_dtype
+    fast = (
+        isinstance(lead_ids, pd.Series)
+        and text(lead_ids.dtype)
+        and text(leads["lead_id"].dtype)
+        and pd.api.types.is_datetime64_dtype(created.dtype)
+    )
+    ids = pd.Index(leads["lead_id"])
+    if not fast or not ids.is_unique or ids.hasnans:
+        return leads.set_index("lead_id")["created_at"].reindex(lead_ids).to_numpy()
+    pos = np.asarray(index_positions(lead_ids, ids), dtype="int64")
+    out = created.to_numpy()[np.maximum(pos, 0)]
+    out[pos < 0] = np.datetime64("NaT")
+    return out
+
+
 def converted_by(
     stage_dates: pd.DataFrame | None,
     leads: pd.DataFrame | None = None,
@@ -458,6 +505,85 @@ def scores_at_decision(
     return next(_populations(leads, events, config, [decisions], as_of))
 
 
+def scores_at_decision_and_now(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    config: ScoringConfig,
+    decisions: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """:func:`scores_at_decision` and every lead's score on the analysis date, in one pass of
+    the scoring engine.
+
+    The same two frames as ``scores_at_decision(leads, events, config, decisions, as_of)`` and
+    ``leadnb.scoring.engine.score(leads, events, config, as_of)``, but the events are matched to
+    their leads and coded once for both moments (:func:`leadnb.scoring.engine.iter_moments`):
+    at a million leads that matching is half of a scoring.
+
+    Parameters
+    ----------
+    leads, events
+        The leads and events tables.
+    config
+        The parsed scoring rules.
+    decisions
+        :func:`decision_outcomes` output, or None (no calibration population: only today's
+        scores are computed).
+    as_of
+        The analysis date; no event after it counts.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame or None, pandas.DataFrame)
+        The population (as :func:`scores_at_decision` returns it; None without ``decisions``)
+        and the scores on the analysis date (as :func:`leadnb.scoring.engine.score` returns
+        them: one row per lead, in the order of ``leads``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "reads", "category": "content",
+    ...     "when": {"event_type": "content_read"}, "points": 2}]}, Path("."))
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"]})
+    >>> ev = pd.DataFrame({"lead_id": ["a", "a", "b"], "event_type": ["content_read"] * 3,
+    ...     "ts": pd.to_datetime(["2026-01-01", "2026-03-01", "2026-03-02"])})
+    >>> dec = pd.DataFrame({"lead_id": ["a"], "decision_at": pd.to_datetime(["2026-02-01"]),
+    ...     "outcome": [1.0]})
+    >>> pop, now = scores_at_decision_and_now(leads, ev, cfg, dec, pd.Timestamp("2026-06-30"))
+    >>> pop[["lead_id", "score"]]
+      lead_id  score
+    0       a    2.0
+    >>> now[["lead_id", "score"]]
+      lead_id  score
+    0       a    4.0
+    1       b    2.0
+    """
+    wanted = [] if decisions is None else [decisions]
+    scored = _populations(leads, events, config, wanted, as_of, now=True)
+    pop = None if decisions is None else next(scored)
+    return pop, next(scored)
+
+
+def _plan(
+    dec: pd.DataFrame, ids: pd.Index, names: set[str]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where a decision frame's rows are among the leads: (the decision rows found, their
+    leads' positions), or None when only :meth:`pandas.DataFrame.merge` can join them
+    (duplicated lead ids, or a decision column named like a score column). Decisions listing
+    the leads themselves, in their order (``as_of``), need no lookup."""
+    dec_ids = pd.Index(dec["lead_id"].astype("str"))
+    if not ids.is_unique or names & (set(dec.columns) - {"lead_id"}):
+        return None
+    if dec_ids.equals(ids) and not ids.hasnans:
+        every = np.arange(len(ids))
+        return every, every
+    if not dec_ids.is_unique:
+        return None
+    pos = np.asarray(index_positions(dec["lead_id"], ids), dtype="int64")
+    rows = np.flatnonzero(pos >= 0)
+    return rows, pos[rows]
+
+
 def _populations(
     leads: pd.DataFrame,
     events: pd.DataFrame | None,
@@ -466,9 +592,12 @@ def _populations(
     as_of: pd.Timestamp,
     *,
     columns: Sequence[str] | None = None,
+    now: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """:func:`scores_at_decision` for several decision frames, the events coded once
-    (:func:`leadnb.scoring.engine.iter_moments`), one population at a time.
+    (:func:`leadnb.scoring.engine.iter_moments`), one population at a time; with ``now``, the
+    scores of every lead on the analysis date follow (:func:`leadnb.scoring.engine.score`'s
+    frame), from the same pass.
 
     Each population is the inner one-to-one join of its decisions with the scores, in the
     decisions' order: each decided lead is found among the leads by one Arrow hash lookup, its
@@ -478,27 +607,31 @@ def _populations(
     ``columns``: only these score columns are taken (a moment's AUC needs ``score`` alone, not
     a copy of every rule's column).
     """
-    if not decisions:
+    if not decisions and not now:
         return
     ids = pd.Index(leads["lead_id"].astype("str"))
     names = {"score", *config.categories, *config.rule_columns}
     plans: list[tuple[np.ndarray, np.ndarray] | None] = []
-    ats: list[pd.Series] = []
+    ats: list[pd.Series | None] = []
     for dec in decisions:
-        dec_ids = pd.Index(dec["lead_id"].astype("str"))
-        if not ids.is_unique or not dec_ids.is_unique or names & (set(dec.columns) - {"lead_id"}):
-            plans.append(None)
-            ats.append(dec.set_index(dec_ids)["decision_at"])
+        plan = _plan(dec, ids, names)
+        plans.append(plan)
+        if plan is None:
+            ats.append(dec.set_index(pd.Index(dec["lead_id"].astype("str")))["decision_at"])
             continue
-        pos = np.asarray(index_positions(dec["lead_id"], ids), dtype="int64")
-        rows = np.flatnonzero(pos >= 0)
+        rows, pos = plan
         at_us = np.full(len(ids), NAT_US, dtype="int64")
-        at_us[pos[rows]] = to_us(dec["decision_at"])[rows]
-        plans.append((rows, pos[rows]))
+        at_us[pos] = to_us(dec["decision_at"])[rows]
         ats.append(pd.Series(at_us.view("datetime64[us]"), index=leads.index))
+    if now:
+        # last: the decision moments' frames are reduced to their populations (and freed)
+        # before today's million-row frame is made
+        ats.append(None)
     scored = iter_moments(leads, events, config, as_of, ats)  # one million-row frame at a time
     for dec, plan in zip(decisions, plans, strict=True):
         yield _population(dec, plan, next(scored), columns)
+    if now:
+        yield next(scored)
 
 
 def _population(
@@ -540,12 +673,19 @@ def compare_decisions(
     outcome_stage: str = "sql",
     days: int = 30,
     alpha: float = 0.05,
+    populations: Mapping[str, pd.DataFrame | None] | None = None,
+    scores_now: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """AUC of the same rules under each decision time.
 
     Scoring as of today (``as_of``) counts points earned after the conversion; the gap between its
     AUC and the decision-time ones is that leakage. A decision time the data cannot support (no
     ``mql_at``, no ``created_at``) is left out.
+
+    A moment the caller has already scored is not scored again: a population in
+    ``populations`` is used when it lists the decision's leads, times and outcomes exactly
+    (else that moment is scored here); ``scores_now`` gives the ``as_of`` moment when it scores
+    the same leads, in their order. The table is the same either way.
 
     Parameters
     ----------
@@ -563,6 +703,14 @@ def compare_decisions(
         Days after creation for ``at_created_plus_days``.
     alpha
         1 - confidence level of the AUC intervals.
+    populations
+        Populations already scored, by decision (``at_mql``, ``at_created_plus_days``,
+        ``as_of``): :func:`scores_at_decision` of :func:`decision_outcomes` with the same
+        ``stage_dates``, ``as_of``, ``outcome_stage`` and ``days`` (a None value: not scored yet);
+        or None.
+    scores_now
+        Every lead's score on the analysis date (:func:`leadnb.scoring.engine.score` of the same
+        leads, events, rules and ``as_of``), or None.
 
     Returns
     -------
@@ -581,10 +729,20 @@ def compare_decisions(
             )  # fmt: skip
         except (DataError, NotEnoughData):
             continue  # e.g. no mql stage or no created_at: that decision time does not exist
-    pops = _populations(leads, events, config, list(moments.values()), as_of, columns=["score"])
+    known: dict[str, pd.DataFrame] = {}
+    for decision, dec in moments.items():
+        given = (populations or {}).get(decision)
+        if given is not None and _same_decisions(given, dec):
+            known[decision] = given
+    if "as_of" in moments and "as_of" not in known and scores_now is not None:
+        now = _population_of_scores(leads, config, moments["as_of"], scores_now)
+        if now is not None:
+            known["as_of"] = now
+    to_score = [dec for decision, dec in moments.items() if decision not in known]
+    pops = _populations(leads, events, config, to_score, as_of, columns=["score"])
     rows = []
     for decision in moments:  # each population reduced to its AUC at once
-        pop = next(pops)
+        pop = known.pop(decision) if decision in known else next(pops)
         a = auc_with_ci(pop["score"], pop["outcome"], alpha=alpha)
         del pop
         label = f"at_created_plus_{days}_days" if decision == "at_created_plus_days" else decision
@@ -601,6 +759,33 @@ def compare_decisions(
             }
         )
     return pd.DataFrame(rows, columns=["decision", *DECISION_COLUMNS])
+
+
+def _same_decisions(pop: pd.DataFrame, dec: pd.DataFrame) -> bool:
+    """Whether ``pop`` is a scored population of exactly the decisions ``dec`` (the same leads,
+    decision times and outcomes, in the same order)."""
+    cols = ("lead_id", "decision_at", "outcome")
+    if "score" not in pop.columns or len(pop) != len(dec) or not set(cols) <= set(pop.columns):
+        return False
+    return all(pop[c].reset_index(drop=True).equals(dec[c].reset_index(drop=True)) for c in cols)
+
+
+def _population_of_scores(
+    leads: pd.DataFrame, config: ScoringConfig, dec: pd.DataFrame, scores: pd.DataFrame
+) -> pd.DataFrame | None:
+    """The ``as_of`` population taken from scores already computed on the analysis date (one
+    row per lead of ``leads``, in their order), as :func:`_populations` would score it (a
+    decision at ``as_of`` scores as the analysis date does); None when ``scores`` are not those
+    leads' or the rows cannot be joined by position."""
+    if "score" not in scores.columns or "lead_id" not in scores.columns:
+        return None
+    ids = pd.Index(leads["lead_id"].astype("str"))
+    if not pd.Index(scores["lead_id"].astype("str")).equals(ids):
+        return None
+    plan = _plan(dec, ids, {"score", *config.categories, *config.rule_columns})
+    if plan is None:
+        return None
+    return _population(dec, plan, scores, ["score"])
 
 
 def _count(n: Any) -> str:
@@ -721,6 +906,28 @@ class AucResult(Result):
     method: str = value(Kind.TEXT, "how the interval is computed", default="delong")
 
 
+def _placements(
+    s: np.ndarray, is_pos: np.ndarray, n1: int, n0: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """DeLong's placement values: for each positive (in their order) the share of negatives below
+    it, a tied one counting one half; for each negative, one minus the share of positives below.
+
+    The mid-rank formulation (``rankdata`` of all scores minus ``rankdata`` within the class,
+    three sorts) in one: each distinct score's negatives and positives are counted once
+    (:func:`numpy.unique`, one sort), and the count below a score plus half the count at it is
+    that difference of mid-ranks exactly (whole and half numbers), so every value is the same
+    float as before.
+    """
+    _, inv = np.unique(s, return_inverse=True)
+    k = int(inv.max()) + 1 if len(inv) else 0
+    inv_pos, inv_neg = inv[is_pos], inv[~is_pos]
+    pos_at = np.bincount(inv_pos, minlength=k)
+    neg_at = np.bincount(inv_neg, minlength=k)
+    neg_below = (np.cumsum(neg_at) - neg_at) + 0.5 * neg_at  # per distinct score
+    pos_below = (np.cumsum(pos_at) - pos_at) + 0.5 * pos_at
+    return neg_below[inv_pos] / n0, 1.0 - pos_below[inv_neg] / n1
+
+
 def auc_with_ci(score: Any, outcome: Any, *, alpha: float = 0.05) -> AucResult:
     """AUC = Mann-Whitney U / (n1 n0) (ties count 1/2) with a DeLong interval.
 
@@ -748,18 +955,15 @@ def auc_with_ci(score: Any, outcome: Any, *, alpha: float = 0.05) -> AucResult:
     1.0
     """
     s, y = _arrays(score, outcome)
-    pos, neg = s[y == 1], s[y == 0]
-    n1, n0 = len(pos), len(neg)
+    is_pos = y == 1
+    n1 = int(is_pos.sum())
+    n0 = len(s) - n1
     if n1 == 0 or n0 == 0:
         return AucResult(
             auc=np.nan, auc_ci_low=np.nan, auc_ci_high=np.nan, se=np.nan, n=len(s), n_pos=n1,
             n_neg=n0,
         )  # fmt: skip
-    r_all = stats.rankdata(np.concatenate([pos, neg]))
-    r_pos = stats.rankdata(pos)
-    r_neg = stats.rankdata(neg)
-    v10 = (r_all[:n1] - r_pos) / n0  # share of negatives below each positive
-    v01 = 1.0 - (r_all[n1:] - r_neg) / n1  # share of positives above each negative
+    v10, v01 = _placements(s, is_pos, n1, n0)
     auc = float(v10.mean())
     var = (v10.var(ddof=1) / n1 if n1 > 1 else 0.0) + (v01.var(ddof=1) / n0 if n0 > 1 else 0.0)
     se = float(np.sqrt(var))
@@ -1232,8 +1436,6 @@ def suggested_weights(
         ``coef`` (log-odds), ``ci_low``, ``ci_high``, ``p_value``, ``odds_ratio``,
         ``suggested_points`` (NaN for terms left out); shown with :data:`WEIGHT_COLUMNS`.
     """
-    import statsmodels.api as sm
-
     y = _arrays(np.zeros(len(outcome)), outcome)[1]
     needed = config.rule_columns if by == "rule" else list(config.categories)
     require_columns(scores, needed, table="scores", fix=_SCORES_FIX)
@@ -1292,24 +1494,22 @@ def suggested_weights(
         return out
     from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-    X = sm.add_constant(pd.DataFrame(terms), has_constant="add")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = sm.Logit(y, X).fit(disp=0, maxiter=200)
-            ci = res.conf_int(alpha)
+            res = _fit_logit(y, list(terms.values()))
+            ci = np.asarray(res.conf_int(alpha))
     except (np.linalg.LinAlgError, PerfectSeparationError, ValueError):
         # rules that always fire together, or that split the outcome perfectly together
         out.loc[out["term"].isin(list(terms)), "note"] = (
             "no joint fit: these terms fire together or separate the outcome perfectly"
         )
         return out
-    idx = out["term"].isin(list(terms))
-    names = out.loc[idx, "term"]
-    out.loc[idx, "coef"] = res.params[names].to_numpy()
-    out.loc[idx, "ci_low"] = ci.loc[names, 0].to_numpy()
-    out.loc[idx, "ci_high"] = ci.loc[names, 1].to_numpy()
-    out.loc[idx, "p_value"] = res.pvalues[names].to_numpy()
+    idx = out["term"].isin(list(terms))  # the fitted terms' rows, in the order of ``terms``
+    out.loc[idx, "coef"] = res.params[1:]
+    out.loc[idx, "ci_low"] = ci[1:, 0]
+    out.loc[idx, "ci_high"] = ci[1:, 1]
+    out.loc[idx, "p_value"] = res.pvalues[1:]
     out["odds_ratio"] = np.exp(out["coef"])
     coef = out.loc[idx, "coef"]
     if by == "rule":
@@ -1322,6 +1522,26 @@ def suggested_weights(
     if not res.mle_retvals.get("converged", True):
         out.loc[idx, "note"] = "the fit did not converge: read with care"
     return out
+
+
+def _fit_logit(y: np.ndarray, columns: Sequence[np.ndarray]) -> Any:
+    """``statsmodels`` Logit of ``y`` on a constant and ``columns`` (Newton, at most 200 steps).
+
+    The numbers are those of ``sm.Logit(y, sm.add_constant(pd.DataFrame(terms))).fit()``,
+    computed with less work at a million leads: the design matrix is laid out as that frame's
+    array is (column after column, the constant first), so every product sums in the same order;
+    the rank check (a QR decomposition of the whole matrix, for degrees of freedom that no shown
+    number uses) is skipped; and so is the perfect-prediction check after each step (a
+    prediction for every lead, whose only effect is a warning this module silences). A singular
+    design still fails the fit (``LinAlgError``), as before.
+    """
+    import statsmodels.api as sm
+
+    block = np.empty((len(columns) + 1, len(y)))
+    block[0] = 1.0
+    for j, col in enumerate(columns, start=1):
+        block[j] = col
+    return sm.Logit(y, block.T, check_rank=False).fit(disp=0, maxiter=200, callback=lambda *_: None)
 
 
 __all__ = [
@@ -1338,6 +1558,7 @@ __all__ = [
     "brier",
     "compare_decisions",
     "converted_by",
+    "creation_times",
     "decision_outcomes",
     "fit_probability",
     "leads_known",
@@ -1347,6 +1568,7 @@ __all__ = [
     "rule_lift",
     "score_bands",
     "scores_at_decision",
+    "scores_at_decision_and_now",
     "suggested_weights",
     "threshold_sweep",
 ]
