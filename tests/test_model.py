@@ -612,3 +612,12 @@ def test_landmark_model_is_calibrated_on_the_queue_it_would_have_sent(world, lan
     assert abs(c_landmark.calibration_intercept) < abs(c_week.calibration_intercept)
     assert c_landmark.auc > c_week.auc
     assert c_landmark.calibration_intercept_ci_low < 0 < c_landmark.calibration_intercept_ci_high
+
+
+def test_categorical_event_columns_give_the_same_features(world, at_mql):
+    """A run's cached events hold text as categoricals; the features do not change."""
+    ev = world["events"]
+    cat = ev.assign(**{c: ev[c].astype("category") for c in ("lead_id", "event_type", "value")})
+    feats = M.features_at_decision(world["leads"], cat, world["config"], at_mql["matured"],
+                                   as_of=AS_OF, spec=at_mql["features"].spec)  # fmt: skip
+    pd.testing.assert_frame_equal(feats.frame, at_mql["features"].frame)
