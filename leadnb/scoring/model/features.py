@@ -15,7 +15,7 @@ for another (the leads on today's queue).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -67,12 +67,16 @@ class Features:
     ``frame``.
     """
 
-    frame: pd.DataFrame
-    labels: Mapping[str, str]
-    dropped: Mapping[str, str]
-    spec: FeatureSpec
-    points: pd.Series
-    created_at: pd.Series | None = None
+    frame: pd.DataFrame = field(repr=False)
+    labels: Mapping[str, str] = field(repr=False)
+    dropped: Mapping[str, str] = field(repr=False)
+    spec: FeatureSpec = field(repr=False)
+    points: pd.Series = field(repr=False)
+    created_at: pd.Series | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        n, k = self.frame.shape
+        return f"Features({n:,} rows, {k} columns, {len(self.dropped)} left out)"
 
     def describe(self) -> pd.DataFrame:
         """One row per column: ``feature``, ``label``, ``mean``, ``share_nonzero``."""

@@ -110,19 +110,27 @@ class FittedModels:
         The score per lead when the points model was fitted, else None.
     """
 
-    features: pd.DataFrame
-    outcome: pd.Series
-    split: pd.Series
+    features: pd.DataFrame = field(repr=False)
+    outcome: pd.Series = field(repr=False)
+    split: pd.Series = field(repr=False)
     split_kind: str
     split_at: pd.Timestamp | None
     calibration: str
-    logistic: Any
-    calibrated: dict[str, Any]
-    test: pd.DataFrame
-    cross_fitted: pd.DataFrame
-    points: pd.Series | None = None
+    logistic: Any = field(repr=False)
+    calibrated: dict[str, Any] = field(repr=False)
+    test: pd.DataFrame = field(repr=False)
+    cross_fitted: pd.DataFrame = field(repr=False)
+    points: pd.Series | None = field(default=None, repr=False)
     seed: int = 0
     models: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        at = f" at {self.split_at:%Y-%m-%d}" if self.split_at is not None else ""
+        return (
+            f"FittedModels({', '.join(self.models)}; {len(self.outcome):,} rows, "
+            f"{int(self.outcome.sum()):,} converted; {self.split_kind} split{at}; "
+            f"{self.calibration} calibration)"
+        )
 
     @property
     def standardisation(self) -> pd.DataFrame:

@@ -11,7 +11,7 @@ time and event indicator for a censoring-aware time-dependent AUC.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -72,7 +72,7 @@ class HorizonPopulation:
       censored ones.
     """
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame = field(repr=False)
     counts: HorizonCounts
 
     @property
