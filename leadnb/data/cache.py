@@ -30,6 +30,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -157,14 +158,25 @@ def dictionary_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _encoded(name: str, table: pa.Table) -> pa.Table:
-    for col in DICTIONARY_COLUMNS.get(name, ()):
-        if col not in table.column_names:
-            continue
-        t = table.schema.field(col).type
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
-            table = table.set_column(
-                table.schema.get_field_index(col), col, dictionary_column(table.column(col))
-            )
+    """``table`` with its :data:`DICTIONARY_COLUMNS` dictionary-encoded, the columns at once in
+    threads (Arrow's kernels release the GIL: at 20 million events the two columns take about
+    half a second each)."""
+    cols = [
+        c
+        for c in DICTIONARY_COLUMNS.get(name, ())
+        if c in table.column_names
+        and (
+            pa.types.is_string(table.schema.field(c).type)
+            or pa.types.is_large_string(table.schema.field(c).type)
+        )
+    ]
+    if len(cols) > 1 and table.num_rows >= 1_000_000:
+        with ThreadPoolExecutor(max_workers=len(cols)) as pool:
+            encoded = list(pool.map(dictionary_column, [table.column(c) for c in cols]))
+    else:
+        encoded = [dictionary_column(table.column(c)) for c in cols]
+    for col, enc in zip(cols, encoded, strict=True):
+        table = table.set_column(table.schema.get_field_index(col), col, enc)
     return table
 
 
