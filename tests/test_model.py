@@ -621,3 +621,20 @@ def test_categorical_event_columns_give_the_same_features(world, at_mql):
     feats = M.features_at_decision(world["leads"], cat, world["config"], at_mql["matured"],
                                    as_of=AS_OF, spec=at_mql["features"].spec)  # fmt: skip
     pd.testing.assert_frame_equal(feats.frame, at_mql["features"].frame)
+
+
+def test_censoring_columns_are_what_scikit_survival_takes(world):
+    """``(event, time_days)`` of every decided lead feed a censoring-aware time-dependent AUC."""
+    from sksurv.metrics import cumulative_dynamic_auc
+    from sksurv.util import Surv
+
+    pop = M.horizon_outcomes(world["stage_dates"], as_of=AS_OF, decision="at_created_plus_days",
+                             days=7)  # fmt: skip
+    f = pop.frame
+    assert (f["time_days"] >= 0).all() and set(f["event"].unique()) <= {0.0, 1.0}
+    assert (~f["matured"] & (f["event"] == 0)).any()  # censored leads are kept, not failures
+    surv = Surv.from_arrays(event=f["event"].to_numpy(dtype=bool), time=f["time_days"].to_numpy())
+    feats = M.features_at_decision(world["leads"], world["events"], world["config"],
+                                   f[["lead_id", "decision_at"]], as_of=AS_OF)  # fmt: skip
+    auc, mean_auc = cumulative_dynamic_auc(surv, surv, feats.points.to_numpy(), [30, 60, 90])
+    assert np.all((auc > 0.4) & (auc < 0.9)) and np.isfinite(mean_auc)
