@@ -593,6 +593,7 @@ def _populations(
     *,
     columns: Sequence[str] | None = None,
     now: bool = False,
+    ids: pd.Index | None = None,
 ) -> Iterator[pd.DataFrame]:
     """:func:`scores_at_decision` for several decision frames, the events coded once
     (:func:`leadnb.scoring.engine.iter_moments`), one population at a time; with ``now``, the
@@ -605,11 +606,13 @@ def _populations(
     of a million text keys). Duplicated lead ids, or a score column named like a decision
     column, take the plain :meth:`pandas.DataFrame.merge`, which says what is wrong.
     ``columns``: only these score columns are taken (a moment's AUC needs ``score`` alone, not
-    a copy of every rule's column).
+    a copy of every rule's column). ``ids``: the leads' ids as text, when the caller has them
+    (an Index checks its uniqueness once, a million ids a tenth of a second).
     """
     if not decisions and not now:
         return
-    ids = pd.Index(leads["lead_id"].astype("str"))
+    if ids is None:
+        ids = pd.Index(leads["lead_id"].astype("str"))
     names = {"score", *config.categories, *config.rule_columns}
     plans: list[tuple[np.ndarray, np.ndarray] | None] = []
     ats: list[pd.Series | None] = []
@@ -734,12 +737,13 @@ def compare_decisions(
         given = (populations or {}).get(decision)
         if given is not None and _same_decisions(given, dec):
             known[decision] = given
+    ids = pd.Index(leads["lead_id"].astype("str"))
     if "as_of" in moments and "as_of" not in known and scores_now is not None:
-        now = _population_of_scores(leads, config, moments["as_of"], scores_now)
+        now = _population_of_scores(ids, config, moments["as_of"], scores_now)
         if now is not None:
             known["as_of"] = now
     to_score = [dec for decision, dec in moments.items() if decision not in known]
-    pops = _populations(leads, events, config, to_score, as_of, columns=["score"])
+    pops = _populations(leads, events, config, to_score, as_of, columns=["score"], ids=ids)
     rows = []
     for decision in moments:  # each population reduced to its AUC at once
         pop = known.pop(decision) if decision in known else next(pops)
@@ -771,15 +775,14 @@ def _same_decisions(pop: pd.DataFrame, dec: pd.DataFrame) -> bool:
 
 
 def _population_of_scores(
-    leads: pd.DataFrame, config: ScoringConfig, dec: pd.DataFrame, scores: pd.DataFrame
+    ids: pd.Index, config: ScoringConfig, dec: pd.DataFrame, scores: pd.DataFrame
 ) -> pd.DataFrame | None:
     """The ``as_of`` population taken from scores already computed on the analysis date (one
-    row per lead of ``leads``, in their order), as :func:`_populations` would score it (a
-    decision at ``as_of`` scores as the analysis date does); None when ``scores`` are not those
-    leads' or the rows cannot be joined by position."""
+    row per lead, the leads' ids ``ids`` in their order), as :func:`_populations` would score it
+    (a decision at ``as_of`` scores as the analysis date does); None when ``scores`` are not
+    those leads' or the rows cannot be joined by position."""
     if "score" not in scores.columns or "lead_id" not in scores.columns:
         return None
-    ids = pd.Index(leads["lead_id"].astype("str"))
     if not pd.Index(scores["lead_id"].astype("str")).equals(ids):
         return None
     plan = _plan(dec, ids, {"score", *config.categories, *config.rule_columns})
@@ -1010,12 +1013,15 @@ def fit_probability(score: Any, outcome: Any) -> Any:
     statsmodels.discrete.discrete_model.BinaryResultsWrapper
         The fitted statsmodels Logit results (``params``: intercept, slope per point).
     """
-    import statsmodels.api as sm
+    # the model's own module: statsmodels.api imports time series and graphics too (twice the
+    # time, half a second, in a notebook's kernel)
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.tools.tools import add_constant
 
     s, y = _arrays(score, outcome)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return sm.Logit(y, sm.add_constant(s, has_constant="add")).fit(disp=0, maxiter=200)
+        return Logit(y, add_constant(s, has_constant="add")).fit(disp=0, maxiter=200)
 
 
 def brier(score: Any, outcome: Any, *, alpha: float = 0.05) -> BrierResult:
@@ -1535,13 +1541,13 @@ def _fit_logit(y: np.ndarray, columns: Sequence[np.ndarray]) -> Any:
     prediction for every lead, whose only effect is a warning this module silences). A singular
     design still fails the fit (``LinAlgError``), as before.
     """
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit
 
     block = np.empty((len(columns) + 1, len(y)))
     block[0] = 1.0
     for j, col in enumerate(columns, start=1):
         block[j] = col
-    return sm.Logit(y, block.T, check_rank=False).fit(disp=0, maxiter=200, callback=lambda *_: None)
+    return Logit(y, block.T, check_rank=False).fit(disp=0, maxiter=200, callback=lambda *_: None)
 
 
 __all__ = [
