@@ -187,6 +187,22 @@ def test_brier_against_statsmodels_glm():
     assert b.slope_ci_low < b.slope < b.slope_ci_high and b.n == len(s)
 
 
+def test_brier_equals_the_plain_statsmodels_logit_to_the_last_bit():
+    """No perfect-prediction check per step and min/max instead of np.unique change no number."""
+    rng = np.random.default_rng(9)
+    for s, y in (synthetic(), synthetic(50_000, seed=2)):
+        b = brier(s, y)
+        ref = sm.Logit(y, sm.add_constant(s, has_constant="add")).fit(disp=0, maxiter=200)
+        ci = np.asarray(ref.conf_int(0.05))
+        assert b.brier == float(np.mean((ref.predict() - y) ** 2))
+        assert (b.intercept, b.slope) == (float(ref.params[0]), float(ref.params[1]))
+        assert (b.slope_ci_low, b.slope_ci_high) == (float(ci[1, 0]), float(ci[1, 1]))
+    y = (rng.random(40) < 0.3).astype(float)
+    for s in (np.zeros(40), np.where(rng.random(40) < 0.5, 0.0, -0.0)):  # one distinct score
+        assert (brier(s, y).skill, np.isnan(brier(s, y).slope)) == (0.0, True)
+    assert np.isnan(brier(np.arange(40.0), np.zeros(40)).slope)  # one class
+
+
 # ------------------------------------------------------------------ thresholds
 
 

@@ -1021,7 +1021,11 @@ def fit_probability(score: Any, outcome: Any) -> Any:
     s, y = _arrays(score, outcome)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return Logit(y, add_constant(s, has_constant="add")).fit(disp=0, maxiter=200)
+        # no perfect-prediction check after each step: a prediction for every lead, whose only
+        # effect is a warning silenced here
+        return Logit(y, add_constant(s, has_constant="add")).fit(
+            disp=0, maxiter=200, callback=lambda *_: None
+        )
 
 
 def brier(score: Any, outcome: Any, *, alpha: float = 0.05) -> BrierResult:
@@ -1053,7 +1057,8 @@ def brier(score: Any, outcome: Any, *, alpha: float = 0.05) -> BrierResult:
     s, y = _arrays(score, outcome)
     p_bar = float(y.mean()) if len(y) else np.nan
     ref = p_bar * (1 - p_bar)
-    if len(y) == 0 or np.unique(y).size < 2 or np.unique(s).size < 2:
+    # one class or one distinct score (s and y have no NaN: min == max says it without a sort)
+    if len(y) == 0 or y.min() == y.max() or s.min() == s.max():
         return BrierResult(ref, ref, 0.0, len(y), np.nan, np.nan, np.nan, np.nan)
     try:
         res = fit_probability(s, y)
@@ -1496,7 +1501,7 @@ def suggested_weights(
     out = pd.DataFrame(rows, columns=["term", "category", "configured_points", "n_with", "note"])
     for c in ("coef", "ci_low", "ci_high", "p_value", "odds_ratio", "suggested_points"):
         out[c] = np.nan
-    if not terms or np.unique(y).size < 2:
+    if not terms or len(y) == 0 or y.min() == y.max():  # one class (y is 0/1, no NaN)
         return out
     from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
