@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import BANK_DIR
 from hypothesis import given, settings
@@ -185,6 +186,38 @@ def test_parquet_float_ids_and_aware_times(tmp_path: Path) -> None:
     assert df["ts"].tolist() == [pd.Timestamp(t).tz_convert("UTC").tz_localize(None) for t in ts]
     assert df["duration_s"].dtype == "float64"
     assert df["event_type"].dtype == "str"
+
+
+def test_parquet_reader_returns_what_pandas_reads(tmp_path: Path) -> None:
+    """The Parquet reader (self-destructing, split blocks, no pre-buffering) returns the frame
+    ``pd.read_parquet`` returns, for every column type a CRM export may hold, over several row
+    groups (several Arrow chunks per column), with a stored index and frame attrs."""
+    n = 2500
+    rng = np.random.default_rng(7)
+    text = np.array(["a", "NULL", "", " b ", "Select", None, "é"], dtype=object)
+    frame = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n)],
+            "text": pd.array(text[rng.integers(0, len(text), n)], dtype="str"),
+            "ts_ms": pd.date_range("2025-01-01", periods=n, freq="h").astype("datetime64[ms]"),
+            "ts_aware": pd.date_range("2025-03-29", periods=n, freq="min", tz="Europe/Berlin"),
+            "x": rng.normal(size=n),
+            "y": rng.normal(size=n).astype("float32"),
+            "k": rng.integers(0, 9, n),
+            "k_na": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, 9, n)), "Int64"),
+            "flag": rng.random(n) < 0.5,
+            "cat": pd.Categorical(rng.choice(["x", "y"], n)),
+        },
+        index=pd.Index(rng.integers(0, 50, n), name="stored"),
+    )
+    frame.attrs = {"origin": "crm"}
+    path = tmp_path / "leads.parquet"
+    frame.to_parquet(path, row_group_size=700)
+    got, want = io._read_parquet(path), pd.read_parquet(path)
+    assert got["text"].array.__arrow_array__().num_chunks > 1
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.attrs == want.attrs == {"origin": "crm"}
+    pd.testing.assert_frame_equal(got, frame, check_exact=True)
 
 
 @pytest.mark.parametrize("key", ["company", ["company", "lead_id"], "lead_id", None])
@@ -577,6 +610,45 @@ def test_missing_token_lookup_on_short_cells_equals_isin(cells, tokens) -> None:
     )
     pd.testing.assert_series_equal(io._isin_short(s, tokens), want)
     pd.testing.assert_series_equal(s.isin(tokens), want)
+
+
+def _chunked_text(cells: list[str | None], cuts: list[int], pad: int) -> pd.Series:
+    """``cells`` as Arrow-backed text in several chunks, each a slice (non-zero offset) of a
+    longer array whose ``pad`` leading and trailing cells (some missing) are not part of it."""
+    filler = ["NA", None, "x"] * pad
+    bounds = sorted({0, len(cells), *(c % (len(cells) + 1) for c in cuts)})
+    chunks = []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        whole = pa.array(filler[:pad] + cells[lo:hi] + filler[:pad], pa.large_string())
+        chunks.append(whole.slice(pad, hi - lo))
+    arr = pa.chunked_array(chunks, type=pa.large_string())
+    return pd.Series(arr, dtype="str", name="x", index=pd.RangeIndex(3, 3 + len(cells)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet="aNé -S<#", max_size=7)), max_size=40),
+    st.lists(st.text(alphabet="aNé -S<#", min_size=0, max_size=6), min_size=1, max_size=4),
+    st.lists(st.integers(0, 40), max_size=4),
+    st.integers(0, 9),
+)
+def test_token_lookup_and_masking_on_sliced_chunks_equal_pandas(cells, tokens, cuts, pad) -> None:
+    """Chunked, sliced Arrow text (as Arrow's CSV and Parquet readers return it): the lookup
+    read from offsets and first bytes equals a cell-by-cell comparison, and clean_text's
+    masking (a new validity bitmap) equals pandas' ``mask``."""
+    s = _chunked_text(cells, cuts, pad)
+    want = pd.Series(
+        [c is not None and c in tokens for c in cells], index=s.index, name="x", dtype=bool
+    )
+    pd.testing.assert_series_equal(io._isin_short(s, tokens), want)
+    missing = set(io.MISSING_TOKENS) | {t.strip() for t in tokens}
+    plain = pd.Series(cells, dtype="str", name="x", index=s.index)
+    for strip in (False, True):
+        ref = plain.str.strip() if strip else plain
+        ref = ref.mask(ref.isin(list(missing)))
+        got = io.clean_text(s, tokens, strip=strip)
+        pd.testing.assert_series_equal(got, ref)
+        assert got.isna().tolist() == ref.isna().tolist()
 
 
 @settings(max_examples=100, deadline=None)
