@@ -27,10 +27,12 @@ too) are printed as well.
 Before any timing, every table leadnb loads is compared with what the loader's precise pandas
 path (its fast paths switched off) returns for the same file, and with ``--before`` with what
 that commit's loader returns: values, dtypes and attrs must be equal, or the script exits with
-status 1. Results are also written to ``.bench/load-<N>.json``.
+status 1. With ``--memory``, each reader then reads every form once more in a fresh process,
+and its peak resident memory above the imports (``VmHWM``) is printed. Results are also
+written to ``.bench/load-<N>.json``.
 
-Run: ``.venv/bin/python -m benchmarks.load [--leads N] [--repeats R] [--events-csv]
-[--duckdb-df] [--before REV]``.
+Run: ``.venv/bin/python -m benchmarks.load [--leads N] [--repeats R] [--forms sample,parquet]
+[--events-csv] [--duckdb-df] [--before REV] [--memory]``.
 """
 
 from __future__ import annotations
@@ -280,6 +282,57 @@ def bench_variant(
     }
 
 
+def read_once(reader: str, params_file: str, before_rev: str = "") -> dict[str, int]:
+    """Run one reader once on the dataset of ``params_file``; the tables' row counts (the body
+    of the fresh process that :func:`peak_memory` starts)."""
+    path = Path(params_file)
+    files = _sources(path)
+    fn: dict[str, Callable[[], dict[str, pd.DataFrame]]] = {
+        "leadnb": lambda: read_leadnb(load_params(path)),
+        "duckdb": lambda: read_duckdb_arrow(files),
+        "pandas": lambda: read_pandas(files),
+        "duckdb_df": lambda: read_duckdb_df(files),
+        "before": lambda: loader_at(before_rev).load_tables(load_params(path)),
+    }
+    return {t: len(df) for t, df in fn[reader]().items()}
+
+
+PEAK_SCRIPT = """
+import json, sys
+import duckdb, pyarrow.parquet  # every reader's modules imported first: not part of its peak
+from benchmarks import load
+base = load.high_water_mb()
+load.read_once(*sys.argv[1:])
+peak = load.high_water_mb()
+print(json.dumps({"peak_mb": peak, "above_imports_mb": peak - base}))
+"""
+
+
+def high_water_mb() -> float:
+    """This process's peak resident memory so far, MB (Linux ``VmHWM``: unlike ``ru_maxrss``,
+    it does not start at the RSS of the parent that forked the process)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (peak memory is measured on Linux only)")
+
+
+def peak_memory(params_file: Path, names: Sequence[str], before_rev: str = "") -> dict[str, float]:
+    """Peak resident memory (MB, above the imports) of each reader reading the dataset once,
+    each in a fresh process (Linux ``ru_maxrss``)."""
+    out = {}
+    for name in names:
+        run = subprocess.run(
+            [sys.executable, "-c", PEAK_SCRIPT, name, str(params_file), before_rev],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        out[name] = json.loads(run.stdout.strip().splitlines()[-1])["above_imports_mb"]
+    return out
+
+
 def print_table(results: dict[str, dict[str, Any]], repeats: int) -> None:
     names = list(next(iter(results.values()))["seconds"])
     for key, ratio, title in (
@@ -311,6 +364,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duckdb-df", action="store_true", help="also time DuckDB's .df()")
     p.add_argument("--before", metavar="REV", help="also time the loader of git revision REV")
     p.add_argument("--no-check", action="store_true", help="skip the fast-vs-precise comparison")
+    p.add_argument(
+        "--memory",
+        action="store_true",
+        help="also measure each reader's peak resident memory, once, in a fresh process",
+    )
+    p.add_argument(
+        "--forms",
+        default="sample,parquet",
+        help="comma-separated input forms to time: sample, parquet (default both); "
+        "--events-csv adds csv",
+    )
     return p
 
 
@@ -318,11 +382,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sample = ensure_sample(args.leads, args.seed)
     copies = ROOT / ".bench" / f"load-{args.leads}-s{args.seed}"
-    variants = {
-        "sample": sample,
-        "parquet": write_variant(sample, copies / "parquet", ".parquet"),
-    }
-    if args.events_csv:
+    forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+    unknown = sorted(set(forms) - {"sample", "parquet", "csv"})
+    if unknown:
+        sys.exit(f"unknown form(s) in --forms: {', '.join(unknown)}")
+    variants = {}
+    if "sample" in forms:
+        variants["sample"] = sample
+    if "parquet" in forms:
+        variants["parquet"] = write_variant(sample, copies / "parquet", ".parquet")
+    if args.events_csv or "csv" in forms:
         variants["csv"] = write_variant(sample, copies / "csv", ".csv")
     import duckdb
 
@@ -351,6 +420,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         files = ", ".join(results[name]["files"].values())
         print(f"{name}: {files}", flush=True)
     print_table(results, args.repeats)
+    if args.memory:
+        print("\npeak resident memory above the imports, MB (each reader once, a fresh process)")
+        names = list(next(iter(results.values()))["seconds"])
+        print(f"{'input':9s}" + "".join(f"{n:>11s}" for n in names))
+        for name, params_file in variants.items():
+            peak = peak_memory(params_file, names, args.before or "")
+            results[name]["peak_mb"] = peak
+            print(f"{name:9s}" + "".join(f"{peak[n]:11.0f}" for n in names), flush=True)
     out = ROOT / ".bench" / f"load-{args.leads}.json"
     out.write_text(json.dumps({"leads": args.leads, "results": results}, indent=2))
     print(f"written {out.relative_to(ROOT)}")
