@@ -485,3 +485,159 @@ def test_rank_for_capacity_edges():
     assert out["this_week"].tolist() == [True, False]
     with pytest.raises(ParamsError):
         rank_for_capacity(few, as_of=AS_OF, capacity_per_week=0)
+
+
+# ------------------------------------------------------------------ fast paths against pandas
+# The events pass (lead positions, type codes a piece at a time, categorical codes), the e-mail
+# domain pre-filter and the shared LeadActivity must give exactly what the plain pandas
+# formulations of tests/test_scoring_reference.py give, for str and categorical text columns.
+
+from hypothesis import assume, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from leadnb import arrays  # noqa: E402
+from leadnb.scoring.segments import LeadActivity, lead_activity  # noqa: E402
+from tests.test_scoring_reference import (  # noqa: E402
+    event_st,
+    lead_st,
+    make_events,
+    make_leads,
+    make_stages,
+    ref_competitor_mask,
+    ref_events_upto,
+    ref_high_quality_leads,
+    ref_segment_leads,
+)
+
+FAST = settings(max_examples=60, deadline=None)
+
+
+def as_category(events: pd.DataFrame) -> pd.DataFrame:
+    """event_type and value dictionary-encoded, as the run's tables cache reads them back."""
+    return events.assign(
+        event_type=events["event_type"].astype("category"),
+        value=events["value"].astype("category"),
+    )
+
+
+@FAST
+@given(st.lists(lead_st, min_size=1, max_size=6), st.lists(event_st, max_size=40),
+       st.integers(1, 4), st.integers(1, 7), st.booleans(), st.booleans())  # fmt: skip
+def test_segments_and_list_match_pandas_for_str_and_category(
+    lead_rows, event_rows, engaged, piece_rows, category, shared
+):
+    assume(any(r[0] is not None for r in lead_rows))  # the reference needs one e-mail
+    leads_, events_ = make_leads(lead_rows), make_events(event_rows)
+    stages = make_stages(leads_, lead_rows)
+    given_events = as_category(events_) if category else events_
+    kw = dict(as_of=AS_OF, competitor_domains=["rival.example"],
+              competitor_companies=["Spy Corp"], fast_days=30, engaged_min_events=engaged)  # fmt: skip
+    expected = ref_segment_leads(leads_, events_, stages, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrays, "PIECE_ROWS", piece_rows)
+        act = lead_activity(leads_, given_events, as_of=AS_OF) if shared else None
+        got = segment_leads(leads_, given_events, None, stages, activity=act, **kw)
+        pd.testing.assert_series_equal(got, expected)
+        scores = pd.DataFrame({"lead_id": leads_["lead_id"],
+                               "score": np.arange(len(leads_), dtype="float64")})  # fmt: skip
+        converted = stages.set_index("lead_id")["sql_at"].notna()
+        hq_kw = dict(as_of=AS_OF, target_industries=["software"], abm_accounts=["A2"],
+                     min_score=1.0, min_interactions=1, exclude=("competitor", "other"),
+                     converted=converted)  # fmt: skip
+        hq = high_quality_leads(leads_, given_events, scores, got, activity=act, **hq_kw)
+    pd.testing.assert_frame_equal(hq, ref_high_quality_leads(leads_, events_, scores, got, **hq_kw))
+
+
+def one_id_per_row(ids, leads_, events_, stages):
+    """The same data with every lead row under its own id (``a#0``, ``a#2``) and each event
+    copied to every row of its lead: what each row of a repeated id should get."""
+    uid = pd.Series([f"{x}#{i}" for i, x in enumerate(ids)], dtype="str")
+    rows = pd.DataFrame({"lead_id": pd.Series(ids, dtype="str"), "uid": uid})
+    ev = events_.merge(rows, on="lead_id", how="left")
+    ev = ev.assign(lead_id=ev["uid"].astype("str")).drop(columns="uid")
+    sql = stages.set_index("lead_id")["sql_at"].reindex(pd.Index(ids, dtype="str"))
+    st_u = pd.DataFrame({"lead_id": uid, "sql_at": sql.to_numpy()})
+    return leads_.assign(lead_id=uid), ev, st_u
+
+
+@FAST
+@given(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=7),
+       st.lists(event_st, max_size=40), st.integers(1, 5), st.booleans())  # fmt: skip
+def test_repeated_lead_ids_get_their_lead_numbers_on_every_row(ids, event_rows, piece_rows, cat):
+    """Each row of a repeated lead id gets that lead's events, as if each row had its own id
+    and its own copy of the events (the validator flags repeats; the functions still answer
+    for every row)."""
+    rows = [("x@rival.example" if i % 2 else "y@ok.example", None, None, "software", "A1",
+             float(3 * i), float(i)) for i in range(len(ids))]  # fmt: skip
+    leads_ = make_leads(rows, ids)
+    events_ = make_events(event_rows)
+    first = leads_.drop_duplicates("lead_id")
+    stages = make_stages(first, [rows[i] for i in first.index])
+    given_events = as_category(events_) if cat else events_
+    kw = dict(as_of=AS_OF, competitor_domains=["rival.example"], engaged_min_events=2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrays, "PIECE_ROWS", piece_rows)
+        got = segment_leads(leads_, given_events, None, stages, **kw)
+        act = lead_activity(leads_, given_events, as_of=AS_OF)
+        # the list, given one segment and score per distinct id (as the notebook's frames are)
+        seg = got.groupby(level=0, sort=False).first().astype(got.dtype)
+        scores = pd.DataFrame({"lead_id": seg.index, "score": 1.0})
+        hq_kw = dict(as_of=AS_OF, exclude=("competitor",), min_interactions=0)
+        hq = high_quality_leads(leads_, given_events, scores, seg, **hq_kw)
+    leads_u, events_u, stages_u = one_id_per_row(ids, leads_, events_, stages)
+    expected = ref_segment_leads(leads_u, events_u, stages_u, **kw)
+    assert got.index.tolist() == list(ids)
+    assert got.tolist() == expected.tolist()
+    n = ref_events_upto(events_u, AS_OF).groupby("lead_id").size()
+    assert act.events.tolist() == n.reindex(leads_u["lead_id"], fill_value=0).tolist()
+    seg_u = pd.Series(seg.reindex(ids).to_numpy(), index=leads_u["lead_id"].to_numpy())
+    scores_u = pd.DataFrame({"lead_id": leads_u["lead_id"], "score": 1.0})
+    ref = ref_high_quality_leads(leads_u, events_u, scores_u, seg_u, **hq_kw)
+    ref = ref.assign(lead_id=ref["lead_id"].str.split("#").str[0].astype("str"))
+    pd.testing.assert_frame_equal(hq, ref)
+
+
+email_text = st.lists(
+    st.sampled_from([*"ab@.R \t\x1cſ\u212aK", "rival", "example", "RIVAL.EXAMPLE"]), max_size=8
+).map("".join)
+
+
+@FAST
+@given(st.lists(st.one_of(st.none(), email_text), min_size=1, max_size=8))
+@example(["x@\u017fa.b", "y@\u212a", "z@mail.RIVAL.EXAMPLE\x1c", "w@a@rival.example", "v@k "])
+@example(["a@b", None, "@\u212a\u212a", "rival.example"])
+def test_competitor_domains_match_pandas_for_any_text(emails):
+    """The ASCII pre-filter never drops an e-mail pandas' ``rsplit``/``strip``/``casefold``
+    would match: odd whitespace (\\x1c is Python whitespace), a long s and a Kelvin sign that
+    casefold to ASCII letters, several @."""
+    assume(any(e is not None for e in emails))
+    lf = pd.DataFrame({"lead_id": pd.Series([f"L{i}" for i in range(len(emails))], dtype="str"),
+                       "email": pd.Series(emails, dtype="str")})  # fmt: skip
+    kw = dict(as_of=AS_OF, competitor_domains=["rival.example", "sa.b", "k"])
+    got = competitor_mask(lf, None, **kw)
+    pd.testing.assert_series_equal(got, ref_competitor_mask(lf, None, **kw))
+
+
+def test_lead_activity_counts_against_groupby_and_refuses_other_leads():
+    ev = events()
+    act = lead_activity(leads(), as_category(ev), as_of=AS_OF)
+    assert isinstance(act, LeadActivity)
+    frame = act.to_frame()
+    known = ref_events_upto(ev, AS_OF)
+    g = known.groupby("lead_id")
+    ids = leads()["lead_id"]
+    assert frame["events"].tolist() == g.size().reindex(ids, fill_value=0).tolist()
+    assert frame["last_event"].tolist() == g["ts"].max().reindex(ids).tolist()
+    signups = known.loc[known["event_type"] == "event_signup"].groupby("lead_id").size()
+    assert frame["event_signup"].tolist() == signups.reindex(ids, fill_value=0).tolist()
+    assert frame.loc["g", "event_signup"] == 2  # the sign-up after as_of is not counted
+    with pytest.raises(ParamsError, match="other leads"):
+        segment_leads(leads().iloc[:4], ev, None, None, as_of=AS_OF, activity=act)
+    with pytest.raises(ParamsError, match="other leads"):
+        segment_leads(leads(), ev, None, None, as_of=D("2026-05-31"), activity=act)
+    with pytest.raises(ParamsError, match="missing web_visit"):
+        segment_leads(leads(), ev, None, None, as_of=AS_OF, activity=act,
+                      sales_signals={"web_visit": ("pricing",)})  # fmt: skip
+    sc = pd.DataFrame({"lead_id": ids, "score": 1.0})
+    with pytest.raises(ParamsError, match="other leads"):
+        high_quality_leads(leads().iloc[:4], ev, sc, segs(), as_of=AS_OF, activity=act)

@@ -42,7 +42,7 @@ run once per distinct value (:func:`_distinct_mask`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,13 +111,114 @@ def _norm(values: Iterable[Any]) -> set[str]:
 
 @dataclass
 class _LeadEvents:
-    """Per lead (a row of ``ids``), what :func:`_lead_events` found among the events known by
-    ``as_of`` (:func:`leadnb.asof.known`) whose lead is in ``ids``."""
+    """Per lead (a row of ``ids``, or of ``ids[among]``), what :func:`_lead_events` found among
+    the events known by ``as_of`` (:func:`leadnb.asof.known`) whose lead is in ``ids``."""
 
     n: np.ndarray  # events per lead (int64)
     last_us: np.ndarray | None  # the latest event's time (int64 us; NAT_US for none)
     by_type: dict[str, np.ndarray]  # events of that type per lead (int64)
     rows: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # of that type: (row, lead, ts)
+
+
+ACTIVITY_COUNT_TYPES = ("event_signup", "event_attended")
+"""The event types :func:`lead_activity` counts per lead (the SDR list's columns)."""
+
+
+@dataclass(frozen=True)
+class LeadActivity:
+    """Each lead's events known by ``as_of``, found in one pass over the events table
+    (:func:`lead_activity`), for :func:`segment_leads` and :func:`high_quality_leads` to share
+    instead of each reading the events again.
+
+    Arrays are in the order of ``lead_ids`` (the leads table's rows).
+    """
+
+    lead_ids: pd.Index
+    as_of: pd.Timestamp
+    events: np.ndarray  # events per lead (int64)
+    last_us: np.ndarray  # the latest event's time (int64 us; NAT_US for none)
+    by_type: Mapping[str, np.ndarray]  # :data:`ACTIVITY_COUNT_TYPES` per lead (int64)
+    rows: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # (event row, lead row, ts)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per lead: ``events``, ``last_event`` and the counted types, by lead_id.
+
+        >>> leads = pd.DataFrame({"lead_id": ["a", "b"]})
+        >>> ev = pd.DataFrame({"lead_id": ["a", "a"], "event_type": ["event_signup", "x"],
+        ...     "ts": pd.to_datetime(["2026-06-01", "2026-06-03"])})
+        >>> lead_activity(leads, ev, as_of=pd.Timestamp("2026-06-30")).to_frame().reset_index()
+          lead_id  events last_event  event_signup  event_attended
+        0       a       2 2026-06-03             1               0
+        1       b       0        NaT             0               0
+        """
+        return pd.DataFrame(
+            {
+                "events": self.events,
+                "last_event": self.last_us.view("datetime64[us]"),
+                **{t: self.by_type[t] for t in ACTIVITY_COUNT_TYPES},
+            },
+            index=self.lead_ids.rename("lead_id"),
+        )
+
+    def _check(self, ids: pd.Index, as_of: pd.Timestamp, row_types: Iterable[str] = ()) -> None:
+        missing = [t for t in row_types if t not in self.rows]
+        if self.as_of != as_of or not self.lead_ids.equals(ids) or missing:
+            raise ParamsError(
+                "activity was found for other leads, another analysis date or other event types"
+                + (f" (missing {', '.join(missing)})" if missing else ""),
+                fix="pass lead_activity(leads, events, as_of=as_of) of the same leads and date",
+            )
+
+
+def lead_activity(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    sales_signals: Mapping[str, Sequence[str]] = DEFAULT_SALES_SIGNALS,
+) -> LeadActivity:
+    """Each lead's events known by ``as_of``, in one pass: what :func:`segment_leads` and
+    :func:`high_quality_leads` both read from the events (pass it to both as ``activity=``).
+
+    Parameters
+    ----------
+    leads
+        The leads table (``lead_id``).
+    events
+        The events table (``lead_id``, ``ts``, ``event_type``; ``value`` for the asks).
+    as_of
+        The analysis date; later events do not count.
+    sales_signals
+        The event types whose rows :func:`segment_leads` reads (with ``tag_added``); the default
+        is theirs.
+
+    Returns
+    -------
+    LeadActivity
+        Events per lead, the latest one, :data:`ACTIVITY_COUNT_TYPES` per lead, and the rows of
+        ``tag_added`` and the sales-signal types.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"]})
+    >>> ev = pd.DataFrame({"lead_id": ["a", "b", "b"], "event_type": ["x", "event_signup", "x"],
+    ...     "ts": pd.to_datetime(["2026-06-01", "2026-06-03", "2026-07-09"])})
+    >>> act = lead_activity(leads, ev, as_of=pd.Timestamp("2026-06-30"))
+    >>> act.events.tolist(), act.by_type["event_signup"].tolist()
+    ([1, 1], [0, 1])
+    """
+    require_columns(leads, ["lead_id"], table="leads")
+    as_of = pd.Timestamp(as_of)
+    ids = pd.Index(leads["lead_id"].astype("str"))
+    row_types = list(dict.fromkeys([*(str(t) for t in sales_signals), "tag_added"]))
+    found = _lead_events(
+        events, ids, as_of, last=True, count_types=ACTIVITY_COUNT_TYPES, row_types=row_types
+    )
+    assert found.last_us is not None
+    return LeadActivity(
+        lead_ids=ids, as_of=as_of, events=found.n, last_us=found.last_us,
+        by_type=found.by_type, rows=found.rows,
+    )  # fmt: skip
 
 
 def _unique_ids(ids: pd.Index) -> tuple[pd.Index, np.ndarray | None]:
@@ -128,6 +229,28 @@ def _unique_ids(ids: pd.Index) -> tuple[pd.Index, np.ndarray | None]:
     return uniq, uniq.get_indexer(ids)
 
 
+def _type_pieces(col: pd.Series, names: Sequence[str]) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first row, codes)``: each event's type as its place in ``names`` (-1 for another or a
+    missing type), in the pieces of :meth:`leadnb.arrays.TextCodes.pieces`.
+
+    A categorical column (the run's tables cache stores event types dictionary-encoded) is read
+    from its codes through a table over its categories, without touching text; other text is
+    matched by :class:`~leadnb.arrays.TextCodes`.
+    """
+    names_index = pd.Index(list(names), dtype="str")
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        yield from TextCodes(col, names_index).pieces()
+        return
+    cats = pd.Index(col.cat.categories.astype("str"))
+    lut = np.append(names_index.get_indexer(cats), -1).astype(
+        "int8" if len(names) < 127 else "int64"
+    )
+    codes = col.cat.codes.to_numpy()  # -1 (missing) reads the table's last entry, -1
+    step = arrays.PIECE_ROWS
+    for start in range(0, len(codes), step):
+        yield start, lut[codes[start : start + step]]
+
+
 def _lead_events(
     events: pd.DataFrame,
     ids: pd.Index,
@@ -136,19 +259,32 @@ def _lead_events(
     last: bool = False,
     count_types: Sequence[str] = (),
     row_types: Sequence[str] = (),
+    among: np.ndarray | None = None,
 ) -> _LeadEvents:
     """Count each lead's events by ``as_of`` (and its latest event, the events of
-    ``count_types``, and the rows of ``row_types``) in one pass over the events.
+    ``count_types``, and the rows of ``row_types``) in one pass over the events; with ``among``
+    (rows of ``ids``, ascending), for those leads only, in their order.
 
-    Every event's lead_id becomes its lead's row by one Arrow hash lookup (the one array as long
-    as the events table, four bytes an event); then the events are read a piece of
-    :data:`~leadnb.arrays.PIECE_ROWS` rows at a time, each event's type a small code, and the
-    piece is counted with ``np.bincount``. The frame is never copied or filtered, and no lead_id
-    is grouped as text.
+    Every event's lead_id becomes its lead's row by one Arrow hash lookup against all of ``ids``
+    (the one array as long as the events table, four bytes an event; kept by
+    :mod:`leadnb.arrays` for the next call on the same columns, so the scores, the segments and
+    the list share it); then the events are read a piece of :data:`~leadnb.arrays.PIECE_ROWS`
+    rows at a time, each event's type a small code (:func:`_type_pieces`), and the piece is
+    counted with ``np.bincount``. The frame is never copied or filtered, and no lead_id is
+    grouped as text.
     """
     require_columns(events, ["lead_id", "ts", "event_type"], table="events")
     uniq, back = _unique_ids(ids)
     m = len(uniq)
+    slot = None
+    if among is not None:  # count into one slot per listed lead: slot[position], -1 elsewhere
+        wanted = among if back is None else back[among]
+        taken, back = np.unique(wanted, return_inverse=True)
+        if np.array_equal(taken, wanted):
+            back = None  # listed leads ascending and distinct: slot i is among[i]
+        slot = np.full(m + 1, -1, dtype="int64")  # position -1 (no lead) reads the last entry
+        slot[taken] = np.arange(len(taken))
+        m = len(taken)
     types = list(dict.fromkeys([*count_types, *row_types]))
     type_of = {t: i for i, t in enumerate(types)}
     end = to_us([asof.day_end(as_of)])[0]
@@ -157,18 +293,16 @@ def _lead_events(
     last_us = np.full(m, NAT_US, dtype="int64") if last else None
     counts = {t: np.zeros(m, dtype="int64") for t in count_types}
     found: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {t: [] for t in row_types}
-    # one hash of the lead ids for all events (a lookup table is built once per call, so not
-    # per piece); the types, against a handful of names, a piece at a time
     positions = index_positions(events["lead_id"], uniq)
-    type_pieces = (
-        TextCodes(events["event_type"], pd.Index(types, dtype="str")).pieces() if types else None
-    )
-    step = arrays.PIECE_ROWS  # read when called, as TextCodes.pieces does: the pieces align
+    type_pieces = _type_pieces(events["event_type"], types) if types else None
+    step = arrays.PIECE_ROWS  # read when called, as the type pieces are: the pieces align
     for start in range(0, len(positions), step):
         lead = positions[start : start + step]
         when = ts[start : start + len(lead)]
+        if slot is not None:
+            lead = slot[lead]
         ok = np.flatnonzero((lead >= 0) & (when != NAT_US) & (when < end))
-        lead, when = lead[ok].astype("int64"), when[ok]
+        lead, when = lead[ok], when[ok]
         n += np.bincount(lead, minlength=m)
         if last_us is not None:
             np.maximum.at(last_us, lead, when)
@@ -181,7 +315,7 @@ def _lead_events(
             counts[t] += np.bincount(lead[code == type_of[t]], minlength=m)
         for t in row_types:
             pick = np.flatnonzero(code == type_of[t])
-            found[t].append((start + ok[pick], lead[pick], when[pick]))
+            found[t].append((start + ok[pick], lead[pick].astype("int64"), when[pick]))
     rows = {
         t: tuple(np.concatenate([f[k] for f in parts]) if parts else np.empty(0, dtype="int64")
                  for k in range(3))
@@ -190,33 +324,44 @@ def _lead_events(
     if back is not None:  # repeated lead ids: each row gets its lead's numbers
         n, counts = n[back], {t: c[back] for t, c in counts.items()}
         last_us = None if last_us is None else last_us[back]
-        inverse = [np.flatnonzero(back == i) for i in range(m)]
-        rows = {t: _spread(r, inverse) for t, r in rows.items()}
+        rows = {t: _spread(r, back, m) for t, r in rows.items()}
     return _LeadEvents(n=n, last_us=last_us, by_type=counts, rows=rows)  # type: ignore[arg-type]
 
 
 def _spread(
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray], inverse: list[np.ndarray]
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray], back: np.ndarray, m: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Event rows of unique leads as rows of every lead that repeats that id (rare: the
+    """Event rows of the ``m`` distinct leads as rows of every lead row with that id (``back``:
+    each lead row's distinct lead), the lead rows of one event in ascending order (rare: the
     validator flags repeated lead ids)."""
     row, lead, when = rows
-    reps = [inverse[i] for i in lead]
-    k = np.array([len(r) for r in reps], dtype="int64")
-    flat = np.concatenate(reps) if reps else np.empty(0, dtype="int64")
-    return np.repeat(row, k), flat.astype("int64"), np.repeat(when, k)
+    k = np.bincount(back, minlength=m)  # lead rows per distinct lead
+    order = np.argsort(back, kind="stable")  # lead rows grouped by distinct lead, ascending
+    first = np.cumsum(k) - k
+    reps = k[lead]
+    total = int(reps.sum())
+    within = np.arange(total, dtype="int64") - np.repeat(np.cumsum(reps) - reps, reps)
+    flat = order[np.repeat(first[lead], reps) + within]
+    return np.repeat(row, reps), flat.astype("int64"), np.repeat(when, reps)
 
 
-def _distinct_mask(s: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+def _distinct_mask(s: pd.Series, test: Callable[[pd.Series], pd.Series | np.ndarray]) -> np.ndarray:
     """``test`` (text to booleans) applied once per distinct value of ``s`` as text and spread
     back to the rows (missing values: False).
 
     A profile column has a million rows but far fewer distinct values, and pandas' string
-    methods (``casefold``, ``split``) run in Python per value.
+    methods (``casefold``, ``split``) run in Python per value. A categorical column (event
+    values from the run's tables cache, the segments) is tested on its categories and read
+    from its codes, without text per row.
     """
-    codes, distinct = text_codes(s)
-    hit = test(distinct).fillna(False).to_numpy(dtype=bool)
-    return np.append(hit, False)[codes]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        distinct = pd.Series(s.cat.categories.astype("str"), dtype="str")
+    else:
+        codes, distinct = text_codes(s)
+    found = test(distinct)
+    hit = found.fillna(False).to_numpy(dtype=bool) if isinstance(found, pd.Series) else found
+    return np.append(np.asarray(hit, dtype=bool), False)[codes]
 
 
 def _aligned(s: pd.Series, ids: pd.Index) -> pd.Series:
@@ -319,7 +464,8 @@ def _competitor(
             return match
 
         has_at = email.str.contains("@", regex=False).fillna(False).to_numpy(dtype=bool)
-        hit |= has_at & _distinct_mask(_after_last_at(email), rival)
+        rows = np.flatnonzero(has_at & _may_end_with(email, domains))
+        hit[rows] |= _distinct_mask(_after_last_at(email.iloc[rows]), rival)
     companies = _norm(competitor_companies)
     if companies and "company" in leads.columns:
         hit |= _distinct_mask(
@@ -328,16 +474,47 @@ def _competitor(
     return pd.Series(hit, index=pd.Index(ids)).astype(bool)
 
 
+_ASCII_SPACE = "".join(c for c in map(chr, range(128)) if c.isspace())  # what str.strip drops
+
+
+def _may_end_with(text: pd.Series, words: Iterable[str]) -> np.ndarray:
+    """False only where ``text``, right-stripped and casefolded, cannot end with one of
+    ``words`` (casefolded): ASCII text that, stripped of ASCII whitespace and in lower case (its
+    casefold), ends with none of them; a few Arrow passes. Non-ASCII text is always True (its
+    casefold is not its lower case), and so is text without Arrow storage; missing text False.
+
+    An e-mail whose stripped, casefolded domain is a competitor's or one of its subdomains ends
+    so: the domain is the end of the e-mail.
+
+    >>> _may_end_with(pd.Series(["a@RIVAL.example ", "b@rival.example.ok", "c@ſpy.example",
+    ...                          None], dtype="str"), ["rival.example", "spy.example"]).tolist()
+    [True, False, True, False]
+    """
+    arr = _arrow(text)
+    if arr is None:
+        return np.ones(len(text), dtype=bool)
+    low = pc.ascii_lower(pc.ascii_rtrim(arr, characters=_ASCII_SPACE))
+    may = pc.invert(pc.string_is_ascii(arr))
+    for w in words:
+        may = pc.or_(may, pc.ends_with(low, w))
+    return np.asarray(may.fill_null(False), dtype=bool)
+
+
 def _after_last_at(email: pd.Series) -> pd.Series:
     """The text after the last ``@`` of each e-mail (all of it when there is none), as
     ``email.str.rsplit("@", n=1).str[-1]``; with Arrow text, without a Python string per row
-    (reversed, split once, reversed back)."""
+    (split once from the right; each list's last element read at its offset)."""
     arr = _arrow(email)
     if arr is None:
         return email.str.rsplit("@", n=1).str[-1]
-    rev = pc.utf8_reverse(arr)
-    first = pc.list_element(pc.split_pattern(rev, "@", max_splits=1), 0)
-    return pd.Series(pd.array(pc.utf8_reverse(first), dtype="str"), index=email.index)
+    done = []
+    for chunk in arr.chunks:
+        parts = pc.split_pattern(chunk, "@", max_splits=1, reverse=True)  # ["a@b", "c"]
+        ends = parts.offsets.to_numpy()[1:].astype("int64") - 1  # each list's last element
+        valid = parts.is_valid().to_numpy(zero_copy_only=False)
+        done.append(parts.values.take(pa.array(np.where(valid, ends, 0), mask=~valid)))
+    out = pa.chunked_array(done, type=arr.type)
+    return pd.Series(pd.array(out, dtype="str"), index=email.index)
 
 
 def _arrow(s: pd.Series) -> pa.ChunkedArray | None:
@@ -346,6 +523,15 @@ def _arrow(s: pd.Series) -> pa.ChunkedArray | None:
         arr = pa.array(s)
         return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
     return None
+
+
+def _is_one_of(s: pd.Series, values: Iterable[Any]) -> np.ndarray:
+    """Which of ``s`` equal one of ``values``, as text (:func:`leadnb.arrays.in_set`); a
+    categorical by its categories."""
+    wanted = pd.Series([str(v) for v in values], dtype="str")
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return _distinct_mask(s, lambda d: d.isin(wanted))
+    return in_set(s, wanted)
 
 
 def segment_leads(
@@ -362,6 +548,7 @@ def segment_leads(
     fast_days: int = 30,
     engaged_min_events: int = 25,
     sales_signals: Mapping[str, Sequence[str]] = DEFAULT_SALES_SIGNALS,
+    activity: LeadActivity | None = None,
 ) -> pd.Series:
     """One segment per lead, by the rules of the module docstring, in their order.
 
@@ -388,11 +575,20 @@ def segment_leads(
         Events by ``as_of`` from which a lead is engaged.
     sales_signals
         ``event_type -> values`` that count as asking for sales.
+    activity
+        :func:`lead_activity` of the same leads, events and ``as_of``, to read the events once
+        for this and :func:`high_quality_leads`; None reads them here.
 
     Returns
     -------
     pandas.Series
         ``segment``, categorical with :data:`SEGMENTS`, indexed by ``lead_id``.
+
+    Raises
+    ------
+    ParamsError
+        ``activity`` was found for other leads, another ``as_of`` or without the sales-signal
+        event types.
 
     Examples
     --------
@@ -421,10 +617,14 @@ def segment_leads(
     signals: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     if events is not None:
         row_types = list(dict.fromkeys([*signal_types, *(["tag_added"] if tags_on else [])]))
-        found = _lead_events(events, ids, as_of, row_types=row_types)
-        n_events = found.n
-        tag_rows = found.rows.get("tag_added") if tags_on else None
-        signals = {t: found.rows[t] for t in signal_types}
+        if activity is not None:
+            activity._check(ids, as_of, row_types)
+            n_events, rows = activity.events, activity.rows
+        else:
+            found = _lead_events(events, ids, as_of, row_types=row_types)
+            n_events, rows = found.n, found.rows
+        tag_rows = rows.get("tag_added") if tags_on else None
+        signals = {t: rows[t] for t in signal_types}
     comp = _competitor(
         leads, events, tag_rows, competitor_domains=competitor_domains,
         competitor_tags=competitor_tags, competitor_companies=competitor_companies,
@@ -439,7 +639,7 @@ def segment_leads(
             row, lead, when = signals[str(et)]
             if not len(row):
                 continue
-            said = in_set(events["value"].iloc[row], pd.Series(list(values), dtype="str"))
+            said = _is_one_of(events["value"].iloc[row], values)
             outcome_at = reached_us[lead]
             before = (outcome_at == NAT_US) | (when < outcome_at)  # NaT: not reached
             ok = said & before
@@ -818,6 +1018,7 @@ def high_quality_leads(
     min_interactions: int = 1,
     exclude: Sequence[str] = ("competitor",),
     converted: pd.Series | None = None,
+    activity: LeadActivity | None = None,
 ) -> pd.DataFrame:
     """The high-quality list SDRs revisit on a cadence (no names, e-mails or phones).
 
@@ -846,6 +1047,9 @@ def high_quality_leads(
         Segments left out.
     converted
         Boolean Series by ``lead_id`` (converted leads are left out), or None.
+    activity
+        :func:`lead_activity` of the same leads, events and ``as_of`` (as given to
+        :func:`segment_leads`), so the events are not read again; None reads them here.
 
     Returns
     -------
@@ -862,6 +1066,9 @@ def high_quality_leads(
     ------
     NotEnoughData
         An ICP is configured and none of its columns exists.
+    ParamsError
+        ``follow_up_days`` is below 1, or ``activity`` was found for other leads or another
+        ``as_of``.
 
     Examples
     --------
@@ -902,28 +1109,38 @@ def high_quality_leads(
         raise DataError(
             "scores do not match any lead_id of leads", table="scores", column="lead_id"
         )
-    # who can be listed, from the profile, segment, outcome and score (no event needed)
-    keep = np.ones(len(ids), dtype=bool)
-    inds, accts = _norm(target_industries), {str(a).strip() for a in abm_accounts}
-    if inds or accts:
-        icp = np.zeros(len(ids), dtype=bool)
-        if "industry" in leads:
-            icp |= _distinct_mask(
-                leads["industry"], lambda d: d.str.strip().str.casefold().isin(inds)
-            )
-        if "account_id" in leads:
-            icp |= _distinct_mask(leads["account_id"], lambda d: d.str.strip().isin(accts))
-        keep &= icp
+    if activity is not None and events is not None:
+        activity._check(ids, as_of)
+    # who can be listed, from the score, segment, outcome and profile (no event needed); the
+    # text of the profile is read for the leads still in the running only
+    keep = sc.to_numpy(dtype="float64") >= min_score
     seg = _aligned(segments, ids)
     keep &= ~_distinct_mask(seg, lambda d: d.isin(list(exclude)))
     if converted is not None:
         keep &= ~_aligned(converted, ids).fillna(False).astype(bool).to_numpy(dtype=bool)
-    keep &= sc.to_numpy(dtype="float64") >= min_score
-    # their events by as_of: one pass, matched against the candidates only
+    inds, accts = _norm(target_industries), {str(a).strip() for a in abm_accounts}
+    if inds or accts:
+        rows = np.flatnonzero(keep)
+        icp = np.zeros(len(rows), dtype=bool)
+        if "industry" in leads:
+            icp |= _distinct_mask(
+                leads["industry"].iloc[rows], lambda d: d.str.strip().str.casefold().isin(inds)
+            )
+        if "account_id" in leads:
+            wanted = pd.Series(sorted(accts), dtype="str")
+            icp |= _distinct_mask(
+                leads["account_id"].iloc[rows], lambda d: in_set(d.str.strip(), wanted)
+            )
+        keep[rows] = icp
+    # their events by as_of: one pass (or the segments' one), counted for the candidates only
     rows = np.flatnonzero(keep)
-    if events is not None:
+    if events is not None and activity is not None:
+        n, last_us = activity.events[rows], activity.last_us[rows]
+        signups = activity.by_type["event_signup"][rows]
+        attended = activity.by_type["event_attended"][rows]
+    elif events is not None:
         found = _lead_events(
-            events, ids[rows], as_of, last=True, count_types=["event_signup", "event_attended"]
+            events, ids, as_of, last=True, count_types=ACTIVITY_COUNT_TYPES, among=rows
         )
         n, last_us = found.n, found.last_us
         signups, attended = found.by_type["event_signup"], found.by_type["event_attended"]
@@ -1155,6 +1372,7 @@ def _weeks_called(due_week: np.ndarray, capacity: int) -> np.ndarray:
 
 
 __all__ = [
+    "ACTIVITY_COUNT_TYPES",
     "DEFAULT_SALES_SIGNALS",
     "DEFINED_BY_OUTCOME",
     "LIST_ORDER",
@@ -1164,8 +1382,10 @@ __all__ = [
     "SEGMENT_BAND_COLUMNS",
     "SEGMENT_LABELS",
     "SUMMARY_COLUMNS",
+    "LeadActivity",
     "competitor_mask",
     "high_quality_leads",
+    "lead_activity",
     "profile_notes",
     "rank_for_capacity",
     "read_account_list",
