@@ -38,6 +38,7 @@ PRELOAD: tuple[str, ...] = (
     "matplotlib.pyplot",
     "scipy.stats",
     "statsmodels.stats.proportion",  # Wilson intervals (leadnb.intervals), in every notebook
+    "statsmodels.discrete.discrete_model",  # Logit: calibration curve and suggested weights
     "leadnb.report.notebook",
     "leadnb.report.answers",
     "leadnb.report.plots",
