@@ -35,9 +35,13 @@ fixed cadence. :func:`rank_for_capacity` ranks that list for a team that can cal
 The list never carries names, e-mails or phone numbers (the table is written next to the HTML
 report).
 All steps are vectorised and lean at a million leads: the events are never copied or grouped by
-lead_id as text; each call maps every event to its lead once (one Arrow hash) and counts by lead
-position a piece at a time (:func:`_lead_events`), and text tests (case, tags, e-mail domains)
-run once per distinct value (:func:`_distinct_mask`).
+lead_id as text; each call maps every event to its lead once (one Arrow hash, kept by
+:mod:`leadnb.arrays` for the next call on the same columns) and counts by lead position a piece
+at a time (:func:`_lead_events`); categorical event types and values (the run's tables cache)
+are read from their codes; text tests (case, tags, e-mail domains) run once per distinct value
+(:func:`_distinct_mask`), e-mail domains only for the e-mails an Arrow pass leaves possible
+(:func:`_may_end_with`). :func:`lead_activity` reads the events once for both
+:func:`segment_leads` and :func:`high_quality_leads` (their ``activity=``).
 """
 
 from __future__ import annotations
