@@ -615,7 +615,7 @@ def test_missing_token_lookup_on_short_cells_equals_isin(cells, tokens) -> None:
 def _chunked_text(cells: list[str | None], cuts: list[int], pad: int) -> pd.Series:
     """``cells`` as Arrow-backed text in several chunks, each a slice (non-zero offset) of a
     longer array whose ``pad`` leading and trailing cells (some missing) are not part of it."""
-    filler = ["NA", None, "x"] * pad
+    filler = [" NA ", None, "x"] * pad  # spaces: a read outside the slice would see them
     bounds = sorted({0, len(cells), *(c % (len(cells) + 1) for c in cuts)})
     chunks = []
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
@@ -627,7 +627,7 @@ def _chunked_text(cells: list[str | None], cuts: list[int], pad: int) -> pd.Seri
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.one_of(st.none(), st.text(alphabet="aNé -S<#", max_size=7)), max_size=40),
+    st.lists(st.one_of(st.none(), st.text(alphabet="aNé -S<#~\x7f!", max_size=7)), max_size=40),
     st.lists(st.text(alphabet="aNé -S<#", min_size=0, max_size=6), min_size=1, max_size=4),
     st.lists(st.integers(0, 40), max_size=4),
     st.integers(0, 9),
@@ -641,6 +641,8 @@ def test_token_lookup_and_masking_on_sliced_chunks_equal_pandas(cells, tokens, c
         [c is not None and c in tokens for c in cells], index=s.index, name="x", dtype=bool
     )
     pd.testing.assert_series_equal(io._isin_short(s, tokens), want)
+    edges = [b for c in cells if c for b in (c.encode()[0], c.encode()[-1])]
+    assert io._may_need_strip(s) == any(not 0x21 <= b <= 0x7E for b in edges)
     missing = set(io.MISSING_TOKENS) | {t.strip() for t in tokens}
     plain = pd.Series(cells, dtype="str", name="x", index=s.index)
     for strip in (False, True):

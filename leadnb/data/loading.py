@@ -782,10 +782,17 @@ def _may_need_strip(s: pd.Series) -> bool:
         if len(chunk) == 0:
             continue
         offsets, data = _offsets(chunk)
-        start, end = offsets[:-1], offsets[1:]
-        filled = end > start
-        for edge in (data[start[filled]], data[end[filled] - 1]):
-            if ((edge <= 0x20) | (edge >= 0x7F)).any():
+        lo, hi = int(offsets[0]), int(offsets[-1])
+        if hi == lo:
+            continue  # only empty cells
+        # Cells are contiguous in [lo, hi): an offset below hi is where the next non-empty cell
+        # starts, one above lo where the previous one ends, so clipping each offset into the
+        # range reads exactly the first and last bytes of the non-empty cells, without a mask.
+        heads = data[np.minimum(offsets[:-1], hi - 1)]
+        tails = data[np.maximum(offsets[1:], lo + 1) - 1]
+        for edge in (heads, tails):
+            # printable ASCII is 0x21..0x7E: below it, or from 0x7F on, wraps to >= 0x5E
+            if ((edge - np.uint8(0x21)) >= np.uint8(0x5E)).any():
                 return True
     return False
 
