@@ -571,8 +571,8 @@ def test_repeated_lead_ids_get_their_lead_numbers_on_every_row(ids, event_rows, 
              float(3 * i), float(i)) for i in range(len(ids))]  # fmt: skip
     leads_ = make_leads(rows, ids)
     events_ = make_events(event_rows)
-    first = leads_.drop_duplicates("lead_id")
-    stages = make_stages(first, [rows[i] for i in first.index])
+    keep = leads_.drop_duplicates("lead_id").index  # one stage history per distinct id
+    stages = make_stages(leads_.loc[keep].reset_index(drop=True), [rows[i] for i in keep])
     given_events = as_category(events_) if cat else events_
     kw = dict(as_of=AS_OF, competitor_domains=["rival.example"], engaged_min_events=2)
     with pytest.MonkeyPatch.context() as mp:
