@@ -15,6 +15,10 @@ the frame pandas would read (text columns, blank cells missing), and ISO 8601 da
 by Arrow's cast; whenever Arrow cannot do exactly what pandas does (a ragged row, an open quote, a
 stray carriage return, an unreadable or non-ISO date...), that file or column goes through pandas,
 whose results and messages (file, table, column, offending rows, fix) are the reference.
+Parquet is read by Arrow into the frame ``pd.read_parquet`` returns, text kept as Arrow's
+buffers. Text cells are checked for missing markers and surrounding spaces by reading their
+Arrow offsets and first and last bytes with NumPy; only the few cells that could be a marker are
+looked up, and markers become missing through a new validity bitmap, the text itself not copied.
 
 Any other column is kept as read (field rules may use it). Stage names are mapped through
 ``funnel.aliases`` merged with the source's ``stage_map`` (case and surrounding spaces ignored).
