@@ -219,3 +219,22 @@ def test_the_scoring_notebooks_functions_read_categorical_events_as_str(demo_dat
     pd.testing.assert_series_equal(g1, g2)
     pd.testing.assert_frame_equal(h1, h2)
     assert s1["score"].abs().sum() > 0 and len(h1) > 0 and g1.nunique() > 2
+
+
+def test_text_in_pieces_is_stored_apart_and_read_back_equal(tmp_path: Path) -> None:
+    """Text read in pieces (Parquet row groups) goes to a second file, so the one-chunk
+    columns stay one record batch; the frame reads back equal, a non-default index included."""
+    import pyarrow as pa
+
+    df = _frame(12, seed=3).set_axis(pd.Index([f"row {i}" for i in range(12)]), axis=0)
+    pieces = pa.chunked_array([pa.array(df["lead_id"].iloc[i : i + 5]) for i in range(0, 12, 5)])
+    df["lead_id"] = pd.Series(pd.arrays.ArrowStringArray(pieces), index=df.index)
+    key = _key(tmp_path)
+    folder = cache.write_tables(tmp_path / cache.FOLDER, {"leads": df}, key)
+    assert sorted(p.name for p in folder.glob("leads*.arrow")) == [
+        "leads.arrow",
+        "leads.chunked.arrow",
+    ]
+    got = cache.read_tables(folder, ["leads"], key)
+    assert got is not None
+    pd.testing.assert_frame_equal(got[0]["leads"], df, check_exact=True)

@@ -3,7 +3,8 @@
 ``leadnb run`` loads and validates every configured table once
 (:func:`leadnb.data.validation.validate_params_file`, in :func:`leadnb.run.plan.plan_run`). The
 runner then writes the cleaned tables into the run's temporary folder, ``<run>/.tables/``, as
-Arrow IPC files (one per table, uncompressed), beside ``key.json``: the params file, the
+Arrow IPC files (uncompressed; per table one file of one record batch, and, when the table's
+text came in pieces, a second file for those columns: see :func:`_parts`), beside ``key.json``: the params file, the
 analysis date, each input's fingerprint and the tables' own data notes. Each notebook's
 :func:`leadnb.report.notebook.start` memory-maps the tables it needs from there instead of
 parsing and validating the exports again; the folder is removed before the run is published.
@@ -44,7 +45,7 @@ from leadnb.errors import Issue
 FOLDER = ".tables"
 """The folder of a run's tables, inside the run's temporary folder (never published)."""
 KEY_FILE = "key.json"
-VERSION = 2  # 2: DICTIONARY_COLUMNS stored as dictionaries
+VERSION = 3  # 2: DICTIONARY_COLUMNS stored as dictionaries; 3: one-chunk columns apart
 DICTIONARY_COLUMNS: dict[str, tuple[str, ...]] = {"events": ("event_type", "value")}
 """Text columns stored dictionary-encoded (read back as categoricals), by table."""
 
@@ -131,8 +132,8 @@ def _index_type(n: int) -> pa.DataType:
 
 
 def dictionary_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A text column as a dictionary column with one sorted dictionary and the smallest index
-    type: read back by pandas as a categorical with sorted categories (nulls stay null).
+    """A text column as a dictionary column in one chunk, with one sorted dictionary and the
+    smallest index type: read back by pandas as a categorical with sorted categories (nulls stay null).
 
     >>> col = dictionary_column(pa.chunked_array([["b", None, "a", "b"]]))
     >>> col.type
@@ -150,11 +151,45 @@ def dictionary_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     index_type = _index_type(len(dictionary))
     rank_arr = pa.array(rank).cast(index_type)
     sorted_dict = dictionary.take(order)
-    chunks = [
-        pa.DictionaryArray.from_arrays(pc.take(rank_arr, chunk.indices), sorted_dict)
-        for chunk in encoded.chunks
-    ]
-    return pa.chunked_array(chunks, type=pa.dictionary(index_type, column.type))
+    indices = pa.concat_arrays([chunk.indices for chunk in encoded.chunks])  # small integers
+    one = pa.DictionaryArray.from_arrays(pc.take(rank_arr, indices), sorted_dict)
+    return pa.chunked_array([one], type=pa.dictionary(index_type, column.type))
+
+
+def _nan_as_values(df: pd.DataFrame, table: pa.Table) -> pa.Table:
+    """``table`` with ``df``'s NumPy float columns stored as they are, NaN as a value, not as a
+    null (Arrow's default from pandas): read back, a column without nulls is a view of the
+    file; with nulls pandas must copy it to put the NaN back."""
+    for i, col in enumerate(table.column_names):
+        if col in df.columns and isinstance(df[col].dtype, np.dtype) and df[col].dtype.kind == "f":
+            if table.column(i).null_count:
+                table = table.set_column(i, col, pa.array(df[col].to_numpy(), from_pandas=False))
+    return table
+
+
+def _parts(table: pa.Table) -> dict[str, list[str]]:
+    """The table's columns by file: one-chunk columns in ``<name>.arrow`` (one record batch, so
+    each is read back as one piece: a view of the mapped file), the others (text read in pieces
+    from Parquet row groups, zero-copy in pandas either way) in ``<name>.chunked.arrow``.
+
+    Written in one file, the text's pieces would cut every column into as many record
+    batches, and pandas would concatenate each fixed-width column into a copy when reading it
+    (at 20 million events, the timestamps and durations: 330 MB more in every notebook that
+    maps them, beside the file pages the copy read); combining the text into one piece instead
+    costs the runner a copy of it."""
+    whole = [c for c in table.column_names if table.column(c).num_chunks <= 1]
+    pieces = [c for c in table.column_names if table.column(c).num_chunks > 1]
+    parts = {"": whole, ".chunked": pieces} if whole else {"": pieces}
+    return {k: v for k, v in parts.items() if v or k == ""}
+
+
+def _joined(parts: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    """The parts of one table side by side, in its column order, on the index the part that
+    stored it restored (the others have a default one); no column is copied."""
+    index = next((p.index for p in parts if not isinstance(p.index, pd.RangeIndex)), None)
+    if index is not None:
+        parts = [p if p.index is index else p.set_axis(index, axis=0) for p in parts]
+    return pd.concat(parts, axis=1)[list(columns)]
 
 
 def _encoded(name: str, table: pa.Table) -> pa.Table:
@@ -226,11 +261,20 @@ def write_tables(
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Any] = {}
     for name, df in tables.items():
-        table = _encoded(name, pa.Table.from_pandas(df, preserve_index=None))
-        path = folder / f"{name}.arrow"
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        written[name] = {"rows": int(len(df)), "attrs": _jsonable_attrs(df.attrs)}
+        table = _encoded(name, _nan_as_values(df, pa.Table.from_pandas(df, preserve_index=None)))
+        files = []
+        for part, cols in _parts(table).items():
+            path = folder / f"{name}{part}.arrow"
+            piece = table.select(cols)
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, piece.schema) as out:
+                out.write_table(piece)
+            files.append(path.name)
+        written[name] = {
+            "rows": int(len(df)),
+            "attrs": _jsonable_attrs(df.attrs),
+            "columns": [str(c) for c in df.columns],
+            "files": files,
+        }
     meta = {
         "key": dict(key),
         "tables": written,
@@ -277,8 +321,13 @@ def read_tables(
         return None
     out: dict[str, pd.DataFrame] = {}
     for name in names:
-        source = pa.memory_map(str(folder / f"{name}.arrow"), "r")
-        df = pa.ipc.open_file(source).read_all().to_pandas()
+        parts = []
+        for file in stored[name]["files"]:
+            source = pa.memory_map(str(folder / file), "r")
+            # split_blocks: each column its own block, so a one-chunk column without nulls
+            # (timestamps, floats kept with their NaN values) is a view of the mapped file
+            parts.append(pa.ipc.open_file(source).read_all().to_pandas(split_blocks=True))
+        df = parts[0] if len(parts) == 1 else _joined(parts, stored[name]["columns"])
         df.attrs.update(stored[name].get("attrs", {}))
         out[name] = df
     wanted = set(names)
