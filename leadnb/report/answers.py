@@ -57,6 +57,7 @@ __all__ = [
     "ab_answer",
     "ab_verdict",
     "auc_strength",
+    "calibration_words",
     "change_words",
     "cohort_answer",
     "holdout_agreement",
@@ -578,6 +579,80 @@ _AUC_HEAD = {
 }
 
 
+def calibration_words(slope: Any, intercept: Any) -> str:
+    """How calibrated probabilities are, in words, from the calibration slope and intercept.
+
+    ``well calibrated`` when the slope is within 0.8-1.25 and the intercept within +-0.2
+    (odds off by less than a fifth); otherwise what is wrong: ``too low`` / ``too high`` on
+    average (intercept above / below 0), ``too spread`` / ``too narrow`` (slope below 0.8 /
+    above 1.25).
+
+    >>> calibration_words(0.9, -0.003), calibration_words(0.58, 1.22), calibration_words(1.5, -0.4)
+    ('well calibrated', 'too low on average and too spread', 'too high on average and too narrow')
+    >>> calibration_words(None, 0.1)
+    'not checked'
+    """
+    b, a = _num(slope), _num(intercept)
+    if b is None or a is None:
+        return "not checked"
+    wrong = []
+    if abs(a) > 0.2:
+        wrong.append("too low on average" if a > 0 else "too high on average")
+    if b < 0.8:
+        wrong.append("too spread")
+    elif b > 1.25:
+        wrong.append("too narrow")
+    return " and ".join(wrong) if wrong else "well calibrated"
+
+
+def _model_vs_points(f: _Facts) -> str:
+    """The model finding: does it beat the points at the team's capacity, by how much, and how
+    calibrated its probabilities are; "" without the capture numbers."""
+    if not f.has("capture_model", "capture_points", "capacity_per_week"):
+        return ""
+    d = f.num("capture_model") - f.num("capture_points")
+    lo, hi = f.num("capture_diff_ci_low"), f.num("capture_diff_ci_high")
+    count = lambda v: format_value(_whole(v), Kind.COUNT)  # noqa: E731
+    ci = f" (95% CI {count(lo)} to {count(hi)})" if lo is not None and hi is not None else ""
+    head = (
+        f"At the team's capacity of {f.show('capacity_per_week')} leads a week, the calibrated "
+        f"model's ranking reaches {f.show('capture_model')} conversions and the points' "
+        f"{f.show('capture_points')}"
+    )
+    if lo is not None and lo > 0:
+        verdict = f": the model beats the points by {count(d)}{ci}"
+    elif hi is not None and hi < 0:
+        verdict = f": the model falls short of the points by {count(-d)}{ci}"
+    else:
+        between = f", 95% CI {count(lo)} to {count(hi)}" if ci else ""
+        verdict = (
+            f", so the model does not clearly beat the points (difference {count(d)}{between})"
+        )
+    calib = ""
+    if f.has("calibration_slope_cross_fitted", "calibration_intercept_cross_fitted"):
+        out_of_fold = calibration_words(
+            f.get("calibration_slope_cross_fitted"), f.get("calibration_intercept_cross_fitted")
+        )
+        calib = (
+            f"; its probabilities are {out_of_fold} on the leads it learned from (out of fold: "
+            f"slope {f.show('calibration_slope_cross_fitted')}, intercept "
+            f"{f.show('calibration_intercept_cross_fitted')})"
+        )
+        if f.has("calibration_slope", "calibration_intercept"):
+            later = calibration_words(f.get("calibration_slope"), f.get("calibration_intercept"))
+            calib += (
+                f" and {later} on the latest leads (slope {f.show('calibration_slope')}, "
+                f"intercept {f.show('calibration_intercept')})"
+            )
+    elif f.has("calibration_slope", "calibration_intercept"):
+        later = calibration_words(f.get("calibration_slope"), f.get("calibration_intercept"))
+        calib = (
+            f"; its probabilities are {later} on leads it never saw (slope "
+            f"{f.show('calibration_slope')}, intercept {f.show('calibration_intercept')})"
+        )
+    return head + verdict + calib + "."
+
+
 def scoring_answer(m: Metrics) -> Answer:
     """The scoring report's answer, from :func:`leadnb.scoring.headline.headline_metrics`.
 
@@ -585,6 +660,8 @@ def scoring_answer(m: Metrics) -> Answer:
     did not X of the time", worded by :func:`auc_strength`, with its interval and the
     calibration population); how many leads converted; what the recommended threshold means
     for sales (leads a week, their conversion rate, the share of all conversions they hold);
+    with the predictive queue, whether the model beats the points at the team's capacity and
+    by how much, and how calibrated its probabilities are;
     competitors scoring above the threshold when they do. Actions follow the AUC's strength,
     SDR capacity (``capacity_per_week`` when the metrics have it) and competitors.
 
@@ -595,8 +672,11 @@ def scoring_answer(m: Metrics) -> Answer:
         ``outcome_stage``, ``calibration_n``, ``calibration_conversions``, ``auc`` with
         ``auc_ci_low``/``auc_ci_high``, ``recommended_threshold``,
         ``recommended_weekly_workload``, ``recommended_precision``, ``recommended_recall``,
-        ``competitor_mean_score``, ``competitor_conversion_rate``, ``high_quality_leads``;
-        any may be missing or None.
+        ``competitor_mean_score``, ``competitor_conversion_rate``, ``high_quality_leads``; with
+        the predictive queue ``capture_model``, ``capture_points``, ``capture_diff_ci_low``,
+        ``capture_diff_ci_high``, ``calibration_slope``, ``calibration_intercept`` (held-out
+        latest leads) and ``calibration_slope_cross_fitted``,
+        ``calibration_intercept_cross_fitted``; any may be missing or None.
 
     Returns
     -------
@@ -686,6 +766,9 @@ def scoring_answer(m: Metrics) -> Answer:
             "The recommended threshold for sending leads to sales was not computed in this run; "
             f"{NOTES_WHY}."
         )
+    model_sentence = _model_vs_points(f)
+    if model_sentence:
+        findings.append(model_sentence)
     comp, thr = f.num("competitor_mean_score"), f.num("recommended_threshold")
     comp_rate, rate_all = f.num("competitor_conversion_rate"), f.num("conversion_rate")
     if (

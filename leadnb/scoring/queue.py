@@ -771,7 +771,7 @@ def _say_missing(m: re.Match[str], v: float) -> str:
 
 def _say_rule(m: re.Match[str], v: float) -> str:
     name = _clean(m.group("name"))
-    return name if v else f"not: {name}"
+    return name if v else f'no "{name}" yet'
 
 
 def _say_level(m: re.Match[str], v: float) -> str:
@@ -815,7 +815,7 @@ REASON_PATTERNS: tuple[tuple[str, Callable[[re.Match[str], float], str]], ...] =
 """Feature names (full match of a regular expression) and how a lead's value is said, first
 match wins. The names :func:`leadnb.scoring.model.features_at_decision` gives:
 ``days_since_last_touch`` ("no activity for 60 days"), ``days_since_created`` ("created 40
-days ago"), ``rule:<name>`` (the rule's name, or "not: <name>"), ``<field>=<level>`` ("industry
+days ago"), ``rule:<name>`` (the rule's name, or 'no "<name>" yet'), ``<field>=<level>`` ("industry
 is "software"", "industry is a rare value (pooled)" for ``other``, "no industry given" for
 ``missing``), ``<x>_missing`` ("no employees on record"; ``created_at_missing``: "no creation
 date"), ``never_touched`` ("never active"), ``events_<type>_<N>d`` ("asked for a demo in the

@@ -508,3 +508,116 @@ __all__ = [
     "plot_segment_bands",
     "plot_threshold_sweep",
 ]
+
+
+def plot_reliability(table: pd.DataFrame, *, slope: float | None = None,
+                     intercept: float | None = None) -> Figure:  # fmt: skip
+    """A reliability diagram: observed conversion (with its Wilson interval) against the mean
+    predicted probability of each bin, and the diagonal a calibrated model follows.
+
+    Parameters
+    ----------
+    table
+        :func:`leadnb.scoring.model.reliability_table` output.
+    slope, intercept
+        The calibration slope and intercept, named in the title when given.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from leadnb.scoring.model import reliability_table
+    >>> t = reliability_table([0.1, 0.2, 0.3, 0.5, 0.6, 0.9], [0, 0, 1, 0, 1, 1], n_bins=2)
+    >>> fig = plot_reliability(t, slope=0.95, intercept=0.02)
+    >>> fig.axes[0].get_title(loc="left")
+    '2 of 2 bins hold their predicted rate within the 95% interval (slope 0.950, intercept 0.020; 1 and 0 are calibrated)'
+    >>> plt.close(fig)
+    """
+    fig, ax = plt.subplots(**figure_kwargs())
+    t = table.sort_values("mean_predicted")
+    x, rate = t["mean_predicted"].to_numpy(float), t["rate"].to_numpy(float)
+    lo, hi = t["ci_low"].to_numpy(float), t["ci_high"].to_numpy(float)
+    top = float(max(np.nanmax(hi), np.nanmax(x))) * 1.1 if len(t) else 1.0
+    ax.plot([0, top], [0, top], color=GREY, ls="--", lw=1, label="Calibrated: observed = predicted")
+    ax.errorbar(x, rate, yerr=_errors(rate, lo, hi), fmt="o", color=BLUE, capsize=3,
+                label="Observed conversion per bin, 95% Wilson interval")  # fmt: skip
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    percent_axis(ax.xaxis)
+    percent_axis(ax.yaxis)
+    ax.set_xlabel("Predicted probability (mean of the bin)")
+    ax.set_ylabel("Observed conversion")
+    inside = int(((x >= lo) & (x <= hi)).sum())
+    title = f"{inside} of {len(t)} bins hold their predicted rate within the 95% interval"
+    if slope is not None and intercept is not None:
+        title += (
+            f" (slope {format_value(slope, Kind.RATIO)}, intercept "
+            f"{format_value(intercept, Kind.RATIO)}; 1 and 0 are calibrated)"
+        )
+    set_finding(ax, title)
+    fig.legend(loc="outside lower center", ncols=1, frameon=False)
+    return fig
+
+
+def plot_capture_curve(curve: pd.DataFrame, capacity_per_week: float) -> Figure:
+    """Conversions captured by the model's and by the points' ranking over a range of weekly
+    capacities, with the paired bootstrap interval of the difference.
+
+    Parameters
+    ----------
+    curve
+        :func:`leadnb.scoring.queue.capture_curve` output.
+    capacity_per_week
+        The team's capacity (a vertical line, named in the title).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: conversions captured by each ranking; right: the difference with its interval.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"capacity_per_week": [10.0, 60.0], "capacity": [20, 120],
+    ...     "capture_model": [5.0, 20.0], "capture_points": [4.0, 18.0], "capture_diff": [1.0, 2.0],
+    ...     "capture_diff_ci_low": [-1.0, -3.0], "capture_diff_ci_high": [3.0, 7.0]})
+    >>> fig = plot_capture_curve(c, 60)
+    >>> fig.axes[0].get_title(loc="left")
+    'At 60 leads a week the model captures 2 more conversions than the points (95% CI -3 to 7): no clear difference'
+    >>> plt.close(fig)
+    """
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4), **figure_kwargs())
+    c = curve.sort_values("capacity_per_week")
+    cap = c["capacity_per_week"].to_numpy(float)
+    ax.plot(cap, c["capture_model"], color=BLUE, lw=2, label="Model's ranking")
+    ax.plot(cap, c["capture_points"], color=ORANGE, lw=2, ls="--", label="Points' ranking")
+    ax.set_xlabel("Leads a week the team works")
+    ax.set_ylabel("Conversions among the leads sent")
+    ax.set_ylim(bottom=0)
+    ax2.fill_between(cap, c["capture_diff_ci_low"], c["capture_diff_ci_high"], color=BLUE,
+                     alpha=0.2, lw=0, label="95% paired bootstrap interval")  # fmt: skip
+    ax2.plot(cap, c["capture_diff"], color=BLUE, lw=2, label="Model minus points")
+    ax2.axhline(0, color=GREY, lw=1)
+    ax2.set_xlabel("Leads a week the team works")
+    ax2.set_ylabel("Extra conversions with the model")
+    for a in (ax, ax2):
+        a.axvline(capacity_per_week, color="black", lw=1, ls=":")
+    near = c.iloc[int(np.argmin(np.abs(cap - capacity_per_week)))]
+    count = lambda v: format_value(v, Kind.COUNT, like=max(abs(v), 100))  # noqa: E731
+    d, lo, hi = near["capture_diff"], near["capture_diff_ci_low"], near["capture_diff_ci_high"]
+    verdict = (
+        "the model captures more" if lo > 0 else "the points capture more" if hi < 0
+        else "no clear difference"
+    )  # fmt: skip
+    diff = f"{count(d)} more" if d >= 0 else f"{count(-d)} fewer"
+    title = (
+        f"At {format_value(near['capacity_per_week'], Kind.COUNT)} leads a week the model "
+        f"captures {diff} conversions than the points (95% CI {count(lo)} to {count(hi)}): "
+        f"{verdict}"
+    )
+    set_finding(ax, title, fig_title=False)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    fig.legend(h1 + h2, l1 + l2, loc="outside lower center", ncols=3, frameon=False)
+    return fig

@@ -49,8 +49,13 @@ standardisation (mean and scale per column) and the coefficients, such that for 
 against ``predict_proba``). Each term is the feature's contribution relative to the average
 lead of the fitted population.
 
+Today's queue: :func:`open_leads` (who is still open, no older than the oldest landmark) and
+:func:`score_leads` (features, calibrated probability and reasons a chunk of leads at a time,
+so memory stays bounded at a million leads).
+
 Modules: :mod:`~leadnb.scoring.model.outcomes`, :mod:`~leadnb.scoring.model.features`,
-:mod:`~leadnb.scoring.model.fit`, :mod:`~leadnb.scoring.model.validation`; every public name is
+:mod:`~leadnb.scoring.model.fit`, :mod:`~leadnb.scoring.model.validation`,
+:mod:`~leadnb.scoring.model.today`; every public name is
 importable from here. How a notebook calls them (``wide``: the stage-date frame)::
 
     from leadnb.scoring import model
@@ -76,7 +81,7 @@ importable from here. How a notebook calls them (``wide``: the stage-date frame)
     # per-lead reasons (leadnb.scoring.queue): fit.coefficients has mean, scale, coef per column
 """
 
-from leadnb.scoring.model.features import Features, FeatureSpec, features_at_decision
+from leadnb.scoring.model.features import Features, FeatureSpec, features_at_decision, leave_out
 from leadnb.scoring.model.fit import MODELS, FittedModels, fit_models
 from leadnb.scoring.model.outcomes import (
     HORIZON_DAYS,
@@ -86,11 +91,13 @@ from leadnb.scoring.model.outcomes import (
     horizon_outcomes,
     landmark_outcomes,
 )
+from leadnb.scoring.model.today import SCORED_COLUMNS, decided_risk, open_leads, score_leads
 from leadnb.scoring.model.validation import (
     MODEL_VALIDATION_COLUMNS,
     RELIABILITY_COLUMNS,
     ModelCheck,
     check_probabilities,
+    model_metrics,
     model_validation,
     reliability_table,
     validation_frame,
@@ -102,6 +109,7 @@ __all__ = [
     "MODELS",
     "MODEL_VALIDATION_COLUMNS",
     "RELIABILITY_COLUMNS",
+    "SCORED_COLUMNS",
     "FeatureSpec",
     "Features",
     "FittedModels",
@@ -109,11 +117,16 @@ __all__ = [
     "HorizonPopulation",
     "ModelCheck",
     "check_probabilities",
+    "decided_risk",
     "features_at_decision",
     "fit_models",
     "horizon_outcomes",
     "landmark_outcomes",
+    "leave_out",
+    "model_metrics",
     "model_validation",
+    "open_leads",
     "reliability_table",
+    "score_leads",
     "validation_frame",
 ]

@@ -28,7 +28,7 @@ from leadnb.scoring import calibration as cal
 from leadnb.scoring.engine import _cutoffs
 from leadnb.scoring.rules import ScoringConfig
 
-__all__ = ["FeatureSpec", "Features", "features_at_decision"]
+__all__ = ["FeatureSpec", "Features", "features_at_decision", "leave_out"]
 
 _US_PER_DAY = 86_400_000_000
 
@@ -496,6 +496,25 @@ def features_at_decision(
         frame=frame, labels={c: labels[c] for c in keep}, dropped=dropped, spec=new_spec,
         points=points, created_at=created_at,
     )  # fmt: skip
+
+
+def leave_out(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """``frame`` without the feature columns named in ``names`` (a name, or the start of names).
+
+    The explained model reads best with features that do not repeat each other: category points
+    are the sum of the rule hits' points, and ``never_touched`` is ``days_since_last_touch``
+    counted from creation; fitted together, a reason and its twin share one effect and read
+    oddly ("0 points for behaviour (+)" next to a rule). The fitted model keeps the columns it
+    was fitted on (:meth:`FittedModels.predict` selects them), so a :class:`FeatureSpec` built
+    with every column still serves.
+
+    >>> f = pd.DataFrame(columns=["points:tags", "rule:demo", "never_touched", "days_since_created"])
+    >>> list(leave_out(f, ["points:", "never_touched"]).columns)
+    ['rule:demo', 'days_since_created']
+    """
+    names = [str(n) for n in names]
+    cols = [c for c in frame.columns if not any(str(c).startswith(n) for n in names)]
+    return frame[cols]
 
 
 def _median(x: np.ndarray) -> float:

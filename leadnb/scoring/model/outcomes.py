@@ -74,6 +74,7 @@ class HorizonPopulation:
 
     frame: pd.DataFrame = field(repr=False)
     counts: HorizonCounts
+    sample_share: float = 1.0  # landmark_outcomes(max_leads=): the drawn share of the leads
 
     @property
     def matured(self) -> pd.DataFrame:
@@ -272,7 +273,9 @@ def landmark_outcomes(
     -------
     HorizonPopulation
         ``frame`` as in :func:`horizon_outcomes` plus ``landmark_days``; ``counts`` count rows
-        (a lead at a landmark), not leads.
+        (a lead at a landmark), not leads; ``sample_share``: the share of the leads drawn by
+        ``max_leads`` (1.0 when every lead is kept), e.g. to scale a weekly capacity to the
+        sample.
 
     Raises
     ------
@@ -306,12 +309,14 @@ def landmark_outcomes(
         for a in ages
     ]  # fmt: skip
     frame = pd.concat(parts, ignore_index=True)
+    share = 1.0
     if max_leads is not None:
         ids = pd.unique(frame["lead_id"])
         if len(ids) > max_leads:
+            share = max_leads / len(ids)
             rng = np.random.default_rng(seed)
             kept = pd.Index(ids[np.sort(rng.choice(len(ids), size=max_leads, replace=False))])
             frame = frame.loc[frame["lead_id"].isin(kept).to_numpy()].reset_index(drop=True)
     cols = ["lead_id", "decision_at", "landmark_days", "time_days", "event", "matured", "outcome"]
     frame = frame[cols]
-    return HorizonPopulation(frame=frame, counts=_counts(frame, horizon_days))
+    return HorizonPopulation(frame=frame, counts=_counts(frame, horizon_days), sample_share=share)

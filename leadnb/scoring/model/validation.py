@@ -20,7 +20,7 @@ import pandas as pd
 
 from leadnb.errors import DataError, ParamsError
 from leadnb.intervals import wilson
-from leadnb.results import Column, Kind, Result, value
+from leadnb.results import Column, Kind, Metrics, Result, value
 from leadnb.scoring import calibration as cal
 from leadnb.scoring.model.fit import FittedModels
 
@@ -29,6 +29,7 @@ __all__ = [
     "RELIABILITY_COLUMNS",
     "ModelCheck",
     "check_probabilities",
+    "model_metrics",
     "model_validation",
     "reliability_table",
     "validation_frame",
@@ -329,3 +330,50 @@ def model_validation(fitted: FittedModels, *, alpha: float = 0.05) -> pd.DataFra
     ``calibration_slope``, ``calibration_intercept`` (:data:`MODEL_VALIDATION_COLUMNS`), from
     :func:`validation_frame`."""
     return validation_frame(fitted, alpha=alpha)[list(MODEL_VALIDATION_COLUMNS)]
+
+
+def model_metrics(validation: pd.DataFrame, *, model: str = "logistic") -> Metrics:
+    """The contract's model numbers for ``metrics.json``, from :func:`model_validation`.
+
+    ``model_auc`` (with ``model_auc_ci_low`` / ``model_auc_ci_high``), ``calibration_slope`` and
+    ``calibration_intercept`` are ``model``'s on the held-out split (``time_test``: the latest
+    cohorts, judged by a model fitted on the earlier ones; else ``stratified_test``): how its
+    probabilities hold up on leads it has not seen, later in time. The cross-fitted slope and
+    intercept (every lead, out of fold) come as ``calibration_slope_cross_fitted`` and
+    ``calibration_intercept_cross_fitted``; ``model_split`` names the held-out split and
+    ``model_test_n`` its leads.
+
+    >>> v = pd.DataFrame({"model": ["logistic", "logistic"], "split": ["time_test", "cross_fitted"],
+    ...     "n": [100, 400], "auc": [0.61, 0.62], "auc_ci_low": [0.58, 0.6],
+    ...     "auc_ci_high": [0.64, 0.64], "brier": [0.03, 0.02], "log_loss": [0.15, 0.08],
+    ...     "calibration_slope": [0.59, 0.9], "calibration_intercept": [1.23, 0.0]})
+    >>> m = model_metrics(v)
+    >>> m["model_auc"], m["calibration_slope"], m["calibration_slope_cross_fitted"], m["model_split"]
+    (0.61, 0.59, 0.9, 'time_test')
+    """
+    require = {"model", "split", *MODEL_VALIDATION_COLUMNS}
+    missing = sorted(require - set(validation.columns))
+    if missing:
+        raise DataError(
+            f"model validation table lacks {', '.join(missing)}", table="model_validation"
+        )
+    rows = validation.loc[validation["model"] == model]
+    test = rows.loc[rows["split"].astype("str").str.endswith("_test")]
+    fitted = rows.loc[rows["split"] == "cross_fitted"]
+    if test.empty or fitted.empty:
+        raise DataError(f"model validation has no test and cross-fitted rows for {model!r}",
+                        table="model_validation")  # fmt: skip
+    t, c = test.iloc[0], fitted.iloc[0]
+    values = {
+        "model_auc": float(t["auc"]),
+        "model_auc_ci_low": float(t["auc_ci_low"]),
+        "model_auc_ci_high": float(t["auc_ci_high"]),
+        "calibration_slope": float(t["calibration_slope"]),
+        "calibration_intercept": float(t["calibration_intercept"]),
+        "calibration_slope_cross_fitted": float(c["calibration_slope"]),
+        "calibration_intercept_cross_fitted": float(c["calibration_intercept"]),
+        "model_split": str(t["split"]),
+        "model_test_n": int(t["n"]),
+    }
+    kinds = {k: Kind.RATIO for k in values} | {"model_split": Kind.TEXT, "model_test_n": Kind.COUNT}
+    return Metrics(values, kinds)
