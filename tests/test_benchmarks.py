@@ -323,3 +323,22 @@ def saved_dtypes(params) -> dict:
     from leadnb.data import loading
 
     return loading.load_table(params.data["leads"]).dtypes.to_dict()
+
+
+def test_the_memory_guard_extrapolates_through_the_last_two_sizes() -> None:
+    """A million-lead run is not refused because the libraries' fixed memory at 20,000 leads
+    was multiplied by fifty: two sizes give a straight line, one size scales only what a
+    process holds beyond an empty one."""
+    from benchmarks.scaling import PROCESS_BYTES_FIXED, Row, run_bytes
+
+    def row(leads: int, peaks: list[float]) -> Row:
+        procs = [{"peak_rss": p} for p in peaks]
+        return Row(leads=leads, events=0, input_bytes=0, run_seconds=1.0, peak_rss=0,
+                   peak_role="", duckdb_seconds=1.0, folder="", processes=procs)  # fmt: skip
+
+    small = row(20_000, [600e6, 350e6, 330e6, 100e6])  # the smallest peak is not counted
+    big = row(200_000, [900e6, 600e6, 400e6, 100e6])
+    assert run_bytes([small, big], 1_000_000) == 1.9e9 + (1.9e9 - 1.28e9) / 180_000 * 800_000
+    fixed = 3 * PROCESS_BYTES_FIXED
+    assert run_bytes([small], 1_000_000) == fixed + (1.28e9 - fixed) * 50
+    assert run_bytes([small], 1_000_000) < 1.28e9 * 50
