@@ -207,7 +207,8 @@ def test_every_shown_table_saved_as_csv_links_its_csv() -> None:
         else:
             assert "csv" not in kw, ast.unparse(call)
     assert linked == {
-        "score_bands.csv", "suggested_weights.csv", "segments.csv", "high_quality_leads.csv"
+        "score_bands.csv", "suggested_weights.csv", "segments.csv", "high_quality_leads.csv",
+        "model_validation.csv",
     }  # fmt: skip
 
 
@@ -819,3 +820,267 @@ def test_every_lead_converted_without_stages_or_events(sample_dir: Path, tmp_pat
     assert metrics["conversion_rate"] == 1.0 and metrics["auc"] is None
     _check_answer_and_labels(metrics, kinds)
     assert metrics["answer"][0].startswith("How well the score predicts who reaches SQL was not")
+
+
+# ------------------------------------------------------------------ the calibrated lead queue
+#
+# The model's functions are tested in tests/test_model.py and tests/test_queue.py; these tests
+# check the wiring: the notebook's printed numbers and written tables are those functions'
+# outputs on the notebook's own inputs, and each printed number is recomputed independently
+# where it can be (population counts by hand, AUC by scikit-learn, time-dependent AUC by
+# scikit-survival, the capacity capture by brute force).
+
+
+@pytest.fixture(scope="module")
+def model_section() -> dict:
+    """The notebook's model section recomputed with leadnb's functions on the notebook's own
+    loaded inputs (its setup cells run here with the demo params)."""
+    _require_demo()
+    from leadnb.scoring import model as lm
+    from leadnb.scoring import queue as lq
+
+    cells = _notebook().cells
+    g: dict = {}
+    exec(cells[2].source, g)  # the parameters' defaults
+    g["params_path"] = str(PARAMS)
+    setup = next(c for c in cells if "ctx = nb.start(" in c.source)
+    abm_cell = next(c for c in cells if "abm = segments.read_account_list" in c.source)
+    exec(setup.source, g)
+    exec(abm_cell.source.split("for note in")[0], g)
+    ctx, wide, leads, events, cfg = g["ctx"], g["wide"], g["leads"], g["events"], g["cfg"]
+    params = yaml.safe_load(PARAMS.read_text())["scoring_calibration"]
+    ages = [int(a) for a in params["landmark_days"]]
+    pop = lm.landmark_outcomes(wide, as_of=ctx.as_of, ages_days=ages, outcome_stage="sql",
+                               horizon_days=params["horizon_days"],
+                               max_leads=params["landmark_max_leads"], seed=0)  # fmt: skip
+    train = pop.matured
+    feats = lm.features_at_decision(
+        leads, events, cfg, train, as_of=ctx.as_of, windows=params["feature_windows"],
+        profile_fields=params["model_profile_fields"], target_industries=params["target_industries"],
+        abm_accounts=g["abm"],
+    )  # fmt: skip
+    fit = lm.fit_models(lm.leave_out(feats.frame, params["model_exclude_features"]),
+                        train["outcome"], created_at=feats.created_at, points=feats.points,
+                        seed=0)  # fmt: skip
+    first = min(ages)
+    at_first = (pop.frame["landmark_days"] == first).to_numpy()
+    risk = lm.decided_risk(fit, pop.frame, at_first, leads, events, cfg, as_of=ctx.as_of,
+                           spec=feats.spec)  # fmt: skip
+    sel = (train["landmark_days"] == first).to_numpy()
+    return {"lm": lm, "lq": lq, "g": g, "params": params, "pop": pop, "train": train,
+            "feats": feats, "fit": fit, "risk": risk, "at_first": at_first, "sel": sel,
+            "ages": ages}  # fmt: skip
+
+
+def test_model_population_counts_by_hand(demo: dict, model_section: dict) -> None:
+    # each lead at each landmark age a: decided when created + a days falls by the analysis
+    # day and it was not SQL by then; matured when its 90-day horizon ended before the day's end
+    created, sql_at = demo["created"], demo["sql_at"].reindex(demo["created"].index)
+    decided = matured = conv = 0
+    ids = set()
+    for a in model_section["ages"]:
+        at = created + pd.Timedelta(days=a)
+        d = (at < DAY_END) & ~(sql_at.notna() & (sql_at <= at))
+        m = d & (at + pd.Timedelta(days=90) < DAY_END)
+        decided += int(d.sum())
+        matured += int(m.sum())
+        conv += int((m & sql_at.notna() & (sql_at < at + pd.Timedelta(days=90))).sum())
+        ids |= set(created.index[m.to_numpy()])
+    censored, total = _find(r"^([\d,]+) of ([\d,]+) lead-ages .* censored")
+    assert (censored, total) == (decided - matured, decided)
+    n, leads_, c, rate = _find(
+        r"^Trained on ([\d,]+) lead-ages of ([\d,]+) leads; ([\d,]+) reached SQL within 90 days "
+        r"\(([\d.]+%)\)"
+    )
+    assert (n, leads_, c) == (matured, len(ids), conv)
+    assert rate == pytest.approx(round(conv / matured, 3), abs=1e-9)
+    assert model_section["pop"].sample_share == 1.0  # 20,000 demo leads, cap 20,000: no draw
+
+
+def test_model_validation_lines_and_aucs_by_scikit_learn(model_section: dict) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    fit = model_section["fit"]
+    v = model_section["lm"].model_validation(fit)
+    test = fit.split.to_numpy() == "test"
+    for _, r in v.iterrows():
+        p = fit.test[r.model] if r.split.endswith("_test") else fit.cross_fitted[r.model]
+        y = fit.outcome[test] if r.split.endswith("_test") else fit.outcome
+        assert r.auc == pytest.approx(roc_auc_score(y.to_numpy(), p.to_numpy()), abs=1e-12)
+        n, auc, lo, hi, slope, icpt = _find(
+            rf"^{r.model}, every lead out of fold, ([\d,]+) lead-ages: AUC ([\d.]+) \(([\d.]+) to ([\d.]+)\), "
+            rf"calibration slope (-?[\d.]+), intercept (-?[\d.]+)"
+            if r.split == "cross_fitted" else
+            rf"^{r.model}, latest [^\n]*?, ([\d,]+) lead-ages: AUC ([\d.]+) \(([\d.]+) to "
+            rf"([\d.]+)\), calibration slope (-?[\d.]+), intercept (-?[\d.]+)"
+        )  # fmt: skip
+        assert n == r.n
+        for shown, value in ((auc, r.auc), (lo, r.auc_ci_low), (hi, r.auc_ci_high),
+                             (slope, r.calibration_slope), (icpt, r.calibration_intercept)):  # fmt: skip
+            assert shown == pytest.approx(round(value, 3), abs=1e-9)
+    assert fit.split_kind == "time"
+
+
+def test_time_dependent_auc_lines_by_scikit_survival(model_section: dict) -> None:
+    from sksurv.metrics import cumulative_dynamic_auc
+    from sksurv.util import Surv
+
+    frame = model_section["pop"].frame.loc[model_section["at_first"]]
+    risk = model_section["risk"]
+    y = Surv.from_arrays(frame["event"].to_numpy(bool), frame["time_days"].to_numpy(float))
+    theirs, _ = cumulative_dynamic_auc(y, y, risk, [30, 60, 90])
+    for h, auc in zip((30, 60, 90), theirs, strict=True):
+        (shown, cases, controls, young) = _find(
+            rf"^Within {h} days: AUC ([\d.]+) \([\d.]+ to [\d.]+\); ([\d,]+) converted, "
+            r"([\d,]+) not yet, ([\d,]+) too young to know"
+        )
+        t, e = frame["time_days"].to_numpy(), frame["event"].to_numpy(bool)
+        assert shown == pytest.approx(round(auc, 3), abs=1e-9)
+        assert cases == int((e & (t <= h)).sum()) and controls == int((t > h).sum())
+        assert young == len(t) - cases - controls
+
+
+def _brute_capture(y: np.ndarray, s: np.ndarray, k: int) -> float:
+    """Conversions among the top k by s; a tie group straddling place k gives its rate per
+    place left (the expected capture under a random order)."""
+    order = sorted(range(len(s)), key=lambda i: -s[i])
+    cut = s[order[k - 1]]
+    above = [i for i in range(len(s)) if s[i] > cut]
+    tied = [i for i in range(len(s)) if s[i] == cut]
+    return sum(y[i] for i in above) + (k - len(above)) * sum(y[i] for i in tied) / len(tied)
+
+
+def test_capacity_capture_line_by_brute_force(model_section: dict) -> None:
+    fit, sel = model_section["fit"], model_section["sel"]
+    y = fit.outcome.to_numpy()[sel]
+    p = fit.cross_fitted["logistic"].to_numpy()[sel]
+    pts = model_section["feats"].points.to_numpy()[sel]
+    created = model_section["feats"].created_at[sel]
+    span_days = (created.max() - created.min()) / pd.Timedelta(days=1)
+    m = re.search(
+        r"^At the team's capacity of 60 leads a week \(([\d,]+) leads over ([\d.]+) weeks\), the "
+        r"model's ranking captures ([\d,]+) of the ([\d,]+) conversions and the points' ([\d,]+): "
+        r"(.*)$", _golden_text(), flags=re.M,
+    )  # fmt: skip
+    assert m is not None
+    k, weeks, got_model, conv, got_points = (_num(x) for x in m.groups()[:5])
+    assert conv == y.sum()
+    assert weeks == pytest.approx(round(span_days / 7, 1), abs=0.051)
+    assert k == int(np.floor(60 * weeks + 1e-9)) or abs(k - 60 * span_days / 7) <= 1
+    assert got_model == round(_brute_capture(y, p, int(k)))
+    assert got_points == round(_brute_capture(y, pts, int(k)))
+    assert "no clear difference" in m.group(6)  # the interval straddles 0 on the demo
+
+
+def test_queue_lines_and_reasons_add_up(model_section: dict) -> None:
+    lm, lq, g, fit = (
+        model_section["lm"],
+        model_section["lq"],
+        model_section["g"],
+        model_section["fit"],
+    )
+    ctx, leads, events, cfg = g["ctx"], g["leads"], g["events"], g["cfg"]
+    sd = g["wide"]
+    # open leads by hand: created by the analysis day, at most 365 days old, not SQL nor lost
+    end = DAY_END
+    ok = (
+        (sd["created_at"] < end) & ~(sd["sql_at"] < end) & ~(sd["lost_at"] < end)
+        & ~(sd["created_at"] < AS_OF - pd.Timedelta(days=365))
+    )  # fmt: skip
+    comp = g["leads"]["email"].str.split("@").str[-1].str.strip().str.lower().isin(
+        [d.lower() for d in g["competitor_domains"]]
+    ) if "email" in leads else None  # fmt: skip
+    open_now = lm.open_leads(sd, as_of=AS_OF, max_age_days=365)
+    assert len(open_now) == int(ok.sum())
+    from leadnb.scoring import segments
+
+    scores_now = g.get("scores_now")
+    seg = segments.segment_leads(
+        leads, events, scores_now, sd, as_of=ctx.as_of, competitor_domains=g["competitor_domains"],
+        competitor_companies=g["competitor_companies"], outcome_stage="sql",
+        fast_days=g["fast_days"], engaged_min_events=g["engaged_min_events"],
+    )  # fmt: skip
+    competitors = seg.index[seg.astype("str") == "competitor"]
+    assert comp is None or len(competitors) >= 1
+    queued = lm.open_leads(sd, as_of=AS_OF, exclude=competitors, max_age_days=365)
+    scored = lm.score_leads(fit, leads, events, cfg, queued, as_of=AS_OF,
+                            spec=model_section["feats"].spec, chunk_leads=3_000)  # fmt: skip
+    n, week, p_week, p_all = _find(
+        r"^Queue: ([\d,]+) open leads; the ([\d,]+) called this week average a ([\d.]+%) chance "
+        r"to convert within 90 days, the whole queue ([\d.]+%)"
+    )
+    assert n == len(queued) == len(scored)
+    top = np.sort(scored["p_convert"].to_numpy())[::-1]
+    assert week == 60
+    assert p_week == pytest.approx(round(top[:60].mean(), 3), abs=1e-9)
+    assert p_all == pytest.approx(round(top.mean(), 3), abs=1e-9)
+    # the reasons' contributions are the terms of the explained model's log-odds
+    co = fit.coefficients
+    x = lm.features_at_decision(leads, events, cfg, queued.iloc[:500], as_of=AS_OF,
+                                spec=model_section["feats"].spec).frame[list(co.index)]  # fmt: skip
+    terms = co["coef"].to_numpy() * (x.to_numpy() - co["mean"].to_numpy()) / co["scale"].to_numpy()
+    np.testing.assert_allclose(fit.intercept + terms.sum(axis=1),
+                               scored["log_odds"].to_numpy()[:500], rtol=1e-9, atol=1e-9)  # fmt: skip
+    why = lq.lead_reasons(x, mean=co["mean"], scale=co["scale"], coef=co["coef"])
+    got = why["contribution_1"].to_numpy()
+    want = terms[np.arange(len(terms)), np.argmax(np.abs(terms), axis=1)]
+    np.testing.assert_allclose(got[~np.isnan(got)], want[~np.isnan(got)], rtol=1e-12)
+
+
+def test_chunked_scores_equal_one_call(model_section: dict) -> None:
+    lm, g, fit = model_section["lm"], model_section["g"], model_section["fit"]
+    queued = lm.open_leads(g["wide"], as_of=AS_OF, max_age_days=365).iloc[:2_500]
+    kw = dict(as_of=AS_OF, spec=model_section["feats"].spec, labels=model_section["feats"].labels)
+    one = lm.score_leads(fit, g["leads"], g["events"], g["cfg"], queued, chunk_leads=10**6, **kw)
+    many = lm.score_leads(fit, g["leads"], g["events"], g["cfg"], queued, chunk_leads=700, **kw)
+    pd.testing.assert_frame_equal(one, many)
+    assert list(one.columns) == list(lm.SCORED_COLUMNS)
+
+
+def test_demo_run_writes_the_queue_validation_and_metrics(
+    model_section: dict, tmp_path: Path
+) -> None:
+    """The notebook on the demo: the written tables are the functions' outputs, metrics.json
+    has the contract's keys, and the queue carries no personal data."""
+    from leadnb.results import Metrics
+    from tests.warm_kernel import run_alone
+
+    lm, lq = model_section["lm"], model_section["lq"]
+    text, folder, _ = run_alone(PARAMS, "scoring_calibration", tmp_path)
+    v = pd.read_csv(folder / "model_validation.csv")
+    assert list(v.columns) == list(lm.MODEL_VALIDATION_COLUMNS)
+    assert v[["model", "split"]].apply(tuple, axis=1).tolist() == [
+        (m, s) for m in ("logistic", "gradient_boosting", "points")
+        for s in ("time_test", "cross_fitted")
+    ]  # fmt: skip
+    rel = pd.read_csv(folder / "model_reliability.csv")
+    assert list(rel.columns) == list(lm.RELIABILITY_COLUMNS)
+    crossed = v.set_index(["model", "split"]).loc[("logistic", "cross_fitted")]
+    assert rel["n"].sum() == crossed["n"]
+    curve = pd.read_csv(folder / "capture_curve.csv")
+    assert list(curve.columns) == list(lq.CAPTURE_CURVE_COLUMNS)
+    q = pd.read_parquet(folder / "lead_queue.parquet")
+    assert list(q.columns) == list(lq.QUEUE_COLUMNS)
+    assert q["rank"].tolist() == list(range(1, len(q) + 1))
+    assert q["this_week"].sum() == 60 and q["this_week"].iloc[:60].all()
+    assert (np.diff(q["p_convert"].to_numpy()) <= 0).all()
+    assert (q["next_follow_up"] >= AS_OF).all()
+    assert (q["reason_1"] != "").mean() > 0.9
+    import json
+
+    metrics = json.loads((folder / "metrics.json").read_text())
+    kinds = json.loads((folder / "metric_kinds.json").read_text())
+    keys = ["model_auc", "model_auc_ci_low", "model_auc_ci_high", "calibration_slope",
+            "calibration_intercept", "capture_model", "capture_points", "capture_diff_ci_low",
+            "capture_diff_ci_high", "capacity_per_week"]  # fmt: skip
+    assert all(metrics[k] is not None for k in keys)
+    expected = lm.model_metrics(v)  # the written table's logistic row on the held-out cohorts
+    for k in keys[:5]:
+        assert metrics[k] == pytest.approx(expected[k], rel=1e-9)
+    assert metrics["capacity_per_week"] == 60
+    _check_answer_and_labels(metrics, kinds)
+    said = [a for a in metrics["answer"] if a.startswith("At the team's capacity of 60 leads")]
+    assert len(said) == 1 and "does not clearly beat the points" in said[0]
+    assert "too low on average" in said[0]  # later cohorts convert more than the model expects
+    numbers = {k: v for k, v in metrics.items() if k not in ("answer", "actions", "labels")}
+    assert Metrics(numbers, kinds)["capture_model"] == metrics["capture_model"]

@@ -286,13 +286,16 @@ def _capture_table(
     n_boot: int,
     seed: int,
     alpha: float,
+    sample_share: float = 1.0,
 ) -> pd.DataFrame:
+    if not 0 < sample_share <= 1:
+        raise ParamsError(f"sample_share must be in (0, 1], got {sample_share!r}")
     y = _outcome(outcome)
     p, s = _floats(p_model, "p_model"), _floats(points, "points")
     n = _same_length(outcome=y, p_model=p, points=s)
     if n == 0:
         raise NotEnoughData("there are no decided leads to compare the rankings on")
-    ks = [min(capacity_leads(c, weeks), n) for c in capacities]
+    ks = [min(capacity_leads(c * sample_share, weeks), n) for c in capacities]
     rankings = [_ranking(p), _ranking(s)]
     ones = np.ones((1, n))
     model, pts = (_captured(ones, y, r, ks, ties)[0] for r in rankings)
@@ -346,6 +349,9 @@ class CaptureResult(Result):
     capture_diff_ci_high: float = value(Kind.COUNT, "paired bootstrap percentile interval, high")
     n_boot: int = value(Kind.COUNT, "bootstrap draws")
     ties: str = value(Kind.TEXT, "how tied scores at the boundary count", default="share")
+    sample_share: float = value(
+        Kind.RATE, "the leads ranked are this share of all leads (a seeded draw)", default=1.0
+    )
 
     def contract_metrics(self) -> Metrics:
         """The contract's capacity numbers for ``metrics.json``, with their kinds.
@@ -359,6 +365,16 @@ class CaptureResult(Result):
         m = self.metrics(prefix="")
         keys = [k for k in m if k in _CONTRACT_METRICS]
         return Metrics({k: m[k] for k in keys}, {k: m.kinds[k] for k in keys})
+
+    @classmethod
+    def empty_metrics(cls) -> Metrics:
+        """The keys of :meth:`contract_metrics`, each None (the comparison was not computed).
+
+        >>> CaptureResult.empty_metrics()["capture_model"] is None
+        True
+        """
+        kinds = {k: Kind.COUNT for k in sorted(_CONTRACT_METRICS)}
+        return Metrics(dict.fromkeys(kinds), kinds)
 
     def sentence(self) -> str:
         """The finding in one sentence for the report's answer: does the model beat the points
@@ -375,10 +391,18 @@ class CaptureResult(Result):
         model (95% CI 40 to 111).
         """
         count = lambda v: format_value(v, Kind.COUNT, like=max(abs(v), 100))  # noqa: E731
+        sent = (
+            f"{format_value(self.capacity, Kind.COUNT)} leads over "
+            f"{format_value(self.weeks, Kind.COUNT)} weeks"
+        )
+        if self.sample_share < 1:
+            sent = (
+                f"scaled to a seeded {format_value(self.sample_share, Kind.RATE)} sample of the "
+                f"leads: its top {sent}"
+            )
         head = (
             f"At the team's capacity of {format_value(self.capacity_per_week, Kind.COUNT)} leads "
-            f"a week ({format_value(self.capacity, Kind.COUNT)} leads over "
-            f"{format_value(self.weeks, Kind.COUNT)} weeks)"
+            f"a week ({sent})"
         )
         if self.capacity >= self.n:
             return (
@@ -412,6 +436,7 @@ def capacity_capture(
     n_boot: int = 2000,
     seed: int = 0,
     alpha: float = 0.05,
+    sample_share: float = 1.0,
 ) -> CaptureResult:
     """Conversions captured by the model's and by the points' top ``k`` leads, with a paired
     bootstrap interval on the difference.
@@ -445,6 +470,10 @@ def capacity_capture(
         Seed of the draws.
     alpha
         1 - confidence level.
+    sample_share
+        The leads given are this share of all leads (a seeded draw, e.g.
+        :attr:`leadnb.scoring.model.HorizonPopulation.sample_share`): the team's capacity is
+        scaled by it, so the sample's top ``k`` stands for what the team works.
 
     Returns
     -------
@@ -474,7 +503,7 @@ def capacity_capture(
     w = _weeks(created_at, weeks)
     t = _capture_table(
         outcome, p_model, points, [capacity_per_week], w, ties=ties, n_boot=n_boot, seed=seed,
-        alpha=alpha,
+        alpha=alpha, sample_share=sample_share,
     )  # fmt: skip
     row = t.iloc[0]
     return CaptureResult(
@@ -490,6 +519,7 @@ def capacity_capture(
         capture_diff_ci_high=float(row["capture_diff_ci_high"]),
         n_boot=int(n_boot),
         ties=ties,
+        sample_share=float(sample_share),
     )
 
 
@@ -519,6 +549,7 @@ def capture_curve(
     n_boot: int = 500,
     seed: int = 0,
     alpha: float = 0.05,
+    sample_share: float = 1.0,
 ) -> pd.DataFrame:
     """:func:`capacity_capture` over a range of capacities: a table for a chart.
 
@@ -531,7 +562,7 @@ def capture_curve(
         As for :func:`capacity_capture`.
     capacities_per_week
         Leads a week; None: 20 steps from 5% to 100% of the weekly inflow (leads / weeks).
-    created_at, weeks, ties, n_boot, seed, alpha
+    created_at, weeks, ties, n_boot, seed, alpha, sample_share
         As for :func:`capacity_capture`.
 
     Returns
@@ -557,11 +588,20 @@ def capture_curve(
     _check_capture_args(ties, n_boot, alpha)
     w = _weeks(created_at, weeks)
     if capacities_per_week is None:
-        inflow = len(np.asarray(outcome)) / w
+        inflow = len(np.asarray(outcome)) / w / sample_share
         capacities_per_week = list(inflow * np.linspace(0.05, 1.0, 20))
     caps = [float(c) for c in capacities_per_week]
     return _capture_table(
-        outcome, p_model, points, caps, w, ties=ties, n_boot=n_boot, seed=seed, alpha=alpha
+        outcome,
+        p_model,
+        points,
+        caps,
+        w,
+        ties=ties,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+        sample_share=sample_share,
     )
 
 

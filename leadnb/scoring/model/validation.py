@@ -332,7 +332,15 @@ def model_validation(fitted: FittedModels, *, alpha: float = 0.05) -> pd.DataFra
     return validation_frame(fitted, alpha=alpha)[list(MODEL_VALIDATION_COLUMNS)]
 
 
-def model_metrics(validation: pd.DataFrame, *, model: str = "logistic") -> Metrics:
+_MODEL_KINDS = {
+    "model_auc": Kind.RATIO, "model_auc_ci_low": Kind.RATIO, "model_auc_ci_high": Kind.RATIO,
+    "calibration_slope": Kind.RATIO, "calibration_intercept": Kind.RATIO,
+    "calibration_slope_cross_fitted": Kind.RATIO, "calibration_intercept_cross_fitted": Kind.RATIO,
+    "model_split": Kind.TEXT, "model_test_n": Kind.COUNT,
+}  # fmt: skip
+
+
+def model_metrics(validation: pd.DataFrame | None, *, model: str = "logistic") -> Metrics:
     """The contract's model numbers for ``metrics.json``, from :func:`model_validation`.
 
     ``model_auc`` (with ``model_auc_ci_low`` / ``model_auc_ci_high``), ``calibration_slope`` and
@@ -341,7 +349,8 @@ def model_metrics(validation: pd.DataFrame, *, model: str = "logistic") -> Metri
     probabilities hold up on leads it has not seen, later in time. The cross-fitted slope and
     intercept (every lead, out of fold) come as ``calibration_slope_cross_fitted`` and
     ``calibration_intercept_cross_fitted``; ``model_split`` names the held-out split and
-    ``model_test_n`` its leads.
+    ``model_test_n`` its leads. ``validation=None`` (the model was not fitted) gives every key
+    with None: ``metrics.json`` has null for a section that was not computed.
 
     >>> v = pd.DataFrame({"model": ["logistic", "logistic"], "split": ["time_test", "cross_fitted"],
     ...     "n": [100, 400], "auc": [0.61, 0.62], "auc_ci_low": [0.58, 0.6],
@@ -351,6 +360,8 @@ def model_metrics(validation: pd.DataFrame, *, model: str = "logistic") -> Metri
     >>> m["model_auc"], m["calibration_slope"], m["calibration_slope_cross_fitted"], m["model_split"]
     (0.61, 0.59, 0.9, 'time_test')
     """
+    if validation is None:
+        return Metrics(dict.fromkeys(_MODEL_KINDS), _MODEL_KINDS)
     require = {"model", "split", *MODEL_VALIDATION_COLUMNS}
     missing = sorted(require - set(validation.columns))
     if missing:
@@ -375,5 +386,4 @@ def model_metrics(validation: pd.DataFrame, *, model: str = "logistic") -> Metri
         "model_split": str(t["split"]),
         "model_test_n": int(t["n"]),
     }
-    kinds = {k: Kind.RATIO for k in values} | {"model_split": Kind.TEXT, "model_test_n": Kind.COUNT}
-    return Metrics(values, kinds)
+    return Metrics(values, _MODEL_KINDS)
