@@ -638,3 +638,50 @@ def test_censoring_columns_are_what_scikit_survival_takes(world):
                                    f[["lead_id", "decision_at"]], as_of=AS_OF)  # fmt: skip
     auc, mean_auc = cumulative_dynamic_auc(surv, surv, feats.points.to_numpy(), [30, 60, 90])
     assert np.all((auc > 0.4) & (auc < 0.9)) and np.isfinite(mean_auc)
+
+
+# --------------------------------------------------------------------------------------------
+# Today's queue: open leads, scored a chunk at a time
+
+
+def test_open_leads_by_hand(world):
+    sd = world["stage_dates"]
+    end = AS_OF + DAY
+    mine = M.open_leads(sd, as_of=AS_OF, exclude=sd["lead_id"].iloc[:5], max_age_days=180)
+    ok = (
+        (sd["created_at"] < end) & ~(sd["sql_at"] < end) & ~(sd["lost_at"] < end)
+        & (sd["created_at"] >= AS_OF - 180 * DAY)
+    )  # fmt: skip
+    ok.iloc[:5] = False
+    assert mine["lead_id"].tolist() == sd.loc[ok, "lead_id"].astype(str).tolist()
+    assert (mine["decision_at"] == AS_OF).all()
+    every = M.open_leads(sd, as_of=AS_OF)
+    assert len(every) > len(mine) and set(mine["lead_id"]) <= set(every["lead_id"])
+
+
+def test_decided_risk_is_cross_fitted_for_matured_rows_and_predicted_for_young_ones(world, at_mql):
+    pop, fit, feats = at_mql["pop"], at_mql["fit"], at_mql["features"]
+    frame = pop.frame
+    every = np.ones(len(frame), dtype=bool)
+    risk = M.decided_risk(fit, frame, every, world["leads"], world["events"], world["config"],
+                          as_of=AS_OF, spec=feats.spec, chunk_leads=500)  # fmt: skip
+    mat = frame["matured"].to_numpy(bool)
+    np.testing.assert_array_equal(risk[mat], fit.cross_fitted["logistic"].to_numpy())
+    young = frame.loc[~mat, ["lead_id", "decision_at"]]
+    now = M.features_at_decision(world["leads"], world["events"], world["config"], young,
+                                 as_of=AS_OF, spec=feats.spec)  # fmt: skip
+    np.testing.assert_allclose(risk[~mat], fit.predict(now.frame)["logistic"].to_numpy())
+    with pytest.raises(ParamsError):
+        M.decided_risk(fit, frame.iloc[1:], every[1:], world["leads"], world["events"],
+                       world["config"], as_of=AS_OF, spec=feats.spec)  # fmt: skip
+
+
+def test_leave_out_and_model_metrics(at_mql):
+    fit = at_mql["fit"]
+    X = M.leave_out(at_mql["features"].frame, ["points:", "never_touched"])
+    assert not any(c.startswith("points:") for c in X.columns) and "never_touched" not in X
+    v = M.model_validation(fit)
+    m = M.model_metrics(v)
+    row = v.set_index(["model", "split"]).loc[("logistic", f"{fit.split_kind}_test")]
+    assert m["model_auc"] == row["auc"] and m["calibration_slope"] == row["calibration_slope"]
+    assert all(M.model_metrics(None)[k] is None for k in m)

@@ -353,6 +353,38 @@ def test_hostile_category_values_come_out_inert(level, tmp_path):
     assert back["reason_1"].tolist() == q["reason_1"].tolist()
     assert len(back) == 2
 
+    # the queue as the notebook writes and shows it: Parquet keeps the values as they are
+    # (for programs), the report's table escapes every cell, and the CSV rule quotes data ids
+    from leadnb.report import notebook as nb
+
+    q = lead_queue([level, "b"], [0.7, 0.2], capacity_per_week=1, as_of="2026-06-30",
+                   account_id=[level, "acct"], reasons=r)  # fmt: skip
+
+    class _Ctx:
+        out_dir = tmp_path
+
+    nb.save_parquet(_Ctx(), q, "lead_queue.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "lead_queue.parquet"), q)
+    html = nb.styled(q, columns=queue.QUEUE_COLUMNS).to_html()
+    assert "<script" not in html and "<img" not in html
+    csv = safe.neutralise_csv_cells(q)
+    assert not csv["lead_id"].str.startswith(safe.FORMULA_PREFIXES).any()
+    assert not csv["account_id"].str.startswith(safe.FORMULA_PREFIXES).any()
+
+
+def test_capacity_on_a_drawn_sample_scales_the_capacity():
+    y, p, s = tiny(40, seed=5)
+    half = capacity_capture(y, p, s, capacity_per_week=4, weeks=2, n_boot=50, sample_share=0.5)
+    same = capacity_capture(y, p, s, capacity_per_week=2, weeks=2, n_boot=50)
+    assert half.capacity == same.capacity == 4
+    assert (half.capture_model, half.capture_points) == (same.capture_model, same.capture_points)
+    assert half.capture_diff_ci_low == same.capture_diff_ci_low
+    assert half.capacity_per_week == 4 and "seeded 50.0% sample" in half.sentence()
+    c = capture_curve(y, p, s, capacities_per_week=[4], weeks=2, n_boot=0, sample_share=0.5)
+    assert c.loc[0, "capacity"] == 4 and c.loc[0, "capacity_per_week"] == 4
+    with pytest.raises(ParamsError):
+        capacity_capture(y, p, s, capacity_per_week=4, weeks=2, sample_share=0)
+
 
 # ------------------------------------------------------------------ the queue
 
