@@ -504,3 +504,17 @@ def test_td_auc_interval_and_edges():
     assert none[["auc", "auc_ci_low", "auc_ci_high"]].isna().all(axis=None)  # no control
     with pytest.raises(DataError):
         time_dependent_auc([0.1, 0.2], [-1, 3], [True, False])
+
+
+def test_reason_keys_packed_equal_the_multiindex_factorize():
+    rng = np.random.default_rng(4)
+    f = rng.integers(0, 7, 5_000)
+    v = np.round(rng.choice([0.0, 1.0, 2.5, 30.0, 1e3, -4.25], 5_000), 2)
+    s = rng.choice([-1, 1], 5_000)
+    codes, distinct = queue._reason_keys(f, v, s, 7)
+    want_codes, want = pd.factorize(pd.MultiIndex.from_arrays([f, v, s]))
+    np.testing.assert_array_equal(codes, want_codes)
+    assert distinct == list(want)
+    big = np.full(3, 1e300)  # too large to pack: the MultiIndex path
+    c2, d2 = queue._reason_keys(np.array([0, 1, 0]), big, np.array([1, 1, 1]), 2)
+    assert c2.tolist() == [0, 1, 0] and d2 == [(0, 1e300, 1), (1, 1e300, 1)]

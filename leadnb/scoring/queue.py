@@ -898,6 +898,29 @@ def reason_phrase(
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
 
 
+def _reason_keys(
+    feature: np.ndarray, value_: np.ndarray, sign: np.ndarray, n_features: int
+) -> tuple[np.ndarray, list[tuple[int, float, int]]]:
+    """Codes of the distinct (feature, value to two decimals, sign) and those triples, in order
+    of first appearance (``pandas.factorize`` of the three together).
+
+    One int64 per key (value in hundredths, times the feature-and-sign slots) is hashed instead
+    of a MultiIndex of the three (2.3 s of 3.3 s for 614,000 leads' reasons at a million leads);
+    values too large for that packing fall back to the MultiIndex.
+    """
+    cents = np.round(value_ * 100)
+    slots = 2 * max(n_features, 1)
+    if len(cents) and np.isfinite(cents).all() and np.abs(cents).max() < 2.0**62 / slots:
+        packed = cents.astype("int64") * slots + feature.astype("int64") * 2 + (sign > 0)
+        codes, uniq = pd.factorize(packed)
+        first = np.zeros(len(uniq), dtype="int64")
+        first[codes[::-1]] = np.arange(len(codes))[::-1]  # a row of each key, for its parts
+        distinct = [(int(feature[i]), float(value_[i]), int(sign[i])) for i in first]
+        return codes, distinct
+    codes, keys = pd.factorize(pd.MultiIndex.from_arrays([feature, value_, sign]))
+    return codes, list(keys)
+
+
 def lead_reasons(
     features: pd.DataFrame,
     *,
@@ -963,8 +986,7 @@ def lead_reasons(
     sign = np.where(tc > 0, 1, -1)
     # values to the two decimals a phrase shows: days since the last touch, say, are hours
     # apart for every lead, but a phrase is said once per distinct key
-    keys = pd.MultiIndex.from_arrays([top[keep], np.round(tv[keep], 2), sign[keep]])
-    codes, distinct = pd.factorize(keys)
+    codes, distinct = _reason_keys(top[keep], np.round(tv[keep], 2), sign[keep], p)
     said = np.array(
         [
             f"{reason_phrase(names[f], v, patterns=patterns, labels=labels)} ({'+' if s > 0 else '-'})"

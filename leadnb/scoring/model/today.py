@@ -129,8 +129,9 @@ def score_leads(
     computed ``chunk_leads`` leads at a time.
 
     Per chunk: :func:`~leadnb.scoring.model.features.features_at_decision` with ``spec`` (the
-    columns of the fitted population), :meth:`FittedModels.predict` (``model``'s calibrated
-    probability as ``p_convert``, the explained model's ``log_odds``) and
+    columns of the fitted population), ``model``'s calibrated probability as ``p_convert`` (the
+    column of :meth:`FittedModels.predict`, without predicting the other models), the explained
+    model's ``log_odds`` and
     :func:`~leadnb.scoring.queue.lead_reasons` from :attr:`FittedModels.coefficients` on the
     columns the model was fitted on. The result equals one call on every lead (tested).
 
@@ -162,7 +163,7 @@ def score_leads(
     """
     if chunk_leads < 1:
         raise ParamsError(f"chunk_leads must be >= 1, got {chunk_leads}")
-    if model not in fitted.calibrated:
+    if model not in fitted.calibrated or model == "points":
         raise ParamsError(f"no fitted model {model!r}; fitted: {', '.join(fitted.calibrated)}")
     cols = list(fitted.features.columns)
     co = fitted.coefficients
@@ -171,7 +172,7 @@ def score_leads(
         part = decisions.iloc[start : start + chunk_leads]
         f = features_at_decision(leads, events, config, part, as_of=as_of, spec=spec)
         x = f.frame[cols]
-        pred = fitted.predict(x)
+        p_model = fitted.calibrated[model].predict_proba(x)[:, 1]  # only the model asked for
         why = lead_reasons(x, mean=co["mean"], scale=co["scale"], coef=co["coef"], labels=labels)
         at = pd.Series(part["decision_at"]).astype("datetime64[us]").to_numpy()
         if "days_since_last_touch" in f.frame.columns:
@@ -183,8 +184,8 @@ def score_leads(
             pd.DataFrame(
                 {
                     "lead_id": part["lead_id"].astype("str").to_numpy(),
-                    "p_convert": pred[model].to_numpy(),
-                    "log_odds": pred["log_odds"].to_numpy(),
+                    "p_convert": p_model,
+                    "log_odds": fitted.log_odds(x).to_numpy(),
                     "points": f.points.to_numpy(dtype="float64"),
                     "last_touch": last,
                     **{c: why[c].to_numpy() for c in REASON_COLUMNS},
