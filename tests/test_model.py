@@ -685,3 +685,20 @@ def test_leave_out_and_model_metrics(at_mql):
     row = v.set_index(["model", "split"]).loc[("logistic", f"{fit.split_kind}_test")]
     assert m["model_auc"] == row["auc"] and m["calibration_slope"] == row["calibration_slope"]
     assert all(M.model_metrics(None)[k] is None for k in m)
+
+
+def test_features_of_a_few_leads_read_only_their_leads_and_events(world, at_mql, monkeypatch):
+    """Cutting the leads and events to the decided leads first changes no feature."""
+    from leadnb.scoring.model import features as F
+
+    dec = at_mql["matured"].iloc[::20]
+    kw = dict(as_of=AS_OF, profile_fields=["industry", "source"],
+              target_industries=demo.TARGET_INDUSTRIES,
+              abm_accounts=world["abm_accounts"]["account_id"])  # fmt: skip
+    cut = M.features_at_decision(world["leads"], world["events"], world["config"], dec, **kw)
+    assert len(world["leads"]) > 10 * len(dec)  # the cut is taken
+    monkeypatch.setattr(F, "_of_decided", lambda leads, events, decisions: (leads, events))
+    whole = M.features_at_decision(world["leads"], world["events"], world["config"], dec, **kw)
+    pd.testing.assert_frame_equal(cut.frame, whole.frame)
+    pd.testing.assert_series_equal(cut.points, whole.points)
+    assert cut.spec == whole.spec and cut.dropped == whole.dropped
