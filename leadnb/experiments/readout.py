@@ -47,7 +47,9 @@ from leadnb.experiments.outcomes import (
     metric_outcomes,
     rows_of_leads,
 )
+from leadnb.experiments.plan import PlanResult, carry_out, stop_sentence
 from leadnb.experiments.registration import Metric, Registration, stage_display
+from leadnb.experiments.sequential import planned_total, sequential_power
 from leadnb.results import Column, Kind, Metrics, Result, format_value, value
 
 __all__ = [
@@ -102,6 +104,17 @@ RESULT_COLUMNS = [
     "logrank_p",
     "interim",
     "as_of",
+    # the registration's analysis plan (issue 18; :data:`leadnb.experiments.plan.PLAN_COLUMNS`)
+    "analysis",
+    "ci_method",
+    "always_valid",
+    "diff_adj",
+    "diff_adj_ci_low",
+    "diff_adj_ci_high",
+    "variance_reduction",
+    "unit",
+    "n_units",
+    "stop_recommended",
 ]
 
 _CI = "at the registered 1 - alpha level (95% for alpha 0.05)"
@@ -136,6 +149,22 @@ RESULT_DISPLAY: dict[str, Column] = {
     "logrank_p": Column("Log-rank p-value", Kind.P_VALUE, "whole time-to-conversion curves"),
     "interim": Column("Interim look", Kind.FLAG),
     "as_of": Column("Analysis date", Kind.DATE),
+    "analysis": Column("Analysis plan", Kind.TEXT, "fixed horizon or sequential (registered)"),
+    "ci_method": Column("Interval", Kind.TEXT, "how the difference's interval is computed"),
+    "always_valid": Column("Valid at every look", Kind.FLAG, "sequential plans"),
+    "diff_adj": Column(
+        "Adjusted difference", Kind.POINTS, "regression-adjusted for the registered covariates"
+    ),
+    "diff_adj_ci_low": Column("Adjusted difference, CI low", Kind.POINTS, _CI),
+    "diff_adj_ci_high": Column("Adjusted difference, CI high", Kind.POINTS, _CI),
+    "variance_reduction": Column(
+        "Variance reduction", Kind.RATE, "variance of the difference the covariates removed"
+    ),
+    "unit": Column("Randomised by", Kind.TEXT, "lead or account"),
+    "n_units": Column("Units", Kind.COUNT, "leads, or accounts, counted"),
+    "stop_recommended": Column(
+        "May stop now", Kind.FLAG, "sequential plans: first look excluding 0"
+    ),
 }
 """How a report shows ``ab_results`` rows: a label and a kind for each column a reader sees
 (the CSV keeps the machine names; :func:`results_for_readers` gives the rows)."""
@@ -258,6 +287,24 @@ class Readout(Result):
     power_at_n: float = value(
         Kind.RATE, "power for the registered target at the observed n", default=float("nan")
     )
+    analysis: str = value(
+        Kind.TEXT, "the registered analysis plan: fixed or sequential", default="fixed"
+    )
+    always_valid: bool = value(
+        Kind.FLAG, "intervals valid however often the report looks", default=False
+    )
+    stop_recommended: bool = value(
+        Kind.FLAG, "sequential: this look is the first whose interval excludes 0", default=False
+    )
+    #: what the registration's plan added to the primary metric (None for a readout built
+    #: without one)
+    plan: PlanResult | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def segments(self) -> pd.DataFrame:
+        """The declared segments' breakdown (:func:`leadnb.experiments.adjust.segment_breakdown`;
+        empty without declared segments)."""
+        return pd.DataFrame() if self.plan is None else self.plan.segments
 
     @property
     def primary(self) -> pd.DataFrame:
@@ -434,6 +481,8 @@ def verdict_sentence(
     caveats: Sequence[str],
     *,
     first_readout: pd.Timestamp | None = None,
+    estimate_note: str = "",
+    always_valid: bool = False,
 ) -> str:
     """One plain-language sentence for a variant vs control on the primary metric, with caveats.
 
@@ -452,6 +501,11 @@ def verdict_sentence(
         What a reader must know before acting on it, each a short clause.
     first_readout
         The first analysis date with a closed window (said when none has closed yet).
+    estimate_note
+        What the difference is, when not the plain one (``adjusted for events_before_90d``):
+        said after it.
+    always_valid
+        The interval is a look of a confidence sequence ("95% always-valid CI").
 
     Returns
     -------
@@ -501,7 +555,10 @@ def verdict_sentence(
         if first_readout is not None and not pd.isna(first_readout):
             head += f" (the first closes on {pd.Timestamp(first_readout):%Y-%m-%d})"
     else:
-        ci = f"95% CI {_pts(row['diff_ci_low'])} to {_pts(row['diff_ci_high'])}"
+        kind = "always-valid CI" if always_valid else "CI"
+        ci = f"95% {kind} {_pts(row['diff_ci_low'])} to {_pts(row['diff_ci_high'])}"
+        if estimate_note:
+            ci = f"{estimate_note}, {ci}"
         if reg.alpha != 0.05:
             ci = ci.replace("95%", f"{(1 - reg.alpha) * 100:g}%")
         p = row["p_adjusted"]
@@ -606,6 +663,8 @@ def readout(
     *,
     metric: Metric | Mapping[str, Any] | str | None = None,
     on_problem: Literal["exclude", "error"] = "exclude",
+    leads: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
 ) -> Readout:
     """Analyse one registered experiment as of ``as_of``.
 
@@ -630,6 +689,10 @@ def readout(
     on_problem
         What to do with assignment rows that cannot be analysed
         (:func:`~leadnb.experiments.assignments.prepare_assignments`).
+    leads, events
+        The leads and events tables, where the registration's covariates, segments and
+        accounts are found (:func:`leadnb.experiments.plan.carry_out`); None when the run has
+        none (a plan that needs them then says which).
 
     Returns
     -------
@@ -680,6 +743,7 @@ def readout(
         raise no_leads(reg, assignments, excl, as_of)
     tables, extra_excl = [], []
     curves = pd.DataFrame()
+    plan: PlanResult | None = None
     if wide is not None and "lead_id" in wide.columns:  # the experiment's leads, looked up once
         wide = rows_of_leads(wide, clean["lead_id"])
     for role, met in [
@@ -697,41 +761,47 @@ def readout(
             )
             extra_excl.append(e[EXCLUSION_COLUMNS])
         res, last_curves = _analyze_metric(out, reg, met, role=role)  # type: ignore[arg-type]
+        met_plan = carry_out(
+            out,
+            dataclasses.replace(reg, primary_metric=met),
+            as_of,
+            primary=role == "primary",
+            leads=leads,
+            events=events,
+            wide=wide,
+        )
+        res = _apply_plan(res, met_plan, reg)
         if role == "primary":
             curves = last_curves
+            plan = met_plan
         tables.append(res)
     results = pd.concat(tables, ignore_index=True)
     exclusions = pd.concat([excl, *extra_excl], ignore_index=True) if extra_excl else excl
+    assert plan is not None
 
     prim = results.loc[results["role"] == "primary"]
     ctrl = prim.loc[prim["is_control"]].iloc[0]
     interim, why = is_interim(reg, prim, as_of)
     caveats: list[str] = []
-    if interim:
+    if interim and reg.analysis == "fixed":
         caveats.append(
             f"interim look ({why}): do not stop or ship on it, repeated looks inflate false "
             "positives"
         )
     srm = float(prim["srm_p_value"].iloc[0])
     if srm < SRM_THRESHOLD:
+        on = " on accounts" if reg.unit == "account" else ""
         caveats.append(
-            f"sample ratio mismatch ({_p(srm)}): check the assignment before trusting it"
+            f"sample ratio mismatch{on} ({_p(srm)}): check the assignment before trusting it"
         )
     variants = prim.loc[~prim["is_control"]]
-    pw = float("nan")
-    if ctrl["n"] > 0 and (variants["n"] > 0).all():
-        base = min(max(float(ctrl["rate"]), 1e-4), 1 - 1e-4)
-        eff = reg.target_effect
-        if 0 < base + eff < 1:
-            a = design.adjusted_alpha(reg.alpha, len(reg.arms), reg.correction)
-            nv = float(variants["n"].min())
-            pw = design.power(base, eff, nv, alpha=a, ratio=nv / float(ctrl["n"]))
-            if pw < reg.power:
-                # whole percents, as metrics.json has always stored this sentence
-                caveats.append(
-                    f"underpowered ({pw:.0%} power for the {_pts(eff)} target at this n, "
-                    f"{reg.power:.0%} planned)"
-                )
+    pw = _power_at_n(reg, ctrl, variants, plan)
+    if pw < reg.power:
+        # whole percents, as metrics.json has always stored this sentence
+        caveats.append(
+            f"underpowered ({pw:.0%} power for the {_pts(reg.target_effect)} target at this n, "
+            f"{reg.power:.0%} planned)"
+        )
     n_imm = int(prim["n_immature"].sum())
     if n_imm:
         caveats.append(
@@ -761,10 +831,23 @@ def readout(
     w = reg.primary_metric.window_days
     if w and "assigned_at" in clean.columns and clean["assigned_at"].notna().any():
         first = clean["assigned_at"].min().normalize() + pd.Timedelta(days=w)
+    decision = plan.decision.set_index("variant") if len(plan.decision) else None
     verdicts = {}
     for _, r in variants.iterrows():
         own = [c for c in caveats if not c.startswith("guardrail") or f"for {r['variant']} (" in c]
-        verdicts[r["variant"]] = verdict_sentence(reg, r, ctrl, own, first_readout=first)
+        row = r.to_dict()
+        note = ""
+        if reg.covariates and decision is not None and r["variant"] in decision.index:
+            d = decision.loc[r["variant"]]
+            if np.isfinite(d["estimate"]):
+                row.update(diff=d["estimate"], diff_ci_low=d["ci_low"], diff_ci_high=d["ci_high"])
+                note = f"adjusted for {', '.join(reg.covariates)}"
+        text = verdict_sentence(
+            reg, row, ctrl, own, first_readout=first, estimate_note=note,
+            always_valid=reg.analysis == "sequential",
+        )  # fmt: skip
+        verdicts[r["variant"]] = text
+    status = stop_sentence(plan)
     mask = (results["role"] == "primary") & ~results["is_control"]
     results.loc[mask, "verdict"] = results.loc[mask, "variant"].map(verdicts)
     results.loc[results["is_control"], "verdict"] = "control"
@@ -772,6 +855,9 @@ def readout(
     results["interim"] = interim
     results["as_of"] = as_of.strftime("%Y-%m-%d")
     results = results[RESULT_COLUMNS]
+    verdict = " ".join(verdicts.values())
+    if status:
+        verdict += f" {status[:1].upper()}{status[1:]}."
     return Readout(
         registration=reg,
         as_of=as_of,
@@ -779,10 +865,86 @@ def readout(
         exclusions=exclusions.reset_index(drop=True),
         curves=curves,
         interim=interim,
-        verdict=" ".join(verdicts.values()),
+        verdict=verdict,
         caveats=tuple(caveats),
         power_at_n=pw,
+        analysis=reg.analysis,
+        always_valid=plan.always_valid,
+        stop_recommended=plan.stop_recommended,
+        plan=plan,
     )
+
+
+def _apply_plan(res: pd.DataFrame, plan: PlanResult, reg: Registration) -> pd.DataFrame:
+    """One metric's ``ab_results`` rows with the plan's columns written in: the plan's interval
+    and p-value where it has its own (sequential, account), NaN for the relative lift's
+    interval then (a fixed-horizon, lead-level interval), p_adjusted from the registered
+    decision's p-values (Holm with three or more arms; Bonferroni for a sequential plan, whose
+    sequences are built at alpha split over the variants)."""
+    res = res.copy()
+    cols = plan.columns.set_index("variant").reindex(res["variant"])
+    for c in ("analysis", "ci_method", "always_valid", "unit", "n_units", "stop_recommended"):
+        res[c] = cols[c].to_numpy()
+    for c in ("diff_adj", "diff_adj_ci_low", "diff_adj_ci_high", "variance_reduction"):
+        res[c] = cols[c].to_numpy(float)
+    own = np.isfinite(cols["diff"].to_numpy(float)) | (
+        (reg.analysis == "sequential" or reg.unit == "account") & ~res["is_control"].to_numpy(bool)
+    )
+    for c in ("diff", "diff_ci_low", "diff_ci_high", "p_value"):
+        res[c] = np.where(own, cols[c].to_numpy(float), res[c].to_numpy(float))
+    if own.any():
+        res.loc[own, ["rel_lift_ci_low", "rel_lift_ci_high"]] = np.nan
+        res.loc[own, "test"] = plan.columns["ci_method"].iloc[0]
+    if reg.unit == "account":
+        res.loc[~res["is_control"], "prob_beat_control"] = np.nan  # assumes independent leads
+        res["srm_p_value"] = plan.srm_p_value
+    var = ~res["is_control"].to_numpy(bool)
+    p = res["p_value"].to_numpy(float).copy()
+    if len(plan.decision) and reg.covariates:
+        dec = plan.decision.set_index("variant")["p_value"]
+        p_dec = res["variant"].map(dec).to_numpy(float)
+        p = np.where(np.isfinite(p_dec), p_dec, p)
+    res["p_adjusted"] = np.nan
+    k = int(var.sum())
+    if reg.analysis == "sequential":
+        res.loc[var, "p_adjusted"] = np.minimum(1.0, p[var] * max(k, 1))
+    elif k >= 2:
+        ok = var & np.isfinite(p)
+        adj = np.full(len(res), np.nan)
+        if ok.any():
+            adj[ok] = holm(p[ok], alpha=reg.alpha)
+        res["p_adjusted"] = adj
+    else:
+        res.loc[var, "p_adjusted"] = p[var]
+    return res
+
+
+def _power_at_n(
+    reg: Registration, ctrl: Mapping[str, Any], variants: pd.DataFrame, plan: PlanResult
+) -> float:
+    """Power for the registered target at the observed n: the fixed-horizon test's, or the
+    sequential plan's at its planned n; for account units the n is divided by the design
+    effect estimated from the counted leads."""
+    if not (ctrl["n"] > 0 and (variants["n"] > 0).all()):
+        return float("nan")
+    base = min(max(float(ctrl["rate"]), 1e-4), 1 - 1e-4)
+    eff = reg.target_effect
+    if not 0 < base + eff < 1:
+        return float("nan")
+    a = design.adjusted_alpha(reg.alpha, len(reg.arms), reg.correction)
+    nv = float(variants["n"].min())
+    ratio = nv / float(ctrl["n"])
+    if reg.unit == "account" and np.isfinite(plan.icc) and np.isfinite(plan.mean_account_size):
+        from leadnb.experiments.adjust import design_effect
+
+        icc = min(max(plan.icc, 0.0), 0.99)
+        nv = nv / design_effect(max(plan.mean_account_size, 1.0), icc)
+    if reg.analysis == "sequential":
+        v = str(variants.loc[variants["n"].idxmin(), "variant"])
+        return sequential_power(
+            base, eff, nv, alpha=a, ratio=ratio, n_planned=planned_total(reg, v)
+        )
+    return design.power(base, eff, nv, alpha=a, ratio=ratio)
 
 
 HEADLINE_KINDS: dict[str, Kind] = {
