@@ -60,6 +60,7 @@ from leadnb.experiments.sequential import (
     planned_total,
     smoothed_se,
 )
+from leadnb.results import Column, Kind
 
 if TYPE_CHECKING:
     from leadnb.experiments.adjust import Adjusted, Contamination
@@ -68,8 +69,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DERIVED_COVARIATE",
     "HISTORY_COLUMNS",
+    "HISTORY_DISPLAY",
     "PLAN_COLUMNS",
+    "SEGMENT_DISPLAY",
     "PlanResult",
+    "account_design",
+    "account_design_text",
     "carry_out",
     "ci_method",
     "events_before",
@@ -101,6 +106,35 @@ PLAN_COLUMNS = [
 ]
 """The ``ab_results`` columns the plan adds (CONTRACT.md: analysis, ci_method, diff_adj and its
 interval, variance_reduction, unit, n_units; and always_valid, stop_recommended)."""
+
+SEGMENT_DISPLAY: dict[str, Column] = {
+    "experiment_id": Column("Experiment", Kind.TEXT),
+    "segment": Column("Segment", Kind.TEXT, "declared in the registration"),
+    "value": Column("Value", Kind.TEXT),
+    "variant": Column("Group", Kind.TEXT),
+    "n": Column("Leads", Kind.COUNT, "leads whose window has closed"),
+    "conversions": Column("Conversions", Kind.COUNT),
+    "rate": Column("Conversion rate", Kind.RATE),
+    "diff": Column("Difference", Kind.POINTS, "variant rate minus control rate in the segment"),
+    "diff_ci_low": Column("Difference, CI low", Kind.POINTS, "Newcombe, leads as independent"),
+    "diff_ci_high": Column("Difference, CI high", Kind.POINTS, "Newcombe, leads as independent"),
+    "p_value": Column("p-value", Kind.P_VALUE, "z-test or Fisher's exact"),
+    "q_value": Column("q-value", Kind.P_VALUE, "Benjamini-Hochberg within the declared family"),
+}
+"""How a report shows ``ab_segments`` rows (the CSV keeps the machine names)."""
+
+HISTORY_DISPLAY: dict[str, Column] = {
+    "look": Column("Analysis date", Kind.DATE),
+    "week": Column("Week", Kind.COUNT, "weeks since the registered start"),
+    "variant": Column("Variant", Kind.TEXT),
+    "n": Column("Leads counted", Kind.COUNT, "both arms, windows closed by the look"),
+    "estimate": Column("Difference", Kind.POINTS, "the registered estimate"),
+    "ci_low": Column("Always-valid CI, low", Kind.POINTS),
+    "ci_high": Column("Always-valid CI, high", Kind.POINTS),
+    "p_value": Column("Always-valid p-value", Kind.P_VALUE),
+    "excludes_zero": Column("Excludes 0", Kind.FLAG),
+}
+"""How a report shows :func:`sequential_history` rows."""
 
 HISTORY_COLUMNS = [
     "look",
@@ -771,4 +805,47 @@ def stop_sentence(plan: PlanResult) -> str:
     return (
         "sequential plan: the interval is valid at every weekly look; keep going until it "
         "excludes 0 or the planned n is reached"
+    )
+
+
+def account_design(n_per_arm: float, plan: PlanResult) -> adjust.ClusteredSize | None:
+    """The design effect of randomising accounts, from the ICC and account size the plan
+    measured: the fixed-horizon n per arm inflated by ``1 + (m - 1) * ICC``
+    (:func:`leadnb.experiments.adjust.clustered_sample_size`; a negative ICC counts as 0).
+
+    Returns None for a lead unit, or without a usable n, ICC or account size.
+
+    Examples
+    --------
+    >>> cols = pd.DataFrame({"variant": ["a"]})
+    >>> s = account_design(2108, PlanResult(columns=cols, unit="account", icc=0.03,
+    ...                                     mean_account_size=3.1))
+    >>> round(s.design_effect, 3), s.n_leads_per_arm, s.n_accounts_per_arm
+    (1.063, 2241, 723)
+    """
+    if plan.unit != "account" or not (n_per_arm and np.isfinite(n_per_arm)):
+        return None
+    if not (np.isfinite(plan.icc) and np.isfinite(plan.mean_account_size)):
+        return None
+    icc = min(max(float(plan.icc), 0.0), 0.99)
+    return adjust.clustered_sample_size(
+        int(n_per_arm), mean_size=max(float(plan.mean_account_size), 1.0), icc=icc
+    )
+
+
+def account_design_text(size: adjust.ClusteredSize, n_per_arm: int) -> str:
+    """The design section's sentence on the cost of randomising accounts.
+
+    Examples
+    --------
+    >>> s = adjust.clustered_sample_size(2108, mean_size=3.1, icc=0.03)
+    >>> account_design_text(s, 2108)  # doctest: +NORMALIZE_WHITESPACE
+    'Randomising accounts (3.1 leads each, intra-class correlation 0.030): design effect 1.06×,
+     so 2,241 leads per group (723 accounts) instead of 2,108.'
+    """
+    return (
+        f"Randomising accounts ({size.mean_size:.1f} leads each, intra-class correlation "
+        f"{size.shown('icc')}): design effect {size.shown('design_effect')}, so "
+        f"{size.shown('n_leads_per_arm')} leads per group ({size.shown('n_accounts_per_arm')} "
+        f"accounts) instead of {n_per_arm:,}."
     )

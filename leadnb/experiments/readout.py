@@ -66,6 +66,7 @@ __all__ = [
     "is_interim",
     "metric_display_names",
     "no_leads",
+    "plan_lines",
     "readout",
     "results_for_readers",
     "verdict_sentence",
@@ -782,6 +783,8 @@ def readout(
     prim = results.loc[results["role"] == "primary"]
     ctrl = prim.loc[prim["is_control"]].iloc[0]
     interim, why = is_interim(reg, prim, as_of)
+    if plan.stop_recommended or plan.stopped_at is not None:
+        interim = False  # a sequential plan's decision is due at its first stop
     caveats: list[str] = []
     if interim and reg.analysis == "fixed":
         caveats.append(
@@ -848,6 +851,8 @@ def readout(
         )  # fmt: skip
         verdicts[r["variant"]] = text
     status = stop_sentence(plan)
+    if status:  # every variant's verdict says where the sequential plan stands
+        verdicts = {k: f"{t} {status[:1].upper()}{status[1:]}." for k, t in verdicts.items()}
     mask = (results["role"] == "primary") & ~results["is_control"]
     results.loc[mask, "verdict"] = results.loc[mask, "variant"].map(verdicts)
     results.loc[results["is_control"], "verdict"] = "control"
@@ -856,8 +861,6 @@ def readout(
     results["as_of"] = as_of.strftime("%Y-%m-%d")
     results = results[RESULT_COLUMNS]
     verdict = " ".join(verdicts.values())
-    if status:
-        verdict += f" {status[:1].upper()}{status[1:]}."
     return Readout(
         registration=reg,
         as_of=as_of,
@@ -947,6 +950,94 @@ def _power_at_n(
     return design.power(base, eff, nv, alpha=a, ratio=ratio)
 
 
+def plan_lines(ro: Readout) -> list[str]:
+    """What a report prints under a readout's per-arm lines: the Kaplan-Meier share converted
+    by the window's end (every lead, immature ones included) beside the matured-window rates,
+    then what the registration's plan added: the sequential status, the account unit, the
+    adjusted difference, the contamination count and the declared segments.
+
+    Parameters
+    ----------
+    ro
+        One experiment's readout.
+
+    Returns
+    -------
+    list of str
+        Lines indented by two spaces, every number formatted from its kind; empty pieces left
+        out (no Kaplan-Meier line for an outcome column, no plan lines for a fixed, lead-level
+        plan without covariates or segments, no contamination line without a mixed account).
+    """
+    reg, plan, p = ro.registration, ro.plan, ro.primary
+    out: list[str] = []
+    w = reg.primary_metric.window_days
+    if w and p["km_rate"].notna().any():
+        parts = []
+        for _, r in p.iterrows():
+            lo, hi = (format_value(r[k], Kind.RATE) for k in ("km_ci_low", "km_ci_high"))
+            parts.append(f"{r['variant']} {format_value(r['km_rate'], Kind.RATE)} ({lo} to {hi})")
+        lr = p.loc[~p["is_control"], "logrank_p"]
+        tail = f"; log-rank {_p(float(lr.iloc[0]))}" if len(lr) and np.isfinite(lr.iloc[0]) else ""
+        out.append(
+            f"  Kaplan-Meier share converted by day {w} (every lead, open windows followed as "
+            f"far as seen): {', '.join(parts)}{tail}"
+        )
+    if plan is None:
+        return out
+    var = p.loc[~p["is_control"]]
+    ctrl = p.loc[p["is_control"]].iloc[0]
+    if reg.analysis == "sequential":
+        out.append(
+            f"  Sequential plan ({plan.columns['ci_method'].iloc[0]}): {stop_sentence(plan)}"
+        )
+    if reg.unit == "account":
+        units = ", ".join(
+            f"{r['variant']} {format_value(int(r['n_units']), Kind.COUNT)}" for _, r in p.iterrows()
+        )
+        icc = "" if not np.isfinite(plan.icc) else (
+            f"; intra-class correlation {format_value(plan.icc, Kind.RATIO)}, "
+            f"{plan.mean_account_size:.1f} leads per account"
+        )  # fmt: skip
+        out.append(
+            f"  Randomised by account: accounts counted {units}; sample ratio check on accounts "
+            f"{_p(float(ctrl['srm_p_value']))}{icc}"
+        )
+    if reg.covariates:
+        for _, r in var.iterrows():
+            row = Metrics.of_row(r, RESULT_DISPLAY)
+            if not np.isfinite(r["diff_adj"]):
+                out.append(
+                    f"  Adjusted for {', '.join(reg.covariates)}: not estimable for "
+                    f"{r['variant']} (too few leads)"
+                )
+                continue
+            out.append(
+                f"  Adjusted for {', '.join(reg.covariates)}: {r['variant']} "
+                f"{row.shown('diff_adj')} ({row.interval('diff_adj')}) against "
+                f"{row.shown('diff')} unadjusted ({row.interval('diff')}); variance "
+                f"reduction {row.shown('variance_reduction')}"
+            )
+    if plan.contamination is not None and plan.contamination.sentence:
+        out.append(f"  {plan.contamination.sentence[:1].upper()}{plan.contamination.sentence[1:]}")
+    seg = plan.segments
+    if len(seg):
+        q = seg.dropna(subset=["q_value"])
+        if len(q):
+            best = q.loc[q["q_value"].idxmin()]
+            lead = (
+                f"smallest q-value {format_value(float(best['q_value']), Kind.P_VALUE)} "
+                f"({best['segment']} = {best['value']}, {best['variant']} "
+                f"{format_value(float(best['diff']), Kind.POINTS)})"
+            )
+        else:
+            lead = "no comparison with a p-value"
+        out.append(
+            f"  Declared segments ({', '.join(reg.segments)}): {len(q)} comparisons, "
+            f"Benjamini-Hochberg within the family, {lead}; the verdict does not rest on them"
+        )
+    return out
+
+
 HEADLINE_KINDS: dict[str, Kind] = {
     "n_experiments": Kind.COUNT,
     "n_interim": Kind.COUNT,
@@ -974,6 +1065,22 @@ HEADLINE_KINDS: dict[str, Kind] = {
     "power_at_n": Kind.RATE,
     "power": Kind.RATE,
     "verdict": Kind.TEXT,
+    "analysis": Kind.TEXT,
+    "always_valid": Kind.FLAG,
+    "stop_recommended": Kind.FLAG,
+    "stopped_at": Kind.DATE,
+    "stopped_week": Kind.COUNT,
+    "ci_method": Kind.TEXT,
+    "unit": Kind.TEXT,
+    "n_units_control": Kind.COUNT,
+    "n_units_variant": Kind.COUNT,
+    "covariates": Kind.TEXT,
+    "diff_adj": Kind.POINTS,
+    "diff_adj_ci_low": Kind.POINTS,
+    "diff_adj_ci_high": Kind.POINTS,
+    "variance_reduction": Kind.RATE,
+    "contaminated_accounts": Kind.COUNT,
+    "contaminated_leads": Kind.COUNT,
 }
 """The kind of every scalar :func:`headline_metrics` writes (the per-experiment records under
 ``experiments`` use the same keys)."""
@@ -1041,6 +1148,7 @@ def headline_metrics(readouts: Sequence[Readout]) -> Metrics:
             "power_at_n": float(ro.power_at_n),
             "power": float(reg.power),
             "verdict": str(best["verdict"]),
+            **_plan_record(ro, ctrl, best),
         }
         per[reg.id] = rec
         if latest is None or reg.start >= latest[0]:
@@ -1049,6 +1157,34 @@ def headline_metrics(readouts: Sequence[Readout]) -> Metrics:
         out.update(latest[1])
     out["experiments"] = per
     return Metrics(out, {k: kind for k, kind in HEADLINE_KINDS.items() if k in out})
+
+
+def _plan_record(ro: Readout, ctrl: pd.Series, best: pd.Series) -> dict[str, Any]:
+    """The analysis plan's numbers of one experiment for ``metrics.json`` (:data:`HEADLINE_KINDS`):
+    analysis, always_valid, stop_recommended, and when they apply the week and date the
+    sequential test stopped at, the unit and units counted, the covariates and the adjusted
+    difference with its interval and variance reduction, and the contamination count."""
+    reg, plan = ro.registration, ro.plan
+    rec: dict[str, Any] = {
+        "analysis": reg.analysis,
+        "always_valid": bool(ro.always_valid),
+        "stop_recommended": bool(ro.stop_recommended),
+        "ci_method": str(best.get("ci_method", "")),
+        "unit": reg.unit,
+        "n_units_control": int(ctrl.get("n_units", ctrl["n"])),
+        "n_units_variant": int(best.get("n_units", best["n"])),
+    }
+    if plan is not None and plan.stopped_at is not None:
+        rec["stopped_at"] = f"{plan.stopped_at:%Y-%m-%d}"
+        rec["stopped_week"] = int(plan.stopped_week or 0)
+    if reg.covariates:
+        rec["covariates"] = ", ".join(reg.covariates)
+        for k in ("diff_adj", "diff_adj_ci_low", "diff_adj_ci_high", "variance_reduction"):
+            rec[k] = float(best[k])
+    if plan is not None and plan.contamination is not None:
+        rec["contaminated_accounts"] = int(plan.contamination.n_accounts_mixed)
+        rec["contaminated_leads"] = int(plan.contamination.n_leads_mixed)
+    return rec
 
 
 HEADLINE: tuple[str, ...] = (
