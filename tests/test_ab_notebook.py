@@ -162,7 +162,7 @@ def test_every_table_saved_as_csv_and_shown_links_its_csv() -> None:
     assert "nb.show(" not in code  # every table shown here is also saved: ctx.show with csv=
     saved = set(re.findall(r'ctx\.save_table\([^\n]*?"([\w.]+\.csv)"', code))
     shows = re.findall(r"ctx\.show\((.*?)\)\n", code, flags=re.S)
-    assert len(shows) == 4
+    assert len(shows) == 5  # readouts, exclusions, declared segments, design, log
     for call in shows:
         m = re.search(r'csv="([\w.]+)"', call)
         assert m is not None and m.group(1) in saved, call
@@ -441,7 +441,7 @@ def test_one_arm_in_the_data_names_the_arm(sample_dir: Path, tmp_path: Path) -> 
     assert set(metrics) - scalars == {"headline", "experiments", "labels", "answer", "actions"}
     assert set(metrics["headline"]) <= set(kinds)
     assert set(metrics["labels"]) == set(metrics["headline"])
-    assert (metrics["n_registered"], kinds["n_registered"]) == (1, "count")
+    assert (metrics["n_registered"], kinds["n_registered"]) == (2, "count")  # and the account one
     # the answer still renders without a comparison, and says why
     assert metrics["answer"] == [
         "In nurture-cadence-2026q1 there is no comparison of weekly_digest with "
@@ -491,5 +491,5 @@ def test_unregistered_experiments_are_named(sample_dir: Path, tmp_path: Path) ->
         f"Not computed (Readout of {EXPERIMENT}): Experiment {EXPERIMENT} has no leads in the "
         "assignments table; "
     ) in text
-    assert "0 of 1 registered experiment(s) read out" in text
+    assert "0 of 2 registered experiment(s) read out" in text
     assert pd.read_csv(folder / "ab_results.csv").empty

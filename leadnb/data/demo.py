@@ -1316,11 +1316,11 @@ def _run_account_experiment(
     pos = np.full(len(kind), -1, dtype=np.int64)
     pos[chosen] = np.arange(len(chosen))
     row = pos[ev_lead]
-    a_row = np.where(row >= 0, a_at[np.maximum(row, 0)], 0)
+    a_row = np.where(row >= 0, a_at[np.maximum(row, 0)], 0) if len(chosen) else row
     hit = (row >= 0) & (ev_ts < a_row) & (ev_ts >= a_row - 90 * _US_PER_DAY)
     counts = np.bincount(row[hit], minlength=len(chosen)).astype(float)
     z = np.log1p(counts)
-    z = (z - z.mean()) / (z.std() or 1.0)
+    z = (z - z.mean()) / (z.std() or 1.0) if len(z) else z
     u_acc = rng.normal(0.0, ACCOUNT_SD, n_acc)
     soft = accounts.industry[account[chosen]] == INDUSTRIES.index("software")
     log_or = np.where(
