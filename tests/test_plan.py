@@ -325,6 +325,19 @@ def _lin_cluster(df: pd.DataFrame) -> Any:
     return fit(X), fit(X[:, :2])
 
 
+def _oracle_first_stop(reg: Registration, df: pd.DataFrame) -> pd.Timestamp | None:
+    """The first weekly look (start + 7k days) whose sequence interval for the adjusted
+    difference excludes 0, recomputed with statsmodels and the boundary's formula."""
+    for look in analysis_plan.look_dates(reg, AS_OF):
+        sub = df.loc[df["assigned_at"] + pd.Timedelta(days=30) < look + pd.Timedelta(days=1)]
+        if sub["variant"].nunique() < 2:
+            continue
+        adj, _ = _lin_cluster(sub)
+        if abs(adj.params[1]) > _boundary(len(sub), 2 * reg.planned_n_per_arm) * adj.bse[1]:
+            return look
+    return None
+
+
 def test_account_experiment_numbers_against_statsmodels(demo: dict[str, Any]) -> None:
     """Every number the notebook prints for the account experiment, recomputed: counts and
     accounts with pandas, the adjusted and unadjusted difference and their standard errors with
@@ -366,6 +379,38 @@ def test_account_experiment_numbers_against_statsmodels(demo: dict[str, Any]) ->
     assert seg.loc[seg["q_value"].idxmin(), "value"] == "software"
     # the verdict rests on the experiment, never on a segment
     assert "software" not in ro.verdict and "industry" not in ro.verdict
+    # the notebook's golden lines for this experiment hold these numbers, written here with
+    # plain Python formatting
+    from tests.test_ab_notebook import _golden_text
+
+    text = _golden_text()
+    for arm in ("email_only", "sdr_call"):
+        n_a, x_a = int(counts.loc[arm, "size"]), int(counts.loc[arm, "sum"])
+        assert (
+            f"  {arm}: {n_a:,} leads, {x_a:,} conversions, rate {x_a / n_a * 100:.1f}%, 0 still "
+            "in their window" in text
+        )
+    pts = lambda x: f"{x * 100:+.1f} pts"  # noqa: E731
+    lo, hi = adj.params[1] - c * adj.bse[1], adj.params[1] + c * adj.bse[1]
+    plo, phi = plain.params[1] - c * plain.bse[1], plain.params[1] + c * plain.bse[1]
+    vr = 1 - adj.bse[1] ** 2 / plain.bse[1] ** 2
+    assert (
+        f"  Adjusted for log_events_before_90d: sdr_call {pts(adj.params[1])} ({pts(lo)} to "
+        f"{pts(hi)}) against {pts(plain.params[1])} unadjusted ({pts(plo)} to {pts(phi)}); "
+        f"variance reduction {vr * 100:.1f}%"
+    ) in text
+    assert (
+        f"  Randomised by account: accounts counted email_only {accounts['email_only']}, "
+        f"sdr_call {accounts['sdr_call']}; sample ratio check on accounts p = "
+        f"{stats.chisquare(accounts.to_numpy()).pvalue:.3f}"
+    ) in text
+    first = _oracle_first_stop(reg, df)
+    week = (first - reg.start).days // 7
+    assert f"the sequential test stopped at week {week} ({first:%Y-%m-%d})" in text
+    q = seg.loc[seg["q_value"].idxmin()]
+    assert (
+        f"smallest q-value {q['q_value']:.3f} (industry = software, sdr_call {pts(q['diff'])})"
+    ) in text
 
 
 def test_weekly_runs_across_the_experiment_life_recommend_stopping_at_most_once(
@@ -377,16 +422,7 @@ def test_weekly_runs_across_the_experiment_life_recommend_stopping_at_most_once(
     reg = demo["regs"][ACCOUNT_EXP]
     df = _oracle_frame(demo)
     dates = analysis_plan.look_dates(reg, AS_OF)
-    first = None
-    for look in dates:  # the oracle: the first look whose sequence interval excludes 0
-        sub = df.loc[df["assigned_at"] + pd.Timedelta(days=30) < look + pd.Timedelta(days=1)]
-        if sub["variant"].nunique() < 2:
-            continue
-        adj, _ = _lin_cluster(sub)
-        c = _boundary(len(sub), 2 * reg.planned_n_per_arm)
-        if abs(adj.params[1]) > c * adj.bse[1]:
-            first = look
-            break
+    first = _oracle_first_stop(reg, df)
     assert first is not None  # the demo's effect is large enough to stop early
     recommended, stopped_weeks = [], set()
     for look in dates:
