@@ -59,10 +59,22 @@ Data problems left in on purpose (about 1% of leads in all; ``truth.data_problem
 2. ``duplicate_stage_row`` (0.3%): one stage row of the lead appears twice, identically.
 3. ``skipped_mql`` (0.3%): an SQL lead has no "Marketing Qualified" row (sql without mql).
 
-Realised at the default size (20,000 leads, seed 42): lead -> SQL 5.05%, lead -> MQL 20.3%,
-20.5 events per lead, share of SQLs from old leads 0.39 in 2025-Q3 and 0.48 in 2025-Q4 (0.19 over
-2025-01..09, 0.78 over 2025-10..2026-06 with the experiment), experiment 30-day SQL rate 7.4%
-(control) vs 12.2% (variant); the documented ranges are in :data:`TRUTH` and tested.
+* The account-level experiment ``sdr-call-accounts-2026q1`` (:data:`DEMO_ACCOUNT_EXPERIMENT`,
+  issue 18; drawn last, from its own random stream ``(seed, 18)``, so every table above keeps
+  its draws): whole accounts are assigned 2026-02-02 .. 2026-04-26 (1.4% of ``n_leads`` accounts
+  per arm) with their old leads that would not reach SQL within 30 days on their own; an SDR
+  call multiplies the odds of SQL within 30 days by 2.5 (6 in software accounts: the declared
+  segment ``industry`` has a different true effect), activity in the 90 days before assignment
+  predicts the outcome (the registered covariate ``log_events_before_90d``), and accounts share a
+  random effect (the intra-class correlation). Converters get an SQL row (and an MQL row before
+  it when they had none). The registration is sequential, by account.
+
+Realised at the default size (20,000 leads, seed 42): lead -> SQL 5.6% (5.05% before the account
+experiment), lead -> MQL 20.7%, 20.5 events per lead, share of SQLs from old leads 0.39 in
+2025-Q3 and 0.48 in 2025-Q4 (0.19 over 2025-01..09, 0.81 over 2025-10..2026-06 with the
+experiments), experiment 30-day SQL rate 7.4% (control) vs 12.2% (variant); the account
+experiment 3.7% (email_only, 944 leads in 280 accounts) vs 10.1% (sdr_call, 794 leads in 280
+accounts); the documented ranges are in :data:`TRUTH` and tested.
 """
 
 from __future__ import annotations
