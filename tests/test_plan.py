@@ -476,3 +476,31 @@ def test_scheduled_run_at_the_stop_and_after(tmp_path: Path) -> None:
     assert "stopped_at" not in first
     assert later["stop_recommended"] is False and later["stopped_at"] == as_of
     assert later["stopped_week"] == 8
+
+
+def test_sequence_chart_states_the_stop_and_marks_it() -> None:
+    """The chart takes the computed looks (no statistic of its own): title from the first look
+    that excluded 0, a vertical mark there."""
+    import matplotlib.pyplot as plt
+
+    from leadnb.report.plots import experiments as ab_plots
+
+    h = pd.DataFrame(
+        {
+            "look": pd.to_datetime(["2026-03-02", "2026-03-09", "2026-03-16"]),
+            "week": [4, 5, 6],
+            "variant": "b",
+            "n": [0, 100, 200],
+            "estimate": [np.nan, 0.05, 0.06],
+            "ci_low": [np.nan, -0.01, 0.01],
+            "ci_high": [np.nan, 0.11, 0.11],
+            "excludes_zero": [False, False, True],
+        }
+    )
+    fig = ab_plots.plot_sequence(h, target_effect=0.04)
+    ax = fig.axes[0]
+    title = " ".join(t.get_text() for t in [ax.title, *fig.texts])
+    assert "first excluded 0 at week 6 (2026-03-16)" in title
+    marks = [ln for ln in ax.get_lines() if len(set(ln.get_xdata())) == 1]
+    assert marks  # the stop is marked
+    plt.close(fig)
