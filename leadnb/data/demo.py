@@ -1327,9 +1327,11 @@ def _run_account_experiment(
     # the covariate: events in the 90 days before assignment (the events table's own rows)
     pos = np.full(len(kind), -1, dtype=np.int64)
     pos[chosen] = np.arange(len(chosen))
-    row = pos[ev_lead]
-    a_row = np.where(row >= 0, a_at[np.maximum(row, 0)], 0) if len(chosen) else row
-    hit = (row >= 0) & (ev_ts < a_row) & (ev_ts >= a_row - 90 * _US_PER_DAY)
+    mine = np.flatnonzero((pos >= 0)[ev_lead])  # only the enrolled leads' events (1 byte each)
+    row = pos[ev_lead[mine]]
+    a_row = a_at[row]
+    ts = ev_ts[mine]
+    hit = (ts < a_row) & (ts >= a_row - 90 * _US_PER_DAY)
     counts = np.bincount(row[hit], minlength=len(chosen)).astype(float)
     z = np.log1p(counts)
     z = (z - z.mean()) / (z.std() or 1.0) if len(z) else z

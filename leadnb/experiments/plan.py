@@ -200,7 +200,8 @@ def events_before(
     if days <= 0:
         raise ParamsError(f"events_before needs a positive window, got {days}", fix="e.g. 90")
     keys = frame[lead].astype(str).to_numpy()
-    ev = events.loc[events[lead].astype(str).isin(set(keys)), [lead, ts]]
+    # the experiment's leads first (a million-lead events table is never copied as text)
+    ev = events.loc[events[lead].isin(pd.unique(keys)), [lead, ts]]
     rows = pd.DataFrame(
         {"row": np.arange(len(frame)), lead: keys, "at": frame[assigned_at].to_numpy()}
     )
