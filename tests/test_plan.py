@@ -452,8 +452,8 @@ def test_scheduled_run_at_the_stop_and_after(tmp_path: Path) -> None:
 
     from leadnb.run import runner
 
-    as_of, out = "2026-03-30", {}
-    for day in (as_of, "2026-04-06"):
+    as_of, out = "2026-05-11", {}  # week 14: the first look whose interval excludes 0
+    for day in (as_of, "2026-05-18"):
         res = runner.run(PARAMS, notebooks=["ab_testing"], out=tmp_path / day, as_of=day)
         assert res.exit_code == 0
         m = json.loads((res.run_dir / "ab_testing" / "metrics.json").read_text())
@@ -467,7 +467,7 @@ def test_scheduled_run_at_the_stop_and_after(tmp_path: Path) -> None:
         for c in ("analysis", "ci_method", "diff_adj", "diff_adj_ci_low", "diff_adj_ci_high",
                   "variance_reduction", "unit", "n_units"):  # fmt: skip
             assert c in results.columns
-    first, later = out[as_of], out["2026-04-06"]
+    first, later = out[as_of], out["2026-05-18"]
     assert (first["analysis"], first["always_valid"], first["stop_recommended"]) == (
         "sequential",
         True,
@@ -475,7 +475,7 @@ def test_scheduled_run_at_the_stop_and_after(tmp_path: Path) -> None:
     )
     assert "stopped_at" not in first
     assert later["stop_recommended"] is False and later["stopped_at"] == as_of
-    assert later["stopped_week"] == 8
+    assert later["stopped_week"] == 14
 
 
 def test_sequence_chart_states_the_stop_and_marks_it() -> None:

@@ -136,11 +136,11 @@ def test_same_seed_same_tables_other_seed_differs() -> None:
 SEED_42_TABLES = {
     "leads": "0a152c3a902b38b2",
     "events": "760b8d83eafb4298",
-    "stages": "71b042535a6ed9fb",  # issue 18: the account experiment's SQL and MQL rows
+    "stages": "4c4e328e09da6525",  # issue 18: the account experiment's SQL rows
     "costs": "403dc7003a7457ca",
-    "assignments": "1b1158317464a24c",  # issue 18: the account experiment's rows appended
+    "assignments": "9831f1c121d2c072",  # issue 18: the account experiment's rows appended
     "orders": "b2640f7e32e44b05",
-    "truth": "a41398b8a2acb1a6",  # issue 18: its leads in_experiment, their SQL paths
+    "truth": "f651b974c126a9a8",  # issue 18: its leads in_experiment, their SQL paths
     "abm_accounts": "b27a66081623d2c2",
 }
 

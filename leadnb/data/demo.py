@@ -43,6 +43,15 @@ The story (constants :data:`TRUTH`, :data:`KIND_SHARES`, :data:`NURTURE_LIFT`):
   campaign is a re-engagement moment, so these rates are far above the background hazard of old
   leads; the experiment adds about 2.5 percentage points to lead -> SQL. (3,000 per arm would
   push lead -> SQL above 6%; 2,500 keeps it at 5%.)
+* The account-level experiment ``sdr-call-accounts-2026q1`` (:data:`DEMO_ACCOUNT_EXPERIMENT`,
+  issue 18; drawn last, from its own random stream ``(seed, 18)``, so every table above keeps
+  its draws): whole accounts are assigned 2026-02-02 .. 2026-04-26 (1.4% of ``n_leads`` accounts
+  per arm) with their old MQLs that would not reach SQL within 30 days on their own; an SDR
+  call multiplies the odds of SQL within 30 days by 2.5 (6 in software accounts: the declared
+  segment ``industry`` has a different true effect), activity in the 90 days before assignment
+  predicts the outcome (the registered covariate ``log_events_before_90d``), and accounts share a
+  random effect (the intra-class correlation). Converters get an SQL row. The registration is
+  sequential, by account.
 * Funnel after SQL: 55% open an opportunity, 35% of those are won ("Closed Won"; orders follow),
   most others lost; a share of MQLs and SQLs that go no further are "Closed Lost".
 * Costs: monthly rows per channel for ``lead_generation`` (about 90,000 a month at 20,000 leads)
@@ -58,16 +67,6 @@ Data problems left in on purpose (about 1% of leads in all; ``truth.data_problem
    before the lead's ``created_at`` (a re-imported lead kept its old stage date).
 2. ``duplicate_stage_row`` (0.3%): one stage row of the lead appears twice, identically.
 3. ``skipped_mql`` (0.3%): an SQL lead has no "Marketing Qualified" row (sql without mql).
-
-* The account-level experiment ``sdr-call-accounts-2026q1`` (:data:`DEMO_ACCOUNT_EXPERIMENT`,
-  issue 18; drawn last, from its own random stream ``(seed, 18)``, so every table above keeps
-  its draws): whole accounts are assigned 2026-02-02 .. 2026-04-26 (1.4% of ``n_leads`` accounts
-  per arm) with their old leads that would not reach SQL within 30 days on their own; an SDR
-  call multiplies the odds of SQL within 30 days by 2.5 (6 in software accounts: the declared
-  segment ``industry`` has a different true effect), activity in the 90 days before assignment
-  predicts the outcome (the registered covariate ``log_events_before_90d``), and accounts share a
-  random effect (the intra-class correlation). Converters get an SQL row (and an MQL row before
-  it when they had none). The registration is sequential, by account.
 
 Realised at the default size (20,000 leads, seed 42): lead -> SQL 5.6% (5.05% before the account
 experiment), lead -> MQL 20.7%, 20.5 events per lead, share of SQLs from old leads 0.39 in
@@ -523,7 +522,7 @@ def _ids(prefix: str, n: int, width: int) -> pa.Array:
 DEMO_ACCOUNT_EXPERIMENT: dict[str, Any] = {
     "id": ACCOUNT_EXPERIMENT_ID,
     "hypothesis": (
-        "An SDR call to the account of old leads that have not reached SQL gets more of them to "
+        "An SDR call to the account of old MQLs that have not reached SQL gets more of them to "
         "SQL within 30 days than the nurture e-mails alone, most of all in software companies."
     ),
     "variable": "SDR call to the account (in addition to the usual nurture e-mails)",
@@ -532,10 +531,10 @@ DEMO_ACCOUNT_EXPERIMENT: dict[str, Any] = {
     "allocation": {ACCOUNT_EXPERIMENT_ARMS[0]: 0.5, ACCOUNT_EXPERIMENT_ARMS[1]: 0.5},
     "primary_metric": {"stage": "sql", "window_days": 30},
     "baseline_rate": ACCOUNT_CONTROL_RATE,
-    "target_effect": 0.06,
+    "target_effect": 0.08,
     "alpha": 0.05,
     "power": 0.8,
-    "planned_n_per_arm": 760,
+    "planned_n_per_arm": 380,
     "start": "2026-02-02",
     "end": "2026-04-26",
     "decision_rule": (
@@ -1260,13 +1259,12 @@ def _draw_orders(
 @dataclass(frozen=True)
 class _AccountExperiment:
     """The account-level experiment: ``chosen`` leads (positions), their arm and assignment, and
-    the SQL and MQL moments it gives its converters (``_NEVER`` for the others)."""
+    the SQL moment it gives its converters (``_NEVER`` for the others)."""
 
     chosen: np.ndarray
     arm: np.ndarray
     assigned_at: np.ndarray
     sql: np.ndarray
-    mql: np.ndarray
 
 
 def _run_account_experiment(
@@ -1285,7 +1283,8 @@ def _run_account_experiment(
 
     Each ordinary account gets a candidate assignment day in the experiment's span; its leads
     that are old by then, will not reach SQL within 30 days on their own, are not lost within
-    that window, have no data problem and are not in the first experiment are eligible.
+    that window, have no data problem, reached MQL before it (so the experiment adds no MQL row) and
+    are not in the first experiment are eligible.
     :data:`ACCOUNT_EXPERIMENT_SHARE` of ``n`` accounts with an eligible lead go to each arm
     (all their eligible leads with them). A lead converts within its window with the
     probability ``logistic(a + log OR(arm, industry) + beta * z + u)``: ``z`` the standardised
@@ -1294,9 +1293,9 @@ def _run_account_experiment(
     ratio of the SDR call :data:`ACCOUNT_ODDS_RATIO` (a software account's is larger: the
     declared segment ``industry`` has a different true effect), and ``a`` set so that the
     control arm's mean chance is :data:`ACCOUNT_CONTROL_RATE`; competitors never convert. A
-    converter reaches SQL on a uniform day of its window (an MQL moment before it when it had
-    none). Draws: candidate day, account order, minutes per lead, account effects,
-    converts or not, day in the window, MQL moment.
+    converter reaches SQL on a uniform day of its window (its MQL came before the assignment).
+    Draws: candidate day, account order, minutes per lead, account effects, converts or not, day
+    in the window.
     """
     rng = np.random.default_rng([seed, 18])
     n_acc = len(accounts.industry)
@@ -1308,6 +1307,7 @@ def _run_account_experiment(
     window = 30 * _US_PER_DAY
     eligible = (
         (account >= 2)
+        & (dates.mql <= at)
         & (_old_start(created) <= at)
         & (dates.sql > at + window)
         & (dates.lost > at + window)
@@ -1357,43 +1357,27 @@ def _run_account_experiment(
     p[never] = 0.0
     conv = rng.random(len(chosen)) < p
     day = rng.uniform(0.02, 29.9, len(chosen))
-    frac = rng.uniform(0.1, 0.9, len(chosen))
     sql = np.where(conv, a_at + (day * _US_PER_DAY).astype(np.int64), _NEVER)
     sql[sql >= _us(AS_OF)] = _NEVER
-    mql_at = a_at + ((sql - a_at) * frac).astype(np.int64)
-    old_mql = dates.mql[chosen]
-    mql = np.where((sql != _NEVER) & (old_mql > sql), mql_at, _NEVER)  # only where one is needed
     sql[sql != _NEVER] -= sql[sql != _NEVER] % _US_PER_S
-    mql[mql != _NEVER] -= mql[mql != _NEVER] % _US_PER_S
-    return _AccountExperiment(chosen, arm, a_at - a_at % _US_PER_S, sql, mql)
+    return _AccountExperiment(chosen, arm, a_at - a_at % _US_PER_S, sql)
 
 
 def _with_account_experiment(
     stages: pd.DataFrame, assignments: pd.DataFrame, exp2: _AccountExperiment, lead_ids: pa.Array
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The stage history with the account experiment's converters' MQL and SQL rows (moved
-    earlier, or added), and its rows appended to the assignments (in order of assignment)."""
+    """The stage history with the account experiment's converters' SQL rows (moved earlier, or
+    added), and its rows appended to the assignments (in order of assignment)."""
     conv = exp2.sql != _NEVER
     ids = _str_take(lead_ids, exp2.chosen[conv])
     sql_rows = pd.DataFrame(
         {"lead_id": ids, "stage": STAGE_LABELS["sql"], "entered_at": _to_dt(exp2.sql[conv])}
     )
-    m = conv & (exp2.mql != _NEVER)
-    mql_rows = pd.DataFrame(
-        {
-            "lead_id": _str_take(lead_ids, exp2.chosen[m]),
-            "stage": STAGE_LABELS["mql"],
-            "entered_at": _to_dt(exp2.mql[m]),
-        }
-    )
     moved = set(ids.tolist())
-    moved_mql = set(mql_rows["lead_id"].tolist())
-    drop = (stages["lead_id"].isin(moved) & (stages["stage"] == STAGE_LABELS["sql"])) | (
-        stages["lead_id"].isin(moved_mql) & (stages["stage"] == STAGE_LABELS["mql"])
-    )
+    drop = stages["lead_id"].isin(moved) & (stages["stage"] == STAGE_LABELS["sql"])
     code = {label: i for i, label in enumerate(STAGE_LABELS.values())}
     touched = stages["lead_id"].isin(moved)
-    part = pd.concat([stages.loc[touched & ~drop], sql_rows, mql_rows], ignore_index=True)
+    part = pd.concat([stages.loc[touched & ~drop], sql_rows], ignore_index=True)
     part = part.assign(_c=part["stage"].map(code)).sort_values(
         ["lead_id", "entered_at", "_c"], kind="stable"
     )
@@ -1526,11 +1510,10 @@ def generate(n_leads: int = DEFAULT_LEADS, seed: int = 42) -> dict[str, pd.DataF
     stages, assignments = _with_account_experiment(
         stages, _assignments_table(experiment, profiles.lead_ids), exp2, profiles.lead_ids
     )
-    sql2, mql2 = dates.sql.copy(), dates.mql.copy()
+    sql2 = dates.sql.copy()
     conv2 = exp2.sql != _NEVER
     sql2[exp2.chosen[conv2]] = exp2.sql[conv2]
-    mql2[exp2.chosen[exp2.mql != _NEVER]] = exp2.mql[exp2.mql != _NEVER]
-    final = _StageDates(dates.lead, mql2, sql2, dates.opportunity, dates.customer, dates.lost)
+    final = _StageDates(dates.lead, dates.mql, sql2, dates.opportunity, dates.customer, dates.lost)
     in_any = experiment.in_exp.copy()
     in_any[exp2.chosen] = True
     return {

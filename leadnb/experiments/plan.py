@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb.data.columns import require_columns
-from leadnb.errors import ParamsError
+from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.experiments import adjust
 from leadnb.experiments.design import adjusted_alpha
 from leadnb.experiments.sequential import (
@@ -259,8 +259,10 @@ def plan_frame(
     Raises
     ------
     ParamsError
-        A declared name is nowhere in the data (naming the file, the experiment and the name),
-        or ``events_before_<N>d`` is declared without an events table.
+        A declared name is nowhere in the data (naming the file, the experiment and the name).
+    NotEnoughData
+        ``events_before_<N>d`` is declared and the run has no events table (the readout is
+        skipped with that sentence).
     """
     frame = outcomes
     names = [*reg.covariates, *reg.segments]
@@ -291,13 +293,11 @@ def plan_frame(
                 continue
             m = DERIVED_COVARIATE.match(name)
             if m and kind == "covariate":
-                if events is None:
-                    raise ParamsError(
-                        f"experiment {reg.id!r}: covariate {name!r} counts events before "
-                        "assignment, and the run has no events table",
-                        file=reg.file,
-                        column=name,
-                        fix="configure data.events in the params file, or remove the covariate",
+                if events is None:  # a missing table: this readout is skipped, saying why
+                    raise NotEnoughData(
+                        f"experiment {reg.id} declares the covariate {name}, which counts events "
+                        "before assignment, and the run has no events table",
+                        "configure data.events in the params file to read it out as registered",
                     )
                 k = events_before(events, frame, days=int(m[2]))
                 frame = frame.assign(**{name: np.log1p(k) if m[1] else k})
