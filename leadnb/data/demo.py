@@ -68,11 +68,11 @@ Data problems left in on purpose (about 1% of leads in all; ``truth.data_problem
 2. ``duplicate_stage_row`` (0.3%): one stage row of the lead appears twice, identically.
 3. ``skipped_mql`` (0.3%): an SQL lead has no "Marketing Qualified" row (sql without mql).
 
-Realised at the default size (20,000 leads, seed 42): lead -> SQL 5.6% (5.05% before the account
-experiment), lead -> MQL 20.7%, 20.5 events per lead, share of SQLs from old leads 0.39 in
-2025-Q3 and 0.48 in 2025-Q4 (0.19 over 2025-01..09, 0.81 over 2025-10..2026-06 with the
+Realised at the default size (20,000 leads, seed 42): lead -> SQL 5.4% (5.05% without the
+account experiment), lead -> MQL 20.3%, 20.5 events per lead, share of SQLs from old leads 0.39
+in 2025-Q3 and 0.48 in 2025-Q4 (0.19 over 2025-01..09, 0.80 over 2025-10..2026-06 with the
 experiments), experiment 30-day SQL rate 7.4% (control) vs 12.2% (variant); the account
-experiment 3.7% (email_only, 944 leads in 280 accounts) vs 10.1% (sdr_call, 794 leads in 280
+experiment 4.9% (email_only, 384 leads in 280 accounts) vs 13.4% (sdr_call, 426 leads in 280
 accounts); the documented ranges are in :data:`TRUTH` and tested.
 """
 
