@@ -504,3 +504,29 @@ def test_sequence_chart_states_the_stop_and_marks_it() -> None:
     marks = [ln for ln in ax.get_lines() if len(set(ln.get_xdata())) == 1]
     assert marks  # the stop is marked
     plt.close(fig)
+
+
+def test_a_look_reads_the_same_in_every_later_run() -> None:
+    """The history a later run recomputes holds, at each look, exactly what the run on that
+    date read, even with a covariate that has missing values (imputed from that look's leads):
+    the stop rule's "at most one recommendation" rests on it."""
+    asg, leads = _synthetic(seed=5, n_acc=120)
+    rng = np.random.default_rng(1)
+    asg["assigned_at"] = pd.Timestamp("2026-01-05") + pd.to_timedelta(
+        rng.integers(0, 56, len(asg)), unit="D"
+    )
+    leads.loc[rng.random(len(leads)) < 0.2, "size"] = np.nan
+    reg = _reg(analysis="sequential", covariates=["size"], unit="account")
+    later = abtest.readout(reg, asg, None, pd.Timestamp("2026-03-09"), leads=leads)
+    h = later.plan.history.set_index("look")
+    for look in h.index[:-1]:
+        if look < asg["assigned_at"].min():
+            continue
+        then = abtest.readout(reg, asg, None, look, leads=leads).plan.history.iloc[-1]
+        row = h.loc[look]
+        assert then["n"] == row["n"]
+        assert then[["estimate", "ci_low", "ci_high", "p_value"]].to_numpy(float) == (
+            pytest.approx(
+                row[["estimate", "ci_low", "ci_high", "p_value"]].to_numpy(float), nan_ok=True
+            )
+        )

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from leadnb import asof
 from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.experiments import adjust
@@ -348,12 +349,13 @@ def _week(reg: Registration, look: pd.Timestamp) -> int:
 
 def _mature_at(frame: pd.DataFrame, window: int | None, look: pd.Timestamp) -> np.ndarray:
     """Which rows of the outcomes (computed at a later analysis date) had a closed window at the
-    end of ``look``: their 0/1 outcome is the same then as now."""
-    if window is None or "assigned_at" not in frame.columns:
-        return frame["converted"].notna().to_numpy()
-    end = pd.Timestamp(look).normalize() + pd.Timedelta(days=1)
-    elapsed = (end - frame["assigned_at"]) / pd.Timedelta(days=1)
-    return (elapsed > window).fillna(False).to_numpy(bool) & frame["converted"].notna().to_numpy()
+    end of ``look`` (:func:`leadnb.asof.day_end`, as the readout's maturity): their 0/1 outcome
+    is the same then as now. An outcome column has no window: a row counts once assigned."""
+    known = frame["converted"].notna().to_numpy()
+    if "assigned_at" not in frame.columns:
+        return known
+    elapsed = (asof.day_end(look) - frame["assigned_at"]) / pd.Timedelta(days=1)
+    return (elapsed > (window or 0)).fillna(window is None).to_numpy(bool) & known
 
 
 @dataclasses.dataclass(frozen=True)
@@ -442,7 +444,9 @@ def sequential_history(
     """Every weekly look of a sequential plan up to ``as_of``, recomputed from the outcomes.
 
     A lead counts at a look when its window had closed by the end of that day
-    (:func:`_mature_at`); its outcome then is the one known now. At each look and for each
+    (:func:`_mature_at`); its outcome then is the one known now, and the covariates are made
+    numeric from that look's leads, so a look reads the same in every later run as in the run
+    on its own date (the stop rule's "at most once" rests on it). At each look and for each
     variant: the registered estimate (:func:`_estimate`), the confidence sequence
     ``estimate ± c(n) · se`` with ``n`` the counted leads of the two arms and ``c`` tuned at the
     planned n (:func:`~leadnb.experiments.sequential.planned_total`) at the registered alpha
@@ -465,13 +469,13 @@ def sequential_history(
         :data:`HISTORY_COLUMNS`, looks in date order (:func:`look_dates`); NaN numbers (and
         ``excludes_zero`` False) at a look without a counted lead in an arm.
     """
-    d, _ = _data(frame, reg, covariates)
     window = reg.primary_metric.window_days
     alpha = adjusted_alpha(reg.alpha, len(reg.arms), reg.correction)
     rows = []
-    full = d.rows
     for look in look_dates(reg, as_of):
-        sel = _mature_at(full, window, look)
+        # the look as a run on that date reads it: its counted leads, its covariate matrix
+        d, _ = _data(frame.loc[_mature_at(frame, window, look)], reg, covariates)
+        sel = np.ones(len(d.y), dtype=bool)
         for v in reg.variants:
             rho = mixing_rho(planned_total(reg, v), alpha)
             n = int((sel & ((d.arm == v) | (d.arm == reg.control))).sum())
