@@ -250,6 +250,14 @@ def test_degenerate_shapes_give_readouts_not_crashes() -> None:
                            leads=leads)  # fmt: skip
     assert small.primary["n_units"].sum() == 3
     assert small.verdict.endswith(".")
+    # one lead per arm (statsmodels cannot fit a robust error on two rows): a readout that
+    # says the adjusted and cluster-robust estimates were not computed
+    tiny = asg.groupby("variant").head(1)
+    for kw in ({"unit": "account"}, {"unit": "account", "analysis": "sequential"},
+               {"covariates": ["size"]}):  # fmt: skip
+        ro = abtest.readout(_reg(**kw), tiny, None, AS_OF, leads=leads)
+        assert ro.primary["n"].tolist() == [1, 1] and ro.verdict.endswith(".")
+        assert any("too few leads" in n for n in ro.plan.notes)
 
 
 def test_young_sequential_experiment_has_no_matured_window(demo: dict[str, Any]) -> None:

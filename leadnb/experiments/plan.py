@@ -412,6 +412,8 @@ def _estimate(d: _Data, sel: np.ndarray, reg: Registration, variant: str) -> tup
     if d.x is None and d.groups is None:
         return plain, smooth
     pair = c | v
+    if not _estimable(d, pair):  # too few leads or accounts for a robust standard error
+        return plain, smooth * math.sqrt(_deff(d, pair))
     est = adjust.lin_estimate(
         d.y[pair],
         v[pair].astype(float),
@@ -424,6 +426,14 @@ def _estimate(d: _Data, sel: np.ndarray, reg: Registration, variant: str) -> tup
     if not (np.isfinite(se) and se > 0):  # no conversion yet in an arm: the smoothed error
         se = smooth * math.sqrt(_deff(d, pair))
     return float(est.diff), se
+
+
+def _estimable(d: _Data, pair: np.ndarray) -> bool:
+    """OLS with robust errors needs more rows than its two coefficients and, clustered, two
+    accounts at least (statsmodels divides by ``n - k`` and ``G - 1``)."""
+    if int(pair.sum()) < 3:
+        return False
+    return d.groups is None or len(np.unique(d.groups[pair])) >= 2
 
 
 def _deff(d: _Data, pair: np.ndarray) -> float:
@@ -630,7 +640,14 @@ def carry_out(
     arms = list(reg.arms)
     notes: list[str] = []
     adj = None
-    if cov or reg.unit == "account":
+    d, _ = _data(frame, reg, cov)
+    ok = all(_estimable(d, (d.arm == reg.control) | (d.arm == v)) for v in reg.variants)
+    if (cov or reg.unit == "account") and not ok:
+        notes.append(
+            "too few leads (or accounts) counted for the adjusted or cluster-robust estimate: "
+            "not computed at this look"
+        )
+    if (cov or reg.unit == "account") and ok:
         adj = adjust.adjusted_results(
             frame.loc[~frame["prior"].astype(bool)] if "prior" in frame.columns else frame,
             control=reg.control,
@@ -642,7 +659,6 @@ def carry_out(
             file=reg.file,
         )
         notes.extend(adj.notes)
-    d, _ = _data(frame, reg, cov)
     cols = pd.DataFrame({"variant": arms})
     cols["analysis"] = reg.analysis
     cols["ci_method"] = ci_method(reg.analysis, reg.unit)

@@ -966,7 +966,8 @@ def plan_lines(ro: Readout) -> list[str]:
     list of str
         Lines indented by two spaces, every number formatted from its kind; empty pieces left
         out (no Kaplan-Meier line for an outcome column, no plan lines for a fixed, lead-level
-        plan without covariates or segments, no contamination line without a mixed account).
+        plan without covariates or segments, no contamination line without a mixed account);
+        then the plan's notes (imputed covariates, too few accounts...).
     """
     reg, plan, p = ro.registration, ro.plan, ro.primary
     out: list[str] = []
@@ -1035,6 +1036,7 @@ def plan_lines(ro: Readout) -> list[str]:
             f"  Declared segments ({', '.join(reg.segments)}): {len(q)} comparisons, "
             f"Benjamini-Hochberg within the family, {lead}; the verdict does not rest on them"
         )
+    out.extend(f"  Note: {n}" for n in plan.notes)
     return out
 
 
