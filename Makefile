@@ -47,12 +47,15 @@ notebooks: $(STAMP) demo-data
 	$(PY) -m leadnb.run.goldens notebooks
 
 # bench: leadnb against DuckDB and pandas at 1M leads, then the scaling table (the full run and its
-# peak memory at 20,000, 200,000 and 1,000,000 leads). bench-large adds 5,000,000 leads to the
-# table and scores and dates them on a two-worker Dask LocalCluster (about 12 GB to write the
+# peak memory at 20,000, 200,000 and 1,000,000 leads), then the experiment simulations at full
+# size (sequential false positives and coverage; adjustment, clusters, segments). bench-large adds
+# 5,000,000 leads to the table and scores and dates them on a two-worker Dask LocalCluster (about 12 GB to write the
 # sample once; each step says so and stops when the memory is not there).
 bench: $(STAMP) demo-data
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.scaling
+	$(PY) -m benchmarks.sequential_sim
+	$(PY) -m benchmarks.adjust_sim
 
 bench-large: $(STAMP) demo-data
 	$(PY) -m benchmarks.scaling --large

@@ -162,7 +162,7 @@ def test_every_table_saved_as_csv_and_shown_links_its_csv() -> None:
     assert "nb.show(" not in code  # every table shown here is also saved: ctx.show with csv=
     saved = set(re.findall(r'ctx\.save_table\([^\n]*?"([\w.]+\.csv)"', code))
     shows = re.findall(r"ctx\.show\((.*?)\)\n", code, flags=re.S)
-    assert len(shows) == 4
+    assert len(shows) == 5  # readouts, exclusions, declared segments, design, log
     for call in shows:
         m = re.search(r'csv="([\w.]+)"', call)
         assert m is not None and m.group(1) in saved, call
@@ -310,7 +310,10 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     text = _golden_text()
     lines = text.splitlines()
     # the readout's golden lines come first (evidence before planning), then the calculator's
-    readout_lines, calculator_lines = lines[:4], lines[4:]
+    # (its last three lines); the readouts are one block per experiment, this one first
+    calculator_lines = lines[-3:]
+    block = lines[: next(i for i, ln in enumerate(lines[1:], 1) if not ln.startswith("  "))]
+    readout_lines, plan_lines = block[:4], block[4:]
     # design calculator: statsmodels' sample size, the inflow counted by hand (the weeks up to
     # the end of the as_of day: midnight after it, exclusive), and the calendar arithmetic
     leads = ctx.tables["leads"]
@@ -374,6 +377,50 @@ def test_golden_outputs_hold_the_oracle_numbers(demo: dict[str, Any]) -> None:
     assert readout_lines[1:3] == expected
     srm = stats.chisquare(enrolled.reindex(list(reg.arms)).to_numpy()).pvalue
     assert readout_lines[3:] == [f"  Sample ratio check: p-value {_p_value(srm)}"]
+    # beside the matured-window rates: each arm's Kaplan-Meier share converted by the window's
+    # end over every lead (lifelines), and the log-rank test; then the leads of one account
+    # found in both arms (plain pandas)
+    from lifelines import KaplanMeierFitter
+    from lifelines.statistics import logrank_test
+
+    st = ctx.tables["stages"]
+    first_sql = st[st["stage"] == "sql"].groupby("lead_id")["entered_at"].min()
+    d = asg.assign(sql_at=asg["lead_id"].map(first_sql))
+    days = (d["sql_at"] - d["assigned_at"]).dt.total_seconds() / 86400
+    d = d[~(days < 0)]
+    days = days[~(days < 0)]
+    seen = ((end - d["assigned_at"]).dt.total_seconds() / 86400).clip(upper=window_m)
+    event = (days <= window_m) & (days <= seen)
+    duration = np.where(event, days, seen)
+    km = {}
+    for arm in reg.arms:
+        m = (d["variant"] == arm).to_numpy()
+        f = KaplanMeierFitter().fit(duration[m], event[m])
+        ci = f.confidence_interval_cumulative_density_
+        km[arm] = (
+            float(f.cumulative_density_at_times(window_m).iloc[0]),
+            float(ci.loc[:window_m].iloc[-1, 0]),
+            float(ci.loc[:window_m].iloc[-1, 1]),
+        )
+    mc, mv = (d["variant"] == reg.control).to_numpy(), (d["variant"] == v).to_numpy()
+    lr = logrank_test(duration[mc], duration[mv], event[mc], event[mv]).p_value
+    parts = ", ".join(
+        f"{a} {k[0] * 100:.1f}% ({k[1] * 100:.1f}% to {k[2] * 100:.1f}%)" for a, k in km.items()
+    )
+    assert plan_lines[0] == (
+        f"  Kaplan-Meier share converted by day {window_m} (every lead, open windows followed as "
+        f"far as seen): {parts}; log-rank p {'< 0.001' if lr < 0.001 else f'= {lr:.3f}'}"
+    )
+    acc = asg.merge(ctx.tables["leads"][["lead_id", "account_id"]], on="lead_id")
+    acc = acc.dropna(subset=["account_id"])
+    arms_of = acc.groupby("account_id")["variant"].nunique()
+    mixed = arms_of.index[arms_of > 1]
+    n_mixed = int(acc["account_id"].isin(mixed).sum())
+    assert plan_lines[1:] == [
+        f"  {len(mixed):,} of {len(arms_of):,} accounts have leads in different arms "
+        f"({n_mixed:,} leads, {n_mixed / len(asg) * 100:.1f}%): possible contamination, which "
+        "would shrink the difference"
+    ]
     # no float noise and no Python values anywhere in the golden text
     assert not re.search(r"\d\.\d{4,}|\bTrue\b|\bFalse\b|\bnan\b|\de-\d", text), text
 
@@ -441,7 +488,7 @@ def test_one_arm_in_the_data_names_the_arm(sample_dir: Path, tmp_path: Path) -> 
     assert set(metrics) - scalars == {"headline", "experiments", "labels", "answer", "actions"}
     assert set(metrics["headline"]) <= set(kinds)
     assert set(metrics["labels"]) == set(metrics["headline"])
-    assert (metrics["n_registered"], kinds["n_registered"]) == (1, "count")
+    assert (metrics["n_registered"], kinds["n_registered"]) == (2, "count")  # and the account one
     # the answer still renders without a comparison, and says why
     assert metrics["answer"] == [
         "In nurture-cadence-2026q1 there is no comparison of weekly_digest with "
@@ -491,5 +538,5 @@ def test_unregistered_experiments_are_named(sample_dir: Path, tmp_path: Path) ->
         f"Not computed (Readout of {EXPERIMENT}): Experiment {EXPERIMENT} has no leads in the "
         "assignments table; "
     ) in text
-    assert "0 of 1 registered experiment(s) read out" in text
+    assert "0 of 2 registered experiment(s) read out" in text
     assert pd.read_csv(folder / "ab_results.csv").empty

@@ -646,8 +646,16 @@ def test_readout_and_comparison_are_frozen_results_with_declared_kinds() -> None
     with pytest.raises(dataclasses.FrozenInstanceError):
         ro.verdict = "shipped"  # type: ignore[misc]
     frame = ro.to_frame()
-    assert frame["name"].tolist() == ["as_of", "interim", "verdict", "power_at_n"]
-    assert frame["kind"].tolist() == ["date", "flag", "text", "rate"]
+    assert frame["name"].tolist() == [
+        "as_of",
+        "interim",
+        "verdict",
+        "power_at_n",
+        "analysis",
+        "always_valid",
+        "stop_recommended",
+    ]
+    assert frame["kind"].tolist() == ["date", "flag", "text", "rate", "text", "flag", "flag"]
     pw = power_proportions_2indep(0.02, 0.12, 1000, return_results=False)
     assert ro.caveats == (
         f"underpowered ({pw:.0%} power for the +2.0 pts target at this n, 80% planned)",

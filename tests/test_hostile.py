@@ -79,6 +79,7 @@ def hostile_dataset(folder: Path, n_leads: int = 1500) -> Path:
     # two experiments with hostile ids and variant names, plus unregistered variants
     reg = dict(sample.DEMO_EXPERIMENT)
     a = tables["assignments"]
+    a = a.loc[a["experiment_id"] == sample.EXPERIMENT_ID]  # the first demo experiment's rows
     arms_a = {reg["control"]: HOSTILE[0], reg["variants"][0]: HOSTILE[7]}
     arms_b = {reg["control"]: HOSTILE[2], reg["variants"][0]: HOSTILE[3]}
     exp_a = a.assign(experiment_id=EXP_HTML, variant=a["variant"].map(arms_a))

@@ -20,6 +20,7 @@ from scipy import stats
 from leadnb.data import demo as sample
 from leadnb.data.demo import (
     AS_OF,
+    DEMO_ACCOUNT_EXPERIMENT,
     DEMO_EXPERIMENT,
     DEMO_RULES,
     FUNNEL_ALIASES,
@@ -106,8 +107,11 @@ def first_dates(d: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return wide.reindex(leads.index).assign(created_at=leads["created_at"])
 
 
-def sql_30d_after(d: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    a = d["assignments"].set_index("lead_id")
+def sql_30d_after(
+    d: dict[str, pd.DataFrame], experiment: str = sample.EXPERIMENT_ID
+) -> pd.DataFrame:
+    a = d["assignments"]
+    a = a.loc[a["experiment_id"] == experiment].set_index("lead_id")
     sql = first_dates(d)["sql"].reindex(a.index)
     hit = (sql > a["assigned_at"]) & (sql <= a["assigned_at"] + 30 * DAY)
     return a.assign(converted=hit.astype(float))
@@ -132,11 +136,11 @@ def test_same_seed_same_tables_other_seed_differs() -> None:
 SEED_42_TABLES = {
     "leads": "0a152c3a902b38b2",
     "events": "760b8d83eafb4298",
-    "stages": "5020bf11e1f09fe7",
+    "stages": "4c4e328e09da6525",  # issue 18: the account experiment's SQL rows
     "costs": "403dc7003a7457ca",
-    "assignments": "6519ea4b8c0e5644",
+    "assignments": "9831f1c121d2c072",  # issue 18: the account experiment's rows appended
     "orders": "b2640f7e32e44b05",
-    "truth": "1f11c7b3ff13accf",
+    "truth": "f651b974c126a9a8",  # issue 18: its leads in_experiment, their SQL paths
     "abm_accounts": "b27a66081623d2c2",
 }
 
@@ -389,7 +393,8 @@ def test_experiment_rates_match_truth_at_scale(default: dict[str, pd.DataFrame])
 
 
 def test_assigned_leads_are_old_and_not_yet_sql(small: dict[str, pd.DataFrame]) -> None:
-    a = small["assignments"].set_index("lead_id")
+    a = small["assignments"]
+    a = a.loc[a["experiment_id"] == sample.EXPERIMENT_ID].set_index("lead_id")
     f = first_dates(small).reindex(a.index)
     assert (a["assigned_at"] >= sample.EXPERIMENT_START).all()
     assert (a["assigned_at"] < sample.EXPERIMENT_END + DAY).all()
@@ -460,8 +465,13 @@ def test_invariants_for_any_size_and_seed(n: int, seed: int) -> None:
     assert len(d["leads"]) == n and d["leads"]["lead_id"].is_unique
     for table, col in (("events", "ts"), ("stages", "entered_at"), ("orders", "order_date")):
         assert (d[table][col] < AS_OF).all()
-    a = d["assignments"]["variant"].value_counts()
+    asg = d["assignments"]
+    a = asg.loc[asg["experiment_id"] == sample.EXPERIMENT_ID, "variant"].value_counts()
     assert len(a) in (0, 2) and a.nunique() <= 1  # no experiment, or two equal arms
+    acc = d["leads"].set_index("lead_id")["account_id"]
+    b = asg.loc[asg["experiment_id"] == sample.ACCOUNT_EXPERIMENT_ID]
+    per_arm = b.assign(acc=b["lead_id"].map(acc)).groupby("variant")["acc"].nunique()
+    assert len(per_arm) in (0, 2) and per_arm.nunique() <= 1  # two arms of equal accounts
     assert set(d["stages"]["stage"]) <= set(FUNNEL_ALIASES)
     assert (d["stages"]["stage"] == "Lead").sum() == n
 
@@ -511,7 +521,7 @@ def test_write_sample_writes_tables_and_loadable_params(tmp_path: Path) -> None:
     assert raw["funnel"]["aliases"] == FUNNEL_ALIASES
     assert raw["scoring"] == {"rules": "scoring_rules.yaml"}
     assert raw["roi"] == {"nurture_start": "2025-10-01"}
-    assert raw["experiments"]["registrations"] == [DEMO_EXPERIMENT]
+    assert raw["experiments"]["registrations"] == [DEMO_EXPERIMENT, DEMO_ACCOUNT_EXPERIMENT]
     # the ABM list the sample writes, relative to the params file (the notebook default is none)
     assert raw["scoring_calibration"] == {"abm_accounts_file": "abm_accounts.csv"}
     abm = pd.read_csv(out / raw["scoring_calibration"]["abm_accounts_file"], dtype=str)
@@ -613,3 +623,40 @@ def test_write_sample_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         write_sample(tmp_path / "prev", n_leads=500, seed=2)
     assert (tmp_path / "prev" / "leads.csv").read_bytes() == before  # previous sample intact
     assert [p.name for p in tmp_path.iterdir()] == ["prev"]
+
+
+def test_account_experiment_randomises_accounts_with_a_predictive_covariate_and_a_segment(
+    small: dict[str, pd.DataFrame],
+) -> None:
+    """The account-level experiment (issue 18): whole accounts per arm, the same number of
+    accounts in each, none of the first experiment's leads, the SDR call's effect larger in
+    software accounts, and activity before assignment predicting the outcome."""
+    d = generate(20_000, 42)
+    a = sql_30d_after(d, sample.ACCOUNT_EXPERIMENT_ID)
+    leads = d["leads"].set_index("lead_id")
+    a = a.assign(account=leads["account_id"].reindex(a.index).to_numpy())
+    arms_per_account = a.groupby("account")["variant"].nunique()
+    assert (arms_per_account == 1).all()
+    accounts = a.groupby("variant")["account"].nunique()
+    assert accounts.nunique() == 1 and accounts.iloc[0] == round(
+        sample.ACCOUNT_EXPERIMENT_SHARE * 20_000
+    )
+    first = d["assignments"].loc[d["assignments"]["experiment_id"] == sample.EXPERIMENT_ID]
+    assert not set(first["lead_id"]) & set(a.index)
+    assert (
+        a["assigned_at"]
+        .between(sample.ACCOUNT_EXPERIMENT_START, sample.ACCOUNT_EXPERIMENT_END + DAY)
+        .all()
+    )
+    rate = a.groupby("variant")["converted"].mean()
+    assert rate["sdr_call"] - rate["email_only"] > 0.03
+    ind = leads["industry"].reindex(a.index).to_numpy()
+    soft = a.loc[ind == "software"].groupby("variant")["converted"].mean()
+    rest = a.loc[(ind != "software")].groupby("variant")["converted"].mean()
+    assert soft["sdr_call"] - soft["email_only"] > rest["sdr_call"] - rest["email_only"]
+    ev = d["events"][["lead_id", "ts"]].merge(a["assigned_at"].reset_index(), on="lead_id")
+    ev = ev.loc[(ev["ts"] < ev["assigned_at"]) & (ev["ts"] >= ev["assigned_at"] - 90 * DAY)]
+    busy = ev.groupby("lead_id").size().reindex(a.index, fill_value=0) > 0
+    assert a.loc[busy, "converted"].mean() > 2 * a.loc[~busy, "converted"].mean()
+    truth = d["truth"].set_index("lead_id")
+    assert (truth.loc[a.index, "in_experiment"] == 1).all()

@@ -43,6 +43,15 @@ The story (constants :data:`TRUTH`, :data:`KIND_SHARES`, :data:`NURTURE_LIFT`):
   campaign is a re-engagement moment, so these rates are far above the background hazard of old
   leads; the experiment adds about 2.5 percentage points to lead -> SQL. (3,000 per arm would
   push lead -> SQL above 6%; 2,500 keeps it at 5%.)
+* The account-level experiment ``sdr-call-accounts-2026q1`` (:data:`DEMO_ACCOUNT_EXPERIMENT`,
+  issue 18; drawn last, from its own random stream ``(seed, 18)``, so every table above keeps
+  its draws): whole accounts are assigned 2026-02-02 .. 2026-04-26 (1.4% of ``n_leads`` accounts
+  per arm) with their old MQLs that would not reach SQL within 30 days on their own; an SDR
+  call multiplies the odds of SQL within 30 days by 2.5 (6 in software accounts: the declared
+  segment ``industry`` has a different true effect), activity in the 90 days before assignment
+  predicts the outcome (the registered covariate ``log_events_before_90d``), and accounts share a
+  random effect (the intra-class correlation). Converters get an SQL row. The registration is
+  sequential, by account.
 * Funnel after SQL: 55% open an opportunity, 35% of those are won ("Closed Won"; orders follow),
   most others lost; a share of MQLs and SQLs that go no further are "Closed Lost".
 * Costs: monthly rows per channel for ``lead_generation`` (about 90,000 a month at 20,000 leads)
@@ -59,10 +68,12 @@ Data problems left in on purpose (about 1% of leads in all; ``truth.data_problem
 2. ``duplicate_stage_row`` (0.3%): one stage row of the lead appears twice, identically.
 3. ``skipped_mql`` (0.3%): an SQL lead has no "Marketing Qualified" row (sql without mql).
 
-Realised at the default size (20,000 leads, seed 42): lead -> SQL 5.05%, lead -> MQL 20.3%,
-20.5 events per lead, share of SQLs from old leads 0.39 in 2025-Q3 and 0.48 in 2025-Q4 (0.19 over
-2025-01..09, 0.78 over 2025-10..2026-06 with the experiment), experiment 30-day SQL rate 7.4%
-(control) vs 12.2% (variant); the documented ranges are in :data:`TRUTH` and tested.
+Realised at the default size (20,000 leads, seed 42): lead -> SQL 5.4% (5.05% without the
+account experiment), lead -> MQL 20.3%, 20.5 events per lead, share of SQLs from old leads 0.39
+in 2025-Q3 and 0.48 in 2025-Q4 (0.19 over 2025-01..09, 0.80 over 2025-10..2026-06 with the
+experiments), experiment 30-day SQL rate 7.4% (control) vs 12.2% (variant); the account
+experiment 4.9% (email_only, 384 leads in 280 accounts) vs 13.4% (sdr_call, 426 leads in 280
+accounts); the documented ranges are in :data:`TRUTH` and tested.
 """
 
 from __future__ import annotations
@@ -101,6 +112,18 @@ EXPERIMENT_START = pd.Timestamp("2026-01-05")
 EXPERIMENT_END = pd.Timestamp("2026-03-29")
 EXPERIMENT_RATES = {"monthly_newsletter": 0.08, "weekly_digest": 0.12}
 EXPERIMENT_SHARE_PER_ARM = 0.125  # of n_leads: 2,500 per arm at 20,000 leads
+# The second demo experiment (issue 18): whole accounts randomised, read sequentially, with
+# pre-assignment covariates and a segment whose true effect differs. Drawn from its own random
+# stream (seed, 18), after every other draw, so the tables above keep their values.
+ACCOUNT_EXPERIMENT_ID = "sdr-call-accounts-2026q1"
+ACCOUNT_EXPERIMENT_START = pd.Timestamp("2026-02-02")
+ACCOUNT_EXPERIMENT_END = pd.Timestamp("2026-04-26")
+ACCOUNT_EXPERIMENT_ARMS = ("email_only", "sdr_call")
+ACCOUNT_EXPERIMENT_SHARE = 0.014  # accounts per arm, of n_leads: 280 at 20,000 leads
+ACCOUNT_CONTROL_RATE = 0.05  # mean 30-day SQL chance of the control arm (calibrated)
+ACCOUNT_ODDS_RATIO = {"software": 6.0, "other": 2.5}  # the SDR call's effect, by industry
+ACCOUNT_ACTIVITY_BETA = 1.5  # log-odds per SD of log(1 + events in the 90 days before)
+ACCOUNT_SD = 0.3  # SD of the account's random effect on the log-odds (the ICC)
 COMPETITOR_DOMAINS = ("rivalcrm.example", "pipelinepro.example")
 TARGET_INDUSTRIES = ("software", "manufacturing", "financial_services")
 SOURCES = ("webinar", "paid_search", "organic", "referral", "events", "partner")
@@ -136,6 +159,17 @@ TRUTH: dict[str, Any] = {
         "effect": 0.04,
         "window_days": 30,
         "per_arm_share_of_leads": EXPERIMENT_SHARE_PER_ARM,
+    },
+    "account_experiment": {
+        "id": ACCOUNT_EXPERIMENT_ID,
+        "control": ACCOUNT_EXPERIMENT_ARMS[0],
+        "variant": ACCOUNT_EXPERIMENT_ARMS[1],
+        "control_rate": ACCOUNT_CONTROL_RATE,
+        "odds_ratio": dict(ACCOUNT_ODDS_RATIO),
+        "activity_beta": ACCOUNT_ACTIVITY_BETA,
+        "account_sd": ACCOUNT_SD,
+        "window_days": 30,
+        "accounts_per_arm_share_of_leads": ACCOUNT_EXPERIMENT_SHARE,
     },
     "data_problem_share_each": DATA_PROBLEM_SHARE,
     "score_auc_range": (0.6, 0.7),  # DEMO_RULES score at as_of vs reached SQL (about 0.63)
@@ -483,6 +517,37 @@ def _ids(prefix: str, n: int, width: int) -> pa.Array:
     num = pa.array(np.arange(1, n + 1)).cast(pa.string())
     return _join(prefix, pc.utf8_lpad(num, width, "0"))
 
+
+# The account-level experiment's pre-registration (params/experiments/ holds the same, as YAML).
+DEMO_ACCOUNT_EXPERIMENT: dict[str, Any] = {
+    "id": ACCOUNT_EXPERIMENT_ID,
+    "hypothesis": (
+        "An SDR call to the account of old MQLs that have not reached SQL gets more of them to "
+        "SQL within 30 days than the nurture e-mails alone, most of all in software companies."
+    ),
+    "variable": "SDR call to the account (in addition to the usual nurture e-mails)",
+    "control": ACCOUNT_EXPERIMENT_ARMS[0],
+    "variants": [ACCOUNT_EXPERIMENT_ARMS[1]],
+    "allocation": {ACCOUNT_EXPERIMENT_ARMS[0]: 0.5, ACCOUNT_EXPERIMENT_ARMS[1]: 0.5},
+    "primary_metric": {"stage": "sql", "window_days": 30},
+    "baseline_rate": ACCOUNT_CONTROL_RATE,
+    "target_effect": 0.08,
+    "alpha": 0.05,
+    "power": 0.8,
+    "planned_n_per_arm": 380,
+    "start": "2026-02-02",
+    "end": "2026-04-26",
+    "decision_rule": (
+        "Read every week with the always-valid interval; stop and roll SDR calls out to every "
+        "account once the interval excludes 0 upwards, stop the calls if it excludes 0 "
+        "downwards; otherwise decide at the planned n."
+    ),
+    "owner": "sales development",
+    "analysis": "sequential",
+    "unit": "account",
+    "covariates": ["log_events_before_90d"],
+    "segments": ["industry"],
+}
 
 # --------------------------------------------------------------------------------------------
 # The story, one step per function
@@ -1191,6 +1256,147 @@ def _draw_orders(
     )
 
 
+@dataclass(frozen=True)
+class _AccountExperiment:
+    """The account-level experiment: ``chosen`` leads (positions), their arm and assignment, and
+    the SQL moment it gives its converters (``_NEVER`` for the others)."""
+
+    chosen: np.ndarray
+    arm: np.ndarray
+    assigned_at: np.ndarray
+    sql: np.ndarray
+
+
+def _run_account_experiment(
+    seed: int,
+    kind: np.ndarray,
+    created: np.ndarray,
+    account: np.ndarray,
+    accounts: _Accounts,
+    dates: _StageDates,
+    problem: np.ndarray,
+    in_exp: np.ndarray,
+    ev_lead: np.ndarray,
+    ev_ts: np.ndarray,
+) -> _AccountExperiment:
+    """Step 14, the account-level experiment, from its own random stream ``(seed, 18)``.
+
+    Each ordinary account gets a candidate assignment day in the experiment's span; its leads
+    that are old by then, will not reach SQL within 30 days on their own, are not lost within
+    that window, have no data problem, reached MQL before it (so the experiment adds no MQL row) and
+    are not in the first experiment are eligible.
+    :data:`ACCOUNT_EXPERIMENT_SHARE` of ``n`` accounts with an eligible lead go to each arm
+    (all their eligible leads with them). A lead converts within its window with the
+    probability ``logistic(a + log OR(arm, industry) + beta * z + u)``: ``z`` the standardised
+    ``log(1 + events in the 90 days before assignment)`` (what the registered covariate
+    ``events_before_90d`` counts), ``u`` the account's effect (SD :data:`ACCOUNT_SD`), the odds
+    ratio of the SDR call :data:`ACCOUNT_ODDS_RATIO` (a software account's is larger: the
+    declared segment ``industry`` has a different true effect), and ``a`` set so that the
+    control arm's mean chance is :data:`ACCOUNT_CONTROL_RATE`; competitors never convert. A
+    converter reaches SQL on a uniform day of its window (its MQL came before the assignment).
+    Draws: candidate day, account order, minutes per lead, account effects, converts or not, day
+    in the window.
+    """
+    rng = np.random.default_rng([seed, 18])
+    n_acc = len(accounts.industry)
+    start = _us(ACCOUNT_EXPERIMENT_START)
+    span = (ACCOUNT_EXPERIMENT_END - ACCOUNT_EXPERIMENT_START).days + 1
+    acc_day = rng.integers(0, span, n_acc)
+    at_acc = start + acc_day * _US_PER_DAY + 9 * 3600 * _US_PER_S
+    at = at_acc[account]
+    window = 30 * _US_PER_DAY
+    eligible = (
+        (account >= 2)
+        & (dates.mql <= at)
+        & (_old_start(created) <= at)
+        & (dates.sql > at + window)
+        & (dates.lost > at + window)
+        & (problem == 0)
+        & ~in_exp
+    )
+    acc_ok = np.unique(account[eligible])
+    order = rng.permutation(acc_ok)
+    k = min(round(ACCOUNT_EXPERIMENT_SHARE * len(kind)), len(order) // 2)
+    arm_of = np.full(n_acc, -1, dtype=np.int8)
+    arm_of[order[:k]] = 0
+    arm_of[order[k : 2 * k]] = 1
+    chosen = np.flatnonzero(eligible & (arm_of[account] >= 0))
+    arm = arm_of[account[chosen]]
+    minutes = rng.integers(0, 8 * 60, len(chosen))
+    a_at = at[chosen] + minutes * 60 * _US_PER_S
+    # the covariate: events in the 90 days before assignment (the events table's own rows)
+    pos = np.full(len(kind), -1, dtype=np.int64)
+    pos[chosen] = np.arange(len(chosen))
+    mine = np.flatnonzero((pos >= 0)[ev_lead])  # only the enrolled leads' events (1 byte each)
+    row = pos[ev_lead[mine]]
+    a_row = a_at[row]
+    ts = ev_ts[mine]
+    hit = (ts < a_row) & (ts >= a_row - 90 * _US_PER_DAY)
+    counts = np.bincount(row[hit], minlength=len(chosen)).astype(float)
+    z = np.log1p(counts)
+    z = (z - z.mean()) / (z.std() or 1.0) if len(z) else z
+    u_acc = rng.normal(0.0, ACCOUNT_SD, n_acc)
+    soft = accounts.industry[account[chosen]] == INDUSTRIES.index("software")
+    log_or = np.where(
+        arm == 1,
+        np.log(np.where(soft, ACCOUNT_ODDS_RATIO["software"], ACCOUNT_ODDS_RATIO["other"])),
+        0.0,
+    )
+    lin = ACCOUNT_ACTIVITY_BETA * z + u_acc[account[chosen]]
+    never = kind[chosen] == _COMPETITOR
+    ctrl = (arm == 0) & ~never
+
+    def mean_p(a: float) -> float:
+        return float((1 / (1 + np.exp(-(a + lin[ctrl])))).mean()) if ctrl.any() else 0.0
+
+    lo, hi = -12.0, 4.0  # the intercept that gives the control arm its registered rate
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mean_p(mid) < ACCOUNT_CONTROL_RATE else (lo, mid)
+    p = 1 / (1 + np.exp(-((lo + hi) / 2 + log_or + lin)))
+    p[never] = 0.0
+    conv = rng.random(len(chosen)) < p
+    day = rng.uniform(0.02, 29.9, len(chosen))
+    sql = np.where(conv, a_at + (day * _US_PER_DAY).astype(np.int64), _NEVER)
+    sql[sql >= _us(AS_OF)] = _NEVER
+    sql[sql != _NEVER] -= sql[sql != _NEVER] % _US_PER_S
+    return _AccountExperiment(chosen, arm, a_at - a_at % _US_PER_S, sql)
+
+
+def _with_account_experiment(
+    stages: pd.DataFrame, assignments: pd.DataFrame, exp2: _AccountExperiment, lead_ids: pa.Array
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stage history with the account experiment's converters' SQL rows (moved earlier, or
+    added), and its rows appended to the assignments (in order of assignment)."""
+    conv = exp2.sql != _NEVER
+    ids = _str_take(lead_ids, exp2.chosen[conv])
+    sql_rows = pd.DataFrame(
+        {"lead_id": ids, "stage": STAGE_LABELS["sql"], "entered_at": _to_dt(exp2.sql[conv])}
+    )
+    moved = set(ids.tolist())
+    drop = stages["lead_id"].isin(moved) & (stages["stage"] == STAGE_LABELS["sql"])
+    code = {label: i for i, label in enumerate(STAGE_LABELS.values())}
+    touched = stages["lead_id"].isin(moved)
+    part = pd.concat([stages.loc[touched & ~drop], sql_rows], ignore_index=True)
+    part = part.assign(_c=part["stage"].map(code)).sort_values(
+        ["lead_id", "entered_at", "_c"], kind="stable"
+    )
+    rest = stages.loc[~touched]
+    out = pd.concat([rest, part.drop(columns="_c")], ignore_index=True)
+    out = out.sort_values("lead_id", kind="stable").reset_index(drop=True)
+    a_order = np.argsort(exp2.assigned_at, kind="stable")
+    rows = pd.DataFrame(
+        {
+            "lead_id": _str_take(lead_ids, exp2.chosen[a_order]),
+            "experiment_id": pd.Series([ACCOUNT_EXPERIMENT_ID] * len(a_order), dtype="str"),
+            "variant": _str_take(list(ACCOUNT_EXPERIMENT_ARMS), exp2.arm[a_order]),
+            "assigned_at": exp2.assigned_at[a_order].view("datetime64[us]"),
+            "outcome": np.full(len(a_order), np.nan),
+        }
+    )
+    return out, pd.concat([assignments, rows], ignore_index=True)
+
+
 def _truth_table(
     kind: np.ndarray,
     dates: _StageDates,
@@ -1283,20 +1489,41 @@ def generate(n_leads: int = DEFAULT_LEADS, seed: int = 42) -> dict[str, pd.DataF
     value, duration = _draw_event_values(rng, kind, rows)
     events = _events_table(rows, value, duration, profiles.lead_ids)
     tag_flag = rows.tag_flag
+    exp2 = _run_account_experiment(  # its own random stream: the draws above and below keep
+        seed,
+        kind,
+        created,
+        account,
+        accounts,
+        dates,
+        problem,
+        experiment.in_exp,
+        rows.lead,
+        rows.ts,
+    )
     del rows, value, duration  # the largest arrays: free them before the leads table
     leads = _leads_table(rng, kind, created, account, accounts, profiles, tag_flag)
     costs = _draw_costs(rng, n)
     orders = _draw_orders(rng, dates.customer, account, accounts, profiles.lead_ids)
     # no draws below: tables from what the steps drew
     abm_ids = _str_take(accounts.ids, np.flatnonzero(accounts.abm))
+    stages, assignments = _with_account_experiment(
+        stages, _assignments_table(experiment, profiles.lead_ids), exp2, profiles.lead_ids
+    )
+    sql2 = dates.sql.copy()
+    conv2 = exp2.sql != _NEVER
+    sql2[exp2.chosen[conv2]] = exp2.sql[conv2]
+    final = _StageDates(dates.lead, dates.mql, sql2, dates.opportunity, dates.customer, dates.lost)
+    in_any = experiment.in_exp.copy()
+    in_any[exp2.chosen] = True
     return {
         "leads": leads,
         "events": events,
         "stages": stages,
         "costs": costs,
-        "assignments": _assignments_table(experiment, profiles.lead_ids),
+        "assignments": assignments,
         "orders": orders,
-        "truth": _truth_table(kind, dates, experiment.in_exp, problem, profiles.lead_ids),
+        "truth": _truth_table(kind, final, in_any, problem, profiles.lead_ids),
         "abm_accounts": pd.DataFrame({"account_id": abm_ids}),
     }
 
@@ -1348,7 +1575,7 @@ def sample_params(files: dict[str, str]) -> dict[str, Any]:
         "scoring": {"rules": "scoring_rules.yaml"},
         "funnel": {"aliases": dict(FUNNEL_ALIASES)},
         "roi": {"nurture_start": TRUTH["nurture_start"]},
-        "experiments": {"registrations": [DEMO_EXPERIMENT]},
+        "experiments": {"registrations": [DEMO_EXPERIMENT, DEMO_ACCOUNT_EXPERIMENT]},
         # the ABM list written next to the tables (the notebook's own default is no list)
         "scoring_calibration": {"abm_accounts_file": "abm_accounts.csv"},
     }

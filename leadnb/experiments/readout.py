@@ -47,7 +47,9 @@ from leadnb.experiments.outcomes import (
     metric_outcomes,
     rows_of_leads,
 )
+from leadnb.experiments.plan import PlanResult, carry_out, stop_sentence
 from leadnb.experiments.registration import Metric, Registration, stage_display
+from leadnb.experiments.sequential import planned_total, sequential_power
 from leadnb.results import Column, Kind, Metrics, Result, format_value, value
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "is_interim",
     "metric_display_names",
     "no_leads",
+    "plan_lines",
     "readout",
     "results_for_readers",
     "verdict_sentence",
@@ -102,6 +105,17 @@ RESULT_COLUMNS = [
     "logrank_p",
     "interim",
     "as_of",
+    # the registration's analysis plan (issue 18; :data:`leadnb.experiments.plan.PLAN_COLUMNS`)
+    "analysis",
+    "ci_method",
+    "always_valid",
+    "diff_adj",
+    "diff_adj_ci_low",
+    "diff_adj_ci_high",
+    "variance_reduction",
+    "unit",
+    "n_units",
+    "stop_recommended",
 ]
 
 _CI = "at the registered 1 - alpha level (95% for alpha 0.05)"
@@ -136,6 +150,22 @@ RESULT_DISPLAY: dict[str, Column] = {
     "logrank_p": Column("Log-rank p-value", Kind.P_VALUE, "whole time-to-conversion curves"),
     "interim": Column("Interim look", Kind.FLAG),
     "as_of": Column("Analysis date", Kind.DATE),
+    "analysis": Column("Analysis plan", Kind.TEXT, "fixed horizon or sequential (registered)"),
+    "ci_method": Column("Interval", Kind.TEXT, "how the difference's interval is computed"),
+    "always_valid": Column("Valid at every look", Kind.FLAG, "sequential plans"),
+    "diff_adj": Column(
+        "Adjusted difference", Kind.POINTS, "regression-adjusted for the registered covariates"
+    ),
+    "diff_adj_ci_low": Column("Adjusted difference, CI low", Kind.POINTS, _CI),
+    "diff_adj_ci_high": Column("Adjusted difference, CI high", Kind.POINTS, _CI),
+    "variance_reduction": Column(
+        "Variance reduction", Kind.RATE, "variance of the difference the covariates removed"
+    ),
+    "unit": Column("Randomised by", Kind.TEXT, "lead or account"),
+    "n_units": Column("Units", Kind.COUNT, "leads, or accounts, counted"),
+    "stop_recommended": Column(
+        "May stop now", Kind.FLAG, "sequential plans: first look excluding 0"
+    ),
 }
 """How a report shows ``ab_results`` rows: a label and a kind for each column a reader sees
 (the CSV keeps the machine names; :func:`results_for_readers` gives the rows)."""
@@ -258,6 +288,24 @@ class Readout(Result):
     power_at_n: float = value(
         Kind.RATE, "power for the registered target at the observed n", default=float("nan")
     )
+    analysis: str = value(
+        Kind.TEXT, "the registered analysis plan: fixed or sequential", default="fixed"
+    )
+    always_valid: bool = value(
+        Kind.FLAG, "intervals valid however often the report looks", default=False
+    )
+    stop_recommended: bool = value(
+        Kind.FLAG, "sequential: this look is the first whose interval excludes 0", default=False
+    )
+    #: what the registration's plan added to the primary metric (None for a readout built
+    #: without one)
+    plan: PlanResult | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def segments(self) -> pd.DataFrame:
+        """The declared segments' breakdown (:func:`leadnb.experiments.adjust.segment_breakdown`;
+        empty without declared segments)."""
+        return pd.DataFrame() if self.plan is None else self.plan.segments
 
     @property
     def primary(self) -> pd.DataFrame:
@@ -434,6 +482,8 @@ def verdict_sentence(
     caveats: Sequence[str],
     *,
     first_readout: pd.Timestamp | None = None,
+    estimate_note: str = "",
+    always_valid: bool = False,
 ) -> str:
     """One plain-language sentence for a variant vs control on the primary metric, with caveats.
 
@@ -452,6 +502,11 @@ def verdict_sentence(
         What a reader must know before acting on it, each a short clause.
     first_readout
         The first analysis date with a closed window (said when none has closed yet).
+    estimate_note
+        What the difference is, when not the plain one (``adjusted for events_before_90d``):
+        said after it.
+    always_valid
+        The interval is a look of a confidence sequence ("95% always-valid CI").
 
     Returns
     -------
@@ -501,7 +556,10 @@ def verdict_sentence(
         if first_readout is not None and not pd.isna(first_readout):
             head += f" (the first closes on {pd.Timestamp(first_readout):%Y-%m-%d})"
     else:
-        ci = f"95% CI {_pts(row['diff_ci_low'])} to {_pts(row['diff_ci_high'])}"
+        kind = "always-valid CI" if always_valid else "CI"
+        ci = f"95% {kind} {_pts(row['diff_ci_low'])} to {_pts(row['diff_ci_high'])}"
+        if estimate_note:
+            ci = f"{estimate_note}, {ci}"
         if reg.alpha != 0.05:
             ci = ci.replace("95%", f"{(1 - reg.alpha) * 100:g}%")
         p = row["p_adjusted"]
@@ -606,6 +664,8 @@ def readout(
     *,
     metric: Metric | Mapping[str, Any] | str | None = None,
     on_problem: Literal["exclude", "error"] = "exclude",
+    leads: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
 ) -> Readout:
     """Analyse one registered experiment as of ``as_of``.
 
@@ -630,6 +690,10 @@ def readout(
     on_problem
         What to do with assignment rows that cannot be analysed
         (:func:`~leadnb.experiments.assignments.prepare_assignments`).
+    leads, events
+        The leads and events tables, where the registration's covariates, segments and
+        accounts are found (:func:`leadnb.experiments.plan.carry_out`); None when the run has
+        none (a plan that needs them then says which).
 
     Returns
     -------
@@ -680,6 +744,7 @@ def readout(
         raise no_leads(reg, assignments, excl, as_of)
     tables, extra_excl = [], []
     curves = pd.DataFrame()
+    plan: PlanResult | None = None
     if wide is not None and "lead_id" in wide.columns:  # the experiment's leads, looked up once
         wide = rows_of_leads(wide, clean["lead_id"])
     for role, met in [
@@ -697,41 +762,49 @@ def readout(
             )
             extra_excl.append(e[EXCLUSION_COLUMNS])
         res, last_curves = _analyze_metric(out, reg, met, role=role)  # type: ignore[arg-type]
+        met_plan = carry_out(
+            out,
+            dataclasses.replace(reg, primary_metric=met),
+            as_of,
+            primary=role == "primary",
+            leads=leads,
+            events=events,
+            wide=wide,
+        )
+        res = _apply_plan(res, met_plan, reg)
         if role == "primary":
             curves = last_curves
+            plan = met_plan
         tables.append(res)
     results = pd.concat(tables, ignore_index=True)
     exclusions = pd.concat([excl, *extra_excl], ignore_index=True) if extra_excl else excl
+    assert plan is not None
 
     prim = results.loc[results["role"] == "primary"]
     ctrl = prim.loc[prim["is_control"]].iloc[0]
     interim, why = is_interim(reg, prim, as_of)
+    if plan.stop_recommended or plan.stopped_at is not None:
+        interim = False  # a sequential plan's decision is due at its first stop
     caveats: list[str] = []
-    if interim:
+    if interim and reg.analysis == "fixed":
         caveats.append(
             f"interim look ({why}): do not stop or ship on it, repeated looks inflate false "
             "positives"
         )
     srm = float(prim["srm_p_value"].iloc[0])
     if srm < SRM_THRESHOLD:
+        on = " on accounts" if reg.unit == "account" else ""
         caveats.append(
-            f"sample ratio mismatch ({_p(srm)}): check the assignment before trusting it"
+            f"sample ratio mismatch{on} ({_p(srm)}): check the assignment before trusting it"
         )
     variants = prim.loc[~prim["is_control"]]
-    pw = float("nan")
-    if ctrl["n"] > 0 and (variants["n"] > 0).all():
-        base = min(max(float(ctrl["rate"]), 1e-4), 1 - 1e-4)
-        eff = reg.target_effect
-        if 0 < base + eff < 1:
-            a = design.adjusted_alpha(reg.alpha, len(reg.arms), reg.correction)
-            nv = float(variants["n"].min())
-            pw = design.power(base, eff, nv, alpha=a, ratio=nv / float(ctrl["n"]))
-            if pw < reg.power:
-                # whole percents, as metrics.json has always stored this sentence
-                caveats.append(
-                    f"underpowered ({pw:.0%} power for the {_pts(eff)} target at this n, "
-                    f"{reg.power:.0%} planned)"
-                )
+    pw = _power_at_n(reg, ctrl, variants, plan)
+    if pw < reg.power:
+        # whole percents, as metrics.json has always stored this sentence
+        caveats.append(
+            f"underpowered ({pw:.0%} power for the {_pts(reg.target_effect)} target at this n, "
+            f"{reg.power:.0%} planned)"
+        )
     n_imm = int(prim["n_immature"].sum())
     if n_imm:
         caveats.append(
@@ -761,10 +834,25 @@ def readout(
     w = reg.primary_metric.window_days
     if w and "assigned_at" in clean.columns and clean["assigned_at"].notna().any():
         first = clean["assigned_at"].min().normalize() + pd.Timedelta(days=w)
+    decision = plan.decision.set_index("variant") if len(plan.decision) else None
     verdicts = {}
     for _, r in variants.iterrows():
         own = [c for c in caveats if not c.startswith("guardrail") or f"for {r['variant']} (" in c]
-        verdicts[r["variant"]] = verdict_sentence(reg, r, ctrl, own, first_readout=first)
+        row = r.to_dict()
+        note = ""
+        if reg.covariates and decision is not None and r["variant"] in decision.index:
+            d = decision.loc[r["variant"]]
+            if np.isfinite(d["estimate"]):
+                row.update(diff=d["estimate"], diff_ci_low=d["ci_low"], diff_ci_high=d["ci_high"])
+                note = f"adjusted for {', '.join(reg.covariates)}"
+        text = verdict_sentence(
+            reg, row, ctrl, own, first_readout=first, estimate_note=note,
+            always_valid=reg.analysis == "sequential",
+        )  # fmt: skip
+        verdicts[r["variant"]] = text
+    status = stop_sentence(plan)
+    if status:  # every variant's verdict says where the sequential plan stands
+        verdicts = {k: f"{t} {status[:1].upper()}{status[1:]}." for k, t in verdicts.items()}
     mask = (results["role"] == "primary") & ~results["is_control"]
     results.loc[mask, "verdict"] = results.loc[mask, "variant"].map(verdicts)
     results.loc[results["is_control"], "verdict"] = "control"
@@ -772,6 +860,7 @@ def readout(
     results["interim"] = interim
     results["as_of"] = as_of.strftime("%Y-%m-%d")
     results = results[RESULT_COLUMNS]
+    verdict = " ".join(verdicts.values())
     return Readout(
         registration=reg,
         as_of=as_of,
@@ -779,10 +868,176 @@ def readout(
         exclusions=exclusions.reset_index(drop=True),
         curves=curves,
         interim=interim,
-        verdict=" ".join(verdicts.values()),
+        verdict=verdict,
         caveats=tuple(caveats),
         power_at_n=pw,
+        analysis=reg.analysis,
+        always_valid=plan.always_valid,
+        stop_recommended=plan.stop_recommended,
+        plan=plan,
     )
+
+
+def _apply_plan(res: pd.DataFrame, plan: PlanResult, reg: Registration) -> pd.DataFrame:
+    """One metric's ``ab_results`` rows with the plan's columns written in: the plan's interval
+    and p-value where it has its own (sequential, account), NaN for the relative lift's
+    interval then (a fixed-horizon, lead-level interval), p_adjusted from the registered
+    decision's p-values (Holm with three or more arms; Bonferroni for a sequential plan, whose
+    sequences are built at alpha split over the variants)."""
+    res = res.copy()
+    cols = plan.columns.set_index("variant").reindex(res["variant"])
+    for c in ("analysis", "ci_method", "always_valid", "unit", "n_units", "stop_recommended"):
+        res[c] = cols[c].to_numpy()
+    for c in ("diff_adj", "diff_adj_ci_low", "diff_adj_ci_high", "variance_reduction"):
+        res[c] = cols[c].to_numpy(float)
+    own = np.isfinite(cols["diff"].to_numpy(float)) | (
+        (reg.analysis == "sequential" or reg.unit == "account") & ~res["is_control"].to_numpy(bool)
+    )
+    for c in ("diff", "diff_ci_low", "diff_ci_high", "p_value"):
+        res[c] = np.where(own, cols[c].to_numpy(float), res[c].to_numpy(float))
+    if own.any():
+        res.loc[own, ["rel_lift_ci_low", "rel_lift_ci_high"]] = np.nan
+        res.loc[own, "test"] = plan.columns["ci_method"].iloc[0]
+    if reg.unit == "account":
+        res.loc[~res["is_control"], "prob_beat_control"] = np.nan  # assumes independent leads
+        res["srm_p_value"] = plan.srm_p_value
+    var = ~res["is_control"].to_numpy(bool)
+    p = res["p_value"].to_numpy(float).copy()
+    if len(plan.decision) and reg.covariates:
+        dec = plan.decision.set_index("variant")["p_value"]
+        p_dec = res["variant"].map(dec).to_numpy(float)
+        p = np.where(np.isfinite(p_dec), p_dec, p)
+    res["p_adjusted"] = np.nan
+    k = int(var.sum())
+    if reg.analysis == "sequential":
+        res.loc[var, "p_adjusted"] = np.minimum(1.0, p[var] * max(k, 1))
+    elif k >= 2:
+        ok = var & np.isfinite(p)
+        adj = np.full(len(res), np.nan)
+        if ok.any():
+            adj[ok] = holm(p[ok], alpha=reg.alpha)
+        res["p_adjusted"] = adj
+    else:
+        res.loc[var, "p_adjusted"] = p[var]
+    return res
+
+
+def _power_at_n(
+    reg: Registration, ctrl: Mapping[str, Any], variants: pd.DataFrame, plan: PlanResult
+) -> float:
+    """Power for the registered target at the observed n: the fixed-horizon test's, or the
+    sequential plan's at its planned n; for account units the n is divided by the design
+    effect estimated from the counted leads."""
+    if not (ctrl["n"] > 0 and (variants["n"] > 0).all()):
+        return float("nan")
+    base = min(max(float(ctrl["rate"]), 1e-4), 1 - 1e-4)
+    eff = reg.target_effect
+    if not 0 < base + eff < 1:
+        return float("nan")
+    a = design.adjusted_alpha(reg.alpha, len(reg.arms), reg.correction)
+    nv = float(variants["n"].min())
+    ratio = nv / float(ctrl["n"])
+    if reg.unit == "account" and np.isfinite(plan.icc) and np.isfinite(plan.mean_account_size):
+        from leadnb.experiments.adjust import design_effect
+
+        icc = min(max(plan.icc, 0.0), 0.99)
+        nv = nv / design_effect(max(plan.mean_account_size, 1.0), icc)
+    if reg.analysis == "sequential":
+        v = str(variants.loc[variants["n"].idxmin(), "variant"])
+        return sequential_power(
+            base, eff, nv, alpha=a, ratio=ratio, n_planned=planned_total(reg, v)
+        )
+    return design.power(base, eff, nv, alpha=a, ratio=ratio)
+
+
+def plan_lines(ro: Readout) -> list[str]:
+    """What a report prints under a readout's per-arm lines: the Kaplan-Meier share converted
+    by the window's end (every lead, immature ones included) beside the matured-window rates,
+    then what the registration's plan added: the sequential status, the account unit, the
+    adjusted difference, the contamination count and the declared segments.
+
+    Parameters
+    ----------
+    ro
+        One experiment's readout.
+
+    Returns
+    -------
+    list of str
+        Lines indented by two spaces, every number formatted from its kind; empty pieces left
+        out (no Kaplan-Meier line for an outcome column, no plan lines for a fixed, lead-level
+        plan without covariates or segments, no contamination line without a mixed account);
+        then the plan's notes (imputed covariates, too few accounts...).
+    """
+    reg, plan, p = ro.registration, ro.plan, ro.primary
+    out: list[str] = []
+    w = reg.primary_metric.window_days
+    if w and p["km_rate"].notna().any():
+        parts = []
+        for _, r in p.iterrows():
+            lo, hi = (format_value(r[k], Kind.RATE) for k in ("km_ci_low", "km_ci_high"))
+            parts.append(f"{r['variant']} {format_value(r['km_rate'], Kind.RATE)} ({lo} to {hi})")
+        lr = p.loc[~p["is_control"], "logrank_p"]
+        tail = f"; log-rank {_p(float(lr.iloc[0]))}" if len(lr) and np.isfinite(lr.iloc[0]) else ""
+        out.append(
+            f"  Kaplan-Meier share converted by day {w} (every lead, open windows followed as "
+            f"far as seen): {', '.join(parts)}{tail}"
+        )
+    if plan is None:
+        return out
+    var = p.loc[~p["is_control"]]
+    ctrl = p.loc[p["is_control"]].iloc[0]
+    if reg.analysis == "sequential":
+        out.append(
+            f"  Sequential plan ({plan.columns['ci_method'].iloc[0]}): {stop_sentence(plan)}"
+        )
+    if reg.unit == "account":
+        units = ", ".join(
+            f"{r['variant']} {format_value(int(r['n_units']), Kind.COUNT)}" for _, r in p.iterrows()
+        )
+        icc = "" if not np.isfinite(plan.icc) else (
+            f"; intra-class correlation {format_value(plan.icc, Kind.RATIO)}, "
+            f"{plan.mean_account_size:.1f} leads per account"
+        )  # fmt: skip
+        out.append(
+            f"  Randomised by account: accounts counted {units}; sample ratio check on accounts "
+            f"{_p(float(ctrl['srm_p_value']))}{icc}"
+        )
+    if reg.covariates:
+        for _, r in var.iterrows():
+            row = Metrics.of_row(r, RESULT_DISPLAY)
+            if not np.isfinite(r["diff_adj"]):
+                out.append(
+                    f"  Adjusted for {', '.join(reg.covariates)}: not estimable for "
+                    f"{r['variant']} (too few leads)"
+                )
+                continue
+            out.append(
+                f"  Adjusted for {', '.join(reg.covariates)}: {r['variant']} "
+                f"{row.shown('diff_adj')} ({row.interval('diff_adj')}) against "
+                f"{row.shown('diff')} unadjusted ({row.interval('diff')}); variance "
+                f"reduction {row.shown('variance_reduction')}"
+            )
+    if plan.contamination is not None and plan.contamination.sentence:
+        out.append(f"  {plan.contamination.sentence[:1].upper()}{plan.contamination.sentence[1:]}")
+    seg = plan.segments
+    if len(seg):
+        q = seg.dropna(subset=["q_value"])
+        if len(q):
+            best = q.loc[q["q_value"].idxmin()]
+            lead = (
+                f"smallest q-value {format_value(float(best['q_value']), Kind.P_VALUE)} "
+                f"({best['segment']} = {best['value']}, {best['variant']} "
+                f"{format_value(float(best['diff']), Kind.POINTS)})"
+            )
+        else:
+            lead = "no comparison with a p-value"
+        out.append(
+            f"  Declared segments ({', '.join(reg.segments)}): {len(q)} comparisons, "
+            f"Benjamini-Hochberg within the family, {lead}; the verdict does not rest on them"
+        )
+    out.extend(f"  Note: {n}" for n in plan.notes)
+    return out
 
 
 HEADLINE_KINDS: dict[str, Kind] = {
@@ -812,6 +1067,22 @@ HEADLINE_KINDS: dict[str, Kind] = {
     "power_at_n": Kind.RATE,
     "power": Kind.RATE,
     "verdict": Kind.TEXT,
+    "analysis": Kind.TEXT,
+    "always_valid": Kind.FLAG,
+    "stop_recommended": Kind.FLAG,
+    "stopped_at": Kind.DATE,
+    "stopped_week": Kind.COUNT,
+    "ci_method": Kind.TEXT,
+    "unit": Kind.TEXT,
+    "n_units_control": Kind.COUNT,
+    "n_units_variant": Kind.COUNT,
+    "covariates": Kind.TEXT,
+    "diff_adj": Kind.POINTS,
+    "diff_adj_ci_low": Kind.POINTS,
+    "diff_adj_ci_high": Kind.POINTS,
+    "variance_reduction": Kind.RATE,
+    "contaminated_accounts": Kind.COUNT,
+    "contaminated_leads": Kind.COUNT,
 }
 """The kind of every scalar :func:`headline_metrics` writes (the per-experiment records under
 ``experiments`` use the same keys)."""
@@ -879,6 +1150,7 @@ def headline_metrics(readouts: Sequence[Readout]) -> Metrics:
             "power_at_n": float(ro.power_at_n),
             "power": float(reg.power),
             "verdict": str(best["verdict"]),
+            **_plan_record(ro, ctrl, best),
         }
         per[reg.id] = rec
         if latest is None or reg.start >= latest[0]:
@@ -887,6 +1159,34 @@ def headline_metrics(readouts: Sequence[Readout]) -> Metrics:
         out.update(latest[1])
     out["experiments"] = per
     return Metrics(out, {k: kind for k, kind in HEADLINE_KINDS.items() if k in out})
+
+
+def _plan_record(ro: Readout, ctrl: pd.Series, best: pd.Series) -> dict[str, Any]:
+    """The analysis plan's numbers of one experiment for ``metrics.json`` (:data:`HEADLINE_KINDS`):
+    analysis, always_valid, stop_recommended, and when they apply the week and date the
+    sequential test stopped at, the unit and units counted, the covariates and the adjusted
+    difference with its interval and variance reduction, and the contamination count."""
+    reg, plan = ro.registration, ro.plan
+    rec: dict[str, Any] = {
+        "analysis": reg.analysis,
+        "always_valid": bool(ro.always_valid),
+        "stop_recommended": bool(ro.stop_recommended),
+        "ci_method": str(best.get("ci_method", "")),
+        "unit": reg.unit,
+        "n_units_control": int(ctrl.get("n_units", ctrl["n"])),
+        "n_units_variant": int(best.get("n_units", best["n"])),
+    }
+    if plan is not None and plan.stopped_at is not None:
+        rec["stopped_at"] = f"{plan.stopped_at:%Y-%m-%d}"
+        rec["stopped_week"] = int(plan.stopped_week or 0)
+    if reg.covariates:
+        rec["covariates"] = ", ".join(reg.covariates)
+        for k in ("diff_adj", "diff_adj_ci_low", "diff_adj_ci_high", "variance_reduction"):
+            rec[k] = float(best[k])
+    if plan is not None and plan.contamination is not None:
+        rec["contaminated_accounts"] = int(plan.contamination.n_accounts_mixed)
+        rec["contaminated_leads"] = int(plan.contamination.n_leads_mixed)
+    return rec
 
 
 HEADLINE: tuple[str, ...] = (

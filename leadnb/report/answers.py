@@ -1214,20 +1214,36 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
     metric = r.get("metric_label") or r.get("metric") or "its primary metric"
     own_alpha = r.num("alpha")
     underpowered = _underpowered(r)
+    # a sequential plan decides at its first stop (its interval is valid at every look); the
+    # registered covariates' adjusted difference is the registered estimate when declared
+    sequential = r.get("analysis") == "sequential"
+    stopped = sequential and (bool(r.get("stop_recommended")) or r.has("stopped_at"))
+    adjusted = all(
+        r.num(k) is not None for k in ("diff_adj", "diff_adj_ci_low", "diff_adj_ci_high")
+    )
+    lo_key, hi_key = ("diff_adj_ci_low", "diff_adj_ci_high") if adjusted else (
+        "diff_ci_low", "diff_ci_high"
+    )  # fmt: skip
     verdict = ab_verdict(
-        r.get("diff_ci_low"),
-        r.get("diff_ci_high"),
+        r.get(lo_key),
+        r.get(hi_key),
         p_adjusted=r.get("p_adjusted"),
         alpha=own_alpha if own_alpha is not None and 0 < own_alpha < 1 else alpha,
-        interim=bool(r.get("interim")),
+        interim=bool(r.get("interim")) and not stopped,
         srm_p_value=r.get("srm_p_value"),
-        n_immature=r.get("n_immature"),
-        underpowered=underpowered,
+        n_immature=None if stopped else r.get("n_immature"),
+        underpowered=underpowered and not stopped,
     )
     rates = ""
     if r.has("variant_rate", "control_rate"):
         rates = f"{r.show('variant_rate')} vs {r.show('control_rate')}"
-        if r.has("diff"):
+        if adjusted:
+            between = r.between(lo_key, hi_key)
+            rates += (
+                f" ({r.show('diff_adj')} adjusted for {r.get('covariates') or 'the covariates'}"
+                + (f", {between})" if between else ")")
+            )
+        elif r.has("diff"):
             between = r.between("diff_ci_low", "diff_ci_high")
             rates += f" ({r.show('diff')}" + (f", {between})" if between else ")")
     n = ""
@@ -1240,8 +1256,10 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
             f"Wait for {eid} to collect outcomes in both arms.",
             "unknown",
         )
+    if r.get("unit") == "account" and r.has("n_units_variant", "n_units_control"):
+        n += f" ({r.show('n_units_variant')} and {r.show('n_units_control')} accounts)"
     what = f"on {metric}: {rates}{n}" if rates else f"on {metric}{n}"
-    where = side(r.get("diff_ci_low"), r.get("diff_ci_high"), null=0.0)
+    where = side(r.get(lo_key), r.get(hi_key), null=0.0)
     below = where == "below"
     open_windows = ""
     if (r.num("n_immature") or 0) > 0:
@@ -1260,6 +1278,14 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
         "contains": f"{v} and {c} are not detectably different",
         "unknown": f"{v} and {c} have no interval yet",
     }[where]
+    if verdict == "interim" and sequential:
+        return (
+            f"In {eid}, a sequential test, {so_far} so far {what}; its always-valid interval "
+            "still includes 0, so it goes on: it may stop at any weekly look once the interval "
+            "excludes 0.",
+            f"Keep {eid} running and read it every week; decide when it stops.",
+            verdict,
+        )
     if verdict == "interim":
         why = "it is an interim look, before its registered end or planned number of leads"
         if open_windows:
@@ -1304,6 +1330,17 @@ def _experiment_sentence(r: _Facts, alpha: float) -> tuple[str, str, AbVerdict]:
         "unconfirmed": f"Keep {c}; test {v} again before acting on it.",
         "unknown": f"Check the readout of {eid} in the table below.",
     }[verdict]
+    if stopped and r.has("stopped_at"):
+        tail += (
+            f"; its sequential test stopped at week {r.show('stopped_week')} "
+            f"({r.get('stopped_at')}), when its always-valid interval first excluded 0, so the "
+            "decision was due then"
+        )
+    elif stopped:
+        tail += (
+            "; its sequential test may stop now: its always-valid interval excludes 0 for the "
+            "first time"
+        )
     return f"{head} {what}{tail}.", act, verdict
 
 

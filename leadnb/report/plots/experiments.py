@@ -353,3 +353,65 @@ __all__ = [
     "plot_rates",
     "rates_title",
 ]
+
+
+def sequence_title(history: pd.DataFrame) -> str:
+    """The finding of a sequential plan's looks, from :func:`leadnb.experiments.plan.sequential_history`.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"look": pd.to_datetime(["2026-03-02", "2026-03-09"]), "week": [4, 5],
+    ...     "variant": "b", "ci_low": [-0.01, 0.004], "ci_high": [0.1, 0.09],
+    ...     "excludes_zero": [False, True]})
+    >>> sequence_title(h)
+    'The always-valid interval first excluded 0 at week 5 (2026-03-09)'
+    >>> sequence_title(h.iloc[:1])
+    'The always-valid interval includes 0 at every look so far'
+    """
+    hit = history.loc[history["excludes_zero"].astype(bool)]
+    if hit.empty:
+        return "The always-valid interval includes 0 at every look so far"
+    first = hit.sort_values("look", kind="stable").iloc[0]
+    return (
+        f"The always-valid interval first excluded 0 at week {int(first['week'])} "
+        f"({pd.Timestamp(first['look']):%Y-%m-%d})"
+    )
+
+
+def plot_sequence(history: pd.DataFrame, *, target_effect: float | None = None) -> Figure:
+    """Each weekly look of a sequential plan: the estimate and its always-valid interval.
+
+    Parameters
+    ----------
+    history
+        :func:`leadnb.experiments.plan.sequential_history` (``look``, ``variant``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``excludes_zero``, ``week``).
+    target_effect
+        The registered target (a dashed line).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line and band per variant over the analysis dates; the first look that excluded
+        0 is marked.
+    """
+    fig, ax = plt.subplots(**figure_kwargs())
+    h = history.dropna(subset=["estimate"])
+    for i, (arm, c) in enumerate(h.groupby("variant", sort=False)):
+        col = PALETTE[(i + 1) % len(PALETTE)]
+        ax.plot(c["look"], c["estimate"], color=col, lw=2, marker="o", ms=3, label=name(arm))
+        ax.fill_between(c["look"], c["ci_low"], c["ci_high"], color=col, alpha=0.15)
+    ax.axhline(0, color=GREY, lw=1)
+    if target_effect is not None:
+        ax.axhline(target_effect, color="0.4", ls="--", lw=1)
+    hit = h.loc[h["excludes_zero"].astype(bool)]
+    if len(hit):
+        ax.axvline(hit["look"].min(), color=ORANGE, ls=":", lw=1.5)
+    ax.set_xlabel("Analysis date (weekly look)")
+    ax.set_ylabel("Difference from control (pts)")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v * 100:+.0f}")
+    if len(h):
+        ax.legend(title="Variant")
+    fig.autofmt_xdate()
+    set_finding(ax, sequence_title(history), loc="center")
+    return fig
