@@ -1535,3 +1535,42 @@ def test_ab_answer_with_a_broken_split_adds_no_fair_split_sentence():
     a = ab_answer(ab_metrics({**AB_RECORD, "srm_p_value": 0.0001}))
     assert not any("split between the arms as planned" in t for t in a.findings)
     assert not any(t.startswith("Relative to") for t in a.findings)  # no winner to size
+
+
+MODEL_KINDS = {k: "count" for k in ("capture_model", "capture_points", "capture_diff_ci_low",
+                                    "capture_diff_ci_high", "capacity_per_week")} | {
+    k: "ratio" for k in ("calibration_slope", "calibration_intercept",
+                         "calibration_slope_cross_fitted", "calibration_intercept_cross_fitted")
+}  # fmt: skip
+
+
+def _with_model(**v: float) -> Metrics:
+    base = {"capture_model": 145.0, "capture_points": 142.7, "capture_diff_ci_low": -13.5,
+            "capture_diff_ci_high": 18.6, "capacity_per_week": 60,
+            "calibration_slope": 0.583, "calibration_intercept": 1.223,
+            "calibration_slope_cross_fitted": 0.897, "calibration_intercept_cross_fitted": -0.003}  # fmt: skip
+    return scoring_metrics() | Metrics(base | v, MODEL_KINDS)
+
+
+def test_scoring_answer_says_whether_the_model_beats_the_points_and_how_calibrated():
+    a = scoring_answer(_with_model())
+    said = [f for f in a.findings if f.startswith("At the team's capacity of 60 leads a week")]
+    assert said == [
+        "At the team's capacity of 60 leads a week, the calibrated model's ranking reaches 145 "
+        "conversions and the points' 143, so the model does not clearly beat the points "
+        "(difference 2, 95% CI -14 to 19); its probabilities are well calibrated on the leads it "
+        "learned from (out of fold: slope 0.897, intercept -0.003) and too low on average and too "
+        "spread on the latest leads (slope 0.583, intercept 1.223)."
+    ]
+    assert a.first_sentence == scoring_answer(scoring_metrics()).first_sentence
+    won = scoring_answer(_with_model(capture_model=170.0, capture_diff_ci_low=12.0,
+                                     capture_diff_ci_high=42.0)).findings  # fmt: skip
+    assert any(": the model beats the points by 27 (95% CI 12 to 42);" in f for f in won)
+    lost = scoring_answer(_with_model(capture_model=120.0, capture_diff_ci_low=-40.0,
+                                      capture_diff_ci_high=-5.0)).findings  # fmt: skip
+    assert any(": the model falls short of the points by 23 (95% CI -40 to -5);" in f for f in lost)
+    # without the model's numbers (section not computed) there is no model sentence
+    none = {k: None for k in MODEL_KINDS} | {"capacity_per_week": 60}
+    assert not any("calibrated model" in f for f in scoring_answer(
+        scoring_metrics() | Metrics(none, MODEL_KINDS)).findings)  # fmt: skip
+    assert len(a.findings) <= 5

@@ -231,6 +231,19 @@ PARAM_RULES: dict[str, dict[str, Rule]] = {
         "fast_days": at_least(0, "30"),
         "engaged_min_events": at_least(1, "25"),
         "follow_up_days": at_least(1, "14"),
+        "horizon_days": at_least(1, "90"),
+        "landmark_days": Rule(
+            _increasing,
+            "a non-empty list of ages in days, from 0 or more, strictly increasing",
+            "[7, 30, 90, 180, 365]",
+        ),
+        "landmark_max_leads": at_least(0, "20000"),
+        "model_profile_fields": TEXT_LIST,
+        "feature_windows": Rule(
+            _increasing, "a non-empty list of days, strictly increasing", "[30]"
+        ),
+        "model_exclude_features": TEXT_LIST,
+        "queue_chunk_leads": at_least(1, "200000"),
     },
     "cohort_conversion": {
         "cohort_stage": one_of(_later_stages),

@@ -10,6 +10,7 @@ come from :mod:`leadnb.report.plots` (colour-blind safe). No theme is set here
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -561,7 +562,7 @@ def plot_reliability(table: pd.DataFrame, *, slope: float | None = None,
     return fig
 
 
-def plot_capture_curve(curve: pd.DataFrame, capacity_per_week: float) -> Figure:
+def plot_capture_curve(curve: pd.DataFrame, capacity_per_week: float, *, at: Any = None) -> Figure:
     """Conversions captured by the model's and by the points' ranking over a range of weekly
     capacities, with the paired bootstrap interval of the difference.
 
@@ -571,11 +572,16 @@ def plot_capture_curve(curve: pd.DataFrame, capacity_per_week: float) -> Figure:
         :func:`leadnb.scoring.queue.capture_curve` output.
     capacity_per_week
         The team's capacity (a vertical line, named in the title).
+    at
+        The comparison at the team's capacity
+        (:class:`~leadnb.scoring.queue.CaptureResult`: ``capture_diff``,
+        ``capture_diff_ci_low``, ``capture_diff_ci_high``), so the title says the report's
+        numbers; None: the curve's row nearest the capacity.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Left: conversions captured by each ranking; right: the difference with its interval.
+        Top: conversions captured by each ranking; below: the difference with its interval.
 
     Examples
     --------
@@ -585,14 +591,17 @@ def plot_capture_curve(curve: pd.DataFrame, capacity_per_week: float) -> Figure:
     >>> fig = plot_capture_curve(c, 60)
     >>> fig.axes[0].get_title(loc="left")
     'At 60 leads a week the model captures 2 more conversions than the points (95% CI -3 to 7): no clear difference'
-    >>> plt.close(fig)
+    >>> from types import SimpleNamespace
+    >>> at = SimpleNamespace(capture_diff=8.0, capture_diff_ci_low=2.0, capture_diff_ci_high=14.0)
+    >>> plot_capture_curve(c, 60, at=at).axes[0].get_title(loc="left")
+    'At 60 leads a week the model captures 8 more conversions than the points (95% CI 2 to 14): the model captures more'
+    >>> plt.close("all")
     """
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4), **figure_kwargs())
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 7), sharex=True, **figure_kwargs())
     c = curve.sort_values("capacity_per_week")
     cap = c["capacity_per_week"].to_numpy(float)
     ax.plot(cap, c["capture_model"], color=BLUE, lw=2, label="Model's ranking")
     ax.plot(cap, c["capture_points"], color=ORANGE, lw=2, ls="--", label="Points' ranking")
-    ax.set_xlabel("Leads a week the team works")
     ax.set_ylabel("Conversions among the leads sent")
     ax.set_ylim(bottom=0)
     ax2.fill_between(cap, c["capture_diff_ci_low"], c["capture_diff_ci_high"], color=BLUE,
@@ -603,21 +612,26 @@ def plot_capture_curve(curve: pd.DataFrame, capacity_per_week: float) -> Figure:
     ax2.set_ylabel("Extra conversions with the model")
     for a in (ax, ax2):
         a.axvline(capacity_per_week, color="black", lw=1, ls=":")
-    near = c.iloc[int(np.argmin(np.abs(cap - capacity_per_week)))]
+    if at is None:
+        near = c.iloc[int(np.argmin(np.abs(cap - capacity_per_week)))]
+        d, lo, hi = near["capture_diff"], near["capture_diff_ci_low"], near["capture_diff_ci_high"]
+        week = near["capacity_per_week"]
+    else:
+        d, lo, hi = at.capture_diff, at.capture_diff_ci_low, at.capture_diff_ci_high
+        week = capacity_per_week
     count = lambda v: format_value(v, Kind.COUNT, like=max(abs(v), 100))  # noqa: E731
-    d, lo, hi = near["capture_diff"], near["capture_diff_ci_low"], near["capture_diff_ci_high"]
     verdict = (
         "the model captures more" if lo > 0 else "the points capture more" if hi < 0
         else "no clear difference"
     )  # fmt: skip
     diff = f"{count(d)} more" if d >= 0 else f"{count(-d)} fewer"
     title = (
-        f"At {format_value(near['capacity_per_week'], Kind.COUNT)} leads a week the model "
+        f"At {format_value(week, Kind.COUNT)} leads a week the model "
         f"captures {diff} conversions than the points (95% CI {count(lo)} to {count(hi)}): "
         f"{verdict}"
     )
     set_finding(ax, title, fig_title=False)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    fig.legend(h1 + h2, l1 + l2, loc="outside lower center", ncols=3, frameon=False)
+    fig.legend(h1 + h2, l1 + l2, loc="outside lower center", ncols=2, frameon=False)
     return fig
