@@ -259,11 +259,11 @@ def test_readers_get_the_answer_then_evidence_and_the_notes_in_the_appendix() ->
     ):
         assert "appendix" in tags(cell(start)), start
     assert "segments.profile_notes" in cell("# profile data notes").source
-    assert "profile_notes" not in cell("seg = segments.segment_leads").source
+    assert "profile_notes" not in cell("activity = None if events is None").source
     # charts before their tables; evidence untagged
     bands = cell("bands = auc = bri = None").source
     assert bands.index("plot_score_bands") < bands.index("ctx.show(bands")
-    for start in ("bands = auc", "lift = weights", "sweep = rec", "seg = segments", "hq = counts"):
+    for start in ("bands = auc", "lift = weights", "sweep = rec", "activity = None", "hq = counts"):
         assert not tags(cell(start)), start
     ordered = strip_for_readers(_notebook()).cells
     assert ordered[0].source == "# Lead scoring: does the score predict conversion?"
