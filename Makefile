@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml | $(PY)
 
 venv: $(STAMP)
 
-$(DEMO)/leads.csv: $(STAMP)
+# rebuilt when the generator changes: an old checkout's demo data would not match the goldens
+$(DEMO)/leads.csv: $(STAMP) leadnb/data/demo.py
 	$(BIN)/leadnb sample --out $(DEMO)
 
 demo-data: $(DEMO)/leads.csv

@@ -47,7 +47,7 @@ from leadnb.experiments.outcomes import (
     metric_outcomes,
     rows_of_leads,
 )
-from leadnb.experiments.plan import PlanResult, carry_out, stop_sentence
+from leadnb.experiments.plan import PLAN_COLUMNS, PlanResult, carry_out, stop_sentence
 from leadnb.experiments.registration import Metric, Registration, stage_display
 from leadnb.experiments.sequential import planned_total, sequential_power
 from leadnb.results import Column, Kind, Metrics, Result, format_value, value
@@ -105,17 +105,7 @@ RESULT_COLUMNS = [
     "logrank_p",
     "interim",
     "as_of",
-    # the registration's analysis plan (issue 18; :data:`leadnb.experiments.plan.PLAN_COLUMNS`)
-    "analysis",
-    "ci_method",
-    "always_valid",
-    "diff_adj",
-    "diff_adj_ci_low",
-    "diff_adj_ci_high",
-    "variance_reduction",
-    "unit",
-    "n_units",
-    "stop_recommended",
+    *PLAN_COLUMNS,  # the registration's analysis plan (issue 18)
 ]
 
 _CI = "at the registered 1 - alpha level (95% for alpha 0.05)"
