@@ -1574,3 +1574,23 @@ def test_scoring_answer_says_whether_the_model_beats_the_points_and_how_calibrat
     assert not any("calibrated model" in f for f in scoring_answer(
         scoring_metrics() | Metrics(none, MODEL_KINDS)).findings)  # fmt: skip
     assert len(a.findings) <= 5
+
+
+def test_when_both_rankings_reach_the_same_conversions_in_every_resample_it_says_so():
+    """A small programme whose leads the team can nearly all work: both rankings send the same
+    converters in every bootstrap draw; "does not clearly beat (0, CI 0 to 0)" would read as a
+    verdict on the model, not on the capacity."""
+    same = scoring_answer(_with_model(capture_model=13.0, capture_points=13.0,
+                                      capture_diff_ci_low=0.0, capture_diff_ci_high=0.0))  # fmt: skip
+    (said,) = [f for f in same.findings if f.startswith("At the team's capacity")]
+    assert said.startswith(
+        "At the team's capacity of 60 leads a week, the calibrated model's ranking reaches 13 "
+        "conversions and the points' 13: the same in every resample, so at this capacity the "
+        "ranking does not change who is called"
+    )
+    assert "does not clearly beat" not in said
+    # a difference of 0 with an interval around it is still "not clearly"
+    near = scoring_answer(_with_model(capture_model=13.0, capture_points=13.0,
+                                      capture_diff_ci_low=-2.0, capture_diff_ci_high=2.0))  # fmt: skip
+    assert any("does not clearly beat the points (difference 0, 95% CI -2 to 2)" in f
+               for f in near.findings)  # fmt: skip

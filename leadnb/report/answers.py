@@ -619,7 +619,12 @@ def _model_vs_points(f: _Facts) -> str:
         f"model's ranking reaches {f.show('capture_model')} conversions and the points' "
         f"{f.show('capture_points')}"
     )
-    if lo is not None and lo > 0:
+    if d == 0 and lo == 0 and hi == 0:  # the same conversions in every bootstrap draw
+        verdict = (
+            ": the same in every resample, so at this capacity the ranking does not change who "
+            "is called (the team can work nearly every lead the comparison judged)"
+        )
+    elif lo is not None and lo > 0:
         verdict = f": the model beats the points by {count(d)}{ci}"
     elif hi is not None and hi < 0:
         verdict = f": the model falls short of the points by {count(-d)}{ci}"
