@@ -679,6 +679,38 @@ def test_decided_risk_is_cross_fitted_for_matured_rows_and_predicted_for_young_o
                        world["config"], as_of=AS_OF, spec=feats.spec)  # fmt: skip
 
 
+def test_chunks_that_share_a_lead_read_only_their_own_rows_and_equal_one_call(world, landmark_fit):
+    """Decisions that repeat a lead (landmark ages) in several chunks, shuffled: each chunk's
+    cut to its own leads and events scores exactly as one call over every table."""
+    fit, spec = landmark_fit["fit"], landmark_fit["features"].spec
+    mat = landmark_fit["matured"]
+    dec = mat[["lead_id", "decision_at"]].sample(frac=1.0, random_state=3).iloc[:1_500]
+    assert dec["lead_id"].duplicated().any()
+    kw = dict(as_of=landmark_fit["as_of"], spec=spec, labels=landmark_fit["features"].labels)
+    leads, events, cfg = world["leads"], world["events"], world["config"]
+    one = M.score_leads(fit, leads, events, cfg, dec, chunk_leads=10**6, **kw)
+    for size in (1, 97, 700):
+        many = M.score_leads(fit, leads, events, cfg, dec.iloc[:200] if size == 1 else dec,
+                             chunk_leads=size, **kw)  # fmt: skip
+        pd.testing.assert_frame_equal(many, one.iloc[: len(many)])
+    # a decided lead repeated in the leads table is still refused, chunked or not
+    again = leads.loc[leads["lead_id"].astype("str") == str(dec["lead_id"].iloc[0])]
+    twice = pd.concat([leads, again], ignore_index=True)
+    with pytest.raises(DataError, match="repeat lead ids"):
+        M.score_leads(fit, twice, events, cfg, dec, chunk_leads=100, **kw)
+    # and so is a decided lead the leads table does not have
+    stranger = pd.concat(
+        [
+            dec,
+            pd.DataFrame(
+                {"lead_id": ["nobody"], "decision_at": dec["decision_at"].iloc[:1].to_numpy()}
+            ),
+        ]
+    )
+    with pytest.raises(DataError, match="not in the leads table"):
+        M.score_leads(fit, leads, events, cfg, stranger, chunk_leads=100, **kw)
+
+
 def test_leave_out_and_model_metrics(at_mql):
     fit = at_mql["fit"]
     X = M.leave_out(at_mql["features"].frame, ["points:", "never_touched"])

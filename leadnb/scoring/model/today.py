@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadnb import asof
+from leadnb import arrays, asof
 from leadnb.errors import ParamsError
 from leadnb.scoring.model.features import FeatureSpec, features_at_decision
 from leadnb.scoring.model.fit import FittedModels
@@ -168,9 +168,11 @@ def score_leads(
     cols = list(fitted.features.columns)
     co = fitted.coefficients
     parts = []
+    cut = _ChunkCut(leads, events, decisions) if len(decisions) > chunk_leads else None
     for start in range(0, len(decisions), chunk_leads):  # a loop over chunks, each vectorised
         part = decisions.iloc[start : start + chunk_leads]
-        f = features_at_decision(leads, events, config, part, as_of=as_of, spec=spec)
+        own_leads, own_events = (leads, events) if cut is None else cut.of(start, len(part))
+        f = features_at_decision(own_leads, own_events, config, part, as_of=as_of, spec=spec)
         x = f.frame[cols]
         p_model = fitted.calibrated[model].predict_proba(x)[:, 1]  # only the model asked for
         why = lead_reasons(x, mean=co["mean"], scale=co["scale"], coef=co["coef"], labels=labels)
@@ -199,6 +201,74 @@ def score_leads(
         return pd.DataFrame(empty)
     out = pd.concat(parts, ignore_index=True)
     return out.astype({"lead_id": "str", **{c: "str" for c in REASON_COLUMNS}})
+
+
+class _ChunkCut:
+    """Each chunk's own leads and events, matched to the decisions once.
+
+    Every feature of a lead comes from its own row and its own events, so a chunk needs only
+    those: the lead ids of the events are looked up among the decided leads once (one hash
+    pass over the events), and each chunk takes its rows by a mask over the decided leads, in
+    the tables' order. Without the cut every chunk ran the engine over every event (at a
+    million leads, four chunks of the 611,050 open leads each read the 20.6 million events:
+    about 20 s of a 73 s notebook). The events' text columns are factorised once and a chunk
+    gets them as categoricals (its lead ids as codes into its own leads): taking the text of
+    a chunk's events costs about 0.8 s per 5 million rows, taking codes a few milliseconds.
+    Leads that repeat an id, or decided leads missing from ``leads``, are left to
+    :func:`features_at_decision` to refuse (no cut).
+    """
+
+    def __init__(
+        self, leads: pd.DataFrame, events: pd.DataFrame | None, decisions: pd.DataFrame
+    ) -> None:
+        ids = decisions["lead_id"].astype("str")
+        self.keys = pd.Index(pd.unique(ids))  # each decided lead once (landmarks repeat them)
+        self.decision_key = np.asarray(arrays.index_positions(ids, self.keys), dtype="int64")
+        self.leads, self.events = leads, events
+        self.lead_row: np.ndarray | None = None
+        self.event_key: np.ndarray | None = None
+        self.text: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        lead_ids = leads["lead_id"].astype("str")
+        if not pd.Index(lead_ids).is_unique:
+            return
+        lead_row = np.asarray(arrays.index_positions(pd.Series(self.keys), pd.Index(lead_ids)))
+        if (lead_row < 0).any() or self.keys.hasnans:
+            return
+        self.lead_row = lead_row.astype("int64")
+        if events is None or "lead_id" not in events.columns:
+            return
+        self.event_key = np.asarray(arrays.index_positions(events["lead_id"], self.keys))
+        for c in events.columns:
+            col = events[c]
+            if c != "lead_id" and pd.api.types.is_string_dtype(col.dtype):
+                codes, distinct = arrays.text_codes(col)
+                small = codes.astype(np.int32 if len(distinct) < 2**31 else np.int64)
+                del codes  # int64 codes of 20 million events: 160 MB
+                self.text[c] = (small, pd.Index(distinct, dtype="str"))
+
+    def of(self, start: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The leads and events of decisions ``start`` to ``start + n``."""
+        if self.lead_row is None:
+            return self.leads, self.events
+        mine = np.zeros(len(self.keys) + 1, dtype=bool)  # the last slot: events of no decision
+        mine[self.decision_key[start : start + n]] = True
+        leads = self.leads.take(np.sort(self.lead_row[mine[:-1]])).reset_index(drop=True)
+        if self.events is None or self.event_key is None:
+            return leads, self.events
+        rows = np.flatnonzero(mine[self.event_key])  # -1 reads the last slot: False
+        own = np.cumsum(mine[:-1]) - 1  # a decided lead's position among the chunk's leads
+        columns: dict[str, Any] = {}
+        for c in self.events.columns:
+            if c == "lead_id":
+                columns[c] = pd.Categorical.from_codes(
+                    own[self.event_key[rows]], categories=self.keys[mine[:-1]]
+                )
+            elif c in self.text:
+                codes, distinct = self.text[c]
+                columns[c] = pd.Categorical.from_codes(codes[rows], categories=distinct)
+            else:
+                columns[c] = self.events[c].take(rows).array  # its own dtype
+        return leads, pd.DataFrame(columns)
 
 
 def decided_risk(
