@@ -66,6 +66,44 @@ def at_mql(world) -> dict:
     return {"pop": pop, "matured": mat, "features": feats, "fit": fit}
 
 
+def test_fits_in_threads_equal_scikit_learns_own_sequential_fits(at_mql):
+    """The fits run two at a time in threads; the probabilities are exactly those of
+    scikit-learn's cross_val_predict and of CalibratedClassifierCV fitted one after the other,
+    and the same for any number of workers."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import cross_val_predict
+
+    from leadnb.scoring.model.fit import _estimators, _Folds
+
+    feats, mat = at_mql["features"], at_mql["matured"]
+    X = M.leave_out(feats.frame, ["points:"]).iloc[:1_500]
+    y = mat["outcome"].to_numpy()[:1_500]
+    kw = dict(created_at=feats.created_at.iloc[:1_500], seed=5, n_folds=3, calibration_folds=2)
+    fits = [M.fit_models(X, y, workers=w, **kw) for w in (1, 2, 3)]
+    for other in fits[1:]:
+        pd.testing.assert_frame_equal(other.cross_fitted, fits[0].cross_fitted, check_exact=True)
+        pd.testing.assert_frame_equal(other.test, fits[0].test, check_exact=True)
+    fit = fits[1]
+    assert fit.calibration == "sigmoid"  # 1,500 rows: too few for isotonic
+
+    def calibrated(name: str) -> CalibratedClassifierCV:
+        return CalibratedClassifierCV(_estimators(name, seed=5, C=1.0), method="sigmoid",
+                                      cv=_Folds(2, 5))  # fmt: skip
+
+    for name in ("logistic", "gradient_boosting"):
+        oof = cross_val_predict(calibrated(name), X, y, cv=_Folds(3, 5), method="predict_proba")
+        np.testing.assert_array_equal(fit.cross_fitted[name].to_numpy(), oof[:, 1])
+        train = (fit.split == "train").to_numpy()
+        m = calibrated(name).fit(X.loc[train], y[train])
+        np.testing.assert_array_equal(
+            fit.test[name].to_numpy(), m.predict_proba(X.loc[~train])[:, 1]
+        )
+        final = calibrated(name).fit(X, y)
+        np.testing.assert_array_equal(fit.predict(X)[name].to_numpy(), final.predict_proba(X)[:, 1])
+    with pytest.raises(ParamsError, match="workers"):
+        M.fit_models(X, y, workers=0, **kw)
+
+
 def test_points_and_creation_dates_come_with_the_features(world, at_mql):
     mat, feats = at_mql["matured"], at_mql["features"]
     sc = cal.scores_at_decision(world["leads"], world["events"], world["config"], mat, AS_OF)
