@@ -229,10 +229,23 @@ def index_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     return TextCodes(values, index).all()
 
 
+def _text_positions(keys: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position of each of the distinct text ``keys`` in ``index`` (-1: absent): one Arrow hash
+    pass when both are Arrow text (a run's events carry their lead ids as a categorical of a
+    million categories: pandas' lookup of those took about a second), else pandas'."""
+    arr = _arrow_text(keys)
+    index_text = pd.Series(index.astype("str"))
+    value_set = _arrow_text(index_text)
+    if arr is None or value_set is None:
+        return pd.Index(index_text).get_indexer(pd.Index(keys)).astype("int64")
+    found = pc.index_in(arr, value_set=value_set.combine_chunks().cast(arr.type), skip_nulls=True)
+    return _int_codes(found).astype("int64")
+
+
 def _factorised_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype):  # one take: category -> position, -1 last
-        cats = pd.Index(values.cat.categories).astype("str")
-        lookup = np.append(pd.Index(index.astype("str")).get_indexer(cats), -1).astype("int32")
+        cats = pd.Series(pd.Index(values.cat.categories).astype("str"))
+        lookup = np.append(_text_positions(cats, index), -1).astype("int32")
         return lookup[values.cat.codes.to_numpy()]  # a missing value's code -1 reads the -1
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)

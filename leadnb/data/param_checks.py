@@ -243,7 +243,7 @@ PARAM_RULES: dict[str, dict[str, Rule]] = {
             _increasing, "a non-empty list of days, strictly increasing", "[30]"
         ),
         "model_exclude_features": TEXT_LIST,
-        "queue_chunk_leads": at_least(1, "200000"),
+        "queue_chunk_leads": at_least(1, "100000"),
     },
     "cohort_conversion": {
         "cohort_stage": one_of(_later_stages),

@@ -123,7 +123,7 @@ def score_leads(
     spec: FeatureSpec,
     labels: Mapping[str, str] | None = None,
     model: str = "logistic",
-    chunk_leads: int = 200_000,
+    chunk_leads: int = 100_000,
 ) -> pd.DataFrame:
     """Each decided lead's calibrated probability, log-odds, points, last touch and reasons,
     computed ``chunk_leads`` leads at a time.
@@ -282,7 +282,7 @@ def decided_risk(
     as_of: Any,
     spec: FeatureSpec,
     model: str = "logistic",
-    chunk_leads: int = 200_000,
+    chunk_leads: int = 100_000,
 ) -> np.ndarray:
     """The model's probability for the chosen decided leads, matured or censored, never from a
     model that saw the lead's outcome: for a censored-aware time-dependent AUC.
