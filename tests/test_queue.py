@@ -518,3 +518,53 @@ def test_reason_keys_packed_equal_the_multiindex_factorize():
     big = np.full(3, 1e300)  # too large to pack: the MultiIndex path
     c2, d2 = queue._reason_keys(np.array([0, 1, 0]), big, np.array([1, 1, 1]), 2)
     assert c2.tolist() == [0, 1, 0] and d2 == [(0, 1e300, 1), (1, 1e300, 1)]
+
+
+def _captured_by_hand(weight, y, score, k, ties):
+    """Conversions among the top k copies of one resample, walking the ranking place by place
+    (the definition :func:`queue._captured` computes with arrays)."""
+    order = sorted(range(len(score)), key=lambda i: (-score[i], i))
+    groups: list[list[int]] = []
+    for i in order:
+        if ties == "share" and groups and score[groups[-1][0]] == score[i]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    got, need = 0.0, float(k)
+    for g in groups:
+        copies = sum(weight[i] for i in g)
+        conv = sum(weight[i] * y[i] for i in g)
+        if need <= 0 or copies == 0:
+            continue
+        take = min(need, copies)
+        got += take * conv / copies
+        need -= take
+    return got
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(1, 12),
+    rows=st.integers(1, 5),
+    ties=st.sampled_from(["share", "order"]),
+)
+def test_captured_equals_a_walk_down_the_ranking(data, n: int, rows: int, ties: str) -> None:
+    score = np.array(
+        data.draw(st.lists(st.sampled_from([0.1, 0.2, 0.5, 0.9]), min_size=n, max_size=n))
+    )
+    y = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=n, max_size=n)))
+    weight = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.integers(0, 3), min_size=n, max_size=n), min_size=rows, max_size=rows
+            )
+        ),
+        dtype="float64",
+    )
+    ks = sorted(set(data.draw(st.lists(st.integers(0, 3 * n + 2), min_size=1, max_size=6))))
+    got = queue._captured(weight, y, queue._ranking(score), ks, ties)
+    for r in range(rows):
+        for i, k in enumerate(ks):
+            want = _captured_by_hand(weight[r], y, score, k, ties)
+            assert got[r, i] == pytest.approx(want, abs=1e-9)

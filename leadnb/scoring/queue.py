@@ -228,11 +228,18 @@ def _captured(
     out = np.empty((len(w), len(ks)), dtype="float64")
     zero = np.zeros((len(w), 1))
     cnt0, conv0 = np.hstack([zero, cnt]), np.hstack([zero, conv])  # before each place
+    # each row's cumulative copies rise from 0 to at most the total copies: lifted by its row
+    # number times more than that, the rows make one ascending array, and the places before
+    # copy k in every row are one binary search each (not a pass over every place per k)
+    width = cnt.shape[1]
+    lift = rows * (float(cnt[:, -1].max()) + 1.0) if width and len(w) else rows * 1.0
+    flat = (cnt + lift[:, None]).ravel()
     for i, k in enumerate(ks):
         if k <= 0:
             out[:, i] = 0.0
             continue
-        g = np.minimum((cnt < k).sum(axis=1), cnt.shape[1] - 1)  # the place holding copy k
+        below = np.searchsorted(flat, k + lift, side="left") - rows * width  # places < k
+        g = np.minimum(below, width - 1)  # the place holding copy k
         before, conv_before = cnt0[rows, g], conv0[rows, g]
         size, gained = cnt0[rows, g + 1] - before, conv0[rows, g + 1] - conv_before
         take = np.minimum(k - before, size)
