@@ -464,7 +464,9 @@ def features_at_decision(
         labels["icp_industry"] = "in a target industry"
     if accts and "account_id" in leads.columns:
         codes, distinct = text_codes(leads["account_id"])
-        hit = distinct.astype("str").str.strip().isin(accts).to_numpy(dtype=bool)
+        # one Arrow hash lookup: pandas' isin turns every listed account into a Python object
+        # first (24,705 ABM accounts: 0.1 s for each chunk of the queue)
+        hit = arrays.in_set(distinct.astype("str").str.strip(), pd.Series(accts, dtype="str"))
         cols["abm_account"] = np.append(hit, False)[codes[lead_pos]].astype("float64")
         labels["abm_account"] = "account on the ABM list"
 
