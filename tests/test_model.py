@@ -85,6 +85,9 @@ def test_fits_in_threads_equal_scikit_learns_own_sequential_fits(at_mql):
         pd.testing.assert_frame_equal(other.test, fits[0].test, check_exact=True)
     fit = fits[1]
     assert fit.calibration == "sigmoid"  # 1,500 rows: too few for isotonic
+    # the check model's final fit waits until it is used; then it is the same model
+    assert list(fit.calibrated) == ["logistic", "gradient_boosting"]
+    assert "not fitted yet: gradient_boosting" in repr(fit.calibrated)
 
     def calibrated(name: str) -> CalibratedClassifierCV:
         return CalibratedClassifierCV(_estimators(name, seed=5, C=1.0), method="sigmoid",
@@ -100,6 +103,9 @@ def test_fits_in_threads_equal_scikit_learns_own_sequential_fits(at_mql):
         )
         final = calibrated(name).fit(X, y)
         np.testing.assert_array_equal(fit.predict(X)[name].to_numpy(), final.predict_proba(X)[:, 1])
+    assert "not fitted yet: none" in repr(fit.calibrated)
+    with pytest.raises(KeyError):
+        fit.calibrated["points"]  # not asked for: no points given
     with pytest.raises(ParamsError, match="workers"):
         M.fit_models(X, y, workers=0, **kw)
 

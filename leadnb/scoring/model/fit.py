@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -28,7 +28,7 @@ from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.scoring import calibration as cal
 from leadnb.scoring.model.features import Features
 
-__all__ = ["MODELS", "FittedModels", "fit_models"]
+__all__ = ["MODELS", "FinalModels", "FittedModels", "fit_models"]
 
 MODELS = ("logistic", "gradient_boosting", "points")
 """The models :func:`fit_models` can fit: the explained logistic regression, the gradient-boosted
@@ -101,7 +101,9 @@ class FittedModels:
         LogisticRegression())])`` fitted on every lead (uncalibrated).
     calibrated
         Model name -> ``CalibratedClassifierCV`` fitted on every lead: the probabilities for
-        new leads (:meth:`predict`).
+        new leads (:meth:`predict`). The explained logistic model is fitted with the rest; the
+        others (a check and the points, which a run validates but does not use on new leads)
+        when first asked for (:class:`FinalModels`: the same seeded fit, the same model).
     test
         The calibrated probability of each test lead from models fitted on the train split
         (index ``lead_id``, one column per model).
@@ -119,7 +121,7 @@ class FittedModels:
     split_at: pd.Timestamp | None
     calibration: str
     logistic: Any = field(repr=False)
-    calibrated: dict[str, Any] = field(repr=False)
+    calibrated: Mapping[str, Any] = field(repr=False)
     test: pd.DataFrame = field(repr=False)
     cross_fitted: pd.DataFrame = field(repr=False)
     points: pd.Series | None = field(default=None, repr=False)
@@ -213,6 +215,45 @@ def _estimators(name: str, *, seed: int, C: float) -> Any:
         l2_regularization=1.0, early_stopping=True, validation_fraction=0.1,
         n_iter_no_change=10, random_state=seed,
     )  # fmt: skip
+
+
+EAGER_FINAL = ("logistic",)
+"""Final models :func:`fit_models` fits up front: the explained model, which scores the queue.
+The others' final fits (three of the gradient boosting's 21 fits) wait until they are used."""
+
+
+class FinalModels(Mapping[str, Any]):
+    """Model name -> final calibrated model; a model not fitted yet is fitted on first access
+    (seeded: the same model as a fit up front) and kept."""
+
+    def __init__(
+        self,
+        fitted: dict[str, Any],
+        pending: dict[str, Callable[[], Any]],
+        *,
+        order: Sequence[str],
+    ) -> None:
+        self._fitted, self._pending = dict(fitted), dict(pending)
+        self._order = [n for n in order if n in self._fitted or n in self._pending]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._fitted:
+            if name not in self._pending:
+                raise KeyError(name)
+            self._fitted[name] = self._pending.pop(name)()
+        return self._fitted[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __repr__(self) -> str:
+        waiting = [n for n in self._order if n in self._pending]
+        return (
+            f"FinalModels({', '.join(self._order)}; not fitted yet: {', '.join(waiting) or 'none'})"
+        )
 
 
 MAX_WORKERS = 2
@@ -456,7 +497,8 @@ def fit_models(
 
     tasks: dict[tuple[str, str, int], Any] = {}
     for name in sorted(wanted, key=lambda m: m != "gradient_boosting"):  # the longest first
-        tasks[(name, "final", 0)] = (final_fit, name)
+        if name in EAGER_FINAL:
+            tasks[(name, "final", 0)] = (final_fit, name)
         tasks[(name, "split", 0)] = (split_fit, name)
         for k in range(n_folds):
             tasks[(name, "fold", k)] = (fold_fit, name, k)
@@ -468,7 +510,21 @@ def fit_models(
         warnings.simplefilter("ignore", category=UserWarning)
         done = _run_tasks(tasks, workers=_workers(workers), threads=threads)
     test_p = {name: done[(name, "split", 0)] for name in wanted}
-    final = {name: done[(name, "final", 0)] for name in wanted}
+
+    def later(name: str) -> Callable[[], Any]:
+        def fit_now() -> Any:
+            limits = threadpool_limits(limits=threads) if threads is not None else nullcontext()
+            with warnings.catch_warnings(), limits:
+                warnings.simplefilter("ignore", category=UserWarning)
+                return final_fit(name)
+
+        return fit_now
+
+    final = FinalModels(
+        {name: done[(name, "final", 0)] for name in wanted if name in EAGER_FINAL},
+        {name: later(name) for name in wanted if name not in EAGER_FINAL},
+        order=wanted,
+    )
     oof: dict[str, np.ndarray] = {}
     for name in wanted:
         oof[name] = np.empty(len(y), dtype="float64")
