@@ -226,7 +226,8 @@ def test_the_answer_cell_is_last_tagged_and_built_from_the_written_metrics() -> 
     assert body[-1] == "answer"  # the cell displays the answer (Answer._repr_html_)
     # metrics is the Metrics object headline_metrics returns (values and kinds), written first
     code = "\n".join(c.source for c in cells[:-1] if c.cell_type == "code")
-    assert re.search(r"^metrics = headline_metrics\(", code, flags=re.M)
+    assert re.search(r"^headline = headline_metrics\(", code, flags=re.M)
+    assert re.search(r"^metrics = headline\b", code, flags=re.M)
     assert "_ = ctx.write_metrics(metrics)" in code
     assert "capacity_per_week=sdr_capacity_per_week" in code
     assert "from leadnb.report.answers import scoring_answer" in code
