@@ -210,8 +210,9 @@ class _ChunkCut:
     those: the lead ids of the events are looked up among the decided leads once (one hash
     pass over the events), and each chunk takes its rows by a mask over the decided leads, in
     the tables' order. Without the cut every chunk ran the engine over every event (at a
-    million leads, four chunks of the 611,050 open leads each read the 20.6 million events:
-    about 20 s of a 73 s notebook). The events' text columns are factorised once and a chunk
+    million leads, each chunk of the 611,050 open leads read the 20.6 million events: the
+    queue cell took 19.5 s, about 9 s with the cut). :func:`features_at_decision` cuts a
+    single call the same way (``_of_decided``); this does the matching once for many chunks. The events' text columns are factorised once and a chunk
     gets them as categoricals (its lead ids as codes into its own leads): taking the text of
     a chunk's events costs about 0.8 s per 5 million rows, taking codes a few milliseconds.
     Leads that repeat an id, or decided leads missing from ``leads``, are left to
