@@ -20,6 +20,8 @@ __all__ = [
     "NAT_US",
     "PIECE_ROWS",
     "TextCodes",
+    "as_categorical",
+    "dictionary_column",
     "in_set",
     "index_positions",
     "per_distinct",
@@ -263,9 +265,115 @@ def in_set(values: pd.Series, universe: pd.Series) -> np.ndarray:
     of ``universe`` to a Python object first (a fifth of a second for twenty thousand lead ids,
     minutes for millions).
     """
+    if isinstance(values.dtype, pd.CategoricalDtype):  # per category, then one take by code
+        found = in_set(pd.Series(values.cat.categories), universe)
+        return np.append(found, False)[values.cat.codes.to_numpy()]  # code -1 (missing) reads False
     arr = _arrow_text(values.astype("str"))
     keys = _arrow_text(universe.dropna().astype("str"))
     if arr is None or keys is None:  # text without Arrow (pandas' "python" string storage)
         return (values.isin(universe.dropna()) & values.notna()).to_numpy(dtype=bool)
     hit = pc.is_in(arr, value_set=keys.combine_chunks().cast(arr.type), skip_nulls=True)
     return np.asarray(hit.fill_null(False), dtype=bool)
+
+
+def _index_type(n: int) -> pa.DataType:
+    """The smallest signed integer type that numbers ``n`` categories (pandas' code dtypes)."""
+    for t in (pa.int8(), pa.int16(), pa.int32()):
+        if n < np.iinfo(t.to_pandas_dtype()).max:
+            return t
+    return pa.int64()
+
+
+def dictionary_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column (plain or dictionary-encoded, in any number of chunks) as a dictionary
+    column in one chunk, with one sorted dictionary and the smallest index type: read by pandas
+    as a categorical with sorted categories (nulls stay null).
+
+    >>> col = dictionary_column(pa.chunked_array([["b", None, "a", "b"]]))
+    >>> col.type
+    DictionaryType(dictionary<values=string, indices=int8, ordered=0>)
+    >>> col.to_pandas().tolist()
+    ['b', nan, 'a', 'b']
+    """
+    value_type = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if len(column) == 0:
+        return pa.chunked_array([], type=pa.dictionary(pa.int8(), value_type))
+    if pa.types.is_dictionary(column.type):
+        return _one_dictionary(column)
+    # one hash pass: Arrow's encoding of a chunked column gives every chunk the same dictionary,
+    # in order of first appearance; sorting it and mapping the indices through the sort is a
+    # small take (at 20 million events, the lead ids: 1.4 s against 2.2 s for a lookup of
+    # every value in the sorted distinct values, which stays for any other outcome)
+    encoded = pc.dictionary_encode(column)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    shared = chunks[0].dictionary
+    if all(c.dictionary is shared or c.dictionary.equals(shared) for c in chunks[1:]):
+        order = pc.sort_indices(shared)
+        index_type = _index_type(len(shared))
+        rank = np.empty(len(shared), dtype=index_type.to_pandas_dtype())
+        rank[order.to_numpy()] = np.arange(len(shared), dtype=rank.dtype)
+        ranks = pa.array(rank)
+        indices = pa.concat_arrays([pc.take(ranks, c.indices) for c in chunks])
+        one = pa.DictionaryArray.from_arrays(indices, shared.take(order))
+        return pa.chunked_array([one], type=pa.dictionary(index_type, value_type))
+    sorted_dict = _sorted_distinct(column)
+    index_type = _index_type(len(sorted_dict))
+    found = pc.index_in(column, value_set=sorted_dict)  # null stays null
+    chunks = found.chunks if isinstance(found, pa.ChunkedArray) else [found]
+    indices = pa.concat_arrays([c.cast(index_type) for c in chunks])  # small integers
+    one = pa.DictionaryArray.from_arrays(indices, sorted_dict)
+    return pa.chunked_array([one], type=pa.dictionary(index_type, value_type))
+
+
+def _sorted_distinct(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    distinct = pc.unique(values)
+    if isinstance(distinct, pa.ChunkedArray):
+        distinct = distinct.combine_chunks()
+    distinct = distinct.filter(pc.is_valid(distinct))
+    return distinct.take(pc.sort_indices(distinct))
+
+
+def _one_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary column read in chunks (a Parquet file's row groups, each with its own
+    dictionary) re-coded onto one sorted dictionary: the chunks' dictionaries are looked up
+    once, all together (one hash table of the distinct values; a lookup per chunk would build
+    it once per chunk), and each chunk's indices are mapped through its part of that lookup."""
+    value_type = column.type.value_type
+    chunks = [c for c in column.chunks if len(c)]
+    dictionaries = pa.concat_arrays([c.dictionary.cast(value_type) for c in chunks])
+    sorted_dict = _sorted_distinct(dictionaries)
+    index_type = _index_type(len(sorted_dict))
+    lookup = pc.index_in(dictionaries, value_set=sorted_dict).cast(index_type)
+    parts, start = [], 0
+    for chunk in chunks:
+        n = len(chunk.dictionary)
+        parts.append(lookup.slice(start, n).take(chunk.indices))  # a null index stays null
+        start += n
+    indices = pa.concat_arrays(parts) if parts else pa.array([], index_type)
+    one = pa.DictionaryArray.from_arrays(indices, sorted_dict)
+    return pa.chunked_array([one], type=pa.dictionary(index_type, value_type))
+
+
+def as_categorical(s: pd.Series) -> pd.Series:
+    """Text as a categorical with sorted text categories (the same values, missing ones kept;
+    sorted by code point, as Arrow sorts). A categorical whose categories are already distinct,
+    sorted text is returned as it is; otherwise its categories are looked up and sorted (their
+    codes mapped in one take), so two categories that are equal as text become one."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = s.cat.categories
+        if cats.dtype == "str" and cats.is_monotonic_increasing and cats.is_unique:
+            return s
+        mapped = as_categorical(pd.Series(cats.astype("str")))  # category -> its new code
+        lookup = np.append(mapped.cat.codes.to_numpy().astype("int64"), -1)
+        codes = lookup[s.cat.codes.to_numpy()]
+        dtype = pd.CategoricalDtype(mapped.cat.categories)
+        return pd.Series(
+            pd.Categorical.from_codes(codes, dtype=dtype), index=s.index, name=s.name, copy=False
+        )
+    text = _arrow_text(s.astype("str"))
+    if text is None:  # pandas' "python" string storage
+        text = pa.chunked_array([pa.array(s.astype("str").to_numpy(dtype=object), pa.string())])
+    out = dictionary_column(text).to_pandas()
+    if out.cat.categories.dtype != "str":  # no value at all: Arrow's empty dictionary
+        out = out.cat.set_categories(out.cat.categories.astype("str"))
+    return pd.Series(out.array, index=s.index, name=s.name, copy=False)

@@ -166,3 +166,57 @@ def test_the_memo_keeps_the_newest_entries_only() -> None:
         arrays._memo.get(arrays._arrow_text(last), arrays.TextCodes(last, KEYS).value_set)
         is not None
     )
+
+
+_TEXT = st.sampled_from(["b", "a", None, "c", "<x>", "é", "L10", "L2"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(chunks=st.lists(st.lists(_TEXT, max_size=12), min_size=1, max_size=5), encoded=st.booleans())
+def test_dictionary_column_keeps_every_value_of_any_chunking(chunks: list, encoded: bool) -> None:
+    """Plain text in chunks, or dictionary chunks each with its own dictionary (a Parquet
+    file's row groups), become one chunk with one sorted dictionary and the same values."""
+    import pyarrow as pa
+
+    from leadnb.arrays import dictionary_column
+
+    parts = [pa.array(c, type=pa.string()) for c in chunks]
+    if encoded:
+        parts = [p.dictionary_encode() for p in parts]
+    col = pa.chunked_array(parts, type=parts[0].type)
+    out = dictionary_column(col)
+    values = [v for c in chunks for v in c]
+    assert out.to_pylist() == values and pa.types.is_dictionary(out.type)
+    if values:
+        assert out.num_chunks == 1
+        assert out.chunk(0).dictionary.to_pylist() == sorted({v for v in values if v is not None})
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(_TEXT, max_size=30), universe=st.lists(_TEXT, max_size=6))
+def test_in_set_reads_a_categorical_as_its_text(values: list, universe: list) -> None:
+    from leadnb.arrays import in_set
+
+    text = pd.Series(values, dtype="str")
+    want = [v is not None and v in {u for u in universe if u is not None} for v in values]
+    np.testing.assert_array_equal(in_set(text, pd.Series(universe, dtype="str")), want)
+    cats = pd.Series(values, dtype="category")
+    np.testing.assert_array_equal(in_set(cats, pd.Series(universe, dtype="str")), want)
+
+
+def test_as_categorical_merges_categories_equal_as_text() -> None:
+    """Categories 1 and "1" (or any unsorted, non-text categories) become one sorted text
+    category; values and missing ones stay."""
+    from leadnb.arrays import as_categorical
+
+    s = pd.Series(pd.Categorical(["1", 1, None, "b"], categories=["b", 1, "1"]))
+    out = as_categorical(s)
+    assert list(out.cat.categories) == ["1", "b"] and out.cat.categories.dtype == "str"
+    assert [None if pd.isna(v) else v for v in out] == ["1", "1", None, "b"]
+    plain = as_categorical(pd.Series(["z", None, "a"], dtype="str"))
+    assert list(plain.cat.categories) == ["a", "z"] and plain.isna().tolist() == [
+        False,
+        True,
+        False,
+    ]
+    assert as_categorical(out) is out  # already sorted text categories: as it is

@@ -185,7 +185,8 @@ def test_parquet_float_ids_and_aware_times(tmp_path: Path) -> None:
     assert df["ts"].dtype == "datetime64[us]"
     assert df["ts"].tolist() == [pd.Timestamp(t).tz_convert("UTC").tz_localize(None) for t in ts]
     assert df["duration_s"].dtype == "float64"
-    assert df["event_type"].dtype == "str"
+    assert isinstance(df["event_type"].dtype, pd.CategoricalDtype)  # DICTIONARY_COLUMNS
+    assert df["event_type"].cat.categories.dtype == "str"
 
 
 def test_parquet_reader_returns_what_pandas_reads(tmp_path: Path) -> None:
@@ -240,6 +241,82 @@ def test_parquet_with_a_stored_index_loads(tmp_path: Path, key) -> None:
     assert df["company"].tolist() == ["Acme", "Acme", "Beta", "Acme"]
     assert df.index.equals(pd.RangeIndex(4))
     assert df["created_at"].dt.day.tolist() == [1, 2, 2, 1]
+
+
+_CELLS = ["email_open", " email_open ", "Select", "NULL", "", None, "é", "tag:<script>", "10"]
+
+
+def _expected_text(cell: str | None, strip: bool) -> str | None:
+    """A cell as the loader's text columns read it (by hand): stripped in files people edit,
+    missing when blank, a missing marker or a placeholder."""
+    if cell is None:
+        return None
+    cell = cell.strip() if strip else cell
+    return None if cell in {*io.MISSING_TOKENS, "Select"} else cell
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cells=st.lists(st.tuples(st.sampled_from(_CELLS), st.sampled_from(_CELLS)), min_size=1,
+                   max_size=40),
+    fmt=st.sampled_from(["csv", "parquet"]),
+    row_group=st.integers(1, 9),
+)  # fmt: skip
+def test_events_text_columns_are_sorted_categoricals_of_the_cleaned_text(
+    tmp_path_factory, cells: list, fmt: str, row_group: int
+) -> None:
+    """The events' lead ids, types and values (DICTIONARY_COLUMNS) load as categoricals whose
+    values are the cleaned text (stripped in a CSV, markers and placeholders missing), with
+    sorted, distinct text categories, whatever the file's row groups and column names."""
+    folder = tmp_path_factory.mktemp("events")
+    n = len(cells)
+    raw = pd.DataFrame(
+        {
+            "Lead": [f"L{i % 7}" for i in range(n)],
+            "ts": ["2025-01-01"] * n,
+            "Kind": [a for a, _ in cells],
+            "value": [b for _, b in cells],
+        },
+    ).astype({"Kind": "str", "value": "str"})
+    path = folder / f"events.{fmt}"
+    if fmt == "csv":
+        raw.to_csv(path, index=False)
+    else:
+        raw.to_parquet(path, row_group_size=row_group)
+    src = source("events", path, columns={"Lead": "lead_id", "Kind": "event_type"},
+                 placeholders=["Select"])  # fmt: skip
+    report = Report()
+    df = io.load_table(src, report=report)
+    strip = fmt == "csv"
+    for col, raw_col in (("lead_id", "Lead"), ("event_type", "Kind"), ("value", "value")):
+        s = df[col]
+        assert isinstance(s.dtype, pd.CategoricalDtype), col
+        cats = list(s.cat.categories)
+        assert cats == sorted(set(cats)) and s.cat.categories.dtype == "str"
+        want = [_expected_text(None if pd.isna(c) else c, strip) for c in raw[raw_col]]
+        if fmt == "csv":  # a CSV cell holding only spaces reads as blank
+            want = [None if w is not None and not w.strip() else w for w in want]
+        got = [None if pd.isna(v) else v for v in s.tolist()]
+        assert got == want, col
+        assert set(cats) == {w for w in want if w is not None}  # no unused category
+
+
+def test_parquet_categorical_ids_become_text_categories(tmp_path: Path) -> None:
+    """A Parquet file written from pandas categoricals (integer lead ids, unsorted categories)
+    loads as text categoricals: integral ids without ".0", categories sorted."""
+    path = tmp_path / "events.parquet"
+    pd.DataFrame(
+        {
+            "lead_id": pd.Categorical([3, 1, None, 3], categories=[3, 1, 2]),
+            "ts": pd.to_datetime(["2025-01-01"] * 4),
+            "event_type": pd.Categorical(["b", "a", "a", "NULL"], categories=["b", "NULL", "a"]),
+        }
+    ).to_parquet(path)
+    df = io.load_table(source("events", path))
+    assert [None if pd.isna(v) else v for v in df["lead_id"]] == ["3", "1", None, "3"]
+    assert [None if pd.isna(v) else v for v in df["event_type"]] == ["b", "a", "a", None]
+    assert list(df["event_type"].cat.categories) == ["a", "b"]
+    assert df["lead_id"].cat.categories.dtype == "str"
 
 
 def test_id_written_as_float_text_loses_point_zero(tmp_path: Path) -> None:

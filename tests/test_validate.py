@@ -303,7 +303,13 @@ def test_validate_params_file_clean_and_writes_nothing(tmp_path: Path, write_par
     report, params, tables = validate_params_file(path)
     assert report.ok and not report.issues, report.render()
     assert params is not None and set(tables) == set(t)
-    pd.testing.assert_frame_equal(tables["events"], t["events"])
+    # the events' text columns are categoricals (leadnb.data.loading.DICTIONARY_COLUMNS)
+    assert all(
+        isinstance(tables["events"][c].dtype, pd.CategoricalDtype)
+        for c in ("lead_id", "event_type")
+    )
+    as_text = tables["events"].astype({"lead_id": "str", "event_type": "str"})
+    pd.testing.assert_frame_equal(as_text, t["events"])
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
     assert format_report(report).endswith("OK: no errors, 0 warning(s).")
 
@@ -488,3 +494,19 @@ def test_stage_history_problems_are_counted_warnings(tmp_path: Path, write_param
     assert report.ok
     warn = next(i for i in report.warnings if "re_entry" in i.message)
     assert warn.count == 3 and warn.table == "stages" and "L000" in warn.message
+
+
+def test_clean_tables_keeps_only_the_categories_still_held() -> None:
+    """Rows dropped for an unknown lead id take their categories with them: the events come
+    out as though loaded without those rows (what the run's tables folder used to store)."""
+    t = make_tables()
+    events = pd.concat(
+        [t["events"], t["events"].head(1).assign(lead_id="X9", event_type="stray")],
+        ignore_index=True,
+    )
+    t["events"] = events.astype({"lead_id": "category", "event_type": "category"})
+    report = validate_tables(t, {k: TableSource(k) for k in t})
+    cleaned = clean_tables(t, report)["events"]
+    assert cleaned.attrs["leadnb_dropped"] == 1
+    assert "X9" not in cleaned["lead_id"].cat.categories
+    assert list(cleaned["event_type"].cat.categories) == ["email_open"]

@@ -16,16 +16,14 @@ notebook loads from the sources.
 
 Arrow keeps every canonical dtype exactly (pandas' string dtype, ``datetime64[us]``, nullable
 integers, categories): :func:`read_tables` returns frames equal to the ones written, dtypes
-included (tested), with one deliberate exception: the events table's text columns
-(:data:`DICTIONARY_COLUMNS`: ``lead_id``, ``event_type``, ``value``) are stored
-dictionary-encoded and come back as pandas categoricals (categories sorted, same values, same
-missing ones). At a million leads they are 20 million strings of a dozen and a few hundred
-distinct values: 700 MB as text in every process that maps them, 60 MB as codes, and the
-scoring engine matches them to its rules by category instead of by string. The events' lead ids
-repeat each lead's id about twenty times: as a dictionary they are a million ids and 80 MB of
-codes instead of 330 MB of text per process, and matching them to the leads hashes the million
-ids, not the twenty million rows. Everything that reads events accepts either dtype (tested:
-the notebooks' functions give the same results on both).
+included (tested). The events table's text columns
+(:data:`~leadnb.data.loading.DICTIONARY_COLUMNS`: ``lead_id``, ``event_type``, ``value``) are
+categoricals from the loader on (sorted categories) and are stored as Arrow dictionaries: at a
+million leads 20 million cells of a million, a dozen and a few hundred distinct values, 700 MB
+as text in every process that maps them, 60 MB as codes; the scoring engine matches them to its
+rules by category and the lead ids to the leads by their million categories, not the twenty
+million rows. A frame given to :func:`write_tables` with those columns as text (one not made by
+the loader) has them encoded here, so every notebook reads the same dtypes.
 """
 
 from __future__ import annotations
@@ -41,8 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from leadnb.arrays import dictionary_column
+from leadnb.data.loading import DICTIONARY_COLUMNS
 from leadnb.errors import Issue
 
 FOLDER = ".tables"
@@ -50,8 +49,6 @@ FOLDER = ".tables"
 KEY_FILE = "key.json"
 VERSION = 4  # 2: DICTIONARY_COLUMNS stored as dictionaries; 3: one-chunk columns apart;
 # 4: events.lead_id a dictionary too
-DICTIONARY_COLUMNS: dict[str, tuple[str, ...]] = {"events": ("lead_id", "event_type", "value")}
-"""Text columns stored dictionary-encoded (read back as categoricals), by table."""
 
 __all__ = [
     "DICTIONARY_COLUMNS",
@@ -125,42 +122,6 @@ def _issue_record(issue: Issue) -> dict[str, Any]:
         "count": issue.count,
         "fix": issue.fix,
     }
-
-
-def _index_type(n: int) -> pa.DataType:
-    """The smallest signed integer type that numbers ``n`` categories (pandas' code dtypes)."""
-    for t in (pa.int8(), pa.int16(), pa.int32()):
-        if n < np.iinfo(t.to_pandas_dtype()).max:
-            return t
-    return pa.int64()
-
-
-def dictionary_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A text column as a dictionary column in one chunk, with one sorted dictionary and the
-    smallest index type: read back by pandas as a categorical with sorted categories (nulls stay null).
-
-    >>> col = dictionary_column(pa.chunked_array([["b", None, "a", "b"]]))
-    >>> col.type
-    DictionaryType(dictionary<values=string, indices=int8, ordered=0>)
-    >>> col.to_pandas().tolist()
-    ['b', nan, 'a', 'b']
-    """
-    # the distinct values (one hash pass over every chunk), sorted, then each value's position
-    # among them (a second pass): Arrow's own encoding gives each chunk its own dictionary, and
-    # unifying 158 chunks of a million lead ids took 20 s
-    if len(column) == 0:
-        return pa.chunked_array([], type=pa.dictionary(pa.int8(), column.type))
-    dictionary = pc.unique(column)
-    if isinstance(dictionary, pa.ChunkedArray):
-        dictionary = dictionary.combine_chunks()
-    dictionary = dictionary.filter(pc.is_valid(dictionary))
-    sorted_dict = dictionary.take(pc.sort_indices(dictionary))
-    index_type = _index_type(len(sorted_dict))
-    found = pc.index_in(column, value_set=sorted_dict)  # null stays null
-    chunks = found.chunks if isinstance(found, pa.ChunkedArray) else [found]
-    indices = pa.concat_arrays([c.cast(index_type) for c in chunks])  # small integers
-    one = pa.DictionaryArray.from_arrays(indices, sorted_dict)
-    return pa.chunked_array([one], type=pa.dictionary(index_type, column.type))
 
 
 def _nan_as_values(df: pd.DataFrame, table: pa.Table) -> pa.Table:

@@ -581,13 +581,24 @@ def clean_tables(tables: Mapping[str, pd.DataFrame], report: Report) -> dict[str
     for issue in report.issues:
         if isinstance(issue, DropIssue) and issue.table in out and issue.drop is not None:
             df = out[issue.table]
-            kept = df.drop(index=issue.drop, errors="ignore").reset_index(drop=True)
+            kept = _without_unused_categories(
+                df.drop(index=issue.drop, errors="ignore").reset_index(drop=True)
+            )
             kept.attrs = {
                 **df.attrs,
                 "leadnb_dropped": int(df.attrs.get("leadnb_dropped", 0)) + len(df) - len(kept),
             }
             out[issue.table] = kept
     return out
+
+
+def _without_unused_categories(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each categorical column's categories cut to the values it still holds (as
+    though the table had been loaded without the dropped rows)."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return df
+    return df.assign(**{c: df[c].cat.remove_unused_categories() for c in cats})
 
 
 def validate_params_file(
