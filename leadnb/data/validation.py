@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from leadnb import asof
-from leadnb.arrays import in_set
+from leadnb.arrays import in_set, index_positions
 from leadnb.data import loading
 from leadnb.data import notebook_parameters as nbp
 from leadnb.data import param_checks as checks
@@ -213,10 +214,20 @@ def _check_binary(report: Report, table: str, col: str, df: pd.DataFrame, src: T
         )
 
 
-def _check_leads(report: Report, leads: pd.DataFrame, src: TableSource | None) -> None:
+def _first_rows(leads: pd.DataFrame) -> pd.DataFrame:
+    """Each lead id's first row (``leads`` itself when the ids are distinct, as they must be)."""
+    later = leads["lead_id"].duplicated()
+    return leads[~later] if later.any() else leads
+
+
+def _check_leads(
+    report: Report, leads: pd.DataFrame, src: TableSource | None, first: pd.DataFrame
+) -> None:
     file = src.label if src else None
     ids = leads["lead_id"]
-    dup = ids.notna() & ids.duplicated(keep=False)
+    dup = pd.Series(False, index=ids.index)
+    if len(first) < len(leads):  # the rows of every id that occurs more than once
+        dup = ids.notna() & ids.duplicated(keep=False)
     if dup.any():
         n_ids = int(ids[dup].nunique())
         shown = leads[dup].sort_values("lead_id", kind="stable")
@@ -314,6 +325,7 @@ def _check_stages(
     leads: pd.DataFrame | None,
     src: TableSource | None,
     funnel: Any,
+    first: pd.DataFrame | None = None,
 ) -> None:
     file = src.label if src else None
     aliases, names = loading.funnel_names(funnel)
@@ -340,8 +352,17 @@ def _check_stages(
         and pd.api.types.is_datetime64_any_dtype(leads["created_at"].dtype)
         and pd.api.types.is_datetime64_any_dtype(stages["entered_at"].dtype)
     ):
-        created = leads.drop_duplicates("lead_id").set_index("lead_id")["created_at"]
-        lead_created = stages["lead_id"].map(created)
+        # each stage row's lead's creation (its first row's, as drop_duplicates keeps): one
+        # Arrow hash lookup of the lead ids (pandas' map of 1.3 million against a million
+        # lead ids took 1.7 s)
+        first = _first_rows(leads) if first is None else first
+        at = index_positions(stages["lead_id"], pd.Index(first["lead_id"]))
+        created_at = first["created_at"].to_numpy()
+        lead_created = pd.Series(
+            np.where(at >= 0, created_at[np.maximum(at, 0)], np.datetime64("NaT")),
+            index=stages.index,
+            dtype=first["created_at"].dtype,
+        )
         early = stages["entered_at"].dt.floor("D") < lead_created.dt.floor("D")
         if early.any():
             shown = stages.assign(created_at=lead_created)
@@ -535,8 +556,10 @@ def validate_tables(
         usable[table] = df
 
     leads = usable.get("leads")
+    first = None  # each lead id's first row: one hash pass of the ids for both checks below
     if leads is not None:
-        _check_leads(report, leads, sources.get("leads"))
+        first = _first_rows(leads)
+        _check_leads(report, leads, sources.get("leads"), first)
     if "costs" in usable:
         _check_costs(report, usable["costs"], sources.get("costs"))
     if leads is not None:
@@ -544,7 +567,7 @@ def validate_tables(
             if t in usable:
                 _check_orphans(report, t, usable[t], leads, sources)
     if "stages" in usable:
-        _check_stages(report, usable["stages"], leads, sources.get("stages"), funnel)
+        _check_stages(report, usable["stages"], leads, sources.get("stages"), funnel, first)
     if "assignments" in usable:
         _check_assignments(report, usable["assignments"], sources.get("assignments"), as_of)
     return report

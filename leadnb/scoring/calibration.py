@@ -148,6 +148,25 @@ def decision_outcomes(
       lead_id decision_at  outcome
     0       b  2026-01-08      1.0
     """
+    return decisions(
+        stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage, days=days,
+        horizon_days=horizon_days, leads=leads,
+    ).reset_index(drop=True)  # fmt: skip
+
+
+def decisions(
+    stage_dates: pd.DataFrame | None,
+    *,
+    as_of: pd.Timestamp,
+    decision: Literal["at_mql", "at_created_plus_days", "as_of"] = "at_mql",
+    outcome_stage: str = "sql",
+    days: int = 30,
+    horizon_days: int | None = None,
+    leads: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`decision_outcomes` indexed by each decided lead's row position in ``stage_dates``
+    (in ``leads`` without stage dates): a caller that needs the leads' stage dates again takes
+    those rows instead of looking their ids up."""
     if decision not in DECISIONS:
         raise ParamsError(
             f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}",
@@ -173,7 +192,7 @@ def decision_outcomes(
                 "outcome": conv.to_numpy(dtype="float64", na_value=np.nan),
             }
         )
-        return out.loc[out["outcome"].notna()].reset_index(drop=True)
+        return out.loc[out["outcome"].notna()]
     sd = stage_dates
     reached = sd[col]
     if decision == "at_mql":
@@ -205,12 +224,12 @@ def decision_outcomes(
     outcome = (reached.notna() & (reached < end)).astype("float64")
     out = pd.DataFrame(
         {
-            "lead_id": sd["lead_id"].astype("str"),
-            "decision_at": at.astype("datetime64[us]"),
-            "outcome": outcome,
+            "lead_id": sd["lead_id"].astype("str").array,
+            "decision_at": at.astype("datetime64[us]").array,
+            "outcome": outcome.array,
         }
-    )
-    return out.loc[keep.fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+    )  # index: the row positions in stage_dates
+    return out.loc[keep.fillna(False).to_numpy(dtype=bool)]
 
 
 def _no_outcome(col: str) -> NotEnoughData:

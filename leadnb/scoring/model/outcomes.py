@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb import asof
-from leadnb.arrays import NAT_US, index_positions, to_us
+from leadnb.arrays import NAT_US, to_us
 from leadnb.errors import DataError, ParamsError
 from leadnb.results import Kind, Result, value
 from leadnb.scoring import calibration as cal
@@ -164,13 +164,47 @@ def horizon_outcomes(
     >>> pop.counts.n_censored
     1
     """
+    _check_horizon(horizon_days)
+    as_of = pd.Timestamp(as_of)
+    col = f"{outcome_stage}_at"
+    if stage_dates is not None and col in stage_dates.columns:
+        _require_unique_ids(stage_dates)
+    pop = _horizon(stage_dates, as_of, decision, outcome_stage, days, horizon_days, leads)
+    return HorizonPopulation(frame=pop.frame.reset_index(drop=True), counts=pop.counts)
+
+
+def _check_horizon(horizon_days: float) -> None:
     if not (isinstance(horizon_days, int | float) and horizon_days > 0):
         raise ParamsError(
             f"horizon_days must be a positive number of days, got {horizon_days!r}",
             fix="set scoring_calibration.horizon_days: 90",
         )
-    as_of = pd.Timestamp(as_of)
-    dec = cal.decision_outcomes(
+
+
+def _require_unique_ids(stage_dates: pd.DataFrame) -> None:
+    sd_ids = pd.Index(stage_dates["lead_id"].astype("str"))
+    if not sd_ids.is_unique:
+        raise DataError(
+            "the stage-date frame repeats lead ids, so each decided lead's stage date is ambiguous",
+            table="the stage dates",
+            column="lead_id",
+            rows=pd.Series(sd_ids[sd_ids.duplicated()].unique()[:5], name="lead_id"),
+            fix="build it with leadnb.funnel.stages.stage_dates from leads with unique lead_id",
+        )
+
+
+def _horizon(
+    stage_dates: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+    decision: Literal["at_mql", "at_created_plus_days", "as_of"],
+    outcome_stage: str,
+    days: int,
+    horizon_days: float,
+    leads: pd.DataFrame | None = None,
+) -> HorizonPopulation:
+    """:func:`horizon_outcomes` once the stage dates' lead ids are known to be unique; the
+    frame's index holds each decided lead's row position in ``stage_dates``."""
+    dec = cal.decisions(
         stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage, days=days,
         leads=leads,
     )  # fmt: skip
@@ -178,17 +212,7 @@ def horizon_outcomes(
     if stage_dates is None or col not in stage_dates.columns:
         frame = dec.assign(time_days=np.nan, event=dec["outcome"], matured=True)
     else:
-        sd_ids = pd.Index(stage_dates["lead_id"].astype("str"))
-        if not sd_ids.is_unique:
-            raise DataError(
-                "the stage-date frame repeats lead ids, so each decided lead's stage date is "
-                "ambiguous",
-                table="the stage dates",
-                column="lead_id",
-                rows=pd.Series(sd_ids[sd_ids.duplicated()].unique()[:5], name="lead_id"),
-                fix="build it with leadnb.funnel.stages.stage_dates from leads with unique lead_id",
-            )
-        pos = np.asarray(index_positions(dec["lead_id"], sd_ids), dtype="int64")
+        pos = dec.index.to_numpy(dtype="int64")  # the decided leads' rows (ids are unique)
         reached = to_us(stage_dates[col])[pos]
         at = to_us(dec["decision_at"])
         end = to_us([asof.day_end(as_of)])[0]
@@ -205,12 +229,11 @@ def horizon_outcomes(
                 "event": event.astype("float64"),
                 "matured": matured,
                 "outcome": np.where(matured, within.astype("float64"), np.nan),
-            }
+            },
+            index=dec.index,
         )
     frame = frame[["lead_id", "decision_at", "time_days", "event", "matured", "outcome"]]
-    return HorizonPopulation(
-        frame=frame.reset_index(drop=True), counts=_counts(frame, horizon_days)
-    )
+    return HorizonPopulation(frame=frame, counts=_counts(frame, horizon_days))
 
 
 def _counts(frame: pd.DataFrame, horizon_days: float) -> HorizonCounts:
@@ -301,22 +324,29 @@ def landmark_outcomes(
             f"landmark ages must be whole numbers of days >= 0, got {list(ages_days)}",
             fix="e.g. ages_days: [7, 30, 90, 180, 365]",
         )
+    _check_horizon(horizon_days)
+    as_of = pd.Timestamp(as_of)
+    if f"{outcome_stage}_at" in stage_dates.columns:
+        _require_unique_ids(stage_dates)  # once, not per landmark
     parts = [
-        horizon_outcomes(
-            stage_dates, as_of=as_of, decision="at_created_plus_days", days=int(a),
-            outcome_stage=outcome_stage, horizon_days=horizon_days,
+        _horizon(
+            stage_dates, as_of, "at_created_plus_days", outcome_stage, int(a), horizon_days
         ).frame.assign(landmark_days=int(a))
         for a in ages
-    ]  # fmt: skip
-    frame = pd.concat(parts, ignore_index=True)
+    ]
+    frame = pd.concat(parts)  # index: each row's lead's row in stage_dates
+    rows = frame.index.to_numpy(dtype="int64")
+    frame = frame.reset_index(drop=True)
     share = 1.0
     if max_leads is not None:
-        ids = pd.unique(frame["lead_id"])
-        if len(ids) > max_leads:
-            share = max_leads / len(ids)
+        # the leads in order of first appearance, as their rows (one per lead id: the ids are
+        # unique), so the draw is the one of the ids themselves without hashing them
+        leads_in = pd.unique(rows)
+        if len(leads_in) > max_leads:
+            share = max_leads / len(leads_in)
             rng = np.random.default_rng(seed)
-            kept = pd.Index(ids[np.sort(rng.choice(len(ids), size=max_leads, replace=False))])
-            frame = frame.loc[frame["lead_id"].isin(kept).to_numpy()].reset_index(drop=True)
+            kept = leads_in[np.sort(rng.choice(len(leads_in), size=max_leads, replace=False))]
+            frame = frame.loc[np.isin(rows, kept)].reset_index(drop=True)
     cols = ["lead_id", "decision_at", "landmark_days", "time_days", "event", "matured", "outcome"]
     frame = frame[cols]
     return HorizonPopulation(frame=frame, counts=_counts(frame, horizon_days), sample_share=share)
