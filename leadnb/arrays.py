@@ -240,8 +240,13 @@ def _text_positions(keys: pd.Series, index: pd.Index) -> np.ndarray:
     value_set = _arrow_text(index_text)
     if arr is None or value_set is None:
         return pd.Index(index_text).get_indexer(pd.Index(keys)).astype("int64")
-    found = pc.index_in(arr, value_set=value_set.combine_chunks().cast(arr.type), skip_nulls=True)
-    return _int_codes(found).astype("int64")
+    value_set = value_set.combine_chunks().cast(arr.type)
+    # the events' lead-id categories against the same leads come back in several cells
+    found = _memo.get(arr, value_set)
+    if found is None:
+        found = _int_codes(pc.index_in(arr, value_set=value_set, skip_nulls=True))
+        _memo.put(arr, value_set, found)
+    return found.astype("int64")
 
 
 def _factorised_positions(values: pd.Series, index: pd.Index) -> np.ndarray:

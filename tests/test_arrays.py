@@ -220,3 +220,19 @@ def test_as_categorical_merges_categories_equal_as_text() -> None:
         False,
     ]
     assert as_categorical(out) is out  # already sorted text categories: as it is
+
+
+def test_a_categorical_looked_up_again_reuses_its_categories_lookup() -> None:
+    """The events' lead ids (a categorical) against the same leads in another cell: the
+    categories' positions come from the memo; against other leads, a fresh, right lookup."""
+    from leadnb import arrays
+
+    arrays._memo.clear()
+    s = pd.Series(["L3", "L1", "X", None, "L3", "L2"], dtype="category")
+    first = index_positions(s, KEYS)
+    assert len(arrays._memo.entries) == 1
+    np.testing.assert_array_equal(index_positions(s, KEYS.copy()), first)
+    assert len(arrays._memo.entries) == 1  # found again: equal keys, the same categories
+    np.testing.assert_array_equal(first, [2, 0, -1, -1, 2, 1])
+    fewer = pd.Index(["L2", "L3"], dtype="str")
+    np.testing.assert_array_equal(index_positions(s, fewer), [1, -1, -1, -1, 1, 0])
