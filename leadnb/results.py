@@ -26,6 +26,7 @@ import datetime as dt
 import html
 import math
 import numbers
+import re
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -132,6 +133,8 @@ def format_value(v: Any, kind: Kind | str | None, *, like: Any = None) -> str:
     ('83', '0.12%')
     >>> format_value(3.128, Kind.MULTIPLIER)
     '3.13×'
+    >>> format_value(-0.00004, Kind.RATIO)  # rounds to zero: no sign ("-0.000" reads as news)
+    '0.000'
     >>> format_value(0.048, Kind.POINTS), format_value(0.0002, Kind.P_VALUE)
     ('+4.8 pts', '< 0.001')
     >>> format_value(-1 / 3, Kind.CHANGE)
@@ -144,6 +147,14 @@ def format_value(v: Any, kind: Kind | str | None, *, like: Any = None) -> str:
     >>> format_value(0.123456, None)
     '0.123'
     """
+    text = _formatted(v, kind, like)
+    # a value that rounds to zero is shown without a sign ("-0.000" reads as a finding)
+    if text[:1] in ("-", "+") and not re.search(r"[1-9]", text):
+        return text[1:]
+    return text
+
+
+def _formatted(v: Any, kind: Kind | str | None, like: Any) -> str:
     kind = Kind(kind) if kind is not None else None
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
         return "–"
