@@ -133,8 +133,8 @@ def format_value(v: Any, kind: Kind | str | None, *, like: Any = None) -> str:
     ('83', '0.12%')
     >>> format_value(3.128, Kind.MULTIPLIER)
     '3.13×'
-    >>> format_value(-0.00004, Kind.RATIO)  # rounds to zero: no sign ("-0.000" reads as news)
-    '0.000'
+    >>> format_value(-0.00004, Kind.RATIO), format_value(-0.0004, Kind.POINTS)  # rounds to 0
+    ('0.000', '+0.0 pts')
     >>> format_value(0.048, Kind.POINTS), format_value(0.0002, Kind.P_VALUE)
     ('+4.8 pts', '< 0.001')
     >>> format_value(-1 / 3, Kind.CHANGE)
@@ -148,9 +148,11 @@ def format_value(v: Any, kind: Kind | str | None, *, like: Any = None) -> str:
     '0.123'
     """
     text = _formatted(v, kind, like)
-    # a value that rounds to zero is shown without a sign ("-0.000" reads as a finding)
-    if text[:1] in ("-", "+") and not re.search(r"[1-9]", text):
-        return text[1:]
+    # a value that rounds to zero is shown as zero ("-0.000" reads as a finding): unsigned, or
+    # "+0.0 pts" in the signed kinds, as an exact zero is
+    if text.startswith("-") and not re.search(r"[1-9]", text):
+        signed = kind is not None and str(kind) in (Kind.POINTS.value, Kind.CHANGE.value)
+        return ("+" if signed else "") + text[1:]
     return text
 
 
