@@ -110,3 +110,48 @@ def test_engine_writes_the_partial_notebook_when_the_kernel_dies(
     assert err is not None and "DeadKernel" in type(err).__name__
     assert len(writes) == 1
     assert nb.cells[0].outputs[0]["text"] == "before\n" and not nb.cells[2].outputs
+
+
+def test_kernels_started_together_each_get_their_own_unix_sockets(tmp_path: Path) -> None:
+    """Four kernels started at the same moment all answer (TCP ports chosen side by side can
+    collide: Papermill issue 511); their sockets are files in folders of their own, removed at
+    shutdown."""
+    import asyncio
+    import os
+
+    from leadnb.run.kernel_manager import UNIX_SOCKETS, LocalKernelManager
+
+    if not UNIX_SOCKETS:
+        pytest.skip("no Unix sockets on this system: kernels use TCP")
+
+    async def start_all() -> list[tuple[str, str, str]]:
+        managers = [LocalKernelManager(kernel_name=kernels.KERNEL_NAME) for _ in range(4)]
+        await asyncio.gather(*(km.start_kernel(cwd=str(tmp_path)) for km in managers))
+        seen = []
+        try:
+            for i, km in enumerate(managers):
+                kc = km.client()
+                kc.start_channels()
+                await kc.wait_for_ready(timeout=120)
+                msg_id = kc.execute(f"print({i} * 7)")
+                while True:
+                    reply = await kc.get_iopub_msg(timeout=60)
+                    if (
+                        reply["parent_header"].get("msg_id") == msg_id
+                        and "text" in reply["content"]
+                    ):
+                        break
+                kc.stop_channels()
+                seen.append((km.transport, km.ip, reply["content"]["text"].strip()))
+            folders = [km.socket_folder for km in managers]
+            assert all(f and os.path.isdir(f) for f in folders)
+        finally:
+            await asyncio.gather(*(km.shutdown_kernel(now=True) for km in managers))
+        assert not any(os.path.exists(f) for f in folders)  # removed with the kernel
+        return seen
+
+    seen = asyncio.run(start_all())
+    assert [s[2] for s in seen] == ["0", "7", "14", "21"]
+    assert {s[0] for s in seen} == {"ipc"}
+    assert len({os.path.dirname(s[1]) for s in seen}) == 4  # a folder each
+    assert not any(tmp_path.iterdir())  # nothing in the kernels' working folder

@@ -22,6 +22,7 @@ from nbclient import NotebookClient
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
+from leadnb.run.kernel_manager import LocalKernelManager
 from leadnb.run.kernels import KERNEL_ARGS, KERNEL_NAME
 
 # a clean namespace per run; charts drawn by the Agg backend only (the run folder's PNGs are still
@@ -37,7 +38,10 @@ class WarmNotebook:
         self.source = load_notebook_node(str(self.path))  # as Papermill reads it (tags set)
         self.timeout = timeout
         starter = NotebookClient(
-            copy.deepcopy(self.source), kernel_name=KERNEL_NAME, extra_arguments=list(KERNEL_ARGS)
+            copy.deepcopy(self.source),
+            kernel_name=KERNEL_NAME,
+            extra_arguments=list(KERNEL_ARGS),
+            kernel_manager_class=LocalKernelManager,  # tests run side by side: no port races
         )
         self.km = starter.create_kernel_manager()
         starter.start_new_kernel(cwd=str(self.path.parent))

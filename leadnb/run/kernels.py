@@ -4,8 +4,8 @@ Design. ``make`` installs a ``leadnb`` kernelspec; a plain ``pip install leadnb`
 runner's own interpreter has ipykernel and every package the notebooks import, so when the
 named kernel is missing a run starts ``sys.executable -m ipykernel_launcher`` instead and says
 so (progress line and manifest: ``own-interpreter``). Choosing is cheap and imports only
-``jupyter_client``; the kernel manager that starts such a kernel lives with the Papermill engine
-(:class:`leadnb.run.engine.OwnInterpreterKernelManager`).
+``jupyter_client``; the kernel managers that start kernels, on Unix sockets so that kernels
+started side by side never collide on a port, are in :mod:`leadnb.run.kernel_manager`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 KERNEL_NAME = "leadnb"
 OWN_KERNEL = "own-interpreter"  # what the manifest calls the fallback kernel (sys.executable)
-# the kernel's own log is kept out of the run's log: it says at every start that local TCP
-# (Jupyter's default transport, on 127.0.0.1) is unencrypted, and now and then, as an "error",
+# the kernel's own log is kept out of the run's log: on TCP (Jupyter's default transport, used
+# where there are no Unix sockets) it says at every start that local TCP is unencrypted, and
+# now and then, as an "error",
 # that the interrupt jupyter_client sends before shutting a kernel down found it idle. What
 # matters is not lost: a cell's error is in the notebook and a dead kernel fails the notebook.
 KERNEL_ARGS = ("--IPKernelApp.log_level=CRITICAL",)

@@ -93,14 +93,9 @@ def preload_code(modules: Sequence[str]) -> str:
 
 
 async def _start_and_preload(spec: WarmSpec) -> Any:
-    from jupyter_client.manager import AsyncKernelManager
+    from leadnb.run.kernel_manager import manager_class
 
-    if spec.own_kernel:
-        from leadnb.run.engine import OwnInterpreterKernelManager
-
-        km = OwnInterpreterKernelManager(kernel_name=spec.kernel_name)
-    else:
-        km = AsyncKernelManager(kernel_name=spec.kernel_name)
+    km = manager_class(spec.own_kernel)(kernel_name=spec.kernel_name)
     await km.start_kernel(extra_arguments=list(KERNEL_ARGS), cwd=spec.cwd)
     kc = km.client()
     kc.start_channels()

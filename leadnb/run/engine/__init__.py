@@ -6,7 +6,8 @@ notebook ends, so :class:`LeadnbEngine` writes when the notebook ends (whatever 
 Papermill does) and, during a long run, at most as often as Papermill's own
 ``autosave_cell_every`` (30 s), so a stuck cell still shows its progress. A kernel on the
 runner's own interpreter (:class:`OwnInterpreterKernelManager`) replaces a missing ``leadnb``
-kernelspec.
+kernelspec; every kernel is started by :mod:`leadnb.run.kernel_manager` (Unix sockets, not
+TCP ports that two kernels started at once can both be given).
 
 Registration is Papermill's own mechanism for engines of other packages: the entry point
 ``leadnb = "leadnb.run.engine.nbclient:LeadnbEngine"`` in the group ``papermill.engine``

@@ -6,15 +6,13 @@ imports ``papermill.engines`` before this module.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
 from papermill.engines import NBClientEngine, NotebookExecutionManager
 
-from leadnb.run.kernels import KERNEL_ARGS, own_kernel_argv
+from leadnb.run.kernel_manager import OwnInterpreterKernelManager, manager_class
+from leadnb.run.kernels import KERNEL_ARGS
 
 ENGINE = "leadnb"  # the engine's name in the papermill.engine entry point group (pyproject)
 
@@ -66,21 +64,6 @@ class LeadnbEngine(NBClientEngine):  # type: ignore[misc]
             manager.cleanup_pbar()
             manager.notebook_complete()  # always written, as with Papermill's engine
         return manager.nb
-
-
-class OwnInterpreterKernelManager(AsyncKernelManager):  # type: ignore[misc]
-    """A kernel manager whose kernel is ``sys.executable -m ipykernel_launcher`` whatever the
-    kernel name (used when the named kernelspec is not installed)."""
-
-    @property
-    def kernel_spec(self) -> KernelSpec:
-        """The kernelspec of the runner's own interpreter."""
-        return KernelSpec(
-            argv=list(own_kernel_argv()),
-            display_name=f"Python ({sys.executable})",
-            language="python",
-            resource_dir="",
-        )
 
 
 def ensure_registered() -> None:
@@ -136,8 +119,8 @@ def execute_notebook(
     extra: dict[str, Any] = {}
     if km is not None:
         extra["km"] = km
-    elif own_kernel:
-        extra["kernel_manager_class"] = OwnInterpreterKernelManager
+    else:  # Unix sockets: kernels started side by side never collide on a port
+        extra["kernel_manager_class"] = manager_class(own_kernel)
     papermill.execute_notebook(
         str(input_path),
         str(output_path),
