@@ -7,6 +7,8 @@ the test, never a stand-in.
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,25 @@ def require_demo_data() -> Path:
 def demo_data() -> Path:
     """The demo dataset folder ``data/demo``; the test fails when it has not been built."""
     return require_demo_data()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``leadnb run params/demo.yaml --jobs 2`` of the four notebooks for the whole session
+    (``OUT/<run_id>``): the first xdist worker that asks runs it, the other waits on the lock and
+    reads the same folder. Tests read it and never change it (copy it first)."""
+    from leadnb.run.runner import run
+
+    require_demo_data()
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo_run"
+    root.mkdir(parents=True, exist_ok=True)
+    done = root / "run_dir.txt"
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.is_file():
+            result = run(ROOT / "params" / "demo.yaml", out=root / "out", jobs=2)
+            assert result.exit_code == 0, [(r.name, r.status, r.error) for r in result.notebooks]
+            done.write_text(str(result.run_dir))
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return Path(done.read_text())

@@ -1045,15 +1045,15 @@ def test_chunked_scores_equal_one_call(model_section: dict) -> None:
 
 
 def test_demo_run_writes_the_queue_validation_and_metrics(
-    model_section: dict, tmp_path: Path
+    model_section: dict, demo_run: Path
 ) -> None:
-    """The notebook on the demo: the written tables are the functions' outputs, metrics.json
-    has the contract's keys, and the queue carries no personal data."""
+    """The notebook on the demo (the session's demo run, ``conftest.py``): the written tables
+    are the functions' outputs, metrics.json has the contract's keys, and the queue carries no
+    personal data."""
     from leadnb.results import Metrics
-    from tests.warm_kernel import run_alone
 
     lm, lq = model_section["lm"], model_section["lq"]
-    text, folder, _ = run_alone(PARAMS, "scoring_calibration", tmp_path)
+    folder = demo_run / "scoring_calibration"
     v = pd.read_csv(folder / "model_validation.csv")
     assert list(v.columns) == list(lm.MODEL_VALIDATION_COLUMNS)
     assert v[["model", "split"]].apply(tuple, axis=1).tolist() == [

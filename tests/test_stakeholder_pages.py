@@ -22,7 +22,6 @@ Every check gathers all offenders over all pages before failing, so one failure 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -37,10 +36,8 @@ from bs4 import BeautifulSoup
 from leadnb.results import display_currency, format_interval, format_value
 from leadnb.run import publish
 from leadnb.run.execute import TABLE_SUFFIXES, NotebookResult
-from leadnb.run.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
-PARAMS = ROOT / "params" / "demo.yaml"
 NOTEBOOKS = ("scoring_calibration", "cohort_conversion", "nurture_roi", "ab_testing")
 CARD_NUMBERS = 3
 """How many numbers an index card shows (``leadnb.report.pages.CARD_NUMBERS``)."""
@@ -59,29 +56,10 @@ PLANTED_SHIFT = -0.02
 # The run, once for all workers
 
 
-def _shared_root(factory: pytest.TempPathFactory) -> Path:
-    """A folder every xdist worker of this session sees (their base temp's parent)."""
-    base = factory.getbasetemp()
-    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "stakeholder_pages"
-
-
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo run of the four notebooks (``OUT/<run_id>``); the first worker runs it, the other
-    waits on the lock and reuses it."""
-    if not (ROOT / "data" / "demo" / "leads.csv").is_file():
-        pytest.fail("the demo dataset is missing: build it with `make demo-data`", pytrace=False)
-    root = _shared_root(tmp_path_factory)
-    root.mkdir(parents=True, exist_ok=True)
-    done = root / "run_dir.txt"
-    with (root / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.is_file():
-            result = run(PARAMS, out=root / "out", jobs=2)
-            assert result.exit_code == 0, [(r.name, r.status, r.error) for r in result.notebooks]
-            done.write_text(str(result.run_dir))
-        fcntl.flock(lock, fcntl.LOCK_UN)
-    return Path(done.read_text())
+def run_dir(demo_run: Path) -> Path:
+    """The session's demo run of the four notebooks (``demo_run`` in ``conftest.py``)."""
+    return demo_run
 
 
 def _read(path: Path) -> dict[str, Any]:
