@@ -88,6 +88,7 @@ def two(tmp_path: Path) -> tuple[Path, Path, list[NotebookTask]]:
 def test_a_warm_worker_runs_its_notebook_in_the_warmed_kernel(two) -> None:
     folder, run_dir, tasks = two
     with warm.WarmPool(_spec(folder), jobs=2, expected=2) as pool:
+        pool.warm()  # what the runner does once the tables are read
         results = execute.execute_all(tasks, jobs=2, warm=pool)
     assert [r.status for r in results.values()] == ["success", "success"], results
     for name in ("one", "two"):
@@ -117,6 +118,7 @@ def test_a_worker_warmed_for_another_folder_starts_the_tasks_own_kernel(tmp_path
         d.mkdir()
     _notebook(folder)
     with warm.WarmPool(_spec(other), jobs=2, expected=2) as pool:
+        pool.warm()
         proc = pool.take(execute.task_to_json(_task(folder, run_dir)), run_dir / "r.json")
         assert proc.wait(timeout=120) == 0
     result = json.loads((run_dir / "r.json").read_text())
@@ -145,6 +147,21 @@ def test_a_run_in_this_process_gives_its_kernel_one_thread_and_restores_the_envi
     assert _printed(run_dir)[0]["threads"] == "3"
 
 
+@pytest.mark.slow
+def test_a_worker_given_its_task_before_the_word_to_warm_runs_it_cold(two) -> None:
+    """Workers wait for the runner's word (sent once the tables are read, when the kernels'
+    imports no longer slow the read down); a task that comes first runs in a kernel of its own."""
+    folder, run_dir, tasks = two
+    with warm.WarmPool(_spec(folder), jobs=2, expected=2) as pool:
+        results = execute.execute_all(tasks, jobs=2, warm=pool)
+    assert [r.status for r in results.values()] == ["success", "success"], results
+    for name in ("one", "two"):
+        assert _printed(run_dir, name) == (
+            {"warm": False, "cwd": str(folder), "names": [], "threads": "1"},
+            3,
+        )
+
+
 def test_closing_the_pool_ends_the_workers_nobody_took(tmp_path: Path) -> None:
     with warm.WarmPool(_spec(tmp_path), jobs=2, expected=4) as pool:
         workers = [psutil.Process(p.pid) for p in pool.ready]
@@ -165,15 +182,20 @@ def test_the_pool_starts_one_worker_per_notebook_at_most(tmp_path: Path, monkeyp
         def wait(self, timeout: float | None = None) -> int:
             return 0
 
-    monkeypatch.setattr(warm.WarmPool, "_spawn", lambda self: Fake())
+    monkeypatch.setattr(warm.subprocess, "Popen", lambda *a, **k: Fake())
     pool = warm.WarmPool(_spec(tmp_path), jobs=2, expected=3)
     pool.fill()
     assert len(started) == 2
+    pool.warm()
+    pool.warm()  # said once
     for i in range(3):
         pool.take("{}", tmp_path / f"r{i}.json")
     assert len(started) == 3 and pool.ready == []  # three notebooks, three workers
-    sent = json.loads((tmp_path / "stdin1").read_text())
-    assert sent == {"result": str(tmp_path / "r0.json"), "task": {}}
+    for i in (1, 2, 3):  # the first two told when warm() was called, the third when started
+        text = (tmp_path / f"stdin{i}").read_text()
+        word, task = text.split("\n", 1)
+        assert word == warm.WARM_NOW
+        assert json.loads(task) == {"result": str(tmp_path / f"r{i - 1}.json"), "task": {}}
     pool.close()
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -630,6 +630,7 @@ def validate_params_file(
     as_of: str | pd.Timestamp | None = None,
     notebooks: Sequence[str] | None = None,
     notebook_dir: str | Path | None = None,
+    on_loaded: Callable[[], None] | None = None,
 ) -> tuple[Report, Params | None, dict[str, pd.DataFrame]]:
     """Load the params file and every configured table, and check everything a run needs.
 
@@ -650,6 +651,9 @@ def validate_params_file(
         range (:func:`leadnb.data.param_checks.check_as_of`).
     notebook_dir : str or Path, optional
         Where those notebooks are; default the package's notebooks.
+    on_loaded : callable, optional
+        Called once the tables are read, before they are checked (``leadnb run`` starts its
+        kernels then: :meth:`leadnb.run.warm.WarmPool.warm`).
 
     Returns
     -------
@@ -693,6 +697,8 @@ def validate_params_file(
             when = None
     names = _check_notebooks(report, params, notebooks, notebook_dir)
     tables = loading.load_tables(params, report=report)
+    if on_loaded is not None:
+        on_loaded()
     checked = validate_tables(tables, params.data, funnel=params.funnel, as_of=when).issues
     report.issues.extend(checked)
     report.table_issues = list(checked)

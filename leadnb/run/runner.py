@@ -137,6 +137,7 @@ def run(
             as_of=as_of,
             notebook_dir=notebook_dir,
             kernel_name=kernel_name,
+            on_loaded=pool.warm if pool is not None else None,  # after the read: see warm
         )
         return _run_plan(plan, out, jobs, fail_fast, now, pdf, pool, config.NOTEBOOKS)
 
@@ -169,8 +170,8 @@ def _warm_pool(
     notebook_dir: str | Path | None,
     kernel_name: str,
 ) -> AbstractContextManager[warm.WarmPool | None]:
-    """Workers warming their kernels while the plan loads and checks the tables
-    (:mod:`leadnb.run.warm`), for a run of several notebooks with ``jobs`` above 1."""
+    """Workers started while the plan loads the tables, warming their kernels while it checks
+    them (:mod:`leadnb.run.warm`), for a run of several notebooks with ``jobs`` above 1."""
     from leadnb.data import params as config
 
     count = len(notebooks) if notebooks else len(config.NOTEBOOKS)

@@ -7,12 +7,17 @@ kernel start, and the kernel's imports of pandas, matplotlib, SciPy, statsmodels
 leadnb (about 4 s a notebook on 2 cores), while the run's validation had already finished.
 
 A :class:`WarmPool` starts the workers first: ``leadnb run`` opens it before it loads and checks
-the tables (:func:`leadnb.run.plan.plan_run`), so the first workers start their kernels and
-import (:data:`PRELOAD`, in the kernel, silently: nothing reaches the notebook, the execution
-count does not move) while the runner validates; each time a worker is given its notebook, the
-pool starts the next one, which warms up while the running notebooks compute. A worker waits
-for its task on stdin; the runner sends it with the result file's path. A worker whose kernel
-did not start or warm up still runs its notebook, with a kernel of its own started as before.
+the tables (:func:`leadnb.run.plan.plan_run`). The workers start Python and wait; once the
+tables are read the runner tells them to warm (:meth:`WarmPool.warm`), and they start their
+kernels and import (:data:`PRELOAD`, in the kernel, silently: nothing reaches the notebook, the
+execution count does not move) while the runner validates. Not earlier: reading the tables uses
+every core (Arrow's threads), and two kernels importing beside it made the read at a million
+leads take 9.8 s instead of 4.6 s; validating uses one core, and the kernels take the other.
+Each time a worker is given its notebook, the pool starts the next one, which warms up at once,
+while the running notebooks compute. A worker waits for its task on stdin; the runner sends it
+with the result file's path. A worker whose kernel did not start or warm up, or that was given
+its task before the word to warm, still runs its notebook, with a kernel of its own started as
+before.
 
 Warming changes no result: the notebook's cells run in the same order in a fresh kernel whose
 modules are already imported (a module's import runs once per process either way).
@@ -32,6 +37,7 @@ from typing import Any
 from leadnb.run.kernels import KERNEL_ARGS
 
 WARM_FLAG = "--warm"
+WARM_NOW = "warm"  # the line on a worker's stdin that starts its kernel (before the task)
 PRELOAD: tuple[str, ...] = (
     "numpy",
     "pandas",
@@ -58,7 +64,15 @@ PRELOAD: tuple[str, ...] = (
 """What the four notebooks import (modules that are missing are skipped)."""
 WARM_TIMEOUT = 120.0  # seconds for the kernel to start and import: then the worker goes cold
 
-__all__ = ["PRELOAD", "WARM_FLAG", "WarmPool", "WarmSpec", "preload_code", "warm_kernel"]
+__all__ = [
+    "PRELOAD",
+    "WARM_FLAG",
+    "WARM_NOW",
+    "WarmPool",
+    "WarmSpec",
+    "preload_code",
+    "warm_kernel",
+]
 
 
 @dataclass(frozen=True)
@@ -165,6 +179,7 @@ class WarmPool:
         self.jobs = max(1, jobs)
         self.left = max(0, expected)
         self.ready: list[subprocess.Popen] = []
+        self.warming = False
 
     def __enter__(self) -> WarmPool:
         self.fill()
@@ -180,7 +195,7 @@ class WarmPool:
         from leadnb.run.kernels import kernel_env
 
         argv = [sys.executable, "-m", "leadnb.run.runner", WARM_FLAG]
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [*argv, json.dumps(asdict(self.spec)), str(os.getpid())],
             env={**os.environ, **kernel_env()},  # its kernel's numerical libraries: one thread
             stdin=subprocess.PIPE,
@@ -188,6 +203,25 @@ class WarmPool:
             stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
             text=True,
         )
+        if self.warming:
+            self._tell_to_warm(proc)
+        return proc
+
+    @staticmethod
+    def _tell_to_warm(proc: subprocess.Popen) -> None:
+        with contextlib.suppress(OSError, ValueError):  # a worker that died runs nothing
+            assert proc.stdin is not None
+            proc.stdin.write(WARM_NOW + "\n")
+            proc.stdin.flush()
+
+    def warm(self) -> None:
+        """Tell the waiting workers, and every worker started from now on, to start their
+        kernels and import (the runner calls it once the tables are read)."""
+        if self.warming:
+            return
+        self.warming = True
+        for proc in self.ready:
+            self._tell_to_warm(proc)
 
     def fill(self) -> None:
         """Start workers until :attr:`jobs` are warming (or every notebook has one)."""
@@ -224,9 +258,11 @@ class WarmPool:
 def run_warm_worker(argv: Sequence[str]) -> int:
     """A warm worker: ``python -m leadnb.run.runner --warm SPEC_JSON PARENT_PID``.
 
-    Warms a kernel (:func:`warm_kernel`), then reads ``{"result": path, "task": task}`` from
-    stdin (``null``: nothing to do), runs the task in the warm kernel (a retry after a dead
-    kernel starts a fresh one) and writes the result as JSON to ``path``.
+    Waits for the first line on stdin: :data:`WARM_NOW` warms a kernel (:func:`warm_kernel`)
+    and the next line is the task; anything else is already the task. The task is
+    ``{"result": path, "task": task}`` (``null``: nothing to do); the worker runs it in the warm
+    kernel, if any (a retry after a dead kernel starts a fresh one), and writes the result as
+    JSON to ``path``.
     """
     from leadnb.run import execute
 
@@ -234,14 +270,17 @@ def run_warm_worker(argv: Sequence[str]) -> int:
     execute.skip_slow_optional_imports()
     fields = json.loads(argv[0])
     spec = WarmSpec(**{**fields, "preload": tuple(fields["preload"])})
-    km = warm_kernel(spec)
+    line = sys.stdin.readline()  # the word to warm, or already the task
+    told = line.strip() == WARM_NOW
+    km = warm_kernel(spec) if told else None
     # imported while waiting: executing needs Papermill, rendering the report nbconvert
     import papermill  # noqa: F401
     from nbconvert import HTMLExporter  # noqa: F401
 
     from leadnb.report import pages  # noqa: F401
 
-    envelope = json.loads(sys.stdin.read() or "null")
+    task_text = sys.stdin.read() if told else line + sys.stdin.read()
+    envelope = json.loads(task_text.strip() or "null")
     if envelope is None:
         shutdown(km)
         return 0
