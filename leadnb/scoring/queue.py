@@ -219,29 +219,34 @@ def _captured(
     needed: a lead drawn twice has one outcome, and a tie group's share is the expected capture
     under a random order of its copies.
     """
+    # copies and conversions are whole numbers: summed as 32-bit integers (exact, half the
+    # memory traffic of float64), and the few values read back are floats as before
     w = weight[:, rank.order]
-    cnt = np.cumsum(w, axis=1, dtype="float64")
-    conv = np.cumsum(w * y[rank.order], axis=1, dtype="float64")
+    whole = "int32" if w.shape[1] < 2**31 else "int64"
+    cnt = np.cumsum(w, axis=1, dtype=whole)
+    conv = np.cumsum(w * y[rank.order].astype(w.dtype), axis=1, dtype=whole)
     if ties == "share":
         cnt, conv = cnt[:, rank.group_end], conv[:, rank.group_end]
     rows = np.arange(len(w))
     out = np.empty((len(w), len(ks)), dtype="float64")
-    zero = np.zeros((len(w), 1))
+    zero = np.zeros((len(w), 1), dtype=whole)
     cnt0, conv0 = np.hstack([zero, cnt]), np.hstack([zero, conv])  # before each place
     # each row's cumulative copies rise from 0 to at most the total copies: lifted by its row
     # number times more than that, the rows make one ascending array, and the places before
     # copy k in every row are one binary search each (not a pass over every place per k)
     width = cnt.shape[1]
-    lift = rows * (float(cnt[:, -1].max()) + 1.0) if width and len(w) else rows * 1.0
-    flat = (cnt + lift[:, None]).ravel()
+    lift = rows * (int(cnt[:, -1].max()) + 1) if width and len(w) else rows
+    flat = (cnt.astype("int64") + lift[:, None]).ravel()
     for i, k in enumerate(ks):
         if k <= 0:
             out[:, i] = 0.0
             continue
         below = np.searchsorted(flat, k + lift, side="left") - rows * width  # places < k
         g = np.minimum(below, width - 1)  # the place holding copy k
-        before, conv_before = cnt0[rows, g], conv0[rows, g]
-        size, gained = cnt0[rows, g + 1] - before, conv0[rows, g + 1] - conv_before
+        before = cnt0[rows, g].astype("float64")
+        conv_before = conv0[rows, g].astype("float64")
+        size = cnt0[rows, g + 1].astype("float64") - before
+        gained = conv0[rows, g + 1].astype("float64") - conv_before
         take = np.minimum(k - before, size)
         out[:, i] = conv_before + np.where(size > 0, take * gained / np.where(size > 0, size, 1), 0)
     return out
@@ -267,7 +272,7 @@ def _boot_captures(
         b = min(step, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
         flat = (idx + (np.arange(b) * n)[:, None]).ravel()
-        weight = np.bincount(flat, minlength=b * n).reshape(b, n).astype("float64")
+        weight = np.bincount(flat, minlength=b * n).reshape(b, n).astype("int32")
         for res, rank in zip(out, rankings, strict=True):
             res[start : start + b] = _captured(weight, y, rank, ks, ties)
     return out
@@ -304,7 +309,7 @@ def _capture_table(
         raise NotEnoughData("there are no decided leads to compare the rankings on")
     ks = [min(capacity_leads(c * sample_share, weeks), n) for c in capacities]
     rankings = [_ranking(p), _ranking(s)]
-    ones = np.ones((1, n))
+    ones = np.ones((1, n), dtype="int32")
     model, pts = (_captured(ones, y, r, ks, ties)[0] for r in rankings)
     out = pd.DataFrame(
         {
