@@ -171,6 +171,9 @@ class Report:
     #: (also in :attr:`issues`): what a notebook's data notes list, table by table, when the run
     #: hands it the tables validated once (:mod:`leadnb.data.cache`)
     table_issues: list[Issue] = field(default_factory=list, compare=False, repr=False)
+    #: what :func:`leadnb.scoring.rules.validate_rules` found (also in :attr:`issues`), kept for
+    #: the scoring notebook of the same run, which would otherwise find it again
+    rule_issues: list[Issue] | None = field(default=None, compare=False, repr=False)
 
     def add(self, issue: Issue) -> None:
         self.issues.append(issue)

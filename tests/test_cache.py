@@ -243,3 +243,75 @@ def test_text_in_pieces_is_stored_apart_and_read_back_equal(tmp_path: Path) -> N
     got = cache.read_tables(folder, ["leads"], key)
     assert got is not None
     pd.testing.assert_frame_equal(got[0]["leads"], df, check_exact=True)
+
+
+def test_the_scoring_notebook_reuses_the_runs_check_of_the_rules(
+    tmp_path: Path, demo_data: Path, monkeypatch
+) -> None:
+    """Inside a run, ctx.rule_issues returns what the run's own check of the same rules found
+    (planted here, so its use is visible); other rules, another key or no run: the check runs."""
+    import dataclasses
+
+    from leadnb.data.params import load_params
+    from leadnb.scoring import rules
+
+    params_path = demo_data / "params.yaml"
+    params = load_params(params_path)
+    as_of = params.as_of(None).strftime("%Y-%m-%d")
+    out_dir = tmp_path / "run" / "scoring_calibration"
+    fresh = nb.start("scoring_calibration", params_path=params_path, as_of=as_of,
+                     tables=("leads", "events"))  # fmt: skip
+    leads, events, config = fresh.tables["leads"], fresh.tables["events"], params.scoring
+    expected = rules.validate_rules(config, leads, events)
+    key = cache.cache_key(params.path, as_of, [s.path for s in params.data.values()])
+    planted = Issue("planted rule note", level="warning", file=config.file, table="events",
+                    column="event_type", fix="a fix")  # fmt: skip
+    cache.write_tables(cache.folder_for(out_dir), {"leads": leads, "events": events}, key,
+                       rules=(cache.rules_fingerprint(config), [planted]))  # fmt: skip
+    ctx = nb.start("scoring_calibration", params_path=params_path, as_of=as_of,
+                   out_dir=str(out_dir), tables=("leads", "events"))  # fmt: skip
+    assert ctx.shared is not None
+    (got,) = ctx.rule_issues(config, leads.head(5), events)  # rows do not matter, columns do
+    assert got.render() == planted.render()
+
+    # other rules than the run checked: checked here
+    fewer = dataclasses.replace(config, rules=config.rules[:-1])
+    assert [i.render() for i in ctx.rule_issues(fewer, leads, events)] == [
+        i.render() for i in rules.validate_rules(fewer, leads, events)
+    ]
+    # outside a run (no shared tables): checked here
+    assert [i.render() for i in fresh.rule_issues(config, leads, events)] == [
+        i.render() for i in expected
+    ]
+    # a folder written without the rules' check, or for another key: checked here
+    cache.write_tables(cache.folder_for(out_dir), {"leads": leads, "events": events}, key)
+    assert cache.read_rule_issues(cache.folder_for(out_dir), key, config) is None
+    assert cache.read_rule_issues(cache.folder_for(out_dir), {**key, "as_of": "x"}, config) is None
+
+
+def test_a_runs_rule_issues_equal_the_notebooks_own_check(tmp_path: Path) -> None:
+    """The run's check (on the validated tables) and the notebook's (on the leads created by the
+    analysis date) give the same issues, warnings included: the cache holds exactly those."""
+    from leadnb.data.demo import write_sample
+    from leadnb.run.plan import plan_run
+    from leadnb.run.runner import share_tables
+    from leadnb.scoring import calibration as cal
+    from leadnb.scoring import rules
+
+    sample = tmp_path / "s"
+    write_sample(sample, n_leads=300, seed=3)
+    text = (sample / "scoring_rules.yaml").read_text(encoding="utf-8")
+    text = text.replace("demo_request", "demo_requested", 1)  # a type that never occurs
+    (sample / "scoring_rules.yaml").write_text(text, encoding="utf-8")
+    plan = plan_run(sample / "params.yaml", notebooks=["scoring_calibration"])
+    assert plan.rule_issues and any("never occur" in i.message for i in plan.rule_issues)
+    run = tmp_path / "run"
+    run.mkdir()
+    share_tables(plan, run)
+    ctx = nb.start("scoring_calibration", params_path=plan.params_path, as_of=plan.as_of,
+                   out_dir=str(run / "scoring_calibration"), tables=("leads", "events"))  # fmt: skip
+    assert ctx.shared is not None
+    leads = cal.leads_known(ctx.tables["leads"], ctx.as_of)
+    own = rules.validate_rules(ctx.params.scoring, leads, ctx.tables["events"])
+    from_run = ctx.rule_issues(ctx.params.scoring, leads, ctx.tables["events"])
+    assert from_run and [i.render() for i in from_run] == [i.render() for i in own]

@@ -28,6 +28,7 @@ the loader) has them encoded here, so every notebook reads the same dtypes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -56,7 +57,9 @@ __all__ = [
     "cache_key",
     "dictionary_column",
     "folder_for",
+    "read_rule_issues",
     "read_tables",
+    "rules_fingerprint",
     "write_tables",
 ]
 
@@ -204,6 +207,8 @@ def write_tables(
     tables: Mapping[str, pd.DataFrame],
     key: Mapping[str, Any],
     issues: Sequence[Issue] = (),
+    *,
+    rules: tuple[str, Sequence[Issue]] | None = None,
 ) -> Path:
     """Write ``tables`` (cleaned, canonical) to ``folder`` as Arrow IPC files, with ``key`` and
     the tables' own data notes (``issues``, warnings only) in ``key.json``.
@@ -219,6 +224,9 @@ def write_tables(
     issues
         :attr:`leadnb.errors.Report.table_issues`; only warnings are kept (a run with errors
         never gets this far).
+    rules
+        ``(rules_fingerprint(config), issues)``: what the scoring rules' check found on these
+        tables (:attr:`leadnb.errors.Report.rule_issues`), for :func:`read_rule_issues`.
 
     Returns
     -------
@@ -248,9 +256,37 @@ def write_tables(
         "tables": written,
         "issues": [_issue_record(i) for i in issues if i.level == "warning"],
     }
+    if rules is not None:
+        meta["rules"] = {"fingerprint": rules[0], "issues": [_issue_record(i) for i in rules[1]]}
     # key.json last: a folder without it (a write cut short) is never read
     (folder / KEY_FILE).write_text(json.dumps(meta, default=str), encoding="utf-8")
     return folder
+
+
+def rules_fingerprint(config: Any) -> str:
+    """What the scoring rules' check depends on besides the tables: the parsed rules and the
+    file they came from (a digest of their text form)."""
+    text = repr((config.file, config.rules))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_rule_issues(folder: str | Path, key: Mapping[str, Any], config: Any) -> list[Issue] | None:
+    """What :func:`leadnb.scoring.rules.validate_rules` found when the run checked ``config``'s
+    rules on the tables in ``folder``, or ``None`` (other inputs or rules, or not checked).
+
+    The check reads only the leads' column names and the events, so a notebook that keeps
+    fewer leads rows (those created by the analysis date) gets the same answer.
+    """
+    try:
+        meta = json.loads((Path(folder) / KEY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("key") != json.loads(json.dumps(dict(key))):
+        return None
+    rules = meta.get("rules")
+    if not isinstance(rules, dict) or rules.get("fingerprint") != rules_fingerprint(config):
+        return None
+    return [_issue(r) for r in rules.get("issues", [])]
 
 
 def read_tables(

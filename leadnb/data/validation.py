@@ -820,7 +820,8 @@ def _check_analysis_inputs(
     leads = tables["leads"]
     config = params.scoring
     if config.rules:
-        report.issues.extend(rules.validate_rules(config, leads, tables.get("events")))
+        report.rule_issues = rules.validate_rules(config, leads, tables.get("events"))
+        report.issues.extend(report.rule_issues)
     fconf = params.funnel
     stages = tables.get("stages")
     has_wide = any(c in leads.columns for c in fconf.date_columns[1:])

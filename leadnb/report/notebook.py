@@ -42,6 +42,8 @@ class NotebookContext:
     tables: dict[str, pd.DataFrame]
     out_dir: Path | None = None
     report: Report = field(default_factory=Report)
+    #: where the run's validated tables were read from, and their key (None: loaded here)
+    shared: tuple[Path, dict[str, Any]] | None = field(default=None, repr=False)
 
     def has(self, table: str) -> bool:
         """True when ``table`` is configured in the params file and was loaded."""
@@ -53,6 +55,21 @@ class NotebookContext:
             f"Skipped: {why}. The params file has no `data.{table}` table "
             f"(add data.{table}.source to {self.params.path.name if self.params.path else 'the params file'})."
         )
+
+    def rule_issues(self, config: Any, leads: pd.DataFrame, events: pd.DataFrame | None) -> list:
+        """:func:`leadnb.scoring.rules.validate_rules` of ``config`` on these tables: inside
+        ``leadnb run``, what the run found when it checked the same rules on the same tables
+        (:func:`leadnb.data.cache.read_rule_issues`; at a million leads the check reads 20
+        million events again); otherwise the check itself."""
+        from leadnb.scoring.rules import validate_rules
+
+        if self.shared is not None:
+            from leadnb.data import cache
+
+            found = cache.read_rule_issues(self.shared[0], self.shared[1], config)
+            if found is not None:
+                return found
+        return validate_rules(config, leads, events)
 
     @property
     def scheduler(self) -> str | None:
@@ -268,12 +285,13 @@ def start(
     wanted = [t for t in tables if t in params.data]
     loaded: dict[str, pd.DataFrame] = {}
     report = Report()
+    shared = None
     if wanted:
         # leads are always needed to check the keys of every other table
         to_load = list(dict.fromkeys(["leads", *wanted])) if "leads" in params.data else wanted
         cached = _cached_tables(params, when, to_load, out_dir)
         if cached is not None:
-            loaded, report.issues = cached
+            loaded, report.issues, shared = cached
         else:
             loaded, report = _load_and_check(params, when, to_load)
         loaded = {t: loaded[t] for t in wanted}
@@ -289,13 +307,15 @@ def start(
         tables=loaded,
         out_dir=Path(out_dir).resolve() if out_dir else None,
         report=report,
+        shared=shared,
     )
 
 
 def _cached_tables(
     params: Any, when: pd.Timestamp | None, names: list[str], out_dir: str | Path
-) -> tuple[dict[str, pd.DataFrame], list[Any]] | None:
-    """The run's tables validated once (:mod:`leadnb.data.cache`), or ``None`` outside a run."""
+) -> tuple[dict[str, pd.DataFrame], list[Any], tuple[Path, dict[str, Any]]] | None:
+    """The run's tables validated once (:mod:`leadnb.data.cache`), their data notes and where
+    they came from (folder and key), or ``None`` outside a run."""
     if not out_dir:
         return None
     from leadnb.data import cache
@@ -305,7 +325,9 @@ def _cached_tables(
         when.strftime("%Y-%m-%d") if when is not None else "",
         [src.path for src in params.data.values()],
     )
-    return cache.read_tables(cache.folder_for(out_dir), names, key)
+    folder = cache.folder_for(out_dir)
+    found = cache.read_tables(folder, names, key)
+    return None if found is None else (*found, (folder, key))
 
 
 def _load_and_check(

@@ -56,6 +56,8 @@ class RunPlan:
     tables: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: the tables' own data notes (:attr:`leadnb.errors.Report.table_issues`)
     table_issues: list[Any] = field(default_factory=list, repr=False, compare=False)
+    #: what the scoring rules' check found (:attr:`leadnb.errors.Report.rule_issues`)
+    rule_issues: list[Any] | None = field(default=None, repr=False, compare=False)
 
 
 def _jsonable_section(section: Mapping[str, Any]) -> dict[str, Any]:
@@ -251,6 +253,7 @@ def plan_run(
         kernel=kernel,
         tables=tables,
         table_issues=report.table_issues,
+        rule_issues=report.rule_issues,
     )
 
 

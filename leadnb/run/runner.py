@@ -290,7 +290,10 @@ def share_tables(plan: RunPlan, tmp_dir: Path) -> None:
     key = cache.cache_key(
         plan.params_path, plan.as_of, [src.path for src in plan.params.data.values()]
     )
-    cache.write_tables(tmp_dir / cache.FOLDER, plan.tables, key, plan.table_issues)
+    rules = None
+    if plan.rule_issues is not None:
+        rules = (cache.rules_fingerprint(plan.params.scoring), plan.rule_issues)
+    cache.write_tables(tmp_dir / cache.FOLDER, plan.tables, key, plan.table_issues, rules=rules)
     plan.tables = {}
 
 
