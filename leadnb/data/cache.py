@@ -263,6 +263,17 @@ def write_tables(
     return folder
 
 
+def _meta(folder: str | Path, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``folder``'s ``key.json`` when it was written for ``key``, else ``None``."""
+    try:
+        meta = json.loads((Path(folder) / KEY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("key") != json.loads(json.dumps(dict(key))):
+        return None
+    return meta
+
+
 def rules_fingerprint(config: Any) -> str:
     """What the scoring rules' check depends on besides the tables: the parsed rules and the
     file they came from (a digest of their text form)."""
@@ -277,13 +288,8 @@ def read_rule_issues(folder: str | Path, key: Mapping[str, Any], config: Any) ->
     The check reads only the leads' column names and the events, so a notebook that keeps
     fewer leads rows (those created by the analysis date) gets the same answer.
     """
-    try:
-        meta = json.loads((Path(folder) / KEY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("key") != json.loads(json.dumps(dict(key))):
-        return None
-    rules = meta.get("rules")
+    meta = _meta(folder, key)
+    rules = None if meta is None else meta.get("rules")
     if not isinstance(rules, dict) or rules.get("fingerprint") != rules_fingerprint(config):
         return None
     return [_issue(r) for r in rules.get("issues", [])]
@@ -314,11 +320,8 @@ def read_tables(
         warnings whose table is among ``names``, in the order validation found them.
     """
     folder = Path(folder)
-    try:
-        meta = json.loads((folder / KEY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("key") != json.loads(json.dumps(dict(key))):
+    meta = _meta(folder, key)
+    if meta is None:
         return None
     stored = meta.get("tables", {})
     if any(n not in stored for n in names):

@@ -12,7 +12,7 @@ tables are read the runner tells them to warm (:meth:`WarmPool.warm`), and they 
 kernels and import (:data:`PRELOAD`, in the kernel, silently: nothing reaches the notebook, the
 execution count does not move) while the runner validates. Not earlier: reading the tables uses
 every core (Arrow's threads), and two kernels importing beside it made the read at a million
-leads take 9.8 s instead of 4.6 s; validating uses one core, and the kernels take the other.
+leads take 9.8 s instead of 5.6 s (profiled in runs); validating uses one core, and the kernels take the other.
 Each time a worker is given its notebook, the pool starts the next one, which warms up at once,
 while the running notebooks compute. A worker waits for its task on stdin; the runner sends it
 with the result file's path. A worker whose kernel did not start or warm up, or that was given
