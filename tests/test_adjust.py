@@ -241,6 +241,67 @@ def test_contamination_counts_accounts_in_two_arms() -> None:
     assert (clean.n_accounts_mixed, clean.sentence) == (0, "")
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("categorical", [False, True])
+def test_contamination_examples_equal_the_text_of_every_account(
+    seed: int, categorical: bool
+) -> None:
+    # the oracle: every mixed account's arms joined, then the n most-led accounts kept (the
+    # function joins only the accounts it lists); ties in leads broken by account
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    f = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n)],
+            "variant": rng.choice(["a", "b", "c"], n),
+            "account_id": rng.choice([f"A{j:02d}" for j in range(int(rng.integers(1, 60)))], n),
+        }
+    )
+    f.loc[rng.random(n) < 0.1, "account_id"] = None
+    if categorical:
+        f = f.astype({"variant": "category", "account_id": "category"})
+    k = int(rng.integers(1, 8))
+    got = adjust.contamination(f, n_examples=k).examples
+    per = (
+        f.dropna(subset=["account_id"])
+        .groupby(["account_id", "variant"], observed=True)
+        .size()
+        .rename("k")
+        .reset_index()
+    )
+    mixed = per.groupby("account_id", observed=True)["variant"].nunique()
+    per = per.loc[per["account_id"].isin(mixed.index[mixed > 1])]
+    rows = [
+        {
+            "account_id": str(acc),
+            "leads": int(g["k"].sum()),
+            "arms": ", ".join(f"{v}: {c}" for v, c in zip(g["variant"], g["k"], strict=True)),
+        }
+        for acc, g in per.groupby("account_id", observed=True)
+    ]
+    want = sorted(rows, key=lambda r: (-r["leads"], r["account_id"]))[:k]
+    assert [{**r, "account_id": str(r["account_id"])} for r in got.to_dict("records")] == want
+
+
+def test_with_lead_columns_equals_one_lookup_per_column() -> None:
+    from leadnb.experiments.outcomes import lookup_first
+
+    rng = np.random.default_rng(3)
+    leads = pd.DataFrame(
+        {
+            "lead_id": rng.choice([f"L{i}" for i in range(50)], 80),  # repeated ids: first row
+            "score": rng.normal(size=80),
+            "tier": rng.choice(["a", "b", None], 80),
+            "score_at": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 90, 80), "D"),
+        }
+    )
+    out = pd.DataFrame({"lead_id": rng.choice([f"L{i}" for i in range(60)], 40), "converted": 1.0})
+    got = adjust.with_lead_columns(out, leads, ["score", "tier"])
+    for c in ("score", "tier", "score_at"):
+        want = lookup_first(leads["lead_id"], leads[c], out["lead_id"])
+        pd.testing.assert_series_equal(got[c], want, check_names=False)
+
+
 def _segment_frame() -> pd.DataFrame:
     rng = np.random.default_rng(7)
     n = 900
