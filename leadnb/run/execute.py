@@ -410,8 +410,13 @@ def end_descendants(timeout: float = 3.0) -> None:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    end_descendants()
-    os._exit(128 + signum)
+    # a second SIGTERM (a runner's death can bring two) must not interrupt this one: the
+    # handler would run again inside it, half-way through importing psutil, and fail
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        end_descendants()
+    finally:
+        os._exit(128 + signum)
 
 
 def die_with_parent(parent_pid: int | None) -> None:
@@ -425,6 +430,8 @@ def die_with_parent(parent_pid: int | None) -> None:
     parent_pid : int or None
         The runner's pid, as it passed it on the worker's command line.
     """
+    import psutil  # noqa: F401  (imported now, not in the middle of ending: see _on_sigterm)
+
     signal.signal(signal.SIGTERM, _on_sigterm)
     if sys.platform.startswith("linux"):
         import ctypes
