@@ -15,7 +15,7 @@ import pandas as pd
 
 from leadnb.errors import DataError
 
-__all__ = ["require_columns"]
+__all__ = ["require_columns", "require_unique"]
 
 
 def require_columns(
@@ -57,4 +57,42 @@ def require_columns(
         fix=fix
         or f"map the source columns onto {', '.join(missing)} in the params file's "
         f"data.{table}.columns",
+    )
+
+
+def require_unique(
+    ids: pd.Index | pd.Series, message: str, *, table: str, fix: str, column: str = "lead_id"
+) -> None:
+    """Raise :class:`~leadnb.errors.DataError` when ``ids`` repeat a value.
+
+    The error names the table and column, up to five repeated values and how many there are;
+    ``message`` may hold ``{n}``, the number of repeated values.
+
+    Examples
+    --------
+    >>> require_unique(pd.Index(["a", "b"]), "ids repeat", table="leads", fix="dedupe")
+    >>> try:
+    ...     require_unique(pd.Index(["a", "b", "a", "a"]), "{n} id(s) repeat", table="leads",
+    ...                    fix="make lead_id unique")
+    ... except DataError as e:
+    ...     print(e)
+    ERROR: 1 id(s) repeat
+      where: table leads, column lead_id
+      rows affected: 1
+      offending rows:
+            lead_id
+          0       a
+      fix: make lead_id unique
+    """
+    index = pd.Index(ids)
+    if index.is_unique:
+        return
+    dup = index[index.duplicated()].unique()
+    raise DataError(
+        message.format(n=len(dup)),
+        table=table,
+        column=column,
+        rows=pd.Series(dup[:5], name=column),
+        count=len(dup),
+        fix=fix,
     )

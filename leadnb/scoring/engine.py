@@ -28,8 +28,7 @@ import pandas as pd
 
 from leadnb import asof
 from leadnb.arrays import NAT_US, TextCodes, index_positions, text_codes, to_us
-from leadnb.data.columns import require_columns
-from leadnb.errors import DataError
+from leadnb.data.columns import require_columns, require_unique
 from leadnb.scoring.rules import (
     _FALSE_TOKENS,
     _TRUE_TOKENS,
@@ -484,17 +483,13 @@ def iter_moments(
     codes = None
     if event_rules and events is not None and len(events):
         require_columns(events, ["lead_id", "ts", "event_type"], table="events")
-        if not ids.is_unique:
-            dup = ids[ids.duplicated()].unique()
-            raise DataError(
-                f"the leads table has {len(dup)} duplicated lead_id value(s), so events cannot "
-                "be matched to one lead",
-                table="leads",
-                column="lead_id",
-                rows=pd.Series(dup[:5], name="lead_id"),
-                count=len(dup),
-                fix="make lead_id unique in the leads table (leadnb validate lists them)",
-            )
+        require_unique(
+            ids,
+            "the leads table has {n} duplicated lead_id value(s), so events cannot be matched "
+            "to one lead",
+            table="leads",
+            fix="make lead_id unique in the leads table (leadnb validate lists them)",
+        )
         if n:
             codes = _event_codes(events, ids, event_rules)
     fields: dict[str, np.ndarray] = {}

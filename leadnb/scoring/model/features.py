@@ -22,7 +22,7 @@ import pandas as pd
 
 from leadnb import arrays
 from leadnb.arrays import NAT_US, TextCodes, index_positions, text_codes, to_us
-from leadnb.data.columns import require_columns
+from leadnb.data.columns import require_columns, require_unique
 from leadnb.errors import DataError, ParamsError
 from leadnb.scoring import calibration as cal
 from leadnb.scoring.engine import _cutoffs
@@ -292,14 +292,12 @@ def features_at_decision(
     windows = tuple(sorted(set(int(w) for w in windows)))
     ids = pd.Index(decisions["lead_id"].astype("str"), name="lead_id")
     lead_ids = pd.Index(leads["lead_id"].astype("str"))
-    if not lead_ids.is_unique:
-        raise DataError(
-            "leads repeat lead ids; each lead needs one row",
-            table="leads",
-            column="lead_id",
-            rows=pd.Series(lead_ids[lead_ids.duplicated()].unique()[:5], name="lead_id"),
-            fix="make lead_id unique (leadnb validate lists repeated ids)",
-        )
+    require_unique(
+        lead_ids,
+        "leads repeat lead ids; each lead needs one row",
+        table="leads",
+        fix="make lead_id unique (leadnb validate lists repeated ids)",
+    )
     lead_pos = np.asarray(index_positions(decisions["lead_id"], lead_ids), dtype="int64")
     if (lead_pos < 0).any():
         missing = ids[lead_pos < 0]

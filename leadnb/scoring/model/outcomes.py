@@ -19,7 +19,8 @@ import pandas as pd
 
 from leadnb import asof
 from leadnb.arrays import NAT_US, to_us
-from leadnb.errors import DataError, ParamsError
+from leadnb.data.columns import require_unique
+from leadnb.errors import ParamsError
 from leadnb.results import Kind, Result, value
 from leadnb.scoring import calibration as cal
 
@@ -182,15 +183,12 @@ def _check_horizon(horizon_days: float) -> None:
 
 
 def _require_unique_ids(stage_dates: pd.DataFrame) -> None:
-    sd_ids = pd.Index(stage_dates["lead_id"].astype("str"))
-    if not sd_ids.is_unique:
-        raise DataError(
-            "the stage-date frame repeats lead ids, so each decided lead's stage date is ambiguous",
-            table="the stage dates",
-            column="lead_id",
-            rows=pd.Series(sd_ids[sd_ids.duplicated()].unique()[:5], name="lead_id"),
-            fix="build it with leadnb.funnel.stages.stage_dates from leads with unique lead_id",
-        )
+    require_unique(
+        stage_dates["lead_id"].astype("str"),
+        "the stage-date frame repeats lead ids, so each decided lead's stage date is ambiguous",
+        table="the stage dates",
+        fix="build it with leadnb.funnel.stages.stage_dates from leads with unique lead_id",
+    )
 
 
 def _horizon(
