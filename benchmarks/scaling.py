@@ -45,6 +45,7 @@ from typing import Any
 import psutil
 
 from benchmarks.run import ROOT, ensure_data, machine
+from leadnb.run.zygote import kernel_owner
 
 SIZES = (20_000, 200_000, 1_000_000)
 LARGE = 5_000_000
@@ -71,6 +72,7 @@ class ProcessPeak:
     ppid: int
     cmdline: list[str]
     peak_rss: int = 0
+    name: str = ""  # the process name: a kernel forked by the run's zygote is "kernel:<worker>"
     role: str = ""
     last_seen: float = 0.0  # time.perf_counter() of the last poll that found it alive
 
@@ -111,6 +113,9 @@ def role_of(
     ['runner', 'worker roi', 'kernel roi']
     >>> role_of(k, procs, root=1, notebooks={2: "ab_testing"})
     'kernel ab_testing'
+    >>> z = ProcessPeak(4, 1, ["python", "-m", "leadnb.run.zygote"], name="kernel:2")
+    >>> role_of(z, {**procs, 4: z}, root=1)
+    'kernel roi'
     """
     notebooks = notebooks or {}
     if proc.pid == root:
@@ -121,6 +126,9 @@ def role_of(
             return f"worker {notebooks[proc.pid]}"
         match = next((m for a in cmd if (m := _WORKER_RESULT.search(a))), None)
         return f"worker {match.group(1)}" if match else "worker (no notebook)"
+    owner = kernel_owner(proc.name)  # forked by the zygote: the worker that asked for it
+    if owner is not None and owner in procs:
+        return "kernel " + role_of(procs[owner], procs, root, notebooks).removeprefix("worker ")
     if any("ipykernel" in a for a in cmd):
         seen: set[int] = set()
         parent = procs.get(proc.ppid)
@@ -202,7 +210,7 @@ class TreeSampler:
                     rss = p.memory_info().rss
                     entry = self.procs.get(key)
                     if entry is None:
-                        entry = ProcessPeak(p.pid, p.ppid(), p.cmdline())
+                        entry = ProcessPeak(p.pid, p.ppid(), p.cmdline(), name=p.name())
                         self.procs[key] = entry
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue

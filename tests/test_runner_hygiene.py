@@ -430,10 +430,18 @@ def test_killed_runner_leaves_no_process(tmp_path: Path) -> None:
         family = psutil.Process(proc.pid).children(recursive=True)
         kernels = {int(p.read_text()) for p in pids}
         assert kernels <= {p.pid for p in family} and len(family) >= 4  # 2 workers, 2 kernels
+        # the kernels' zygote (leadnb.run.zygote FOLDER ...; its kernels are forks of it)
+        forks = {
+            c[c.index("leadnb.run.zygote") + 1]
+            for p in family
+            if "leadnb.run.zygote" in (c := p.cmdline())
+        }
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         _, alive = psutil.wait_procs(family, timeout=30)
         assert not [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        # which removed its folder as it ended
+        assert len(forks) == 1 and not Path(forks.pop()).exists()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -13,6 +13,11 @@ system that has Unix sockets: each kernel's sockets are files in a folder of its
 can collide, and the folder is removed when the kernel is shut down (a run killed outright
 leaves it in the temporary directory, as Jupyter leaves its connection files there). Elsewhere
 (Windows) it is Jupyter's usual TCP.
+
+In a run whose workers were given a zygote (:mod:`leadnb.run.zygote`, the folder in
+``LEADNB_KERNEL_FORKS``), a kernel whose command is ``<python> -m ipykernel_launcher`` is forked
+from it, its libraries already imported, instead of started from nothing; when the zygote
+cannot serve, the kernel starts as usual.
 """
 
 from __future__ import annotations
@@ -56,6 +61,39 @@ class LocalKernelManager(AsyncKernelManager):  # type: ignore[misc]
             self.socket_folder = None
 
     cleanup_resources = _async_cleanup_resources
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        forked = _forked(kernel_cmd, kw)
+        if forked is None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            return
+        provisioner = self.provisioner
+        assert provisioner is not None
+        # what LocalProvisioner.launch_kernel records of the process it starts
+        provisioner.process = forked
+        provisioner.pid = provisioner.pgid = forked.pid  # the child made its own group
+        provisioner.cwd = kw.get("cwd") or os.getcwd()
+        self._reconcile_connection_info(provisioner.connection_info)
+
+    _launch_kernel = _async_launch_kernel
+
+
+def _forked(kernel_cmd: list[str], kw: dict[str, Any]) -> Any:
+    """The kernel forked by this process's zygote, or ``None`` (start it the usual way)."""
+    from leadnb.run import zygote
+
+    folder = zygote.forks_folder()
+    parts = zygote.launcher_args(kernel_cmd)
+    if folder is None or parts is None:
+        return None
+    env = kw.get("env")
+    return zygote.fork_kernel(
+        folder,
+        parts[0],
+        parts[1],
+        env=dict(os.environ if env is None else env),
+        cwd=kw.get("cwd") or os.getcwd(),
+    )
 
 
 class OwnInterpreterKernelManager(LocalKernelManager):

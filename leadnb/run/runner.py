@@ -180,7 +180,7 @@ def _warm_pool(
         return nullcontext(None)
     choice = kernels.resolve_kernel(kernel_name)
     spec = warm.WarmSpec(choice.name, str(folder), choice.own_interpreter)
-    return warm.WarmPool(spec, jobs=jobs, expected=count)
+    return warm.WarmPool(spec, jobs=jobs, expected=count, kernel_argv=choice.argv)
 
 
 def _run_plan(

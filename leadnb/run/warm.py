@@ -170,16 +170,37 @@ class WarmPool:
         How many workers run notebooks at once: the pool keeps that many warm.
     expected
         How many notebooks the run will hand out: no more workers than that are started.
+    kernel_argv
+        The kernel's command (its kernelspec's ``argv``): when it is a Python
+        ``-m ipykernel_launcher``, the workers' kernels are forked from one process that has
+        imported :data:`PRELOAD` (:mod:`leadnb.run.zygote`, started with :meth:`warm`) instead
+        of each importing it. Empty: every kernel starts on its own.
 
-    Use as a context manager; workers never taken are stopped when it closes.
+    Use as a context manager; workers never taken are stopped when it closes, and the zygote
+    after them.
     """
 
-    def __init__(self, spec: WarmSpec, *, jobs: int, expected: int) -> None:
+    def __init__(
+        self, spec: WarmSpec, *, jobs: int, expected: int, kernel_argv: Sequence[str] = ()
+    ) -> None:
+        import os
+
+        from leadnb.run import zygote
+        from leadnb.run.kernels import kernel_env
+
         self.spec = spec
         self.jobs = max(1, jobs)
         self.left = max(0, expected)
         self.ready: list[subprocess.Popen] = []
         self.warming = False
+        parts = zygote.launcher_args(kernel_argv)
+        self.forks = (
+            None
+            if parts is None
+            else zygote.KernelForks(
+                parts[0], spec.preload, env={**os.environ, **kernel_env()}, cwd=spec.cwd
+            )
+        )
 
     def __enter__(self) -> WarmPool:
         self.fill()
@@ -191,13 +212,17 @@ class WarmPool:
     def _spawn(self) -> subprocess.Popen:
         import os
 
+        from leadnb.run import zygote
         from leadnb.run.execute import _has_fileno
         from leadnb.run.kernels import kernel_env
 
         argv = [sys.executable, "-m", "leadnb.run.runner", WARM_FLAG]
+        env = {**os.environ, **kernel_env()}  # its kernel's numerical libraries: one thread
+        if self.forks is not None:  # its kernels are forked from the run's zygote
+            env[zygote.FORKS_ENV] = str(self.forks.folder)
         proc = subprocess.Popen(
             [*argv, json.dumps(asdict(self.spec)), str(os.getpid())],
-            env={**os.environ, **kernel_env()},  # its kernel's numerical libraries: one thread
+            env=env,
             stdin=subprocess.PIPE,
             start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which ends them
             stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
@@ -220,6 +245,8 @@ class WarmPool:
         if self.warming:
             return
         self.warming = True
+        if self.forks is not None:  # it imports once; the kernels wait for it, then fork
+            self.forks.start()
         for proc in self.ready:
             self._tell_to_warm(proc)
 
@@ -253,6 +280,8 @@ class WarmPool:
                 proc.kill()
                 proc.wait()
         self.ready = []
+        if self.forks is not None:  # after the workers: their kernels came from it
+            self.forks.close()
 
 
 def run_warm_worker(argv: Sequence[str]) -> int:
