@@ -174,6 +174,9 @@ class Report:
     #: what :func:`leadnb.scoring.rules.validate_rules` found (also in :attr:`issues`), kept for
     #: the scoring notebook of the same run, which would otherwise find it again
     rule_issues: list[Issue] | None = field(default=None, compare=False, repr=False)
+    #: :func:`leadnb.funnel.stages.stage_quality` of the tables, as the checks computed it,
+    #: kept for the cohort notebook of the same run (a second pass over every stage row)
+    stage_quality: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     def add(self, issue: Issue) -> None:
         self.issues.append(issue)

@@ -315,3 +315,52 @@ def test_a_runs_rule_issues_equal_the_notebooks_own_check(tmp_path: Path) -> Non
     own = rules.validate_rules(ctx.params.scoring, leads, ctx.tables["events"])
     from_run = ctx.rule_issues(ctx.params.scoring, leads, ctx.tables["events"])
     assert from_run and [i.render() for i in from_run] == [i.render() for i in own]
+
+
+def test_the_cohort_notebook_reuses_the_runs_stage_quality(tmp_path: Path) -> None:
+    """A run's stage-history checks, shared with its notebooks, equal the checks on the tables
+    the notebook reads (a sample with re-entries, backward moves and skipped stages); another
+    funnel, a subset of the leads, another key or no run: the checks run in the notebook."""
+    import dataclasses
+
+    from leadnb.data.demo import write_sample
+    from leadnb.funnel.stages import stage_quality
+    from leadnb.run.plan import plan_run
+    from leadnb.run.runner import share_tables
+
+    sample = tmp_path / "s"
+    write_sample(sample, n_leads=400, seed=5)
+    plan = plan_run(sample / "params.yaml", notebooks=["cohort_conversion"])
+    assert plan.stage_quality is not None and plan.stage_quality["count"].sum() > 0
+    run = tmp_path / "run"
+    run.mkdir()
+    share_tables(plan, run)
+    ctx = nb.start("cohort_conversion", params_path=plan.params_path, as_of=plan.as_of,
+                   out_dir=str(run / "cohort_conversion"), tables=("leads", "stages"))  # fmt: skip
+    assert ctx.shared is not None
+    leads, stages, config = ctx.tables["leads"], ctx.tables["stages"], ctx.params.funnel
+    own = stage_quality(leads, stages, config)
+    pd.testing.assert_frame_equal(ctx.stage_quality(leads, stages, config), own)
+    # the shared table is what it returns: a planted one (another run's folder: the first
+    # one's files are mapped by these frames) shows it is read, not recomputed
+    key = ctx.shared[1]
+    planted = own.assign(count=own["count"] + 1000)
+    folder = cache.folder_for(tmp_path / "run2" / "cohort_conversion")
+    copies = {"leads": leads.copy(deep=True), "stages": stages.copy(deep=True)}
+    cache.write_tables(folder, copies, key, quality=(cache.funnel_fingerprint(config), planted))
+    ctx2 = nb.start("cohort_conversion", params_path=plan.params_path, as_of=plan.as_of,
+                    out_dir=str(tmp_path / "run2" / "cohort_conversion"),
+                    tables=("leads", "stages"))  # fmt: skip
+    leads2, stages2 = ctx2.tables["leads"], ctx2.tables["stages"]
+    pd.testing.assert_frame_equal(ctx2.stage_quality(leads2, stages2, config), planted)
+    # another funnel, a subset of the leads, another key: computed here
+    other = dataclasses.replace(config, skipped_stages="strict")
+    pd.testing.assert_frame_equal(
+        ctx2.stage_quality(leads2, stages2, other), stage_quality(leads2, stages2, other)
+    )
+    subset = leads2.head(100)
+    pd.testing.assert_frame_equal(
+        ctx2.stage_quality(subset, stages2, config), stage_quality(subset, stages2, config)
+    )
+    assert cache.read_stage_quality(folder, {**key, "as_of": "x"}, config) is None
+    assert cache.read_stage_quality(cache.folder_for(tmp_path / "none" / "x"), key, config) is None

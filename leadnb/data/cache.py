@@ -48,6 +48,7 @@ from leadnb.errors import Issue
 FOLDER = ".tables"
 """The folder of a run's tables, inside the run's temporary folder (never published)."""
 KEY_FILE = "key.json"
+QUALITY_FILE = "stage_quality.arrow"  # the stage history's checks (read_stage_quality)
 VERSION = 4  # 2: DICTIONARY_COLUMNS stored as dictionaries; 3: one-chunk columns apart;
 # 4: events.lead_id a dictionary too
 
@@ -60,6 +61,8 @@ __all__ = [
     "read_rule_issues",
     "read_tables",
     "rules_fingerprint",
+    "funnel_fingerprint",
+    "read_stage_quality",
     "write_tables",
 ]
 
@@ -209,6 +212,7 @@ def write_tables(
     issues: Sequence[Issue] = (),
     *,
     rules: tuple[str, Sequence[Issue]] | None = None,
+    quality: tuple[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write ``tables`` (cleaned, canonical) to ``folder`` as Arrow IPC files, with ``key`` and
     the tables' own data notes (``issues``, warnings only) in ``key.json``.
@@ -227,6 +231,9 @@ def write_tables(
     rules
         ``(rules_fingerprint(config), issues)``: what the scoring rules' check found on these
         tables (:attr:`leadnb.errors.Report.rule_issues`), for :func:`read_rule_issues`.
+    quality
+        ``(funnel_fingerprint(config), frame)``: the stage history's checks on these tables
+        (:attr:`leadnb.errors.Report.stage_quality`), for :func:`read_stage_quality`.
 
     Returns
     -------
@@ -258,6 +265,12 @@ def write_tables(
     }
     if rules is not None:
         meta["rules"] = {"fingerprint": rules[0], "issues": [_issue_record(i) for i in rules[1]]}
+    if quality is not None:
+        table = pa.Table.from_pandas(quality[1], preserve_index=False)
+        path = folder / QUALITY_FILE
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+            out.write_table(table)
+        meta["stage_quality"] = {"fingerprint": quality[0], "file": QUALITY_FILE}
     # key.json last: a folder without it (a write cut short) is never read
     (folder / KEY_FILE).write_text(json.dumps(meta, default=str), encoding="utf-8")
     return folder
@@ -279,6 +292,30 @@ def rules_fingerprint(config: Any) -> str:
     file they came from (a digest of their text form)."""
     text = repr((config.file, config.rules))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def funnel_fingerprint(config: Any) -> str:
+    """What the stage history's checks depend on besides the tables: the funnel section (a
+    digest of its text form)."""
+    return hashlib.sha256(repr(config).encode("utf-8")).hexdigest()
+
+
+def read_stage_quality(
+    folder: str | Path, key: Mapping[str, Any], config: Any
+) -> pd.DataFrame | None:
+    """:func:`leadnb.funnel.stages.stage_quality` as the run's checks computed it on the
+    tables in ``folder`` with the funnel ``config``, or ``None`` (other inputs or funnel, or
+    not computed). The checks read every lead and stage row, so only a notebook that uses
+    the tables as they are (not a subset of the leads) may take it."""
+    meta = _meta(folder, key)
+    found = None if meta is None else meta.get("stage_quality")
+    if not isinstance(found, dict) or found.get("fingerprint") != funnel_fingerprint(config):
+        return None
+    try:
+        with pa.memory_map(str(Path(folder) / found["file"]), "r") as source:
+            return pa.ipc.open_file(source).read_all().to_pandas()
+    except (OSError, KeyError, pa.ArrowInvalid):
+        return None
 
 
 def read_rule_issues(folder: str | Path, key: Mapping[str, Any], config: Any) -> list[Issue] | None:

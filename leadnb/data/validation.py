@@ -832,6 +832,7 @@ def _check_analysis_inputs(
     except LeadnbError as err:  # a shape problem validate_tables has already reported
         report.issues.extend(err.issues)
         return
+    report.stage_quality = quality
     src = params.data.get("stages") or params.data.get("leads")
     for row in quality[
         quality["check"].isin(_FUNNEL_WARNINGS) & (quality["count"] > 0)

@@ -71,6 +71,25 @@ class NotebookContext:
                 return found
         return validate_rules(config, leads, events)
 
+    def stage_quality(
+        self, leads: pd.DataFrame, stages: pd.DataFrame | None, config: Any
+    ) -> pd.DataFrame:
+        """:func:`leadnb.funnel.stages.stage_quality` of these tables: inside ``leadnb run``,
+        the table the run's checks computed on the same tables and funnel
+        (:func:`leadnb.data.cache.read_stage_quality`; at a million leads it reads every stage
+        row again); otherwise the checks themselves. ``leads`` and ``stages`` must be the
+        tables as loaded (``ctx.tables``), not a subset."""
+        from leadnb.funnel.stages import stage_quality
+
+        as_loaded = leads is self.tables.get("leads") and stages is self.tables.get("stages")
+        if self.shared is not None and as_loaded:
+            from leadnb.data import cache
+
+            found = cache.read_stage_quality(self.shared[0], self.shared[1], config)
+            if found is not None:
+                return found
+        return stage_quality(leads, stages, config)
+
     @property
     def scheduler(self) -> str | None:
         """The params file's ``run.dask_scheduler``: where per-lead work runs (None: here)."""

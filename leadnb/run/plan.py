@@ -58,6 +58,8 @@ class RunPlan:
     table_issues: list[Any] = field(default_factory=list, repr=False, compare=False)
     #: what the scoring rules' check found (:attr:`leadnb.errors.Report.rule_issues`)
     rule_issues: list[Any] | None = field(default=None, repr=False, compare=False)
+    #: the stage history's checks (:attr:`leadnb.errors.Report.stage_quality`)
+    stage_quality: Any = field(default=None, repr=False, compare=False)
 
 
 def _jsonable_section(section: Mapping[str, Any]) -> dict[str, Any]:
@@ -254,6 +256,7 @@ def plan_run(
         tables=tables,
         table_issues=report.table_issues,
         rule_issues=report.rule_issues,
+        stage_quality=report.stage_quality,
     )
 
 

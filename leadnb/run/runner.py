@@ -293,7 +293,12 @@ def share_tables(plan: RunPlan, tmp_dir: Path) -> None:
     rules = None
     if plan.rule_issues is not None:
         rules = (cache.rules_fingerprint(plan.params.scoring), plan.rule_issues)
-    cache.write_tables(tmp_dir / cache.FOLDER, plan.tables, key, plan.table_issues, rules=rules)
+    quality = None
+    if plan.stage_quality is not None:
+        quality = (cache.funnel_fingerprint(plan.params.funnel), plan.stage_quality)
+    cache.write_tables(
+        tmp_dir / cache.FOLDER, plan.tables, key, plan.table_issues, rules=rules, quality=quality
+    )
     plan.tables = {}
 
 
