@@ -90,3 +90,38 @@ def test_out_lock_is_exclusive(tmp_path: Path) -> None:
         held = subprocess.run([sys.executable, "-c", code], timeout=60)
     free = subprocess.run([sys.executable, "-c", code], timeout=60)
     assert (held.returncode, free.returncode) == (7, 0)
+
+
+def test_temporary_kernel_folders_of_dead_owners_are_removed(tmp_path: Path) -> None:
+    """Kernel socket and zygote folders left in the temporary directory by a run killed
+    outright: removed when their owner is gone and they are older than the grace period; a
+    live owner's, a young one and other names are kept."""
+    import time
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    old = time.time() - 2 * hygiene.TEMP_GRACE_SECONDS
+    made = {}
+    for name, owner in [
+        ("leadnb-kernel-dead", f"{dead.pid} 1.0"),
+        ("leadnb-forks-dead", f"{dead.pid} 1.0"),
+        ("leadnb-kernel-noowner", None),
+        ("leadnb-forks-live", f"{os.getpid()} {hygiene.process_start(os.getpid())}"),
+        ("other-dead", f"{dead.pid} 1.0"),
+    ]:
+        path = tmp_path / name
+        path.mkdir()
+        (path / "s-1").write_text("")
+        if owner:
+            (path / hygiene.OWNER_FILE).write_text(owner)
+        os.utime(path, (old, old))
+        made[name] = path
+    young = tmp_path / "leadnb-kernel-young"
+    young.mkdir()
+    removed = hygiene.remove_stale_temp(tmp_path)
+    assert removed == ["leadnb-forks-dead", "leadnb-kernel-dead", "leadnb-kernel-noowner"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "leadnb-forks-live",
+        "leadnb-kernel-young",
+        "other-dead",
+    ]

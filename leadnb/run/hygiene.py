@@ -147,6 +147,50 @@ def remove_stale_tmp(out: Path, progress: Callable[[str], None] | None = None) -
     return removed
 
 
+TEMP_PREFIXES = ("leadnb-kernel-", "leadnb-forks-")
+"""Folders a run makes in the system's temporary directory: a kernel's sockets
+(:mod:`leadnb.run.kernel_manager`) and the kernels' zygote (:mod:`leadnb.run.zygote`)."""
+TEMP_GRACE_SECONDS = 60.0  # younger folders are never swept: their owner may be writing it
+
+
+def remove_stale_temp(folder: str | Path | None = None, *, now: float | None = None) -> list[str]:
+    """Remove this user's :data:`TEMP_PREFIXES` folders in ``folder`` (default: the system's
+    temporary directory) that no live process owns: a run killed outright cannot remove them
+    itself. A folder is kept while its owner (pid and start time in its owner file, as
+    :func:`owner_alive`) runs, and while it is younger than :data:`TEMP_GRACE_SECONDS` (its
+    owner may be about to write that file); a folder older than that without one is stale.
+
+    Returns
+    -------
+    list of str
+        The names of the removed folders.
+    """
+    import tempfile
+    import time
+
+    root = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return removed
+    for path in sorted(entries):
+        if not path.name.startswith(TEMP_PREFIXES) or path.is_symlink():
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if not path.is_dir() or st.st_uid != os.getuid() or now - st.st_mtime < TEMP_GRACE_SECONDS:
+            continue
+        if (path / OWNER_FILE).exists() and owner_alive(path):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
 def scrub_folder(
     folder: Path, secrets: Sequence[Secret], replacements: Sequence[tuple[str, str]] = ()
 ) -> list[str]:
@@ -195,6 +239,7 @@ __all__ = [
     "out_lock",
     "owner_alive",
     "process_start",
+    "remove_stale_temp",
     "remove_stale_tmp",
     "remove_tree",
     "say",

@@ -26,11 +26,13 @@ import os
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
+from leadnb.run.hygiene import write_owner
 from leadnb.run.kernels import own_kernel_argv
 
 UNIX_SOCKETS = os.name == "posix"
@@ -49,6 +51,7 @@ class LocalKernelManager(AsyncKernelManager):  # type: ignore[misc]
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self.unix_sockets and self.socket_folder is None:  # a restart keeps its folder
             self.socket_folder = tempfile.mkdtemp(prefix="leadnb-kernel-")
+            write_owner(Path(self.socket_folder))  # a later run removes it if we are killed
             self.transport, self.ip = "ipc", os.path.join(self.socket_folder, "s")
         return await super()._async_pre_start_kernel(**kw)
 

@@ -31,7 +31,7 @@ from typing import Any
 from leadnb.errors import LeadnbError
 from leadnb.masking import Secret, mask_text, mask_value
 from leadnb.run.execute import DEFAULT_FIX, RUN_LOG, NotebookResult
-from leadnb.run.hygiene import out_lock, remove_stale_tmp, say, write_owner
+from leadnb.run.hygiene import out_lock, remove_stale_temp, remove_stale_tmp, say, write_owner
 from leadnb.run.kernels import OWN_KERNEL, KernelChoice
 from leadnb.run.plan import RunPlan
 
@@ -146,6 +146,7 @@ def reserve_run_dir(
     run_id = base
     with out_lock(out):
         remove_stale_tmp(out, progress)
+        remove_stale_temp()  # kernel and zygote folders in /tmp of runs killed outright
         for _ in range(100):
             tmp = out / f".tmp-{run_id}"
             try:

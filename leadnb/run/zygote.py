@@ -258,7 +258,10 @@ class KernelForks:
         self.preload = list(preload)
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
+        from leadnb.run.hygiene import write_owner
+
         self.folder = Path(tempfile.mkdtemp(prefix="leadnb-forks-"))  # short: socket paths
+        write_owner(self.folder)
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> KernelForks:
