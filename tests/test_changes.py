@@ -241,6 +241,21 @@ def test_rate_with_its_n_is_a_pooled_two_proportion_z_test_by_hand() -> None:
     assert row["change"] == pytest.approx(0.012)
 
 
+@pytest.mark.parametrize(("then", "now"), [(0, 7), (7, 0)])
+def test_a_count_from_or_to_zero_is_tested_without_a_warning(then: int, now: int) -> None:
+    # statsmodels divides by the zero count for a ratio the comparison does not use; the run's
+    # log must not show its RuntimeWarning, and the score test is z = (b - a) / sqrt(a + b)
+    import warnings
+
+    before = metrics({"high_quality_leads": then}, {"high_quality_leads": "count"})
+    after = metrics({"high_quality_leads": now}, {"high_quality_leads": "count"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = compare_metrics(after, before, notebook="scoring_calibration").iloc[0]
+    assert row["test"] == "Poisson comparison"
+    assert row["statistic"] == pytest.approx((now - then) / math.sqrt(now + then), rel=1e-9)
+
+
 def test_count_is_a_poisson_score_test_close_to_the_exact_conditional_binomial() -> None:
     before = metrics({"high_quality_leads": 1784}, {"high_quality_leads": "count"})
     after = metrics({"high_quality_leads": 1850}, {"high_quality_leads": "count"})
