@@ -204,3 +204,31 @@ def test_preload_code_imports_without_leaving_names() -> None:
     exec(warm.preload_code([MARKER, "no_such_module_anywhere"]), ns)
     assert MARKER in sys.modules
     assert not [k for k in ns if not k.startswith("__")]
+
+
+@pytest.mark.slow
+def test_a_pool_with_a_zygote_runs_its_notebooks_in_forked_kernels(two) -> None:
+    """With the kernel's command the pool forks the kernels from one zygote, started when the
+    workers are told to warm; the notebooks see the same kernel as a warmed one (module
+    imported, their folder, one thread), and closing the pool ends it and its kernels."""
+    folder, run_dir, tasks = two
+    argv = kernels.resolve_kernel(kernels.KERNEL_NAME).argv
+    with warm.WarmPool(_spec(folder), jobs=2, expected=2, kernel_argv=argv) as pool:
+        assert pool.forks is not None and pool.forks.proc is None
+        zygote_folder = pool.forks.folder
+        pool.warm()
+        assert pool.forks.proc is not None
+        zygote_pid = pool.forks.proc.pid
+        kernels_seen = {
+            p.pid: p.name()
+            for p in psutil.Process(zygote_pid).children()
+            if p.name().startswith("kernel:")
+        }
+        results = execute.execute_all(tasks, jobs=2, warm=pool)
+    assert [r.status for r in results.values()] == ["success", "success"], results
+    for name in ("one", "two"):
+        printed, count = _printed(run_dir, name)
+        assert printed == {"warm": True, "cwd": str(folder), "names": [], "threads": "1"}
+        assert count == 3
+    assert not zygote_folder.exists()  # closed with the pool
+    assert all(not psutil.pid_exists(pid) for pid in kernels_seen)
