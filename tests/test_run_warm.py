@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -73,6 +74,15 @@ def _spec(folder: Path, **kw) -> warm.WarmSpec:
     return warm.WarmSpec(choice.name, str(folder), choice.own_interpreter, preload=(MARKER,), **kw)
 
 
+def _wait_for(path: Path, proc, timeout: float = 120.0) -> None:
+    """Wait until a worker's result file exists (a reused worker does not exit after it)."""
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, f"the worker exited with {proc.returncode} and no result"
+        assert time.monotonic() < end, "no result in time"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def two(tmp_path: Path) -> tuple[Path, Path, list[NotebookTask]]:
     """Two probe notebooks in a folder, and their tasks into a run folder."""
@@ -120,7 +130,9 @@ def test_a_worker_warmed_for_another_folder_starts_the_tasks_own_kernel(tmp_path
     with warm.WarmPool(_spec(other), jobs=2, expected=2) as pool:
         pool.warm()
         proc = pool.take(execute.task_to_json(_task(folder, run_dir)), run_dir / "r.json")
-        assert proc.wait(timeout=120) == 0
+        _wait_for(run_dir / "r.json", proc)
+        pool.done(proc)  # it waits for the next task, until the pool closes
+    assert proc.wait(timeout=30) == 0
     result = json.loads((run_dir / "r.json").read_text())
     assert result["status"] == "success"
     assert _printed(run_dir)[0] == {"warm": False, "cwd": str(folder), "names": [], "threads": "1"}
@@ -232,3 +244,42 @@ def test_a_pool_with_a_zygote_runs_its_notebooks_in_forked_kernels(two) -> None:
         assert count == 3
     assert not zygote_folder.exists()  # closed with the pool
     assert all(not psutil.pid_exists(pid) for pid in kernels_seen)
+
+
+@pytest.mark.slow
+def test_a_pool_reuses_its_workers_and_gives_every_notebook_a_fresh_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three notebooks, two at a time: two workers in all (the first one done runs the third),
+    and each notebook in a kernel of its own (execution count 3, as in a fresh kernel: a kernel
+    used twice would count on), forked from the zygote, so the reused worker's kernel has the
+    imports too."""
+    folder, run_dir = tmp_path / "nbs", tmp_path / "run"
+    folder.mkdir()
+    run_dir.mkdir()
+    names = ("one", "two", "three")
+    for name in names:
+        _notebook(folder, name)
+    tasks = [_task(folder, run_dir, name) for name in names]
+    spawned: list[int] = []
+    real_spawn = warm.WarmPool._spawn
+
+    def counting(self):
+        proc = real_spawn(self)
+        spawned.append(proc.pid)
+        return proc
+
+    monkeypatch.setattr(warm.WarmPool, "_spawn", counting)
+    argv = kernels.resolve_kernel(kernels.KERNEL_NAME).argv
+    with warm.WarmPool(_spec(folder), jobs=2, expected=3, kernel_argv=argv) as pool:
+        pool.warm()
+        results = execute.execute_all(tasks, jobs=2, warm=pool)
+        assert pool.ready == [] and pool.busy == []  # none left waiting: told to end
+    assert [r.status for r in results.values()] == ["success"] * 3, results
+    assert len(spawned) == 2
+    for name in names:
+        assert _printed(run_dir, name) == (
+            {"warm": True, "cwd": str(folder), "names": [], "threads": "1"},
+            3,
+        )
+    assert all(not psutil.pid_exists(pid) for pid in spawned)

@@ -457,8 +457,16 @@ def worker_main(argv: Sequence[str]) -> int:
     skip_slow_optional_imports()
     task = task_from_json(sys.stdin.read())
     result = execute_task(task)
-    Path(argv[0]).write_text(json.dumps(asdict(result)), encoding="utf-8")
+    write_result(Path(argv[0]), result)
     return 0
+
+
+def write_result(path: Path, result: NotebookResult) -> None:
+    """Write ``result`` as JSON to ``path``, complete when it appears (written beside it, then
+    renamed): the runner reads a reused worker's result as soon as the file exists."""
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(asdict(result)), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _finish_line(result: NotebookResult, done: int, total: int) -> str:
@@ -491,6 +499,14 @@ def _start_worker(task: NotebookTask, result_path: Path) -> subprocess.Popen:
     proc.stdin.write(task_to_json(task))
     proc.stdin.close()
     return proc
+
+
+def _finished(
+    task: NotebookTask, proc: subprocess.Popen, result_path: Path, *, reused: bool
+) -> bool:
+    """Whether ``proc`` is done with ``task``: it exited, or (a worker of a pool, which waits
+    for its next task) its result file is there."""
+    return proc.poll() is not None or (reused and result_path.exists())
 
 
 def _collect_worker(
@@ -531,7 +547,8 @@ def execute_all(
         Receives each progress line (default: stderr).
     warm : WarmPool, optional
         With ``jobs`` above 1: workers started ahead, their kernels warm
-        (:mod:`leadnb.run.warm`); each task goes to the next one.
+        (:mod:`leadnb.run.warm`); each task goes to the next waiting one, and a worker that
+        has written its result waits for the next task (each task still gets a fresh kernel).
 
     Returns
     -------
@@ -574,11 +591,13 @@ def execute_all(
                     say_line(f"[start] {task.name}")
                 if stop():
                     queue.clear()
-                for item in [r for r in running if r[1].poll() is not None]:
+                for item in [r for r in running if _finished(*r, reused=warm is not None)]:
                     running.remove(item)
                     res = _collect_worker(*item)
                     results[res.name] = res
                     say_line(_finish_line(res, len(results), total))
+                    if warm is not None:
+                        warm.done(item[1])  # it takes the next notebook, or ends
                 if running:
                     time.sleep(0.1)
         except BaseException:
@@ -620,4 +639,5 @@ __all__ = [
     "task_from_json",
     "task_to_json",
     "worker_main",
+    "write_result",
 ]

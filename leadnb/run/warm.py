@@ -13,11 +13,18 @@ kernels and import (:data:`PRELOAD`, in the kernel, silently: nothing reaches th
 execution count does not move) while the runner validates. Not earlier: reading the tables uses
 every core (Arrow's threads), and two kernels importing beside it made the read at a million
 leads take 9.8 s instead of 5.6 s (profiled in runs); validating uses one core, and the kernels take the other.
-Each time a worker is given its notebook, the pool starts the next one, which warms up at once,
-while the running notebooks compute. A worker waits for its task on stdin; the runner sends it
-with the result file's path. A worker whose kernel did not start or warm up, or that was given
-its task before the word to warm, still runs its notebook, with a kernel of its own started as
-before.
+A worker waits for its task on stdin (one line: the task and the result file's path). A worker
+whose kernel did not start or warm up, or that was given its task before the word to warm, still
+runs its notebook, with a kernel of its own started as before.
+
+Workers are reused: the pool starts no more of them than run at once (``jobs``), and a worker
+that has written its result waits for the next task, which it runs in a new kernel (forked
+from the run's zygote when there is one, :mod:`leadnb.run.zygote`: already imported). Every
+notebook still gets a fresh kernel; what a reused worker keeps is only its own start (Python,
+Papermill, nbconvert, and the report templates compiled by its first page): about 2.2 CPU
+seconds a worker, measured, which a run on two cores paid twice more with one worker per
+notebook. The pool starts a new worker only when every worker it has is busy and notebooks are
+waiting (a worker that died is not given another task).
 
 Warming changes no result: the notebook's cells run in the same order in a fresh kernel whose
 modules are already imported (a module's import runs once per process either way).
@@ -191,7 +198,9 @@ class WarmPool:
         self.spec = spec
         self.jobs = max(1, jobs)
         self.left = max(0, expected)
-        self.ready: list[subprocess.Popen] = []
+        self.ready: list[subprocess.Popen] = []  # waiting for a task: warming, or reused
+        self.busy: list[subprocess.Popen] = []  # given a task, its result not read yet
+        self.retired: list[subprocess.Popen] = []  # told there is nothing more to do
         self.warming = False
         parts = zygote.launcher_args(kernel_argv)
         self.forks = (
@@ -251,35 +260,57 @@ class WarmPool:
             self._tell_to_warm(proc)
 
     def fill(self) -> None:
-        """Start workers until :attr:`jobs` are warming (or every notebook has one)."""
-        while len(self.ready) < min(self.jobs, self.left):
+        """Start workers until :attr:`jobs` exist, busy or waiting (no more than the notebooks
+        not given out yet need)."""
+        while len(self.ready) + len(self.busy) < self.jobs and len(self.ready) < self.left:
             self.ready.append(self._spawn())
 
     def take(self, task_json: str, result_path: Path) -> subprocess.Popen:
-        """A warm worker given its notebook (``task_json``; result to ``result_path``); the
-        pool starts the next worker if notebooks remain."""
+        """A waiting worker (the longest waiting first) given its notebook (``task_json``;
+        result to ``result_path``); a new worker when none is waiting."""
         self.left -= 1
         proc = self.ready.pop(0) if self.ready else self._spawn()
+        line = json.dumps({"result": str(result_path), "task": json.loads(task_json)})
         assert proc.stdin is not None
-        proc.stdin.write(json.dumps({"result": str(result_path), "task": json.loads(task_json)}))
-        proc.stdin.close()
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        self.busy.append(proc)
         self.fill()
         return proc
 
+    def done(self, proc: subprocess.Popen) -> None:
+        """``proc`` has written its result (which the caller read): it waits for the next
+        notebook, or, when none is left to give out, is told to end. A worker that exited is
+        dropped."""
+        if proc in self.busy:
+            self.busy.remove(proc)
+        if proc.poll() is not None:
+            return
+        if self.left > 0:
+            self.ready.append(proc)
+        else:
+            self._retire(proc)
+
+    def _retire(self, proc: subprocess.Popen) -> None:
+        with contextlib.suppress(OSError, ValueError):  # a worker that died reads nothing
+            assert proc.stdin is not None
+            proc.stdin.write("null\n")
+            proc.stdin.close()
+        self.retired.append(proc)
+
     def close(self) -> None:
-        """Stop the workers nobody took (they shut their kernels down, then exit)."""
+        """Stop the workers waiting for a task (they shut their kernels down, then exit) and
+        wait for those told to end."""
         for proc in self.ready:
-            with contextlib.suppress(OSError, ValueError):
-                assert proc.stdin is not None
-                proc.stdin.write("null")
-                proc.stdin.close()
-        for proc in self.ready:
+            self._retire(proc)
+        self.ready = []
+        for proc in self.retired:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        self.ready = []
+        self.retired = []
         if self.forks is not None:  # after the workers: their kernels came from it
             self.forks.close()
 
@@ -288,10 +319,11 @@ def run_warm_worker(argv: Sequence[str]) -> int:
     """A warm worker: ``python -m leadnb.run.runner --warm SPEC_JSON PARENT_PID``.
 
     Waits for the first line on stdin: :data:`WARM_NOW` warms a kernel (:func:`warm_kernel`)
-    and the next line is the task; anything else is already the task. The task is
-    ``{"result": path, "task": task}`` (``null``: nothing to do); the worker runs it in the warm
-    kernel, if any (a retry after a dead kernel starts a fresh one), and writes the result as
-    JSON to ``path``.
+    and the next line is the task; anything else is already the task. A task is one line,
+    ``{"result": path, "task": task}``; ``null`` or the end of stdin: nothing more to do. The
+    worker runs the first task in the warm kernel, if any (a retry after a dead kernel starts a
+    fresh one), writes the result as JSON to ``path`` (complete when it appears: written
+    beside it, then renamed), and waits for the next task, which gets a kernel of its own.
     """
     from leadnb.run import execute
 
@@ -308,24 +340,29 @@ def run_warm_worker(argv: Sequence[str]) -> int:
 
     from leadnb.report import pages  # noqa: F401
 
-    task_text = sys.stdin.read() if told else line + sys.stdin.read()
-    envelope = json.loads(task_text.strip() or "null")
-    if envelope is None:
-        shutdown(km)
-        return 0
-    task = execute.task_from_json(json.dumps(envelope["task"]))
-    if Path(task.cwd).resolve() != Path(spec.cwd).resolve() or task.kernel_name != spec.kernel_name:
-        shutdown(km)  # warmed for another kernel or folder: start the task's own
-        km = None
-    first = [km]
+    pending = None if told else line
+    while True:
+        text = sys.stdin.readline() if pending is None else pending
+        pending = None
+        envelope = json.loads(text.strip() or "null")
+        if envelope is None:
+            shutdown(km)
+            return 0
+        task = execute.task_from_json(json.dumps(envelope["task"]))
+        if (
+            Path(task.cwd).resolve() != Path(spec.cwd).resolve()
+            or task.kernel_name != spec.kernel_name
+        ):
+            shutdown(km)  # warmed for another kernel or folder: start the task's own
+            km = None
+        first, km = [km], None  # a later task starts a kernel of its own
 
-    def run(t: execute.NotebookTask, output: Path) -> None:
-        warm, first[0] = first[0], None  # the warm kernel serves the first attempt only
-        try:
-            execute.papermill_execute(t, output, km=warm)
-        finally:
-            shutdown(warm)
+        def run(t: execute.NotebookTask, output: Path, first: list = first) -> None:
+            warm, first[0] = first[0], None  # the warm kernel serves the first attempt only
+            try:
+                execute.papermill_execute(t, output, km=warm)
+            finally:
+                shutdown(warm)
 
-    result = execute.execute_task(task, run)
-    Path(envelope["result"]).write_text(json.dumps(asdict(result)), encoding="utf-8")
-    return 0
+        result = execute.execute_task(task, run)
+        execute.write_result(Path(envelope["result"]), result)
