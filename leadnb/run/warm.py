@@ -333,12 +333,15 @@ def run_warm_worker(argv: Sequence[str]) -> int:
     spec = WarmSpec(**{**fields, "preload": tuple(fields["preload"])})
     line = sys.stdin.readline()  # the word to warm, or already the task
     told = line.strip() == WARM_NOW
-    km = warm_kernel(spec) if told else None
-    # imported while waiting: executing needs Papermill, rendering the report nbconvert
+    # executing needs Papermill, rendering the report nbconvert: imported before the kernel
+    # is asked for, while the zygote (or the kernel) imports on the other core; imported after
+    # it, they delayed every notebook's first cell by their second of CPU
     import papermill  # noqa: F401
     from nbconvert import HTMLExporter  # noqa: F401
 
     from leadnb.report import pages  # noqa: F401
+
+    km = warm_kernel(spec) if told else None
 
     pending = None if told else line
     while True:
