@@ -178,3 +178,23 @@ def test_a_forked_kernel_ends_when_its_zygote_is_killed(
     while zygote._alive(kernel) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not zygote._alive(kernel)
+
+
+def test_an_ended_kernel_waits_for_the_note_of_its_exit_code(tmp_path: Path) -> None:
+    """The kernel's process is gone a moment before the zygote writes its note: its manager
+    reads the note written then (it returned -1 and kept it before), and -1 only after the
+    grace when no note comes (a zygote that died)."""
+    import subprocess
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # collected: its pid is gone, as after the zygote's waitpid
+    kernel = zygote.ForkedKernel(proc.pid, tmp_path)
+    late = threading.Timer(0.3, lambda: (tmp_path / f"exit-{proc.pid}").write_text("3"))
+    late.start()
+    try:
+        assert kernel.poll() == 3
+    finally:
+        late.cancel()
+    silent = zygote.ForkedKernel(proc.pid, tmp_path / "nowhere")
+    assert silent.poll() == -1

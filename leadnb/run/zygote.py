@@ -53,6 +53,7 @@ INTERPRETER = "interpreter"  # the zygote's interpreter and options (JSON): only
 FAILED = "failed"  # written by the zygote when it cannot serve (the reason)
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 READY_TIMEOUT = 60.0  # seconds a kernel request waits for the zygote's imports
+NOTE_GRACE = 2.0  # seconds an ended kernel's manager waits for the zygote's note of its exit code
 LAUNCHER = "ipykernel_launcher"
 
 __all__ = [
@@ -104,8 +105,9 @@ def _reap(*_: Any) -> None:
             return
         if pid == 0:
             return
-        with contextlib.suppress(OSError):
-            Path(f"exit-{pid}").write_text(str(os.waitstatus_to_exitcode(status)))
+        with contextlib.suppress(OSError):  # complete when it appears: written, then renamed
+            Path(f"exit-{pid}.tmp").write_text(str(os.waitstatus_to_exitcode(status)))
+            os.replace(f"exit-{pid}.tmp", f"exit-{pid}")
 
 
 def _name_process(name: str) -> None:
@@ -384,18 +386,28 @@ class ForkedKernel:
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
-        """``None`` while the kernel runs, else its exit code (-1 when it is not known)."""
+        """``None`` while the kernel runs, else its exit code (-1 when it is not known).
+
+        A kernel that has just ended is a zombie, or already collected, a moment before the
+        zygote writes its note: then the note is waited for (:data:`NOTE_GRACE` seconds at
+        most; only a zygote that died leaves it unwritten)."""
         if self.returncode is not None:
             return self.returncode
-        note = self.folder / f"exit-{self.pid}"
-        if note.exists():
-            with contextlib.suppress(OSError, ValueError):
-                self.returncode = int(note.read_text())
-                return self.returncode
         if _alive(self.pid) and not _zombie(self.pid):
             return None
-        self.returncode = -1
+        deadline = time.monotonic() + NOTE_GRACE
+        while (code := self._noted()) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.returncode = -1 if code is None else code
         return self.returncode
+
+    def _noted(self) -> int | None:
+        """The exit code the zygote noted, or ``None``."""
+        note = self.folder / f"exit-{self.pid}"
+        with contextlib.suppress(OSError, ValueError):
+            self.returncode = int(note.read_text())
+            return self.returncode
+        return None
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait until the kernel has ended; its exit code."""
