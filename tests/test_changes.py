@@ -677,3 +677,20 @@ def test_trend_can_include_the_run_still_being_written(tmp_path: Path) -> None:
     assert trend(tmp_path, "demo")["as_of"].nunique() == 1
     t = trend(tmp_path, "demo", current=(current, tmp_dir))
     assert t[t["key"] == "roi"]["value"].tolist() == [3.128, 2.0]
+
+
+def test_a_run_will_have_trends_when_another_date_of_its_name_was_published(
+    tmp_path: Path,
+) -> None:
+    """The runner imports the trends' chart libraries while the notebooks run only then."""
+    from leadnb.run.changes import run_dates
+    from leadnb.run.publish import will_have_trends
+
+    assert not will_have_trends(tmp_path / "nowhere", "demo", "2026-06-30")
+    write_run(tmp_path, "2026-06-30")
+    write_run(tmp_path, "2026-06-23", name="other", stamp="20261201-2")
+    assert run_dates(tmp_path, "demo") == {pd.Timestamp("2026-06-30")}
+    assert not will_have_trends(tmp_path, "demo", "2026-06-30")  # a re-run of the same date
+    assert not will_have_trends(tmp_path, "other", "2026-06-23")
+    assert will_have_trends(tmp_path, "demo", pd.Timestamp("2026-07-07"))  # the next week
+    assert will_have_trends(tmp_path, "other", "2026-06-30")

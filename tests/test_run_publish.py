@@ -339,3 +339,39 @@ def test_publish_changes_on_a_first_run_writes_nothing(tmp_path: Path) -> None:
     assert publish.publish_changes(current, manifest, results, (), out_dir=current.parent) == ""
     assert not (current / "changes.csv").exists() and not (current / "trends.html").exists()
     assert (current / NB / f"{NB}.html").read_text() == "<p>before</p>"
+
+
+def test_trend_charts_drawn_while_the_notebooks_run_are_the_ones_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook's trend charts drawn as it succeeded are used at the end when its numbers
+    are the same (the page equals one drawn at the end), and drawn again when they are not."""
+    out = tmp_path / "out"
+    _fake_run(out / "20260624-020000-demo-2026-06-23", "2026-06-23", 0.050)
+    current = out / ".tmp-20260701-020000-demo-2026-06-30"
+    manifest = _fake_run(current, "2026-06-30", 0.060)
+    results = {NB: NotebookResult(name=NB, status="success", title="Answered")}
+    now = {k: manifest[k] for k in ("run_id", "name", "as_of", "started_at")}
+    assert publish.will_have_trends(out, "demo", "2026-06-30")
+
+    assert publish._write_trends(current, manifest, results, (), out_dir=out)
+    drawn_at_the_end = (current / "trends.html").read_text()
+
+    charts = publish.TrendCharts(out, current, now)
+    charts.prepare(NotebookResult(name=NB, status="failed"))
+    assert charts.drawn == {}  # a failed notebook has no trend
+    charts.prepare(results[NB])
+    assert list(charts.drawn) == [NB] and charts.drawn[NB][1] == ["conversion_rate", "n_leads"]
+    calls: list[str] = []
+    real = publish._trend_figures
+    monkeypatch.setattr(publish, "_trend_figures", lambda *a: calls.append(a[2]) or real(*a))
+    assert publish._write_trends(current, manifest, results, (), out_dir=out, charts=charts)
+    assert calls == []  # nothing drawn again
+    assert (current / "trends.html").read_text() == drawn_at_the_end
+
+    _fake_run(tmp_path / "other", "2026-06-30", 0.070)  # the numbers changed after the drawing
+    for f in ("metrics.json", "metric_kinds.json"):
+        (current / NB / f).write_text((tmp_path / "other" / NB / f).read_text())
+    assert publish._write_trends(current, manifest, results, (), out_dir=out, charts=charts)
+    assert calls == [NB]
+    assert (current / "trends.html").read_text() != drawn_at_the_end

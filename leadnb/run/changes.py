@@ -66,6 +66,7 @@ __all__ = [
     "headline_keys",
     "load_metrics",
     "previous_run",
+    "run_dates",
     "trend",
     "what_changed",
 ]
@@ -183,6 +184,16 @@ def _runs(out_dir: Path, name: str) -> list[tuple[dict[str, Any], Path]]:
         if m and _run_name(m) == name and _date(m.get("as_of")) is not None:
             found.append((m, d))
     return found
+
+
+def run_dates(out_dir: str | Path, name: str) -> set[pd.Timestamp]:
+    """The analysis dates of the published runs of params name ``name`` under ``out_dir``.
+
+    >>> import tempfile
+    >>> run_dates(tempfile.mkdtemp(), "demo")
+    set()
+    """
+    return {_date(m.get("as_of")) for m, _ in _runs(Path(out_dir), name)}  # type: ignore[misc]
 
 
 def previous_run(

@@ -529,6 +529,7 @@ def execute_all(
     fail_fast: bool = False,
     progress: Callable[[str], None] | None = None,
     warm: WarmPool | None = None,
+    on_result: Callable[[NotebookResult], None] | None = None,
 ) -> dict[str, NotebookResult]:
     """Run the tasks; return their results by name, in task order.
 
@@ -549,6 +550,9 @@ def execute_all(
         With ``jobs`` above 1: workers started ahead, their kernels warm
         (:mod:`leadnb.run.warm`); each task goes to the next waiting one, and a worker that
         has written its result waits for the next task (each task still gets a fresh kernel).
+    on_result : callable, optional
+        Called with each result as it comes in (after its progress line), while the other
+        notebooks run; an exception from it is the caller's to avoid.
 
     Returns
     -------
@@ -574,6 +578,8 @@ def execute_all(
                 res = execute_task(task)
             results[task.name] = res
             say_line(_finish_line(res, len(results), total))
+            if on_result is not None:
+                on_result(res)
     else:
         queue = list(tasks)
         running: list[tuple[NotebookTask, subprocess.Popen, Path]] = []
@@ -598,6 +604,8 @@ def execute_all(
                     say_line(_finish_line(res, len(results), total))
                     if warm is not None:
                         warm.done(item[1])  # it takes the next notebook, or ends
+                    if on_result is not None:
+                        on_result(res)
                 if running:
                     time.sleep(0.1)
         except BaseException:

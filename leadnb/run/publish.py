@@ -313,6 +313,7 @@ def publish_changes(
     secrets: Sequence[Secret],
     *,
     out_dir: Path,
+    charts: TrendCharts | None = None,
 ) -> str:
     """What changed since the previous run, put where readers look; returns the index's part.
 
@@ -336,6 +337,8 @@ def publish_changes(
         Masked in every page written.
     out_dir : Path
         The output root holding earlier runs (``OUT``).
+    charts : TrendCharts, optional
+        Trend charts drawn while the notebooks ran (used when drawn from the same numbers).
 
     Returns
     -------
@@ -375,7 +378,7 @@ def publish_changes(
                 f'<details class="changes-all"><summary>{escape(changes_summary(frame))}'
                 f"</summary>{view.render_changes(shown)}</details>"
             )
-        trends = _write_trends(run_dir, manifest, results, secrets, out_dir=out_dir)
+        trends = _write_trends(run_dir, manifest, results, secrets, out_dir=out_dir, charts=charts)
         if trends:
             parts.append(
                 f'<p class="note"><a href="{TRENDS_PAGE}">Trends: every headline number over '
@@ -401,6 +404,109 @@ def changes_summary(frame: Any) -> str:
     return f"{head}: {', '.join(moved)}. Details" if moved else f"{head}. Details"
 
 
+TREND_IMPORTS = ("matplotlib.pyplot", "leadnb.report.changes")
+"""What drawing the trends needs (:func:`_write_trends`): imported while the notebooks run when
+the run will have trends (:func:`will_have_trends`), not after them."""
+
+
+def will_have_trends(out_dir: str | Path, name: str, as_of: Any) -> bool:
+    """Whether ``OUT`` holds a published run of params name ``name`` for another analysis date
+    than ``as_of``: then this run's trends page has something to draw."""
+    import pandas as pd
+
+    from leadnb.run import changes
+
+    try:
+        dates = changes.run_dates(out_dir, name)
+    except OSError:
+        return False
+    return bool(dates - {pd.Timestamp(as_of).normalize()})
+
+
+class TrendCharts:
+    """Each report's trend charts drawn as soon as its notebook has succeeded, while the other
+    notebooks still run (the runner waits for them anyway): a run with history drew about a
+    dozen charts after its last notebook (3 s of the demo run's end). :func:`_write_trends`
+    uses a notebook's charts only when its trend rows and numbers are the same at the end
+    (they are: the published runs do not change during a run, and the current run's numbers
+    come from its notebook's ``metrics.json``), and draws them itself otherwise.
+
+    Parameters
+    ----------
+    out_dir
+        The output root (``OUT``), holding the published runs.
+    run_dir
+        The current run's temporary folder.
+    manifest
+        What the current run's manifest will say of it: ``name``, ``as_of`` and ``started_at``.
+    """
+
+    def __init__(self, out_dir: Path, run_dir: Path, manifest: Mapping[str, Any]) -> None:
+        self.out_dir, self.run_dir = Path(out_dir), Path(run_dir)
+        self.manifest = dict(manifest)
+        self.drawn: dict[str, tuple[Any, list[str], list[str]]] = {}
+
+    def prepare(self, result: NotebookResult) -> None:
+        """Draw ``result``'s notebook's charts if it succeeded (a failure only leaves them to
+        the end of the run)."""
+        if result.status != "success":
+            return
+        try:
+            from leadnb.run import changes
+
+            current = {**self.manifest, "notebooks": [{"name": result.name, "status": "success"}]}
+            frame = changes.trend(self.out_dir, str(self.manifest.get("name") or ""),
+                                  current=(current, self.run_dir))  # fmt: skip
+            if frame.empty or frame["as_of"].nunique() < 2:
+                return
+            rows = frame[frame["notebook"] == result.name].reset_index(drop=True)
+            keys = _trend_keys(self.run_dir, result.name, rows)
+            self.drawn[result.name] = (rows, keys, _trend_figures(rows, keys, result.name))
+        except Exception:  # drawn again at the end, where a failure is handled as before
+            self.drawn.pop(result.name, None)
+
+    def figures(self, notebook: str, rows: Any, keys: list[str]) -> list[str] | None:
+        """The charts drawn for ``notebook`` if they were drawn from these rows and keys."""
+        seen = self.drawn.get(notebook)
+        if seen is None or seen[1] != keys or not seen[0].equals(rows):
+            return None
+        return seen[2]
+
+
+def _trend_keys(run_dir: Path, notebook: str, rows: Any) -> list[str]:
+    """The headline numbers of ``notebook`` that have a trend: at most :data:`TREND_NUMBERS`,
+    each with two or more analysis dates."""
+    from leadnb.run import changes
+
+    keys = [
+        k for k in changes.headline_keys(changes.load_metrics(run_dir, notebook))
+        if k in set(rows["key"])
+    ][:TREND_NUMBERS]  # fmt: skip
+    return [k for k in keys if rows.loc[rows["key"] == k, "as_of"].nunique() >= 2]
+
+
+def _trend_figures(rows: Any, keys: Sequence[str], notebook: str) -> list[str]:
+    """``<img>`` tags (PNG inline) of ``notebook``'s trend charts for ``keys``."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt  # only to draw: 1-2.4 s of CPU to import
+
+    from leadnb.report import changes as view
+    from leadnb.safe import escape
+
+    figures = []
+    for key in keys:
+        fig = view.plot_trend(rows, key, notebook=notebook)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=200)
+        plt.close(fig)
+        alt = escape(fig.axes[0].get_title(loc="left") if fig.axes else key)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        figures.append(f'<img src="data:image/png;base64,{data}" alt="{alt}" width="700">')
+    return figures
+
+
 def _write_trends(
     run_dir: Path,
     manifest: Mapping[str, Any],
@@ -408,42 +514,27 @@ def _write_trends(
     secrets: Sequence[Secret],
     *,
     out_dir: Path,
+    charts: TrendCharts | None = None,
 ) -> bool:
     """``trends.html``: each report's card numbers over all runs of this params name (two or
-    more analysis dates); False when there is nothing to draw."""
-    import base64
-    import io
-
-    import matplotlib.pyplot as plt
-
-    from leadnb.report import changes as view
-    from leadnb.report import pages
+    more analysis dates); False when there is nothing to draw. Charts ``charts`` drew while
+    the notebooks ran are used when they were drawn from the same numbers."""
     from leadnb.run import changes
-    from leadnb.safe import escape
 
     name = str(manifest.get("name") or "")
     frame = changes.trend(out_dir, name, current=(manifest, run_dir))
     if frame.empty or frame["as_of"].nunique() < 2:
         return False
+    from leadnb.report import pages
+    from leadnb.safe import escape
+
     sections = []
     for nb in [n for n in results if results[n].status == "success"]:
-        rows = frame[frame["notebook"] == nb]
-        keys = [
-            k
-            for k in changes.headline_keys(changes.load_metrics(run_dir, nb))
-            if k in set(rows["key"])
-        ]
-        figures = []
-        for key in keys[:TREND_NUMBERS]:
-            if rows.loc[rows["key"] == key, "as_of"].nunique() < 2:
-                continue
-            fig = view.plot_trend(rows, key, notebook=nb)
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=200)
-            plt.close(fig)
-            alt = escape(fig.axes[0].get_title(loc="left") if fig.axes else key)
-            data = base64.b64encode(buf.getvalue()).decode("ascii")
-            figures.append(f'<img src="data:image/png;base64,{data}" alt="{alt}" width="700">')
+        rows = frame[frame["notebook"] == nb].reset_index(drop=True)
+        keys = _trend_keys(run_dir, nb, rows)
+        figures = None if charts is None else charts.figures(nb, rows, keys)
+        if figures is None:
+            figures = _trend_figures(rows, keys, nb)
         if figures:
             title = escape(results[nb].title or pages.metric_label(nb))
             sections.append(f"<h2>{title}</h2>" + "".join(figures))
@@ -832,6 +923,7 @@ def write_pdfs(
 
 
 __all__ = [
+    "TrendCharts",
     "RUN_NAME_MAX",
     "RunLog",
     "build_manifest",

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from leadnb.data import cache
 from leadnb.errors import LeadnbError, ParamsError
-from leadnb.masking import mask_text
+from leadnb.masking import mask_text, mask_value
 from leadnb.run import execute, kernels, publish, warm
 from leadnb.run.execute import (
     RUN_LOG,
@@ -318,6 +318,13 @@ def _execute_into(
     log(f"leadnb run {run_id}: {len(plan.notebooks)} notebook(s), as of {plan.as_of}, jobs {jobs}")
     log(f"kernel: {kernel.describe()}")
     share_tables(plan, tmp_dir)
+    charts = None
+    if publish.will_have_trends(final_dir.parent, plan.params.run.name, plan.as_of):
+        _preload(publish.TREND_IMPORTS)  # imported while the first notebooks run
+        # each report's trend charts drawn as its notebook succeeds, not after the last one
+        now = {"run_id": run_id, "name": plan.params.run.name, "as_of": plan.as_of,
+               "started_at": started.isoformat(timespec="seconds")}  # fmt: skip
+        charts = publish.TrendCharts(final_dir.parent, tmp_dir, mask_value(now, plan.secrets))
     tasks = [
         NotebookTask(
             name=name,
@@ -334,7 +341,12 @@ def _execute_into(
     ]
     extra = {"warm": pool} if pool is not None and kernel.name == pool.spec.kernel_name else {}
     results = execute.execute_all(
-        tasks, jobs=max(1, jobs), fail_fast=fail_fast, progress=log, **extra
+        tasks,
+        jobs=max(1, jobs),
+        fail_fast=fail_fast,
+        progress=log,
+        on_result=None if charts is None else charts.prepare,
+        **extra,
     )
     for res in results.values():
         if res.status == "failed":
@@ -354,7 +366,7 @@ def _execute_into(
         finished=dt.datetime.now(),
     )
     changes_html = publish.publish_changes(
-        tmp_dir, manifest, results, plan.secrets, out_dir=final_dir.parent
+        tmp_dir, manifest, results, plan.secrets, out_dir=final_dir.parent, charts=charts
     )
     publish.write_run_files(tmp_dir, manifest, results, plan.secrets, changes_html=changes_html)
     return results, manifest
