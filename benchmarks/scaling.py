@@ -99,6 +99,7 @@ def role_of(
     procs: dict[int, ProcessPeak],
     root: int,
     notebooks: dict[int, str] | None = None,
+    kernels: dict[int, str] | None = None,
 ) -> str:
     """``runner``, ``worker <notebook>``, ``kernel <notebook>`` or ``other <program>``.
 
@@ -116,10 +117,14 @@ def role_of(
     >>> z = ProcessPeak(4, 1, ["python", "-m", "leadnb.run.zygote"], name="kernel:2")
     >>> role_of(z, {**procs, 4: z}, root=1)
     'kernel roi'
+    >>> role_of(z, {**procs, 4: z}, root=1, kernels={4: "nurture_roi"})  # a reused worker's
+    'kernel nurture_roi'
     """
     notebooks = notebooks or {}
     if proc.pid == root:
         return "runner"
+    if kernels and proc.pid in kernels:  # each notebook has a kernel of its own
+        return f"kernel {kernels[proc.pid]}"
     cmd = proc.cmdline
     if is_worker(proc):
         if proc.pid in notebooks:
@@ -223,8 +228,18 @@ class TreeSampler:
         by_pid = {p.pid: p for p in self.procs.values()}
         workers = [p for p in by_pid.values() if is_worker(p) and p.pid != self.root]
         notebooks = match_workers(workers, finished or {})
+        # a worker of a pool runs several notebooks, each in a kernel of its own (forked by
+        # the zygote, named after the worker): the kernels are matched to the finish lines,
+        # and a worker is named after the notebooks its kernels ran
+        forked = [p for p in by_pid.values() if kernel_owner(p.name) is not None]
+        kernels = match_workers(forked, finished or {})
+        ran: dict[int, list[str]] = {}
+        for k in sorted(forked, key=lambda p: p.last_seen):
+            if k.pid in kernels:
+                ran.setdefault(kernel_owner(k.name) or 0, []).append(kernels[k.pid])
+        notebooks |= {pid: ", ".join(names) for pid, names in ran.items()}
         for p in self.procs.values():
-            p.role = role_of(p, by_pid, self.root, notebooks)
+            p.role = role_of(p, by_pid, self.root, notebooks, kernels)
         return sorted(self.procs.values(), key=lambda p: -p.peak_rss)
 
 
