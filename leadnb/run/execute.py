@@ -538,9 +538,10 @@ def execute_all(
     tasks : sequence of NotebookTask
         One per notebook.
     jobs : int, default 1
-        1: one after the other in this process. Above 1: each notebook in its own worker
-        process (``python -m leadnb.run.runner``), at most ``jobs`` at a time; every worker
-        starts its own kernel, so kernel start-ups share nothing.
+        1: one after the other in this process. Above 1: in worker processes
+        (``python -m leadnb.run.runner``), at most ``jobs`` at a time; without ``warm`` each
+        notebook gets a worker of its own, with ``warm`` the pool's workers are reused. Every
+        notebook gets a kernel of its own.
     fail_fast : bool, default False
         The first failure stops notebooks that have not started (they are ``skipped``);
         running ones finish.
