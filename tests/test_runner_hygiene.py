@@ -133,12 +133,14 @@ def fake_executor(
                 ],
             )
 
-    def execute_all(tasks, *, jobs=1, fail_fast=False, progress=None):
+    def execute_all(tasks, *, jobs=1, fail_fast=False, progress=None, on_result=None):
         say = progress or hygiene.say
         results = {}
         for t in tasks:
             say(f"[start] {t.name}")
             results[t.name] = execute.execute_task(t, notebook)
+            if on_result is not None:
+                on_result(results[t.name])
         return results
 
     return execute_all
