@@ -283,3 +283,31 @@ def test_a_pool_reuses_its_workers_and_gives_every_notebook_a_fresh_kernel(
             3,
         )
     assert all(not psutil.pid_exists(pid) for pid in spawned)
+
+
+def test_a_worker_that_died_while_waiting_is_replaced(tmp_path: Path, monkeypatch) -> None:
+    """A waiting worker whose stdin is gone (it died) does not lose the task: a new worker
+    gets it."""
+    started: list = []
+
+    class Fake:
+        def __init__(self) -> None:
+            started.append(self)
+            self.stdin = open(tmp_path / f"stdin{len(started)}", "w")
+
+        def poll(self) -> None:
+            return None
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+    monkeypatch.setattr(warm.subprocess, "Popen", lambda *a, **k: Fake())
+    pool = warm.WarmPool(_spec(tmp_path), jobs=1, expected=2)
+    pool.fill()
+    assert len(started) == 1
+    started[0].stdin.close()  # what writing to a dead worker's pipe raises, as ValueError
+    proc = pool.take("{}", tmp_path / "r0.json")
+    assert proc is started[1] and pool.busy == [proc]
+    task = json.loads((tmp_path / "stdin2").read_text())
+    assert task == {"result": str(tmp_path / "r0.json"), "task": {}}
+    pool.close()

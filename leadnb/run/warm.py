@@ -269,11 +269,17 @@ class WarmPool:
         """A waiting worker (the longest waiting first) given its notebook (``task_json``;
         result to ``result_path``); a new worker when none is waiting."""
         self.left -= 1
+        line = json.dumps({"result": str(result_path), "task": json.loads(task_json)}) + "\n"
         proc = self.ready.pop(0) if self.ready else self._spawn()
-        line = json.dumps({"result": str(result_path), "task": json.loads(task_json)})
-        assert proc.stdin is not None
-        proc.stdin.write(line + "\n")
-        proc.stdin.flush()
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(line)
+            proc.stdin.flush()
+        except (OSError, ValueError):  # it died while it waited: a new worker runs the task
+            proc = self._spawn()
+            assert proc.stdin is not None
+            proc.stdin.write(line)
+            proc.stdin.flush()
         self.busy.append(proc)
         self.fill()
         return proc
