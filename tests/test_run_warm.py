@@ -183,18 +183,29 @@ def test_closing_the_pool_ends_the_workers_nobody_took(tmp_path: Path) -> None:
     assert not [c for c in me.children(recursive=True) if "ipykernel" in " ".join(c.cmdline())]
 
 
-def test_the_pool_starts_one_worker_per_notebook_at_most(tmp_path: Path, monkeypatch) -> None:
-    started: list[int] = []
+@pytest.fixture
+def fake_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list:
+    """Workers the pool starts are fakes that write their stdin to ``stdin<k>`` (k from 1);
+    the list holds them in the order started."""
+    started: list = []
 
     class Fake:
         def __init__(self) -> None:
-            started.append(1)
+            started.append(self)
             self.stdin = open(tmp_path / f"stdin{len(started)}", "w")
+
+        def poll(self) -> None:
+            return None
 
         def wait(self, timeout: float | None = None) -> int:
             return 0
 
     monkeypatch.setattr(warm.subprocess, "Popen", lambda *a, **k: Fake())
+    return started
+
+
+def test_the_pool_starts_one_worker_per_notebook_at_most(tmp_path: Path, fake_workers) -> None:
+    started = fake_workers
     pool = warm.WarmPool(_spec(tmp_path), jobs=2, expected=3)
     pool.fill()
     assert len(started) == 2
@@ -285,23 +296,10 @@ def test_a_pool_reuses_its_workers_and_gives_every_notebook_a_fresh_kernel(
     assert all(not psutil.pid_exists(pid) for pid in spawned)
 
 
-def test_a_worker_that_died_while_waiting_is_replaced(tmp_path: Path, monkeypatch) -> None:
+def test_a_worker_that_died_while_waiting_is_replaced(tmp_path: Path, fake_workers) -> None:
     """A waiting worker whose stdin is gone (it died) does not lose the task: a new worker
     gets it."""
-    started: list = []
-
-    class Fake:
-        def __init__(self) -> None:
-            started.append(self)
-            self.stdin = open(tmp_path / f"stdin{len(started)}", "w")
-
-        def poll(self) -> None:
-            return None
-
-        def wait(self, timeout: float | None = None) -> int:
-            return 0
-
-    monkeypatch.setattr(warm.subprocess, "Popen", lambda *a, **k: Fake())
+    started = fake_workers
     pool = warm.WarmPool(_spec(tmp_path), jobs=1, expected=2)
     pool.fill()
     assert len(started) == 1

@@ -272,14 +272,10 @@ class WarmPool:
         line = json.dumps({"result": str(result_path), "task": json.loads(task_json)}) + "\n"
         proc = self.ready.pop(0) if self.ready else self._spawn()
         try:
-            assert proc.stdin is not None
-            proc.stdin.write(line)
-            proc.stdin.flush()
+            _send(proc, line)
         except (OSError, ValueError):  # it died while it waited: a new worker runs the task
             proc = self._spawn()
-            assert proc.stdin is not None
-            proc.stdin.write(line)
-            proc.stdin.flush()
+            _send(proc, line)
         self.busy.append(proc)
         self.fill()
         return proc
@@ -319,6 +315,13 @@ class WarmPool:
         self.retired = []
         if self.forks is not None:  # after the workers: their kernels came from it
             self.forks.close()
+
+
+def _send(proc: subprocess.Popen, line: str) -> None:
+    """Write ``line`` to a worker's stdin now (it waits for it)."""
+    assert proc.stdin is not None
+    proc.stdin.write(line)
+    proc.stdin.flush()
 
 
 def run_warm_worker(argv: Sequence[str]) -> int:
