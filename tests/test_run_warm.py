@@ -309,3 +309,26 @@ def test_a_worker_that_died_while_waiting_is_replaced(tmp_path: Path, fake_worke
     task = json.loads((tmp_path / "stdin2").read_text())
     assert task == {"result": str(tmp_path / "r0.json"), "task": {}}
     pool.close()
+
+
+def test_workers_done_together_wait_only_for_the_notebooks_left(
+    tmp_path: Path, fake_workers
+) -> None:
+    """Two workers that finish in the same poll with one notebook left: one waits for it, the
+    other is told to end (it would otherwise wait idle, its kernel warm, until the pool
+    closes)."""
+    started = fake_workers
+    pool = warm.WarmPool(_spec(tmp_path), jobs=2, expected=3)
+    pool.fill()
+    first = pool.take("{}", tmp_path / "r0.json")
+    second = pool.take("{}", tmp_path / "r1.json")
+    assert pool.busy == [first, second] and pool.ready == []
+    pool.done(first)
+    pool.done(second)
+    assert pool.ready == [first] and pool.retired == [second]
+    assert (tmp_path / "stdin2").read_text().endswith("null\n")
+    assert pool.take("{}", tmp_path / "r2.json") is first
+    pool.done(first)
+    assert pool.ready == [] and pool.busy == [] and pool.retired == [second, first]
+    assert len(started) == 2
+    pool.close()

@@ -282,13 +282,14 @@ class WarmPool:
 
     def done(self, proc: subprocess.Popen) -> None:
         """``proc`` has written its result (which the caller read): it waits for the next
-        notebook, or, when none is left to give out, is told to end. A worker that exited is
+        notebook, or, when the notebooks left to give out all have a waiting worker already
+        (two workers can finish in the same poll), is told to end. A worker that exited is
         dropped."""
         if proc in self.busy:
             self.busy.remove(proc)
         if proc.poll() is not None:
             return
-        if self.left > 0:
+        if self.left > len(self.ready):
             self.ready.append(proc)
         else:
             self._retire(proc)
