@@ -89,6 +89,10 @@ def test_aj_hand_cases_equal_lifelines() -> None:
     _check_aj(d, e)
     _check_aj(d, e, seed=7)
     _check_aj(np.array([2.0, 4.0, 4.0]) + SHIFT, np.array([1, 1, 0]))  # ties of one type only
+    # a time shared only by pairs of one type each: no tie to lifelines (hypothesis found it)
+    _check_aj(np.array([0.25, 0.25, 0.25, 0.25]) + SHIFT, np.array([1, 1, 2, 2]))
+    _check_aj(np.array([3.0, 3.0, 3.0, 3.0, 3.0]) + SHIFT, np.array([1, 1, 2, 2, 2]), seed=2)
+    _check_aj(np.array([3.0, 3.0, 3.0, 5.0]) + SHIFT, np.array([1, 1, 2, 1]))  # a lone 2: a tie
 
 
 durations = st.lists(

@@ -271,11 +271,20 @@ def _first_at_or_below(times: np.ndarray, s: np.ndarray, q: float = 0.5) -> floa
 
 
 def _tied_across_types(t: np.ndarray, e: np.ndarray) -> bool:
-    """lifelines ``AalenJohansenFitter._check_for_duplicates``: an event time shared by events
-    of different types (``t``, ``e``: the events only)."""
-    order = np.argsort(t)  # within a run of equal times, differing types sit side by side
+    """lifelines ``AalenJohansenFitter._check_for_duplicates`` (``t``, ``e``: the events only):
+    an event whose time other events share while no other event has both its time and its
+    type. As lifelines has it, a time shared only by pairs (two events of type 1 and two of
+    type 2 on one day) is no tie: every one of those events repeats its time and its type."""
+    if len(t) < 2:
+        return False
+    order = np.lexsort((e, t))  # by time, then type: equal keys sit side by side
     ts, es = t[order], e[order]
-    return bool(np.any((ts[1:] == ts[:-1]) & (es[1:] != es[:-1])))
+    new_t = np.concatenate([[True], ts[1:] != ts[:-1]])
+    new_te = new_t | np.concatenate([[True], es[1:] != es[:-1]])
+    by_t, by_te = np.cumsum(new_t) - 1, np.cumsum(new_te) - 1
+    shared_time = np.bincount(by_t)[by_t] > 1
+    alone_in_type = np.bincount(by_te)[by_te] == 1
+    return bool(np.any(shared_time & alone_in_type))
 
 
 def _aalen_johansen(durations: np.ndarray, events: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
