@@ -568,3 +568,35 @@ def test_captured_equals_a_walk_down_the_ranking(data, n: int, rows: int, ties: 
         for i, k in enumerate(ks):
             want = _captured_by_hand(weight[r], y, score, k, ties)
             assert got[r, i] == pytest.approx(want, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 6), st.integers(1, 400))
+def test_reasons_pick_the_largest_contributions_first_of_equals_in_column_order(
+    seed: int, p: int, n: int
+) -> None:
+    """The reasons are the contributions a stable sort by size puts first (equal sizes in
+    column order), said by reason_phrase: contributions from small integers tie often."""
+    rng = np.random.default_rng(seed)
+    names = [f"rule:r{j}" for j in range(p)]
+    X = pd.DataFrame(rng.integers(0, 3, size=(n, p)).astype(float), columns=names)
+    mean, scale = np.zeros(p), np.ones(p)
+    coef = rng.choice([-1.0, -0.5, 0.5, 1.0], size=p)
+    got = lead_reasons(X, mean=mean, scale=scale, coef=coef)
+    contrib = X.to_numpy() * coef
+    order = np.argsort(-np.abs(contrib), axis=1, kind="stable")
+    for j in range(3):
+        want_c = np.full(n, np.nan)
+        want_r = np.full(n, "", dtype=object)
+        if j < p:
+            f = order[:, j]
+            c = contrib[np.arange(n), f]
+            ok = np.abs(c) >= 0.05
+            want_c[ok] = c[ok]
+            want_r[ok] = [
+                f"{queue.reason_phrase(names[k], X.iat[i, k])} ({'+' if c[i] > 0 else '-'})"
+                for i, k in zip(np.flatnonzero(ok), f[ok], strict=True)
+            ]
+        np.testing.assert_array_equal(got[f"contribution_{j + 1}"].to_numpy(), want_c)
+        assert got[f"reason_{j + 1}"].tolist() == want_r.tolist()
+        assert got[f"reason_{j + 1}"].dtype == "str"

@@ -53,6 +53,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.results import Column, Kind, Metrics, Result, format_value, value
@@ -896,15 +897,26 @@ def reason_phrase(
     >>> reason_phrase("n_emp", 250, labels={"n_emp": "employees"})
     'employees: 250'
     """
+    return _phrase_maker(feature, patterns, labels)(value_)
+
+
+def _phrase_maker(
+    feature: str,
+    patterns: Sequence[tuple[str, Callable[[re.Match[str], float], str]]],
+    labels: Mapping[str, str] | None,
+) -> Callable[[float], str]:
+    """:func:`reason_phrase` of ``feature`` as a function of the value: the name is matched
+    against the patterns once, however many values are said (thousands of distinct values of
+    one feature at a million leads)."""
     name = str(feature)
     for pattern, say in patterns:
         m = re.fullmatch(pattern, name, flags=re.DOTALL)
         if m is not None:
             if say is _say_value and labels and name in labels:
                 break
-            return say(m, float(value_))
-    label = labels[name] if labels and name in labels else name
-    return f"{_words(label)}: {_num(float(value_))}"
+            return lambda v, say=say, m=m: say(m, float(v))
+    words = _words(labels[name] if labels and name in labels else name)
+    return lambda v: f"{words}: {_num(float(v))}"
 
 
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
@@ -993,10 +1005,14 @@ def lead_reasons(
     n, p = contrib.shape
     k = min(n_reasons, p)
     top = np.empty((n, k), dtype="int64")
-    for start in range(0, n, _REASON_ROWS):  # blocks: no argsort of every lead's every feature
-        block = np.abs(contrib[start : start + _REASON_ROWS])
-        np.negative(block, out=block)
-        top[start : start + _REASON_ROWS] = np.argsort(block, axis=1, kind="stable")[:, :k]
+    for start in range(0, n, _REASON_ROWS):  # blocks of leads, while they are in the cache
+        # features by leads, so that each pass compares whole rows of leads at once
+        block = np.ascontiguousarray(np.abs(contrib[start : start + _REASON_ROWS]).T)
+        leads = np.arange(block.shape[1])
+        for j in range(k):  # the k largest by k passes of argmax (the first of equals, as a
+            pick = block.argmax(axis=0)  # stable sort has them): a fraction of a sort's time
+            top[start + leads, j] = pick
+            block[pick, leads] = -1.0  # below every |contribution| (finite): not picked again
     rows = np.arange(n)[:, None]
     tc = contrib[rows, top]
     tv = x[rows, top]
@@ -1006,18 +1022,19 @@ def lead_reasons(
     # values to the two decimals a phrase shows: days since the last touch, say, are hours
     # apart for every lead, but a phrase is said once per distinct key
     codes, distinct = _reason_keys(top[keep], np.round(tv[keep], 2), sign[keep], p)
+    say = {f: _phrase_maker(names[f], patterns, labels) for f in {f for f, _, _ in distinct}}
     said = np.array(
-        [
-            f"{reason_phrase(names[f], v, patterns=patterns, labels=labels)} ({'+' if s > 0 else '-'})"
-            for f, v, s in distinct
-        ],
-        dtype=object,
-    )  # one phrase per distinct (feature, value, sign): a handful, not one per lead
-    text = np.full((n, k), "", dtype=object)
-    text[keep] = said[codes] if len(codes) else []
+        [f"{say[f](v)} ({'+' if s > 0 else '-'})" for f, v, s in distinct], dtype=object
+    )  # one phrase per distinct (feature, value, sign), not one per lead
+    # each column as codes into the phrases ("" last), cast to text by Arrow: building text
+    # columns from Python strings took a quarter of a second per column at 611,000 leads
+    code = np.full((n, n_reasons), len(said), dtype="int32")
+    code[:, :k][keep] = codes
+    words = pa.array([*said, ""], type=pa.large_string())
     out = pd.DataFrame(index=features.index)
     for j in range(n_reasons):
-        out[f"reason_{j + 1}"] = pd.array(text[:, j] if j < k else [""] * n, dtype="str")
+        text = pa.DictionaryArray.from_arrays(pa.array(code[:, j]), words)
+        out[f"reason_{j + 1}"] = pd.array(text.cast(pa.large_string()), dtype="str")
     for j in range(n_reasons):
         out[f"contribution_{j + 1}"] = np.where(keep[:, j], tc[:, j], np.nan) if j < k else np.nan
     return out
