@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from leadnb.report.changes import plot_trend, render_changes
+from leadnb.report.changes import TITLE_WIDTH, plot_trend, render_changes
 from leadnb.results import Metrics
 from leadnb.run.changes import (
     CHANGE_COLUMNS,
@@ -635,6 +635,39 @@ def test_plot_trend_states_the_finding_with_the_kind_formatting(tmp_path: Path) 
     plt.close(fig)
     with pytest.raises(ValueError, match="not in the trend"):
         plot_trend(t, "nope")
+
+
+def test_trend_charts_say_the_number_in_the_notebooks_words(tmp_path: Path) -> None:
+    """A chart's title names the number as the report's card does (the notebook's declared
+    label, the latest run's), not the key: "Leads reaching SQL within 90 days", never "Lead to
+    SQL p90" over a percentage. A "$" in the words is drawn as written."""
+    import matplotlib.pyplot as plt
+
+    old = {"labels": {"lead_to_sql_p90": "Older words"}, "lead_to_sql_p90": 0.02}
+    new = {"labels": {"lead_to_sql_p90": "Leads reaching SQL within 90 days ($)"},
+           "lead_to_sql_p90": 0.027}  # fmt: skip
+    write_run(tmp_path, "2026-06-23", values={"cohort_conversion": old})
+    write_run(tmp_path, "2026-06-30", values={"cohort_conversion": new})
+    t = trend(tmp_path, "demo")
+    rows = t[t["key"] == "lead_to_sql_p90"]
+    assert rows["label"].tolist() == ["Older words", "Leads reaching SQL within 90 days ($)"]
+    assert t.loc[t["key"] == "n_leads", "label"].iloc[0] == "Leads"  # none declared: the key
+    fig = plot_trend(t, "lead_to_sql_p90")
+    title = fig.axes[0].get_title(loc="left")
+    said = " ".join(title.split())  # wrapped at whole words
+    assert said.startswith(r"Leads reaching SQL within 90 days (\$): 2.7% on 2026-06-30, up from")
+    fig.canvas.draw()  # no mathtext error
+    plt.close(fig)
+    long = t.assign(label="Change in new SQLs on the period before (LVR), by the team's definition")
+    fig = plot_trend(long, "lead_to_sql_p90")
+    lines = fig.axes[0].get_title(loc="left").split("\n")
+    assert len(lines) == 2 and max(map(len, lines)) <= TITLE_WIDTH  # on the chart, not past it
+    assert "2026-06-30" in " ".join(lines)  # dates are never split at their hyphens
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    box = fig.axes[0]._left_title.get_window_extent(renderer)  # the left-aligned title
+    assert box.x1 <= fig.bbox.x1
+    plt.close(fig)
 
 
 def test_a_change_below_the_precision_shown_reads_steady() -> None:

@@ -11,6 +11,7 @@ report or an index card; :func:`plot_trend` draws one headline number of
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,7 @@ __all__ = ["TREND_COLOURS", "plot_trend", "render_changes"]
 
 #: Okabe-Ito colours (safe for the common colour-vision deficiencies): line, interval band.
 TREND_COLOURS = {"line": "#0072B2", "band": "#56B4E9", "last": "#D55E00"}
+TITLE_WIDTH = 70  # characters of a trend chart's title line (about 620 px at 12 pt on its 700 px)
 
 
 def _kind(value: Any) -> Kind | None:
@@ -126,7 +128,8 @@ def plot_trend(frame: pd.DataFrame, key: str, *, notebook: str | None = None) ->
     ----------
     frame : pandas.DataFrame
         :func:`leadnb.run.changes.trend` (``as_of``, ``notebook``, ``key``, ``kind``,
-        ``value``, ``ci_low``, ``ci_high``).
+        ``value``, ``ci_low``, ``ci_high``; ``label``, optional: the number's words in the title,
+        the latest run's, else words made from ``key``).
     key : str
         The headline number to draw.
     notebook : str, optional
@@ -156,13 +159,17 @@ def plot_trend(frame: pd.DataFrame, key: str, *, notebook: str | None = None) ->
     >>> fig = plot_trend(t, "conversion_rate")
     >>> fig.axes[0].get_title(loc="left")
     'Conversion rate: 6.0% on 2026-06-30, up from 5.0% on 2026-06-23'
-    >>> import matplotlib.pyplot as plt; plt.close(fig)
+    >>> fig2 = plot_trend(t.assign(label="Leads that converted"), "conversion_rate")
+    >>> fig2.axes[0].get_title(loc="left")
+    'Leads that converted: 6.0% on 2026-06-30, up from 5.0% on 2026-06-23'
+    >>> import matplotlib.pyplot as plt; plt.close(fig); plt.close(fig2)
     """
     import matplotlib.pyplot as plt
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.ticker import FuncFormatter
 
     from leadnb.report.pages import metric_label
+    from leadnb.report.plots.experiments import plain
 
     rows = frame[frame["key"] == key]
     if notebook is not None:
@@ -201,7 +208,8 @@ def plot_trend(frame: pd.DataFrame, key: str, *, notebook: str | None = None) ->
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.tick_params(labelsize=11)
     ax.set_xlabel("Analysis date", fontsize=11)
-    label = metric_label(key)
+    declared = rows["label"].iloc[-1] if "label" in rows else None  # the latest run's words
+    label = plain(declared) if isinstance(declared, str) and declared else metric_label(key)
     last, first = rows["value"].iloc[-1], rows["value"].iloc[0]
     title = f"{label}: {format_value(last, kind)} on {dates.iloc[-1]:%Y-%m-%d}"
     if len(rows) > 1 and format_value(last, kind) == format_value(first, kind):
@@ -211,7 +219,8 @@ def plot_trend(frame: pd.DataFrame, key: str, *, notebook: str | None = None) ->
         title += f", {way} from {format_value(first, kind)} on {dates.iloc[0]:%Y-%m-%d}"
     else:
         title += " (one run so far)"
-    ax.set_title(title, fontsize=12, loc="left")
+    # a long label (the notebook's words) would run off the chart: wrapped at whole words
+    ax.set_title(textwrap.fill(title, TITLE_WIDTH, break_on_hyphens=False), fontsize=12, loc="left")
     if has_ci.any():
         ax.legend(loc="best", fontsize=10, frameon=False)
     fig.tight_layout()

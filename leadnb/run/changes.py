@@ -117,7 +117,9 @@ CHANGE_COLUMNS = [
 ]
 
 #: Columns of :func:`trend`, in order.
-TREND_COLUMNS = ["run_id", "as_of", "notebook", "key", "kind", "value", "ci_low", "ci_high"]
+TREND_COLUMNS = [
+    "run_id", "as_of", "notebook", "key", "label", "kind", "value", "ci_low", "ci_high"
+]  # fmt: skip
 
 #: Kinds that are not numbers: never compared.
 _NOT_NUMBERS = frozenset({Kind.TEXT, Kind.DATE, Kind.FLAG})
@@ -690,7 +692,9 @@ def trend(
     -------
     pandas.DataFrame
         Long form, one row per (analysis date, notebook, headline number): ``run_id``,
-        ``as_of`` (datetime), ``notebook``, ``key``, ``kind`` (declared, ``""`` if none),
+        ``as_of`` (datetime), ``notebook``, ``key``, ``label`` (the words the notebook
+        declared for the number in that run's ``metrics.json``, else words made from the key),
+        ``kind`` (declared, ``""`` if none),
         ``value``, ``ci_low``, ``ci_high`` (NaN without an interval). A notebook's numbers come
         from runs where that notebook succeeded (subset runs included, failed notebooks not);
         when several runs share an analysis date the one started last is kept. Text, dates and
@@ -730,6 +734,7 @@ def trend(
                     "as_of": as_of,
                     "notebook": nb,
                     "key": key,
+                    "label": _label(key, metrics),
                     "kind": "" if kind is None else str(kind),
                     "value": v,
                     "ci_low": float(metrics[ci[0]]) if ci else math.nan,

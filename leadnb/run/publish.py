@@ -501,7 +501,8 @@ def _trend_figures(rows: Any, keys: Sequence[str], notebook: str) -> list[str]:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=200)
         plt.close(fig)
-        alt = escape(fig.axes[0].get_title(loc="left") if fig.axes else key)
+        title = fig.axes[0].get_title(loc="left") if fig.axes else key
+        alt = escape(" ".join(title.replace("\\$", "$").split()))  # "$" escaped, lines wrapped
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         figures.append(f'<img src="data:image/png;base64,{data}" alt="{alt}" width="700">')
     return figures
