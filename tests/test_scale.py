@@ -8,6 +8,7 @@ row for row once put back in the order of ``leads``.
 from __future__ import annotations
 
 import dask.dataframe as dd
+import numpy as np
 import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
@@ -281,3 +282,33 @@ def test_shuffled_partitions_are_balanced(client, demo):
         sizes = leads.map_partitions(len).compute().tolist()
         assert sum(sizes) == len(t["leads"]) and len(sizes) == n
         assert min(sizes) > 0 and max(sizes) < 2 * len(t["leads"]) / n, sizes
+
+
+def test_categories_do_not_travel_with_the_pieces_of_a_partition() -> None:
+    """The events' lead ids load as a categorical of every lead id. A piece cut for a worker
+    keeps only the categories it uses, and a Dask partition goes into the shuffle as text: with
+    each piece carrying the partition's categories, a shuffled partition united every
+    partition's lead ids (at 5,000,000 leads the 3 GB workers were restarted until the run
+    failed)."""
+    ids = [f"L{i:03d}" for i in range(40)]
+    events = pd.DataFrame(
+        {
+            "lead_id": pd.Categorical(ids * 2, categories=sorted(ids)),
+            "event_type": pd.Categorical(["x", "y"] * 40),
+            "ts": pd.date_range("2026-01-01", periods=80, freq="h").as_unit("us"),
+        }
+    )
+    pieces = scale._split(events, 4)
+    assert sum(map(len, pieces)) == 80
+    for piece in pieces:
+        used = set(piece["lead_id"].astype("str"))
+        assert set(piece["lead_id"].cat.categories) == used  # its own lead ids only
+        assert piece["lead_id"].cat.categories.is_monotonic_increasing
+    pd.testing.assert_frame_equal(  # the same rows and values, whatever the categories
+        pd.concat(pieces).sort_index().astype({"lead_id": "str", "event_type": "str"}),
+        events.astype({"lead_id": "str", "event_type": "str"}),
+    )
+    keyed = scale._with_part(events)
+    assert keyed["lead_id"].dtype == "str" and keyed["event_type"].dtype == "str"
+    assert keyed["lead_id"].tolist() == ids * 2
+    np.testing.assert_array_equal(keyed[scale.PART].to_numpy(), scale._lead_hash(events))
