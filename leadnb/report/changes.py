@@ -169,7 +169,7 @@ def plot_trend(frame: pd.DataFrame, key: str, *, notebook: str | None = None) ->
     from matplotlib.ticker import FuncFormatter
 
     from leadnb.report.pages import metric_label
-    from leadnb.report.plots.experiments import plain
+    from leadnb.report.plots import plain
 
     rows = frame[frame["key"] == key]
     if notebook is not None:

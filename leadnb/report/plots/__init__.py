@@ -90,6 +90,16 @@ def display_name(name: object) -> str:
     return text[:1].upper() + text[1:]
 
 
+def plain(text: object) -> str:
+    """User text for a chart (a label from the data or a notebook): ``$`` escaped, so
+    matplotlib draws it as written (never mathtext).
+
+    >>> plain("a$b$")
+    'a\\\\$b\\\\$'
+    """
+    return str(text).replace("$", r"\$")
+
+
 def plain_log_axis(axis: matplotlib.axis.Axis) -> None:
     """Label a log-scaled axis with plain numbers (0.5, 1, 2) instead of powers of ten."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -401,6 +411,7 @@ __all__ = [
     "label_ends",
     "percent_axis",
     "place_beside",
+    "plain",
     "plain_log_axis",
     "set_finding",
     "set_theme",

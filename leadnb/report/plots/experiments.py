@@ -32,6 +32,7 @@ from leadnb.report.plots import (
     figure_kwargs,
     label_ends,
     percent_axis,
+    plain,
     set_finding,
 )
 from leadnb.results import Kind, format_value
@@ -43,15 +44,6 @@ def _pts(x: float) -> str:
 
 def _pct(x: float) -> str:
     return format_value(x, Kind.RATE)
-
-
-def plain(text: object) -> str:
-    """User text for a chart: ``$`` escaped, so matplotlib draws it as written (never mathtext).
-
-    >>> plain("a$b$")
-    'a\\\\$b\\\\$'
-    """
-    return str(text).replace("$", r"\$")
 
 
 def name(text: object) -> str:
