@@ -110,6 +110,19 @@ def test_fits_in_threads_equal_scikit_learns_own_sequential_fits(at_mql):
         M.fit_models(X, y, workers=0, **kw)
 
 
+def test_default_workers_fit_small_frames_one_at_a_time(monkeypatch):
+    """Below MIN_ROWS_FOR_THREADS rows the default is one fit at a time (small fits wait on the
+    GIL); from there one per usable core, at most MAX_WORKERS; an explicit count is kept."""
+    from leadnb.scoring.model import fit as F
+
+    monkeypatch.setattr(F.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert F._workers(None, F.MIN_ROWS_FOR_THREADS - 1) == 1
+    assert F._workers(None, F.MIN_ROWS_FOR_THREADS) == F.MAX_WORKERS == 2
+    assert F._workers(2, 10) == 2 and F._workers(1, 10**6) == 1
+    monkeypatch.setattr(F.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert F._workers(None, 10**6) == 1
+
+
 def test_points_and_creation_dates_come_with_the_features(world, at_mql):
     mat, feats = at_mql["matured"], at_mql["features"]
     sc = cal.scores_at_decision(world["leads"], world["events"], world["config"], mat, AS_OF)

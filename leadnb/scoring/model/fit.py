@@ -258,14 +258,25 @@ class FinalModels(Mapping[str, Any]):
 
 MAX_WORKERS = 2
 """The most fits :func:`fit_models` runs at once by default."""
+MIN_ROWS_FOR_THREADS = 10_000
+"""Below this many feature rows :func:`fit_models` fits one model at a time by default. Measured
+on two idle cores over subsets of the demo's landmark rows (43 features; fit wall and CPU seconds,
+one worker against two): 5,121 rows 3.1-3.3 s against 2.9-3.0 s wall for 3.6-3.8 CPU-s instead of
+3.1-3.3; 13,895 rows 4.2-4.7 against 3.6-3.9; 27,541 rows 6.9-7.0 against 4.8-5.3; 54,667 rows
+13.4-13.7 against 8.3-8.6. Small fits are Python-bound, so a second thread mostly waits for the
+GIL: a tenth of a second gained, half a CPU-second more, which a run whose other notebooks fill
+the second core (or a test worker beside another) pays in wall time."""
 
 
-def _workers(workers: int | None) -> int:
-    """``workers``, or one per core this process may use (at most :data:`MAX_WORKERS`)."""
+def _workers(workers: int | None, rows: int = MIN_ROWS_FOR_THREADS) -> int:
+    """``workers``, or one per core this process may use (at most :data:`MAX_WORKERS`), one
+    when the feature frame has fewer than :data:`MIN_ROWS_FOR_THREADS` rows."""
     if workers is not None:
         if workers < 1:
             raise ParamsError(f"workers must be at least 1, got {workers}")
         return int(workers)
+    if rows < MIN_ROWS_FOR_THREADS:
+        return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -367,7 +378,8 @@ def fit_models(
 
     workers
         Fits run at once, in threads (each on ``threads`` OpenMP threads); None: one per
-        available core, at most :data:`MAX_WORKERS`. The fits are seeded and independent, so
+        available core, at most :data:`MAX_WORKERS`, and one for fewer than
+        :data:`MIN_ROWS_FOR_THREADS` rows. The fits are seeded and independent, so
         the results are the same for any number (tested); on two cores two at a time took a
         55,000-row landmark fit from 14.4 s to about 8 s, the gradient boosting's trees being
         grown outside the GIL.
@@ -508,7 +520,7 @@ def fit_models(
     limits = threadpool_limits(limits=threads) if threads is not None else nullcontext()
     with warnings.catch_warnings(), limits:
         warnings.simplefilter("ignore", category=UserWarning)
-        done = _run_tasks(tasks, workers=_workers(workers), threads=threads)
+        done = _run_tasks(tasks, workers=_workers(workers, len(X)), threads=threads)
     test_p = {name: done[(name, "split", 0)] for name in wanted}
 
     def later(name: str) -> Callable[[], Any]:
