@@ -39,7 +39,7 @@ test: $(STAMP) demo-data
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 	$(BIN)/pytest -q --doctest-modules leadnb
 	$(PY) -m leadnb.run.goldens --check notebooks
-	$(BIN)/pytest --nbval-lax --nbval-kernel-name leadnb --nbval-sanitize-with notebooks/sanitize.cfg notebooks
+	$(BIN)/pytest -n 2 --dist loadfile --nbval-lax --nbval-kernel-name leadnb --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
 lab: $(STAMP) demo-data
 	$(BIN)/jupyter lab notebooks
