@@ -832,3 +832,30 @@ def test_segment_bands_leave_out_the_segment_defined_by_the_outcome() -> None:
     )
     assert "is left out: it converts 100% in every band, by definition" in fig.get_supxlabel()
     plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "xmax"), [(0, 0.12, 1.0), (0, 0.5, 1.0), (0.004, 0.031, 1.0), (0, 37.5, 100.0)]
+)
+def test_percent_labels_are_worked_out_once_per_row_and_read_as_before(low, high, xmax) -> None:
+    """A drawn row of percent tick labels: the decimals come from the row itself (the locator is
+    not asked again per label) and every label is the one formatting a single tick gives (the
+    axis's ticks and that tick, as before)."""
+    from leadnb.report.plots import Percent, percent_axis
+
+    fig, ax = plt.subplots()
+    ax.set_ylim(low, high)
+    percent_axis(ax.yaxis, xmax=xmax)
+    fig.canvas.draw()
+    fmt = ax.yaxis.get_major_formatter()
+    assert isinstance(fmt, Percent)
+    ticks = ax.yaxis.get_majorticklocs()
+    one_by_one = [fmt(v) for v in ticks]  # outside a row: asks the axis for its ticks
+    asked = []
+    real = ax.yaxis.get_majorticklocs
+    ax.yaxis.get_majorticklocs = lambda: asked.append(1) or real()  # type: ignore[method-assign]
+    row = fmt.format_ticks(ticks)
+    assert row == one_by_one and not asked
+    drawn = [t.get_text() for t in ax.get_yticklabels()]
+    assert drawn == one_by_one[: len(drawn)]
+    plt.close(fig)

@@ -113,11 +113,28 @@ class Percent(PercentFormatter):
     """Percent tick labels with as few decimals as the ticks need: ``0%, 10%, 20%`` and
     ``0%, 2.5%, 5%`` (matplotlib's own choice gives ``10.0%`` on a 0-12% axis)."""
 
+    _row_decimals: int | None = None  # while a row of tick labels is formatted
+
+    def format_ticks(self, values: Any) -> list[str]:
+        """A row of tick labels, their decimals worked out once (per label, asking the locator
+        for the ticks again each time, it was a tenth of a chart's drawing)."""
+        ticks = np.asarray(values, dtype="float64")
+        self._row_decimals = self._decimals(ticks[np.isfinite(ticks)])
+        try:
+            return super().format_ticks(values)
+        finally:
+            self._row_decimals = None
+
+    def _decimals(self, values: np.ndarray) -> int:
+        pct = values * 100.0 / self.xmax
+        return next((d for d in range(4) if np.allclose(pct, np.round(pct, d), atol=1e-9)), 3)
+
     def format_pct(self, x: float, display_range: float) -> str:
         """``x`` as a percent with the decimals the axis's ticks need (0 to 3)."""
-        ticks = np.asarray(self.axis.get_majorticklocs() if self.axis is not None else [x])
-        pct = np.append(ticks[np.isfinite(ticks)], x) * 100.0 / self.xmax
-        decimals = next((d for d in range(4) if np.allclose(pct, np.round(pct, d), atol=1e-9)), 3)
+        decimals = self._row_decimals
+        if decimals is None:
+            ticks = np.asarray(self.axis.get_majorticklocs() if self.axis is not None else [x])
+            decimals = self._decimals(np.append(ticks[np.isfinite(ticks)], x))
         return f"{self.convert_to_pct(x):,.{decimals}f}{self.symbol}"
 
 
