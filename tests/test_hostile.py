@@ -282,6 +282,32 @@ def test_sanitize_html_keeps_tables_links_and_images() -> None:
     assert safe.sanitize_html(ok) == ok
 
 
+PIECES = (
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '<a href="javascript:alert(1)">',
+    '<a href="JaVa&#x09;Script:x">', "<svg onload=alert(1)>", "<iframe src=x>", "<style>", "</style>",
+    '<p style="x:y" onclick=z>', "<table><tr><td>", "</td></tr></table>", "<!--", "-->", '"', "'",
+    "<", ">", "&lt;", "&amp;", '<img src="data:image/png;base64,AA==">', '<a href="../x.csv">',
+    "</a>", "<math><mi>", "<template>", "<textarea>", "<b>", "</b>", "=HYPERLINK(x)", "text",
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=12))
+def test_sanitize_html_leaves_nothing_active_and_is_stable(pieces: list[str]) -> None:
+    """Any mix of hostile pieces: no script-like element, event or style attribute, or active
+    URL survives, and sanitising the result again changes nothing."""
+    clean = safe.sanitize_html("".join(pieces))
+    dom = BeautifulSoup(clean, "html.parser")
+    assert not dom.find_all(["script", "style", "svg", "math", "iframe", "template", "textarea"])
+    for el in dom.find_all(True):
+        assert el.name in safe.ALLOWED_TAGS
+        for name, value in el.attrs.items():
+            assert not name.startswith("on") and name != "style"
+            if name in ("href", "src"):
+                assert not safe._normal_url(str(value)).startswith(("javascript:", "vbscript:"))
+    assert safe.sanitize_html(clean) == clean
+
+
 def test_markdown_output_shows_raw_html_as_text() -> None:
     out = safe.markdown_to_safe_html(
         "### " + HOSTILE[0] + "\n\n- **rule:** " + HOSTILE[1] + " [c](javascript:alert(1))"
