@@ -768,3 +768,17 @@ def test_data_cannot_plant_a_changes_slot() -> None:
     page = report.render_notebook_html(_answered_notebook(report.CHANGES_SLOT), title="T")
     assert page.count(report.CHANGES_SLOT) == 1
     assert page.index(report.CHANGES_SLOT) < page.index("Intro.")
+
+
+def test_renders_in_one_process_share_the_exporter_and_nothing_else() -> None:
+    """The exporter is made once per process; a report rendered after another is the page a
+    fresh exporter gives, and a render never changes the notebook it is given."""
+    first, second = hostile_notebook(), executed_notebook()
+    before = nbformat.writes(second)
+    report.render_notebook_html(first, title="First", bar_html="<nav>one</nav>")
+    again = report.render_notebook_html(second, title="Second")
+    assert report._exporter() is report._exporter()
+    assert nbformat.writes(second) == before
+    report._exporter.cache_clear()
+    fresh = report.render_notebook_html(second, title="Second")
+    assert again == fresh and "First" not in again and "one</nav>" not in again

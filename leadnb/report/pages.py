@@ -37,6 +37,7 @@ JavaScript/SVG/error outputs). Markdown *cells* are the project's own text and a
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import os
 import re
@@ -578,18 +579,7 @@ def render_notebook_html(
         400 px wide and for print, and the Content-Security-Policy :data:`leadnb.safe.CSP` (no
         script runs, even one that got in).
     """
-    import jinja2
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[jinja2.DictLoader({"leadnb_report.html.j2": _NOTEBOOK_TEMPLATE})],
-        template_file="leadnb_report.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
+    exporter = _exporter()
     has_answer = any(ANSWER_TAG in _tags(c) for c in nb.cells)
     clean = strip_for_readers(nb, changes=bool(changes_html) or has_answer)
     clean.metadata["title"] = title
@@ -611,6 +601,25 @@ def render_notebook_html(
         },
     )
     return body
+
+
+@functools.cache
+def _exporter() -> Any:
+    """The report exporter, made once per process: a new ``HTMLExporter`` builds a new Jinja
+    environment and compiles its templates again (a sixth of a report's render). Each call of
+    ``from_notebook_node`` gets its own resources, so renders never share state."""
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"leadnb_report.html.j2": _NOTEBOOK_TEMPLATE})],
+        template_file="leadnb_report.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
 
 
 # --------------------------------------------------------------------------------------------
