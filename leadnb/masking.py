@@ -288,7 +288,30 @@ def mask_text(text: str, secrets: Iterable[Secret]) -> str:
             text = text.replace(s.value, s.mask)
     if "://" not in text:
         return text
-    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+    return _mask_userinfo(text)
+
+
+_TOKEN_END = re.compile(r"[\s'\"]")
+_HEAD_REACH = 45  # a URL's scheme (the match's head) starts at most 41 characters before "://"
+
+
+def _mask_userinfo(text: str) -> str:
+    """``_URL_PASSWORD.sub`` over ``text``, run only where a match can be: the runs of text
+    without blanks or quotes (no match crosses one) that hold a ``://``, from just before its
+    scheme can start. The whole text took 0.06 s per MB (a report is 2 MB of embedded charts),
+    each piece of it tried as the start of a scheme."""
+    parts: list[str] = []
+    done = 0
+    at = text.find("://")
+    while at != -1:
+        start = max(done, at - _HEAD_REACH)
+        end_match = _TOKEN_END.search(text, at)
+        end = end_match.start() if end_match else len(text)
+        parts += [text[done:start], _URL_PASSWORD.sub(r"\g<head>***@", text[start:end])]
+        done = end
+        at = text.find("://", done)
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def mask_value(value: Any, secrets: Iterable[Secret]) -> Any:

@@ -10,6 +10,8 @@ import datetime as dt
 import urllib.parse
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadnb import masking
 from leadnb.data import loading
@@ -205,3 +207,28 @@ def test_mask_value_handles_nested_and_dates() -> None:
         "b": 1,
         "2": ["t", None, 0.5],
     }
+
+
+URLISH = st.lists(
+    st.sampled_from(list("aZx9_+.-:/@ '\"\n\té%"))
+    | st.sampled_from(["://", "db://u:p@", "a" * 44]),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(URLISH, max_size=4).map("".join))
+def test_userinfo_masking_equals_the_regex_over_the_whole_text(text: str) -> None:
+    """The userinfo mask runs its regular expression only around each ``://``; on any text the
+    result is the expression's substitution over the whole text."""
+    whole = masking._URL_PASSWORD.sub(r"\g<head>***@", text)
+    assert masking.mask_text(text, ()) == whole
+
+
+def test_userinfo_masking_at_the_edges_of_its_windows() -> None:
+    head = "s" + "c" * 40  # the longest scheme the expression takes: 41 characters
+    assert masking.mask_text(f"x {head}://u:p@h", ()) == f"x {head}://***@h"
+    assert masking.mask_text(f"{head}x://u:p@h", ()) == f"{head}x://u:p@h"  # too long: no URL
+    assert masking.mask_text("a://u:p@h b://v:q@i", ()) == "a://***@h b://***@i"
+    assert masking.mask_text("'a://u:p@h'c://v:q@i\"", ()) == "'a://***@h'c://***@i\""
+    assert masking.mask_text("a://u:p@y://v:q@h", ()) == "a://***@h"  # up to the last @
