@@ -225,8 +225,10 @@ def figure_text(fig: Any, name: str) -> str:
     of its panels, else its file name in words."""
     titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
     titles += [ax.get_title(loc) for ax in fig.axes for loc in ("left", "center", "right")]
+    from leadnb.report.plots import unplain
+
     # chart code escapes "$" in user text so matplotlib never reads it as math; readers see "$"
-    titles = [t.strip().replace("\\$", "$") for t in titles if t and t.strip()]
+    titles = [unplain(t.strip()) for t in titles if t and t.strip()]
     return "; ".join(dict.fromkeys(titles)) or name.replace("_", " ").replace("-", " ")
 
 

@@ -493,6 +493,7 @@ def _trend_figures(rows: Any, keys: Sequence[str], notebook: str) -> list[str]:
     import matplotlib.pyplot as plt  # only to draw: 1-2.4 s of CPU to import
 
     from leadnb.report import changes as view
+    from leadnb.report.plots import unplain
     from leadnb.safe import escape
 
     figures = []
@@ -502,7 +503,7 @@ def _trend_figures(rows: Any, keys: Sequence[str], notebook: str) -> list[str]:
         fig.savefig(buf, format="png", dpi=200)
         plt.close(fig)
         title = fig.axes[0].get_title(loc="left") if fig.axes else key
-        alt = escape(" ".join(title.replace("\\$", "$").split()))  # "$" escaped, lines wrapped
+        alt = escape(" ".join(unplain(title).split()))  # "$" escaped, lines wrapped
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         figures.append(f'<img src="data:image/png;base64,{data}" alt="{alt}" width="700">')
     return figures

@@ -100,6 +100,15 @@ def plain(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
+def unplain(text: str) -> str:
+    """A chart's text as a reader sees it (alt text): :func:`plain`'s ``\\$`` back to ``$``.
+
+    >>> unplain(plain("a$b$"))
+    'a$b$'
+    """
+    return text.replace("\\$", "$")
+
+
 def plain_log_axis(axis: matplotlib.axis.Axis) -> None:
     """Label a log-scaled axis with plain numbers (0.5, 1, 2) instead of powers of ten."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -429,6 +438,7 @@ __all__ = [
     "percent_axis",
     "place_beside",
     "plain",
+    "unplain",
     "plain_log_axis",
     "set_finding",
     "set_theme",

@@ -268,7 +268,7 @@ GIL: a tenth of a second gained, half a CPU-second more, which a run whose other
 the second core (or a test worker beside another) pays in wall time."""
 
 
-def _workers(workers: int | None, rows: int = MIN_ROWS_FOR_THREADS) -> int:
+def _workers(workers: int | None, rows: int) -> int:
     """``workers``, or one per core this process may use (at most :data:`MAX_WORKERS`), one
     when the feature frame has fewer than :data:`MIN_ROWS_FOR_THREADS` rows."""
     if workers is not None:
