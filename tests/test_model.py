@@ -78,7 +78,8 @@ def test_fits_in_threads_equal_scikit_learns_own_sequential_fits(at_mql):
     feats, mat = at_mql["features"], at_mql["matured"]
     X = M.leave_out(feats.frame, ["points:"]).iloc[:1_500]
     y = mat["outcome"].to_numpy()[:1_500]
-    kw = dict(created_at=feats.created_at.iloc[:1_500], seed=5, n_folds=3, calibration_folds=2)
+    kw = dict(created_at=feats.created_at.iloc[:1_500], seed=5, n_folds=3, calibration_folds=2,
+              cross_fit_check=True)  # fmt: skip
     fits = [M.fit_models(X, y, workers=w, **kw) for w in (1, 2, 3)]
     for other in fits[1:]:
         pd.testing.assert_frame_equal(other.cross_fitted, fits[0].cross_fitted, check_exact=True)
@@ -108,6 +109,22 @@ def test_fits_in_threads_equal_scikit_learns_own_sequential_fits(at_mql):
         fit.calibrated["points"]  # not asked for: no points given
     with pytest.raises(ParamsError, match="workers"):
         M.fit_models(X, y, workers=0, **kw)
+    # by default the check is judged on the held-out split only: its five folds are not fitted,
+    # and every other probability is the same (the fits are independent and seeded)
+    lean = M.fit_models(X, y, **{**kw, "cross_fit_check": False})
+    assert list(lean.cross_fitted.columns) == ["logistic"]
+    pd.testing.assert_frame_equal(
+        lean.cross_fitted, fit.cross_fitted[["logistic"]], check_exact=True
+    )
+    pd.testing.assert_frame_equal(lean.test, fit.test, check_exact=True)
+    table = M.model_validation(lean)
+    assert table[["model", "split"]].apply(tuple, axis=1).tolist() == [
+        ("logistic", "time_test"), ("logistic", "cross_fitted"), ("gradient_boosting", "time_test")
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(
+        table.reset_index(drop=True),
+        M.model_validation(fit).iloc[[0, 1, 2]].reset_index(drop=True),
+    )
 
 
 def test_default_workers_fit_small_frames_one_at_a_time(monkeypatch):
@@ -734,6 +751,9 @@ def test_decided_risk_is_cross_fitted_for_matured_rows_and_predicted_for_young_o
     with pytest.raises(ParamsError):
         M.decided_risk(fit, frame.iloc[1:], every[1:], world["leads"], world["events"],
                        world["config"], as_of=AS_OF, spec=feats.spec)  # fmt: skip
+    with pytest.raises(ParamsError, match="not cross-fitted"):  # a model without out-of-fold rows
+        M.decided_risk(fit, frame, every, world["leads"], world["events"], world["config"],
+                       as_of=AS_OF, spec=feats.spec, model="gradient_boosting")  # fmt: skip
 
 
 def test_chunks_that_share_a_lead_read_only_their_own_rows_and_equal_one_call(world, landmark_fit):

@@ -1057,9 +1057,12 @@ def test_demo_run_writes_the_queue_validation_and_metrics(
     v = pd.read_csv(folder / "model_validation.csv")
     assert list(v.columns) == list(lm.MODEL_VALIDATION_COLUMNS)
     assert v[["model", "split"]].apply(tuple, axis=1).tolist() == [
-        (m, s) for m in ("logistic", "gradient_boosting", "points")
-        for s in ("time_test", "cross_fitted")
-    ]  # fmt: skip
+        ("logistic", "time_test"),
+        ("logistic", "cross_fitted"),
+        ("gradient_boosting", "time_test"),
+        ("points", "time_test"),
+        ("points", "cross_fitted"),
+    ]  # the check on the latest cohorts only (fit_models' cross_fit_check)
     rel = pd.read_csv(folder / "model_reliability.csv")
     assert list(rel.columns) == list(lm.RELIABILITY_COLUMNS)
     crossed = v.set_index(["model", "split"]).loc[("logistic", "cross_fitted")]

@@ -316,6 +316,12 @@ def decided_risk(
             "the population does not match the fitted model: pass the frame whose matured rows "
             "it was fitted on, and a mask over that frame"
         )
+    if model not in fitted.cross_fitted.columns:
+        raise ParamsError(
+            f"the {model} model was not cross-fitted, so matured leads have no out-of-fold "
+            f"probability from it; cross-fitted: {', '.join(fitted.cross_fitted.columns)}",
+            fix="fit_models(..., cross_fit_check=True) cross-fits the gradient-boosted check too",
+        )
     risk = np.full(len(frame), np.nan)
     pos = np.cumsum(mat) - 1
     old = want & mat

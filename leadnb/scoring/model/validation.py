@@ -297,7 +297,8 @@ def validation_frame(fitted: FittedModels, *, alpha: float = 0.05) -> pd.DataFra
     """Every :class:`ModelCheck` number per model and split, one row each.
 
     Splits: the held-out test set (``time_test`` or ``stratified_test``, from models fitted on
-    the train set) and ``cross_fitted`` (every lead, out of fold).
+    the train set) and ``cross_fitted`` (every lead, out of fold) for each model that was
+    cross-fitted (the gradient-boosted check only with ``fit_models(cross_fit_check=True)``).
 
     Parameters
     ----------
@@ -315,10 +316,10 @@ def validation_frame(fitted: FittedModels, *, alpha: float = 0.05) -> pd.DataFra
     test_name = f"{fitted.split_kind}_test"
     test = fitted.split.to_numpy() == "test"  # by position: a landmark frame repeats lead ids
     for name in fitted.models:
-        for split, p, y in (
-            (test_name, fitted.test[name], fitted.outcome[test]),
-            ("cross_fitted", fitted.cross_fitted[name], fitted.outcome),
-        ):
+        splits = [(test_name, fitted.test[name], fitted.outcome[test])]
+        if name in fitted.cross_fitted.columns:
+            splits.append(("cross_fitted", fitted.cross_fitted[name], fitted.outcome))
+        for split, p, y in splits:
             check = check_probabilities(p.to_numpy(), y.to_numpy(), alpha=alpha)
             rows.append({"model": name, "split": split, **check.as_dict()})
     return pd.DataFrame(rows)
