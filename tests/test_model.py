@@ -418,6 +418,25 @@ def test_fit_refuses_too_few_conversions(at_mql):
         M.fit_models(X, y, models=("forest",))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_fit_refuses_features_that_are_not_finite(bad):
+    """The fits skip scikit-learn's own finiteness check (CHECKED_ONCE): fit_models checks once."""
+    X, y, _ = _simulated(400, seed=2)
+    X.iloc[7, 2] = bad
+    with pytest.raises(DataError, match="missing or infinite"):
+        M.fit_models(X, y, models=("logistic",))
+
+
+@pytest.mark.parametrize("name", ["logistic", "gradient_boosting", "points"])
+def test_estimator_parameters_pass_scikit_learns_validation(name):
+    """The fits skip scikit-learn's parameter validation (CHECKED_ONCE): the constants are valid."""
+    from leadnb.scoring.model.fit import _estimators
+
+    est = _estimators(name, seed=0, C=1.0)
+    for part in est.named_steps.values() if hasattr(est, "named_steps") else [est]:
+        part._validate_params()  # raises InvalidParameterError on a bad value
+
+
 def _simulated(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Leads whose conversion probability is known: logit p = -2.2 + x . beta."""
     rng = np.random.default_rng(seed)

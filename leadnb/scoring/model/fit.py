@@ -287,19 +287,33 @@ def _workers(workers: int | None, rows: int) -> int:
     return max(1, min(MAX_WORKERS, cores))
 
 
+CHECKED_ONCE = {"assume_finite": True, "skip_parameter_validation": True}
+"""scikit-learn settings of every fit (``sklearn.config_context``): its per-call finiteness check
+of the data and validation of the estimators' parameters skipped. They are a fifth of the CPU
+of a small fit (2,246 landmark rows: 1.72 -> 1.34 CPU-s), with identical probabilities."""
+
+
 def _run_tasks(
     tasks: Mapping[Hashable, tuple[Any, ...]], *, workers: int, threads: int | None
 ) -> dict[Hashable, Any]:
     """``{key: func(*args)}`` for ``tasks`` of ``(func, *args)``, ``workers`` at a time in
     threads; each task on ``threads`` OpenMP threads (set in its own thread: OpenMP's count
-    is per thread, so the caller's limit does not reach a pool's threads)."""
+    is per thread, so the caller's limit does not reach a pool's threads).
+
+    Each task runs with scikit-learn's :data:`CHECKED_ONCE` settings (also per thread): the
+    feature frame is checked once by :func:`fit_models` and the estimators' parameters are
+    constants (:func:`_estimators`, tested), so the ~40 fits do not check them again."""
+    import sklearn
     from threadpoolctl import threadpool_limits
 
     def call(task: tuple[Any, ...]) -> Any:
         func, *args = task
-        if threads is None:
-            return func(*args)
-        with threadpool_limits(limits=threads, user_api="openmp"):
+        limits = (
+            nullcontext()
+            if threads is None
+            else threadpool_limits(limits=threads, user_api="openmp")
+        )
+        with limits, sklearn.config_context(**CHECKED_ONCE):
             return func(*args)
 
     if workers <= 1:
@@ -434,9 +448,10 @@ def fit_models(
             f"features ({len(X)} rows) and outcome ({len(y)}) have different lengths",
             fix="pass one outcome per row of the feature frame, in the same order",
         )
-    if np.isnan(X.to_numpy()).any():
+    if not np.isfinite(X.to_numpy()).all():  # checked here once, not by every fit (_run_tasks)
         raise DataError(
-            "the feature frame has missing values", fix="build it with features_at_decision"
+            "the feature frame has missing or infinite values",
+            fix="build it with features_at_decision",
         )
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     need = max(n_folds, calibration_folds) * 2
