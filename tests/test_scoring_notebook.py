@@ -212,6 +212,24 @@ def test_every_shown_table_saved_as_csv_links_its_csv() -> None:
     }  # fmt: skip
 
 
+def test_the_model_is_fitted_with_the_notebooks_parameters() -> None:
+    """``model_cross_fit_check`` (and the seed) reach ``fit_models``: the check's out-of-fold row
+    appears in a run exactly when the params ask for it (fit_models' own test covers the row)."""
+    import ast
+
+    code = "\n".join(c.source for c in _notebook().cells if c.cell_type == "code")
+    calls = [
+        n for n in ast.walk(ast.parse(code))
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "lm.fit_models"
+    ]  # fmt: skip
+    assert len(calls) == 1
+    kw = {k.arg: ast.unparse(k.value) for k in calls[0].keywords}
+    assert kw["cross_fit_check"] == "model_cross_fit_check" and kw["seed"] == "0"
+    defaults: dict = {}
+    exec(_notebook().cells[2].source, defaults)
+    assert defaults["model_cross_fit_check"] is False  # the check is judged on held-out cohorts
+
+
 def test_the_answer_cell_is_last_tagged_and_built_from_the_written_metrics() -> None:
     import ast
 
@@ -868,7 +886,7 @@ def model_section() -> dict:
     )  # fmt: skip
     fit = lm.fit_models(lm.leave_out(feats.frame, params["model_exclude_features"]),
                         train["outcome"], created_at=feats.created_at, points=feats.points,
-                        seed=0)  # fmt: skip
+                        seed=0, cross_fit_check=params["model_cross_fit_check"])  # fmt: skip
     first = min(ages)
     at_first = (pop.frame["landmark_days"] == first).to_numpy()
     risk = lm.decided_risk(fit, pop.frame, at_first, leads, events, cfg, as_of=ctx.as_of,
