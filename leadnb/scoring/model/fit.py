@@ -553,11 +553,11 @@ def fit_models(
     test_p = {name: done[(name, "split", 0)] for name in wanted}
 
     def later(name: str) -> Callable[[], Any]:
-        def fit_now() -> Any:
+        def fit_now() -> Any:  # as the fits up front: the same limits and scikit-learn settings
             limits = threadpool_limits(limits=threads) if threads is not None else nullcontext()
             with warnings.catch_warnings(), limits:
                 warnings.simplefilter("ignore", category=UserWarning)
-                return final_fit(name)
+                return _run_tasks({name: (final_fit, name)}, workers=1, threads=threads)[name]
 
         return fit_now
 
