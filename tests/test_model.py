@@ -824,18 +824,27 @@ def test_leave_out_and_model_metrics(at_mql):
     assert all(M.model_metrics(None)[k] is None for k in m)
 
 
-def test_features_of_a_few_leads_read_only_their_leads_and_events(world, at_mql, monkeypatch):
-    """Cutting the leads and events to the decided leads first changes no feature."""
+@pytest.mark.parametrize("lead_ids", ["text", "categorical"])
+def test_features_of_a_few_leads_read_only_their_leads_and_events(
+    world, at_mql, monkeypatch, lead_ids
+):
+    """Cutting the leads and events to the decided leads first changes no feature, with the
+    events' lead ids as text or as the loader returns them (a categorical)."""
     from leadnb.scoring.model import features as F
 
+    events = world["events"]
+    if lead_ids == "categorical":
+        events = events.astype({"lead_id": "category"})
     dec = at_mql["matured"].iloc[::20]
     kw = dict(as_of=AS_OF, profile_fields=["industry", "source"],
               target_industries=demo.TARGET_INDUSTRIES,
               abm_accounts=world["abm_accounts"]["account_id"])  # fmt: skip
-    cut = M.features_at_decision(world["leads"], world["events"], world["config"], dec, **kw)
-    assert len(world["leads"]) > 10 * len(dec)  # the cut is taken
+    leads_cut, events_cut = F._of_decided(world["leads"], events, dec)
+    assert 0 < len(leads_cut) < len(world["leads"]) / 10  # the cut is taken
+    assert set(events_cut["lead_id"].astype("str")) <= set(dec["lead_id"].astype("str"))
+    cut = M.features_at_decision(world["leads"], events, world["config"], dec, **kw)
     monkeypatch.setattr(F, "_of_decided", lambda leads, events, decisions: (leads, events))
-    whole = M.features_at_decision(world["leads"], world["events"], world["config"], dec, **kw)
+    whole = M.features_at_decision(world["leads"], events, world["config"], dec, **kw)
     pd.testing.assert_frame_equal(cut.frame, whole.frame)
     pd.testing.assert_series_equal(cut.points, whole.points)
     assert cut.spec == whole.spec and cut.dropped == whole.dropped

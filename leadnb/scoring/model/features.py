@@ -534,14 +534,16 @@ def _of_decided(
     leads: 3.26 GB peak against 3.04 GB without the cut). A repeated lead id in
     ``leads`` is kept as it is, for :func:`features_at_decision` to refuse.
     """
-    ids = pd.Index(pd.unique(decisions["lead_id"].astype("str")))
+    ids = pd.Series(pd.unique(decisions["lead_id"].astype("str")), dtype="str")
     if len(leads) <= 10 * len(ids):  # a copy of most events would cost more than it saves
         return leads, events
-    keep = leads["lead_id"].astype("str").isin(ids).to_numpy()
+    # Arrow hash lookups (arrays.in_set; the events' lead ids once per category): pandas'
+    # isin took 0.26 s for the leads and 0.19 s for the events at a million leads, this 0.16 s
+    keep = arrays.in_set(leads["lead_id"], ids)
     leads = leads.loc[keep].reset_index(drop=True)
     if events is not None:
         require_columns(events, ["lead_id", "ts", "event_type"], table="events")
-        mine = events["lead_id"].isin(ids).to_numpy(dtype=bool)
+        mine = arrays.in_set(events["lead_id"], ids)
         events = events.loc[mine].reset_index(drop=True)
     return leads, events
 
