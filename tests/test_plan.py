@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
@@ -538,3 +540,49 @@ def test_a_look_reads_the_same_in_every_later_run() -> None:
                 row[["estimate", "ci_low", "ci_high", "p_value"]].to_numpy(float), nan_ok=True
             )
         )
+
+
+def _events_before_reference(events: pd.DataFrame, frame: pd.DataFrame, days: int) -> np.ndarray:
+    """Plain pandas: every (assignment row, event of its lead) pair, counted in the window."""
+    rows = frame.assign(row=np.arange(len(frame)), lead_id=frame["lead_id"].astype(str))
+    m = rows.merge(events.assign(lead_id=events["lead_id"].astype(str)), on="lead_id")
+    hit = (m["ts"] < m["assigned_at"]) & (m["ts"] >= m["assigned_at"] - pd.Timedelta(days=days))
+    out = np.bincount(m.loc[hit, "row"], minlength=len(frame)).astype(float)
+    out[frame["assigned_at"].isna().to_numpy()] = np.nan
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from("abcdef"), st.integers(0, 40)), max_size=40),
+    st.lists(st.tuples(st.sampled_from("abcdefgh"), st.none() | st.integers(0, 40)), max_size=8),
+    st.integers(1, 20),
+    st.booleans(),
+)
+def test_events_before_counts_each_assignment_window_as_a_join_does(
+    events: list, assigned: list, days: int, categorical: bool
+) -> None:
+    """Unique leads (the hash lookup) and repeated ones (the join) against a plain merge, on
+    event lead ids as text or as the loader's categorical, with events on both window edges."""
+    day0 = pd.Timestamp("2026-01-01")
+    ev = pd.DataFrame(
+        {
+            "lead_id": pd.Series([e[0] for e in events], dtype="str"),
+            "ts": (day0 + pd.to_timedelta([e[1] for e in events], unit="D")).astype(
+                "datetime64[us]"
+            ),
+        }
+    )
+    if categorical:
+        ev["lead_id"] = ev["lead_id"].astype("category")
+    frame = pd.DataFrame(
+        {
+            "lead_id": pd.Series([a[0] for a in assigned], dtype="str"),
+            "assigned_at": pd.Series(
+                [pd.NaT if a[1] is None else day0 + pd.Timedelta(days=a[1]) for a in assigned],
+                dtype="datetime64[us]",
+            ),
+        }
+    )
+    got = analysis_plan.events_before(ev, frame, days=days)
+    np.testing.assert_array_equal(got, _events_before_reference(ev, frame, days))

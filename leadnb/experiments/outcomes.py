@@ -140,23 +140,26 @@ def outcomes_from_stages(
 def rows_of_leads(wide: pd.DataFrame, lead_ids: pd.Series) -> pd.DataFrame:
     """The rows of ``wide`` whose ``lead_id`` is one of ``lead_ids``, in ``wide``'s order.
 
-    An experiment's few hundred thousand leads looked up once in a million-lead stage-date frame
-    (one Arrow ``is_in``), so that each metric's :func:`outcomes_from_stages` joins against the
-    experiment's rows only. Every row of a matching lead is kept, so the first row per lead (what
-    the join reads) is the same as in ``wide``.
+    An experiment's few hundred thousand leads looked up once in a million-lead table (the
+    stage dates, the leads, the events: one Arrow ``is_in``, per category for a categorical
+    key), so that each metric's joins read the experiment's rows only. Every row of a matching
+    lead is kept, so the first row per lead (what the joins read) is the same as in ``wide``;
+    a missing id keeps the rows with a missing id, as the joins match them.
 
     Examples
     --------
     >>> w = pd.DataFrame({"lead_id": ["a", "b", "c", "a"], "x": [1, 2, 3, 4]})
     >>> rows_of_leads(w, pd.Series(["a", "c"]))["x"].tolist()
     [1, 3, 4]
+    >>> rows_of_leads(w.astype({"lead_id": "category"}), pd.Series(["b"]))["x"].tolist()
+    [2]
     """
-    import pyarrow.compute as pc
+    from leadnb.arrays import in_set
 
-    k, w = _arrow(wide["lead_id"]), _arrow(lead_ids)
-    if w.type != k.type:
-        w = w.cast(k.type)
-    keep = pc.is_in(k, value_set=w, skip_nulls=False).to_numpy(zero_copy_only=False)
+    keys = wide["lead_id"]
+    keep = in_set(keys, lead_ids)
+    if lead_ids.isna().any():
+        keep |= keys.isna().to_numpy(dtype=bool)
     return wide.loc[keep]
 
 

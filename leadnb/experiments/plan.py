@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from leadnb import asof
+from leadnb import arrays, asof
 from leadnb.data.columns import require_columns
 from leadnb.errors import NotEnoughData, ParamsError
 from leadnb.experiments import adjust
@@ -78,6 +78,7 @@ __all__ = [
     "account_design_text",
     "carry_out",
     "ci_method",
+    "counts_events",
     "events_before",
     "first_stop",
     "look_dates",
@@ -157,6 +158,20 @@ HISTORY_COLUMNS = [
 # The columns a plan needs, joined onto the per-lead outcomes
 
 
+def counts_events(reg: Registration) -> bool:
+    """Whether ``reg`` declares a covariate counted from the events (``events_before_<N>d``).
+
+    >>> from leadnb.experiments.registration import Registration
+    >>> reg = Registration.from_dict({"id": "e", "hypothesis": "h", "variable": "v",
+    ...     "control": "a", "variants": ["b"], "primary_metric": {"outcome": "y"},
+    ...     "target_effect": 0.05, "start": "2026-01-01", "end": "2026-03-31",
+    ...     "covariates": ["log_events_before_30d"]})
+    >>> counts_events(reg)
+    True
+    """
+    return any(DERIVED_COVARIATE.match(name) for name in reg.covariates)
+
+
 def events_before(
     events: pd.DataFrame,
     frame: pd.DataFrame,
@@ -170,6 +185,9 @@ def events_before(
 
     An event counts when ``assigned_at - days <= ts < assigned_at``: strictly before the
     assignment, so the count is known when the lead is assigned (a pre-assignment covariate).
+    Lead ids are compared as text; a missing one matches nothing. One hash lookup of the
+    events' lead ids (per category for a categorical) in the frame's, no join, when each lead
+    has one row in ``frame``.
 
     Parameters
     ----------
@@ -200,18 +218,24 @@ def events_before(
     require_columns(frame, [lead, assigned_at], table="the experiment's assignments")
     if days <= 0:
         raise ParamsError(f"events_before needs a positive window, got {days}", fix="e.g. 90")
-    keys = frame[lead].astype(str).to_numpy()
-    # the experiment's leads first (a million-lead events table is never copied as text)
-    ev = events.loc[events[lead].isin(pd.unique(keys)), [lead, ts]]
-    rows = pd.DataFrame(
-        {"row": np.arange(len(frame)), lead: keys, "at": frame[assigned_at].to_numpy()}
-    )
-    m = rows.merge(ev.assign(**{lead: ev[lead].astype(str)}), on=lead, how="inner")
-    at = pd.to_datetime(m["at"])
-    t = pd.to_datetime(m[ts])
-    hit = (t < at) & (t >= at - pd.Timedelta(days=days))
-    out = np.bincount(m.loc[hit, "row"].to_numpy(int), minlength=len(frame)).astype(float)
-    out[frame[assigned_at].isna().to_numpy()] = np.nan
+    at = pd.to_datetime(frame[assigned_at])
+    keys = frame[lead].astype(str)
+    if keys.is_unique:  # one assignment per lead (as a readout has): each event finds its row
+        row = arrays.index_positions(events[lead], pd.Index(keys))
+        found = row >= 0
+        row = row[found]
+        t = pd.to_datetime(events[ts]).to_numpy()[found]
+        start = at.to_numpy()[row]
+    else:  # the experiment's events first (a million-lead events table is never copied as text)
+        ev = events.loc[arrays.in_set(events[lead], keys), [lead, ts]]
+        rows = pd.DataFrame({"row": np.arange(len(frame)), lead: keys.to_numpy()})
+        m = rows.merge(ev.assign(**{lead: ev[lead].astype(str)}), on=lead, how="inner")
+        row = m["row"].to_numpy(int)
+        t = pd.to_datetime(m[ts]).to_numpy()
+        start = at.to_numpy()[row]
+    hit = (t < start) & (t >= start - np.timedelta64(days, "D"))
+    out = np.bincount(row[hit], minlength=len(frame)).astype(float)
+    out[at.isna().to_numpy()] = np.nan
     return out
 
 

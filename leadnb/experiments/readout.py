@@ -47,7 +47,13 @@ from leadnb.experiments.outcomes import (
     metric_outcomes,
     rows_of_leads,
 )
-from leadnb.experiments.plan import PLAN_COLUMNS, PlanResult, carry_out, stop_sentence
+from leadnb.experiments.plan import (
+    PLAN_COLUMNS,
+    PlanResult,
+    carry_out,
+    counts_events,
+    stop_sentence,
+)
 from leadnb.experiments.registration import Metric, Registration, stage_display
 from leadnb.experiments.sequential import planned_total, sequential_power
 from leadnb.results import Column, Kind, Metrics, Result, format_value, value
@@ -735,8 +741,13 @@ def readout(
     tables, extra_excl = [], []
     curves = pd.DataFrame()
     plan: PlanResult | None = None
-    if wide is not None and "lead_id" in wide.columns:  # the experiment's leads, looked up once
+    # the experiment's leads looked up once, not per metric in every million-lead table
+    if wide is not None and "lead_id" in wide.columns:
         wide = rows_of_leads(wide, clean["lead_id"])
+    if leads is not None and "lead_id" in leads.columns:
+        leads = rows_of_leads(leads, clean["lead_id"])
+    if events is not None and "lead_id" in events.columns and counts_events(reg):
+        events = rows_of_leads(events, clean["lead_id"])
     for role, met in [
         ("primary", reg.primary_metric),
         *[("guardrail", g) for g in reg.guardrail_metrics],
