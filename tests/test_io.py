@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -918,6 +919,56 @@ def test_load_tables_loads_configured_ones(tmp_path: Path, write_params) -> None
     assert list(io.load_tables(params, ["stages", "costs"])) == ["stages"]
     with pytest.raises(ParamsError, match="unknown table"):
         io.load_tables(params, ["lead"])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_load_tables_reports_in_table_order_whatever_finishes_first(
+    tmp_path: Path, write_params, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    """The tables are read in threads (LOAD_THREADS); what they found is reported in table
+    order, the warnings in the caller's thread, and without a report the first table (in
+    order) with an error raises: as one table after the other."""
+    from leadnb.data.params import load_params
+
+    monkeypatch.setattr(io, "LOAD_THREADS", threads)
+    read = io._load
+
+    def leads_last(source, aliases, stages):  # the first table finishes last
+        if source.table == "leads":
+            time.sleep(0.3)
+        return read(source, aliases, stages)
+
+    monkeypatch.setattr(io, "_load", leads_last)
+    # leads: a trailing separator on every row (a warning) and a bad date (an error)
+    (tmp_path / "leads.csv").write_text(
+        "lead_id,created_at\n1,2026-01-05,\n2,not a date,\n3,2026-01-07,\n"
+    )
+    # stages: an unreadable date too; costs: clean
+    (tmp_path / "stages.csv").write_text("lead_id,stage,entered_at\n1,mql,31/02/2026x\n")
+    (tmp_path / "costs.csv").write_text("month,program,cost\n2026-01,nurture,100\n")
+    path = write_params(
+        {
+            "run": {"as_of": "2026-06-30"},
+            "data": {"leads": "leads.csv", "stages": "stages.csv", "costs": "costs.csv"},
+        }
+    )
+    params = load_params(path)
+    report = Report()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing warns: a report collects every issue
+        tables = io.load_tables(params, report=report)
+    assert list(tables) == ["leads", "stages", "costs"]
+    order = [i.table for i in report.issues]
+    assert order == sorted(order, key=["leads", "stages", "costs"].index), order
+    assert {"leads", "stages"} <= set(order)
+    assert any(i.level == "warning" and i.table == "leads" for i in report.issues)
+
+    with pytest.warns(io.LeadnbWarning, match="trailing"), pytest.raises(DataError) as err:
+        io.load_tables(params)
+    assert {i.table for i in err.value.issues} == {"leads"}  # the first table in order
+    # the loader's own warning filters were left as they were found
+    with pytest.warns(UserWarning, match="still here"):
+        warnings.warn("still here", UserWarning, stacklevel=1)
 
 
 def test_table_schemas_follow_the_contract() -> None:

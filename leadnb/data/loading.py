@@ -38,8 +38,10 @@ import difflib
 import mmap
 import os
 import re
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,6 +202,12 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 UNREADABLE_ATTR = "leadnb_unreadable"  # DataFrame.attrs key: column -> positions read as missing
 
 
+_QUIET = threading.Lock()
+"""Held around each ``warnings.catch_warnings`` of the loader: the warning filters are one
+global list, and two tables read at once (:func:`load_tables`) that entered and left such a
+block out of order would leave one's filter behind for good."""
+
+
 class LeadnbWarning(UserWarning):
     """A problem the loader handled (e.g. it detected a ``;`` separator) but you should know."""
 
@@ -236,6 +244,17 @@ def load_table(
     (SQL URL variable missing). With ``report``, value-level problems are recorded there instead
     and the bad values read as missing; a table that cannot be read at all still raises.
     """
+    df, found = _load(source, funnel_aliases, funnel_stages)
+    _emit(found, report)
+    return df
+
+
+def _load(
+    source: TableSource,
+    funnel_aliases: Mapping[str, str] | None,
+    funnel_stages: Iterable[str] | None,
+) -> tuple[pd.DataFrame, _Found]:
+    """:func:`load_table` before its issues are reported: the table and what was found."""
     found = _Found(source)
     raw = _read(source, found)
     df = canonicalize(
@@ -245,8 +264,7 @@ def load_table(
         funnel_stages=funnel_stages,
         _found=found,
     )
-    _emit(found, report)
-    return df
+    return df, found
 
 
 def load_tables(
@@ -259,6 +277,13 @@ def load_tables(
 
     Tables not configured in the params file are left out. With ``report``, a table that cannot
     be loaded is recorded as an error and left out; otherwise the first failure raises.
+
+    The tables are read in two threads (Arrow reads and converts without holding the GIL, and
+    one table's pandas steps fill the time another waits for its file), and their issues are
+    reported in table order once all are read, as one table after the other would: at a
+    million leads (six tables, 2 cores; alternated four times in one process) 4.58 -> 4.22 s
+    median, with the same CPU time. Without ``report``, the first table (in order) that fails
+    raises, after the others were read.
     """
     wanted = list(TABLES if tables is None else tables)
     unknown = [t for t in wanted if t not in TABLES]
@@ -268,19 +293,34 @@ def load_tables(
             fix=f"tables are: {', '.join(TABLES)}",
         )
     aliases, stages = _funnel_names(params)
-    out: dict[str, pd.DataFrame] = {}
-    for t in wanted:
-        if t not in params.data:
-            continue
+    configured = [t for t in wanted if t in params.data]
+
+    def read(t: str) -> tuple[pd.DataFrame, _Found] | LeadnbError:
         try:
-            out[t] = load_table(
-                params.data[t], funnel_aliases=aliases, funnel_stages=stages, report=report
-            )
+            return _load(params.data[t], aliases, stages)
         except LeadnbError as err:
+            return err
+
+    if len(configured) > 1:
+        with ThreadPoolExecutor(max_workers=LOAD_THREADS, thread_name_prefix="leadnb-load") as ex:
+            loaded = list(ex.map(read, configured))
+    else:
+        loaded = [read(t) for t in configured]
+    out: dict[str, pd.DataFrame] = {}
+    for t, result in zip(configured, loaded, strict=True):
+        if isinstance(result, LeadnbError):
             if report is None:
-                raise
-            report.issues.extend(err.issues)
+                raise result
+            report.issues.extend(result.issues)
+            continue
+        df, found = result
+        _emit(found, report)
+        out[t] = df
     return out
+
+
+LOAD_THREADS = 2
+"""Tables :func:`load_tables` reads at once."""
 
 
 def _funnel_names(params: Params) -> tuple[dict[str, str], list[str]]:
@@ -587,7 +627,7 @@ def _extra_field(
             level="warning",
             fix="export without a trailing separator to silence this warning",
         )
-        with warnings.catch_warnings():
+        with _QUIET, warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.ParserWarning)
             return _pandas_csv(path, sep, enc, index_col=False)
     first = shifted.head(3)
@@ -1047,7 +1087,7 @@ def parse_datetimes(
         fast = _iso_datetimes_arrow(s) if fmt == "ISO8601" else None
         if fast is not None:
             return fast, present & fast.isna()
-        with warnings.catch_warnings():
+        with _QUIET, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "could not infer format" noise
             vals = pd.to_datetime(s, format=fmt, dayfirst=dayfirst, errors="coerce", utc=True)
     parsed = vals.dt.tz_localize(None).astype("datetime64[us]")
