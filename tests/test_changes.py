@@ -727,3 +727,24 @@ def test_a_run_will_have_trends_when_another_date_of_its_name_was_published(
     assert not will_have_trends(tmp_path, "other", "2026-06-23")
     assert will_have_trends(tmp_path, "demo", pd.Timestamp("2026-07-07"))  # the next week
     assert will_have_trends(tmp_path, "other", "2026-06-30")
+
+
+def test_a_first_run_compares_nothing_and_never_imports_statsmodels(tmp_path: Path) -> None:
+    """The runner of a first run (nothing earlier to compare with) does not pay statsmodels'
+    import (1.5 s of its CPU, beside the notebooks): :func:`what_changed` of a run without an
+    earlier one is an empty frame, made without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from leadnb.run import changes\n"
+        f"frame = changes.what_changed({str(tmp_path)!r}, "
+        "{'name': 'demo', 'as_of': '2026-06-30', 'notebooks': {}}, "
+        f"out_dir={str(tmp_path)!r})\n"
+        "assert frame.empty, frame\n"
+        "print(sorted(m for m in sys.modules if m.startswith('statsmodels')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -454,13 +454,13 @@ def _sentence(row: Mapping[str, Any]) -> str:
 
 def _flag(frame: pd.DataFrame, *, alpha: float, adjust: str | None) -> pd.DataFrame:
     """Set ``p_adjusted``, ``beyond_noise`` and ``sentence`` from the p-values of ``frame``."""
-    from statsmodels.stats.multitest import multipletests
-
     out = frame.copy()
     p = out["p_value"].to_numpy(dtype=float)
     tested = ~np.isnan(p)
     adjusted = np.full(len(out), np.nan)
-    if tested.any():
+    if tested.any():  # statsmodels only then: a first run compares nothing (1.5 s to import)
+        from statsmodels.stats.multitest import multipletests
+
         adjusted[tested] = (
             multipletests(p[tested], alpha=alpha, method=adjust)[1] if adjust else p[tested]
         )

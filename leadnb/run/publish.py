@@ -404,9 +404,11 @@ def changes_summary(frame: Any) -> str:
     return f"{head}: {', '.join(moved)}. Details" if moved else f"{head}. Details"
 
 
-TREND_IMPORTS = ("matplotlib.pyplot", "leadnb.report.changes")
-"""What drawing the trends needs (:func:`_write_trends`): imported while the notebooks run when
-the run will have trends (:func:`will_have_trends`), not after them."""
+TREND_IMPORTS = ("matplotlib.pyplot", "leadnb.report.changes", "statsmodels.stats.multitest")
+"""What comparing with the earlier runs (:func:`publish_changes`: the tests of
+:mod:`leadnb.run.changes`) and drawing the trends (:func:`_write_trends`) need: imported while the
+notebooks run when the run will have trends (:func:`will_have_trends`; a run to compare with is
+one of them), not after them, and not at all on a first run."""
 
 
 def will_have_trends(out_dir: str | Path, name: str, as_of: Any) -> bool:

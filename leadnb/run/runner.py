@@ -142,9 +142,13 @@ def run(
         return _run_plan(plan, out, jobs, fail_fast, now, pdf, pool, config.NOTEBOOKS)
 
 
-LATER_IMPORTS = ("nbformat", "papermill", "statsmodels.stats.multitest")
+LATER_IMPORTS = ("nbformat", "papermill")
 """Libraries the runner needs after it has read the tables: Papermill to check each notebook's
-parameters (1.1 s to import) and statsmodels for "what changed" after the notebooks (1.4 s)."""
+parameters (1.1 s to import). statsmodels, for "what changed" after the notebooks (1.5 s), is
+imported only by a run that has an earlier one to compare with, while the notebooks run
+(:data:`leadnb.run.publish.TREND_IMPORTS`): imported here, beside the reading and checking of
+the tables, it took their process's GIL for 4.5 s of a million-lead run's plan (py-spy), and a
+first run never uses it."""
 
 
 def _preload(modules: Sequence[str]) -> threading.Thread:
