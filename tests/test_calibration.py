@@ -28,6 +28,7 @@ from leadnb.scoring.calibration import (
     converted_by,
     creation_times,
     decision_outcomes,
+    lead_values,
     leads_known,
     recommend_threshold,
     require_population,
@@ -638,6 +639,35 @@ def test_creation_times_equal_the_pandas_reindex():
     twice = pd.concat([leads, leads.iloc[:1]], ignore_index=True)
     with pytest.raises(ValueError, match="duplicate"):
         creation_times(twice, wanted)
+
+
+@pytest.mark.parametrize("dtype", ["str", "category", "float64"])
+def test_lead_values_equal_the_pandas_reindex(dtype: str) -> None:
+    """Any column of the leads, e.g. the queue's accounts: text with missing values, a
+    categorical, numbers; ids absent from the leads, missing ones, repeated ones."""
+    rng = np.random.default_rng(4)
+    n = 40
+    leads = pd.DataFrame(
+        {
+            "lead_id": pd.Series([f"L{i:03d}" for i in rng.permutation(n)], dtype="str"),
+            "value": pd.Series(
+                [None if i % 7 == 0 else f"A{i % 5}" for i in range(n)], dtype="str"
+            ),
+        }
+    )
+    if dtype == "float64":
+        leads["value"] = pd.Series(np.where(np.arange(n) % 7 == 0, np.nan, np.arange(n) / 3))
+    elif dtype == "category":
+        leads["value"] = leads["value"].astype("category")
+    wanted = pd.Series(
+        [*leads["lead_id"].sample(frac=1, random_state=1), "nobody", None, "L001", "L001"],
+        dtype="str",
+    )
+    got = lead_values(leads, "value", wanted)
+    expected = leads.set_index("lead_id")["value"].reindex(wanted).to_numpy()
+    assert isinstance(got, np.ndarray) and got.dtype == expected.dtype
+    pd.testing.assert_series_equal(pd.Series(got), pd.Series(expected))
+    assert pd.isna(got[n : n + 2]).all()
 
 
 # ------------------------------------------------------------------ the real campaign data

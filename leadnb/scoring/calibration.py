@@ -276,25 +276,7 @@ def leads_known(leads: pd.DataFrame, as_of: Any) -> pd.DataFrame:
 
 def creation_times(leads: pd.DataFrame, lead_ids: Any) -> np.ndarray:
     """Each of ``lead_ids``' creation time, from ``leads.created_at`` (NaT for an id that is not
-    among the leads).
-
-    The values of ``leads.set_index("lead_id")["created_at"].reindex(lead_ids)``, found by one
-    Arrow hash lookup (a fifth of the time at a million leads) and returned as an array: a
-    Series indexed by a million lead ids would build a hash table of them again whenever NumPy
-    probes it for attributes. Anything else than unique text ids on both sides and dates (e.g.
-    duplicated lead ids, which pandas refuses to reindex on) takes the pandas formulation.
-
-    Parameters
-    ----------
-    leads
-        The leads table (``lead_id``, ``created_at``).
-    lead_ids
-        The leads wanted, e.g. a calibration population's ``lead_id``.
-
-    Returns
-    -------
-    numpy.ndarray
-        One creation time per id, in the order of ``lead_ids``.
+    among the leads): :func:`lead_values` of ``created_at``.
 
     Examples
     --------
@@ -304,21 +286,49 @@ def creation_times(leads: pd.DataFrame, lead_ids: Any) -> np.ndarray:
     ['2026-02-01T00:00:00.000000', 'NaT', '2026-01-01T00:00:00.000000']
     """
     require_columns(leads, ["lead_id", "created_at"], table="leads")
-    created = leads["created_at"]
+    return lead_values(leads, "created_at", lead_ids)
+
+
+def lead_values(leads: pd.DataFrame, column: str, lead_ids: Any) -> np.ndarray:
+    """Each of ``lead_ids``' value of ``leads[column]`` (missing for an id that is not among the
+    leads), e.g. the account of each lead in the queue.
+
+    The values of ``leads.set_index("lead_id")[column].reindex(lead_ids)``, found by one
+    Arrow hash lookup (a fifth of the time at a million leads: the queue's accounts 0.82 s with
+    the reindex) and returned as an array: a Series indexed by a million lead ids would build a
+    hash table of them again whenever NumPy probes it for attributes. Anything else than unique
+    text ids on both sides (e.g. duplicated lead ids, which pandas refuses to reindex on) takes
+    the pandas formulation.
+
+    Parameters
+    ----------
+    leads
+        The leads table (``lead_id`` and ``column``).
+    column
+        The column wanted.
+    lead_ids
+        The leads wanted, e.g. a calibration population's ``lead_id``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per id, in the order of ``lead_ids``, as ``Series.to_numpy()`` gives them
+        (text as objects, NaN where missing; dates as ``datetime64``, NaT where missing).
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"], "account_id": ["acme", None]})
+    >>> lead_values(leads, "account_id", pd.Series(["b", "x", "a"])).tolist()
+    [nan, nan, 'acme']
+    """
+    require_columns(leads, ["lead_id", column], table="leads")
     text = pd.api.types.is_string_dtype
-    fast = (
-        isinstance(lead_ids, pd.Series)
-        and text(lead_ids.dtype)
-        and text(leads["lead_id"].dtype)
-        and pd.api.types.is_datetime64_dtype(created.dtype)
-    )
+    fast = isinstance(lead_ids, pd.Series) and text(lead_ids.dtype) and text(leads["lead_id"].dtype)
     ids = pd.Index(leads["lead_id"])
     if not fast or not ids.is_unique or ids.hasnans:
-        return leads.set_index("lead_id")["created_at"].reindex(lead_ids).to_numpy()
+        return leads.set_index("lead_id")[column].reindex(lead_ids).to_numpy()
     pos = np.asarray(index_positions(lead_ids, ids), dtype="int64")
-    out = created.to_numpy()[np.maximum(pos, 0)]
-    out[pos < 0] = np.datetime64("NaT")
-    return out
+    return leads[column].array.take(pos, allow_fill=True).to_numpy()
 
 
 def converted_by(
@@ -1589,6 +1599,7 @@ __all__ = [
     "compare_decisions",
     "converted_by",
     "creation_times",
+    "lead_values",
     "decision_outcomes",
     "fit_probability",
     "leads_known",
