@@ -16,9 +16,13 @@ see :func:`benchmarks.run.ensure_data`):
    role: ``runner`` (the ``leadnb run`` process), ``worker <notebook>`` (the process that runs
    one notebook and renders its HTML), ``kernel <notebook>`` (its Jupyter kernel).
 
-The table prints, per size: leads, events, input MB on disk, run seconds, the peak RSS of the
-largest process and its role, DuckDB's read seconds, the ratio run / read, and run seconds per
-million leads; under it, how much the time and the memory grew against the data. Sizes run one
+The table prints, per size: leads, events, input MB on disk, run seconds, the run's CPU seconds
+(user + system of every process: the benchmark's children's times), the peak RSS of the largest
+process and its role, DuckDB's read seconds, the ratio run / read, and run seconds per million
+leads; under it, the largest size's CPU seconds by kind of process (runner, workers, zygote,
+each notebook's kernel: each process's own times at the last poll that saw it), and how much the
+time and the memory grew against the data. The CPU seconds move far less than the wall time
+when the machine's speed drifts, and on 2 cores a run cannot take less than half of them. Sizes run one
 after the other, never two at once. Results are also written to ``.bench/scaling-<sizes>.json``
 with the machine, the date and the commit.
 
@@ -37,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +79,7 @@ class ProcessPeak:
     name: str = ""  # the process name: a kernel forked by the run's zygote is "kernel:<worker>"
     role: str = ""
     last_seen: float = 0.0  # time.perf_counter() of the last poll that found it alive
+    cpu_seconds: float = 0.0  # its user + system CPU time at the last poll that found it alive
 
 
 def _hwm_bytes(pid: int) -> int:
@@ -119,6 +124,8 @@ def role_of(
     'kernel roi'
     >>> role_of(z, {**procs, 4: z}, root=1, kernels={4: "nurture_roi"})  # a reused worker's
     'kernel nurture_roi'
+    >>> role_of(ProcessPeak(5, 1, ["python", "-m", "leadnb.run.zygote"]), procs, root=1)
+    'zygote'
     """
     notebooks = notebooks or {}
     if proc.pid == root:
@@ -134,6 +141,8 @@ def role_of(
     owner = kernel_owner(proc.name)  # forked by the zygote: the worker that asked for it
     if owner is not None and owner in procs:
         return "kernel " + role_of(procs[owner], procs, root, notebooks).removeprefix("worker ")
+    if owner is None and "leadnb.run.zygote" in cmd:
+        return "zygote"
     if any("ipykernel" in a for a in cmd):
         seen: set[int] = set()
         parent = procs.get(proc.ppid)
@@ -213,6 +222,7 @@ class TreeSampler:
                 with p.oneshot():
                     key = (p.pid, p.create_time())
                     rss = p.memory_info().rss
+                    times = p.cpu_times()
                     entry = self.procs.get(key)
                     if entry is None:
                         entry = ProcessPeak(p.pid, p.ppid(), p.cmdline(), name=p.name())
@@ -220,6 +230,7 @@ class TreeSampler:
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             entry.peak_rss = max(entry.peak_rss, rss, _hwm_bytes(p.pid))
+            entry.cpu_seconds = max(entry.cpu_seconds, times.user + times.system)
             entry.last_seen = time.perf_counter()
 
     def peaks(self, finished: dict[str, float] | None = None) -> list[ProcessPeak]:
@@ -276,6 +287,11 @@ class Row:
     @property
     def seconds_per_million(self) -> float:
         return self.run_seconds / (self.leads / 1e6)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of every process of the run."""
+        return self.cpu_user + self.cpu_system
 
 
 class RunFailed(RuntimeError):
@@ -364,7 +380,9 @@ def full_run(params_path: Path, jobs: int = 2) -> dict[str, Any]:
         "cpu_system": after.children_system - before.children_system,
         "polls": sampler.polls,
         "processes": [
-            {"role": p.role, "pid": p.pid, "peak_rss": p.peak_rss} for p in peaks if p.peak_rss
+            {"role": p.role, "pid": p.pid, "peak_rss": p.peak_rss, "cpu_seconds": p.cpu_seconds}
+            for p in peaks
+            if p.peak_rss
         ],
     }
 
@@ -452,6 +470,7 @@ HEADER = (
     "events",
     "input MB",
     "run s",
+    "CPU s",
     "peak RSS MB",
     "largest process",
     "DuckDB read s",
@@ -468,6 +487,7 @@ def table_rows(rows: Sequence[Row]) -> list[tuple[str, ...]]:
             f"{r.events:,}",
             f"{r.input_bytes / 1e6:,.0f}",
             f"{r.run_seconds:.1f}",
+            f"{r.cpu_seconds:.1f}",
             f"{r.peak_rss / 1e6:,.0f}",
             r.peak_role,
             f"{r.duckdb_seconds:.2f}",
@@ -489,6 +509,31 @@ def growth(rows: Sequence[Row]) -> str | None:
         f"{b.run_seconds / a.run_seconds:,.1f}x, peak memory of one process "
         f"{b.peak_rss / a.peak_rss:,.1f}x, DuckDB's read {b.duckdb_seconds / a.duckdb_seconds:,.1f}x"
     )
+
+
+def cpu_by_role(processes: Sequence[Mapping[str, Any]]) -> list[tuple[str, float]]:
+    """CPU seconds by kind of process: the runner, the workers together, the zygote, each
+    notebook's kernel, anything else together; largest first. A process is credited with its
+    CPU time at the last poll that saw it, so one that ends between two polls loses at most
+    :data:`POLL_SECONDS` of it.
+
+    >>> cpu_by_role([{"role": "runner", "cpu_seconds": 9.0},
+    ...     {"role": "worker roi", "cpu_seconds": 2.0}, {"role": "worker ab", "cpu_seconds": 1.5},
+    ...     {"role": "kernel roi", "cpu_seconds": 4.0}, {"role": "zygote", "cpu_seconds": 2.5}])
+    [('runner', 9.0), ('kernel roi', 4.0), ('workers', 3.5), ('zygote', 2.5)]
+    """
+    totals: dict[str, float] = {}
+    for p in processes:
+        role = str(p.get("role", "?"))
+        kind = (
+            "workers"
+            if role.startswith("worker")
+            else "other"
+            if role.startswith("other")
+            else role
+        )
+        totals[kind] = totals.get(kind, 0.0) + float(p.get("cpu_seconds", 0.0))
+    return sorted(totals.items(), key=lambda kv: -kv[1])
 
 
 def report(results: dict[str, Any], rows: Sequence[Row]) -> str:
@@ -516,6 +561,14 @@ def report(results: dict[str, Any], rows: Sequence[Row]) -> str:
         line(["-" * w for w in widths]),
         *(line(c) for c in cells[1:]),
     ]
+    out.append(
+        "CPU s: user + system CPU seconds of every process of the run (steadier than the wall "
+        "time on a machine whose speed drifts; on 2 cores the run cannot take less than half)"
+    )
+    if rows and rows[-1].processes:
+        big = rows[-1]
+        parts = ", ".join(f"{role} {sec:.1f}" for role, sec in cpu_by_role(big.processes))
+        out.append(f"CPU seconds by process at {big.leads:,} leads: {parts}")
     if g := growth(rows):
         out += ["", g]
     loads = [

@@ -219,6 +219,26 @@ def _row(leads: int, events: int, run: float, peak: int, read: float) -> Any:
                        folder="x")  # fmt: skip
 
 
+def test_cpu_by_role_groups_workers_and_others() -> None:
+    from benchmarks import scaling
+
+    procs = [
+        {"role": "runner", "cpu_seconds": 9.0},
+        {"role": "worker roi", "cpu_seconds": 2.0},
+        {"role": "worker (no notebook)", "cpu_seconds": 1.5},
+        {"role": "kernel roi", "cpu_seconds": 4.0},
+        {"role": "kernel ab_testing", "cpu_seconds": 4.5},
+        {"role": "zygote", "cpu_seconds": 2.5},
+        {"role": "other sh", "cpu_seconds": 0.1},
+        {"role": "other git", "cpu_seconds": 0.2},
+    ]
+    got = scaling.cpu_by_role(procs)
+    assert got[0] == ("runner", 9.0) and dict(got)["workers"] == 3.5
+    assert dict(got)["other"] == pytest.approx(0.3) and dict(got)["kernel ab_testing"] == 4.5
+    assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+    assert sum(s for _, s in got) == pytest.approx(sum(p["cpu_seconds"] for p in procs))
+
+
 def test_scaling_table_cells_and_growth() -> None:
     from benchmarks import scaling
 
@@ -227,9 +247,11 @@ def test_scaling_table_cells_and_growth() -> None:
         _row(1_000_000, 20_000_000, 40.0, 2_000_000_000, 2.0),
     )
     cells = scaling.table_rows([small, big])
-    assert cells[1] == ("1,000,000", "20,000,000", "500", "40.0", "2,000", "kernel roi",
+    big.cpu_user, big.cpu_system = 60.0, 12.5
+    assert cells[1] == ("1,000,000", "20,000,000", "500", "40.0", "0.0", "2,000", "kernel roi",
                         "2.00", "20.0", "40.0")  # fmt: skip
-    assert cells[0][7:] == ("200.0", "1,000.0")  # run / read, seconds per million leads
+    assert scaling.table_rows([big])[0][4] == "72.5"  # CPU s: user + system
+    assert cells[0][8:] == ("200.0", "1,000.0")  # run / read, seconds per million leads
     line = scaling.growth([small, big])
     assert (
         "50x the leads" in line and "run time 2.0x" in line and "memory of one process 5.0x" in line
@@ -273,6 +295,11 @@ def test_scaling_benchmark_at_a_tiny_size(tmp_path, capsys) -> None:
     assert workers and kernels and any(w != "worker (no notebook)" for w in workers)
     assert row["peak_rss"] == max(p["peak_rss"] for p in row["processes"]) > 50e6
     assert row["peak_role"] in roles and row["cpu_user"] > 0 and row["polls"] > 0
+    # every process's CPU seconds; together (polled, so a little less) about the run's own
+    by_role = dict(scaling.cpu_by_role(row["processes"]))
+    assert by_role["runner"] > 0 and by_role["workers"] > 0
+    assert sum(by_role.values()) <= (row["cpu_user"] + row["cpu_system"]) * 1.05
+    assert "CPU seconds by process at 2,000 leads: " in out
     header = next(line for line in out.splitlines() if line.startswith("leads"))
     assert "run / read" in header and "s per M leads" in header
     assert any(
