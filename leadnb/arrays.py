@@ -224,6 +224,25 @@ class TextCodes:
         return self._find(self.arrow.slice(start, int(rows[-1]) + 1).take(pa.array(rows)))
 
 
+def is_unique(values: pd.Series | pd.Index) -> bool:
+    """Whether no value repeats (a missing value counts: two of them repeat), as pandas'
+    ``Index.is_unique`` says.
+
+    Arrow-backed text is counted by Arrow (one hash pass in C++); pandas turns every value into
+    a Python object first, for an index it then throws away (the lead queue's chunks checked
+    their ids seven ways: 0.3 s of its 7 s at a million leads). Anything else is pandas'.
+
+    >>> is_unique(pd.Series(["a", "b", None], dtype="str")), is_unique(pd.Index(["a", "a"]))
+    (True, False)
+    >>> is_unique(pd.Series([None, None], dtype="str")), is_unique(pd.Index([1, 2]))
+    (False, True)
+    """
+    text = _arrow_text(pd.Series(values, copy=False) if isinstance(values, pd.Index) else values)
+    if text is None:
+        return bool(pd.Index(values).is_unique)
+    return pc.count_distinct(text, mode="all").as_py() == len(text)
+
+
 def index_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     """Position of each of ``values`` in ``index`` (unique keys, compared as text); -1 where the
     value is absent or missing. Returns int32 for Arrow-backed text and categoricals, else int64

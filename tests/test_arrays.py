@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadnb.arrays import index_positions
+from leadnb.arrays import index_positions, is_unique
 
 KEYS = pd.Index(["L1", "L2", "L3"], dtype="str")
 
@@ -236,3 +236,28 @@ def test_a_categorical_looked_up_again_reuses_its_categories_lookup() -> None:
     np.testing.assert_array_equal(first, [2, 0, -1, -1, 2, 1])
     fewer = pd.Index(["L2", "L3"], dtype="str")
     np.testing.assert_array_equal(index_positions(s, fewer), [1, -1, -1, -1, 1, 0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), st.sampled_from(["a", "b", "c", "", "é", "a "])), max_size=8
+    ),
+    kind=st.sampled_from(["str", "index", "category", "object", "chunked"]),
+)
+def test_is_unique_says_what_pandas_says(values: list[str | None], kind: str) -> None:
+    """Arrow's count of distinct values against pandas' Index.is_unique: missing values count
+    (two of them repeat), empty text is a value, any storage of the same text."""
+    s = pd.Series(values, dtype="str")
+    if kind == "index":
+        given_values = pd.Index(s)
+    elif kind == "category":
+        given_values = s.astype("category")
+    elif kind == "object":
+        given_values = pd.Series(values, dtype=object)
+    elif kind == "chunked":  # an Arrow column in pieces, as read from Parquet row groups
+        half = len(values) // 2
+        given_values = pd.concat([s.iloc[:half], s.iloc[half:]], ignore_index=True)
+    else:
+        given_values = s
+    assert is_unique(given_values) == pd.Index(values, dtype=object).is_unique

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from leadnb.arrays import is_unique
 from leadnb.errors import DataError
 
 __all__ = ["require_columns", "require_unique"]
@@ -84,9 +85,9 @@ def require_unique(
           0       a
       fix: make lead_id unique
     """
-    index = pd.Index(ids)
-    if index.is_unique:
+    if is_unique(ids):
         return
+    index = pd.Index(ids)
     dup = index[index.duplicated()].unique()
     raise DataError(
         message.format(n=len(dup)),

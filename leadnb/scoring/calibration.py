@@ -38,7 +38,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.stats.proportion import test_proportions_2indep as _score_test_2indep
 
 from leadnb import asof
-from leadnb.arrays import NAT_US, index_positions, to_us
+from leadnb.arrays import NAT_US, index_positions, is_unique, to_us
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
@@ -601,12 +601,12 @@ def _plan(
     (duplicated lead ids, or a decision column named like a score column). Decisions listing
     the leads themselves, in their order (``as_of``), need no lookup."""
     dec_ids = pd.Index(dec["lead_id"].astype("str"))
-    if not ids.is_unique or names & (set(dec.columns) - {"lead_id"}):
+    if not is_unique(ids) or names & (set(dec.columns) - {"lead_id"}):
         return None
     if dec_ids.equals(ids) and not ids.hasnans:
         every = np.arange(len(ids))
         return every, every
-    if not dec_ids.is_unique:
+    if not is_unique(dec_ids):
         return None
     pos = np.asarray(index_positions(dec["lead_id"], ids), dtype="int64")
     rows = np.flatnonzero(pos >= 0)

@@ -319,7 +319,7 @@ def features_at_decision(
     # a lead may have several decision rows (landmarks): each layer holds one row per lead
     layer = (
         np.zeros(n, dtype="int64")
-        if ids.is_unique
+        if arrays.is_unique(ids)
         else pd.Series(ids).groupby(ids, sort=False).cumcount().to_numpy()
     )
     layers = [np.flatnonzero(layer == i) for i in range(int(layer.max()) + 1)] if n else []

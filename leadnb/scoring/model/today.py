@@ -232,7 +232,7 @@ class _ChunkCut:
         self.event_key: np.ndarray | None = None
         self.text: dict[str, tuple[np.ndarray, pd.Index]] = {}
         lead_ids = leads["lead_id"].astype("str")
-        if not pd.Index(lead_ids).is_unique:
+        if not arrays.is_unique(lead_ids):
             return
         lead_row = np.asarray(arrays.index_positions(pd.Series(self.keys), pd.Index(lead_ids)))
         if (lead_row < 0).any() or self.keys.hasnans:
