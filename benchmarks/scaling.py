@@ -21,8 +21,9 @@ The table prints, per size: leads, events, input MB on disk, run seconds, the ru
 process and its role, DuckDB's read seconds, the ratio run / read, and run seconds per million
 leads; under it, the largest size's CPU seconds by kind of process (runner, workers, zygote,
 each notebook's kernel: each process's own times at the last poll that saw it), and how much the
-time and the memory grew against the data. The CPU seconds move far less than the wall time
-when the machine's speed drifts, and on 2 cores a run cannot take less than half of them. Sizes run one
+time and the memory grew against the data. On 2 cores a run cannot take less than half of its
+CPU seconds, and their split says where the time goes; they drift with the machine's speed as
+much as the wall time does (a before/after comparison needs back-to-back runs). Sizes run one
 after the other, never two at once. Results are also written to ``.bench/scaling-<sizes>.json``
 with the machine, the date and the commit.
 
@@ -562,8 +563,8 @@ def report(results: dict[str, Any], rows: Sequence[Row]) -> str:
         *(line(c) for c in cells[1:]),
     ]
     out.append(
-        "CPU s: user + system CPU seconds of every process of the run (steadier than the wall "
-        "time on a machine whose speed drifts; on 2 cores the run cannot take less than half)"
+        "CPU s: user + system CPU seconds of every process of the run (on 2 cores the run "
+        "cannot take less than half; they drift with the machine's speed as the wall time does)"
     )
     if rows and rows[-1].processes:
         big = rows[-1]
