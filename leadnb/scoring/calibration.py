@@ -325,7 +325,7 @@ def lead_values(leads: pd.DataFrame, column: str, lead_ids: Any) -> np.ndarray:
     text = pd.api.types.is_string_dtype
     fast = isinstance(lead_ids, pd.Series) and text(lead_ids.dtype) and text(leads["lead_id"].dtype)
     ids = pd.Index(leads["lead_id"])
-    if not fast or not ids.is_unique or ids.hasnans:
+    if not fast or not is_unique(ids) or ids.hasnans:
         return leads.set_index("lead_id")[column].reindex(lead_ids).to_numpy()
     pos = np.asarray(index_positions(lead_ids, ids), dtype="int64")
     return leads[column].array.take(pos, allow_fill=True).to_numpy()
