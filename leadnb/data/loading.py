@@ -202,6 +202,10 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 UNREADABLE_ATTR = "leadnb_unreadable"  # DataFrame.attrs key: column -> positions read as missing
 
 
+LOAD_THREADS = 2
+"""Tables :func:`load_tables` reads at once."""
+
+
 _QUIET = threading.Lock()
 """Held around each ``warnings.catch_warnings`` of the loader: the warning filters are one
 global list, and two tables read at once (:func:`load_tables`) that entered and left such a
@@ -317,10 +321,6 @@ def load_tables(
         _emit(found, report)
         out[t] = df
     return out
-
-
-LOAD_THREADS = 2
-"""Tables :func:`load_tables` reads at once."""
 
 
 def _funnel_names(params: Params) -> tuple[dict[str, str], list[str]]:
