@@ -32,6 +32,8 @@ __all__ = [
 NAT_US = np.iinfo(np.int64).min  # NaT as int64 microseconds
 PIECE_ROWS = 1 << 18  # rows per piece in :meth:`TextCodes.pieces`: small enough for the cache
 MEMO_ENTRIES = 4  # whole-column lookups kept by :class:`TextCodes` (a 20M-row one is 80 MB)
+UNIQUE_ENTRIES = 8  # columns whose :func:`is_unique` answer is kept (a bool each)
+UNIQUE_MEMO_ROWS = 50_000  # shorter columns are counted again: a millisecond or less
 
 
 def to_us(values: Any) -> np.ndarray:
@@ -157,6 +159,50 @@ class _Memo:
 _memo = _Memo(MEMO_ENTRIES)
 
 
+class _UniqueMemo:
+    """:func:`is_unique` answers for the newest :data:`UNIQUE_ENTRIES` Arrow text columns of
+    at least :data:`UNIQUE_MEMO_ROWS` rows.
+
+    The scoring notebook asks whether the same million lead ids repeat about a dozen times
+    (each function that joins on them checks, as it must when called alone), and Arrow's count
+    of distinct values is a hash pass of 0.35 to 0.45 s at a million ids. An answer is found
+    again only for the same Arrow buffers (:meth:`_Memo._where`); the entry holds the column,
+    so its buffers cannot be freed and their addresses reused while it lives (as in
+    :class:`_Memo`).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[Any, ...], tuple[pa.ChunkedArray, bool]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, arr: pa.ChunkedArray) -> bool | None:
+        if len(arr) < UNIQUE_MEMO_ROWS or self.size <= 0:
+            return None
+        with self.lock:
+            hit = self.entries.get(where := _Memo._where(arr))
+            if hit is None:
+                return None
+            self.entries.move_to_end(where)
+            return hit[1]
+
+    def put(self, arr: pa.ChunkedArray, unique: bool) -> None:
+        if len(arr) < UNIQUE_MEMO_ROWS or self.size <= 0:
+            return
+        with self.lock:
+            self.entries[where := _Memo._where(arr)] = (arr, unique)
+            self.entries.move_to_end(where)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_unique_memo = _UniqueMemo(UNIQUE_ENTRIES)
+
+
 class TextCodes:
     """The position of each of ``values`` in ``index`` (unique keys, compared as text; -1 where
     the value is absent or missing), with what the lookup needs prepared once: for the whole
@@ -230,7 +276,9 @@ def is_unique(values: pd.Series | pd.Index) -> bool:
 
     Arrow-backed text is counted by Arrow (one hash pass in C++); pandas turns every value into
     a Python object first, for an index it then throws away (the lead queue's chunks checked
-    their ids seven ways: 0.3 s of its 7 s at a million leads). Anything else is pandas'.
+    their ids seven ways: 0.3 s of its 7 s at a million leads). The answer for a long column
+    is kept (:class:`_UniqueMemo`): the same column asked again is not counted again. Anything
+    else is pandas'.
 
     >>> is_unique(pd.Series(["a", "b", None], dtype="str")), is_unique(pd.Index(["a", "a"]))
     (True, False)
@@ -240,7 +288,11 @@ def is_unique(values: pd.Series | pd.Index) -> bool:
     text = _arrow_text(pd.Series(values, copy=False) if isinstance(values, pd.Index) else values)
     if text is None:
         return bool(pd.Index(values).is_unique)
-    return pc.count_distinct(text, mode="all").as_py() == len(text)
+    known = _unique_memo.get(text)
+    if known is None:
+        known = pc.count_distinct(text, mode="all").as_py() == len(text)
+        _unique_memo.put(text, known)
+    return known
 
 
 def index_positions(values: pd.Series, index: pd.Index) -> np.ndarray:

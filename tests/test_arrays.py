@@ -261,3 +261,46 @@ def test_is_unique_says_what_pandas_says(values: list[str | None], kind: str) ->
     else:
         given_values = s
     assert is_unique(given_values) == pd.Index(values, dtype=object).is_unique
+
+
+def test_is_unique_keeps_its_answer_for_the_same_long_column(monkeypatch) -> None:
+    """A long column asked again (other pandas wrappers, the same Arrow buffers) is answered
+    from the memo, without counting; another column with the same text, a slice of the same
+    buffers, or a short column is counted, and every answer is right."""
+    import pyarrow.compute as pc
+
+    from leadnb import arrays
+
+    monkeypatch.setattr(arrays, "UNIQUE_MEMO_ROWS", 4)
+    arrays._unique_memo.clear()
+    counted: list[int] = []
+    real = pc.count_distinct
+
+    def counting(arr, **kw):
+        counted.append(len(arr))
+        return real(arr, **kw)
+
+    monkeypatch.setattr(arrays.pc, "count_distinct", counting)
+    ids = _chunked_str(["L1", "L2", "L3", None, "L1"], 2)
+    assert is_unique(ids) is False and counted == [5]
+    assert is_unique(ids.astype("str")) is False and is_unique(pd.Index(ids)) is False
+    assert counted == [5]  # the same buffers: from the memo
+    assert is_unique(ids.iloc[:4]) is True and counted == [5, 4]  # a slice: counted
+    assert is_unique(ids.iloc[:4]) is True and counted == [5, 4]
+    assert is_unique(pd.Series(["L1", "L2", "L3", None, "L1"], dtype="str")) is False
+    assert counted == [5, 4, 5]  # equal text in other buffers: counted
+    assert is_unique(ids.iloc[1:4]) is True and counted == [5, 4, 5, 3]  # short: counted
+    assert is_unique(ids.iloc[1:4]) is True and counted == [5, 4, 5, 3, 3]
+
+
+def test_the_unique_memo_keeps_the_newest_columns_only(monkeypatch) -> None:
+    from leadnb import arrays
+
+    monkeypatch.setattr(arrays, "UNIQUE_MEMO_ROWS", 1)
+    arrays._unique_memo.clear()
+    columns = [pd.Series([f"L{i}", "x"], dtype="str") for i in range(arrays.UNIQUE_ENTRIES + 3)]
+    for s in columns:
+        assert is_unique(s)
+    assert len(arrays._unique_memo.entries) == arrays.UNIQUE_ENTRIES
+    assert arrays._unique_memo.get(arrays._arrow_text(columns[0])) is None
+    assert arrays._unique_memo.get(arrays._arrow_text(columns[-1])) is True
