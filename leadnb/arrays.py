@@ -102,21 +102,21 @@ def _int_codes(found: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return out
 
 
-class _Memo:
-    """Whole-column :class:`TextCodes` lookups, newest :data:`MEMO_ENTRIES` kept.
+class _ColumnMemo:
+    """Something computed from a whole Arrow column, kept for the newest ``size`` columns.
 
-    A notebook maps the same 20 million event lead_ids onto the same leads in several cells
-    (scores, segments, the high-quality list); each lookup is a hash pass of about half a
-    second. An entry is found again only for the same Arrow buffers (their addresses: a pandas
-    column wraps them anew at each access, the buffers stay) against equal keys. The entry holds
-    the column itself, so its buffers, and with them the addresses, cannot be freed and reused
-    by other data while the entry lives; Arrow arrays are immutable, so the codes stay right.
-    The codes are returned read-only.
+    An entry is found again for the same Arrow buffers (their addresses: a pandas column wraps
+    them anew at each access, the buffers stay), or, failing that, for a column of the same
+    type, length and values in other buffers (Arrow's ``equals``: about 2 ms at a million ids,
+    where the hash passes kept here take 0.3 to 0.5 s; a notebook often rebuilds the same ids,
+    as the decided leads of two cells). The entry holds the column itself, so its buffers, and
+    with them the addresses, cannot be freed and reused by other data while the entry lives;
+    Arrow arrays are immutable, so what was computed from them stays right.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: OrderedDict[tuple[Any, ...], tuple[Any, pa.Array, np.ndarray]] = OrderedDict()
+        self.entries: OrderedDict[tuple[Any, ...], tuple[pa.ChunkedArray, Any]] = OrderedDict()
         self.lock = threading.Lock()  # the scoring engine looks up in a second thread
 
     @staticmethod
@@ -130,74 +130,78 @@ class _Memo:
             ),
         )
 
-    def get(self, arr: pa.ChunkedArray, keys: pa.Array | None) -> np.ndarray | None:
-        if keys is None or self.size <= 0:
-            return None
+    def _lookup(self, arr: pa.ChunkedArray) -> Any:
+        """The value kept for ``arr`` (the caller holds the lock), else ``None``."""
         where = self._where(arr)
-        with self.lock:
-            hit = self.entries.get(where)
-            if hit is None or len(hit[1]) != len(keys) or not hit[1].equals(keys):
-                return None
-            self.entries.move_to_end(where)
-            return hit[2]
+        hit = self.entries.get(where)
+        if hit is None:
+            for key, (held, value) in reversed(self.entries.items()):
+                if len(held) == len(arr) and held.type == arr.type and held.equals(arr):
+                    where, hit = key, (held, value)
+                    break
+        if hit is None:
+            return None
+        self.entries.move_to_end(where)
+        return hit[1]
 
-    def put(self, arr: pa.ChunkedArray, keys: pa.Array, codes: np.ndarray) -> None:
+    def _store(self, arr: pa.ChunkedArray, value: Any) -> None:
         if self.size <= 0:
             return
-        codes.flags.writeable = False  # callers share it
         with self.lock:
-            self.entries[self._where(arr)] = (arr, keys, codes)
-            self.entries.move_to_end(self._where(arr))
+            self.entries[where := self._where(arr)] = (arr, value)
+            self.entries.move_to_end(where)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+
+
+class _Memo(_ColumnMemo):
+    """Whole-column :class:`TextCodes` lookups, newest :data:`MEMO_ENTRIES` kept.
+
+    A notebook maps the same 20 million event lead_ids onto the same leads in several cells
+    (scores, segments, the high-quality list); each lookup is a hash pass of about half a
+    second. An entry is found again for the same column (:class:`_ColumnMemo`) against equal
+    keys. The codes are returned read-only.
+    """
+
+    def get(self, arr: pa.ChunkedArray, keys: pa.Array | None) -> np.ndarray | None:
+        if keys is None or self.size <= 0:
+            return None
+        with self.lock:
+            hit = self._lookup(arr)
+        if hit is None or len(hit[0]) != len(keys) or not hit[0].equals(keys):
+            return None
+        return hit[1]
+
+    def put(self, arr: pa.ChunkedArray, keys: pa.Array, codes: np.ndarray) -> None:
+        codes.flags.writeable = False  # callers share it
+        self._store(arr, (keys, codes))
 
 
 _memo = _Memo(MEMO_ENTRIES)
 
 
-class _UniqueMemo:
+class _UniqueMemo(_ColumnMemo):
     """:func:`is_unique` answers for the newest :data:`UNIQUE_ENTRIES` Arrow text columns of
-    at least :data:`UNIQUE_MEMO_ROWS` rows.
+    at least :data:`UNIQUE_MEMO_ROWS` rows (:class:`_ColumnMemo`).
 
     The scoring notebook asks whether the same million lead ids repeat about a dozen times
     (each function that joins on them checks, as it must when called alone), and Arrow's count
-    of distinct values is a hash pass of 0.35 to 0.45 s at a million ids. An answer is found
-    again only for the same Arrow buffers (:meth:`_Memo._where`); the entry holds the column,
-    so its buffers cannot be freed and their addresses reused while it lives (as in
-    :class:`_Memo`).
+    of distinct values is a hash pass of 0.35 to 0.45 s at a million ids.
     """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[tuple[Any, ...], tuple[pa.ChunkedArray, bool]] = OrderedDict()
-        self.lock = threading.Lock()
 
     def get(self, arr: pa.ChunkedArray) -> bool | None:
         if len(arr) < UNIQUE_MEMO_ROWS or self.size <= 0:
             return None
         with self.lock:
-            hit = self.entries.get(where := _Memo._where(arr))
-            if hit is None:
-                return None
-            self.entries.move_to_end(where)
-            return hit[1]
+            return self._lookup(arr)
 
     def put(self, arr: pa.ChunkedArray, unique: bool) -> None:
-        if len(arr) < UNIQUE_MEMO_ROWS or self.size <= 0:
-            return
-        with self.lock:
-            self.entries[where := _Memo._where(arr)] = (arr, unique)
-            self.entries.move_to_end(where)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
+        if len(arr) >= UNIQUE_MEMO_ROWS:
+            self._store(arr, unique)
 
 
 _unique_memo = _UniqueMemo(UNIQUE_ENTRIES)

@@ -136,11 +136,13 @@ def test_a_column_looked_up_again_is_read_from_the_memo() -> None:
     np.testing.assert_array_equal(first, [2, 0, -1, -1, 2, 1])
     pieces = np.concatenate([c for _, c in arrays.TextCodes(s, KEYS).pieces()])
     np.testing.assert_array_equal(pieces, first)
+    copy = pd.Series(["L3", "L1", "X", None, "L3", "L2"], dtype="str")  # other buffers
+    assert arrays.TextCodes(copy, KEYS).all() is first  # the same values: found by content
+    other = pd.Series(["L3", "L1", "X", None, "L3", "L1"], dtype="str")  # the same length
+    assert arrays.TextCodes(other, KEYS).all() is not first
+    np.testing.assert_array_equal(arrays.TextCodes(other, KEYS).all(), [2, 0, -1, -1, 2, 0])
     other_keys = arrays.TextCodes(s, pd.Index(["L2", "L3"], dtype="str")).all()
     np.testing.assert_array_equal(other_keys, [1, -1, -1, -1, 1, 0])
-    copy = pd.Series(["L3", "L1", "X", None, "L3", "L2"], dtype="str")  # other buffers
-    assert arrays.TextCodes(copy, KEYS).all() is not first
-    np.testing.assert_array_equal(arrays.TextCodes(copy, KEYS).all(), first)
     sliced = s.iloc[2:]  # the same buffers at another offset
     np.testing.assert_array_equal(arrays.TextCodes(sliced, KEYS).all(), first[2:])
 
@@ -150,7 +152,8 @@ def test_the_memo_keeps_the_newest_entries_only() -> None:
 
     arrays._memo.clear()
     columns = [
-        pd.Series([f"L{i % 3 + 1}"] * 3, dtype="str") for i in range(arrays.MEMO_ENTRIES + 2)
+        pd.Series([f"L{i % 3 + 1}", f"Y{i}", "L1"], dtype="str")
+        for i in range(arrays.MEMO_ENTRIES + 2)
     ]
     for s in columns:
         arrays.TextCodes(s, KEYS).all()
@@ -264,9 +267,9 @@ def test_is_unique_says_what_pandas_says(values: list[str | None], kind: str) ->
 
 
 def test_is_unique_keeps_its_answer_for_the_same_long_column(monkeypatch) -> None:
-    """A long column asked again (other pandas wrappers, the same Arrow buffers) is answered
-    from the memo, without counting; another column with the same text, a slice of the same
-    buffers, or a short column is counted, and every answer is right."""
+    """A long column asked again (other pandas wrappers of the same Arrow buffers, or the same
+    values in other buffers) is answered from the memo, without counting; other values, a
+    slice of the same buffers, or a short column is counted, and every answer is right."""
     import pyarrow.compute as pc
 
     from leadnb import arrays
@@ -288,7 +291,9 @@ def test_is_unique_keeps_its_answer_for_the_same_long_column(monkeypatch) -> Non
     assert is_unique(ids.iloc[:4]) is True and counted == [5, 4]  # a slice: counted
     assert is_unique(ids.iloc[:4]) is True and counted == [5, 4]
     assert is_unique(pd.Series(["L1", "L2", "L3", None, "L1"], dtype="str")) is False
-    assert counted == [5, 4, 5]  # equal text in other buffers: counted
+    assert counted == [5, 4]  # equal text in other buffers: found by content
+    assert is_unique(pd.Series(["L1", "L2", "L3", None, "L4"], dtype="str")) is True
+    assert counted == [5, 4, 5]  # other text of the same length: counted
     assert is_unique(ids.iloc[1:4]) is True and counted == [5, 4, 5, 3]  # short: counted
     assert is_unique(ids.iloc[1:4]) is True and counted == [5, 4, 5, 3, 3]
 
