@@ -782,3 +782,22 @@ def test_renders_in_one_process_share_the_exporter_and_nothing_else() -> None:
     report._exporter.cache_clear()
     fresh = report.render_notebook_html(second, title="Second")
     assert again == fresh and "First" not in again and "one</nav>" not in again
+
+
+def test_the_same_notebook_gives_the_same_page() -> None:
+    """The cells the reader's order adds (the intro after the title, the slot for changes)
+    get fixed ids, not nbformat's random ones: two renders are byte for byte equal."""
+    import copy
+
+    nb = new_notebook(cells=[new_markdown_cell("# Title\n\nINTRO_MARKER")])
+    nb.cells.append(tagged(new_code_cell("a", outputs=[html_output(ANSWER_HTML)]), "answer"))
+    pages = [
+        report.render_notebook_html(copy.deepcopy(nb), title="t", changes_html="<p>C</p>")
+        for _ in range(2)
+    ]
+    assert pages[0] == pages[1] and "INTRO_MARKER" in pages[0]
+    empty = [
+        report.render_notebook_html(new_notebook(cells=[]), title="t", changes_html="<p>C</p>")
+        for _ in range(2)
+    ]
+    assert empty[0] == empty[1]

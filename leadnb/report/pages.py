@@ -369,13 +369,15 @@ def _reader_order(cells: list[Any], *, changes: bool) -> list[Any]:
         title_cell.source = "\n".join(before)
         head = [title_cell]
         tail = "\n".join(after).strip("\n")
-        remainder = [nbformat.v4.new_markdown_cell(tail)] if tail.strip() else []
+        # a fixed id (not nbformat's random one): the same notebook gives the same page
+        own = _cell_id(title_cell.get("id"), "-intro")
+        remainder = [nbformat.v4.new_markdown_cell(tail, id=own)] if tail.strip() else []
         rest = rest[:i] + remainder + rest[i + 1 :]
     ordered = head + answers
     if changes:
         anchor = ordered[-1] if ordered else (rest[0] if rest else None)
         if anchor is None:
-            anchor = nbformat.v4.new_markdown_cell("")
+            anchor = nbformat.v4.new_markdown_cell("", id="leadnb-changes")
             rest = [anchor]
         where = "after" if ordered else "before"
         _slot(anchor, where, "changes")
@@ -385,6 +387,17 @@ def _reader_order(cells: list[Any], *, changes: bool) -> list[Any]:
         _slot(appendix[-1], "after", "appendix_close")
         ordered += appendix
     return ordered
+
+
+def _cell_id(base: Any, suffix: str) -> str:
+    """A cell id made from ``base`` (a cell's id, else "leadnb") and ``suffix``, within
+    nbformat's 64 characters.
+
+    >>> _cell_id("a1b2c3d4", "-intro"), _cell_id(None, "-intro"), len(_cell_id("x" * 64, "-i"))
+    ('a1b2c3d4-intro', 'leadnb-intro', 64)
+    """
+    text = base if isinstance(base, str) and base else "leadnb"
+    return text[: 64 - len(suffix)] + suffix
 
 
 def _slot(cell: Any, where: str, name: str) -> None:
