@@ -8,11 +8,13 @@ and how to fix it; ``str(err)`` renders them as a short, readable block. Warning
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_ROWS_SHOWN = 5
 
@@ -21,9 +23,12 @@ def _fmt_rows(rows: Any) -> str:
     """Render up to five offending rows (a DataFrame, Series or list) as indented text."""
     if rows is None:
         return ""
-    if isinstance(rows, pd.Series):
+    # pandas only when it is loaded already (rows cannot be pandas' otherwise): importing it
+    # here cost the run's worker processes, which never handle data, 0.4 s each
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(rows, pd.Series):
         rows = rows.to_frame()
-    if isinstance(rows, pd.DataFrame):
+    if pd is not None and isinstance(rows, pd.DataFrame):
         shown = rows.head(MAX_ROWS_SHOWN)
         text = shown.to_string(max_colwidth=40)
         more = len(rows) - len(shown)

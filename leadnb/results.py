@@ -27,12 +27,13 @@ import html
 import math
 import numbers
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # imported where a frame is made: the run's workers format numbers and
+    import pandas as pd  # render pages with this module and never load pandas (0.4 s each)
 
 __all__ = [
     "Column",
@@ -156,13 +157,23 @@ def format_value(v: Any, kind: Kind | str | None, *, like: Any = None) -> str:
     return text
 
 
+def _missing(v: Any) -> bool:
+    """None, NaN, or pandas' NA or NaT (looked for only when pandas is loaded: without it no
+    value can be either)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return True
+    pd = sys.modules.get("pandas")
+    return pd is not None and (v is pd.NA or v is pd.NaT)
+
+
 def _formatted(v: Any, kind: Kind | str | None, like: Any) -> str:
     kind = Kind(kind) if kind is not None else None
-    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+    if _missing(v):
         return "–"
-    if kind is Kind.FLAG or isinstance(v, bool | np.bool_):
+    np = sys.modules.get("numpy")  # a NumPy value only exists once NumPy is loaded
+    if kind is Kind.FLAG or isinstance(v, bool) or (np is not None and isinstance(v, np.bool_)):
         return "Yes" if v else "No"
-    if kind is Kind.DATE and isinstance(v, pd.Timestamp | dt.date):
+    if kind is Kind.DATE and isinstance(v, dt.date):  # a pandas Timestamp is a date too
         return f"{v:%Y-%m-%d}"
     if kind in (Kind.TEXT, Kind.DATE) or not isinstance(v, numbers.Real):
         return str(v)
@@ -386,6 +397,8 @@ class Metrics(Mapping[str, Any]):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per number: ``name``, ``value``, ``kind``, ``shown`` (formatted)."""
+        import pandas as pd
+
         rows = [
             {"name": k, "value": v, "kind": str(self.kinds.get(k, "")), "shown": self.formatted(k)}
             for k, v in self._values.items()
@@ -447,6 +460,8 @@ class Result:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per number with its interval: name, value, ci_low, ci_high, kind, meaning."""
+        import pandas as pd
+
         kinds = self.kinds()
         meaning = {f.name: f.metadata.get("meaning", "") for f in dataclasses.fields(self)}
         bounds = {f"{k}_ci_{end}" for k in kinds for end in ("low", "high")}

@@ -214,3 +214,36 @@ def test_skip_slow_optional_imports_only_before_jsonschema(
     monkeypatch.setitem(sys.modules, "jsonschema", object())
     execute.skip_slow_optional_imports()  # too late: jsonschema already chose
     assert "rfc3987_syntax" not in sys.modules
+
+
+def test_a_worker_never_imports_pandas(tmp_path: Path) -> None:
+    """A run's worker process (``python -m leadnb.run.runner``) executes a notebook through
+    Papermill and renders its page; it never handles data, so pandas (0.4 s of import in each
+    worker) stays out: its modules import it only where a frame is handled. Checked in a fresh
+    interpreter: the worker's imports, then a page rendered and its numbers formatted."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from leadnb.run import execute, runner, warm\n"
+        "execute.skip_slow_optional_imports()\n"
+        "import nbformat, papermill\n"
+        "from nbconvert import HTMLExporter\n"
+        "from leadnb.report import pages\n"
+        "from leadnb.results import Kind, format_value\n"
+        "from leadnb.errors import DataError\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell('# T\\n\\nx'),\n"
+        "    nbformat.v4.new_code_cell('1', outputs=[nbformat.v4.new_output('stream',\n"
+        "        name='stdout', text='<b>a</b>')])])\n"
+        "page = pages.render_notebook_html(nb, title='t')\n"
+        "assert '&lt;b&gt;a&lt;/b&gt;' in page\n"
+        "assert format_value(0.25, Kind.RATE) == '25.0%' and format_value(None, Kind.RATE) == '–'\n"
+        "assert 'a,b' in str(DataError('x', rows=['a,b']))\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 
 from leadnb.errors import Issue, ParamsError
 
 if TYPE_CHECKING:
+    import pandas as pd  # imported by parse_date: the run's workers import NOTEBOOKS only
+
     from leadnb.experiments import ExperimentsConfig
     from leadnb.funnel.stages import FunnelConfig
     from leadnb.roi import RoiConfig
@@ -168,7 +169,9 @@ def parse_date(value: Any, where: str, *, file: str | None = None) -> pd.Timesta
     ...     print(err.issues[0].message)
     run.as_of must be a date written YYYY-MM-DD, got '30/06/2026'
     """
-    if isinstance(value, dt.date | dt.datetime | pd.Timestamp):
+    import pandas as pd
+
+    if isinstance(value, dt.date):  # a datetime, or a pandas Timestamp, is a date too
         return pd.Timestamp(value).normalize()
     if isinstance(value, str):
         try:

@@ -41,7 +41,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leadnb.data import cache
 from leadnb.errors import LeadnbError, ParamsError
 from leadnb.masking import mask_text, mask_value
 from leadnb.run import execute, kernels, publish, warm
@@ -289,6 +288,8 @@ def share_tables(plan: RunPlan, tmp_dir: Path) -> None:
     """Write the tables the plan validated into ``tmp_dir/.tables`` for the notebooks
     (:mod:`leadnb.data.cache`), then let the runner's copies go: each notebook memory-maps them
     instead of loading and validating every table again."""
+    from leadnb.data import cache  # not at the top: the workers import this module, no data
+
     if not plan.tables:
         return
     key = cache.cache_key(
@@ -357,7 +358,9 @@ def _execute_into(
             log.write(f"\n=== {res.name} failed: {res.error}\nfix: {res.fix}\n")
             if res.detail:
                 log.write(res.detail + "\n")
-    shutil.rmtree(tmp_dir / cache.FOLDER, ignore_errors=True)  # never published
+    from leadnb.data.cache import FOLDER
+
+    shutil.rmtree(tmp_dir / FOLDER, ignore_errors=True)  # never published
     manifest = publish.build_manifest(
         plan,
         run_id,
