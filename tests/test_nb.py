@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from pathlib import Path
@@ -129,6 +130,55 @@ def test_saved_figure_is_shown_once_at_screen_size(
     assert nb.start("x", params_path=params_file).save_figure(fig2, "c") is fig2
     assert plt.fignum_exists(fig2.number) and len(shown) == 1
     plt.close(fig2)
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+@pytest.mark.parametrize("background", ["white", "none"])
+def test_saved_figure_has_matplotlibs_pixels(
+    params_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    background: str,
+) -> None:
+    """save_figure encodes the pixels savefig draws itself (RGB when opaque, at zlib level
+    3): the same pixels as matplotlib's own PNG, at the same size and dpi; a transparent
+    chart keeps its alpha; with a "tight" savefig.bbox (not the whole figure) the PNG is
+    matplotlib's own."""
+    import IPython.display
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: None)
+    ctx = nb.start("x", params_path=params_file, out_dir=str(tmp_path / "run"))
+    monkeypatch.setitem(plt.rcParams, "savefig.dpi", 150)  # after start: its theme sets 200
+    # 2.26 x 150 is 338.99999999999994: matplotlib's canvas makes it 339 pixels, not 338
+    fig, ax = plt.subplots(figsize=(3.3, 2.26), dpi=100, facecolor=background)
+    ax.plot([0, 1, 3], [2, 0, 1], label="line")
+    ax.set_title("A title")
+    ax.legend()
+    own = io.BytesIO()
+    fig.savefig(own, format="png")
+    ctx.save_figure(fig, "chart")
+    png = (tmp_path / "run" / "figures" / "chart.png").read_bytes()
+    image = Image.open(io.BytesIO(png))
+    assert image.size == (495, 339) == Image.open(own).size
+    assert image.mode == ("RGB" if background == "white" else "RGBA")
+    assert round(image.info["dpi"][0]) == 150
+    np.testing.assert_array_equal(_pixels(png), _pixels(own.getvalue()))
+    monkeypatch.setitem(plt.rcParams, "savefig.bbox", "tight")
+    fig, ax = plt.subplots(figsize=(3.3, 2.1), dpi=100)
+    ax.plot([0, 1], [0, 1])
+    own = io.BytesIO()
+    fig.savefig(own, format="png")
+    ctx.save_figure(fig, "tight")
+    tight = (tmp_path / "run" / "figures" / "tight.png").read_bytes()
+    assert Image.open(io.BytesIO(tight)).size == Image.open(own).size
+    np.testing.assert_array_equal(_pixels(tight), _pixels(own.getvalue()))
 
 
 def test_figure_text_uses_titles_of_every_panel() -> None:
