@@ -63,6 +63,20 @@ def skip_slow_optional_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
+def skip_data_libraries_in_worker() -> None:
+    """Keep Papermill from importing pyarrow (and with it NumPy) in a worker process.
+
+    Papermill's I/O module imports ``pyarrow.fs`` for its ``hdfs://`` handler, if it can:
+    0.25 s of import (pyarrow, NumPy) in each worker, which reads and writes local notebooks
+    only and never handles data (nor imports pandas). A worker makes that import fail, as
+    Papermill expects when pyarrow is missing (its ``hdfs://`` handler would say so). Called by
+    the worker processes only (:func:`worker_main`, :func:`leadnb.run.warm.run_warm_worker`),
+    before anything imports pyarrow; the runner and the kernels read tables with it.
+    """
+    if "pyarrow" not in sys.modules:
+        sys.modules["pyarrow"] = None  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class NotebookTask:
     """Everything one worker needs to execute and render one notebook (JSON-able).
@@ -455,6 +469,7 @@ def worker_main(argv: Sequence[str]) -> int:
         return warm.run_warm_worker(argv[1:])
     die_with_parent(int(argv[1]) if len(argv) > 1 else None)
     skip_slow_optional_imports()
+    skip_data_libraries_in_worker()
     task = task_from_json(sys.stdin.read())
     result = execute_task(task)
     write_result(Path(argv[0]), result)
@@ -644,6 +659,7 @@ __all__ = [
     "render_report",
     "report_bar",
     "short_error",
+    "skip_data_libraries_in_worker",
     "skip_slow_optional_imports",
     "task_from_json",
     "task_to_json",

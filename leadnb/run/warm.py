@@ -339,6 +339,7 @@ def run_warm_worker(argv: Sequence[str]) -> int:
 
     execute.die_with_parent(int(argv[1]) if len(argv) > 1 else None)
     execute.skip_slow_optional_imports()
+    execute.skip_data_libraries_in_worker()
     fields = json.loads(argv[0])
     spec = WarmSpec(**{**fields, "preload": tuple(fields["preload"])})
     line = sys.stdin.readline()  # the word to warm, or already the task
