@@ -23,6 +23,7 @@ __all__ = [
     "as_categorical",
     "dictionary_column",
     "in_set",
+    "in_sets",
     "index_positions",
     "per_distinct",
     "text_codes",
@@ -345,15 +346,54 @@ def in_set(values: pd.Series, universe: pd.Series) -> np.ndarray:
     of ``universe`` to a Python object first (a fifth of a second for twenty thousand lead ids,
     minutes for millions).
     """
-    if isinstance(values.dtype, pd.CategoricalDtype):  # per category, then one take by code
-        found = in_set(pd.Series(values.cat.categories), universe)
-        return np.append(found, False)[values.cat.codes.to_numpy()]  # code -1 (missing) reads False
-    arr = _arrow_text(values.astype("str"))
+    return in_sets([values], universe)[0]
+
+
+def in_sets(columns: list[pd.Series], universe: pd.Series) -> list[np.ndarray]:
+    """:func:`in_set` for each of ``columns`` against the same ``universe``, which is hashed
+    once: the columns' text (a categorical's categories) is looked up in one ``is_in`` pass.
+
+    Building the hash set of a million lead ids is most of a lookup's time (0.25 s of the 0.28
+    s that checked 28,000 orders against them), and validation checks four tables against the
+    same leads.
+
+    >>> leads = pd.Series(["L1", "L2"], dtype="str")
+    >>> [m.tolist() for m in in_sets([pd.Series(["L2", "X", None]),
+    ...                               pd.Series(["L1", "L1"], dtype="category")], leads)]
+    [[True, False, False], [True, True]]
+    """
     keys = _arrow_text(universe.dropna().astype("str"))
-    if arr is None or keys is None:  # text without Arrow (pandas' "python" string storage)
-        return (values.isin(universe.dropna()) & values.notna()).to_numpy(dtype=bool)
-    hit = pc.is_in(arr, value_set=keys.combine_chunks().cast(arr.type), skip_nulls=True)
-    return np.asarray(hit.fill_null(False), dtype=bool)
+    texts: list[pa.ChunkedArray | None] = []
+    for values in columns:
+        text = (
+            pd.Series(values.cat.categories)  # per category, then one take by code
+            if isinstance(values.dtype, pd.CategoricalDtype)
+            else values
+        )
+        texts.append(None if keys is None else _arrow_text(text.astype("str")))
+    if keys is None or any(t is None for t in texts):  # text without Arrow (pandas' "python"
+        return [_in_set_pandas(v, universe) for v in columns]  # string storage)
+    wide = pa.large_string()
+    pieces = [c for t in texts if t is not None for c in t.cast(wide).chunks]
+    every = pa.chunked_array(pieces, type=wide)
+    hit = pc.is_in(every, value_set=keys.combine_chunks().cast(wide), skip_nulls=True)
+    found = np.asarray(hit.fill_null(False), dtype=bool)
+    out, start = [], 0
+    for values, text in zip(columns, texts, strict=True):
+        assert text is not None
+        mine = found[start : start + len(text)]
+        start += len(text)
+        if isinstance(values.dtype, pd.CategoricalDtype):  # code -1 (missing) reads False
+            mine = np.append(mine, False)[values.cat.codes.to_numpy()]
+        out.append(mine)
+    return out
+
+
+def _in_set_pandas(values: pd.Series, universe: pd.Series) -> np.ndarray:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        found = _in_set_pandas(pd.Series(values.cat.categories), universe)
+        return np.append(found, False)[values.cat.codes.to_numpy()]
+    return (values.isin(universe.dropna()) & values.notna()).to_numpy(dtype=bool)
 
 
 def _index_type(n: int) -> pa.DataType:

@@ -309,3 +309,24 @@ def test_the_unique_memo_keeps_the_newest_columns_only(monkeypatch) -> None:
     assert len(arrays._unique_memo.entries) == arrays.UNIQUE_ENTRIES
     assert arrays._unique_memo.get(arrays._arrow_text(columns[0])) is None
     assert arrays._unique_memo.get(arrays._arrow_text(columns[-1])) is True
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    columns=st.lists(
+        st.tuples(st.lists(_TEXT, max_size=12), st.sampled_from(["str", "category", "object"])),
+        max_size=4,
+    ),
+    universe=st.lists(_TEXT, max_size=6),
+)
+def test_in_sets_equals_in_set_column_by_column(columns: list, universe: list) -> None:
+    """Several columns against one universe hashed once: the same answers as a plain set
+    lookup per column (text, categorical, object; missing values never match)."""
+    from leadnb.arrays import in_sets
+
+    known = {u for u in universe if u is not None}
+    cols = [pd.Series(values, dtype=dtype) for values, dtype in columns]
+    got = in_sets(cols, pd.Series(universe, dtype="str"))
+    assert len(got) == len(cols)
+    for (values, _), mask in zip(columns, got, strict=True):
+        np.testing.assert_array_equal(mask, [v is not None and v in known for v in values])

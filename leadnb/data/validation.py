@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from leadnb import asof
-from leadnb.arrays import in_set, index_positions
+from leadnb.arrays import in_sets, index_positions
 from leadnb.data import loading
 from leadnb.data import notebook_parameters as nbp
 from leadnb.data import param_checks as checks
@@ -282,11 +282,13 @@ def _check_costs(report: Report, costs: pd.DataFrame, src: TableSource | None) -
 
 
 def _check_orphans(
-    report: Report, table: str, df: pd.DataFrame, leads: pd.DataFrame, sources: Mapping
+    report: Report, table: str, df: pd.DataFrame, known: np.ndarray, sources: Mapping
 ) -> None:
+    """Rows of ``table`` whose lead_id is not among the leads (``known``: :func:`in_sets` of
+    its ids, computed with the other tables', the leads hashed once)."""
     src = sources.get(table)
     ids = df["lead_id"]
-    orphan = pd.Series(ids.notna().to_numpy() & ~in_set(ids, leads["lead_id"]), index=df.index)
+    orphan = pd.Series(ids.notna().to_numpy() & ~known, index=df.index)
     n = int(orphan.sum())
     if not n:
         return
@@ -563,9 +565,10 @@ def validate_tables(
     if "costs" in usable:
         _check_costs(report, usable["costs"], sources.get("costs"))
     if leads is not None:
-        for t in CHILD_TABLES:
-            if t in usable:
-                _check_orphans(report, t, usable[t], leads, sources)
+        children = [t for t in CHILD_TABLES if t in usable]
+        known = in_sets([usable[t]["lead_id"] for t in children], leads["lead_id"])
+        for t, mask in zip(children, known, strict=True):
+            _check_orphans(report, t, usable[t], mask, sources)
     if "stages" in usable:
         _check_stages(report, usable["stages"], leads, sources.get("stages"), funnel, first)
     if "assignments" in usable:
