@@ -291,7 +291,10 @@ def test_scaling_benchmark_at_a_tiny_size(tmp_path, capsys) -> None:
     kernels = {r for r in roles if r.startswith("kernel")}
     ran = {n for w in workers - {"worker (no notebook)"} for n in w[7:].split(", ")}
     assert ran <= set(notebooks)
-    assert kernels <= {"kernel", *(f"kernel {n}" for n in notebooks)}
+    # a kernel not matched to its own notebook is named after its worker's (all of them, when
+    # the worker ran several: seen in CI at 2,000 leads, where a notebook takes under a second)
+    kernel_of = {n for k in kernels - {"kernel"} for n in k[7:].split(", ")}
+    assert kernel_of <= set(notebooks)
     assert workers and kernels and any(w != "worker (no notebook)" for w in workers)
     assert row["peak_rss"] == max(p["peak_rss"] for p in row["processes"]) > 50e6
     assert row["peak_role"] in roles and row["cpu_user"] > 0 and row["polls"] > 0
