@@ -133,6 +133,8 @@ class _ColumnMemo:
 
     def _lookup(self, arr: pa.ChunkedArray) -> Any:
         """The value kept for ``arr`` (the caller holds the lock), else ``None``."""
+        if self.size <= 0:
+            return None
         where = self._where(arr)
         hit = self.entries.get(where)
         if hit is None:
@@ -169,7 +171,7 @@ class _Memo(_ColumnMemo):
     """
 
     def get(self, arr: pa.ChunkedArray, keys: pa.Array | None) -> np.ndarray | None:
-        if keys is None or self.size <= 0:
+        if keys is None:
             return None
         with self.lock:
             hit = self._lookup(arr)
@@ -195,7 +197,7 @@ class _UniqueMemo(_ColumnMemo):
     """
 
     def get(self, arr: pa.ChunkedArray) -> bool | None:
-        if len(arr) < UNIQUE_MEMO_ROWS or self.size <= 0:
+        if len(arr) < UNIQUE_MEMO_ROWS:
             return None
         with self.lock:
             return self._lookup(arr)
@@ -390,9 +392,6 @@ def in_sets(columns: list[pd.Series], universe: pd.Series) -> list[np.ndarray]:
 
 
 def _in_set_pandas(values: pd.Series, universe: pd.Series) -> np.ndarray:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        found = _in_set_pandas(pd.Series(values.cat.categories), universe)
-        return np.append(found, False)[values.cat.codes.to_numpy()]
     return (values.isin(universe.dropna()) & values.notna()).to_numpy(dtype=bool)
 
 

@@ -330,3 +330,15 @@ def test_in_sets_equals_in_set_column_by_column(columns: list, universe: list) -
     assert len(got) == len(cols)
     for (values, _), mask in zip(columns, got, strict=True):
         np.testing.assert_array_equal(mask, [v is not None and v in known for v in values])
+
+
+def test_in_sets_without_arrow_text_falls_back_to_pandas() -> None:
+    """Text in pandas' "python" storage (no Arrow buffers): each column is looked up by pandas,
+    a categorical by its values; missing values never match."""
+    from leadnb.arrays import in_sets
+
+    universe = pd.Series(["a", "b", None], dtype=pd.StringDtype("python"))
+    text = pd.Series(["a", "x", None], dtype=pd.StringDtype("python"))
+    cats = pd.Series(["b", "x", None, "a"], dtype="category")
+    got = in_sets([text, cats], universe)
+    assert [m.tolist() for m in got] == [[True, False, False], [True, False, False, True]]
