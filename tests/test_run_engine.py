@@ -119,7 +119,7 @@ def test_kernels_started_together_each_get_their_own_unix_sockets(tmp_path: Path
     import asyncio
     import os
 
-    from leadnb.run.kernel_manager import UNIX_SOCKETS, LocalKernelManager
+    from leadnb.run.kernel_manager import UNIX_SOCKETS, LocalKernelManager, ReadyClient
 
     if not UNIX_SOCKETS:
         pytest.skip("no Unix sockets on this system: kernels use TCP")
@@ -131,6 +131,7 @@ def test_kernels_started_together_each_get_their_own_unix_sockets(tmp_path: Path
         try:
             for i, km in enumerate(managers):
                 kc = km.client()
+                assert isinstance(kc, ReadyClient)
                 kc.start_channels()
                 await kc.wait_for_ready(timeout=120)
                 msg_id = kc.execute(f"print({i} * 7)")
@@ -155,3 +156,76 @@ def test_kernels_started_together_each_get_their_own_unix_sockets(tmp_path: Path
     assert {s[0] for s in seen} == {"ipc"}
     assert len({os.path.dirname(s[1]) for s in seen}) == 4  # a folder each
     assert not any(tmp_path.iterdir())  # nothing in the kernels' working folder
+
+
+class _Channel:
+    """A client channel that hands out queued messages; ``None`` in the queue is a wait that
+    times out (``queue.Empty``), as is an empty queue."""
+
+    def __init__(self, *messages: dict[str, Any] | None) -> None:
+        self.messages = list(messages)
+        self.waits: list[float | None] = []
+
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:
+        from queue import Empty
+
+        self.waits.append(timeout)
+        if not self.messages or self.messages[0] is None:
+            if self.messages:
+                self.messages.pop(0)
+            raise Empty
+        return self.messages.pop(0)
+
+
+def _ready_client(shell: _Channel, iopub: _Channel, *, alive: bool = True) -> Any:
+    from leadnb.run.kernel_manager import LocalKernelManager, ReadyClient
+
+    class Probe(ReadyClient):
+        asked = 0
+
+        def kernel_info(self) -> str:
+            self.asked += 1
+            return f"info-{self.asked}"
+
+        async def _async_is_alive(self) -> bool:
+            return alive
+
+    kc = Probe(parent=LocalKernelManager(kernel_name=kernels.KERNEL_NAME))
+    kc._shell_channel, kc._iopub_channel = shell, iopub
+    return kc
+
+
+INFO_REPLY = {"msg_type": "kernel_info_reply", "content": {"protocol_version": "5.3"}}
+STATUS = {"msg_type": "status", "content": {"execution_state": "busy"}}
+
+
+def test_the_ready_client_returns_once_the_kernel_answered_without_waiting_for_silence() -> None:
+    """The kernel_info reply and one IOPub message are enough; the messages already there are
+    taken without waiting (jupyter_client waits for 0.2 s of silence on IOPub)."""
+    import asyncio
+
+    shell, iopub = _Channel(INFO_REPLY), _Channel(STATUS, STATUS, STATUS)
+    kc = _ready_client(shell, iopub)
+    asyncio.run(kc.wait_for_ready(timeout=5))
+    assert kc.asked == 1
+    assert not iopub.messages  # drained
+    assert iopub.waits == [0.2, 0, 0, 0]  # a wait for the first message, none after it
+
+
+def test_the_ready_client_asks_again_until_iopub_is_connected() -> None:
+    import asyncio
+
+    shell = _Channel(INFO_REPLY, INFO_REPLY)
+    iopub = _Channel(None, STATUS)  # the first reply came before IOPub was subscribed
+    kc = _ready_client(shell, iopub)
+    asyncio.run(kc.wait_for_ready(timeout=5))
+    assert kc.asked == 2 and not shell.messages
+
+
+def test_the_ready_client_says_when_the_kernel_died_or_never_answered() -> None:
+    import asyncio
+
+    with pytest.raises(RuntimeError, match="died"):
+        asyncio.run(_ready_client(_Channel(None), _Channel(), alive=False).wait_for_ready(5))
+    with pytest.raises(RuntimeError, match="didn't respond in 0 seconds"):
+        asyncio.run(_ready_client(_Channel(None), _Channel()).wait_for_ready(timeout=0))

@@ -190,6 +190,8 @@ def fake_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list:
     started: list = []
 
     class Fake:
+        pid = 0  # what a started zygote records
+
         def __init__(self) -> None:
             started.append(self)
             self.stdin = open(tmp_path / f"stdin{len(started)}", "w")
@@ -199,6 +201,9 @@ def fake_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list:
 
         def wait(self, timeout: float | None = None) -> int:
             return 0
+
+        def terminate(self) -> None:
+            pass
 
     monkeypatch.setattr(warm.subprocess, "Popen", lambda *a, **k: Fake())
     return started
@@ -332,3 +337,55 @@ def test_workers_done_together_wait_only_for_the_notebooks_left(
     assert pool.ready == [] and pool.busy == [] and pool.retired == [second, first]
     assert len(started) == 2
     pool.close()
+
+
+def test_a_run_of_small_inputs_starts_its_kernels_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision: the files a params file names, summed; SQL or an unreadable params file
+    never warms early (the plan says what is wrong), nor does a run above the limit."""
+    from leadnb.data.params import input_bytes
+    from leadnb.run import runner
+
+    (tmp_path / "leads.csv").write_text("lead_id,created_at\nL1,2025-01-01\n")
+    (tmp_path / "events.csv").write_text("lead_id,event_type,occurred_at\n")
+    small = tmp_path / "small.yaml"
+    small.write_text("run: {name: t}\ndata:\n  leads: leads.csv\n  events: {source: events.csv}\n")
+    sql = tmp_path / "sql.yaml"
+    sql.write_text(
+        "run: {name: t}\ndata:\n  leads: leads.csv\n"
+        "  events: {sql: select * from events, url_env: LEADNB_TEST_URL}\n"
+    )
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("run: {name: t}\ndata:\n  leads: nowhere.csv\n")
+    sizes = sum(p.stat().st_size for p in tmp_path.glob("*.csv"))
+    assert input_bytes(small) == sizes
+    assert input_bytes(sql) is input_bytes(missing) is input_bytes(tmp_path / "no.yaml") is None
+    assert runner.warm_early(small)
+    assert not runner.warm_early(sql) and not runner.warm_early(missing)
+    monkeypatch.setattr(runner, "WARM_EARLY_BYTES", sizes - 1)
+    assert not runner.warm_early(small)
+
+
+@pytest.mark.parametrize("early", [True, False])
+def test_an_early_pool_starts_the_zygote_first_and_its_workers_warm(
+    tmp_path: Path, fake_workers, early: bool
+) -> None:
+    """Warming early, the zygote (the longest wait) is started before the workers, which are
+    told to warm as they start; otherwise the workers wait for the word (after the read)."""
+    from leadnb.run import runner, zygote
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    argv = [sys.executable, "-m", zygote.LAUNCHER, "-f", "{connection_file}"]
+    choice = kernels.KernelChoice(name="python3", own_interpreter=True, argv=tuple(argv))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(kernels, "resolve_kernel", lambda name: choice)
+        pool = runner._warm_pool(["a", "b"], 2, folder, "python3", early=early)
+    with pool:
+        assert len(fake_workers) == (3 if early else 2)
+        assert pool.forks is not None and (pool.forks.proc is fake_workers[0]) == early
+        for k in range(len(fake_workers) - 1, len(fake_workers) + 1):  # the two workers
+            fake_workers[k - 1].stdin.flush()
+            said = (tmp_path / f"stdin{k}").read_text()
+            assert said == (warm.WARM_NOW + "\n" if early else "")

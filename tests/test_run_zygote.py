@@ -24,8 +24,9 @@ from leadnb.run.kernel_manager import UNIX_SOCKETS, OwnInterpreterKernelManager
 pytestmark = pytest.mark.skipif(not UNIX_SOCKETS, reason="the zygote forks: POSIX only")
 
 PROBE = (
-    "import json, os, sys\n"
+    "import gc, json, os, sys\n"
     "print(json.dumps({'cwd': os.getcwd(), 'ppid': os.getppid(), 'pid': os.getpid(),"
+    " 'gc': gc.isenabled(), 'frozen': gc.get_freeze_count(),"
     " 'colorsys': 'colorsys' in sys.modules, 'mark': os.environ.get('LEADNB_TEST_MARK'),"
     " 'forks': os.environ.get('" + zygote.FORKS_ENV + "'),"
     " 'parent': os.environ.get('JPY_PARENT_PID'), 'pgid': os.getpgid(0)}))\n"
@@ -96,6 +97,8 @@ def test_a_forked_kernel_is_the_kernel_a_notebook_would_get(
     assert seen["cwd"] == str(work) and seen["mark"] == "seen"  # the manager's cwd and env
     assert seen["forks"] is None  # a run inside the notebook starts its own zygote
     assert seen["pgid"] == seen["pid"]  # its own process group, as jupyter_client starts it
+    # the zygote's imports are frozen (its collections skip them); the kernel collects again
+    assert seen["gc"] and seen["frozen"] > 1000
 
 
 def test_without_a_started_zygote_the_kernel_starts_as_usual(
@@ -105,6 +108,7 @@ def test_without_a_started_zygote_the_kernel_starts_as_usual(
     t0 = time.monotonic()
     seen = _probe(tmp_path)
     assert seen["ppid"] == os.getpid() and not seen["colorsys"]  # the control of the test above
+    assert seen["gc"] and seen["frozen"] == 0
     assert time.monotonic() - t0 < zygote.READY_TIMEOUT  # it did not wait for one
 
 

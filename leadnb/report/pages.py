@@ -616,6 +616,49 @@ def render_notebook_html(
     return body
 
 
+def warm_up_renderer() -> bool:
+    """Render a small report in memory, so that the process's first real render does not pay
+    for what every first render compiles (nbconvert's exporter and Jinja templates, the
+    sanitiser's and BeautifulSoup's parsers and selectors, Markdown, nbformat's validator):
+    about 0.4 s of a worker's first report, which a run worker does here while it waits for
+    its first kernel (:func:`leadnb.run.warm.run_warm_worker`). Returns whether it rendered;
+    it never raises (the first real render then compiles them itself).
+
+    >>> warm_up_renderer()
+    True
+    """
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    def shown(html_text: str) -> Any:
+        return new_output("display_data", data={"text/html": html_text, "text/plain": "t"})
+
+    table = "<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>"
+    image = new_output("display_data", data={"image/png": "AAAA", "text/plain": "chart"})
+    image.metadata = {"image/png": {"alt": "chart", "width": 1}}
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Report\n\nWhat it *answers*."),
+            new_code_cell(
+                "a",
+                metadata={"tags": [ANSWER_TAG]},
+                outputs=[shown('<section id="answer">Yes.</section>')],
+            ),
+            new_markdown_cell("## Evidence"),
+            new_code_cell(
+                "b",
+                outputs=[new_output("stream", name="stdout", text="n = 1\n"), shown(table), image],
+            ),
+            new_code_cell("c", metadata={"tags": [APPENDIX_TAG]}, outputs=[shown("<p>How.</p>")]),
+        ]
+    )
+    try:
+        nbformat.validate(nb)
+        render_notebook_html(nb, title="Report")
+    except Exception:  # a warm-up only: the real render reports real problems
+        return False
+    return True
+
+
 @functools.cache
 def _exporter() -> Any:
     """The report exporter, made once per process: a new ``HTMLExporter`` builds a new Jinja
@@ -1143,5 +1186,6 @@ __all__ = [
     "subset_notebooks",
     "text_to_html",
     "tidy_output_html",
+    "warm_up_renderer",
     "write_text_atomic",
 ]

@@ -26,11 +26,15 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import DottedObjectName, Type
 
 from leadnb.run.hygiene import write_owner
 from leadnb.run.kernels import own_kernel_argv
@@ -39,9 +43,62 @@ UNIX_SOCKETS = os.name == "posix"
 """Whether kernels use the ``ipc`` transport (Unix sockets) rather than TCP ports."""
 
 
+IOPUB_WAIT = 0.2  # seconds for the first IOPub message after a kernel_info reply (as Jupyter's)
+
+
+class ReadyClient(AsyncKernelClient):  # type: ignore[misc]
+    """Jupyter's asynchronous kernel client, ready as soon as the kernel has answered.
+
+    ``wait_for_ready`` asks for ``kernel_info`` until the kernel replies on the shell channel
+    and a message has come through IOPub (ipykernel greets each subscriber), as Jupyter's does;
+    Jupyter's then reads IOPub until it has been silent for 0.2 s, a wait every kernel of a
+    run paid once or twice (the warm-up's client and then nbclient's). This one takes the
+    messages already there and returns: what arrives later belongs to the kernel_info requests
+    and every reader of IOPub (nbclient, :mod:`leadnb.run.warm`) skips messages that are not
+    replies to its own request.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Return once the kernel answers ``kernel_info`` and IOPub is connected.
+
+        Raises ``RuntimeError`` when the kernel dies first or ``timeout`` seconds pass.
+        """
+        if not isinstance(self.parent, AsyncKernelManager):  # heartbeats first: Jupyter's way
+            await super().wait_for_ready(timeout=timeout)
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:
+                    await self.iopub_channel.get_msg(timeout=IOPUB_WAIT)
+                except Empty:  # IOPub not connected yet: ask again
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if deadline is not None and time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while True:  # what is already there, without waiting for silence
+            try:
+                await self.iopub_channel.get_msg(timeout=0)
+            except Empty:
+                break
+
+
 class LocalKernelManager(AsyncKernelManager):  # type: ignore[misc]
     """A kernel on this machine whose sockets are Unix sockets in a private folder (see the
-    module docstring); a ``transport`` or ``ip`` given by the caller is kept as given."""
+    module docstring); a ``transport`` or ``ip`` given by the caller is kept as given. Its
+    clients are :class:`ReadyClient`."""
+
+    client_class = DottedObjectName("leadnb.run.kernel_manager.ReadyClient")
+    client_factory = Type(klass="leadnb.run.kernel_manager.ReadyClient")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -119,4 +176,10 @@ def manager_class(own_interpreter: bool) -> type[LocalKernelManager]:
     return OwnInterpreterKernelManager if own_interpreter else LocalKernelManager
 
 
-__all__ = ["UNIX_SOCKETS", "LocalKernelManager", "OwnInterpreterKernelManager", "manager_class"]
+__all__ = [
+    "UNIX_SOCKETS",
+    "LocalKernelManager",
+    "ReadyClient",
+    "OwnInterpreterKernelManager",
+    "manager_class",
+]

@@ -129,7 +129,8 @@ def run(
     from leadnb.data import params as config
 
     _preload(LATER_IMPORTS)
-    with _warm_pool(notebooks, jobs, notebook_dir, kernel_name) as pool:
+    early = warm_early(params_path)
+    with _warm_pool(notebooks, jobs, notebook_dir, kernel_name, early=early) as pool:
         plan = plan_run(
             params_path,
             notebooks=notebooks,
@@ -139,6 +140,24 @@ def run(
             on_loaded=pool.warm if pool is not None else None,  # after the read: see warm
         )
         return _run_plan(plan, out, jobs, fail_fast, now, pdf, pool, config.NOTEBOOKS)
+
+
+WARM_EARLY_BYTES = 64 * 2**20
+"""Input files (all tables together) up to this size: the run's kernels start importing before
+the tables are read, not after. For small inputs the zygote's imports (about 2 CPU seconds,
+:mod:`leadnb.run.zygote`) are what the notebooks wait for: a demo run read and checked its
+tables in 0.6 s and then waited 2.4 s for the zygote. Larger inputs keep the order
+:mod:`leadnb.run.warm` explains (the read uses every core; the imports go beside the checks,
+which use one); SQL sources, of unknown size, too."""
+
+def warm_early(params_path: str | Path) -> bool:
+    """Whether a run of ``params_path`` starts its kernels before reading the tables: its
+    input files come to at most :data:`WARM_EARLY_BYTES` (not for SQL sources or a params
+    file that cannot be read; the plan then says what is wrong)."""
+    from leadnb.data import params as config
+
+    size = config.input_bytes(params_path)
+    return size is not None and size <= WARM_EARLY_BYTES
 
 
 LATER_IMPORTS = ("nbformat", "papermill")
@@ -172,9 +191,12 @@ def _warm_pool(
     jobs: int,
     notebook_dir: str | Path | None,
     kernel_name: str,
+    *,
+    early: bool = False,
 ) -> AbstractContextManager[warm.WarmPool | None]:
     """Workers started while the plan loads the tables, warming their kernels while it checks
-    them (:mod:`leadnb.run.warm`), for a run of several notebooks with ``jobs`` above 1."""
+    them (:mod:`leadnb.run.warm`), for a run of several notebooks with ``jobs`` above 1;
+    ``early``: warming from the start, the zygote first (see :data:`WARM_EARLY_BYTES`)."""
     from leadnb.data import params as config
 
     count = len(notebooks) if notebooks else len(config.NOTEBOOKS)
@@ -183,7 +205,10 @@ def _warm_pool(
         return nullcontext(None)
     choice = kernels.resolve_kernel(kernel_name)
     spec = warm.WarmSpec(choice.name, str(folder), choice.own_interpreter)
-    return warm.WarmPool(spec, jobs=jobs, expected=count, kernel_argv=choice.argv)
+    pool = warm.WarmPool(spec, jobs=jobs, expected=count, kernel_argv=choice.argv)
+    if early:  # before the workers exist: the zygote's imports are the longest wait
+        pool.warm()
+    return pool
 
 
 def _run_plan(

@@ -36,6 +36,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -350,9 +351,14 @@ def run_warm_worker(argv: Sequence[str]) -> int:
     import papermill  # noqa: F401
     from nbconvert import HTMLExporter  # noqa: F401
 
-    from leadnb.report import pages  # noqa: F401
+    from leadnb.report import pages
 
-    km = warm_kernel(spec) if told else None
+    km = None
+    if told:  # the first report's compiling (0.4 s) while the zygote still imports
+        renderer = threading.Thread(target=pages.warm_up_renderer, name="leadnb-warm-render")
+        renderer.start()
+        km = warm_kernel(spec)
+        renderer.join()
 
     pending = None if told else line
     while True:
