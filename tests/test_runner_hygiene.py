@@ -455,3 +455,39 @@ def test_killed_runner_leaves_no_process(tmp_path: Path) -> None:
         code, _, stderr = fake_run(params, out, "ok")
     assert code == 0 and "removed 1 temporary folder(s)" in stderr and stale.name in stderr
     assert not list(out.glob(".tmp-*"))
+
+
+@pytest.mark.slow
+def test_a_terminals_ctrl_c_ends_the_run_its_workers_and_kernels(
+    demo_data: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the foreground process group: the runner's, which
+    its workers share (they leave it to the runner, which ends them and their kernels); the
+    zygote and the kernels have sessions of their own. Nothing is published."""
+    out = tmp_path / "out"
+    params = demo_data.parent.parent / "params" / "demo.yaml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leadnb", "run", str(params), "--jobs", "2"] + ["--out", str(out)],
+        start_new_session=True,  # a group of its own, as a shell gives a foreground job
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    runner = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 120
+    seen: list[psutil.Process] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        seen = runner.children(recursive=True)
+        if any(p.name().startswith("kernel:") for p in seen if p.is_running()):
+            break
+        time.sleep(0.05)
+    assert any(p.name().startswith("kernel:") for p in seen), "no kernel started"
+    workers = [p for p in seen if "--warm" in " ".join(p.cmdline())]
+    assert len(workers) == 2 and all(os.getpgid(w.pid) == proc.pid for w in workers)
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in stderr, stderr
+    gone, alive = psutil.wait_procs(seen, timeout=15)
+    assert not alive, [p.cmdline() for p in alive]
+    assert not list(out.glob("*/manifest.json")) and not list(out.glob(".tmp-*"))

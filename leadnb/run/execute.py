@@ -457,6 +457,19 @@ def die_with_parent(parent_pid: int | None) -> None:
         os._exit(128 + int(signal.SIGTERM))
 
 
+def leave_interrupts_to_runner() -> None:
+    """Let a terminal's Ctrl-C pass this worker by: the runner gets it too and ends the workers
+    (SIGTERM, :func:`die_with_parent`) and their kernels. Workers share the runner's process
+    group (see "Scheduling" in :mod:`leadnb.run.warm`), so the terminal's SIGINT reaches them.
+    A handler that does nothing, not ``SIG_IGN``: an ignored signal stays ignored in the
+    programs a worker starts (a kernel started the usual way), a handler does not."""
+    signal.signal(signal.SIGINT, _no_interrupt)
+
+
+def _no_interrupt(signum: int, frame: Any) -> None:
+    """The worker's SIGINT handler: nothing to do (the runner ends the run)."""
+
+
 def worker_main(argv: Sequence[str]) -> int:
     """A worker process: ``python -m leadnb.run.runner RESULT.json [PARENT_PID]``.
 
@@ -468,6 +481,7 @@ def worker_main(argv: Sequence[str]) -> int:
     if argv and argv[0] == warm.WARM_FLAG:
         return warm.run_warm_worker(argv[1:])
     die_with_parent(int(argv[1]) if len(argv) > 1 else None)
+    leave_interrupts_to_runner()
     skip_slow_optional_imports()
     skip_data_libraries_in_worker()
     task = task_from_json(sys.stdin.read())
@@ -505,8 +519,7 @@ def _start_worker(task: NotebookTask, result_path: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "leadnb.run.runner", str(result_path), str(os.getpid())],
         env={**os.environ, **kernel_env()},  # its kernel's numerical libraries: one thread
-        stdin=subprocess.PIPE,
-        start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which ends them
+        stdin=subprocess.PIPE,  # the runner's session and group: "Scheduling" in leadnb.run.warm
         stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
         text=True,
     )
@@ -651,6 +664,7 @@ __all__ = [
     "NotebookTask",
     "die_with_parent",
     "end_descendants",
+    "leave_interrupts_to_runner",
     "error_detail",
     "error_fix",
     "execute_all",

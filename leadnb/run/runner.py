@@ -128,9 +128,9 @@ def run(
     """
     from leadnb.data import params as config
 
-    _preload(LATER_IMPORTS)
     early = warm_early(params_path)
     with _warm_pool(notebooks, jobs, notebook_dir, kernel_name, early=early) as pool:
+        _preload(LATER_IMPORTS)  # after the zygote and workers are started: it holds the GIL
         plan = plan_run(
             params_path,
             notebooks=notebooks,
@@ -149,6 +149,7 @@ the tables are read, not after. For small inputs the zygote's imports (about 2 C
 tables in 0.6 s and then waited 2.4 s for the zygote. Larger inputs keep the order
 :mod:`leadnb.run.warm` explains (the read uses every core; the imports go beside the checks,
 which use one); SQL sources, of unknown size, too."""
+
 
 def warm_early(params_path: str | Path) -> bool:
     """Whether a run of ``params_path`` starts its kernels before reading the tables: its

@@ -26,6 +26,15 @@ seconds a worker, measured, which a run on two cores paid twice more with one wo
 notebook. The pool starts a new worker only when every worker it has is busy and notebooks are
 waiting (a worker that died is not given another task).
 
+Scheduling. The workers stay in the runner's session and process group, and leave a
+terminal's Ctrl-C to the runner, which ends them (:func:`leadnb.run.execute.leave_interrupts_to_runner`);
+the zygote and each kernel have a session of their own. Linux's autogroup scheduling (on by
+default in most distributions) shares the cores between sessions first: while a run starts,
+the zygote's imports, the longest wait of a small run, get a core to themselves and the runner
+and its workers share the other (a demo run forked its first kernels at 3.1 s instead of 3.6 s
+with each worker in a session of its own); the notebooks' kernels share the cores as before.
+Without autogroup it changes nothing.
+
 Warming changes no result: the notebook's cells run in the same order in a fresh kernel whose
 modules are already imported (a module's import runs once per process either way).
 """
@@ -233,8 +242,7 @@ class WarmPool:
         proc = subprocess.Popen(
             [*argv, json.dumps(asdict(self.spec)), str(os.getpid())],
             env=env,
-            stdin=subprocess.PIPE,
-            start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which ends them
+            stdin=subprocess.PIPE,  # in the runner's session and group: see "Scheduling" above
             stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
             text=True,
         )
@@ -339,6 +347,7 @@ def run_warm_worker(argv: Sequence[str]) -> int:
     from leadnb.run import execute
 
     execute.die_with_parent(int(argv[1]) if len(argv) > 1 else None)
+    execute.leave_interrupts_to_runner()
     execute.skip_slow_optional_imports()
     execute.skip_data_libraries_in_worker()
     fields = json.loads(argv[0])
