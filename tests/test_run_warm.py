@@ -293,6 +293,9 @@ def test_a_pool_reuses_its_workers_and_gives_every_notebook_a_fresh_kernel(
         assert pool.ready == [] and pool.busy == []  # none left waiting: told to end
     assert [r.status for r in results.values()] == ["success"] * 3, results
     assert len(spawned) == 2
+    assert sorted(p.name for p in run_dir.iterdir()) == sorted(names)  # no marks, no results
+    for name in names:  # each report rendered (in a thread beside the worker's next notebook)
+        assert results[name].title and (run_dir / name / f"{name}.html").is_file()
     for name in names:
         assert _printed(run_dir, name) == (
             {"warm": True, "cwd": str(folder), "names": [], "threads": "1"},
@@ -389,3 +392,82 @@ def test_an_early_pool_starts_the_zygote_first_and_its_workers_warm(
             fake_workers[k - 1].stdin.flush()
             said = (tmp_path / f"stdin{k}").read_text()
             assert said == (warm.WARM_NOW + "\n" if early else "")
+
+
+class _Pool:
+    """A pool of one fake worker for :func:`execute.execute_all`: ``take`` runs ``script``'s
+    step for the task (the test's stand-in for what the worker writes), and the calls are
+    recorded."""
+
+    def __init__(self, script: dict) -> None:
+        self.script = script
+        self.calls: list[str] = []
+
+    def take(self, task_json: str, result_path: Path) -> object:
+        name = json.loads(task_json)["name"]
+        self.calls.append(f"take {name}")
+        self.script[name](result_path)
+        return _Proc
+
+    def done(self, proc: object) -> None:
+        self.calls.append("done")
+
+
+class _Proc:
+    @staticmethod
+    def poll() -> None:
+        return None
+
+
+def _result(path: Path, name: str) -> None:
+    execute.write_result(path, execute.NotebookResult(name, "success", seconds=1.0))
+
+
+def test_a_worker_takes_its_next_notebook_while_the_last_report_renders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two at a time, three notebooks: once the first has executed (its mark is there, its
+    report still rendering, no result yet), the runner gives that worker the third while the
+    second still runs; the first result, when it comes, does not free the worker a second
+    time, and the marks are removed. Without the handover the runner would wait for ever: the
+    first result comes only with the third notebook."""
+    import threading
+
+    monkeypatch.setattr(execute, "POLL_SECONDS", 0.001)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    tasks = [_task(tmp_path, run_dir, name) for name in ("a", "b", "c")]
+
+    def finish_all(path: Path) -> None:
+        for name in ("a", "b", "c"):
+            _result(run_dir / f".{name}.result.json", name)
+
+    pool = _Pool({"a": execute.mark_executed, "b": lambda path: None, "c": finish_all})
+    done: dict = {}
+    runner = threading.Thread(
+        target=lambda: done.update(execute.execute_all(tasks, jobs=2, warm=pool)), daemon=True
+    )
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive(), f"the runner waited for a result: {pool.calls}"
+    assert pool.calls == ["take a", "take b", "done", "take c", "done", "done"]
+    assert [r.status for r in done.values()] == ["success"] * 3
+    assert not list(run_dir.iterdir())  # results read, marks removed
+
+
+def test_a_report_that_cannot_be_written_still_gives_a_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread that renders a report beside the next notebook always leaves a result (a
+    failure when rendering raised), or the runner would wait for it."""
+    task = _task(tmp_path, tmp_path / "run", "probe")
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(execute, "finish_task", full)
+    path = tmp_path / ".probe.result.json"
+    warm._finish(task, execute.Executed("success", 2.5, 1), path)
+    result = json.loads(path.read_text())
+    assert result["status"] == "failed" and "No space left on device" in result["error"]
+    assert result["seconds"] == 2.5 and result["attempts"] == 1

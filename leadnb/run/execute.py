@@ -49,6 +49,7 @@ DEFAULT_FIX = (
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _PATH_FIELDS = ("input_path", "run_dir", "cwd", "final_run_dir")
+POLL_SECONDS = 0.02  # how often the runner looks for its workers' results (a few stat calls)
 
 
 def skip_slow_optional_imports() -> None:
@@ -212,10 +213,30 @@ def execute_task(
         failure page (the reason in one line, the fix, links to the run log and the executed
         notebook); its full error is in ``detail`` (for the run log). Every text is masked.
     """
+    return finish_task(task, run_task(task, execute))
+
+
+@dataclass
+class Executed:
+    """A notebook executed by :func:`run_task`, not yet scrubbed or rendered
+    (:func:`finish_task`)."""
+
+    status: str
+    seconds: float
+    attempts: int
+    error: str | None = None
+    fix: str | None = None
+    detail: str | None = None
+
+
+def run_task(
+    task: NotebookTask, execute: Callable[[NotebookTask, Path], None] | None = None
+) -> Executed:
+    """The first half of :func:`execute_task`: execute the notebook (retrying a dead kernel)."""
     from nbclient.exceptions import DeadKernelError
 
     if not NOTEBOOK_NAME.fullmatch(task.name):
-        return NotebookResult(task.name, "failed", error="not a plain notebook name")
+        return Executed("failed", 0.0, 0, error="not a plain notebook name")
     run = execute or papermill_execute
     out_dir = task.out_dir
     output = out_dir / f"{task.name}.ipynb"
@@ -247,7 +268,17 @@ def execute_task(
             fix, detail = error_fix(exc, task.name), error_detail(exc)
         break
     seconds = time.perf_counter() - t0
+    return Executed(status, seconds, attempts, error, fix, detail)
 
+
+def finish_task(task: NotebookTask, executed: Executed) -> NotebookResult:
+    """The second half of :func:`execute_task`: scrub the notebook's folder, render its report
+    (or its failure page) and list what it wrote."""
+    if executed.attempts == 0:  # nothing ran (not a plain notebook name): nothing to scrub
+        return NotebookResult(task.name, "failed", error=executed.error)
+    status, error, fix, detail = executed.status, executed.error, executed.fix, executed.detail
+    out_dir = task.out_dir
+    output = out_dir / f"{task.name}.ipynb"
     replacements = []
     if task.final_run_dir is not None:
         replacements.append((str(task.run_dir), str(task.final_run_dir)))
@@ -269,8 +300,8 @@ def execute_task(
     return NotebookResult(
         name=task.name,
         status=status,
-        seconds=round(seconds, 2),
-        attempts=attempts,
+        seconds=round(executed.seconds, 2),
+        attempts=executed.attempts,
         error=error,
         title=title,
         tables=tables,
@@ -490,6 +521,21 @@ def worker_main(argv: Sequence[str]) -> int:
     return 0
 
 
+def executed_mark(result_path: Path) -> Path:
+    """The file a pool worker leaves beside a notebook's result file once the notebook has
+    executed (its report still rendering): ``.<name>.executed`` for ``.<name>.result.json``.
+
+    >>> executed_mark(Path("run/.ab_testing.result.json")).name
+    '.ab_testing.executed'
+    """
+    return result_path.with_name(result_path.name.removesuffix(".result.json") + ".executed")
+
+
+def mark_executed(result_path: Path) -> None:
+    """Leave :func:`executed_mark` for the runner: this worker may take its next notebook."""
+    executed_mark(result_path).touch()
+
+
 def write_result(path: Path, result: NotebookResult) -> None:
     """Write ``result`` as JSON to ``path``, complete when it appears (written beside it, then
     renamed): the runner reads a reused worker's result as soon as the file exists."""
@@ -540,6 +586,7 @@ def _finished(
 def _collect_worker(
     task: NotebookTask, proc: subprocess.Popen, result_path: Path
 ) -> NotebookResult:
+    executed_mark(result_path).unlink(missing_ok=True)  # never published with the run
     try:
         data = json.loads(result_path.read_text(encoding="utf-8"))
         result_path.unlink()
@@ -612,9 +659,15 @@ def execute_all(
     else:
         queue = list(tasks)
         running: list[tuple[NotebookTask, subprocess.Popen, Path]] = []
+        freed: list[tuple[NotebookTask, subprocess.Popen, Path]] = []  # executed, rendering
         try:
             while queue or running:
-                while queue and len(running) < jobs and not stop():
+                if warm is not None:  # a worker rendering a report takes its next notebook
+                    for item in running:
+                        if item not in freed and executed_mark(item[2]).exists():
+                            freed.append(item)
+                            warm.done(item[1])
+                while queue and len(running) - len(freed) < jobs and not stop():
                     task = queue.pop(0)
                     result_path = task.run_dir / f".{task.name}.result.json"
                     proc = (
@@ -631,12 +684,14 @@ def execute_all(
                     res = _collect_worker(*item)
                     results[res.name] = res
                     say_line(_finish_line(res, len(results), total))
-                    if warm is not None:
+                    if item in freed:
+                        freed.remove(item)
+                    elif warm is not None:
                         warm.done(item[1])  # it takes the next notebook, or ends
                     if on_result is not None:
                         on_result(res)
                 if running:
-                    time.sleep(0.1)
+                    time.sleep(POLL_SECONDS)
         except BaseException:
             for _, proc, _ in running:
                 proc.terminate()  # the worker ends its kernel, then itself
@@ -665,12 +720,17 @@ __all__ = [
     "die_with_parent",
     "end_descendants",
     "leave_interrupts_to_runner",
+    "mark_executed",
     "error_detail",
+    "executed_mark",
     "error_fix",
     "execute_all",
+    "Executed",
     "execute_task",
+    "finish_task",
     "papermill_execute",
     "render_report",
+    "run_task",
     "report_bar",
     "short_error",
     "skip_data_libraries_in_worker",
