@@ -220,34 +220,48 @@ def _captured(
     needed: a lead drawn twice has one outcome, and a tie group's share is the expected capture
     under a random order of its copies.
     """
-    # copies and conversions are whole numbers: summed as 32-bit integers (exact, half the
-    # memory traffic of float64), and the few values read back are floats as before
+    # copies and conversions are whole numbers, summed as integers (exact); the few values
+    # read back are floats. Copies: one cumulative sum along the ranking per row, written
+    # after a column of zeros ("before the first place") and lifted by the row's number times
+    # more than any row's total, so that the whole array is ascending and the place holding
+    # copy k is one binary search per row (not a pass over every place per k). Conversions:
+    # only the converted leads' copies are summed (a few percent of the places), and the
+    # conversions before a place are read at the number of converted leads ranked before it.
+    n_rows, n = weight.shape
+    ranked_y = y[rank.order]
+    places = rank.group_end if ties == "share" else None
+    width = n if places is None else len(places)
+    top = int(weight.sum(axis=1).max()) if n_rows and n else 0
+    whole = "int32" if (n_rows * (top + 1) + top) < 2**31 else "int64"
+    lift = np.arange(n_rows, dtype=whole) * (top + 1)
+    cum = np.empty((n_rows, width + 1), dtype=whole)
+    cum[:, 0] = lift
     w = weight[:, rank.order]
-    whole = "int32" if w.shape[1] < 2**31 else "int64"
-    cnt = np.cumsum(w, axis=1, dtype=whole)
-    conv = np.cumsum(w * y[rank.order].astype(w.dtype), axis=1, dtype=whole)
-    if ties == "share":
-        cnt, conv = cnt[:, rank.group_end], conv[:, rank.group_end]
-    rows = np.arange(len(w))
-    out = np.empty((len(w), len(ks)), dtype="float64")
-    zero = np.zeros((len(w), 1), dtype=whole)
-    cnt0, conv0 = np.hstack([zero, cnt]), np.hstack([zero, conv])  # before each place
-    # each row's cumulative copies rise from 0 to at most the total copies: lifted by its row
-    # number times more than that, the rows make one ascending array, and the places before
-    # copy k in every row are one binary search each (not a pass over every place per k)
-    width = cnt.shape[1]
-    lift = rows * (int(cnt[:, -1].max()) + 1) if width and len(w) else rows
-    flat = (cnt.astype("int64") + lift[:, None]).ravel()
+    if places is None:
+        np.cumsum(w, axis=1, dtype=whole, out=cum[:, 1:])
+    else:  # copies up to the end of each tie group
+        cum[:, 1:] = np.cumsum(w, axis=1, dtype=whole)[:, places]
+    cum[:, 1:] += lift[:, None]
+    converted = np.flatnonzero(ranked_y)  # places (in ranked order) of the converted leads
+    conv = np.zeros((n_rows, len(converted) + 1), dtype=whole)
+    np.cumsum(w[:, converted], axis=1, dtype=whole, out=conv[:, 1:])
+    # the ranked positions before each place: the place itself, or its tie group's start
+    starts = np.arange(width + 1) if places is None else np.r_[0, places + 1]
+    conv_at = np.searchsorted(converted, starts, side="left")  # converted leads before each
+    rows = np.arange(n_rows)
+    flat = cum.ravel()
+    out = np.empty((n_rows, len(ks)), dtype="float64")
     for i, k in enumerate(ks):
         if k <= 0:
             out[:, i] = 0.0
             continue
-        below = np.searchsorted(flat, k + lift, side="left") - rows * width  # places < k
-        g = np.minimum(below, width - 1)  # the place holding copy k
-        before = cnt0[rows, g].astype("float64")
-        conv_before = conv0[rows, g].astype("float64")
-        size = cnt0[rows, g + 1].astype("float64") - before
-        gained = conv0[rows, g + 1].astype("float64") - conv_before
+        # the first boundary with k copies before it, less one: the place holding copy k
+        found = np.searchsorted(flat, k + lift, side="left") - rows * (width + 1)
+        g = np.minimum(found - 1, width - 1)
+        before = (cum[rows, g] - lift).astype("float64")
+        size = (cum[rows, g + 1] - lift).astype("float64") - before
+        conv_before = conv[rows, conv_at[g]].astype("float64")
+        gained = conv[rows, conv_at[g + 1]].astype("float64") - conv_before
         take = np.minimum(k - before, size)
         out[:, i] = conv_before + np.where(size > 0, take * gained / np.where(size > 0, size, 1), 0)
     return out
