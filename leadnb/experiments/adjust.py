@@ -455,9 +455,11 @@ def _ols(
     alpha: float,
 ) -> tuple[float, float, float, float, float]:
     """Coefficient 1 of OLS(y, exog) with robust errors: estimate, se, ci low, ci high, p."""
-    import statsmodels.api as sm
+    # the class itself: statsmodels.api imports all of statsmodels (time series, graphics,
+    # scipy.signal), a quarter of a second of the A/B notebook's kernel
+    from statsmodels.regression.linear_model import OLS
 
-    model = sm.OLS(y, exog)
+    model = OLS(y, exog)
     if groups is not None:
         res = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     else:

@@ -69,6 +69,8 @@ PRELOAD: tuple[str, ...] = (
     "numpy",
     "pandas",
     "matplotlib.pyplot",
+    "seaborn",  # the chart theme (leadnb.report.plots.set_theme), in every notebook
+    "pandas.io.formats.style",  # every notebook's tables (leadnb.report.notebook.styled)
     "scipy.stats",
     "statsmodels.stats.proportion",  # Wilson intervals (leadnb.intervals), in every notebook
     "statsmodels.discrete.discrete_model",  # Logit: calibration curve and suggested weights
