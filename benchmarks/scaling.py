@@ -228,6 +228,8 @@ class TreeSampler:
                     if entry is None:
                         entry = ProcessPeak(p.pid, p.ppid(), p.cmdline(), name=p.name())
                         self.procs[key] = entry
+                    elif kernel_owner(entry.name) is None:  # a fork names itself a moment later
+                        entry.name = p.name()
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             entry.peak_rss = max(entry.peak_rss, rss, _hwm_bytes(p.pid))

@@ -374,3 +374,44 @@ def test_the_memory_guard_extrapolates_through_the_last_two_sizes() -> None:
     fixed = 3 * PROCESS_BYTES_FIXED
     assert run_bytes([small], 1_000_000) == fixed + (1.28e9 - fixed) * 50
     assert run_bytes([small], 1_000_000) < 1.28e9 * 50
+
+
+def test_the_tree_sampler_sees_a_forked_kernel_name_itself_after_its_first_look() -> None:
+    """A kernel forked by the zygote has the zygote's command line and names itself
+    ``kernel:<worker>`` first thing; a look before that must not label it the zygote for good
+    (seen at a million leads: the cohort kernel's 9.8 CPU seconds counted as the zygote's)."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from benchmarks.scaling import TreeSampler
+
+    code = (
+        "import ctypes, sys, time\n"
+        "sys.stdin.readline()\n"
+        "ctypes.CDLL(None).prctl(15, ctypes.c_char_p(b'kernel:4242'), 0, 0, 0)\n"
+        "print('named', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    if not sys.platform.startswith("linux"):
+        pytest.skip("process names are set with prctl (Linux)")
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        sampler = TreeSampler(child.pid)
+        root = psutil.Process(child.pid)
+        sampler.poll(root)  # before it named itself
+        assert [p.name for p in sampler.procs.values()] != ["kernel:4242"]
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "named"
+        time.sleep(0.05)
+        sampler.poll(root)
+        assert [p.name for p in sampler.procs.values()] == ["kernel:4242"]
+    finally:
+        child.kill()
+        child.wait()
