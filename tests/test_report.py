@@ -801,3 +801,22 @@ def test_the_same_notebook_gives_the_same_page() -> None:
         for _ in range(2)
     ]
     assert empty[0] == empty[1]
+
+
+def test_text_a_cell_printed_in_pieces_is_one_block_on_either_side_of_a_chart() -> None:
+    """The kernel sends printed text every 0.2 s, so the same cell's text arrives in one output
+    or several by the machine's speed: the page is the same either way; text printed after a
+    chart stays after it."""
+
+    def page(outputs: list) -> list[str]:
+        nb = new_notebook(cells=[new_markdown_cell("# T"), new_code_cell("x", outputs=outputs)])
+        cell = report.strip_for_readers(nb).cells[1]
+        return [o.data.get("text/html", "chart") for o in cell.outputs]
+
+    def text(t: str) -> object:
+        return new_output("stream", name="stdout", text=t)
+
+    chart = new_output("display_data", data={"text/plain": "chart"})
+    whole = page([text("one\ntwo\n"), chart, text("three\n")])
+    assert page([text("one\n"), text("two\n"), chart, text("three\n")]) == whole
+    assert whole[0].count("<p>") == 2 and "chart" in whole[1] and "three" in whole[2]

@@ -335,7 +335,7 @@ def strip_for_readers(nb: nbformat.NotebookNode, *, changes: bool = False) -> nb
         if cell.cell_type == "code":
             keep_answer = ANSWER_TAG in tags and not answer_seen
             outputs = []
-            for o in cell.get("outputs", []):
+            for o in _streams_joined(cell.get("outputs", [])):
                 clean = _inert_output(o, keep_answer=keep_answer)
                 if clean is None:
                     continue
@@ -347,6 +347,36 @@ def strip_for_readers(nb: nbformat.NotebookNode, *, changes: bool = False) -> nb
     out.cells = _reader_order(kept, changes=changes)
     out.metadata.pop("widgets", None)
     return out
+
+
+def _streams_joined(outputs: Sequence[Any]) -> list[Any]:
+    """``outputs`` with each run of printed text in a row (stream outputs of the same name, one
+    after the other) as one output: the kernel sends what a cell printed every 0.2 s, so a cell
+    that prints, computes and prints again has its text in one output or two depending on the
+    machine's speed, and the report would show one block of text or two. Text printed on
+    either side of a chart or a table stays on its side.
+
+    >>> from nbformat.v4 import new_output
+    >>> outs = [new_output("stream", name="stdout", text="a\\n"),
+    ...         new_output("stream", name="stdout", text="b\\n"),
+    ...         new_output("display_data", data={"text/plain": "chart"}),
+    ...         new_output("stream", name="stdout", text="c\\n")]
+    >>> [o.get("text", "chart") for o in _streams_joined(outs)]
+    ['a\\nb\\n', 'chart', 'c\\n']
+    """
+    joined: list[Any] = []
+    for o in outputs:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and o.get("output_type") == "stream"
+            and last.get("output_type") == "stream"
+            and o.get("name") == last.get("name")
+        ):
+            last["text"] = _joined(last.get("text", "")) + _joined(o.get("text", ""))
+        else:
+            joined.append(copy.copy(o) if o.get("output_type") == "stream" else o)
+    return joined
 
 
 def _reader_order(cells: list[Any], *, changes: bool) -> list[Any]:
