@@ -13,6 +13,9 @@ kernels and import (:data:`PRELOAD`, in the kernel, silently: nothing reaches th
 execution count does not move) while the runner validates. Not earlier: reading the tables uses
 every core (Arrow's threads), and two kernels importing beside it made the read at a million
 leads take 9.8 s instead of 5.6 s (profiled in runs); validating uses one core, and the kernels take the other.
+Small inputs are the exception (:func:`leadnb.run.runner.warm_early`, up to 64 MB of files):
+their read takes a fraction of a second, the zygote's imports are what the notebooks wait for,
+so the pool warms from the start, the zygote first.
 A worker waits for its task on stdin (one line: the task and the result file's path). A worker
 whose kernel did not start or warm up, or that was given its task before the word to warm, still
 runs its notebook, with a kernel of its own started as before.
@@ -382,15 +385,15 @@ def run_warm_worker(argv: Sequence[str]) -> int:
         km = warm_kernel(spec)
         renderer.join()
 
-    finishing: list[threading.Thread] = []  # the previous notebook's report, rendering
+    finishing: threading.Thread | None = None  # the previous notebook's report, rendering
     pending = None if told else line
     while True:
         text = sys.stdin.readline() if pending is None else pending
         pending = None
         envelope = json.loads(text.strip() or "null")
         if envelope is None:
-            for thread in finishing:
-                thread.join()
+            if finishing is not None:
+                finishing.join()
             shutdown(km)
             return 0
         task = execute.task_from_json(json.dumps(envelope["task"]))
@@ -410,18 +413,17 @@ def run_warm_worker(argv: Sequence[str]) -> int:
                 shutdown(warm)
 
         executed = execute.run_task(task, run)
-        for thread in finishing:  # one report at a time
-            thread.join()
-        finishing = []
+        if finishing is not None:  # one report at a time
+            finishing.join()
+            finishing = None
         result_path = Path(envelope["result"])
         if executed.status != "success":  # its failure page now: --fail-fast must see it first
             execute.write_result(result_path, execute.finish_task(task, executed))
             continue
-        thread = threading.Thread(
+        finishing = threading.Thread(
             target=_finish, args=(task, executed, result_path), name=f"leadnb-finish-{task.name}"
         )
-        thread.start()
-        finishing.append(thread)
+        finishing.start()
         execute.mark_executed(result_path)  # the runner may give the next notebook now
 
 
