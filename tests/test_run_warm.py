@@ -342,40 +342,11 @@ def test_workers_done_together_wait_only_for_the_notebooks_left(
     pool.close()
 
 
-def test_a_run_of_small_inputs_starts_its_kernels_before_reading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_run_starts_the_zygote_first_and_its_workers_warm_as_they_start(
+    tmp_path: Path, fake_workers
 ) -> None:
-    """The decision: the files a params file names, summed; SQL or an unreadable params file
-    never warms early (the plan says what is wrong), nor does a run above the limit."""
-    from leadnb.data.params import input_bytes
-    from leadnb.run import runner
-
-    (tmp_path / "leads.csv").write_text("lead_id,created_at\nL1,2025-01-01\n")
-    (tmp_path / "events.csv").write_text("lead_id,event_type,occurred_at\n")
-    small = tmp_path / "small.yaml"
-    small.write_text("run: {name: t}\ndata:\n  leads: leads.csv\n  events: {source: events.csv}\n")
-    sql = tmp_path / "sql.yaml"
-    sql.write_text(
-        "run: {name: t}\ndata:\n  leads: leads.csv\n"
-        "  events: {sql: select * from events, url_env: LEADNB_TEST_URL}\n"
-    )
-    missing = tmp_path / "missing.yaml"
-    missing.write_text("run: {name: t}\ndata:\n  leads: nowhere.csv\n")
-    sizes = sum(p.stat().st_size for p in tmp_path.glob("*.csv"))
-    assert input_bytes(small) == sizes
-    assert input_bytes(sql) is input_bytes(missing) is input_bytes(tmp_path / "no.yaml") is None
-    assert runner.warm_early(small)
-    assert not runner.warm_early(sql) and not runner.warm_early(missing)
-    monkeypatch.setattr(runner, "WARM_EARLY_BYTES", sizes - 1)
-    assert not runner.warm_early(small)
-
-
-@pytest.mark.parametrize("early", [True, False])
-def test_an_early_pool_starts_the_zygote_first_and_its_workers_warm(
-    tmp_path: Path, fake_workers, early: bool
-) -> None:
-    """Warming early, the zygote (the longest wait) is started before the workers, which are
-    told to warm as they start; otherwise the workers wait for the word (after the read)."""
+    """The zygote (the longest wait) is started before the workers, which are told to warm as
+    they start, all before the runner reads the tables."""
     from leadnb.run import runner, zygote
 
     folder = tmp_path / "nbs"
@@ -384,14 +355,13 @@ def test_an_early_pool_starts_the_zygote_first_and_its_workers_warm(
     choice = kernels.KernelChoice(name="python3", own_interpreter=True, argv=tuple(argv))
     with pytest.MonkeyPatch.context() as m:
         m.setattr(kernels, "resolve_kernel", lambda name: choice)
-        pool = runner._warm_pool(["a", "b"], 2, folder, "python3", early=early)
+        pool = runner._warm_pool(["a", "b"], 2, folder, "python3")
     with pool:
-        assert len(fake_workers) == (3 if early else 2)
-        assert pool.forks is not None and (pool.forks.proc is fake_workers[0]) == early
-        for k in range(len(fake_workers) - 1, len(fake_workers) + 1):  # the two workers
+        assert len(fake_workers) == 3
+        assert pool.forks is not None and pool.forks.proc is fake_workers[0]
+        for k in (2, 3):  # the two workers
             fake_workers[k - 1].stdin.flush()
-            said = (tmp_path / f"stdin{k}").read_text()
-            assert said == (warm.WARM_NOW + "\n" if early else "")
+            assert (tmp_path / f"stdin{k}").read_text() == warm.WARM_NOW + "\n"
 
 
 class _Pool:

@@ -714,34 +714,6 @@ def load_params(path: str | Path) -> Params:
     return params_from_dict(raw, path=path)
 
 
-def input_bytes(path: str | Path) -> int | None:
-    """The total size in bytes of the files a params file's ``data`` section names.
-
-    A quick look for a run deciding how to schedule its start (:func:`leadnb.run.runner.run`):
-    ``None`` when the file cannot be read or parsed, when a table comes from SQL (its size is
-    not known before the query), or when a file is missing; :func:`load_params` and the loader
-    report those problems.
-
-    >>> input_bytes("params/demo.yaml") > 1_000_000  # from the repository's root
-    True
-    >>> input_bytes("no/such/params.yaml") is None
-    True
-    """
-    try:
-        path = Path(path).resolve()
-        raw = read_yaml(path, "the params file")
-        data = raw.get("data") or {}
-        total = 0
-        for table, d in data.items():
-            src = TableSource.from_dict(str(table), d, path.parent, file=str(path))
-            if src.path is None:
-                return None
-            total += src.path.stat().st_size
-    except (ParamsError, OSError, AttributeError, TypeError, ValueError):
-        return None
-    return total
-
-
 __all__ = [
     "MAX_RUN_NAME",
     "MAX_YAML_ALIASES",
@@ -755,7 +727,6 @@ __all__ = [
     "check_keys",
     "expanded_size",
     "expect_type",
-    "input_bytes",
     "load_params",
     "read_yaml",
     "params_from_dict",

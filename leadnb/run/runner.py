@@ -128,8 +128,7 @@ def run(
     """
     from leadnb.data import params as config
 
-    early = warm_early(params_path)
-    with _warm_pool(notebooks, jobs, notebook_dir, kernel_name, early=early) as pool:
+    with _warm_pool(notebooks, jobs, notebook_dir, kernel_name) as pool:
         _preload(LATER_IMPORTS)  # after the zygote and workers are started: it holds the GIL
         plan = plan_run(
             params_path,
@@ -137,28 +136,8 @@ def run(
             as_of=as_of,
             notebook_dir=notebook_dir,
             kernel_name=kernel_name,
-            on_loaded=pool.warm if pool is not None else None,  # after the read: see warm
         )
         return _run_plan(plan, out, jobs, fail_fast, now, pdf, pool, config.NOTEBOOKS)
-
-
-WARM_EARLY_BYTES = 64 * 2**20
-"""Input files (all tables together) up to this size: the run's kernels start importing before
-the tables are read, not after. For small inputs the zygote's imports (about 2 CPU seconds,
-:mod:`leadnb.run.zygote`) are what the notebooks wait for: a demo run read and checked its
-tables in 0.6 s and then waited 2.4 s for the zygote. Larger inputs keep the order
-:mod:`leadnb.run.warm` explains (the read uses every core; the imports go beside the checks,
-which use one); SQL sources, of unknown size, too."""
-
-
-def warm_early(params_path: str | Path) -> bool:
-    """Whether a run of ``params_path`` starts its kernels before reading the tables: its
-    input files come to at most :data:`WARM_EARLY_BYTES` (not for SQL sources or a params
-    file that cannot be read; the plan then says what is wrong)."""
-    from leadnb.data import params as config
-
-    size = config.input_bytes(params_path)
-    return size is not None and size <= WARM_EARLY_BYTES
 
 
 LATER_IMPORTS = ("nbformat", "papermill")
@@ -192,12 +171,10 @@ def _warm_pool(
     jobs: int,
     notebook_dir: str | Path | None,
     kernel_name: str,
-    *,
-    early: bool = False,
 ) -> AbstractContextManager[warm.WarmPool | None]:
-    """Workers started while the plan loads the tables, warming their kernels while it checks
-    them (:mod:`leadnb.run.warm`), for a run of several notebooks with ``jobs`` above 1;
-    ``early``: warming from the start, the zygote first (see :data:`WARM_EARLY_BYTES`)."""
+    """For a run of several notebooks with ``jobs`` above 1, workers and their kernels warming
+    while the plan loads and checks the tables (:mod:`leadnb.run.warm`): the zygote is started
+    first, its imports being the longest wait, then the workers, told to warm as they start."""
     from leadnb.data import params as config
 
     count = len(notebooks) if notebooks else len(config.NOTEBOOKS)
@@ -207,8 +184,7 @@ def _warm_pool(
     choice = kernels.resolve_kernel(kernel_name)
     spec = warm.WarmSpec(choice.name, str(folder), choice.own_interpreter)
     pool = warm.WarmPool(spec, jobs=jobs, expected=count, kernel_argv=choice.argv)
-    if early:  # before the workers exist: the zygote's imports are the longest wait
-        pool.warm()
+    pool.warm()  # before the workers exist (they start when the pool is entered)
     return pool
 
 

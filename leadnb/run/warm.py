@@ -6,16 +6,17 @@ notebook's turn came, and then paid, one after the other: Python and Papermill's
 kernel start, and the kernel's imports of pandas, matplotlib, SciPy, statsmodels, lifelines and
 leadnb (about 4 s a notebook on 2 cores), while the run's validation had already finished.
 
-A :class:`WarmPool` starts the workers first: ``leadnb run`` opens it before it loads and checks
-the tables (:func:`leadnb.run.plan.plan_run`). The workers start Python and wait; once the
-tables are read the runner tells them to warm (:meth:`WarmPool.warm`), and they start their
-kernels and import (:data:`PRELOAD`, in the kernel, silently: nothing reaches the notebook, the
-execution count does not move) while the runner validates. Not earlier: reading the tables uses
-every core (Arrow's threads), and two kernels importing beside it made the read at a million
-leads take 9.8 s instead of 5.6 s (profiled in runs); validating uses one core, and the kernels take the other.
-Small inputs are the exception (:func:`leadnb.run.runner.warm_early`, up to 64 MB of files):
-their read takes a fraction of a second, the zygote's imports are what the notebooks wait for,
-so the pool warms from the start, the zygote first.
+A :class:`WarmPool` starts the zygote and the workers first: ``leadnb run`` opens it before it
+loads and checks the tables (:func:`leadnb.run.plan.plan_run`) and tells it to warm at once
+(:meth:`WarmPool.warm`), so the zygote imports :data:`PRELOAD` and the workers start their
+kernels while the runner reads and validates (a kernel forked from the zygote has them; one
+started without it imports them in :func:`warm_kernel`, silently: nothing reaches the
+notebook, the execution count does not move). Until 2026-12-05 the pool warmed after the read: two kernels importing beside the
+read had made it take 9.8 s instead of 5.6 s at a million leads. With one zygote importing, in
+a session of its own (see "Scheduling"), warming from the start measured 41.3-44.7 s against
+42.3-47.3 s after the read at a million leads (alternated four times), the same at 200,000
+leads, and forked a demo run's first kernels about a second sooner.
+
 A worker waits for its task on stdin (one line: the task and the result file's path). A worker
 whose kernel did not start or warm up, or that was given its task before the word to warm, still
 runs its notebook, with a kernel of its own started as before.
