@@ -655,8 +655,9 @@ def validate_params_file(
     notebook_dir : str or Path, optional
         Where those notebooks are; default the package's notebooks.
     on_loaded : callable, optional
-        Called once the tables are read, before they are checked (``leadnb run`` starts its
-        kernels then: :meth:`leadnb.run.warm.WarmPool.warm`).
+        Called once the tables are read, before they are checked (for a caller that starts
+        other work then; ``leadnb run`` warms its kernels before the read, see
+        :mod:`leadnb.run.warm`).
 
     Returns
     -------

@@ -10,12 +10,12 @@ A :class:`WarmPool` starts the zygote and the workers first: ``leadnb run`` open
 loads and checks the tables (:func:`leadnb.run.plan.plan_run`) and tells it to warm at once
 (:meth:`WarmPool.warm`), so the zygote imports :data:`PRELOAD` and the workers start their
 kernels while the runner reads and validates (a kernel forked from the zygote has them; one
-started without it imports them in :func:`warm_kernel`, silently: nothing reaches the
-notebook, the execution count does not move). Until 2026-12-05 the pool warmed after the read: two kernels importing beside the
-read had made it take 9.8 s instead of 5.6 s at a million leads. With one zygote importing, in
-a session of its own (see "Scheduling"), warming from the start measured 41.3-44.7 s against
-42.3-47.3 s after the read at a million leads (alternated four times), the same at 200,000
-leads, and forked a demo run's first kernels about a second sooner.
+started without it imports them in :func:`warm_kernel`, silently: nothing reaches the notebook,
+the execution count does not move). Until 2026-12-05 the pool warmed after the read: two kernels
+importing beside the read had made it take 9.8 s instead of 5.6 s at a million leads. With one
+zygote importing, in a session of its own (see "Scheduling"), warming from the start measured
+41.3-44.7 s against 42.3-47.3 s after the read at a million leads (alternated four times), the
+same at 200,000 leads, and forked a demo run's first kernels about a second sooner.
 
 A worker waits for its task on stdin (one line: the task and the result file's path). A worker
 whose kernel did not start or warm up, or that was given its task before the word to warm, still
@@ -30,14 +30,14 @@ seconds a worker, measured, which a run on two cores paid twice more with one wo
 notebook. The pool starts a new worker only when every worker it has is busy and notebooks are
 waiting (a worker that died is not given another task).
 
-Scheduling. The workers stay in the runner's session and process group, and leave a
-terminal's Ctrl-C to the runner, which ends them (:func:`leadnb.run.execute.leave_interrupts_to_runner`);
+Scheduling. The workers stay in the runner's session and process group, and leave a terminal's
+Ctrl-C to the runner, which ends them (:func:`leadnb.run.execute.leave_interrupts_to_runner`);
 the zygote and each kernel have a session of their own. Linux's autogroup scheduling (on by
-default in most distributions) shares the cores between sessions first: while a run starts,
-the zygote's imports, the longest wait of a small run, get a core to themselves and the runner
-and its workers share the other (a demo run forked its first kernels at 3.1 s instead of 3.6 s
-with each worker in a session of its own); the notebooks' kernels share the cores as before.
-Without autogroup it changes nothing.
+default in most distributions) shares the cores between sessions first: while a run starts, the
+zygote's imports, the longest wait of a small run, get a core to themselves and the runner and
+its workers share the other (a demo run forked its first kernels at 3.1 s instead of 3.6 s with
+each worker in a session of its own); the notebooks' kernels share the cores as before. Without
+autogroup it changes nothing.
 
 Pipelining. A worker renders a notebook's report while it runs its next notebook: once the
 notebook has executed successfully, the worker starts scrubbing and rendering it in a thread
@@ -275,7 +275,8 @@ class WarmPool:
 
     def warm(self) -> None:
         """Tell the waiting workers, and every worker started from now on, to start their
-        kernels and import (the runner calls it once the tables are read)."""
+        kernels and import (the runner calls it when it makes the pool, before it reads the
+        tables)."""
         if self.warming:
             return
         self.warming = True
