@@ -1020,13 +1020,12 @@ def lead_reasons(
     k = min(n_reasons, p)
     top = np.empty((n, k), dtype="int64")
     for start in range(0, n, _REASON_ROWS):  # blocks of leads, while they are in the cache
-        # features by leads, so that each pass compares whole rows of leads at once
-        block = np.ascontiguousarray(np.abs(contrib[start : start + _REASON_ROWS]).T)
-        leads = np.arange(block.shape[1])
+        block = np.abs(contrib[start : start + _REASON_ROWS])  # a copy, marked below
+        leads = np.arange(block.shape[0])
         for j in range(k):  # the k largest by k passes of argmax (the first of equals, as a
-            pick = block.argmax(axis=0)  # stable sort has them): a fraction of a sort's time
+            pick = block.argmax(axis=1)  # stable sort has them): a fraction of a sort's time
             top[start + leads, j] = pick
-            block[pick, leads] = -1.0  # below every |contribution| (finite): not picked again
+            block[leads, pick] = -1.0  # below every |contribution| (finite): not picked again
     rows = np.arange(n)[:, None]
     tc = contrib[rows, top]
     tv = x[rows, top]
