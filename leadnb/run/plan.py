@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from leadnb.data.notebook_parameters import (
     declared_parameters,
     default_notebook_dir,
 )
-from leadnb.errors import DataError, ParamsError
+from leadnb.errors import DataError, LeadnbError, ParamsError
 from leadnb.masking import Secret, collect_secrets, mask_value
 from leadnb.run import kernels
 from leadnb.run.kernels import KERNEL_NAME, KernelChoice
@@ -83,10 +84,47 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _file_print(kind: str, path: Path | str, rows: int | None = None) -> dict[str, Any]:
+def _file_print(
+    kind: str, path: Path | str, rows: int | None = None, digests: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     path = Path(path)
-    digest = sha256_file(path) if path.is_file() else None
+    digest = (digests or {}).get(str(path)) or (sha256_file(path) if path.is_file() else None)
     return {"table": kind, "path": str(path), "rows": rows, "sha256": digest}
+
+
+def _input_files(
+    params: Any, notebooks: Sequence[str] = (), notebook_dir: Path | None = None
+) -> list[Path]:
+    """The files :func:`fingerprint_inputs` hashes, in its order."""
+    files = [] if params.path is None else [Path(params.path)]
+    files += [Path(src.path) for src in params.data.values() if src.path is not None]
+    if params.scoring.file:
+        files.append(Path(params.scoring.file))
+    registry = params.experiments.registry
+    if registry is not None:
+        files += sorted([*Path(registry).glob("*.yaml"), *Path(registry).glob("*.yml")])
+    if "scoring_calibration" in notebooks:
+        abm = _abm_accounts_file(params, notebook_dir)
+        if abm is not None:
+            files.append(abm)
+    return files
+
+
+def hash_files(paths: Sequence[Path]) -> dict[str, str]:
+    """``{str(path): sha256}`` of the paths that are files (the others are left out)."""
+    return {str(p): sha256_file(p) for p in paths if p.is_file()}
+
+
+def _hash_inputs(params_path: Path, notebooks: Sequence[str], notebook_dir: Path) -> dict[str, str]:
+    """:func:`hash_files` of the inputs the params file names; empty when it cannot be read
+    (the checks say why; :func:`fingerprint_inputs` hashes what it is not given)."""
+    from leadnb.data import params as config
+
+    try:
+        params = config.load_params(params_path)
+    except LeadnbError:
+        return {}
+    return hash_files(_input_files(params, notebooks, notebook_dir))
 
 
 def _abm_accounts_file(params: Any, notebook_dir: Path | None) -> Path | None:
@@ -112,6 +150,7 @@ def fingerprint_inputs(
     *,
     notebooks: Sequence[str] = (),
     notebook_dir: Path | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Fingerprints of every input that changes results, for the manifest.
 
@@ -125,6 +164,8 @@ def fingerprint_inputs(
         The notebooks that will run (the ABM list counts only with ``scoring_calibration``).
     notebook_dir : Path, optional
         Where the scoring notebook's declared default ABM list is looked up.
+    digests : mapping of str to str, optional
+        Files hashed already (:func:`hash_files`, keyed by path); the others are hashed here.
 
     Returns
     -------
@@ -134,14 +175,15 @@ def fingerprint_inputs(
         a table) and ``sha256``. Files are hashed byte for byte; a SQL table is hashed from its
         loaded rows (pandas' row hashes), so the fingerprint changes when the query result does.
     """
+    known = digests or {}
     out: list[dict[str, Any]] = []
     if params.path is not None:
-        out.append(_file_print("params", params.path))
+        out.append(_file_print("params", params.path, digests=known))
     for table, src in params.data.items():
         df = tables.get(table)
         rows = None if df is None else len(df)
         if src.path is not None:
-            out.append(_file_print(table, src.path, rows))
+            out.append(_file_print(table, src.path, rows, known))
             continue
         import pandas as pd
 
@@ -155,15 +197,15 @@ def fingerprint_inputs(
         )
     rules = params.scoring.file
     if rules:
-        out.append(_file_print("scoring_rules", rules))
+        out.append(_file_print("scoring_rules", rules, digests=known))
     registry = params.experiments.registry
     if registry is not None:
         for f in sorted([*Path(registry).glob("*.yaml"), *Path(registry).glob("*.yml")]):
-            out.append(_file_print("registration", f))
+            out.append(_file_print("registration", f, digests=known))
     if "scoring_calibration" in notebooks:
         abm = _abm_accounts_file(params, notebook_dir)
         if abm is not None:
-            out.append(_file_print("abm_accounts", abm))
+            out.append(_file_print("abm_accounts", abm, digests=known))
     return out
 
 
@@ -216,9 +258,14 @@ def plan_run(
     names = check_notebook_names(list(notebooks) if notebooks else list(config.NOTEBOOKS), nb_dir)
 
     path = Path(params_path).resolve()
-    report, params, tables = validate.validate_params_file(
-        path, as_of=as_of or None, notebooks=names, notebook_dir=nb_dir
-    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadnb-hash") as ex:
+        # the inputs are hashed while they are read and checked (hashlib and the reads release
+        # the GIL): a third of a second at a million leads, no longer after the checks
+        hashed = ex.submit(_hash_inputs, path, names, nb_dir)
+        report, params, tables = validate.validate_params_file(
+            path, as_of=as_of or None, notebooks=names, notebook_dir=nb_dir
+        )
+        digests = hashed.result()
     if params is None:
         raise ParamsError(issues=report.errors)
     if report.errors:
@@ -246,7 +293,9 @@ def plan_run(
         notebooks=names,
         parameters=parameters,
         secrets=secrets,
-        inputs=fingerprint_inputs(params, tables, notebooks=names, notebook_dir=nb_dir),
+        inputs=fingerprint_inputs(
+            params, tables, notebooks=names, notebook_dir=nb_dir, digests=digests
+        ),
         warnings=[w.render() for w in report.warnings],
         kernel=kernel,
         tables=tables,
