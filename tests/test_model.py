@@ -795,6 +795,10 @@ def test_chunks_that_share_a_lead_read_only_their_own_rows_and_equal_one_call(wo
         part = dec.iloc[: int(first.sum())] if size == 1 else dec
         many = M.score_leads(fit, leads, events, cfg, part, chunk_leads=size, **kw)
         pd.testing.assert_frame_equal(many, one.iloc[: len(many)])
+    for processes in (1, 2, 3):  # the chunks in forked processes: the same frame
+        shared = M.score_leads(fit, leads, events, cfg, dec, chunk_leads=400, processes=processes,
+                               **kw)  # fmt: skip
+        pd.testing.assert_frame_equal(shared, one)
     # a decided lead repeated in the leads table is still refused, chunked or not
     again = leads.loc[leads["lead_id"].astype("str") == str(dec["lead_id"].iloc[0])]
     twice = pd.concat([leads, again], ignore_index=True)

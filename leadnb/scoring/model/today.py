@@ -22,6 +22,7 @@ import pandas as pd
 
 from leadnb import arrays, asof
 from leadnb.errors import ParamsError
+from leadnb.parallel import chunk_bounds, fork_map
 from leadnb.scoring.model.features import FeatureSpec, features_at_decision
 from leadnb.scoring.model.fit import FittedModels
 from leadnb.scoring.queue import REASON_COLUMNS, lead_reasons
@@ -124,9 +125,10 @@ def score_leads(
     labels: Mapping[str, str] | None = None,
     model: str = "logistic",
     chunk_leads: int = 100_000,
+    processes: int | None = None,
 ) -> pd.DataFrame:
     """Each decided lead's calibrated probability, log-odds, points, last touch and reasons,
-    computed ``chunk_leads`` leads at a time.
+    computed ``chunk_leads`` leads at a time, the chunks shared out over ``processes``.
 
     Per chunk: :func:`~leadnb.scoring.model.features.features_at_decision` with ``spec`` (the
     columns of the fitted population), ``model``'s calibrated probability as ``p_convert`` (the
@@ -153,6 +155,9 @@ def score_leads(
         Which calibrated model gives ``p_convert``.
     chunk_leads
         Leads whose features are held at once.
+    processes
+        The most processes the chunks are shared out over (:func:`leadnb.parallel.fork_map`;
+        default every core; 1 computes them all here).
 
     Returns
     -------
@@ -167,10 +172,11 @@ def score_leads(
         raise ParamsError(f"no fitted model {model!r}; fitted: {', '.join(fitted.calibrated)}")
     cols = list(fitted.features.columns)
     co = fitted.coefficients
-    parts = []
     cut = _ChunkCut(leads, events, decisions) if len(decisions) > chunk_leads else None
-    for start in range(0, len(decisions), chunk_leads):  # a loop over chunks, each vectorised
-        part = decisions.iloc[start : start + chunk_leads]
+
+    def one(bounds: tuple[int, int]) -> pd.DataFrame:  # a chunk of decisions, vectorised
+        start, stop = bounds
+        part = decisions.iloc[start:stop]
         own_leads, own_events = (leads, events) if cut is None else cut.of(start, len(part))
         f = features_at_decision(own_leads, own_events, config, part, as_of=as_of, spec=spec)
         x = f.frame[cols]
@@ -182,20 +188,22 @@ def score_leads(
             last = at - pd.to_timedelta(days, unit="D").to_numpy().astype("timedelta64[us]")
         else:
             last = np.full(len(part), np.datetime64("NaT", "us"))
-        parts.append(
-            pd.DataFrame(
-                {
-                    # text stays Arrow text (.array): through Python objects and back it cost
-                    # 0.41 s at 611,050 open leads
-                    "lead_id": part["lead_id"].astype("str").array,
-                    "p_convert": p_model,
-                    "log_odds": fitted.log_odds(x).to_numpy(),
-                    "points": f.points.to_numpy(dtype="float64"),
-                    "last_touch": last,
-                    **{c: why[c].astype("str").array for c in REASON_COLUMNS},
-                }
-            )
+        return pd.DataFrame(
+            {
+                # text stays Arrow text (.array): through Python objects and back it cost
+                # 0.41 s at 611,050 open leads
+                "lead_id": part["lead_id"].astype("str").array,
+                "p_convert": p_model,
+                "log_odds": fitted.log_odds(x).to_numpy(),
+                "points": f.points.to_numpy(dtype="float64"),
+                "last_touch": last,
+                **{c: why[c].astype("str").array for c in REASON_COLUMNS},
+            }
         )
+
+    # the chunks on every core (leadnb.parallel), each process the same number of them
+    chunks = chunk_bounds(len(decisions), chunk_leads, processes)
+    parts = fork_map(one, chunks, processes=processes)
     if not parts:
         empty = {c: pd.Series(dtype="str") for c in SCORED_COLUMNS}
         empty |= {c: pd.Series(dtype="float64") for c in ("p_convert", "log_odds", "points")}

@@ -1,0 +1,117 @@
+"""leadnb.parallel: chunks in forked processes give the loop's results, warnings and errors."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadnb import parallel
+from leadnb.parallel import available_cores, chunk_bounds, fork_map
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(-1000, 1000), max_size=12), st.integers(1, 4))
+def test_equals_the_loop_in_order(items, processes):
+    assert fork_map(_square, items, processes=processes) == [x * x for x in items]
+
+
+def test_later_chunks_are_computed_in_children_the_first_share_here():
+    me = os.getpid()
+    pids = fork_map(lambda _: os.getpid(), range(6), processes=3)
+    assert pids[:2] == [me, me]  # the caller's share: the first (the smallest)
+    assert me not in pids[2:] and len(set(pids[2:])) == 2  # two children, two chunks each
+
+
+def test_one_process_or_one_chunk_does_not_fork(monkeypatch):
+    me = os.getpid()
+    assert fork_map(lambda _: os.getpid(), range(4), processes=1) == [me] * 4
+    assert fork_map(lambda _: os.getpid(), [0], processes=4) == [me]
+    monkeypatch.setenv(parallel.PROCESSES_ENV, "1")
+    assert available_cores() == 1
+    assert fork_map(lambda _: os.getpid(), range(4)) == [me] * 4
+
+
+def test_warnings_of_children_are_raised_here_in_chunk_order():
+    def warn(x: int) -> int:
+        warnings.warn(f"chunk {x}", UserWarning, stacklevel=1)
+        return x
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert fork_map(warn, range(4), processes=2) == [0, 1, 2, 3]
+    assert [str(w.message) for w in caught] == ["chunk 0", "chunk 1", "chunk 2", "chunk 3"]
+    assert all(w.category is UserWarning for w in caught)
+
+
+def test_a_child_that_dies_has_its_chunks_computed_here():
+    me = os.getpid()
+
+    def die_in_child(x: int) -> tuple[int, int]:
+        if os.getpid() != me:
+            os._exit(3)  # killed, out of memory...: no result
+        return x, os.getpid()
+
+    assert fork_map(die_in_child, range(4), processes=2) == [(x, me) for x in range(4)]
+
+
+def test_an_error_raises_here_as_the_loop_would():
+    def fail_on_three(x: int) -> int:
+        if x == 3:
+            raise ValueError("three is not allowed")
+        return x
+
+    with pytest.raises(ValueError, match="three is not allowed"):
+        fork_map(fail_on_three, range(4), processes=2)  # 3 is a child's: raised again here
+    with pytest.raises(ValueError, match="three is not allowed"):
+        fork_map(fail_on_three, [3, 1, 2, 4], processes=2)  # the caller's own share
+
+
+def test_children_write_nothing_to_the_callers_streams(capfd):
+    def noisy(x: int) -> int:
+        print(f"printed by {x}")
+        return x
+
+    assert fork_map(noisy, range(4), processes=2) == [0, 1, 2, 3]
+    out = capfd.readouterr().out
+    assert "printed by 0" in out and "printed by 1" in out  # the caller's share
+    assert "printed by 2" not in out and "printed by 3" not in out
+
+
+def test_no_child_is_left_behind():
+    pids = set(fork_map(lambda _: os.getpid(), range(8), processes=4)) - {os.getpid()}
+    assert len(pids) == 3
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # waited for already: not a zombie, not running
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 5_000), st.integers(1, 1_000), st.integers(1, 8))
+def test_chunk_bounds_cover_the_range_evenly(n, most, processes):
+    bounds = chunk_bounds(n, most, processes)
+    starts = [a for a, _ in bounds]
+    assert [b for _, b in bounds][:-1] == starts[1:]  # contiguous
+    assert (bounds[0][0], bounds[-1][1]) == (0, n) if n else bounds == []
+    sizes = [b - a for a, b in bounds]
+    assert all(0 < s <= most for s in sizes)
+    assert not sizes or max(sizes) - min(sizes) <= 1  # as equal as can be
+    fewest = -(-n // most)
+    if fewest > 1:  # a multiple of the processes (no more chunks than that needs), or one each
+        assert len(bounds) == min(-(-fewest // processes) * processes, n)
+    else:
+        assert len(bounds) == fewest
+
+
+def test_chunk_bounds_refuses_an_empty_chunk_size():
+    with pytest.raises(ValueError, match="most must be >= 1"):
+        chunk_bounds(10, 0)
