@@ -249,7 +249,7 @@ def test_a_categorical_looked_up_again_reuses_its_categories_lookup() -> None:
     kind=st.sampled_from(["str", "index", "category", "object", "chunked"]),
 )
 def test_is_unique_says_what_pandas_says(values: list[str | None], kind: str) -> None:
-    """Arrow's count of distinct values against pandas' Index.is_unique: missing values count
+    """Arrow's distinct values against pandas' Index.is_unique: missing values count
     (two of them repeat), empty text is a value, any storage of the same text."""
     s = pd.Series(values, dtype="str")
     if kind == "index":
@@ -277,13 +277,13 @@ def test_is_unique_keeps_its_answer_for_the_same_long_column(monkeypatch) -> Non
     monkeypatch.setattr(arrays, "UNIQUE_MEMO_ROWS", 4)
     arrays._unique_memo.clear()
     counted: list[int] = []
-    real = pc.count_distinct
+    real = pc.unique
 
     def counting(arr, **kw):
         counted.append(len(arr))
         return real(arr, **kw)
 
-    monkeypatch.setattr(arrays.pc, "count_distinct", counting)
+    monkeypatch.setattr(arrays.pc, "unique", counting)
     ids = _chunked_str(["L1", "L2", "L3", None, "L1"], 2)
     assert is_unique(ids) is False and counted == [5]
     assert is_unique(ids.astype("str")) is False and is_unique(pd.Index(ids)) is False
