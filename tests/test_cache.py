@@ -364,3 +364,41 @@ def test_the_cohort_notebook_reuses_the_runs_stage_quality(tmp_path: Path) -> No
     )
     assert cache.read_stage_quality(folder, {**key, "as_of": "x"}, config) is None
     assert cache.read_stage_quality(cache.folder_for(tmp_path / "none" / "x"), key, config) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "é", "", "L1"])), max_size=30),
+    large=st.booleans(),
+    ordered=st.booleans(),
+    chunks=st.integers(1, 3),
+)
+def test_text_dictionaries_convert_as_pyarrow_converts_them(
+    values: list, large: bool, ordered: bool, chunks: int
+) -> None:
+    """The notebooks' own conversion of text dictionary columns (``_frame``) gives pyarrow's
+    frame exactly: categories, their dtype and order, codes (-1 for a missing value), the
+    other columns and the index; ordered, empty or chunked dictionaries included."""
+    import pyarrow as pa
+
+    kind = pa.large_string() if large else pa.string()
+    step = max(1, -(-len(values) // chunks))
+    pieces = [values[i : i + step] for i in range(0, len(values), step)] or [[]]
+    text = pa.chunked_array(
+        [
+            pa.array(p, kind).dictionary_encode().cast(pa.dictionary(pa.int32(), kind, ordered))
+            for p in pieces
+        ]
+    )
+    numbers = pa.chunked_array([np.arange(len(p), dtype="int64") for p in pieces])
+    table = pa.table({"n": numbers, "t": text, "u": text})
+    if chunks == 1:  # one chunk, as the run writes them: the columns pandas converts itself
+        table = table.combine_chunks()
+    table = table.replace_schema_metadata(pa.Schema.from_pandas(table.to_pandas()).metadata)
+    mine, theirs = cache._frame(table), table.to_pandas(split_blocks=True)
+    pd.testing.assert_frame_equal(mine, theirs, check_exact=True)
+    assert list(mine.dtypes) == list(theirs.dtypes)
+    for c in mine.columns:
+        if isinstance(mine[c].dtype, pd.CategoricalDtype):
+            assert mine[c].cat.categories.dtype == theirs[c].cat.categories.dtype
+            assert mine[c].cat.codes.dtype == theirs[c].cat.codes.dtype
