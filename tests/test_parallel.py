@@ -115,3 +115,30 @@ def test_chunk_bounds_cover_the_range_evenly(n, most, processes):
 def test_chunk_bounds_refuses_an_empty_chunk_size():
     with pytest.raises(ValueError, match="most must be >= 1"):
         chunk_bounds(10, 0)
+
+
+def test_in_a_jupyter_kernel_children_print_nothing_and_their_warnings_reach_the_cell():
+    """Forked from a kernel (threads, ZeroMQ sockets): the cell ends, its result is the loop's,
+    only the caller's prints reach the notebook and the children's warnings come through it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    code = (
+        "import warnings\n"
+        "from leadnb.parallel import fork_map\n"
+        "def f(x):\n"
+        "    print(f'printed by {x}')\n"
+        "    warnings.warn(f'warned by {x}', UserWarning, stacklevel=1)\n"
+        "    return x * x\n"
+        "print('result', fork_map(f, range(4), processes=2))\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    streams = {"stdout": "", "stderr": ""}
+    for out in nb.cells[0].outputs:
+        streams[out["name"]] += out["text"]
+    assert "result [0, 1, 4, 9]" in streams["stdout"]
+    assert "printed by 0" in streams["stdout"] and "printed by 1" in streams["stdout"]
+    assert "printed by 2" not in streams["stdout"] and "printed by 3" not in streams["stdout"]
+    for x in range(4):
+        assert f"warned by {x}" in streams["stderr"]
