@@ -14,7 +14,8 @@ kernel has several): it runs the given function on its chunks and nothing else. 
 writes to the caller's standard streams (a kernel's are its ZeroMQ sockets: the child's go to
 ``/dev/null``); the warnings it would raise are recorded and raised again in the caller, in
 chunk order; it leaves with :func:`os._exit`, so no ``atexit`` hook or finaliser of the caller
-runs twice. A child that fails or dies (killed, out of memory) is not trusted with anything: its
+runs twice. When no process can be forked (a limit on processes, no memory), the caller computes
+those chunks itself. A child that fails or dies (killed, out of memory) is not trusted with anything: its
 chunks are computed again in the caller, so an error is raised there, as it would have been
 without children, and results never depend on which process computed them.
 
@@ -116,11 +117,13 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, processes: int | None 
     shares = [range(bounds[i], bounds[i + 1]) for i in range(n)]
     children: list[tuple[int, int, range]] = []
     try:
-        for share in shares[1:]:
-            children.append((*_start(fn, items, share), share))
-        # the caller takes the first share, the smallest (bounds round down): it also
-        # unpickles the others' results
-        results: dict[int, R] = {i: fn(items[i]) for i in shares[0]}
+        here = list(shares[0])  # the first share, the smallest (bounds round down): the caller
+        for share in shares[1:]:  # also unpickles the others' results
+            try:
+                children.append((*_start(fn, items, share), share))
+            except OSError:  # no process to be had (a limit, memory): computed here instead
+                here.extend(share)
+        results: dict[int, R] = {i: fn(items[i]) for i in here}
         for pid, fd, share in children:
             got = _collect(pid, fd)
             if got is None:  # the child failed: its chunks again, here, where errors raise
@@ -139,9 +142,14 @@ def _start(fn: Callable[[Any], Any], items: Sequence[Any], share: range) -> tupl
     """Fork a child that computes ``fn`` of ``items[share]`` and writes ``[(warnings,
     result)]``, pickled, to a pipe; returns its pid and the pipe's reading end."""
     read_fd, write_fd = os.pipe()
-    with warnings.catch_warnings():  # Python 3.12 warns of any fork in a process with threads
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+    try:
+        with warnings.catch_warnings():  # Python 3.12 warns of a fork in a process with threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
     if pid:
         os.close(write_fd)
         return pid, read_fd

@@ -142,3 +142,14 @@ def test_in_a_jupyter_kernel_children_print_nothing_and_their_warnings_reach_the
     assert "printed by 2" not in streams["stdout"] and "printed by 3" not in streams["stdout"]
     for x in range(4):
         assert f"warned by {x}" in streams["stderr"]
+
+
+def test_when_no_process_can_be_forked_the_caller_computes_every_chunk(monkeypatch):
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(parallel.os, "fork", no_fork)
+    me = os.getpid()
+    assert fork_map(lambda x: (x, os.getpid()), range(5), processes=3) == [
+        (x, me) for x in range(5)
+    ]
