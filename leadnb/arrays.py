@@ -21,6 +21,7 @@ __all__ = [
     "PIECE_ROWS",
     "TextCodes",
     "as_categorical",
+    "as_text",
     "dictionary_column",
     "in_set",
     "in_sets",
@@ -56,6 +57,27 @@ def to_us(values: Any) -> np.ndarray:
     else:
         arr = np.asarray(pd.to_datetime(values))
     return arr.astype("datetime64[us]", copy=False).view("int64")
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """``s.astype("str")``; a categorical's text is made by Arrow from its categories and
+    codes (pandas goes through a Python string per row: 0.2 s for a million segment labels,
+    0.016 s this way). Missing values stay missing.
+
+    >>> as_text(pd.Series(pd.Categorical(["b", None, "a"]))).tolist()
+    ['b', nan, 'a']
+    """
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype("str")
+    cat = s.cat
+    words = pa.array(
+        cat.categories.astype("str").to_numpy(dtype=object, na_value=None), pa.large_string()
+    )
+    codes = cat.codes.to_numpy()
+    text = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), words)
+    return pd.Series(
+        pd.array(text.cast(pa.large_string()), dtype="str"), index=s.index, name=s.name, copy=False
+    )
 
 
 def per_distinct(s: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:

@@ -342,3 +342,23 @@ def test_in_sets_without_arrow_text_falls_back_to_pandas() -> None:
     cats = pd.Series(["b", "x", None, "a"], dtype="category")
     got = in_sets([text, cats], universe)
     assert [m.tolist() for m in got] == [[True, False, False], [True, False, False, True]]
+
+
+@given(
+    values=st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "", "é", "c d"])), max_size=20),
+    extra=st.lists(st.sampled_from(["z", "y"]), max_size=2, unique=True),
+    numbers=st.booleans(),
+)
+def test_as_text_says_what_astype_str_says(values: list, extra: list, numbers: bool) -> None:
+    """Arrow's text of a categorical (categories through its codes) against pandas'
+    ``astype("str")``: unused categories, missing values, number categories."""
+    from leadnb.arrays import as_text
+
+    if numbers:
+        values = [None if v is None else float(len(v)) for v in values]
+        extra = [7.5] if extra else []
+    cats = list(dict.fromkeys([v for v in values if v is not None] + extra))
+    s = pd.Series(pd.Categorical(values, categories=cats), index=range(10, 10 + len(values)))
+    pd.testing.assert_series_equal(as_text(s), s.astype("str"))
+    plain = pd.Series([v for v in values], dtype=object)
+    pd.testing.assert_series_equal(as_text(plain), plain.astype("str"))

@@ -741,6 +741,17 @@ SUMMARY_COLUMNS: dict[str, Column] = {
 """How :func:`segment_summary` is shown to a reader: label and kind of each column."""
 
 
+def segment_text(segments: pd.Series, lead_ids: Any) -> pd.array:
+    """Each of ``lead_ids``' segment (:func:`segment_leads` output) as text, in their order;
+    missing for a lead without one. For a per-lead table's ``segment`` column.
+
+    >>> seg = pd.Series(pd.Categorical(["icp", "other"]), index=["L1", "L2"])
+    >>> list(segment_text(seg, ["L2", "L3", "L1"]))
+    ['other', nan, 'icp']
+    """
+    return arrays.as_text(segments.reindex(lead_ids)).array
+
+
 def segment_summary(
     segments: pd.Series,
     scores: pd.Series,
@@ -790,7 +801,7 @@ def segment_summary(
     """
     df = pd.concat(
         {
-            "segment": segments.astype("str"),
+            "segment": arrays.as_text(segments),
             "score": scores.astype("float64"),
             "y": outcome.astype("float64"),
         },
@@ -883,7 +894,7 @@ def segment_bands(
         )
     df = pd.concat(
         {
-            "segment": segments.astype("str"),
+            "segment": arrays.as_text(segments),
             "score": scores.astype("float64"),
             "y": outcome.astype("float64"),
         },
@@ -1430,5 +1441,6 @@ __all__ = [
     "segment_label",
     "segment_leads",
     "segment_summary",
+    "segment_text",
     "with_segment_labels",
 ]
