@@ -510,3 +510,194 @@ def test_clean_tables_keeps_only_the_categories_still_held() -> None:
     assert cleaned.attrs["leadnb_dropped"] == 1
     assert "X9" not in cleaned["lead_id"].cat.categories
     assert list(cleaned["event_type"].cat.categories) == ["email_open"]
+
+
+# ------------------------------------------------------------------ the analysis checks ahead
+
+
+def _ahead_params(tmp_path: Path, write_params, t: dict[str, pd.DataFrame]) -> Path:
+    """The fixture tables as CSV files with rules that warn (an event type never seen) and a
+    stage history that warns (three re-entries): both analysis checks find something."""
+    again = t["stages"].head(3).assign(entered_at=lambda d: d["entered_at"] + pd.Timedelta(days=5))
+    t["stages"] = pd.concat([t["stages"], again], ignore_index=True)
+    write_csvs(tmp_path, t)
+    raw = params_for(t)
+    raw["scoring"] = {
+        "rules": [
+            {
+                "name": "webinar",
+                "category": "content",
+                "points": 3,
+                "when": {"event_type": "webinar"},
+            }
+        ]
+    }
+    return write_params(raw)
+
+
+def _analysis_pids(monkeypatch, tmp_path: Path, then=None) -> Path:
+    """Wrap the analysis checks so each process that runs them appends its pid to a file
+    (a forked child's list is not the test's); ``then(pid)`` runs first in each."""
+    from leadnb.data import validation
+
+    log = tmp_path / "analysis-pids.txt"
+    real = validation._check_analysis_inputs
+
+    def logged(report, params, tables):
+        import os
+
+        with log.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        if then is not None:
+            then(os.getpid())
+        return real(report, params, tables)
+
+    monkeypatch.setattr(validation, "_check_analysis_inputs", logged)
+    return log
+
+
+def _pids(log: Path) -> list[int]:
+    return [int(x) for x in log.read_text().split()] if log.exists() else []
+
+
+def _findings(result):
+    report, _, tables = result
+    quality = report.stage_quality
+    return (
+        [i.render() for i in report.issues],
+        None if report.rule_issues is None else [i.render() for i in report.rule_issues],
+        None if quality is None else quality.to_dict("list"),
+        {t: df.astype(str).to_dict("list") for t, df in tables.items()},
+    )
+
+
+def test_analysis_checks_ahead_equal_the_sequence(tmp_path: Path, write_params, monkeypatch):
+    """Past AHEAD_ROWS the rules' and the stage history's checks run in a forked child while
+    the tables are validated: the report (issues in order, rule issues, stage quality) and the
+    tables are the sequence's."""
+    import os
+
+    from leadnb.data import validation
+
+    path = _ahead_params(tmp_path, write_params, make_tables())
+    log = _analysis_pids(monkeypatch, tmp_path)
+    monkeypatch.setattr(validation, "AHEAD_ROWS", 10**12)
+    alone = validation.validate_params_file(path)
+    assert _pids(log) == [os.getpid()]
+    monkeypatch.setattr(validation, "AHEAD_ROWS", 0)
+    log.unlink()
+    ahead = validation.validate_params_file(path)
+    assert len(_pids(log)) == 1 and _pids(log)[0] != os.getpid()  # the child ran them
+    report = ahead[0]
+    assert report.ok and report.rule_issues and report.stage_quality is not None
+    assert any("re_entry" in i.message for i in report.warnings)
+    assert any("webinar" in i.message for i in report.warnings)
+    assert _findings(ahead) == _findings(alone)
+
+
+def test_analysis_checks_run_again_on_cleaned_tables(tmp_path: Path, write_params, monkeypatch):
+    """Rows dropped by the cleaning (an unknown lead id) change the frames the checks see: the
+    child's findings are dropped and the caller checks the cleaned tables, as the sequence."""
+    import os
+
+    from leadnb.data import validation
+
+    t = make_tables(n=60)
+    stray = t["events"].head(2).assign(lead_id="X9")
+    t["events"] = pd.concat([t["events"], stray], ignore_index=True)
+    path = _ahead_params(tmp_path, write_params, t)
+    monkeypatch.setattr(validation, "AHEAD_ROWS", 10**12)
+    alone = validation.validate_params_file(path)
+    log = _analysis_pids(monkeypatch, tmp_path)
+    monkeypatch.setattr(validation, "AHEAD_ROWS", 0)
+    ahead = validation.validate_params_file(path)
+    pids = _pids(log)
+    assert len(pids) == 2 and pids.count(os.getpid()) == 1  # the child's, then the caller's
+    assert ahead[2]["events"].attrs["leadnb_dropped"] == 2
+    assert _findings(ahead) == _findings(alone)
+
+
+def test_analysis_checks_ahead_of_bad_tables_neither_fail_nor_warn(
+    tmp_path: Path, write_params, monkeypatch
+):
+    """Tables with errors: the sequence never runs the analysis checks, so what the child's
+    run raises or warns is dropped: the report has the errors and nothing of the checks."""
+    import warnings
+
+    from leadnb.data import validation
+
+    def boom(pid):
+        warnings.warn("a note of the analysis checks", UserWarning, stacklevel=1)
+        raise RuntimeError("the analysis checks on bad tables")
+
+    t = make_tables()
+    t["leads"].loc[4, "lead_id"] = "L003"  # duplicate: an error
+    path = _ahead_params(tmp_path, write_params, t)
+    log = _analysis_pids(monkeypatch, tmp_path, then=boom)
+    monkeypatch.setattr(validation, "AHEAD_ROWS", 0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report, _, _ = validation.validate_params_file(path)
+    assert len(_pids(log)) == 1  # the child tried
+    assert not report.ok and any(i.column == "lead_id" for i in report.errors)
+    assert report.rule_issues is None and report.stage_quality is None
+    assert not [w for w in caught if "analysis checks" in str(w.message)]
+
+
+def test_analysis_checks_ahead_warn_and_raise_as_the_sequence(
+    tmp_path: Path, write_params, monkeypatch
+):
+    """Clean tables: a warning of the child's checks is raised again in the caller (once), and
+    an error of theirs is raised by the caller's own run of them, as without the child."""
+    import warnings
+
+    from leadnb.data import validation
+
+    path = _ahead_params(tmp_path, write_params, make_tables())
+    monkeypatch.setattr(validation, "AHEAD_ROWS", 0)
+    _analysis_pids(
+        monkeypatch,
+        tmp_path,
+        then=lambda pid: warnings.warn("a note of the analysis checks", UserWarning, stacklevel=1),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report, _, _ = validation.validate_params_file(path)
+    assert report.ok and report.stage_quality is not None
+    assert [str(w.message) for w in caught if "analysis checks" in str(w.message)] == [
+        "a note of the analysis checks"
+    ]
+
+    def fail(pid):
+        raise RuntimeError("the analysis checks failed")
+
+    monkeypatch.undo()
+    monkeypatch.setattr(validation, "AHEAD_ROWS", 0)
+    log = _analysis_pids(monkeypatch, tmp_path, then=fail)
+    log.unlink(missing_ok=True)
+    with pytest.raises(RuntimeError, match="analysis checks failed"):
+        validation.validate_params_file(path)
+    assert len(_pids(log)) == 2  # the child's run, then the caller's, which raised
+
+
+def test_analysis_checks_redone_when_the_child_dies(tmp_path: Path, write_params, monkeypatch):
+    """A child killed mid-check (out of memory, a signal) leaves the checks to the caller; with
+    one process allowed (LEADNB_PROCESSES=1) nothing is forked at all."""
+    import os
+
+    from leadnb.data import validation
+
+    path = _ahead_params(tmp_path, write_params, make_tables())
+    monkeypatch.setattr(validation, "AHEAD_ROWS", 10**12)
+    alone = validation.validate_params_file(path)
+    parent = os.getpid()
+    log = _analysis_pids(monkeypatch, tmp_path, then=lambda pid: pid != parent and os._exit(9))
+    monkeypatch.setattr(validation, "AHEAD_ROWS", 0)
+    died = validation.validate_params_file(path)
+    assert len(_pids(log)) == 2 and _pids(log)[1] == parent
+    assert _findings(died) == _findings(alone)
+    log.unlink()
+    monkeypatch.setenv("LEADNB_PROCESSES", "1")
+    one = validation.validate_params_file(path)
+    assert _pids(log) == [parent]
+    assert _findings(one) == _findings(alone)
