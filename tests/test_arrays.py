@@ -175,17 +175,28 @@ _TEXT = st.sampled_from(["b", "a", None, "c", "<x>", "é", "L10", "L2"])
 
 
 @settings(max_examples=40, deadline=None)
-@given(chunks=st.lists(st.lists(_TEXT, max_size=12), min_size=1, max_size=5), encoded=st.booleans())
-def test_dictionary_column_keeps_every_value_of_any_chunking(chunks: list, encoded: bool) -> None:
+@given(
+    chunks=st.lists(st.lists(_TEXT, max_size=12), min_size=1, max_size=5),
+    encoded=st.sampled_from(["plain", "dictionary", "null entry"]),
+)
+def test_dictionary_column_keeps_every_value_of_any_chunking(chunks: list, encoded: str) -> None:
     """Plain text in chunks, or dictionary chunks each with its own dictionary (a Parquet
-    file's row groups), become one chunk with one sorted dictionary and the same values."""
+    file's row groups; Arrow also allows a missing value as a dictionary entry), become one
+    chunk with one sorted dictionary and the same values."""
     import pyarrow as pa
 
     from leadnb.arrays import dictionary_column
 
     parts = [pa.array(c, type=pa.string()) for c in chunks]
-    if encoded:
+    if encoded == "dictionary":
         parts = [p.dictionary_encode() for p in parts]
+    elif encoded == "null entry":  # each row its own entry, missing ones included, reversed
+        parts = [
+            pa.DictionaryArray.from_arrays(
+                pa.array(np.arange(len(p))[::-1].copy(), pa.int32()), p[::-1]
+            )
+            for p in parts
+        ]
     col = pa.chunked_array(parts, type=parts[0].type)
     out = dictionary_column(col)
     values = [v for c in chunks for v in c]
@@ -223,6 +234,25 @@ def test_as_categorical_merges_categories_equal_as_text() -> None:
         False,
     ]
     assert as_categorical(out) is out  # already sorted text categories: as it is
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(_TEXT, max_size=30), index=st.sampled_from(["range", "labels"]))
+def test_as_categorical_of_text_is_pandas_categorical_of_sorted_text(
+    values: list, index: str
+) -> None:
+    """Text becomes the categorical pandas makes with the sorted distinct values as categories
+    (codes, missing values, index and name; str categories, also with no value at all): the
+    categorical is built from Arrow's dictionary, not through pyarrow's conversion."""
+    from leadnb.arrays import as_categorical
+
+    labels = None if index == "range" else [f"r{i}" for i in range(len(values))]
+    s = pd.Series(values, dtype="str", index=labels, name="lead_id")
+    out = as_categorical(s)
+    distinct = pd.Index(sorted({v for v in values if v is not None}), dtype="str")
+    want = s.astype(pd.CategoricalDtype(distinct))
+    pd.testing.assert_series_equal(out, want)
+    assert out.cat.categories.dtype == "str"
 
 
 def test_a_categorical_looked_up_again_reuses_its_categories_lookup() -> None:

@@ -40,9 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from leadnb.arrays import dictionary_column
+from leadnb.arrays import dictionary_categorical, dictionary_column
 from leadnb.data.loading import DICTIONARY_COLUMNS
 from leadnb.errors import Issue
 
@@ -179,7 +178,7 @@ def _frame(table: pa.Table) -> pd.DataFrame:
     df = table.drop_columns(mine).to_pandas(split_blocks=True)
     for i, name in enumerate(table.column_names):
         if name in mine:
-            df.insert(i, name, _categorical(table.column(name).chunk(0)))
+            df.insert(i, name, dictionary_categorical(table.column(name).chunk(0)))
     return df
 
 
@@ -194,17 +193,6 @@ def _plain_text_dictionary(column: pa.ChunkedArray) -> bool:
         and column.num_chunks == 1
         and len(column.chunk(0).dictionary) > 0
     )
-
-
-def _categorical(column: pa.DictionaryArray) -> pd.Categorical:
-    """The column as pyarrow would convert it: text categories (the ``str`` dtype) in the
-    dictionary's order, a missing value's code -1."""
-    categories = pd.Index(pd.array(column.dictionary, dtype="str"))
-    indices = column.indices
-    if indices.null_count:
-        indices = pc.fill_null(indices, -1)
-    codes = indices.to_numpy(zero_copy_only=False)
-    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories), validate=False)
 
 
 def _encoded(name: str, table: pa.Table) -> pa.Table:
