@@ -127,10 +127,15 @@ def role_of(
     'kernel nurture_roi'
     >>> role_of(ProcessPeak(5, 1, ["python", "-m", "leadnb.run.zygote"]), procs, root=1)
     'zygote'
+    >>> role_of(ProcessPeak(6, 1, ["leadnb", "run"]), procs, root=1)  # forked for its checks
+    'runner'
     """
     notebooks = notebooks or {}
     if proc.pid == root:
         return "runner"
+    main = procs.get(root)
+    if proc.ppid == root and main is not None and proc.cmdline == main.cmdline:
+        return "runner"  # a fork of the runner (the analysis checks beside the validation)
     if kernels and proc.pid in kernels:  # each notebook has a kernel of its own
         return f"kernel {kernels[proc.pid]}"
     cmd = proc.cmdline
