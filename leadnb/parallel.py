@@ -36,7 +36,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["PROCESSES_ENV", "available_cores", "chunk_bounds", "fork_map"]
+__all__ = ["PROCESSES_ENV", "CaughtWarning", "available_cores", "chunk_bounds", "fork_map"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -130,7 +130,7 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, processes: int | None 
                 got = [([], fn(items[i])) for i in share]
             for i, (caught, result) in zip(share, got, strict=True):
                 for w in caught:
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                    w.warn()
                 results[i] = result
     finally:
         for pid, fd, _ in children:
@@ -165,7 +165,7 @@ def _start(fn: Callable[[Any], Any], items: Sequence[Any], share: range) -> tupl
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 result = fn(items[i])
-            out.append(([_Warning.of(w) for w in caught], result))
+            out.append(([CaughtWarning.of(w) for w in caught], result))
         data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_fd, "wb") as pipe:
             pipe.write(data)
@@ -174,7 +174,7 @@ def _start(fn: Callable[[Any], Any], items: Sequence[Any], share: range) -> tupl
         os._exit(status)
 
 
-def _collect(pid: int, fd: int) -> list[tuple[list[_Warning], Any]] | None:
+def _collect(pid: int, fd: int) -> list[tuple[list[CaughtWarning], Any]] | None:
     """The child's results, or ``None`` when it failed (an exception, a signal, unreadable
     output)."""
     chunks = []
@@ -208,9 +208,10 @@ def _end(pid: int, fd: int) -> None:
             os.waitpid(pid, 0)
 
 
-class _Warning:
-    """A warning caught in a child, in a form that pickles (its message as a warning instance
-    of its category when that pickles, else as text)."""
+class CaughtWarning:
+    """A warning caught in a forked child, in a form that pickles (its message as a warning
+    instance of its category when that pickles, else as text), to be raised again in the caller
+    (:meth:`warn`)."""
 
     def __init__(
         self, message: Warning | str, category: type[Warning], filename: str, lineno: int
@@ -223,10 +224,14 @@ class _Warning:
         )
 
     @classmethod
-    def of(cls, w: warnings.WarningMessage) -> _Warning:
+    def of(cls, w: warnings.WarningMessage) -> CaughtWarning:
         message: Warning | str = w.message
         try:
             pickle.dumps(message)
         except Exception:
             message = str(message)
         return cls(message, w.category, w.filename, w.lineno)
+
+    def warn(self) -> None:
+        """Raise it again here, as caught (category, file and line)."""
+        warnings.warn_explicit(self.message, self.category, self.filename, self.lineno)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import pickle
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -41,7 +40,7 @@ from leadnb.data import param_checks as checks
 from leadnb.data import params as config
 from leadnb.data.params import Params, TableSource, load_params
 from leadnb.errors import Issue, LeadnbError, ParamsError, Report
-from leadnb.parallel import available_cores, fork_map
+from leadnb.parallel import CaughtWarning, available_cores, fork_map
 
 ORPHAN_ERROR_SHARE = 0.05  # share of rows with an unknown lead_id from which it is an error
 CHILD_TABLES = ("events", "stages", "assignments")  # tables whose lead_id must be in leads
@@ -724,7 +723,7 @@ def validate_params_file(
             report.issues.extend(found.issues)
             report.rule_issues, report.stage_quality = found.rule_issues, found.stage_quality
             for w in caught:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                w.warn()
         else:
             _check_analysis_inputs(report, params, cleaned)
     return report, params, cleaned
@@ -755,7 +754,7 @@ class _Ahead:
     def __init__(self, parent: int, params: Params, tables: dict[str, pd.DataFrame]) -> None:
         self.parent, self.params, self.tables = parent, params, tables
 
-    def analysis(self) -> tuple[Report, list[_Caught]] | None:
+    def analysis(self) -> tuple[Report, list[CaughtWarning]] | None:
         if os.getpid() == self.parent:
             return None
         found = Report()
@@ -765,30 +764,7 @@ class _Ahead:
                 _check_analysis_inputs(found, self.params, self.tables)
             except Exception:  # raised by the caller's own run of the check, if it gets there
                 return None
-        return found, [_Caught.of(w) for w in caught]
-
-
-@dataclass(frozen=True)
-class _Caught:
-    """A warning caught in the child, as text (the message of any warning pickles so)."""
-
-    message: str
-    category: type[Warning]
-    filename: str
-    lineno: int
-
-    @classmethod
-    def of(cls, w: warnings.WarningMessage) -> _Caught:
-        category = w.category if _pickles(w.category) else UserWarning
-        return cls(str(w.message), category, str(w.filename), int(w.lineno))
-
-
-def _pickles(value: Any) -> bool:
-    try:
-        pickle.dumps(value)
-    except Exception:
-        return False
-    return True
+        return found, [CaughtWarning.of(w) for w in caught]
 
 
 def _validated(
