@@ -28,6 +28,13 @@ FUNNEL = {
     "aliases": {},
 }
 AS_OF = pd.Timestamp("2026-06-30")
+WEBINAR_RULE = {
+    "name": "webinar",
+    "category": "content",
+    "points": 3,
+    "when": {"event_type": "webinar"},
+}
+"""A scoring rule on an event type the fixture tables never have: a warning of the rules' check."""
 
 
 def dt(values) -> pd.Series:
@@ -470,12 +477,7 @@ def test_scoring_rule_on_unknown_field_is_an_error_naming_the_rule(
                 "points": 5,
                 "when": {"field": "job_titel", "present": True},
             },
-            {
-                "name": "webinar",
-                "category": "content",
-                "points": 3,
-                "when": {"event_type": "webinar"},
-            },
+            WEBINAR_RULE,
         ]
     }
     report, params, _ = validate_params_file(write_params(raw))
@@ -522,16 +524,7 @@ def _ahead_params(tmp_path: Path, write_params, t: dict[str, pd.DataFrame]) -> P
     t["stages"] = pd.concat([t["stages"], again], ignore_index=True)
     write_csvs(tmp_path, t)
     raw = params_for(t)
-    raw["scoring"] = {
-        "rules": [
-            {
-                "name": "webinar",
-                "category": "content",
-                "points": 3,
-                "when": {"event_type": "webinar"},
-            }
-        ]
-    }
+    raw["scoring"] = {"rules": [WEBINAR_RULE]}
     return write_params(raw)
 
 
