@@ -1,6 +1,6 @@
 """``python -m leadnb``: the same as the ``leadnb`` command."""
 
-from leadnb.run.cli import main
+from leadnb.run.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -253,7 +253,84 @@ def test_sigterm_ends_a_run_as_ctrl_c_does(monkeypatch: pytest.MonkeyPatch, caps
         raise AssertionError("not interrupted")
 
     monkeypatch.setattr(runner, "run", fake_run)
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     assert cli.main(["run", "p.yaml"]) == 130
     assert "interrupted" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGTERM) == before  # restored after the run
+    # restored after the run
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+@pytest.mark.parametrize("first, second", [("SIGINT", "SIGINT"), ("SIGINT", "SIGTERM")])
+def test_a_second_signal_while_the_run_ends_is_ignored(
+    monkeypatch: pytest.MonkeyPatch, capsys, first: str, second: str
+) -> None:
+    """Ctrl-C pressed twice, or a scheduler's SIGTERM after the terminal's SIGINT: the run's
+    ending (its workers stopped, its folder removed) is not cut short, and the exit is 130."""
+    import os
+    import signal
+    import time
+
+    ended: list[str] = []
+
+    def fake_run(params: Path, **kwargs: Any) -> None:
+        try:
+            os.kill(os.getpid(), getattr(signal, first))
+            time.sleep(5)  # the handler interrupts this
+        finally:  # the run's ending, during which the second signal comes
+            os.kill(os.getpid(), getattr(signal, second))
+            time.sleep(0.05)  # the handler runs here, and returns
+            ended.append("ended")
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    assert cli.main(["run", "p.yaml"]) == 130
+    assert ended == ["ended"] and "interrupted" in capsys.readouterr().err
+
+
+def test_other_commands_leave_ctrl_c_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from leadnb.data import validation
+
+    seen: list[object] = []
+
+    def fake_validate(params: Path, as_of: str | None = None) -> tuple[Any, Any, Any]:
+        seen.append(signal.getsignal(signal.SIGINT))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(validation, "validate_params_file", fake_validate)
+    assert cli.main(["validate", "p.yaml"]) == 130
+    assert seen == [signal.default_int_handler]
+
+
+def test_entry_exits_130_however_many_signals_come(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """The console script: the first signal ends the run; the ones during its ending and after
+    the command has returned (the interpreter ending) are ignored, so the exit code is 130."""
+    import os
+    import signal
+    import time
+
+    def fake_run(params: Path, **kwargs: Any) -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler interrupts this
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+
+    def exit_now(code: int) -> None:  # os._exit, here, would end the tests
+        raise SystemExit(code)
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    monkeypatch.setattr("sys.argv", ["leadnb", "run", "p.yaml"])
+    monkeypatch.setattr(cli, "_exit_now", exit_now)
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.entry()
+        assert exit_.value.code == 130 and "interrupted" in capsys.readouterr().err
+        assert {signal.getsignal(s) for s in before} == {signal.SIG_IGN}  # until the end
+        os.kill(os.getpid(), signal.SIGINT)  # the interpreter ending: nothing happens
+        time.sleep(0.05)
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)

@@ -12,6 +12,7 @@ runner with SIGKILL.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -458,12 +459,14 @@ def test_killed_runner_leaves_no_process(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("then", [(), ("SIGINT", "SIGTERM", "SIGINT")], ids=["once", "again"])
 def test_a_terminals_ctrl_c_ends_the_run_its_workers_and_kernels(
-    demo_data: Path, tmp_path: Path
+    demo_data: Path, tmp_path: Path, then: tuple[str, ...]
 ) -> None:
     """Ctrl-C in a terminal sends SIGINT to the foreground process group: the runner's, which
     its workers share (they leave it to the runner, which ends them and their kernels); the
-    zygote and the kernels have sessions of their own. Nothing is published."""
+    zygote and the kernels have sessions of their own. Nothing is published. Ctrl-C pressed
+    again, or a SIGTERM, while the run ends changes nothing of that (exit 130 included)."""
     out = tmp_path / "out"
     params = demo_data.parent.parent / "params" / "demo.yaml"
     proc = subprocess.Popen(
@@ -486,6 +489,10 @@ def test_a_terminals_ctrl_c_ends_the_run_its_workers_and_kernels(
     workers = [p for p in seen if "--warm" in " ".join(p.cmdline())]
     assert len(workers) == 2 and all(os.getpgid(w.pid) == proc.pid for w in workers)
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal does
+    for name in then:  # an impatient user, a scheduler's timeout
+        time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, getattr(signal, name))
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in stderr, stderr
     gone, alive = psutil.wait_procs(seen, timeout=15)

@@ -13,10 +13,12 @@ Everything printed has URL passwords from the environment masked.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from leadnb.errors import LeadnbError
 
@@ -146,35 +148,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 2 if report.errors else 0
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class _EndOnce:
+    """The run's SIGINT and SIGTERM handler: the first signal raises ``KeyboardInterrupt``,
+    which ends the run (workers and kernels stopped, temporary folder removed, exit 130); a
+    later one, while that ending runs, is ignored, so the ending completes and the exit code
+    stays 130 (a second Ctrl-C, a scheduler's SIGTERM after the terminal's SIGINT). The ending
+    is bounded: a worker that has not ended 10 seconds after its SIGTERM is killed."""
+
+    def __init__(self) -> None:
+        self.ending = False  # any signal from now on is ignored
+        self.ending_started = False  # a signal started the ending
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.ending:
+            return
+        self.ending = self.ending_started = True
+        raise KeyboardInterrupt
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``leadnb run``: :func:`leadnb.run.runner.run`; returns its exit code (0 or 1).
 
-    A scheduler's SIGTERM is turned into ``KeyboardInterrupt`` while the run lasts, so workers
-    and kernels are stopped and the temporary run folder is removed, as on Ctrl-C.
+    A scheduler's SIGTERM ends the run as Ctrl-C does (:func:`entry` and :func:`main` handle
+    both, :class:`_EndOnce`): workers and kernels are stopped and the temporary run folder is
+    removed.
     """
     from leadnb.run import runner
 
     names = [n.strip() for n in args.notebooks.split(",") if n.strip()] if args.notebooks else None
-    # a scheduler's SIGTERM (timeout, shutdown) ends the run as Ctrl-C does: workers and their
-    # kernels are stopped and the temporary run folder is removed
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        result = runner.run(
-            args.params,
-            notebooks=names,
-            out=args.out,
-            as_of=args.as_of,
-            jobs=args.jobs,
-            fail_fast=args.fail_fast,
-            notebook_dir=args.notebook_dir,
-            pdf=args.pdf,
-        )
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    result = runner.run(
+        args.params,
+        notebooks=names,
+        out=args.out,
+        as_of=args.as_of,
+        jobs=args.jobs,
+        fail_fast=args.fail_fast,
+        notebook_dir=args.notebook_dir,
+        pdf=args.pdf,
+    )
     print(f"Run {result.run_id}: {result.status}")
     for res in result.notebooks:
         if res.status != "success":
@@ -198,7 +209,7 @@ def _masked(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``leadnb`` console script and ``python -m leadnb``.
+    """The ``leadnb`` command, for a caller in Python (the console script is :func:`entry`).
 
     Parameters
     ----------
@@ -210,9 +221,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit code: 0 success, 1 a notebook failed, 2 bad usage or bad parameters/data
         (also an ``OSError`` such as an unwritable ``--out``), 130 interrupted. Errors are one
-        readable message on stderr, URL passwords from the environment masked.
+        readable message on stderr, URL passwords from the environment masked. While a run
+        lasts, a SIGTERM ends it as Ctrl-C does and a second signal while it ends is ignored
+        (:class:`_EndOnce`); the caller's handlers are restored after it.
     """
     args = build_parser().parse_args(argv)
+    if args.command != "run":
+        return _dispatch(args)
+    handler = _EndOnce()
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _dispatch(args)
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)
+
+
+def entry() -> NoReturn:
+    """The ``leadnb`` console script and ``python -m leadnb``: the command, then exit with its
+    code. Ctrl-C and SIGTERM are handled by one :class:`_EndOnce` for the process's life: the
+    first ends the command (exit 130), any later one is ignored, also after the command has
+    returned (the interpreter ending): nothing turns an exit code already decided into death
+    by a signal."""
+    handler = _EndOnce()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
+    code = _dispatch(build_parser().parse_args())
+    handler.ending = True
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    if handler.ending_started:
+        # interrupted: exit now, not through the interpreter's end, which resets handlers to
+        # SIG_DFL on its way out (seen with a run interrupted while it read its tables: the
+        # next Ctrl-C then killed it, exit -2 instead of 130)
+        _exit_now(code)
+    sys.exit(code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Flush what was printed and logged, then end the process with ``code`` at once."""
+    import logging
+    import os
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the parsed command; its exit code, errors and interrupts turned into one line."""
     from leadnb.run.execute import skip_slow_optional_imports
 
     skip_slow_optional_imports()
@@ -231,4 +290,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "entry", "main"]
