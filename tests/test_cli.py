@@ -334,3 +334,32 @@ def test_entry_exits_130_however_many_signals_come(monkeypatch: pytest.MonkeyPat
     finally:
         for s, handler in before.items():
             signal.signal(s, handler)
+
+
+def test_exit_now_is_the_interpreters_exit_without_its_teardown(tmp_path: Path) -> None:
+    """What the interpreter's exit does and a run relies on still happens: threads that are
+    not daemons finish, atexit functions run, buffered output is written; the exit code."""
+    import subprocess
+    import sys
+
+    script = f"""
+import atexit, sys, threading, time
+from pathlib import Path
+from leadnb.run import cli
+folder = Path({str(tmp_path)!r})
+atexit.register(lambda: (folder / "atexit").write_text("ran"))
+def late():
+    time.sleep(0.2)
+    (folder / "thread").write_text("done")
+threading.Thread(target=late).start()
+sys.stdout.write("no newline, still buffered")
+cli._exit_now(7)
+raise AssertionError("not reached")
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 7, proc.stderr
+    assert proc.stdout == "no newline, still buffered"
+    assert (tmp_path / "atexit").read_text() == "ran"
+    assert (tmp_path / "thread").read_text() == "done"

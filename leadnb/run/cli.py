@@ -156,13 +156,12 @@ class _EndOnce:
     is bounded: a worker that has not ended 10 seconds after its SIGTERM is killed."""
 
     def __init__(self) -> None:
-        self.ending = False  # any signal from now on is ignored
-        self.ending_started = False  # a signal started the ending
+        self.ending = False
 
     def __call__(self, signum: int, frame: object) -> None:
         if self.ending:
             return
-        self.ending = self.ending_started = True
+        self.ending = True
         raise KeyboardInterrupt
 
 
@@ -250,19 +249,24 @@ def entry() -> NoReturn:
     handler.ending = True
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
-    if handler.ending_started:
-        # interrupted: exit now, not through the interpreter's end, which resets handlers to
-        # SIG_DFL on its way out (seen with a run interrupted while it read its tables: the
-        # next Ctrl-C then killed it, exit -2 instead of 130)
-        _exit_now(code)
-    sys.exit(code)
+    _exit_now(code)
 
 
 def _exit_now(code: int) -> NoReturn:
-    """Flush what was printed and logged, then end the process with ``code`` at once."""
+    """End the process with ``code`` as the interpreter's exit would, without its teardown:
+    threads that are not daemons are joined, ``atexit`` functions run, output flushed, then
+    ``os._exit``. The teardown (freeing every module and object, 0.2 s after a million-lead
+    run, 0.16 s after the demo's) also resets signal handlers to SIG_DFL on its way out: after
+    an interrupted run read its tables, the next Ctrl-C then killed it (exit -2, not 130)."""
+    import atexit
     import logging
     import os
+    import threading
 
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
