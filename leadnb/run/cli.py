@@ -18,7 +18,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from leadnb.errors import LeadnbError
 
@@ -164,6 +164,10 @@ class _EndOnce:
         self.ending = True
         raise KeyboardInterrupt
 
+    def install(self) -> dict[int, Any]:
+        """Handle SIGINT and SIGTERM from now on; the handlers it replaced, by signal."""
+        return {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``leadnb run``: :func:`leadnb.run.runner.run`; returns its exit code (0 or 1).
@@ -227,8 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command != "run":
         return _dispatch(args)
-    handler = _EndOnce()
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = _EndOnce().install()
     try:
         return _dispatch(args)
     finally:
@@ -243,8 +246,7 @@ def entry() -> NoReturn:
     returned (the interpreter ending): nothing turns an exit code already decided into death
     by a signal."""
     handler = _EndOnce()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, handler)
+    handler.install()
     code = _dispatch(build_parser().parse_args())
     handler.ending = True
     for signum in (signal.SIGINT, signal.SIGTERM):
