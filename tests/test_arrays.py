@@ -52,6 +52,40 @@ def test_matches_get_indexer(keys, values):
         np.testing.assert_array_equal(got, expected)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abc", max_size=3), unique=True, max_size=8),
+    st.data(),
+    st.sampled_from(["str", "chunked", "object", "category"]),
+)
+def test_a_guess_never_changes_the_positions(keys, data, kind):
+    """``index_positions(..., guess=...)`` gives the lookup's answer whatever the guess: right
+    (every value at its guessed row), wrong at one row, out of range, or the values include
+    one that is missing or not a key."""
+    index = pd.Index(keys, dtype="str")
+    rows = data.draw(st.lists(st.integers(0, max(len(keys) - 1, 0)), max_size=12)) if keys else []
+    values = [keys[r] for r in rows]
+    how = data.draw(st.sampled_from(["right", "one wrong", "out of range", "missing", "absent"]))
+    guess = np.array(rows, dtype="int64")
+    if how == "one wrong" and len(keys) > 1 and rows:
+        guess[0] = (guess[0] + 1) % len(keys)
+    elif how == "out of range" and rows:
+        guess[-1] = len(keys)
+    elif how in ("missing", "absent") and rows:
+        values[0] = None if how == "missing" else "zzzz"
+    if kind == "chunked":
+        s = _chunked_str(values, 2) if values else pd.Series(values, dtype="str")
+    elif kind == "category":
+        s = pd.Series(pd.Categorical(values))
+    else:
+        s = pd.Series(values, dtype=kind)
+    expected = index.get_indexer(pd.Index(values, dtype="str"))
+    got = index_positions(s, index, guess=guess)
+    np.testing.assert_array_equal(got, expected)
+    if how == "right" and kind in ("str", "chunked") and rows:
+        assert got.dtype == np.int32  # taken from the guess, as the lookup would type it
+
+
 def _chunked_str(values: list, size: int) -> pd.Series:
     import pyarrow as pa
 
@@ -66,13 +100,15 @@ def _chunked_str(values: list, size: int) -> pd.Series:
     st.lists(st.sampled_from(["a", "b", "c", None]), max_size=25),
     st.integers(1, 6),
     st.integers(1, 6),
-    st.sampled_from(["chunked", "object"]),
+    st.sampled_from(["chunked", "object", "category"]),
 )
 def test_pieces_and_chosen_rows_match_index_positions(values, piece_rows, chunk_rows, kind):
     from leadnb import arrays
 
     index = pd.Index(["b", "c"], dtype="str")
     s = _chunked_str(values, chunk_rows) if kind == "chunked" else pd.Series(values, dtype=object)
+    if kind == "category":  # categories no row uses, one of them in the index
+        s = pd.Series(pd.Categorical(values, categories=["a", "b", "c", "unused"]))
     expected = index.get_indexer(pd.Index(values, dtype="str"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(arrays, "PIECE_ROWS", piece_rows)

@@ -549,6 +549,38 @@ def test_pieces_and_chunks_do_not_change_scores(rows, piece_rows, chunk_rows, de
         assert all(got[lead] == pytest.approx(v, abs=1e-9) for lead, v in ref.items())
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(event_st.map(lambda r: (st_lead(r), *r[1:])), max_size=30),
+    st.integers(1, 7),
+    st.sampled_from([None, 0, 3]),
+)
+def test_categorical_lead_ids_score_as_text(rows, piece_rows, decision_days):
+    """Events whose lead ids are a categorical (as the loader and a run's shared tables give
+    them), with categories no event uses, ids that are no lead's and missing ids, score exactly
+    as the same ids as text, whatever the pieces (the engine reads each category's position
+    by code instead of looking every event up)."""
+    from leadnb import arrays
+
+    e = ev(rows) if rows else ev([("l0", 1000, "x", "x", 0)])
+    e.loc[e["lead_id"] == "", "lead_id"] = None
+    at = None if decision_days is None else pd.Series(days_ago(decision_days), index=["l1"])
+    ids = e["lead_id"]
+    cats = sorted({*ids.dropna(), "l2", "unused"})
+    coded = e.assign(lead_id=pd.Categorical(ids, categories=pd.Index(cats, dtype="str")))
+    assert coded["lead_id"].isna().sum() == ids.isna().sum()
+    whole = score(PLEADS, e, PCFG, AS_OF, at=at)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrays, "PIECE_ROWS", piece_rows)
+        pd.testing.assert_frame_equal(score(PLEADS, coded, PCFG, AS_OF, at=at), whole)
+
+
+def st_lead(row: tuple) -> str:
+    """An event's lead id for :func:`test_categorical_lead_ids_score_as_text`: the leads' own,
+    one that is no lead's ("ghost") and a missing one (""), from the row's draw."""
+    return {"l0": "l0", "l1": "l1", "l2": "ghost"}[row[0]] if row[1] < 55 else ""
+
+
 def test_split_by_weight_balances_and_keeps_every_key():
     from leadnb.scoring.engine import _split_by_weight
 

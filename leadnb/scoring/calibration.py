@@ -274,9 +274,9 @@ def leads_known(leads: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     return leads.loc[keep.to_numpy(dtype=bool)]
 
 
-def creation_times(leads: pd.DataFrame, lead_ids: Any) -> np.ndarray:
+def creation_times(leads: pd.DataFrame, lead_ids: Any, *, guess: Any = None) -> np.ndarray:
     """Each of ``lead_ids``' creation time, from ``leads.created_at`` (NaT for an id that is not
-    among the leads): :func:`lead_values` of ``created_at``.
+    among the leads): :func:`lead_values` of ``created_at`` (``guess`` as there).
 
     Examples
     --------
@@ -286,10 +286,12 @@ def creation_times(leads: pd.DataFrame, lead_ids: Any) -> np.ndarray:
     ['2026-02-01T00:00:00.000000', 'NaT', '2026-01-01T00:00:00.000000']
     """
     require_columns(leads, ["lead_id", "created_at"], table="leads")
-    return lead_values(leads, "created_at", lead_ids)
+    return lead_values(leads, "created_at", lead_ids, guess=guess)
 
 
-def lead_values(leads: pd.DataFrame, column: str, lead_ids: Any) -> np.ndarray:
+def lead_values(
+    leads: pd.DataFrame, column: str, lead_ids: Any, *, guess: Any = None
+) -> np.ndarray:
     """Each of ``lead_ids``' value of ``leads[column]`` (missing for an id that is not among the
     leads), e.g. the account of each lead in the queue.
 
@@ -308,6 +310,10 @@ def lead_values(leads: pd.DataFrame, column: str, lead_ids: Any) -> np.ndarray:
         The column wanted.
     lead_ids
         The leads wanted, e.g. a calibration population's ``lead_id``.
+    guess
+        Their probable rows in ``leads`` (e.g. the index of :func:`decisions` for the population
+        scored from them): used when every id is found there, else the ids are looked up
+        (:func:`leadnb.arrays.index_positions`); the answer is the same either way.
 
     Returns
     -------
@@ -327,7 +333,10 @@ def lead_values(leads: pd.DataFrame, column: str, lead_ids: Any) -> np.ndarray:
     ids = pd.Index(leads["lead_id"])
     if not fast or not is_unique(ids) or ids.hasnans:
         return leads.set_index("lead_id")[column].reindex(lead_ids).to_numpy()
-    pos = np.asarray(index_positions(lead_ids, ids), dtype="int64")
+    if guess is not None:
+        guess = np.asarray(guess)
+        guess = guess if np.issubdtype(guess.dtype, np.integer) else None
+    pos = np.asarray(index_positions(lead_ids, ids, guess=guess), dtype="int64")
     return leads[column].array.take(pos, allow_fill=True).to_numpy()
 
 
@@ -608,7 +617,10 @@ def _plan(
         return every, every
     if not is_unique(dec_ids):
         return None
-    pos = np.asarray(index_positions(dec["lead_id"], ids), dtype="int64")
+    # decisions from the stage dates keep their rows' numbers there, which list the leads in
+    # their order: tried first, checked value for value
+    guess = dec.index.to_numpy() if pd.api.types.is_integer_dtype(dec.index.dtype) else None
+    pos = np.asarray(index_positions(dec["lead_id"], ids, guess=guess), dtype="int64")
     rows = np.flatnonzero(pos >= 0)
     return rows, pos[rows]
 
@@ -755,7 +767,7 @@ def compare_decisions(
     moments: dict[str, pd.DataFrame] = {}
     for decision in ("as_of", "at_mql", "at_created_plus_days"):
         try:
-            moments[decision] = decision_outcomes(
+            moments[decision] = decisions(  # indexed by the leads' rows: no lookup to score
                 stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage,
                 days=days,
             )  # fmt: skip
