@@ -86,6 +86,28 @@ def test_a_guess_never_changes_the_positions(keys, data, kind):
         assert got.dtype == np.int32  # taken from the guess, as the lookup would type it
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", None]), max_size=25),
+    st.sampled_from(["str", "object", 1]),
+)
+def test_text_codes_of_a_categorical_are_those_of_its_text(values, categories):
+    """A categorical (unused categories, missing values; text categories as str or object, or
+    numbers, which become text) factorises as its text does: codes in order of appearance."""
+    from leadnb.arrays import text_codes
+
+    if categories == 1:  # numbers: 1 and "1" would be one text
+        cats = pd.Index([0, 1, 2, 3])
+        values = [None if v is None else "abc".index(v) for v in values]
+    else:
+        cats = pd.Index(["c", "a", "unused", "b"], dtype=categories)
+    s = pd.Series(pd.Categorical(values, categories=cats))
+    codes, distinct = text_codes(s)
+    want_codes, want = pd.factorize(s.astype("str"))
+    np.testing.assert_array_equal(codes, want_codes)
+    assert distinct.dtype == "str" and distinct.tolist() == pd.Series(want, dtype="str").tolist()
+
+
 def _chunked_str(values: list, size: int) -> pd.Series:
     import pyarrow as pa
 

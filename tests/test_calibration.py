@@ -882,3 +882,23 @@ def test_a_band_table_shows_labels_and_formats_from_kinds():
     # band 2: both leads converted, twice the overall 50%; Wilson low bound of 2 of 2, in percent
     lo, _ = proportion_confint(2, 2, method="wilson")
     assert ">100.0%<" in html and ">2.00×<" in html and f">{lo * 100:.1f}%<" in html
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([0.0, -0.0, float("nan"), float("inf"), -float("inf"), 1.5]),
+            st.floats(-1e6, 1e6, allow_nan=False),
+        ),
+        max_size=40,
+    )
+)
+def test_distinct_ranks_are_numpy_uniques_inverse(values):
+    """The AUC's placements rank the scores by hashing: the same inverse as ``np.unique``
+    (NaNs one value, last; -0.0 equal to 0.0)."""
+    from leadnb.scoring.calibration import _distinct_ranks
+
+    s = np.array(values, dtype="float64")
+    want = np.unique(s, return_inverse=True)[1].reshape(-1)
+    np.testing.assert_array_equal(_distinct_ranks(s), want)

@@ -38,7 +38,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.stats.proportion import test_proportions_2indep as _score_test_2indep
 
 from leadnb import asof
-from leadnb.arrays import NAT_US, index_positions, is_unique, to_us
+from leadnb.arrays import NAT_US, found_at, index_positions, is_unique, to_us
 from leadnb.data.columns import require_columns
 from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.intervals import wilson
@@ -615,11 +615,18 @@ def _plan(
     if dec_ids.equals(ids) and not ids.hasnans:
         every = np.arange(len(ids))
         return every, every
+    # decisions from the stage dates keep their rows' numbers there, which list the leads in
+    # their order: tried first, checked value for value (rows that only increase are distinct
+    # leads, so the decisions' ids need no count of their own)
+    guess = dec.index.to_numpy() if pd.api.types.is_integer_dtype(dec.index.dtype) else None
+    if (
+        guess is not None
+        and bool(np.all(np.diff(guess) > 0))
+        and found_at(dec["lead_id"], ids, guess)
+    ):
+        return np.arange(len(dec)), guess.astype("int64")
     if not is_unique(dec_ids):
         return None
-    # decisions from the stage dates keep their rows' numbers there, which list the leads in
-    # their order: tried first, checked value for value
-    guess = dec.index.to_numpy() if pd.api.types.is_integer_dtype(dec.index.dtype) else None
     pos = np.asarray(index_positions(dec["lead_id"], ids, guess=guess), dtype="int64")
     rows = np.flatnonzero(pos >= 0)
     return rows, pos[rows]
@@ -960,9 +967,11 @@ def _placements(
     three sorts) in one: each distinct score's negatives and positives are counted once
     (:func:`numpy.unique`, one sort), and the count below a score plus half the count at it is
     that difference of mid-ranks exactly (whole and half numbers), so every value is the same
-    float as before.
+    float as before. Each score's rank among the distinct scores is found by hashing (the few
+    hundred distinct point totals are sorted, not the million scores): the ``inverse`` of
+    :func:`numpy.unique` in a tenth of its time, NaN and signed zeros grouped alike.
     """
-    _, inv = np.unique(s, return_inverse=True)
+    inv = _distinct_ranks(s)
     k = int(inv.max()) + 1 if len(inv) else 0
     inv_pos, inv_neg = inv[is_pos], inv[~is_pos]
     pos_at = np.bincount(inv_pos, minlength=k)
@@ -970,6 +979,19 @@ def _placements(
     neg_below = (np.cumsum(neg_at) - neg_at) + 0.5 * neg_at  # per distinct score
     pos_below = (np.cumsum(pos_at) - pos_at) + 0.5 * pos_at
     return neg_below[inv_pos] / n0, 1.0 - pos_below[inv_neg] / n1
+
+
+def _distinct_ranks(s: np.ndarray) -> np.ndarray:
+    """``np.unique(s, return_inverse=True)[1]`` for floats: each value's position among the
+    sorted distinct values (all NaNs one value, last; -0.0 equal to 0.0).
+
+    >>> _distinct_ranks(np.array([2.0, np.nan, -0.0, 0.0, 2.0, -1.0])).tolist()
+    [2, 3, 1, 1, 2, 0]
+    """
+    codes, distinct = pd.factorize(np.asarray(s, dtype="float64"), use_na_sentinel=False)
+    rank = np.empty(len(distinct), dtype=np.intp)
+    rank[np.argsort(distinct, kind="stable")] = np.arange(len(distinct))
+    return rank[codes]
 
 
 def auc_with_ci(score: Any, outcome: Any, *, alpha: float = 0.05) -> AucResult:

@@ -234,8 +234,13 @@ class _ChunkCut:
         self, leads: pd.DataFrame, events: pd.DataFrame | None, decisions: pd.DataFrame
     ) -> None:
         ids = decisions["lead_id"].astype("str")
-        self.keys = pd.Index(pd.unique(ids))  # each decided lead once (landmarks repeat them)
-        self.decision_key = np.asarray(arrays.index_positions(ids, self.keys), dtype="int64")
+        if ids.hasnans:  # a missing id is a key of its own, that no decision is matched to
+            self.keys = pd.Index(pd.unique(ids))
+            self.decision_key = np.asarray(arrays.index_positions(ids, self.keys), dtype="int64")
+        else:  # each decided lead once (landmarks repeat them), in order: one hash pass
+            codes, distinct = pd.factorize(ids)
+            self.keys = pd.Index(distinct, dtype="str")
+            self.decision_key = np.asarray(codes, dtype="int64")
         self.leads, self.events = leads, events
         self.lead_row: np.ndarray | None = None
         self.event_key: np.ndarray | None = None
