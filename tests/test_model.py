@@ -751,6 +751,9 @@ def test_open_leads_by_hand(world):
     ok.iloc[:5] = False
     assert mine["lead_id"].tolist() == sd.loc[ok, "lead_id"].astype(str).tolist()
     assert (mine["decision_at"] == AS_OF).all()
+    assert mine["decision_at"].dtype == "datetime64[us]"
+    # indexed by the stage-date rows: the leads' own rows, which score_leads tries first
+    np.testing.assert_array_equal(mine.index.to_numpy(), np.flatnonzero(ok.to_numpy()))
     every = M.open_leads(sd, as_of=AS_OF)
     assert len(every) > len(mine) and set(mine["lead_id"]) <= set(every["lead_id"])
 

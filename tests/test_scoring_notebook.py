@@ -1060,6 +1060,17 @@ def test_chunked_scores_equal_one_call(model_section: dict) -> None:
     many = lm.score_leads(fit, g["leads"], g["events"], g["cfg"], queued, chunk_leads=700, **kw)
     pd.testing.assert_frame_equal(one, many)
     assert list(one.columns) == list(lm.SCORED_COLUMNS)
+    # events' lead ids as a categorical (as loaded; a category no event has, one that is no
+    # lead's) and decisions whose index is not the leads' rows: the chunks' cut reads each
+    # event's decision through its category, or looks the ids up, with the same result
+    ids = g["events"]["lead_id"].astype("str")
+    cats = pd.Index(sorted({*ids.dropna(), "zz-unused", "zz-nobody"}), dtype="str")
+    coded = g["events"].assign(lead_id=pd.Categorical(ids, categories=cats))
+    for dec in (queued, queued.reset_index(drop=True).iloc[::-1]):
+        want = one if dec is queued else one.iloc[::-1].reset_index(drop=True)
+        for events in (coded, g["events"]):
+            got = lm.score_leads(fit, g["leads"], events, g["cfg"], dec, chunk_leads=700, **kw)
+            pd.testing.assert_frame_equal(got, want)
 
 
 def test_demo_run_writes_the_queue_validation_and_metrics(

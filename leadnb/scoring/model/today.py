@@ -69,7 +69,9 @@ def open_leads(
     -------
     pandas.DataFrame
         ``lead_id``, ``decision_at`` (``as_of``: scored with the whole analysis day),
-        ``created_at``, in the order of ``stage_dates``.
+        ``created_at``, in the order of ``stage_dates``, indexed by their row numbers there (as
+        :func:`leadnb.scoring.calibration.decisions`: stage dates list the leads in their order,
+        so these are the leads' rows, which :func:`score_leads` tries before looking ids up).
 
     Examples
     --------
@@ -106,12 +108,14 @@ def open_leads(
         # one Arrow hash pass (pandas' isin made a Python string of each of a million ids)
         gone = pd.Series(pd.Index(np.asarray(exclude, dtype=object)).astype("str"))
         keep &= ~arrays.in_set(ids, gone)
+    rows = np.flatnonzero(keep)
     return pd.DataFrame(
         {
             "lead_id": ids[keep].to_numpy(),
-            "decision_at": pd.Series(as_of, index=range(int(keep.sum()))).astype("datetime64[us]"),
+            "decision_at": np.full(len(rows), as_of.to_datetime64()).astype("datetime64[us]"),
             "created_at": created[keep].to_numpy(),
-        }
+        },
+        index=rows,
     ).astype({"lead_id": "str"})
 
 
@@ -248,13 +252,29 @@ class _ChunkCut:
         lead_ids = leads["lead_id"].astype("str")
         if not arrays.is_unique(lead_ids):
             return
-        lead_row = np.asarray(arrays.index_positions(pd.Series(self.keys), pd.Index(lead_ids)))
+        # decisions listing each lead once, indexed by the leads' rows (open_leads, decisions):
+        # those rows are tried first
+        guess = decisions.index.to_numpy() if len(self.keys) == len(decisions) else None
+        if guess is not None and not np.issubdtype(guess.dtype, np.integer):
+            guess = None
+        lead_index = pd.Index(lead_ids)
+        keys = pd.Series(self.keys)
+        lead_row = np.asarray(arrays.index_positions(keys, lead_index, guess=guess))
         if (lead_row < 0).any() or self.keys.hasnans:
             return
         self.lead_row = lead_row.astype("int64")
         if events is None or "lead_id" not in events.columns:
             return
-        self.event_key = np.asarray(arrays.index_positions(events["lead_id"], self.keys))
+        event_ids = events["lead_id"]
+        if isinstance(event_ids.dtype, pd.CategoricalDtype):
+            # category -> lead row (looked up once per notebook, arrays' memo) -> key: the same
+            # positions as looking 20 million ids up among the keys
+            key_of_row = np.full(len(lead_ids) + 1, -1, dtype=np.int32)  # last: no lead
+            key_of_row[self.lead_row] = np.arange(len(self.keys), dtype=np.int32)
+            by_category = key_of_row[arrays.category_positions(event_ids, lead_index)]
+            self.event_key = by_category[event_ids.cat.codes.to_numpy()]
+        else:
+            self.event_key = np.asarray(arrays.index_positions(event_ids, self.keys))
         for c in events.columns:
             col = events[c]
             if c != "lead_id" and pd.api.types.is_string_dtype(col.dtype):
