@@ -28,6 +28,7 @@ from leadnb.scoring.calibration import (
     converted_by,
     creation_times,
     decision_outcomes,
+    decisions,
     lead_values,
     leads_known,
     recommend_threshold,
@@ -584,6 +585,26 @@ def test_one_pass_gives_the_population_and_todays_scores_of_two_scorings():
     pop, _ = scores_at_decision_and_now(leads, events, cfg, dec, AS_OF)
     assert "nobody" not in set(pop["lead_id"]) and len(pop) == len(dec) - 1
     pd.testing.assert_frame_equal(pop, merged_population(leads, events, cfg, dec), check_exact=True)
+
+
+def test_a_population_is_the_same_whatever_the_decisions_index_says():
+    """Decisions indexed by the leads' rows (calibration.decisions) are found by those rows; any
+    other index (reset, shuffled with the rows, rows that only partly hold, a row of a lead
+    that is not there, text) falls back to looking the ids up: the same population each time."""
+    leads, events, cfg, sd = scored_world()
+    rows = decisions(sd, as_of=AS_OF, decision="at_mql")
+    want = merged_population(leads, events, cfg, rows.reset_index(drop=True))
+    wrong = rows.copy()
+    wrong.index = np.roll(rows.index.to_numpy(), 1)
+    shuffled = rows.sample(frac=1.0, random_state=2)
+    stranger = pd.concat([rows, rows.iloc[:1].assign(lead_id="nobody")])
+    for dec in (rows, rows.reset_index(drop=True), wrong, shuffled, stranger,
+                rows.set_axis(rows["lead_id"].to_numpy())):  # fmt: skip
+        pop = scores_at_decision(leads, events, cfg, dec, AS_OF)
+        expected = merged_population(leads, events, cfg, dec.reset_index(drop=True))
+        pd.testing.assert_frame_equal(pop, expected, check_exact=True)
+        if dec is rows or dec is wrong:
+            pd.testing.assert_frame_equal(pop, want, check_exact=True)
 
 
 def test_compare_decisions_takes_what_was_scored_and_gives_the_same_table():

@@ -333,9 +333,7 @@ def lead_values(
     ids = pd.Index(leads["lead_id"])
     if not fast or not is_unique(ids) or ids.hasnans:
         return leads.set_index("lead_id")[column].reindex(lead_ids).to_numpy()
-    if guess is not None:
-        guess = np.asarray(guess)
-        guess = guess if np.issubdtype(guess.dtype, np.integer) else None
+    guess = None if guess is None else np.asarray(guess)  # checked by index_positions
     pos = np.asarray(index_positions(lead_ids, ids, guess=guess), dtype="int64")
     return leads[column].array.take(pos, allow_fill=True).to_numpy()
 
@@ -619,15 +617,15 @@ def _plan(
     # their order: tried first, checked value for value (rows that only increase are distinct
     # leads, so the decisions' ids need no count of their own)
     guess = dec.index.to_numpy() if pd.api.types.is_integer_dtype(dec.index.dtype) else None
-    if (
-        guess is not None
-        and bool(np.all(np.diff(guess) > 0))
-        and found_at(dec["lead_id"], ids, guess)
-    ):
+    held = guess is not None and found_at(dec["lead_id"], ids, guess)
+    if held and bool(np.all(np.diff(guess) > 0)):
         return np.arange(len(dec)), guess.astype("int64")
     if not is_unique(dec_ids):
         return None
-    pos = np.asarray(index_positions(dec["lead_id"], ids, guess=guess), dtype="int64")
+    if held:
+        pos = guess.astype("int64")
+    else:
+        pos = np.asarray(index_positions(dec["lead_id"], ids), dtype="int64")
     rows = np.flatnonzero(pos >= 0)
     return rows, pos[rows]
 

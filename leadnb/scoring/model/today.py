@@ -253,13 +253,10 @@ class _ChunkCut:
         if not arrays.is_unique(lead_ids):
             return
         # decisions listing each lead once, indexed by the leads' rows (open_leads, decisions):
-        # those rows are tried first
-        guess = decisions.index.to_numpy() if len(self.keys) == len(decisions) else None
-        if guess is not None and not np.issubdtype(guess.dtype, np.integer):
-            guess = None
+        # those rows are tried first (index_positions checks them, and their length)
         lead_index = pd.Index(lead_ids)
-        keys = pd.Series(self.keys)
-        lead_row = np.asarray(arrays.index_positions(keys, lead_index, guess=guess))
+        guess = decisions.index.to_numpy()
+        lead_row = np.asarray(arrays.index_positions(pd.Series(self.keys), lead_index, guess=guess))
         if (lead_row < 0).any() or self.keys.hasnans:
             return
         self.lead_row = lead_row.astype("int64")
