@@ -356,14 +356,12 @@ def is_unique(values: pd.Series | pd.Index) -> bool:
     return known
 
 
-def index_positions(
-    values: pd.Series, index: pd.Index, *, guess: np.ndarray | None = None
-) -> np.ndarray:
+def index_positions(values: pd.Series, index: pd.Index, *, guess: Any = None) -> np.ndarray:
     """Position of each of ``values`` in ``index`` (unique keys, compared as text); -1 where the
     value is absent or missing. Returns int32 for Arrow-backed text and categoricals, else int64
     (see :class:`TextCodes`).
 
-    ``guess``: where the values probably are, e.g. the row numbers they had in a frame whose
+    ``guess``: where the values probably are (array-like of integers), e.g. the row numbers they had in a frame whose
     rows are the index's (the decisions taken from the stage dates, which list the leads in
     their order). When ``index`` is unique Arrow text and every value is found at its guessed
     position (one Arrow take and comparison: about a tenth of a hash lookup at a million ids),
@@ -381,7 +379,7 @@ def index_positions(
     return TextCodes(values, index).all()
 
 
-def found_at(values: pd.Series, index: pd.Index, guess: np.ndarray) -> bool:
+def found_at(values: pd.Series, index: pd.Index, guess: Any) -> bool:
     """Whether ``index[guess]`` is ``values``, value for value, with no value missing, for a
     unique Arrow-text ``index`` and Arrow-text ``values`` (anything else: False).
 

@@ -333,7 +333,6 @@ def lead_values(
     ids = pd.Index(leads["lead_id"])
     if not fast or not is_unique(ids) or ids.hasnans:
         return leads.set_index("lead_id")[column].reindex(lead_ids).to_numpy()
-    guess = None if guess is None else np.asarray(guess)  # checked by index_positions
     pos = np.asarray(index_positions(lead_ids, ids, guess=guess), dtype="int64")
     return leads[column].array.take(pos, allow_fill=True).to_numpy()
 
