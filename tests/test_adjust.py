@@ -104,6 +104,30 @@ def test_hc3_and_cluster_errors_equal_statsmodels() -> None:
     assert "cluster-robust (8 clusters)" in row["adj_method"]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_integer_groups_give_the_numbers_of_their_text(seed: int) -> None:
+    """The plan hands lin_estimate integer account codes numbered in the accounts' text order:
+    every number (the cluster sums run in the same order) and the clusters said are those of
+    the text; codes in another order still count the same clusters."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    text = np.array([f"A{i:03d}" for i in rng.integers(0, 70, n)])
+    text[rng.random(n) < 0.1] = "lead:x"  # a lead without an account is a cluster of its own
+    y = (rng.random(n) < 0.3).astype(float)
+    t = (rng.random(n) < 0.5).astype(float)
+    x = rng.normal(size=(n, 1))
+    sorted_codes = pd.factorize(pd.Series(text), sort=True)[0].astype("int64")
+    shuffled = rng.permutation(sorted_codes.max() + 1)[sorted_codes]
+    by_text = adjust.lin_estimate(y, t, x, groups=text)
+    by_codes = adjust.lin_estimate(y, t, x, groups=sorted_codes)
+    assert by_codes == by_text  # equal floats, not approximately
+    clusters = f"cluster-robust ({len(np.unique(text))} clusters)"
+    assert clusters in by_text.method
+    other = adjust.lin_estimate(y, t, x, groups=shuffled)
+    assert clusters in other.method
+    assert other.se == pytest.approx(by_text.se, rel=1e-9)
+
+
 def test_missing_covariate_mean_imputed_with_indicator_and_said() -> None:
     df = HAND.copy()
     df.loc[[1, 3, 9, 12], "score"] = np.nan  # two per arm: the indicator stays in the model

@@ -586,3 +586,30 @@ def test_events_before_counts_each_assignment_window_as_a_join_does(
     )
     got = analysis_plan.events_before(ev, frame, days=days)
     np.testing.assert_array_equal(got, _events_before_reference(ev, frame, days))
+
+
+# ------------------------------------------------------------------------ account codes
+
+
+def test_account_codes_are_numbered_in_the_accounts_text_order() -> None:
+    """A plan's accounts are integer codes in the text's sorted order (a lead without an
+    account is an account of its own, ``lead:<id>``): counting them sorts no strings, and the
+    cluster-robust fit sums them in the order it did from the text."""
+    asg, leads = _synthetic(seed=5)
+    frame = asg.merge(leads, on="lead_id").rename(columns={"outcome": "converted"})
+    frame["account_id"] = frame["account_id"].astype("str")
+    frame.loc[[0, 7, 8], "account_id"] = np.nan
+    d, _ = analysis_plan._data(frame, _reg(unit="account"), [])
+    text = np.where(
+        frame["account_id"].isna(), "lead:" + frame["lead_id"], frame["account_id"]
+    ).astype(str)
+    assert d.groups is not None and d.groups.dtype == np.int64
+    assert (np.unique(text)[d.groups] == text).all()
+    assert analysis_plan._accounts(d.groups) == len(np.unique(text))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=80))
+def test_accounts_counts_the_distinct_codes(codes: list[int]) -> None:
+    arr = np.asarray(codes, dtype="int64")
+    assert analysis_plan._accounts(arr) == len(np.unique(arr))

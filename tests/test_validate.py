@@ -348,6 +348,25 @@ def test_validate_params_file_collects_every_issue(tmp_path: Path, write_params)
     assert str(tmp_path / "stages.csv") in text
 
 
+def test_notebook_issues_come_before_the_tables_read_beside_them(
+    tmp_path: Path, write_params
+) -> None:
+    """The tables are read in a thread while the notebooks' sections are checked; the report
+    lists the sections' issues first, then the read's, as when one ran after the other."""
+    t = make_tables()
+    write_csvs(tmp_path, t)
+    t["stages"].to_csv(tmp_path / "stages.csv", index=False, sep=";")  # a warning of the read
+    (tmp_path / "events.csv").write_bytes(  # an error of the read
+        "lead_id,ts,event_type\nL001,2025-03-01,lecture \u00e9\n".encode("latin-1")
+    )
+    path = write_params({**params_for(t), "scoring_calibration": {"n_bandz": 3}})
+    report, _, _ = validate_params_file(path)
+    where = [(i.table, "n_bandz" in i.message) for i in report.issues]
+    section = where.index((None, True))
+    read = [where.index(("events", False)), where.index(("stages", False))]
+    assert section < min(read) and read == sorted(read)  # the read's own issues in table order
+
+
 def test_params_errors_become_report_errors(tmp_path: Path, write_params) -> None:
     path = write_params({"data": {"leads": {"source": "leads.csv", "colums": {}}}})
     report, params, tables = validate_params_file(path)

@@ -25,6 +25,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -702,8 +703,15 @@ def validate_params_file(
         except ParamsError as err:
             report.issues.extend(err.issues)
             when = None
-    names = _check_notebooks(report, params, notebooks, notebook_dir)
-    tables = loading.load_tables(params, report=report)
+    # the tables are read while the notebooks' params sections are checked: that check imports
+    # Papermill (0.5 to 1 s at a run's start, on the GIL) and Arrow reads without holding it;
+    # the read's issues follow the notebooks' in the report, as when one ran after the other
+    read = Report()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadnb-read") as ex:
+        reading = ex.submit(loading.load_tables, params, report=read)
+        names = _check_notebooks(report, params, notebooks, notebook_dir)
+        tables = reading.result()
+    report.issues.extend(read.issues)
     if on_loaded is not None:
         on_loaded()
     if params.data and "leads" in tables and _worth_ahead(tables):

@@ -542,10 +542,14 @@ def lin_estimate(
     n = len(y)
     g = None
     if groups is not None:
-        g = pd.factorize(pd.Series(np.asarray(groups, dtype=object)), sort=True)[0]
-    method_se = (
-        f"cluster-robust ({len(np.unique(g))} clusters)" if g is not None else f"{cov_type} robust"
-    )
+        raw = np.asarray(groups)
+        # numbered in the groups' sorted order; integer groups (the plan's account codes) sort
+        # as integers, the same order as through Python objects without a boxed value per lead
+        g, distinct = pd.factorize(
+            raw if raw.dtype.kind in "iu" else pd.Series(raw.astype(object)), sort=True
+        )
+        clusters = len(distinct)  # every lead has a group (statsmodels refuses a missing one)
+    method_se = f"cluster-robust ({clusters} clusters)" if g is not None else f"{cov_type} robust"
     n1 = int(t.sum())
     if n1 == 0 or n1 == n:
         return Adjustment(n=n, method=f"OLS, {method_se}")

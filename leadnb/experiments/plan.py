@@ -389,7 +389,7 @@ class _Data:
     y: np.ndarray
     arm: np.ndarray
     x: np.ndarray | None  # covariate matrix (numeric), None without covariates
-    groups: np.ndarray | None  # account per lead for an account unit
+    groups: np.ndarray | None  # account per lead for an account unit (codes, see _data)
     rows: pd.DataFrame  # the counted rows of the plan frame
 
 
@@ -408,7 +408,12 @@ def _data(
     if reg.unit == "account":
         acc = known["account_id"].astype("string")
         own = "lead:" + known["lead_id"].astype(str)
-        groups = acc.astype(object).where(acc.notna(), own).astype(str).to_numpy()
+        text = acc.astype(object).where(acc.notna(), own).astype(str)
+        # integer codes numbered in the accounts' text order: every count of distinct accounts
+        # (np.unique, once per look of a sequential plan) sorts integers instead of strings,
+        # and the cluster-robust fit (adjust.lin_estimate numbers its groups in sorted order)
+        # sums the clusters in the same order as from the text, so its numbers are unchanged
+        groups = pd.factorize(text, sort=True)[0].astype("int64")
     return (
         _Data(
             y=known["converted"].to_numpy(float),
@@ -457,7 +462,13 @@ def _estimable(d: _Data, pair: np.ndarray) -> bool:
     accounts at least (statsmodels divides by ``n - k`` and ``G - 1``)."""
     if int(pair.sum()) < 3:
         return False
-    return d.groups is None or len(np.unique(d.groups[pair])) >= 2
+    return d.groups is None or _accounts(d.groups[pair]) >= 2
+
+
+def _accounts(codes: np.ndarray) -> int:
+    """How many accounts among ``codes`` (the non-negative codes of :attr:`_Data.groups`):
+    counted, not sorted, at every look of a sequential plan."""
+    return int(np.count_nonzero(np.bincount(codes))) if len(codes) else 0
 
 
 def _deff(d: _Data, pair: np.ndarray) -> float:
@@ -465,7 +476,7 @@ def _deff(d: _Data, pair: np.ndarray) -> float:
     if d.groups is None:
         return 1.0
     g = d.groups[pair]
-    return max(len(g) / max(len(np.unique(g)), 1), 1.0)
+    return max(len(g) / max(_accounts(g), 1), 1.0)
 
 
 def sequential_history(
