@@ -700,7 +700,7 @@ def carry_out(
     cols["always_valid"] = reg.analysis == "sequential"
     cols["unit"] = reg.unit
     if reg.unit == "account" and d.groups is not None:
-        cols["n_units"] = [int(len(np.unique(d.groups[d.arm == a]))) for a in arms]
+        cols["n_units"] = [_accounts(d.groups[d.arm == a]) for a in arms]
     else:
         cols["n_units"] = [int((d.arm == a).sum()) for a in arms]
     for c in ("diff_adj", "diff_adj_ci_low", "diff_adj_ci_high", "variance_reduction"):
@@ -720,7 +720,7 @@ def carry_out(
             with np.errstate(invalid="ignore", divide="ignore"):
                 from scipy import stats
 
-                g = max(len(np.unique(d.groups)) - 1, 1) if d.groups is not None else 1
+                g = max(_accounts(d.groups) - 1, 1) if d.groups is not None else 1
                 cols["p_value"] = 2 * stats.t.sf(np.abs(cols["diff"].to_numpy() / se), g)
     # the decision statistic: adjusted when declared, the plan's interval otherwise
     decision = []
@@ -795,7 +795,7 @@ def carry_out(
     icc, m_size = _NAN, _NAN
     if reg.unit == "account" and d.groups is not None and len(d.y):
         icc = adjust.icc_anova(d.y, d.groups)
-        m_size = len(d.groups) / len(np.unique(d.groups))
+        m_size = len(d.groups) / _accounts(d.groups)
     return PlanResult(
         columns=cols,
         analysis=reg.analysis,
