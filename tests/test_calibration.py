@@ -37,6 +37,7 @@ from leadnb.scoring.calibration import (
     score_bands,
     scores_at_decision,
     scores_at_decision_and_now,
+    scores_at_moments,
     suggested_weights,
     threshold_sweep,
 )
@@ -637,6 +638,64 @@ def test_compare_decisions_takes_what_was_scored_and_gives_the_same_table():
         scores_now=reordered, **kw,
     )  # fmt: skip
     pd.testing.assert_frame_equal(ignored, fresh, check_exact=True)
+
+
+@pytest.mark.parametrize("decision", ["at_created_plus_days", "at_mql", "as_of"])
+def test_scores_at_moments_gives_compare_decisions_every_moment_in_one_pass(decision, monkeypatch):
+    """One pass of the engine for the population, today and the comparison's other moments:
+    the same population and scores as scores_at_decision_and_now, and compare_decisions, given
+    them, scores nothing more and gives the table it computes alone."""
+    import leadnb.scoring.calibration as calibration
+
+    leads, events, cfg, sd = scored_world()
+    kw = {"as_of": AS_OF, "days": 7}
+    fresh = compare_decisions(leads, events, cfg, sd, **kw)
+    dec = decision_outcomes(sd, as_of=AS_OF, decision=decision, days=7)
+    pop, now = scores_at_decision_and_now(leads, events, cfg, dec, AS_OF)
+    passes = []
+    real = calibration.iter_moments
+    monkeypatch.setattr(
+        calibration, "iter_moments", lambda *a, **k: passes.append(len(a[4])) or real(*a, **k)
+    )
+    got = scores_at_moments(leads, events, cfg, dec, AS_OF, stage_dates=sd, decision=decision,
+                            days=7)  # fmt: skip
+    assert passes == [1 + len(got.moments) + 1]  # the population, the moments, today: one pass
+    pd.testing.assert_frame_equal(got.population, pop, check_exact=True)
+    pd.testing.assert_frame_equal(got.now, now, check_exact=True)
+    assert set(got.moments) == {"at_mql", "at_created_plus_days"} - {decision}
+    for name, moment in got.moments.items():
+        alone = scores_at_decision(leads, events, cfg, decisions(sd, as_of=AS_OF, decision=name,
+                                                                 days=7), AS_OF)  # fmt: skip
+        expected = alone[["lead_id", "decision_at", "outcome", "score"]]
+        pd.testing.assert_frame_equal(moment, expected, check_exact=True)
+    passes.clear()
+    reused = compare_decisions(
+        leads, events, cfg, sd, populations={decision: got.population, **got.moments},
+        scores_now=got.now, **kw,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(reused, fresh, check_exact=True)
+    assert passes == []  # nothing scored again
+    # the moments given are the ones used: negated, their AUCs turn around
+    flipped = compare_decisions(
+        leads, events, cfg, sd, scores_now=got.now,
+        populations={k: v.assign(score=-v["score"]) for k, v in got.moments.items()}, **kw,
+    ).set_index("decision")  # fmt: skip
+    f = fresh.set_index("decision")
+    for name in got.moments:
+        label = "at_created_plus_7_days" if name == "at_created_plus_days" else name
+        assert flipped.loc[label, "auc"] == pytest.approx(1 - f.loc[label, "auc"])
+
+
+def test_scores_at_moments_without_a_population_or_stage_dates():
+    leads, events, cfg, sd = scored_world(n=120)
+    none = scores_at_moments(leads, events, cfg, None, AS_OF, stage_dates=sd, decision="at_mql")
+    assert none.population is None and set(none.moments) == {"at_mql", "at_created_plus_days"}
+    dec = decision_outcomes(sd, as_of=AS_OF, decision="at_mql")
+    bare = scores_at_moments(leads, events, cfg, dec, AS_OF, stage_dates=None, decision="at_mql")
+    pop, now = scores_at_decision_and_now(leads, events, cfg, dec, AS_OF)
+    assert bare.moments == {}
+    pd.testing.assert_frame_equal(bare.population, pop, check_exact=True)
+    pd.testing.assert_frame_equal(bare.now, now, check_exact=True)
 
 
 def test_creation_times_equal_the_pandas_reindex():

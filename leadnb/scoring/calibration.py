@@ -599,6 +599,88 @@ def scores_at_decision_and_now(
     return pop, next(scored)
 
 
+@dataclass(frozen=True)
+class MomentScores:
+    """:func:`scores_at_moments`: what the scoring notebook scores, from one pass of the engine."""
+
+    #: :func:`scores_at_decision` of the calibration decisions (None without them)
+    population: pd.DataFrame | None
+    #: every lead's scores on the analysis date (:func:`leadnb.scoring.engine.score`'s frame)
+    now: pd.DataFrame
+    #: :func:`compare_decisions`' other moments, by decision: ``lead_id``, ``decision_at``,
+    #: ``outcome`` and ``score`` (its ``populations``)
+    moments: dict[str, pd.DataFrame]
+
+
+def scores_at_moments(
+    leads: pd.DataFrame,
+    events: pd.DataFrame | None,
+    config: ScoringConfig,
+    decisions: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+    *,
+    stage_dates: pd.DataFrame | None,
+    decision: str,
+    outcome_stage: str = "sql",
+    days: int = 30,
+) -> MomentScores:
+    """:func:`scores_at_decision_and_now` and the scores of :func:`compare_decisions`' other
+    moments, in one pass of the scoring engine.
+
+    :func:`compare_decisions` scores each decision time it is not given; given these (its
+    ``populations`` and ``scores_now``), it scores none: the events are matched to their leads
+    and coded once for every moment, not once more for the comparison (at a million leads that
+    matching is most of a moment's scoring). The moments' frames are those
+    :func:`compare_decisions` builds from ``stage_dates``; ``decision`` (the calibration
+    population's own, given as ``decisions``) and ``as_of`` (today's scores) are not scored
+    twice.
+
+    Parameters
+    ----------
+    leads, events, config, decisions, as_of
+        As for :func:`scores_at_decision_and_now`.
+    stage_dates
+        The wide stage-date frame (None: no other moment).
+    decision
+        The decision time of ``decisions``.
+    outcome_stage, days
+        As for :func:`compare_decisions`.
+
+    Returns
+    -------
+    MomentScores
+        ``population`` and ``now`` equal :func:`scores_at_decision_and_now`'s; ``moments``
+        holds each other decision time the data supports, reduced to the score.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "reads", "category": "content",
+    ...     "when": {"event_type": "content_read"}, "points": 2}]}, Path("."))
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"],
+    ...     "created_at": pd.to_datetime(["2026-01-01", "2026-01-05"])})
+    >>> ev = pd.DataFrame({"lead_id": ["a", "a", "b"], "event_type": ["content_read"] * 3,
+    ...     "ts": pd.to_datetime(["2026-01-02", "2026-03-01", "2026-03-02"])})
+    >>> sd = leads.assign(mql_at=pd.to_datetime(["2026-01-10", "2026-02-01"]),
+    ...                   sql_at=pd.to_datetime(["2026-04-01", None]))
+    >>> s = scores_at_moments(leads, ev, cfg, None, pd.Timestamp("2026-06-30"), stage_dates=sd,
+    ...                       decision="at_created_plus_days", days=7)
+    >>> list(s.moments), s.moments["at_mql"][["lead_id", "outcome", "score"]]
+    (['at_mql', 'at_created_plus_days'],   lead_id  outcome  score
+    0       a      1.0    2.0
+    1       b      0.0    0.0)
+    """
+    covered = {"as_of"} if decisions is None else {"as_of", decision}  # by ``now``, ``decisions``
+    found = _moment_decisions(stage_dates, as_of=as_of, outcome_stage=outcome_stage, days=days)
+    others = {name: frame for name, frame in found.items() if name not in covered}
+    wanted = ([] if decisions is None else [decisions]) + list(others.values())
+    columns = ([] if decisions is None else [None]) + [["score"]] * len(others)
+    scored = _populations(leads, events, config, wanted, as_of, now=True, columns=columns)
+    pop = None if decisions is None else next(scored)
+    moments = {name: next(scored) for name in others}
+    return MomentScores(population=pop, now=next(scored), moments=moments)
+
+
 def _plan(
     dec: pd.DataFrame, ids: pd.Index, names: set[str]
 ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -636,7 +718,7 @@ def _populations(
     decisions: Sequence[pd.DataFrame],
     as_of: pd.Timestamp,
     *,
-    columns: Sequence[str] | None = None,
+    columns: Sequence[Sequence[str] | None] | None = None,
     now: bool = False,
     ids: pd.Index | None = None,
 ) -> Iterator[pd.DataFrame]:
@@ -650,8 +732,8 @@ def _populations(
     decision time is put at its lead's row, and the scored rows are taken by position (no join
     of a million text keys). Duplicated lead ids, or a score column named like a decision
     column, take the plain :meth:`pandas.DataFrame.merge`, which says what is wrong.
-    ``columns``: only these score columns are taken (a moment's AUC needs ``score`` alone, not
-    a copy of every rule's column). ``ids``: the leads' ids as text, when the caller has them
+    ``columns``: one entry per decision frame, the score columns its population takes (a
+    moment's AUC needs ``score`` alone, not a copy of every rule's column); None: every one. ``ids``: the leads' ids as text, when the caller has them
     (an Index checks its uniqueness once, a million ids a tenth of a second).
     """
     if not decisions and not now:
@@ -676,8 +758,9 @@ def _populations(
         # before today's million-row frame is made
         ats.append(None)
     scored = iter_moments(leads, events, config, as_of, ats)  # one million-row frame at a time
-    for dec, plan in zip(decisions, plans, strict=True):
-        yield _population(dec, plan, next(scored), columns)
+    kept = [None] * len(decisions) if columns is None else columns
+    for dec, plan, cols in zip(decisions, plans, kept, strict=True):
+        yield _population(dec, plan, next(scored), cols)
     if now:
         yield next(scored)
 
@@ -768,15 +851,7 @@ def compare_decisions(
         :func:`population_label`), ``n``, ``conversions``, ``rate``, ``auc``, ``auc_ci_low``,
         ``auc_ci_high``; shown with :data:`DECISION_COLUMNS`.
     """
-    moments: dict[str, pd.DataFrame] = {}
-    for decision in ("as_of", "at_mql", "at_created_plus_days"):
-        try:
-            moments[decision] = decisions(  # indexed by the leads' rows: no lookup to score
-                stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage,
-                days=days,
-            )  # fmt: skip
-        except (DataError, NotEnoughData):
-            continue  # e.g. no mql stage or no created_at: that decision time does not exist
+    moments = _moment_decisions(stage_dates, as_of=as_of, outcome_stage=outcome_stage, days=days)
     known: dict[str, pd.DataFrame] = {}
     for decision, dec in moments.items():
         given = (populations or {}).get(decision)
@@ -788,7 +863,9 @@ def compare_decisions(
         if now is not None:
             known["as_of"] = now
     to_score = [dec for decision, dec in moments.items() if decision not in known]
-    pops = _populations(leads, events, config, to_score, as_of, columns=["score"], ids=ids)
+    pops = _populations(
+        leads, events, config, to_score, as_of, columns=[["score"]] * len(to_score), ids=ids
+    )
     rows = []
     for decision in moments:  # each population reduced to its AUC at once
         pop = known.pop(decision) if decision in known else next(pops)
@@ -808,6 +885,25 @@ def compare_decisions(
             }
         )
     return pd.DataFrame(rows, columns=["decision", *DECISION_COLUMNS])
+
+
+def _moment_decisions(
+    stage_dates: pd.DataFrame | None, *, as_of: pd.Timestamp, outcome_stage: str, days: int
+) -> dict[str, pd.DataFrame]:
+    """:func:`compare_decisions`' decision times that the data supports, by name, each
+    :func:`decisions` frame (indexed by the leads' rows: no lookup to score)."""
+    moments: dict[str, pd.DataFrame] = {}
+    if stage_dates is None:
+        return moments
+    for decision in ("as_of", "at_mql", "at_created_plus_days"):
+        try:
+            moments[decision] = decisions(
+                stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage,
+                days=days,
+            )  # fmt: skip
+        except (DataError, NotEnoughData):
+            continue  # e.g. no mql stage or no created_at: that decision time does not exist
+    return moments
 
 
 def _same_decisions(pop: pd.DataFrame, dec: pd.DataFrame) -> bool:
@@ -1624,6 +1720,7 @@ __all__ = [
     "WEIGHT_COLUMNS",
     "AucResult",
     "BrierResult",
+    "MomentScores",
     "ThresholdChoice",
     "auc_with_ci",
     "brier",
@@ -1641,6 +1738,7 @@ __all__ = [
     "score_bands",
     "scores_at_decision",
     "scores_at_decision_and_now",
+    "scores_at_moments",
     "suggested_weights",
     "threshold_sweep",
 ]
