@@ -563,11 +563,62 @@ def test_captured_equals_a_walk_down_the_ranking(data, n: int, rows: int, ties: 
         dtype="float64",
     )
     ks = sorted(set(data.draw(st.lists(st.integers(0, 3 * n + 2), min_size=1, max_size=6))))
-    got = queue._captured(weight, y, queue._ranking(score), ks, ties)
+    # the sums first run along the top 2 * max(ks) + PREFIX_SLACK places: a slack of 0 makes
+    # that prefix shorter than the ranking whenever max(ks) < n / 2 (a row with too few copies
+    # there takes every place)
+    slack = data.draw(st.sampled_from([0, 1, 3, queue.PREFIX_SLACK]))
+    real, queue.PREFIX_SLACK = queue.PREFIX_SLACK, slack
+    try:
+        got = queue._captured(weight, y, queue._ranking(score), ks, ties)
+    finally:
+        queue.PREFIX_SLACK = real
     for r in range(rows):
         for i, k in enumerate(ks):
             want = _captured_by_hand(weight[r], y, score, k, ties)
             assert got[r, i] == pytest.approx(want, abs=1e-9)
+
+
+@pytest.mark.parametrize("ties", ["share", "order"])
+def test_captured_takes_every_place_when_the_top_holds_too_few_copies(ties, monkeypatch):
+    """A resample that drew none of the 10 best leads: its 2nd copy lies past the top places
+    summed first (2 * 2 + 0), so every place is summed for it; a row that drew them is read
+    from the top places alone. Both equal the walk down the ranking."""
+    monkeypatch.setattr(queue, "PREFIX_SLACK", 0)
+    n = 20
+    score = np.arange(n, 0, -1, dtype="float64") // 2  # pairs of tied scores
+    y = np.tile([1.0, 0.0, 0.0, 1.0], n // 4)
+    weight = np.ones((2, n))
+    weight[1, :10] = 0.0
+    got = queue._captured(weight, y, queue._ranking(score), [1, 2], ties)
+    for r in range(2):
+        for i, k in enumerate([1, 2]):
+            assert got[r, i] == pytest.approx(_captured_by_hand(weight[r], y, score, k, ties))
+
+
+def test_capacity_capture_sums_the_top_of_the_ranking_with_the_same_numbers(monkeypatch):
+    """A bootstrap of 300 leads and a capacity of 12: the sums along the top places (and every
+    place for the rows with too few copies there) give the table summing every place gives."""
+    rng = np.random.default_rng(5)
+    n = 300
+    p = rng.random(n)
+    y = (rng.random(n) < p * 0.4).astype(float)
+    pts = np.round(p * 10 + rng.normal(0, 2, n))  # tied points
+    kw = {"capacities": [4.0, 1.0], "weeks": 3.0, "n_boot": 200, "seed": 3, "alpha": 0.05}
+    for ties in ("share", "order"):
+        monkeypatch.setattr(queue, "PREFIX_SLACK", 10**9)  # every place
+        whole = queue._capture_table(y, p, pts, ties=ties, **kw)
+        for slack in (0, 2, 40):
+            monkeypatch.setattr(queue, "PREFIX_SLACK", slack)
+            got = queue._capture_table(y, p, pts, ties=ties, **kw)
+            pd.testing.assert_frame_equal(got, whole, check_exact=True)
+    calls = []
+    real = queue._captured_along
+    monkeypatch.setattr(queue, "PREFIX_SLACK", 0)
+    monkeypatch.setattr(
+        queue, "_captured_along", lambda w, *a: calls.append(len(a[1].order)) or real(w, *a)
+    )
+    capacity_capture(y, p, pts, capacity_per_week=4, weeks=3.0, n_boot=200, seed=3)
+    assert calls and max(calls) < n  # the top places were enough for every draw
 
 
 @settings(max_examples=40, deadline=None)

@@ -208,11 +208,49 @@ def _ranking(score: np.ndarray) -> _Ranking:
     return _Ranking(order=order, group_end=ends)
 
 
+PREFIX_SLACK = 1024
+"""Places beyond twice the largest capacity that :func:`_captured` first looks within."""
+
+
 def _captured(
     weight: np.ndarray, y: np.ndarray, rank: _Ranking, ks: Sequence[int], ties: str
 ) -> np.ndarray:
     """Conversions among the top ``k`` of each row of ``weight`` (copies of each lead in a
     resample; all ones for the data itself), for each ``k``: an array (rows, len(ks)).
+
+    Only the top of the ranking can hold the ``k``-th copy: the sums run along its first
+    ``2 * max(ks) + PREFIX_SLACK`` places (to a tie group's end), and along every place only
+    when a row has fewer than ``max(ks)`` copies there. The same numbers either way (the sums
+    are whole numbers); a capacity of 78 leads among 20,000 decided ones summed a bootstrap's
+    2,000 rows over 1,180 places instead of 20,000.
+    """
+    kmax = max((int(k) for k in ks), default=0)
+    m = 2 * kmax + PREFIX_SLACK
+    if m < len(rank.order):
+        ends = rank.group_end
+        if ties == "share":  # the prefix ends where a tie group does
+            j = int(np.searchsorted(ends, m - 1))
+            m, ends = int(ends[j]) + 1, ends[: j + 1]
+        if m < len(rank.order):
+            top = _Ranking(order=rank.order[:m], group_end=ends)
+            got = _captured_along(weight, y, top, ks, ties, kmax)
+            if got is not None:
+                return got
+    out = _captured_along(weight, y, rank, ks, ties, None)
+    assert out is not None  # every place: nothing to check
+    return out
+
+
+def _captured_along(
+    weight: np.ndarray,
+    y: np.ndarray,
+    rank: _Ranking,
+    ks: Sequence[int],
+    ties: str,
+    need: int | None,
+) -> np.ndarray | None:
+    """:func:`_captured` along ``rank``'s places (every lead's, or the top ones'); with
+    ``need``, None when a row has fewer copies than that along them.
 
     Along the ranking, cumulative copies ``cnt`` and cumulative conversions ``conv``; the ``k``-th
     copy falls in the first place (``order``) or tie group (``share``) whose ``cnt`` reaches
@@ -230,7 +268,7 @@ def _captured(
     n_rows, n = weight.shape
     ranked_y = y[rank.order]
     places = rank.group_end if ties == "share" else None
-    width = n if places is None else len(places)
+    width = len(rank.order) if places is None else len(places)
     top = int(weight.sum(axis=1).max()) if n_rows and n else 0
     whole = "int32" if (n_rows * (top + 1) + top) < 2**31 else "int64"
     lift = np.arange(n_rows, dtype=whole) * (top + 1)
@@ -242,6 +280,8 @@ def _captured(
     else:  # copies up to the end of each tie group
         cum[:, 1:] = np.cumsum(w, axis=1, dtype=whole)[:, places]
     cum[:, 1:] += lift[:, None]
+    if need is not None and n_rows and int((cum[:, -1] - lift).min()) < need:
+        return None  # a row's k-th copy lies beyond these places
     converted = np.flatnonzero(ranked_y)  # places (in ranked order) of the converted leads
     conv = np.zeros((n_rows, len(converted) + 1), dtype=whole)
     np.cumsum(w[:, converted], axis=1, dtype=whole, out=conv[:, 1:])
