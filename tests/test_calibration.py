@@ -27,6 +27,7 @@ from leadnb.scoring.calibration import (
     compare_decisions,
     converted_by,
     creation_times,
+    decided_rows,
     decision_outcomes,
     decisions,
     lead_values,
@@ -696,6 +697,21 @@ def test_scores_at_moments_without_a_population_or_stage_dates():
     assert bare.moments == {}
     pd.testing.assert_frame_equal(bare.population, pop, check_exact=True)
     pd.testing.assert_frame_equal(bare.now, now, check_exact=True)
+
+
+def test_decided_rows_are_the_index_of_decisions():
+    _, _, _, sd = scored_world(n=300)
+    sd = sd.copy()
+    sd.loc[sd.index[:5], "created_at"] = pd.NaT  # undated leads are never decided 7 days on
+    for decision in ("at_mql", "at_created_plus_days", "as_of"):
+        for as_of in (AS_OF, pd.Timestamp("2026-03-01")):
+            kw = {"as_of": as_of, "decision": decision, "days": 7}
+            want = decisions(sd, **kw).index.to_numpy()
+            np.testing.assert_array_equal(decided_rows(sd, **kw), want)
+    with pytest.raises(NotEnoughData):
+        decided_rows(None, as_of=AS_OF, decision="as_of")  # no outcome at all, as decisions says
+    with pytest.raises(ParamsError):
+        decided_rows(sd, as_of=AS_OF, decision="whenever")
 
 
 def test_creation_times_equal_the_pandas_reindex():

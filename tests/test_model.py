@@ -614,6 +614,12 @@ def test_landmark_rows_are_the_horizon_populations_at_each_age(world):
     assert few.frame["lead_id"].nunique() == 500
     mine = pop.frame.loc[pop.frame["lead_id"].isin(few.frame["lead_id"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(few.frame, mine)  # every row of the drawn leads
+    # the leads drawn: 500 of the stacked rows' leads in order of first appearance, by the seed
+    # (drawn before any row is built; the same leads as drawing from the stacked rows)
+    leads_in = pd.unique(pop.frame["lead_id"].to_numpy())
+    pick = np.sort(np.random.default_rng(1).choice(len(leads_in), size=500, replace=False))
+    assert set(few.frame["lead_id"]) == set(leads_in[pick])
+    assert few.sample_share == 500 / len(leads_in)
 
 
 def test_a_lead_at_several_ages_gets_the_features_of_each_age(world):

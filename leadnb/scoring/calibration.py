@@ -173,7 +173,6 @@ def decisions(
             fix="set scoring_calibration.decision: at_mql",
         )
     as_of = pd.Timestamp(as_of)
-    day_end = asof.day_end(as_of)
     col = f"{outcome_stage}_at"
     if stage_dates is None or col not in stage_dates.columns:
         if leads is None or "converted" not in leads.columns:
@@ -195,6 +194,48 @@ def decisions(
         return out.loc[out["outcome"].notna()]
     sd = stage_dates
     reached = sd[col]
+    at, keep, end = _decided(sd, reached, as_of, decision, days, horizon_days)
+    outcome = (reached.notna() & (reached < end)).astype("float64")
+    out = pd.DataFrame(
+        {
+            "lead_id": sd["lead_id"].astype("str").array,
+            "decision_at": at.astype("datetime64[us]").array,
+            "outcome": outcome.array,
+        }
+    )  # index: the row positions in stage_dates
+    return out.loc[keep]
+
+
+def decided_rows(
+    stage_dates: pd.DataFrame | None,
+    *,
+    as_of: pd.Timestamp,
+    decision: Literal["at_mql", "at_created_plus_days", "as_of"] = "at_mql",
+    outcome_stage: str = "sql",
+    days: int = 30,
+) -> np.ndarray:
+    """The row positions of :func:`decisions`' leads (its index), without building its frame:
+    for a caller that only needs to know which leads are decided (a draw among them)."""
+    col = f"{outcome_stage}_at"
+    if decision not in DECISIONS or stage_dates is None or col not in stage_dates.columns:
+        dec = decisions(  # raises, or decides from leads.converted, as decisions does
+            stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage, days=days
+        )  # fmt: skip
+        return dec.index.to_numpy(dtype="int64")
+    _, keep, _ = _decided(stage_dates, stage_dates[col], pd.Timestamp(as_of), decision, days, None)
+    return np.flatnonzero(keep)
+
+
+def _decided(
+    sd: pd.DataFrame,
+    reached: pd.Series,
+    as_of: pd.Timestamp,
+    decision: str,
+    days: int,
+    horizon_days: int | None,
+) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    """:func:`decisions` from stage dates: each lead's decision time, whether it is decided,
+    and the end of its outcome window."""
     if decision == "at_mql":
         require_columns(
             sd,
@@ -217,19 +258,11 @@ def decisions(
     else:
         at = pd.Series(as_of, index=sd.index)
         keep = pd.Series(True, index=sd.index)
-    end = pd.Series(day_end, index=sd.index)
+    end = pd.Series(asof.day_end(as_of), index=sd.index)
     if horizon_days is not None:
         end = at + pd.Timedelta(days=horizon_days)
         keep = keep & asof.known(end, as_of)  # the whole horizon is known
-    outcome = (reached.notna() & (reached < end)).astype("float64")
-    out = pd.DataFrame(
-        {
-            "lead_id": sd["lead_id"].astype("str").array,
-            "decision_at": at.astype("datetime64[us]").array,
-            "outcome": outcome.array,
-        }
-    )  # index: the row positions in stage_dates
-    return out.loc[keep.fillna(False).to_numpy(dtype=bool)]
+    return at, keep.fillna(False).to_numpy(dtype=bool), end
 
 
 def _no_outcome(col: str) -> NotEnoughData:
@@ -1728,6 +1761,7 @@ __all__ = [
     "converted_by",
     "creation_times",
     "lead_values",
+    "decided_rows",
     "decision_outcomes",
     "fit_probability",
     "leads_known",
