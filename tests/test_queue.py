@@ -506,6 +506,29 @@ def test_td_auc_interval_and_edges():
         time_dependent_auc([0.1, 0.2], [-1, 3], [True, False])
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(1, 40),
+    horizons=st.lists(st.sampled_from([0.0, 1.0, 2.5, 4.0, 9.0]), min_size=1, max_size=4),
+)
+def test_td_auc_draws_count_what_the_sorting_version_computes(data, n, horizons) -> None:
+    """Each bootstrap draw's AUCs (counts over the leads' distinct times and risks) are bit for
+    bit those of the per-draw sorts: tied times and risks, -0.0, repeats, horizons with no case
+    or no control."""
+    risk = np.array(data.draw(st.lists(st.sampled_from([-0.0, 0.0, 0.2, 0.5, 0.9, 3.0]),
+                                       min_size=n, max_size=n)))  # fmt: skip
+    time = np.array(
+        data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.5, 7.0]), min_size=n, max_size=n))
+    )
+    event = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    rows = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=n, max_size=n)))
+    hs = np.asarray(horizons, dtype="float64")
+    got = queue._TdRanks(risk, time, event).auc(rows, hs)
+    want = queue._td_auc_once(risk[rows], time[rows], event[rows], hs)
+    np.testing.assert_array_equal(got, want)
+
+
 def test_reason_keys_packed_equal_the_multiindex_factorize():
     rng = np.random.default_rng(4)
     f = rng.integers(0, 7, 5_000)
