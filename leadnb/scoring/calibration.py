@@ -27,7 +27,7 @@ at its own decision time (when it became MQL, N days after creation, or as_of) a
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -704,8 +704,9 @@ def scores_at_moments(
     1       b      0.0    0.0)
     """
     covered = {"as_of"} if decisions is None else {"as_of", decision}  # by ``now``, ``decisions``
-    found = _moment_decisions(stage_dates, as_of=as_of, outcome_stage=outcome_stage, days=days)
-    others = {name: frame for name, frame in found.items() if name not in covered}
+    others = _moment_decisions(
+        stage_dates, as_of=as_of, outcome_stage=outcome_stage, days=days, skip=covered
+    )
     wanted = ([] if decisions is None else [decisions]) + list(others.values())
     columns = ([] if decisions is None else [None]) + [["score"]] * len(others)
     scored = _populations(leads, events, config, wanted, as_of, now=True, columns=columns)
@@ -921,14 +922,22 @@ def compare_decisions(
 
 
 def _moment_decisions(
-    stage_dates: pd.DataFrame | None, *, as_of: pd.Timestamp, outcome_stage: str, days: int
+    stage_dates: pd.DataFrame | None,
+    *,
+    as_of: pd.Timestamp,
+    outcome_stage: str,
+    days: int,
+    skip: Collection[str] = (),
 ) -> dict[str, pd.DataFrame]:
     """:func:`compare_decisions`' decision times that the data supports, by name, each
-    :func:`decisions` frame (indexed by the leads' rows: no lookup to score)."""
+    :func:`decisions` frame (indexed by the leads' rows: no lookup to score); those in
+    ``skip`` are not built."""
     moments: dict[str, pd.DataFrame] = {}
     if stage_dates is None:
         return moments
     for decision in ("as_of", "at_mql", "at_created_plus_days"):
+        if decision in skip:
+            continue
         try:
             moments[decision] = decisions(
                 stage_dates, as_of=as_of, decision=decision, outcome_stage=outcome_stage,
