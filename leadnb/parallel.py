@@ -36,7 +36,14 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["PROCESSES_ENV", "CaughtWarning", "available_cores", "chunk_bounds", "fork_map"]
+__all__ = [
+    "PROCESSES_ENV",
+    "CaughtWarning",
+    "available_cores",
+    "chunk_bounds",
+    "fork_map",
+    "release_free_memory",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -115,6 +122,7 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, processes: int | None 
         return [fn(item) for item in items]
     bounds = [i * len(items) // n for i in range(n + 1)]
     shares = [range(bounds[i], bounds[i + 1]) for i in range(n)]
+    release_free_memory()
     children: list[tuple[int, int, range]] = []
     try:
         here = list(shares[0])  # the first share, the smallest (bounds round down): the caller
@@ -136,6 +144,35 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], *, processes: int | None 
         for pid, fd, _ in children:
             _end(pid, fd)
     return [results[i] for i in range(len(items))]
+
+
+def release_free_memory() -> bool:
+    """Give memory freed but kept by the allocators back to the system, before a fork: Arrow's
+    pool (``release_unused``; mimalloc keeps what a cell's text columns freed) and the C heap
+    (glibc's ``malloc_trim(0)``). Kept, it stays resident in the caller beside the children's
+    work and adds to the run's peak: in the scoring notebook at a million leads, 100-200 MB
+    after a cell of text work. Returns whether the C heap released anything (False without
+    glibc: macOS, musl).
+
+    >>> isinstance(release_free_memory(), bool)
+    True
+    """
+    global _TRIM
+    pyarrow = sys.modules.get("pyarrow")  # only a process that has used Arrow has its pool
+    if pyarrow is not None:
+        with contextlib.suppress(Exception):
+            pyarrow.default_memory_pool().release_unused()
+    if _TRIM is None:
+        _TRIM = False
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            with contextlib.suppress(OSError, AttributeError):
+                _TRIM = ctypes.CDLL(None).malloc_trim
+    return bool(_TRIM(0)) if _TRIM else False
+
+
+_TRIM: Any = None
 
 
 def _start(fn: Callable[[Any], Any], items: Sequence[Any], share: range) -> tuple[int, int]:

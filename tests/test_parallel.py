@@ -153,3 +153,28 @@ def test_when_no_process_can_be_forked_the_caller_computes_every_chunk(monkeypat
     assert fork_map(lambda x: (x, os.getpid()), range(5), processes=3) == [
         (x, me) for x in range(5)
     ]
+
+
+def test_freed_memory_is_given_back_once_before_the_first_fork(monkeypatch):
+    """The allocators' free memory is released before children are forked (they would start
+    from the caller's resident pages), once per call, and not when nothing is forked."""
+    order: list[str] = []
+    monkeypatch.setattr(parallel, "release_free_memory", lambda: order.append("release"))
+    start = parallel._start
+    monkeypatch.setattr(parallel, "_start", lambda *a: order.append("fork") or start(*a))
+    assert fork_map(lambda x: x + 1, [1, 2, 3, 4], processes=2) == [2, 3, 4, 5]
+    assert order == ["release", "fork"]
+    order.clear()
+    assert fork_map(lambda x: x + 1, [1, 2], processes=1) == [2, 3]
+    assert order == []
+
+
+def test_release_free_memory_gives_back_what_the_c_heap_keeps():
+    """A freed heap of 1 kB blocks (below glibc's mmap threshold: kept by malloc) is given
+    back on Linux; elsewhere nothing is done and False is said."""
+    import sys
+
+    blocks = [bytes(1000) + bytes([i % 256]) for i in range(100_000)]  # about 100 MB of heap
+    del blocks
+    released = parallel.release_free_memory()
+    assert released is (sys.platform.startswith("linux") and parallel._TRIM is not False)
