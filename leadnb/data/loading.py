@@ -455,19 +455,9 @@ def _read_parquet(path: Path, dictionary: Iterable[str] = ()) -> pd.DataFrame:
     table = pq.read_table(
         path, pre_buffer=False, use_pandas_metadata=True, read_dictionary=dictionary
     )
-    # the columns' sorted dictionaries in threads (Arrow's hashing and sorting release the GIL):
-    # the events file is the last table a run's load waits for, its other tables read by then
-    # (at a million leads the lead ids, event types and values took 0.9-1.2 s one after the
-    # other, 0.6-0.8 s side by side)
-    columns = [table.column(n) for n in dictionary]
-    if len(columns) > 1:
-        with ThreadPoolExecutor(len(columns), thread_name_prefix="leadnb-dictionary") as ex:
-            encoded = list(ex.map(dictionary_column, columns))
-    else:
-        encoded = [dictionary_column(c) for c in columns]
-    del columns
-    for name, column in zip(dictionary, encoded, strict=True):
-        table = table.set_column(table.schema.get_field_index(name), name, column)
+    for name in dictionary:
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, dictionary_column(table.column(i)))
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
