@@ -506,6 +506,32 @@ def test_td_auc_interval_and_edges():
         time_dependent_auc([0.1, 0.2], [-1, 3], [True, False])
 
 
+def _td_auc_sorted(risk, time, event, horizons):
+    """The time-dependent AUC as queue.py computed it before counting (each horizon's controls
+    sorted, the censoring curve over the draw's own distinct times): the reference that
+    queue._TdRanks must equal bit for bit."""
+    u, inv = np.unique(time, return_inverse=True)
+    total = np.bincount(inv, minlength=len(u)).astype("float64")
+    d = np.bincount(inv, weights=event.astype("float64"), minlength=len(u))
+    c = total - d
+    at_risk = len(time) - np.concatenate([[0.0], np.cumsum(total)[:-1]])
+    ratio = np.divide(c, at_risk - d, out=np.zeros(len(u)), where=c != 0)
+    g = np.cumprod(1.0 - ratio)
+    out = np.full(len(horizons), np.nan)
+    for h, t in enumerate(horizons):
+        case = event & (time <= t)
+        control = time > t
+        n0 = int(control.sum())
+        if n0 == 0 or not case.any():
+            continue
+        w = 1.0 / g[inv[case]]
+        ctrl = np.sort(risk[control])
+        below = np.searchsorted(ctrl, risk[case], side="left")
+        tied = np.searchsorted(ctrl, risk[case], side="right") - below
+        out[h] = float(np.sum(w * (below + 0.5 * tied)) / (w.sum() * n0))
+    return out
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     data=st.data(),
@@ -513,7 +539,7 @@ def test_td_auc_interval_and_edges():
     horizons=st.lists(st.sampled_from([0.0, 1.0, 2.5, 4.0, 9.0]), min_size=1, max_size=4),
 )
 def test_td_auc_draws_count_what_the_sorting_version_computes(data, n, horizons) -> None:
-    """Each bootstrap draw's AUCs (counts over the leads' distinct times and risks) are bit for
+    """The estimate's and each bootstrap draw's AUCs (counts over the leads' distinct times and risks) are bit for
     bit those of the per-draw sorts: tied times and risks, -0.0, repeats, horizons with no case
     or no control."""
     risk = np.array(data.draw(st.lists(st.sampled_from([-0.0, 0.0, 0.2, 0.5, 0.9, 3.0]),
@@ -524,9 +550,11 @@ def test_td_auc_draws_count_what_the_sorting_version_computes(data, n, horizons)
     event = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     rows = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=n, max_size=n)))
     hs = np.asarray(horizons, dtype="float64")
-    got = queue._TdRanks(risk, time, event).auc(rows, hs)
-    want = queue._td_auc_once(risk[rows], time[rows], event[rows], hs)
-    np.testing.assert_array_equal(got, want)
+    ranked = queue._TdRanks(risk, time, event)
+    want = _td_auc_sorted(risk[rows], time[rows], event[rows], hs)
+    np.testing.assert_array_equal(ranked.auc(rows, hs), want)
+    every = np.arange(n)  # the point estimate: each lead once
+    np.testing.assert_array_equal(ranked.auc(every, hs), _td_auc_sorted(risk, time, event, hs))
 
 
 def test_reason_keys_packed_equal_the_multiindex_factorize():
