@@ -626,10 +626,10 @@ def scores_at_decision_and_now(
     0       a    4.0
     1       b    2.0
     """
-    wanted = [] if decisions is None else [decisions]
-    scored = _populations(leads, events, config, wanted, as_of, now=True)
-    pop = None if decisions is None else next(scored)
-    return pop, next(scored)
+    scored = scores_at_moments(
+        leads, events, config, decisions, as_of, stage_dates=None, decision="as_of"
+    )  # no stage dates: no other moment
+    return scored.population, scored.now
 
 
 @dataclass(frozen=True)
