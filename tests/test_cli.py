@@ -363,3 +363,40 @@ raise AssertionError("not reached")
     assert proc.stdout == "no newline, still buffered"
     assert (tmp_path / "atexit").read_text() == "ran"
     assert (tmp_path / "thread").read_text() == "done"
+
+
+INTERRUPTED_IMPORT = """
+import os, pathlib, sys, tempfile, time
+from leadnb.run.cli import _EndOnce, _importing
+
+_EndOnce().install()
+assert not _importing(sys._getframe())
+folder = tempfile.mkdtemp()
+pathlib.Path(folder, "slow_module.py").write_text(
+    "import os, signal, sys, time\\n"
+    "from leadnb.run.cli import _importing\\n"
+    "INSIDE = _importing(sys._getframe())\\n"
+    "os.kill(os.getpid(), signal.SIGINT)\\n"
+    "start = time.monotonic()\\n"
+    "while time.monotonic() - start < 0.3:\\n"
+    "    pass\\n"
+)
+sys.path.insert(0, folder)
+try:
+    import slow_module
+    time.sleep(10)
+    landed = "never"
+except KeyboardInterrupt:
+    landed = "after the import" if "slow_module" in sys.modules else "inside it"
+print(landed, getattr(sys.modules.get("slow_module"), "INSIDE", None))
+"""
+
+
+def test_an_interrupt_lands_after_the_import_it_arrived_in() -> None:
+    """A Ctrl-C that arrives while the runner's main thread imports a module is delivered again
+    until the import is over: raised inside it, it could leave a module lock held that another
+    thread importing the same library waits for forever (a run that never ended)."""
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_IMPORT], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "after the import True", done.stdout + done.stderr

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn
 
 from leadnb.errors import LeadnbError
@@ -153,20 +157,82 @@ class _EndOnce:
     which ends the run (workers and kernels stopped, temporary folder removed, exit 130); a
     later one, while that ending runs, is ignored, so the ending completes and the exit code
     stays 130 (a second Ctrl-C, a scheduler's SIGTERM after the terminal's SIGINT). The ending
-    is bounded: a worker that has not ended 10 seconds after its SIGTERM is killed."""
+    is bounded: a worker that has not ended 10 seconds after its SIGTERM is killed.
+
+    Never inside an import: a signal that finds the main thread in Python's import machinery
+    (the runner imports Papermill while a thread imports it too, :data:`RETRY_SECONDS` apart)
+    is delivered again a moment later (by a helper thread: the handler only writes to a pipe),
+    until the main thread is out of it. Raised there, the
+    interrupt could leave a module lock held that the other thread then waited for forever
+    (a run that never ended, nothing printed: seen in about one run in thirty interrupted in
+    its first second), or be swallowed by a library's guarded optional import (the run then
+    went on to the end, exit 0, every later signal ignored)."""
+
+    RETRY_SECONDS = 0.05
 
     def __init__(self) -> None:
         self.ending = False
+        self._pending: int | None = None
+        self._pipe: tuple[int, int] | None = None
 
-    def __call__(self, signum: int, frame: object) -> None:
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
         if self.ending:
+            return
+        if _importing(frame) and self._pipe is not None:
+            # no lock taken, no thread started here: the main thread may hold the import lock
+            self._pending = signum
+            with contextlib.suppress(OSError):
+                os.write(self._pipe[1], b"!")
             return
         self.ending = True
         raise KeyboardInterrupt
 
+    def _deliver_again(self, read_fd: int, main: int) -> None:
+        """The helper thread: each time the handler asks, the pending signal to the main
+        thread again after :data:`RETRY_SECONDS`; ends when :meth:`close` closes the pipe."""
+        while True:
+            try:
+                if not os.read(read_fd, 64):
+                    break
+            except OSError:
+                break
+            time.sleep(self.RETRY_SECONDS)
+            signum = self._pending
+            if signum is not None and not self.ending:
+                with contextlib.suppress(OSError, ValueError):
+                    signal.pthread_kill(main, signum)
+        with contextlib.suppress(OSError):
+            os.close(read_fd)
+
     def install(self) -> dict[int, Any]:
         """Handle SIGINT and SIGTERM from now on; the handlers it replaced, by signal."""
+        if self._pipe is None:
+            self._pipe = os.pipe()
+            main = threading.main_thread().ident or 0
+            threading.Thread(
+                target=self._deliver_again,
+                args=(self._pipe[0], main),
+                name="leadnb-interrupts",
+                daemon=True,
+            ).start()
         return {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def close(self) -> None:
+        """End the helper thread (once the handlers it served are replaced)."""
+        if self._pipe is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pipe[1])
+            self._pipe = None
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether ``frame`` or a frame that called it runs Python's import machinery (an import
+    statement, ``importlib.import_module``, a module's body being executed)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib."):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -231,12 +297,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command != "run":
         return _dispatch(args)
-    previous = _EndOnce().install()
+    handler = _EndOnce()
+    previous = handler.install()
     try:
         return _dispatch(args)
     finally:
         for signum, before in previous.items():
             signal.signal(signum, before)
+        handler.close()
 
 
 def entry() -> NoReturn:
@@ -262,8 +330,6 @@ def _exit_now(code: int) -> NoReturn:
     an interrupted run read its tables, the next Ctrl-C then killed it (exit -2, not 130)."""
     import atexit
     import logging
-    import os
-    import threading
 
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
