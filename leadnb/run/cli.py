@@ -160,13 +160,13 @@ class _EndOnce:
     is bounded: a worker that has not ended 10 seconds after its SIGTERM is killed.
 
     Never inside an import: a signal that finds the main thread in Python's import machinery
-    (the runner imports Papermill while a thread imports it too, :data:`RETRY_SECONDS` apart)
-    is delivered again a moment later (by a helper thread: the handler only writes to a pipe),
-    until the main thread is out of it. Raised there, the
-    interrupt could leave a module lock held that the other thread then waited for forever
-    (a run that never ended, nothing printed: seen in about one run in thirty interrupted in
-    its first second), or be swallowed by a library's guarded optional import (the run then
-    went on to the end, exit 0, every later signal ignored)."""
+    (the plan imports Papermill while the preload thread imports it too) is delivered again
+    :data:`RETRY_SECONDS` later, until the main thread is out of it, by a helper thread: the
+    handler only writes to a pipe (no lock taken, no thread started: the main thread may hold
+    the import lock). Raised there, a ``KeyboardInterrupt`` can be swallowed by a module lock's
+    weakref callback with the global import lock still held: the other importing thread then
+    waited forever (the run hung, nothing printed: 2 of 100 runs interrupted in their first 3
+    seconds), or the run went on to the end (exit 0), every later signal ignored."""
 
     RETRY_SECONDS = 0.05
 
