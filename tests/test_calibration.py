@@ -998,3 +998,12 @@ def test_distinct_ranks_are_numpy_uniques_inverse(values):
     s = np.array(values, dtype="float64")
     want = np.unique(s, return_inverse=True)[1].reshape(-1)
     np.testing.assert_array_equal(_distinct_ranks(s), want)
+
+
+def test_the_decision_type_names_the_decisions() -> None:
+    """Every ``decision`` parameter's type lists exactly :data:`DECISIONS`, in order."""
+    import typing
+
+    from leadnb.scoring import calibration as cal_module
+
+    assert typing.get_args(cal_module.Decision) == cal_module.DECISIONS

@@ -47,6 +47,8 @@ from leadnb.scoring.engine import iter_moments
 from leadnb.scoring.rules import ScoringConfig
 
 DECISIONS = ("at_mql", "at_created_plus_days", "as_of")
+Decision = Literal["at_mql", "at_created_plus_days", "as_of"]
+"""When a lead is scored (:data:`DECISIONS`): the type of every ``decision`` parameter."""
 # The shortest date format of a sentence in a report (NotEnoughData's "when").
 _DAY = "%Y-%m-%d"
 _SCORES_FIX = "pass the frame leadnb.scoring.engine.score returns for the same rules"
@@ -85,7 +87,7 @@ def decision_outcomes(
     stage_dates: pd.DataFrame | None,
     *,
     as_of: pd.Timestamp,
-    decision: Literal["at_mql", "at_created_plus_days", "as_of"] = "at_mql",
+    decision: Decision = "at_mql",
     outcome_stage: str = "sql",
     days: int = 30,
     horizon_days: int | None = None,
@@ -158,7 +160,7 @@ def decisions(
     stage_dates: pd.DataFrame | None,
     *,
     as_of: pd.Timestamp,
-    decision: Literal["at_mql", "at_created_plus_days", "as_of"] = "at_mql",
+    decision: Decision = "at_mql",
     outcome_stage: str = "sql",
     days: int = 30,
     horizon_days: int | None = None,
@@ -210,7 +212,7 @@ def decided_rows(
     stage_dates: pd.DataFrame | None,
     *,
     as_of: pd.Timestamp,
-    decision: Literal["at_mql", "at_created_plus_days", "as_of"] = "at_mql",
+    decision: Decision = "at_mql",
     outcome_stage: str = "sql",
     days: int = 30,
 ) -> np.ndarray:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -110,7 +109,7 @@ def horizon_outcomes(
     stage_dates: pd.DataFrame | None,
     *,
     as_of: pd.Timestamp,
-    decision: Literal["at_mql", "at_created_plus_days", "as_of"] = "at_mql",
+    decision: cal.Decision = "at_mql",
     outcome_stage: str = "sql",
     days: int = 30,
     horizon_days: int = HORIZON_DAYS,
@@ -194,7 +193,7 @@ def _require_unique_ids(stage_dates: pd.DataFrame) -> None:
 def _horizon(
     stage_dates: pd.DataFrame | None,
     as_of: pd.Timestamp,
-    decision: Literal["at_mql", "at_created_plus_days", "as_of"],
+    decision: cal.Decision,
     outcome_stage: str,
     days: int,
     horizon_days: float,
