@@ -24,6 +24,7 @@ from leadnb.errors import DataError, NotEnoughData, ParamsError
 from leadnb.funnel.stages import FunnelConfig, stage_dates
 from leadnb.scoring import calibration as cal
 from leadnb.scoring import model as M
+from leadnb.scoring.model.today import lead_columns
 from leadnb.scoring.rules import ScoringConfig
 
 AS_OF = demo.AS_OF
@@ -824,6 +825,39 @@ def test_chunks_that_share_a_lead_read_only_their_own_rows_and_equal_one_call(wo
     )
     with pytest.raises(DataError, match="not in the leads table"):
         M.score_leads(fit, leads, events, cfg, stranger, chunk_leads=100, **kw)
+
+
+def test_chunks_carry_every_column_the_features_read(world):
+    """A chunk takes only the leads' columns the features read (the rules' fields, the spec's
+    profile fields, industry and account for the ICP and ABM flags): with a field rule on a
+    column no spec names, a numeric profile field and the ABM flag, chunks equal one call."""
+    leads = world["leads"].iloc[:2_000].copy()
+    rng = np.random.default_rng(5)
+    leads["budget"] = np.where(rng.random(len(leads)) < 0.1, np.nan, rng.normal(50, 10, len(leads)))
+    leads["employees"] = rng.integers(1, 5_000, len(leads)).astype("float64")
+    rules = {**demo.DEMO_RULES, "rules": [*demo.DEMO_RULES["rules"],
+             {"name": "large company", "category": "profile", "points": 7,
+              "when": {"field": "employees", "gte": 1_000}}]}  # fmt: skip
+    cfg = ScoringConfig.from_dict(rules, Path("."))
+    abm = leads["account_id"].dropna().unique()[:40]
+    dec = leads[["lead_id"]].assign(decision_at=AS_OF)
+    feats = M.features_at_decision(
+        leads, world["events"], cfg, dec, as_of=AS_OF, profile_fields=["source", "budget"],
+        target_industries=demo.TARGET_INDUSTRIES, abm_accounts=abm,
+    )  # fmt: skip
+    assert {"rule:large company", "budget", "abm_account"} <= set(feats.frame)
+    y = (feats.points.to_numpy() > np.median(feats.points.to_numpy())).astype(int)
+    y[::9] = 1 - y[::9]
+    fit = M.fit_models(feats, y, seed=1, models=("logistic",), n_folds=3)
+    kw = dict(as_of=AS_OF, spec=feats.spec, labels=feats.labels)
+    # the demo's field rules read phone, company, title and industry; name, email, country
+    # and tags are read by nothing
+    assert lead_columns(leads, cfg, feats.spec) == [
+        "lead_id", "created_at", "account_id", "phone", "company", "title", "industry", "source",
+        "budget", "employees"]  # fmt: skip
+    one = M.score_leads(fit, leads, world["events"], cfg, dec, chunk_leads=10**6, **kw)
+    many = M.score_leads(fit, leads, world["events"], cfg, dec, chunk_leads=300, processes=1, **kw)
+    pd.testing.assert_frame_equal(many, one)
 
 
 def test_leave_out_and_model_metrics(at_mql):

@@ -26,9 +26,9 @@ from leadnb.parallel import chunk_bounds, fork_map
 from leadnb.scoring.model.features import FeatureSpec, features_at_decision
 from leadnb.scoring.model.fit import FittedModels
 from leadnb.scoring.queue import REASON_COLUMNS, lead_reasons
-from leadnb.scoring.rules import ScoringConfig
+from leadnb.scoring.rules import FieldCondition, ScoringConfig
 
-__all__ = ["SCORED_COLUMNS", "decided_risk", "open_leads", "score_leads"]
+__all__ = ["SCORED_COLUMNS", "decided_risk", "lead_columns", "open_leads", "score_leads"]
 
 SCORED_COLUMNS = ("lead_id", "p_convert", "log_odds", "points", "last_touch", *REASON_COLUMNS)
 """The columns of :func:`score_leads`."""
@@ -178,7 +178,9 @@ def score_leads(
         raise ParamsError(f"no fitted model {model!r}; fitted: {', '.join(fitted.calibrated)}")
     cols = list(fitted.features.columns)
     co = fitted.coefficients
-    cut = _ChunkCut(leads, events, decisions) if len(decisions) > chunk_leads else None
+    cut = None
+    if len(decisions) > chunk_leads:
+        cut = _ChunkCut(leads[lead_columns(leads, config, spec)], events, decisions)
 
     def one(bounds: tuple[int, int]) -> pd.DataFrame:  # a chunk of decisions, vectorised
         start, stop = bounds
@@ -216,6 +218,28 @@ def score_leads(
         empty["last_touch"] = pd.Series(dtype="datetime64[us]")
         return pd.DataFrame(empty)
     return pd.concat(parts, ignore_index=True)  # text columns are "str" already (above)
+
+
+def lead_columns(leads: pd.DataFrame, config: ScoringConfig, spec: FeatureSpec) -> list[str]:
+    """The columns of ``leads`` that :func:`features_at_decision` reads with ``spec``, in the
+    table's order: the id, the creation date, the fields of the rules and of the spec, industry
+    and account (the ICP and ABM flags). A chunk takes only these: the others (names, emails,
+    phones) were a third of a chunk's time at a million leads, taken and never read.
+
+    >>> from pathlib import Path
+    >>> cfg = ScoringConfig.from_dict({"rules": [{"name": "big", "category": "profile",
+    ...     "when": {"field": "employees", "gte": 500}, "points": 5}]}, Path("."))
+    >>> spec = FeatureSpec(windows=(7,), event_types=(), categorical={"country": ("de",)},
+    ...     numeric={}, touch_fill=0.0, created_fill=0.0, target_industries=(), abm_accounts=(),
+    ...     columns=())
+    >>> leads = pd.DataFrame(columns=["lead_id", "name", "email", "country", "employees",
+    ...                               "created_at", "title"])
+    >>> lead_columns(leads, cfg, spec)
+    ['lead_id', 'country', 'employees', 'created_at']
+    """
+    wanted = {"lead_id", "created_at", "industry", "account_id", *spec.categorical, *spec.numeric}
+    wanted |= {r.when.field for r in config.rules if isinstance(r.when, FieldCondition)}
+    return [c for c in leads.columns if c in wanted]
 
 
 class _ChunkCut:
