@@ -42,6 +42,7 @@ __all__ = [
     "available_cores",
     "chunk_bounds",
     "fork_map",
+    "keep_freed_memory",
     "release_free_memory",
 ]
 
@@ -173,6 +174,55 @@ def release_free_memory() -> bool:
 
 
 _TRIM: Any = None
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+KEEP_MMAP_THRESHOLD = 32 << 20
+"""Blocks below this size come from the C heap of a process that keeps freed memory (32 MB:
+the most ``mallopt`` accepts on 64-bit glibc; larger ones are mapped and unmapped as before)."""
+KEEP_TRIM_THRESHOLD = (1 << 31) - 1
+"""Free memory at the top of its C heap that such a process keeps (2 GB: in practice all)."""
+
+
+def keep_freed_memory() -> bool:
+    """Let this process reuse the C heap memory it frees instead of giving it back to the
+    system at once: glibc's ``mallopt`` with blocks up to :data:`KEEP_MMAP_THRESHOLD` from
+    the heap and the heap's top trimmed only above :data:`KEEP_TRIM_THRESHOLD`. For the
+    processes of a run (runner, zygote and the kernels it forks, workers), called first thing.
+
+    Why: glibc gives a freed heap top back to the system as soon as it passes its trim
+    threshold (64 MB once the dynamic thresholds have grown), and the next cell's arrays
+    take fresh pages that the kernel zeroes first (on the machine measured, a fifth of a
+    million-lead run's CPU time was system time, mostly that zeroing). Kept, they are reused:
+    alternated whole runs at a million leads (five pairs) took 1.2 million page faults
+    without and 0.9 million with, a median 1.1 s less system time and 1.7 s less wall time,
+    the largest process's peak unchanged (about 2 GB). Memory freed is still given back where
+    it matters: :func:`release_free_memory` (``malloc_trim``) before a fork and after the
+    runner hands its tables over. Settings made by the user (``GLIBC_TUNABLES`` naming
+    ``glibc.malloc``, or the ``MALLOC_TRIM_THRESHOLD_`` / ``MALLOC_MMAP_THRESHOLD_``
+    variables) are left alone, as is every platform without glibc. Returns whether the
+    settings were made.
+
+    >>> isinstance(keep_freed_memory(), bool)
+    True
+    """
+    env = os.environ
+    if "glibc.malloc." in env.get("GLIBC_TUNABLES", "") or any(
+        k in env for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+    ):
+        return False
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt to speak of)
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    # the mmap threshold first: setting either freezes both (no dynamic thresholds after)
+    return bool(mallopt(_M_MMAP_THRESHOLD, KEEP_MMAP_THRESHOLD)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, KEEP_TRIM_THRESHOLD)
+    )
 
 
 def _start(fn: Callable[[Any], Any], items: Sequence[Any], share: range) -> tuple[int, int]:

@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from leadnb.errors import LeadnbError
+from leadnb.parallel import keep_freed_memory
 
 
 def _as_of(text: str) -> str:
@@ -315,7 +316,10 @@ def entry() -> NoReturn:
     by a signal."""
     handler = _EndOnce()
     handler.install()
-    code = _dispatch(build_parser().parse_args())
+    args = build_parser().parse_args()
+    if args.command == "run":  # this process is the runner: its own (main() leaves a caller's be)
+        keep_freed_memory()
+    code = _dispatch(args)
     handler.ending = True
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from leadnb.data.notebook_parameters import NOTEBOOK_NAME
 from leadnb.masking import Secret, mask_text
+from leadnb.parallel import keep_freed_memory
 from leadnb.run.hygiene import remove_tree, say, scrub_folder
 from leadnb.run.kernels import KERNEL_NAME
 
@@ -512,6 +513,7 @@ def worker_main(argv: Sequence[str]) -> int:
     if argv and argv[0] == warm.WARM_FLAG:
         return warm.run_warm_worker(argv[1:])
     die_with_parent(int(argv[1]) if len(argv) > 1 else None)
+    keep_freed_memory()
     leave_interrupts_to_runner()
     skip_slow_optional_imports()
     skip_data_libraries_in_worker()

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from leadnb.errors import LeadnbError, ParamsError
 from leadnb.masking import mask_text, mask_value
+from leadnb.parallel import release_free_memory
 from leadnb.run import execute, kernels, publish, warm
 from leadnb.run.execute import (
     RUN_LOG,
@@ -307,6 +308,9 @@ def share_tables(plan: RunPlan, tmp_dir: Path) -> None:
         tmp_dir / cache.FOLDER, plan.tables, key, plan.table_issues, rules=rules, quality=quality
     )
     plan.tables = {}
+    # the runner keeps the memory it frees (keep_freed_memory): what its tables held goes back
+    # now, not at the end of the run
+    release_free_memory()
 
 
 def _execute_into(

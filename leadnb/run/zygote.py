@@ -182,8 +182,10 @@ def serve(folder: Path, preload: Sequence[str], parent_pid: int | None = None) -
     A request is one JSON line ``{"args": [...], "env": {...}, "cwd": "..."}`` (the launcher's
     arguments); the answer is ``{"pid": <kernel pid>}``. Runs until it is terminated.
     """
+    from leadnb.parallel import keep_freed_memory
     from leadnb.run import execute
 
+    keep_freed_memory()  # before the imports; the kernels it forks inherit it
     folder = Path(folder)
     execute.die_with_parent(parent_pid)  # SIGTERM when the runner dies, however it dies
 
