@@ -16,7 +16,13 @@ see :func:`benchmarks.run.ensure_data`):
    role: ``runner`` (the ``leadnb run`` process), ``worker <notebook>`` (the process that runs
    one notebook and renders its HTML), ``kernel <notebook>`` (its Jupyter kernel).
 
-The table prints, per size: leads, events, input MB on disk, run seconds, the run's CPU seconds
+Steps 2 and 3 are repeated (``--repeat``, 3 by default) and the median run is shown, with the
+range of the runs beside it: on the shared virtual machines measured here the same run's time
+drifts by a fifth to a third within minutes (the CPU seconds of the same work drift with it),
+so one run is a sample of the machine as much as of the code.
+
+The table prints, per size: leads, events, input MB on disk, run seconds, the range of the
+repeats' run seconds, the run's CPU seconds
 (user + system of every process: the benchmark's children's times), the peak RSS of the largest
 process and its role, DuckDB's read seconds, the ratio run / read, and run seconds per million
 leads; under it, the largest size's CPU seconds by kind of process (runner, workers, zygote,
@@ -43,7 +49,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +60,8 @@ from leadnb.run.zygote import kernel_owner
 
 SIZES = (20_000, 200_000, 1_000_000)
 LARGE = 5_000_000
+REPEAT = 3
+"""Runs of each size (``--repeat``): the table shows the median run, the range beside it."""
 POLL_SECONDS = 0.1
 # `leadnb sample` builds every table in memory: measured 245 MB at 20,000 leads, 759 MB at
 # 200,000 and 11.9 GB at 5,000,000 (about 2.4 KB a lead). A sample is not started when less
@@ -286,6 +294,9 @@ class Row:
     load_average_end: float | None = None  # ... and as it ended (mostly the load during the run)
     processes: list[dict[str, Any]] = field(default_factory=list)
     tables: dict[str, int] = field(default_factory=dict)
+    runs: list[float] = field(default_factory=list)  # every repeat's run seconds, in order
+    reads: list[float] = field(default_factory=list)  # ... and its DuckDB read's
+    peaks: list[int] = field(default_factory=list)  # ... and its largest process's peak RSS
 
     @property
     def ratio(self) -> float:
@@ -478,6 +489,7 @@ HEADER = (
     "events",
     "input MB",
     "run s",
+    "runs s",
     "CPU s",
     "peak RSS MB",
     "largest process",
@@ -485,6 +497,36 @@ HEADER = (
     "run / read",
     "s per M leads",
 )
+
+
+def repeated(rows: Sequence[Row]) -> Row:
+    """One size measured several times, as one row: the median run (by its wall time; its CPU
+    seconds and process split), the median DuckDB read, the largest peak of any repeat (memory
+    is a limit, not a typical value) and every repeat's times and peak in ``runs``, ``reads``
+    and ``peaks``.
+
+    >>> def r(run, read, peak):
+    ...     return Row(leads=10, events=0, input_bytes=1, run_seconds=run, peak_rss=peak,
+    ...                peak_role=f"p{peak}", duckdb_seconds=read, folder="x")
+    >>> m = repeated([r(30.0, 2.0, 5), r(27.0, 2.4, 9), r(28.0, 2.2, 7)])
+    >>> m.run_seconds, m.duckdb_seconds, m.peak_rss, m.peak_role, m.runs, m.reads, m.peaks
+    (28.0, 2.2, 9, 'p9', [30.0, 27.0, 28.0], [2.0, 2.4, 2.2], [5, 9, 7])
+    """
+    if not rows:
+        raise ValueError("no runs to summarise")
+    runs = [r.run_seconds for r in rows]
+    reads = [r.duckdb_seconds for r in rows]
+    median = sorted(rows, key=lambda r: r.run_seconds)[(len(rows) - 1) // 2]
+    top = max(rows, key=lambda r: r.peak_rss)
+    return replace(
+        median,
+        duckdb_seconds=sorted(reads)[(len(reads) - 1) // 2],
+        peak_rss=top.peak_rss,
+        peak_role=top.peak_role,
+        runs=runs,
+        reads=reads,
+        peaks=[r.peak_rss for r in rows],
+    )
 
 
 def table_rows(rows: Sequence[Row]) -> list[tuple[str, ...]]:
@@ -495,6 +537,7 @@ def table_rows(rows: Sequence[Row]) -> list[tuple[str, ...]]:
             f"{r.events:,}",
             f"{r.input_bytes / 1e6:,.0f}",
             f"{r.run_seconds:.1f}",
+            f"{min(r.runs):.1f}-{max(r.runs):.1f}" if len(r.runs) > 1 else "",
             f"{r.cpu_seconds:.1f}",
             f"{r.peak_rss / 1e6:,.0f}",
             r.peak_role,
@@ -569,6 +612,13 @@ def report(results: dict[str, Any], rows: Sequence[Row]) -> str:
         line(["-" * w for w in widths]),
         *(line(c) for c in cells[1:]),
     ]
+    repeats = max((len(r.runs) for r in rows), default=1)
+    if repeats > 1:
+        out.append(
+            f"run s: the median of {repeats} runs back to back, runs s: their range; CPU s and "
+            "the split below are the median run's, DuckDB read s the median read, peak RSS the "
+            "largest of any run"
+        )
     out.append(
         "CPU s: user + system CPU seconds of every process of the run (on 2 cores the run "
         "cannot take less than half; they drift with the machine's speed as the wall time does)"
@@ -638,6 +688,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated lead counts (20000,200000,1000000)")  # fmt: skip
     p.add_argument("--large", action="store_true", help=f"also {LARGE:,} leads")
     p.add_argument("--seed", type=int, default=42, help="sample seed (42)")
+    p.add_argument("--repeat", type=int, default=REPEAT,
+                   help=f"runs of each size; the median is shown ({REPEAT})")  # fmt: skip
     p.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel (2)")
     p.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
     p.add_argument("--data-root", type=Path, default=ROOT / ".bench",
@@ -666,15 +718,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{rows[-1].leads:,} leads, extrapolated), {have / 1e9:.1f} GB is available")})  # fmt: skip
             continue
         try:
-            rows.append(
-                measure(
-                    n,
-                    seed=args.seed,
-                    data_root=args.data_root,
-                    jobs=args.jobs,
-                    threads=args.threads,
-                )  # fmt: skip
-            )
+            rows.append(repeated([
+                measure(n, seed=args.seed, data_root=args.data_root, jobs=args.jobs,
+                        threads=args.threads)
+                for _ in range(max(1, args.repeat))
+            ]))  # fmt: skip
         except MemoryError as err:
             results["skipped"].append({"leads": n, "reason": str(err)})
         except RunFailed as err:
