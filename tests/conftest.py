@@ -66,7 +66,17 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with (root / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.is_file():
-            result = run(ROOT / "params" / "demo.yaml", out=root / "out", jobs=2)
+            # the kernels' IPython folder is the run's own, not the user's (IPYTHONDIR; a test
+            # checks that a run's kernels leave no history in it)
+            before = os.environ.get("IPYTHONDIR")
+            os.environ["IPYTHONDIR"] = str(root / "ipython")
+            try:
+                result = run(ROOT / "params" / "demo.yaml", out=root / "out", jobs=2)
+            finally:
+                if before is None:
+                    os.environ.pop("IPYTHONDIR", None)
+                else:
+                    os.environ["IPYTHONDIR"] = before
             assert result.exit_code == 0, [(r.name, r.status, r.error) for r in result.notebooks]
             done.write_text(str(result.run_dir))
         fcntl.flock(lock, fcntl.LOCK_UN)

@@ -412,3 +412,12 @@ def test_two_runs_at_once(tmp_path: Path) -> None:
     assert all(d.name in index for d in dirs)
     assert not (out / "latest").exists()  # runs of one notebook never take latest
     assert not [p for p in out.iterdir() if p.name.startswith((".tmp-", ".latest"))]
+
+
+def test_a_runs_kernels_keep_no_ipython_history(demo_run):
+    """IPython's history database is for people typing: a run's kernels keep none (before, every
+    cell of every run went into the user's IPython history, 230 kB per demo run, written by a
+    thread of each kernel beside its cells)."""
+    ipython = demo_run.parent.parent / "ipython"  # the session run's IPYTHONDIR (conftest)
+    assert (ipython / "profile_default").is_dir()  # its kernels did use this folder
+    assert not list(ipython.rglob("history.sqlite"))

@@ -23,7 +23,10 @@ OWN_KERNEL = "own-interpreter"  # what the manifest calls the fallback kernel (s
 # now and then, as an "error",
 # that the interrupt jupyter_client sends before shutting a kernel down found it idle. What
 # matters is not lost: a cell's error is in the notebook and a dead kernel fails the notebook.
-KERNEL_ARGS = ("--IPKernelApp.log_level=CRITICAL",)
+# IPython's history is off too: a run's kernels wrote every cell of every notebook into the
+# user's IPython history database (230 kB per demo run, from a thread of each kernel beside its
+# cells; a weekly job's history only ever grew), which no one reads
+KERNEL_ARGS = ("--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False")
 # one thread per numerical library in each kernel: a run's parallelism is its notebooks (--jobs),
 # and BLAS threads of two kernels on two cores stall each other (a statsmodels fit at a million
 # leads took 32.5 s with the default threads, 5.4 s with one); a value the user set wins
