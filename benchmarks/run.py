@@ -325,14 +325,19 @@ def bench_stages(
 
 
 def _kernel_start_seconds(kernel: str = "leadnb") -> float | None:
-    """Seconds to start the notebook kernel and get its first reply (then shut it down)."""
+    """Seconds to start the notebook kernel as a run starts it (its arguments) and get its first
+    reply (then shut it down)."""
     try:
         from jupyter_client.manager import start_new_kernel
     except ImportError:
         return None
+    from leadnb.run.kernels import KERNEL_ARGS
+
     t0 = time.perf_counter()
     try:
-        km, kc = start_new_kernel(kernel_name=kernel, stderr=subprocess.DEVNULL)
+        km, kc = start_new_kernel(
+            kernel_name=kernel, stderr=subprocess.DEVNULL, extra_arguments=list(KERNEL_ARGS)
+        )
     except Exception:
         return None
     try:
