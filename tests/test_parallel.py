@@ -203,7 +203,11 @@ def _reuse(mode: str, **env: str) -> tuple[str, int]:
     import subprocess
     import sys
 
-    clean = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    # without the caller's malloc settings: Dask's nanny puts MALLOC_TRIM_THRESHOLD_ into the
+    # environment of the process that starts a LocalCluster (an earlier test in this worker)
+    clean = {
+        k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES" and not k.startswith("MALLOC_")
+    }
     out = subprocess.run(
         [sys.executable, "-c", _REUSE, mode], env={**clean, **env}, capture_output=True,
         text=True, check=True,
