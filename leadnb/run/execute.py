@@ -502,6 +502,18 @@ def _no_interrupt(signum: int, frame: Any) -> None:
     """The worker's SIGINT handler: nothing to do (the runner ends the run)."""
 
 
+def become_worker(parent_pid: int | None) -> None:
+    """What every worker process does first, warm or not: end with the runner
+    (:func:`die_with_parent`), keep the memory it frees
+    (:func:`leadnb.parallel.keep_freed_memory`), leave Ctrl-C to the runner, and skip the
+    imports a worker never needs."""
+    die_with_parent(parent_pid)
+    keep_freed_memory()
+    leave_interrupts_to_runner()
+    skip_slow_optional_imports()
+    skip_data_libraries_in_worker()
+
+
 def worker_main(argv: Sequence[str]) -> int:
     """A worker process: ``python -m leadnb.run.runner RESULT.json [PARENT_PID]``.
 
@@ -512,11 +524,7 @@ def worker_main(argv: Sequence[str]) -> int:
 
     if argv and argv[0] == warm.WARM_FLAG:
         return warm.run_warm_worker(argv[1:])
-    die_with_parent(int(argv[1]) if len(argv) > 1 else None)
-    keep_freed_memory()
-    leave_interrupts_to_runner()
-    skip_slow_optional_imports()
-    skip_data_libraries_in_worker()
+    become_worker(int(argv[1]) if len(argv) > 1 else None)
     task = task_from_json(sys.stdin.read())
     result = execute_task(task)
     write_result(Path(argv[0]), result)
@@ -720,6 +728,7 @@ __all__ = [
     "Executed",
     "NotebookResult",
     "NotebookTask",
+    "become_worker",
     "die_with_parent",
     "end_descendants",
     "error_detail",

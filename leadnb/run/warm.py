@@ -65,7 +65,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from leadnb.parallel import keep_freed_memory
 from leadnb.run.kernels import KERNEL_ARGS
 
 WARM_FLAG = "--warm"
@@ -365,11 +364,7 @@ def run_warm_worker(argv: Sequence[str]) -> int:
     """
     from leadnb.run import execute
 
-    execute.die_with_parent(int(argv[1]) if len(argv) > 1 else None)
-    keep_freed_memory()
-    execute.leave_interrupts_to_runner()
-    execute.skip_slow_optional_imports()
-    execute.skip_data_libraries_in_worker()
+    execute.become_worker(int(argv[1]) if len(argv) > 1 else None)
     fields = json.loads(argv[0])
     spec = WarmSpec(**{**fields, "preload": tuple(fields["preload"])})
     line = sys.stdin.readline()  # the word to warm, or already the task
