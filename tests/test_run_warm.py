@@ -15,6 +15,7 @@ import nbformat
 import psutil
 import pytest
 
+from leadnb.parallel import PROCESSES_ENV, available_cores
 from leadnb.run import execute, kernels, warm
 from leadnb.run.execute import NotebookTask
 
@@ -24,7 +25,7 @@ MARKER = "colorsys"  # a standard module neither ipykernel nor IPython imports o
 @pytest.fixture(autouse=True)
 def _no_thread_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """The kernels' thread settings come from the run, not from the test's environment."""
-    for var in kernels.THREAD_VARS:
+    for var in (*kernels.THREAD_VARS, PROCESSES_ENV):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -139,6 +140,54 @@ def test_a_worker_warmed_for_another_folder_starts_the_tasks_own_kernel(tmp_path
 
 
 @pytest.mark.slow
+def _processes_notebook(folder: Path, name: str) -> None:
+    cells = [
+        nbformat.v4.new_code_cell("out_dir = ''", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            f"import json, os\nprint(json.dumps(os.environ.get({PROCESSES_ENV!r})))"
+        ),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def _processes_seen(run_dir: Path, name: str) -> str | None:
+    nb = nbformat.read(run_dir / name / f"{name}.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+    return json.loads(text)
+
+
+@pytest.mark.slow
+def test_notebooks_side_by_side_share_the_cores_and_one_alone_forks_on_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``jobs`` notebooks at once, each kernel's fork_map gets the cores divided by
+    ``jobs``; a notebook run alone gets no limit; a limit the user set wins."""
+    folder, run_dir = tmp_path / "nbs", tmp_path / "run"
+    folder.mkdir()
+    run_dir.mkdir()
+    for name in ("a", "b"):
+        _processes_notebook(folder, name)
+    tasks = [_task(folder, run_dir, "a"), _task(folder, run_dir, "b")]
+    results = execute.execute_all(tasks, jobs=2)  # a worker per notebook (no pool)
+    assert [r.status for r in results.values()] == ["success", "success"], results
+    share = str(max(1, available_cores() // 2))
+    assert [_processes_seen(run_dir, n) for n in ("a", "b")] == [share, share]
+    with warm.WarmPool(_spec(folder), jobs=2, expected=2) as pool:
+        results = execute.execute_all(tasks, jobs=2, warm=pool)
+    assert [_processes_seen(run_dir, n) for n in ("a", "b")] == [share, share]
+    execute.execute_all(tasks[:1], jobs=1)
+    assert _processes_seen(run_dir, "a") is None
+    monkeypatch.setenv(PROCESSES_ENV, "3")
+    execute.execute_all(tasks, jobs=2)
+    assert [_processes_seen(run_dir, n) for n in ("a", "b")] == ["3", "3"]
+
+
 def test_a_run_in_this_process_gives_its_kernel_one_thread_and_restores_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -569,12 +569,13 @@ def _has_fileno(stream: Any) -> bool:
     return True
 
 
-def _start_worker(task: NotebookTask, result_path: Path) -> subprocess.Popen:
+def _start_worker(task: NotebookTask, result_path: Path, jobs: int) -> subprocess.Popen:
     from leadnb.run.kernels import kernel_env
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "leadnb.run.runner", str(result_path), str(os.getpid())],
-        env={**os.environ, **kernel_env()},  # its kernel's numerical libraries: one thread
+        # its kernel's numerical libraries: one thread; its forks: its share of the cores
+        env={**os.environ, **kernel_env(jobs=jobs)},
         stdin=subprocess.PIPE,  # the runner's session and group: "Scheduling" in leadnb.run.warm
         stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
         text=True,
@@ -683,7 +684,7 @@ def execute_all(
                     proc = (
                         warm.take(task_to_json(task), result_path)
                         if warm is not None
-                        else _start_worker(task, result_path)
+                        else _start_worker(task, result_path, jobs)
                     )
                     running.append((task, proc, result_path))
                     say_line(f"[start] {task.name}")

@@ -239,7 +239,7 @@ class WarmPool:
             else zygote.KernelForks(
                 parts[0],
                 spec.preload,
-                env={**os.environ, **kernel_env()},
+                env={**os.environ, **kernel_env(jobs=self.jobs)},
                 cwd=spec.cwd,
                 yield_to_read=True,
             )
@@ -260,7 +260,8 @@ class WarmPool:
         from leadnb.run.kernels import kernel_env
 
         argv = [sys.executable, "-m", "leadnb.run.runner", WARM_FLAG]
-        env = {**os.environ, **kernel_env()}  # its kernel's numerical libraries: one thread
+        # its kernel's numerical libraries: one thread; its forks: its share of the cores
+        env = {**os.environ, **kernel_env(jobs=self.jobs)}
         if self.forks is not None:  # its kernels are forked from the run's zygote
             env[zygote.FORKS_ENV] = str(self.forks.folder)
         proc = subprocess.Popen(
