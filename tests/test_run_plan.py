@@ -124,15 +124,7 @@ def test_plan_parameters_and_secrets(project: Path) -> None:
     raw["nurture_roi"] = {"greeting": "hi", "n_rows": 4}
     project.write_text(yaml.safe_dump(raw))
     nbs = project.parent / "nbs"
-    loaded: list[int] = []
-    p = plan_run(
-        project,
-        notebooks=["nurture_roi", "ok"],
-        as_of="2026-03-31",
-        notebook_dir=nbs,
-        on_loaded=lambda: loaded.append(len(loaded)),
-    )
-    assert loaded == [0]  # told once, when the tables were read
+    p = plan_run(project, notebooks=["nurture_roi", "ok"], as_of="2026-03-31", notebook_dir=nbs)
     assert p.notebooks == ["nurture_roi", "ok"] and p.as_of == "2026-03-31"
     assert p.parameters["nurture_roi"] == {
         "params_path": str(project.resolve()),

@@ -402,46 +402,15 @@ def test_a_run_starts_the_zygote_first_and_its_workers_warm_as_they_start(
     folder.mkdir()
     argv = [sys.executable, "-m", zygote.LAUNCHER, "-f", "{connection_file}"]
     choice = kernels.KernelChoice(name="python3", own_interpreter=True, argv=tuple(argv))
-    niced: list[tuple[int, int]] = []
     with pytest.MonkeyPatch.context() as m:
         m.setattr(kernels, "resolve_kernel", lambda name: choice)
-        m.setattr(zygote, "set_group_nice", lambda pid, nice: niced.append((pid, nice)))
         pool = runner._warm_pool(["a", "b"], 2, folder, "python3")
-        with pool:
-            assert len(fake_workers) == 3
-            assert pool.forks is not None and pool.forks.proc is fake_workers[0]
-            for k in (2, 3):  # the two workers
-                fake_workers[k - 1].stdin.flush()
-                assert (tmp_path / f"stdin{k}").read_text() == warm.WARM_NOW + "\n"
-            # the zygote's imports yield the cores to the read, until the tables are read
-            assert niced == [(fake_workers[0].pid, zygote.YIELD_NICE)]
-            pool.tables_read()
-            assert niced[-1] == (fake_workers[0].pid, 0)
-
-
-def test_a_run_tells_its_pool_when_the_tables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    """:func:`leadnb.run.runner.run` gives the plan its pool's ``tables_read`` to call once the
-    tables are read (:func:`leadnb.run.plan.plan_run`'s ``on_loaded``)."""
-    from contextlib import nullcontext
-
-    from leadnb.run import runner
-
-    class Pool:
-        def tables_read(self) -> None:
-            pass
-
-    pool = Pool()
-    seen: dict = {}
-
-    def plan_run(*args: object, **kwargs: object) -> None:
-        seen.update(kwargs)
-        raise RuntimeError("planned")
-
-    monkeypatch.setattr(runner, "_warm_pool", lambda *a: nullcontext(pool))
-    monkeypatch.setattr(runner, "plan_run", plan_run)
-    with pytest.raises(RuntimeError, match="planned"):
-        runner.run("params.yaml", out="out", jobs=2)
-    assert seen["on_loaded"] == pool.tables_read
+    with pool:
+        assert len(fake_workers) == 3
+        assert pool.forks is not None and pool.forks.proc is fake_workers[0]
+        for k in (2, 3):  # the two workers
+            fake_workers[k - 1].stdin.flush()
+            assert (tmp_path / f"stdin{k}").read_text() == warm.WARM_NOW + "\n"
 
 
 class _Pool:

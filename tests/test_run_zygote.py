@@ -29,16 +29,8 @@ PROBE = (
     " 'gc': gc.isenabled(), 'frozen': gc.get_freeze_count(),"
     " 'colorsys': 'colorsys' in sys.modules, 'mark': os.environ.get('LEADNB_TEST_MARK'),"
     " 'forks': os.environ.get('" + zygote.FORKS_ENV + "'),"
-    " 'parent': os.environ.get('JPY_PARENT_PID'), 'pgid': os.getpgid(0),"
-    " 'group': open('/proc/self/autogroup').read() if os.path.exists('/proc/self/autogroup')"
-    " else None}))\n"
+    " 'parent': os.environ.get('JPY_PARENT_PID'), 'pgid': os.getpgid(0)}))\n"
 )
-AUTOGROUP = Path("/proc/self/autogroup").exists()
-
-
-def _group_nice(pid: int) -> int:
-    """The nice value of process ``pid``'s autogroup ("/autogroup-12 nice 10")."""
-    return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
 
 
 @pytest.fixture
@@ -107,27 +99,6 @@ def test_a_forked_kernel_is_the_kernel_a_notebook_would_get(
     assert seen["pgid"] == seen["pid"]  # its own process group, as jupyter_client starts it
     # the zygote's imports are frozen (its collections skip them); the kernel collects again
     assert seen["gc"] and seen["frozen"] > 1000
-
-
-@pytest.mark.skipif(not AUTOGROUP, reason="Linux autogroup scheduling only")
-def test_the_zygote_yields_to_the_read_and_its_kernels_do_not(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    with zygote.KernelForks([sys.executable], ["colorsys"], cwd=tmp_path, yield_to_read=True) as z:
-        monkeypatch.setenv(zygote.FORKS_ENV, str(z.folder))
-        z.start()
-        assert z.proc is not None
-        pid = z.proc.pid
-        assert _group_nice(pid) == zygote.YIELD_NICE  # from its start, while the runner reads
-        # a kernel forked meanwhile has a session, so a scheduling group, of its own at 0
-        seen = _probe(tmp_path)
-        assert seen["ppid"] == pid and seen["group"].split()[-1] == "0"
-        z.hurry()
-        assert _group_nice(pid) == 0
-    assert not zygote.set_group_nice(pid, 5)  # ended: nothing to set
-    with zygote.KernelForks([sys.executable], [], cwd=tmp_path) as plain:
-        plain.start()
-        assert plain.proc is not None and _group_nice(plain.proc.pid) == 0  # yields only if asked
 
 
 def test_without_a_started_zygote_the_kernel_starts_as_usual(

@@ -661,8 +661,7 @@ def validate_params_file(
     on_loaded : callable, optional
         Called once the tables are read, before they are checked (for a caller that starts
         other work then; ``leadnb run`` warms its kernels before the read, see
-        :mod:`leadnb.run.warm`, and gives their imports back their share of the cores here,
-        :meth:`leadnb.run.zygote.KernelForks.hurry`).
+        :mod:`leadnb.run.warm`).
 
     Returns
     -------

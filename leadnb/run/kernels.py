@@ -61,8 +61,9 @@ def kernel_env(environ: Mapping[str, str] | None = None, *, jobs: int = 1) -> di
     tables, pages written twice, fresh memory for the child). At a million leads on 2 cores
     (``--jobs 2``), with the lead queue's chunks in the scoring kernel alone instead of shared
     with a forked copy of it, the whole run took 27.7-32.1 s against 28.0-33.6 s, faster in
-    each of four alternated pairs (by 0.2-3.1 s; system time 8.0-9.9 s against 8.8-13.0 s),
-    its tables identical. A notebook run alone still forks on every core.
+    each of four alternated pairs (system time 8.0-9.9 s against 8.8-13.0 s), and a median of
+    28.8 against 29.4 s in eight more (faster in six), its tables identical. A notebook run
+    alone still forks on every core.
 
     >>> kernel_env({})
     {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,7 +220,6 @@ def plan_run(
     as_of: str | None = None,
     notebook_dir: str | Path | None = None,
     kernel_name: str = KERNEL_NAME,
-    on_loaded: Callable[[], None] | None = None,
 ) -> RunPlan:
     """Check the notebook names, the params, the tables and the notebooks' parameters.
 
@@ -236,9 +235,6 @@ def plan_run(
         Folder of the ``.ipynb`` files (default: :func:`default_notebook_dir`).
     kernel_name : str, default "leadnb"
         The Jupyter kernel (:func:`leadnb.run.kernels.resolve_kernel`).
-    on_loaded : callable, optional
-        Called once the tables are read, before they are checked
-        (:func:`leadnb.data.validation.validate_params_file`).
 
     Returns
     -------
@@ -267,7 +263,7 @@ def plan_run(
         # the GIL): a third of a second at a million leads, no longer after the checks
         hashed = ex.submit(_hash_inputs, path, names, nb_dir)
         report, params, tables = validate.validate_params_file(
-            path, as_of=as_of or None, notebooks=names, notebook_dir=nb_dir, on_loaded=on_loaded
+            path, as_of=as_of or None, notebooks=names, notebook_dir=nb_dir
         )
         digests = hashed.result()
     if params is None:

@@ -137,7 +137,6 @@ def run(
             as_of=as_of,
             notebook_dir=notebook_dir,
             kernel_name=kernel_name,
-            on_loaded=None if pool is None else pool.tables_read,
         )
         return _run_plan(plan, out, jobs, fail_fast, now, pdf, pool, config.NOTEBOOKS)
 

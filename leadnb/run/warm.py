@@ -37,11 +37,7 @@ default in most distributions) shares the cores between sessions first: while a 
 zygote's imports, the longest wait of a small run, get a core to themselves and the runner and
 its workers share the other (a demo run forked its first kernels at 3.1 s instead of 3.6 s with
 each worker in a session of its own); the notebooks' kernels share the cores as before. Without
-autogroup it changes nothing. Until the runner has read its tables, the zygote's session yields
-(nice 10, :meth:`leadnb.run.zygote.KernelForks.start`; :meth:`tables_read` ends it): at a
-million leads the read, not the imports, is what the notebooks wait for, and the imports fill
-the read's single-threaded moments instead of taking a core from its first seconds (the read
-ended 0.8-1.8 s sooner in three of four alternated runs; the demo's run times unchanged).
+autogroup it changes nothing.
 
 Pipelining. A worker renders a notebook's report while it runs its next notebook: once the
 notebook has executed successfully, the worker starts scrubbing and rendering it in a thread
@@ -241,7 +237,6 @@ class WarmPool:
                 spec.preload,
                 env={**os.environ, **kernel_env(jobs=self.jobs)},
                 cwd=spec.cwd,
-                yield_to_read=True,
             )
         )
 
@@ -293,12 +288,6 @@ class WarmPool:
             self.forks.start()
         for proc in self.ready:
             self._tell_to_warm(proc)
-
-    def tables_read(self) -> None:
-        """The runner has read its tables: the zygote stops yielding the cores to it
-        (:meth:`leadnb.run.zygote.KernelForks.hurry`)."""
-        if self.forks is not None:
-            self.forks.hurry()
 
     def fill(self) -> None:
         """Start workers until :attr:`jobs` exist, busy or waiting (no more than the notebooks

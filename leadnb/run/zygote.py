@@ -62,9 +62,6 @@ STARTED = "started"  # written by the runner when it starts the zygote: its pid
 INTERPRETER = "interpreter"  # the zygote's interpreter and options (JSON): only its kernels
 FAILED = "failed"  # written by the zygote when it cannot serve (the reason)
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-YIELD_NICE = 10
-"""The nice value of the zygote's scheduling group while the runner reads the tables
-(:meth:`KernelForks.start`, :meth:`KernelForks.hurry`)."""
 READY_TIMEOUT = 60.0  # seconds a kernel request waits for the zygote's imports
 NOTE_GRACE = 2.0  # seconds an ended kernel's manager waits for the zygote's note of its exit code
 LAUNCHER = "ipykernel_launcher"
@@ -78,7 +75,6 @@ __all__ = [
     "kernel_owner",
     "launcher_args",
     "serve",
-    "set_group_nice",
 ]
 
 
@@ -108,23 +104,6 @@ def forks_folder(environ: Mapping[str, str] | None = None) -> Path | None:
 
 # --------------------------------------------------------------------------------------------
 # The zygote process
-
-
-def set_group_nice(pid: int, nice: int) -> bool:
-    """Set the nice value of the scheduling group of process ``pid``: Linux's autogroup, one per
-    session, which the scheduler shares the cores between before the processes in it
-    (``/proc/<pid>/autogroup``). Any user can raise their own processes' value and bring it
-    back to 0; below 0 needs privileges. False where it cannot be set (another system, a
-    kernel without autogroup, a process that has ended); with autogroup off it has no effect.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        with open(f"/proc/{pid}/autogroup", "w") as fh:
-            fh.write(str(int(nice)))
-    except OSError:
-        return False
-    return True
 
 
 def _reap(*_: Any) -> None:
@@ -282,10 +261,6 @@ class KernelForks:
         The kernels' environment at import time (thread limits, the kernelspec's variables).
     cwd
         Where it starts (the notebooks folder).
-    yield_to_read
-        The zygote's imports yield the cores to its runner until :meth:`hurry`: the runner reads
-        its tables meanwhile, and the notebooks wait for the read more than for the imports
-        once the data is large (see :meth:`start`).
     """
 
     def __init__(
@@ -295,13 +270,11 @@ class KernelForks:
         *,
         env: Mapping[str, str] | None = None,
         cwd: str | Path | None = None,
-        yield_to_read: bool = False,
     ) -> None:
         self.interpreter = list(interpreter)
         self.preload = list(preload)
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
-        self.yield_to_read = yield_to_read
         from leadnb.run.hygiene import write_owner
 
         self.folder = Path(tempfile.mkdtemp(prefix="leadnb-forks-"))  # short: socket paths
@@ -315,15 +288,7 @@ class KernelForks:
         self.close()
 
     def start(self) -> None:
-        """Start the zygote (once); it imports while the caller goes on.
-
-        With ``yield_to_read``, the zygote's scheduling group (its session: Linux's autogroup,
-        :func:`set_group_nice`) starts at nice :data:`YIELD_NICE` until :meth:`hurry`, so its
-        imports take what the runner's read leaves of the cores rather than half of them: the
-        read is what the notebooks wait for at scale, and it has idle moments the imports fill
-        (its single-threaded steps). The kernels it forks start sessions of their own, at nice
-        0 whatever the zygote's.
-        """
+        """Start the zygote (once); it imports while the caller goes on."""
         if self.proc is not None:
             return
         env = {k: v for k, v in self.env.items() if k != FORKS_ENV}
@@ -348,14 +313,6 @@ class KernelForks:
             return
         (self.folder / INTERPRETER).write_text(json.dumps(self.interpreter))
         (self.folder / STARTED).write_text(str(self.proc.pid))
-        if self.yield_to_read:
-            set_group_nice(self.proc.pid, YIELD_NICE)
-
-    def hurry(self) -> None:
-        """The runner has read its tables: the zygote's imports get their fair share of the
-        cores again (see :meth:`start`)."""
-        if self.proc is not None and self.yield_to_read:
-            set_group_nice(self.proc.pid, 0)
 
     def close(self) -> None:
         """End the zygote and the kernels it forked; remove its folder."""
