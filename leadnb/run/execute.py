@@ -570,12 +570,11 @@ def _has_fileno(stream: Any) -> bool:
 
 
 def _start_worker(task: NotebookTask, result_path: Path, jobs: int) -> subprocess.Popen:
-    from leadnb.run.kernels import kernel_env
+    from leadnb.run.kernels import worker_env
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "leadnb.run.runner", str(result_path), str(os.getpid())],
-        # its kernel's numerical libraries: one thread; its forks: its share of the cores
-        env={**os.environ, **kernel_env(jobs=jobs)},
+        env=worker_env(jobs),  # its kernel: one BLAS thread, its forks its share of the cores
         stdin=subprocess.PIPE,  # the runner's session and group: "Scheduling" in leadnb.run.warm
         stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
         text=True,

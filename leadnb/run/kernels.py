@@ -83,6 +83,12 @@ def kernel_env(environ: Mapping[str, str] | None = None, *, jobs: int = 1) -> di
     return out
 
 
+def worker_env(jobs: int) -> dict[str, str]:
+    """The environment of a run's worker processes and zygote, with ``jobs`` notebooks at once:
+    this process's, with :func:`kernel_env` added for the kernels they start."""
+    return {**os.environ, **kernel_env(jobs=jobs)}
+
+
 @contextlib.contextmanager
 def kernel_environment() -> Iterator[None]:
     """Inside the block, processes started from this one (kernels) get :func:`kernel_env`;
@@ -140,6 +146,7 @@ __all__ = [
     "THREAD_VARS",
     "kernel_env",
     "kernel_environment",
+    "worker_env",
     "KERNEL_NAME",
     "OWN_KERNEL",
     "KernelChoice",

@@ -216,10 +216,9 @@ class WarmPool:
     def __init__(
         self, spec: WarmSpec, *, jobs: int, expected: int, kernel_argv: Sequence[str] = ()
     ) -> None:
-        import os
 
         from leadnb.run import zygote
-        from leadnb.run.kernels import kernel_env
+        from leadnb.run.kernels import worker_env
 
         self.spec = spec
         self.jobs = max(1, jobs)
@@ -235,7 +234,7 @@ class WarmPool:
             else zygote.KernelForks(
                 parts[0],
                 spec.preload,
-                env={**os.environ, **kernel_env(jobs=self.jobs)},
+                env=worker_env(self.jobs),
                 cwd=spec.cwd,
             )
         )
@@ -252,11 +251,10 @@ class WarmPool:
 
         from leadnb.run import zygote
         from leadnb.run.execute import _has_fileno
-        from leadnb.run.kernels import kernel_env
+        from leadnb.run.kernels import worker_env
 
         argv = [sys.executable, "-m", "leadnb.run.runner", WARM_FLAG]
-        # its kernel's numerical libraries: one thread; its forks: its share of the cores
-        env = {**os.environ, **kernel_env(jobs=self.jobs)}
+        env = worker_env(self.jobs)  # its kernel: one BLAS thread, its forks their share
         if self.forks is not None:  # its kernels are forked from the run's zygote
             env[zygote.FORKS_ENV] = str(self.forks.folder)
         proc = subprocess.Popen(
