@@ -53,6 +53,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psutil
 
 from benchmarks.run import ROOT, ensure_data, machine
@@ -172,24 +173,36 @@ def role_of(
 
 
 def match_workers(workers: Sequence[ProcessPeak], finished: dict[str, float]) -> dict[int, str]:
-    """Which notebook each worker ran: the runner prints ``[k/n] ok <notebook>`` as soon as it
-    collects a worker that exited, so a worker's notebook is the finish line closest to the
-    moment it was last seen alive (pairs taken closest first, each used once; a worker started
-    ahead of need that ran nothing stays unmatched).
+    """Which notebook each worker (or kernel) ran, from when it was last seen alive and when the
+    runner printed each ``[k/n] ok <notebook>`` line.
+
+    A process ends before its notebook's finish line (a kernel ends, its worker renders the
+    report, then the runner prints the line; a worker exits, then the runner collects it), so
+    a process can only have run a notebook whose line came after it was last seen; among the
+    matchings that respect this, the one with the least total time between a process's end and
+    its notebook's line (an optimal assignment, not a greedy one: when two notebooks end within
+    a report's rendering of each other, the closest pair is often the wrong one). A process
+    seen alive after every line (a worker started ahead of need, a pool's worker) stays
+    unmatched.
 
     >>> a, b = ProcessPeak(2, 1, []), ProcessPeak(3, 1, [])
     >>> a.last_seen, b.last_seen = 10.0, 4.1
     >>> sorted(match_workers([a, b], {"roi": 4.2, "ab_testing": 10.05}).items())
     [(2, 'ab_testing'), (3, 'roi')]
+    >>> a.last_seen, b.last_seen = 5.78, 5.46  # a's line is the later one, not the closer
+    >>> sorted(match_workers([a, b], {"ab_testing": 5.77, "scoring": 6.02}).items())
+    [(2, 'scoring'), (3, 'ab_testing')]
     """
-    pairs = sorted(
-        (abs(t - w.last_seen), w.pid, name) for w in workers for name, t in finished.items()
-    )
-    out: dict[int, str] = {}
-    for _, pid, name in pairs:
-        if pid not in out and name not in out.values():
-            out[pid] = name
-    return out
+    from scipy.optimize import linear_sum_assignment
+
+    names = list(finished)
+    if not workers or not names:
+        return {}
+    gap = np.array([[finished[n] - w.last_seen for n in names] for w in workers])
+    invalid = gap <= 0
+    cost = np.where(invalid, 1e9, gap)
+    rows, cols = linear_sum_assignment(cost)
+    return {workers[r].pid: names[c] for r, c in zip(rows, cols, strict=True) if not invalid[r, c]}
 
 
 class TreeSampler:
