@@ -95,6 +95,72 @@ def test_no_child_is_left_behind():
             os.waitpid(pid, os.WNOHANG)  # waited for already: not a zombie, not running
 
 
+def _share_of_one_core(monkeypatch, *, idle: float | None, shared: str = "1") -> None:
+    """This process limited to one of four cores as a run's kernel is (``shared``: the run's
+    LEADNB_SHARED_CORES), on a machine whose cores are ``idle`` (a fraction; None: no
+    /proc/stat)."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setenv(parallel.PROCESSES_ENV, "1")
+    monkeypatch.setenv(parallel.SHARED_ENV, shared)
+    ticks = iter(range(1, 10_000))
+
+    def cpu_times() -> tuple[int, int] | None:
+        if idle is None:
+            return None
+        k = next(ticks) * 400
+        return round(k * idle), k  # idle jiffies, all jiffies
+
+    monkeypatch.setattr(parallel, "_cpu_times", cpu_times)
+
+
+def test_a_share_of_one_core_borrows_idle_cores_for_the_second_half_of_what_is_left(
+    monkeypatch,
+):
+    _share_of_one_core(monkeypatch, idle=0.5)  # two of four cores idle
+    me = os.getpid()
+    got = fork_map(lambda x: (x * x, os.getpid()), range(8))
+    assert [v for v, _ in got] == [x * x for x in range(8)]
+    pids = [p for _, p in got]
+    # the first item here, then items 5-7 to a child, then item 4 to another; 1-3 here
+    assert pids[:4] == [me] * 4 and me not in pids[4:]
+    assert len({pids[4], pids[5]}) == 2 and pids[5] == pids[6] == pids[7]
+
+
+@pytest.mark.parametrize(
+    ("idle", "shared"),
+    [(0.1, "1"), (None, "1"), (1.0, "0"), (1.0, "")],
+    ids=["busy machine", "no /proc/stat", "user said 0", "a limit, not a share"],
+)
+def test_nothing_is_borrowed_from_a_busy_machine_or_without_the_runs_share(
+    monkeypatch, idle, shared
+):
+    _share_of_one_core(monkeypatch, idle=idle, shared=shared)
+    me = os.getpid()
+    assert fork_map(lambda _: os.getpid(), range(6)) == [me] * 6
+
+
+def test_borrowed_chunks_keep_the_loops_warnings_and_a_failed_child_is_redone_here(monkeypatch):
+    _share_of_one_core(monkeypatch, idle=1.0)
+    me = os.getpid()
+
+    def warn(x: int) -> int:
+        warnings.warn(f"chunk {x}", UserWarning, stacklevel=1)
+        return x
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert fork_map(warn, range(6)) == list(range(6))
+    assert [str(w.message) for w in caught] == [f"chunk {x}" for x in range(6)]
+
+    def die_in_child(x: int) -> tuple[int, int]:
+        if os.getpid() != me:
+            os._exit(3)
+        return x, os.getpid()
+
+    assert fork_map(die_in_child, range(6)) == [(x, me) for x in range(6)]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 5_000), st.integers(1, 1_000), st.integers(1, 8))
 def test_chunk_bounds_cover_the_range_evenly(n, most, processes):

@@ -63,7 +63,9 @@ def kernel_env(environ: Mapping[str, str] | None = None, *, jobs: int = 1) -> di
     with a forked copy of it, the whole run took 27.7-32.1 s against 28.0-33.6 s, faster in
     each of four alternated pairs (system time 8.0-9.9 s against 8.8-13.0 s), and a median of
     28.8 against 29.4 s in eight more (faster in six), its tables identical. A notebook run
-    alone still forks on every core.
+    alone still forks on every core. With that share it also gets
+    :data:`leadnb.parallel.SHARED_ENV` = ``"1"``: a core the other notebooks leave idle (they
+    have finished) may be borrowed; a user's own ``LEADNB_SHARED_CORES=0`` keeps to the share.
 
     >>> kernel_env({})
     {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
@@ -73,13 +75,19 @@ def kernel_env(environ: Mapping[str, str] | None = None, *, jobs: int = 1) -> di
     True
     >>> "LEADNB_PROCESSES" in kernel_env({"LEADNB_PROCESSES": "4"}, jobs=2)
     False
+    >>> kernel_env({}, jobs=2)["LEADNB_SHARED_CORES"], "LEADNB_SHARED_CORES" in kernel_env({})
+    ('1', False)
+    >>> "LEADNB_SHARED_CORES" in kernel_env({"LEADNB_SHARED_CORES": "0"}, jobs=2)
+    False
     """
-    from leadnb.parallel import PROCESSES_ENV, available_cores
+    from leadnb.parallel import PROCESSES_ENV, SHARED_ENV, available_cores
 
     env = os.environ if environ is None else environ
     out = {k: "1" for k in THREAD_VARS if k not in env}
     if jobs > 1 and PROCESSES_ENV not in env:
         out[PROCESSES_ENV] = str(max(1, available_cores() // jobs))
+        if SHARED_ENV not in env:
+            out[SHARED_ENV] = "1"
     return out
 
 
