@@ -73,10 +73,7 @@ def available_cores() -> int:
     >>> available_cores() >= 1
     True
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+    cores = _affinity() or os.cpu_count() or 1  # not on Linux: every core
     limit = os.environ.get(PROCESSES_ENV, "").strip()
     if limit.isdigit() and int(limit) >= 1:
         cores = min(cores, int(limit))
@@ -170,11 +167,15 @@ def _spare_cores() -> int:
     share; 0 otherwise (a user's own limit is kept), or without ``/proc/stat``."""
     if os.environ.get(SHARED_ENV, "").strip() != "1" or not os.path.exists("/proc/stat"):
         return 0
+    return max(0, (_affinity() or 0) - available_cores())
+
+
+def _affinity() -> int | None:
+    """The cores this process may run on, where the platform says (Linux); else ``None``."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:
-        return 0
-    return max(0, cores - available_cores())
+        return None
 
 
 def _cpu_times() -> tuple[int, int] | None:
