@@ -384,35 +384,3 @@ def test_sample_params_validate_clean(tmp_path: Path, capsys) -> None:
     assert main(["validate", str(tmp_path / "s" / "params.yaml")]) == 0
     out = capsys.readouterr().out
     assert "OK: no errors" in out
-
-
-def test_on_loaded_is_called_once_the_tables_are_read(
-    tmp_path: Path, write_params, monkeypatch
-) -> None:
-    """``leadnb run`` warms its kernels from this callback: after the read, before the checks,
-    and never for a params file that does not load."""
-    from leadnb.data import validation
-
-    small_dataset(tmp_path)
-    path = write_params(base_params())
-    steps: list[str] = []
-    read, check = validation.loading.load_tables, validation.validate_tables
-
-    def reading(*a, **k):
-        steps.append("read")
-        return read(*a, **k)
-
-    def checking(*a, **k):
-        steps.append("check")
-        return check(*a, **k)
-
-    monkeypatch.setattr(validation.loading, "load_tables", reading)
-    monkeypatch.setattr(validation, "validate_tables", checking)
-    report, _, tables = validate_params_file(path, on_loaded=lambda: steps.append("loaded"))
-    assert report.ok and tables
-    assert steps == ["read", "loaded", "check"]
-    steps.clear()
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("run: [", encoding="utf-8")
-    report, params, _ = validate_params_file(broken, on_loaded=lambda: steps.append("loaded"))
-    assert params is None and report.errors and steps == []

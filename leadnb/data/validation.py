@@ -24,7 +24,7 @@ import difflib
 import os
 import re
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -637,7 +637,6 @@ def validate_params_file(
     as_of: str | pd.Timestamp | None = None,
     notebooks: Sequence[str] | None = None,
     notebook_dir: str | Path | None = None,
-    on_loaded: Callable[[], None] | None = None,
 ) -> tuple[Report, Params | None, dict[str, pd.DataFrame]]:
     """Load the params file and every configured table, and check everything a run needs.
 
@@ -658,10 +657,6 @@ def validate_params_file(
         range (:func:`leadnb.data.param_checks.check_as_of`).
     notebook_dir : str or Path, optional
         Where those notebooks are; default the package's notebooks.
-    on_loaded : callable, optional
-        Called once the tables are read, before they are checked (for a caller that starts
-        other work then; ``leadnb run`` warms its kernels before the read, see
-        :mod:`leadnb.run.warm`).
 
     Returns
     -------
@@ -712,8 +707,6 @@ def validate_params_file(
         names = _check_notebooks(report, params, notebooks, notebook_dir)
         tables = reading.result()
     report.issues.extend(read.issues)
-    if on_loaded is not None:
-        on_loaded()
     if params.data and "leads" in tables and _worth_ahead(tables):
         # the analysis checks in a forked process while this one validates (_Ahead)
         job = _Ahead(os.getpid(), params, tables)
